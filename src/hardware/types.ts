@@ -1,0 +1,41 @@
+/** Hardware models. Internal units are SI: bytes, bytes per second, FLOP per second, seconds. */
+import type { Dtype } from '../model/types.js';
+
+export interface Gpu {
+  name: string;
+  hbmBytes: number;
+  hbmBytesPerSec: number;
+  /** Dense (no sparsity) peak FLOP/s by compute dtype. int4/int2 weights are computed in the listed compute dtype. */
+  flopsPerSec: Partial<Record<Dtype, number>> & { bf16: number; fp32: number };
+  /** Fixed cost per kernel launch, seconds. */
+  launchOverheadSec: number;
+  /** Datasheet or measurement each number comes from. */
+  source: string;
+}
+
+export interface HostLink {
+  name: string;
+  /** Host-to-device bandwidth, bytes/s (per direction). */
+  h2dBytesPerSec: number;
+  d2hBytesPerSec: number;
+  /** Per-transfer latency, seconds. */
+  latencySec: number;
+  source: string;
+}
+
+export interface Cpu {
+  name: string;
+  dramBytes: number;
+  dramBytesPerSec: number;
+  /** Sustained FLOP/s for the expert GEMV/GEMM on all cores. */
+  flopsPerSec: number;
+  source: string;
+}
+
+export interface Hardware {
+  /** Preset key this came from, or "custom". */
+  name: string;
+  gpu: Gpu;
+  link: HostLink;
+  cpu: Cpu;
+}
