@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/** moesim's command line: a thin layer of yargs command modules over the API. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InputError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { runCommand } from './run.js';
+import { presetsCommand } from './presets.js';
+import { traceCommand } from './trace.js';
+import { calibrateCommand } from './calibrate.js';
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await yargs(argv)
+      .scriptName('moesim')
+      .version(VERSION)
+      .command(runCommand)
+      .command(presetsCommand)
+      .command(traceCommand)
+      .command(calibrateCommand)
+      .demandCommand(1, 'name a command: moesim --help lists them')
+      .strict()
+      .fail((msg, err) => {
+        throw err ?? new InputError(msg);
+      })
+      .parseAsync();
+    return 0;
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`moesim: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`moesim: internal error: ${err.message}\n`);
+    if (process.env.MOESIM_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+main(hideBin(process.argv)).then((code) => {
+  process.exitCode = code;
+});

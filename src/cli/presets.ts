@@ -1,0 +1,54 @@
+import type { CommandModule } from 'yargs';
+import { hardwarePresets } from '../hardware/presets.js';
+import { modelPresets } from '../model/presets.js';
+import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
+import { cachePolicies, cachePolicyKinds } from '../policies/index.js';
+import { renderTable } from '../report/table.js';
+
+const GiB = 2 ** 30;
+
+export function presetsText(): string {
+  const hw = renderTable(
+    ['hardware', 'GPU', 'HBM GiB', 'HBM GB/s', 'bf16 TFLOP/s', 'link GB/s', 'CPU', 'DRAM GB/s'],
+    Object.entries(hardwarePresets).map(([key, h]) => [
+      key,
+      h.gpu.name,
+      (h.gpu.hbmBytes / GiB).toFixed(0),
+      (h.gpu.hbmBytesPerSec / 1e9).toFixed(0),
+      (h.gpu.flopsPerSec.bf16 / 1e12).toFixed(0),
+      (h.link.h2dBytesPerSec / 1e9).toFixed(1),
+      h.cpu.name,
+      (h.cpu.dramBytesPerSec / 1e9).toFixed(0),
+    ]),
+  );
+  const models = renderTable(
+    ['model', 'layers', 'MoE layers', 'experts', 'top-k', 'shared', 'params B', 'expert MiB (bf16)'],
+    Object.entries(modelPresets).map(([key, m]) => [
+      key,
+      String(m.numLayers),
+      String(numMoeLayers(m)),
+      String(m.numExperts),
+      String(m.topK),
+      String(m.numSharedExperts),
+      (totalParams(m) / 1e9).toFixed(1),
+      (expertBytes(m, 'bf16') / 2 ** 20).toFixed(1),
+    ]),
+  );
+  const policies = renderTable(
+    ['policy', 'what it does'],
+    cachePolicyKinds.map((k) => [k, cachePolicies[k].describe]),
+  );
+  const sources = [
+    ...Object.entries(hardwarePresets).map(([k, h]) => `  ${k}: GPU ${h.gpu.source}; link ${h.link.source}; CPU ${h.cpu.source}`),
+    ...Object.entries(modelPresets).map(([k, m]) => `  ${k}: ${m.source}`),
+  ];
+  return [hw, '', models, '', policies, '', 'Sources:', ...sources].join('\n');
+}
+
+export const presetsCommand: CommandModule = {
+  command: 'presets',
+  describe: 'List hardware, model and policy presets with their sources',
+  handler: () => {
+    process.stdout.write(presetsText() + '\n');
+  },
+};

@@ -1,0 +1,257 @@
+import type { EventTarget, Simulator } from './simulator.js';
+
+/** Told when a job of a resource starts and ends. Tags are the caller's own numbers. */
+export interface JobListener {
+  onJobStart?(resource: SerialResource, job: number, tag: number, tag2: number, startSec: number, endSec: number): void;
+  onJobDone(resource: SerialResource, job: number, tag: number, tag2: number, startSec: number, payload: number): void;
+}
+
+const FREE = 0;
+const QUEUED = 1;
+const RUNNING = 2;
+const CANCELLED = 3;
+const DONE_EVENT = 1;
+
+/**
+ * A serial server (a CUDA stream, a copy engine, a CPU): one job at a time; waiting jobs leave by
+ * (priority, submission order), lower priority number first. A queued job can be cancelled; a
+ * running one always completes. Job slots are recycled: no allocation per job.
+ */
+export class SerialResource implements EventTarget {
+  /** Seconds spent running jobs. */
+  busySec = 0;
+  jobsDone = 0;
+  private readonly id: number;
+  private running = -1;
+  private runningStart = 0;
+  // Job slots.
+  private state = new Uint8Array(16);
+  private duration = new Float64Array(16);
+  private prio = new Int32Array(16);
+  private seq = new Float64Array(16);
+  private tag = new Int32Array(16);
+  private tag2 = new Int32Array(16);
+  private payload = new Float64Array(16);
+  private free: number[] = [];
+  private slots = 0;
+  private nextSeq = 0;
+  // Waiting heap of slot ids.
+  private heap = new Int32Array(16);
+  private heapSize = 0;
+  private queuedCount = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    readonly name: string,
+    private readonly listener: JobListener,
+  ) {
+    this.id = sim.register(this);
+  }
+
+  get idle(): boolean {
+    return this.running < 0;
+  }
+
+  /** Jobs waiting (not running, not cancelled). */
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  /** Submits a job; it starts now if the resource is idle. Returns the job handle. */
+  submit(durationSec: number, priority: number, tag: number, tag2 = 0, payload = 0): number {
+    const j = this.alloc();
+    this.payload[j] = payload;
+    this.duration[j] = durationSec;
+    this.prio[j] = priority;
+    this.seq[j] = this.nextSeq++;
+    this.tag[j] = tag;
+    this.tag2[j] = tag2;
+    if (this.running < 0) {
+      this.start(j);
+    } else {
+      this.state[j] = QUEUED;
+      this.queuedCount++;
+      this.heapPush(j);
+    }
+    return j;
+  }
+
+  /** Cancels a queued job. Returns false if it already started (it will complete). */
+  cancel(job: number): boolean {
+    if (this.state[job] !== QUEUED) return false;
+    this.state[job] = CANCELLED;
+    this.queuedCount--;
+    return true;
+  }
+
+  /** Whether `job` is still waiting. */
+  isQueued(job: number): boolean {
+    return this.state[job] === QUEUED;
+  }
+
+  /** Raises a queued job's priority (e.g. a prefetch that became a demand). */
+  reprioritize(job: number, priority: number): void {
+    if (this.state[job] !== QUEUED || priority >= this.prio[job]) return;
+    // Lazy: cancel the old entry, enqueue a copy with the same tags at the new priority.
+    this.state[job] = CANCELLED;
+    this.queuedCount--;
+    const j = this.alloc();
+    this.duration[j] = this.duration[job];
+    this.prio[j] = priority;
+    this.seq[j] = this.seq[job];
+    this.tag[j] = this.tag[job];
+    this.tag2[j] = this.tag2[job];
+    this.payload[j] = this.payload[job];
+    this.state[j] = QUEUED;
+    this.queuedCount++;
+    this.heapPush(j);
+    this.remap?.(job, j);
+  }
+
+  /** Set by owners that track job handles, to learn that reprioritize() moved a job. */
+  remap?: (oldJob: number, newJob: number) => void;
+
+  onEvent(kind: number, job: number): void {
+    if (kind !== DONE_EVENT) return;
+    const start = this.runningStart;
+    const tag = this.tag[job];
+    const tag2 = this.tag2[job];
+    const payload = this.payload[job];
+    this.busySec += this.sim.now - start;
+    this.jobsDone++;
+    this.running = -1;
+    this.release(job);
+    // Start the next waiting job before telling the listener, so that a job the listener submits
+    // now queues behind jobs that were already waiting.
+    this.startNext();
+    this.listener.onJobDone(this, job, tag, tag2, start, payload);
+  }
+
+  private startNext(): void {
+    while (this.heapSize > 0) {
+      const j = this.heapPop();
+      if (this.state[j] === CANCELLED) {
+        this.release(j);
+        continue;
+      }
+      this.queuedCount--;
+      this.start(j);
+      return;
+    }
+  }
+
+  private start(j: number): void {
+    this.state[j] = RUNNING;
+    this.running = j;
+    const now = this.sim.now;
+    this.runningStart = now;
+    const end = now + this.duration[j];
+    this.listener.onJobStart?.(this, j, this.tag[j], this.tag2[j], now, end);
+    this.sim.at(end, this.id, DONE_EVENT, j, 0, 0);
+  }
+
+  private alloc(): number {
+    const f = this.free.pop();
+    if (f !== undefined) return f;
+    if (this.slots === this.state.length) this.growSlots();
+    return this.slots++;
+  }
+
+  private release(j: number): void {
+    this.state[j] = FREE;
+    this.free.push(j);
+  }
+
+  private growSlots(): void {
+    const n = this.state.length * 2;
+    const g = <T extends Uint8Array | Float64Array | Int32Array>(arr: T): T => {
+      const next = new (arr.constructor as { new (len: number): T })(n);
+      next.set(arr);
+      return next;
+    };
+    this.state = g(this.state);
+    this.duration = g(this.duration);
+    this.prio = g(this.prio);
+    this.seq = g(this.seq);
+    this.tag = g(this.tag);
+    this.tag2 = g(this.tag2);
+    this.payload = g(this.payload);
+  }
+
+  private before(i: number, j: number): boolean {
+    const pi = this.prio[i], pj = this.prio[j];
+    return pi !== pj ? pi < pj : this.seq[i] < this.seq[j];
+  }
+
+  private heapPush(j: number): void {
+    if (this.heapSize === this.heap.length) {
+      const h = new Int32Array(this.heap.length * 2);
+      h.set(this.heap);
+      this.heap = h;
+    }
+    let i = this.heapSize++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.before(j, this.heap[p])) break;
+      this.heap[i] = this.heap[p];
+      i = p;
+    }
+    this.heap[i] = j;
+  }
+
+  private heapPop(): number {
+    const top = this.heap[0];
+    const last = this.heap[--this.heapSize];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.heapSize) break;
+      const r = l + 1;
+      const c = r < this.heapSize && this.before(this.heap[r], this.heap[l]) ? r : l;
+      if (!this.before(this.heap[c], last)) break;
+      this.heap[i] = this.heap[c];
+      i = c;
+    }
+    if (this.heapSize > 0) this.heap[i] = last;
+    return top;
+  }
+}
+
+/**
+ * A link of fixed bandwidth and per-transfer latency (PCIe to the GPU): a serial resource whose
+ * job duration is latency + bytes / bandwidth. Counts the bytes of completed transfers.
+ */
+export class BandwidthLink {
+  readonly resource: SerialResource;
+  bytesMoved = 0;
+
+  constructor(
+    sim: Simulator,
+    name: string,
+    readonly bytesPerSec: number,
+    readonly latencySec: number,
+    listener: JobListener,
+  ) {
+    if (!(bytesPerSec > 0)) throw new Error(`${name}: bandwidth must be positive, got ${bytesPerSec}`);
+    this.resource = new SerialResource(sim, name, {
+      onJobStart: listener.onJobStart?.bind(listener),
+      onJobDone: (res, job, tag, tag2, start, bytes) => {
+        this.bytesMoved += bytes;
+        listener.onJobDone(res, job, tag, tag2, start, bytes);
+      },
+    });
+  }
+
+  transferTimeSec(bytes: number): number {
+    return this.latencySec + bytes / this.bytesPerSec;
+  }
+
+  /** Queues a transfer; returns its job handle. */
+  transfer(bytes: number, priority: number, tag: number, tag2 = 0): number {
+    return this.resource.submit(this.transferTimeSec(bytes), priority, tag, tag2, bytes);
+  }
+
+  cancel(job: number): boolean {
+    return this.resource.cancel(job);
+  }
+}

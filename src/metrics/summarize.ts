@@ -1,0 +1,67 @@
+import type { SimCounters } from '../sim/offload-sim.js';
+import type { GpuMemory, Metrics } from './types.js';
+
+/** Linear-interpolated percentile (p in [0, 100]) of sorted values; NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const pos = (p / 100) * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, n - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function mean(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return values.length === 0 ? NaN : s / values.length;
+}
+
+/** Metrics of one run from the simulator's counters and the memory plan. */
+export function summarize(
+  c: SimCounters,
+  memory: { residentBytes: number; expertCacheBytes: number; stagingBytes: number; allOnGpuBytes: number; cacheCapacityExperts: number },
+): Metrics {
+  const ttft: number[] = [];
+  let outputs = 0;
+  for (let s = 0; s < c.seqStartSec.length; s++) {
+    outputs += c.seqOutputs[s];
+    if (c.seqOutputs[s] > 0) ttft.push((c.seqFirstEmitSec[s] - c.seqStartSec[s]) * 1e3);
+  }
+  const ttftSorted = Float64Array.from(ttft).sort();
+  const tpot = c.tpotSamplesSec.slice(0, c.tpotSampleCount).map((x) => x * 1e3).sort();
+  const gpuMemory: GpuMemory = {
+    peakBytes: memory.residentBytes + memory.expertCacheBytes + memory.stagingBytes,
+    residentBytes: memory.residentBytes,
+    expertCacheBytes: memory.expertCacheBytes,
+    stagingBytes: memory.stagingBytes,
+  };
+  const perLayerHitRate = Array.from(c.perLayerAccesses, (a, l) => (a === 0 ? 0 : c.perLayerHits[l] / a));
+  return {
+    accesses: c.accesses,
+    hits: c.hits,
+    misses: c.misses,
+    hitRate: c.accesses === 0 ? 0 : c.hits / c.accesses,
+    perLayerHitRate,
+    bytesH2D: c.bytesH2D,
+    stallMs: c.stallSec * 1e3,
+    ttftMs: mean(ttftSorted),
+    ttftP50Ms: percentile(ttftSorted, 50),
+    ttftP99Ms: percentile(ttftSorted, 99),
+    tpotMs: mean(tpot),
+    tpotP50Ms: percentile(tpot, 50),
+    tpotP99Ms: percentile(tpot, 99),
+    tokensPerSec: c.makespanSec > 0 ? outputs / c.makespanSec : 0,
+    gpuMemoryBytes: gpuMemory.peakBytes,
+    gpuMemory,
+    allOnGpuBytes: memory.allOnGpuBytes,
+    memorySavingPct: 100 * (1 - gpuMemory.peakBytes / memory.allOnGpuBytes),
+    makespanMs: c.makespanSec * 1e3,
+    tokens: c.tokens,
+    outputTokens: outputs,
+    steps: c.steps,
+    cacheCapacityExperts: memory.cacheCapacityExperts,
+    gpuBusyMs: c.gpuBusySec * 1e3,
+    linkBusyMs: c.linkBusySec * 1e3,
+  };
+}

@@ -1,0 +1,52 @@
+import type { CachePolicy, PolicyContext } from './types.js';
+import type { ExpertCache } from './expert-cache.js';
+
+const NEVER = 2 ** 31 - 1;
+
+/**
+ * Belady's MIN, the offline optimum for demand caching: evicts the resident expert whose next
+ * access is farthest in the future (never again is farthest). It reads the trace's future, so it
+ * is a bound to compare systems against, not a system.
+ */
+export function belady(ctx: PolicyContext): CachePolicy {
+  const nextUseOfAccess = ctx.nextUse;
+  if (!nextUseOfAccess) throw new Error('belady needs the future access sequence (nextUse)');
+  const n = ctx.numLayers * ctx.numExperts;
+  // Next access index of each key; keys never seen yet are treated as "never" until accessed.
+  const nextUse = new Int32Array(n).fill(NEVER);
+  return {
+    kind: 'belady',
+    onAccess(key, access) {
+      const nu = nextUseOfAccess[access];
+      nextUse[key] = nu < 0 ? NEVER : nu;
+    },
+    onHit() {},
+    onInsert() {},
+    onEvict() {},
+    admit: () => true,
+    victim(scope: number, cache: ExpertCache) {
+      let best = -1;
+      let bestNext = -1;
+      for (let k = cache.scopeStart[scope], end = cache.scopeStart[scope + 1]; k < end; k++) {
+        if (cache.resident[k] === 0 || cache.locked[k] === 1) continue;
+        if (nextUse[k] > bestNext) {
+          bestNext = nextUse[k];
+          best = k;
+        }
+      }
+      return best;
+    },
+  };
+}
+
+/** next[i] = index of the next access to the same key after access i, or -1. */
+export function nextUseOf(keys: Int32Array, numKeys: number): Int32Array {
+  const next = new Int32Array(keys.length);
+  const seen = new Int32Array(numKeys).fill(-1);
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i];
+    next[i] = seen[k];
+    seen[k] = i;
+  }
+  return next;
+}

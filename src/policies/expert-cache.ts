@@ -1,0 +1,116 @@
+import type { CachePolicy } from './types.js';
+
+export type AccessOutcome = 'hit' | 'miss';
+
+/**
+ * Expert residency with a capacity per scope (one scope per MoE layer, or one global scope), driven
+ * by a CachePolicy. Typed arrays only; no allocation per access.
+ */
+export class ExpertCache {
+  readonly numKeys: number;
+  readonly resident: Uint8Array;
+  /** Locked keys (in use, in flight) are never chosen as victims. */
+  readonly locked: Uint8Array;
+  /** Resident count per scope. */
+  readonly occupancy: Int32Array;
+  /** Members of each scope, for policies that scan: scopeKeys[scope] = keys of that scope. */
+  readonly scopeStart: Int32Array;
+  residentCount = 0;
+  /** Key evicted by the last access or insert, -1 if none. */
+  lastEvicted = -1;
+  /** Set by the last access: the missed key was admitted into the cache. */
+  lastAdmitted = false;
+  peakResident = 0;
+  private accessCount = 0;
+
+  constructor(
+    readonly numLayers: number,
+    readonly numExperts: number,
+    /** Experts per scope; Infinity for unbounded. */
+    readonly capacityPerScope: number,
+    readonly perLayer: boolean,
+    readonly policy: CachePolicy,
+  ) {
+    this.numKeys = numLayers * numExperts;
+    this.resident = new Uint8Array(this.numKeys);
+    this.locked = new Uint8Array(this.numKeys);
+    const scopes = perLayer ? numLayers : 1;
+    this.occupancy = new Int32Array(scopes);
+    this.scopeStart = new Int32Array(scopes + 1);
+    for (let s = 0; s <= scopes; s++) this.scopeStart[s] = perLayer ? s * numExperts : s * this.numKeys;
+    const initial = policy.initialResidents?.();
+    if (initial) for (const key of initial) this.insertKey(key, -1);
+  }
+
+  get scopes(): number {
+    return this.occupancy.length;
+  }
+
+  scopeOf(key: number): number {
+    return this.perLayer ? (key / this.numExperts) | 0 : 0;
+  }
+
+  /** Capacity in experts over all scopes; -1 if unbounded. */
+  get capacityExperts(): number {
+    return Number.isFinite(this.capacityPerScope) ? this.capacityPerScope * this.scopes : -1;
+  }
+
+  get accesses(): number {
+    return this.accessCount;
+  }
+
+  /**
+   * One demand access. On a miss the policy decides whether to keep the expert; if kept and the
+   * scope is full, it picks a victim (lastEvicted). Returns true on a hit.
+   */
+  access(key: number): boolean {
+    const a = this.accessCount++;
+    const p = this.policy;
+    p.onAccess(key, a);
+    this.lastEvicted = -1;
+    this.lastAdmitted = false;
+    if (this.resident[key] === 1) {
+      p.onHit(key, a);
+      return true;
+    }
+    if (p.admit(key)) this.lastAdmitted = this.makeRoomAndInsert(key, a);
+    return false;
+  }
+
+  /** Inserts a key outside a demand access (a prefetch). Returns false if no room could be made. */
+  insert(key: number): boolean {
+    if (this.resident[key] === 1) return true;
+    this.lastEvicted = -1;
+    return this.makeRoomAndInsert(key, this.accessCount);
+  }
+
+  /** Removes a key (a cancelled prefetch). */
+  evict(key: number): void {
+    if (this.resident[key] !== 1) return;
+    this.resident[key] = 0;
+    this.occupancy[this.scopeOf(key)]--;
+    this.residentCount--;
+    this.policy.onEvict(key);
+  }
+
+  private makeRoomAndInsert(key: number, a: number): boolean {
+    const scope = this.scopeOf(key);
+    if (this.capacityPerScope <= 0) return false;
+    if (this.occupancy[scope] >= this.capacityPerScope) {
+      const v = this.policy.victim(scope, this);
+      if (v < 0) return false;
+      this.evict(v);
+      this.lastEvicted = v;
+    }
+    this.insertKey(key, a);
+    return true;
+  }
+
+  private insertKey(key: number, a: number): void {
+    this.resident[key] = 1;
+    this.occupancy[this.scopeOf(key)]++;
+    this.residentCount++;
+    if (this.residentCount > this.peakResident) this.peakResident = this.residentCount;
+    this.policy.onInsert(key, a);
+  }
+}

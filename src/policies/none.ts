@@ -1,0 +1,14 @@
+import type { CachePolicy } from './types.js';
+
+/** No cache: every use of an expert fetches it into a staging buffer, which is dropped after use. */
+export function none(): CachePolicy {
+  return {
+    kind: 'none',
+    onAccess() {},
+    onHit() {},
+    onInsert() {},
+    onEvict() {},
+    admit: () => false,
+    victim: () => -1,
+  };
+}

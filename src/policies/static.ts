@@ -1,0 +1,31 @@
+import type { CachePolicy, PolicyContext } from './types.js';
+
+/**
+ * Static placement: pin the most popular experts (per scope) before the run and never change the
+ * set; other experts are fetched into a staging buffer on every use. This is llama.cpp's `-ot`
+ * tensor overrides and Fiddler's popularity-based placement. Popularity is measured on a warm-up
+ * prefix of the trace or given as a profile.
+ */
+export function staticPlacement(ctx: PolicyContext): CachePolicy {
+  const pop = ctx.popularity;
+  if (!pop) throw new Error('static placement needs a popularity profile');
+  const pinned: number[] = [];
+  const keysPerScope = (ctx.numLayers * ctx.numExperts) / ctx.scopes;
+  for (let s = 0; s < ctx.scopes; s++) {
+    const keys = Array.from({ length: keysPerScope }, (_, i) => s * keysPerScope + i);
+    // Most accessed first; ties to the lower key, so the placement is deterministic.
+    keys.sort((a, b) => pop[b] - pop[a] || a - b);
+    pinned.push(...keys.slice(0, Math.min(ctx.capacityPerScope, keysPerScope)));
+  }
+  pinned.sort((a, b) => a - b);
+  return {
+    kind: 'static',
+    onAccess() {},
+    onHit() {},
+    onInsert() {},
+    onEvict() {},
+    admit: () => false,
+    victim: () => -1,
+    initialResidents: () => pinned,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Cache policies decide; the simulator charges time and bytes. A policy sees accesses and
+ * residency changes and answers two questions: admit a missed expert? which resident expert to
+ * evict? It never advances a clock or counts bytes. The same code drives the simulator's cache
+ * and the real device-side cache of `moesim replay`.
+ *
+ * Experts are identified by a key: layer * numExperts + expert (layer = MoE layer ordinal).
+ */
+import type { ExpertCache } from './expert-cache.js';
+
+export interface CachePolicy {
+  readonly kind: string;
+  /** Every access, in replay order, before hit or miss is known. `access` counts from 0. */
+  onAccess(key: number, access: number): void;
+  /** A resident key was accessed. */
+  onHit(key: number, access: number): void;
+  /** A key became resident. */
+  onInsert(key: number, access: number): void;
+  /** A key stopped being resident. */
+  onEvict(key: number): void;
+  /** Whether a missed key is kept after its fetch (false: fetched into a staging buffer and dropped). */
+  admit(key: number): boolean;
+  /** A resident, unlocked key of `scope` to evict, or -1 if none can be. */
+  victim(scope: number, cache: ExpertCache): number;
+  /** Keys resident before the first access (static placement, all-on-gpu). */
+  initialResidents?(): Iterable<number>;
+}
+
+/** What every policy factory is given. */
+export interface PolicyContext {
+  numLayers: number;
+  numExperts: number;
+  /** Per-scope capacity in experts and the number of scopes (numLayers for per-layer, 1 for global). */
+  capacityPerScope: number;
+  scopes: number;
+  /** For offline policies (Belady): next access index of the same key after access i, or -1. */
+  nextUse?: Int32Array;
+  /** For static placement: access counts per key, measured on a warm-up prefix or given. */
+  popularity?: Float64Array;
+}

@@ -1,0 +1,96 @@
+/**
+ * The scenario schema: the source of truth for scenario types. zod, unknown keys rejected, errors
+ * naming the field path. Parts owned by other modules (model, hardware, trace) come from there.
+ */
+import { z } from 'zod';
+import { modelSpecSchema } from '../model/resolve.js';
+import { hardwareSpecSchema } from '../hardware/resolve.js';
+import { traceSpecSchema } from '../trace/load.js';
+
+export const dtypeSchema = z.enum(['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4', 'int2']);
+
+const count = z.number().int().nonnegative();
+
+/** Expert cache capacity: per layer, global in experts or bytes, or what the GPU's HBM leaves. */
+export const capacitySchema = z.union([
+  z.object({ perLayer: count }).strict(),
+  z.object({ experts: count }).strict(),
+  z.object({ bytes: z.number().positive() }).strict(),
+  z.object({ gib: z.number().positive() }).strict(),
+  z
+    .object({
+      hbm: z.literal(true),
+      /** GiB of HBM to leave free besides the resident weights, KV cache and staging. */
+      reserveGiB: z.number().nonnegative().default(0),
+    })
+    .strict(),
+]);
+export type Capacity = z.infer<typeof capacitySchema>;
+
+const label = z.string().min(1).optional();
+
+const cachedPolicy = <K extends string>(kind: K) =>
+  z.object({ kind: z.literal(kind), label, cache: capacitySchema }).strict();
+
+export const policySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none'), label }).strict(),
+  cachedPolicy('lru'),
+  cachedPolicy('lfu'),
+  cachedPolicy('belady'),
+  z
+    .object({
+      kind: z.literal('static'),
+      label,
+      cache: capacitySchema,
+      /** Tokens at the start of the trace (in replay order) whose routing measures popularity. Default: 10% of the trace. */
+      warmupTokens: z.number().int().positive().optional(),
+      /** Or a given profile: access counts [moeLayer][expert]. */
+      profile: z.array(z.array(z.number().nonnegative())).optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('all-on-gpu'), label }).strict(),
+]);
+export type PolicySpec = z.infer<typeof policySchema>;
+
+export const precisionSchema = z
+  .object({
+    /** Routed experts, on the host and on the GPU. */
+    experts: dtypeSchema.default('bf16'),
+    /** Everything else (attention, shared experts, embeddings). */
+    dense: dtypeSchema.default('bf16'),
+    kvCache: dtypeSchema.default('bf16'),
+    /** Weights per quantization group (scale + zero point per group) for int formats. */
+    groupSize: z.number().int().positive().default(128),
+  })
+  .strict();
+
+export const workloadSchema = z
+  .object({
+    /** Sequences processed together (static batching). */
+    batchSize: z.number().int().positive().default(1),
+    /** The first promptTokens recorded tokens of each sequence are its prompt, prefilled together. */
+    promptTokens: count.default(0),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    seed: z.union([z.number().int(), z.string()]).default(0),
+    model: modelSpecSchema,
+    hardware: hardwareSpecSchema,
+    precision: precisionSchema.default({ experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 }),
+    trace: traceSpecSchema,
+    workload: workloadSchema.default({ batchSize: 1, promptTokens: 0 }),
+    policies: z.array(policySchema).min(1),
+    /** Record a Gantt timeline of GPU, link and CPU for these steps of each run. */
+    timeline: z
+      .object({ fromStep: count.default(0), steps: z.number().int().positive().default(2) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;

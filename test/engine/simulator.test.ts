@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { Simulator } from '../../src/engine/simulator.js';
+import { BandwidthLink, SerialResource } from '../../src/engine/resource.js';
+
+describe('Simulator', () => {
+  it('delivers events in time order and advances the clock', () => {
+    const sim = new Simulator();
+    const log: Array<[string, number]> = [];
+    const t = sim.register({ onEvent: (kind) => log.push([`e${kind}`, sim.now]) });
+    sim.at(2, t, 1);
+    sim.at(1, t, 2);
+    sim.after(1.5, t, 3);
+    sim.run();
+    expect(log).toEqual([['e2', 1], ['e3', 1.5], ['e1', 2]]);
+  });
+
+  it('refuses to schedule in the past', () => {
+    const sim = new Simulator();
+    const t = sim.register({ onEvent: () => sim.at(0, t, 0) });
+    sim.at(1, t, 0);
+    expect(() => sim.run()).toThrow(/past/);
+  });
+
+  it('stops at `until` and resumes', () => {
+    const sim = new Simulator();
+    const seen: number[] = [];
+    const t = sim.register({ onEvent: (k) => seen.push(k) });
+    sim.at(1, t, 1);
+    sim.at(3, t, 3);
+    sim.run(2);
+    expect(seen).toEqual([1]);
+    expect(sim.now).toBe(2);
+    sim.run();
+    expect(seen).toEqual([1, 3]);
+  });
+});
+
+describe('SerialResource', () => {
+  it('runs one job at a time, lower priority number first, FIFO within a priority', () => {
+    const sim = new Simulator();
+    const log: Array<[number, number, number]> = [];
+    const r = new SerialResource(sim, 'copy', { onJobDone: (_r, _j, tag, _t2, start) => log.push([tag, start, sim.now]) });
+    r.submit(1, 1, 10); // starts at once
+    r.submit(1, 1, 11); // prefetch
+    r.submit(1, 0, 12); // demand: jumps ahead of 11, not of the running 10
+    r.submit(1, 1, 13);
+    sim.run();
+    expect(log).toEqual([[10, 0, 1], [12, 1, 2], [11, 2, 3], [13, 3, 4]]);
+    expect(r.busySec).toBe(4);
+  });
+
+  it('cancels queued jobs but never a running one', () => {
+    const sim = new Simulator();
+    const done: number[] = [];
+    const r = new SerialResource(sim, 'copy', { onJobDone: (_r, _j, tag) => done.push(tag) });
+    const a = r.submit(1, 0, 1);
+    const b = r.submit(1, 0, 2);
+    const c = r.submit(1, 0, 3);
+    expect(r.cancel(a)).toBe(false);
+    expect(r.cancel(b)).toBe(true);
+    expect(r.queued).toBe(1);
+    sim.run();
+    expect(done).toEqual([1, 3]);
+    expect(sim.now).toBe(2);
+    expect(r.isQueued(c)).toBe(false);
+  });
+
+  it('reprioritize moves a queued job ahead and reports the new handle', () => {
+    const sim = new Simulator();
+    const done: number[] = [];
+    const r = new SerialResource(sim, 'copy', { onJobDone: (_r, _j, tag) => done.push(tag) });
+    const moves: Array<[number, number]> = [];
+    r.remap = (o, n) => moves.push([o, n]);
+    r.submit(1, 0, 1);
+    r.submit(1, 0, 2);
+    const late = r.submit(1, 5, 3);
+    r.reprioritize(late, 0);
+    r.submit(1, 0, 4);
+    sim.run();
+    expect(done).toEqual([1, 2, 3, 4]);
+    expect(moves.length).toBe(1);
+  });
+});
+
+describe('BandwidthLink', () => {
+  it('charges latency + bytes / bandwidth and counts completed bytes only', () => {
+    const sim = new Simulator();
+    const ends: number[] = [];
+    const link = new BandwidthLink(sim, 'pcie', 1e9, 1e-5, { onJobDone: () => ends.push(sim.now) });
+    link.transfer(1e9, 0, 0);
+    const j = link.transfer(5e8, 0, 0);
+    link.transfer(5e8, 0, 0);
+    link.cancel(j);
+    sim.run();
+    expect(ends[0]).toBeCloseTo(1.00001, 9);
+    expect(ends[1]).toBeCloseTo(1.50002, 9);
+    expect(link.bytesMoved).toBe(1.5e9);
+  });
+
+  it('rejects a non-positive bandwidth', () => {
+    expect(() => new BandwidthLink(new Simulator(), 'pcie', 0, 0, { onJobDone: () => {} })).toThrow(/positive/);
+  });
+});
