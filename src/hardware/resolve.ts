@@ -1,0 +1,194 @@
+/**
+ * The scenario's `hardware:` field, in user units (GB = 1e9 bytes, GiB = 2^30 bytes, TFLOP/s,
+ * GFLOP/s, microseconds): a machine preset name, or an object that starts from a machine preset
+ * and/or component presets and overrides single numbers. Resolves to SI units.
+ */
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import { unknownNameMessage } from '../util/suggest.js';
+import { describeValue, inputErrorFromZod, positiveNumber, presetOrObject } from '../model/resolve.js';
+import type { Dtype } from '../model/types.js';
+import { cpuPresets, gpuPresets, hardwarePresets, linkPresets } from './presets.js';
+import type { Cpu, Gpu, Hardware, HostLink } from './types.js';
+
+const GiB = 2 ** 30;
+const GB = 1e9;
+
+const tflopsSchema = z
+  .object({
+    fp32: positiveNumber(),
+    bf16: positiveNumber(),
+    fp16: positiveNumber(),
+    fp8: positiveNumber(),
+    int8: positiveNumber(),
+  })
+  .partial()
+  .strict();
+
+const gpuSpecSchema = z
+  .object({
+    preset: z.string(),
+    name: z.string().min(1),
+    memoryGiB: positiveNumber(),
+    bandwidthGBps: positiveNumber(),
+    tflops: tflopsSchema,
+    launchOverheadUs: z.number().nonnegative({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` }),
+  })
+  .partial()
+  .strict();
+
+const linkSpecSchema = z
+  .object({
+    preset: z.string(),
+    name: z.string().min(1),
+    bandwidthGBps: positiveNumber(),
+    d2hBandwidthGBps: positiveNumber(),
+    latencyUs: z.number().nonnegative({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` }),
+  })
+  .partial()
+  .strict();
+
+const cpuSpecSchema = z
+  .object({
+    preset: z.string(),
+    name: z.string().min(1),
+    memoryGiB: positiveNumber(),
+    bandwidthGBps: positiveNumber(),
+    gflops: positiveNumber(),
+  })
+  .partial()
+  .strict();
+
+const hardwareObjectSchema = z
+  .object({ preset: z.string(), gpu: gpuSpecSchema, link: linkSpecSchema, cpu: cpuSpecSchema })
+  .partial()
+  .strict();
+
+type GpuSpec = z.infer<typeof gpuSpecSchema>;
+type LinkSpec = z.infer<typeof linkSpecSchema>;
+type CpuSpec = z.infer<typeof cpuSpecSchema>;
+
+function knownKeys(path: readonly PropertyKey[]): readonly string[] {
+  const shapes: Record<string, readonly string[]> = {
+    '': Object.keys(hardwareObjectSchema.shape),
+    gpu: Object.keys(gpuSpecSchema.shape),
+    'gpu.tflops': Object.keys(tflopsSchema.shape),
+    link: Object.keys(linkSpecSchema.shape),
+    cpu: Object.keys(cpuSpecSchema.shape),
+  };
+  return shapes[path.map(String).join('.')] ?? [];
+}
+
+/** `hardware:` in a scenario: a machine preset name or `{ preset?, gpu?, link?, cpu? }`. */
+export const hardwareSpecSchema = presetOrObject(hardwareObjectSchema, knownKeys);
+export type HardwareSpec = z.infer<typeof hardwareSpecSchema>;
+
+function lookup<T>(table: Record<string, T>, what: string, name: string, fieldPath: string): T {
+  const found = table[name];
+  if (found === undefined) throw new InputError(`${fieldPath}: ${unknownNameMessage(what, name, Object.keys(table))}`);
+  return structuredClone(found);
+}
+
+/** Names of the fields set in a component spec (for `source` and the machine name). */
+function overriddenFields(spec: object): string[] {
+  return Object.entries(spec)
+    .filter(([k, v]) => k !== 'preset' && v !== undefined)
+    .flatMap(([k, v]) => (k === 'tflops' ? Object.keys(v as object).map((d) => `tflops.${d}`) : [k]));
+}
+
+function withOverrideNote(source: string, fields: string[]): string {
+  return fields.length === 0 ? source : `${source}; overridden in scenario: ${fields.join(', ')}`;
+}
+
+/** Missing required fields of a component given without any preset. */
+function requireAll(fieldPath: string, what: string, missing: string[]): void {
+  if (missing.length > 0) {
+    throw new InputError(`${fieldPath}: without a ${what} preset, give ${missing.join(', ')}`);
+  }
+}
+
+function resolveGpu(spec: GpuSpec | undefined, base: Gpu | undefined, fieldPath: string): Gpu {
+  const s = spec ?? {};
+  const from = s.preset !== undefined ? lookup(gpuPresets, 'GPU', s.preset, `${fieldPath}.preset`) : base;
+  if (from === undefined) {
+    const missing = ['memoryGiB', 'bandwidthGBps', 'tflops.fp32', 'tflops.bf16', 'launchOverheadUs'].filter((k) =>
+      k.startsWith('tflops.') ? s.tflops?.[k.slice(7) as 'fp32' | 'bf16'] === undefined : s[k as keyof GpuSpec] === undefined,
+    );
+    requireAll(fieldPath, 'GPU', missing);
+  }
+  const flopsPerSec: Gpu['flopsPerSec'] = { ...(from?.flopsPerSec ?? { fp32: 0, bf16: 0 }) };
+  for (const [dtype, tflops] of Object.entries(s.tflops ?? {})) {
+    if (tflops !== undefined) flopsPerSec[dtype as Dtype & keyof typeof flopsPerSec] = tflops * 1e12;
+  }
+  const fields = overriddenFields(s);
+  return {
+    name: s.name ?? from?.name ?? 'custom GPU',
+    hbmBytes: s.memoryGiB !== undefined ? s.memoryGiB * GiB : from!.hbmBytes,
+    hbmBytesPerSec: s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.hbmBytesPerSec,
+    flopsPerSec,
+    launchOverheadSec: s.launchOverheadUs !== undefined ? s.launchOverheadUs * 1e-6 : from!.launchOverheadSec,
+    source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, fields),
+  };
+}
+
+function resolveLink(spec: LinkSpec | undefined, base: HostLink | undefined, fieldPath: string): HostLink {
+  const s = spec ?? {};
+  const from = s.preset !== undefined ? lookup(linkPresets, 'link', s.preset, `${fieldPath}.preset`) : base;
+  if (from === undefined) {
+    requireAll(fieldPath, 'link', ['bandwidthGBps', 'latencyUs'].filter((k) => s[k as keyof LinkSpec] === undefined));
+  }
+  const h2d = s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.h2dBytesPerSec;
+  // d2h follows an overridden h2d unless given: a PCIe link is symmetric.
+  const d2h = s.d2hBandwidthGBps !== undefined ? s.d2hBandwidthGBps * GB : s.bandwidthGBps !== undefined ? h2d : from!.d2hBytesPerSec;
+  return {
+    name: s.name ?? from?.name ?? 'custom link',
+    h2dBytesPerSec: h2d,
+    d2hBytesPerSec: d2h,
+    latencySec: s.latencyUs !== undefined ? s.latencyUs * 1e-6 : from!.latencySec,
+    source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, overriddenFields(s)),
+  };
+}
+
+function resolveCpu(spec: CpuSpec | undefined, base: Cpu | undefined, fieldPath: string): Cpu {
+  const s = spec ?? {};
+  const from = s.preset !== undefined ? lookup(cpuPresets, 'CPU', s.preset, `${fieldPath}.preset`) : base;
+  if (from === undefined) {
+    requireAll(fieldPath, 'CPU', ['memoryGiB', 'bandwidthGBps', 'gflops'].filter((k) => s[k as keyof CpuSpec] === undefined));
+  }
+  return {
+    name: s.name ?? from?.name ?? 'custom CPU',
+    dramBytes: s.memoryGiB !== undefined ? s.memoryGiB * GiB : from!.dramBytes,
+    dramBytesPerSec: s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.dramBytesPerSec,
+    flopsPerSec: s.gflops !== undefined ? s.gflops * 1e9 : from!.flopsPerSec,
+    source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, overriddenFields(s)),
+  };
+}
+
+/** Resolve a `hardware:` spec to SI units. Throws InputError naming `fieldPath`. */
+export function resolveHardware(spec: unknown, fieldPath = 'hardware'): Hardware {
+  const parsed = hardwareSpecSchema.safeParse(spec);
+  if (!parsed.success) throw inputErrorFromZod(parsed.error, fieldPath);
+  const value = parsed.data;
+  if (typeof value === 'string') return lookup(hardwarePresets, 'hardware', value, fieldPath);
+
+  const base = value.preset !== undefined ? lookup(hardwarePresets, 'hardware', value.preset, `${fieldPath}.preset`) : undefined;
+  const overridden = [value.gpu, value.link, value.cpu].some((c) => c !== undefined && Object.values(c).some((v) => v !== undefined));
+  return {
+    name: base === undefined ? 'custom' : overridden ? `${base.name}+overrides` : base.name,
+    gpu: resolveGpu(value.gpu, base?.gpu, `${fieldPath}.gpu`),
+    link: resolveLink(value.link, base?.link, `${fieldPath}.link`),
+    cpu: resolveCpu(value.cpu, base?.cpu, `${fieldPath}.cpu`),
+  };
+}
+
+/** Three significant digits, but whole numbers from 100 up (1024 GiB, not 1020). */
+const fmt = (x: number): string => (x >= 100 ? Math.round(x).toString() : Number(x.toPrecision(3)).toString());
+
+/** One line for tables: "h100-sxm: NVIDIA H100 SXM5 80GB (80 GiB, 3350 GB/s, 990 TFLOP/s bf16) | PCIe 5.0 x16 (63 GB/s) | ...". */
+export function describeHardware(h: Hardware): string {
+  const g = h.gpu;
+  const gpu = `${g.name} (${fmt(g.hbmBytes / GiB)} GiB, ${fmt(g.hbmBytesPerSec / GB)} GB/s, ${fmt(g.flopsPerSec.bf16 / 1e12)} TFLOP/s bf16)`;
+  const link = `${h.link.name} (${fmt(h.link.h2dBytesPerSec / GB)} GB/s)`;
+  const cpu = `${h.cpu.name} (${fmt(h.cpu.dramBytes / GiB)} GiB, ${fmt(h.cpu.dramBytesPerSec / GB)} GB/s)`;
+  return `${h.name}: ${gpu} | ${link} | ${cpu}`;
+}

@@ -1,0 +1,264 @@
+/**
+ * Model catalog: exact shapes from each model's published Hugging Face config.json. Config keys are
+ * quoted next to each number so a reader can check them against the `source` file.
+ * Verified against copies of each config.json (the original or a fine-tune/quantisation that keeps
+ * the shape and names the original in `_name_or_path`); see the notes on each entry. Not read
+ * directly: gpt-oss (shape from the keras_hub and Megatron ports and a 20b->120b config diff, which
+ * agree), switch-base-128 (from its switch-base-32/64/256 siblings), Qwen3-30B-A3B (from copies of
+ * Qwen3-Coder-30B-A3B, same shape, and MindSpeed's qwen3_30b_a3b config).
+ */
+import type { MoeModel } from './types.js';
+
+/** Layer indices [start, end). */
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
+
+const hf = (repo: string): string => `https://huggingface.co/${repo}/blob/main/config.json`;
+
+export const modelPresets: Record<string, MoeModel> = {
+  'mixtral-8x7b': {
+    name: 'mixtral-8x7b',
+    displayName: 'Mixtral-8x7B-v0.1',
+    source: hf('mistralai/Mixtral-8x7B-v0.1'),
+    numLayers: 32, // num_hidden_layers
+    moeLayers: range(0, 32),
+    numExperts: 8, // num_local_experts
+    topK: 2, // num_experts_per_tok
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 4096, // hidden_size
+    expertIntermediateSize: 14336, // intermediate_size
+    expertMatrices: 3, // w1, w2, w3 (SwiGLU)
+    expertBias: false,
+    denseIntermediateSize: 0,
+    // num_attention_heads 32, num_key_value_heads 8, head_dim 4096/32; sliding_window null
+    attention: { kind: 'gqa', numHeads: 32, numKvHeads: 8, headDim: 128 },
+    vocabSize: 32000, // vocab_size
+    tiedEmbeddings: false, // tie_word_embeddings
+  },
+  'mixtral-8x22b': {
+    name: 'mixtral-8x22b',
+    displayName: 'Mixtral-8x22B-v0.1',
+    source: hf('mistralai/Mixtral-8x22B-v0.1'),
+    numLayers: 56,
+    moeLayers: range(0, 56),
+    numExperts: 8,
+    topK: 2,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 6144,
+    expertIntermediateSize: 16384,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    // num_attention_heads 48, num_key_value_heads 8, head_dim 6144/48; sliding_window null
+    attention: { kind: 'gqa', numHeads: 48, numKvHeads: 8, headDim: 128 },
+    // 32768 in mistralai's config (v3 tokenizer; seen in Mixtral-8x22B-Instruct-v0.1 derivatives).
+    // The earlier mistral-community/Mixtral-8x22B-v0.1 conversion has 32000.
+    vocabSize: 32768,
+    tiedEmbeddings: false,
+  },
+  'deepseek-v2-lite': {
+    name: 'deepseek-v2-lite',
+    displayName: 'DeepSeek-V2-Lite',
+    source: hf('deepseek-ai/DeepSeek-V2-Lite'),
+    // num_hidden_layers 27: layer 0 dense (first_k_dense_replace 1), layers 1..26 MoE (moe_layer_freq 1).
+    numLayers: 27,
+    moeLayers: range(1, 27),
+    numExperts: 64, // n_routed_experts
+    topK: 6, // num_experts_per_tok
+    numSharedExperts: 2, // n_shared_experts
+    sharedExpertIntermediateSize: 1408, // moe_intermediate_size (shared experts have the routed width)
+    hiddenSize: 2048,
+    expertIntermediateSize: 1408, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 10944, // intermediate_size
+    attention: {
+      kind: 'mla',
+      numHeads: 16, // num_attention_heads
+      qLoraRank: null, // q_lora_rank
+      kvLoraRank: 512,
+      qkNopeHeadDim: 128,
+      qkRopeHeadDim: 64,
+      vHeadDim: 128,
+    },
+    vocabSize: 102400,
+    tiedEmbeddings: false,
+  },
+  'deepseek-v3': {
+    name: 'deepseek-v3',
+    displayName: 'DeepSeek-V3',
+    source: hf('deepseek-ai/DeepSeek-V3'),
+    // num_hidden_layers 61, first_k_dense_replace 3. The multi-token-prediction layer
+    // (num_nextn_predict_layers 1) is not modelled.
+    numLayers: 61,
+    moeLayers: range(3, 61),
+    numExperts: 256,
+    topK: 8,
+    numSharedExperts: 1,
+    sharedExpertIntermediateSize: 2048,
+    hiddenSize: 7168,
+    expertIntermediateSize: 2048,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 18432,
+    attention: {
+      kind: 'mla',
+      numHeads: 128,
+      qLoraRank: 1536,
+      kvLoraRank: 512,
+      qkNopeHeadDim: 128,
+      qkRopeHeadDim: 64,
+      vHeadDim: 128,
+    },
+    vocabSize: 129280,
+    tiedEmbeddings: false,
+    notes: 'Multi-token-prediction module not modelled. Checked against config.json and inference/configs/config_671B.json.',
+  },
+  'qwen1.5-moe-a2.7b': {
+    name: 'qwen1.5-moe-a2.7b',
+    displayName: 'Qwen1.5-MoE-A2.7B',
+    source: hf('Qwen/Qwen1.5-MoE-A2.7B'),
+    numLayers: 24, // decoder_sparse_step 1: every layer MoE
+    moeLayers: range(0, 24),
+    numExperts: 60, // num_experts
+    topK: 4,
+    numSharedExperts: 1, // one shared expert ...
+    sharedExpertIntermediateSize: 5632, // ... of shared_expert_intermediate_size
+    hiddenSize: 2048,
+    expertIntermediateSize: 1408, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 128 }, // use_sliding_window false
+    vocabSize: 151936,
+    tiedEmbeddings: false,
+  },
+  'qwen3-30b-a3b': {
+    name: 'qwen3-30b-a3b',
+    displayName: 'Qwen3-30B-A3B',
+    source: hf('Qwen/Qwen3-30B-A3B'),
+    numLayers: 48, // mlp_only_layers []
+    moeLayers: range(0, 48),
+    numExperts: 128,
+    topK: 8,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 2048,
+    expertIntermediateSize: 768, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 32, numKvHeads: 4, headDim: 128 }, // head_dim 128 (> hidden/heads)
+    vocabSize: 151936,
+    tiedEmbeddings: false,
+  },
+  'olmoe-1b-7b': {
+    name: 'olmoe-1b-7b',
+    displayName: 'OLMoE-1B-7B-0924',
+    source: hf('allenai/OLMoE-1B-7B-0924'),
+    numLayers: 16,
+    moeLayers: range(0, 16),
+    numExperts: 64,
+    topK: 8,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 2048,
+    expertIntermediateSize: 1024, // intermediate_size (per expert)
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 128 },
+    vocabSize: 50304,
+    tiedEmbeddings: false,
+  },
+  'switch-base-128': {
+    name: 'switch-base-128',
+    displayName: 'Switch-Base-128 (decoder)',
+    source: hf('google/switch-base-128'),
+    // num_decoder_layers 12, decoder_sparse_step 2. transformers' SwitchTransformersStack makes layer i
+    // sparse when i % 2 == 1, so the MoE layers are 1, 3, ..., 11.
+    numLayers: 12,
+    moeLayers: [1, 3, 5, 7, 9, 11],
+    numExperts: 128,
+    topK: 1, // num_selected_experts
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 768, // d_model
+    expertIntermediateSize: 3072, // d_ff
+    expertMatrices: 2, // wi, wo (ReLU, is_gated_act false)
+    expertBias: false,
+    denseIntermediateSize: 3072, // d_ff
+    attention: { kind: 'gqa', numHeads: 12, numKvHeads: 12, headDim: 64 }, // num_heads, d_kv
+    vocabSize: 32128,
+    tiedEmbeddings: true, // T5-style shared embedding (tie_word_embeddings defaults to true)
+    notes:
+      'Encoder-decoder model, modelled as its decoder stack only (12 layers, MoE every other layer); ' +
+      'the encoder and the decoder cross-attention are not counted. Shape read from the sibling ' +
+      'switch-base-32/64/256 configs, which differ from switch-base-128 only in num_experts.',
+  },
+  'gpt-oss-20b': {
+    name: 'gpt-oss-20b',
+    displayName: 'gpt-oss-20b',
+    source: hf('openai/gpt-oss-20b'),
+    numLayers: 24,
+    moeLayers: range(0, 24),
+    numExperts: 32, // num_local_experts
+    topK: 4, // num_experts_per_tok
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 2880,
+    expertIntermediateSize: 2880,
+    expertMatrices: 3, // fused gate_up_proj (2 x intermediate) + down_proj
+    expertBias: true, // gate_up_proj_bias, down_proj_bias
+    denseIntermediateSize: 0,
+    // 64 heads, 8 KV heads, head_dim 64. Sliding window 128 on alternate layers only (layer_types),
+    // so no window is set here: the model's cache and attention cost follow the full-attention layers.
+    attention: { kind: 'gqa', numHeads: 64, numKvHeads: 8, headDim: 64 },
+    vocabSize: 201088,
+    tiedEmbeddings: false,
+    notes: 'Alternating sliding-window (128) and full attention; modelled as full attention on every layer.',
+  },
+  'gpt-oss-120b': {
+    name: 'gpt-oss-120b',
+    displayName: 'gpt-oss-120b',
+    source: hf('openai/gpt-oss-120b'),
+    numLayers: 36,
+    moeLayers: range(0, 36),
+    numExperts: 128,
+    topK: 4,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 2880,
+    expertIntermediateSize: 2880,
+    expertMatrices: 3,
+    expertBias: true,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 64, numKvHeads: 8, headDim: 64 },
+    vocabSize: 201088,
+    tiedEmbeddings: false,
+    notes: 'Alternating sliding-window (128) and full attention; modelled as full attention on every layer.',
+  },
+  'phi-3.5-moe': {
+    name: 'phi-3.5-moe',
+    displayName: 'Phi-3.5-MoE-instruct',
+    source: hf('microsoft/Phi-3.5-MoE-instruct'),
+    numLayers: 32,
+    moeLayers: range(0, 32),
+    numExperts: 16,
+    topK: 2,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 4096,
+    expertIntermediateSize: 6400,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    // 32 heads, 8 KV heads; sliding_window 131072 equals max_position_embeddings, i.e. no window.
+    attention: { kind: 'gqa', numHeads: 32, numKvHeads: 8, headDim: 128 },
+    vocabSize: 32064,
+    tiedEmbeddings: false,
+  },
+};

@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'vitest';
+import { cpuPresets, gpuPresets, hardwarePresets, linkPresets } from '../../src/hardware/presets.js';
+
+const GiB = 2 ** 30;
+
+describe.each(Object.entries(gpuPresets))('GPU %s', (_key, gpu) => {
+  test('has positive numbers and a datasheet source', () => {
+    expect(gpu.hbmBytes).toBeGreaterThan(0);
+    expect(gpu.hbmBytesPerSec).toBeGreaterThan(0);
+    expect(gpu.launchOverheadSec).toBeGreaterThan(0);
+    for (const flops of Object.values(gpu.flopsPerSec)) expect(flops).toBeGreaterThan(0);
+    expect(gpu.source).toMatch(/NVIDIA .*https:\/\//);
+  });
+  test('tensor-core rates are at least the fp32 rate, and int8/fp8 at least fp16', () => {
+    const f = gpu.flopsPerSec;
+    expect(f.bf16).toBeGreaterThanOrEqual(f.fp32);
+    if (f.fp16 !== undefined && f.int8 !== undefined) expect(f.int8).toBeGreaterThanOrEqual(f.fp16);
+    if (f.fp16 !== undefined && f.fp8 !== undefined) expect(f.fp8).toBeGreaterThanOrEqual(f.fp16);
+  });
+});
+
+test('capacities follow the GiB convention and datasheet figures', () => {
+  expect(gpuPresets['h100-sxm'].hbmBytes).toBe(80 * GiB);
+  expect(gpuPresets['h100-sxm'].hbmBytesPerSec).toBe(3.35e12);
+  expect(gpuPresets['h100-sxm'].flopsPerSec.bf16).toBe(989.5e12);
+  expect(gpuPresets['a100-40gb'].hbmBytes).toBe(40 * GiB);
+  expect(gpuPresets['rtx-4090'].hbmBytesPerSec).toBe(1008e9);
+});
+
+test('PCIe x16 links at PCI-SIG rates per direction', () => {
+  // 16 lanes x GT/s x 128/130 / 8: 15.754, 31.508, 63.015 GB/s, marketed as 15.75, 31.5 and 63.
+  expect(linkPresets['pcie3-x16'].h2dBytesPerSec).toBeCloseTo(15.754e9, -6);
+  expect(linkPresets['pcie4-x16'].h2dBytesPerSec).toBeCloseTo(31.508e9, -6);
+  expect(linkPresets['pcie5-x16'].h2dBytesPerSec).toBeCloseTo(63.015e9, -6);
+  for (const link of Object.values(linkPresets)) {
+    expect(link.d2hBytesPerSec).toBe(link.h2dBytesPerSec);
+    expect(link.latencySec).toBe(10e-6);
+  }
+});
+
+test('CPU DRAM bandwidth is sockets x channels x MT/s x 8 bytes', () => {
+  expect(cpuPresets['xeon-8480plus-2s'].dramBytesPerSec).toBe(614.4e9);
+  expect(cpuPresets['epyc-7742-2s'].dramBytesPerSec).toBe(409.6e9);
+  expect(cpuPresets['ryzen-7950x'].dramBytesPerSec).toBe(83.2e9);
+});
+
+describe.each(Object.entries(hardwarePresets))('machine %s', (key, hw) => {
+  test('is named after its key and its GPU preset', () => {
+    expect(hw.name).toBe(key);
+    expect(hw.gpu).toBe(gpuPresets[key]);
+  });
+  test('uses catalog components', () => {
+    expect(Object.values(linkPresets)).toContain(hw.link);
+    expect(Object.values(cpuPresets)).toContain(hw.cpu);
+  });
+});
+
+test('there is one machine per GPU', () => {
+  expect(Object.keys(hardwarePresets).sort()).toEqual(Object.keys(gpuPresets).sort());
+});
+
+test('T4 sits on PCIe 3, desktop cards on PCIe 4 with a desktop CPU', () => {
+  expect(hardwarePresets.t4.link).toBe(linkPresets['pcie3-x16']);
+  expect(hardwarePresets['rtx-4090'].link).toBe(linkPresets['pcie4-x16']);
+  expect(hardwarePresets['rtx-4090'].cpu).toBe(cpuPresets['ryzen-7950x']);
+  expect(hardwarePresets['h100-sxm'].link).toBe(linkPresets['pcie5-x16']);
+});

@@ -1,0 +1,44 @@
+import { describe, expect, test } from 'vitest';
+import { modelPresets } from '../../src/model/presets.js';
+import { validateModel } from '../../src/model/resolve.js';
+
+describe.each(Object.entries(modelPresets))('preset %s', (key, model) => {
+  test('is named after its key and cites a config.json', () => {
+    expect(model.name).toBe(key);
+    expect(model.source).toMatch(/^https:\/\/huggingface\.co\/.+\/config\.json$/);
+  });
+  test('is consistent', () => {
+    expect(() => validateModel(model)).not.toThrow();
+  });
+});
+
+test('the catalog has the eleven models the docs list', () => {
+  expect(Object.keys(modelPresets).sort()).toEqual(
+    [
+      'deepseek-v2-lite',
+      'deepseek-v3',
+      'gpt-oss-120b',
+      'gpt-oss-20b',
+      'mixtral-8x22b',
+      'mixtral-8x7b',
+      'olmoe-1b-7b',
+      'phi-3.5-moe',
+      'qwen1.5-moe-a2.7b',
+      'qwen3-30b-a3b',
+      'switch-base-128',
+    ].sort(),
+  );
+});
+
+test('DeepSeek models start with dense layers (first_k_dense_replace)', () => {
+  expect(modelPresets['deepseek-v3'].moeLayers[0]).toBe(3);
+  expect(modelPresets['deepseek-v3'].moeLayers.at(-1)).toBe(60);
+  expect(modelPresets['deepseek-v2-lite'].moeLayers[0]).toBe(1);
+});
+
+test('Switch is a decoder stack with MoE on odd layers, top-1', () => {
+  const s = modelPresets['switch-base-128'];
+  expect(s.moeLayers).toEqual([1, 3, 5, 7, 9, 11]);
+  expect(s.topK).toBe(1);
+  expect(s.notes).toMatch(/decoder/);
+});
