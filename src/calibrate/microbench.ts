@@ -1,0 +1,290 @@
+/**
+ * Microbenchmarks on a real backend, timed the way tinybench does: warm-up runs first, then
+ * repeated samples (never one), bounded by a time budget; medians and spread, not means.
+ * Fast operations are batched so one sample lasts well above the timer's resolution.
+ * Timer: process.hrtime.bigint (nanoseconds, monotonic).
+ *
+ * Measures expert time vs tokens for several shapes (weights resident on the device), host-to-
+ * device transfer time vs bytes, and the cost of the smallest possible run.
+ */
+import { createRng, type Rng } from '../rng/rng.js';
+import { SlabAllocator, type Backend } from './backends.js';
+import { fmtBytes, fmtSec } from './format.js';
+import {
+  expertBytesMoved,
+  expertFlops,
+  randomActivations,
+  randomArray,
+  randomExpertWeights,
+  toHalf,
+  type ExpertDtype,
+  type ExpertShape,
+} from './expert-graph.js';
+
+export interface SampleStats {
+  /** Number of samples. */
+  n: number;
+  /** Operations timed per sample (batched when one operation is too short to time alone). */
+  iterationsPerSample: number;
+  medianSec: number;
+  p10Sec: number;
+  p90Sec: number;
+  /** Median absolute deviation from the median. */
+  madSec: number;
+  minSec: number;
+  maxSec: number;
+}
+
+export interface MeasureOptions {
+  /** Untimed runs first (JIT, allocator, shader compilation, thread pool spin-up)... */
+  warmupRuns: number;
+  /** ...and for at least this long, ms. */
+  warmupMs: number;
+  /** At least this many samples, whatever the budget. */
+  minSamples: number;
+  maxSamples: number;
+  /** Stop taking samples (once minSamples are in) after this much wall time, ms. */
+  timeBudgetMs: number;
+  /**
+   * Batch operations until one sample lasts at least this long, µs (0: never batch). Only for
+   * operations that allocate nothing: a batch runs `after` once all its operations are timed.
+   */
+  minSampleUs: number;
+}
+
+export const defaultMeasureOptions: MeasureOptions = {
+  warmupRuns: 2,
+  warmupMs: 50,
+  minSamples: 5,
+  maxSamples: 50,
+  timeBudgetMs: 400,
+  minSampleUs: 200,
+};
+
+/** Linear-interpolated quantile of sorted values, q in [0, 1]. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) throw new Error('quantile of no values');
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function summarize(samplesSec: readonly number[], iterationsPerSample = 1): SampleStats {
+  const s = [...samplesSec].sort((a, b) => a - b);
+  const median = quantile(s, 0.5);
+  const dev = s.map((v) => Math.abs(v - median)).sort((a, b) => a - b);
+  return {
+    n: s.length,
+    iterationsPerSample,
+    medianSec: median,
+    p10Sec: quantile(s, 0.1),
+    p90Sec: quantile(s, 0.9),
+    madSec: quantile(dev, 0.5),
+    minSec: s[0],
+    maxSec: s[s.length - 1],
+  };
+}
+
+const now = (): bigint => process.hrtime.bigint();
+
+/**
+ * Time `op`: warm-up, then samples until minSamples are in and either maxSamples or the time budget
+ * is reached. `after` runs untimed on each result (release what `op` allocated).
+ */
+export async function measure<T>(
+  op: () => Promise<T>,
+  options: Partial<MeasureOptions> = {},
+  after?: (result: T) => void | Promise<void>,
+): Promise<SampleStats> {
+  const o = { ...defaultMeasureOptions, ...options };
+  let single = Infinity;
+  const warmStart = now();
+  const warmNs = BigInt(Math.round(o.warmupMs * 1e6));
+  for (let i = 0; i < Math.max(1, o.warmupRuns) || now() - warmStart < warmNs; i++) {
+    const t0 = now();
+    const r = await op();
+    single = Math.min(single, Number(now() - t0));
+    if (after) await after(r);
+  }
+  const iterations = Math.max(1, Math.min(1000, Math.ceil((o.minSampleUs * 1e3) / Math.max(single, 1))));
+  const results: T[] = new Array<T>(iterations);
+  const samples: number[] = [];
+  const start = now();
+  const budgetNs = BigInt(Math.round(o.timeBudgetMs * 1e6));
+  while (samples.length < o.minSamples || (samples.length < o.maxSamples && now() - start < budgetNs)) {
+    const t0 = now();
+    for (let i = 0; i < iterations; i++) results[i] = await op();
+    const dt = Number(now() - t0) / 1e9;
+    samples.push(dt / iterations);
+    if (after) for (let i = 0; i < iterations; i++) await after(results[i]);
+  }
+  return summarize(samples, iterations);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ExpertSample {
+  hiddenSize: number;
+  intermediateSize: number;
+  dtype: ExpertDtype;
+  tokens: number;
+  /** Bytes the run reads and writes (weights + x + y). */
+  bytes: number;
+  flops: number;
+  stats: SampleStats;
+}
+
+export interface TransferSample {
+  bytes: number;
+  stats: SampleStats;
+}
+
+export interface MicrobenchPlan {
+  shapes: ExpertShape[];
+  /** Tokens 1, 2, 4, … up to this. */
+  maxTokens: number;
+  dtype: ExpertDtype;
+  /** Stop growing tokens for a shape once one run's median exceeds this, seconds. */
+  maxRunSec: number;
+  /** Upload sizes, bytes. */
+  transferBytes: number[];
+  measure: Partial<MeasureOptions>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function powersOfTwo(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v *= 2) out.push(v);
+  return out;
+}
+
+/** The plan of `moesim calibrate`: model-sized shapes, up to 512 tokens, 64 KiB … 64 MiB uploads. */
+export const fullPlan: MicrobenchPlan = {
+  shapes: [
+    { hiddenSize: 256, intermediateSize: 704 },
+    { hiddenSize: 512, intermediateSize: 1408 },
+    { hiddenSize: 1024, intermediateSize: 2816 },
+  ],
+  maxTokens: 512,
+  dtype: 'float32',
+  maxRunSec: 0.25,
+  transferBytes: powersOfTwo(64 * KiB, 64 * MiB),
+  measure: { warmupRuns: 2, warmupMs: 100, minSamples: 5, maxSamples: 50, timeBudgetMs: 400, minSampleUs: 200 },
+};
+
+/** `--quick` and the test suite: small shapes, a few seconds on 2 cores. */
+export const quickPlan: MicrobenchPlan = {
+  shapes: [
+    { hiddenSize: 128, intermediateSize: 352 },
+    { hiddenSize: 256, intermediateSize: 704 },
+  ],
+  maxTokens: 64,
+  dtype: 'float32',
+  maxRunSec: 0.05,
+  transferBytes: powersOfTwo(64 * KiB, 4 * MiB),
+  measure: { warmupRuns: 2, warmupMs: 20, minSamples: 5, maxSamples: 25, timeBudgetMs: 60, minSampleUs: 200 },
+};
+
+export type Progress = (message: string) => void;
+
+/** Expert time vs tokens, weights resident on the device (uploaded once per shape, untimed). */
+export async function benchExpert(
+  backend: Backend,
+  plan: MicrobenchPlan,
+  rng: Rng = createRng('calibrate'),
+  progress: Progress = () => {},
+): Promise<ExpertSample[]> {
+  const out: ExpertSample[] = [];
+  for (const shape of plan.shapes) {
+    const label = `${shape.hiddenSize}x${shape.intermediateSize}`;
+    const weights = randomExpertWeights(shape, plan.dtype, rng.fork(`w:${label}`));
+    const dev = await backend.upload(weights);
+    try {
+      for (const tokens of powersOfTwo(1, plan.maxTokens)) {
+        const x = randomActivations(tokens, shape.hiddenSize, plan.dtype, rng.fork(`x:${label}:${tokens}`));
+        const stats = await measure(() => backend.runExpert(x, dev), plan.measure);
+        out.push({
+          hiddenSize: shape.hiddenSize,
+          intermediateSize: shape.intermediateSize,
+          dtype: plan.dtype,
+          tokens,
+          bytes: expertBytesMoved(shape, plan.dtype, tokens),
+          flops: expertFlops(shape, tokens),
+          stats,
+        });
+        progress(`expert ${label} ${plan.dtype} tokens=${tokens}: ${fmtSec(stats.medianSec)}`);
+        if (stats.medianSec > plan.maxRunSec) break;
+      }
+    } finally {
+      backend.evict(dev);
+    }
+  }
+  return out;
+}
+
+/**
+ * Host-to-device transfer time vs bytes: upload, then wait for the device; release untimed.
+ * Never batched: each upload gets a free device buffer (the CPU backend's pool recycles the one
+ * released after the previous sample), so no sample pays for allocation or page faults.
+ */
+export async function benchTransfer(
+  backend: Backend,
+  plan: MicrobenchPlan,
+  rng: Rng = createRng('calibrate'),
+  progress: Progress = () => {},
+): Promise<TransferSample[]> {
+  const out: TransferSample[] = [];
+  const elem = plan.dtype === 'float32' ? 4 : 2;
+  const host = new SlabAllocator(); // page-aligned sources, like pinned host memory
+  for (const bytes of plan.transferBytes) {
+    const n = Math.max(1, Math.floor(bytes / elem));
+    const values = randomArray(n, rng.fork(`t:${bytes}`), 1);
+    const data = host.alloc(plan.dtype, n);
+    if (plan.dtype === 'float32') (data as Float32Array).set(values);
+    else (data as Uint16Array).set(toHalf(values));
+    const stats = await measure(
+      async () => {
+        const b = await backend.uploadBuffer(data, plan.dtype);
+        await backend.sync();
+        return b;
+      },
+      { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) },
+      (b) => backend.releaseBuffer(b),
+    );
+    out.push({ bytes: n * elem, stats });
+    progress(`upload ${fmtBytes(n * elem)}: ${fmtSec(stats.medianSec)}`);
+  }
+  return out;
+}
+
+/** The smallest run: a 1x1 Identity, host to host. */
+export async function benchLaunch(backend: Backend, plan: MicrobenchPlan, progress: Progress = () => {}): Promise<SampleStats> {
+  const stats = await measure(() => backend.launchTiny(), { ...plan.measure, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) });
+  progress(`tiny run: ${fmtSec(stats.medianSec)}`);
+  return stats;
+}
+
+export interface MicrobenchResult {
+  expert: ExpertSample[];
+  transfer: TransferSample[];
+  launch: SampleStats;
+}
+
+export async function runMicrobench(
+  backend: Backend,
+  plan: MicrobenchPlan,
+  options: { rng?: Rng; progress?: Progress } = {},
+): Promise<MicrobenchResult> {
+  const rng = options.rng ?? createRng('calibrate');
+  const progress = options.progress ?? (() => {});
+  if (!backend.dtypes.includes(plan.dtype)) {
+    throw new Error(`${backend.name} backend does not run ${plan.dtype}: ${backend.unsupported[plan.dtype] ?? '?'}`);
+  }
+  const launch = await benchLaunch(backend, plan, progress);
+  const transfer = await benchTransfer(backend, plan, rng.fork('transfer'), progress);
+  const expert = await benchExpert(backend, plan, rng.fork('expert'), progress);
+  return { expert, transfer, launch };
+}

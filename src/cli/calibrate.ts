@@ -1,0 +1,56 @@
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+
+export interface CalibrateArgs {
+  backend: string;
+  output?: string;
+  quick: boolean;
+  seed: string;
+}
+
+/** Where `moesim calibrate` writes by default. */
+export function defaultProfilePath(backend: string): string {
+  return path.join('reports', 'calibration', `${backend}.json`);
+}
+
+export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
+  command: 'calibrate',
+  describe: 'Time expert runs and host-to-device uploads on a real backend (ONNX Runtime), fit the timing model, write a calibration profile',
+  builder: (y) =>
+    y
+      .option('backend', {
+        type: 'string',
+        choices: ['cpu', 'webgpu'],
+        demandOption: true,
+        describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        describe: 'profile file to write (default reports/calibration/<backend>.json)',
+      })
+      .option('quick', {
+        type: 'boolean',
+        default: false,
+        describe: 'small shapes and short time budgets: seconds instead of minutes, rougher fits',
+      })
+      .option('seed', {
+        type: 'string',
+        default: 'moesim-calibrate',
+        describe: 'seed of the random weights and activations',
+      }),
+  handler: async (args) => {
+    // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.
+    const { calibrate } = await import('../calibrate/calibrate.js');
+    const { formatProfileSummary, writeProfile } = await import('../calibrate/profile.js');
+    const out = args.output ?? defaultProfilePath(args.backend);
+    const profile = await calibrate({
+      backend: args.backend,
+      quick: args.quick,
+      seed: args.seed,
+      progress: (m) => process.stderr.write(`  ${m}\n`),
+    });
+    await writeProfile(out, profile);
+    process.stdout.write(`${formatProfileSummary(profile)}\n\nwrote ${out}\n`);
+  },
+};

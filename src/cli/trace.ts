@@ -1,0 +1,274 @@
+/**
+ * `moesim trace <convert|stats|synth>`: convert routing traces between formats, print or chart
+ * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { modelPresets } from '../model/presets.js';
+import { numMoeLayers } from '../model/derived.js';
+import { createRng } from '../rng/rng.js';
+import { CANONICAL_EXTENSION, writeCanonical, writeCanonicalStream } from '../trace/canonical.js';
+import { fitTrace, FittedSource } from '../trace/fit.js';
+import { displayName } from '../trace/lines.js';
+import { readTrace, TRACE_FORMATS, type TraceFormat, type TraceReadOptions } from '../trace/load.js';
+import { writeNpy, writeNpz } from '../trace/npy.js';
+import { computeTraceStats } from '../trace/stats.js';
+import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../trace/stats-report.js';
+import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
+import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
+import type { Trace } from '../trace/types.js';
+import { InputError } from '../util/errors.js';
+import { unknownNameMessage } from '../util/suggest.js';
+
+interface ReadArgs {
+  from?: string;
+  layer?: number[];
+  topK?: number;
+  experts?: number;
+  tokensPerSequence?: number;
+  weights?: string;
+  field?: string[];
+  model?: string;
+}
+
+/** Options shared by the commands that read a trace. */
+function readOptions<T>(y: Argv<T>): Argv<T & ReadArgs> {
+  return y
+    .option('from', { type: 'string', describe: `input format: ${TRACE_FORMATS.join(', ')} (npy covers .npz); default: by extension and content` })
+    .option('layer', { type: 'number', array: true, describe: 'CSV: layer number of each file (default: from the file name, e.g. encoder-layer3.csv)' })
+    .option('top-k', { type: 'number', describe: 'experts per token per layer (CSV: keep the k largest gate values)' })
+    .option('experts', { type: 'number', describe: 'routed experts per layer (validates the ids; default: max id + 1)' })
+    .option('tokens-per-sequence', { type: 'number', describe: 'CSV / NumPy: split tokens into sequences of this length' })
+    .option('weights', { type: 'string', describe: 'NumPy: .npy file of gate weights for a .npy experts file' })
+    .option('field', { type: 'string', array: true, describe: 'JSONL field mapping, e.g. --field sequence=req_id --field token=token_pos' })
+    .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' }) as unknown as Argv<T & ReadArgs>;
+}
+
+function toReadOptions(a: ReadArgs): TraceReadOptions {
+  const o: TraceReadOptions = {};
+  if (a.from !== undefined) {
+    if (!(TRACE_FORMATS as readonly string[]).includes(a.from) && a.from !== 'auto') throw new InputError(`--from: unknown format "${a.from}"; expected ${TRACE_FORMATS.join(', ')}`);
+    o.format = a.from as TraceFormat;
+  }
+  if (a.layer !== undefined) {
+    if (a.layer.some((l) => !Number.isInteger(l) || l < 0)) throw new InputError('--layer: expected non-negative integers');
+    o.layers = a.layer;
+  }
+  if (a.topK !== undefined) o.topK = positive(a.topK, '--top-k');
+  if (a.experts !== undefined) o.numExperts = positive(a.experts, '--experts');
+  if (a.tokensPerSequence !== undefined) o.tokensPerSequence = positive(a.tokensPerSequence, '--tokens-per-sequence');
+  if (a.weights !== undefined) o.weightsPath = a.weights;
+  if (a.model !== undefined) o.model = a.model;
+  if (a.field !== undefined) {
+    const fields: NonNullable<TraceReadOptions['fields']> = {};
+    for (const f of a.field) {
+      const m = /^(layer|token|experts|weights|sequence)=(.*)$/.exec(f);
+      if (m === null) throw new InputError(`--field ${f}: expected KEY=NAME with KEY one of layer, token, experts, weights, sequence`);
+      const [, key, name] = m;
+      if (name === '') throw new InputError(`--field ${f}: empty field name`);
+      if (key === 'weights') fields.weights = name === 'false' ? false : name;
+      else if (key === 'sequence') fields.sequence = name.includes(',') ? name.split(',') : name;
+      else fields[key as 'layer' | 'token' | 'experts'] = name;
+    }
+    o.fields = fields;
+  }
+  return o;
+}
+
+function positive(x: number, flag: string): number {
+  if (!Number.isInteger(x) || x <= 0) throw new InputError(`${flag}: expected a positive integer, got ${x}`);
+  return x;
+}
+
+const OUTPUT_FORMATS = [CANONICAL_EXTENSION, '.npz', '.npy'];
+
+/** Write a trace (or a stream) to `out`, the format chosen by the extension. */
+async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<number> {
+  const ext = extname(out).toLowerCase();
+  if (!OUTPUT_FORMATS.includes(ext)) throw new InputError(`${displayName(out)}: unknown output format; use ${OUTPUT_FORMATS.join(', ')}`);
+  if (ext === CANONICAL_EXTENSION) {
+    if ('nextChunk' in trace) return writeCanonicalStream(trace, out);
+    await writeCanonical(trace, out);
+    return trace.tokens;
+  }
+  const t = 'nextChunk' in trace ? collectTrace(trace) : trace;
+  if (ext === '.npz') await writeNpz(t, out);
+  else await writeNpy(t, out);
+  return t.tokens;
+}
+
+function describeTrace(t: Trace): string {
+  return `${t.tokens} tokens, ${t.sequences.length} sequences, ${t.numLayers} layers, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
+}
+
+function printWarnings(t: Trace): void {
+  for (const w of t.warnings) process.stderr.write(`warning: ${w}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface ConvertArgs extends ReadArgs {
+  input: string[];
+  out: string;
+}
+
+const convertCommand: CommandModule<object, ConvertArgs> = {
+  command: 'convert <input..>',
+  describe: `Convert a trace (JSONL, CSV files, .npy/.npz, ${CANONICAL_EXTENSION}) to ${OUTPUT_FORMATS.join(', ')}`,
+  builder: (y) =>
+    readOptions(y)
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV files (one per layer), or a folder' })
+      .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` }) as unknown as Argv<ConvertArgs>,
+  handler: async (a) => {
+    const trace = await readTrace(a.input, toReadOptions(a));
+    printWarnings(trace);
+    await writeTraceTo(a.out, trace);
+    process.stdout.write(`wrote ${a.out}: ${describeTrace(trace)}\n`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+interface StatsArgs extends ReadArgs {
+  input: string[];
+  json?: boolean;
+  html?: string;
+}
+
+/** Find `node_modules/<pkg>/<rel>` walking up from this module (works from src/ and dist/). */
+export function findPackageFile(pkg: string, rel: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'node_modules', pkg, rel);
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) throw new InputError(`cannot find ${pkg}/${rel} in node_modules (is moesim installed with its dependencies?)`);
+    dir = up;
+  }
+}
+
+export async function vegaLibraries(): Promise<VegaLibraries> {
+  const [vega, vegaLite, vegaEmbed] = await Promise.all([
+    readFile(findPackageFile('vega', 'build/vega.min.js'), 'utf8'),
+    readFile(findPackageFile('vega-lite', 'build/vega-lite.min.js'), 'utf8'),
+    readFile(findPackageFile('vega-embed', 'build/vega-embed.min.js'), 'utf8'),
+  ]);
+  return { vega, vegaLite, vegaEmbed };
+}
+
+const statsCommand: CommandModule<object, StatsArgs> = {
+  command: 'stats <input..>',
+  describe: 'Statistics of a trace: popularity, LRU hit-rate curve, locality, layer affinity, gate weights',
+  builder: (y) =>
+    readOptions(y)
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV files, or a folder' })
+      .option('json', { type: 'boolean', describe: 'print the statistics as JSON' })
+      .option('html', { type: 'string', describe: 'also write an HTML page with charts (works offline)' }) as unknown as Argv<StatsArgs>,
+  handler: async (a) => {
+    const trace = await readTrace(a.input, toReadOptions(a));
+    const stats = computeTraceStats(trace);
+    if (a.json) process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+    else process.stdout.write(`${formatStatsTable(stats)}\n`);
+    if (a.html !== undefined) {
+      const html = renderStatsHtml(stats, await vegaLibraries(), `moesim trace stats: ${a.input.map(displayName).join(', ')}`);
+      await writeFile(a.html, html).catch((e: unknown) => {
+        throw new InputError(`${displayName(a.html as string)}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      });
+      process.stderr.write(`wrote ${a.html}\n`);
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+interface SynthArgs extends ReadArgs {
+  modelLike?: string;
+  fit?: string[];
+  out: string;
+  tokens?: number;
+  seed: string;
+  layers?: number;
+  tokensPerSequence?: number;
+  zipf?: number;
+  locality?: number;
+  affinity?: number;
+}
+
+const synthCommand: CommandModule<object, SynthArgs> = {
+  command: 'synth',
+  describe: 'Synthesize a trace: shaped like a catalog model (--model-like) or fitted to a real trace (--fit)',
+  builder: (y) =>
+    readOptions(y)
+      .option('model-like', { type: 'string', describe: 'catalog model whose shape (MoE layers, experts, top-k) to use' })
+      .option('fit', { type: 'string', array: true, describe: 'real trace (file, CSV files or folder) to fit and imitate' })
+      .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` })
+      .option('tokens', { type: 'number', describe: 'tokens to generate (default: --fit: 10x the real trace; --model-like: 4096)' })
+      .option('seed', { type: 'string', default: '0', describe: 'random seed' })
+      .option('layers', { type: 'number', describe: '--model-like: override the number of MoE layers' })
+      .option('zipf', { type: 'number', describe: '--model-like: Zipf exponent of expert popularity (default: uniform)' })
+      .option('locality', { type: 'number', describe: "--model-like: probability of reusing the previous token's expert (default 0)" })
+      .option('affinity', { type: 'number', describe: "--model-like: probability of following the previous layer's expert (default 0)" })
+      .conflicts('model-like', 'fit')
+      .check((a) => {
+        if (a.modelLike === undefined && a.fit === undefined) throw new InputError('trace synth: give --model-like MODEL or --fit TRACE');
+        return true;
+      }) as unknown as Argv<SynthArgs>,
+  handler: async (a) => {
+    const rng = createRng(a.seed);
+    if (a.fit !== undefined) {
+      const real = await readTrace(a.fit, toReadOptions(a));
+      printWarnings(real);
+      const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : real.tokens * 10;
+      const model = fitTrace(real, rng.fork('fit'));
+      const n = await writeTraceTo(a.out, new FittedSource(model, tokens, rng.fork('generate')));
+      const c = model.calibration;
+      process.stdout.write(
+        `wrote ${a.out}: ${n} tokens fitted to ${a.fit.map(displayName).join(', ')} (${describeTrace(real)}); ` +
+          `depth distributions within TV ${c.maxTotalVariation.toFixed(3)}` +
+          (c.targetHeldOutRecall !== undefined ? `, layer-to-layer recall ${(100 * (c.heldOutRecall ?? 0)).toFixed(1)}% (real ${(100 * c.targetHeldOutRecall).toFixed(1)}%)` : '') +
+          '\n',
+      );
+      return;
+    }
+    const name = a.modelLike as string;
+    const m = modelPresets[name];
+    if (m === undefined) throw new InputError(unknownNameMessage('model', name, Object.keys(modelPresets)));
+    const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : 4096;
+    const tps = a.tokensPerSequence ?? Math.min(tokens, 256);
+    const raw = {
+      layers: a.layers ?? numMoeLayers(m),
+      experts: a.experts ?? m.numExperts,
+      topK: a.topK ?? m.topK,
+      sequences: Math.ceil(tokens / tps),
+      tokensPerSequence: tps,
+      popularity: a.zipf !== undefined ? { kind: 'zipf', exponent: a.zipf } : { kind: 'uniform' },
+      ...(a.locality !== undefined ? { locality: a.locality } : {}),
+      ...(a.affinity !== undefined ? { affinity: a.affinity } : {}),
+    };
+    const parsed = syntheticSpecSchema.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new InputError(`trace synth: ${i.path.join('.')}: ${i.message}`);
+    }
+    const spec: SyntheticSpec = parsed.data;
+    const src = new SyntheticSource(spec, rng.fork('trace'));
+    src.header.source.model = name;
+    const n = await writeTraceTo(a.out, takeTokens(src, tokens));
+    process.stdout.write(`wrote ${a.out}: ${n} tokens like ${name} (${spec.layers} MoE layers, ${spec.experts} experts, top-${spec.topK}), ${src.header.source.provenance}\n`);
+  },
+};
+
+export const traceCommand: CommandModule = {
+  command: 'trace',
+  describe: 'Convert, inspect and synthesize routing traces',
+  builder: (y) =>
+    y
+      .command(convertCommand as unknown as CommandModule)
+      .command(statsCommand as unknown as CommandModule)
+      .command(synthCommand as unknown as CommandModule)
+      .demandCommand(1, 'name a trace command: convert, stats or synth'),
+  handler: () => undefined,
+};

@@ -1,0 +1,371 @@
+/**
+ * The canonical moesim trace format: streaming text, one row per token (full spec: traces/FORMAT.md).
+ *
+ * ```
+ * # moesim-trace v1
+ * # {"numLayers":32,"numExperts":8,"topK":2,"model":"mixtral-8x7b","provenance":"...","layerIds":[0,1,...]}
+ * seq	token	experts	weights
+ * humaneval/0	0	6,5|5,3|...|1,0	0.69595838,0.30404168|...|0.5,0.5
+ * humaneval/0	1	5,3|-|...	0.8,0.2|-|...
+ * ```
+ *
+ * - Line 1 is exactly `# moesim-trace v1`; line 2 is `# ` followed by a JSON object with
+ *   `numLayers`, `numExperts`, `topK` (positive integers) and optionally `model`, `provenance`
+ *   (strings) and `layerIds` (numLayers integers: the original layer numbers); line 3 is the
+ *   tab-separated header `seq, token, experts[, weights]`.
+ * - Each following line is one token: sequence id (any text without tab or newline), token position
+ *   (non-negative integer), experts (numLayers groups separated by `|`, each the topK expert ids of
+ *   that layer in recorded order separated by `,`, or `-` if the (token, layer) was not recorded),
+ *   and optionally weights (same shape; `-` for an absent layer or when not recorded).
+ * - The rows of one sequence are contiguous and their positions strictly ascending; sequences appear
+ *   in trace order. Empty lines and lines starting with `#` after the header are ignored.
+ * - Positions are written 0, 1, 2, ... per sequence; a reader keeps their order, not their values.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { TraceBuilder } from './builder.js';
+import { displayName, excerpt, forEachLine } from './lines.js';
+import { formatFloat32, parseFloatBytes, parseUintBytes } from './numbers.js';
+import { traceStream, type TraceHeader, type TraceStream } from './stream.js';
+import { NO_EXPERT, type Trace } from './types.js';
+import { InputError, inputErrorAt } from '../util/errors.js';
+
+export const CANONICAL_MAGIC = '# moesim-trace v1';
+export const CANONICAL_EXTENSION = '.moesim';
+
+/** The JSON object on line 2. */
+export interface CanonicalMeta {
+  numLayers: number;
+  numExperts: number;
+  topK: number;
+  model?: string;
+  provenance?: string;
+  layerIds?: number[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+/** Read a canonical trace file (streamed; the Trace's typed arrays are the only thing kept). */
+export async function readCanonical(path: string): Promise<Trace> {
+  const file = displayName(path);
+  let meta: CanonicalMeta | undefined;
+  let builder: TraceBuilder | undefined;
+  let hasWeightsColumn = false;
+  let headerSeen = false;
+  let numLayers = 0;
+  let topK = 0;
+  let numExperts = 0;
+  // current sequence, compared as bytes to avoid decoding every row's id
+  let prevSeq = Buffer.alloc(256);
+  let prevSeqLen = -1;
+  let prevPos = -1;
+  const firstLineOfSeq = new Map<string, number>();
+
+  const fail = (line: number, msg: string): InputError => inputErrorAt(file, line, msg);
+
+  await forEachLine(path, (buf, start, end, line) => {
+    if (line === 1) {
+      const text = buf.toString('utf8', start, end).replace(/^\uFEFF/, '').trimEnd();
+      if (text !== CANONICAL_MAGIC) {
+        if (text.startsWith('# moesim-trace v')) throw fail(line, `unsupported format version "${text.slice(2)}" (this moesim reads v1)`);
+        throw fail(line, `expected "${CANONICAL_MAGIC}" (a moesim trace), got "${excerpt(buf, start, end)}"`);
+      }
+      return;
+    }
+    if (line === 2) {
+      meta = parseMeta(buf.toString('utf8', start, end), file, line);
+      numLayers = meta.numLayers;
+      topK = meta.topK;
+      numExperts = meta.numExperts;
+      return;
+    }
+    if (end === start || buf[start] === 35 /* # */) return;
+    if (!headerSeen) {
+      const cols = buf.toString('utf8', start, end).split('\t');
+      if (cols[0] !== 'seq' || cols[1] !== 'token' || cols[2] !== 'experts' || (cols.length === 4 && cols[3] !== 'weights') || cols.length > 4 || cols.length < 3) {
+        throw fail(line, `expected the header row "seq<TAB>token<TAB>experts<TAB>weights", got "${excerpt(buf, start, end)}"`);
+      }
+      hasWeightsColumn = cols.length === 4;
+      headerSeen = true;
+      builder = new TraceBuilder({ numLayers, topK, weights: hasWeightsColumn, initialTokens: 4096 });
+      return;
+    }
+    const b = builder as TraceBuilder;
+    // split on tabs
+    const t1 = buf.indexOf(9, start);
+    const t2 = t1 < 0 || t1 >= end ? -1 : buf.indexOf(9, t1 + 1);
+    if (t1 < 0 || t1 >= end || t2 < 0 || t2 >= end) throw fail(line, `expected "seq<TAB>token<TAB>experts[<TAB>weights]", got "${excerpt(buf, start, end)}"`);
+    let t3 = buf.indexOf(9, t2 + 1);
+    if (t3 >= end) t3 = -1;
+    if (t3 >= 0 && (!hasWeightsColumn || buf.indexOf(9, t3 + 1) >= 0 && buf.indexOf(9, t3 + 1) < end)) {
+      throw fail(line, `too many columns (expected ${hasWeightsColumn ? 4 : 3}, tab-separated)`);
+    }
+    if (t1 === start) throw fail(line, 'empty sequence id');
+    // sequence
+    const seqLen = t1 - start;
+    const same = seqLen === prevSeqLen && buf.compare(prevSeq, 0, seqLen, start, t1) === 0;
+    const pos = parseUintBytes(buf, t1 + 1, t2);
+    if (pos < 0) throw fail(line, `token position: expected a non-negative integer, got "${buf.toString('utf8', t1 + 1, t2)}"`);
+    if (!same) {
+      const id = buf.toString('utf8', start, t1);
+      const first = firstLineOfSeq.get(id);
+      if (first !== undefined) throw fail(line, `sequence "${id}" resumes after other sequences (first row at line ${first}); rows of a sequence must be contiguous`);
+      firstLineOfSeq.set(id, line);
+      b.beginSequence(id);
+      if (seqLen > prevSeq.length) prevSeq = Buffer.alloc(seqLen * 2);
+      buf.copy(prevSeq, 0, start, t1);
+      prevSeqLen = seqLen;
+    } else if (pos <= prevPos) {
+      throw fail(line, `token position ${pos} is not above the previous row's ${prevPos}; positions must ascend within a sequence`);
+    }
+    prevPos = pos;
+    const at = b.addToken();
+    const expEnd = t3 < 0 ? end : t3;
+    const err = parseExperts(buf, t2 + 1, expEnd, b.experts, at, numLayers, topK, numExperts);
+    if (err !== null) throw fail(line, `experts: ${err}`);
+    if (t3 >= 0) {
+      const werr = parseWeights(buf, t3 + 1, end, b.weights, b.experts, at, numLayers, topK);
+      if (werr !== null) throw fail(line, `weights: ${werr}`);
+    }
+  });
+
+  if (meta === undefined) throw inputErrorAt(file, undefined, `empty file, expected "${CANONICAL_MAGIC}" on line 1 and the JSON header on line 2`);
+  if (builder === undefined) throw inputErrorAt(file, undefined, 'missing the header row "seq<TAB>token<TAB>experts<TAB>weights" (line 3)');
+  const trace = builder.build({
+    numExperts,
+    layerIds: meta.layerIds,
+    source: { path, format: 'moesim', model: meta.model, provenance: meta.provenance },
+  });
+  if (trace.source.model === undefined) delete trace.source.model;
+  if (trace.source.provenance === undefined) delete trace.source.provenance;
+  return trace;
+}
+
+function parseMeta(text: string, file: string, line: number): CanonicalMeta {
+  if (!text.startsWith('# ')) throw inputErrorAt(file, line, 'expected "# " followed by the JSON header {"numLayers":..,"numExperts":..,"topK":..}');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.slice(2));
+  } catch (e) {
+    throw inputErrorAt(file, line, `header: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw inputErrorAt(file, line, 'header: expected a JSON object');
+  const o = raw as Record<string, unknown>;
+  const posInt = (k: string, max: number): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw inputErrorAt(file, line, `header: "${k}" must be an integer in 1..${max}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const meta: CanonicalMeta = { numLayers: posInt('numLayers', 65535), numExperts: posInt('numExperts', 65535), topK: posInt('topK', 65535) };
+  if (meta.topK > meta.numExperts) throw inputErrorAt(file, line, `header: topK ${meta.topK} exceeds numExperts ${meta.numExperts}`);
+  for (const k of ['model', 'provenance'] as const) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== 'string') throw inputErrorAt(file, line, `header: "${k}" must be a string`);
+    meta[k] = o[k] as string;
+  }
+  if (o.layerIds !== undefined) {
+    const ids = o.layerIds;
+    if (!Array.isArray(ids) || ids.length !== meta.numLayers || !ids.every((x) => Number.isInteger(x) && x >= 0)) {
+      throw inputErrorAt(file, line, `header: "layerIds" must be ${meta.numLayers} non-negative integers`);
+    }
+    meta.layerIds = ids as number[];
+  }
+  return meta;
+}
+
+/** Parse "a,b|c,d|-|..." into experts[at ..]; returns an error message or null. */
+function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: number, numLayers: number, topK: number, numExperts: number): string | null {
+  let layer = 0;
+  let k = 0;
+  let v = -1;
+  let dash = false;
+  const base = at;
+  for (let i = s; i <= e; i++) {
+    const c = i < e ? buf[i] : 124; // a virtual '|' closes the last layer
+    if (c >= 48 && c <= 57) {
+      if (dash) return `layer ${layer}: "-" must stand alone`;
+      v = (v < 0 ? 0 : v * 10) + (c - 48);
+      if (v > 1e9) v = 1e9;
+    } else if (c === 44) {
+      if (v < 0) return `layer ${layer}: empty expert id`;
+      if (v >= numExperts) return `layer ${layer}: expert ${v} is not below numExperts=${numExperts}`;
+      if (k + 1 >= topK) return `layer ${layer}: more than topK=${topK} experts`;
+      ex[base + layer * topK + k] = v;
+      k++;
+      v = -1;
+    } else if (c === 124) {
+      if (layer >= numLayers) return `more than numLayers=${numLayers} layers`;
+      if (dash) {
+        if (k !== 0) return `layer ${layer}: "-" must stand alone`;
+      } else {
+        if (v < 0) return `layer ${layer}: empty (write "-" for a layer that was not recorded)`;
+        if (v >= numExperts) return `layer ${layer}: expert ${v} is not below numExperts=${numExperts}`;
+        ex[base + layer * topK + k] = v;
+        if (k + 1 !== topK) return `layer ${layer}: ${k + 1} experts, expected topK=${topK}`;
+        for (let a = 0; a < topK; a++) for (let b2 = a + 1; b2 < topK; b2++) {
+          if (ex[base + layer * topK + a] === ex[base + layer * topK + b2]) return `layer ${layer}: expert ${ex[base + layer * topK + a]} appears twice`;
+        }
+      }
+      layer++;
+      k = 0;
+      v = -1;
+      dash = false;
+    } else if (c === 45) {
+      if (v >= 0 || k > 0 || dash) return `layer ${layer}: "-" must stand alone`;
+      dash = true;
+    } else {
+      return `unexpected character "${String.fromCharCode(c)}" (expected expert ids separated by "," and layers by "|")`;
+    }
+  }
+  if (layer !== numLayers) return `${layer} layers, expected numLayers=${numLayers}`;
+  return null;
+}
+
+/** Parse weights of the same shape as the experts; "-" for a layer = not recorded (NaN). */
+function parseWeights(buf: Buffer, s: number, e: number, w: Float32Array, ex: Uint16Array, at: number, numLayers: number, topK: number): string | null {
+  if (e - s === 1 && buf[s] === 45) return null; // "-": no weights for this token
+  let layer = 0;
+  let k = 0;
+  let fieldStart = s;
+  for (let i = s; i <= e; i++) {
+    const c = i < e ? buf[i] : 124;
+    if (c !== 44 && c !== 124) continue;
+    if (layer >= numLayers) return `more than numLayers=${numLayers} layers`;
+    const slot = at + layer * topK + k;
+    if (i - fieldStart === 1 && buf[fieldStart] === 45) {
+      if (k !== 0 || c !== 124) return `layer ${layer}: "-" must stand alone`;
+    } else {
+      if (ex[at + layer * topK] === NO_EXPERT) return `layer ${layer}: weights given for a layer whose experts are "-"`;
+      const v = parseFloatBytes(buf, fieldStart, i);
+      if (Number.isNaN(v)) return `layer ${layer}: expected a number, got "${buf.toString('utf8', fieldStart, i)}"`;
+      if (k >= topK) return `layer ${layer}: more than topK=${topK} weights`;
+      w[slot] = v;
+      k++;
+      if (c === 124 && k !== topK) return `layer ${layer}: ${k} weights, expected topK=${topK}`;
+    }
+    if (c === 124) {
+      layer++;
+      k = 0;
+    }
+    fieldStart = i + 1;
+  }
+  if (layer !== numLayers) return `${layer} layers, expected numLayers=${numLayers}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+/** Write a Trace in the canonical format. */
+export async function writeCanonical(trace: Trace, path: string): Promise<void> {
+  await writeCanonicalStream(traceStream(trace), path, { weights: trace.weights !== undefined });
+}
+
+export interface CanonicalWriteOptions {
+  /** Write the weights column (default: if the first chunk has weights). */
+  weights?: boolean;
+  /** Tokens requested per chunk (default 16384). */
+  chunkTokens?: number;
+}
+
+/** Write a chunked trace in the canonical format with flat memory; resolves with the tokens written. */
+export async function writeCanonicalStream(stream: TraceStream, path: string, opts: CanonicalWriteOptions = {}): Promise<number> {
+  const file = displayName(path);
+  const out = createWriteStream(path);
+  let failure: unknown;
+  out.on('error', (e) => {
+    failure = e;
+  });
+  const h = stream.header;
+  const stride = h.numLayers * h.topK;
+  const names: string[] = [];
+  for (let e = 0; e < h.numExperts; e++) names.push(String(e));
+  let parts: string[] = [];
+  let pending = 0;
+  const flush = async (): Promise<void> => {
+    if (parts.length === 0) return;
+    const text = parts.join('');
+    parts = [];
+    pending = 0;
+    if (failure !== undefined) throw writeError(failure, file);
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+    if (failure !== undefined) throw writeError(failure, file);
+  };
+  let tokens = 0;
+  let withWeights = opts.weights;
+  let pos = 0;
+  let headerDone = false;
+  try {
+    parts.push(`${CANONICAL_MAGIC}\n# ${JSON.stringify(canonicalMetaOf(h))}\n`);
+    for (let c = stream.nextChunk(opts.chunkTokens ?? 16384); c !== null; c = stream.nextChunk(opts.chunkTokens ?? 16384)) {
+      if (!headerDone) {
+        withWeights ??= c.weights !== undefined;
+        parts.push(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
+        headerDone = true;
+      }
+      const ex = c.experts;
+      const w = c.weights;
+      for (const seg of c.segments) {
+        if (/[\t\n\r]/.test(seg.sequence)) throw new InputError(`${file}: sequence id ${JSON.stringify(seg.sequence)} contains a tab or newline; the canonical format cannot hold it`);
+        if (!seg.continued) pos = 0;
+        const prefix = `${seg.sequence}\t`;
+        for (let t = seg.start; t < seg.start + seg.length; t++) {
+          let row = `${prefix}${pos++}\t`;
+          const base = t * stride;
+          for (let l = 0; l < h.numLayers; l++) {
+            if (l > 0) row += '|';
+            const at = base + l * h.topK;
+            if (ex[at] === NO_EXPERT) {
+              row += '-';
+              continue;
+            }
+            row += names[ex[at]] ?? String(ex[at]);
+            for (let k = 1; k < h.topK; k++) row += `,${names[ex[at + k]] ?? String(ex[at + k])}`;
+          }
+          if (withWeights) {
+            row += '\t';
+            for (let l = 0; l < h.numLayers; l++) {
+              if (l > 0) row += '|';
+              const at = base + l * h.topK;
+              if (w === undefined || ex[at] === NO_EXPERT || Number.isNaN(w[at])) {
+                row += '-';
+                continue;
+              }
+              row += formatFloat32(w[at]);
+              for (let k = 1; k < h.topK; k++) row += `,${formatFloat32(w[at + k])}`;
+            }
+          }
+          row += '\n';
+          parts.push(row);
+          pending += row.length;
+          tokens++;
+          if (pending > 1 << 20) await flush();
+        }
+      }
+    }
+    if (!headerDone) parts.push(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
+    await flush();
+    out.end();
+    await Promise.race([once(out, 'finish'), once(out, 'error')]);
+    if (failure !== undefined) throw writeError(failure, file);
+  } catch (e) {
+    out.destroy();
+    throw e instanceof InputError ? e : writeError(e, file);
+  }
+  return tokens;
+}
+
+function canonicalMetaOf(h: TraceHeader): CanonicalMeta {
+  const m: CanonicalMeta = { numLayers: h.numLayers, numExperts: h.numExperts, topK: h.topK };
+  if (h.source.model !== undefined) m.model = h.source.model;
+  if (h.source.provenance !== undefined) m.provenance = h.source.provenance;
+  if (h.layerIds !== undefined) m.layerIds = h.layerIds;
+  return m;
+}
+
+function writeError(e: unknown, file: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return new InputError(`${file}: cannot write (${code})`);
+  return e;
+}

@@ -1,0 +1,282 @@
+/**
+ * JSON Lines routing logs: one row per (sequence, token, layer), in any order, e.g.
+ * `{"dataset":"humaneval","problem_id":0,"layer":0,"experts":[6,5],"gating_probs":[0.69,0.30],"token_idx":0}`.
+ *
+ * Field names are configurable; by default they are detected on the first data row:
+ * layer `layer`; token `token_idx` | `token_pos`; experts `experts` | `topk_ids`; weights
+ * `gating_probs` | `topk_weights` (optional); sequence `problem_id` | `req_id` | `seq_id`, prefixed by
+ * `dataset` when the row has one ("humaneval/0"); without a sequence field, one sequence "0".
+ * Rows with `"type":"meta"` are skipped. Rows are buffered compactly in typed arrays, then emitted
+ * per sequence (order of first appearance), tokens ascending. A (token, layer) without a row is left
+ * absent (NO_EXPERT) and counted in one warning line.
+ */
+import { GrowableArray, TraceBuilder } from './builder.js';
+import { displayName, forEachLine } from './lines.js';
+import type { Trace } from './types.js';
+import { inputErrorAt } from '../util/errors.js';
+
+export interface JsonlFieldMap {
+  layer?: string;
+  token?: string;
+  experts?: string;
+  /** Gate weights field; `false` to ignore weights even if present. */
+  weights?: string | false;
+  /** Field(s) whose values, joined by "/", identify a sequence. */
+  sequence?: string | string[];
+}
+
+export interface JsonlImportOptions {
+  fields?: JsonlFieldMap;
+  /** Known shape: validates the rows (otherwise inferred as max + 1 / the first row's length). */
+  numLayers?: number;
+  numExperts?: number;
+  topK?: number;
+  /** Original layer numbers of the MoE layers (length numLayers). */
+  layerIds?: number[];
+  model?: string;
+  provenance?: string;
+}
+
+const DEFAULTS = {
+  layer: ['layer', 'layer_idx', 'layer_id'],
+  token: ['token_idx', 'token_pos', 'token_id', 'token'],
+  experts: ['experts', 'topk_ids', 'expert_ids'],
+  weights: ['gating_probs', 'topk_weights', 'weights'],
+  sequence: ['problem_id', 'req_id', 'seq_id', 'request_id', 'sequence_id'],
+};
+
+interface ResolvedFields {
+  layer: string;
+  token: string;
+  experts: string;
+  weights: string | undefined;
+  sequence: string[];
+}
+
+function resolveFields(row: Record<string, unknown>, given: JsonlFieldMap | undefined, file: string, line: number): ResolvedFields {
+  const pick = (kind: 'layer' | 'token' | 'experts', explicit: string | undefined): string => {
+    if (explicit !== undefined) return explicit;
+    const found = DEFAULTS[kind].find((k) => k in row);
+    if (found === undefined) {
+      throw inputErrorAt(file, line, `no ${kind} field: expected one of ${DEFAULTS[kind].map((k) => `"${k}"`).join(', ')} (or set fields.${kind}); the row has ${Object.keys(row).map((k) => `"${k}"`).join(', ')}`);
+    }
+    return found;
+  };
+  let weights: string | undefined;
+  if (given?.weights === false) weights = undefined;
+  else if (typeof given?.weights === 'string') weights = given.weights;
+  else weights = DEFAULTS.weights.find((k) => k in row);
+  let sequence: string[];
+  if (given?.sequence !== undefined) sequence = Array.isArray(given.sequence) ? given.sequence : [given.sequence];
+  else {
+    const key = DEFAULTS.sequence.find((k) => k in row);
+    sequence = key === undefined ? [] : 'dataset' in row ? ['dataset', key] : [key];
+  }
+  return { layer: pick('layer', given?.layer), token: pick('token', given?.token), experts: pick('experts', given?.experts), weights, sequence };
+}
+
+/** Import a JSONL routing log (streamed). */
+export async function importJsonl(path: string, opts: JsonlImportOptions = {}): Promise<Trace> {
+  const file = displayName(path);
+  let fields: ResolvedFields | undefined;
+  let topK = opts.topK ?? -1;
+  const maxExperts = opts.numExperts ?? 0xffff;
+  const maxLayers = opts.numLayers ?? 0xffff;
+
+  const seqIndex = new Map<string, number>();
+  const seqNames: string[] = [];
+  const rowSeq = new GrowableArray((n) => new Uint32Array(n));
+  const rowTok = new GrowableArray((n) => new Float64Array(n));
+  const rowLayer = new GrowableArray((n) => new Uint16Array(n));
+  const rowLine = new GrowableArray((n) => new Uint32Array(n));
+  let rowExperts: GrowableArray<Uint16Array> | undefined;
+  let rowWeights: GrowableArray<Float32Array> | undefined;
+  let maxLayer = -1;
+  let maxExpert = -1;
+
+  await forEachLine(path, (buf, start, end, line) => {
+    // skip blank lines
+    let s = start;
+    while (s < end && (buf[s] === 32 || buf[s] === 9)) s++;
+    if (s === end) return;
+    const text = buf.toString('utf8', start, end);
+    let row: unknown;
+    try {
+      row = JSON.parse(text);
+    } catch (e) {
+      throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message}${/Unexpected end|Unterminated/.test((e as Error).message) ? '; truncated line?' : ''})`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw inputErrorAt(file, line, 'expected a JSON object per line');
+    const r = row as Record<string, unknown>;
+    if (r.type === 'meta') return;
+    if (fields === undefined) fields = resolveFields(r, opts.fields, file, line);
+    const f = fields;
+
+    const layer = r[f.layer];
+    if (layer === undefined) throw inputErrorAt(file, line, `missing field "${f.layer}" (the layer)`);
+    if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 0 || layer >= maxLayers) {
+      throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}, got ${JSON.stringify(layer)}`);
+    }
+    const token = r[f.token];
+    if (token === undefined) throw inputErrorAt(file, line, `missing field "${f.token}" (the token position)`);
+    if (typeof token !== 'number' || !Number.isInteger(token) || token < 0) {
+      throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${JSON.stringify(token)}`);
+    }
+    const ex = r[f.experts];
+    if (ex === undefined) throw inputErrorAt(file, line, `missing field "${f.experts}" (the expert ids)`);
+    if (!Array.isArray(ex) || ex.length === 0) throw inputErrorAt(file, line, `"${f.experts}": expected a non-empty array of expert ids, got ${JSON.stringify(ex)}`);
+    if (topK < 0) topK = ex.length;
+    if (ex.length !== topK) {
+      throw inputErrorAt(file, line, `"${f.experts}" has ${ex.length} experts, expected ${topK} (${opts.topK !== undefined ? 'topK option' : 'as on the first row'}); topK must be the same on every row`);
+    }
+    let seqKey = '0';
+    if (f.sequence.length > 0) {
+      const parts: string[] = [];
+      for (const k of f.sequence) {
+        const v = r[k];
+        if (v === undefined) throw inputErrorAt(file, line, `missing field "${k}" (part of the sequence id)`);
+        if (typeof v !== 'string' && typeof v !== 'number') throw inputErrorAt(file, line, `"${k}": expected a string or number, got ${JSON.stringify(v)}`);
+        parts.push(String(v));
+      }
+      seqKey = parts.join('/');
+    }
+    let si = seqIndex.get(seqKey);
+    if (si === undefined) {
+      si = seqNames.length;
+      seqIndex.set(seqKey, si);
+      seqNames.push(seqKey);
+    }
+    rowExperts ??= new GrowableArray((n) => new Uint16Array(n), 1024 * topK);
+    const exArr = rowExperts.reserve(topK);
+    const at = rowExperts.length;
+    for (let k = 0; k < topK; k++) {
+      const e = ex[k];
+      if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e >= maxExperts) {
+        throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expected an expert id in 0..${maxExperts - 1}, got ${JSON.stringify(e)}`);
+      }
+      for (let j = 0; j < k; j++) if (exArr[at + j] === e) throw inputErrorAt(file, line, `"${f.experts}": expert ${e} appears twice`);
+      exArr[at + k] = e;
+      if (e > maxExpert) maxExpert = e;
+    }
+    rowExperts.length += topK;
+    if (f.weights !== undefined) {
+      const w = r[f.weights];
+      if (w === undefined) throw inputErrorAt(file, line, `missing field "${f.weights}" (the gate weights; set fields.weights: false to ignore them)`);
+      if (!Array.isArray(w) || w.length !== topK) throw inputErrorAt(file, line, `"${f.weights}": expected an array of ${topK} numbers (one per expert), got ${JSON.stringify(w)}`);
+      rowWeights ??= new GrowableArray((n) => new Float32Array(n), 1024 * topK);
+      const wArr = rowWeights.reserve(topK);
+      const wat = rowWeights.length;
+      for (let k = 0; k < topK; k++) {
+        const v = w[k];
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw inputErrorAt(file, line, `"${f.weights}"[${k}]: expected a number, got ${JSON.stringify(v)}`);
+        wArr[wat + k] = v;
+      }
+      rowWeights.length += topK;
+    }
+    rowSeq.push(si);
+    rowTok.push(token);
+    rowLayer.push(layer);
+    rowLine.push(line);
+    if (layer > maxLayer) maxLayer = layer;
+  });
+
+  const rows = rowSeq.length;
+  if (rows === 0 || fields === undefined) throw inputErrorAt(file, undefined, 'no routing rows (expected one JSON object per line with layer, token and experts fields)');
+  const numLayers = opts.numLayers ?? maxLayer + 1;
+  if (opts.layerIds !== undefined && opts.layerIds.length !== numLayers) {
+    throw inputErrorAt(file, undefined, `layerIds has ${opts.layerIds.length} entries but the trace has ${numLayers} layers`);
+  }
+  const numExperts = opts.numExperts ?? maxExpert + 1;
+  const seqs = seqNames.length;
+
+  // Counting sort of rows by sequence (stable), then per sequence: distinct tokens (sorted) and a
+  // dense [token rank][layer] table of row indices.
+  const seqCount = new Uint32Array(seqs + 1);
+  const rs = rowSeq.array;
+  for (let i = 0; i < rows; i++) seqCount[rs[i] + 1]++;
+  for (let s = 0; s < seqs; s++) seqCount[s + 1] += seqCount[s];
+  const order = new Uint32Array(rows);
+  const fill = seqCount.slice(0, seqs);
+  for (let i = 0; i < rows; i++) order[fill[rs[i]]++] = i;
+
+  const tok = rowTok.array;
+  const lay = rowLayer.array;
+  const exAll = (rowExperts as GrowableArray<Uint16Array>).array;
+  const wAll = rowWeights?.array;
+  const builder = new TraceBuilder({ numLayers, topK, weights: wAll !== undefined, initialTokens: Math.ceil(rows / numLayers) + 1 });
+  let missing = 0;
+  let seqsWithMissing = 0;
+  let gapTokens = 0;
+  let seqsWithGaps = 0;
+  for (let s = 0; s < seqs; s++) {
+    const lo = seqCount[s];
+    const hi = seqCount[s + 1];
+    const toks = new Float64Array(hi - lo);
+    for (let i = lo; i < hi; i++) toks[i - lo] = tok[order[i]];
+    toks.sort();
+    let n = 0;
+    for (let i = 0; i < toks.length; i++) if (i === 0 || toks[i] !== toks[i - 1]) toks[n++] = toks[i];
+    const distinct = toks.subarray(0, n);
+    const table = new Int32Array(n * numLayers).fill(-1);
+    for (let i = lo; i < hi; i++) {
+      const r = order[i];
+      const rank = lowerBound(distinct, tok[r]);
+      const cell = rank * numLayers + lay[r];
+      if (table[cell] >= 0) {
+        const other = table[cell];
+        throw inputErrorAt(file, Math.max(rowLine.array[r], rowLine.array[other]), `duplicate row for sequence "${seqNames[s]}" token ${tok[r]} layer ${lay[r]} (also at line ${Math.min(rowLine.array[r], rowLine.array[other])})`);
+      }
+      table[cell] = r;
+    }
+    builder.beginSequence(seqNames[s]);
+    let seqMissing = 0;
+    for (let t = 0; t < n; t++) {
+      const slot = builder.addToken();
+      const ex = builder.experts;
+      const w = wAll !== undefined ? builder.weights : undefined;
+      for (let l = 0; l < numLayers; l++) {
+        const r = table[t * numLayers + l];
+        if (r < 0) {
+          seqMissing++;
+          continue;
+        }
+        const dst = slot + l * topK;
+        const src = r * topK;
+        for (let k = 0; k < topK; k++) ex[dst + k] = exAll[src + k];
+        if (w !== undefined && wAll !== undefined) for (let k = 0; k < topK; k++) w[dst + k] = wAll[src + k];
+      }
+    }
+    if (seqMissing > 0) {
+      missing += seqMissing;
+      seqsWithMissing++;
+    }
+    const span = n > 0 ? distinct[n - 1] - distinct[0] + 1 : 0;
+    if (span > n) {
+      gapTokens += span - n;
+      seqsWithGaps++;
+    }
+  }
+  const warnings: string[] = [];
+  if (missing > 0) warnings.push(`${file}: ${missing} (token, layer) routes missing in ${seqsWithMissing} sequence${seqsWithMissing === 1 ? '' : 's'}; left absent`);
+  if (gapTokens > 0) warnings.push(`${file}: ${gapTokens} token positions without any row in ${seqsWithGaps} sequence${seqsWithGaps === 1 ? '' : 's'}; skipped`);
+  const trace = builder.build({
+    numExperts,
+    layerIds: opts.layerIds,
+    source: { path, format: 'jsonl' },
+    warnings,
+  });
+  if (opts.model !== undefined) trace.source.model = opts.model;
+  if (opts.provenance !== undefined) trace.source.provenance = opts.provenance;
+  return trace;
+}
+
+function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

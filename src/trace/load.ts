@@ -1,0 +1,214 @@
+/**
+ * The scenario's `trace:` field and loading it: a file (JSONL, canonical, dense-gate CSV, NumPy),
+ * several CSV files or a folder of them (one per layer), or a synthetic generator.
+ *
+ * ```yaml
+ * trace: { path: ../traces/mixtral-8x7b-instruct/humaneval-decode.jsonl }
+ * trace: { path: ../traces/flame-moe-290m, tokensPerSequence: 64 }       # a folder of CSVs
+ * trace: { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 4, tokensPerSequence: 256,
+ *                       popularity: { kind: zipf, exponent: 1.1 }, locality: 0.3 } }
+ * ```
+ * Relative paths resolve against the scenario file's folder. Format `auto` (the default) goes by
+ * the extension and checks the content; a mismatch or an unknown extension with unrecognisable
+ * content is an error that says which format to set.
+ */
+import { open, readdir, stat } from 'node:fs/promises';
+import { extname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Rng } from '../rng/rng.js';
+import { InputError } from '../util/errors.js';
+import { CANONICAL_EXTENSION, CANONICAL_MAGIC, readCanonical } from './canonical.js';
+import { importGateCsv } from './csv.js';
+import { importJsonl, type JsonlFieldMap } from './jsonl.js';
+import { displayName, wrapFsError } from './lines.js';
+import { importNpy, importNpz } from './npy.js';
+import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
+import type { Trace } from './types.js';
+
+export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy'] as const;
+export type TraceFormat = (typeof TRACE_FORMATS)[number];
+
+export const jsonlFieldsSchema = z.strictObject({
+  layer: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  experts: z.string().min(1).optional(),
+  /** false: ignore the weights. */
+  weights: z.union([z.string().min(1), z.literal(false)]).optional(),
+  /** Field(s) whose values, joined by "/", name a sequence. */
+  sequence: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+});
+
+const positiveInt = z.number().int().positive();
+
+export const fileTraceSpecSchema = z.strictObject({
+  /** A file, several files (CSV: one per layer), or a folder of CSV files. */
+  path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'expected a file or folder path, or a list of CSV paths' }),
+  /** File format; `npy` covers .npy and .npz. */
+  format: z.enum(['auto', ...TRACE_FORMATS]).optional(),
+  /** JSONL field names (default: auto-detected). */
+  fields: jsonlFieldsSchema.optional(),
+  /** CSV: the layer number of a single file (else from the file name). */
+  layer: z.number().int().nonnegative().optional(),
+  /** CSV: the layer number of each file, in path order. */
+  layers: z.array(z.number().int().nonnegative()).min(1).optional(),
+  /** Experts per token per layer (CSV: take the k largest; JSONL: validate). */
+  topK: positiveInt.optional(),
+  /** Routed experts per layer (validates the ids; default: max id + 1). */
+  numExperts: positiveInt.max(65535).optional(),
+  /** MoE layers (JSONL: validates the layer ids; default: max + 1). */
+  numLayers: positiveInt.max(65535).optional(),
+  /** CSV / NumPy: split the tokens into sequences of this length. */
+  tokensPerSequence: positiveInt.optional(),
+  /** NumPy: a separate .npy of gate weights for a .npy experts file. */
+  weightsPath: z.string().min(1).optional(),
+  /** Model the trace was recorded on (free text). */
+  model: z.string().min(1).optional(),
+});
+
+export const syntheticTraceSpecSchema = z.strictObject({ synthetic: syntheticSpecSchema });
+
+export type FileTraceSpec = z.infer<typeof fileTraceSpecSchema>;
+export type SyntheticTraceSpec = z.infer<typeof syntheticTraceSpecSchema>;
+export type TraceSpec = FileTraceSpec | SyntheticTraceSpec;
+
+/**
+ * The scenario's `trace:` field: `{synthetic: ...}` or `{path: ...}`. The variant is chosen by the
+ * presence of `synthetic`, so errors name the offending field (`trace.synthetic.topK: ...`) instead
+ * of a generic "invalid union".
+ */
+export const traceSpecSchema = z.unknown().transform((value, ctx): TraceSpec => {
+  const synthetic = typeof value === 'object' && value !== null && !Array.isArray(value) && 'synthetic' in value;
+  const r = synthetic ? syntheticTraceSpecSchema.safeParse(value) : fileTraceSpecSchema.safeParse(value);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) {
+    const message = typeof value !== 'object' || value === null ? 'expected {path: ...} or {synthetic: {...}}' : issue.message;
+    ctx.addIssue({ code: 'custom', message, path: issue.path as PropertyKey[] as (string | number)[], input: value });
+  }
+  return z.NEVER;
+});
+
+/** Options for reading trace files (the file spec without `path`). */
+export type TraceReadOptions = Omit<FileTraceSpec, 'path'> & { fields?: JsonlFieldMap };
+
+/** Load the trace a scenario asks for; relative paths resolve against `baseDir`. */
+export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng): Promise<Trace> {
+  if ('synthetic' in spec) return generateSyntheticTrace(spec.synthetic, rng);
+  const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((p) => (isAbsolute(p) ? p : resolve(baseDir, p)));
+  const opts: TraceReadOptions = { ...spec };
+  delete (opts as { path?: unknown }).path;
+  if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
+  return readTrace(paths, opts);
+}
+
+const EXTENSIONS: Record<string, TraceFormat> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  [CANONICAL_EXTENSION]: 'moesim',
+  '.csv': 'csv',
+  '.npy': 'npy',
+  '.npz': 'npy',
+};
+
+/** What the first bytes of a file look like, or undefined. */
+export async function sniffFormat(path: string): Promise<TraceFormat | undefined> {
+  const fh = await open(path, 'r').catch((e: unknown) => {
+    throw wrapFsError(e, displayName(path));
+  });
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
+    if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
+    const text = head.toString('utf8').replace(/^\uFEFF/, '');
+    if (text.startsWith(CANONICAL_MAGIC) || text.startsWith('# moesim-trace')) return 'moesim';
+    const first = text.split('\n', 1)[0].trim();
+    if (first.startsWith('{')) return 'jsonl';
+    if (/(^|,)\s*token(_id)?\s*(,|$)/.test(first) && /(^|,)\s*expert_?0\s*(,|$)/.test(first)) return 'csv';
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The format of a file: `format` if given and not auto, else by extension checked against the content. */
+export async function detectFormat(path: string, format: 'auto' | TraceFormat = 'auto'): Promise<TraceFormat> {
+  if (format !== 'auto') return format;
+  const file = displayName(path);
+  const byExt = EXTENSIONS[extname(path).toLowerCase()];
+  const byContent = await sniffFormat(path);
+  const known = 'jsonl, moesim, csv or npy';
+  if (byExt !== undefined && byContent !== undefined && byExt !== byContent) {
+    throw new InputError(`${file}: the extension says ${byExt} but the content looks like ${byContent}; set format: ${byContent} (or ${byExt}) to say which`);
+  }
+  const f = byExt ?? byContent;
+  if (f === undefined) {
+    throw new InputError(`${file}: cannot tell the trace format (extension "${extname(path) || '(none)'}", unrecognised content); set format: ${known}`);
+  }
+  return f;
+}
+
+/** Read a trace from one file, several CSV files, or a folder of CSV files. */
+export async function readTrace(pathOrPaths: string | string[], opts: TraceReadOptions = {}): Promise<Trace> {
+  let paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
+  if (paths.length === 1) {
+    const st = await stat(paths[0]).catch((e: unknown) => {
+      throw wrapFsError(e, displayName(paths[0]));
+    });
+    if (st.isDirectory()) {
+      const dir = paths[0];
+      const names = (await readdir(dir)).filter((n) => EXTENSIONS[extname(n).toLowerCase()] !== undefined).sort(naturalCompare);
+      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy or .npz)`);
+      paths = names.map((n) => join(dir, n));
+    }
+  }
+  const formats = await Promise.all(paths.map((p) => detectFormat(p, opts.format ?? 'auto')));
+  const format = formats[0];
+  if (paths.length > 1) {
+    const other = formats.findIndex((f) => f !== format);
+    if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
+    if (format !== 'csv') throw new InputError(`${paths.map(displayName).join(', ')}: only CSV traces (one file per layer) can span several files; give one ${format} file`);
+  }
+  const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
+  let trace: Trace;
+  switch (format) {
+    case 'jsonl':
+      trace = await importJsonl(paths[0], { fields: opts.fields, numLayers: opts.numLayers, numExperts: opts.numExperts, topK: opts.topK, model: opts.model });
+      break;
+    case 'moesim':
+      trace = await readCanonical(paths[0]);
+      if (opts.model !== undefined) trace.source.model = opts.model;
+      break;
+    case 'csv':
+      trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model });
+      break;
+    case 'npy': {
+      const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, model: opts.model };
+      trace = (await isZipFile(paths[0])) ? await importNpz(paths[0], npyOpts) : await importNpy(paths[0], npyOpts);
+      break;
+    }
+  }
+  if (opts.numExperts !== undefined && trace.numExperts > opts.numExperts) {
+    throw new InputError(`${displayName(paths[0])}: expert ids up to ${trace.numExperts - 1}, but numExperts is ${opts.numExperts}`);
+  }
+  if (opts.numExperts !== undefined) trace.numExperts = opts.numExperts;
+  return trace;
+}
+
+async function isZipFile(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch((e: unknown) => {
+    throw wrapFsError(e, displayName(path));
+  });
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, 0);
+    return b.readUInt32LE(0) === 0x04034b50;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** "layer2" < "layer10". */
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}

@@ -1,0 +1,101 @@
+/** Number parsing from bytes and formatting, allocation-free on the fast path (hot loops of readers). */
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * Parse a decimal number from `buf[start, end)`; NaN if it is not one. Clinger's fast path (at most
+ * 15 significant digits, |power of ten| <= 22) is exact; anything else falls back to Number(text),
+ * so the result is always the correctly rounded double.
+ */
+export function parseFloatBytes(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  if (i >= end) return Number.NaN;
+  let neg = false;
+  let c = buf[i];
+  if (c === 45 || c === 43) {
+    neg = c === 45;
+    i++;
+  }
+  let mant = 0;
+  let digits = 0;
+  let sig = 0;
+  let scale = 0;
+  let any = false;
+  for (; i < end; i++) {
+    c = buf[i];
+    if (c < 48 || c > 57) break;
+    any = true;
+    if (sig > 0 || c !== 48) sig++;
+    mant = mant * 10 + (c - 48);
+    digits++;
+  }
+  if (i < end && buf[i] === 46) {
+    i++;
+    for (; i < end; i++) {
+      c = buf[i];
+      if (c < 48 || c > 57) break;
+      any = true;
+      if (sig > 0 || c !== 48) sig++;
+      mant = mant * 10 + (c - 48);
+      scale--;
+      digits++;
+    }
+  }
+  if (!any) return slowParse(buf, start, end);
+  if (i < end && (buf[i] === 101 || buf[i] === 69)) {
+    i++;
+    let eneg = false;
+    if (i < end && (buf[i] === 45 || buf[i] === 43)) {
+      eneg = buf[i] === 45;
+      i++;
+    }
+    let ex = 0;
+    let edigits = 0;
+    for (; i < end; i++) {
+      c = buf[i];
+      if (c < 48 || c > 57) break;
+      ex = ex * 10 + (c - 48);
+      edigits++;
+      if (ex > 100000) ex = 100000;
+    }
+    if (edigits === 0) return Number.NaN;
+    scale += eneg ? -ex : ex;
+  }
+  if (i !== end) return Number.NaN;
+  if (sig > 15 || digits > 300) return slowParse(buf, start, end);
+  let v: number;
+  if (mant === 0) v = 0;
+  else if (scale >= 0 && scale <= 22) v = mant * POW10[scale];
+  else if (scale < 0 && scale >= -22) v = mant / POW10[-scale];
+  else return slowParse(buf, start, end);
+  return neg ? -v : v;
+}
+
+function slowParse(buf: Uint8Array, start: number, end: number): number {
+  const s = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : Number.NaN;
+}
+
+/** Parse a non-negative integer from `buf[start, end)`; -1 if it is not one (or above 2^53). */
+export function parseUintBytes(buf: Uint8Array, start: number, end: number): number {
+  if (start >= end) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v > Number.MAX_SAFE_INTEGER ? -1 : v;
+}
+
+/** The shortest decimal text that reads back as the same float32 value. */
+export function formatFloat32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const f = Math.fround(v);
+  for (let p = 1; p < 9; p++) {
+    const s = f.toPrecision(p);
+    if (Math.fround(Number(s)) === f) return String(Number(s));
+  }
+  return String(Number(f.toPrecision(9)));
+}
