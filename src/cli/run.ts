@@ -8,6 +8,7 @@ interface RunArgs {
   scenario: string;
   json: boolean;
   out?: string;
+  report: boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -17,7 +18,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     y
       .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
-      .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' }),
+      .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' }),
   handler: async (args) => {
     const { scenario, file, baseDir } = loadScenarioFile(args.scenario);
     const result = await runScenario(scenario, { baseDir, file });

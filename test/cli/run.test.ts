@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { moesim, ROOT } from '../helpers/cli.js';
+
+const MIXTRAL = join(ROOT, 'traces/mixtral-8x7b-instruct/humaneval-decode.jsonl');
+
+function scenarioFile(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'moesim-'));
+  const f = join(dir, 'scenario.yaml');
+  writeFileSync(f, yaml);
+  return f;
+}
+
+const base = (over: Record<string, string> = {}) => {
+  const parts: Record<string, string> = {
+    name: 'name: t',
+    model: 'model: mixtral-8x7b',
+    hardware: 'hardware: rtx-4090',
+    precision: 'precision: { experts: int4 }',
+    trace: `trace: { path: ${JSON.stringify(MIXTRAL)} }`,
+    policies: 'policies: [{ kind: lru, cache: { perLayer: 2 } }]',
+    ...over,
+  };
+  return Object.values(parts).join('\n') + '\n';
+};
+
+function expectInputError(r: ReturnType<typeof moesim>, pattern: RegExp) {
+  expect(r.code).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^moesim: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stdout).toBe('');
+}
+
+describe('moesim run', () => {
+  it('prints the comparison of the quick start', () => {
+    const r = moesim(['run', 'scenarios/quickstart.yaml', '--no-report']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of ['none', 'static, 4/layer', 'lru, 4/layer', 'lfu, 4/layer', 'belady, 4/layer', 'all-on-gpu']) expect(r.stdout).toContain(p);
+    expect(r.stdout).toMatch(/hit rate/);
+  });
+
+  it('--json prints one JSON document with the documented fields, byte-identical across runs', () => {
+    const a = moesim(['run', 'scenarios/quickstart.yaml', '--json', '--no-report']);
+    const b = moesim(['run', 'scenarios/quickstart.yaml', '--json', '--no-report']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    const doc = JSON.parse(a.stdout);
+    expect(doc.results.map((r: { policy: string }) => r.policy)).toEqual(['none', 'static', 'lru', 'lfu', 'belady', 'all-on-gpu']);
+    for (const r of doc.results) {
+      for (const k of ['accesses', 'hits', 'misses', 'hitRate', 'bytesH2D', 'stallMs', 'ttftMs', 'tpotMs', 'tokensPerSec', 'gpuMemoryBytes']) {
+        expect(typeof r.metrics[k], k).toBe('number');
+      }
+      expect(r.metrics.hits + r.metrics.misses).toBe(r.metrics.accesses);
+      expect(typeof r.label).toBe('string');
+    }
+  });
+
+  it('--out writes the same document to a file', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'moesim-')), 'r.json');
+    const r = moesim(['run', 'scenarios/quickstart.yaml', '--json', '--no-report', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(r.stdout);
+  });
+});
+
+describe('bad input: one line, exit 2, no stack, nothing written', () => {
+  it('unknown preset suggests the nearest names', () => {
+    expectInputError(moesim(['run', scenarioFile(base({ hardware: 'hardware: rtx-4080' }))]), /hardware.*"rtx-4080".*rtx-4090/);
+    expectInputError(moesim(['run', scenarioFile(base({ model: 'model: mixtral-8x8b' }))]), /model.*mixtral-8x7b/);
+  });
+
+  it('zero or negative bandwidth names the field', () => {
+    expectInputError(moesim(['run', scenarioFile(base({ hardware: 'hardware: { preset: rtx-4090, link: { bandwidthGBps: 0 } }' }))]), /hardware\.link\.bandwidthGBps/);
+    expectInputError(moesim(['run', scenarioFile(base({ hardware: 'hardware: { preset: rtx-4090, link: { bandwidthGBps: -3 } }' }))]), /hardware\.link\.bandwidthGBps/);
+  });
+
+  it('a cache larger than HBM', () => {
+    expectInputError(moesim(['run', scenarioFile(base({ policies: 'policies: [{ kind: lru, cache: { experts: 250 } }]' }))]), /policies\[0\]\.cache: .*exceed the GPU/);
+  });
+
+  it('unknown fields and wrong types name the path', () => {
+    expectInputError(moesim(['run', scenarioFile(base({ policies: 'policies: [{ kind: lru, cache: { perLayer: -1 } }]' }))]), /policies\[0\]\.cache\.perLayer/);
+    expectInputError(moesim(['run', scenarioFile(base() + 'colour: blue\n')]), /unknown field "colour"/);
+    expectInputError(moesim(['run', scenarioFile(base({ policies: 'policies: [{ kind: lruu, cache: { perLayer: 1 } }]' }))]), /policies\[0\]\.kind/);
+  });
+
+  it('a truncated JSON line names the file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-'));
+    const lines = readFileSync(MIXTRAL, 'utf8').split('\n').slice(0, 40);
+    lines[17] = lines[17].slice(0, 30);
+    writeFileSync(join(dir, 'cut.jsonl'), lines.join('\n'));
+    expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'cut.jsonl'))} }` }))]), /cut\.jsonl:18/);
+  });
+
+  it('an expert id beyond the model and a layer out of range', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-'));
+    const rows = readFileSync(MIXTRAL, 'utf8').split('\n').filter(Boolean);
+    const bad = rows.map((l, i) => (i === 5 ? l.replace(/"experts": \[\d+/, '"experts": [9') : l));
+    writeFileSync(join(dir, 'e.jsonl'), bad.join('\n') + '\n');
+    expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'e.jsonl'))} }` }))]), /expert id 9/);
+    const badLayer = rows.map((l, i) => (i === 3 ? l.replace(/"layer": \d+/, '"layer": 40') : l));
+    writeFileSync(join(dir, 'l.jsonl'), badLayer.join('\n') + '\n');
+    expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'l.jsonl'))} }` }))]), /layer|MoE layers/);
+  });
+
+  it('a missing scenario file', () => {
+    expectInputError(moesim(['run', '/nonexistent/s.yaml']), /\/nonexistent\/s.yaml: cannot read/);
+  });
+
+  it('--out is not written when the run fails', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'moesim-')), 'r.json');
+    const r = moesim(['run', scenarioFile(base({ hardware: 'hardware: nope' })), '--out', out]);
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('moesim presets', () => {
+  it('lists hardware, models and policies with sources', () => {
+    const r = moesim(['presets']);
+    expect(r.code).toBe(0);
+    for (const s of ['h100-sxm', 'rtx-4090', 'mixtral-8x7b', 'deepseek-v3', 'belady', 'Sources:', 'huggingface.co']) expect(r.stdout).toContain(s);
+  });
+});
