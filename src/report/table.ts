@@ -8,10 +8,13 @@ function fmt(x: number, digits = 2): string {
   return x.toFixed(digits);
 }
 
-/** Right-aligns numeric columns, left-aligns the first. */
+const NUMERIC = /^[-+]?[\d.,]+%?$|^-$/;
+
+/** Right-aligns numeric columns, left-aligns text columns. */
 export function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const numeric = header.map((_, i) => i > 0 && rows.length > 0 && rows.every((r) => NUMERIC.test(r[i])));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
