@@ -85,10 +85,15 @@ function positive(x: number, flag: string): number {
 
 const OUTPUT_FORMATS = [CANONICAL_EXTENSION, '.npz', '.npy'];
 
+function checkOutput(out: string): string {
+  const ext = extname(out).toLowerCase();
+  if (!OUTPUT_FORMATS.includes(ext)) throw new InputError(`${displayName(out)}: unknown output format "${ext || '(no extension)'}"; use ${OUTPUT_FORMATS.join(', ')}`);
+  return ext;
+}
+
 /** Write a trace (or a stream) to `out`, the format chosen by the extension. */
 async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<number> {
-  const ext = extname(out).toLowerCase();
-  if (!OUTPUT_FORMATS.includes(ext)) throw new InputError(`${displayName(out)}: unknown output format; use ${OUTPUT_FORMATS.join(', ')}`);
+  const ext = checkOutput(out);
   if (ext === CANONICAL_EXTENSION) {
     if ('nextChunk' in trace) return writeCanonicalStream(trace, out);
     await writeCanonical(trace, out);
@@ -123,6 +128,7 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
       .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV files (one per layer), or a folder' })
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` }) as unknown as Argv<ConvertArgs>,
   handler: async (a) => {
+    checkOutput(a.out);
     const trace = await readTrace(a.input, toReadOptions(a));
     printWarnings(trace);
     await writeTraceTo(a.out, trace);
@@ -217,6 +223,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
         return true;
       }) as unknown as Argv<SynthArgs>,
   handler: async (a) => {
+    checkOutput(a.out);
     const rng = createRng(a.seed);
     if (a.fit !== undefined) {
       const real = await readTrace(a.fit, toReadOptions(a));

@@ -21,8 +21,7 @@
  *   in trace order. Empty lines and lines starting with `#` after the header are ignored.
  * - Positions are written 0, 1, 2, ... per sequence; a reader keeps their order, not their values.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { TraceBuilder } from './builder.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
 import { formatFloat32, parseFloatBytes, parseUintBytes } from './numbers.js';
@@ -278,82 +277,147 @@ export async function writeCanonicalStream(stream: TraceStream, path: string, op
     failure = e;
   });
   const h = stream.header;
-  const stride = h.numLayers * h.topK;
-  const names: string[] = [];
-  for (let e = 0; e < h.numExperts; e++) names.push(String(e));
-  let parts: string[] = [];
-  let pending = 0;
+  const L = h.numLayers;
+  const K = h.topK;
+  const stride = L * K;
+  const chunkTokens = opts.chunkTokens ?? 16384;
+  // rows are written as bytes into a 1 MiB buffer, flushed when the next row might not fit
+  let buf = Buffer.allocUnsafe(1 << 20);
+  let pos = 0;
   const flush = async (): Promise<void> => {
-    if (parts.length === 0) return;
-    const text = parts.join('');
-    parts = [];
-    pending = 0;
     if (failure !== undefined) throw writeError(failure, file);
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+    if (pos === 0) return;
+    const ok = out.write(buf.subarray(0, pos));
+    buf = Buffer.allocUnsafe(buf.length); // the stream keeps the written buffer
+    pos = 0;
+    if (!ok) await drained(out);
     if (failure !== undefined) throw writeError(failure, file);
+  };
+  const text = (s: string): void => {
+    pos += buf.write(s, pos, 'utf8');
   };
   let tokens = 0;
   let withWeights = opts.weights;
-  let pos = 0;
+  let position = 0;
   let headerDone = false;
   try {
-    parts.push(`${CANONICAL_MAGIC}\n# ${JSON.stringify(canonicalMetaOf(h))}\n`);
-    for (let c = stream.nextChunk(opts.chunkTokens ?? 16384); c !== null; c = stream.nextChunk(opts.chunkTokens ?? 16384)) {
+    text(`${CANONICAL_MAGIC}\n# ${JSON.stringify(canonicalMetaOf(h))}\n`);
+    for (let c = stream.nextChunk(chunkTokens); c !== null; c = stream.nextChunk(chunkTokens)) {
       if (!headerDone) {
         withWeights ??= c.weights !== undefined;
-        parts.push(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
+        text(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
         headerDone = true;
       }
       const ex = c.experts;
       const w = c.weights;
       for (const seg of c.segments) {
         if (/[\t\n\r]/.test(seg.sequence)) throw new InputError(`${file}: sequence id ${JSON.stringify(seg.sequence)} contains a tab or newline; the canonical format cannot hold it`);
-        if (!seg.continued) pos = 0;
-        const prefix = `${seg.sequence}\t`;
+        if (!seg.continued) position = 0;
+        const id = Buffer.from(seg.sequence, 'utf8');
+        // worst case per row: id, position, 6 bytes per expert id, weights as text
+        const rowMax = id.length + 24 + stride * 6 + L + (withWeights ? stride * 26 + L + 2 : 0);
+        if (rowMax > buf.length) {
+          await flush();
+          buf = Buffer.allocUnsafe(rowMax * 2);
+        }
         for (let t = seg.start; t < seg.start + seg.length; t++) {
-          let row = `${prefix}${pos++}\t`;
+          if (pos + rowMax > buf.length) await flush();
+          const b = buf;
+          id.copy(b, pos);
+          pos += id.length;
+          b[pos++] = 9;
+          pos = writeUint(b, pos, position++);
+          b[pos++] = 9;
           const base = t * stride;
-          for (let l = 0; l < h.numLayers; l++) {
-            if (l > 0) row += '|';
-            const at = base + l * h.topK;
+          for (let l = 0; l < L; l++) {
+            if (l > 0) b[pos++] = 124;
+            const at = base + l * K;
             if (ex[at] === NO_EXPERT) {
-              row += '-';
+              b[pos++] = 45;
               continue;
             }
-            row += names[ex[at]] ?? String(ex[at]);
-            for (let k = 1; k < h.topK; k++) row += `,${names[ex[at + k]] ?? String(ex[at + k])}`;
-          }
-          if (withWeights) {
-            row += '\t';
-            for (let l = 0; l < h.numLayers; l++) {
-              if (l > 0) row += '|';
-              const at = base + l * h.topK;
-              if (w === undefined || ex[at] === NO_EXPERT || Number.isNaN(w[at])) {
-                row += '-';
-                continue;
-              }
-              row += formatFloat32(w[at]);
-              for (let k = 1; k < h.topK; k++) row += `,${formatFloat32(w[at + k])}`;
+            pos = writeUint(b, pos, ex[at]);
+            for (let k = 1; k < K; k++) {
+              b[pos++] = 44;
+              pos = writeUint(b, pos, ex[at + k]);
             }
           }
-          row += '\n';
-          parts.push(row);
-          pending += row.length;
+          if (withWeights) {
+            b[pos++] = 9;
+            for (let l = 0; l < L; l++) {
+              if (l > 0) b[pos++] = 124;
+              const at = base + l * K;
+              if (w === undefined || ex[at] === NO_EXPERT || Number.isNaN(w[at])) {
+                b[pos++] = 45;
+                continue;
+              }
+              for (let k = 0; k < K; k++) {
+                if (k > 0) b[pos++] = 44;
+                pos += b.write(formatFloat32(w[at + k]), pos, 'latin1');
+              }
+            }
+          }
+          b[pos++] = 10;
           tokens++;
-          if (pending > 1 << 20) await flush();
         }
       }
     }
-    if (!headerDone) parts.push(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
+    if (!headerDone) text(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
     await flush();
     out.end();
-    await Promise.race([once(out, 'finish'), once(out, 'error')]);
+    await finished(out);
     if (failure !== undefined) throw writeError(failure, file);
   } catch (e) {
     out.destroy();
     throw e instanceof InputError ? e : writeError(e, file);
   }
   return tokens;
+}
+
+/** Write the decimal digits of a non-negative integer at buf[pos]; returns the new position. */
+function writeUint(buf: Buffer, pos: number, v: number): number {
+  if (v < 10) {
+    buf[pos] = 48 + v;
+    return pos + 1;
+  }
+  if (v < 100) {
+    buf[pos] = 48 + ((v / 10) | 0);
+    buf[pos + 1] = 48 + (v % 10);
+    return pos + 2;
+  }
+  let n = 0;
+  for (let x = v; x > 0; x = Math.floor(x / 10)) n++;
+  for (let i = n - 1, x = v; i >= 0; i--, x = Math.floor(x / 10)) buf[pos + i] = 48 + (x % 10);
+  return pos + n;
+}
+
+/** Resolves on 'drain' (or 'error', recorded by the caller), removing its listeners. */
+function drained(out: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
+}
+
+/** Resolves when the stream has finished (or failed; the caller checks). */
+function finished(out: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.writableFinished) return resolve();
+    const done = (): void => {
+      out.off('finish', done);
+      out.off('error', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('finish', done);
+    out.on('error', done);
+    out.on('close', done);
+  });
 }
 
 function canonicalMetaOf(h: TraceHeader): CanonicalMeta {

@@ -50,7 +50,7 @@ export interface FittedModel {
   sequenceLengths: number[];
   /** Per layer, real weight vectors (k floats each) to resample; undefined without weights. */
   weightSamples?: Float32Array[];
-  /** Exponent applied to the transition mixture (> 1 sharpens it); fitted to the held-out recall. */
+  /** Exponent applied to the transition mixture (> 1 sharpens it), a multiple of 1/8; fitted to the held-out recall. */
   transitionSharpness: number;
   calibration: {
     /** Generation rounds run while calibrating. */
@@ -170,7 +170,7 @@ export function fitTrace(trace: Trace, rng: Rng, opts: FitOptions = {}): FittedM
     let hi = Math.log(16);
     let best = { g: 1, err: Infinity };
     const below = (lg: number): boolean => {
-      model.transitionSharpness = Math.exp(lg);
+      model.transitionSharpness = quantizeSharpness(Math.exp(lg));
       calibrate(2, searchTokens);
       const r = recallOfModel(searchTokens);
       if (Math.abs(r - goal) < best.err) best = { g: model.transitionSharpness, err: Math.abs(r - goal) };
@@ -197,6 +197,11 @@ export function fitTrace(trace: Trace, rng: Rng, opts: FitOptions = {}): FittedM
     model.calibration.heldOutRecall = recallOfModel(calTokens);
   }
   return model;
+}
+
+/** Sharpness is a multiple of 1/8 (generation raises to it with square roots and products). */
+export function quantizeSharpness(g: number): number {
+  return Math.max(1, Math.round(g * 8)) / 8;
 }
 
 /**
@@ -334,6 +339,7 @@ export class FittedSource implements TraceStream {
   readonly totalTokens: number;
   private readonly m: FittedModel;
   private readonly rng: Rng;
+  private readonly next: () => number;
   private readonly stride: number;
   private readonly stack: Uint16Array;
   private readonly pos: Int32Array;
@@ -349,6 +355,7 @@ export class FittedSource implements TraceStream {
   constructor(model: FittedModel, tokens: number, rng: Rng, opts: FittedSourceOptions = {}) {
     this.m = model;
     this.rng = rng;
+    this.next = rng.next;
     this.totalTokens = tokens;
     this.stride = model.numLayers * model.topK;
     this.stack = model.initialStack.slice();
@@ -426,50 +433,58 @@ export class FittedSource implements TraceStream {
     const out = this.expBuf;
     const { stack, pos, q, base } = this;
     const W = m.depthWeights;
-    const rng = this.rng;
+    const U = m.expertWeights;
+    const T = m.transitions;
+    const pop = m.popularity;
+    const next = this.next;
+    const g8 = Math.round(m.transitionSharpness * 8);
+    const gInt = g8 >> 3;
+    const gBits = g8 & 7;
     for (let l = 0; l < L; l++) {
-      // base distribution: popularity at layer 0, else the mean transition from layer l-1's experts
-      if (l === 0) for (let e = 0; e < E; e++) base[e] = m.popularity[e];
-      else {
-        base.fill(0);
-        const prevAt = at + (l - 1) * K;
-        for (let i = 0; i < K; i++) {
-          const row = (l * E + out[prevAt + i]) * E;
-          for (let e = 0; e < E; e++) base[e] += m.transitions[row + e];
-        }
-        const g = m.transitionSharpness;
-        if (g !== 1) for (let e = 0; e < E; e++) base[e] = base[e] ** g;
-      }
-      const U = m.expertWeights;
-      for (let e = 0; e < E; e++) base[e] *= U[l * E + e];
       const sb = l * E;
+      // base distribution: popularity at layer 0, else (sum of T(e | a) over layer l-1's experts a)^gamma
+      if (l === 0) for (let e = 0; e < E; e++) base[e] = pop[e] * U[e];
+      else {
+        const prevAt = at + (l - 1) * K;
+        const row0 = (l * E + out[prevAt]) * E;
+        for (let e = 0; e < E; e++) base[e] = T[row0 + e];
+        for (let i = 1; i < K; i++) {
+          const row = (l * E + out[prevAt + i]) * E;
+          for (let e = 0; e < E; e++) base[e] += T[row + e];
+        }
+        if (g8 !== 8) {
+          // gamma is a multiple of 1/8: an integer power times square roots (no Math.pow)
+          for (let e = 0; e < E; e++) {
+            const x = base[e];
+            let r = 1;
+            if (gBits !== 0) {
+              const s1 = Math.sqrt(x);
+              const s2 = Math.sqrt(s1);
+              if (gBits & 4) r *= s1;
+              if (gBits & 2) r *= s2;
+              if (gBits & 1) r *= Math.sqrt(s2);
+            }
+            for (let i = 0; i < gInt; i++) r *= x;
+            base[e] = r;
+          }
+        }
+        for (let e = 0; e < E; e++) base[e] *= U[sb + e];
+      }
       const dst = at + l * K;
       for (let j = 0; j < K; j++) {
+        // by depth: the experts chosen for this token sit at depths < j
         const wRow = (l * K + j) * E;
         let sum = 0;
-        for (let e = 0; e < E; e++) {
-          const d = pos[sb + e];
-          // experts chosen for this token already sit at depths < j
-          const v = d < j ? 0 : base[e] * W[wRow + d];
-          q[e] = v;
-          sum += v;
+        for (let d = j; d < E; d++) {
+          sum += base[stack[sb + d]] * W[wRow + d];
+          q[d] = sum;
         }
-        let e = 0;
+        let d = j;
         if (sum > 0) {
-          let u = rng.next() * sum;
-          let last = -1;
-          for (e = 0; e < E; e++) {
-            if (q[e] <= 0) continue;
-            last = e;
-            u -= q[e];
-            if (u < 0) break;
-          }
-          if (e >= E) e = last;
-        } else {
-          // degenerate weights: the most recent expert not chosen yet
-          e = stack[sb + j];
+          const u = next() * sum;
+          while (d < E - 1 && q[d] <= u) d++;
         }
-        const d = pos[sb + e];
+        const e = stack[sb + d];
         if (this.depthOut !== undefined) {
           this.depthOut[wRow + d]++;
           (this.expertOut as Float64Array)[sb + e]++;
@@ -479,7 +494,7 @@ export class FittedSource implements TraceStream {
       }
       if (this.withWeights) {
         const samples = (m.weightSamples as Float32Array[])[l];
-        const pick = rng.int(samples.length / K) * K;
+        const pick = Math.floor(next() * (samples.length / K)) * K;
         for (let j = 0; j < K; j++) this.wBuf[dst + j] = samples[pick + j];
       }
     }

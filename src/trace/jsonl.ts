@@ -104,7 +104,8 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
     try {
       row = JSON.parse(text);
     } catch (e) {
-      throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message}${/Unexpected end|Unterminated/.test((e as Error).message) ? '; truncated line?' : ''})`);
+      const cut = !text.trimEnd().endsWith('}') && text.trimStart().startsWith('{');
+      throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message})${cut ? '; truncated line?' : ''}`);
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw inputErrorAt(file, line, 'expected a JSON object per line');
     const r = row as Record<string, unknown>;

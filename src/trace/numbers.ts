@@ -93,7 +93,9 @@ export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   const f = Math.fround(v);
-  for (let p = 1; p < 9; p++) {
+  // starting at 6 digits gives the same result as starting at 1 (fewer digits come out padded
+  // with zeros, which String(Number(s)) strips), and most float32 values need 7 to 9
+  for (let p = 6; p < 9; p++) {
     const s = f.toPrecision(p);
     if (Math.fround(Number(s)) === f) return String(Number(s));
   }

@@ -402,7 +402,11 @@ export function transitionRecall(trace: Trace, maxTokens = 50000): TransitionRec
       const row = (l * E + ex[a + i]) * E;
       for (let f = 0; f < E; f++) score[f] += M[row + f];
     }
-    topIndicesInto(score, K, pred);
+    let total = 0;
+    for (let f = 0; f < E; f++) total += score[f];
+    // rows never seen (held-out half): fall back to popularity
+    if (total > 0) topIndicesInto(score, K, pred);
+    else pred.set(popTop[l + 1]);
     let h = 0;
     for (let j = 0; j < K; j++) if (contains(ex, b, K, pred[j])) h++;
     return h / K;

@@ -84,13 +84,12 @@ export class SyntheticSource implements TraceStream {
   private readonly locality: number;
   private readonly affinity: number;
   private readonly zipf: boolean;
-  /** [layer][rank] cumulative probability (zipf only). */
-  private readonly cdf: Float64Array;
-  /** [layer][rank] -> expert. */
-  private readonly perm: Uint16Array;
+  /** [layer][column] alias-table keep probability and alias expert (popularity sampling). */
+  private readonly aliasProb: Float64Array;
+  private readonly aliasIdx: Uint16Array;
   /** [layer][expert at layer-1] -> preferred expert at layer. */
   private readonly successor: Uint16Array;
-  private readonly draws: Rng;
+  private readonly next: () => number;
   private readonly prev: Uint16Array;
   private buf = new Uint16Array(0);
   private seq = 0;
@@ -109,22 +108,18 @@ export class SyntheticSource implements TraceStream {
     this.totalTokens = spec.sequences * spec.tokensPerSequence;
     const popRng = rng.fork('popularity');
     const affRng = rng.fork('affinity');
-    this.draws = rng.fork('routes');
-    this.perm = new Uint16Array(L * E);
-    this.cdf = new Float64Array(L * E);
+    this.next = rng.fork('routes').next;
+    this.aliasProb = new Float64Array(L * E);
+    this.aliasIdx = new Uint16Array(L * E);
     this.probabilities = new Float64Array(L * E);
     this.successor = new Uint16Array(L * E);
     const rankP = spec.popularity.kind === 'zipf' ? zipfProbabilities(E, spec.popularity.exponent) : new Float64Array(E).fill(1 / E);
     for (let l = 0; l < L; l++) {
       const perm = this.zipf ? randomPermutation(E, popRng) : Uint16Array.from({ length: E }, (_, i) => i);
-      this.perm.set(perm, l * E);
-      let c = 0;
-      for (let r = 0; r < E; r++) {
-        c += rankP[r];
-        this.cdf[l * E + r] = c;
-        this.probabilities[l * E + perm[r]] = rankP[r];
-      }
-      this.cdf[l * E + E - 1] = 1;
+      for (let r = 0; r < E; r++) this.probabilities[l * E + perm[r]] = rankP[r];
+      const table = aliasTable(this.probabilities.subarray(l * E, (l + 1) * E));
+      this.aliasProb.set(table.prob, l * E);
+      this.aliasIdx.set(table.alias, l * E);
       this.successor.set(randomPermutation(E, affRng), l * E);
     }
     this.prev = new Uint16Array(this.stride);
@@ -162,15 +157,23 @@ export class SyntheticSource implements TraceStream {
 
   /** Generate one token's routes at out[at ..], given whether the sequence has a previous token. */
   private token(out: Uint16Array, at: number, hasPrev: boolean): void {
-    const { L, E, K, prev, locality, affinity } = this;
-    const rng = this.draws;
+    const L = this.L;
+    const E = this.E;
+    const K = this.K;
+    const prev = this.prev;
+    const locality = hasPrev ? this.locality : 0;
+    const affinity = this.affinity;
+    const successor = this.successor;
+    const aliasProb = this.aliasProb;
+    const aliasIdx = this.aliasIdx;
+    const next = this.next;
     for (let l = 0; l < L; l++) {
       const base = at + l * K;
+      const lb = l * E;
       for (let j = 0; j < K; j++) {
         let cand = -1;
-        const u = locality > 0 || affinity > 0 ? rng.next() : 1;
-        if (hasPrev && u < locality) cand = prev[l * K + j];
-        else if (l > 0 && affinity > 0 && rng.next() < affinity) cand = this.successor[l * E + out[base - K + j]];
+        if (locality > 0 && next() < locality) cand = prev[l * K + j];
+        else if (affinity > 0 && l > 0 && next() < affinity) cand = successor[lb + out[base - K + j]];
         if (cand >= 0) {
           for (let i = 0; i < j; i++) {
             if (out[base + i] === cand) {
@@ -179,33 +182,35 @@ export class SyntheticSource implements TraceStream {
             }
           }
         }
-        if (cand < 0) cand = this.drawPopular(l, out, base, j);
+        if (cand < 0) {
+          // popularity: alias method (one uniform draw), rejecting experts already chosen
+          for (let tries = 0; tries < 32 && cand < 0; tries++) {
+            const x = next() * E;
+            const col = x | 0;
+            const e = x - col < aliasProb[lb + col] ? col : aliasIdx[lb + col];
+            cand = e;
+            for (let i = 0; i < j; i++) {
+              if (out[base + i] === e) {
+                cand = -1;
+                break;
+              }
+            }
+          }
+          if (cand < 0) cand = this.drawRemaining(l, out, base, j);
+        }
         out[base + j] = cand;
       }
     }
-    prev.set(out.subarray(at, at + this.stride));
+    for (let i = 0; i < this.stride; i++) prev[i] = out[at + i];
   }
 
-  /** An expert of layer l from its popularity, not among out[base .. base+j). */
-  private drawPopular(l: number, out: Uint16Array, base: number, j: number): number {
-    const rng = this.draws;
-    for (let tries = 0; tries < 32; tries++) {
-      const e = this.sample(l, rng.next());
-      let taken = false;
-      for (let i = 0; i < j; i++) {
-        if (out[base + i] === e) {
-          taken = true;
-          break;
-        }
-      }
-      if (!taken) return e;
-    }
-    // Rare (top-k close to E under heavy skew): draw exactly from the remaining experts.
+  /** Rare (top-k close to E under heavy skew): draw exactly from the experts not chosen yet. */
+  private drawRemaining(l: number, out: Uint16Array, base: number, j: number): number {
     const E = this.E;
     const p = this.probabilities;
     let rest = 0;
     for (let e = 0; e < E; e++) if (!chosen(out, base, j, e)) rest += p[l * E + e];
-    let u = rng.next() * rest;
+    let u = this.next() * rest;
     let last = -1;
     for (let e = 0; e < E; e++) {
       if (chosen(out, base, j, e)) continue;
@@ -215,20 +220,37 @@ export class SyntheticSource implements TraceStream {
     }
     return last;
   }
+}
 
-  private sample(l: number, u: number): number {
-    const E = this.E;
-    if (!this.zipf) return Math.min(E - 1, Math.floor(u * E));
-    const cdf = this.cdf;
-    let lo = l * E;
-    let hi = lo + E - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] <= u) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.perm[lo];
+/** Walker's alias table of a distribution: P(column i) = 1/n, keep i with prob[i], else alias[i]. */
+export function aliasTable(p: ArrayLike<number>): { prob: Float64Array; alias: Uint16Array } {
+  const n = p.length;
+  const prob = new Float64Array(n);
+  const alias = new Uint16Array(n);
+  const scaled = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[i];
+  for (let i = 0; i < n; i++) scaled[i] = (p[i] * n) / sum;
+  const small: number[] = [];
+  const large: number[] = [];
+  for (let i = n - 1; i >= 0; i--) (scaled[i] < 1 ? small : large).push(i);
+  while (small.length > 0 && large.length > 0) {
+    const s = small.pop() as number;
+    const g = large.pop() as number;
+    prob[s] = scaled[s];
+    alias[s] = g;
+    scaled[g] = scaled[g] + scaled[s] - 1;
+    (scaled[g] < 1 ? small : large).push(g);
   }
+  for (const i of large) {
+    prob[i] = 1;
+    alias[i] = i;
+  }
+  for (const i of small) {
+    prob[i] = 1;
+    alias[i] = i;
+  }
+  return { prob, alias };
 }
 
 function chosen(out: Uint16Array, base: number, j: number, e: number): boolean {
