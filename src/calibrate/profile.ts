@@ -224,7 +224,7 @@ const POOR_FIT = 0.25;
 
 function poorFitNote(worst: number, why: string): string[] {
   return Math.abs(worst) > POOR_FIT
-    ? [`  note         a residual above ${POOR_FIT * 100}%: the model does not describe every point (${why}); see samples in the profile`]
+    ? [`  note         residuals above ${POOR_FIT * 100}%: ${why}; the samples are in the profile`]
     : [];
 }
 
@@ -243,7 +243,7 @@ function expertFitLines(title: string, fit: ExpertFit, samples: readonly ExpertS
     `  throughput   ${gflops(fit.throughputFlopsPerSec)}  (knee at ${fit.kneeFlopsPerByte.toFixed(1)} FLOP/byte)`,
     `  R²           ${fit.r2.toFixed(4)}; worst residual ${pct(fit.worstRelativeResidual)}` +
       (w ? ` at ${w.hiddenSize}x${w.intermediateSize}, ${w.tokens} tokens` : ''),
-    ...poorFitNote(fit.worstRelativeResidual, 'cache sizes, timing noise, or kernels that change with the shape'),
+    ...poorFitNote(fit.worstRelativeResidual, 'caches, timing noise or shape-dependent kernels'),
   ];
 }
 
@@ -262,7 +262,7 @@ export function formatProfileSummary(p: CalibrationProfile): string {
     `  bandwidth    ${gbps(t.bandwidthBytesPerSec)}`,
     `  R²           ${t.r2.toFixed(4)}; worst residual ${pct(t.worstRelativeResidual)}` +
       (tw ? ` at ${fmtBytes(tw.bytes)}` : ''),
-    ...poorFitNote(t.worstRelativeResidual, 'copies that fit in a cache run faster than the rest, or timing noise'),
+    ...poorFitNote(t.worstRelativeResidual, 'copies that fit in a cache run faster, or timing noise'),
     '',
     `tiny run (1x1 Identity): median ${fmtSec(p.samples.launch.medianSec)} (p10 ${fmtSec(p.samples.launch.p10Sec)}, p90 ${fmtSec(p.samples.launch.p90Sec)})`,
   ];
