@@ -21,13 +21,13 @@ export async function main(argv: string[]): Promise<number> {
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
       .fail((msg, err) => {
-        throw err ?? new InputError(msg);
+        throw err ?? new InputError(msg.replace(/:?\s*\n\s*/g, ': '));
       })
       .parseAsync();
     return 0;
   } catch (e) {
     if (e instanceof InputError) {
-      process.stderr.write(`moesim: ${e.message}\n`);
+      process.stderr.write(`moesim: ${e.message.replace(/\s*\n\s*/g, '; ')}\n`);
       return 2;
     }
     const err = e as Error;
