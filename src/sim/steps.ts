@@ -24,10 +24,24 @@ export interface Step {
 }
 
 export interface StepSource {
-  /** The next step (the same object, refilled), or null at the end. */
-  next(): Step | null;
+  /**
+   * The next step (the same object, refilled) when the GPU is free at `nowSec`, or null when nothing
+   * is ready: the end, or (see resumeSec) a wait for the next arrival. Called when the previous step
+   * has ended, so a source may treat `nowSec` as that step's end.
+   */
+  next(nowSec: number): Step | null;
   /** Largest token count a step can have. */
   readonly maxTokens: number;
+  /**
+   * Read after next() returned null: when to ask again (the GPU idles until then), or Infinity (or
+   * absent) when the source is exhausted.
+   */
+  readonly resumeSec?: number;
+  /**
+   * Streams that emit output tokens (the indices emitSeq and startSeq use): requests of a serving
+   * workload. Absent: the trace's sequences.
+   */
+  readonly streams?: number;
 }
 
 export interface StaticBatching {
