@@ -4,8 +4,8 @@
  * activates fewer distinct experts. Here: greedy union minimisation on the predicted paths (see
  * greedy.ts), within the bound on how long a request may be passed over (fairness.ts).
  *
- * Predicted paths: the trace's truth with noise (`noise`), until the prediction issue's routing
- * predictors are wired in here.
+ * Predicted paths: ctx.predictedRouting when given (where the prediction issue's routing predictors
+ * plug in), else the trace's truth with noise (`noise`).
  */
 import type { SchedulerSpec } from './spec.js';
 import { mandatoryCount } from './fairness.js';
@@ -15,7 +15,7 @@ import type { SchedulerContext, TokenScheduler } from './types.js';
 
 export function expertflow(ctx: SchedulerContext, spec: Extract<SchedulerSpec, { kind: 'expertflow' }>): TokenScheduler {
   const { trace } = ctx;
-  const routing = noisyRouting(trace, ctx.numExperts, spec.noise, ctx.rng);
+  const routing = ctx.predictedRouting ?? noisyRouting(trace, ctx.numExperts, spec.noise, ctx.rng);
   const greedy = new UnionGreedy(trace.numLayers, ctx.numExperts, trace.topK);
   return {
     kind: 'expertflow',

@@ -54,13 +54,7 @@ export class UnionGreedy {
     }
     union.fill(0);
     let picked = 0;
-    const take = (c: number) => {
-      chosen[c] = 1;
-      picked++;
-      const o = c * S;
-      for (let j = 0; j < S; j++) union[j] |= paths[o + j];
-    };
-    for (let i = 0; i < need && i < m; i++) take(i);
+    for (let i = 0; i < need && i < m; i++, picked++) this.take(i);
     const big = this.big;
     while (picked < m) {
       let best = -1;
@@ -80,7 +74,8 @@ export class UnionGreedy {
           best = c;
         }
       }
-      take(best);
+      this.take(best);
+      picked++;
     }
     const greedyCost = this.cost(union, costly);
     // FIFO's pick: the first m tokens.
@@ -105,6 +100,15 @@ export class UnionGreedy {
       this.lastPairs = this.pairs(union);
     }
     return k;
+  }
+
+  private take(c: number): void {
+    const S = this.stride;
+    const paths = this.paths;
+    const union = this.union;
+    this.chosen[c] = 1;
+    const o = c * S;
+    for (let j = 0; j < S; j++) union[j] |= paths[o + j];
   }
 
   private pairs(u: Uint32Array): number {

@@ -28,6 +28,12 @@ export interface SchedulerContext {
   numExperts: number;
   /** No request is passed over more than this many decode micro-batches in a row. */
   maxWaitSteps: number;
+  /**
+   * Predicted routing, laid out as trace.experts ([token][layer][slot], NO_EXPERT where absent), for
+   * schedulers that work on predictions (expertflow). Absent: the trace's truth with noise. This is
+   * where routing predictors plug in.
+   */
+  predictedRouting?: Uint16Array;
   /** Residency of each expert key (layer * numExperts + expert) on the GPU, read when deciding. */
   resident?: Uint8Array;
   rng: Rng;
