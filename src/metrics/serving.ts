@@ -93,6 +93,7 @@ export function summarizeServing(c: SimCounters, ctx: ServingContext): ServingMe
     decodeMicroBatches: st.decodeSteps,
     prefillPasses: st.prefillSteps,
     meanDecodeTokens: st.decodeSteps === 0 ? 0 : st.decodeTokens / st.decodeSteps,
+    twinTokenPct: st.decodeTokens === 0 ? 0 : (100 * st.twinTokens) / st.decodeTokens,
     contestedMicroBatches: source.contestedMicroBatches,
     maxPassedOver,
     waitBound: ctx.waitBound,

@@ -136,6 +136,12 @@ export interface ServingMetrics {
   prefillPasses: number;
   /** Mean tokens per decode micro-batch. */
   meanDecodeTokens: number;
+  /**
+   * Percent of decode tokens that ran in a micro-batch with another token of identical routing (the
+   * same trace token: requests reusing a sequence at the same position). Flatters routing-aware
+   * schedulers; 0 when no sequence is reused.
+   */
+  twinTokenPct: number;
   /** Decode micro-batches where more tokens were ready than places (the scheduler had a choice). */
   contestedMicroBatches: number;
   /** Most decode micro-batches in a row any request was passed over, and the bound kept. */

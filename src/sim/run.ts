@@ -231,6 +231,16 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     });
   });
 
+  if (serving?.table.reusedSequences) {
+    const twins = results.filter((r) => (r.serving?.twinTokenPct ?? 0) >= 1).map((r) => `${r.label} ${r.serving!.twinTokenPct.toFixed(1)}%`);
+    if (twins.length > 0) {
+      warnings.push(
+        `workload: decode tokens that ran next to a token of identical routing (requests reusing a sequence at the same position): ${twins.join(', ')}; ` +
+          'this flatters routing-aware schedulers; a trace with as many sequences as requests avoids it',
+      );
+    }
+  }
+
   return {
     moesimVersion: VERSION,
     scenario: { name: scenario.name, seed: scenario.seed, ...(ctx.file ? { file: ctx.file } : {}), resolved: scenario },

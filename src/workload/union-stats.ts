@@ -13,7 +13,15 @@ export class UnionStats {
   readonly prefillPerLayer: Float64Array;
   /** Tokens of decode micro-batches (their mean size). */
   decodeTokens = 0;
+  /**
+   * Decode tokens that share their micro-batch with another token of the same trace token: identical
+   * routing, which only happens when requests reuse a trace sequence and reach the same position at
+   * once. An artifact of reuse that flatters routing-aware schedulers.
+   */
+  twinTokens = 0;
   private readonly union: LayerUnion;
+  private readonly seen: Int32Array;
+  private stamp = 0;
 
   constructor(
     private readonly trace: Trace,
@@ -22,6 +30,7 @@ export class UnionStats {
     this.union = new LayerUnion(numExperts);
     this.decodePerLayer = new Float64Array(trace.numLayers);
     this.prefillPerLayer = new Float64Array(trace.numLayers);
+    this.seen = new Int32Array(trace.tokens);
   }
 
   record(step: Step): void {
@@ -30,6 +39,17 @@ export class UnionStats {
     else {
       this.decodeSteps++;
       this.decodeTokens += step.count;
+      // seen[t] = stamp: once in this step; -stamp: twice or more (already counted).
+      const id = ++this.stamp;
+      for (let i = 0; i < step.count; i++) {
+        const t = step.tokens[i];
+        const v = this.seen[t];
+        if (v === id) {
+          this.twinTokens += 2;
+          this.seen[t] = -id;
+        } else if (v === -id) this.twinTokens++;
+        else this.seen[t] = id;
+      }
     }
     for (let l = 0; l < this.trace.numLayers; l++) sums[l] += this.union.compute(this.trace, step, l);
   }

@@ -105,6 +105,13 @@ describe('serving workloads, end to end', () => {
     expect(l.metrics).toEqual(f.metrics);
   });
 
+  it('no sequence reused, no twins: every request follows its own sequence', async () => {
+    const r = await run({}, { ...servingWorkload, requests: 3 });
+    expect(r.workload?.reusedSequences).toBe(false);
+    for (const p of r.results) expect(p.serving!.twinTokenPct).toBe(0);
+    expect(r.warnings.join('\n')).not.toMatch(/reused|identical routing/);
+  });
+
   it('rejects offline policies: the access order depends on simulated time', async () => {
     await expect(run({ policies: [{ kind: 'belady', cache: { perLayer: 4 } }] })).rejects.toThrow(/policies\[0\]: belady needs the whole access order/);
   });
