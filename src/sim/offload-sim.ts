@@ -10,6 +10,8 @@
  *   4. the layer ends when all its experts are computed; GPU idle time inside the layer is stall.
  *
  * The cache policy decides hits, admissions and victims; this file charges the time and bytes.
+ * Steps come from a StepSource asked at the time the GPU becomes free; when it has nothing ready
+ * (a serving workload waiting for arrivals) the GPU idles until it says, counted as idle, not stall.
  */
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, SerialResource, type JobListener } from '../engine/resource.js';

@@ -14,10 +14,13 @@ export interface Step {
   tokens: Int32Array;
   /** Sum over this step's tokens of the context each attends to (itself included). */
   contextTokens: number;
-  /** Sequences (indices into trace.sequences) that emit an output token when this step ends. */
+  /**
+   * Streams that emit an output token when this step ends: indices into trace.sequences, or request
+   * ids when the source declares `streams` (a serving workload).
+   */
   emitSeq: Int32Array;
   emitCount: number;
-  /** Sequences whose first step this is (their TTFT clock starts when this step starts). */
+  /** Streams whose first step this is (batch workloads: their TTFT clock starts when this step starts). */
   startSeq: Int32Array;
   startCount: number;
   prefill: boolean;
