@@ -4,6 +4,7 @@ import { modelPresets } from '../model/presets.js';
 import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
 import { cachePolicies, cachePolicyKinds } from '../policies/index.js';
 import { renderTable } from '../report/table.js';
+import { schedulerKinds, tokenSchedulers } from '../scheduling/index.js';
 
 const GiB = 2 ** 30;
 
@@ -38,16 +39,20 @@ export function presetsText(): string {
     ['policy', 'what it does'],
     cachePolicyKinds.map((k) => [k, cachePolicies[k].describe]),
   );
+  const schedulers = renderTable(
+    ['token scheduler', 'what it does (serving workloads)'],
+    schedulerKinds.map((k) => [k, tokenSchedulers[k].describe]),
+  );
   const sources = [
     ...Object.entries(hardwarePresets).map(([k, h]) => `  ${k}: GPU ${h.gpu.source}; link ${h.link.source}; CPU ${h.cpu.source}`),
     ...Object.entries(modelPresets).map(([k, m]) => `  ${k}: ${m.source}`),
   ];
-  return [hw, '', models, '', policies, '', 'Sources:', ...sources].join('\n');
+  return [hw, '', models, '', policies, '', schedulers, '', 'Sources:', ...sources].join('\n');
 }
 
 export const presetsCommand: CommandModule = {
   command: 'presets',
-  describe: 'List hardware, model and policy presets with their sources',
+  describe: 'List hardware, model, policy and token scheduler presets with their sources',
   handler: () => {
     process.stdout.write(presetsText() + '\n');
   },

@@ -45,6 +45,7 @@ export function summarize(
     perLayerHitRate,
     bytesH2D: c.bytesH2D,
     stallMs: c.stallSec * 1e3,
+    idleMs: c.idleSec * 1e3,
     ttftMs: mean(ttftSorted),
     ttftP50Ms: percentile(ttftSorted, 50),
     ttftP99Ms: percentile(ttftSorted, 99),

@@ -25,6 +25,8 @@ export interface Metrics {
   bytesH2D: number;
   /** Time the GPU waited for expert weights (sum over steps). */
   stallMs: number;
+  /** Time the GPU had nothing to run (serving: no request had arrived); not stall. */
+  idleMs: number;
   /** Mean time to first token over sequences. */
   ttftMs: number;
   ttftP50Ms: number;
@@ -69,10 +71,86 @@ export interface TimelineSpan {
 export interface PolicyResult {
   /** Policy kind ("lru", ...). */
   policy: string;
-  /** Human label ("lru, 4/layer"). */
+  /** Human label ("lru, 4/layer"; serving workloads: "lru, 4/layer · expertflow"). */
   label: string;
+  /** Serving workloads: the token scheduler's kind. */
+  scheduler?: string;
   metrics: Metrics;
+  /** Serving workloads: per-request latency, throughput, SLO attainment, micro-batch unions. */
+  serving?: ServingMetrics;
   timeline?: TimelineSpan[];
+}
+
+/** Mean and percentiles of a sample (NaN when empty). */
+export interface Percentiles {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** One request of a serving workload (times from the start of the run). */
+export interface RequestRecord {
+  /** Trace sequence it follows. */
+  sequence: number;
+  promptTokens: number;
+  outputTokens: number;
+  arrivalMs: number;
+  /** When its first step (prefill or decode) started. */
+  startMs: number;
+  firstTokenMs: number;
+  lastTokenMs: number;
+  /** Most decode micro-batches in a row it was passed over. */
+  maxPassedOver: number;
+}
+
+export interface ServingMetrics {
+  requests: number;
+  /** Requests that emitted all their output tokens (all of them: a run ends when they have). */
+  completed: number;
+  /** Time to first token, from arrival. */
+  ttftMs: Percentiles;
+  /** Per request: (last token - first token) / (outputs - 1); requests with 2+ outputs. */
+  tpotMs: Percentiles;
+  /** First scheduled - arrival. */
+  queueingMs: Percentiles;
+  /** Last token - arrival. */
+  e2eMs: Percentiles;
+  /** Output tokens per second of simulated time (makespan). */
+  throughputTokensPerSec: number;
+  requestsPerSec: number;
+  /** Requests meeting each target, in percent of requests (TPOT: vacuous for one output). */
+  slo?: { ttftMs: number; tpotMs: number; ttftPct: number; tpotPct: number; bothPct: number };
+  /** GPU time with nothing to run (no request had arrived); not stall. */
+  idleMs: number;
+  /** Distinct experts a micro-batch activates at one MoE layer (the union over its tokens). */
+  distinctExpertsPerMicroBatch: {
+    /** Mean over decode micro-batches and layers. */
+    decode: number;
+    /** Mean over prefill passes and layers. */
+    prefill: number;
+    decodePerLayer: number[];
+    prefillPerLayer: number[];
+  };
+  decodeMicroBatches: number;
+  prefillPasses: number;
+  /** Mean tokens per decode micro-batch. */
+  meanDecodeTokens: number;
+  /**
+   * Percent of decode tokens that ran in a micro-batch with another token of identical routing (the
+   * same trace token: requests reusing a sequence at the same position). Flatters routing-aware
+   * schedulers; 0 when no sequence is reused.
+   */
+  twinTokenPct: number;
+  /** Decode micro-batches where more tokens were ready than places (the scheduler had a choice). */
+  contestedMicroBatches: number;
+  /** Most decode micro-batches in a row any request was passed over, and the bound kept. */
+  maxPassedOver: number;
+  waitBound: number;
+  /** Prefill streaming: experts streamed and the bytes of those no router chose. */
+  streamedExperts: number;
+  streamWastedBytes: number;
+  perRequest: RequestRecord[];
 }
 
 export interface RunResult {
@@ -93,6 +171,16 @@ export interface RunResult {
     provenance?: string;
     tokens: number;
     sequences: number;
+  };
+  /** Serving workloads: what was served. */
+  workload?: {
+    kind: 'serving';
+    description: string;
+    requests: number;
+    /** More requests than trace sequences: sequences were reused by seeded sampling. */
+    reusedSequences: boolean;
+    /** Requests cut to fit their trace sequence. */
+    cappedRequests: number;
   };
   results: PolicyResult[];
   warnings: string[];

@@ -19,6 +19,7 @@ export function renderTable(header: string[], rows: string[][]): string {
 }
 
 export function comparisonTable(r: RunResult): string {
+  if (r.workload?.kind === 'serving') return servingTable(r);
   const header = ['policy', 'hit rate', 'misses', 'H2D GiB', 'stall ms', 'TTFT ms', 'TPOT ms', 'TPOT p99', 'tok/s', 'GPU GiB', 'saved %'];
   const rows = r.results.map((p) => {
     const m = p.metrics;
@@ -43,4 +44,63 @@ export function comparisonTable(r: RunResult): string {
   ];
   const foot = r.warnings.length ? ['', ...r.warnings.map((w) => `warning: ${w}`)] : [];
   return [...head, renderTable(header, rows), ...foot].join('\n');
+}
+
+/**
+ * A serving workload: one row per (policy, scheduler) with throughput, latency percentiles, SLO
+ * attainment and the distinct experts a decode micro-batch activates per MoE layer.
+ */
+export function servingTable(r: RunResult): string {
+  const slo = r.results.find((p) => p.serving?.slo)?.serving?.slo;
+  const header = [
+    'policy · scheduler',
+    'tok/s',
+    'TTFT p50 ms',
+    'TTFT p99 ms',
+    'TPOT p50 ms',
+    'TPOT p99 ms',
+    'queue p99 ms',
+    ...(slo ? ['SLO %'] : []),
+    'experts/µbatch',
+    'hit rate',
+    'stall s',
+    'idle s',
+    'max wait',
+  ];
+  const rows = r.results.map((p) => {
+    const m = p.metrics;
+    const s = p.serving;
+    if (!s) return [p.label, ...header.slice(1).map(() => '-')];
+    return [
+      p.label,
+      fmt(s.throughputTokensPerSec, 2),
+      fmt(s.ttftMs.p50, 0),
+      fmt(s.ttftMs.p99, 0),
+      fmt(s.tpotMs.p50, 0),
+      fmt(s.tpotMs.p99, 0),
+      fmt(s.queueingMs.p99, 0),
+      ...(slo ? [s.slo ? fmt(s.slo.bothPct, 1) : '-'] : []),
+      fmt(s.distinctExpertsPerMicroBatch.decode, 2),
+      `${fmt(100 * m.hitRate, 1)}%`,
+      fmt(m.stallMs / 1e3, 1),
+      fmt(m.idleMs / 1e3, 1),
+      `${s.maxPassedOver}/${s.waitBound}`,
+    ];
+  });
+  const w = r.workload!;
+  const head = [
+    `scenario ${r.scenario.name} (seed ${r.scenario.seed}) · model ${r.model} · hardware ${r.hardware}`,
+    `trace ${r.trace.path ?? r.trace.format}: ${r.trace.tokens} tokens in ${r.trace.sequences} sequences` +
+      (w.reusedSequences ? ` (reused: ${w.requests} requests sample them with the scenario's seed)` : ''),
+    `workload: ${w.description}`,
+    '',
+  ];
+  const notes = [
+    '',
+    'tok/s: output tokens per second of simulated time; TTFT from arrival; TPOT per request (last - first token) / (outputs - 1);',
+    `experts/µbatch: distinct experts per decode micro-batch per MoE layer (mean); max wait: most decode micro-batches in a row a request was passed over / bound` +
+      (slo ? `; SLO %: requests with TTFT <= ${slo.ttftMs} ms and TPOT <= ${slo.tpotMs} ms` : ''),
+  ];
+  const foot = r.warnings.length ? ['', ...r.warnings.map((x) => `warning: ${x}`)] : [];
+  return [...head, renderTable(header, rows), ...notes, ...foot].join('\n');
 }

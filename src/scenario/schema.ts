@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { modelSpecSchema } from '../model/resolve.js';
 import { hardwareSpecSchema } from '../hardware/resolve.js';
 import { traceSpecSchema } from '../trace/load.js';
+import { workloadSchema } from '../workload/schema.js';
 
 export const dtypeSchema = z.enum(['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4', 'int2']);
 
@@ -61,15 +62,6 @@ export const precisionSchema = z
     kvCache: dtypeSchema.default('bf16'),
     /** Weights per quantization group (scale + zero point per group) for int formats. */
     groupSize: z.number().int().positive().default(128),
-  })
-  .strict();
-
-export const workloadSchema = z
-  .object({
-    /** Sequences processed together (static batching). */
-    batchSize: z.number().int().positive().default(1),
-    /** The first promptTokens recorded tokens of each sequence are its prompt, prefilled together. */
-    promptTokens: count.default(0),
   })
   .strict();
 

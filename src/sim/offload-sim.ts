@@ -10,6 +10,8 @@
  *   4. the layer ends when all its experts are computed; GPU idle time inside the layer is stall.
  *
  * The cache policy decides hits, admissions and victims; this file charges the time and bytes.
+ * Steps come from a StepSource asked at the time the GPU becomes free; when it has nothing ready
+ * (a serving workload waiting for arrivals) the GPU idles until it says, counted as idle, not stall.
  */
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, SerialResource, type JobListener } from '../engine/resource.js';
@@ -19,6 +21,7 @@ import type { Trace } from '../trace/types.js';
 import { LayerUnion } from './union.js';
 import type { HostLink } from '../hardware/types.js';
 import type { Step, StepSource } from './steps.js';
+import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
 
 /** The costs the simulator charges (CostModel implements it; tests use round numbers). */
 export interface StepCosts {
@@ -35,6 +38,13 @@ export const PRIORITY_PREFETCH = 1;
 const JOB_PRE = 0;
 const JOB_EXPERT = 1;
 const JOB_TAIL = 2;
+/** The simulator's own event: the GPU wakes up for an arrival after idling. */
+const EVENT_WAKE = 1;
+
+export interface OffloadSimOptions {
+  /** Stream long prefills layer by layer (see prefill-stream.ts). */
+  prefillStreaming?: PrefillStreaming;
+}
 
 export interface TimelineWindow {
   fromStep: number;
@@ -50,6 +60,8 @@ export interface SimCounters {
   perLayerHits: Float64Array;
   bytesH2D: number;
   stallSec: number;
+  /** Time the GPU had nothing to run (waiting for requests to arrive); not stall. */
+  idleSec: number;
   makespanSec: number;
   tokens: number;
   steps: number;
@@ -59,10 +71,17 @@ export interface SimCounters {
   peakContextTokens: number;
   gpuBusySec: number;
   linkBusySec: number;
-  /** Per trace sequence: when its first step started, its first output, and its output count. */
+  /**
+   * Per stream (trace sequence, or request of a serving workload): when its first step started, its
+   * first and last outputs, and its output count.
+   */
   seqStartSec: Float64Array;
   seqFirstEmitSec: Float64Array;
+  seqLastEmitSec: Float64Array;
   seqOutputs: Int32Array;
+  /** Prefill streaming: experts streamed, and bytes of those no router chose. */
+  streamedExperts: number;
+  streamWastedBytes: number;
   /** Gaps between consecutive outputs of a sequence (TPOT samples), in seconds. */
   tpotSamplesSec: Float64Array;
   tpotSampleCount: number;
@@ -85,7 +104,8 @@ export class OffloadSim implements JobListener {
   private lastGpuEndSec = 0;
   private readonly c: SimCounters;
   private readonly seqLastEmitSec: Float64Array;
-  private readonly seqContext: Float64Array;
+  private readonly selfId: number;
+  private readonly streamer?: PrefillStreamer;
 
   constructor(
     private readonly trace: Trace,
@@ -93,6 +113,7 @@ export class OffloadSim implements JobListener {
     private readonly cache: ExpertCache,
     private readonly source: StepSource,
     private readonly window?: TimelineWindow,
+    options: OffloadSimOptions = {},
   ) {
     this.L = trace.numLayers;
     this.E = cache.numExperts;
@@ -100,9 +121,16 @@ export class OffloadSim implements JobListener {
     const link = cost.hardware.link;
     this.link = new BandwidthLink(this.sim, 'link', link.h2dBytesPerSec, link.latencySec, this);
     this.union = new LayerUnion(this.E);
-    const nSeq = trace.sequences.length;
-    this.seqLastEmitSec = new Float64Array(nSeq);
-    this.seqContext = new Float64Array(nSeq);
+    this.selfId = this.sim.register({
+      onEvent: (kind) => {
+        if (kind === EVENT_WAKE) this.startStep();
+      },
+    });
+    if (options.prefillStreaming) {
+      this.streamer = new PrefillStreamer(options.prefillStreaming, this.L, this.E, this.link, cost.expertBytes, cache.resident, PRIORITY_PREFETCH);
+    }
+    const nSeq = source.streams ?? trace.sequences.length;
+    this.seqLastEmitSec = new Float64Array(nSeq).fill(-1);
     this.c = {
       accesses: 0,
       hits: 0,
@@ -111,6 +139,7 @@ export class OffloadSim implements JobListener {
       perLayerHits: new Float64Array(this.L),
       bytesH2D: 0,
       stallSec: 0,
+      idleSec: 0,
       makespanSec: 0,
       tokens: 0,
       steps: 0,
@@ -120,7 +149,10 @@ export class OffloadSim implements JobListener {
       linkBusySec: 0,
       seqStartSec: new Float64Array(nSeq).fill(-1),
       seqFirstEmitSec: new Float64Array(nSeq).fill(-1),
+      seqLastEmitSec: this.seqLastEmitSec,
       seqOutputs: new Int32Array(nSeq),
+      streamedExperts: 0,
+      streamWastedBytes: 0,
       tpotSamplesSec: new Float64Array(1024),
       tpotSampleCount: 0,
       timeline: [],
@@ -135,6 +167,12 @@ export class OffloadSim implements JobListener {
     c.bytesH2D = this.link.bytesMoved;
     c.gpuBusySec = this.gpu.busySec;
     c.linkBusySec = this.link.resource.busySec;
+    if (this.streamer) {
+      c.streamedExperts = this.streamer.streamedExperts;
+      c.streamWastedBytes = this.streamer.wastedBytes;
+      // Conservative: streaming buffers at their peak on top of the demand staging peak.
+      c.peakStaging += this.streamer.peakBuffered;
+    }
     return c;
   }
 
@@ -145,15 +183,24 @@ export class OffloadSim implements JobListener {
   }
 
   private startStep(): void {
-    const step = this.source.next();
-    this.step = step;
-    if (step === null) return;
     const now = this.sim.now;
+    const step = this.source.next(now);
+    this.step = step;
+    if (step === null) {
+      const resume = this.source.resumeSec ?? Infinity;
+      if (resume === Infinity) return;
+      if (!(resume > now)) throw new Error(`step source asked to resume at ${resume}, not after now (${now})`);
+      this.c.idleSec += resume - now;
+      this.lastGpuEndSec = resume; // the gap is idle time, not stall, on the timeline
+      this.sim.at(resume, this.selfId, EVENT_WAKE);
+      return;
+    }
     for (let i = 0; i < step.startCount; i++) this.c.seqStartSec[step.startSeq[i]] = now;
     if (step.contextTokens > this.c.peakContextTokens) this.c.peakContextTokens = step.contextTokens;
     this.c.tokens += step.count;
     this.c.steps++;
     this.layer = 0;
+    this.streamer?.stepStarted(step.prefill, step.count);
     this.startLayer();
   }
 
@@ -162,6 +209,7 @@ export class OffloadSim implements JobListener {
     if (this.layer === this.L) {
       this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
     } else {
+      this.streamer?.layerStarted(this.layer);
       this.gpu.submit(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), 0, JOB_PRE);
     }
   }
@@ -188,9 +236,12 @@ export class OffloadSim implements JobListener {
         this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
       } else {
         if (!cache.lastAdmitted) this.stagingNow++;
-        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key, n);
+        const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
+        if (streamed < 0) this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key, n);
+        else if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
       }
     }
+    this.streamer?.gateDone(layer);
     c.accesses += u;
     c.hits += hits;
     c.misses += u - hits;
@@ -248,8 +299,7 @@ export class OffloadSim implements JobListener {
       const expert = job === JOB_EXPERT ? (tag >> 2) % this.E : -1;
       this.c.timeline.push({ resource: 'gpu', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert });
     } else {
-      void tag2;
-      this.c.timeline.push({ resource: 'link', kind: 'fetch', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (tag / this.E) | 0, expert: tag % this.E });
+      this.c.timeline.push({ resource: 'link', kind: tag2 === STREAM_TAG ? 'prefetch' : 'fetch', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (tag / this.E) | 0, expert: tag % this.E });
     }
   }
 
@@ -262,8 +312,9 @@ export class OffloadSim implements JobListener {
         if (--this.pending === 0) this.layerDone();
       } else this.stepDone();
     } else {
-      // A demand fetch arrived: compute the expert for its tokens.
-      this.gpu.submit(this.cost.expertSec(tag2), 0, (tag << 2) | JOB_EXPERT, tag2);
+      // A demand fetch arrived (or a streamed one the router chose): compute the expert for its tokens.
+      const n = tag2 === STREAM_TAG ? this.streamer!.arrived(tag) : tag2;
+      if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (tag << 2) | JOB_EXPERT, n);
     }
   }
 }

@@ -20,7 +20,9 @@ import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { CostModel } from './cost-model.js';
 import { OffloadSim } from './offload-sim.js';
-import { staticBatches } from './steps.js';
+import { staticBatches, type StepSource } from './steps.js';
+import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
+import { summarizeServing } from '../metrics/serving.js';
 import { accessKeys } from './union.js';
 
 export interface RunContext {
@@ -129,15 +131,21 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   const cost = new CostModel(model, hardware, scenario.precision);
   const E = model.numExperts;
   const L = trace.numLayers;
-  const batching = { batchSize: scenario.workload.batchSize, promptTokens: scenario.workload.promptTokens };
+  const workload = scenario.workload;
+  const serving = workload.kind === 'serving' ? planServing(trace, workload, rng.fork('workload'), String(scenario.seed), warnings) : undefined;
+  const batching = workload.kind === 'serving' ? { batchSize: 1, promptTokens: 0 } : { batchSize: workload.batchSize, promptTokens: workload.promptTokens };
   const newSource = () => staticBatches(trace, batching);
 
-  // KV cache at its peak: the largest batch group's sequences at full length.
+  // KV cache at its peak: the largest batch group's sequences at full length (serving: the
+  // maxBatchSize longest requests).
   let peakKvTokens = 0;
-  for (let g = 0; g < trace.sequences.length; g += batching.batchSize) {
-    let sum = 0;
-    for (let s = g; s < Math.min(g + batching.batchSize, trace.sequences.length); s++) sum += trace.sequences[s].length;
-    peakKvTokens = Math.max(peakKvTokens, sum);
+  if (serving) peakKvTokens = serving.peakKvTokens;
+  else {
+    for (let g = 0; g < trace.sequences.length; g += batching.batchSize) {
+      let sum = 0;
+      for (let s = g; s < Math.min(g + batching.batchSize, trace.sequences.length); s++) sum += trace.sequences[s].length;
+      peakKvTokens = Math.max(peakKvTokens, sum);
+    }
   }
   const residentBytes = cost.residentWeightBytes + peakKvTokens * cost.kvBytesPerToken;
   const allOnGpuBytes = residentBytes + L * E * cost.expertBytes;
@@ -145,13 +153,21 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   if (residentBytes > hbm) {
     throw new InputError(`hardware: model ${model.name}'s resident weights and KV cache need ${gib(residentBytes)}, more than the GPU's ${gib(hbm)}; expected a larger GPU or lower precision.dense`);
   }
-  // A step's union of experts at one layer, upper bound: what an un-cached fetch must stage.
-  const maxUnion = Math.min(E, newSource().maxTokens * trace.topK);
+  // A step's union of experts at one layer, upper bound: what an un-cached fetch must stage
+  // (prefill streaming stages up to one more layer).
+  const maxStepTokens = serving ? Math.max(serving.limits.prefillTokens, serving.limits.microBatchSize) : newSource().maxTokens;
+  const streaming = serving?.workload.prefill.streaming ? { minTokens: serving.workload.prefill.streamingMinTokens } : undefined;
+  const maxUnion = Math.min(E, maxStepTokens * trace.topK) + (streaming ? E : 0);
 
   let nextUse: Int32Array | undefined;
   const results: PolicyResult[] = [];
   scenario.policies.forEach((p, i) => {
     const info = cachePolicies[p.kind];
+    if (serving && info.offline) {
+      throw new InputError(
+        `policies[${i}]: ${p.kind} needs the whole access order before the run, but a serving workload's order depends on simulated time (arrivals, step times); use it with a batch workload`,
+      );
+    }
     const staging = p.kind === 'none' || p.kind === 'static' ? maxUnion * cost.expertBytes : 0;
     const plan = planCapacity(p, i, model, cost, residentBytes, staging, hbm, warnings);
     if (info.offline && !nextUse) nextUse = nextUseOf(accessKeys(trace, newSource(), E), L * E);
@@ -166,30 +182,64 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
       }
     }
-    const policy = info.create({
-      numLayers: L,
-      numExperts: E,
-      capacityPerScope: plan.capacityPerScope,
-      scopes: plan.perLayer ? L : 1,
-      nextUse,
-      popularity,
-    });
-    const cache = new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
-    const sim = new OffloadSim(trace, cost, cache, newSource(), scenario.timeline);
-    const counters = sim.run();
-    const metrics = summarize(counters, {
-      residentBytes,
-      expertCacheBytes: plan.capacityExperts * cost.expertBytes,
-      stagingBytes: counters.peakStaging * cost.expertBytes,
-      allOnGpuBytes,
-      cacheCapacityExperts: plan.capacityExperts,
-    });
-    if (p.kind === 'all-on-gpu' && metrics.gpuMemoryBytes > hbm) {
-      metrics.fitsInHbm = false;
-      warnings.push(`${policyLabel(p, plan.capacityExperts)}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
+    const newCache = () => {
+      const policy = info.create({
+        numLayers: L,
+        numExperts: E,
+        capacityPerScope: plan.capacityPerScope,
+        scopes: plan.perLayer ? L : 1,
+        nextUse,
+        popularity,
+      });
+      return new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
+    };
+    const label = policyLabel(p, plan.capacityExperts);
+    const simulate = (cache: ExpertCache, source: StepSource) => {
+      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, { prefillStreaming: streaming }).run();
+      const metrics = summarize(counters, {
+        residentBytes,
+        expertCacheBytes: plan.capacityExperts * cost.expertBytes,
+        stagingBytes: counters.peakStaging * cost.expertBytes,
+        allOnGpuBytes,
+        cacheCapacityExperts: plan.capacityExperts,
+      });
+      if (p.kind === 'all-on-gpu' && metrics.gpuMemoryBytes > hbm) {
+        metrics.fitsInHbm = false;
+        const w = `${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`;
+        if (!warnings.includes(w)) warnings.push(w);
+      }
+      return { counters, metrics };
+    };
+    if (!serving) {
+      const { counters, metrics } = simulate(newCache(), newSource());
+      results.push({ policy: p.kind, label, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
+      return;
     }
-    results.push({ policy: p.kind, label: policyLabel(p, plan.capacityExperts), metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
+    serving.workload.schedulers.forEach((spec, j) => {
+      const cache = newCache();
+      const source = servingSource(serving, trace, E, j, cache.resident, rng.fork('workload'));
+      const { counters, metrics } = simulate(cache, source);
+      const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
+      results.push({
+        policy: p.kind,
+        label: `${label} · ${schedulerLabel(spec)}`,
+        scheduler: spec.kind,
+        metrics,
+        serving: servingMetrics,
+        ...(scenario.timeline ? { timeline: counters.timeline } : {}),
+      });
+    });
   });
+
+  if (serving?.table.reusedSequences) {
+    const twins = results.filter((r) => (r.serving?.twinTokenPct ?? 0) >= 1).map((r) => `${r.label} ${r.serving!.twinTokenPct.toFixed(1)}%`);
+    if (twins.length > 0) {
+      warnings.push(
+        `workload: decode tokens that ran next to a token of identical routing (requests reusing a sequence at the same position): ${twins.join(', ')}; ` +
+          'this flatters routing-aware schedulers; a trace with as many sequences as requests avoids it',
+      );
+    }
+  }
 
   return {
     moesimVersion: VERSION,
@@ -197,6 +247,17 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     model: model.name,
     hardware: hardware.name,
     trace: { path: 'path' in scenario.trace ? String(scenario.trace.path) : undefined, format: trace.source.format, provenance: trace.source.provenance, tokens: trace.tokens, sequences: trace.sequences.length },
+    ...(serving
+      ? {
+          workload: {
+            kind: 'serving' as const,
+            description: serving.description,
+            requests: serving.table.count,
+            reusedSequences: serving.table.reusedSequences,
+            cappedRequests: serving.table.capped,
+          },
+        }
+      : {}),
     results,
     warnings,
   };

@@ -14,20 +14,37 @@ export interface Step {
   tokens: Int32Array;
   /** Sum over this step's tokens of the context each attends to (itself included). */
   contextTokens: number;
-  /** Sequences (indices into trace.sequences) that emit an output token when this step ends. */
+  /**
+   * Streams that emit an output token when this step ends: indices into trace.sequences, or request
+   * ids when the source declares `streams` (a serving workload).
+   */
   emitSeq: Int32Array;
   emitCount: number;
-  /** Sequences whose first step this is (their TTFT clock starts when this step starts). */
+  /** Streams whose first step this is (batch workloads: their TTFT clock starts when this step starts). */
   startSeq: Int32Array;
   startCount: number;
   prefill: boolean;
 }
 
 export interface StepSource {
-  /** The next step (the same object, refilled), or null at the end. */
-  next(): Step | null;
+  /**
+   * The next step (the same object, refilled) when the GPU is free at `nowSec`, or null when nothing
+   * is ready: the end, or (see resumeSec) a wait for the next arrival. Called when the previous step
+   * has ended, so a source may treat `nowSec` as that step's end.
+   */
+  next(nowSec: number): Step | null;
   /** Largest token count a step can have. */
   readonly maxTokens: number;
+  /**
+   * Read after next() returned null: when to ask again (the GPU idles until then), or Infinity (or
+   * absent) when the source is exhausted.
+   */
+  readonly resumeSec?: number;
+  /**
+   * Streams that emit output tokens (the indices emitSeq and startSeq use): requests of a serving
+   * workload. Absent: the trace's sequences.
+   */
+  readonly streams?: number;
 }
 
 export interface StaticBatching {

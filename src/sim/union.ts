@@ -48,11 +48,11 @@ export class LayerUnion {
 }
 
 /** The keys (layer * numExperts + expert) a step source's accesses touch, in replay order. */
-export function accessKeys(trace: Trace, source: { next(): Step | null }, numExperts: number): Int32Array {
+export function accessKeys(trace: Trace, source: { next(nowSec: number): Step | null }, numExperts: number): Int32Array {
   const union = new LayerUnion(numExperts);
   let keys = new Int32Array(1 << 16);
   let n = 0;
-  for (let step = source.next(); step !== null; step = source.next()) {
+  for (let step = source.next(0); step !== null; step = source.next(0)) {
     for (let l = 0; l < trace.numLayers; l++) {
       const u = union.compute(trace, step, l);
       if (n + u > keys.length) {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { staticBatches, type Step } from '../../src/sim/steps.js';
 import { traceOf } from '../helpers/trace.js';
 
-function collect(src: { next(): Step | null }) {
+function collect(src: { next(nowSec: number): Step | null }) {
   const out: Array<{ tokens: number[]; emit: number[]; start: number[]; prefill: boolean; ctx: number }> = [];
-  for (let s = src.next(); s; s = src.next()) {
+  for (let s = src.next(0); s; s = src.next(0)) {
     out.push({
       tokens: [...s.tokens.slice(0, s.count)],
       emit: [...s.emitSeq.slice(0, s.emitCount)],

@@ -1,0 +1,27 @@
+/**
+ * ExpertFlow's dynamic token scheduling (He et al., arXiv 2410.17954): regroup the ready tokens
+ * across micro-batches by the similarity of their predicted routing paths, so that each micro-batch
+ * activates fewer distinct experts. Here: greedy union minimisation on the predicted paths (see
+ * greedy.ts), within the bound on how long a request may be passed over (fairness.ts).
+ *
+ * Predicted paths: ctx.predictedRouting when given (where the prediction issue's routing predictors
+ * plug in), else the trace's truth with noise (`noise`).
+ */
+import type { SchedulerSpec } from './spec.js';
+import { mandatoryCount } from './fairness.js';
+import { UnionGreedy } from './greedy.js';
+import { noisyRouting } from './paths.js';
+import type { SchedulerContext, TokenScheduler } from './types.js';
+
+export function expertflow(ctx: SchedulerContext, spec: Extract<SchedulerSpec, { kind: 'expertflow' }>): TokenScheduler {
+  const { trace } = ctx;
+  const routing = ctx.predictedRouting ?? noisyRouting(trace, ctx.numExperts, spec.noise, ctx.rng);
+  const greedy = new UnionGreedy(trace.numLayers, ctx.numExperts, trace.topK);
+  return {
+    kind: 'expertflow',
+    select(ready, capacity, out) {
+      const need = mandatoryCount(ready, capacity, ctx.maxWaitSteps);
+      return greedy.select(ready, capacity, need, routing, null, out);
+    },
+  };
+}
