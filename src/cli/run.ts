@@ -1,14 +1,19 @@
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
+import { RUN_RESULT_JSON, sourceFromRun } from '../report/source.js';
+import { defaultOutDir } from '../sweep/sweep.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { writeReportAndSay } from './report-out.js';
 
 interface RunArgs {
   scenario: string;
   json: boolean;
   out?: string;
   report: boolean;
+  reportDir?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -19,12 +24,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' }),
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' })
+      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' }),
   handler: async (args) => {
-    const { scenario, file, baseDir } = loadScenarioFile(args.scenario);
+    const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
     const result = await runScenario(scenario, { baseDir, file });
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
+    if (args.report) {
+      const dir = args.reportDir ?? defaultOutDir(scenario.name);
+      if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
+      writeFileAtomic(join(dir, RUN_RESULT_JSON), json);
+      await writeReportAndSay(sourceFromRun(result, raw), dir);
+    }
   },
 };
