@@ -46,14 +46,14 @@ function formatCell(v: unknown, f: Format | undefined): string {
   }
 }
 
-function renderTable(t: ChartTable, caption: string): string {
+function renderTable(t: ChartTable, caption: string, cls = 'numbers'): string {
   const numeric = (f?: Format) => f !== undefined && f !== 'text' && f !== 'check';
   const head = t.columns.map((c) => `<th${numeric(c.format) ? ' class="num"' : ''}>${esc(c.title)}</th>`).join('');
   const body = t.rows
     .map((r) => `<tr>${t.columns.map((c) => `<td${numeric(c.format) ? ' class="num"' : ''}>${esc(formatCell(r[c.key], c.format))}</td>`).join('')}</tr>`)
     .join('\n');
   const open = t.rows.length <= 24 ? ' open' : '';
-  return `<details class="numbers"${open}><summary>${esc(caption)} (${t.rows.length} row${t.rows.length === 1 ? '' : 's'})</summary><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div></details>`;
+  return `<details class="${cls}"${open}><summary>${esc(caption)} (${t.rows.length} row${t.rows.length === 1 ? '' : 's'})</summary><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div></details>`;
 }
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:; connect-src 'none'";
@@ -76,8 +76,16 @@ pre{background:#f4f4f4;padding:10px;border-radius:4px;overflow-x:auto;font-size:
 .warn{color:#8a5a00} .err{color:#b00020}
 `;
 
+/** A trace file as found when the report was written: what the results replayed, checkable by hash. */
+export interface TraceFileInfo {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
 export interface PageOptions {
   moesimVersion: string;
+  traceFiles?: TraceFileInfo[];
   /** Relative link to each chart's SVG (charts/<id>.svg), when exported. */
   svgHref?: (chart: Chart) => string | undefined;
 }
@@ -108,6 +116,7 @@ export function renderHtml(src: ReportSource, charts: Chart[], libs: Libraries, 
     facts.push(['trace', `${t.path ?? '(generated)'} · ${t.format} · ${t.tokens} tokens in ${t.sequences} sequences`]);
     if (t.provenance) facts.push(['trace provenance', t.provenance]);
   }
+  for (const f of opts.traceFiles ?? []) facts.push(['trace file', `${f.path} · ${f.bytes} bytes · sha256 ${f.sha256}`]);
   if (src.kind === 'sweep' && src.sweep) {
     facts.push(['sweep id', src.sweep.id]);
     facts.push(['grid', src.sweep.grid.map((a) => `${a.path}: ${JSON.stringify(a.values)}`).join('; ')]);
@@ -163,6 +172,7 @@ ${renderTable(c.table, 'Numbers')}
             })),
           },
           'Points',
+          'numbers points',
         )
       : '';
 
@@ -179,6 +189,7 @@ ${renderTable(c.table, 'Numbers')}
     sweep: src.sweep,
     seeds: points.map((p) => ({ point: p.point, index: p.index, seed: p.seed, assignments: p.assignments })),
     traces,
+    traceFiles: opts.traceFiles ?? [],
     reproduce: command,
   };
   const specs = charts.map((c) => ({ id: c.id, spec: c.spec }));
