@@ -1,7 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { merge } from '../sweep/merge.js';
-import { loadReportSource } from '../report/source.js';
-import { writeReportAndSay } from './report-out.js';
 
 interface MergeArgs {
   inputs: string[];
@@ -18,6 +15,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' }),
   handler: async (args) => {
+    const { merge } = await import('../sweep/merge.js');
     const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
     const s = merge({ inputs: args.inputs, outDir: args.out, log: warn });
     const of = s.totalPoints !== undefined ? ` of ${s.totalPoints}` : '';
@@ -27,6 +25,8 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
       warn(`${s.missing.length} point${s.missing.length === 1 ? ' is' : 's are'} missing (${list}${s.missing.length > 10 ? ', ...' : ''}): a shard not run or not finished`);
     }
     if (args.report) {
+      const { loadReportSource } = await import('../report/source.js');
+      const { writeReportAndSay } = await import('./report-out.js');
       const { source } = loadReportSource(s.outDir, warn);
       await writeReportAndSay(source, s.outDir);
     }

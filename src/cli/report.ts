@@ -1,6 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { loadReportSource } from '../report/source.js';
-import { writeReportAndSay } from './report-out.js';
 
 interface ReportArgs {
   results: string;
@@ -17,6 +15,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('out', { type: 'string', describe: 'report folder (default: the results folder)' })
       .option('svg', { type: 'boolean', default: true, describe: 'also export every chart as SVG (--no-svg: do not)' }),
   handler: async (args) => {
+    const { loadReportSource } = await import('../report/source.js');
+    const { writeReportAndSay } = await import('./report-out.js');
     const { source, dir } = loadReportSource(args.results, (w) => process.stderr.write(`warning: ${w}\n`));
     await writeReportAndSay(source, args.out ?? dir, { svg: args.svg });
   },

@@ -3,10 +3,8 @@ import type { CommandModule } from 'yargs';
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
-import { RUN_RESULT_JSON, sourceFromRun } from '../report/source.js';
-import { defaultOutDir } from '../sweep/sweep.js';
+import { defaultOutDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { writeReportAndSay } from './report-out.js';
 
 interface RunArgs {
   scenario: string;
@@ -35,6 +33,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (args.report) {
       const dir = args.reportDir ?? defaultOutDir(scenario.name);
       if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
+      // Loaded only when used: vega is heavy, and the other commands start faster without it.
+      const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');
+      const { writeReportAndSay } = await import('./report-out.js');
       writeFileAtomic(join(dir, RUN_RESULT_JSON), json);
       await writeReportAndSay(sourceFromRun(result, raw), dir);
     }

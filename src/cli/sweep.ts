@@ -2,14 +2,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
-import { loadReportSource } from '../report/source.js';
 import { renderTable } from '../report/table.js';
 import { describeAssignments, parseSetOption, parseShard, shardOf, type SweepMode } from '../sweep/expand.js';
 import { createProgress } from '../sweep/progress.js';
 import { RESULTS_CSV, RESULTS_JSONL } from '../sweep/results.js';
-import { planSweep, sweep } from '../sweep/sweep.js';
 import { InputError } from '../util/errors.js';
-import { writeReportAndSay } from './report-out.js';
 
 interface SweepArgs {
   scenario: string;
@@ -45,6 +42,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 1)) {
       throw new InputError(`--workers: expected a whole number >= 1, got ${args.workers}`);
     }
+    const { planSweep, sweep } = await import('../sweep/sweep.js');
     if (args.dryRun) {
       const { expanded } = planSweep({ scenarioFile: args.scenario, set, mode: args.mode });
       const mine = shardOf(expanded.points, shard);
@@ -95,6 +93,8 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     );
     for (const f of s.failed) process.stderr.write(`warning: point ${f.index + 1} (${describeAssignments(f.assignments)}) is invalid: ${f.error}\n`);
     if (args.report) {
+      const { loadReportSource } = await import('../report/source.js');
+      const { writeReportAndSay } = await import('./report-out.js');
       const { source } = loadReportSource(s.outDir, (m) => process.stderr.write(`warning: ${m}\n`));
       await writeReportAndSay(source, s.outDir);
     }

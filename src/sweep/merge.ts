@@ -18,7 +18,7 @@ import {
   type PointRecord,
   type SweepManifest,
 } from './results.js';
-import { defaultOutDir } from './sweep.js';
+import { defaultOutDir } from './out-dir.js';
 
 export interface MergeOptions {
   /** Shard folders (or their results.jsonl files). */

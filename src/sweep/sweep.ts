@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { canonicalJson } from './hash.js';
 import { describeAssignments, expandSweep, shardOf, type ExpandedSweep, type GridAxis, type SweepMode, type SweepPoint } from './expand.js';
 import { createRunner } from './pool.js';
+import { defaultOutDir } from './out-dir.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import {
   CsvAppender,
@@ -68,16 +69,6 @@ export interface SweepSummary {
   interrupted: boolean;
   elapsedMs: number;
   workers: number;
-}
-
-/** A folder name from a scenario name. */
-export function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'scenario';
-}
-
-export function defaultOutDir(name: string, shard?: { index: number; count: number }): string {
-  const base = join('reports', safeName(name));
-  return shard ? join(base, `shard-${shard.index}-of-${shard.count}`) : base;
 }
 
 /** Expands and checks a sweep without running it (also `moesim sweep --dry-run`). */
@@ -289,4 +280,5 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
   }
 }
 
-export { MANIFEST };
+export { MANIFEST, defaultOutDir };
+export { safeName } from './out-dir.js';
