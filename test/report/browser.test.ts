@@ -93,8 +93,7 @@ describe('report in a browser (chromium, file://)', () => {
     await browser?.close();
   });
 
-  it.skipIf(!HAVE_CHROMIUM)('the shipped sweep: every chart renders marks, no console error, no request leaves the file', async (ctx) => {
-    if (!HAVE_CHROMIUM) ctx.skip(SKIP_REASON);
+  it.skipIf(!HAVE_CHROMIUM)('the shipped sweep: every chart renders marks, no console error, no request leaves the file', async () => {
     const shot = join(SHOTS, 'sweep-cache-link.png');
     const page = await openReport(sweepIndex, shot);
     expect(page.consoleErrors).toEqual([]);
@@ -108,8 +107,7 @@ describe('report in a browser (chromium, file://)', () => {
     console.log(`report screenshot: ${shot}`);
   });
 
-  it.skipIf(!HAVE_CHROMIUM)('a run with predictor numbers: the precision/recall chart renders too', async (ctx) => {
-    if (!HAVE_CHROMIUM) ctx.skip(SKIP_REASON);
+  it.skipIf(!HAVE_CHROMIUM)('a run with predictor numbers: the precision/recall chart renders too', async () => {
     const shot = join(SHOTS, 'run-with-predictor.png');
     const page = await openReport(runIndex, shot);
     expect(page.consoleErrors).toEqual([]);
