@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, moesim, ROOT } from '../helpers/cli.js';
+import { sweep } from '../../src/sweep/sweep.js';
 
 const SHIPPED = join(ROOT, 'scenarios/sweep-cache-link.yaml');
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
@@ -22,8 +23,11 @@ describe('moesim sweep (the shipped cache x link sweep)', () => {
   it('survives SIGKILL: rerun resumes, every point exactly once, a torn last line dropped with a warning, report written', async () => {
     const out = join(tmp('moesim-kill-'), 'out');
     const jsonl = join(out, 'results.jsonl');
-    // One worker, so the kill lands mid-sweep; killed once two points are on disk.
-    const child = spawn(process.execPath, [CLI, 'sweep', SHIPPED, '--out', out, '--workers', '1', '--no-report'], { stdio: 'ignore' });
+    // Three seeds on top of the shipped grid (63 points), and one worker, so that the
+    // kill, once two points are on disk, surely lands mid-sweep even on a busy machine.
+    const grid = ['--set', 'seed=1,2,3'];
+    const N = 63;
+    const child = spawn(process.execPath, [CLI, 'sweep', SHIPPED, ...grid, '--out', out, '--workers', '1', '--no-report'], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
     const t0 = Date.now();
     while (lines(jsonl).length < 2 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
@@ -31,22 +35,22 @@ describe('moesim sweep (the shipped cache x link sweep)', () => {
     expect(await exited).toBe('SIGKILL');
     const before = lines(jsonl).length;
     expect(before).toBeGreaterThanOrEqual(2);
-    expect(before).toBeLessThan(21);
+    expect(before).toBeLessThan(N);
     // What a kill in the middle of a write leaves: half a line.
     appendFileSync(jsonl, readFileSync(jsonl, 'utf8').split('\n')[0].slice(0, 120));
 
-    const r = moesim(['sweep', SHIPPED, '--out', out]);
+    const r = moesim(['sweep', SHIPPED, ...grid, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: .*results\.jsonl:\d+: dropped a torn last line \(120 bytes/);
-    expect(r.stdout).toMatch(new RegExp(`21 points: ${21 - before} run, ${before} already done`));
+    expect(r.stdout).toMatch(new RegExp(`${N} points: ${N - before} run, ${before} already done`));
     const recs = lines(jsonl).map((l) => JSON.parse(l) as { point: string; index: number; result?: unknown });
-    expect(recs.map((x) => x.index)).toEqual(Array.from({ length: 21 }, (_, i) => i));
-    expect(new Set(recs.map((x) => x.point)).size).toBe(21);
+    expect(recs.map((x) => x.index)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(new Set(recs.map((x) => x.point)).size).toBe(N);
     expect(recs.every((x) => x.result !== undefined)).toBe(true);
-    // The CSV agrees: 21 points x 5 policies (+ header).
-    expect(lines(join(out, 'results.csv'))).toHaveLength(1 + 21 * 5);
+    // The CSV agrees: N points x 5 policies (+ header).
+    expect(lines(join(out, 'results.csv'))).toHaveLength(1 + N * 5);
     // Plain progress lines, not a bar, when stderr is not a terminal.
-    expect(r.stderr).toMatch(/sweep: 21\/21 points \(100%\), [\d.]+ points\/s/);
+    expect(r.stderr).toMatch(new RegExp(`sweep: ${N}/${N} points \\(100%\\), [\\d.]+ points/s`));
     expect(r.stderr).not.toMatch(/\u001b\[/);
     // The report, with every chart as SVG.
     expect(r.stderr).toMatch(/report: .*index\.html \(6 charts/);
@@ -54,8 +58,8 @@ describe('moesim sweep (the shipped cache x link sweep)', () => {
       ['bytes-moved', 'hit-rate-vs-cache', 'per-layer-hit-rate', 'throughput-vs-memory', 'timeline', 'tpot-vs-memory'].map((c) => `${c}.svg`),
     );
     // A rerun of a finished sweep runs nothing.
-    const again = moesim(['sweep', SHIPPED, '--out', out, '--no-report']);
-    expect(again.stdout).toMatch(/0 run, 21 already done/);
+    const again = moesim(['sweep', SHIPPED, ...grid, '--out', out, '--no-report']);
+    expect(again.stdout).toMatch(new RegExp(`0 run, ${N} already done`));
   });
 
   it('--dry-run checks and lists the points', () => {
@@ -83,11 +87,11 @@ describe('moesim sweep / merge: bad input is one line, exit 2, before any point 
     expectInputError(moesim(['sweep', quick]), /no sweep: expected a sweep: block/);
     expectInputError(moesim(['sweep', quick, '--set', 'workload.batchSize=']), /--set workload\.batchSize: expected one or more values/);
   });
-  it('shards of different sweeps given to merge', () => {
+  it('shards of different sweeps given to merge', async () => {
     const a = join(tmp('moesim-m-'), 'a');
     const b = join(tmp('moesim-m-'), 'b');
-    expect(moesim(['sweep', quick, '--set', 'workload.batchSize=1', '--out', a, '--no-report', '--workers', '1']).code).toBe(0);
-    expect(moesim(['sweep', quick, '--set', 'hardware.link.bandwidthGBps=16', '--out', b, '--no-report', '--workers', '1']).code).toBe(0);
+    await sweep({ scenarioFile: quick, set: [{ path: 'workload.batchSize', values: [1] }], outDir: a, workers: 0 });
+    await sweep({ scenarioFile: quick, set: [{ path: 'hardware.link.bandwidthGBps', values: [16] }], outDir: b, workers: 0 });
     const target = join(tmp('moesim-m-'), 'merged');
     expectInputError(moesim(['merge', a, b, '--out', target]), /merge: the inputs come from different sweeps/);
     expect(existsSync(target)).toBe(false);
