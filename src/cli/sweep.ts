@@ -28,6 +28,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('set', {
         type: 'string',
         array: true,
+        nargs: 1,
         describe: 'sweep a field: path=v1,v2,... (e.g. hardware.link.bandwidthGBps=16,32,64 or policies[*].cache.perLayer=2,4); repeatable',
       })
       .option('mode', { choices: ['cartesian', 'zip'] as const, describe: 'combine the paths: every combination, or the i-th values together' })
