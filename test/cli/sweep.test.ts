@@ -62,6 +62,29 @@ describe('moesim sweep (the shipped cache x link sweep)', () => {
     expect(again.stdout).toMatch(new RegExp(`0 run, ${N} already done`));
   });
 
+  it('Ctrl-C (SIGINT) stops it cleanly: exit 130, whole lines only, and a rerun finishes', async () => {
+    const out = join(tmp('moesim-int-'), 'out');
+    const jsonl = join(out, 'results.jsonl');
+    const grid = ['--set', 'seed=1,2,3'];
+    const child = spawn(process.execPath, [CLI, 'sweep', SHIPPED, ...grid, '--out', out, '--workers', '1', '--no-report'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const t0 = Date.now();
+    while (lines(jsonl).length < 1 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/moesim: interrupted: \d+ of 63 points finished and saved in .*results\.jsonl; run the same command again to resume/);
+    const text = readFileSync(jsonl, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const done = lines(jsonl).map((l) => JSON.parse(l) as { index: number });
+    expect(done.length).toBeLessThan(63);
+    const r = moesim(['sweep', SHIPPED, ...grid, '--out', out, '--no-report']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/torn/);
+    expect(lines(jsonl)).toHaveLength(63);
+  });
+
   it('--dry-run checks and lists the points', () => {
     const r = moesim(['sweep', SHIPPED, '--dry-run', '--shard', '1/4']);
     expect(r.code, r.stderr).toBe(0);

@@ -120,6 +120,14 @@ describe('sweep()', () => {
     expect((await sweep({ scenarioFile: f, outDir: dir, workers: 0 })).ran).toBe(0);
   });
 
+  it('two sweeps never write to one folder at once', async () => {
+    const dir = out();
+    const first = sweep({ scenarioFile: file, outDir: dir, workers: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(sweep({ scenarioFile: file, outDir: dir, workers: 0 })).rejects.toThrow(/another sweep \(pid \d+ on .*\) is writing here/);
+    expect((await first).ran).toBe(6);
+  });
+
   it('checks every point before running any: an unknown preset stops the sweep with nothing written', async () => {
     const f = scenario(`    hardware.preset: [rtx-4090, rtx-4080]\n`);
     const dir = out();
