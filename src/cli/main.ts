@@ -8,6 +8,9 @@ import { runCommand } from './run.js';
 import { presetsCommand } from './presets.js';
 import { traceCommand } from './trace.js';
 import { calibrateCommand } from './calibrate.js';
+import { sweepCommand } from './sweep.js';
+import { mergeCommand } from './merge.js';
+import { reportCommand } from './report.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -15,6 +18,9 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('moesim')
       .version(VERSION)
       .command(runCommand)
+      .command(sweepCommand)
+      .command(mergeCommand)
+      .command(reportCommand)
       .command(presetsCommand)
       .command(traceCommand)
       .command(calibrateCommand)
@@ -38,5 +44,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(hideBin(process.argv)).then((code) => {
-  process.exitCode = code;
+  // A command may have set its own code (sweep: 130 when interrupted, 1 when a point crashed).
+  if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
 });

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
+import { defaultOutDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 interface RunArgs {
@@ -9,6 +11,7 @@ interface RunArgs {
   json: boolean;
   out?: string;
   report: boolean;
+  reportDir?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -19,12 +22,22 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' }),
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' })
+      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' }),
   handler: async (args) => {
-    const { scenario, file, baseDir } = loadScenarioFile(args.scenario);
+    const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
     const result = await runScenario(scenario, { baseDir, file });
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
+    if (args.report) {
+      const dir = args.reportDir ?? defaultOutDir(scenario.name);
+      if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
+      // Loaded only when used: vega is heavy, and the other commands start faster without it.
+      const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');
+      const { writeReportAndSay } = await import('./report-out.js');
+      writeFileAtomic(join(dir, RUN_RESULT_JSON), json);
+      await writeReportAndSay(sourceFromRun(result, raw), dir);
+    }
   },
 };

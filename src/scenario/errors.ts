@@ -40,7 +40,9 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
     msg = `expected ${issue.message}, got ${show(valueAt(raw, issue.path))}`;
   } else {
     const got = valueAt(raw, issue.path);
-    msg = `${issue.message.replace(/^Invalid input: /, '')}, got ${show(got)}`;
+    const message = issue.message.replace(/^Invalid input: /, '');
+    // Messages from nested schemas (model, hardware) already say what they got.
+    msg = /, got /.test(message) ? message : `${message}, got ${show(got)}`;
   }
   return new InputError(`${file ? file + ': ' : ''}${path}: ${msg}`);
 }

@@ -65,6 +65,26 @@ export const precisionSchema = z
   })
   .strict();
 
+/**
+ * A sweep over scenario fields: `grid` maps a field path (`hardware.link.bandwidthGBps`,
+ * `policies[*].cache.perLayer`) to the values it takes. `cartesian` runs every combination, `zip`
+ * the i-th value of every path together. Expanded by src/sweep/; a single run ignores it.
+ */
+export const sweepSchema = z
+  .object({
+    mode: z.enum(['cartesian', 'zip']).default('cartesian'),
+    grid: z
+      .record(z.string().min(1), z.array(z.unknown()).min(1, { error: 'expected a non-empty list of values' }))
+      .refine((g) => Object.keys(g).length > 0, { error: 'expected at least one path: values entry' }),
+    /**
+     * With the scenario's `timeline:`, record it at one point only (keeps results small): the first,
+     * or the first whose values match `{path: value}`; or at `all` points.
+     */
+    timeline: z.union([z.enum(['first', 'all']), z.record(z.string().min(1), z.unknown())]).default('first'),
+  })
+  .strict();
+export type SweepSpec = z.infer<typeof sweepSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -81,6 +101,8 @@ export const scenarioSchema = z
       .object({ fromStep: count.default(0), steps: z.number().int().positive().default(2) })
       .strict()
       .optional(),
+    /** A grid of scenarios around this one (moesim sweep); ignored by a single run. */
+    sweep: sweepSchema.optional(),
   })
   .strict();
 

@@ -30,6 +30,8 @@ export interface RunContext {
   baseDir: string;
   /** The scenario file, for messages and the result's provenance. */
   file?: string;
+  /** Loads the trace (default: trace/load.ts's loadTrace); a sweep worker passes one that caches. */
+  loadTrace?: typeof loadTrace;
 }
 
 const GiB = 2 ** 30;
@@ -123,7 +125,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   const hardware = resolveHardware(scenario.hardware, 'hardware');
   const rng = createRng(scenario.seed);
   const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
-  const loaded = await loadTrace(scenario.trace, ctx.baseDir, rng.fork('trace'));
+  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'));
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
   if (trace.topK !== model.topK) warnings.push(`trace top-k ${trace.topK} differs from model ${model.name}'s ${model.topK}; the trace's routing is simulated as recorded`);
