@@ -1,0 +1,121 @@
+/**
+ * Predictor accuracy per lookahead distance. Tokens are replayed one at a time in trace order (as
+ * batch-1 decoding sees them); before each token's layer `known` (0 = before its forward pass) the
+ * predictor is asked about layers known .. known + maxLookahead - 1; lookahead d = layer - known + 1
+ * (d = 1: the next layer, what a pre-gate predicts). Online predictors learn from each token after
+ * it is evaluated.
+ *
+ *   predicted set: the experts scoring > 0 (set-valued predictors), else the topK best scoring > 0;
+ *   precision = |predicted ∩ true| / |predicted|, recall = |predicted ∩ true| / |true| (summed over
+ *   all questions, then divided); top-k accuracy = share of true experts among the topK best scores.
+ */
+import type { Trace } from '../trace/types.js';
+import type { RoutingPredictor } from './types.js';
+import { TraceView } from './trace-view.js';
+
+export interface LookaheadAccuracy {
+  lookahead: number;
+  /** (token, layer) questions asked at this distance. */
+  samples: number;
+  precision: number;
+  recall: number;
+  topKAccuracy: number;
+}
+
+export interface EvaluationOptions {
+  /** Sequences of `trace` to evaluate on (indices), in order. */
+  sequences: readonly number[];
+  online: boolean;
+  maxLookahead: number;
+  /** Stop after this many tokens. */
+  maxTokens: number;
+  numExperts: number;
+}
+
+export interface Evaluation {
+  tokens: number;
+  perLookahead: LookaheadAccuracy[];
+}
+
+export function evaluatePredictor(p: RoutingPredictor, trace: Trace, opts: EvaluationOptions): Evaluation {
+  const L = trace.numLayers;
+  const E = opts.numExperts;
+  const K = trace.topK;
+  const D = Math.max(1, Math.min(opts.maxLookahead, L));
+  const view = new TraceView(trace, E);
+  const predicted = new Float64Array(D + 1);
+  const hits = new Float64Array(D + 1);
+  const actual = new Float64Array(D + 1);
+  const topHits = new Float64Array(D + 1);
+  const samples = new Float64Array(D + 1);
+  const scores = new Float64Array(E);
+  const isTrue = new Uint8Array(E);
+  const truth = new Int32Array(K);
+  const order = new Int32Array(E);
+  let tokens = 0;
+  outer: for (const s of opts.sequences) {
+    const seq = trace.sequences[s];
+    for (let pos = 0; pos < seq.length; pos++) {
+      if (tokens >= opts.maxTokens) break outer;
+      const token = seq.start + pos;
+      tokens++;
+      for (let known = 0; known < L; known++) {
+        p.condition(view, token, known);
+        for (let t = known; t < L && t - known < D; t++) {
+          const d = t - known + 1;
+          const n = view.experts(token, t, truth);
+          if (n === 0) continue;
+          isTrue.fill(0);
+          let nTrue = 0;
+          for (let i = 0; i < n; i++) if (!isTrue[truth[i]]) (isTrue[truth[i]] = 1), nTrue++;
+          p.scores(t, scores);
+          // Experts by score, best first, ties to the lower id.
+          for (let e = 0; e < E; e++) order[e] = e;
+          sortByScore(order, scores);
+          let nPred = 0;
+          let tp = 0;
+          const limit = p.setValued ? E : K;
+          for (let r = 0; r < E && r < limit; r++) {
+            const e = order[r];
+            if (scores[e] <= 0) break;
+            nPred++;
+            if (isTrue[e]) tp++;
+          }
+          let top = 0;
+          for (let r = 0; r < K && r < E; r++) if (isTrue[order[r]]) top++;
+          samples[d]++;
+          predicted[d] += nPred;
+          hits[d] += tp;
+          actual[d] += nTrue;
+          topHits[d] += top;
+        }
+      }
+      if (opts.online) p.learn(view, token);
+      view.observe(token);
+    }
+  }
+  const perLookahead: LookaheadAccuracy[] = [];
+  for (let d = 1; d <= D; d++) {
+    perLookahead.push({
+      lookahead: d,
+      samples: samples[d],
+      precision: predicted[d] > 0 ? hits[d] / predicted[d] : 0,
+      recall: actual[d] > 0 ? hits[d] / actual[d] : 0,
+      topKAccuracy: actual[d] > 0 ? topHits[d] / actual[d] : 0,
+    });
+  }
+  return { tokens, perLookahead };
+}
+
+function sortByScore(order: Int32Array, scores: Float64Array): void {
+  for (let i = 1; i < order.length; i++) {
+    const x = order[i];
+    const sx = scores[x];
+    let j = i - 1;
+    while (j >= 0 && (scores[order[j]] < sx || (scores[order[j]] === sx && order[j] > x))) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = x;
+  }
+}
