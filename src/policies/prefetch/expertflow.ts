@@ -1,0 +1,34 @@
+/**
+ * ExpertFlow (He et al., 2024): predict the token's whole routing path before its forward pass,
+ * plan the cache across layers, and correct at run time. Modelled as: at the start of the pass, plan
+ * the `experts` best-scored experts of every MoE layer (nearest layer first; planned residents are
+ * pinned so later prefetches do not evict them); after each gate, re-plan the remaining layers with
+ * what is now known, cancelling queued prefetches the new plan drops (their slots are freed) and
+ * fetching the gate's true experts at demand priority ahead of every prefetch.
+ */
+import { defaultPerLayer, selectExperts, type PrefetchPolicy } from './types.js';
+
+export interface ExpertFlowParams {
+  experts?: number;
+}
+
+export function expertflow(params: ExpertFlowParams): PrefetchPolicy {
+  let scores = new Float64Array(0);
+  let list = new Int32Array(0);
+  return {
+    kind: 'expertflow',
+    cancelStale: true,
+    plan(view, known, out) {
+      const E = view.numExperts;
+      if (scores.length !== E) {
+        scores = new Float64Array(E);
+        list = new Int32Array(E);
+      }
+      const limit = defaultPerLayer(view, params.experts);
+      for (let t = known; t < view.numLayers; t++) {
+        const n = selectExperts(view, t, limit, scores, list);
+        for (let i = 0; i < n; i++) out.add(t * E + list[i], t - known);
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Prefetch policies decide which experts to bring to the GPU ahead of their gate; the simulator
+ * moves the bytes. At the start of each forward pass (known = 0) and after each MoE layer's gate
+ * (known = l + 1), a policy reads the predictor's scores for later layers and writes a plan: keys
+ * (layer * numExperts + expert, layer >= known) in the order they should be fetched, with a
+ * priority (0 = most urgent). The simulator reconciles the plan with what is resident or in flight:
+ * new keys are fetched (a cache slot is reserved at issue and locked until the transfer ends),
+ * planned residents are pinned until their layer's gate, and, if the policy says so, queued
+ * prefetches the plan no longer names are cancelled. Prefetches always queue behind demand fetches.
+ */
+
+export interface PrefetchView {
+  readonly numLayers: number;
+  readonly numExperts: number;
+  readonly topK: number;
+  /** Tokens in the current step (forward pass). */
+  readonly stepTokens: number;
+  /** Scores are set membership (oracle): take every expert that scores > 0. */
+  readonly setValued: boolean;
+  /** Sum over the step's tokens of the predictor's score of each expert at `layer` (>= known). */
+  scores(layer: number, out: Float64Array): void;
+}
+
+export interface PrefetchPlan {
+  add(key: number, priority: number): void;
+}
+
+export interface PrefetchPolicy {
+  readonly kind: string;
+  /** Cancel queued prefetches that a new plan no longer names (ExpertFlow's real-time correction). */
+  readonly cancelStale: boolean;
+  plan(view: PrefetchView, known: number, out: PrefetchPlan): void;
+}
+
+/**
+ * The experts to prefetch at `layer`: those scoring > 0, best first (ties to the lower id), at most
+ * `limit` of them (no limit for set-valued predictors). Writes them to `out`; returns the count.
+ */
+export function selectExperts(view: PrefetchView, layer: number, limit: number, scores: Float64Array, out: Int32Array): number {
+  view.scores(layer, scores);
+  const E = view.numExperts;
+  let n = 0;
+  for (let e = 0; e < E; e++) if (scores[e] > 0) out[n++] = e;
+  // Insertion sort by score (E is small: 8..256).
+  for (let i = 1; i < n; i++) {
+    const x = out[i];
+    const sx = scores[x];
+    let j = i - 1;
+    while (j >= 0 && (scores[out[j]] < sx || (scores[out[j]] === sx && out[j] > x))) {
+      out[j + 1] = out[j];
+      j--;
+    }
+    out[j + 1] = x;
+  }
+  return view.setValued ? n : Math.min(n, limit);
+}
+
+/** Default experts planned per layer: what the step's tokens activate at most (K per token). */
+export function defaultPerLayer(view: PrefetchView, experts: number | undefined): number {
+  return Math.min(view.numExperts, experts ?? view.topK * view.stepTokens);
+}
