@@ -32,7 +32,7 @@ export interface StallSplit {
 }
 
 export interface PrefetchMetrics {
-  /** Prefetch transfers issued (queued or started), not counting cancelled ones. */
+  /** Prefetch transfers issued, not counting cancelled ones nor those still queued when the run ended (dropped). */
   issued: number;
   /** Cancelled while queued: no bytes moved, slot freed. */
   cancelled: number;

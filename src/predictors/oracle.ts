@@ -3,7 +3,7 @@
  * quality against latency, not a system (Pre-gated MoE's pre-gate is this with precision = recall =
  * its accuracy). For each (token, layer): each true expert is kept with probability `recall`; each
  * other expert is added with probability q = recall * |true| * (1 - precision) / precision / (E - |true|),
- * so that kept / (kept + added) = precision in expectation. The draws are a hash of (seed, token,
+ * so that kept / (kept + added) = precision in expectation (recall 0: nothing is predicted). The draws are a hash of (seed, token,
  * layer, expert): the same question always gets the same answer, whatever the order of questions.
  */
 import { NO_EXPERT } from '../trace/types.js';
@@ -54,7 +54,8 @@ export function oracle(ctx: PredictorContext, params: OracleParams): RoutingPred
         isTrue[e] = 1;
         n++;
       }
-      const falseRate = n === 0 || n === E ? 0 : precision <= 0 ? 1 : Math.min(1, (recall * n * (1 - precision)) / precision / (E - n));
+      // False positives in proportion to the true positives kept: with recall 0 nothing is predicted.
+      const falseRate = n === 0 || n === E || recall === 0 ? 0 : precision <= 0 ? 1 : Math.min(1, (recall * n * (1 - precision)) / precision / (E - n));
       for (let e = 0; e < E; e++) {
         const u = hashUniform(seed, token, layer, e);
         if (isTrue[e] ? u < recall : u < falseRate) out[e] = 1;

@@ -141,7 +141,7 @@ export interface SimCounters {
 }
 
 export interface PrefetchCounters {
-  /** Prefetch transfers queued or started. */
+  /** Prefetch transfers that moved their bytes (started before the end of the run), cancelled ones excluded. */
   issued: number;
   /** Cancelled before they started (no bytes moved, slot freed). */
   cancelled: number;
@@ -603,6 +603,7 @@ export class OffloadSim implements JobListener {
         cache.unlock(key);
         cache.evict(key);
         c.prefetch.cancelled++;
+        c.prefetch.issued--;
         c.prefetch.issuedBytes -= this.cost.expertBytes;
         continue;
       }
@@ -625,7 +626,7 @@ export class OffloadSim implements JobListener {
     this.pinCount = w;
   }
 
-  /** Cancels every queued prefetch (the run is over). */
+  /** Drops every queued prefetch (the run is over): they never moved a byte and are not counted as issued. */
   private cancelAllPrefetches(): void {
     for (let i = 0; i < this.prefetchCount; i++) {
       const key = this.prefetchKeys[i];
@@ -641,7 +642,7 @@ export class OffloadSim implements JobListener {
         this.cache.unlock(key);
       }
       this.cache.evict(key);
-      this.c.prefetch.cancelled++;
+      this.c.prefetch.issued--;
       this.c.prefetch.issuedBytes -= this.cost.expertBytes;
     }
     this.prefetchCount = 0;
