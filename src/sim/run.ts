@@ -82,7 +82,10 @@ export function policyLabel(p: PolicySpec, capacityExperts: number): string {
     const pf = p.prefetch;
     label += ` + ${pf.kind}`;
     if (pf.kind === 'pregated') label += ` ${pf.accuracy}`;
-    else label += ` (${('predictor' in p && p.predictor?.kind) || prefetchPolicies[pf.kind].defaultPredictor})`;
+    else {
+      const pr = 'predictor' in p ? p.predictor : undefined;
+      label += ` (${pr ? (pr.kind === 'oracle' ? `oracle ${pr.precision}/${pr.recall}` : pr.kind) : prefetchPolicies[pf.kind].defaultPredictor})`;
+    }
   }
   if ('onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch') label += ` + ${p.onMiss.kind === 'low-precision' ? `${p.onMiss.dtype} on miss` : 'cpu on miss'}`;
   return label;
