@@ -12,6 +12,7 @@
 import type { Trace } from '../trace/types.js';
 import type { RoutingPredictor } from './types.js';
 import { TraceView } from './trace-view.js';
+import { topExperts } from './top.js';
 
 export interface LookaheadAccuracy {
   lookahead: number;
@@ -69,20 +70,22 @@ export function evaluatePredictor(p: RoutingPredictor, trace: Trace, opts: Evalu
           let nTrue = 0;
           for (let i = 0; i < n; i++) if (!isTrue[truth[i]]) (isTrue[truth[i]] = 1), nTrue++;
           p.scores(t, scores);
-          // Experts by score, best first, ties to the lower id.
-          for (let e = 0; e < E; e++) order[e] = e;
-          sortByScore(order, scores);
           let nPred = 0;
           let tp = 0;
-          const limit = p.setValued ? E : K;
-          for (let r = 0; r < E && r < limit; r++) {
-            const e = order[r];
-            if (scores[e] <= 0) break;
-            nPred++;
-            if (isTrue[e]) tp++;
+          if (p.setValued) {
+            for (let e = 0; e < E; e++) {
+              if (!(scores[e] > 0)) continue;
+              nPred++;
+              if (isTrue[e]) tp++;
+            }
+          } else {
+            nPred = topExperts(scores, Math.min(K, E), order, true);
+            for (let r = 0; r < nPred; r++) if (isTrue[order[r]]) tp++;
           }
+          // Top-k accuracy: the K best scores, zeros included (ties to the lower id).
+          const nTop = topExperts(scores, Math.min(K, E), order);
           let top = 0;
-          for (let r = 0; r < K && r < E; r++) if (isTrue[order[r]]) top++;
+          for (let r = 0; r < nTop; r++) if (isTrue[order[r]]) top++;
           samples[d]++;
           predicted[d] += nPred;
           hits[d] += tp;
@@ -105,17 +108,4 @@ export function evaluatePredictor(p: RoutingPredictor, trace: Trace, opts: Evalu
     });
   }
   return { tokens, perLookahead };
-}
-
-function sortByScore(order: Int32Array, scores: Float64Array): void {
-  for (let i = 1; i < order.length; i++) {
-    const x = order[i];
-    const sx = scores[x];
-    let j = i - 1;
-    while (j >= 0 && (scores[order[j]] < sx || (scores[order[j]] === sx && order[j] > x))) {
-      order[j + 1] = order[j];
-      j--;
-    }
-    order[j + 1] = x;
-  }
 }

@@ -72,8 +72,9 @@ export const prefetchSchema = z.discriminatedUnion('kind', [
   /** accuracy: the pre-gate's precision and recall (1 = exact, as in the paper). */
   z.object({ kind: z.literal('pregated'), accuracy: unit.default(1) }).strict(),
   z.object({ kind: z.literal('speculative'), lookahead: positiveInt.default(1), experts: positiveInt.optional() }).strict(),
-  z.object({ kind: z.literal('expertflow'), experts: positiveInt.optional() }).strict(),
-  z.object({ kind: z.literal('moe-infinity'), experts: positiveInt.optional(), decay: z.boolean().default(true) }).strict(),
+  /** lookahead: plan at most this many layers ahead (default: all remaining). */
+  z.object({ kind: z.literal('expertflow'), experts: positiveInt.optional(), lookahead: positiveInt.optional() }).strict(),
+  z.object({ kind: z.literal('moe-infinity'), experts: positiveInt.optional(), lookahead: positiveInt.optional(), decay: z.boolean().default(true) }).strict(),
 ]);
 export type PrefetchSpec = z.infer<typeof prefetchSchema>;
 

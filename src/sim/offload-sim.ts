@@ -59,8 +59,6 @@ export interface MissCosts {
 /** Prefetching and miss handling; without them the simulator is demand fetching into the cache. */
 export interface OffloadOptions {
   prefetch?: { policy: PrefetchPolicy; predictor: PredictorDriver };
-  /** Observed after every step for online learning, when it is not the prefetcher's. */
-  observers?: PredictorDriver[];
   missHandler?: MissHandler;
   missCosts?: MissCosts;
 }
@@ -201,7 +199,6 @@ export class OffloadSim implements JobListener {
   private inUseCount = 0;
   private remapKey = -1;
   private readonly prefetcher?: { policy: PrefetchPolicy; predictor: PredictorDriver };
-  private readonly observers: PredictorDriver[];
   private readonly handler?: MissHandler;
   private readonly missCosts?: MissCosts;
   private readonly planView: PrefetchView;
@@ -248,7 +245,6 @@ export class OffloadSim implements JobListener {
     this.planKeys = new Int32Array(64);
     this.planPrio = new Int32Array(64);
     this.prefetcher = options.prefetch;
-    this.observers = options.observers ?? [];
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
     if (this.handler && this.handler.kind !== 'fetch' && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
@@ -363,7 +359,6 @@ export class OffloadSim implements JobListener {
     if (this.layer === this.L) {
       // Every MoE layer is computed: the step's routing is known from now on.
       if (this.prefetcher) this.prefetcher.predictor.observeStep(step);
-      for (const o of this.observers) o.observeStep(step);
       this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
     } else {
       this.gpu.submit(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), 0, JOB_PRE);

@@ -10,6 +10,8 @@ import { defaultPerLayer, selectExperts, type PrefetchPolicy } from './types.js'
 
 export interface ExpertFlowParams {
   experts?: number;
+  /** Plan at most this many layers ahead (default: all remaining). */
+  lookahead?: number;
 }
 
 export function expertflow(params: ExpertFlowParams): PrefetchPolicy {
@@ -25,7 +27,8 @@ export function expertflow(params: ExpertFlowParams): PrefetchPolicy {
         list = new Int32Array(E);
       }
       const limit = defaultPerLayer(view, params.experts);
-      for (let t = known; t < view.numLayers; t++) {
+      const end = Math.min(view.numLayers, known + (params.lookahead ?? view.numLayers));
+      for (let t = known; t < end; t++) {
         const n = selectExperts(view, t, limit, scores, list);
         for (let i = 0; i < n; i++) out.add(t * E + list[i], t - known);
       }

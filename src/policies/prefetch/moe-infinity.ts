@@ -10,6 +10,8 @@ import { defaultPerLayer, selectExperts, type PrefetchPolicy } from './types.js'
 
 export interface MoeInfinityParams {
   experts?: number;
+  /** Plan at most this many layers ahead (default: all remaining). */
+  lookahead?: number;
   /** Apply the layer-distance decay (false: rank by score alone). */
   decay: boolean;
 }
@@ -34,7 +36,8 @@ export function moeInfinity(params: MoeInfinityParams): PrefetchPolicy {
       }
       const limit = defaultPerLayer(view, params.experts);
       let m = 0;
-      for (let t = known; t < L; t++) {
+      const end = Math.min(L, known + (params.lookahead ?? L));
+      for (let t = known; t < end; t++) {
         const n = selectExperts(view, t, limit, scores, list);
         const decay = params.decay ? 1 - (t - known) / L : 1;
         for (let i = 0; i < n; i++) {

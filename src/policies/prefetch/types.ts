@@ -8,6 +8,7 @@
  * planned residents are pinned until their layer's gate, and, if the policy says so, queued
  * prefetches the plan no longer names are cancelled. Prefetches always queue behind demand fetches.
  */
+import { topExperts } from '../../predictors/top.js';
 
 export interface PrefetchView {
   readonly numLayers: number;
@@ -38,21 +39,7 @@ export interface PrefetchPolicy {
  */
 export function selectExperts(view: PrefetchView, layer: number, limit: number, scores: Float64Array, out: Int32Array): number {
   view.scores(layer, scores);
-  const E = view.numExperts;
-  let n = 0;
-  for (let e = 0; e < E; e++) if (scores[e] > 0) out[n++] = e;
-  // Insertion sort by score (E is small: 8..256).
-  for (let i = 1; i < n; i++) {
-    const x = out[i];
-    const sx = scores[x];
-    let j = i - 1;
-    while (j >= 0 && (scores[out[j]] < sx || (scores[out[j]] === sx && out[j] > x))) {
-      out[j + 1] = out[j];
-      j--;
-    }
-    out[j + 1] = x;
-  }
-  return view.setValued ? n : Math.min(n, limit);
+  return topExperts(scores, view.setValued ? view.numExperts : Math.min(limit, view.numExperts), out, true);
 }
 
 /** Default experts planned per layer: what the step's tokens activate at most (K per token). */
