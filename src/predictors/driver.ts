@@ -8,6 +8,9 @@ import { TraceView } from './trace-view.js';
 
 export class PredictorDriver {
   private readonly tmp: Float64Array;
+  /** The (token, known) the predictor is conditioned on, for single-token steps; -1: none. */
+  private condToken = -1;
+  private condKnown = -1;
 
   constructor(
     readonly predictor: RoutingPredictor,
@@ -26,10 +29,16 @@ export class PredictorDriver {
   stepScores(step: Step, known: number, layer: number, out: Float64Array): void {
     const p = this.predictor;
     if (step.count === 1) {
-      p.condition(this.view, step.tokens[0], known);
+      const t = step.tokens[0];
+      if (t !== this.condToken || known !== this.condKnown) {
+        p.condition(this.view, t, known);
+        this.condToken = t;
+        this.condKnown = known;
+      }
       p.scores(layer, out);
       return;
     }
+    this.condToken = -1;
     out.fill(0);
     const tmp = this.tmp;
     for (let i = 0; i < step.count; i++) {
@@ -41,6 +50,7 @@ export class PredictorDriver {
 
   /** The step's forward pass is complete: its tokens' routing is known from now on. */
   observeStep(step: Step): void {
+    this.condToken = -1;
     for (let i = 0; i < step.count; i++) {
       const t = step.tokens[i];
       if (this.online) this.predictor.learn(this.view, t);

@@ -39,10 +39,12 @@ export function path(ctx: PredictorContext, params: PathParams): RoutingPredicto
   const prob = new Float64Array(E);
   const target = new Float64Array(E);
   const scratch = new Int32Array(K);
-  // Conditioned state.
+  // Conditioned state: the token's logits per layer from the features that do not depend on how
+  // far its pass has got (all but cur and the flag), computed once per token.
   let cView: TraceView | undefined;
-  let cToken = 0;
+  let cToken = -1;
   let cKnown = 0;
+  const baseLogits = new Float64Array(L * E);
 
   /** Features of (token, layer t) given the token's routing known at layers < known. */
   function features(view: TraceView, token: number, t: number, known: number): void {
@@ -79,6 +81,10 @@ export function path(ctx: PredictorContext, params: PathParams): RoutingPredicto
     fVal[fCount++] = v;
   }
   function forward(t: number): void {
+    computeLogits(t);
+    softmax();
+  }
+  function computeLogits(t: number): void {
     const base = t * F * E;
     logits.fill(0);
     for (let a = 0; a < fCount; a++) {
@@ -86,6 +92,8 @@ export function path(ctx: PredictorContext, params: PathParams): RoutingPredicto
       const v = fVal[a];
       for (let e = 0; e < E; e++) logits[e] += v * W[row + e];
     }
+  }
+  function softmax(): void {
     let max = -Infinity;
     for (let e = 0; e < E; e++) if (logits[e] > max) max = logits[e];
     let sum = 0;
@@ -115,16 +123,35 @@ export function path(ctx: PredictorContext, params: PathParams): RoutingPredicto
     kind: 'path',
     setValued: false,
     condition(view, token, known) {
+      if (token !== cToken || view !== cView) {
+        for (let t = 0; t < L; t++) {
+          features(view, token, t, 0);
+          computeLogits(t);
+          baseLogits.set(logits, t * E);
+        }
+      }
       cView = view;
       cToken = token;
       cKnown = known;
     },
     scores(layer, out) {
-      features(cView!, cToken, layer, cKnown);
-      forward(layer);
+      for (let e = 0; e < E; e++) logits[e] = baseLogits[layer * E + e];
+      if (layer >= 1 && layer - 1 < cKnown) {
+        // The previous layer is computed: add its experts and the flag.
+        const base = layer * F * E;
+        const n = cView!.experts(cToken, layer - 1, scratch);
+        for (let i = 0; i < n; i++) {
+          const row = base + (3 * E + scratch[i]) * E;
+          for (let e = 0; e < E; e++) logits[e] += W[row + e];
+        }
+        const row = base + FLAG * E;
+        for (let e = 0; e < E; e++) logits[e] += W[row + e];
+      }
+      softmax();
       for (let e = 0; e < E; e++) out[e] = Math.min(1, K * prob[e]);
     },
     learn(view, token) {
+      cToken = -1; // the weights change
       // Online: one step per layer, with and without the previous layer known.
       for (let t = 0; t < L; t++) {
         features(view, token, t, 0);
@@ -136,6 +163,7 @@ export function path(ctx: PredictorContext, params: PathParams): RoutingPredicto
       }
     },
     fit(view: TraceView, sequences: readonly number[], rng: Rng): FitReport {
+      cToken = -1;
       // Collect examples in replay order (features depend on what had been observed then).
       const maxEx = params.maxExamples;
       const exToken: number[] = [];

@@ -207,6 +207,7 @@ export class OffloadSim implements JobListener {
   private planPrio: Int32Array;
   private planCount = 0;
   private planKnown = 0;
+  private gateAgreed = false;
   private readonly query: MissQuery = { tokens: 0, importance: 0, fetchFinishSec: 0, cpuFinishSec: 0 };
   /** End of the last GPU job started (for the stall split). */
   private gpuFreeAtSec = 0;
@@ -258,6 +259,9 @@ export class OffloadSim implements JobListener {
       },
       get setValued() {
         return self.prefetcher!.predictor.setValued;
+      },
+      get gateAgreed() {
+        return self.gateAgreed;
       },
       scores(layer, out) {
         self.prefetcher!.predictor.stepScores(self.step!, self.planKnown, layer, out);
@@ -386,12 +390,13 @@ export class OffloadSim implements JobListener {
     }
     let hits = 0;
     let late = 0;
+    let correct = 0;
     for (let i = 0; i < u; i++) {
       const e = union.experts[i];
       const n = union.tokens[e];
       const key = keyBase + e;
       const planned = prefetching && this.planned[key] === this.planGen;
-      if (planned) c.planCorrect++;
+      if (planned) correct++;
       if (cache.resident[key] === 1) {
         cache.access(key);
         cache.lock(key);
@@ -433,7 +438,11 @@ export class OffloadSim implements JobListener {
     c.perLayerHits[layer] += hits;
     c.expertComputations += u;
     if (this.stagingNow > c.peakStaging) c.peakStaging = this.stagingNow;
-    if (prefetching && layer + 1 < this.L) this.reconcile(layer + 1);
+    if (prefetching) {
+      c.planCorrect += correct;
+      this.gateAgreed = correct === u && this.plannedPerLayer[layer] === u;
+      if (layer + 1 < this.L) this.reconcile(layer + 1);
+    }
     if (u === 0) this.layerDone();
   }
 
@@ -536,7 +545,8 @@ export class OffloadSim implements JobListener {
     const E = this.E;
     this.planCount = 0;
     this.planKnown = known;
-    pf.policy.plan(this.planView, known, this.plan);
+    if (known === 0) this.gateAgreed = false;
+    if (pf.policy.plan(this.planView, known, this.plan) === false) return;
     const gen = ++this.planGen;
     this.plannedPerLayer.fill(0);
     for (let i = 0; i < this.planCount; i++) {

@@ -65,7 +65,8 @@ export function buildSim(trace: Trace, s: SimSpec): { sim: OffloadSim; cache: Ex
     const create = predictors[rk].create as (c: unknown, p: unknown) => RoutingPredictor;
     const predictor = s.predictorImpl ?? create({ numLayers: L, numExperts: E, topK: trace.topK, rng: createRng(s.seed ?? 'sim') }, { maxDistance: 4, maxMatrices: 100, epochs: 1, learningRate: 0.1, l2: 0, maxExamples: 1e6, ...rparams });
     const createPf = prefetchPolicies[pk].create as (p: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
-    options.prefetch = { policy: createPf({ lookahead: 1, decay: true, ...pparams }), predictor: new PredictorDriver(predictor, new TraceView(trace), s.online ?? true) };
+    const defaults = pk === 'speculative' ? { lookahead: 1 } : pk === 'moe-infinity' ? { decay: true } : {};
+    options.prefetch = { policy: createPf({ ...defaults, ...pparams }), predictor: new PredictorDriver(predictor, new TraceView(trace), s.online ?? true) };
   }
   if (s.onMiss) {
     const { kind: mk, ...mparams } = s.onMiss;

@@ -3,12 +3,12 @@ import { prefetchPolicies } from '../../src/policies/prefetch/index.js';
 import type { PrefetchView } from '../../src/policies/prefetch/types.js';
 
 /** A view with scores[layer][expert]; plans are collected as "layer/expert@priority". */
-function plan(kind: keyof typeof prefetchPolicies, params: object, scores: number[][], known: number, setValued = false, topK = 1, stepTokens = 1): string[] {
-  const view: PrefetchView = { numLayers: scores.length, numExperts: scores[0].length, topK, stepTokens, setValued, scores: (l, out) => out.set(scores[l]) };
+function plan(kind: keyof typeof prefetchPolicies, params: object, scores: number[][], known: number, setValued = false, topK = 1, stepTokens = 1, gateAgreed = false): string[] | 'kept' {
+  const view: PrefetchView = { numLayers: scores.length, numExperts: scores[0].length, topK, stepTokens, setValued, gateAgreed, scores: (l, out) => out.set(scores[l]) };
   const out: string[] = [];
   const create = prefetchPolicies[kind].create as (p: object) => ReturnType<typeof prefetchPolicies.expertflow.create>;
-  create(params).plan(view, known, { add: (key, prio) => out.push(`${Math.floor(key / view.numExperts)}/${key % view.numExperts}@${prio}`) });
-  return out;
+  const r = create(params).plan(view, known, { add: (key, prio) => out.push(`${Math.floor(key / view.numExperts)}/${key % view.numExperts}@${prio}`) });
+  return r === false ? 'kept' : out;
 }
 
 const S = [
@@ -36,6 +36,10 @@ describe('prefetch policies', () => {
     expect(plan('expertflow', {}, S, 0)).toEqual(['0/0@0', '1/1@1', '2/3@2']);
     expect(plan('expertflow', { lookahead: 2 }, S, 0)).toEqual(['0/0@0', '1/1@1']);
     expect(plan('expertflow', {}, S, 2)).toEqual(['2/3@0']);
+    // A gate that agreed with the plan keeps it; at the start of a pass there is no gate to agree.
+    expect(plan('expertflow', {}, S, 2, false, 1, 1, true)).toBe('kept');
+    expect(plan('expertflow', {}, S, 0, false, 1, 1, true)).toEqual(['0/0@0', '1/1@1', '2/3@2']);
+    expect(plan('moe-infinity', { decay: true }, S, 2, false, 1, 1, true)).toEqual(['2/3@0']);
     expect(prefetchPolicies.expertflow.create({}).cancelStale).toBe(true);
     expect(prefetchPolicies.speculative.create({ lookahead: 1 }).cancelStale).toBe(false);
   });

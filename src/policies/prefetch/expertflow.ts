@@ -2,9 +2,10 @@
  * ExpertFlow (He et al., 2024): predict the token's whole routing path before its forward pass,
  * plan the cache across layers, and correct at run time. Modelled as: at the start of the pass, plan
  * the `experts` best-scored experts of every MoE layer (nearest layer first; planned residents are
- * pinned so later prefetches do not evict them); after each gate, re-plan the remaining layers with
- * what is now known, cancelling queued prefetches the new plan drops (their slots are freed) and
- * fetching the gate's true experts at demand priority ahead of every prefetch.
+ * pinned so later prefetches do not evict them). When a gate agrees with the plan, the plan stands;
+ * when it disagrees, the gate's true experts are fetched at demand priority ahead of every prefetch,
+ * and the remaining layers are re-planned with what is now known: queued prefetches the new plan
+ * drops are cancelled (their slots freed).
  */
 import { defaultPerLayer, selectExperts, type PrefetchPolicy } from './types.js';
 
@@ -21,6 +22,7 @@ export function expertflow(params: ExpertFlowParams): PrefetchPolicy {
     kind: 'expertflow',
     cancelStale: true,
     plan(view, known, out) {
+      if (known > 0 && view.gateAgreed) return false;
       const E = view.numExperts;
       if (scores.length !== E) {
         scores = new Float64Array(E);

@@ -18,6 +18,11 @@ export interface PrefetchView {
   readonly stepTokens: number;
   /** Scores are set membership (oracle): take every expert that scores > 0. */
   readonly setValued: boolean;
+  /**
+   * Whether the last gate (layer known - 1) chose exactly the experts the current plan named for it.
+   * False at the start of a pass.
+   */
+  readonly gateAgreed: boolean;
   /** Sum over the step's tokens of the predictor's score of each expert at `layer` (>= known). */
   scores(layer: number, out: Float64Array): void;
 }
@@ -30,7 +35,8 @@ export interface PrefetchPolicy {
   readonly kind: string;
   /** Cancel queued prefetches that a new plan no longer names (ExpertFlow's real-time correction). */
   readonly cancelStale: boolean;
-  plan(view: PrefetchView, known: number, out: PrefetchPlan): void;
+  /** Writes the new plan; returns false to keep the current plan as it is (then `out` is ignored). */
+  plan(view: PrefetchView, known: number, out: PrefetchPlan): boolean | void;
 }
 
 /**
