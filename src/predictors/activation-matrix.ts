@@ -35,12 +35,18 @@ export function activationMatrix(ctx: PredictorContext, params: ActivationMatrix
   const cur = new Float64Array(LE); // the current token's computed layers (sparse use)
   const curKeys = new Int32Array(L * K);
   let curCount = 0;
+  let curKnown = 0;
+  let curNormSq = 0;
+  let curDot = new Float64Array(0);
 
   function computeBase(view: TraceView, token: number): void {
     const seq = view.seqOf[token];
     hist = view.eam(seq);
     histTokens = view.observedTokens[seq];
-    if (baseDot.length < stored.length) baseDot = new Float64Array(Math.max(cap, stored.length));
+    if (baseDot.length < stored.length) {
+      baseDot = new Float64Array(Math.min(cap, Math.max(16, 2 * stored.length)));
+      curDot = new Float64Array(baseDot.length);
+    }
     baseNormSq = 0;
     if (hist) for (let i = 0; i < LE; i++) baseNormSq += hist[i] * hist[i];
     for (let m = 0; m < stored.length; m++) {
@@ -59,33 +65,33 @@ export function activationMatrix(ctx: PredictorContext, params: ActivationMatrix
     kind: 'activation-matrix',
     setValued: false,
     condition(view, token, known) {
-      if (token !== baseToken || baseVersion !== version) computeBase(view, token);
-      // The current token's computed layers.
-      for (let i = 0; i < curCount; i++) cur[curKeys[i]] = 0;
-      curCount = 0;
-      for (let l = 0; l < known; l++) {
+      const fresh = token !== baseToken || baseVersion !== version || known < curKnown;
+      if (fresh) {
+        computeBase(view, token);
+        for (let i = 0; i < curCount; i++) cur[curKeys[i]] = 0;
+        curCount = 0;
+        curKnown = 0;
+        curNormSq = baseNormSq;
+        curDot.set(baseDot.subarray(0, stored.length));
+      }
+      // Add the current token's newly computed layers: |h + c|^2 and the dot products, incrementally.
+      for (let l = curKnown; l < known; l++) {
         const n = view.experts(token, l, scratch);
         for (let i = 0; i < n; i++) {
           const k = l * E + scratch[i];
           if (cur[k] === 0) curKeys[curCount++] = k;
+          curNormSq += 2 * ((hist ? hist[k] : 0) + cur[k]) + 1;
           cur[k]++;
+          for (let m = 0; m < stored.length; m++) curDot[m] += stored[m][k];
         }
       }
-      // |h + c|^2 = |h|^2 + 2 h.c + |c|^2
-      let normSq = baseNormSq;
-      for (let i = 0; i < curCount; i++) {
-        const k = curKeys[i];
-        normSq += 2 * (hist ? hist[k] : 0) * cur[k] + cur[k] * cur[k];
-      }
+      curKnown = known;
       best = -1;
       let bestSim = -1;
-      if (normSq > 0) {
-        const norm = Math.sqrt(normSq);
+      if (curNormSq > 0) {
+        const norm = Math.sqrt(curNormSq);
         for (let m = 0; m < stored.length; m++) {
-          const s = stored[m];
-          let d = baseDot[m];
-          for (let i = 0; i < curCount; i++) d += s[curKeys[i]] * cur[curKeys[i]];
-          const sim = storedNorm[m] > 0 ? d / (norm * storedNorm[m]) : 0;
+          const sim = storedNorm[m] > 0 ? curDot[m] / (norm * storedNorm[m]) : 0;
           if (sim > bestSim) {
             bestSim = sim;
             best = m;

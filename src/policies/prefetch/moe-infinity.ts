@@ -21,7 +21,7 @@ export function moeInfinity(params: MoeInfinityParams): PrefetchPolicy {
   let list = new Int32Array(0);
   let keys = new Int32Array(0);
   let prio = new Float64Array(0);
-  const order: number[] = [];
+  let order = new Int32Array(0);
   return {
     kind: 'moe-infinity',
     cancelStale: true,
@@ -33,6 +33,7 @@ export function moeInfinity(params: MoeInfinityParams): PrefetchPolicy {
         list = new Int32Array(E);
         keys = new Int32Array(L * E);
         prio = new Float64Array(L * E);
+        order = new Int32Array(L * E);
       }
       const limit = defaultPerLayer(view, params.experts);
       let m = 0;
@@ -45,10 +46,18 @@ export function moeInfinity(params: MoeInfinityParams): PrefetchPolicy {
           prio[m++] = scores[list[i]] * decay;
         }
       }
-      order.length = m;
-      for (let i = 0; i < m; i++) order[i] = i;
       // Highest priority first; ties to the nearer layer, then the lower expert (key order).
-      order.sort((a, b) => prio[b] - prio[a] || keys[a] - keys[b]);
+      // Insertion sort: m is at most (layers left) x (experts per layer), and mostly in order.
+      for (let i = 0; i < m; i++) {
+        const p = prio[i];
+        const k = keys[i];
+        let j = i;
+        while (j > 0 && (prio[order[j - 1]] < p || (prio[order[j - 1]] === p && keys[order[j - 1]] > k))) {
+          order[j] = order[j - 1];
+          j--;
+        }
+        order[j] = i;
+      }
       for (let r = 0; r < m; r++) out.add(keys[order[r]], r);
     },
   };
