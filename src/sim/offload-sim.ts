@@ -391,6 +391,14 @@ export class OffloadSim implements JobListener {
     let hits = 0;
     let late = 0;
     let correct = 0;
+    // Lock the layer's resident experts first, so that serving a miss never evicts one of them.
+    for (let i = 0; i < u; i++) {
+      const key = keyBase + union.experts[i];
+      if (cache.resident[key] === 1) {
+        cache.lock(key);
+        this.inUseKeys[this.inUseCount++] = key;
+      }
+    }
     for (let i = 0; i < u; i++) {
       const e = union.experts[i];
       const n = union.tokens[e];
@@ -399,8 +407,6 @@ export class OffloadSim implements JobListener {
       if (planned) correct++;
       if (cache.resident[key] === 1) {
         cache.access(key);
-        cache.lock(key);
-        this.inUseKeys[this.inUseCount++] = key;
         const job = this.inflightJob[key];
         if (job >= 0) {
           // On its way: wait for it, at demand priority.
@@ -549,42 +555,44 @@ export class OffloadSim implements JobListener {
     if (pf.policy.plan(this.planView, known, this.plan) === false) return;
     const gen = ++this.planGen;
     this.plannedPerLayer.fill(0);
+    // Pass 1: mark the plan, pin what it names (so that no fetch below evicts a planned expert),
+    // and raise the priority of planned prefetches still queued.
+    let w = 0;
     for (let i = 0; i < this.planCount; i++) {
       const key = this.planKeys[i];
       const layer = (key / E) | 0;
       if (layer < known || layer >= this.L || this.planned[key] === gen) continue;
       this.planned[key] = gen;
       this.plannedPerLayer[layer]++;
-      const prio = PRIORITY_PREFETCH + this.planPrio[i];
+      this.planKeys[w] = key;
+      this.planPrio[w++] = this.planPrio[i];
       const job = this.inflightJob[key];
-      if (job >= 0) {
-        if (this.inflightIsPrefetch[key] === 1 && this.link.resource.isQueued(job)) {
-          this.remapKey = key;
-          this.link.resource.reprioritize(job, prio);
-        }
-      } else if (cache.resident[key] === 0) {
-        if (!cache.insert(key)) {
-          c.prefetch.refused++;
-          continue;
-        }
-        this.evicted();
-        cache.lock(key); // in flight
-        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, prio, key * 4 + LINK_PREFETCH, 0);
-        this.inflightIsPrefetch[key] = 1;
-        if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
-        this.prefetchKeys[this.prefetchCount++] = key;
-        c.prefetch.issued++;
-        c.prefetch.issuedBytes += this.cost.expertBytes;
+      if (job >= 0 && this.inflightIsPrefetch[key] === 1 && this.link.resource.isQueued(job)) {
+        this.remapKey = key;
+        this.link.resource.reprioritize(job, PRIORITY_PREFETCH + this.planPrio[i]);
       }
-      if (this.pinned[key] === 0) {
-        this.pinned[key] = 1;
-        cache.lock(key);
-        if (this.pinCount === this.pinKeys.length) this.pinKeys = grow(this.pinKeys);
-        this.pinKeys[this.pinCount++] = key;
+      if (cache.resident[key] === 1) this.pin(key);
+    }
+    // Pass 2: fetch, in plan order, what is neither resident nor on its way.
+    for (let i = 0; i < w; i++) {
+      const key = this.planKeys[i];
+      if (cache.resident[key] === 1) continue;
+      if (!cache.insert(key)) {
+        c.prefetch.refused++;
+        continue;
       }
+      this.evicted();
+      cache.lock(key); // in flight
+      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
+      this.inflightIsPrefetch[key] = 1;
+      if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
+      this.prefetchKeys[this.prefetchCount++] = key;
+      c.prefetch.issued++;
+      c.prefetch.issuedBytes += this.cost.expertBytes;
+      this.pin(key);
     }
     // Unpin what the plan no longer names.
-    let w = 0;
+    w = 0;
     for (let i = 0; i < this.pinCount; i++) {
       const key = this.pinKeys[i];
       if (this.planned[key] === gen) this.pinKeys[w++] = key;
@@ -615,6 +623,14 @@ export class OffloadSim implements JobListener {
       this.prefetchKeys[w++] = key;
     }
     this.prefetchCount = w;
+  }
+
+  private pin(key: number): void {
+    if (this.pinned[key] === 1) return;
+    this.pinned[key] = 1;
+    this.cache.lock(key);
+    if (this.pinCount === this.pinKeys.length) this.pinKeys = grow(this.pinKeys);
+    this.pinKeys[this.pinCount++] = key;
   }
 
   /** Unpins the planned experts of `layer`: its gate has come. */

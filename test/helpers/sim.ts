@@ -40,6 +40,8 @@ export interface SimSpec {
   perLayer?: boolean;
   prefetch?: { kind: PrefetchKind } & Record<string, unknown>;
   predictor?: { kind: PredictorKind } & Record<string, unknown>;
+  /** Override the policy's cancellation of stale prefetches. */
+  cancelStale?: boolean;
   /** A predictor object instead (scripted predictors in tests). */
   predictorImpl?: RoutingPredictor;
   onMiss?: { kind: MissHandlerKind } & Record<string, unknown>;
@@ -66,7 +68,8 @@ export function buildSim(trace: Trace, s: SimSpec): { sim: OffloadSim; cache: Ex
     const predictor = s.predictorImpl ?? create({ numLayers: L, numExperts: E, topK: trace.topK, rng: createRng(s.seed ?? 'sim') }, { maxDistance: 4, maxMatrices: 100, epochs: 1, learningRate: 0.1, l2: 0, maxExamples: 1e6, ...rparams });
     const createPf = prefetchPolicies[pk].create as (p: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
     const defaults = pk === 'speculative' ? { lookahead: 1 } : pk === 'moe-infinity' ? { decay: true } : {};
-    options.prefetch = { policy: createPf({ ...defaults, ...pparams }), predictor: new PredictorDriver(predictor, new TraceView(trace), s.online ?? true) };
+    const policy = createPf({ ...defaults, ...pparams });
+    options.prefetch = { policy: s.cancelStale === undefined ? policy : { kind: policy.kind, cancelStale: s.cancelStale, plan: policy.plan.bind(policy) }, predictor: new PredictorDriver(predictor, new TraceView(trace), s.online ?? true) };
   }
   if (s.onMiss) {
     const { kind: mk, ...mparams } = s.onMiss;

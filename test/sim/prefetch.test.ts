@@ -167,17 +167,34 @@ describe('prefetching', () => {
   });
 
   it('expertflow cancels queued prefetches the gate proves wrong and frees their slots', () => {
-    // Noisy oracle, slow link: many wrong prefetches are still queued when their gate comes.
+    // Noisy oracle, slow link: many wrong prefetches are still queued when a gate disagrees.
     const trace = generateSyntheticTrace(
       { layers: 6, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 30, popularity: { kind: 'uniform' } },
       createRng('cancel'),
     );
-    const spec: SimSpec = { capacity: 3, predictor: { kind: 'oracle', precision: 0.3, recall: 0.9 }, costs: roundCosts(0.5) };
-    const ef = simulate(trace, { ...spec, prefetch: { kind: 'expertflow' } });
-    const spec2 = simulate(trace, { ...spec, prefetch: { kind: 'speculative', lookahead: 6 } });
-    expect(ef.prefetch.cancelled).toBeGreaterThan(0);
-    expect(spec2.prefetch.cancelled).toBe(0); // speculative never cancels
-    expect(ef.bytesH2D).toBeLessThan(spec2.bytesH2D);
+    const spec: SimSpec = { capacity: 3, prefetch: { kind: 'expertflow' }, predictor: { kind: 'oracle', precision: 0.3, recall: 0.9 }, costs: roundCosts(0.5) };
+    const cancel = simulate(trace, spec);
+    const keep = simulate(trace, { ...spec, cancelStale: false });
+    expect(cancel.prefetch.cancelled).toBeGreaterThan(0);
+    expect(keep.prefetch.cancelled).toBe(0);
+    expect(cancel.prefetch.wastedBytes).toBeLessThan(keep.prefetch.wastedBytes);
+    expect(cancel.bytesH2D).toBeLessThan(keep.bytesH2D);
+    expect(cancel.makespanSec).toBeLessThan(keep.makespanSec);
+  });
+
+  it('an exact oracle never leaves fewer experts resident at their gate than demand fetching (property)', () => {
+    // Regression: a plan must pin its resident experts before fetching others into their scope.
+    fc.assert(
+      fc.property(traceArb, fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.constantFrom(0.1, 1, 10), fc.constantFrom(...kinds), fc.constantFrom('lru' as const, 'lfu' as const), (trace, cap, perLayer, bw, kind, cache) => {
+        const capacity = perLayer ? cap : cap * 3;
+        const base: SimSpec = { capacity, perLayer, cache, costs: roundCosts(bw) };
+        const demand = simulate(trace, base);
+        const exact = simulate(trace, { ...base, prefetch: { kind }, predictor: { kind: 'oracle', precision: 1, recall: 1 } });
+        expect(exact.hits + exact.lateHits).toBeGreaterThanOrEqual(demand.hits);
+        expect(exact.prefetch.wasted).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('is deterministic: the same inputs give identical counters', () => {
