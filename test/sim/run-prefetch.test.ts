@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { writeCanonical } from '../../src/trace/canonical.js';
+import { generateSyntheticTrace } from '../../src/trace/synthetic.js';
+import { createRng } from '../../src/rng/rng.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
@@ -92,6 +96,26 @@ describe('scenarios with prefetching, predictors and miss handlers', () => {
     expect(pre.training.mode).toBe('none');
     const plain = await runScenario(s, { baseDir: root });
     expect(plain.results[0].predictor!.trainMs).toBeUndefined();
+  });
+
+  it('trains on another trace (train.path) and evaluates on all of the scenario trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-train-'));
+    const other = generateSyntheticTrace(
+      { layers: 32, experts: 8, topK: 2, sequences: 4, tokensPerSequence: 10, popularity: { kind: 'zipf', exponent: 1 }, locality: 0.4, affinity: 0.4 },
+      createRng('other'),
+    );
+    await writeCanonical(other, join(dir, 'train.moesim'));
+    const s = small([
+      { kind: 'lru', cache: { perLayer: 4 }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'path', epochs: 2, train: { path: 'train.moesim' } } },
+      { kind: 'lru', cache: { perLayer: 4 }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'path', epochs: 2, train: { path: 'train.moesim', online: true } } },
+    ]);
+    const r = await runScenario(s, { baseDir: dir });
+    const [frozen, online] = r.results.map((p) => p.predictor!);
+    expect(frozen.training).toMatchObject({ mode: 'offline', offlineTokens: 40, offlineOn: 'train.moesim: 4 sequences, 40 tokens' });
+    expect(frozen.fit).toMatchObject({ examples: 40 * (32 + 31), epochs: 2 });
+    expect(frozen.training.evaluatedOn).toBe('all 3 sequences of the scenario trace');
+    expect(online.training.mode).toBe('offline+online');
+    expect(online.evaluation.perLookahead[0]).not.toEqual(frozen.evaluation.perLookahead[0]);
   });
 
   it('rejects what cannot be composed, naming the field', async () => {
