@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { CommandModule } from 'yargs';
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
@@ -12,6 +13,7 @@ interface RunArgs {
   out?: string;
   report: boolean;
   reportDir?: string;
+  timings?: boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -23,10 +25,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' })
-      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' }),
+      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' })
+      .option('timings', {
+        type: 'boolean',
+        describe:
+          'measure predictors\' training wall time (default: on for the table, off with --json so that the JSON depends on the scenario and seed alone)',
+      }),
   handler: async (args) => {
     const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
-    const result = await runScenario(scenario, { baseDir, file });
+    const timings = args.timings ?? !args.json;
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) });
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');

@@ -89,6 +89,19 @@ export class SerialResource implements EventTarget {
     return this.state[job] === QUEUED;
   }
 
+  /**
+   * Seconds until a job submitted now at `priority` would start: what is left of the running job
+   * plus the queued jobs that would leave before it (priority <= `priority`). O(queued).
+   */
+  backlogSec(priority: number): number {
+    let sec = this.running < 0 ? 0 : Math.max(0, this.runningStart + this.duration[this.running] - this.sim.now);
+    for (let i = 0; i < this.heapSize; i++) {
+      const j = this.heap[i];
+      if (this.state[j] === QUEUED && this.prio[j] <= priority) sec += this.duration[j];
+    }
+    return sec;
+  }
+
   /** Raises a queued job's priority (e.g. a prefetch that became a demand). */
   reprioritize(job: number, priority: number): void {
     if (this.state[job] !== QUEUED || priority >= this.prio[job]) return;

@@ -21,6 +21,7 @@ export function mean(values: ArrayLike<number>): number {
 export function summarize(
   c: SimCounters,
   memory: { residentBytes: number; expertCacheBytes: number; stagingBytes: number; allOnGpuBytes: number; cacheCapacityExperts: number },
+  options: { prefetching?: boolean } = {},
 ): Metrics {
   const ttft: number[] = [];
   let outputs = 0;
@@ -37,10 +38,13 @@ export function summarize(
     stagingBytes: memory.stagingBytes,
   };
   const perLayerHitRate = Array.from(c.perLayerAccesses, (a, l) => (a === 0 ? 0 : c.perLayerHits[l] / a));
+  const ms = (sec: number) => sec * 1e3;
+  const comps = c.expertComputations;
   return {
     accesses: c.accesses,
     hits: c.hits,
     misses: c.misses,
+    lateHits: c.lateHits,
     hitRate: c.accesses === 0 ? 0 : c.hits / c.accesses,
     perLayerHitRate,
     bytesH2D: c.bytesH2D,
@@ -64,5 +68,33 @@ export function summarize(
     cacheCapacityExperts: memory.cacheCapacityExperts,
     gpuBusyMs: c.gpuBusySec * 1e3,
     linkBusyMs: c.linkBusySec * 1e3,
+    stallSplitMs: {
+      capacityMs: ms(c.stallCapacitySec),
+      mispredictionMs: ms(c.stallMispredictionSec),
+      linkQueueMs: ms(c.stallLinkQueueSec),
+      latePrefetchMs: ms(c.stallLatePrefetchSec),
+      cpuMs: ms(c.stallCpuSec),
+    },
+    prefetch: { ...c.prefetch },
+    onMiss: {
+      expertComputations: comps,
+      cpuComputations: c.cpuComputations,
+      cpuShare: comps === 0 ? 0 : c.cpuComputations / comps,
+      lowPrecisionComputations: c.lowBitComputations,
+      lowPrecisionShare: comps === 0 ? 0 : c.lowBitComputations / comps,
+      activationBytes: c.activationBytes,
+      lowPrecisionBytes: c.lowBitBytes,
+    },
+    ...(options.prefetching
+      ? {
+          plan: {
+            predicted: c.planPredicted,
+            actual: c.planActual,
+            correct: c.planCorrect,
+            precision: c.planPredicted === 0 ? 0 : c.planCorrect / c.planPredicted,
+            recall: c.planActual === 0 ? 0 : c.planCorrect / c.planActual,
+          },
+        }
+      : {}),
   };
 }

@@ -14,11 +14,76 @@ export interface GpuMemory {
   stagingBytes: number;
 }
 
+/** GPU idle time inside layers by cause (ms); the parts add up to stallMs. */
+export interface StallSplit {
+  /**
+   * Waiting for the transfer of an expert that was not resident and not mispredicted: cold, capacity
+   * and conflict misses (every miss of a run without prefetching), and planned experts that found no slot.
+   */
+  capacityMs: number;
+  /** Waiting for the transfer of an expert the prefetch plan did not name at its gate. */
+  mispredictionMs: number;
+  /** Waiting while the needed expert's transfer had not started (other transfers ahead of it on the link), and for late prefetches. */
+  linkQueueMs: number;
+  /** The part of linkQueueMs spent waiting for prefetches that had been issued but had not arrived. */
+  latePrefetchMs: number;
+  /** Waiting at the end of a layer for experts computed on the CPU. */
+  cpuMs: number;
+}
+
+export interface PrefetchMetrics {
+  /** Prefetch transfers issued, not counting cancelled ones nor those still queued when the run ended (dropped). */
+  issued: number;
+  /** Cancelled while queued: no bytes moved, slot freed. */
+  cancelled: number;
+  /** Planned experts for which no cache slot could be freed (every candidate locked). */
+  refused: number;
+  /** prefetchHits: the first access to a prefetched expert after it arrived (also counted in hits). */
+  hits: number;
+  /** Late prefetches: accessed while still queued or in flight (counted in lateHits). */
+  late: number;
+  /** Prefetched experts evicted, or left at the end, without an access. */
+  wasted: number;
+  issuedBytes: number;
+  /** Bytes of prefetches that served an access (hit or late). */
+  usedBytes: number;
+  /** Bytes of prefetches evicted or left unused (wasted). Prefetches still in flight at the end count in neither. */
+  wastedBytes: number;
+}
+
+export interface MissHandlingMetrics {
+  /** Expert computations (one per access). */
+  expertComputations: number;
+  /** Computed on the CPU (Fiddler), and their share of all computations. */
+  cpuComputations: number;
+  cpuShare: number;
+  /** Computed from a lower-bit copy (HOBBIT): degraded computations, and their share (a quality proxy). */
+  lowPrecisionComputations: number;
+  lowPrecisionShare: number;
+  /** Activations that crossed the link for CPU computations, both ways. */
+  activationBytes: number;
+  /** Bytes of lower-bit copies fetched (included in bytesH2D). */
+  lowPrecisionBytes: number;
+}
+
+/** The prefetch plan against each gate: planned experts of the layer vs. the experts its tokens chose. */
+export interface PlanAccuracy {
+  predicted: number;
+  actual: number;
+  correct: number;
+  precision: number;
+  recall: number;
+}
+
 export interface Metrics {
   /** Expert accesses: one per (step, MoE layer, distinct expert the step's tokens activate). */
   accesses: number;
+  /** Accesses that found the expert resident and arrived (including prefetch hits). */
   hits: number;
+  /** Accesses that found it not resident (fetched, computed on the CPU, or fetched at lower precision). */
   misses: number;
+  /** Accesses that found it resident but still on the link (late prefetches). hits + lateHits + misses = accesses. */
+  lateHits: number;
   hitRate: number;
   /** Hit rate per MoE layer (index = MoE layer ordinal). */
   perLayerHitRate: number[];
@@ -50,7 +115,42 @@ export interface Metrics {
   tokens: number;
   /** Expert cache capacity in experts (total over layers); -1 = unbounded. */
   cacheCapacityExperts: number;
+  stallSplitMs: StallSplit;
+  prefetch: PrefetchMetrics;
+  onMiss: MissHandlingMetrics;
+  /** Present when the policy prefetches. */
+  plan?: PlanAccuracy;
   [extra: string]: unknown;
+}
+
+/** Predictor accuracy at one lookahead distance (see predictors/evaluate.ts for the definitions). */
+export interface LookaheadAccuracy {
+  lookahead: number;
+  samples: number;
+  precision: number;
+  recall: number;
+  topKAccuracy: number;
+}
+
+export interface PredictorReport {
+  kind: string;
+  /** The predictor's parameters as resolved (defaults filled). */
+  spec: unknown;
+  training: {
+    /** 'online' (causal, from the run's own past), 'offline', 'offline+online', or 'none' (oracle). */
+    mode: string;
+    /** What offline training used, in words. */
+    offlineOn?: string;
+    offlineTokens: number;
+    /** What the accuracy below was measured on, in words. */
+    evaluatedOn: string;
+  };
+  /** Learned numbers after offline training (stored matrices grow online). */
+  parameters: number;
+  fit?: { examples: number; epochs: number; finalLoss: number };
+  /** Wall-clock offline training time (only when the caller supplied a clock: not deterministic). */
+  trainMs?: number;
+  evaluation: { tokens: number; perLookahead: LookaheadAccuracy[] };
 }
 
 export type TimelineResource = 'gpu' | 'link' | 'cpu';
@@ -69,8 +169,13 @@ export interface TimelineSpan {
 }
 
 export interface PolicyResult {
-  /** Policy kind ("lru", ...). */
+  /** Cache policy kind ("lru", ...). */
   policy: string;
+  /** Prefetch policy kind, when the policy prefetches. */
+  prefetch?: string;
+  /** Miss handler kind (fetch when none is given). */
+  onMiss?: string;
+  predictor?: PredictorReport;
   /** Human label ("lru, 4/layer"; serving workloads: "lru, 4/layer · expertflow"). */
   label: string;
   /** Serving workloads: the token scheduler's kind. */

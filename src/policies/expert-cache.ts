@@ -9,8 +9,10 @@ export type AccessOutcome = 'hit' | 'miss';
 export class ExpertCache {
   readonly numKeys: number;
   readonly resident: Uint8Array;
-  /** Locked keys (in use, in flight) are never chosen as victims. */
+  /** Locked keys (in use, in flight, pinned by a prefetch plan) are never chosen as victims. 1 = locked. */
   readonly locked: Uint8Array;
+  /** Holders of each key's lock: locked[key] = lockCount[key] > 0. */
+  readonly lockCount: Uint16Array;
   /** Resident count per scope. */
   readonly occupancy: Int32Array;
   /** Members of each scope, for policies that scan: scopeKeys[scope] = keys of that scope. */
@@ -34,6 +36,7 @@ export class ExpertCache {
     this.numKeys = numLayers * numExperts;
     this.resident = new Uint8Array(this.numKeys);
     this.locked = new Uint8Array(this.numKeys);
+    this.lockCount = new Uint16Array(this.numKeys);
     const scopes = perLayer ? numLayers : 1;
     this.occupancy = new Int32Array(scopes);
     this.scopeStart = new Int32Array(scopes + 1);
@@ -59,11 +62,23 @@ export class ExpertCache {
     return this.accessCount;
   }
 
+  /** Takes one hold on key's lock (locks nest: each lock() needs its unlock()). */
+  lock(key: number): void {
+    this.lockCount[key]++;
+    this.locked[key] = 1;
+  }
+
+  unlock(key: number): void {
+    if (this.lockCount[key] === 0) throw new Error(`unlock of key ${key}, which is not locked`);
+    if (--this.lockCount[key] === 0) this.locked[key] = 0;
+  }
+
   /**
-   * One demand access. On a miss the policy decides whether to keep the expert; if kept and the
-   * scope is full, it picks a victim (lastEvicted). Returns true on a hit.
+   * One demand access. On a miss the policy decides whether to keep the expert (unless `admit` is
+   * false: the caller serves the miss without caching it, e.g. on the CPU); if kept and the scope is
+   * full, it picks a victim (lastEvicted). Returns true on a hit.
    */
-  access(key: number): boolean {
+  access(key: number, admit = true): boolean {
     const a = this.accessCount++;
     const p = this.policy;
     p.onAccess(key, a);
@@ -73,7 +88,7 @@ export class ExpertCache {
       p.onHit(key, a);
       return true;
     }
-    if (p.admit(key)) this.lastAdmitted = this.makeRoomAndInsert(key, a);
+    if (admit && p.admit(key)) this.lastAdmitted = this.makeRoomAndInsert(key, a);
     return false;
   }
 
@@ -84,9 +99,10 @@ export class ExpertCache {
     return this.makeRoomAndInsert(key, this.accessCount);
   }
 
-  /** Removes a key (a cancelled prefetch). */
+  /** Removes a key (a cancelled prefetch). Its locks must have been released. */
   evict(key: number): void {
     if (this.resident[key] !== 1) return;
+    if (this.locked[key] === 1) throw new Error(`evict of locked key ${key}`);
     this.resident[key] = 0;
     this.occupancy[this.scopeOf(key)]--;
     this.residentCount--;

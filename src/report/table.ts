@@ -42,8 +42,97 @@ export function comparisonTable(r: RunResult): string {
     `trace ${r.trace.path ?? r.trace.format}: ${r.trace.tokens} tokens in ${r.trace.sequences} sequences`,
     '',
   ];
+  const extra: string[] = [];
+  const pf = prefetchTable(r);
+  if (pf) extra.push('', pf);
+  const pr = predictorTable(r);
+  if (pr) extra.push('', pr);
   const foot = r.warnings.length ? ['', ...r.warnings.map((w) => `warning: ${w}`)] : [];
-  return [...head, renderTable(header, rows), ...foot].join('\n');
+  return [...head, renderTable(header, rows), ...extra, ...foot].join('\n');
+}
+
+const pct = (x: number) => `${fmt(100 * x, 1)}%`;
+
+/**
+ * Prefetching, miss handling and the stall split, when some policy prefetches or handles misses
+ * other than by fetching; null otherwise.
+ */
+export function prefetchTable(r: RunResult): string | null {
+  const shown = r.results.filter((p) => p.prefetch !== undefined || (p.onMiss !== undefined && p.onMiss !== 'fetch'));
+  if (shown.length === 0) return null;
+  const header = ['policy', 'hits', 'late', 'misses', 'pf hits', 'pf wasted', 'wasted GiB', 'cancelled', 'stall ms', 'capacity', 'mispred', 'link queue', '(late pf)', 'cpu wait', 'CPU %', 'low-bit %', 'plan P', 'plan R'];
+  const rows = r.results
+    .filter((p) => p.policy !== 'all-on-gpu')
+    .map((p) => {
+      const m = p.metrics;
+      const s = m.stallSplitMs;
+      const f = m.prefetch;
+      const pfCols = p.prefetch ? [String(f.hits), String(f.wasted), fmt(f.wastedBytes / GiB, 2), String(f.cancelled)] : ['-', '-', '-', '-'];
+      return [
+        p.label,
+        String(m.hits),
+        String(m.lateHits),
+        String(m.misses),
+        ...pfCols,
+        fmt(m.stallMs, 1),
+        fmt(s.capacityMs, 1),
+        fmt(s.mispredictionMs, 1),
+        fmt(s.linkQueueMs, 1),
+        fmt(s.latePrefetchMs, 1),
+        fmt(s.cpuMs, 1),
+        pct(m.onMiss.cpuShare),
+        pct(m.onMiss.lowPrecisionShare),
+        m.plan ? fmt(m.plan.precision, 2) : '-',
+        m.plan ? fmt(m.plan.recall, 2) : '-',
+      ];
+    });
+  return [
+    'prefetching and miss handling: hits = resident and arrived; late = resident but still on the link (a late prefetch); stall split in ms;',
+    'plan P/R = precision/recall of the prefetch plan against each gate; CPU % / low-bit % = share of expert computations',
+    '',
+    renderTable(header, rows),
+  ].join('\n');
+}
+
+/** Predictor accuracy per lookahead distance (precision / recall / top-k accuracy), one row per distinct predictor. */
+export function predictorTable(r: RunResult): string | null {
+  const seen = new Set<string>();
+  const reports = [];
+  for (const p of r.results) {
+    if (!p.predictor) continue;
+    const key = JSON.stringify(p.predictor.spec);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    reports.push(p.predictor);
+  }
+  if (reports.length === 0) return null;
+  const maxD = Math.max(...reports.map((x) => x.evaluation.perLookahead.length));
+  const ds = [1, 2, 3, 4, 8, 16, 32].filter((d) => d <= maxD);
+  const header = ['predictor', 'training', 'params', 'train ms', ...ds.map((d) => `d=${d} P/R/top-k`)];
+  const rows = reports.map((x) => {
+    const spec = x.spec as Record<string, unknown>;
+    const args = Object.entries(spec)
+      .filter(([k]) => k !== 'kind' && k !== 'train')
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(3) : String(v)}`)
+      .join(', ');
+    return [
+      args ? `${x.kind} (${args})` : x.kind,
+      x.training.mode,
+      String(x.parameters),
+      x.trainMs !== undefined ? fmt(x.trainMs, 0) : '-',
+      ...ds.map((d) => {
+        const a = x.evaluation.perLookahead.find((e) => e.lookahead === d);
+        return a && a.samples > 0 ? `${fmt(a.precision, 2)}/${fmt(a.recall, 2)}/${fmt(a.topKAccuracy, 2)}` : '-';
+      }),
+    ];
+  });
+  const notes = reports.map((x) => `  ${x.kind}: evaluated on ${x.training.evaluatedOn}${x.training.offlineOn ? `; trained offline on ${x.training.offlineOn}` : ''}`);
+  return [
+    'predictor accuracy by lookahead d (d = 1: the next layer, asked right after a gate; d = l + 1: layer l, asked before the forward pass)',
+    '',
+    renderTable(header, rows),
+    ...[...new Set(notes)],
+  ].join('\n');
 }
 
 /**

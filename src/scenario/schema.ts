@@ -29,12 +29,86 @@ export const capacitySchema = z.union([
 export type Capacity = z.infer<typeof capacitySchema>;
 
 const label = z.string().min(1).optional();
+const unit = z.number().min(0).max(1);
+const positiveInt = z.number().int().positive();
+
+/**
+ * How a predictor learns: offline on the first `fraction` of the scenario trace's sequences, or on
+ * another trace (`path`, relative to the scenario file); `online`: keep learning causally during
+ * the run, from each token once its forward pass has completed. Default: online only.
+ */
+export const predictorTrainingSchema = z
+  .object({
+    fraction: z.number().gt(0).lt(1).optional(),
+    path: z.string().min(1).optional(),
+    online: z.boolean().optional(),
+  })
+  .strict()
+  .refine((t) => t.fraction === undefined || t.path === undefined, { message: 'give fraction or path, not both' });
+export type PredictorTraining = z.infer<typeof predictorTrainingSchema>;
+
+const train = predictorTrainingSchema.optional();
+
+/** Routing predictors (src/predictors/). */
+export const predictorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('oracle'), precision: unit.default(1), recall: unit.default(1) }).strict(),
+  z.object({ kind: z.literal('affinity'), maxDistance: positiveInt.default(4), train }).strict(),
+  z
+    .object({
+      kind: z.literal('path'),
+      epochs: positiveInt.default(10),
+      learningRate: z.number().positive().default(0.1),
+      l2: z.number().nonnegative().default(1e-4),
+      maxExamples: positiveInt.default(2_000_000),
+      train,
+    })
+    .strict(),
+  z.object({ kind: z.literal('activation-matrix'), maxMatrices: positiveInt.default(1000), train }).strict(),
+  z.object({ kind: z.literal('popularity'), train }).strict(),
+]);
+export type PredictorSpec = z.infer<typeof predictorSchema>;
+
+/** Prefetch policies (src/policies/prefetch/). `experts`: experts planned per layer (default: topK x tokens in the step). */
+export const prefetchSchema = z.discriminatedUnion('kind', [
+  /** accuracy: the pre-gate's precision and recall (1 = exact, as in the paper). */
+  z.object({ kind: z.literal('pregated'), accuracy: unit.default(1) }).strict(),
+  z.object({ kind: z.literal('speculative'), lookahead: positiveInt.default(1), experts: positiveInt.optional() }).strict(),
+  /** lookahead: plan at most this many layers ahead (default: all remaining). */
+  z.object({ kind: z.literal('expertflow'), experts: positiveInt.optional(), lookahead: positiveInt.optional() }).strict(),
+  z.object({ kind: z.literal('moe-infinity'), experts: positiveInt.optional(), lookahead: positiveInt.optional(), decay: z.boolean().default(true) }).strict(),
+]);
+export type PrefetchSpec = z.infer<typeof prefetchSchema>;
+
+/** Miss handlers (src/policies/miss/). */
+export const onMissSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fetch') }).strict(),
+  z.object({ kind: z.literal('cpu') }).strict(),
+  z
+    .object({
+      kind: z.literal('low-precision'),
+      /** The lower-bit format fetched on a miss. */
+      dtype: dtypeSchema.default('int4'),
+      /** Misses whose largest gate weight this step is below this get the lower-bit copy (0.5: a top-2 model's second choice). */
+      belowGateWeight: unit.default(0.5),
+    })
+    .strict(),
+]);
+export type OnMissSpec = z.infer<typeof onMissSchema>;
+
+/** What every policy may add to its cache: prefetching, a predictor, a miss handler. */
+const composed = {
+  prefetch: prefetchSchema.optional(),
+  /** The predictor the prefetch policy uses (default: the policy's own); alone, it is only evaluated. */
+  predictor: predictorSchema.optional(),
+  onMiss: onMissSchema.optional(),
+};
 
 const cachedPolicy = <K extends string>(kind: K) =>
-  z.object({ kind: z.literal(kind), label, cache: capacitySchema }).strict();
+  z.object({ kind: z.literal(kind), label, cache: capacitySchema, ...composed }).strict();
 
+/** A policy is {kind (the cache policy), cache, prefetch?, predictor?, onMiss?}. */
 export const policySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('none'), label }).strict(),
+  z.object({ kind: z.literal('none'), label, onMiss: onMissSchema.optional(), predictor: predictorSchema.optional() }).strict(),
   cachedPolicy('lru'),
   cachedPolicy('lfu'),
   cachedPolicy('belady'),
@@ -47,6 +121,8 @@ export const policySchema = z.discriminatedUnion('kind', [
       warmupTokens: z.number().int().positive().optional(),
       /** Or a given profile: access counts [moeLayer][expert]. */
       profile: z.array(z.array(z.number().nonnegative())).optional(),
+      onMiss: onMissSchema.optional(),
+      predictor: predictorSchema.optional(),
     })
     .strict(),
   z.object({ kind: z.literal('all-on-gpu'), label }).strict(),
@@ -96,6 +172,11 @@ export const scenarioSchema = z
     trace: traceSpecSchema,
     workload: workloadSchema.default({ batchSize: 1, promptTokens: 0 }),
     policies: z.array(policySchema).min(1),
+    /** Predictor accuracy evaluation: lookahead distances 1..maxLookahead, on at most maxTokens tokens. */
+    evaluation: z
+      .object({ maxLookahead: positiveInt.default(8), maxTokens: positiveInt.default(4096) })
+      .strict()
+      .default({ maxLookahead: 8, maxTokens: 4096 }),
     /** Record a Gantt timeline of GPU, link and CPU for these steps of each run. */
     timeline: z
       .object({ fromStep: count.default(0), steps: z.number().int().positive().default(2) })

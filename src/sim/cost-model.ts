@@ -6,6 +6,8 @@
  */
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
+import { cpuExpertTimeSec } from '../hardware/roofline.js';
+import type { MissCosts } from './offload-sim.js';
 import {
   attentionFlopsPerToken,
   attentionParams,
@@ -48,6 +50,7 @@ export class CostModel {
   private readonly expertLaunchSec: number;
   private readonly expertMemSec: number;
   private readonly expertSecPerToken: number;
+  private readonly expertParamCount: number;
   private readonly hbm: number;
   private readonly denseFlops: number;
   private readonly launch: number;
@@ -74,6 +77,7 @@ export class CostModel {
     const bpExpert = bytesPerParam(precision.experts, g);
     const bpDense = bytesPerParam(precision.dense, g);
     const eParams = expertParams(model);
+    this.expertParamCount = eParams;
     this.expertBytes = eParams * bpExpert;
     this.expertFlopsPerToken = 2 * eParams;
     this.hbm = gpu.hbmBytesPerSec;
@@ -119,6 +123,38 @@ export class CostModel {
   expertSec(tokens: number): number {
     const c = this.expertSecPerToken * tokens;
     return this.expertLaunchSec + (c > this.expertMemSec ? c : this.expertMemSec);
+  }
+
+  /** Bytes of one expert stored as `dtype` (same group size). */
+  expertBytesAs(dtype: Dtype): number {
+    return this.expertParamCount * bytesPerParam(dtype, this.precision.groupSize);
+  }
+
+  /** GPU time of one expert stored as `dtype` over `tokens` tokens (computed in the same dtype as the experts). */
+  expertSecAs(dtype: Dtype, tokens: number): number {
+    const c = this.expertSecPerToken * tokens;
+    const m = this.expertBytesAs(dtype) / this.hbm;
+    return this.expertLaunchSec + (c > m ? c : m);
+  }
+
+  /** CPU time of one expert over `tokens` tokens, reading its weights from DRAM (roofline). */
+  cpuExpertSec(tokens: number): number {
+    return cpuExpertTimeSec(this.hardware.cpu, this.expertBytes, this.expertFlopsPerToken * tokens);
+  }
+
+  /** Bytes of `tokens` tokens' hidden states in bf16 (what crosses the link for a CPU-computed expert, each way). */
+  activationBytes(tokens: number): number {
+    return tokens * this.model.hiddenSize * 2;
+  }
+
+  /** The costs of the miss handlers, with lower-bit copies in `lowBit`. */
+  missCosts(lowBit: Dtype = this.precision.experts): MissCosts {
+    return {
+      cpuExpertSec: (n) => this.cpuExpertSec(n),
+      activationBytes: (n) => this.activationBytes(n),
+      lowBitExpertBytes: this.expertBytesAs(lowBit),
+      lowBitExpertSec: (n) => this.expertSecAs(lowBit, n),
+    };
   }
 
   /** Host-to-device time of one expert's weights (excluding queueing). */

@@ -1,17 +1,31 @@
 /**
- * The offloading world on the discrete-event engine. Resources: the GPU's compute stream and the
- * host-to-device copy engine (a bandwidth link), which run concurrently. Per step and MoE layer:
+ * The offloading world on the discrete-event engine. Resources: the GPU's compute stream, the
+ * host-to-device copy engine (a bandwidth link) and the CPU, which run concurrently. Per step and
+ * MoE layer:
  *
  *   1. the GPU runs the non-expert work (attention, router, shared experts, dense layers before it);
  *   2. the router's choice is known (the gate): the union of experts the step's tokens activate is
  *      looked up in the expert cache, in order of first appearance;
- *   3. a resident expert is computed at once; a missing one is fetched over the link (demand
- *      fetches go ahead of prefetches) and computed when its weights have arrived;
- *   4. the layer ends when all its experts are computed; GPU idle time inside the layer is stall.
+ *   3. a resident expert is computed at once (if a prefetch of it is still on the way, when it
+ *      arrives: a late prefetch); a missing one goes to the miss handler: fetched over the link
+ *      (demand fetches go ahead of prefetches) and computed when its weights have arrived, computed
+ *      on the CPU, or fetched as a lower-bit copy;
+ *   4. the layer ends when all its experts are computed; GPU idle time inside the layer is stall,
+ *      each idle interval charged to what ended it (see StallSplit);
+ *   5. the prefetch policy, if any, plans later layers (at the start of the pass and after each
+ *      gate); the plan is reconciled with the cache and the link (see reconcile()).
  *
- * The cache policy decides hits, admissions and victims; this file charges the time and bytes.
+ * Locks: a prefetch being transferred into a cache slot is locked until it arrives, and a planned
+ * prefetch is pinned (locked) until its layer's gate; a locked expert is never a victim. Demand
+ * accesses lock nothing: they follow the cache policies' documented replay semantics exactly (an
+ * expert evicted while its layer still computes with it is used from its slot before the slot is
+ * reused, so the timing is unaffected).
+ *
  * Steps come from a StepSource asked at the time the GPU becomes free; when it has nothing ready
  * (a serving workload waiting for arrivals) the GPU idles until it says, counted as idle, not stall.
+ *
+ * The cache policy decides hits, admissions and victims, the prefetch policy what to fetch ahead,
+ * the miss handler how to serve a miss; this file charges the time and bytes.
  */
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, SerialResource, type JobListener } from '../engine/resource.js';
@@ -21,6 +35,10 @@ import type { Trace } from '../trace/types.js';
 import { LayerUnion } from './union.js';
 import type { HostLink } from '../hardware/types.js';
 import type { Step, StepSource } from './steps.js';
+import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/prefetch/types.js';
+import type { MissHandler, MissQuery } from '../policies/miss/types.js';
+import type { PredictorDriver } from '../predictors/driver.js';
+import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
 
 /** The costs the simulator charges (CostModel implements it; tests use round numbers). */
@@ -32,7 +50,31 @@ export interface StepCosts {
   tailSec(tokens: number, contextTokens: number, outputs: number): number;
 }
 
+/** The costs of serving misses other than by fetching (CostModel implements it). */
+export interface MissCosts {
+  /** CPU time of one expert over `tokens` tokens, from host memory. */
+  cpuExpertSec(tokens: number): number;
+  /** Bytes of `tokens` tokens' activations (hidden states), each way. */
+  activationBytes(tokens: number): number;
+  /** Bytes of the lower-bit copy of an expert. */
+  readonly lowBitExpertBytes: number;
+  /** GPU time of the lower-bit copy over `tokens` tokens. */
+  lowBitExpertSec(tokens: number): number;
+}
+
+/** Prefetching and miss handling; without them the simulator is demand fetching into the cache. */
+export interface OffloadOptions {
+  prefetch?: { policy: PrefetchPolicy; predictor: PredictorDriver };
+  missHandler?: MissHandler;
+  missCosts?: MissCosts;
+  /** Stream long prefills layer by layer (see prefill-stream.ts). */
+  prefillStreaming?: PrefillStreaming;
+}
+/** The name the serving workloads know the options by. */
+export type OffloadSimOptions = OffloadOptions;
+
 export const PRIORITY_DEMAND = 0;
+/** Prefetches queue at PRIORITY_PREFETCH + the plan's priority (0 = most urgent). */
 export const PRIORITY_PREFETCH = 1;
 
 const JOB_PRE = 0;
@@ -41,10 +83,17 @@ const JOB_TAIL = 2;
 /** The simulator's own event: the GPU wakes up for an arrival after idling. */
 const EVENT_WAKE = 1;
 
-export interface OffloadSimOptions {
-  /** Stream long prefills layer by layer (see prefill-stream.ts). */
-  prefillStreaming?: PrefillStreaming;
-}
+// Link transfers: tag = key * 4 + kind.
+const LINK_DEMAND = 0; // into a cache slot
+const LINK_STAGED = 1; // into a staging buffer (not cached)
+const LINK_PREFETCH = 2; // into a cache slot, ahead of the gate
+const LINK_LOW_BIT = 3; // a lower-bit copy into a staging buffer
+
+// Why the GPU waited for an expert (the charge of the idle interval its computation ends).
+const WAIT_HIT = 0;
+const WAIT_CAPACITY = 1;
+const WAIT_MISPREDICTION = 2;
+const WAIT_LATE_PREFETCH = 3;
 
 export interface TimelineWindow {
   fromStep: number;
@@ -86,12 +135,53 @@ export interface SimCounters {
   tpotSamplesSec: Float64Array;
   tpotSampleCount: number;
   timeline: TimelineSpan[];
+  /** Accesses that found the expert resident but still on its way (a prefetch in flight or queued). */
+  lateHits: number;
+  /** GPU idle time inside layers, by cause; the four add up to stallSec. */
+  stallCapacitySec: number;
+  stallMispredictionSec: number;
+  stallLinkQueueSec: number;
+  stallCpuSec: number;
+  /** The part of stallLinkQueueSec spent waiting for late prefetches. */
+  stallLatePrefetchSec: number;
+  prefetch: PrefetchCounters;
+  /** Expert computations (one per access), and those done on the CPU or from a lower-bit copy. */
+  expertComputations: number;
+  cpuComputations: number;
+  lowBitComputations: number;
+  /** Activation bytes that crossed the link for CPU-computed experts (both directions). */
+  activationBytes: number;
+  /** Bytes of lower-bit copies fetched. */
+  lowBitBytes: number;
+  /** The prefetch plan against the gate, over all (step, layer) gates: planned experts, true experts, both. */
+  planPredicted: number;
+  planActual: number;
+  planCorrect: number;
+}
+
+export interface PrefetchCounters {
+  /** Prefetch transfers that moved their bytes (started before the end of the run), cancelled ones excluded. */
+  issued: number;
+  /** Cancelled before they started (no bytes moved, slot freed). */
+  cancelled: number;
+  /** Plans naming an expert for which no cache slot could be freed (all candidates locked). */
+  refused: number;
+  /** First accesses to a prefetched expert after it arrived. */
+  hits: number;
+  /** Accesses to a prefetched expert still queued or in flight (then raised to demand priority). */
+  late: number;
+  /** Prefetched experts evicted (or left at the end) without any access. */
+  wasted: number;
+  issuedBytes: number;
+  usedBytes: number;
+  wastedBytes: number;
 }
 
 export class OffloadSim implements JobListener {
   readonly sim = new Simulator();
   readonly gpu: SerialResource;
   readonly link: BandwidthLink;
+  readonly cpu: SerialResource;
   private readonly L: number;
   private readonly E: number;
   private step: Step | null = null;
@@ -106,6 +196,41 @@ export class OffloadSim implements JobListener {
   private readonly seqLastEmitSec: Float64Array;
   private readonly selfId: number;
   private readonly streamer?: PrefillStreamer;
+  private lastStepEndSec = 0;
+  // Per key (layer * E + expert).
+  /** Link job bringing the key into its cache slot (demand or prefetch), -1 if none. */
+  private readonly inflightJob: Int32Array;
+  private readonly inflightIsPrefetch: Uint8Array;
+  /** Tokens of a gate waiting for the key's in-flight transfer (0: none). */
+  private readonly waitTokens: Int32Array;
+  private readonly waitClass: Uint8Array;
+  private readonly fetchStartSec: Float64Array;
+  /** Arrived by prefetch and not yet accessed. */
+  private readonly unusedPrefetch: Uint8Array;
+  private readonly pinned: Uint8Array;
+  /** Plan generation that last named the key. */
+  private readonly planned: Int32Array;
+  private planGen = 0;
+  private readonly plannedPerLayer: Int32Array;
+  // Key lists (stacks): outstanding prefetches, pins.
+  private prefetchKeys: Int32Array;
+  private prefetchCount = 0;
+  private pinKeys: Int32Array;
+  private pinCount = 0;
+  private remapKey = -1;
+  private readonly prefetcher?: { policy: PrefetchPolicy; predictor: PredictorDriver };
+  private readonly handler?: MissHandler;
+  private readonly missCosts?: MissCosts;
+  private readonly planView: PrefetchView;
+  private readonly plan: PrefetchPlan;
+  private planKeys: Int32Array;
+  private planPrio: Int32Array;
+  private planCount = 0;
+  private planKnown = 0;
+  private gateAgreed = false;
+  private readonly query: MissQuery = { tokens: 0, importance: 0, fetchFinishSec: 0, cpuFinishSec: 0 };
+  /** End of the last GPU job started (for the stall split). */
+  private gpuFreeAtSec = 0;
 
   constructor(
     private readonly trace: Trace,
@@ -113,14 +238,64 @@ export class OffloadSim implements JobListener {
     private readonly cache: ExpertCache,
     private readonly source: StepSource,
     private readonly window?: TimelineWindow,
-    options: OffloadSimOptions = {},
+    options: OffloadOptions = {},
   ) {
     this.L = trace.numLayers;
     this.E = cache.numExperts;
     this.gpu = new SerialResource(this.sim, 'gpu', this);
     const link = cost.hardware.link;
     this.link = new BandwidthLink(this.sim, 'link', link.h2dBytesPerSec, link.latencySec, this);
+    this.cpu = new SerialResource(this.sim, 'cpu', this);
+    this.link.resource.remap = (_old, job) => {
+      this.inflightJob[this.remapKey] = job;
+    };
     this.union = new LayerUnion(this.E);
+    const nKeys = this.L * this.E;
+    this.inflightJob = new Int32Array(nKeys).fill(-1);
+    this.inflightIsPrefetch = new Uint8Array(nKeys);
+    this.waitTokens = new Int32Array(nKeys);
+    this.waitClass = new Uint8Array(nKeys);
+    this.fetchStartSec = new Float64Array(nKeys);
+    this.unusedPrefetch = new Uint8Array(nKeys);
+    this.pinned = new Uint8Array(nKeys);
+    this.planned = new Int32Array(nKeys).fill(-1);
+    this.plannedPerLayer = new Int32Array(this.L);
+    this.prefetchKeys = new Int32Array(64);
+    this.pinKeys = new Int32Array(64);
+    this.planKeys = new Int32Array(64);
+    this.planPrio = new Int32Array(64);
+    this.prefetcher = options.prefetch;
+    this.handler = options.missHandler;
+    this.missCosts = options.missCosts;
+    if (this.handler && this.handler.kind !== 'fetch' && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
+    const self = this;
+    this.planView = {
+      numLayers: this.L,
+      numExperts: this.E,
+      topK: trace.topK,
+      get stepTokens() {
+        return self.step!.count;
+      },
+      get setValued() {
+        return self.prefetcher!.predictor.setValued;
+      },
+      get gateAgreed() {
+        return self.gateAgreed;
+      },
+      scores(layer, out) {
+        self.prefetcher!.predictor.stepScores(self.step!, self.planKnown, layer, out);
+      },
+    };
+    this.plan = {
+      add(key, priority) {
+        if (self.planCount === self.planKeys.length) {
+          self.planKeys = grow(self.planKeys);
+          self.planPrio = grow(self.planPrio);
+        }
+        self.planKeys[self.planCount] = key;
+        self.planPrio[self.planCount++] = priority;
+      },
+    };
     this.selfId = this.sim.register({
       onEvent: (kind) => {
         if (kind === EVENT_WAKE) this.startStep();
@@ -156,6 +331,21 @@ export class OffloadSim implements JobListener {
       tpotSamplesSec: new Float64Array(1024),
       tpotSampleCount: 0,
       timeline: [],
+      lateHits: 0,
+      stallCapacitySec: 0,
+      stallMispredictionSec: 0,
+      stallLinkQueueSec: 0,
+      stallCpuSec: 0,
+      stallLatePrefetchSec: 0,
+      prefetch: { issued: 0, cancelled: 0, refused: 0, hits: 0, late: 0, wasted: 0, issuedBytes: 0, usedBytes: 0, wastedBytes: 0 },
+      expertComputations: 0,
+      cpuComputations: 0,
+      lowBitComputations: 0,
+      activationBytes: 0,
+      lowBitBytes: 0,
+      planPredicted: 0,
+      planActual: 0,
+      planCorrect: 0,
     };
   }
 
@@ -163,7 +353,8 @@ export class OffloadSim implements JobListener {
     this.startStep();
     this.sim.run();
     const c = this.c;
-    c.makespanSec = this.sim.now;
+    // The run ends with its last step; transfers still on the link then are not waited for.
+    c.makespanSec = this.lastStepEndSec;
     c.bytesH2D = this.link.bytesMoved;
     c.gpuBusySec = this.gpu.busySec;
     c.linkBusySec = this.link.resource.busySec;
@@ -172,6 +363,14 @@ export class OffloadSim implements JobListener {
       c.streamWastedBytes = this.streamer.wastedBytes;
       // Conservative: streaming buffers at their peak on top of the demand staging peak.
       c.peakStaging += this.streamer.peakBuffered;
+    }
+    // Prefetched experts never accessed by the end of the run are waste.
+    for (let k = 0; k < this.unusedPrefetch.length; k++) {
+      if (this.unusedPrefetch[k] === 1) {
+        this.unusedPrefetch[k] = 0;
+        c.prefetch.wasted++;
+        c.prefetch.wastedBytes += this.cost.expertBytes;
+      }
     }
     return c;
   }
@@ -192,6 +391,7 @@ export class OffloadSim implements JobListener {
       if (!(resume > now)) throw new Error(`step source asked to resume at ${resume}, not after now (${now})`);
       this.c.idleSec += resume - now;
       this.lastGpuEndSec = resume; // the gap is idle time, not stall, on the timeline
+      this.gpuFreeAtSec = resume;
       this.sim.at(resume, this.selfId, EVENT_WAKE);
       return;
     }
@@ -207,10 +407,13 @@ export class OffloadSim implements JobListener {
   private startLayer(): void {
     const step = this.step!;
     if (this.layer === this.L) {
+      // Every MoE layer is computed: the step's routing is known from now on.
+      if (this.prefetcher) this.prefetcher.predictor.observeStep(step);
       this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
     } else {
       this.streamer?.layerStarted(this.layer);
       this.gpu.submit(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), 0, JOB_PRE);
+      if (this.layer === 0 && this.prefetcher) this.reconcile(0);
     }
   }
 
@@ -226,36 +429,314 @@ export class OffloadSim implements JobListener {
     const c = this.c;
     const cache = this.cache;
     const keyBase = layer * this.E;
+    const prefetching = this.prefetcher !== undefined;
+    if (prefetching) {
+      this.releasePins(layer);
+      c.planPredicted += this.plannedPerLayer[layer];
+      c.planActual += u;
+    }
     let hits = 0;
+    let late = 0;
+    let correct = 0;
     for (let i = 0; i < u; i++) {
       const e = union.experts[i];
       const n = union.tokens[e];
       const key = keyBase + e;
-      if (cache.access(key)) {
-        hits++;
-        this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+      const planned = prefetching && this.planned[key] === this.planGen;
+      if (planned) correct++;
+      if (cache.resident[key] === 1) {
+        cache.access(key);
+        const job = this.inflightJob[key];
+        if (job >= 0) {
+          // On its way: wait for it, at demand priority.
+          late++;
+          if (this.inflightIsPrefetch[key] === 1) {
+            c.prefetch.late++;
+            c.prefetch.usedBytes += this.cost.expertBytes;
+            this.inflightIsPrefetch[key] = 0;
+          }
+          if (this.link.resource.isQueued(job)) {
+            this.remapKey = key;
+            this.link.resource.reprioritize(job, PRIORITY_DEMAND);
+          }
+          this.waitTokens[key] = n;
+          this.waitClass[key] = WAIT_LATE_PREFETCH;
+        } else {
+          hits++;
+          if (this.unusedPrefetch[key] === 1) {
+            this.unusedPrefetch[key] = 0;
+            c.prefetch.hits++;
+            c.prefetch.usedBytes += this.cost.expertBytes;
+          }
+          this.waitClass[key] = WAIT_HIT;
+          this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        }
       } else {
-        if (!cache.lastAdmitted) this.stagingNow++;
-        const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
-        if (streamed < 0) this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key, n);
-        else if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        this.miss(key, n, layer, prefetching && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY);
       }
     }
     this.streamer?.gateDone(layer);
     c.accesses += u;
     c.hits += hits;
-    c.misses += u - hits;
+    c.lateHits += late;
+    c.misses += u - hits - late;
     c.perLayerAccesses[layer] += u;
     c.perLayerHits[layer] += hits;
+    c.expertComputations += u;
     if (this.stagingNow > c.peakStaging) c.peakStaging = this.stagingNow;
+    if (prefetching) {
+      c.planCorrect += correct;
+      this.gateAgreed = correct === u && this.plannedPerLayer[layer] === u;
+      if (layer + 1 < this.L) this.reconcile(layer + 1);
+    }
     if (u === 0) this.layerDone();
   }
 
+  /** Serves a miss: fetch into the cache (or a staging buffer), compute on the CPU, or fetch a lower-bit copy. */
+  private miss(key: number, n: number, layer: number, waitClass: number): void {
+    const c = this.c;
+    const cache = this.cache;
+    const h = this.handler;
+    let decision: 'fetch' | 'cpu' | 'low-bit' = 'fetch';
+    const mc = this.missCosts;
+    if (h && h.kind !== 'fetch' && mc) {
+      const q = this.query;
+      q.tokens = n;
+      q.importance = h.needsImportance ? this.importance(layer, key - layer * this.E) : 1;
+      if (h.needsEstimates) {
+        const link = this.cost.hardware.link;
+        q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.link.transferTimeSec(this.cost.expertBytes) + this.cost.expertSec(n);
+        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n, link);
+      }
+      decision = h.decide(q);
+    }
+    this.waitClass[key] = waitClass;
+    if (decision === 'cpu') {
+      cache.access(key, false);
+      this.evicted();
+      c.cpuComputations++;
+      c.activationBytes += 2 * mc!.activationBytes(n);
+      this.cpu.submit(this.cpuJobSec(n, this.cost.hardware.link), 0, (key << 2) | JOB_EXPERT, n);
+    } else if (decision === 'low-bit') {
+      cache.access(key, false);
+      this.evicted();
+      c.lowBitComputations++;
+      c.lowBitBytes += mc!.lowBitExpertBytes;
+      this.stagingNow++;
+      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, key * 4 + LINK_LOW_BIT, n);
+    } else {
+      cache.access(key);
+      this.evicted();
+      const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
+      if (streamed >= 0) {
+        // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
+        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+      } else if (cache.lastAdmitted) {
+        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_DEMAND, n);
+        this.inflightIsPrefetch[key] = 0;
+      } else {
+        this.stagingNow++;
+        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_STAGED, n);
+      }
+    }
+  }
+
+  /** CPU job of one expert: activations to the host, the expert on the CPU, results back. */
+  private cpuJobSec(n: number, link: HostLink): number {
+    const mc = this.missCosts!;
+    const act = mc.activationBytes(n);
+    return link.latencySec + act / link.d2hBytesPerSec + mc.cpuExpertSec(n) + link.latencySec + act / link.h2dBytesPerSec;
+  }
+
+  /**
+   * Largest gate weight of expert e among the step's tokens at `layer`. Without recorded weights: 1
+   * if e is some token's first choice (slot 0), else 0.
+   */
+  private importance(layer: number, e: number): number {
+    const t = this.trace;
+    const step = this.step!;
+    const K = t.topK;
+    const w = t.weights;
+    let best = 0;
+    for (let i = 0; i < step.count; i++) {
+      const base = (step.tokens[i] * t.numLayers + layer) * K;
+      for (let k = 0; k < K; k++) {
+        if (t.experts[base + k] !== e) continue;
+        const v = w ? w[base + k] : k === 0 ? 1 : 0;
+        if (v > best) best = v;
+      }
+    }
+    return best;
+  }
+
+  /** Accounts for the victim of the last cache access or insert. */
+  private evicted(): void {
+    const v = this.cache.lastEvicted;
+    if (v >= 0 && this.unusedPrefetch[v] === 1) {
+      this.unusedPrefetch[v] = 0;
+      this.c.prefetch.wasted++;
+      this.c.prefetch.wastedBytes += this.cost.expertBytes;
+    }
+  }
+
+  /**
+   * Applies the prefetch policy's plan made with the routing known at layers < known: fetch what it
+   * names that is neither resident nor on its way (reserving a slot, locked until arrival), pin what
+   * it names (until the layer's gate), unpin what it no longer names and, if the policy cancels,
+   * cancel queued prefetches it no longer names (freeing their slots).
+   */
+  private reconcile(known: number): void {
+    const pf = this.prefetcher!;
+    const c = this.c;
+    const cache = this.cache;
+    const E = this.E;
+    this.planCount = 0;
+    this.planKnown = known;
+    if (known === 0) this.gateAgreed = false;
+    if (pf.policy.plan(this.planView, known, this.plan) === false) return;
+    const gen = ++this.planGen;
+    this.plannedPerLayer.fill(0);
+    // Pass 1: mark the plan, pin what it names (so that no fetch below evicts a planned expert),
+    // and raise the priority of planned prefetches still queued.
+    let w = 0;
+    for (let i = 0; i < this.planCount; i++) {
+      const key = this.planKeys[i];
+      const layer = (key / E) | 0;
+      if (layer < known || layer >= this.L || this.planned[key] === gen) continue;
+      this.planned[key] = gen;
+      this.plannedPerLayer[layer]++;
+      this.planKeys[w] = key;
+      this.planPrio[w++] = this.planPrio[i];
+      const job = this.inflightJob[key];
+      if (job >= 0 && this.inflightIsPrefetch[key] === 1 && this.link.resource.isQueued(job)) {
+        this.remapKey = key;
+        this.link.resource.reprioritize(job, PRIORITY_PREFETCH + this.planPrio[i]);
+      }
+      if (cache.resident[key] === 1) this.pin(key);
+    }
+    // Pass 2: fetch, in plan order, what is neither resident nor on its way.
+    for (let i = 0; i < w; i++) {
+      const key = this.planKeys[i];
+      if (cache.resident[key] === 1) continue;
+      if (!cache.insert(key)) {
+        c.prefetch.refused++;
+        continue;
+      }
+      this.evicted();
+      cache.lock(key); // in flight
+      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
+      this.inflightIsPrefetch[key] = 1;
+      if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
+      this.prefetchKeys[this.prefetchCount++] = key;
+      c.prefetch.issued++;
+      c.prefetch.issuedBytes += this.cost.expertBytes;
+      this.pin(key);
+    }
+    // Unpin what the plan no longer names.
+    w = 0;
+    for (let i = 0; i < this.pinCount; i++) {
+      const key = this.pinKeys[i];
+      if (this.planned[key] === gen) this.pinKeys[w++] = key;
+      else {
+        this.pinned[key] = 0;
+        cache.unlock(key);
+      }
+    }
+    this.pinCount = w;
+    // Cancel queued prefetches the plan no longer names; forget those that left the queue.
+    const cancel = pf.policy.cancelStale;
+    w = 0;
+    for (let i = 0; i < this.prefetchCount; i++) {
+      const key = this.prefetchKeys[i];
+      if (this.inflightIsPrefetch[key] === 0) continue;
+      const job = this.inflightJob[key];
+      if (cancel && this.planned[key] !== gen && this.link.resource.isQueued(job)) {
+        this.link.cancel(job);
+        this.inflightJob[key] = -1;
+        this.inflightIsPrefetch[key] = 0;
+        cache.unlock(key);
+        cache.evict(key);
+        c.prefetch.cancelled++;
+        c.prefetch.issued--;
+        c.prefetch.issuedBytes -= this.cost.expertBytes;
+        continue;
+      }
+      this.prefetchKeys[w++] = key;
+    }
+    this.prefetchCount = w;
+  }
+
+  private pin(key: number): void {
+    if (this.pinned[key] === 1) return;
+    this.pinned[key] = 1;
+    this.cache.lock(key);
+    if (this.pinCount === this.pinKeys.length) this.pinKeys = grow(this.pinKeys);
+    this.pinKeys[this.pinCount++] = key;
+  }
+
+  /** Unpins the planned experts of `layer`: its gate has come. */
+  private releasePins(layer: number): void {
+    let w = 0;
+    const E = this.E;
+    for (let i = 0; i < this.pinCount; i++) {
+      const key = this.pinKeys[i];
+      if (((key / E) | 0) === layer) {
+        this.pinned[key] = 0;
+        this.cache.unlock(key);
+      } else this.pinKeys[w++] = key;
+    }
+    this.pinCount = w;
+  }
+
+  /** Drops every queued prefetch (the run is over): they never moved a byte and are not counted as issued. */
+  private cancelAllPrefetches(): void {
+    for (let i = 0; i < this.prefetchCount; i++) {
+      const key = this.prefetchKeys[i];
+      if (this.inflightIsPrefetch[key] === 0) continue;
+      const job = this.inflightJob[key];
+      if (!this.link.resource.isQueued(job)) continue;
+      this.link.cancel(job);
+      this.inflightJob[key] = -1;
+      this.inflightIsPrefetch[key] = 0;
+      this.cache.unlock(key);
+      if (this.pinned[key] === 1) {
+        this.pinned[key] = 0;
+        this.cache.unlock(key);
+      }
+      this.cache.evict(key);
+      this.c.prefetch.issued--;
+      this.c.prefetch.issuedBytes -= this.cost.expertBytes;
+    }
+    this.prefetchCount = 0;
+  }
+
   private layerDone(): void {
-    const stall = this.sim.now - this.gateSec - this.expertBusySec;
+    const now = this.sim.now;
+    const stall = now - this.gateSec - this.expertBusySec;
     if (stall > 0) this.c.stallSec += stall;
+    // The GPU idled at the end of the layer only while CPU-computed experts finished.
+    if (now > this.gpuFreeAtSec) {
+      this.c.stallCpuSec += now - this.gpuFreeAtSec;
+      this.gpuFreeAtSec = now;
+    }
     this.layer++;
     this.startLayer();
+  }
+
+  /** Charges the GPU idle interval [from, to) that the computation of `key` ends. */
+  private chargeIdle(from: number, to: number, key: number): void {
+    const c = this.c;
+    const cls = this.waitClass[key];
+    if (cls === WAIT_LATE_PREFETCH) {
+      c.stallLinkQueueSec += to - from;
+      c.stallLatePrefetchSec += to - from;
+      return;
+    }
+    // Before the expert's own transfer started, it waited in the link's queue.
+    const queued = Math.min(to, Math.max(from, this.fetchStartSec[key])) - from;
+    c.stallLinkQueueSec += queued;
+    if (cls === WAIT_MISPREDICTION) c.stallMispredictionSec += to - from - queued;
+    else c.stallCapacitySec += to - from - queued;
   }
 
   private stepDone(): void {
@@ -283,6 +764,12 @@ export class OffloadSim implements JobListener {
   }
 
   onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
+    if (res === this.gpu) {
+      if ((tag & 3) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, tag >> 2);
+      if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
+    } else if (res === this.link.resource) {
+      this.fetchStartSec[tag >> 2] = startSec;
+    }
     if (!this.inWindow()) {
       if (res === this.gpu) this.lastGpuEndSec = endSec;
       return;
@@ -298,8 +785,12 @@ export class OffloadSim implements JobListener {
       const kind = job === JOB_EXPERT ? 'expert' : job === JOB_PRE ? 'attention' : 'lm-head';
       const expert = job === JOB_EXPERT ? (tag >> 2) % this.E : -1;
       this.c.timeline.push({ resource: 'gpu', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert });
+    } else if (res === this.cpu) {
+      this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: (tag >> 2) % this.E });
     } else {
-      this.c.timeline.push({ resource: 'link', kind: tag2 === STREAM_TAG ? 'prefetch' : 'fetch', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (tag / this.E) | 0, expert: tag % this.E });
+      const key = tag >> 2;
+      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[tag & 3];
+      this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
 
@@ -310,11 +801,45 @@ export class OffloadSim implements JobListener {
       else if (job === JOB_EXPERT) {
         this.expertBusySec += this.sim.now - startSec;
         if (--this.pending === 0) this.layerDone();
-      } else this.stepDone();
+      } else {
+        this.lastStepEndSec = this.sim.now;
+        this.stepDone();
+        if (this.step === null) this.cancelAllPrefetches();
+      }
+    } else if (res === this.cpu) {
+      if (--this.pending === 0) this.layerDone();
     } else {
-      // A demand fetch arrived (or a streamed one the router chose): compute the expert for its tokens.
-      const n = tag2 === STREAM_TAG ? this.streamer!.arrived(tag) : tag2;
-      if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (tag << 2) | JOB_EXPERT, n);
+      const key = tag >> 2;
+      const kind = tag & 3;
+      if (tag2 === STREAM_TAG) {
+        // A prefill-streamed expert arrived: compute it if its router chose it.
+        const n = this.streamer!.arrived(key);
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+      } else if (kind === LINK_LOW_BIT) {
+        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+      } else if (kind === LINK_STAGED) {
+        this.gpu.submit(this.cost.expertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+      } else {
+        // Arrived in its cache slot.
+        this.inflightJob[key] = -1;
+        const wasPrefetch = kind === LINK_PREFETCH;
+        if (wasPrefetch) this.cache.unlock(key);
+        const n = wasPrefetch ? this.waitTokens[key] : tag2;
+        this.waitTokens[key] = 0;
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        else if (wasPrefetch) {
+          this.unusedPrefetch[key] = 1;
+          this.inflightIsPrefetch[key] = 0;
+        }
+      }
     }
   }
+}
+
+const LINK_KIND_NAMES = ['fetch', 'fetch', 'prefetch', 'fetch-low-bit'];
+
+function grow(a: Int32Array): Int32Array {
+  const g = new Int32Array(a.length * 2);
+  g.set(a);
+  return g;
 }

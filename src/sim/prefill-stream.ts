@@ -77,7 +77,8 @@ export class PrefillStreamer {
       const key = layer * E + e;
       if (this.resident[key] === 1 || this.state[key] !== NONE) continue;
       this.state[key] = IN_FLIGHT;
-      this.job[key] = this.link.transfer(this.expertBytes, this.priority, key, STREAM_TAG);
+      // Link tag: key * 4 + 1, the simulator's code for a transfer into a staging buffer.
+      this.job[key] = this.link.transfer(this.expertBytes, this.priority, key * 4 + 1, STREAM_TAG);
       this.list[layer * E + n++] = key;
       this.streamedExperts++;
       this.buffered++;

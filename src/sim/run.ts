@@ -12,14 +12,26 @@ import { summarize } from '../metrics/summarize.js';
 import { ExpertCache } from '../policies/expert-cache.js';
 import { cachePolicies } from '../policies/index.js';
 import { nextUseOf } from '../policies/belady.js';
-import type { Capacity, PolicySpec, Scenario } from '../scenario/schema.js';
+import { predictorSchema, type Capacity, type PolicySpec, type PredictorSpec, type Scenario } from '../scenario/schema.js';
 import { loadTrace } from '../trace/load.js';
 import { NO_EXPERT, type Trace } from '../trace/types.js';
 import { createRng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { CostModel } from './cost-model.js';
-import { OffloadSim } from './offload-sim.js';
+import { OffloadSim, type OffloadOptions } from './offload-sim.js';
+import type { PredictorReport } from '../metrics/types.js';
+import { predictors } from '../predictors/index.js';
+import type { RoutingPredictor } from '../predictors/types.js';
+import { trainOffline, type TrainingReport, type TrainingSource } from '../predictors/train.js';
+import { evaluatePredictor } from '../predictors/evaluate.js';
+import { PredictorDriver } from '../predictors/driver.js';
+import { TraceView } from '../predictors/trace-view.js';
+import { prefetchPolicies } from '../policies/prefetch/index.js';
+import { missHandlers } from '../policies/miss/index.js';
+import type { Rng } from '../rng/rng.js';
+import type { Dtype } from '../model/types.js';
+import { bytesPerParam } from '../model/derived.js';
 import { staticBatches, type StepSource } from './steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
@@ -32,6 +44,11 @@ export interface RunContext {
   file?: string;
   /** Loads the trace (default: trace/load.ts's loadTrace); a sweep worker passes one that caches. */
   loadTrace?: typeof loadTrace;
+  /**
+   * A clock in milliseconds (performance.now), to report predictor training time. Without one no
+   * wall-clock time is measured and the result is a pure function of the scenario.
+   */
+  clock?: () => number;
 }
 
 const GiB = 2 ** 30;
@@ -55,13 +72,111 @@ export function fitTraceToModel(trace: Trace, model: MoeModel, where: string): T
   return trace.numExperts === model.numExperts ? trace : { ...trace, numExperts: model.numExperts };
 }
 
-/** Human label for a policy: "lru, 4/layer". */
+/** Human label for a policy: "lru, 4/layer", "lru, 4/layer + expertflow (path) + cpu". */
 export function policyLabel(p: PolicySpec, capacityExperts: number): string {
   if (p.label) return p.label;
-  if (p.kind === 'none' || p.kind === 'all-on-gpu') return p.kind;
-  const c = p.cache;
-  const cap = 'perLayer' in c ? `${c.perLayer}/layer` : 'experts' in c ? `${c.experts} experts` : 'hbm' in c ? `HBM, ${capacityExperts} experts` : `${capacityExperts} experts`;
-  return `${p.kind}, ${cap}`;
+  if (p.kind === 'all-on-gpu') return p.kind;
+  let label: string = p.kind;
+  if (p.kind !== 'none') {
+    const c = p.cache;
+    const cap = 'perLayer' in c ? `${c.perLayer}/layer` : 'experts' in c ? `${c.experts} experts` : 'hbm' in c ? `HBM, ${capacityExperts} experts` : `${capacityExperts} experts`;
+    label += `, ${cap}`;
+  }
+  if ('prefetch' in p && p.prefetch) {
+    const pf = p.prefetch;
+    label += ` + ${pf.kind}`;
+    if (pf.kind === 'pregated') label += ` ${pf.accuracy}`;
+    else {
+      const pr = 'predictor' in p ? p.predictor : undefined;
+      label += ` (${pr ? (pr.kind === 'oracle' ? `oracle ${pr.precision}/${pr.recall}` : pr.kind) : prefetchPolicies[pf.kind].defaultPredictor})`;
+    }
+  }
+  if ('onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch') label += ` + ${p.onMiss.kind === 'low-precision' ? `${p.onMiss.dtype} on miss` : 'cpu on miss'}`;
+  return label;
+}
+
+/** The predictor a policy uses: its own, or its prefetch policy's default (pregated: an oracle at its accuracy). */
+export function predictorOf(p: PolicySpec, i: number): PredictorSpec | undefined {
+  const pf = 'prefetch' in p ? p.prefetch : undefined;
+  if (pf?.kind === 'pregated') {
+    if ('predictor' in p && p.predictor) throw new InputError(`policies[${i}].predictor: pregated models its pre-gate by its accuracy (an oracle); for a learned guess of the next layer use prefetch: {kind: speculative}`);
+    return { kind: 'oracle', precision: pf.accuracy, recall: pf.accuracy };
+  }
+  if ('predictor' in p && p.predictor) return p.predictor;
+  if (pf) return predictorSchema.parse({ kind: prefetchPolicies[pf.kind].defaultPredictor });
+  return undefined;
+}
+
+interface BuiltPredictor {
+  predictor: RoutingPredictor;
+  online: boolean;
+  report: TrainingReport;
+  trainMs?: number;
+}
+
+interface PredictorSetup {
+  spec: PredictorSpec;
+  source: TrainingSource;
+  mode: string;
+  offlineOn?: string;
+  /** Sequences of the scenario trace the accuracy is measured on. */
+  evalSequences: number[];
+  evaluatedOn: string;
+}
+
+async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, model: MoeModel, ctx: RunContext, rng: Rng, warnings: string[]): Promise<PredictorSetup> {
+  const S = trace.sequences.length;
+  const all = Array.from({ length: S }, (_, s) => s);
+  if (spec.kind === 'oracle') {
+    return { spec, source: { sequences: 0, online: false }, mode: 'none', evalSequences: all, evaluatedOn: `all ${S} sequences (the oracle reads the trace)` };
+  }
+  const t = spec.train ?? {};
+  const offline = t.fraction !== undefined || t.path !== undefined;
+  const online = t.online ?? !offline;
+  const mode = offline ? (online ? 'offline+online' : 'offline') : 'online';
+  if (!offline) {
+    return { spec, source: { sequences: 0, online }, mode, evalSequences: all, evaluatedOn: `all ${S} sequences, causally (each token predicted before it is learned from)` };
+  }
+  if (t.fraction !== undefined) {
+    if (S < 2) throw new InputError(`${where}.train.fraction: the trace has ${S} sequence; a split by sequences needs at least 2 (use train: {online: true} or {path: ...})`);
+    const n = Math.min(S - 1, Math.max(1, Math.round(t.fraction * S)));
+    warnings.push(
+      `${where}: trained on the first ${n} of ${S} sequences, which the simulation also replays (its prefetches there are optimistic); its accuracy is measured on the other ${S - n}`,
+    );
+    return {
+      spec,
+      source: { trace, sequences: n, online },
+      mode,
+      offlineOn: `the first ${n} of ${S} sequences of the scenario trace`,
+      evalSequences: all.slice(n),
+      evaluatedOn: `the held-out sequences ${n}..${S - 1}${online ? ', learning online as they go' : ''}`,
+    };
+  }
+  const path = t.path!;
+  const loaded = await loadTrace({ path }, ctx.baseDir, rng.fork('train-trace'));
+  const other = fitTraceToModel(loaded, model, `${where}.train.path (${path})`);
+  return {
+    spec,
+    source: { trace: other, sequences: other.sequences.length, online },
+    mode,
+    offlineOn: `${path}: ${other.sequences.length} sequences, ${other.tokens} tokens`,
+    evalSequences: all,
+    evaluatedOn: `all ${S} sequences of the scenario trace${online ? ', learning online as they go' : ''}`,
+  };
+}
+
+function buildPredictor(setup: PredictorSetup, trace: Trace, E: number, rng: Rng, clock?: () => number): BuiltPredictor {
+  const { spec } = setup;
+  const { kind, ...params } = spec;
+  delete (params as { train?: unknown }).train;
+  const prng = rng.fork(`predictor:${JSON.stringify(spec)}`);
+  // One typed table; the spec's fields are the kind's parameters.
+  const create = predictors[kind].create as (c: Parameters<typeof predictors.oracle.create>[0], p: unknown) => RoutingPredictor;
+  const predictor = create({ numLayers: trace.numLayers, numExperts: E, topK: trace.topK, rng: prng.fork('init') }, params);
+  const t0 = clock?.();
+  const report = trainOffline(predictor, setup.source, E, prng.fork('fit'));
+  const trainMs = clock && t0 !== undefined ? clock() - t0 : undefined;
+  return { predictor, online: setup.source.online, report, ...(trainMs !== undefined && setup.source.sequences > 0 ? { trainMs } : {}) };
 }
 
 interface CachePlan {
@@ -163,6 +278,41 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
 
   let nextUse: Int32Array | undefined;
   const results: PolicyResult[] = [];
+  // Predictors: set up (and loaded) before the runs; evaluated once per distinct spec.
+  const predictorSpecs = scenario.policies.map((p, i) => predictorOf(p, i));
+  const setups = new Map<string, PredictorSetup>();
+  for (let i = 0; i < predictorSpecs.length; i++) {
+    const spec = predictorSpecs[i];
+    if (!spec) continue;
+    const key = JSON.stringify(spec);
+    if (!setups.has(key)) setups.set(key, await predictorSetup(spec, `policies[${i}].predictor`, trace, model, ctx, rng, warnings));
+  }
+  const reports = new Map<string, PredictorReport>();
+  const reportOf = (spec: PredictorSpec): PredictorReport => {
+    const key = JSON.stringify(spec);
+    let r = reports.get(key);
+    if (r) return r;
+    const setup = setups.get(key)!;
+    const built = buildPredictor(setup, trace, E, rng, ctx.clock);
+    const evaluation = evaluatePredictor(built.predictor, trace, {
+      sequences: setup.evalSequences,
+      online: built.online,
+      maxLookahead: scenario.evaluation.maxLookahead,
+      maxTokens: scenario.evaluation.maxTokens,
+      numExperts: E,
+    });
+    r = {
+      kind: spec.kind,
+      spec,
+      training: { mode: setup.mode, ...(setup.offlineOn ? { offlineOn: setup.offlineOn } : {}), offlineTokens: built.report.offlineTokens, evaluatedOn: setup.evaluatedOn },
+      parameters: built.predictor.parameterCount(),
+      ...(built.report.fit ? { fit: built.report.fit } : {}),
+      ...(built.trainMs !== undefined ? { trainMs: built.trainMs } : {}),
+      evaluation,
+    };
+    reports.set(key, r);
+    return r;
+  };
   scenario.policies.forEach((p, i) => {
     const info = cachePolicies[p.kind];
     if (serving && info.offline) {
@@ -196,25 +346,66 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
       return new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
     };
     const label = policyLabel(p, plan.capacityExperts);
+    const pspec = predictorSpecs[i];
+    const pf = 'prefetch' in p ? p.prefetch : undefined;
+    const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+    const warn = (w: string) => {
+      if (!warnings.includes(w)) warnings.push(w);
+    };
+    /** Fresh per run: prefetchers and online predictors keep state. */
+    const newOptions = (): OffloadOptions => {
+      const options: OffloadOptions = streaming ? { prefillStreaming: streaming } : {};
+      if (pf && pspec) {
+        const built = buildPredictor(setups.get(JSON.stringify(pspec))!, trace, E, rng);
+        const { kind, ...params } = pf;
+        const create = prefetchPolicies[kind].create as (params: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
+        options.prefetch = { policy: create(params), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
+      }
+      if (onMiss && onMiss.kind !== 'fetch') {
+        const { kind, ...params } = onMiss;
+        const create = missHandlers[kind].create as (params: unknown) => ReturnType<typeof missHandlers.fetch.create>;
+        options.missHandler = create(params);
+        const lowBit: Dtype | undefined = onMiss.kind === 'low-precision' ? onMiss.dtype : undefined;
+        if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
+          warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
+        }
+        options.missCosts = cost.missCosts(lowBit);
+        if (onMiss.kind === 'cpu' && !pf && (p.kind === 'lru' || p.kind === 'lfu' || p.kind === 'belady')) {
+          warn(
+            `${label}: experts computed on the CPU are not cached, and nothing else fills this ${p.kind} cache; Fiddler pairs CPU computation with static placement (kind: static)`,
+          );
+        }
+      }
+      return options;
+    };
     const simulate = (cache: ExpertCache, source: StepSource) => {
-      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, { prefillStreaming: streaming }).run();
-      const metrics = summarize(counters, {
-        residentBytes,
-        expertCacheBytes: plan.capacityExperts * cost.expertBytes,
-        stagingBytes: counters.peakStaging * cost.expertBytes,
-        allOnGpuBytes,
-        cacheCapacityExperts: plan.capacityExperts,
-      });
+      const options = newOptions();
+      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
+      const metrics = summarize(
+        counters,
+        {
+          residentBytes,
+          expertCacheBytes: plan.capacityExperts * cost.expertBytes,
+          stagingBytes: counters.peakStaging * cost.expertBytes,
+          allOnGpuBytes,
+          cacheCapacityExperts: plan.capacityExperts,
+        },
+        { prefetching: options.prefetch !== undefined },
+      );
       if (p.kind === 'all-on-gpu' && metrics.gpuMemoryBytes > hbm) {
         metrics.fitsInHbm = false;
-        const w = `${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`;
-        if (!warnings.includes(w)) warnings.push(w);
+        warn(`${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
       }
       return { counters, metrics };
     };
+    const described = {
+      ...(pf ? { prefetch: pf.kind } : {}),
+      ...(p.kind !== 'all-on-gpu' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
+      ...(pspec ? { predictor: reportOf(pspec) } : {}),
+    };
     if (!serving) {
       const { counters, metrics } = simulate(newCache(), newSource());
-      results.push({ policy: p.kind, label, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
+      results.push({ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
       return;
     }
     serving.workload.schedulers.forEach((spec, j) => {
@@ -226,6 +417,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         policy: p.kind,
         label: `${label} · ${schedulerLabel(spec)}`,
         scheduler: spec.kind,
+        ...described,
         metrics,
         serving: servingMetrics,
         ...(scenario.timeline ? { timeline: counters.timeline } : {}),
