@@ -1,14 +1,11 @@
-import type { CachePolicy, PolicyContext } from './types.js';
+import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
 
 /** Every expert resident from the start: the bound when the whole model fits in GPU memory. */
 export function allOnGpu(ctx: PolicyContext): CachePolicy {
   const n = ctx.numLayers * ctx.numExperts;
   return {
     kind: 'all-on-gpu',
-    onAccess() {},
-    onHit() {},
-    onInsert() {},
-    onEvict() {},
+    ...noHooks,
     admit: () => true,
     victim: () => -1,
     initialResidents: () => Array.from({ length: n }, (_, i) => i),

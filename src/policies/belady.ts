@@ -1,4 +1,4 @@
-import type { CachePolicy, PolicyContext } from './types.js';
+import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
 import type { ExpertCache } from './expert-cache.js';
 
 const NEVER = 2 ** 31 - 1;
@@ -20,9 +20,9 @@ export function belady(ctx: PolicyContext): CachePolicy {
       const nu = nextUseOfAccess[access];
       nextUse[key] = nu < 0 ? NEVER : nu;
     },
-    onHit() {},
-    onInsert() {},
-    onEvict() {},
+    onHit: noHooks.onHit,
+    onInsert: noHooks.onInsert,
+    onEvict: noHooks.onEvict,
     admit: () => true,
     victim(scope: number, cache: ExpertCache) {
       let best = -1;

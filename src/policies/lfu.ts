@@ -1,4 +1,4 @@
-import type { CachePolicy, PolicyContext } from './types.js';
+import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
 import type { ExpertCache } from './expert-cache.js';
 
 /**
@@ -15,9 +15,9 @@ export function lfu(ctx: PolicyContext): CachePolicy {
       count[key]++;
       lastUse[key] = access;
     },
-    onHit() {},
-    onInsert() {},
-    onEvict() {},
+    onHit: noHooks.onHit,
+    onInsert: noHooks.onInsert,
+    onEvict: noHooks.onEvict,
     admit: () => true,
     victim(scope: number, cache: ExpertCache) {
       let best = -1;

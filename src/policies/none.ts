@@ -1,13 +1,10 @@
-import type { CachePolicy } from './types.js';
+import { noHooks, type CachePolicy } from './types.js';
 
 /** No cache: every use of an expert fetches it into a staging buffer, which is dropped after use. */
 export function none(): CachePolicy {
   return {
     kind: 'none',
-    onAccess() {},
-    onHit() {},
-    onInsert() {},
-    onEvict() {},
+    ...noHooks,
     admit: () => false,
     victim: () => -1,
   };

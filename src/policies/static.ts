@@ -1,4 +1,4 @@
-import type { CachePolicy, PolicyContext } from './types.js';
+import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
 
 /**
  * Static placement: pin the most popular experts (per scope) before the run and never change the
@@ -20,10 +20,7 @@ export function staticPlacement(ctx: PolicyContext): CachePolicy {
   pinned.sort((a, b) => a - b);
   return {
     kind: 'static',
-    onAccess() {},
-    onHit() {},
-    onInsert() {},
-    onEvict() {},
+    ...noHooks,
     admit: () => false,
     victim: () => -1,
     initialResidents: () => pinned,

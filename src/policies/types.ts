@@ -38,3 +38,11 @@ export interface PolicyContext {
   /** For static placement: access counts per key, measured on a warm-up prefix or given. */
   popularity?: Float64Array;
 }
+
+/** The hooks a policy that keeps no per-access state leaves empty; spread into a policy object. */
+export const noHooks = {
+  onAccess(): void {},
+  onHit(): void {},
+  onInsert(): void {},
+  onEvict(): void {},
+} as const;

@@ -13,7 +13,7 @@
 import { basename } from 'node:path';
 import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
-import { parseFloatBytes, parseUintBytes } from './numbers.js';
+import { lowerBound, parseFloatBytes, parseUintBytes } from './numbers.js';
 import type { Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
 
@@ -241,13 +241,3 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
   return trace;
 }
 
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

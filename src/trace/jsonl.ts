@@ -10,6 +10,7 @@
  * per sequence (order of first appearance), tokens ascending. A (token, layer) without a row is left
  * absent (NO_EXPERT) and counted in one warning line.
  */
+import { lowerBound } from './numbers.js';
 import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, forEachLine } from './lines.js';
 import type { Trace } from './types.js';
@@ -271,13 +272,3 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
   return trace;
 }
 
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -101,3 +101,15 @@ export function formatFloat32(v: number): string {
   }
   return String(Number(f.toPrecision(9)));
 }
+
+/** First index i with a[i] >= v in an ascending array (a.length if none). */
+export function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
