@@ -7,7 +7,7 @@
  * Predicted paths: a routing predictor's (`predictor`, wired in as ctx.predictions and told what
  * has run), else the trace's truth with noise (`noise`).
  */
-import type { SchedulerSpec } from './spec.js';
+import { DEFAULT_NOISE, type SchedulerSpec } from './spec.js';
 import { mandatoryCount } from './fairness.js';
 import { UnionGreedy } from './greedy.js';
 import { noisyRouting, routingPaths } from './paths.js';
@@ -16,7 +16,8 @@ import type { SchedulerContext, TokenScheduler } from './types.js';
 export function expertflow(ctx: SchedulerContext, spec: Extract<SchedulerSpec, { kind: 'expertflow' }>): TokenScheduler {
   const { trace, numExperts: E } = ctx;
   const predictions = ctx.predictions;
-  const paths = predictions ?? routingPaths(noisyRouting(trace, E, spec.noise, ctx.rng), trace.numLayers, trace.topK, E);
+  if (spec.predictor && !predictions) throw new Error('expertflow: a predictor is named but no predictions are wired in (see sim/run.ts)');
+  const paths = predictions ?? routingPaths(noisyRouting(trace, E, spec.noise ?? DEFAULT_NOISE, ctx.rng), trace.numLayers, trace.topK, E);
   const greedy = new UnionGreedy(trace.numLayers, E);
   return {
     kind: 'expertflow',
