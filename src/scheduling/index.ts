@@ -18,7 +18,7 @@ export const tokenSchedulers: { [K in SchedulerKind]: SchedulerInfo<K> } = {
   fifo: { create: fifo, describe: 'first in, first out (round robin over running requests); the baseline', bounded: false },
   expertflow: {
     create: expertflow,
-    describe: 'ExpertFlow: regroup ready tokens by predicted routing paths to shrink each micro-batch\'s expert union, within a wait bound',
+    describe: 'ExpertFlow: regroup ready tokens by predicted routing paths (a routing predictor\'s, or the truth with noise) to shrink each micro-batch\'s expert union, within a wait bound',
     bounded: true,
   },
   lookahead: {
