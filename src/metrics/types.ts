@@ -153,6 +153,27 @@ export interface PredictorReport {
   evaluation: { tokens: number; perLookahead: LookaheadAccuracy[] };
 }
 
+/** The predictor a token scheduler (expertflow) predicted routing paths with, and how well it did over the run. */
+export interface SchedulerPredictorReport {
+  kind: string;
+  /** The predictor's parameters as resolved (defaults filled). */
+  spec: unknown;
+  training: {
+    /** 'online', 'offline', 'offline+online', or 'none' (oracle); as PredictorReport's. */
+    mode: string;
+    offlineOn?: string;
+    offlineTokens: number;
+  };
+  /** Learned numbers after offline training. */
+  parameters: number;
+  fit?: { examples: number; epochs: number; finalLoss: number };
+  /**
+   * Each decode token's path as the scheduler predicted it before the token's forward pass, against
+   * its routing once it ran: precision and recall over (token, MoE layer) pairs.
+   */
+  accuracy: { tokens: number; precision: number; recall: number };
+}
+
 export type TimelineResource = 'gpu' | 'link' | 'cpu';
 
 /** One busy interval on a resource, for the Gantt chart (a window of one run). */
@@ -180,6 +201,8 @@ export interface PolicyResult {
   label: string;
   /** Serving workloads: the token scheduler's kind. */
   scheduler?: string;
+  /** Serving workloads: the predictor the token scheduler predicted routing with, when it has one. */
+  schedulerPredictor?: SchedulerPredictorReport;
   metrics: Metrics;
   /** Serving workloads: per-request latency, throughput, SLO attainment, micro-batch unions. */
   serving?: ServingMetrics;

@@ -190,6 +190,25 @@ export function servingTable(r: RunResult): string {
     `experts/µbatch: distinct experts per decode micro-batch per MoE layer (mean); max wait: most decode micro-batches in a row a request was passed over / bound` +
       (slo ? `; SLO %: requests with TTFT <= ${slo.ttftMs} ms and TPOT <= ${slo.tpotMs} ms` : ''),
   ];
+  const sp = schedulerPredictorTable(r);
   const foot = r.warnings.length ? ['', ...r.warnings.map((x) => `warning: ${x}`)] : [];
-  return [...head, renderTable(header, rows), ...notes, ...foot].join('\n');
+  return [...head, renderTable(header, rows), ...notes, ...(sp ? ['', sp] : []), ...foot].join('\n');
+}
+
+/** The predictors token schedulers predicted routing paths with, and their accuracy over the run; null when none did. */
+export function schedulerPredictorTable(r: RunResult): string | null {
+  const shown = r.results.filter((p) => p.schedulerPredictor);
+  if (shown.length === 0) return null;
+  const header = ['policy · scheduler', 'predictor', 'training', 'params', 'tokens', 'path P', 'path R'];
+  const rows = shown.map((p) => {
+    const x = p.schedulerPredictor!;
+    return [p.label, x.kind, x.training.mode, String(x.parameters), String(x.accuracy.tokens), fmt(x.accuracy.precision, 3), fmt(x.accuracy.recall, 3)];
+  });
+  const notes = [...new Set(shown.filter((p) => p.schedulerPredictor!.training.offlineOn).map((p) => `  ${p.schedulerPredictor!.kind}: trained offline on ${p.schedulerPredictor!.training.offlineOn}`))];
+  return [
+    "scheduler predictions: each decode token's routing path, predicted before its forward pass from what had run, against its routing (precision / recall over (token, MoE layer))",
+    '',
+    renderTable(header, rows),
+    ...notes,
+  ].join('\n');
 }

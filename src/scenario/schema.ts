@@ -7,6 +7,7 @@ import { modelSpecSchema } from '../model/resolve.js';
 import { hardwareSpecSchema } from '../hardware/resolve.js';
 import { traceSpecSchema } from '../trace/load.js';
 import { workloadSchema } from '../workload/schema.js';
+import { predictorSchema } from '../predictors/spec.js';
 
 export const dtypeSchema = z.enum(['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4', 'int2']);
 
@@ -32,41 +33,7 @@ const label = z.string().min(1).optional();
 const unit = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
-/**
- * How a predictor learns: offline on the first `fraction` of the scenario trace's sequences, or on
- * another trace (`path`, relative to the scenario file); `online`: keep learning causally during
- * the run, from each token once its forward pass has completed. Default: online only.
- */
-export const predictorTrainingSchema = z
-  .object({
-    fraction: z.number().gt(0).lt(1).optional(),
-    path: z.string().min(1).optional(),
-    online: z.boolean().optional(),
-  })
-  .strict()
-  .refine((t) => t.fraction === undefined || t.path === undefined, { message: 'give fraction or path, not both' });
-export type PredictorTraining = z.infer<typeof predictorTrainingSchema>;
-
-const train = predictorTrainingSchema.optional();
-
-/** Routing predictors (src/predictors/). */
-export const predictorSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('oracle'), precision: unit.default(1), recall: unit.default(1) }).strict(),
-  z.object({ kind: z.literal('affinity'), maxDistance: positiveInt.default(4), train }).strict(),
-  z
-    .object({
-      kind: z.literal('path'),
-      epochs: positiveInt.default(10),
-      learningRate: z.number().positive().default(0.1),
-      l2: z.number().nonnegative().default(1e-4),
-      maxExamples: positiveInt.default(2_000_000),
-      train,
-    })
-    .strict(),
-  z.object({ kind: z.literal('activation-matrix'), maxMatrices: positiveInt.default(1000), train }).strict(),
-  z.object({ kind: z.literal('popularity'), train }).strict(),
-]);
-export type PredictorSpec = z.infer<typeof predictorSchema>;
+export { predictorSchema, predictorTrainingSchema, type PredictorSpec, type PredictorTraining } from '../predictors/spec.js';
 
 /** Prefetch policies (src/policies/prefetch/). `experts`: experts planned per layer (default: topK x tokens in the step). */
 export const prefetchSchema = z.discriminatedUnion('kind', [

@@ -9,11 +9,10 @@
  * Objective of a set of tokens: the (layer, expert) pairs of its union; with a `costly` mask
  * (experts not on the GPU), first the costly pairs, then all pairs.
  */
-import { fillPath, maskWords, popcount32 } from './paths.js';
-import type { ReadyTokens } from './types.js';
+import { maskWords, popcount32 } from './paths.js';
+import type { PathSource, ReadyTokens } from './types.js';
 
 export class UnionGreedy {
-  private readonly words: number;
   private readonly stride: number;
   private paths = new Uint32Array(0);
   private chosen = new Uint8Array(0);
@@ -21,13 +20,8 @@ export class UnionGreedy {
   /** Pairs of the last selection's union by the paths given (for tests and statistics). */
   lastPairs = 0;
 
-  constructor(
-    private readonly numLayers: number,
-    numExperts: number,
-    private readonly topK: number,
-  ) {
-    this.words = maskWords(numExperts);
-    this.stride = numLayers * this.words;
+  constructor(numLayers: number, numExperts: number) {
+    this.stride = numLayers * maskWords(numExperts);
     this.union = new Uint32Array(this.stride);
   }
 
@@ -36,7 +30,7 @@ export class UnionGreedy {
     return this.stride * 32 + 1;
   }
 
-  select(ready: ReadyTokens, capacity: number, need: number, routing: Uint16Array, costly: Uint32Array | null, out: Int32Array): number {
+  select(ready: ReadyTokens, capacity: number, need: number, source: PathSource, costly: Uint32Array | null, out: Int32Array): number {
     const n = ready.count;
     const m = Math.min(capacity, n);
     if (m <= 0) return 0;
@@ -49,7 +43,7 @@ export class UnionGreedy {
     const chosen = this.chosen;
     const union = this.union;
     for (let i = 0; i < n; i++) {
-      fillPath(routing, this.numLayers, this.topK, this.words, ready.token[i], paths, i * S);
+      source.fill(ready, i, paths, i * S);
       chosen[i] = 0;
     }
     union.fill(0);

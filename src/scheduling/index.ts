@@ -18,7 +18,7 @@ export const tokenSchedulers: { [K in SchedulerKind]: SchedulerInfo<K> } = {
   fifo: { create: fifo, describe: 'first in, first out (round robin over running requests); the baseline', bounded: false },
   expertflow: {
     create: expertflow,
-    describe: 'ExpertFlow: regroup ready tokens by predicted routing paths to shrink each micro-batch\'s expert union, within a wait bound',
+    describe: 'ExpertFlow: regroup ready tokens by predicted routing paths (a routing predictor\'s, or the truth with noise) to shrink each micro-batch\'s expert union, within a wait bound',
     bounded: true,
   },
   lookahead: {
@@ -34,7 +34,10 @@ export function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext): Tok
   return info.create(ctx, spec as never);
 }
 
-/** "expertflow" or the spec's label. */
+/** The spec's label, or its kind: "expertflow", "expertflow (path)", "expertflow (oracle 0.9/0.9)". */
 export function schedulerLabel(spec: SchedulerSpec): string {
-  return spec.label ?? spec.kind;
+  if (spec.label) return spec.label;
+  if (spec.kind !== 'expertflow' || !spec.predictor) return spec.kind;
+  const p = spec.predictor;
+  return `expertflow (${p.kind === 'oracle' ? `oracle ${p.precision}/${p.recall}` : p.kind})`;
 }

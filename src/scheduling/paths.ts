@@ -5,6 +5,7 @@
  */
 import { NO_EXPERT, type Trace } from '../trace/types.js';
 import type { Rng } from '../rng/rng.js';
+import type { PathSource } from './types.js';
 
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -30,6 +31,12 @@ export function fillPath(experts: Uint16Array, numLayers: number, topK: number, 
     }
     base += topK;
   }
+}
+
+/** Paths read from routing laid out as trace.experts, at each ready token's trace token. */
+export function routingPaths(experts: Uint16Array, numLayers: number, topK: number, numExperts: number): PathSource {
+  const words = maskWords(numExperts);
+  return { fill: (ready, i, out, offset) => fillPath(experts, numLayers, topK, words, ready.token[i], out, offset) };
 }
 
 /**

@@ -3,6 +3,7 @@
  * workload run together in one micro-batch. Told apart by `kind`; unknown keys rejected.
  */
 import { z } from 'zod';
+import { predictorSchema } from '../predictors/spec.js';
 
 export const schedulerKinds = ['fifo', 'expertflow', 'lookahead'] as const;
 export type SchedulerKind = (typeof schedulerKinds)[number];
@@ -22,11 +23,35 @@ export const schedulerSpecSchema = z.discriminatedUnion('kind', [
     label,
     maxWaitSteps,
     /**
-     * Routing-path predictor: until the prediction issue's predictors are wired in, the trace's
-     * truth with noise: each (token, layer, slot) is replaced by another expert with this probability.
+     * Predicted paths from a routing predictor (the same specs as policies' `predictor:`), each
+     * ready token's predicted before its forward pass from what has run (scheduling/predicted-paths.ts).
      */
-    noise: z.number().min(0).max(1).default(0.1),
+    predictor: predictorSchema.optional(),
+    /**
+     * Without a predictor: the trace's truth with noise, each (token, layer, slot) replaced by
+     * another expert with this probability (default DEFAULT_NOISE).
+     */
+    noise: z.number().min(0).max(1).optional(),
   }),
   z.strictObject({ kind: z.literal('lookahead'), label, maxWaitSteps }),
 ]);
 export type SchedulerSpec = z.infer<typeof schedulerSpecSchema>;
+
+/** expertflow's noise when it has no predictor and none is given. */
+export const DEFAULT_NOISE = 0.1;
+
+/**
+ * The workload's list of schedulers: an expertflow scheduler takes `predictor` or `noise`, not
+ * both; without a predictor its noise is filled in (so a resolved scenario shows it).
+ */
+export const schedulerListSchema = z
+  .array(schedulerSpecSchema)
+  .min(1)
+  .superRefine((list, ctx) => {
+    list.forEach((s, i) => {
+      if (s.kind === 'expertflow' && s.predictor && s.noise !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [i, 'noise'], message: 'give predictor (predicted paths) or noise (the truth with noise), not both' });
+      }
+    });
+  })
+  .transform((list) => list.map((s) => (s.kind === 'expertflow' && !s.predictor && s.noise === undefined ? { ...s, noise: DEFAULT_NOISE } : s)));

@@ -23,17 +23,33 @@ export interface ReadyTokens {
   readonly waited: Int32Array;
 }
 
+/**
+ * Where a scheduler's routing paths come from: ready token i's path as bit masks (see paths.ts),
+ * numLayers * maskWords(numExperts) words written at out[offset ..]. No allocation per call.
+ */
+export interface PathSource {
+  fill(ready: ReadyTokens, i: number, out: Uint32Array, offset: number): void;
+}
+
+/** Paths a routing predictor predicts, from what has run so far (it is told what has). */
+export interface PathPredictions extends PathSource {
+  /**
+   * Request `request`'s tokens at positions [from, from + count) of its window (prompt first, then
+   * decode tokens) completed their forward pass: their routing is known from now on.
+   */
+  completed(request: number, from: number, count: number): void;
+}
+
 export interface SchedulerContext {
   trace: Trace;
   numExperts: number;
   /** No request is passed over more than this many decode micro-batches in a row. */
   maxWaitSteps: number;
   /**
-   * Predicted routing, laid out as trace.experts ([token][layer][slot], NO_EXPERT where absent), for
-   * schedulers that work on predictions (expertflow). Absent: the trace's truth with noise. This is
-   * where routing predictors plug in.
+   * Predicted routing paths, for schedulers that work on predictions (expertflow): a routing
+   * predictor's (see predicted-paths.ts). Absent: the trace's truth with noise.
    */
-  predictedRouting?: Uint16Array;
+  predictions?: PathPredictions;
   /** Residency of each expert key (layer * numExperts + expert) on the GPU, read when deciding. */
   resident?: Uint8Array;
   rng: Rng;
@@ -47,4 +63,6 @@ export interface TokenScheduler {
    * `out` and returns how many.
    */
   select(ready: ReadyTokens, capacity: number, out: Int32Array): number;
+  /** Told after each step which tokens completed (see PathPredictions.completed); for schedulers that learn. */
+  completed?(request: number, from: number, count: number): void;
 }

@@ -20,7 +20,7 @@ import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { CostModel } from './cost-model.js';
 import { OffloadSim, type OffloadOptions } from './offload-sim.js';
-import type { PredictorReport } from '../metrics/types.js';
+import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { predictors } from '../predictors/index.js';
 import type { RoutingPredictor } from '../predictors/types.js';
 import { trainOffline, type TrainingReport, type TrainingSource } from '../predictors/train.js';
@@ -36,6 +36,8 @@ import { staticBatches, type StepSource } from './steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
 import { accessKeys } from './union.js';
+import { requestTrace } from '../workload/request-trace.js';
+import { PredictedPaths } from '../scheduling/predicted-paths.js';
 
 export interface RunContext {
   /** Folder relative trace paths resolve against (the scenario file's folder). */
@@ -124,7 +126,11 @@ interface PredictorSetup {
   evaluatedOn: string;
 }
 
-async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, model: MoeModel, ctx: RunContext, rng: Rng, warnings: string[]): Promise<PredictorSetup> {
+/**
+ * How `spec` is trained for a run. `scheduler`: it predicts a token scheduler's paths, whose
+ * accuracy is measured over the run (all requests) rather than on held-out sequences.
+ */
+async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, model: MoeModel, ctx: RunContext, rng: Rng, warnings: string[], scheduler = false): Promise<PredictorSetup> {
   const S = trace.sequences.length;
   const all = Array.from({ length: S }, (_, s) => s);
   if (spec.kind === 'oracle') {
@@ -141,7 +147,9 @@ async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, 
     if (S < 2) throw new InputError(`${where}.train.fraction: the trace has ${S} sequence; a split by sequences needs at least 2 (use train: {online: true} or {path: ...})`);
     const n = Math.min(S - 1, Math.max(1, Math.round(t.fraction * S)));
     warnings.push(
-      `${where}: trained on the first ${n} of ${S} sequences, which the simulation also replays (its prefetches there are optimistic); its accuracy is measured on the other ${S - n}`,
+      scheduler
+        ? `${where}: trained on the first ${n} of ${S} sequences, which the requests also replay (its predictions there, and the accuracy reported over the run, are optimistic)`
+        : `${where}: trained on the first ${n} of ${S} sequences, which the simulation also replays (its prefetches there are optimistic); its accuracy is measured on the other ${S - n}`,
     );
     return {
       spec,
@@ -287,6 +295,13 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     const key = JSON.stringify(spec);
     if (!setups.has(key)) setups.set(key, await predictorSetup(spec, `policies[${i}].predictor`, trace, model, ctx, rng, warnings));
   }
+  // Token schedulers' predictors (expertflow's `predictor`): set up once per scheduler; built fresh
+  // per run (online ones learn from the run), on the requests' own routing (request-trace.ts).
+  const schedulerSetups: (PredictorSetup | undefined)[] = [];
+  for (const [j, s] of (serving?.workload.schedulers ?? []).entries()) {
+    schedulerSetups.push(s.kind === 'expertflow' && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, trace, model, ctx, rng, warnings, true) : undefined);
+  }
+  const requests = serving && schedulerSetups.some((s) => s) ? requestTrace(trace, serving.table) : undefined;
   const reports = new Map<string, PredictorReport>();
   const reportOf = (spec: PredictorSpec): PredictorReport => {
     const key = JSON.stringify(spec);
@@ -410,13 +425,29 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     }
     serving.workload.schedulers.forEach((spec, j) => {
       const cache = newCache();
-      const source = servingSource(serving, trace, E, j, cache.resident, rng.fork('workload'));
+      const setup = schedulerSetups[j];
+      const built = setup ? buildPredictor(setup, trace, E, rng) : undefined;
+      const parameters = built?.predictor.parameterCount() ?? 0;
+      const predictions = built ? new PredictedPaths(built.predictor, built.online, requests!, serving.table.firstToken, E) : undefined;
+      const source = servingSource(serving, trace, E, j, cache.resident, rng.fork('workload'), predictions);
       const { counters, metrics } = simulate(cache, source);
       const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
+      const schedulerPredictor: SchedulerPredictorReport | undefined =
+        setup && built && predictions
+          ? {
+              kind: setup.spec.kind,
+              spec: setup.spec,
+              training: { mode: setup.mode, ...(setup.offlineOn ? { offlineOn: setup.offlineOn } : {}), offlineTokens: built.report.offlineTokens },
+              parameters,
+              ...(built.report.fit ? { fit: built.report.fit } : {}),
+              accuracy: predictions.accuracy(),
+            }
+          : undefined;
       results.push({
         policy: p.kind,
         label: `${label} · ${schedulerLabel(spec)}`,
         scheduler: spec.kind,
+        ...(schedulerPredictor ? { schedulerPredictor } : {}),
         ...described,
         metrics,
         serving: servingMetrics,

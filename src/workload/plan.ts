@@ -6,6 +6,7 @@ import type { Rng } from '../rng/rng.js';
 import { createScheduler, schedulerLabel } from '../scheduling/index.js';
 import { minFeasibleWait } from '../scheduling/fairness.js';
 import type { SchedulerSpec } from '../scheduling/spec.js';
+import type { PathPredictions } from '../scheduling/types.js';
 import type { Trace } from '../trace/types.js';
 import { describeLength } from './lengths.js';
 import { buildRequests, type RequestTable } from './requests.js';
@@ -58,14 +59,18 @@ export function planServing(trace: Trace, w: ServingWorkload, rng: Rng, seedLabe
   return { workload: w, table, limits, maxWaitSteps, peakKvTokens, description };
 }
 
-/** A fresh step source serving the plan's requests with scheduler `index`. */
-export function servingSource(plan: ServingPlan, trace: Trace, numExperts: number, index: number, resident: Uint8Array | undefined, rng: Rng): ServingSource {
+/**
+ * A fresh step source serving the plan's requests with scheduler `index`; `predictions`: its
+ * predictor's paths (expertflow with a `predictor`), fresh per run.
+ */
+export function servingSource(plan: ServingPlan, trace: Trace, numExperts: number, index: number, resident: Uint8Array | undefined, rng: Rng, predictions?: PathPredictions): ServingSource {
   const spec: SchedulerSpec = plan.workload.schedulers[index];
   const scheduler = createScheduler(spec, {
     trace,
     numExperts,
     maxWaitSteps: plan.maxWaitSteps[index],
     resident,
+    ...(predictions ? { predictions } : {}),
     rng: rng.fork(`scheduler:${index}:${spec.kind}`),
   });
   return new ServingSource(trace, plan.table, plan.limits, scheduler, numExperts);

@@ -8,7 +8,7 @@
  *   token budget per forward pass, decode micro-batches formed by a token scheduler.
  */
 import { z } from 'zod';
-import { schedulerSpecSchema } from '../scheduling/spec.js';
+import { schedulerListSchema } from '../scheduling/spec.js';
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();
@@ -82,7 +82,7 @@ export const servingWorkloadSchema = z.strictObject({
     })
     .default({ streaming: false, streamingMinTokens: 1 }),
   /** Token schedulers to compare; every policy is simulated with each one. */
-  schedulers: z.array(schedulerSpecSchema).min(1).default([{ kind: 'fifo' }]),
+  schedulers: schedulerListSchema.default([{ kind: 'fifo' }]),
   /** Latency targets for SLO attainment. */
   slo: z.strictObject({ ttftMs: z.number().positive(), tpotMs: z.number().positive() }).optional(),
 });

@@ -13,7 +13,9 @@
  * 5. with nothing running, the GPU idles until the next arrival (resumeSec).
  *
  * Prefill passes go first (as vLLM's default scheduler before chunked prefill did); a request is
- * passed over only by decode micro-batches, and the scheduler bounds that (see scheduling/).
+ * passed over only by decode micro-batches, and the scheduler bounds that (see scheduling/). When a
+ * step completes, the scheduler is told which requests' tokens ran (schedulers that predict routing
+ * learn from them).
  */
 import type { TokenScheduler, ReadyTokens } from '../scheduling/types.js';
 import type { Step, StepSource } from '../sim/steps.js';
@@ -148,12 +150,15 @@ export class ServingSource implements StepSource {
 
   private finishLastStep(nowSec: number): void {
     const t = this.table;
+    const scheduler = this.scheduler;
     for (let i = 0; i < this.lastCount; i++) {
       const r = this.lastReq[i];
       if (this.lastPrefill) {
+        scheduler.completed?.(r, this.prefilled[r], this.lastTok[i]);
         this.prefilled[r] += this.lastTok[i];
         if (this.prefilled[r] === t.promptTokens[r]) this.outputs[r]++;
       } else {
+        scheduler.completed?.(r, t.promptTokens[r] + this.decoded[r], 1);
         this.decoded[r]++;
         this.outputs[r]++;
       }
