@@ -335,6 +335,11 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         `policies[${i}]: ${p.kind} needs the whole access order before the run, but a serving workload's order depends on simulated time (arrivals, step times); use it with a batch workload`,
       );
     }
+    if (serving && 'prefetch' in p && p.prefetch) {
+      throw new InputError(
+        `policies[${i}].prefetch: prefetching is not supported with serving workloads yet (its predictors follow trace sequences, which serving requests reuse and enter mid-way); use a batch workload, or a serving scheduler with a predictor`,
+      );
+    }
     const staging = p.kind === 'none' || p.kind === 'static' ? maxUnion * cost.expertBytes : 0;
     const plan = planCapacity(p, i, model, cost, residentBytes, staging, hbm, warnings);
     if (info.offline && !nextUse) nextUse = nextUseOf(accessKeys(trace, newSource(), E), L * E);

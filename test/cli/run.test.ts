@@ -108,6 +108,13 @@ describe('bad input: one line, exit 2, no stack, nothing written', () => {
     expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'l.jsonl'))} }` }))]), /layer|MoE layers/);
   });
 
+  it('prefetching in a serving workload is refused before anything runs', () => {
+    const yaml = base({
+      policies: 'policies: [{ kind: lru, cache: { perLayer: 4 }, prefetch: { kind: expertflow } }]',
+    }) + 'workload: { kind: serving, requests: 4, arrivals: { kind: poisson, ratePerSec: 1 }, schedulers: [{ kind: fifo }] }\n';
+    expectInputError(moesim(['run', scenarioFile(yaml)]), /policies\[0\]\.prefetch: prefetching is not supported with serving workloads/);
+  });
+
   it('a missing scenario file', () => {
     expectInputError(moesim(['run', '/nonexistent/s.yaml']), /\/nonexistent\/s.yaml: cannot read/);
   });
