@@ -12,7 +12,7 @@
  * The cache policy decides hits, admissions and victims; this file charges the time and bytes.
  */
 import { Simulator } from '../engine/simulator.js';
-import { BandwidthLink, SerialResource, type JobListener } from '../engine/resource.js';
+import { BandwidthLink, ExclusiveGroup, SerialResource, type JobListener } from '../engine/resource.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import type { TimelineSpan } from '../metrics/types.js';
 import type { Trace } from '../trace/types.js';
@@ -99,6 +99,8 @@ export class OffloadSim implements JobListener {
     this.gpu = new SerialResource(this.sim, 'gpu', this);
     const link = cost.hardware.link;
     this.link = new BandwidthLink(this.sim, 'link', link.h2dBytesPerSec, link.latencySec, this);
+    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
+    if (link.overlapsCompute === false) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nSeq = trace.sequences.length;
     this.seqLastEmitSec = new Float64Array(nSeq);
