@@ -3,6 +3,7 @@
  * can use in place of a datasheet preset. One JSON file, validated on read, written atomically.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -94,6 +95,7 @@ export const hardwareSchema = z
         h2dBytesPerSec: positive,
         d2hBytesPerSec: positive,
         latencySec: nonNegative,
+        overlapsCompute: z.boolean().optional(),
         source: z.string().min(1),
       })
       .strict(),
@@ -173,14 +175,12 @@ export function parseProfile(value: unknown, where = 'profile'): CalibrationProf
   return r.data;
 }
 
-export async function readProfile(file: string): Promise<CalibrationProfile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
-  }
+function readError(file: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
+}
+
+function parseProfileText(text: string, file: string): CalibrationProfile {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -188,6 +188,27 @@ export async function readProfile(file: string): Promise<CalibrationProfile> {
     throw new InputError(`${file}: not JSON: ${(e as Error).message}`);
   }
   return parseProfile(value, file);
+}
+
+export async function readProfile(file: string): Promise<CalibrationProfile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw readError(file, e);
+  }
+  return parseProfileText(text, file);
+}
+
+/** readProfile, synchronously (scenario resolution is synchronous). */
+export function readProfileSync(file: string): CalibrationProfile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw readError(file, e);
+  }
+  return parseProfileText(text, file);
 }
 
 /** Validate, write to a temporary file beside the target, then rename: never half-written. */

@@ -118,7 +118,7 @@ function popularityOf(trace: Trace, numExperts: number, warmupTokens: number): F
 
 export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
   const model = resolveModel(scenario.model, 'model');
-  const hardware = resolveHardware(scenario.hardware, 'hardware');
+  const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
   const rng = createRng(scenario.seed);
   const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
   const loaded = await loadTrace(scenario.trace, ctx.baseDir, rng.fork('trace'));
