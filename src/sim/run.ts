@@ -7,6 +7,7 @@ import { resolveHardware } from '../hardware/resolve.js';
 import { resolveModel } from '../model/resolve.js';
 import { numMoeLayers } from '../model/derived.js';
 import type { MoeModel } from '../model/types.js';
+import type { Hardware } from '../hardware/types.js';
 import type { PolicyResult, RunResult } from '../metrics/types.js';
 import { summarize } from '../metrics/summarize.js';
 import { ExpertCache } from '../policies/expert-cache.js';
@@ -20,7 +21,7 @@ import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { CostModel } from './cost-model.js';
 import { OffloadSim } from './offload-sim.js';
-import { staticBatches } from './steps.js';
+import { staticBatches, type StepSource } from './steps.js';
 import { accessKeys } from './union.js';
 
 export interface RunContext {
@@ -60,7 +61,7 @@ export function policyLabel(p: PolicySpec, capacityExperts: number): string {
   return `${p.kind}, ${cap}`;
 }
 
-interface CachePlan {
+export interface CachePlan {
   perLayer: boolean;
   capacityPerScope: number;
   capacityExperts: number;
@@ -116,7 +117,25 @@ function popularityOf(trace: Trace, numExperts: number, warmupTokens: number): F
   return pop;
 }
 
-export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
+/** Everything a scenario resolves to before any policy runs: shared by `run`, `replay` and `validate`. */
+export interface PreparedScenario {
+  model: MoeModel;
+  hardware: Hardware;
+  trace: Trace;
+  cost: CostModel;
+  warnings: string[];
+  /** A fresh step source over the trace (the scenario's batching). */
+  newSource: () => StepSource;
+  residentBytes: number;
+  allOnGpuBytes: number;
+  /** A step's union of experts at one layer, upper bound: what an un-cached fetch must stage. */
+  maxUnion: number;
+  /** Belady's future, computed once when an offline policy asks for it. */
+  nextUse?: Int32Array;
+}
+
+/** Resolve the model and hardware, load the trace and check it against the model, size the memory. */
+export async function prepareScenario(scenario: Scenario, ctx: RunContext): Promise<PreparedScenario> {
   const model = resolveModel(scenario.model, 'model');
   const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
   const rng = createRng(scenario.seed);
@@ -145,37 +164,60 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   if (residentBytes > hbm) {
     throw new InputError(`hardware: model ${model.name}'s resident weights and KV cache need ${gib(residentBytes)}, more than the GPU's ${gib(hbm)}; expected a larger GPU or lower precision.dense`);
   }
-  // A step's union of experts at one layer, upper bound: what an un-cached fetch must stage.
   const maxUnion = Math.min(E, newSource().maxTokens * trace.topK);
+  return { model, hardware, trace, cost, warnings, newSource, residentBytes, allOnGpuBytes, maxUnion };
+}
 
-  let nextUse: Int32Array | undefined;
+export interface PolicyCache {
+  plan: CachePlan;
+  cache: ExpertCache;
+  label: string;
+}
+
+/**
+ * The expert cache of `scenario.policies[i]`, driven by a fresh instance of its policy: the same
+ * code for the simulator and for a real device-side cache. `cost` sizes byte-valued capacities.
+ */
+export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: number, cost: CostModel = prep.cost): PolicyCache {
+  const { model, trace, warnings } = prep;
+  const E = model.numExperts;
+  const L = trace.numLayers;
+  const info = cachePolicies[p.kind];
+  const staging = p.kind === 'none' || p.kind === 'static' ? prep.maxUnion * cost.expertBytes : 0;
+  const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
+  if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
+  let popularity: Float64Array | undefined;
+  if (p.kind === 'static') {
+    if (p.profile) {
+      if (p.profile.length !== L || p.profile.some((row) => row.length !== E)) {
+        throw new InputError(`policies[${i}].profile: expected ${L} rows (MoE layers) of ${E} counts (experts)`);
+      }
+      popularity = Float64Array.from(p.profile.flat());
+    } else {
+      popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
+    }
+  }
+  const policy = info.create({
+    numLayers: L,
+    numExperts: E,
+    capacityPerScope: plan.capacityPerScope,
+    scopes: plan.perLayer ? L : 1,
+    nextUse: prep.nextUse,
+    popularity,
+  });
+  const cache = new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
+  return { plan, cache, label: policyLabel(p, plan.capacityExperts) };
+}
+
+export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
+  const prep = await prepareScenario(scenario, ctx);
+  const { model, hardware, trace, cost, warnings, residentBytes, allOnGpuBytes } = prep;
+  const hbm = hardware.gpu.hbmBytes;
+
   const results: PolicyResult[] = [];
   scenario.policies.forEach((p, i) => {
-    const info = cachePolicies[p.kind];
-    const staging = p.kind === 'none' || p.kind === 'static' ? maxUnion * cost.expertBytes : 0;
-    const plan = planCapacity(p, i, model, cost, residentBytes, staging, hbm, warnings);
-    if (info.offline && !nextUse) nextUse = nextUseOf(accessKeys(trace, newSource(), E), L * E);
-    let popularity: Float64Array | undefined;
-    if (p.kind === 'static') {
-      if (p.profile) {
-        if (p.profile.length !== L || p.profile.some((row) => row.length !== E)) {
-          throw new InputError(`policies[${i}].profile: expected ${L} rows (MoE layers) of ${E} counts (experts)`);
-        }
-        popularity = Float64Array.from(p.profile.flat());
-      } else {
-        popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
-      }
-    }
-    const policy = info.create({
-      numLayers: L,
-      numExperts: E,
-      capacityPerScope: plan.capacityPerScope,
-      scopes: plan.perLayer ? L : 1,
-      nextUse,
-      popularity,
-    });
-    const cache = new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
-    const sim = new OffloadSim(trace, cost, cache, newSource(), scenario.timeline);
+    const { plan, cache, label } = createPolicyCache(prep, p, i);
+    const sim = new OffloadSim(trace, cost, cache, prep.newSource(), scenario.timeline);
     const counters = sim.run();
     const metrics = summarize(counters, {
       residentBytes,
@@ -186,9 +228,9 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     });
     if (p.kind === 'all-on-gpu' && metrics.gpuMemoryBytes > hbm) {
       metrics.fitsInHbm = false;
-      warnings.push(`${policyLabel(p, plan.capacityExperts)}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
+      warnings.push(`${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
     }
-    results.push({ policy: p.kind, label: policyLabel(p, plan.capacityExperts), metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
+    results.push({ policy: p.kind, label, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
   });
 
   return {
