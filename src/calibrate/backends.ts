@@ -101,6 +101,11 @@ export interface OpenBackendOptions {
    * Vulkan drivers). In-process sessions always see this process's environment.
    */
   probeEnv?: NodeJS.ProcessEnv;
+  /**
+   * CPU backend: ONNX Runtime's intra-op threads (default: ORT's, one per physical core). The
+   * environment variable MOESIM_CPU_THREADS sets it too. A profile and a replay must use the same.
+   */
+  cpuThreads?: number;
 }
 
 /**
@@ -110,7 +115,12 @@ export interface OpenBackendOptions {
 export async function openBackend(name: BackendName | string, options: OpenBackendOptions = {}): Promise<Backend> {
   const backend = parseBackendName(name);
   const ort = await import('onnxruntime-node');
-  return backend === 'cpu' ? openCpu(ort) : openWebGpu(ort, options);
+  const env = process.env.MOESIM_CPU_THREADS;
+  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : undefined);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
+    throw new InputError(`MOESIM_CPU_THREADS: expected a positive integer, got ${JSON.stringify(env)}`);
+  }
+  return backend === 'cpu' ? openCpu(ort, threads) : openWebGpu(ort, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,8 +246,12 @@ class CpuBuffer implements DeviceBuffer {
   }
 }
 
-async function openCpu(ort: Ort): Promise<Backend> {
-  const sessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3 as const };
+async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> {
+  const sessionOptions = {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3 as const,
+    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+  };
   const unsupported: Partial<Record<ExpertDtype, string>> = {};
   const dtypes: ExpertDtype[] = [];
   for (const d of expertDtypes) {
@@ -279,7 +293,7 @@ async function openCpu(ort: Ort): Promise<Backend> {
   return {
     name: 'cpu',
     deviceName: cpuModel(),
-    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? '?'} CPU EP`,
+    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? "?"} CPU EP${threads !== undefined ? `, ${threads} intra-op thread${threads === 1 ? "" : "s"}` : ""}`,
     dtypes,
     unsupported,
     async runExpert(x, expert) {

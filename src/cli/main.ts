@@ -8,6 +8,8 @@ import { runCommand } from './run.js';
 import { presetsCommand } from './presets.js';
 import { traceCommand } from './trace.js';
 import { calibrateCommand } from './calibrate.js';
+import { replayCommand } from './replay.js';
+import { validateCommand } from './validate.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -18,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(presetsCommand)
       .command(traceCommand)
       .command(calibrateCommand)
+      .command(replayCommand)
+      .command(validateCommand)
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
       .fail((msg, err) => {

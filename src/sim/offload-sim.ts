@@ -66,6 +66,11 @@ export interface SimCounters {
   /** Gaps between consecutive outputs of a sequence (TPOT samples), in seconds. */
   tpotSamplesSec: Float64Array;
   tpotSampleCount: number;
+  /** When each step ended, in step order (stepEndCount of them). */
+  stepEndSec: Float64Array;
+  stepEndCount: number;
+  /** Per MoE layer: time from its non-expert work's submission to its last expert's end, summed over steps. */
+  perLayerSec: Float64Array;
   timeline: TimelineSpan[];
 }
 
@@ -83,6 +88,7 @@ export class OffloadSim implements JobListener {
   private stagingNow = 0;
   private readonly union: LayerUnion;
   private lastGpuEndSec = 0;
+  private layerStartSec = 0;
   private readonly c: SimCounters;
   private readonly seqLastEmitSec: Float64Array;
   private readonly seqContext: Float64Array;
@@ -125,6 +131,9 @@ export class OffloadSim implements JobListener {
       seqOutputs: new Int32Array(nSeq),
       tpotSamplesSec: new Float64Array(1024),
       tpotSampleCount: 0,
+      stepEndSec: new Float64Array(256),
+      stepEndCount: 0,
+      perLayerSec: new Float64Array(this.L),
       timeline: [],
     };
   }
@@ -161,6 +170,7 @@ export class OffloadSim implements JobListener {
 
   private startLayer(): void {
     const step = this.step!;
+    this.layerStartSec = this.sim.now;
     if (this.layer === this.L) {
       this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
     } else {
@@ -205,6 +215,7 @@ export class OffloadSim implements JobListener {
   private layerDone(): void {
     const stall = this.sim.now - this.gateSec - this.expertBusySec;
     if (stall > 0) this.c.stallSec += stall;
+    this.c.perLayerSec[this.layer] += this.sim.now - this.layerStartSec;
     this.layer++;
     this.startLayer();
   }
@@ -213,6 +224,12 @@ export class OffloadSim implements JobListener {
     const step = this.step!;
     const now = this.sim.now;
     const c = this.c;
+    if (c.stepEndCount === c.stepEndSec.length) {
+      const g = new Float64Array(c.stepEndSec.length * 2);
+      g.set(c.stepEndSec);
+      c.stepEndSec = g;
+    }
+    c.stepEndSec[c.stepEndCount++] = now;
     for (let i = 0; i < step.emitCount; i++) {
       const s = step.emitSeq[i];
       if (c.seqOutputs[s] === 0) c.seqFirstEmitSec[s] = now;
