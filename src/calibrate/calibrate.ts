@@ -7,7 +7,7 @@ import type { Hardware } from '../hardware/types.js';
 import { createRng } from '../rng/rng.js';
 import { KERNELS_PER_EXPERT } from '../sim/cost-model.js';
 import { openBackend, type Backend, type BackendName } from './backends.js';
-import { fitExpert, fitTransfer, type ExpertFit } from './fit.js';
+import { fitExpertAnchored, fitTransfer, type ExpertFit } from './fit.js';
 import {
   benchExpert,
   fullPlan,
@@ -57,7 +57,9 @@ function transferRecord(s: TransferSample): TransferSampleRecord {
 }
 
 function fitExpertSamples(samples: readonly ExpertSample[]): Promise<ExpertFit> {
-  return fitExpert(samples.map((s) => ({ bytes: s.bytes, flops: s.flops, timeSec: s.stats.medianSec })));
+  return fitExpertAnchored(
+    samples.map((s) => ({ bytes: s.bytes, flops: s.flops, timeSec: s.stats.medianSec, tokens: s.tokens, shape: `${s.hiddenSize}x${s.intermediateSize}` })),
+  );
 }
 
 /**

@@ -52,6 +52,7 @@ const qualityFields = {
 
 const expertFitSchema = z
   .object({
+    method: z.enum(['joint', 'anchored']).optional(),
     overheadSec: nonNegative,
     memBandwidthBytesPerSec: positive,
     throughputFlopsPerSec: positive,
@@ -257,8 +258,13 @@ function expertFitLines(title: string, fit: ExpertFit, samples: readonly ExpertS
       : fit.roofline === 'compute-bound-only'
         ? ' (every run compute-bound: bandwidth is a lower bound)'
         : '';
+  const how =
+    fit.method === 'anchored'
+      ? ['  fitted       overhead and bandwidth to each shape\'s fewest-token run, throughput to its most-token run']
+      : [];
   return [
     `${title}: time = overhead + max(bytes / bandwidth, flops / throughput), ${samples.length} points${bound}`,
+    ...how,
     `  overhead     ${fmtSec(fit.overheadSec)}`,
     `  bandwidth    ${gbps(fit.memBandwidthBytesPerSec)}`,
     `  throughput   ${gflops(fit.throughputFlopsPerSec)}  (knee at ${fit.kneeFlopsPerByte.toFixed(1)} FLOP/byte)`,
