@@ -14,6 +14,7 @@
  * destination, in a cache. Timing one buffer over and over would measure cache bandwidth instead
  * (measured on a 2-core EPYC VM with 32 MiB of L3: 26 GB/s hot against about half that cold).
  */
+import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../rng/rng.js';
 import { SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
 import { fmtBytes, fmtSec } from './format.js';
@@ -163,6 +164,30 @@ export interface MicrobenchPlan {
   measure: Partial<MeasureOptions>;
 }
 
+/**
+ * The host's last-level cache in bytes (Linux sysfs; 0 when unknown). The cold rotations cover at
+ * least twice it: a plan's coldBytes can be smaller than a server's L3 (300 MiB seen on a cloud
+ * Xeon), and then the benchmarks would run from cache.
+ */
+export function lastLevelCacheBytes(): number {
+  let best = 0;
+  for (let i = 0; i < 8; i++) {
+    try {
+      const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${i}/size`, 'utf8').trim();
+      const m = /^(\d+)([KMG]?)$/.exec(text);
+      if (m) best = Math.max(best, Number(m[1]) * ({ '': 1, K: 1024, M: 2 ** 20, G: 2 ** 30 } as Record<string, number>)[m[2]]);
+    } catch {
+      break;
+    }
+  }
+  return best;
+}
+
+/** The bytes to rotate through: the plan's, or twice the last-level cache if that is more. */
+export function coldBytesFor(plan: Pick<MicrobenchPlan, 'coldBytes'>): number {
+  return plan.coldBytes === 0 ? 0 : Math.max(plan.coldBytes, 2 * lastLevelCacheBytes());
+}
+
 /** Copies of a buffer of `bytes` that together reach `coldBytes` (at least one, at most 4096). */
 export function rotationCount(bytes: number, coldBytes: number): number {
   return Math.max(1, Math.min(4096, Math.ceil(coldBytes / Math.max(1, bytes))));
@@ -222,7 +247,7 @@ export async function benchExpert(
   for (const shape of plan.shapes) {
     const label = `${shape.hiddenSize}x${shape.intermediateSize}`;
     const weights = randomExpertWeights(shape, plan.dtype, rng.fork(`w:${label}`));
-    const copies = rotationCount(expertWeightBytes(shape, plan.dtype), plan.coldBytes);
+    const copies = rotationCount(expertWeightBytes(shape, plan.dtype), coldBytesFor(plan));
     const devs: DeviceExpert[] = [];
     try {
       for (let i = 0; i < copies; i++) devs.push(await backend.upload(weights));
@@ -250,11 +275,26 @@ export async function benchExpert(
 }
 
 /**
- * Host-to-device transfer time vs bytes: upload, then wait for the device; release untimed.
- * Never batched. Sources rotate through copies (coldBytes in all); destinations are held in a ring
- * of as many and released when they fall out of it, so each upload gets a free device buffer (the
- * CPU backend's pool recycles the one released longest ago): no sample pays for allocation or
- * page faults, and none finds its source or destination in a cache.
+ * Uploads per transfer sample, issued back to back before the device is waited for once: how
+ * backend.upload sends an expert (its three matrices) before the expert runs.
+ */
+export const UPLOADS_PER_SAMPLE = 3;
+
+/** Stats of a batch of `k` operations plus a fixed cost, as the stats of one operation. */
+function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats {
+  const f = (x: number) => Math.max(1e-9, (x - fixedSec) / k);
+  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k };
+}
+
+/**
+ * Host-to-device transfer time vs bytes. A sample is what a miss costs in `moesim replay`:
+ * UPLOADS_PER_SAMPLE uploads of `bytes` each, back to back, then one wait for the device; the
+ * wait's own cost (backend.sync alone, measured first: on WebGPU a round trip of about a tiny run)
+ * is subtracted and the rest divided by the uploads. Never batched further. Sources rotate through
+ * copies (coldBytes in all); destinations are held in a ring of as many and released when they
+ * fall out of it, so each upload gets a free device buffer (the CPU backend's pool recycles the
+ * one released longest ago): no sample pays for allocation or page faults, and none finds its
+ * source or destination in a cache.
  */
 export async function benchTransfer(
   backend: Backend,
@@ -264,11 +304,14 @@ export async function benchTransfer(
 ): Promise<TransferSample[]> {
   const out: TransferSample[] = [];
   const elem = plan.dtype === 'float32' ? 4 : 2;
+  const k = UPLOADS_PER_SAMPLE;
+  const options = { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) };
+  const syncSec = (await measure(() => backend.sync(), options)).medianSec;
   const host = new SlabAllocator(); // page-aligned sources, like pinned host memory
   for (const bytes of plan.transferBytes) {
     const n = Math.max(1, Math.floor(bytes / elem));
     const values = randomArray(n, rng.fork(`t:${bytes}`), 1);
-    const copies = rotationCount(n * elem, plan.coldBytes);
+    const copies = Math.max(k + 1, rotationCount(n * elem, coldBytesFor(plan)));
     const sources: HostArray[] = [];
     for (let i = 0; i < copies; i++) {
       const data = host.alloc(plan.dtype, n);
@@ -282,20 +325,22 @@ export async function benchTransfer(
     await backend.sync();
     for (const b of held.splice(0)) backend.releaseBuffer(b);
     let next = 0;
-    const stats = await measure(
+    const batch = await measure(
       async () => {
-        const b = await backend.uploadBuffer(sources[next++ % copies], plan.dtype);
+        const bs: DeviceBuffer[] = [];
+        for (let i = 0; i < k; i++) bs.push(await backend.uploadBuffer(sources[next++ % copies], plan.dtype));
         await backend.sync();
-        return b;
+        return bs;
       },
-      { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) },
-      (b) => {
-        held.push(b);
-        if (held.length > copies) backend.releaseBuffer(held.shift()!);
+      options,
+      (bs) => {
+        held.push(...bs);
+        while (held.length > copies) backend.releaseBuffer(held.shift()!);
       },
     );
     for (const b of held) backend.releaseBuffer(b);
     host.clear();
+    const stats = perOperation(batch, syncSec, k);
     out.push({ bytes: n * elem, stats });
     progress(`upload ${fmtBytes(n * elem)}: ${fmtSec(stats.medianSec)}`);
   }

@@ -285,6 +285,7 @@ export function formatProfileSummary(p: CalibrationProfile): string {
     ...expertFitLines('expert', p.fit.expert, p.samples.expert),
     '',
     `upload: time = latency + bytes / bandwidth, ${p.samples.transfer.length} points`,
+    '  measured     as a miss uploads an expert: 3 buffers back to back, one wait for the device (its own cost subtracted)',
     `  latency      ${fmtSec(t.latencySec)}`,
     `  bandwidth    ${gbps(t.bandwidthBytesPerSec)}`,
     `  R²           ${t.r2.toFixed(4)}; worst residual ${pct(t.worstRelativeResidual)}` +

@@ -118,6 +118,7 @@ export interface ValidateResult {
   replay: ReplayResult;
 }
 
+const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
 const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
 
 /** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
@@ -147,7 +148,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
-    row('hit rate', '%', s.accesses === 0 ? 0 : (100 * s.hits) / s.accesses, 100 * r.hitRate, true),
+    row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
   ];
 }
 
