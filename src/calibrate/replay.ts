@@ -24,7 +24,8 @@
  *
  * Timing (process.hrtime.bigint): an untimed warm-up pass over the first steps with a throwaway
  * cache (JIT, ORT's first runs, page faults of the device memory pool), then `repeats` timed
- * passes over every step, each from an empty cache; a step's time is its median over the passes.
+ * passes over every step, each from an empty cache, round-robin over the policies; a step's time
+ * is its median over the passes.
  * Initial residents (static placement, all-on-gpu) are uploaded before a pass and not timed or
  * counted, as the simulator charges nothing for them.
  */
@@ -304,25 +305,33 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
   try {
-    for (const index of o.policies) {
-      const p = scenario.policies[index];
-      if (warmupSteps > 0) await replayPass(o, hosts, index, warmupSteps, null);
-      const passes: PassCounters[] = [];
-      for (let r = 0; r < repeats; r++) {
-        const log: StepLog[] | null = policies.length === 0 && r === 0 ? [] : null;
+    // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
+    // a burst of other work on the machine slows every policy alike rather than one of them.
+    const passes: PassCounters[][] = o.policies.map(() => []);
+    for (let r = 0; r < repeats; r++) {
+      for (let j = 0; j < o.policies.length; j++) {
+        const index = o.policies[j];
+        const p = scenario.policies[index];
+        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, index, warmupSteps, null);
+        const log: StepLog[] | null = j === 0 && r === 0 ? [] : null;
         const c = await replayPass(o, hosts, index, Infinity, log);
         if (log) steps = log;
-        const first = passes[0];
+        const first = passes[j][0];
         if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.stepSec.length !== c.stepSec.length)) {
           throw new Error(`replay: pass ${r} of policy ${index} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}: the policy is not deterministic`);
         }
-        passes.push(c);
+        passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${p.label ?? p.kind} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
       }
-      const c0 = passes[0];
+    }
+    for (let j = 0; j < o.policies.length; j++) {
+      const index = o.policies[j];
+      const p = scenario.policies[index];
+      const ps = passes[j];
+      const c0 = ps[0];
       const nSteps = c0.stepSec.length;
-      const stepSec = Array.from({ length: nSteps }, (_, s) => median(passes.map((q) => q.stepSec[s])));
+      const stepSec = Array.from({ length: nSteps }, (_, s) => median(ps.map((q) => q.stepSec[s])));
       const { plan, label } = createPolicyCache(prep, p, index);
       policies.push({
         index,
@@ -339,11 +348,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         bytesH2D: c0.bytesH2D,
         evictions: c0.evictions,
         stepSec,
-        passStepSec: passes.map((q) => q.stepSec),
-        perLayerSec: Array.from({ length: L }, (_, l) => median(passes.map((q) => q.perLayerSec[l]))),
-        uploadSec: median(passes.map((q) => q.uploadSec)),
-        computeSec: median(passes.map((q) => q.computeSec)),
-        passMeanStepSec: passes.map((q) => q.stepSec.reduce((a, b) => a + b, 0) / q.stepSec.length),
+        passStepSec: ps.map((q) => q.stepSec),
+        perLayerSec: Array.from({ length: L }, (_, l) => median(ps.map((q) => q.perLayerSec[l]))),
+        uploadSec: median(ps.map((q) => q.uploadSec)),
+        computeSec: median(ps.map((q) => q.computeSec)),
+        passMeanStepSec: ps.map((q) => q.stepSec.reduce((a, b) => a + b, 0) / q.stepSec.length),
         latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
       });
     }
