@@ -198,8 +198,10 @@ export class SlabAllocator {
   private readonly free_ = new Map<string, HostArray[]>();
 
   alloc(dtype: ExpertDtype, length: number): HostArray {
+    // The buffer freed longest ago first: one freed a moment ago is still in the CPU's caches, and
+    // device memory is not (a staging buffer reused at once would make uploads look cache-fast).
     const list = this.free_.get(`${dtype}:${length}`);
-    const reused = list?.pop();
+    const reused = list?.shift();
     if (reused !== undefined) return reused;
     const bytes = length * dtypeBytes(dtype);
     let buffer: ArrayBuffer;

@@ -202,9 +202,10 @@ function powersOfTwo(from: number, to: number): number[] {
   return out;
 }
 
-/** The plan of `moesim calibrate`: model-sized shapes, up to 512 tokens, 64 KiB … 64 MiB uploads. */
+/** The plan of `moesim calibrate`: experts of 0.5 to 33 MiB in fp32, up to 512 tokens, 64 KiB … 64 MiB uploads. */
 export const fullPlan: MicrobenchPlan = {
   shapes: [
+    { hiddenSize: 128, intermediateSize: 352 },
     { hiddenSize: 256, intermediateSize: 704 },
     { hiddenSize: 512, intermediateSize: 1408 },
     { hiddenSize: 1024, intermediateSize: 2816 },

@@ -18,7 +18,8 @@ import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
 import { replay, type ReplayResult } from './replay.js';
 import type { ReplaySetup } from './replay-setup.js';
-import { describeScaled, type ScaledModel } from './scale.js';
+import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
+import { expertWeightBytes } from './expert-graph.js';
 import type { Progress } from './microbench.js';
 
 /** backend.upload sends an expert's three matrices as three transfers. */
@@ -178,6 +179,13 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     progress: o.progress,
   });
   const simulated = simulateReplay(setup, o.profile.hardware, replayed);
+  const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
+  const lo = Math.min(...calibrated);
+  const hi = Math.max(...calibrated);
+  const extrapolated =
+    scaled.expertBytes < lo / 1.5 || scaled.expertBytes > hi * 1.5
+      ? [`the replayed expert (${fmtSize(scaled.expertBytes)}) is outside the calibrated shapes (${fmtSize(lo)} to ${fmtSize(hi)}): the simulated expert time is extrapolated`]
+      : [];
   const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
@@ -216,7 +224,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     warmupSteps: replayed.warmupSteps,
     repeats: replayed.repeats,
     policies,
-    warnings: [...new Set(prep.warnings)],
+    warnings: [...new Set([...prep.warnings, ...extrapolated])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
   };
