@@ -101,6 +101,11 @@ export interface OpenBackendOptions {
    * Vulkan drivers). In-process sessions always see this process's environment.
    */
   probeEnv?: NodeJS.ProcessEnv;
+  /**
+   * CPU backend: ONNX Runtime's intra-op threads (default: ORT's, one per physical core). The
+   * environment variable MOESIM_CPU_THREADS sets it too. A profile and a replay must use the same.
+   */
+  cpuThreads?: number;
 }
 
 /**
@@ -110,7 +115,12 @@ export interface OpenBackendOptions {
 export async function openBackend(name: BackendName | string, options: OpenBackendOptions = {}): Promise<Backend> {
   const backend = parseBackendName(name);
   const ort = await import('onnxruntime-node');
-  return backend === 'cpu' ? openCpu(ort) : openWebGpu(ort, options);
+  const env = process.env.MOESIM_CPU_THREADS;
+  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : undefined);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
+    throw new InputError(`MOESIM_CPU_THREADS: expected a positive integer, got ${JSON.stringify(env)}`);
+  }
+  return backend === 'cpu' ? openCpu(ort, threads) : openWebGpu(ort, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,8 +198,10 @@ export class SlabAllocator {
   private readonly free_ = new Map<string, HostArray[]>();
 
   alloc(dtype: ExpertDtype, length: number): HostArray {
+    // The buffer freed longest ago first: one freed a moment ago is still in the CPU's caches, and
+    // device memory is not (a staging buffer reused at once would make uploads look cache-fast).
     const list = this.free_.get(`${dtype}:${length}`);
-    const reused = list?.pop();
+    const reused = list?.shift();
     if (reused !== undefined) return reused;
     const bytes = length * dtypeBytes(dtype);
     let buffer: ArrayBuffer;
@@ -236,8 +248,12 @@ class CpuBuffer implements DeviceBuffer {
   }
 }
 
-async function openCpu(ort: Ort): Promise<Backend> {
-  const sessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3 as const };
+async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> {
+  const sessionOptions = {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3 as const,
+    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+  };
   const unsupported: Partial<Record<ExpertDtype, string>> = {};
   const dtypes: ExpertDtype[] = [];
   for (const d of expertDtypes) {
@@ -279,7 +295,7 @@ async function openCpu(ort: Ort): Promise<Backend> {
   return {
     name: 'cpu',
     deviceName: cpuModel(),
-    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? '?'} CPU EP`,
+    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? "?"} CPU EP${threads !== undefined ? `, ${threads} intra-op thread${threads === 1 ? "" : "s"}` : ""}`,
     dtypes,
     unsupported,
     async runExpert(x, expert) {

@@ -5,8 +5,9 @@
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
 import { createRng } from '../rng/rng.js';
+import { KERNELS_PER_EXPERT } from '../sim/cost-model.js';
 import { openBackend, type Backend, type BackendName } from './backends.js';
-import { fitExpert, fitTransfer, type ExpertFit } from './fit.js';
+import { fitExpertAnchored, fitTransfer, type ExpertFit } from './fit.js';
 import {
   benchExpert,
   fullPlan,
@@ -56,10 +57,17 @@ function transferRecord(s: TransferSample): TransferSampleRecord {
 }
 
 function fitExpertSamples(samples: readonly ExpertSample[]): Promise<ExpertFit> {
-  return fitExpert(samples.map((s) => ({ bytes: s.bytes, flops: s.flops, timeSec: s.stats.medianSec })));
+  return fitExpertAnchored(
+    samples.map((s) => ({ bytes: s.bytes, flops: s.flops, timeSec: s.stats.medianSec, tokens: s.tokens, shape: `${s.hiddenSize}x${s.intermediateSize}` })),
+  );
 }
 
-/** The Hardware the simulator takes, from the fits. */
+/**
+ * The Hardware the simulator takes, from the fits. The simulator charges an expert
+ * KERNELS_PER_EXPERT launches; one run of the expert graph is what the fitted overhead measured,
+ * so each launch gets that share of it. The link does not overlap compute: moesim drives uploads
+ * and runs from one thread, each waiting for the last (ONNX Runtime's runs are synchronous).
+ */
 export function hardwareFromFits(args: {
   backend: BackendName;
   deviceName: string;
@@ -84,15 +92,16 @@ export function hardwareFromFits(args: {
       hbmBytes: args.hostMemoryBytes,
       hbmBytesPerSec: args.expert.memBandwidthBytesPerSec,
       flopsPerSec: { fp32: args.expert.throughputFlopsPerSec, bf16: args.expert.throughputFlopsPerSec },
-      launchOverheadSec: args.expert.overheadSec,
-      source: `${by}; bandwidth, fp32 throughput and per-run overhead fitted to expert runs; bf16 not measured, set to the fp32 figure; ${gpuNotes}`,
+      launchOverheadSec: args.expert.overheadSec / KERNELS_PER_EXPERT,
+      source: `${by}; bandwidth, fp32 throughput and per-run overhead fitted to expert runs (launch overhead = run overhead / ${KERNELS_PER_EXPERT} kernels); bf16 not measured, set to the fp32 figure; ${gpuNotes}`,
     },
     link: {
       name: args.backend === 'cpu' ? 'host memcpy' : 'WebGPU upload (ORT)',
       h2dBytesPerSec: args.transfer.bandwidthBytesPerSec,
       d2hBytesPerSec: args.transfer.bandwidthBytesPerSec,
       latencySec: args.transfer.latencySec,
-      source: `${by}; fitted to timed uploads; device-to-host not measured, set to the host-to-device figure`,
+      overlapsCompute: false,
+      source: `${by}; fitted to timed uploads; device-to-host not measured, set to the host-to-device figure; uploads and runs never overlap (one host thread drives both)`,
     },
     cpu: {
       name: args.cpuName,

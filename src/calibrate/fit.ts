@@ -59,6 +59,12 @@ export type Roofline =
   | 'compute-bound-only';
 
 export interface ExpertFit extends FitQuality {
+  /**
+   * How the roofline was fitted: `joint`, least squares over every point (fitExpert); `anchored`,
+   * memory roof from each shape's fewest-token run and compute roof from its most-token run
+   * (fitExpertAnchored). Absent in older profiles: joint.
+   */
+  method?: 'joint' | 'anchored';
   overheadSec: number;
   memBandwidthBytesPerSec: number;
   throughputFlopsPerSec: number;
@@ -265,9 +271,79 @@ export async function fitExpert(points: readonly ExpertPoint[]): Promise<ExpertF
     throughputFlopsPerSec: memBandwidth * knee,
   };
   return {
+    method: 'joint',
     ...fit,
     kneeFlopsPerByte: knee,
     roofline,
     ...fitQuality(y, points.map((p) => predictExpert(fit, p.bytes, p.flops))),
+  };
+}
+
+/** An expert run of one shape (`shape`: any key that tells shapes apart) over `tokens` tokens. */
+export interface ShapedExpertPoint extends ExpertPoint {
+  shape: string;
+  tokens: number;
+}
+
+/** A point counts as compute-bound when it runs this much slower than the memory roof predicts. */
+const COMPUTE_BOUND_RATIO = 1.5;
+
+/**
+ * The roofline measured at its two ends, the way rooflines are usually measured (a streaming
+ * kernel for bandwidth, a large GEMM for peak FLOP/s):
+ *
+ * - memory roof (overhead, bandwidth): least squares (relative) over each shape's fewest-token
+ *   run, which is memory-bound on any device (about 0.5 FLOP/byte in fp32): the runs of a decode
+ *   step;
+ * - compute roof (throughput): the median over each shape's most-token run, where that run is at
+ *   least COMPUTE_BOUND_RATIO times slower than the memory roof, of FLOPs / (time - overhead).
+ *
+ * Why not the joint fit: kernels between the two ends need not follow a roofline. ONNX Runtime's
+ * CPU MatMul runs one token as a GEMV but packs the weights for a GEMM from two tokens on (the
+ * weights are inputs, so nothing can be pre-packed): measured on a 2-core EPYC, 2..16 tokens take
+ * 2-4x the one-token time, and a joint fit then misses the one-token runs, those of decoding, by
+ * +40%. The mid-range points keep their residuals in the profile. Falls back to the joint fit with
+ * fewer than two shapes.
+ */
+export async function fitExpertAnchored(points: readonly ShapedExpertPoint[]): Promise<ExpertFit> {
+  checkPoints(points, 'expert', 3);
+  const shapes = new Map<string, ShapedExpertPoint[]>();
+  for (const p of points) shapes.set(p.shape, [...(shapes.get(p.shape) ?? []), p]);
+  if (shapes.size < 2) return fitExpert(points);
+  const fewest = [...shapes.values()].map((ps) => ps.reduce((a, b) => (b.tokens < a.tokens ? b : a)));
+  const most = [...shapes.values()].map((ps) => ps.reduce((a, b) => (b.tokens > a.tokens ? b : a)));
+  const y = fewest.map((p) => p.timeSec);
+  const w = y.map((t) => 1 / (t * t));
+  let { beta } = await weightedLeastSquares(fewest.map((p) => [1, p.bytes]), y, w);
+  let [overhead, secPerByte] = beta;
+  if (overhead < 0) {
+    ({ beta } = await weightedLeastSquares(fewest.map((p) => [p.bytes]), y, w));
+    overhead = 0;
+    secPerByte = beta[0];
+  }
+  if (!(secPerByte > 0)) return fitExpert(points);
+  const memBandwidth = 1 / secPerByte;
+  const memRoof = (p: ExpertPoint) => overhead + p.bytes / memBandwidth;
+  const bound = most.filter((p) => p.timeSec > COMPUTE_BOUND_RATIO * memRoof(p) && p.timeSec > overhead);
+  let throughput: number;
+  let roofline: Roofline;
+  if (bound.length > 0) {
+    const rates = bound.map((p) => p.flops / (p.timeSec - overhead)).sort((a, b) => a - b);
+    throughput = rates[Math.floor((rates.length - 1) / 2)];
+    roofline = 'both';
+  } else {
+    // Every run memory-bound: the throughput is at least what the most intense run needed.
+    const top = points.reduce((a, b) => (b.flops / b.bytes > a.flops / a.bytes ? b : a));
+    throughput = top.flops / Math.max(top.timeSec - overhead, 1e-12) ;
+    throughput = Math.max(throughput, (top.flops / top.bytes) * memBandwidth);
+    roofline = 'memory-bound-only';
+  }
+  const fit = { overheadSec: overhead, memBandwidthBytesPerSec: memBandwidth, throughputFlopsPerSec: throughput };
+  return {
+    method: 'anchored',
+    ...fit,
+    kneeFlopsPerByte: throughput / memBandwidth,
+    roofline,
+    ...fitQuality(points.map((p) => p.timeSec), points.map((p) => predictExpert(fit, p.bytes, p.flops))),
   };
 }

@@ -6,19 +6,29 @@
  *
  * Measures expert time vs tokens for several shapes (weights resident on the device), host-to-
  * device transfer time vs bytes, and the cost of the smallest possible run.
+ *
+ * Cold caches: a model's decode step reads each expert it uses once, and reads many of them, so an
+ * expert's weights come from memory (DRAM, HBM), not from a cache that the previous run warmed.
+ * The benchmarks therefore rotate through copies of their data, `coldBytes` of them in all (more
+ * than the last-level cache), so that no run finds its weights, and no upload its source or
+ * destination, in a cache. Timing one buffer over and over would measure cache bandwidth instead
+ * (measured on a 2-core EPYC VM with 32 MiB of L3: 26 GB/s hot against about half that cold).
  */
+import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../rng/rng.js';
-import { SlabAllocator, type Backend } from './backends.js';
+import { SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
 import { fmtBytes, fmtSec } from './format.js';
 import {
   expertBytesMoved,
   expertFlops,
+  expertWeightBytes,
   randomActivations,
   randomArray,
   randomExpertWeights,
   toHalf,
   type ExpertDtype,
   type ExpertShape,
+  type HostArray,
 } from './expert-graph.js';
 
 export interface SampleStats {
@@ -149,7 +159,38 @@ export interface MicrobenchPlan {
   maxRunSec: number;
   /** Upload sizes, bytes. */
   transferBytes: number[];
+  /** Bytes of copies to rotate through so that caches are cold (0: one copy, caches warm). */
+  coldBytes: number;
   measure: Partial<MeasureOptions>;
+}
+
+/**
+ * The host's last-level cache in bytes (Linux sysfs; 0 when unknown). The cold rotations cover at
+ * least twice it: a plan's coldBytes can be smaller than a server's L3 (300 MiB seen on a cloud
+ * Xeon), and then the benchmarks would run from cache.
+ */
+export function lastLevelCacheBytes(): number {
+  let best = 0;
+  for (let i = 0; i < 8; i++) {
+    try {
+      const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${i}/size`, 'utf8').trim();
+      const m = /^(\d+)([KMG]?)$/.exec(text);
+      if (m) best = Math.max(best, Number(m[1]) * ({ '': 1, K: 1024, M: 2 ** 20, G: 2 ** 30 } as Record<string, number>)[m[2]]);
+    } catch {
+      break;
+    }
+  }
+  return best;
+}
+
+/** The bytes to rotate through: the plan's, or twice the last-level cache if that is more. */
+export function coldBytesFor(plan: Pick<MicrobenchPlan, 'coldBytes'>): number {
+  return plan.coldBytes === 0 ? 0 : Math.max(plan.coldBytes, 2 * lastLevelCacheBytes());
+}
+
+/** Copies of a buffer of `bytes` that together reach `coldBytes` (at least one, at most 4096). */
+export function rotationCount(bytes: number, coldBytes: number): number {
+  return Math.max(1, Math.min(4096, Math.ceil(coldBytes / Math.max(1, bytes))));
 }
 
 const KiB = 1024;
@@ -161,9 +202,10 @@ function powersOfTwo(from: number, to: number): number[] {
   return out;
 }
 
-/** The plan of `moesim calibrate`: model-sized shapes, up to 512 tokens, 64 KiB … 64 MiB uploads. */
+/** The plan of `moesim calibrate`: experts of 0.5 to 33 MiB in fp32, up to 512 tokens, 64 KiB … 64 MiB uploads. */
 export const fullPlan: MicrobenchPlan = {
   shapes: [
+    { hiddenSize: 128, intermediateSize: 352 },
     { hiddenSize: 256, intermediateSize: 704 },
     { hiddenSize: 512, intermediateSize: 1408 },
     { hiddenSize: 1024, intermediateSize: 2816 },
@@ -172,6 +214,7 @@ export const fullPlan: MicrobenchPlan = {
   dtype: 'float32',
   maxRunSec: 0.25,
   transferBytes: powersOfTwo(64 * KiB, 64 * MiB),
+  coldBytes: 256 * MiB,
   measure: { warmupRuns: 2, warmupMs: 100, minSamples: 5, maxSamples: 50, timeBudgetMs: 400, minSampleUs: 200 },
 };
 
@@ -185,12 +228,16 @@ export const quickPlan: MicrobenchPlan = {
   dtype: 'float32',
   maxRunSec: 0.05,
   transferBytes: powersOfTwo(64 * KiB, 4 * MiB),
+  coldBytes: 64 * MiB,
   measure: { warmupRuns: 2, warmupMs: 20, minSamples: 5, maxSamples: 25, timeBudgetMs: 60, minSampleUs: 200 },
 };
 
 export type Progress = (message: string) => void;
 
-/** Expert time vs tokens, weights resident on the device (uploaded once per shape, untimed). */
+/**
+ * Expert time vs tokens, weights resident on the device: each shape's weights uploaded (untimed)
+ * as many times as coldBytes asks, and the runs rotate through the copies.
+ */
 export async function benchExpert(
   backend: Backend,
   plan: MicrobenchPlan,
@@ -201,11 +248,14 @@ export async function benchExpert(
   for (const shape of plan.shapes) {
     const label = `${shape.hiddenSize}x${shape.intermediateSize}`;
     const weights = randomExpertWeights(shape, plan.dtype, rng.fork(`w:${label}`));
-    const dev = await backend.upload(weights);
+    const copies = rotationCount(expertWeightBytes(shape, plan.dtype), coldBytesFor(plan));
+    const devs: DeviceExpert[] = [];
     try {
+      for (let i = 0; i < copies; i++) devs.push(await backend.upload(weights));
+      let next = 0;
       for (const tokens of powersOfTwo(1, plan.maxTokens)) {
         const x = randomActivations(tokens, shape.hiddenSize, plan.dtype, rng.fork(`x:${label}:${tokens}`));
-        const stats = await measure(() => backend.runExpert(x, dev), plan.measure);
+        const stats = await measure(() => backend.runExpert(x, devs[next++ % copies]), plan.measure);
         out.push({
           hiddenSize: shape.hiddenSize,
           intermediateSize: shape.intermediateSize,
@@ -219,16 +269,33 @@ export async function benchExpert(
         if (stats.medianSec > plan.maxRunSec) break;
       }
     } finally {
-      backend.evict(dev);
+      for (const d of devs) backend.evict(d);
     }
   }
   return out;
 }
 
 /**
- * Host-to-device transfer time vs bytes: upload, then wait for the device; release untimed.
- * Never batched: each upload gets a free device buffer (the CPU backend's pool recycles the one
- * released after the previous sample), so no sample pays for allocation or page faults.
+ * Uploads per transfer sample, issued back to back before the device is waited for once: how
+ * backend.upload sends an expert (its three matrices) before the expert runs.
+ */
+export const UPLOADS_PER_SAMPLE = 3;
+
+/** Stats of a batch of `k` operations plus a fixed cost, as the stats of one operation. */
+function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats {
+  const f = (x: number) => Math.max(1e-9, (x - fixedSec) / k);
+  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k };
+}
+
+/**
+ * Host-to-device transfer time vs bytes. A sample is what a miss costs in `moesim replay`:
+ * UPLOADS_PER_SAMPLE uploads of `bytes` each, back to back, then one wait for the device; the
+ * wait's own cost (backend.sync alone, measured first: on WebGPU a round trip of about a tiny run)
+ * is subtracted and the rest divided by the uploads. Never batched further. Sources rotate through
+ * copies (coldBytes in all); destinations are held in a ring of as many and released when they
+ * fall out of it, so each upload gets a free device buffer (the CPU backend's pool recycles the
+ * one released longest ago): no sample pays for allocation or page faults, and none finds its
+ * source or destination in a cache.
  */
 export async function benchTransfer(
   backend: Backend,
@@ -238,22 +305,43 @@ export async function benchTransfer(
 ): Promise<TransferSample[]> {
   const out: TransferSample[] = [];
   const elem = plan.dtype === 'float32' ? 4 : 2;
+  const k = UPLOADS_PER_SAMPLE;
+  const options = { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) };
+  const syncSec = (await measure(() => backend.sync(), options)).medianSec;
   const host = new SlabAllocator(); // page-aligned sources, like pinned host memory
   for (const bytes of plan.transferBytes) {
     const n = Math.max(1, Math.floor(bytes / elem));
     const values = randomArray(n, rng.fork(`t:${bytes}`), 1);
-    const data = host.alloc(plan.dtype, n);
-    if (plan.dtype === 'float32') (data as Float32Array).set(values);
-    else (data as Uint16Array).set(toHalf(values));
-    const stats = await measure(
+    const copies = Math.max(k + 1, rotationCount(n * elem, coldBytesFor(plan)));
+    const sources: HostArray[] = [];
+    for (let i = 0; i < copies; i++) {
+      const data = host.alloc(plan.dtype, n);
+      if (plan.dtype === 'float32') (data as Float32Array).set(values);
+      else (data as Uint16Array).set(toHalf(values));
+      sources.push(data);
+    }
+    // Fault in as many device buffers as the ring will hold, then free them for the timed uploads.
+    const held: DeviceBuffer[] = [];
+    for (const src of sources) held.push(await backend.uploadBuffer(src, plan.dtype));
+    await backend.sync();
+    for (const b of held.splice(0)) backend.releaseBuffer(b);
+    let next = 0;
+    const batch = await measure(
       async () => {
-        const b = await backend.uploadBuffer(data, plan.dtype);
+        const bs: DeviceBuffer[] = [];
+        for (let i = 0; i < k; i++) bs.push(await backend.uploadBuffer(sources[next++ % copies], plan.dtype));
         await backend.sync();
-        return b;
+        return bs;
       },
-      { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) },
-      (b) => backend.releaseBuffer(b),
+      options,
+      (bs) => {
+        held.push(...bs);
+        while (held.length > copies) backend.releaseBuffer(held.shift()!);
+      },
     );
+    for (const b of held) backend.releaseBuffer(b);
+    host.clear();
+    const stats = perOperation(batch, syncSec, k);
     out.push({ bytes: n * elem, stats });
     progress(`upload ${fmtBytes(n * elem)}: ${fmtSec(stats.medianSec)}`);
   }

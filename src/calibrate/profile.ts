@@ -3,6 +3,7 @@
  * can use in place of a datasheet preset. One JSON file, validated on read, written atomically.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -51,6 +52,7 @@ const qualityFields = {
 
 const expertFitSchema = z
   .object({
+    method: z.enum(['joint', 'anchored']).optional(),
     overheadSec: nonNegative,
     memBandwidthBytesPerSec: positive,
     throughputFlopsPerSec: positive,
@@ -94,6 +96,7 @@ export const hardwareSchema = z
         h2dBytesPerSec: positive,
         d2hBytesPerSec: positive,
         latencySec: nonNegative,
+        overlapsCompute: z.boolean().optional(),
         source: z.string().min(1),
       })
       .strict(),
@@ -173,14 +176,12 @@ export function parseProfile(value: unknown, where = 'profile'): CalibrationProf
   return r.data;
 }
 
-export async function readProfile(file: string): Promise<CalibrationProfile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
-  }
+function readError(file: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
+}
+
+function parseProfileText(text: string, file: string): CalibrationProfile {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -188,6 +189,27 @@ export async function readProfile(file: string): Promise<CalibrationProfile> {
     throw new InputError(`${file}: not JSON: ${(e as Error).message}`);
   }
   return parseProfile(value, file);
+}
+
+export async function readProfile(file: string): Promise<CalibrationProfile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw readError(file, e);
+  }
+  return parseProfileText(text, file);
+}
+
+/** readProfile, synchronously (scenario resolution is synchronous). */
+export function readProfileSync(file: string): CalibrationProfile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw readError(file, e);
+  }
+  return parseProfileText(text, file);
 }
 
 /** Validate, write to a temporary file beside the target, then rename: never half-written. */
@@ -236,8 +258,13 @@ function expertFitLines(title: string, fit: ExpertFit, samples: readonly ExpertS
       : fit.roofline === 'compute-bound-only'
         ? ' (every run compute-bound: bandwidth is a lower bound)'
         : '';
+  const how =
+    fit.method === 'anchored'
+      ? ['  fitted       overhead and bandwidth to each shape\'s fewest-token run, throughput to its most-token run']
+      : [];
   return [
     `${title}: time = overhead + max(bytes / bandwidth, flops / throughput), ${samples.length} points${bound}`,
+    ...how,
     `  overhead     ${fmtSec(fit.overheadSec)}`,
     `  bandwidth    ${gbps(fit.memBandwidthBytesPerSec)}`,
     `  throughput   ${gflops(fit.throughputFlopsPerSec)}  (knee at ${fit.kneeFlopsPerByte.toFixed(1)} FLOP/byte)`,
@@ -258,6 +285,7 @@ export function formatProfileSummary(p: CalibrationProfile): string {
     ...expertFitLines('expert', p.fit.expert, p.samples.expert),
     '',
     `upload: time = latency + bytes / bandwidth, ${p.samples.transfer.length} points`,
+    '  measured     as a miss uploads an expert: 3 buffers back to back, one wait for the device (its own cost subtracted)',
     `  latency      ${fmtSec(t.latencySec)}`,
     `  bandwidth    ${gbps(t.bandwidthBytesPerSec)}`,
     `  R²           ${t.r2.toFixed(4)}; worst residual ${pct(t.worstRelativeResidual)}` +

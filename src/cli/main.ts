@@ -11,6 +11,8 @@ import { calibrateCommand } from './calibrate.js';
 import { sweepCommand } from './sweep.js';
 import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
+import { replayCommand } from './replay.js';
+import { validateCommand } from './validate.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -24,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(presetsCommand)
       .command(traceCommand)
       .command(calibrateCommand)
+      .command(replayCommand)
+      .command(validateCommand)
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
       .fail((msg, err) => {

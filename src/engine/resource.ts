@@ -39,6 +39,8 @@ export class SerialResource implements EventTarget {
   private heap = new Int32Array(16);
   private heapSize = 0;
   private queuedCount = 0;
+  /** Resources this one never runs at the same time as (see ExclusiveGroup). */
+  group: ExclusiveGroup | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -63,10 +65,10 @@ export class SerialResource implements EventTarget {
     this.payload[j] = payload;
     this.duration[j] = durationSec;
     this.prio[j] = priority;
-    this.seq[j] = this.nextSeq++;
+    this.seq[j] = this.group ? this.group.nextSeq++ : this.nextSeq++;
     this.tag[j] = tag;
     this.tag2[j] = tag2;
-    if (this.running < 0) {
+    if (this.running < 0 && (this.group === null || !this.group.busy)) {
       this.start(j);
     } else {
       this.state[j] = QUEUED;
@@ -136,11 +138,26 @@ export class SerialResource implements EventTarget {
     this.release(job);
     // Start the next waiting job before telling the listener, so that a job the listener submits
     // now queues behind jobs that were already waiting.
-    this.startNext();
+    if (this.group) {
+      this.group.busy = false;
+      this.group.startNext();
+    } else this.startNext();
     this.listener.onJobDone(this, job, tag, tag2, start, payload);
   }
 
-  private startNext(): void {
+  /** Sequence number of the job that would start next (cancelled ones dropped), or Infinity. */
+  peekNextSeq(): number {
+    while (this.heapSize > 0) {
+      const j = this.heap[0];
+      if (this.state[j] !== CANCELLED) return this.seq[j];
+      this.heapPop();
+      this.release(j);
+    }
+    return Infinity;
+  }
+
+  /** Starts the next waiting job, if any. */
+  startNext(): void {
     while (this.heapSize > 0) {
       const j = this.heapPop();
       if (this.state[j] === CANCELLED) {
@@ -154,6 +171,7 @@ export class SerialResource implements EventTarget {
   }
 
   private start(j: number): void {
+    if (this.group) this.group.busy = true;
     this.state[j] = RUNNING;
     this.running = j;
     const now = this.sim.now;
@@ -227,6 +245,40 @@ export class SerialResource implements EventTarget {
     }
     if (this.heapSize > 0) this.heap[i] = last;
     return top;
+  }
+}
+
+/**
+ * Resources that never run at the same time: at most one job runs in the whole group; when it
+ * ends, the waiting job submitted first across the group starts (within one resource, priority
+ * first as usual). This is a copy engine and a compute stream both driven by one host thread that
+ * waits for each operation, as ONNX Runtime's synchronous runs are in `moesim replay`.
+ */
+export class ExclusiveGroup {
+  busy = false;
+  nextSeq = 0;
+  readonly members: readonly SerialResource[];
+
+  constructor(members: SerialResource[]) {
+    for (const m of members) {
+      if (m.group !== null) throw new Error(`${m.name} is already in an exclusive group`);
+      if (!m.idle || m.queued > 0) throw new Error(`${m.name}: join an exclusive group before submitting jobs`);
+      m.group = this;
+    }
+    this.members = members;
+  }
+
+  startNext(): void {
+    let best: SerialResource | null = null;
+    let bestSeq = Infinity;
+    for (const m of this.members) {
+      const s = m.peekNextSeq();
+      if (s < bestSeq) {
+        bestSeq = s;
+        best = m;
+      }
+    }
+    best?.startNext();
   }
 }
 

@@ -1,9 +1,12 @@
 /**
  * The scenario's `hardware:` field, in user units (GB = 1e9 bytes, GiB = 2^30 bytes, TFLOP/s,
  * GFLOP/s, microseconds): a machine preset name, or an object that starts from a machine preset
- * and/or component presets and overrides single numbers. Resolves to SI units.
+ * or a calibration profile (`profile: path/to/profile.json`, written by `moesim calibrate`) and/or
+ * component presets, and overrides single numbers. Resolves to SI units.
  */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
+import { readProfileSync } from '../calibrate/profile.js';
 import { InputError } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, inputErrorFromZod, positiveNumber, presetOrObject } from '../model/resolve.js';
@@ -44,6 +47,8 @@ const linkSpecSchema = z
     bandwidthGBps: positiveNumber(),
     d2hBandwidthGBps: positiveNumber(),
     latencyUs: z.number().nonnegative({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` }),
+    /** false: transfers and kernels never overlap (no copy engine); see HostLink.overlapsCompute. */
+    overlapsCompute: z.boolean({ error: (iss) => `expected true or false, got ${describeValue(iss.input)}` }),
   })
   .partial()
   .strict();
@@ -60,7 +65,7 @@ const cpuSpecSchema = z
   .strict();
 
 const hardwareObjectSchema = z
-  .object({ preset: z.string(), gpu: gpuSpecSchema, link: linkSpecSchema, cpu: cpuSpecSchema })
+  .object({ preset: z.string(), profile: z.string().min(1), gpu: gpuSpecSchema, link: linkSpecSchema, cpu: cpuSpecSchema })
   .partial()
   .strict();
 
@@ -140,11 +145,13 @@ function resolveLink(spec: LinkSpec | undefined, base: HostLink | undefined, fie
   const h2d = s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.h2dBytesPerSec;
   // d2h follows an overridden h2d unless given: a PCIe link is symmetric.
   const d2h = s.d2hBandwidthGBps !== undefined ? s.d2hBandwidthGBps * GB : s.bandwidthGBps !== undefined ? h2d : from!.d2hBytesPerSec;
+  const overlaps = s.overlapsCompute ?? from?.overlapsCompute;
   return {
     name: s.name ?? from?.name ?? 'custom link',
     h2dBytesPerSec: h2d,
     d2hBytesPerSec: d2h,
     latencySec: s.latencyUs !== undefined ? s.latencyUs * 1e-6 : from!.latencySec,
+    ...(overlaps !== undefined ? { overlapsCompute: overlaps } : {}),
     source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, overriddenFields(s)),
   };
 }
@@ -164,14 +171,36 @@ function resolveCpu(spec: CpuSpec | undefined, base: Cpu | undefined, fieldPath:
   };
 }
 
-/** Resolve a `hardware:` spec to SI units. Throws InputError naming `fieldPath`. */
-export function resolveHardware(spec: unknown, fieldPath = 'hardware'): Hardware {
+/** The Hardware of a calibration profile file (relative to `baseDir`), as `hardware.profile` names it. */
+function profileHardware(file: string, baseDir: string, fieldPath: string): Hardware {
+  const full = isAbsolute(file) ? file : resolvePath(baseDir, file);
+  try {
+    return { ...readProfileSync(full).hardware, name: `profile:${file}` };
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${fieldPath}: ${e.message.replace(full, file)}`);
+    throw e;
+  }
+}
+
+/**
+ * Resolve a `hardware:` spec to SI units. Throws InputError naming `fieldPath`. A `profile` path
+ * resolves against `baseDir` (the scenario file's folder).
+ */
+export function resolveHardware(spec: unknown, fieldPath = 'hardware', baseDir = process.cwd()): Hardware {
   const parsed = hardwareSpecSchema.safeParse(spec);
   if (!parsed.success) throw inputErrorFromZod(parsed.error, fieldPath);
   const value = parsed.data;
   if (typeof value === 'string') return lookup(hardwarePresets, 'hardware', value, fieldPath);
 
-  const base = value.preset !== undefined ? lookup(hardwarePresets, 'hardware', value.preset, `${fieldPath}.preset`) : undefined;
+  if (value.preset !== undefined && value.profile !== undefined) {
+    throw new InputError(`${fieldPath}: give a preset or a profile, not both`);
+  }
+  const base =
+    value.preset !== undefined
+      ? lookup(hardwarePresets, 'hardware', value.preset, `${fieldPath}.preset`)
+      : value.profile !== undefined
+        ? profileHardware(value.profile, baseDir, `${fieldPath}.profile`)
+        : undefined;
   const overridden = [value.gpu, value.link, value.cpu].some((c) => c !== undefined && Object.values(c).some((v) => v !== undefined));
   return {
     name: base === undefined ? 'custom' : overridden ? `${base.name}+overrides` : base.name,

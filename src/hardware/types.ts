@@ -20,6 +20,12 @@ export interface HostLink {
   d2hBytesPerSec: number;
   /** Per-transfer latency, seconds. */
   latencySec: number;
+  /**
+   * Whether transfers run while the GPU computes (a copy engine: true, the default). false: the
+   * two never overlap, as when one host thread issues both and waits for each (ONNX Runtime's
+   * synchronous runs, which calibration profiles describe).
+   */
+  overlapsCompute?: boolean;
   source: string;
 }
 

@@ -28,7 +28,7 @@
  * the miss handler how to serve a miss; this file charges the time and bytes.
  */
 import { Simulator } from '../engine/simulator.js';
-import { BandwidthLink, SerialResource, type JobListener } from '../engine/resource.js';
+import { BandwidthLink, ExclusiveGroup, SerialResource, type JobListener } from '../engine/resource.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import type { TimelineSpan } from '../metrics/types.js';
 import type { Trace } from '../trace/types.js';
@@ -134,6 +134,11 @@ export interface SimCounters {
   /** Gaps between consecutive outputs of a sequence (TPOT samples), in seconds. */
   tpotSamplesSec: Float64Array;
   tpotSampleCount: number;
+  /** When each step ended, in step order (stepEndCount of them). */
+  stepEndSec: Float64Array;
+  stepEndCount: number;
+  /** Per MoE layer: time from its non-expert work's submission to its last expert's end, summed over steps. */
+  perLayerSec: Float64Array;
   timeline: TimelineSpan[];
   /** Accesses that found the expert resident but still on its way (a prefetch in flight or queued). */
   lateHits: number;
@@ -192,6 +197,7 @@ export class OffloadSim implements JobListener {
   private stagingNow = 0;
   private readonly union: LayerUnion;
   private lastGpuEndSec = 0;
+  private layerStartSec = 0;
   private readonly c: SimCounters;
   private readonly seqLastEmitSec: Float64Array;
   private readonly selfId: number;
@@ -249,6 +255,8 @@ export class OffloadSim implements JobListener {
     this.link.resource.remap = (_old, job) => {
       this.inflightJob[this.remapKey] = job;
     };
+    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
+    if (link.overlapsCompute === false) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflightJob = new Int32Array(nKeys).fill(-1);
@@ -330,6 +338,9 @@ export class OffloadSim implements JobListener {
       streamWastedBytes: 0,
       tpotSamplesSec: new Float64Array(1024),
       tpotSampleCount: 0,
+      stepEndSec: new Float64Array(256),
+      stepEndCount: 0,
+      perLayerSec: new Float64Array(this.L),
       timeline: [],
       lateHits: 0,
       stallCapacitySec: 0,
@@ -406,6 +417,7 @@ export class OffloadSim implements JobListener {
 
   private startLayer(): void {
     const step = this.step!;
+    this.layerStartSec = this.sim.now;
     if (this.layer === this.L) {
       // Every MoE layer is computed: the step's routing is known from now on.
       if (this.prefetcher) this.prefetcher.predictor.observeStep(step);
@@ -719,6 +731,7 @@ export class OffloadSim implements JobListener {
       this.c.stallCpuSec += now - this.gpuFreeAtSec;
       this.gpuFreeAtSec = now;
     }
+    this.c.perLayerSec[this.layer] += this.sim.now - this.layerStartSec;
     this.layer++;
     this.startLayer();
   }
@@ -743,6 +756,12 @@ export class OffloadSim implements JobListener {
     const step = this.step!;
     const now = this.sim.now;
     const c = this.c;
+    if (c.stepEndCount === c.stepEndSec.length) {
+      const g = new Float64Array(c.stepEndSec.length * 2);
+      g.set(c.stepEndSec);
+      c.stepEndSec = g;
+    }
+    c.stepEndSec[c.stepEndCount++] = now;
     for (let i = 0; i < step.emitCount; i++) {
       const s = step.emitSeq[i];
       if (c.seqOutputs[s] === 0) c.seqFirstEmitSec[s] = now;

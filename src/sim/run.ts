@@ -7,6 +7,7 @@ import { resolveHardware } from '../hardware/resolve.js';
 import { resolveModel } from '../model/resolve.js';
 import { numMoeLayers } from '../model/derived.js';
 import type { MoeModel } from '../model/types.js';
+import type { Hardware } from '../hardware/types.js';
 import type { PolicyResult, RunResult } from '../metrics/types.js';
 import { summarize } from '../metrics/summarize.js';
 import { ExpertCache } from '../policies/expert-cache.js';
@@ -187,7 +188,7 @@ function buildPredictor(setup: PredictorSetup, trace: Trace, E: number, rng: Rng
   return { predictor, online: setup.source.online, report, ...(trainMs !== undefined && setup.source.sequences > 0 ? { trainMs } : {}) };
 }
 
-interface CachePlan {
+export interface CachePlan {
   perLayer: boolean;
   capacityPerScope: number;
   capacityExperts: number;
@@ -243,9 +244,30 @@ function popularityOf(trace: Trace, numExperts: number, warmupTokens: number): F
   return pop;
 }
 
-export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
+/** Everything a scenario resolves to before any policy runs: shared by `run`, `replay` and `validate`. */
+export interface PreparedScenario {
+  model: MoeModel;
+  hardware: Hardware;
+  trace: Trace;
+  cost: CostModel;
+  warnings: string[];
+  rng: ReturnType<typeof createRng>;
+  /** A fresh step source over the trace (the scenario's batch workload). */
+  newSource: () => StepSource;
+  serving?: ReturnType<typeof planServing>;
+  streaming?: { minTokens: number };
+  residentBytes: number;
+  allOnGpuBytes: number;
+  /** A step's union of experts at one layer, upper bound: what an un-cached fetch must stage. */
+  maxUnion: number;
+  /** Belady's future, computed once when an offline policy asks for it. */
+  nextUse?: Int32Array;
+}
+
+/** Resolve the model and hardware, load the trace and check it against the model, size the memory. */
+export async function prepareScenario(scenario: Scenario, ctx: RunContext): Promise<PreparedScenario> {
   const model = resolveModel(scenario.model, 'model');
-  const hardware = resolveHardware(scenario.hardware, 'hardware');
+  const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
   const rng = createRng(scenario.seed);
   const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
   const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'));
@@ -284,7 +306,55 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   const streaming = serving?.workload.prefill.streaming ? { minTokens: serving.workload.prefill.streamingMinTokens } : undefined;
   const maxUnion = Math.min(E, maxStepTokens * trace.topK) + (streaming ? E : 0);
 
-  let nextUse: Int32Array | undefined;
+  return { model, hardware, trace, cost, warnings, rng, newSource, serving, streaming, residentBytes, allOnGpuBytes, maxUnion };
+}
+
+export interface PolicyCache {
+  plan: CachePlan;
+  cache: ExpertCache;
+  label: string;
+}
+
+/**
+ * The expert cache of `scenario.policies[i]`, driven by a fresh instance of its policy: the same
+ * code for the simulator and for a real device-side cache. `cost` sizes byte-valued capacities.
+ */
+export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: number, cost: CostModel = prep.cost): PolicyCache {
+  const { model, trace, warnings } = prep;
+  const E = model.numExperts;
+  const L = trace.numLayers;
+  const info = cachePolicies[p.kind];
+  const staging = p.kind === 'none' || p.kind === 'static' ? prep.maxUnion * cost.expertBytes : 0;
+  const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
+  if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
+  let popularity: Float64Array | undefined;
+  if (p.kind === 'static') {
+    if (p.profile) {
+      if (p.profile.length !== L || p.profile.some((row) => row.length !== E)) {
+        throw new InputError(`policies[${i}].profile: expected ${L} rows (MoE layers) of ${E} counts (experts)`);
+      }
+      popularity = Float64Array.from(p.profile.flat());
+    } else {
+      popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
+    }
+  }
+  const policy = info.create({
+    numLayers: L,
+    numExperts: E,
+    capacityPerScope: plan.capacityPerScope,
+    scopes: plan.perLayer ? L : 1,
+    nextUse: prep.nextUse,
+    popularity,
+  });
+  const cache = new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
+  return { plan, cache, label: policyLabel(p, plan.capacityExperts) };
+}
+
+export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
+  const prep = await prepareScenario(scenario, ctx);
+  const { model, hardware, trace, cost, warnings, rng, newSource, serving, streaming, residentBytes, allOnGpuBytes } = prep;
+  const E = model.numExperts;
+  const hbm = hardware.gpu.hbmBytes;
   const results: PolicyResult[] = [];
   // Predictors: set up (and loaded) before the runs; evaluated once per distinct spec.
   const predictorSpecs = scenario.policies.map((p, i) => predictorOf(p, i));
@@ -340,32 +410,14 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         `policies[${i}].prefetch: prefetching is not supported with serving workloads yet (its predictors follow trace sequences, which serving requests reuse and enter mid-way); use a batch workload, or a serving scheduler with a predictor`,
       );
     }
-    const staging = p.kind === 'none' || p.kind === 'static' ? maxUnion * cost.expertBytes : 0;
-    const plan = planCapacity(p, i, model, cost, residentBytes, staging, hbm, warnings);
-    if (info.offline && !nextUse) nextUse = nextUseOf(accessKeys(trace, newSource(), E), L * E);
-    let popularity: Float64Array | undefined;
-    if (p.kind === 'static') {
-      if (p.profile) {
-        if (p.profile.length !== L || p.profile.some((row) => row.length !== E)) {
-          throw new InputError(`policies[${i}].profile: expected ${L} rows (MoE layers) of ${E} counts (experts)`);
-        }
-        popularity = Float64Array.from(p.profile.flat());
-      } else {
-        popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
-      }
-    }
-    const newCache = () => {
-      const policy = info.create({
-        numLayers: L,
-        numExperts: E,
-        capacityPerScope: plan.capacityPerScope,
-        scopes: plan.perLayer ? L : 1,
-        nextUse,
-        popularity,
-      });
-      return new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
+    let first: PolicyCache | undefined = createPolicyCache(prep, p, i);
+    const { plan, label } = first;
+    /** The first call returns the cache made above (its capacity checked); later calls fresh ones. */
+    const newCache = (): ExpertCache => {
+      const c = first ?? createPolicyCache(prep, p, i);
+      first = undefined;
+      return c.cache;
     };
-    const label = policyLabel(p, plan.capacityExperts);
     const pspec = predictorSpecs[i];
     const pf = 'prefetch' in p ? p.prefetch : undefined;
     const onMiss = 'onMiss' in p ? p.onMiss : undefined;

@@ -15,6 +15,7 @@ import {
   type CalibrationProfile,
 } from '../../src/calibrate/profile.js';
 import { calibrateCommand, defaultProfilePath } from '../../src/cli/calibrate.js';
+import { KERNELS_PER_EXPERT } from '../../src/sim/cost-model.js';
 import { InputError } from '../../src/util/errors.js';
 
 let dir: string;
@@ -77,7 +78,9 @@ describe('moesim calibrate --backend cpu --quick', () => {
     const hw = profile.hardware;
     expect(hw.gpu.hbmBytesPerSec).toBe(profile.fit.expert.memBandwidthBytesPerSec);
     expect(hw.gpu.flopsPerSec.fp32).toBe(profile.fit.expert.throughputFlopsPerSec);
-    expect(hw.gpu.launchOverheadSec).toBe(profile.fit.expert.overheadSec);
+    // The simulator charges KERNELS_PER_EXPERT launches per expert: together, one run's overhead.
+    expect(hw.gpu.launchOverheadSec * KERNELS_PER_EXPERT).toBeCloseTo(profile.fit.expert.overheadSec, 15);
+    expect(hw.link.overlapsCompute).toBe(false);
     expect(hw.link.h2dBytesPerSec).toBe(profile.fit.transfer.bandwidthBytesPerSec);
     expect(hw.link.latencySec).toBe(profile.fit.transfer.latencySec);
     expect(hw.cpu.flopsPerSec).toBe(profile.fit.expert.throughputFlopsPerSec);
@@ -150,6 +153,7 @@ describe('calibrate() on WebGPU', () => {
     dtype: 'float32',
     maxRunSec: Number.POSITIVE_INFINITY, // never cut a shape short (even on a loaded machine): the test checks every point is there
     transferBytes: [256 * 1024, 2 * 1024 * 1024, 16 * 1024 * 1024],
+    coldBytes: 48 * 1024 * 1024,
     measure: { warmupRuns: 1, warmupMs: 5, minSamples: 5, maxSamples: 8, timeBudgetMs: 30, minSampleUs: 0 },
   };
 

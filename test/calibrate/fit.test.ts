@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitExpert, fitTransfer, predictExpert, predictTransfer } from '../../src/calibrate/fit.js';
+import { fitExpert, fitExpertAnchored, fitTransfer, predictExpert, predictTransfer } from '../../src/calibrate/fit.js';
 import { expertBytesMoved, expertFlops, type ExpertShape } from '../../src/calibrate/expert-graph.js';
 import { createRng } from '../../src/rng/rng.js';
 
@@ -10,10 +10,10 @@ function within(actual: number, expected: number, rel: number): void {
 }
 
 /** The points of a real plan: shapes x tokens 1..512, bytes and FLOPs as the microbenchmark computes them. */
-function planPoints(shapes: ExpertShape[], maxTokens = 512): Array<{ bytes: number; flops: number }> {
-  const out: Array<{ bytes: number; flops: number }> = [];
+function planPoints(shapes: ExpertShape[], maxTokens = 512): Array<{ bytes: number; flops: number; tokens: number; shape: string }> {
+  const out: Array<{ bytes: number; flops: number; tokens: number; shape: string }> = [];
   for (const s of shapes) {
-    for (let t = 1; t <= maxTokens; t *= 2) out.push({ bytes: expertBytesMoved(s, 'float32', t), flops: expertFlops(s, t) });
+    for (let t = 1; t <= maxTokens; t *= 2) out.push({ bytes: expertBytesMoved(s, 'float32', t), flops: expertFlops(s, t), tokens: t, shape: `${s.hiddenSize}x${s.intermediateSize}` });
   }
   return out;
 }
@@ -107,5 +107,51 @@ describe('fitExpert', () => {
     expect(fit.relativeResiduals).toHaveLength(pts.length);
     expect(Math.abs(fit.worstRelativeResidual)).toBeLessThan(0.1);
     expect(Math.abs(fit.relativeResiduals[fit.worstIndex])).toBe(Math.abs(fit.worstRelativeResidual));
+  });
+});
+
+describe('fitExpertAnchored', () => {
+  const truth = { overheadSec: 40e-6, memBandwidthBytesPerSec: 20e9, throughputFlopsPerSec: 150e9 };
+
+  it('recovers an exact roofline from its two ends', async () => {
+    for (const t of [truth, { overheadSec: 5e-6, memBandwidthBytesPerSec: 2e12, throughputFlopsPerSec: 1e14 }]) {
+      const pts = planPoints(shapes).map((p) => ({ ...p, timeSec: predictExpert(t, p.bytes, p.flops) }));
+      const fit = await fitExpertAnchored(pts);
+      expect(fit.method).toBe('anchored');
+      expect(fit.roofline).toBe('both');
+      within(fit.overheadSec, t.overheadSec, 0.01);
+      within(fit.memBandwidthBytesPerSec, t.memBandwidthBytesPerSec, 0.01);
+      within(fit.throughputFlopsPerSec, t.throughputFlopsPerSec, 0.01);
+      expect(Math.abs(fit.worstRelativeResidual)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('keeps the one-token runs right when mid-size runs leave the roofline (ORT CPU: GEMM packing from 2 tokens)', async () => {
+    const pts = planPoints(shapes).map((p) => {
+      const t = predictExpert(truth, p.bytes, p.flops);
+      return { ...p, timeSec: p.tokens >= 2 && p.tokens <= 16 ? 3 * t : t };
+    });
+    const anchored = await fitExpertAnchored(pts);
+    within(anchored.memBandwidthBytesPerSec, truth.memBandwidthBytesPerSec, 0.01);
+    within(anchored.throughputFlopsPerSec, truth.throughputFlopsPerSec, 0.01);
+    const oneToken = pts.map((p, i) => ({ p, i })).filter(({ p }) => p.tokens === 1);
+    for (const { i } of oneToken) expect(Math.abs(anchored.relativeResiduals[i])).toBeLessThan(1e-6);
+    // The joint least-squares fit, pulled by the slow mid-size runs, misses the one-token runs.
+    const joint = await fitExpert(pts);
+    expect(Math.max(...oneToken.map(({ i }) => Math.abs(joint.relativeResiduals[i])))).toBeGreaterThan(0.2);
+  });
+
+  it('says when every run was memory-bound, with a throughput that is a lower bound', async () => {
+    const t = { overheadSec: 10e-6, memBandwidthBytesPerSec: 1e9, throughputFlopsPerSec: 1e15 };
+    const fit = await fitExpertAnchored(planPoints(shapes, 16).map((p) => ({ ...p, timeSec: predictExpert(t, p.bytes, p.flops) })));
+    expect(fit.roofline).toBe('memory-bound-only');
+    within(fit.memBandwidthBytesPerSec, t.memBandwidthBytesPerSec, 0.01);
+    expect(fit.throughputFlopsPerSec).toBeLessThan(t.throughputFlopsPerSec);
+    expect(Math.abs(fit.worstRelativeResidual)).toBeLessThan(1e-6);
+  });
+
+  it('falls back to the joint fit with one shape', async () => {
+    const pts = planPoints(shapes.slice(0, 1)).map((p) => ({ ...p, timeSec: predictExpert(truth, p.bytes, p.flops) }));
+    expect((await fitExpertAnchored(pts)).method).toBe('joint');
   });
 });

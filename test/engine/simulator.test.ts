@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/engine/simulator.js';
-import { BandwidthLink, SerialResource } from '../../src/engine/resource.js';
+import { BandwidthLink, ExclusiveGroup, SerialResource } from '../../src/engine/resource.js';
 
 describe('Simulator', () => {
   it('delivers events in time order and advances the clock', () => {
@@ -99,5 +99,53 @@ describe('BandwidthLink', () => {
 
   it('rejects a non-positive bandwidth', () => {
     expect(() => new BandwidthLink(new Simulator(), 'pcie', 0, 0, { onJobDone: () => {} })).toThrow(/positive/);
+  });
+});
+
+describe('ExclusiveGroup', () => {
+  it('never runs two members at once; waiting jobs start in submission order across the group', () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    const listener = { onJobDone: (r: SerialResource, _j: number, tag: number, _t2: number, start: number) => log.push(`${r.name}${tag}:${start}-${sim.now}`) };
+    const gpu = new SerialResource(sim, 'gpu', listener);
+    const copy = new SerialResource(sim, 'copy', listener);
+    new ExclusiveGroup([gpu, copy]);
+    gpu.submit(1, 0, 1); // starts at once
+    copy.submit(2, 0, 2); // waits for gpu1
+    gpu.submit(1, 0, 3); // waits behind copy2 (submitted later)
+    const cancelled = copy.submit(5, 0, 4);
+    copy.submit(1, 0, 5);
+    copy.cancel(cancelled);
+    sim.run();
+    expect(log).toEqual(['gpu1:0-1', 'copy2:1-3', 'gpu3:3-4', 'copy5:4-5']);
+    expect(gpu.busySec + copy.busySec).toBe(sim.now);
+  });
+
+  it('a job submitted by a listener queues behind the jobs already waiting', () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    let gpu: SerialResource;
+    const copy = new SerialResource(sim, 'copy', {
+      onJobDone: (_r, _j, tag) => {
+        log.push(`copy${tag}@${sim.now}`);
+        gpu.submit(1, 0, tag); // compute what arrived
+      },
+    });
+    gpu = new SerialResource(sim, 'gpu', { onJobDone: (_r, _j, tag) => log.push(`gpu${tag}@${sim.now}`) });
+    new ExclusiveGroup([gpu, copy]);
+    copy.submit(2, 0, 1);
+    copy.submit(2, 0, 2);
+    sim.run();
+    expect(log).toEqual(['copy1@2', 'copy2@4', 'gpu1@5', 'gpu2@6']);
+  });
+
+  it('refuses a resource that is busy or already grouped', () => {
+    const sim = new Simulator();
+    const a = new SerialResource(sim, 'a', { onJobDone: () => {} });
+    const b = new SerialResource(sim, 'b', { onJobDone: () => {} });
+    new ExclusiveGroup([a]);
+    expect(() => new ExclusiveGroup([a, b])).toThrow(/already/);
+    b.submit(1, 0, 0);
+    expect(() => new ExclusiveGroup([b])).toThrow(/before submitting/);
   });
 });

@@ -2,6 +2,12 @@ import { describe, expect, test } from 'vitest';
 import { cpuPresets, gpuPresets, hardwarePresets, linkPresets } from '../../src/hardware/presets.js';
 import { describeHardware, hardwareSpecSchema, resolveHardware } from '../../src/hardware/resolve.js';
 import { InputError } from '../../src/util/errors.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 function errorOf(spec: unknown, fieldPath?: string): string {
   try {
@@ -120,4 +126,46 @@ test('describeHardware is one line with the headline numbers', () => {
   expect(line).toBe(
     'h100-sxm: NVIDIA H100 SXM5 80GB (80 GiB, 3350 GB/s, 990 TFLOP/s bf16) | PCIe 5.0 x16 (63 GB/s) | 2x Intel Xeon Platinum 8480+ (1024 GiB, 614 GB/s)',
   );
+});
+
+describe('a calibration profile as the hardware', () => {
+  const profile = JSON.parse(readFileSync(join(FIXTURES, 'cpu-quick-profile.json'), 'utf8'));
+
+  test('profile: a path relative to the scenario folder gives the profile\'s Hardware', () => {
+    const hw = resolveHardware({ profile: 'cpu-quick-profile.json' }, 'hardware', FIXTURES);
+    expect(hw).toEqual({ ...profile.hardware, name: 'profile:cpu-quick-profile.json' });
+    expect(hw.link.overlapsCompute).toBe(false);
+  });
+
+  test('overrides apply on top of the profile', () => {
+    const hw = resolveHardware({ profile: 'cpu-quick-profile.json', link: { bandwidthGBps: 1, overlapsCompute: true } }, 'hardware', FIXTURES);
+    expect(hw.name).toBe('profile:cpu-quick-profile.json+overrides');
+    expect(hw.link.h2dBytesPerSec).toBe(1e9);
+    expect(hw.link.overlapsCompute).toBe(true);
+    expect(hw.gpu).toEqual(profile.hardware.gpu);
+  });
+
+  test('bad files are one-line errors naming the field and the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-hw-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...profile, hardware: { ...profile.hardware, gpu: { ...profile.hardware.gpu, hbmBytesPerSec: -1 } } }));
+    writeFileSync(join(dir, 'text.json'), 'not json');
+    const at = (spec: unknown) => {
+      try {
+        resolveHardware(spec, 'hardware', dir);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        return (e as Error).message;
+      }
+      throw new Error('expected an InputError');
+    };
+    expect(at({ profile: 'missing.json' })).toBe('hardware.profile: missing.json: cannot read calibration profile (ENOENT)');
+    expect(at({ profile: 'bad.json' })).toMatch(/^hardware\.profile: bad\.json: not a valid moesim calibration profile: hardware\.gpu\.hbmBytesPerSec: /);
+    expect(at({ profile: 'text.json' })).toMatch(/^hardware\.profile: text\.json: not JSON/);
+    expect(at({ profile: 'bad.json', preset: 'h100-sxm' })).toBe('hardware: give a preset or a profile, not both');
+    for (const m of [at({ profile: 'missing.json' }), at({ profile: 'bad.json' })]) expect(m).not.toContain('\n');
+  });
+
+  test('link.overlapsCompute must be a boolean', () => {
+    expect(errorOf({ preset: 'rtx-4090', link: { overlapsCompute: 'no' } })).toBe('hardware.link.overlapsCompute: expected true or false, got "no"');
+  });
 });

@@ -8,20 +8,20 @@ import { traceOf } from '../helpers/trace.js';
 import type { Trace } from '../../src/trace/types.js';
 
 /** Round numbers: attention 1 s, any expert 2 s, LM head 0.5 s, 3-byte experts over a 1 B/s link. */
-const costs = (linkBytesPerSec = 1): StepCosts => ({
+const costs = (linkBytesPerSec = 1, overlapsCompute?: boolean): StepCosts => ({
   expertBytes: 3,
-  hardware: { link: { name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, source: 'test' } },
+  hardware: { link: { name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, overlapsCompute, source: 'test' } },
   expertSec: () => 2,
   preExpertSec: () => 1,
   tailSec: () => 0.5,
 });
 
-function simulate(trace: Trace, kind: 'lru' | 'none' | 'all-on-gpu', capacity: number, linkBytesPerSec = 1, batchSize = 1) {
+function simulate(trace: Trace, kind: 'lru' | 'none' | 'all-on-gpu', capacity: number, linkBytesPerSec = 1, batchSize = 1, overlapsCompute?: boolean) {
   const E = trace.numExperts;
   const L = trace.numLayers;
   const policy = cachePolicies[kind].create({ numLayers: L, numExperts: E, capacityPerScope: capacity, scopes: L });
   const cache = new ExpertCache(L, E, capacity, true, policy);
-  return new OffloadSim(trace, costs(linkBytesPerSec), cache, staticBatches(trace, { batchSize, promptTokens: 0 }), { fromStep: 0, steps: 10 }).run();
+  return new OffloadSim(trace, costs(linkBytesPerSec, overlapsCompute), cache, staticBatches(trace, { batchSize, promptTokens: 0 }), { fromStep: 0, steps: 10 }).run();
 }
 
 describe('OffloadSim', () => {
@@ -53,6 +53,19 @@ describe('OffloadSim', () => {
       'gpu:expert:13.5-15.5',
       'gpu:lm-head:15.5-16',
     ]);
+  });
+
+  it('without a copy engine (link.overlapsCompute false) transfers and compute take turns', () => {
+    const trace = traceOf([[[[0, 1]], [[0, 2]]]], 3);
+    const c = simulate(trace, 'lru', 2, 1, 1, false);
+    // Step 0: attention [0,1]; fetch 0 [1,4]; fetch 1 [4,7] (queued before expert 0's compute); experts [7,9], [9,11]; LM head [11,11.5].
+    // Step 1: attention [11.5,12.5]; hit 0 [12.5,14.5]; fetch 2 [14.5,17.5]; compute [17.5,19.5]; LM head [19.5,20].
+    expect(c.makespanSec).toBe(20);
+    expect(c.makespanSec).toBe(c.gpuBusySec + c.linkBusySec);
+    expect([c.accesses, c.hits, c.misses, c.bytesH2D]).toEqual([4, 1, 3, 9]);
+    expect(c.stallSec).toBe(9); // the layers' time not spent computing experts: the three fetches
+    const spans = c.timeline.map((s) => `${s.resource}:${s.kind}:${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    expect(spans.slice(0, 4)).toEqual(['gpu:attention:0-1', 'link:fetch:1-4', 'link:fetch:4-7', 'gpu:stall:1-7']);
   });
 
   it('a batch fetches the union of its tokens\' experts once', () => {

@@ -1,0 +1,79 @@
+/**
+ * What `moesim replay` and `moesim validate` share before anything runs: the scenario loaded and
+ * prepared (the trace checked against the model), the policies picked, the model scaled to the
+ * machine, the backend opened. Every bad input is an InputError here, before any timing starts.
+ */
+import os from 'node:os';
+import { loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
+import { prepareScenario, type PreparedScenario } from '../sim/run.js';
+import { staticBatches } from '../sim/steps.js';
+import { truncateTrace } from '../trace/truncate.js';
+import { InputError } from '../util/errors.js';
+import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
+import { deviceExpertsNeeded } from './replay.js';
+import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
+
+export interface ReplaySetupOptions {
+  scenarioFile: string;
+  backend: string;
+  /** Policies to replay, each a kind ("lru"), a label, or an index into the scenario's list. Default: all. */
+  policies?: string[];
+  scale?: ScaleRequest;
+  /** Use only the first N tokens of the trace. */
+  maxTokens?: number;
+  backendOptions?: OpenBackendOptions;
+}
+
+export interface ReplaySetup {
+  loaded: LoadedScenario;
+  prep: PreparedScenario;
+  policies: number[];
+  scaled: ScaledModel;
+  backend: Backend;
+}
+
+/** Indices of the policies named by kind, label or index; all when none are named. */
+export function pickPolicies(loaded: LoadedScenario, names: string[] | undefined): number[] {
+  const all = loaded.scenario.policies;
+  if (names === undefined || names.length === 0) return all.map((_, i) => i);
+  const out: number[] = [];
+  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean)) {
+    const byIndex = /^\d+$/.test(name) ? Number(name) : -1;
+    const found = all
+      .map((p, i) => ({ p, i }))
+      .filter(({ p, i }) => i === byIndex || p.kind === name || p.label === name)
+      .map(({ i }) => i);
+    if (found.length === 0) {
+      const known = all.map((p, i) => `${i}: ${p.label ?? p.kind}`).join(', ');
+      throw new InputError(`--policy ${name}: no such policy in ${loaded.file}; it has ${known}`);
+    }
+    for (const i of found) if (!out.includes(i)) out.push(i);
+  }
+  return out;
+}
+
+export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
+  parseBackendName(o.backend);
+  const loaded = loadScenarioFile(o.scenarioFile);
+  const { scenario } = loaded;
+  const workload = scenario.workload;
+  if (workload.kind === 'serving') throw new InputError(`${loaded.file}: workload: replay and validate run batch workloads; expected workload.kind batch`);
+  let prep = await prepareScenario(scenario, { baseDir: loaded.baseDir, file: loaded.file });
+  if (o.maxTokens !== undefined) {
+    if (!(Number.isInteger(o.maxTokens) && o.maxTokens > 0)) throw new InputError(`--max-tokens: expected a positive integer, got ${o.maxTokens}`);
+    const trace = truncateTrace(prep.trace, o.maxTokens);
+    const batching = { batchSize: workload.batchSize, promptTokens: workload.promptTokens };
+    prep = { ...prep, trace, warnings: [...prep.warnings, ...trace.warnings.slice(prep.trace.warnings.length)], newSource: () => staticBatches(trace, batching), nextUse: undefined };
+  }
+  const policies = pickPolicies(loaded, o.policies);
+  const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
+  const onHost = o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes;
+  const free = os.freemem();
+  if (onHost > 0.8 * free) {
+    throw new InputError(
+      `model ${scaled.model.name} needs ${fmtSize(onHost)} of host memory (experts${o.backend === 'cpu' ? ' and the cpu backend\'s device copies' : ''}), more than 80% of the ${fmtSize(free)} free; expected a larger --scale or smaller budgets`,
+    );
+  }
+  const backend = await openBackend(o.backend, o.backendOptions);
+  return { loaded, prep, policies, scaled, backend };
+}

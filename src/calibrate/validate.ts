@@ -1,0 +1,231 @@
+/**
+ * `moesim validate`: replay a scenario on a real backend and simulate the same replay with a
+ * calibrated profile's hardware, then compare, per policy and metric, what the simulator predicts
+ * with what was measured. Hits and bytes must be identical: both sides run the same policy code on
+ * the same accesses, so a difference is a bug, and is thrown as one.
+ *
+ * The simulated world is the replayed one: the scaled model's experts (fp32, three matrices) in the
+ * simulator's CostModel on the profile's Hardware; no non-expert work (the replay executes none);
+ * the profile's link, which does not overlap compute, with one transfer latency per uploaded matrix.
+ */
+import os from 'node:os';
+import type { Hardware } from '../hardware/types.js';
+import { summarizeLatencies, tokenLatencies, type LatencySummary } from '../metrics/latency.js';
+import { CostModel } from '../sim/cost-model.js';
+import { OffloadSim, type StepCosts } from '../sim/offload-sim.js';
+import { createPolicyCache } from '../sim/run.js';
+import { InputError } from '../util/errors.js';
+import type { CalibrationProfile } from './profile.js';
+import { replay, type ReplayResult } from './replay.js';
+import type { ReplaySetup } from './replay-setup.js';
+import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
+import { expertWeightBytes } from './expert-graph.js';
+import type { Progress } from './microbench.js';
+
+/** backend.upload sends an expert's three matrices as three transfers. */
+export const UPLOADS_PER_EXPERT = 3;
+
+/**
+ * The simulator's costs for a replay: the CostModel of the scaled model on `hardware` for the
+ * experts and the link; nothing for non-expert work, which the replay does not execute.
+ */
+export function replayCosts(scaled: ScaledModel, hardware: Hardware): StepCosts {
+  const cost = new CostModel(scaled.model, hardware, { experts: 'fp32', dense: 'fp32', kvCache: 'fp32', groupSize: 128 });
+  if (cost.expertBytes !== scaled.expertBytes) throw new Error(`replayCosts: expert bytes ${cost.expertBytes} != ${scaled.expertBytes}`);
+  return {
+    expertBytes: cost.expertBytes,
+    hardware: { link: { ...hardware.link, latencySec: UPLOADS_PER_EXPERT * hardware.link.latencySec } },
+    expertSec: (tokens) => cost.expertSec(tokens),
+    preExpertSec: () => 0,
+    tailSec: () => 0,
+  };
+}
+
+export interface SimulatedPolicy {
+  index: number;
+  accesses: number;
+  hits: number;
+  misses: number;
+  bytesH2D: number;
+  stepSec: number[];
+  perLayerSec: number[];
+  /** Time the link and the compute stream were busy. */
+  linkBusySec: number;
+  gpuBusySec: number;
+  latency: LatencySummary;
+}
+
+/** Simulate the replay of `setup`'s policies on `hardware`. */
+export function simulateReplay(setup: Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled'>, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+  const { prep, loaded, policies, scaled } = setup;
+  const costs = replayCosts(scaled, hardware);
+  return policies.map((index) => {
+    const { cache } = createPolicyCache(prep, loaded.scenario.policies[index], index);
+    const c = new OffloadSim(prep.trace, costs, cache, prep.newSource()).run();
+    const ends = c.stepEndSec.subarray(0, c.stepEndCount);
+    const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
+    return {
+      index,
+      accesses: c.accesses,
+      hits: c.hits,
+      misses: c.misses,
+      bytesH2D: c.bytesH2D,
+      stepSec,
+      perLayerSec: Array.from(c.perLayerSec),
+      linkBusySec: c.linkBusySec,
+      gpuBusySec: c.gpuBusySec,
+      latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+    };
+  });
+}
+
+export interface MetricRow {
+  metric: string;
+  unit: string;
+  simulated: number;
+  measured: number;
+  /** (simulated - measured) / measured; 0 for identical counts. */
+  error: number;
+  /** Counts that must match exactly (same policy code). */
+  exact: boolean;
+}
+
+export interface PolicyValidation {
+  index: number;
+  policy: string;
+  label: string;
+  rows: MetricRow[];
+  /** Per step: simulated and measured (median over passes) seconds. */
+  simulatedStepSec: number[];
+  measuredStepSec: number[];
+  /** Per MoE layer, seconds per step. */
+  simulatedLayerSec: number[];
+  measuredLayerSec: number[];
+}
+
+export interface ValidateResult {
+  scenario: { name: string; file: string };
+  backend: { name: string; device: string };
+  profile: { file: string; backend: string; device: string; createdAt: string; plan: string; hardware: Hardware };
+  scaled: { name: string; hiddenSize: number; intermediateSize: number; expertBytes: number; factor: number; description: string };
+  trace: ReplayResult['trace'];
+  warmupSteps: number;
+  repeats: number;
+  policies: PolicyValidation[];
+  warnings: string[];
+  /** Load averages (1, 5, 15 minutes) when the replay ended, where the OS reports them: other work on the machine adds timing noise. */
+  loadAverage?: number[];
+  /** Everything measured. */
+  replay: ReplayResult;
+}
+
+const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
+const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
+
+/** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
+export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number): MetricRow[] {
+  for (const [what, a, b] of [
+    ['accesses', s.accesses, r.accesses],
+    ['hits', s.hits, r.hits],
+    ['bytes moved', s.bytesH2D, r.bytesH2D],
+  ] as const) {
+    if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
+  }
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  const row = (metric: string, unit: string, simulated: number, measured: number, exact = false): MetricRow => ({
+    metric,
+    unit,
+    simulated,
+    measured,
+    error: exact ? 0 : rel(simulated, measured),
+    exact,
+  });
+  return [
+    row('TPOT mean', 'ms', s.latency.tpotMs, r.latency.tpotMs),
+    row('TPOT p50', 'ms', s.latency.tpotP50Ms, r.latency.tpotP50Ms),
+    row('TTFT mean', 'ms', s.latency.ttftMs, r.latency.ttftMs),
+    row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
+    row('upload time per step', 'ms', (1e3 * s.linkBusySec) / steps, (1e3 * r.uploadSec) / steps),
+    row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
+    row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
+    row('hits', '', s.hits, r.hits, true),
+    row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
+  ];
+}
+
+export interface ValidateOptions {
+  profile: CalibrationProfile;
+  profileFile: string;
+  warmupSteps?: number;
+  repeats?: number;
+  seed?: string;
+  progress?: Progress;
+}
+
+export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
+  const { loaded, backend, scaled, prep } = setup;
+  if (o.profile.backend !== backend.name) {
+    throw new InputError(`${o.profileFile}: calibrated on backend ${o.profile.backend}, but validating on ${backend.name}; run moesim calibrate --backend ${backend.name}`);
+  }
+  const replayed = await replay({
+    backend,
+    scenario: loaded.scenario,
+    prep,
+    policies: setup.policies,
+    shape: scaled.shape,
+    warmupSteps: o.warmupSteps,
+    repeats: o.repeats,
+    seed: o.seed,
+    progress: o.progress,
+  });
+  const simulated = simulateReplay(setup, o.profile.hardware, replayed);
+  const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
+  const lo = Math.min(...calibrated);
+  const hi = Math.max(...calibrated);
+  const extrapolated =
+    scaled.expertBytes < lo / 1.5 || scaled.expertBytes > hi * 1.5
+      ? [`the replayed expert (${fmtSize(scaled.expertBytes)}) is outside the calibrated shapes (${fmtSize(lo)} to ${fmtSize(hi)}): the simulated expert time is extrapolated`]
+      : [];
+  const steps = replayed.trace.steps;
+  const policies = replayed.policies.map((r, i): PolicyValidation => {
+    const s = simulated[i];
+    return {
+      index: r.index,
+      policy: r.policy,
+      label: r.label,
+      rows: compare(r, s, steps),
+      simulatedStepSec: s.stepSec,
+      measuredStepSec: r.stepSec,
+      simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
+      measuredLayerSec: r.perLayerSec.map((t) => t / steps),
+    };
+  });
+  const load = os.loadavg();
+  return {
+    scenario: { name: loaded.scenario.name, file: loaded.file },
+    backend: replayed.backend,
+    profile: {
+      file: o.profileFile,
+      backend: o.profile.backend,
+      device: o.profile.device,
+      createdAt: o.profile.createdAt,
+      plan: o.profile.plan,
+      hardware: o.profile.hardware,
+    },
+    scaled: {
+      name: scaled.model.name,
+      hiddenSize: scaled.shape.hiddenSize,
+      intermediateSize: scaled.shape.intermediateSize,
+      expertBytes: scaled.expertBytes,
+      factor: scaled.factor,
+      description: describeScaled(scaled, prep.model),
+    },
+    trace: replayed.trace,
+    warmupSteps: replayed.warmupSteps,
+    repeats: replayed.repeats,
+    policies,
+    warnings: [...new Set([...prep.warnings, ...extrapolated])],
+    ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
+    replay: replayed,
+  };
+}

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { InputError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { defaultProfilePath } from './calibrate.js';
+import { replayOptions, setupOptions, type ReplayArgs } from './replay.js';
+
+interface ValidateArgs extends ReplayArgs {
+  profile?: string;
+  reportDir?: string;
+  report: boolean;
+}
+
+/** Where `moesim validate` writes its report by default. */
+export function defaultValidateDir(scenarioName: string, backend: string): string {
+  return path.join('reports', `validate-${scenarioName}${backend === 'cpu' ? '' : `-${backend}`}`);
+}
+
+export const validateCommand: CommandModule<object, ValidateArgs> = {
+  command: 'validate <scenario>',
+  describe: 'Replay the scenario on a real backend and simulate it with a calibration profile; print simulated vs measured per policy and metric, with the errors; write an HTML report',
+  builder: (y) =>
+    replayOptions(y)
+      .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
+      .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/validate-<scenario>[-<backend>])' })
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' }) as never,
+  handler: async (a) => {
+    const { readProfile } = await import('../calibrate/profile.js');
+    const { setupReplay } = await import('../calibrate/replay-setup.js');
+    const { validate } = await import('../calibrate/validate.js');
+    const { formatValidation, renderValidationHtml } = await import('../report/validate.js');
+    const { vegaLibraries } = await import('./trace.js');
+    const profileFile = a.profile ?? defaultProfilePath(a.backend);
+    const profile = await readProfile(profileFile).catch((e: unknown) => {
+      if (e instanceof InputError && a.profile === undefined && /ENOENT/.test(e.message)) {
+        throw new InputError(`${e.message}; run moesim calibrate --backend ${a.backend} first, or give --profile`);
+      }
+      throw e;
+    });
+    const setup = await setupReplay(setupOptions(a));
+    const progress = (m: string) => process.stderr.write(`  ${m}\n`);
+    progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
+    let result;
+    try {
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress });
+    } finally {
+      await setup.backend.close();
+    }
+    const json = JSON.stringify(result, null, 2) + '\n';
+    if (a.out) writeFileAtomic(path.resolve(a.out), json);
+    process.stdout.write(a.json ? json : formatValidation(result) + '\n');
+    if (a.report) {
+      const dir = a.reportDir ?? defaultValidateDir(result.scenario.name, result.backend.name);
+      writeFileAtomic(path.join(dir, 'index.html'), renderValidationHtml(result, await vegaLibraries()));
+      writeFileAtomic(path.join(dir, 'validate.json'), json);
+      process.stderr.write(`wrote ${path.join(dir, 'index.html')}\n`);
+    }
+  },
+};

@@ -1,0 +1,270 @@
+/**
+ * Text and HTML of `moesim replay` and `moesim validate`: pure functions of their results.
+ */
+import type { ReplayResult } from '../calibrate/replay.js';
+import type { MetricRow, ValidateResult } from '../calibrate/validate.js';
+import type { VegaLibraries } from '../trace/stats-report.js';
+import { renderTable } from './table.js';
+
+const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+const ms = (sec: number): string => fmt(sec * 1e3, 3);
+
+export function fmtError(e: number): string {
+  if (!Number.isFinite(e)) return '-';
+  return `${e >= 0 ? '+' : ''}${(100 * e).toFixed(1)}%`;
+}
+
+export interface ReplayHeader {
+  scenario: string;
+  scaledDescription: string;
+  warnings: string[];
+}
+
+/** How a replay is timed, in one line. */
+export function timingNote(r: Pick<ReplayResult, 'warmupSteps' | 'repeats'>): string {
+  return (
+    `timing: ${r.warmupSteps} warm-up steps untimed (separate cache), then ${r.repeats} timed pass${r.repeats === 1 ? '' : 'es'} ` +
+    `over every step from an empty cache; a step's time is its median over the passes`
+  );
+}
+
+export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
+  const header = ['policy', 'hit rate', 'hits', 'misses', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread'];
+  const n = r.trace.steps;
+  const rows = r.policies.map((p) => {
+    const perLayer = p.perLayerSec.map((t) => t / n);
+    const spread = (Math.max(...p.passMeanStepSec) - Math.min(...p.passMeanStepSec)) / Math.min(...p.passMeanStepSec);
+    return [
+      p.label,
+      `${fmt(100 * p.hitRate, 1)}%`,
+      String(p.hits),
+      String(p.misses),
+      fmt(p.bytesH2D / 2 ** 20, 1),
+      fmt(p.latency.ttftMs, 3),
+      fmt(p.latency.tpotMs, 3),
+      fmt(p.latency.tpotP50Ms, 3),
+      fmt(p.latency.tpotP99Ms, 3),
+      ms(p.uploadSec / n),
+      ms(p.computeSec / n),
+      ms(Math.min(...perLayer)),
+      ms(Math.max(...perLayer)),
+      `${fmt(100 * spread, 1)}%`,
+    ];
+  });
+  return [
+    `moesim replay: scenario ${h.scenario} on ${r.backend.name}: ${r.backend.device}`,
+    `model: ${h.scaledDescription}`,
+    `trace: ${r.trace.tokens} tokens in ${r.trace.sequences} sequence${r.trace.sequences === 1 ? "" : "s"}, ${n} steps`,
+    timingNote(r),
+    '',
+    renderTable(header, rows),
+    '',
+    'pass spread: (slowest - fastest) / fastest mean step time over the timed passes',
+    ...h.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');
+}
+
+function rowCells(r: MetricRow): string[] {
+  const digits = r.unit === '' ? 0 : r.unit === '%' ? 2 : 3;
+  const name = r.unit ? `${r.metric} (${r.unit})` : r.metric;
+  const err = r.exact ? (r.simulated === r.measured ? 'identical' : 'DIFFERS') : fmtError(r.error);
+  return [name, fmt(r.simulated, digits), fmt(r.measured, digits), err];
+}
+
+/** The TPOT mean row's error, per policy. */
+export function tpotErrors(v: ValidateResult): { label: string; error: number }[] {
+  return v.policies.map((p) => ({ label: p.label, error: p.rows.find((r) => r.metric === 'TPOT mean')!.error }));
+}
+
+export function formatValidation(v: ValidateResult): string {
+  const hw = v.profile.hardware;
+  const lines = [
+    `moesim validate: scenario ${v.scenario.name}, backend ${v.backend.name}: ${v.backend.device}`,
+    `profile: ${v.profile.file} (${v.profile.backend}, ${v.profile.plan} plan, ${v.profile.createdAt}): ` +
+      `${(hw.gpu.hbmBytesPerSec / 1e9).toFixed(2)} GB/s, ${(hw.gpu.flopsPerSec.fp32 / 1e9).toFixed(1)} GFLOP/s, ` +
+      `${(hw.gpu.launchOverheadSec * 3 * 1e6).toFixed(1)} µs per expert run; upload ${(hw.link.h2dBytesPerSec / 1e9).toFixed(2)} GB/s + ${(hw.link.latencySec * 1e6).toFixed(1)} µs`,
+    `model: ${v.scaled.description}`,
+    `trace: ${v.trace.tokens} tokens in ${v.trace.sequences} sequence${v.trace.sequences === 1 ? "" : "s"}, ${v.trace.steps} steps`,
+    timingNote(v),
+    'simulated: the same policies on the same trace, the scaled experts on the profile\'s hardware, no non-expert work (none is executed), uploads not overlapping compute',
+  ];
+  for (const p of v.policies) {
+    lines.push('', p.label, renderTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells)));
+  }
+  lines.push('', `TPOT mean error: ${tpotErrors(v).map((e) => `${e.label} ${fmtError(e.error)}`).join(', ')}`);
+  if (v.loadAverage) lines.push(`load average at the end: ${v.loadAverage.map((x) => x.toFixed(2)).join(', ')} (other work on the machine adds timing noise)`);
+  for (const w of v.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+const scriptSafe = (code: string): string => code.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+
+interface Chart {
+  id: string;
+  title: string;
+  note: string;
+  spec: Record<string, unknown>;
+}
+
+/** The vega-lite specs of the validation page. */
+export function validationCharts(v: ValidateResult): Chart[] {
+  const perStep: Record<string, unknown>[] = [];
+  const residuals: Record<string, unknown>[] = [];
+  const perLayer: Record<string, unknown>[] = [];
+  for (const p of v.policies) {
+    p.measuredStepSec.forEach((m, step) => {
+      const s = p.simulatedStepSec[step];
+      perStep.push({ policy: p.label, step, source: 'measured', ms: m * 1e3 });
+      perStep.push({ policy: p.label, step, source: 'simulated', ms: s * 1e3 });
+      residuals.push({ policy: p.label, step, measuredMs: m * 1e3, simulatedMs: s * 1e3, residualPct: (100 * (s - m)) / m });
+    });
+    p.measuredLayerSec.forEach((m, layer) => {
+      perLayer.push({ policy: p.label, layer, source: 'measured', ms: m * 1e3 });
+      perLayer.push({ policy: p.label, layer, source: 'simulated', ms: p.simulatedLayerSec[layer] * 1e3 });
+    });
+  }
+  const errors = v.policies.flatMap((p) => p.rows.filter((r) => !r.exact).map((r) => ({ policy: p.label, metric: r.metric, errorPct: 100 * r.error })));
+  const width = 900;
+  return [
+    {
+      id: 'errors',
+      title: 'Error of the simulation, per policy and metric',
+      note: '(simulated - measured) / measured. Counts (hits, bytes) are identical by construction and not shown.',
+      spec: {
+        data: { values: errors },
+        mark: 'bar',
+        encoding: {
+          y: { field: 'metric', type: 'nominal', title: null },
+          x: { field: 'errorPct', type: 'quantitative', title: 'error %' },
+          color: { field: 'policy', type: 'nominal' },
+          yOffset: { field: 'policy' },
+          tooltip: [{ field: 'policy' }, { field: 'metric' }, { field: 'errorPct', format: '.1f' }],
+        },
+        width: 600,
+      },
+    },
+    {
+      id: 'per-step',
+      title: 'Time per step (token): predicted vs measured',
+      note: 'Measured: median over the timed passes.',
+      spec: {
+        data: { values: perStep },
+        mark: { type: 'line', strokeWidth: 1 },
+        encoding: {
+          x: { field: 'step', type: 'quantitative' },
+          y: { field: 'ms', type: 'quantitative', title: 'ms' },
+          color: { field: 'source', type: 'nominal' },
+          row: { field: 'policy', type: 'nominal' },
+        },
+        width,
+        height: 160,
+        resolve: { scale: { y: 'independent' } },
+      },
+    },
+    {
+      id: 'scatter',
+      title: 'Predicted vs measured step time',
+      note: 'One point per step; the line is predicted = measured.',
+      spec: {
+        data: { values: residuals },
+        layer: [
+          { mark: { type: 'point', filled: true, opacity: 0.5, size: 18 }, encoding: { x: { field: 'measuredMs', type: 'quantitative', title: 'measured ms' }, y: { field: 'simulatedMs', type: 'quantitative', title: 'predicted ms' }, color: { field: 'policy', type: 'nominal' } } },
+          {
+            transform: [{ aggregate: [{ op: 'min', field: 'measuredMs', as: 'lo' }, { op: 'max', field: 'measuredMs', as: 'hi' }] }, { fold: ['lo', 'hi'], as: ['end', 'v'] }],
+            mark: { type: 'line', color: '#888', strokeDash: [4, 4] },
+            encoding: { x: { field: 'v', type: 'quantitative' }, y: { field: 'v', type: 'quantitative' } },
+          },
+        ],
+        width: 500,
+        height: 400,
+      },
+    },
+    {
+      id: 'residuals',
+      title: 'Residuals per step',
+      note: '(predicted - measured) / measured, per step.',
+      spec: {
+        data: { values: residuals },
+        mark: { type: 'point', filled: true, size: 12, opacity: 0.6 },
+        encoding: {
+          x: { field: 'step', type: 'quantitative' },
+          y: { field: 'residualPct', type: 'quantitative', title: 'residual %' },
+          color: { field: 'policy', type: 'nominal' },
+        },
+        width,
+        height: 220,
+      },
+    },
+    {
+      id: 'per-layer',
+      title: 'Time per MoE layer, per step: predicted vs measured',
+      note: 'Mean over steps.',
+      spec: {
+        data: { values: perLayer },
+        mark: 'bar',
+        encoding: {
+          x: { field: 'layer', type: 'ordinal' },
+          xOffset: { field: 'source' },
+          y: { field: 'ms', type: 'quantitative', title: 'ms per step' },
+          color: { field: 'source', type: 'nominal' },
+          row: { field: 'policy', type: 'nominal' },
+        },
+        width,
+        height: 140,
+      },
+    },
+  ];
+}
+
+function htmlTable(header: string[], rows: string[][]): string {
+  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** A self-contained page (vega, vega-lite and vega-embed inlined): works offline. */
+export function renderValidationHtml(v: ValidateResult, libs: VegaLibraries): string {
+  const title = `moesim validate: ${v.scenario.name} on ${v.backend.name}`;
+  const charts = validationCharts(v);
+  const specs = JSON.stringify(charts.map((c) => ({ id: c.id, spec: { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...c.spec } }))).replace(/</g, '\\u003c');
+  const tables = v.policies
+    .map((p) => `<section><h2>${escapeHtml(p.label)}</h2>${htmlTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells))}</section>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; white-space: pre-wrap; }
+section { margin: 2em 0; }
+h2 { font-size: 1.1em; }
+table { border-collapse: collapse; }
+td, th { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.note { color: #666; font-size: 12px; }
+</style>
+<script>${scriptSafe(libs.vega)}</script>
+<script>${scriptSafe(libs.vegaLite)}</script>
+<script>${scriptSafe(libs.vegaEmbed)}</script>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<pre>${escapeHtml(formatValidation(v))}</pre>
+${tables}
+${charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><p class="note">${escapeHtml(c.note)}</p><div id="chart-${c.id}"></div></section>`).join('\n')}
+<script>
+const specs = ${specs};
+for (const c of specs) vegaEmbed('#chart-' + c.id, c.spec, { actions: false, renderer: 'svg' }).catch((e) => {
+  document.getElementById('chart-' + c.id).textContent = 'chart failed: ' + e;
+});
+</script>
+</body>
+</html>
+`;
+}
