@@ -5,6 +5,9 @@ import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
 import { cachePolicies, cachePolicyKinds } from '../policies/index.js';
 import { renderTable } from '../report/table.js';
 import { schedulerKinds, tokenSchedulers } from '../scheduling/index.js';
+import { prefetchKinds, prefetchPolicies } from '../policies/prefetch/index.js';
+import { missHandlerKinds, missHandlers } from '../policies/miss/index.js';
+import { predictorKinds, predictors } from '../predictors/index.js';
 
 const GiB = 2 ** 30;
 
@@ -47,12 +50,18 @@ export function presetsText(): string {
     ...Object.entries(hardwarePresets).map(([k, h]) => `  ${k}: GPU ${h.gpu.source}; link ${h.link.source}; CPU ${h.cpu.source}`),
     ...Object.entries(modelPresets).map(([k, m]) => `  ${k}: ${m.source}`),
   ];
-  return [hw, '', models, '', policies, '', schedulers, '', 'Sources:', ...sources].join('\n');
+  const prefetch = renderTable(
+    ['prefetch', 'what it does (default predictor)'],
+    prefetchKinds.map((k) => [k, `${prefetchPolicies[k].describe} (${prefetchPolicies[k].defaultPredictor})`]),
+  );
+  const predictorTable = renderTable(['predictor', 'what it predicts from'], predictorKinds.map((k) => [k, predictors[k].describe]));
+  const miss = renderTable(['on miss', 'what it does'], missHandlerKinds.map((k) => [k, missHandlers[k].describe]));
+  return [hw, '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '', 'Sources:', ...sources].join('\n');
 }
 
 export const presetsCommand: CommandModule = {
   command: 'presets',
-  describe: 'List hardware, model, policy and token scheduler presets with their sources',
+  describe: 'List hardware, model, cache/prefetch/predictor/miss policy and token scheduler presets with their sources',
   handler: () => {
     process.stdout.write(presetsText() + '\n');
   },
