@@ -52,6 +52,19 @@ export function pickPolicies(loaded: LoadedScenario, names: string[] | undefined
   return out;
 }
 
+/** Replay executes cache policies only: a policy that prefetches or serves misses otherwise is refused, by name. */
+export function checkReplayable(loaded: LoadedScenario, indices: number[]): void {
+  for (const i of indices) {
+    const p = loaded.scenario.policies[i];
+    const extra = 'prefetch' in p && p.prefetch ? 'prefetch' : 'onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch' ? 'onMiss' : undefined;
+    if (extra) {
+      throw new InputError(
+        `${loaded.file}: policies[${i}].${extra}: replay and validate execute cache policies only (fetch on miss, no prefetching) so far; pick others with --policy`,
+      );
+    }
+  }
+}
+
 export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   parseBackendName(o.backend);
   const loaded = loadScenarioFile(o.scenarioFile);
@@ -66,6 +79,7 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
     prep = { ...prep, trace, warnings: [...prep.warnings, ...trace.warnings.slice(prep.trace.warnings.length)], newSource: () => staticBatches(trace, batching), nextUse: undefined };
   }
   const policies = pickPolicies(loaded, o.policies);
+  checkReplayable(loaded, policies);
   const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
   const onHost = o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes;
   const free = os.freemem();

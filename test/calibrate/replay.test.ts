@@ -225,6 +225,16 @@ describe('bad input', () => {
     expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/wide\.jsonl: expert id 9 at token 0, MoE layer 0; model mixtral-8x7b\+overrides has experts 0\.\.7/);
   });
 
+  it('a policy that prefetches or computes misses elsewhere is refused, by name (not silently replayed as cache-only)', async () => {
+    const f = write('pf.yaml', tinyScenario(`
+  - { kind: lru, cache: { perLayer: 2 } }
+  - { kind: lru, cache: { perLayer: 2 }, prefetch: { kind: pregated } }`));
+    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/policies\[1\]\.prefetch: replay and validate execute cache policies only/);
+    const ok = await setupReplay({ scenarioFile: f, backend: 'cpu', policies: ['0'], ...TINY });
+    expect(ok.policies).toEqual([0]);
+    await ok.backend.close();
+  });
+
   it('an unknown --policy lists the scenario\'s policies', async () => {
     expect(await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', policies: ['arc'], ...TINY }))).toMatch(/^--policy arc: no such policy in .*bad\.yaml; it has 0: lru, 1: lfu, 2: static, 3: belady, 4: lru-global, 5: none$/);
   });
