@@ -82,6 +82,27 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/** upload/evict of a whole expert (its three matrices), from a backend's buffer primitives. */
+function expertTransfers<B extends DeviceBuffer>(
+  uploadBuffer: (data: HostArray, dtype: ExpertDtype, dims?: readonly number[]) => Promise<B>,
+  releaseBuffer: (buffer: DeviceBuffer) => void,
+): Pick<Backend, 'upload' | 'evict'> {
+  return {
+    async upload(weights) {
+      const { hiddenSize: h, intermediateSize: f } = weights.shape;
+      const w1 = await uploadBuffer(weights.w1, weights.dtype, [h, f]);
+      const w3 = await uploadBuffer(weights.w3, weights.dtype, [h, f]);
+      const w2 = await uploadBuffer(weights.w2, weights.dtype, [f, h]);
+      return { shape: weights.shape, dtype: weights.dtype, sizeBytes: w1.sizeBytes + w3.sizeBytes + w2.sizeBytes, w1, w3, w2 };
+    },
+    evict(expert) {
+      releaseBuffer(expert.w1);
+      releaseBuffer(expert.w3);
+      releaseBuffer(expert.w2);
+    },
+  };
+}
+
 /** Wall-clock seconds of `fn` (process.hrtime.bigint). */
 export async function timeSec(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -320,18 +341,7 @@ async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> 
       const out = await sessionFor(d).run(feeds);
       return out.y.data as HostArray;
     },
-    async upload(weights) {
-      const { hiddenSize: h, intermediateSize: f } = weights.shape;
-      const w1 = await uploadBuffer(weights.w1, weights.dtype, [h, f]);
-      const w3 = await uploadBuffer(weights.w3, weights.dtype, [h, f]);
-      const w2 = await uploadBuffer(weights.w2, weights.dtype, [f, h]);
-      return { shape: weights.shape, dtype: weights.dtype, sizeBytes: w1.sizeBytes + w3.sizeBytes + w2.sizeBytes, w1, w3, w2 };
-    },
-    evict(expert) {
-      releaseBuffer(expert.w1);
-      releaseBuffer(expert.w3);
-      releaseBuffer(expert.w2);
-    },
+    ...expertTransfers(uploadBuffer, releaseBuffer),
     uploadBuffer,
     releaseBuffer,
     async sync() {
@@ -543,18 +553,7 @@ async function openWebGpu(ort: Ort, options: OpenBackendOptions): Promise<Backen
       const out = await s.run(feeds);
       return out.y.data as HostArray; // a CPU-located output: safe to read
     },
-    async upload(weights) {
-      const { hiddenSize: h, intermediateSize: f } = weights.shape;
-      const w1 = await uploadBuffer(weights.w1, weights.dtype, [h, f]);
-      const w3 = await uploadBuffer(weights.w3, weights.dtype, [h, f]);
-      const w2 = await uploadBuffer(weights.w2, weights.dtype, [f, h]);
-      return { shape: weights.shape, dtype: weights.dtype, sizeBytes: w1.sizeBytes + w3.sizeBytes + w2.sizeBytes, w1, w3, w2 };
-    },
-    evict(expert) {
-      releaseBuffer(expert.w1);
-      releaseBuffer(expert.w3);
-      releaseBuffer(expert.w2);
-    },
+    ...expertTransfers(uploadBuffer, releaseBuffer),
     uploadBuffer,
     releaseBuffer,
     sync,
