@@ -3,7 +3,7 @@
  */
 import type { ReplayResult } from '../calibrate/replay.js';
 import type { MetricRow, ValidateResult } from '../calibrate/validate.js';
-import type { VegaLibraries } from '../trace/stats-report.js';
+import { chartPage, escapeHtml, type PageChart, type VegaLibraries } from './chart-page.js';
 import { renderTable } from './table.js';
 
 const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
@@ -100,15 +100,7 @@ export function formatValidation(v: ValidateResult): string {
 // ---------------------------------------------------------------------------------------------
 // HTML
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
-const scriptSafe = (code: string): string => code.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-
-interface Chart {
-  id: string;
-  title: string;
-  note: string;
-  spec: Record<string, unknown>;
-}
+type Chart = PageChart & { note: string; spec: Record<string, unknown> };
 
 /** The vega-lite specs of the validation page. */
 export function validationCharts(v: ValidateResult): Chart[] {
@@ -228,43 +220,8 @@ function htmlTable(header: string[], rows: string[][]): string {
 
 /** A self-contained page (vega, vega-lite and vega-embed inlined): works offline. */
 export function renderValidationHtml(v: ValidateResult, libs: VegaLibraries): string {
-  const title = `moesim validate: ${v.scenario.name} on ${v.backend.name}`;
-  const charts = validationCharts(v);
-  const specs = JSON.stringify(charts.map((c) => ({ id: c.id, spec: { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...c.spec } }))).replace(/</g, '\\u003c');
   const tables = v.policies
     .map((p) => `<section><h2>${escapeHtml(p.label)}</h2>${htmlTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells))}</section>`)
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
-pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; white-space: pre-wrap; }
-section { margin: 2em 0; }
-h2 { font-size: 1.1em; }
-table { border-collapse: collapse; }
-td, th { padding: 2px 10px; border-bottom: 1px solid #ddd; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.note { color: #666; font-size: 12px; }
-</style>
-<script>${scriptSafe(libs.vega)}</script>
-<script>${scriptSafe(libs.vegaLite)}</script>
-<script>${scriptSafe(libs.vegaEmbed)}</script>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<pre>${escapeHtml(formatValidation(v))}</pre>
-${tables}
-${charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><p class="note">${escapeHtml(c.note)}</p><div id="chart-${c.id}"></div></section>`).join('\n')}
-<script>
-const specs = ${specs};
-for (const c of specs) vegaEmbed('#chart-' + c.id, c.spec, { actions: false, renderer: 'svg' }).catch((e) => {
-  document.getElementById('chart-' + c.id).textContent = 'chart failed: ' + e;
-});
-</script>
-</body>
-</html>
-`;
+  return chartPage({ title: `moesim validate: ${v.scenario.name} on ${v.backend.name}`, summary: formatValidation(v), html: tables, charts: validationCharts(v), libs });
 }

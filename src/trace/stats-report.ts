@@ -4,6 +4,7 @@
  * libraries' minified builds (given by the caller), so it works from file:// with no network.
  */
 import type { TraceStats } from './stats.js';
+import { chartPage, type VegaLibraries } from '../report/chart-page.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const fix = (x: number, d = 3): string => x.toFixed(d);
@@ -60,11 +61,7 @@ function alignTable(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
 }
 
-export interface VegaLibraries {
-  vega: string;
-  vegaLite: string;
-  vegaEmbed: string;
-}
+export type { VegaLibraries } from '../report/chart-page.js';
 
 /** The vega-lite specs of the stats page, by chart id. */
 export function statsCharts(s: TraceStats): { id: string; title: string; spec: object }[] {
@@ -211,41 +208,9 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
   return charts;
 }
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 /** Safe inside <script>: no "</script" or "<!--". */
-const scriptSafe = (code: string): string => code.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 
 /** A self-contained HTML page of the stats (charts need the three library sources). */
 export function renderStatsHtml(s: TraceStats, libs: VegaLibraries, title = 'moesim trace statistics'): string {
-  const charts = statsCharts(s);
-  const summary = formatStatsTable(s);
-  const specs = JSON.stringify(charts.map((c) => ({ id: c.id, spec: { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...c.spec } }))).replace(/</g, '\\u003c');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
-pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }
-section { margin: 2em 0; }
-h2 { font-size: 1.1em; }
-</style>
-<script>${scriptSafe(libs.vega)}</script>
-<script>${scriptSafe(libs.vegaLite)}</script>
-<script>${scriptSafe(libs.vegaEmbed)}</script>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<pre>${escapeHtml(summary)}</pre>
-${charts.map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div id="chart-${c.id}"></div></section>`).join('\n')}
-<script>
-const specs = ${specs};
-for (const c of specs) vegaEmbed('#chart-' + c.id, c.spec, { actions: false, renderer: 'svg' }).catch((e) => {
-  document.getElementById('chart-' + c.id).textContent = 'chart failed: ' + e;
-});
-</script>
-</body>
-</html>
-`;
+  return chartPage({ title, summary: formatStatsTable(s), charts: statsCharts(s), libs });
 }
