@@ -30,7 +30,7 @@
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, ExclusiveGroup, SerialResource, type JobListener } from '../engine/resource.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
-import type { TimelineSpan } from '../metrics/types.js';
+import type { PrefetchMetrics, TimelineSpan } from '../metrics/types.js';
 import type { Trace } from '../trace/types.js';
 import { LayerUnion } from './union.js';
 import type { HostLink } from '../hardware/types.js';
@@ -164,23 +164,8 @@ export interface SimCounters {
   planCorrect: number;
 }
 
-export interface PrefetchCounters {
-  /** Prefetch transfers that moved their bytes (started before the end of the run), cancelled ones excluded. */
-  issued: number;
-  /** Cancelled before they started (no bytes moved, slot freed). */
-  cancelled: number;
-  /** Plans naming an expert for which no cache slot could be freed (all candidates locked). */
-  refused: number;
-  /** First accesses to a prefetched expert after it arrived. */
-  hits: number;
-  /** Accesses to a prefetched expert still queued or in flight (then raised to demand priority). */
-  late: number;
-  /** Prefetched experts evicted (or left at the end) without any access. */
-  wasted: number;
-  issuedBytes: number;
-  usedBytes: number;
-  wastedBytes: number;
-}
+/** The prefetch counters a run keeps are the metrics it reports (src/metrics/types.ts). */
+export type PrefetchCounters = PrefetchMetrics;
 
 export class OffloadSim implements JobListener {
   readonly sim = new Simulator();
