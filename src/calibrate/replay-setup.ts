@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
-import { prepareScenario, type PreparedScenario } from '../sim/run.js';
+import { prepareScenario, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
 import { staticBatches } from '../sim/steps.js';
 import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
@@ -30,6 +30,8 @@ export interface ReplaySetup {
   policies: number[];
   scaled: ScaledModel;
   backend: Backend;
+  /** The policies' predictors, set up (training traces loaded). */
+  predictors: PolicyPredictors;
 }
 
 /** Indices of the policies named by kind, label or index; all when none are named. */
@@ -52,14 +54,17 @@ export function pickPolicies(loaded: LoadedScenario, names: string[] | undefined
   return out;
 }
 
-/** Replay executes cache policies only: a policy that prefetches or serves misses otherwise is refused, by name. */
+/**
+ * Replay fetches a miss into the device cache: a policy that computes misses elsewhere (on the CPU,
+ * from a lower-bit copy) is refused, by name.
+ */
 export function checkReplayable(loaded: LoadedScenario, indices: number[]): void {
   for (const i of indices) {
     const p = loaded.scenario.policies[i];
-    const extra = 'prefetch' in p && p.prefetch ? 'prefetch' : 'onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch' ? 'onMiss' : undefined;
-    if (extra) {
+    const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+    if (onMiss && onMiss.kind !== 'fetch') {
       throw new InputError(
-        `${loaded.file}: policies[${i}].${extra}: replay and validate execute cache policies only (fetch on miss, no prefetching) so far; pick others with --policy`,
+        `${loaded.file}: policies[${i}].onMiss: replay and validate fetch misses to the device (onMiss: fetch); ${onMiss.kind} on a miss is not executed yet; pick other policies with --policy`,
       );
     }
   }
@@ -88,6 +93,7 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
       `model ${scaled.model.name} needs ${fmtSize(onHost)} of host memory (experts${o.backend === 'cpu' ? ' and the cpu backend\'s device copies' : ''}), more than 80% of the ${fmtSize(free)} free; expected a larger --scale or smaller budgets`,
     );
   }
+  const predictors = await setupPolicyPredictors(scenario, prep, { baseDir: loaded.baseDir, file: loaded.file });
   const backend = await openBackend(o.backend, o.backendOptions);
-  return { loaded, prep, policies, scaled, backend };
+  return { loaded, prep, policies, scaled, backend, predictors };
 }

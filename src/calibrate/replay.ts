@@ -1,33 +1,38 @@
 /**
  * `moesim replay`: execute a real MoE model on a real backend, following a trace's routing step by
- * step, with a real device-side expert cache driven by the scenario's cache policies: the same
- * policy code (`createPolicyCache`) as the simulator.
+ * step, with a real device-side expert cache driven by the scenario's policies: the same policy
+ * code (cache policy, prefetch policy, predictor) as the simulator.
  *
  * The model: the scenario model's MoE structure (layers, experts per layer, top-k) at a scaled
- * shape (scale.ts), seeded random SwiGLU experts in fp32 held in host memory. Per step and MoE
- * layer, like the simulator (OffloadSim):
+ * shape (scale.ts), seeded random SwiGLU experts in fp32 held in host memory. No attention or other
+ * non-expert work: the simulation of a replay charges none either.
  *
- *   1. the hidden states of the step's tokens are RMS-normalised (the expert input);
- *   2. the union of the experts the step's tokens are routed to at this layer (the trace's
- *      routing) is looked up in the ExpertCache, in order of first appearance;
- *   3. a hit runs the expert on its device-resident weights; a miss uploads the expert's weights
- *      (backend.upload: the real host-to-device copy), evicting the policy's victim first (its
- *      device memory freed), then runs it; a miss the policy does not admit runs from a staging
- *      copy that is freed right after;
- *   4. each expert's output, weighted by the trace's gate weight (1/k when not recorded), is added
- *      to its tokens' hidden states (the residual stream), which feed the next layer.
+ * What runs, and in which order: the policy's run is simulated once on a link that does not overlap
+ * compute, recording its operations in the order they execute (sim/schedule.ts): with one
+ * operation at a time that order depends only on what the policies decided, never on durations.
+ * The replay then executes those operations for real, one at a time, each awaited before the next:
  *
- * There is no attention or other non-expert work: the simulation of a replay charges none either.
- * Uploads and runs are issued by this one thread, each awaited before the next (ONNX Runtime's
- * runs are synchronous): they never overlap, which a calibration profile's link says
- * (overlapsCompute: false).
+ *   - a layer's gate: the hidden states of the step's tokens are RMS-normalised (the expert input);
+ *     an expert whose weights are on the device now is a hit;
+ *   - upload: the expert's weights are copied to the device (backend.upload, a real host-to-device
+ *     transfer) into the cache; a prefetch is an upload ahead of its layer's gate;
+ *   - evict: the cache dropped the expert; its device memory is freed (after the computations of
+ *     the current layer that still use it);
+ *   - stage: a miss the cache does not keep is uploaded to a staging copy, freed after its run;
+ *   - compute: the expert runs on its device-resident weights over the tokens the trace routes to
+ *     it, and its output, weighted by the trace's gate weight (1/k when not recorded), is added to
+ *     their hidden states (the residual stream), which feed the next layer.
  *
- * Timing (process.hrtime.bigint): an untimed warm-up pass over the first steps with a throwaway
- * cache (JIT, ORT's first runs, page faults of the device memory pool), then `repeats` timed
- * passes over every step, each from an empty cache, round-robin over the policies; a step's time
- * is its median over the passes.
- * Initial residents (static placement, all-on-gpu) are uploaded before a pass and not timed or
- * counted, as the simulator charges nothing for them.
+ * The replay keeps its own books from what is on the device: an access is a hit when its expert's
+ * weights were on the device before its layer's gate; bytes are those it uploaded. It checks every
+ * operation against the device (an expert computed that is not there, uploaded twice, a token
+ * count that is not the trace's) and throws on a mismatch. `moesim validate` then compares its
+ * counts with the simulator's.
+ *
+ * Timing (process.hrtime.bigint): an untimed warm-up over the first steps, then `repeats` timed
+ * passes over every step, each from an empty cache, round-robin over the policies; a step's time is
+ * its median over the passes. Initial residents (static placement, all-on-gpu) are uploaded before
+ * a pass and not timed or counted, as the simulator charges nothing for them.
  */
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';
@@ -36,9 +41,11 @@ import type { Progress } from './microbench.js';
 import { quantile } from './microbench.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
-import { createPolicyCache, type PreparedScenario } from '../sim/run.js';
-import { LayerUnion } from '../sim/union.js';
-import { NO_EXPERT } from '../trace/types.js';
+import type { Hardware } from '../hardware/types.js';
+import { OffloadSim, type SimCounters, type StepCosts } from '../sim/offload-sim.js';
+import { createPolicyCache, policyOptions, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
+import type { Step } from '../sim/steps.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -55,24 +62,33 @@ export interface ReplayOptions {
   /** Seed of the weights and embeddings. */
   seed?: string;
   progress?: Progress;
+  /** The policies' predictors, set up (default: set up here, training traces relative to the working directory). */
+  predictors?: PolicyPredictors;
 }
 
 export interface ReplayPolicyResult {
   /** Index into scenario.policies. */
   index: number;
   policy: string;
+  /** Its prefetch policy, if any. */
+  prefetch?: string;
   label: string;
   capacityExperts: number;
   accesses: number;
   hits: number;
+  /** Computed from a prefetch still to be uploaded at its layer's gate (neither hit nor miss). */
+  lateHits: number;
   misses: number;
   hitRate: number;
   perLayerAccesses: number[];
   perLayerHits: number[];
-  /** Host-to-device uploads of experts, and their bytes (initial residents not counted). */
+  /** Host-to-device uploads of experts (prefetches among them), and their bytes (initial residents not counted). */
   uploads: number;
+  prefetchUploads: number;
   bytesH2D: number;
   evictions: number;
+  /** Most experts on the device at once (cache, staging copies, victims still in use). */
+  peakDeviceExperts: number;
   /** Per step, seconds: the median over the timed passes. */
   stepSec: number[];
   /** Per pass, per step, seconds. */
@@ -145,13 +161,84 @@ export function hostExperts(numKeys: number, shape: ExpertShape, seed: string, m
   return out;
 }
 
+/** One policy's operations, recorded by a simulation (sim/schedule.ts). */
+export interface RecordedSchedule {
+  index: number;
+  label: string;
+  capacityExperts: number;
+  log: ScheduleLog;
+  /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
+  evictLater: Uint8Array;
+}
+
+/**
+ * The simulator's costs for a replay: the scaled experts (fp32, three matrices) on `hardware`, no
+ * non-expert work (the replay executes none), a link that does not overlap compute (one thread
+ * issues everything) with one transfer latency per uploaded matrix.
+ */
+export function replayCosts(expertBytes: number, hardware: Hardware, expertSec: (tokens: number) => number): StepCosts {
+  return {
+    expertBytes,
+    hardware: { link: { ...hardware.link, latencySec: UPLOADS_PER_EXPERT * hardware.link.latencySec, overlapsCompute: false } },
+    expertSec,
+    preExpertSec: () => 0,
+    tailSec: () => 0,
+  };
+}
+
+/** backend.upload sends an expert's three matrices as three transfers. */
+export const UPLOADS_PER_EXPERT = 3;
+
+/**
+ * Simulates policy `index` on `costs` (whose link must not overlap compute), recording its
+ * operations. Returns the run's counters too.
+ */
+export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, index: number, predictors: PolicyPredictors, costs: StepCosts): { schedule: RecordedSchedule; counters: SimCounters } {
+  const p = scenario.policies[index];
+  const { cache, plan, label } = createPolicyCache(prep, p, index);
+  const log = new ScheduleLog();
+  const options = { ...policyOptions(prep, scenario, index, predictors, label), schedule: log };
+  const counters = new OffloadSim(prep.trace, costs, cache, prep.newSource(), undefined, options).run();
+  return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log) }, counters };
+}
+
+/**
+ * The operations of each of `policies`, recorded with round-number durations: any durations give
+ * the same order on a link that does not overlap compute (validate checks it with the profile's).
+ */
+export function recordSchedules(prep: PreparedScenario, scenario: Scenario, policies: number[], predictors: PolicyPredictors, expertBytes: number): RecordedSchedule[] {
+  const costs = replayCosts(expertBytes, prep.hardware, (tokens) => 1e-3 + 1e-6 * tokens);
+  return policies.map((index) => simulateSchedule(prep, scenario, index, predictors, costs).schedule);
+}
+
+/** For each EVICT operation, whether its old copy is computed later in the same layer (then it is freed after that). */
+function evictLater(log: ScheduleLog): Uint8Array {
+  const out = new Uint8Array(log.length);
+  for (let i = 0; i < log.length; i++) {
+    if (log.op(i) !== OP_EVICT) continue;
+    const v = log.a(i);
+    for (let j = i + 1; j < log.length; j++) {
+      const op = log.op(j);
+      if (op === OP_LAYER || op === OP_STEP_END || ((op === OP_UPLOAD || op === OP_STAGE) && log.a(j) === v)) break;
+      if (op === OP_COMPUTE && log.a(j) === v) {
+        out[i] = 1;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 interface PassCounters {
   accesses: number;
   hits: number;
-  misses: number;
+  /** Computed from a prefetch that was still to be uploaded at its layer's gate. */
+  lateHits: number;
   uploads: number;
+  prefetchUploads: number;
   bytesH2D: number;
   evictions: number;
+  peakDeviceExperts: number;
   perLayerAccesses: Float64Array;
   perLayerHits: Float64Array;
   stepSec: number[];
@@ -160,28 +247,24 @@ interface PassCounters {
   computeSec: number;
 }
 
-/** One pass over the steps (at most `maxSteps`) with a fresh cache of policy `index`. */
-async function replayPass(
-  o: ReplayOptions,
-  hosts: ExpertWeights[],
-  index: number,
-  maxSteps: number,
-  steps: StepLog[] | null,
-): Promise<PassCounters> {
-  const { backend, prep, scenario } = o;
+/** Executes the operations of `s` up to (not including) operation `end` on the backend. */
+async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null): Promise<PassCounters> {
+  const { backend, prep } = o;
   const { trace } = prep;
+  const { log } = s;
   const L = trace.numLayers;
   const E = prep.model.numExperts;
   const K = trace.topK;
   const h = o.shape.hiddenSize;
-  const { cache } = createPolicyCache(prep, scenario.policies[index], index);
   const c: PassCounters = {
     accesses: 0,
     hits: 0,
-    misses: 0,
+    lateHits: 0,
     uploads: 0,
+    prefetchUploads: 0,
     bytesH2D: 0,
     evictions: 0,
+    peakDeviceExperts: 0,
     perLayerAccesses: new Float64Array(L),
     perLayerHits: new Float64Array(L),
     stepSec: [],
@@ -189,13 +272,30 @@ async function replayPass(
     uploadSec: 0,
     computeSec: 0,
   };
-  const resident: (DeviceExpert | undefined)[] = new Array(L * E);
+  // Per key: its copy in the cache; a copy the cache dropped that this layer still computes with
+  // (freed after that); a staging copy; whether its queued upload was dropped by the cache before
+  // it started (it lands as a dropped copy); the operation that uploaded it (-1: before the run),
+  // and whether that upload was a prefetch.
+  const cached: (DeviceExpert | undefined)[] = new Array(L * E);
+  const dropped: (DeviceExpert | undefined)[] = new Array(L * E);
+  const staged: (DeviceExpert | undefined)[] = new Array(L * E);
+  const droppedBeforeUpload = new Uint8Array(L * E);
+  const uploadedAt = new Int32Array(L * E).fill(-1);
+  const byPrefetch = new Uint8Array(L * E);
+  let live = 0;
+  const free = (d: DeviceExpert): void => {
+    backend.evict(d);
+    live--;
+  };
+  const bug = (i: number, what: string): Error => new Error(`replay: ${s.label}: operation ${i} (${log.describe(i)}): ${what}`);
   try {
-    for (let k = 0; k < L * E; k++) if (cache.resident[k] === 1) resident[k] = await backend.upload(hosts[k]);
+    for (let i = 0; i < log.initial.length; i++) {
+      cached[log.initial[i]] = await backend.upload(hosts[log.initial[i]]);
+      live++;
+    }
     await backend.sync();
 
     const source = prep.newSource();
-    const union = new LayerUnion(E);
     const maxTokens = source.maxTokens;
     const hidden = new Float32Array(maxTokens * h);
     const normed = new Float32Array(maxTokens * h);
@@ -203,93 +303,126 @@ async function replayPass(
     const gates = new Float32Array(maxTokens);
     const ids = trace.experts;
     const weights = trace.weights;
+    let step: Step | null = null;
+    let layer = -1;
+    let gateOp = 0;
+    let t0 = now();
+    let tl = t0;
 
-    for (let step = source.next(0); step !== null && c.stepSec.length < maxSteps; step = source.next(0)) {
-      if (steps) steps.push({ count: step.count, prefill: step.prefill, startSeq: Array.from(step.startSeq.subarray(0, step.startCount)), emitSeq: Array.from(step.emitSeq.subarray(0, step.emitCount)) });
-      // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
-      for (let i = 0; i < step.count; i++) fillUniform(hidden.subarray(i * h, (i + 1) * h), hash32(`token/${step.tokens[i]}`), 1);
-      const t0 = now();
-      for (let layer = 0; layer < L; layer++) {
-        const tl = now();
-        for (let i = 0; i < step.count; i++) {
+    for (let i = 0; i < end; i++) {
+      const op = log.op(i);
+      const key = log.a(i);
+      if (op === OP_STEP) {
+        step = source.next(0);
+        if (step === null || step.index !== key) throw bug(i, `the replay's step source gives step ${step?.index ?? 'none'}`);
+        if (steps) steps.push({ count: step.count, prefill: step.prefill, startSeq: Array.from(step.startSeq.subarray(0, step.startCount)), emitSeq: Array.from(step.emitSeq.subarray(0, step.emitCount)) });
+        // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
+        for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
+        layer = -1;
+        t0 = now();
+        tl = t0;
+      } else if (op === OP_LAYER) {
+        const t = now();
+        if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
+        tl = t;
+        layer = key;
+      } else if (op === OP_GATE) {
+        if (key !== layer) throw bug(i, `the gate of layer ${key} in layer ${layer}`);
+        gateOp = i;
+        for (let r = 0; r < step!.count; r++) {
           let ss = 0;
-          for (let j = i * h; j < (i + 1) * h; j++) ss += hidden[j] * hidden[j];
-          const r = 1 / Math.sqrt(ss / h + 1e-6);
-          for (let j = i * h; j < (i + 1) * h; j++) normed[j] = hidden[j] * r;
+          for (let j = r * h; j < (r + 1) * h; j++) ss += hidden[j] * hidden[j];
+          const inv = 1 / Math.sqrt(ss / h + 1e-6);
+          for (let j = r * h; j < (r + 1) * h; j++) normed[j] = hidden[j] * inv;
         }
-        const u = union.compute(trace, step, layer);
-        const base = layer * E;
-        for (let ui = 0; ui < u; ui++) {
-          const e = union.experts[ui];
-          const key = base + e;
-          // The rows routed to e, and their gate weights.
-          let n = 0;
-          for (let i = 0; i < step.count; i++) {
-            const slot = (step.tokens[i] * L + layer) * K;
-            for (let k = 0; k < K; k++) {
-              if (ids[slot + k] !== e) continue;
-              const w = weights ? weights[slot + k] : NaN;
-              rows[n] = i;
-              gates[n++] = Number.isFinite(w) ? w : 1 / K;
-            }
+      } else if (op === OP_EVICT) {
+        const d = cached[key];
+        cached[key] = undefined;
+        c.evictions++;
+        if (d === undefined) droppedBeforeUpload[key] = 1;
+        else if (s.evictLater[i] === 1) dropped[key] = d;
+        else free(d);
+      } else if (op === OP_CANCEL) {
+        if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
+      } else if (op === OP_UPLOAD || op === OP_STAGE) {
+        if ((op === OP_UPLOAD ? cached : staged)[key] !== undefined || dropped[key] !== undefined) throw bug(i, 'the expert is already on the device');
+        const tu = now();
+        const d = await backend.upload(hosts[key]);
+        c.uploadSec += sec(tu);
+        c.uploads++;
+        c.bytesH2D += d.sizeBytes;
+        if (++live > c.peakDeviceExperts) c.peakDeviceExperts = live;
+        if (op === OP_STAGE) staged[key] = d;
+        else {
+          if (droppedBeforeUpload[key] === 1) dropped[key] = d;
+          else cached[key] = d;
+          droppedBeforeUpload[key] = 0;
+          uploadedAt[key] = i;
+          byPrefetch[key] = log.b(i);
+          if (log.b(i) === 1) c.prefetchUploads++;
+        }
+      } else if (op === OP_COMPUTE) {
+        const e = key - layer * E;
+        if (!(e >= 0 && e < E)) throw bug(i, `an expert of layer ${(key / E) | 0} computed in layer ${layer}`);
+        const st = staged[key];
+        const gone = dropped[key];
+        const dev = st ?? gone ?? cached[key];
+        if (dev === undefined) throw bug(i, 'the expert is not on the device');
+        // The rows routed to e, and their gate weights.
+        let n = 0;
+        for (let r = 0; r < step!.count; r++) {
+          const slot = (step!.tokens[r] * L + layer) * K;
+          for (let k = 0; k < K; k++) {
+            if (ids[slot + k] !== e) continue;
+            const w = weights ? weights[slot + k] : NaN;
+            rows[n] = r;
+            gates[n++] = Number.isFinite(w) ? w : 1 / K;
           }
-          const x = new Float32Array(n * h);
-          for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
-
-          let dev: DeviceExpert;
-          const hit = cache.access(key);
-          if (hit) {
-            dev = resident[key]!;
-            if (dev === undefined) throw new Error(`replay: cache says expert ${key} is resident, but it is not on the device`);
-          } else {
-            const victim = cache.lastEvicted;
-            if (victim >= 0) {
-              const v = resident[victim];
-              if (v === undefined) throw new Error(`replay: victim ${victim} is not on the device`);
-              backend.evict(v);
-              resident[victim] = undefined;
-              c.evictions++;
-            }
-            const tu = now();
-            dev = await backend.upload(hosts[key]);
-            c.uploadSec += sec(tu);
-            c.uploads++;
-            c.bytesH2D += dev.sizeBytes;
-            if (cache.lastAdmitted) resident[key] = dev;
-          }
-          const tc = now();
-          const y = (await backend.runExpert(x, dev)) as Float32Array;
-          c.computeSec += sec(tc);
-          if (!hit && !cache.lastAdmitted) backend.evict(dev); // a staging copy, dropped after use
-          for (let r = 0; r < n; r++) {
-            const g = gates[r];
-            const off = rows[r] * h;
-            for (let j = 0; j < h; j++) hidden[off + j] += g * y[r * h + j];
-          }
-          if (hit) {
+        }
+        if (n !== log.b(i)) throw bug(i, `the trace routes ${n} tokens to it`);
+        const x = new Float32Array(n * h);
+        for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
+        const tc = now();
+        const y = (await backend.runExpert(x, dev)) as Float32Array;
+        c.computeSec += sec(tc);
+        for (let r = 0; r < n; r++) {
+          const g = gates[r];
+          const off = rows[r] * h;
+          for (let j = 0; j < h; j++) hidden[off + j] += g * y[r * h + j];
+        }
+        c.accesses++;
+        c.perLayerAccesses[layer]++;
+        if (st !== undefined) {
+          staged[key] = undefined;
+          free(st);
+        } else {
+          if (uploadedAt[key] < gateOp) {
             c.hits++;
             c.perLayerHits[layer]++;
+          } else if (byPrefetch[key] === 1) c.lateHits++;
+          if (gone !== undefined) {
+            dropped[key] = undefined;
+            free(gone);
           }
         }
-        c.accesses += u;
-        c.perLayerAccesses[layer] += u;
-        c.perLayerSec[layer] += sec(tl);
-      }
-      c.stepSec.push(sec(t0));
-      for (let j = 0; j < step.count * h; j++) {
-        if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
+      } else if (op === OP_STEP_END) {
+        const t = now();
+        if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
+        c.stepSec.push(Number(t - t0) / 1e9);
+        for (let j = 0; j < step!.count * h; j++) {
+          if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
+        }
       }
     }
-    c.misses = c.accesses - c.hits;
     return c;
   } finally {
-    for (const d of resident) if (d !== undefined) backend.evict(d);
+    for (const copies of [cached, dropped, staged]) for (const d of copies) if (d !== undefined) backend.evict(d);
   }
 }
 
 const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
 
-/** Replay every requested policy: warm-up, then timed passes. */
+/** Replay every requested policy: record its schedule, warm up, then timed passes. */
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const { prep, scenario, backend } = o;
   const warmupSteps = o.warmupSteps ?? 8;
@@ -297,6 +430,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const progress = o.progress ?? (() => {});
   const L = prep.trace.numLayers;
   const E = prep.model.numExperts;
+  const predictors = o.predictors ?? (await setupPolicyPredictors(scenario, prep, { baseDir: '.' }));
+  const expertBytes = expertWeightBytes(o.shape, 'float32');
+  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
   const memory = new SlabAllocator();
   const t0 = now();
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
@@ -310,43 +446,45 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const passes: PassCounters[][] = o.policies.map(() => []);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
-        const index = o.policies[j];
-        const p = scenario.policies[index];
-        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, index, warmupSteps, null);
+        const s = schedules[j];
+        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null);
         const log: StepLog[] | null = j === 0 && r === 0 ? [] : null;
-        const c = await replayPass(o, hosts, index, Infinity, log);
+        const c = await replayPass(o, hosts, s, s.log.length, log);
         if (log) steps = log;
         const first = passes[j][0];
         if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.stepSec.length !== c.stepSec.length)) {
-          throw new Error(`replay: pass ${r} of policy ${index} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}: the policy is not deterministic`);
+          throw new Error(`replay: pass ${r} of ${s.label} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}`);
         }
         passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
-        progress(`${p.label ?? p.kind} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
+        progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {
-      const index = o.policies[j];
-      const p = scenario.policies[index];
+      const s = schedules[j];
+      const p = scenario.policies[s.index];
       const ps = passes[j];
       const c0 = ps[0];
       const nSteps = c0.stepSec.length;
-      const stepSec = Array.from({ length: nSteps }, (_, s) => median(ps.map((q) => q.stepSec[s])));
-      const { plan, label } = createPolicyCache(prep, p, index);
+      const stepSec = Array.from({ length: nSteps }, (_, k) => median(ps.map((q) => q.stepSec[k])));
       policies.push({
-        index,
+        index: s.index,
         policy: p.kind,
-        label,
-        capacityExperts: plan.capacityExperts,
+        ...('prefetch' in p && p.prefetch ? { prefetch: p.prefetch.kind } : {}),
+        label: s.label,
+        capacityExperts: s.capacityExperts,
         accesses: c0.accesses,
         hits: c0.hits,
-        misses: c0.misses,
+        lateHits: c0.lateHits,
+        misses: c0.accesses - c0.hits - c0.lateHits,
         hitRate: c0.accesses === 0 ? 0 : c0.hits / c0.accesses,
         perLayerAccesses: Array.from(c0.perLayerAccesses),
         perLayerHits: Array.from(c0.perLayerHits),
         uploads: c0.uploads,
+        prefetchUploads: c0.prefetchUploads,
         bytesH2D: c0.bytesH2D,
         evictions: c0.evictions,
+        peakDeviceExperts: c0.peakDeviceExperts,
         stepSec,
         passStepSec: ps.map((q) => q.stepSec),
         perLayerSec: Array.from({ length: L }, (_, l) => median(ps.map((q) => q.perLayerSec[l]))),
@@ -362,7 +500,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   return {
     backend: { name: backend.name, device: backend.device },
     shape: o.shape,
-    expertBytes: expertWeightBytes(o.shape, 'float32'),
+    expertBytes,
     warmupSteps,
     repeats,
     trace: { tokens: prep.trace.tokens, sequences: prep.trace.sequences.length, steps: steps.length },
@@ -372,12 +510,12 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   };
 }
 
-/** Largest number of experts any of these policies holds on the device at once (cache + one staging copy). */
+/** Largest number of experts any of these policies holds on the device at once: its cache and a step's staging copies. */
 export function deviceExpertsNeeded(prep: PreparedScenario, scenario: Scenario, policies: number[]): number {
   let most = 1;
   for (const i of policies) {
     const { plan } = createPolicyCache(prep, scenario.policies[i], i);
-    most = Math.max(most, plan.capacityExperts + 1);
+    most = Math.max(most, plan.capacityExperts + prep.maxUnion);
   }
   return most;
 }

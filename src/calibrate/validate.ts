@@ -12,41 +12,34 @@ import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary } from '../metrics/latency.js';
 import { CostModel } from '../sim/cost-model.js';
-import { OffloadSim, type StepCosts } from '../sim/offload-sim.js';
-import { createPolicyCache } from '../sim/run.js';
+import type { StepCosts } from '../sim/offload-sim.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
-import { replay, type ReplayResult } from './replay.js';
+import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
 import type { Progress } from './microbench.js';
 
-/** backend.upload sends an expert's three matrices as three transfers. */
-export const UPLOADS_PER_EXPERT = 3;
-
 /**
- * The simulator's costs for a replay: the CostModel of the scaled model on `hardware` for the
- * experts and the link; nothing for non-expert work, which the replay does not execute.
+ * The simulator's costs for a replay on `hardware` (a calibration profile's): the CostModel of the
+ * scaled model for the experts; nothing for non-expert work, which the replay does not execute.
  */
-export function replayCosts(scaled: ScaledModel, hardware: Hardware): StepCosts {
+export function profileCosts(scaled: ScaledModel, hardware: Hardware): StepCosts {
   const cost = new CostModel(scaled.model, hardware, { experts: 'fp32', dense: 'fp32', kvCache: 'fp32', groupSize: 128 });
-  if (cost.expertBytes !== scaled.expertBytes) throw new Error(`replayCosts: expert bytes ${cost.expertBytes} != ${scaled.expertBytes}`);
-  return {
-    expertBytes: cost.expertBytes,
-    hardware: { link: { ...hardware.link, latencySec: UPLOADS_PER_EXPERT * hardware.link.latencySec } },
-    expertSec: (tokens) => cost.expertSec(tokens),
-    preExpertSec: () => 0,
-    tailSec: () => 0,
-  };
+  if (cost.expertBytes !== scaled.expertBytes) throw new Error(`profileCosts: expert bytes ${cost.expertBytes} != ${scaled.expertBytes}`);
+  return replayCosts(cost.expertBytes, hardware, (tokens) => cost.expertSec(tokens));
 }
 
 export interface SimulatedPolicy {
   index: number;
   accesses: number;
   hits: number;
+  lateHits: number;
   misses: number;
   bytesH2D: number;
+  /** Prefetch uploads (that started). */
+  prefetchIssued: number;
   stepSec: number[];
   perLayerSec: number[];
   /** Time the link and the compute stream were busy. */
@@ -55,21 +48,30 @@ export interface SimulatedPolicy {
   latency: LatencySummary;
 }
 
-/** Simulate the replay of `setup`'s policies on `hardware`. */
-export function simulateReplay(setup: Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled'>, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
-  const { prep, loaded, policies, scaled } = setup;
-  const costs = replayCosts(scaled, hardware);
-  return policies.map((index) => {
-    const { cache } = createPolicyCache(prep, loaded.scenario.policies[index], index);
-    const c = new OffloadSim(prep.trace, costs, cache, prep.newSource()).run();
+/**
+ * Simulate the replay of `setup`'s policies on `hardware`. Each simulation records its operations,
+ * which must be those the replay executed (recorded with other durations): the order does not
+ * depend on durations, and a difference is a bug, thrown as one.
+ */
+export function simulateReplay(setup: Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+  const { prep, loaded, policies, scaled, predictors } = setup;
+  const costs = profileCosts(scaled, hardware);
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
+  return policies.map((index, j) => {
+    const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+    if (!schedule.log.equals(executed[j].log)) {
+      throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
+    }
     const ends = c.stepEndSec.subarray(0, c.stepEndCount);
     const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
     return {
       index,
       accesses: c.accesses,
       hits: c.hits,
+      lateHits: c.lateHits,
       misses: c.misses,
       bytesH2D: c.bytesH2D,
+      prefetchIssued: c.prefetch.issued,
       stepSec,
       perLayerSec: Array.from(c.perLayerSec),
       linkBusySec: c.linkBusySec,
@@ -127,6 +129,8 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
   for (const [what, a, b] of [
     ['accesses', s.accesses, r.accesses],
     ['hits', s.hits, r.hits],
+    ['late hits', s.lateHits, r.lateHits],
+    ['prefetch uploads', s.prefetchIssued, r.prefetchUploads],
     ['bytes moved', s.bytesH2D, r.bytesH2D],
   ] as const) {
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
@@ -149,6 +153,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
+    ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
     row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
   ];
 }
@@ -177,6 +182,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     repeats: o.repeats,
     seed: o.seed,
     progress: o.progress,
+    predictors: setup.predictors,
   });
   const simulated = simulateReplay(setup, o.profile.hardware, replayed);
   const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));

@@ -136,13 +136,19 @@ export class SerialResource implements EventTarget {
     this.jobsDone++;
     this.running = -1;
     this.release(job);
-    // Start the next waiting job before telling the listener, so that a job the listener submits
-    // now queues behind jobs that were already waiting.
     if (this.group) {
+      // One stream, like a single-threaded executor: the listener reacts first (the group stays
+      // busy, so what it submits queues), then the next job is picked by priority and submission
+      // order among everything waiting.
+      this.listener.onJobDone(this, job, tag, tag2, start, payload);
       this.group.busy = false;
       this.group.startNext();
-    } else this.startNext();
-    this.listener.onJobDone(this, job, tag, tag2, start, payload);
+    } else {
+      // Start the next waiting job before telling the listener, so that a job the listener submits
+      // now queues behind jobs that were already waiting.
+      this.startNext();
+      this.listener.onJobDone(this, job, tag, tag2, start, payload);
+    }
   }
 
   /** Sequence number of the job that would start next (cancelled ones dropped), or Infinity. */
@@ -250,8 +256,8 @@ export class SerialResource implements EventTarget {
 
 /**
  * Resources that never run at the same time: at most one job runs in the whole group; when it
- * ends, the waiting job submitted first across the group starts (within one resource, priority
- * first as usual). This is a copy engine and a compute stream both driven by one host thread that
+ * ends, its listener reacts (what it submits queues), then the waiting job submitted first across
+ * the group starts (within one resource, priority first as usual). This is a copy engine and a compute stream both driven by one host thread that
  * waits for each operation, as ONNX Runtime's synchronous runs are in `moesim replay`.
  */
 export class ExclusiveGroup {

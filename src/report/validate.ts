@@ -29,7 +29,7 @@ export function timingNote(r: Pick<ReplayResult, 'warmupSteps' | 'repeats'>): st
 }
 
 export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
-  const header = ['policy', 'hit rate', 'hits', 'misses', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread'];
+  const header = ['policy', 'hit rate', 'hits', 'late', 'misses', 'prefetched', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread'];
   const n = r.trace.steps;
   const rows = r.policies.map((p) => {
     const perLayer = p.perLayerSec.map((t) => t / n);
@@ -38,7 +38,9 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
       p.label,
       `${fmt(100 * p.hitRate, 1)}%`,
       String(p.hits),
+      String(p.lateHits),
       String(p.misses),
+      String(p.prefetchUploads),
       fmt(p.bytesH2D / 2 ** 20, 1),
       fmt(p.latency.ttftMs, 3),
       fmt(p.latency.tpotMs, 3),
@@ -59,6 +61,7 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
     '',
     renderTable(header, rows),
     '',
+    'late: computed from a prefetch still to be uploaded at its gate; prefetched: uploads ahead of the gate',
     'pass spread: (slowest - fastest) / fastest mean step time over the timed passes',
     ...h.warnings.map((w) => `warning: ${w}`),
   ].join('\n');
@@ -125,7 +128,7 @@ export function validationCharts(v: ValidateResult): Chart[] {
     {
       id: 'errors',
       title: 'Error of the simulation, per policy and metric',
-      note: '(simulated - measured) / measured. Counts (hits, bytes) are identical by construction and not shown.',
+      note: '(simulated - measured) / measured. Counts (hits, bytes) are checked to be identical and not shown.',
       spec: {
         data: { values: errors },
         mark: 'bar',

@@ -40,6 +40,7 @@ import type { MissHandler, MissQuery } from '../policies/miss/types.js';
 import type { PredictorDriver } from '../predictors/driver.js';
 import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
+import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 /** The costs the simulator charges (CostModel implements it; tests use round numbers). */
 export interface StepCosts {
@@ -69,6 +70,11 @@ export interface OffloadOptions {
   missCosts?: MissCosts;
   /** Stream long prefills layer by layer (see prefill-stream.ts). */
   prefillStreaming?: PrefillStreaming;
+  /**
+   * Record the operations in the order they execute (schedule.ts), for `moesim replay`. Needs a
+   * link that does not overlap compute, and fetching on a miss.
+   */
+  schedule?: ScheduleLog;
 }
 /** The name the serving workloads know the options by. */
 export type OffloadSimOptions = OffloadOptions;
@@ -222,6 +228,7 @@ export class OffloadSim implements JobListener {
   private readonly query: MissQuery = { tokens: 0, importance: 0, fetchFinishSec: 0, cpuFinishSec: 0 };
   /** End of the last GPU job started (for the stall split). */
   private gpuFreeAtSec = 0;
+  private readonly log?: ScheduleLog;
 
   constructor(
     private readonly trace: Trace,
@@ -261,6 +268,13 @@ export class OffloadSim implements JobListener {
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
     if (this.handler && this.handler.kind !== 'fetch' && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
+    this.log = options.schedule;
+    if (this.log) {
+      // With overlap, which operation runs next would depend on durations: no single order exists.
+      if (link.overlapsCompute !== false) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
+      if ((this.handler && this.handler.kind !== 'fetch') || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
+      this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
+    }
     const self = this;
     this.planView = {
       numLayers: this.L,
@@ -391,6 +405,7 @@ export class OffloadSim implements JobListener {
       this.sim.at(resume, this.selfId, EVENT_WAKE);
       return;
     }
+    this.log?.push(OP_STEP, step.index);
     for (let i = 0; i < step.startCount; i++) this.c.seqStartSec[step.startSeq[i]] = now;
     if (step.contextTokens > this.c.peakContextTokens) this.c.peakContextTokens = step.contextTokens;
     this.c.tokens += step.count;
@@ -408,6 +423,7 @@ export class OffloadSim implements JobListener {
       if (this.prefetcher) this.prefetcher.predictor.observeStep(step);
       this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
     } else {
+      this.log?.push(OP_LAYER, this.layer);
       this.streamer?.layerStarted(this.layer);
       this.gpu.submit(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), 0, JOB_PRE);
       if (this.layer === 0 && this.prefetcher) this.reconcile(0);
@@ -420,6 +436,7 @@ export class OffloadSim implements JobListener {
     const union = this.union;
     const u = union.compute(this.trace, this.step!, layer);
     this.gateSec = this.sim.now;
+    this.log?.push(OP_GATE, layer);
     this.pending = u;
     this.expertBusySec = 0;
     this.stagingNow = 0;
@@ -510,20 +527,20 @@ export class OffloadSim implements JobListener {
     this.waitClass[key] = waitClass;
     if (decision === 'cpu') {
       cache.access(key, false);
-      this.evicted();
+      this.evicted(key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
       this.cpu.submit(this.cpuJobSec(n, this.cost.hardware.link), 0, (key << 2) | JOB_EXPERT, n);
     } else if (decision === 'low-bit') {
       cache.access(key, false);
-      this.evicted();
+      this.evicted(key);
       c.lowBitComputations++;
       c.lowBitBytes += mc!.lowBitExpertBytes;
       this.stagingNow++;
       this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, key * 4 + LINK_LOW_BIT, n);
     } else {
       cache.access(key);
-      this.evicted();
+      this.evicted(key);
       const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
       if (streamed >= 0) {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
@@ -566,9 +583,10 @@ export class OffloadSim implements JobListener {
     return best;
   }
 
-  /** Accounts for the victim of the last cache access or insert. */
-  private evicted(): void {
+  /** Accounts for the victim of the last cache access or insert (of `key`). */
+  private evicted(key: number): void {
     const v = this.cache.lastEvicted;
+    if (v >= 0) this.log?.push(OP_EVICT, v, key);
     if (v >= 0 && this.unusedPrefetch[v] === 1) {
       this.unusedPrefetch[v] = 0;
       this.c.prefetch.wasted++;
@@ -619,7 +637,7 @@ export class OffloadSim implements JobListener {
         c.prefetch.refused++;
         continue;
       }
-      this.evicted();
+      this.evicted(key);
       cache.lock(key); // in flight
       this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
       this.inflightIsPrefetch[key] = 1;
@@ -649,6 +667,7 @@ export class OffloadSim implements JobListener {
       const job = this.inflightJob[key];
       if (cancel && this.planned[key] !== gen && this.link.resource.isQueued(job)) {
         this.link.cancel(job);
+        this.log?.push(OP_CANCEL, key);
         this.inflightJob[key] = -1;
         this.inflightIsPrefetch[key] = 0;
         cache.unlock(key);
@@ -693,6 +712,7 @@ export class OffloadSim implements JobListener {
       const job = this.inflightJob[key];
       if (!this.link.resource.isQueued(job)) continue;
       this.link.cancel(job);
+      this.log?.push(OP_CANCEL, key);
       this.inflightJob[key] = -1;
       this.inflightIsPrefetch[key] = 0;
       this.cache.unlock(key);
@@ -747,6 +767,7 @@ export class OffloadSim implements JobListener {
       c.stepEndSec = g;
     }
     c.stepEndSec[c.stepEndCount++] = now;
+    this.log?.push(OP_STEP_END);
     for (let i = 0; i < step.emitCount; i++) {
       const s = step.emitSeq[i];
       if (c.seqOutputs[s] === 0) c.seqFirstEmitSec[s] = now;
@@ -768,6 +789,7 @@ export class OffloadSim implements JobListener {
   }
 
   onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
+    if (this.log) this.record(res, tag, tag2);
     if (res === this.gpu) {
       if ((tag & 3) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, tag >> 2);
       if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
@@ -796,6 +818,18 @@ export class OffloadSim implements JobListener {
       const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[tag & 3];
       this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
+  }
+
+  private record(res: SerialResource, tag: number, tag2: number): void {
+    const key = tag >> 2;
+    if (res === this.gpu) {
+      if ((tag & 3) === JOB_EXPERT) this.log!.push(OP_COMPUTE, key, tag2);
+    } else if (res === this.link.resource) {
+      const kind = tag & 3;
+      if (kind === LINK_STAGED) this.log!.push(OP_STAGE, key);
+      else if (kind === LINK_DEMAND || kind === LINK_PREFETCH) this.log!.push(OP_UPLOAD, key, kind === LINK_PREFETCH ? 1 : 0);
+      else throw new Error(`schedule: link transfer of kind ${kind} cannot be recorded`);
+    } else throw new Error('schedule: CPU jobs cannot be recorded');
   }
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number): void {

@@ -350,21 +350,72 @@ export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: numb
   return { plan, cache, label: policyLabel(p, plan.capacityExperts) };
 }
 
+/** The predictors of a scenario's policies: each policy's spec, and one setup per distinct spec. */
+export interface PolicyPredictors {
+  specs: (PredictorSpec | undefined)[];
+  setups: Map<string, PredictorSetup>;
+}
+
+/** Sets up (and loads the training traces of) the policies' predictors, before any run. */
+export async function setupPolicyPredictors(scenario: Scenario, prep: PreparedScenario, ctx: RunContext): Promise<PolicyPredictors> {
+  const specs = scenario.policies.map((p, i) => predictorOf(p, i));
+  const setups = new Map<string, PredictorSetup>();
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    if (!spec) continue;
+    const key = JSON.stringify(spec);
+    if (!setups.has(key)) setups.set(key, await predictorSetup(spec, `policies[${i}].predictor`, prep.trace, prep.model, ctx, prep.rng, prep.warnings));
+  }
+  return { specs, setups };
+}
+
+/**
+ * Fresh simulator options of `scenario.policies[i]`: its prefetch policy with a freshly trained
+ * predictor, its miss handler (prefetchers and online predictors keep state: one per run).
+ */
+export function policyOptions(prep: PreparedScenario, scenario: Scenario, i: number, predictors: PolicyPredictors, label: string): OffloadOptions {
+  const { trace, model, rng, cost, streaming, warnings } = prep;
+  const p = scenario.policies[i];
+  const E = model.numExperts;
+  const pspec = predictors.specs[i];
+  const pf = 'prefetch' in p ? p.prefetch : undefined;
+  const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+  const warn = (w: string) => {
+    if (!warnings.includes(w)) warnings.push(w);
+  };
+  const options: OffloadOptions = streaming ? { prefillStreaming: streaming } : {};
+  if (pf && pspec) {
+    const built = buildPredictor(predictors.setups.get(JSON.stringify(pspec))!, trace, E, rng);
+    const { kind, ...params } = pf;
+    const create = prefetchPolicies[kind].create as (params: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
+    options.prefetch = { policy: create(params), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
+  }
+  if (onMiss && onMiss.kind !== 'fetch') {
+    const { kind, ...params } = onMiss;
+    const create = missHandlers[kind].create as (params: unknown) => ReturnType<typeof missHandlers.fetch.create>;
+    options.missHandler = create(params);
+    const lowBit: Dtype | undefined = onMiss.kind === 'low-precision' ? onMiss.dtype : undefined;
+    if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
+      warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
+    }
+    options.missCosts = cost.missCosts(lowBit);
+    if (onMiss.kind === 'cpu' && !pf && (p.kind === 'lru' || p.kind === 'lfu' || p.kind === 'belady')) {
+      warn(
+        `${label}: experts computed on the CPU are not cached, and nothing else fills this ${p.kind} cache; Fiddler pairs CPU computation with static placement (kind: static)`,
+      );
+    }
+  }
+  return options;
+}
+
 export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
   const prep = await prepareScenario(scenario, ctx);
   const { model, hardware, trace, cost, warnings, rng, newSource, serving, streaming, residentBytes, allOnGpuBytes } = prep;
   const E = model.numExperts;
   const hbm = hardware.gpu.hbmBytes;
   const results: PolicyResult[] = [];
-  // Predictors: set up (and loaded) before the runs; evaluated once per distinct spec.
-  const predictorSpecs = scenario.policies.map((p, i) => predictorOf(p, i));
-  const setups = new Map<string, PredictorSetup>();
-  for (let i = 0; i < predictorSpecs.length; i++) {
-    const spec = predictorSpecs[i];
-    if (!spec) continue;
-    const key = JSON.stringify(spec);
-    if (!setups.has(key)) setups.set(key, await predictorSetup(spec, `policies[${i}].predictor`, trace, model, ctx, rng, warnings));
-  }
+  const policyPredictors = await setupPolicyPredictors(scenario, prep, ctx);
+  const { specs: predictorSpecs, setups } = policyPredictors;
   // Token schedulers' predictors (expertflow's `predictor`): set up once per scheduler; built fresh
   // per run (online ones learn from the run), on the requests' own routing (request-trace.ts).
   const schedulerSetups: (PredictorSetup | undefined)[] = [];
@@ -425,31 +476,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
       if (!warnings.includes(w)) warnings.push(w);
     };
     /** Fresh per run: prefetchers and online predictors keep state. */
-    const newOptions = (): OffloadOptions => {
-      const options: OffloadOptions = streaming ? { prefillStreaming: streaming } : {};
-      if (pf && pspec) {
-        const built = buildPredictor(setups.get(JSON.stringify(pspec))!, trace, E, rng);
-        const { kind, ...params } = pf;
-        const create = prefetchPolicies[kind].create as (params: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
-        options.prefetch = { policy: create(params), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
-      }
-      if (onMiss && onMiss.kind !== 'fetch') {
-        const { kind, ...params } = onMiss;
-        const create = missHandlers[kind].create as (params: unknown) => ReturnType<typeof missHandlers.fetch.create>;
-        options.missHandler = create(params);
-        const lowBit: Dtype | undefined = onMiss.kind === 'low-precision' ? onMiss.dtype : undefined;
-        if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
-          warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
-        }
-        options.missCosts = cost.missCosts(lowBit);
-        if (onMiss.kind === 'cpu' && !pf && (p.kind === 'lru' || p.kind === 'lfu' || p.kind === 'belady')) {
-          warn(
-            `${label}: experts computed on the CPU are not cached, and nothing else fills this ${p.kind} cache; Fiddler pairs CPU computation with static placement (kind: static)`,
-          );
-        }
-      }
-      return options;
-    };
+    const newOptions = (): OffloadOptions => policyOptions(prep, scenario, i, policyPredictors, label);
     const simulate = (cache: ExpertCache, source: StepSource) => {
       const options = newOptions();
       const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();

@@ -33,7 +33,9 @@ const POLICIES = `
   - { kind: static, cache: { perLayer: 3 } }
   - { kind: belady, cache: { perLayer: 2 } }
   - { kind: lru, label: lru-global, cache: { experts: 9 } }
-  - { kind: none }`;
+  - { kind: none }
+  - { kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }
+  - { kind: lru, label: expertflow, cache: { perLayer: 2 }, prefetch: { kind: expertflow }, predictor: { kind: oracle, precision: 0.7, recall: 0.7 } }`;
 
 let dir: string;
 const write = (name: string, text: string): string => {
@@ -71,31 +73,52 @@ describe('replay on the CPU backend', () => {
       expect(p.perLayerSec).toHaveLength(4);
       expect(p.latency.ttftSamples).toBe(2);
       expect(p.latency.tpotSamples).toBe(30);
-      expect(p.hits + p.misses).toBe(p.accesses);
+      expect(p.hits + p.lateHits + p.misses).toBe(p.accesses);
       expect(p.bytesH2D).toBe(p.uploads * 3 * 32 * 64 * 4);
     }
   });
 
-  it('counts the same hits and misses as the simulator with the same policies (same code)', async () => {
+  it('counts the same hits and misses as the scenario\'s own simulation for cache policies (same code)', async () => {
     const { scenario, baseDir } = loadScenarioFile(join(dir, 'tiny.yaml'));
     const sim = await runScenario(scenario, { baseDir });
-    expect(r.policies.map((p) => [p.label, p.accesses, p.hits, p.misses])).toEqual(
-      sim.results.map((p) => [p.label, p.metrics.accesses, p.metrics.hits, p.metrics.misses]),
+    const cacheOnly = r.policies.filter((p) => !p.prefetch);
+    expect(cacheOnly).toHaveLength(6);
+    expect(cacheOnly.map((p) => [p.label, p.accesses, p.hits, p.misses])).toEqual(
+      sim.results.filter((p) => !p.prefetch).map((p) => [p.label, p.metrics.accesses, p.metrics.hits, p.metrics.misses]),
     );
-    expect(r.policies.map((p) => p.uploads)).toEqual(sim.results.map((p) => p.metrics.misses));
+    expect(cacheOnly.map((p) => p.uploads)).toEqual(sim.results.filter((p) => !p.prefetch).map((p) => p.metrics.misses));
   });
 
-  it('moves exactly the bytes the simulation of the replay moves', async () => {
+  it('counts exactly the hits, late hits, prefetches and bytes of the simulation of the replay, prefetching policies included', async () => {
     const profile = await readProfile(PROFILE);
     const sims = simulateReplay(setup, profile.hardware, r);
-    expect(sims.map((s) => [s.accesses, s.hits, s.bytesH2D])).toEqual(r.policies.map((p) => [p.accesses, p.hits, p.bytesH2D]));
+    expect(sims.map((s) => [s.accesses, s.hits, s.lateHits, s.prefetchIssued, s.bytesH2D])).toEqual(
+      r.policies.map((p) => [p.accesses, p.hits, p.lateHits, p.prefetchUploads, p.bytesH2D]),
+    );
     expect(r.policies.find((p) => p.policy === 'none')!.hits).toBe(0);
     expect(r.policies.find((p) => p.policy === 'belady')!.hits).toBeGreaterThanOrEqual(r.policies[0].hits);
   });
 
+  it('prefetching policies upload ahead of the gate on the device: the exact pre-gate turns misses into hits', () => {
+    const lru = r.policies.find((p) => p.label === 'lru, 2/layer')!;
+    const pregated = r.policies.find((p) => p.label === 'pregated')!;
+    const expertflow = r.policies.find((p) => p.label === 'expertflow')!;
+    expect(lru.prefetchUploads).toBe(0);
+    // An exact pre-gate with room for a whole layer's union: every MoE layer after the first hits.
+    expect(pregated.prefetchUploads).toBeGreaterThan(0);
+    expect(pregated.hits).toBeGreaterThan(lru.hits);
+    const after0 = pregated.perLayerAccesses.slice(1).reduce((a, b) => a + b, 0);
+    expect(pregated.perLayerHits.slice(1).reduce((a, b) => a + b, 0)).toBe(after0);
+    // A 70% path oracle: some prefetches are late (queued at the start of the pass), some wasted.
+    expect(expertflow.prefetchUploads).toBeGreaterThan(0);
+    expect(expertflow.lateHits).toBeGreaterThan(0);
+    // The device holds the cache and a step's staging copies, no more.
+    for (const p of r.policies) expect(p.peakDeviceExperts).toBeLessThanOrEqual(Math.max(0, p.capacityExperts) + 2);
+  });
+
   it('prints a table with the measured figures', () => {
     const text = formatReplay(r, { scenario: 'tiny', scaledDescription: 'x', warnings: [] });
-    expect(text).toMatch(/^policy\s+hit rate\s+hits\s+misses\s+uploaded MiB\s+TTFT ms\s+TPOT ms/m);
+    expect(text).toMatch(/^policy\s+hit rate\s+hits\s+late\s+misses\s+prefetched\s+uploaded MiB\s+TTFT ms\s+TPOT ms/m);
     expect(text).toContain('lru-global');
     expect(text).toContain('2 warm-up steps untimed');
   });
@@ -104,7 +127,7 @@ describe('replay on the CPU backend', () => {
 describe('validate on the CPU backend', () => {
   let v: ValidateResult;
   beforeAll(async () => {
-    const setup = await setupReplay({ scenarioFile: write('tiny-v.yaml', tinyScenario(POLICIES)), backend: 'cpu', policies: ['lru', 'static', 'none'], ...TINY });
+    const setup = await setupReplay({ scenarioFile: write('tiny-v.yaml', tinyScenario(POLICIES)), backend: 'cpu', policies: ['0', 'lru-global', 'static', 'none', 'expertflow'], ...TINY });
     try {
       v = await validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, warmupSteps: 2, repeats: 2 });
     } finally {
@@ -113,10 +136,11 @@ describe('validate on the CPU backend', () => {
   }, 60_000);
 
   it('reports, per policy, simulated and measured figures with the error; counts identical', () => {
-    expect(v.policies.map((p) => p.label)).toEqual(['lru, 2/layer', 'lru-global', 'static, 3/layer', 'none']);
+    expect(v.policies.map((p) => p.label)).toEqual(['lru, 2/layer', 'lru-global', 'static, 3/layer', 'none', 'expertflow']);
     for (const p of v.policies) {
       const metrics = p.rows.map((r) => r.metric);
-      expect(metrics).toEqual(['TPOT mean', 'TPOT p50', 'TTFT mean', 'time per step', 'upload time per step', 'expert time per step', 'bytes moved', 'hits', 'hit rate']);
+      const prefetching = p.label === 'expertflow' ? ['late hits', 'prefetch uploads'] : [];
+      expect(metrics).toEqual(['TPOT mean', 'TPOT p50', 'TTFT mean', 'time per step', 'upload time per step', 'expert time per step', 'bytes moved', 'hits', ...prefetching, 'hit rate']);
       for (const row of p.rows) {
         if (row.exact) expect(row.simulated).toBe(row.measured);
         else {
@@ -152,7 +176,7 @@ describe('validate on WebGPU', () => {
       ctx.skip(`WebGPU unavailable: ${probe.reason ?? '?'}`);
     }
     const profile = await readProfile(PROFILE);
-    const setup = await setupReplay({ scenarioFile: write('tiny-g.yaml', tinyScenario(POLICIES)), backend: 'webgpu', policies: ['lru', 'none'], maxTokens: 12, ...TINY });
+    const setup = await setupReplay({ scenarioFile: write('tiny-g.yaml', tinyScenario(POLICIES)), backend: 'webgpu', policies: ['0', 'none', 'pregated'], maxTokens: 12, ...TINY });
     let v: ValidateResult;
     try {
       // A CPU profile stands in for a WebGPU one (the structure is under test, not the figures).
@@ -201,7 +225,7 @@ describe('bad input', () => {
       'model mixtral-8x7b+overrides scaled to hidden 4096, expert intermediate 14336 (fp32) needs 21.00 GiB of host memory for its 32 experts (672.0 MiB each), more than the host budget of 1.00 GiB; expected a larger --scale, smaller --hidden/--intermediate, or a larger --host-budget-gib',
     );
     const d = await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', scale: { scale: 8, deviceBudgetBytes: 2 ** 20 } }));
-    expect(d).toMatch(/^model mixtral-8x7b\+overrides scaled to hidden 512, expert intermediate 1792 \(fp32\) needs [\d.]+ MiB of device memory for 13 resident experts \(10\.5 MiB each\), more than the device budget of 1\.0 MiB/);
+    expect(d).toMatch(/^model mixtral-8x7b\+overrides scaled to hidden 512, expert intermediate 1792 \(fp32\) needs [\d.]+ MiB of device memory for 14 resident experts \(10\.5 MiB each\), more than the device budget of 1\.0 MiB/);
   });
 
   it('even the smallest shape can be too large for a budget', () => {
@@ -225,18 +249,18 @@ describe('bad input', () => {
     expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/wide\.jsonl: expert id 9 at token 0, MoE layer 0; model mixtral-8x7b\+overrides has experts 0\.\.7/);
   });
 
-  it('a policy that prefetches or computes misses elsewhere is refused, by name (not silently replayed as cache-only)', async () => {
+  it('a policy that computes misses elsewhere is refused, by name (not silently replayed as fetching)', async () => {
     const f = write('pf.yaml', tinyScenario(`
   - { kind: lru, cache: { perLayer: 2 } }
-  - { kind: lru, cache: { perLayer: 2 }, prefetch: { kind: pregated } }`));
-    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/policies\[1\]\.prefetch: replay and validate execute cache policies only/);
+  - { kind: static, cache: { perLayer: 2 }, onMiss: { kind: cpu } }`));
+    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/policies\[1\]\.onMiss: replay and validate fetch misses to the device \(onMiss: fetch\); cpu on a miss is not executed yet/);
     const ok = await setupReplay({ scenarioFile: f, backend: 'cpu', policies: ['0'], ...TINY });
     expect(ok.policies).toEqual([0]);
     await ok.backend.close();
   });
 
   it('an unknown --policy lists the scenario\'s policies', async () => {
-    expect(await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', policies: ['arc'], ...TINY }))).toMatch(/^--policy arc: no such policy in .*bad\.yaml; it has 0: lru, 1: lfu, 2: static, 3: belady, 4: lru-global, 5: none$/);
+    expect(await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', policies: ['arc'], ...TINY }))).toMatch(/^--policy arc: no such policy in .*bad\.yaml; it has 0: lru, 1: lfu, 2: static, 3: belady, 4: lru-global, 5: none, 6: pregated, 7: expertflow$/);
   });
 });
 

@@ -139,6 +139,25 @@ describe('ExclusiveGroup', () => {
     expect(log).toEqual(['copy1@2', 'copy2@4', 'gpu1@5', 'gpu2@6']);
   });
 
+  it('the listener reacts before the next job starts: an urgent job it submits goes ahead of a waiting one of lower priority', () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    let copy: SerialResource;
+    const gpu = new SerialResource(sim, 'gpu', {
+      onJobStart: (_r, _j, tag) => log.push(`gpu${tag}@${sim.now}`),
+      onJobDone: (_r, _j, tag) => {
+        if (tag === 1) copy.submit(1, 0, 9); // the gate: a demand fetch
+      },
+    });
+    copy = new SerialResource(sim, 'copy', { onJobStart: (_r, _j, tag) => log.push(`copy${tag}@${sim.now}`), onJobDone: () => {} });
+    new ExclusiveGroup([gpu, copy]);
+    gpu.submit(1, 0, 1); // the router
+    copy.submit(2, 5, 2); // a prefetch, waiting at low priority
+    sim.run();
+    // Were the next job started before the listener ran, the prefetch would have gone first.
+    expect(log).toEqual(['gpu1@0', 'copy9@1', 'copy2@2']);
+  });
+
   it('refuses a resource that is busy or already grouped', () => {
     const sim = new Simulator();
     const a = new SerialResource(sim, 'a', { onJobDone: () => {} });
