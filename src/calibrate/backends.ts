@@ -11,6 +11,7 @@
  *   `getData()` on a gpu-buffer tensor crashes the process, so this module never calls it.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -123,7 +124,9 @@ export interface OpenBackendOptions {
    */
   probeEnv?: NodeJS.ProcessEnv;
   /**
-   * CPU backend: ONNX Runtime's intra-op threads (default: ORT's, one per physical core). The
+   * CPU backend: ONNX Runtime's intra-op threads. Default: the logical cores less one, which the
+   * host thread issuing the operations (and a replay's own work between them) needs; on 2 cores
+   * that is 1, and timings jitter far less than with ORT's own default (one per core). The
    * environment variable MOESIM_CPU_THREADS sets it too. A profile and a replay must use the same.
    */
   cpuThreads?: number;
@@ -137,8 +140,8 @@ export async function openBackend(name: BackendName | string, options: OpenBacke
   const backend = parseBackendName(name);
   const ort = await import('onnxruntime-node');
   const env = process.env.MOESIM_CPU_THREADS;
-  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : undefined);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) {
+  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : Math.max(1, os.availableParallelism() - 1));
+  if (!(Number.isInteger(threads) && threads > 0)) {
     throw new InputError(`MOESIM_CPU_THREADS: expected a positive integer, got ${JSON.stringify(env)}`);
   }
   return backend === 'cpu' ? openCpu(ort, threads) : openWebGpu(ort, options);
@@ -197,6 +200,25 @@ function cpuDescription(): string {
 // ---------------------------------------------------------------------------------------------
 // CPU
 
+/**
+ * The host's last-level cache in bytes (Linux sysfs; 0 when unknown). The cold rotations cover at
+ * least twice it: a plan's coldBytes can be smaller than a server's L3 (300 MiB seen on a cloud
+ * Xeon), and then the benchmarks would run from cache.
+ */
+export function lastLevelCacheBytes(): number {
+  let best = 0;
+  for (let i = 0; i < 8; i++) {
+    try {
+      const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${i}/size`, 'utf8').trim();
+      const m = /^(\d+)([KMG]?)$/.exec(text);
+      if (m) best = Math.max(best, Number(m[1]) * ({ '': 1, K: 1024, M: 2 ** 20, G: 2 ** 30 } as Record<string, number>)[m[2]]);
+    } catch {
+      break;
+    }
+  }
+  return best;
+}
+
 const PAGE = 4096;
 /**
  * Slab size. glibc serves allocations of 32 MiB and more (its largest dynamic mmap threshold) with
@@ -218,13 +240,19 @@ export class SlabAllocator {
   private used = 0;
   private readonly free_ = new Map<string, HostArray[]>();
 
+  /**
+   * @param coldBytes a freed buffer is handed out again only once at least this many bytes of
+   *   buffers of its size were freed after it (0: at once). Device memory is not in the CPU's
+   *   caches; a buffer freed a moment ago is, and an upload into it would look cache-fast (a
+   *   staging copy reused layer after layer: measured 40% faster than a cold copy).
+   */
+  constructor(private readonly coldBytes = 0) {}
+
   alloc(dtype: ExpertDtype, length: number): HostArray {
-    // The buffer freed longest ago first: one freed a moment ago is still in the CPU's caches, and
-    // device memory is not (a staging buffer reused at once would make uploads look cache-fast).
     const list = this.free_.get(`${dtype}:${length}`);
-    const reused = list?.shift();
-    if (reused !== undefined) return reused;
     const bytes = length * dtypeBytes(dtype);
+    // The buffer freed longest ago, if enough were freed after it.
+    if (list !== undefined && list.length > 0 && (list.length - 1) * bytes >= this.coldBytes) return list.shift()!;
     let buffer: ArrayBuffer;
     let offset = 0;
     if (bytes > SLAB_BYTES / 4) {
@@ -269,11 +297,11 @@ class CpuBuffer implements DeviceBuffer {
   }
 }
 
-async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> {
+async function openCpu(ort: Ort, threads: number): Promise<Backend> {
   const sessionOptions = {
     executionProviders: ['cpu'],
     logSeverityLevel: 3 as const,
-    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+    intraOpNumThreads: threads,
   };
   const unsupported: Partial<Record<ExpertDtype, string>> = {};
   const dtypes: ExpertDtype[] = [];
@@ -287,7 +315,8 @@ async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> 
   const tiny = await ort.InferenceSession.create(buildIdentityModel('float32'), sessionOptions);
   const tinyInput = new ort.Tensor('float32', new Float32Array([1]), [1, 1]);
 
-  const memory = new SlabAllocator();
+  // Device memory is not in the CPU's caches: freed buffers are reused only cold (twice the LLC).
+  const memory = new SlabAllocator(2 * lastLevelCacheBytes());
 
   const hostTensor = (a: HostArray, dtype: ExpertDtype, dims: readonly number[]): Tensor =>
     dtype === 'float32'
@@ -316,7 +345,7 @@ async function openCpu(ort: Ort, threads: number | undefined): Promise<Backend> 
   return {
     name: 'cpu',
     deviceName: cpuModel(),
-    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? "?"} CPU EP${threads !== undefined ? `, ${threads} intra-op thread${threads === 1 ? "" : "s"}` : ""}`,
+    device: `${cpuDescription()}, onnxruntime-node ${ort.env.versions.node ?? "?"} CPU EP, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
     dtypes,
     unsupported,
     async runExpert(x, expert) {

@@ -14,9 +14,8 @@
  * destination, in a cache. Timing one buffer over and over would measure cache bandwidth instead
  * (measured on a 2-core EPYC VM with 32 MiB of L3: 26 GB/s hot against about half that cold).
  */
-import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../rng/rng.js';
-import { SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
+import { lastLevelCacheBytes, SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
 import { fmtBytes, fmtSec } from './format.js';
 import {
   expertBytesMoved,
@@ -107,6 +106,35 @@ export async function measure<T>(
   options: Partial<MeasureOptions> = {},
   after?: (result: T) => void | Promise<void>,
 ): Promise<SampleStats> {
+  const { samples, iterations } = await measureSamples(op, options, after);
+  return summarize(samples, iterations);
+}
+
+/** Pooled samples of one point over the rounds of a plan, summarized at the end. */
+class Pool {
+  samples: number[] = [];
+  iterations = 1;
+  add(r: { samples: number[]; iterations: number }): void {
+    this.samples.push(...r.samples);
+    this.iterations = Math.max(this.iterations, r.iterations);
+  }
+  stats(): SampleStats {
+    return summarize(this.samples, this.iterations);
+  }
+}
+
+/** A plan's measure options for one of its rounds: the samples and the time budget split among them. */
+function perRound(plan: MicrobenchPlan, extra: Partial<MeasureOptions> = {}): Partial<MeasureOptions> {
+  const m = { ...defaultMeasureOptions, ...plan.measure, ...extra };
+  const r = plan.rounds;
+  return { ...m, minSamples: Math.max(2, Math.ceil(m.minSamples / r)), maxSamples: Math.max(2, Math.ceil(m.maxSamples / r)), timeBudgetMs: m.timeBudgetMs / r };
+}
+
+async function measureSamples<T>(
+  op: () => Promise<T>,
+  options: Partial<MeasureOptions> = {},
+  after?: (result: T) => void | Promise<void>,
+): Promise<{ samples: number[]; iterations: number }> {
   const o = { ...defaultMeasureOptions, ...options };
   let single = Infinity;
   const warmStart = now();
@@ -129,7 +157,7 @@ export async function measure<T>(
     samples.push(dt / iterations);
     if (after) for (let i = 0; i < iterations; i++) await after(results[i]);
   }
-  return summarize(samples, iterations);
+  return { samples, iterations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,26 +189,14 @@ export interface MicrobenchPlan {
   transferBytes: number[];
   /** Bytes of copies to rotate through so that caches are cold (0: one copy, caches warm). */
   coldBytes: number;
+  /**
+   * The plan runs this many times over, each round taking its share of every point's samples and
+   * time budget; a point's figures are over all its samples. A machine whose speed drifts (a shared
+   * VM: its memory bandwidth moved by a third between two calibrations minutes apart) then moves
+   * every point a little instead of one point a lot.
+   */
+  rounds: number;
   measure: Partial<MeasureOptions>;
-}
-
-/**
- * The host's last-level cache in bytes (Linux sysfs; 0 when unknown). The cold rotations cover at
- * least twice it: a plan's coldBytes can be smaller than a server's L3 (300 MiB seen on a cloud
- * Xeon), and then the benchmarks would run from cache.
- */
-export function lastLevelCacheBytes(): number {
-  let best = 0;
-  for (let i = 0; i < 8; i++) {
-    try {
-      const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${i}/size`, 'utf8').trim();
-      const m = /^(\d+)([KMG]?)$/.exec(text);
-      if (m) best = Math.max(best, Number(m[1]) * ({ '': 1, K: 1024, M: 2 ** 20, G: 2 ** 30 } as Record<string, number>)[m[2]]);
-    } catch {
-      break;
-    }
-  }
-  return best;
 }
 
 /** The bytes to rotate through: the plan's, or twice the last-level cache if that is more. */
@@ -215,7 +231,8 @@ export const fullPlan: MicrobenchPlan = {
   maxRunSec: 0.25,
   transferBytes: powersOfTwo(64 * KiB, 64 * MiB),
   coldBytes: 256 * MiB,
-  measure: { warmupRuns: 2, warmupMs: 100, minSamples: 5, maxSamples: 50, timeBudgetMs: 400, minSampleUs: 200 },
+  rounds: 4,
+  measure: { warmupRuns: 2, warmupMs: 100, minSamples: 8, maxSamples: 60, timeBudgetMs: 600, minSampleUs: 200 },
 };
 
 /** `--quick` and the test suite: small shapes, a few seconds on 2 cores. */
@@ -229,6 +246,7 @@ export const quickPlan: MicrobenchPlan = {
   maxRunSec: 0.05,
   transferBytes: powersOfTwo(64 * KiB, 4 * MiB),
   coldBytes: 64 * MiB,
+  rounds: 1,
   measure: { warmupRuns: 2, warmupMs: 20, minSamples: 5, maxSamples: 25, timeBudgetMs: 60, minSampleUs: 200 },
 };
 
@@ -236,7 +254,8 @@ export type Progress = (message: string) => void;
 
 /**
  * Expert time vs tokens, weights resident on the device: each shape's weights uploaded (untimed)
- * as many times as coldBytes asks, and the runs rotate through the copies.
+ * as many times as coldBytes asks, and the runs rotate through the copies. Over the plan's rounds;
+ * token counts grow until a run takes maxRunSec (decided in the first round).
  */
 export async function benchExpert(
   backend: Backend,
@@ -244,35 +263,50 @@ export async function benchExpert(
   rng: Rng = createRng('calibrate'),
   progress: Progress = () => {},
 ): Promise<ExpertSample[]> {
+  const pools = plan.shapes.map(() => new Map<number, Pool>());
+  for (let round = 0; round < plan.rounds; round++) await expertRound(backend, plan, rng, round, pools);
   const out: ExpertSample[] = [];
-  for (const shape of plan.shapes) {
+  plan.shapes.forEach((shape, i) => {
+    for (const [tokens, pool] of pools[i]) {
+      const stats = pool.stats();
+      out.push({
+        hiddenSize: shape.hiddenSize,
+        intermediateSize: shape.intermediateSize,
+        dtype: plan.dtype,
+        tokens,
+        bytes: expertBytesMoved(shape, plan.dtype, tokens),
+        flops: expertFlops(shape, tokens),
+        stats,
+      });
+      progress(`expert ${shape.hiddenSize}x${shape.intermediateSize} ${plan.dtype} tokens=${tokens}: ${fmtSec(stats.medianSec)}`);
+    }
+  });
+  return out;
+}
+
+async function expertRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, round: number, pools: Map<number, Pool>[]): Promise<void> {
+  const options = perRound(plan);
+  for (const [i, shape] of plan.shapes.entries()) {
     const label = `${shape.hiddenSize}x${shape.intermediateSize}`;
     const weights = randomExpertWeights(shape, plan.dtype, rng.fork(`w:${label}`));
     const copies = rotationCount(expertWeightBytes(shape, plan.dtype), coldBytesFor(plan));
     const devs: DeviceExpert[] = [];
     try {
-      for (let i = 0; i < copies; i++) devs.push(await backend.upload(weights));
+      for (let c = 0; c < copies; c++) devs.push(await backend.upload(weights));
       let next = 0;
       for (const tokens of powersOfTwo(1, plan.maxTokens)) {
+        if (round > 0 && !pools[i].has(tokens)) break;
         const x = randomActivations(tokens, shape.hiddenSize, plan.dtype, rng.fork(`x:${label}:${tokens}`));
-        const stats = await measure(() => backend.runExpert(x, devs[next++ % copies]), plan.measure);
-        out.push({
-          hiddenSize: shape.hiddenSize,
-          intermediateSize: shape.intermediateSize,
-          dtype: plan.dtype,
-          tokens,
-          bytes: expertBytesMoved(shape, plan.dtype, tokens),
-          flops: expertFlops(shape, tokens),
-          stats,
-        });
-        progress(`expert ${label} ${plan.dtype} tokens=${tokens}: ${fmtSec(stats.medianSec)}`);
-        if (stats.medianSec > plan.maxRunSec) break;
+        const r = await measureSamples(() => backend.runExpert(x, devs[next++ % copies]), options);
+        const pool = pools[i].get(tokens) ?? new Pool();
+        pool.add(r);
+        pools[i].set(tokens, pool);
+        if (round === 0 && quantile([...r.samples].sort((a, b) => a - b), 0.5) > plan.maxRunSec) break;
       }
     } finally {
       for (const d of devs) backend.evict(d);
     }
   }
-  return out;
 }
 
 /**
@@ -303,11 +337,24 @@ export async function benchTransfer(
   rng: Rng = createRng('calibrate'),
   progress: Progress = () => {},
 ): Promise<TransferSample[]> {
-  const out: TransferSample[] = [];
   const elem = plan.dtype === 'float32' ? 4 : 2;
   const k = UPLOADS_PER_SAMPLE;
-  const options = { ...plan.measure, minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) };
-  const syncSec = (await measure(() => backend.sync(), options)).medianSec;
+  const extra = { minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) };
+  const syncSec = (await measure(() => backend.sync(), { ...plan.measure, ...extra })).medianSec;
+  const pools = new Map<number, Pool>();
+  for (let round = 0; round < plan.rounds; round++) await transferRound(backend, plan, rng, perRound(plan, extra), pools);
+  const out: TransferSample[] = [];
+  for (const [bytes, pool] of pools) {
+    const stats = perOperation(pool.stats(), syncSec, k);
+    out.push({ bytes, stats });
+    progress(`upload ${fmtBytes(bytes)}: ${fmtSec(stats.medianSec)}`);
+  }
+  return out;
+}
+
+async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, options: Partial<MeasureOptions>, pools: Map<number, Pool>): Promise<void> {
+  const elem = plan.dtype === 'float32' ? 4 : 2;
+  const k = UPLOADS_PER_SAMPLE;
   const host = new SlabAllocator(); // page-aligned sources, like pinned host memory
   for (const bytes of plan.transferBytes) {
     const n = Math.max(1, Math.floor(bytes / elem));
@@ -326,7 +373,7 @@ export async function benchTransfer(
     await backend.sync();
     for (const b of held.splice(0)) backend.releaseBuffer(b);
     let next = 0;
-    const batch = await measure(
+    const batch = await measureSamples(
       async () => {
         const bs: DeviceBuffer[] = [];
         for (let i = 0; i < k; i++) bs.push(await backend.uploadBuffer(sources[next++ % copies], plan.dtype));
@@ -341,11 +388,10 @@ export async function benchTransfer(
     );
     for (const b of held) backend.releaseBuffer(b);
     host.clear();
-    const stats = perOperation(batch, syncSec, k);
-    out.push({ bytes: n * elem, stats });
-    progress(`upload ${fmtBytes(n * elem)}: ${fmtSec(stats.medianSec)}`);
+    const pool = pools.get(n * elem) ?? new Pool();
+    pool.add(batch);
+    pools.set(n * elem, pool);
   }
-  return out;
 }
 
 /** The smallest run: a 1x1 Identity, host to host. */

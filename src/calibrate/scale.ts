@@ -21,7 +21,7 @@ export interface ScaleRequest {
   intermediateSize?: number;
   /** All experts' weights on the host, bytes (default 1 GiB). */
   hostBudgetBytes?: number;
-  /** The largest expert cache plus one staging buffer, on the device, bytes (default 1 GiB). */
+  /** The largest expert cache plus a step's staging copies, on the device, bytes (default 1 GiB). */
   deviceBudgetBytes?: number;
 }
 

@@ -192,6 +192,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     scaled.expertBytes < lo / 1.5 || scaled.expertBytes > hi * 1.5
       ? [`the replayed expert (${fmtSize(scaled.expertBytes)}) is outside the calibrated shapes (${fmtSize(lo)} to ${fmtSize(hi)}): the simulated expert time is extrapolated`]
       : [];
+  const otherDevice =
+    o.profile.device !== backend.device ? [`the profile was measured on "${o.profile.device}", the replay ran on "${backend.device}": the simulated times are for the profile's`] : [];
   const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
@@ -230,7 +232,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     warmupSteps: replayed.warmupSteps,
     repeats: replayed.repeats,
     policies,
-    warnings: [...new Set([...prep.warnings, ...extrapolated])],
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
   };

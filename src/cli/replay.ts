@@ -29,7 +29,7 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
     .option('hidden', { type: 'number', describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' })
     .option('intermediate', { type: 'number', describe: 'expert intermediate size to replay' })
     .option('host-budget-gib', { type: 'number', default: 1, describe: 'host memory for all experts\' fp32 weights; the default shape is the largest that fits' })
-    .option('device-budget-gib', { type: 'number', default: 1, describe: 'device memory for the largest expert cache (+1 staging copy)' })
+    .option('device-budget-gib', { type: 'number', default: 1, describe: 'device memory for the largest expert cache (and a step\'s staging copies)' })
     .option('max-tokens', { type: 'number', describe: 'use only the first N tokens of the trace' })
     .option('warmup-steps', { type: 'number', default: 8, describe: 'steps of the untimed warm-up pass' })
     .option('repeats', { type: 'number', default: 3, describe: 'timed passes; a step\'s time is its median over them' })

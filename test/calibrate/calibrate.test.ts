@@ -154,6 +154,7 @@ describe('calibrate() on WebGPU', () => {
     maxRunSec: Number.POSITIVE_INFINITY, // never cut a shape short (even on a loaded machine): the test checks every point is there
     transferBytes: [256 * 1024, 2 * 1024 * 1024, 16 * 1024 * 1024],
     coldBytes: 48 * 1024 * 1024,
+    rounds: 2,
     measure: { warmupRuns: 1, warmupMs: 5, minSamples: 5, maxSamples: 8, timeBudgetMs: 30, minSampleUs: 0 },
   };
 
@@ -169,6 +170,9 @@ describe('calibrate() on WebGPU', () => {
     expect(p.createdAt).toBe('2025-01-02T03:04:05.000Z');
     expect(p.deviceName).toBe(probe.adapter ?? 'WebGPU adapter (name not reported)');
     expect(p.samples.expert.map((s) => s.tokens)).toEqual([1, 2, 4, 1, 2, 4]);
+    // Two rounds, each with its share of at least 5 samples: every point pools both rounds' samples.
+    for (const e of p.samples.expert) expect(e.n).toBeGreaterThanOrEqual(6);
+    for (const t of p.samples.transfer) expect(t.n).toBeGreaterThanOrEqual(6);
     expect(p.samples.cpuExpert?.length).toBe(6);
     expect(p.hardware.gpu.hbmBytesPerSec).toBe(p.fit.expert.memBandwidthBytesPerSec);
     expect(p.hardware.cpu.flopsPerSec).toBe(p.fit.cpuExpert?.throughputFlopsPerSec);
