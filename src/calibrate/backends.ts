@@ -124,9 +124,11 @@ export interface OpenBackendOptions {
    */
   probeEnv?: NodeJS.ProcessEnv;
   /**
-   * CPU backend: ONNX Runtime's intra-op threads. Default: the logical cores less one, which the
-   * host thread issuing the operations (and a replay's own work between them) needs; on 2 cores
-   * that is 1, and timings jitter far less than with ORT's own default (one per core). The
+   * CPU backend: ONNX Runtime's intra-op threads. Default 1. The calibration times runs back to
+   * back; a replay runs an expert after other work (an upload, its own bookkeeping), and a pool of
+   * threads that went idle in between takes time to wake: on a 16-core Xeon, 15 threads made the
+   * replay's expert runs 37% slower than calibrated (TPOT -16%), 1 thread within 5%. On 2 cores,
+   * a second ORT thread also competes with the host thread issuing the operations. The
    * environment variable MOESIM_CPU_THREADS sets it too. A profile and a replay must use the same.
    */
   cpuThreads?: number;
@@ -140,7 +142,7 @@ export async function openBackend(name: BackendName | string, options: OpenBacke
   const backend = parseBackendName(name);
   const ort = await import('onnxruntime-node');
   const env = process.env.MOESIM_CPU_THREADS;
-  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : Math.max(1, os.availableParallelism() - 1));
+  const threads = options.cpuThreads ?? (env !== undefined && env !== '' ? Number(env) : 1);
   if (!(Number.isInteger(threads) && threads > 0)) {
     throw new InputError(`MOESIM_CPU_THREADS: expected a positive integer, got ${JSON.stringify(env)}`);
   }
