@@ -43,7 +43,7 @@ import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog }
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
 import { OffloadSim, type SimCounters, type StepCosts } from '../sim/offload-sim.js';
-import { createPolicyCache, policyOptions, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { createPolicyCache, policyOptions, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
 import type { Step } from '../sim/steps.js';
 
@@ -62,8 +62,8 @@ export interface ReplayOptions {
   /** Seed of the weights and embeddings. */
   seed?: string;
   progress?: Progress;
-  /** The policies' predictors, set up (default: set up here, training traces relative to the working directory). */
-  predictors?: PolicyPredictors;
+  /** The policies' predictors, set up (replay-setup.ts). */
+  predictors: PolicyPredictors;
 }
 
 export interface ReplayPolicyResult {
@@ -430,7 +430,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const progress = o.progress ?? (() => {});
   const L = prep.trace.numLayers;
   const E = prep.model.numExperts;
-  const predictors = o.predictors ?? (await setupPolicyPredictors(scenario, prep, { baseDir: '.' }));
+  const { predictors } = o;
   const expertBytes = expertWeightBytes(o.shape, 'float32');
   const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
   const memory = new SlabAllocator();

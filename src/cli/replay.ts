@@ -81,6 +81,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         repeats: a.repeats,
         seed: a.seed,
         progress,
+        predictors: setup.predictors,
       });
       const json = JSON.stringify({ scenario: setup.loaded.scenario.name, model: description, ...r }, null, 2) + '\n';
       if (a.out) writeFileAtomic(path.resolve(a.out), json);

@@ -56,7 +56,7 @@ describe('replay on the CPU backend', () => {
 
   beforeAll(async () => {
     setup = await setupReplay({ scenarioFile: write('tiny.yaml', tinyScenario(POLICIES)), backend: 'cpu', ...TINY });
-    r = await replay({ backend: setup.backend, scenario: setup.loaded.scenario, prep: setup.prep, policies: setup.policies, shape: setup.scaled.shape, warmupSteps: 2, repeats: 2 });
+    r = await replay({ backend: setup.backend, scenario: setup.loaded.scenario, prep: setup.prep, policies: setup.policies, shape: setup.scaled.shape, warmupSteps: 2, repeats: 2, predictors: setup.predictors });
   }, 60_000);
   afterAll(async () => {
     await setup?.backend.close();
