@@ -121,6 +121,12 @@ class Pool {
   stats(): SampleStats {
     return summarize(this.samples, this.iterations);
   }
+  /** The pool of `key` in `pools`, made if new. */
+  static of<K>(pools: Map<K, Pool>, key: K): Pool {
+    let p = pools.get(key);
+    if (p === undefined) pools.set(key, (p = new Pool()));
+    return p;
+  }
 }
 
 /** A plan's measure options for one of its rounds: the samples and the time budget split among them. */
@@ -298,10 +304,8 @@ async function expertRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, rou
         if (round > 0 && !pools[i].has(tokens)) break;
         const x = randomActivations(tokens, shape.hiddenSize, plan.dtype, rng.fork(`x:${label}:${tokens}`));
         const r = await measureSamples(() => backend.runExpert(x, devs[next++ % copies]), options);
-        const pool = pools[i].get(tokens) ?? new Pool();
-        pool.add(r);
-        pools[i].set(tokens, pool);
-        if (round === 0 && quantile([...r.samples].sort((a, b) => a - b), 0.5) > plan.maxRunSec) break;
+        Pool.of(pools[i], tokens).add(r);
+        if (round === 0 && summarize(r.samples).medianSec > plan.maxRunSec) break;
       }
     } finally {
       for (const d of devs) backend.evict(d);
@@ -388,9 +392,7 @@ async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, o
     );
     for (const b of held) backend.releaseBuffer(b);
     host.clear();
-    const pool = pools.get(n * elem) ?? new Pool();
-    pool.add(batch);
-    pools.set(n * elem, pool);
+    Pool.of(pools, n * elem).add(batch);
   }
 }
 
