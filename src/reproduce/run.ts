@@ -102,7 +102,7 @@ export interface Summary {
   tooFast: number;
   comparisons: { id: string; points: string[]; agreement: RankAgreement }[];
   preserved: number;
-  perSystem: { system: string; n: number; medianAbsError: number; medianSignedError: number; within25: number }[];
+  perSystem: { system: string; n: number; medianAbsError: number; medianSignedError: number; within25: number; medianFactor: number; tooFast: number }[];
 }
 
 export interface ReproduceResult {
@@ -187,8 +187,17 @@ function summarize(points: PointResult[]): Summary {
     comparisons: comps,
     preserved: comps.filter((c) => c.agreement.preserved).length,
     perSystem: systems.map((s) => {
-      const e = ok.filter((r) => r.system === s).map((r) => r.error!);
-      return { system: s, n: e.length, medianAbsError: median(e.map(Math.abs)), medianSignedError: median(e), within25: shareWithin(e) };
+      const rs = ok.filter((r) => r.system === s);
+      const e = rs.map((r) => r.error!);
+      return {
+        system: s,
+        n: e.length,
+        medianAbsError: median(e.map(Math.abs)),
+        medianSignedError: median(e),
+        within25: shareWithin(e),
+        medianFactor: Math.exp(median(rs.map((r) => logErr(r.simulatedSecPerToken!, r.publishedSecPerToken)))),
+        tooFast: rs.filter((r) => r.simulatedSecPerToken! < r.publishedSecPerToken).length,
+      };
     }),
   };
 }
