@@ -59,9 +59,9 @@ export const systemTable: Record<string, SystemMapping> = {
     policy: () => ({ kind: 'static', cache: hbm, onMiss: { kind: 'cpu' } }),
   },
   'llama.cpp': {
-    does: 'routed experts kept in host memory and computed on the CPU (-ngl with expert tensors overridden to the CPU), attention on the GPU',
-    missing: 'GGUF CPU kernels at achieved (not peak) DRAM bandwidth; NUMA',
-    policy: () => ({ kind: 'none', onMiss: { kind: 'cpu' } }),
+    does: 'default: routed experts in host memory computed on the CPU, attention on the GPU (as in kTransformers\' comparison); "ngl": the first -ngl layers on the GPU, the rest (attention included) on the CPU',
+    missing: 'GGUF CPU kernels at achieved (not peak) DRAM bandwidth; NUMA; for "ngl" layer-granular placement with CPU attention (static popular-expert placement stands in)',
+    policy: (p) => (p.variant === 'ngl' ? { kind: 'static', cache: hbm, onMiss: { kind: 'cpu' } } : { kind: 'none', onMiss: { kind: 'cpu' } }),
   },
   ktransformers: {
     does: 'routed experts on the CPU (AMX/AVX-512 kernels), attention (MLA), shared experts and KV cache on the GPU',
