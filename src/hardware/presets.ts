@@ -110,6 +110,158 @@ export const gpuPresets: Record<string, Gpu> = {
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA RTX A6000 datasheet, https://www.nvidia.com/en-us/design-visualization/rtx-a6000/',
   },
+  // --- Published setups (issue 12). GeForce tensor rates: FP16/BF16 with FP32 accumulate runs at half
+  // the FP16-accumulate rate on GeForce Ampere/Ada (SMs x boost clock x 512 FLOP/clk), as the
+  // Ampere GA102 and Ada whitepapers tabulate; INT8 is 4x that (2x the FP16-accumulate rate).
+  'rtx-3060': {
+    name: 'NVIDIA GeForce RTX 3060 12GB',
+    hbmBytes: 12 * GiB,
+    hbmBytesPerSec: 360 * GBps, // 192-bit GDDR6 at 15 Gbps
+    // 28 SMs (3584 CUDA cores), 1.777 GHz boost: FP32 12.74; FP16/BF16 tensor, FP32 accumulate 28 x 1.777 x 512 = 25.5; INT8 102.
+    flopsPerSec: { fp32: 12.74 * TFLOPS, bf16: 25.5 * TFLOPS, fp16: 25.5 * TFLOPS, int8: 102 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA GeForce RTX 3060 family specifications (3584 cores, 1.78 GHz boost, 12 GB GDDR6 192-bit), https://www.nvidia.com/en-us/geforce/graphics-cards/30-series/rtx-3060-3060ti/; tensor rates per the NVIDIA Ampere GA102 whitepaper method, https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf',
+  },
+  'rtx-3080': {
+    name: 'NVIDIA GeForce RTX 3080 10GB',
+    hbmBytes: 10 * GiB,
+    hbmBytesPerSec: 760 * GBps,
+    // GA102 whitepaper, RTX 3080 dense: FP16/BF16 tensor with FP32 accumulate 59.5, INT8 238 TOPS, FP32 29.8.
+    flopsPerSec: { fp32: 29.8 * TFLOPS, bf16: 59.5 * TFLOPS, fp16: 59.5 * TFLOPS, int8: 238 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Ampere GA102 GPU Architecture whitepaper (GeForce RTX 3080), https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf',
+  },
+  'rtx-3080-laptop': {
+    name: 'NVIDIA GeForce RTX 3080 Laptop GPU 16GB',
+    hbmBytes: 16 * GiB,
+    hbmBytesPerSec: 448 * GBps, // 256-bit GDDR6 at 14 Gbps
+    // GA104, 48 SMs (6144 CUDA cores); boost 1.245-1.71 GHz by the laptop's power limit: the top (1.71 GHz)
+    // is taken: FP32 21.0, FP16/BF16 tensor FP32-accumulate 48 x 1.71 x 512 = 42.0, INT8 168.
+    flopsPerSec: { fp32: 21.0 * TFLOPS, bf16: 42.0 * TFLOPS, fp16: 42.0 * TFLOPS, int8: 168 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA GeForce RTX 3080 Laptop GPU specifications (6144 cores, 1245-1710 MHz boost, 16 GB GDDR6 256-bit), https://www.nvidia.com/en-us/geforce/laptops/30-series/',
+  },
+  'rtx-4070': {
+    name: 'NVIDIA GeForce RTX 4070 12GB',
+    hbmBytes: 12 * GiB,
+    hbmBytesPerSec: 504 * GBps, // 192-bit GDDR6X at 21 Gbps
+    // 46 SMs (5888 CUDA cores), 2.475 GHz boost: FP32 29.1; FP16/BF16 FP32-accumulate 46 x 2.475 x 512 = 58.3; FP8 116.6; INT8 233.2.
+    flopsPerSec: { fp32: 29.1 * TFLOPS, bf16: 58.3 * TFLOPS, fp16: 58.3 * TFLOPS, fp8: 116.6 * TFLOPS, int8: 233.2 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA GeForce RTX 4070 family specifications (5888 cores, 2.48 GHz boost, 12 GB GDDR6X 192-bit), https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4070-family/; tensor rates per the Ada whitepaper method, https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf',
+  },
+  'rtx-4080': {
+    name: 'NVIDIA GeForce RTX 4080 16GB',
+    hbmBytes: 16 * GiB,
+    hbmBytesPerSec: 716.8 * GBps,
+    // Ada whitepaper, RTX 4080 dense: FP16/BF16 FP32-accumulate 97.5, FP8 194.9, INT8 389.9 TOPS, FP32 48.7.
+    flopsPerSec: { fp32: 48.7 * TFLOPS, bf16: 97.5 * TFLOPS, fp16: 97.5 * TFLOPS, fp8: 194.9 * TFLOPS, int8: 389.9 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Ada GPU Architecture whitepaper (Table: GeForce RTX 4080), https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf',
+  },
+  'rtx-4090d': {
+    name: 'NVIDIA GeForce RTX 4090 D 24GB',
+    hbmBytes: 24 * GiB,
+    hbmBytesPerSec: 1008 * GBps,
+    // 114 SMs (14592 CUDA cores), 2.52 GHz boost: FP32 73.5; FP16/BF16 FP32-accumulate 114 x 2.52 x 512 = 147.1; FP8 294.2; INT8 588.4.
+    flopsPerSec: { fp32: 73.5 * TFLOPS, bf16: 147.1 * TFLOPS, fp16: 147.1 * TFLOPS, fp8: 294.2 * TFLOPS, int8: 588.4 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA GeForce RTX 4090 D specifications (14592 cores, 2.52 GHz boost, 24 GB GDDR6X 384-bit, 21 Gbps), https://www.nvidia.cn/geforce/graphics-cards/40-series/rtx-4090-d/',
+  },
+  'rtx-5090': {
+    name: 'NVIDIA GeForce RTX 5090 32GB',
+    hbmBytes: 32 * GiB,
+    hbmBytesPerSec: 1792 * GBps, // 512-bit GDDR7 at 28 Gbps
+    // Blackwell GeForce whitepaper, RTX 5090 dense: FP16/BF16 FP32-accumulate 209.5, FP8 419, INT8 838 TOPS, FP32 104.8.
+    flopsPerSec: { fp32: 104.8 * TFLOPS, bf16: 209.5 * TFLOPS, fp16: 209.5 * TFLOPS, fp8: 419 * TFLOPS, int8: 838 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA RTX Blackwell GPU Architecture whitepaper (GeForce RTX 5090), https://images.nvidia.com/aem-dam/Solutions/geforce/blackwell/nvidia-rtx-blackwell-gpu-architecture.pdf',
+  },
+  a10: {
+    name: 'NVIDIA A10 24GB',
+    hbmBytes: 24 * GiB,
+    hbmBytesPerSec: 600 * GBps,
+    // Datasheet: FP32 31.2, BF16/FP16 tensor 125 (250 sparse), INT8 250 (500 sparse).
+    flopsPerSec: { fp32: 31.2 * TFLOPS, bf16: 125 * TFLOPS, fp16: 125 * TFLOPS, int8: 250 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA A10 Tensor Core GPU datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/a10-datasheet.pdf',
+  },
+  a10g: {
+    name: 'NVIDIA A10G 24GB (AWS G5)',
+    hbmBytes: 24 * GiB,
+    hbmBytesPerSec: 600 * GBps,
+    // NVIDIA publishes no A10G datasheet; AWS gives 24 GB per GPU. The A10 datasheet's numbers (same
+    // GA102 board memory system) stand in; treat the FLOP/s as unconfirmed for this part.
+    flopsPerSec: { fp32: 31.2 * TFLOPS, bf16: 125 * TFLOPS, fp16: 125 * TFLOPS, int8: 250 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'AWS EC2 G5 instances (NVIDIA A10G, 24 GB per GPU), https://aws.amazon.com/ec2/instance-types/g5/; other numbers from the NVIDIA A10 datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a10/pdf/a10-datasheet.pdf',
+  },
+  l40s: {
+    name: 'NVIDIA L40S 48GB',
+    hbmBytes: 48 * GiB,
+    hbmBytesPerSec: 864 * GBps,
+    // Datasheet (sparse): BF16/FP16 733, FP8 1466, INT8 1466; halved for dense. FP32 91.6.
+    flopsPerSec: { fp32: 91.6 * TFLOPS, bf16: 366.5 * TFLOPS, fp16: 366.5 * TFLOPS, fp8: 733 * TFLOPS, int8: 733 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA L40S GPU datasheet, https://resources.nvidia.com/en-us-l40s/l40s-datasheet-28413',
+  },
+  v100: {
+    name: 'NVIDIA Tesla V100 SXM2 32GB',
+    hbmBytes: 32 * GiB,
+    hbmBytesPerSec: 900 * GBps,
+    // Datasheet (SXM2): FP32 15.7, tensor (FP16 mixed precision) 125. Volta has no bf16 or int8 tensor
+    // cores: bf16 runs at the fp32 rate here.
+    flopsPerSec: { fp32: 15.7 * TFLOPS, bf16: 15.7 * TFLOPS, fp16: 125 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Tesla V100 GPU datasheet (V100 SXM2 column), https://images.nvidia.com/content/technologies/volta/pdf/volta-v100-datasheet-update-us-1165301-r5.pdf',
+  },
+  p40: {
+    name: 'NVIDIA Tesla P40 24GB',
+    hbmBytes: 24 * GiB,
+    hbmBytesPerSec: 346 * GBps,
+    // Datasheet: FP32 12, INT8 47 TOPS. Pascal GP102's native fp16 is 1/64 rate, so runtimes compute in
+    // fp32 on this part: fp16 and bf16 are set to the fp32 rate.
+    flopsPerSec: { fp32: 12 * TFLOPS, bf16: 12 * TFLOPS, fp16: 12 * TFLOPS, int8: 47 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Tesla P40 datasheet, https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf',
+  },
+  'quadro-rtx-6000': {
+    name: 'NVIDIA Quadro RTX 6000 24GB',
+    hbmBytes: 24 * GiB,
+    hbmBytesPerSec: 672 * GBps,
+    // Datasheet: FP32 16.3, tensor 130.5 (FP16), INT8 261 TOPS. Turing has no bf16 tensor cores: bf16 at the fp32 rate.
+    flopsPerSec: { fp32: 16.3 * TFLOPS, bf16: 16.3 * TFLOPS, fp16: 130.5 * TFLOPS, int8: 261 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Quadro RTX 6000 datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/design-visualization/quadro-product-literature/quadro-rtx-6000-us-nvidia-704093-r4-web.pdf',
+  },
+  h200: {
+    name: 'NVIDIA H200 SXM 141GB',
+    hbmBytes: 141 * GiB,
+    hbmBytesPerSec: 4800 * GBps,
+    // Datasheet (sparse): BF16/FP16 1979, FP8/INT8 3958; halved for dense. FP32 67 (same GH100 as H100 SXM).
+    flopsPerSec: { fp32: 67 * TFLOPS, bf16: 989.5 * TFLOPS, fp16: 989.5 * TFLOPS, fp8: 1979 * TFLOPS, int8: 1979 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column), https://nvdam.widen.net/s/nb5zzzsjdf/hpc-datasheet-sc23-h200-datasheet-3002446',
+  },
+  b200: {
+    name: 'NVIDIA B200 180GB (HGX B200)',
+    hbmBytes: 180 * GiB, // HGX B200: 1440 GB over 8 GPUs
+    hbmBytesPerSec: 7700 * GBps, // HGX B200: 62 TB/s over 8 GPUs
+    // HGX B200 (8 GPUs, sparse): FP16/BF16 36 PF, FP8 72 PF, INT8 72 POPS; dense FP32 600 TF. Per GPU,
+    // halved for dense: BF16 2250, FP8 4500, INT8 4500, FP32 75.
+    flopsPerSec: { fp32: 75 * TFLOPS, bf16: 2250 * TFLOPS, fp16: 2250 * TFLOPS, fp8: 4500 * TFLOPS, int8: 4500 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA HGX platform specifications (HGX B200 column, divided by 8 GPUs), https://www.nvidia.com/en-us/data-center/hgx/',
+  },
+  gh200: {
+    name: 'NVIDIA GH200 Grace Hopper Superchip (H100 96GB HBM3)',
+    hbmBytes: 96 * GiB,
+    hbmBytesPerSec: 4000 * GBps,
+    // Datasheet (sparse): BF16/FP16 1979, FP8/INT8 3958; halved for dense. FP32 67.
+    flopsPerSec: { fp32: 67 * TFLOPS, bf16: 989.5 * TFLOPS, fp16: 989.5 * TFLOPS, fp8: 1979 * TFLOPS, int8: 1979 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet (96GB HBM3, 4 TB/s), https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip',
+  },
 };
 
 /**
@@ -135,6 +287,17 @@ export const linkPresets: Record<string, HostLink> = {
   'pcie3-x16': pcie(3, 8), // 15.75 GB/s
   'pcie4-x16': pcie(4, 16), // 31.5 GB/s
   'pcie5-x16': pcie(5, 32), // 63.0 GB/s
+  /**
+   * GH200's CPU-GPU link. NVIDIA quotes 900 GB/s total (bidirectional), so 450 GB/s per direction.
+   * The latency is the PCIe presets' typical per-transfer cost (not measured for C2C).
+   */
+  'nvlink-c2c': {
+    name: 'NVLink-C2C',
+    h2dBytesPerSec: 450 * GBps,
+    d2hBytesPerSec: 450 * GBps,
+    latencySec: pcieLatencySec,
+    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet: NVLink-C2C 900 GB/s bidirectional CPU-GPU bandwidth, https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip',
+  },
 };
 
 /**
@@ -167,7 +330,111 @@ export const cpuPresets: Record<string, Cpu> = {
     flopsPerSec: 16 * 4.5e9 * 32, // 2.3 TFLOP/s
     source: 'AMD Ryzen 9 7950X product page: 16 cores, 4.5 GHz base, 2 channels DDR5-5200, https://www.amd.com/en/products/processors/desktops/ryzen/7000-series/amd-ryzen-9-7950x.html',
   },
+  // --- Published setups (issue 12). Same formulas; sockets and cores recorded for reading.
+  'xeon-gold-6126-2s': {
+    name: '2x Intel Xeon Gold 6126 (Skylake-SP)',
+    dramBytes: 384 * GiB, // 12 x 32 GB DDR4 RDIMM
+    dramBytesPerSec: 2 * 6 * 2666e6 * 8, // 255.9 GB/s
+    flopsPerSec: 2 * 12 * 2.6e9 * 64, // 4.0 TFLOP/s (AVX-512, 2 FMA units)
+    sockets: 2,
+    cores: 24,
+    isa: ['avx2', 'avx512'],
+    flopsPerSecByIsa: { avx2: 2 * 12 * 2.6e9 * 32, avx512: 2 * 12 * 2.6e9 * 64 },
+    source: 'Intel ARK, Xeon Gold 6126: 12 cores, 2.60 GHz base, 6 channels DDR4-2666, 2 AVX-512 FMA units (ark.intel.com/content/www/us/en/ark/products/120483)',
+  },
+  'xeon-8280-2s': {
+    name: '2x Intel Xeon Platinum 8280 (Cascade Lake)',
+    dramBytes: 384 * GiB, // 12 x 32 GB DDR4 RDIMM
+    dramBytesPerSec: 2 * 6 * 2933e6 * 8, // 281.6 GB/s
+    flopsPerSec: 2 * 28 * 2.7e9 * 64, // 9.7 TFLOP/s (AVX-512, 2 FMA units)
+    sockets: 2,
+    cores: 56,
+    isa: ['avx2', 'avx512', 'avx512-vnni'],
+    flopsPerSecByIsa: { avx2: 2 * 28 * 2.7e9 * 32, avx512: 2 * 28 * 2.7e9 * 64 },
+    source: 'Intel ARK, Xeon Platinum 8280: 28 cores, 2.70 GHz base, 6 channels DDR4-2933, 2 AVX-512 FMA units, Intel DL Boost (VNNI) (ark.intel.com/content/www/us/en/ark/products/192478)',
+  },
+  'xeon-e5-2698v4-2s': {
+    name: '2x Intel Xeon E5-2698 v4 (Broadwell-EP)',
+    dramBytes: 512 * GiB, // as in NVIDIA DGX-1 (512 GB DDR4)
+    dramBytesPerSec: 2 * 4 * 2400e6 * 8, // 153.6 GB/s
+    flopsPerSec: 2 * 20 * 2.2e9 * 32, // 2.8 TFLOP/s (AVX2, 2 FMA units)
+    sockets: 2,
+    cores: 40,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 2 * 20 * 2.2e9 * 32 },
+    source: 'Intel ARK, Xeon E5-2698 v4: 20 cores, 2.20 GHz base, 4 channels DDR4-2400, AVX2 (ark.intel.com/content/www/us/en/ark/products/91753)',
+  },
+  'xeon-gold-6454s-2s': {
+    name: '2x Intel Xeon Gold 6454S (Sapphire Rapids)',
+    dramBytes: 1024 * GiB, // 16 x 64 GB DDR5-4800, as in kTransformers' showcase machine (1 TB)
+    dramBytesPerSec: 2 * 8 * 4800e6 * 8, // 614.4 GB/s
+    flopsPerSec: 2 * 32 * 2.2e9 * 64, // 9.0 TFLOP/s (AVX-512, 2 FMA units)
+    sockets: 2,
+    cores: 64,
+    isa: ['avx2', 'avx512', 'avx512-bf16', 'avx512-vnni', 'amx'],
+    flopsPerSecByIsa: { avx2: 2 * 32 * 2.2e9 * 32, avx512: 2 * 32 * 2.2e9 * 64 },
+    // AMX: 1024 BF16 FLOP and 2048 INT8 ops per cycle per core (Intel's AMX TMUL peak).
+    matrixFlopsPerSec: { bf16: 2 * 32 * 2.2e9 * 1024, int8: 2 * 32 * 2.2e9 * 2048 },
+    source: 'Intel ARK, Xeon Gold 6454S: 32 cores, 2.20 GHz base, 8 channels DDR5-4800, AVX-512 and AMX (ark.intel.com/content/www/us/en/ark/products/231750); AMX peak per core from the Intel 64 and IA-32 Architectures Optimization Reference Manual (AMX chapter)',
+  },
+  'epyc-7763-2s': {
+    name: '2x AMD EPYC 7763 (Milan)',
+    dramBytes: 1024 * GiB,
+    dramBytesPerSec: 2 * 8 * 3200e6 * 8, // 409.6 GB/s
+    flopsPerSec: 2 * 64 * 2.45e9 * 32, // 10.0 TFLOP/s (AVX2, two 256-bit FMA pipes)
+    sockets: 2,
+    cores: 128,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 2 * 64 * 2.45e9 * 32 },
+    source: 'AMD EPYC 7763 product page: 64 cores, 2.45 GHz base, 8 channels DDR4-3200, https://www.amd.com/en/products/processors/server/epyc/7003-series/amd-epyc-7763.html',
+  },
+  'epyc-9654-2s': {
+    name: '2x AMD EPYC 9654 (Genoa)',
+    dramBytes: 1536 * GiB, // 24 x 64 GB DDR5-4800
+    dramBytesPerSec: 2 * 12 * 4800e6 * 8, // 921.6 GB/s
+    flopsPerSec: 2 * 96 * 2.4e9 * 32, // 14.7 TFLOP/s (Zen 4 runs AVX-512 over two 256-bit FMA pipes)
+    sockets: 2,
+    cores: 192,
+    isa: ['avx2', 'avx512', 'avx512-bf16', 'avx512-vnni'],
+    flopsPerSecByIsa: { avx2: 2 * 96 * 2.4e9 * 32, avx512: 2 * 96 * 2.4e9 * 32 },
+    source: 'AMD EPYC 9654 product page: 96 cores, 2.4 GHz base, 12 channels DDR5-4800, AVX-512, https://www.amd.com/en/products/processors/server/epyc/4th-generation-9004-and-8004-series/amd-epyc-9654.html',
+  },
+  'ryzen-5950x': {
+    name: 'AMD Ryzen 9 5950X',
+    dramBytes: 64 * GiB, // 2 x 32 GB DDR4
+    dramBytesPerSec: 2 * 3200e6 * 8, // 51.2 GB/s, dual channel DDR4-3200
+    flopsPerSec: 16 * 3.4e9 * 32, // 1.7 TFLOP/s (AVX2)
+    sockets: 1,
+    cores: 16,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 16 * 3.4e9 * 32 },
+    source: 'AMD Ryzen 9 5950X product page: 16 cores, 3.4 GHz base, 2 channels DDR4-3200, https://www.amd.com/en/products/processors/desktops/ryzen/5000-series/amd-ryzen-9-5950x.html',
+  },
+  'core-i9-13900k': {
+    name: 'Intel Core i9-13900K',
+    dramBytes: 64 * GiB, // 2 x 32 GB DDR5
+    dramBytesPerSec: 2 * 5600e6 * 8, // 89.6 GB/s, dual channel DDR5-5600
+    // 8 P-cores at 3.0 GHz base x 32 FLOP/cycle (AVX2, 2 FMA) + 16 E-cores at 2.2 GHz base x 16 (2 x 128-bit FMA).
+    flopsPerSec: 8 * 3.0e9 * 32 + 16 * 2.2e9 * 16, // 1.3 TFLOP/s
+    sockets: 1,
+    cores: 24,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 8 * 3.0e9 * 32 + 16 * 2.2e9 * 16 },
+    source: 'Intel ARK, Core i9-13900K: 8 P-cores 3.0 GHz base, 16 E-cores 2.2 GHz base, DDR5-5600 dual channel, AVX2 (ark.intel.com/content/www/us/en/ark/products/230496)',
+  },
+  'grace-72c': {
+    name: 'NVIDIA Grace CPU (72 Arm Neoverse V2 cores, GH200)',
+    dramBytes: 480 * GiB, // LPDDR5X
+    dramBytesPerSec: 512e9, // datasheet: up to 512 GB/s
+    flopsPerSec: 7.1e12, // Grace CPU Superchip (144 cores) FP64 peak 7.1 TF -> 72 cores FP32 7.1 TF
+    sockets: 1,
+    cores: 72,
+    isa: ['neon', 'sve2'],
+    flopsPerSecByIsa: { sve2: 7.1e12 },
+    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet (72 Neoverse V2 cores, up to 480 GB LPDDR5X at up to 512 GB/s), https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip; FP64 7.1 TF per 144 cores from the NVIDIA Grace CPU Superchip datasheet',
+  },
 };
+
 
 function machine(name: string, gpu: string, link: string, cpu: string): Hardware {
   return { name, gpu: gpuPresets[gpu], link: linkPresets[link], cpu: cpuPresets[cpu] };
@@ -189,4 +456,25 @@ export const hardwarePresets: Record<string, Hardware> = {
   'rtx-3090': machine('rtx-3090', 'rtx-3090', 'pcie4-x16', 'ryzen-7950x'),
   'rtx-a5000': machine('rtx-a5000', 'rtx-a5000', 'pcie4-x16', 'ryzen-7950x'),
   'rtx-a6000': machine('rtx-a6000', 'rtx-a6000', 'pcie4-x16', 'ryzen-7950x'),
+  // Published setups (issue 12). Desktop Ampere cards in a Ryzen 5000 desktop, Ada and Blackwell in
+  // current desktops; the laptop 3080 with a desktop-class Core i9 stand-in (laptop CPUs vary);
+  // data-center cards in the servers they are usually sold in (A10/A10G/L40S: Gen4 with EPYC Milan,
+  // V100 and P40: Gen3 with Broadwell/Skylake as in DGX-1 era servers, H200 and B200: Gen5 with
+  // Sapphire Rapids, GH200 with its Grace CPU over NVLink-C2C). A point's own host is set per point.
+  'rtx-3060': machine('rtx-3060', 'rtx-3060', 'pcie4-x16', 'ryzen-5950x'),
+  'rtx-3080': machine('rtx-3080', 'rtx-3080', 'pcie4-x16', 'ryzen-5950x'),
+  'rtx-3080-laptop': machine('rtx-3080-laptop', 'rtx-3080-laptop', 'pcie4-x16', 'core-i9-13900k'),
+  'rtx-4070': machine('rtx-4070', 'rtx-4070', 'pcie4-x16', 'core-i9-13900k'),
+  'rtx-4080': machine('rtx-4080', 'rtx-4080', 'pcie4-x16', 'ryzen-7950x'),
+  'rtx-4090d': machine('rtx-4090d', 'rtx-4090d', 'pcie4-x16', 'xeon-gold-6454s-2s'),
+  'rtx-5090': machine('rtx-5090', 'rtx-5090', 'pcie5-x16', 'ryzen-7950x'),
+  a10: machine('a10', 'a10', 'pcie4-x16', 'epyc-7763-2s'),
+  a10g: machine('a10g', 'a10g', 'pcie4-x16', 'epyc-7763-2s'),
+  l40s: machine('l40s', 'l40s', 'pcie4-x16', 'epyc-9654-2s'),
+  v100: machine('v100', 'v100', 'pcie3-x16', 'xeon-e5-2698v4-2s'),
+  p40: machine('p40', 'p40', 'pcie3-x16', 'xeon-gold-6126-2s'),
+  'quadro-rtx-6000': machine('quadro-rtx-6000', 'quadro-rtx-6000', 'pcie3-x16', 'xeon-gold-6126-2s'),
+  h200: machine('h200', 'h200', 'pcie5-x16', 'xeon-8480plus-2s'),
+  b200: machine('b200', 'b200', 'pcie5-x16', 'xeon-8480plus-2s'),
+  gh200: machine('gh200', 'gh200', 'nvlink-c2c', 'grace-72c'),
 };

@@ -35,6 +35,16 @@ export interface Cpu {
   dramBytesPerSec: number;
   /** Sustained FLOP/s for the expert GEMV/GEMM on all cores. */
   flopsPerSec: number;
+  /** Optional description of the part (informational; the timing model reads the fields above). */
+  sockets?: number;
+  /** Physical cores over all sockets. */
+  cores?: number;
+  /** Vector/matrix ISA extensions relevant to expert kernels: avx2, avx512, avx512-bf16, avx512-vnni, amx, sve2, neon. */
+  isa?: string[];
+  /** Peak FP32 FLOP/s per ISA over all cores (the `flopsPerSec` above is the widest vector ISA's). */
+  flopsPerSecByIsa?: Partial<Record<'avx2' | 'avx512' | 'sve2', number>>;
+  /** Peak matrix-engine FLOP/s (Intel AMX tiles) over all cores, by data type; int8 counted as ops. */
+  matrixFlopsPerSec?: { bf16?: number; int8?: number };
   source: string;
 }
 

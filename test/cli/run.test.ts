@@ -70,7 +70,7 @@ describe('moesim run', () => {
 
 describe('bad input: one line, exit 2, no stack, nothing written', () => {
   it('unknown preset suggests the nearest names', () => {
-    expectInputError(moesim(['run', scenarioFile(base({ hardware: 'hardware: rtx-4080' }))]), /hardware.*"rtx-4080".*rtx-4090/);
+    expectInputError(moesim(['run', scenarioFile(base({ hardware: 'hardware: rtx-4099' }))]), /hardware.*"rtx-4099".*rtx-4090/);
     expectInputError(moesim(['run', scenarioFile(base({ model: 'model: mixtral-8x8b' }))]), /model.*mixtral-8x7b/);
   });
 

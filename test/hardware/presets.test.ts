@@ -65,3 +65,59 @@ test('T4 sits on PCIe 3, desktop cards on PCIe 4 with a desktop CPU', () => {
   expect(hardwarePresets['rtx-4090'].cpu).toBe(cpuPresets['ryzen-7950x']);
   expect(hardwarePresets['h100-sxm'].link).toBe(linkPresets['pcie5-x16']);
 });
+
+describe.each(Object.entries(cpuPresets))('CPU %s', (_key, cpu) => {
+  test('has positive numbers and a source', () => {
+    expect(cpu.dramBytes).toBeGreaterThan(0);
+    expect(cpu.dramBytesPerSec).toBeGreaterThan(0);
+    expect(cpu.flopsPerSec).toBeGreaterThan(0);
+    expect(cpu.source.length).toBeGreaterThan(20);
+    expect(cpu.source).toMatch(/ark\.intel\.com|https:\/\//);
+  });
+  test('the optional ISA fields are consistent', () => {
+    for (const f of Object.values(cpu.flopsPerSecByIsa ?? {})) {
+      expect(f).toBeGreaterThan(0);
+      expect(f).toBeLessThanOrEqual(cpu.flopsPerSec * 1.0000001);
+    }
+    if (cpu.matrixFlopsPerSec !== undefined) {
+      expect(cpu.isa).toContain('amx');
+      expect(cpu.matrixFlopsPerSec.bf16).toBeGreaterThan(cpu.flopsPerSec);
+    }
+    if (cpu.flopsPerSecByIsa?.avx512 !== undefined) expect(cpu.isa).toContain('avx512');
+    if (cpu.cores !== undefined) expect(cpu.flopsPerSec / cpu.cores).toBeLessThan(300e9); // below 300 GFLOP/s per core
+  });
+});
+
+test('published-setup GPUs at datasheet figures', () => {
+  expect(gpuPresets['rtx-3060'].hbmBytesPerSec).toBe(360e9);
+  expect(gpuPresets['rtx-3080-laptop'].hbmBytes).toBe(16 * GiB);
+  expect(gpuPresets['rtx-4080'].flopsPerSec.bf16).toBe(97.5e12);
+  expect(gpuPresets['rtx-5090'].hbmBytesPerSec).toBe(1792e9);
+  expect(gpuPresets.a10.flopsPerSec.bf16).toBe(125e12);
+  expect(gpuPresets.l40s.hbmBytes).toBe(48 * GiB);
+  expect(gpuPresets.v100.flopsPerSec.fp16).toBe(125e12);
+  expect(gpuPresets.p40.hbmBytesPerSec).toBe(346e9);
+  expect(gpuPresets['quadro-rtx-6000'].hbmBytesPerSec).toBe(672e9);
+  expect(gpuPresets.h200.hbmBytes).toBe(141 * GiB);
+  expect(gpuPresets.h200.hbmBytesPerSec).toBe(4.8e12);
+  expect(gpuPresets.b200.flopsPerSec.bf16).toBe(2.25e15);
+  // GeForce rates: FP32-accumulate tensor = SMs x boost x 512 FLOP/clk.
+  expect(gpuPresets['rtx-3060'].flopsPerSec.bf16).toBeCloseTo(28 * 1.777e9 * 512, -11);
+});
+
+test('GH200 reaches its Grace CPU over NVLink-C2C at 450 GB/s per direction', () => {
+  expect(hardwarePresets.gh200.link).toBe(linkPresets['nvlink-c2c']);
+  expect(linkPresets['nvlink-c2c'].h2dBytesPerSec).toBe(450e9);
+  expect(hardwarePresets.gh200.cpu).toBe(cpuPresets['grace-72c']);
+});
+
+test('server CPUs of published setups: DRAM bandwidth is sockets x channels x MT/s x 8 bytes', () => {
+  expect(cpuPresets['xeon-gold-6126-2s'].dramBytesPerSec).toBeCloseTo(255.936e9, -6);
+  expect(cpuPresets['xeon-8280-2s'].dramBytesPerSec).toBeCloseTo(281.568e9, -6);
+  expect(cpuPresets['xeon-e5-2698v4-2s'].dramBytesPerSec).toBe(153.6e9);
+  expect(cpuPresets['xeon-gold-6454s-2s'].dramBytesPerSec).toBe(614.4e9);
+  expect(cpuPresets['epyc-7763-2s'].dramBytesPerSec).toBe(409.6e9);
+  expect(cpuPresets['epyc-9654-2s'].dramBytesPerSec).toBe(921.6e9);
+  expect(cpuPresets['ryzen-5950x'].dramBytesPerSec).toBe(51.2e9);
+  expect(cpuPresets['xeon-gold-6454s-2s'].isa).toContain('amx');
+});

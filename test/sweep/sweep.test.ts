@@ -129,9 +129,9 @@ describe('sweep()', () => {
   });
 
   it('checks every point before running any: an unknown preset stops the sweep with nothing written', async () => {
-    const f = scenario(`    hardware.preset: [rtx-4090, rtx-4080]\n`);
+    const f = scenario(`    hardware.preset: [rtx-4090, rtx-4099]\n`);
     const dir = out();
-    await expect(sweep({ scenarioFile: f, outDir: dir, workers: 0 })).rejects.toThrow(/sweep point 2 of 2 \(hardware\.preset=rtx-4080\): hardware\.preset: unknown hardware "rtx-4080"/);
+    await expect(sweep({ scenarioFile: f, outDir: dir, workers: 0 })).rejects.toThrow(/sweep point 2 of 2 \(hardware\.preset=rtx-4099\): hardware\.preset: unknown hardware "rtx-4099"/);
     expect(readResultsFile(join(dir, 'results.jsonl')).records).toEqual([]);
   });
 });

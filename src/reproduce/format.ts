@@ -1,0 +1,115 @@
+/** Text and HTML output of moesim reproduce. */
+import { chartPage, escapeHtml, type VegaLibraries } from '../report/chart-page.js';
+import type { PointResult, ReproduceResult, Summary } from './run.js';
+
+const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}%` : 'n/a');
+const share = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : 'n/a');
+const num = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(3) : x.toPrecision(3));
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+
+function pointTable(points: PointResult[], withParam: boolean): string {
+  const head = ['point', 'system', 'gpu', 'metric', 'published', 'simulated', 'error', ...(withParam ? ['param'] : [])];
+  const rows = points.map((r) => [
+    r.id,
+    r.variant ? `${r.system} (${r.variant})` : r.system,
+    r.gpu,
+    r.metric === 'tokensPerSec' ? 'tok/s' : 's/token',
+    num(r.published),
+    r.failure ? 'failed' : num(r.simulated),
+    r.error === undefined ? '-' : pct(r.error),
+    ...(withParam ? [String(r.parameterValue)] : []),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const numeric = new Set([4, 5, 6, 7]);
+  const line = (r: string[]) => r.map((c, i) => (numeric.has(i) ? lpad(c, w[i]) : pad(c, w[i]))).join('  ');
+  const fails = points.filter((r) => r.failure).map((r) => `  ${r.id}: ${r.failure}`);
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line), ...(fails.length ? ['not simulated:', ...fails] : [])].join('\n');
+}
+
+function summaryText(s: Summary): string {
+  const lines = [
+    `points simulated: ${s.simulated} of ${s.points}; median |error| ${share(s.medianAbsError)} (typical factor off: ${s.medianFactor.toFixed(2)}x); within 25%: ${Math.round(s.within25 * s.simulated)} of ${s.simulated} (${share(s.within25)}); simulated faster than published: ${s.tooFast} of ${s.simulated}`,
+    `published comparisons with their ranking preserved: ${s.preserved} of ${s.comparisons.length}`,
+    ...s.comparisons.map((c) => `  ${c.agreement.preserved ? 'kept    ' : 'BROKEN  '} ${c.id}: ${c.agreement.concordant}/${c.agreement.pairs} pairs in the published order`),
+    'per system (median |error|, median signed error, within 25%, typical factor off, simulated too fast):',
+    ...s.perSystem.map(
+      (p) =>
+        `  ${pad(p.system, 26)} n=${lpad(String(p.n), 2)}  ${lpad(share(p.medianAbsError), 6)}  ${lpad(pct(p.medianSignedError), 6)}  ${lpad(share(p.within25), 4)}  ${lpad(p.medianFactor.toFixed(2), 6)}x  ${p.tooFast}/${p.n} too fast`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export function formatReproduce(r: ReproduceResult): string {
+  const out: string[] = [
+    `moesim reproduce: ${r.suite.points} published points, ${r.suite.systems.length} systems, ${r.suite.gpus.length} GPUs`,
+    'error = simulated / published - 1, in the published unit (tok/s or s/token); decode only, batch 1',
+    '',
+    `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name} = ${r.parameter.unfitted})` : ''}; no point used for fitting`,
+    pointTable(r.unfitted.points, false),
+    '',
+    summaryText(r.unfitted.summary),
+  ];
+  if (r.heldOut && r.parameter) {
+    out.push('', `== Fitted: ${r.parameter.name} (${r.parameter.unit}): ${r.parameter.meaning}`);
+    out.push(`grid ${r.parameter.grid.join(', ')}; objective: median |log(simulated / published)| on the fit set`);
+    out.push(r.fit.kind === 'loso' ? 'protocol: leave one system out; each system predicted by a fit on the other systems only' : `protocol: fitted on the declared systems ${r.folds[0]?.fitSystems.join(', ')}; reported on the rest`);
+    out.push('points used for fitting: every point of the listed systems, and none of the systems it predicts (ids per fold in the JSON: folds[].fitPoints)');
+    for (const f of r.folds) out.push(`  predicts ${f.heldOut.join(', ')}: fitted on all ${f.fitPoints.length} points of ${f.fitSystems.join(', ')} -> ${f.value} (objective ${f.fitObjective.toFixed(3)})`);
+    out.push('', '-- errors on the points NOT used for fitting:', pointTable(r.heldOut.points, true), '', summaryText(r.heldOut.summary));
+  }
+  return out.join('\n');
+}
+
+export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): string {
+  const rows = (set: string, pts: PointResult[]) =>
+    pts.filter((p) => p.simulatedSecPerToken !== undefined).map((p) => ({ set, id: p.id, system: p.system, gpu: p.gpu, published: p.publishedSecPerToken, simulated: p.simulatedSecPerToken, error: p.error }));
+  const data = [...rows('unfitted', r.unfitted.points), ...(r.heldOut ? rows('held-out (fitted on other points)', r.heldOut.points) : [])];
+  const vals = data.flatMap((d) => [d.published, d.simulated!]);
+  const lo = Math.min(...vals) / 1.5;
+  const hi = Math.max(...vals) * 1.5;
+  const parity = {
+    width: 480,
+    height: 480,
+    data: { values: data },
+    facet: undefined,
+    layer: [
+      { data: { values: [{ x: lo, y: lo }, { x: hi, y: hi }] }, mark: { type: 'line', color: '#999', strokeDash: [4, 4] }, encoding: { x: { field: 'x', type: 'quantitative', scale: { type: 'log', domain: [lo, hi] } }, y: { field: 'y', type: 'quantitative', scale: { type: 'log', domain: [lo, hi] } } } },
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: {
+          x: { field: 'published', type: 'quantitative', title: 'published s/token', scale: { type: 'log', domain: [lo, hi] } },
+          y: { field: 'simulated', type: 'quantitative', title: 'simulated s/token', scale: { type: 'log', domain: [lo, hi] } },
+          color: { field: 'system', type: 'nominal' },
+          shape: { field: 'set', type: 'nominal' },
+          tooltip: [{ field: 'id' }, { field: 'gpu' }, { field: 'published' }, { field: 'simulated' }, { field: 'error', format: '+.0%' }],
+        },
+      },
+    ],
+  };
+  const errors = {
+    width: 600,
+    data: { values: data },
+    mark: { type: 'tick', thickness: 2 },
+    encoding: {
+      y: { field: 'system', type: 'nominal' },
+      x: { field: 'error', type: 'quantitative', title: 'signed error (simulated / published - 1)', axis: { format: '%' } },
+      color: { field: 'set', type: 'nominal' },
+      tooltip: [{ field: 'id' }, { field: 'gpu' }, { field: 'error', format: '+.0%' }],
+    },
+  };
+  const mapping = `<h2>System to policy mapping (src/reproduce/systems.ts)</h2><table><tr><th>system</th><th>does</th><th>the stand-in misses</th></tr>${Object.entries(r.mapping)
+    .map(([k, m]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(m.does)}</td><td>${escapeHtml(m.missing)}</td></tr>`)
+    .join('')}</table>`;
+  return chartPage({
+    title: 'moesim reproduce: published measurements',
+    summary: formatReproduce(r),
+    html: mapping,
+    charts: [
+      { id: 'parity', title: 'Parity (seconds per token, log axes)', note: 'on the dashed line the simulator matches the publication; below it, it is too fast', spec: parity },
+      { id: 'errors', title: 'Signed error per system', spec: errors },
+    ],
+    libs,
+  });
+}

@@ -1,0 +1,5 @@
+export * from './points.js';
+export * from './stats.js';
+export * from './systems.js';
+export * from './run.js';
+export * from './format.js';

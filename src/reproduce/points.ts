@@ -1,0 +1,93 @@
+/**
+ * The published-measurements suite (scenarios/published/points.json): each point a number some
+ * paper or project README published, with its source, setup, system and unit. The schema is strict,
+ * so a point without a source or with a stray field is an input error naming the field.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import { dtypeSchema } from '../scenario/schema.js';
+
+export const METRICS = ['tokensPerSec', 'secPerToken'] as const;
+export type PublishedMetric = (typeof METRICS)[number];
+
+export const publishedSourceSchema = z.strictObject({
+  /** A citation: paper (arXiv id) or repository and file. */
+  ref: z.string().min(5),
+  url: z.url(),
+  /** Table, figure or section the number is in. */
+  locator: z.string().min(3),
+  /** The row / cell as published. */
+  quote: z.string().min(1).optional(),
+});
+
+export const publishedPointSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
+  source: publishedSourceSchema,
+  /** The system measured: a key of the mapping table (src/reproduce/systems.ts). */
+  system: z.string().min(1),
+  /** A configuration of that system the source names (full, lru, on-demand, dual-socket, ...). */
+  variant: z.string().min(1).optional(),
+  /** A model preset. */
+  model: z.string().min(1),
+  /** Routed experts per token when the source changed it (kTransformers' "6 experts"). */
+  topK: z.number().int().positive().optional(),
+  /** The format as the source states it (or "not stated; ..." with what is assumed). */
+  quantization: z.string().min(1),
+  /** The bytes per parameter moesim charges for it (scenario `precision:`). */
+  precision: z.strictObject({ experts: dtypeSchema, dense: dtypeSchema, kvCache: dtypeSchema, groupSize: z.number().int().positive() }),
+  /** The GPU preset. */
+  gpu: z.string().min(1),
+  /** The scenario's `hardware:` for this setup (GPU preset plus the host link / CPU of the source). */
+  hardware: z.record(z.string(), z.unknown()),
+  /** The host as the source describes it. */
+  host: z.string().min(1),
+  workload: z.strictObject({
+    batchSize: z.number().int().positive(),
+    promptTokens: z.number().int().nonnegative().optional(),
+    outputTokens: z.number().int().positive().optional(),
+    note: z.string().optional(),
+  }),
+  /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU). */
+  params: z.strictObject({ cachePerLayer: z.number().int().nonnegative().optional() }),
+  metric: z.enum(METRICS),
+  value: z.number().positive(),
+  /** Points measured on the same setup share a comparison id: their ranking is checked. */
+  comparison: z.string().min(1).optional(),
+  notes: z.string().optional(),
+});
+export type PublishedPoint = z.infer<typeof publishedPointSchema>;
+
+export const publishedSuiteSchema = z.strictObject({
+  description: z.string(),
+  version: z.literal(1),
+  points: z.array(publishedPointSchema).min(1),
+});
+export type PublishedSuite = z.infer<typeof publishedSuiteSchema>;
+
+export function parseSuite(raw: unknown, file = 'points.json'): PublishedSuite {
+  const r = publishedSuiteSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new InputError(`${file}: ${i.path.join('.')}: ${i.message}`);
+  }
+  const ids = new Set<string>();
+  for (const p of r.data.points) {
+    if (ids.has(p.id)) throw new InputError(`${file}: duplicate point id "${p.id}"`);
+    ids.add(p.id);
+  }
+  return r.data;
+}
+
+export function loadSuite(file: string): PublishedSuite {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: ${(e as Error).message}`);
+  }
+  return parseSuite(raw, file);
+}
+
+/** Seconds per output token, whatever the published unit. */
+export const secPerToken = (metric: PublishedMetric, value: number): number => (metric === 'secPerToken' ? value : 1 / value);

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadSuite, parseSuite, secPerToken } from '../../src/reproduce/points.js';
+import { systemTable } from '../../src/reproduce/systems.js';
+import { pointScenario } from '../../src/reproduce/run.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { gpuPresets } from '../../src/hardware/presets.js';
+import { modelPresets } from '../../src/model/presets.js';
+import { ROOT } from '../helpers/cli.js';
+
+const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
+const suite = loadSuite(FILE);
+
+test('the suite validates and covers at least 40 points, 5 systems and 6 GPUs', () => {
+  expect(suite.points.length).toBeGreaterThanOrEqual(40);
+  expect(new Set(suite.points.map((p) => p.system)).size).toBeGreaterThanOrEqual(5);
+  expect(new Set(suite.points.map((p) => p.gpu)).size).toBeGreaterThanOrEqual(6);
+});
+
+describe.each(suite.points.map((p) => [p.id, p] as const))('point %s', (_id, p) => {
+  test('has a source with a locator and the published cell', () => {
+    expect(p.source.ref.length).toBeGreaterThan(5);
+    expect(p.source.url).toMatch(/^https:\/\//);
+    expect(p.source.locator.length).toBeGreaterThan(3);
+    expect(p.source.quote).toBeDefined();
+    // the quoted cell contains the recorded value as published
+    expect(p.source.quote!).toContain(String(p.value));
+  });
+  test('names known presets and a mapped system, and builds a valid scenario', () => {
+    expect(gpuPresets[p.gpu]).toBeDefined();
+    expect(modelPresets[p.model]).toBeDefined();
+    expect(systemTable[p.system]).toBeDefined();
+    expect(() => parseScenario(pointScenario(p), p.id)).not.toThrow();
+  });
+});
+
+test('comparisons group points of one setup (same GPU and model)', () => {
+  const groups = new Map<string, typeof suite.points>();
+  for (const p of suite.points) if (p.comparison) groups.set(p.comparison, [...(groups.get(p.comparison) ?? []), p]);
+  expect(groups.size).toBeGreaterThanOrEqual(10);
+  for (const [, ps] of groups) {
+    expect(ps.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(ps.map((p) => p.gpu)).size).toBe(1);
+    expect(new Set(ps.map((p) => p.metric)).size).toBe(1);
+  }
+});
+
+test('the schema rejects a point without a source, a stray field, or a duplicate id', () => {
+  const raw = JSON.parse(readFileSync(FILE, 'utf8'));
+  const first = raw.points[0];
+  const { source: _s, ...noSource } = first;
+  expect(() => parseSuite({ ...raw, points: [noSource] }, 'x.json')).toThrow(/x\.json: points\.0\.source/);
+  expect(() => parseSuite({ ...raw, points: [{ ...first, extra: 1 }] }, 'x.json')).toThrow(/x\.json/);
+  expect(() => parseSuite({ ...raw, points: [first, first] }, 'x.json')).toThrow(/duplicate point id/);
+});
+
+test('seconds per token from either unit', () => {
+  expect(secPerToken('secPerToken', 0.5)).toBe(0.5);
+  expect(secPerToken('tokensPerSec', 4)).toBe(0.25);
+});

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { expect, test } from 'vitest';
+import { loadSuite } from '../../src/reproduce/points.js';
+import { reproduce, suiteBaseDir, type FittedParameter, launchOverhead } from '../../src/reproduce/run.js';
+import { formatReproduce } from '../../src/reproduce/format.js';
+import { moesim, ROOT } from '../helpers/cli.js';
+
+const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
+const IDS = ['mo-t2-2bit-t4-full', 'mo-t2-2bit-t4-lru', 'mi-readme-deepseek-v2-lite-moe-infinity'];
+
+function smallSuite() {
+  const s = loadSuite(FILE);
+  return { ...s, points: s.points.filter((p) => IDS.includes(p.id)) };
+}
+const small: FittedParameter = { ...launchOverhead, grid: [5, 200] };
+
+test('unfitted run on 3 points: every point simulated, errors signed in the published unit', async () => {
+  const r = await reproduce(smallSuite(), { baseDir: suiteBaseDir(FILE), fit: { kind: 'none' } });
+  expect(r.unfitted.points.map((p) => p.id)).toEqual(IDS);
+  for (const p of r.unfitted.points) {
+    expect(p.failure).toBeUndefined();
+    expect(p.error).toBeCloseTo(p.simulated! / p.published - 1, 12);
+    expect(p.simulatedSecPerToken).toBeGreaterThan(0);
+  }
+  expect(r.heldOut).toBeUndefined();
+  expect(r.unfitted.summary.comparisons.map((c) => c.id)).toEqual(['mixtral-offloading-table2-2bit-t4']);
+  expect(formatReproduce(r)).toContain('no point used for fitting');
+}, 60_000);
+
+test('leave-one-system-out: each system predicted by a fit that never saw it', async () => {
+  const r = await reproduce(smallSuite(), { baseDir: suiteBaseDir(FILE), fit: { kind: 'loso' }, parameter: small });
+  expect(r.folds.map((f) => f.heldOut)).toEqual([['mixtral-offloading'], ['moe-infinity']]);
+  for (const f of r.folds) {
+    const fitSystems = new Set(r.unfitted.points.filter((p) => f.fitPoints.includes(p.id)).map((p) => p.system));
+    for (const s of f.heldOut) expect(fitSystems.has(s)).toBe(false);
+    expect(small.grid).toContain(f.value);
+  }
+  expect(r.heldOut!.points.every((p) => !p.usedForFitting)).toBe(true);
+  expect(r.heldOut!.points).toHaveLength(3);
+  // a larger per-kernel cost can only slow the simulation
+  const a = r.unfitted.points[0].simulatedSecPerToken!;
+  const b = r.heldOut!.points[0].simulatedSecPerToken!;
+  expect(b).toBeGreaterThanOrEqual(a);
+}, 60_000);
+
+test('moesim reproduce --only ... --fit none writes the page and the JSON', () => {
+  const out = mkdtempSync(join(tmpdir(), 'moesim-repro-'));
+  const r = moesim(['reproduce', '--only', 'mo-t2-2bit-t4-*', '--fit', 'none', '--json', '--out', out]);
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout);
+  expect(doc.unfitted.points).toHaveLength(4);
+  expect(existsSync(join(out, 'index.html'))).toBe(true);
+  expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('Parity');
+  const bad = moesim(['reproduce', '--only', 'nothing-like-this']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/no point matches/);
+}, 60_000);
