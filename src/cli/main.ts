@@ -2,7 +2,8 @@
 /** moesim's command line: a thin layer of yargs command modules over the API. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError } from '../util/errors.js';
+import { InputError, oneLine } from '../util/errors.js';
+import { fsInputError } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { runCommand } from './run.js';
 import { presetsCommand } from './presets.js';
@@ -35,14 +36,16 @@ export async function main(argv: string[]): Promise<number> {
       })
       .parseAsync();
     return 0;
-  } catch (e) {
+  } catch (caught) {
+    // a file-system error no command caught is still bad input (a path the user gave)
+    const e = fsInputError(caught, 'read');
     if (e instanceof InputError) {
-      process.stderr.write(`moesim: ${e.message.replace(/\s*\n\s*/g, '; ')}\n`);
+      process.stderr.write(`moesim: ${oneLine(e.message)}\n`);
       return 2;
     }
     const err = e as Error;
-    process.stderr.write(`moesim: internal error: ${err.message}\n`);
-    if (process.env.MOESIM_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`moesim: internal error: ${oneLine(err?.message ?? String(e))}\n`);
+    if (process.env.MOESIM_DEBUG) process.stderr.write(`${err?.stack}\n`);
     return 1;
   }
 }

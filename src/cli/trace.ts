@@ -3,7 +3,8 @@
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/fs.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
@@ -180,9 +181,7 @@ const statsCommand: CommandModule<object, StatsArgs> = {
     else process.stdout.write(`${formatStatsTable(stats)}\n`);
     if (a.html !== undefined) {
       const html = renderStatsHtml(stats, await vegaLibraries(), `moesim trace stats: ${a.input.map(displayName).join(', ')}`);
-      await writeFile(a.html, html).catch((e: unknown) => {
-        throw new InputError(`${displayName(a.html as string)}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      });
+      writeFileAtomic(a.html, html);
       process.stderr.write(`wrote ${a.html}\n`);
     }
   },

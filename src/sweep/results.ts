@@ -4,12 +4,13 @@
  * reader drops (with a warning). `results.csv`: the same, flattened per point x policy; rebuilt from
  * the JSON lines whenever they are read back. `sweep.json`: what was swept, for resume and merge.
  */
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { RunResult } from '../metrics/types.js';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { appendWhole, writeFileAtomic } from '../util/fs.js';
+export { appendWhole };
 import type { Assignments, SweepDefinition } from './expand.js';
 
 export const RESULTS_JSONL = 'results.jsonl';
@@ -131,18 +132,6 @@ export function repairResultsFile(file: string): ReadResults {
     else appendWhole(file, '\n');
   }
   return r;
-}
-
-/** Appends `text` with one write call (a kill leaves it whole or torn, never interleaved). */
-export function appendWhole(file: string, text: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function recordLine(r: PointRecord): string {
