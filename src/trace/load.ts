@@ -12,6 +12,7 @@
  * the extension and checks the content; a mismatch or an unknown extension with unrecognisable
  * content is an error that says which format to set.
  */
+import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -98,6 +99,12 @@ export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng): Pro
   const opts: TraceReadOptions = { ...spec };
   delete (opts as { path?: unknown }).path;
   if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
+  // a missing file is named by its field, as the scenario wrote it
+  const given = Array.isArray(spec.path) ? spec.path : [spec.path];
+  for (let i = 0; i < paths.length; i++) {
+    if (!existsSync(paths[i])) throw new InputError(`trace.path${Array.isArray(spec.path) ? `[${i}]` : ''}: no such file: ${given[i]}${isAbsolute(given[i]) ? '' : ` (resolved against ${baseDir})`}`);
+  }
+  if (opts.weightsPath !== undefined && !existsSync(opts.weightsPath)) throw new InputError(`trace.weightsPath: no such file: ${spec.weightsPath}`);
   return readTrace(paths, opts);
 }
 

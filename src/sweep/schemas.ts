@@ -1,0 +1,89 @@
+/**
+ * Schemas of the files moesim reads back (results.jsonl records, RunResult JSON, sweep.json),
+ * checked on every read (`moesim report`, `merge`, sweep resume) so that a damaged or foreign file
+ * is reported with the file, the line and what was expected, never half-understood. They require
+ * what the readers use and let other fields through (a later version may add some). NaN metrics
+ * are written by JSON as null, so numbers are nullable.
+ */
+import { z } from 'zod';
+
+const num = z.number().nullable();
+
+export const metricsSchema = z.looseObject({
+  accesses: num,
+  hits: num,
+  misses: num,
+  hitRate: num,
+  perLayerHitRate: z.array(num),
+  bytesH2D: num,
+  stallMs: num,
+  ttftMs: num,
+  tpotMs: num,
+  tpotP99Ms: num,
+  tokensPerSec: num,
+  gpuMemoryBytes: num,
+  makespanMs: num,
+  tokens: num,
+  cacheCapacityExperts: num,
+  gpuMemory: z.looseObject({}),
+  stallSplitMs: z.looseObject({}),
+  prefetch: z.looseObject({}),
+  onMiss: z.looseObject({}),
+});
+
+export const policyResultSchema = z.looseObject({
+  policy: z.string(),
+  label: z.string(),
+  metrics: metricsSchema,
+});
+
+export const runResultSchema = z.looseObject({
+  moesimVersion: z.string(),
+  scenario: z.looseObject({
+    name: z.string(),
+    seed: z.union([z.number(), z.string()]),
+    file: z.string().optional(),
+    resolved: z.record(z.string(), z.unknown()),
+  }),
+  model: z.string(),
+  hardware: z.string(),
+  trace: z.looseObject({ format: z.string(), tokens: z.number(), sequences: z.number(), path: z.string().optional() }),
+  results: z.array(policyResultSchema),
+  warnings: z.array(z.string()),
+});
+
+export const pointRecordSchema = z
+  .looseObject({
+    sweep: z.string(),
+    point: z.string(),
+    index: z.number().int().nonnegative(),
+    assignments: z.record(z.string(), z.unknown()),
+    seed: z.number(),
+    result: runResultSchema.optional(),
+    error: z.string().optional(),
+  })
+  .refine((r) => r.result !== undefined || r.error !== undefined, { message: 'expected a "result" or an "error"' });
+
+export const manifestSchema = z.looseObject({
+  format: z.literal('moesim-sweep/1'),
+  sweep: z.string(),
+  name: z.string(),
+  moesimVersion: z.string(),
+  scenarioFile: z.string().optional(),
+  definition: z.looseObject({
+    mode: z.enum(['cartesian', 'zip']),
+    grid: z.array(z.looseObject({ path: z.string(), values: z.array(z.unknown()) })),
+  }),
+  base: z.record(z.string(), z.unknown()),
+  totalPoints: z.number().int().nonnegative(),
+  shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).optional(),
+});
+
+/** The first issue of a failed parse, as `path: message` (`result.results[0].metrics: expected object, got undefined`). */
+export function firstIssue(error: z.ZodError): string {
+  const i = error.issues[0];
+  let path = '';
+  for (const p of i.path) path += typeof p === 'number' ? `[${p}]` : path === '' ? String(p) : `.${String(p)}`;
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
+  return `${path === '' ? '' : `${path}: `}${i.message}${more}`;
+}
