@@ -15,7 +15,24 @@ import { reportCommand } from './report.js';
 import { replayCommand } from './replay.js';
 import { validateCommand } from './validate.js';
 
+/** Options whose value may start with "-" (`--shard -1/2`): joined as `--shard=-1/2` so the value's own check names it. */
+const VALUE_OPTIONS = new Set(['--shard', '--set', '--seed', '--out', '-o']);
+
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (VALUE_OPTIONS.has(a) && next !== undefined && /^-[^-]/.test(next) && !/^-[a-zA-Z]$/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  argv = joinDashValues(argv);
   try {
     await yargs(argv)
       .scriptName('moesim')
@@ -49,6 +66,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// stdout closed by the reader (`moesim ... | head`): stop quietly, as other command-line tools do
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 main(hideBin(process.argv)).then((code) => {
   // A command may have set its own code (sweep: 130 when interrupted, 1 when a point crashed).

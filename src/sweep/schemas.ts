@@ -9,26 +9,29 @@ import { z } from 'zod';
 
 const num = z.number().nullable();
 
+/** Metrics: an object whose known fields, when present, have their types (older files may lack some). */
+const optNum = num.optional();
+const optObj = z.looseObject({}).optional();
 export const metricsSchema = z.looseObject({
-  accesses: num,
-  hits: num,
-  misses: num,
-  hitRate: num,
-  perLayerHitRate: z.array(num),
-  bytesH2D: num,
-  stallMs: num,
-  ttftMs: num,
-  tpotMs: num,
-  tpotP99Ms: num,
-  tokensPerSec: num,
-  gpuMemoryBytes: num,
-  makespanMs: num,
-  tokens: num,
-  cacheCapacityExperts: num,
-  gpuMemory: z.looseObject({}),
-  stallSplitMs: z.looseObject({}),
-  prefetch: z.looseObject({}),
-  onMiss: z.looseObject({}),
+  accesses: optNum,
+  hits: optNum,
+  misses: optNum,
+  hitRate: optNum,
+  perLayerHitRate: z.array(num).optional(),
+  bytesH2D: optNum,
+  stallMs: optNum,
+  ttftMs: optNum,
+  tpotMs: optNum,
+  tpotP99Ms: optNum,
+  tokensPerSec: optNum,
+  gpuMemoryBytes: optNum,
+  makespanMs: optNum,
+  tokens: optNum,
+  cacheCapacityExperts: optNum,
+  gpuMemory: optObj,
+  stallSplitMs: optObj,
+  prefetch: optObj,
+  onMiss: optObj,
 });
 
 export const policyResultSchema = z.looseObject({
