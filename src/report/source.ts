@@ -79,5 +79,5 @@ export function loadReportSource(path: string, warn: (m: string) => void = () =>
   if (basename(file) === MANIFEST) return loadReportSource(dirname(file), warn);
   const r = runResultSchema.safeParse(parsed);
   if (!r.success) throw new InputError(`${file}: not a moesim RunResult: ${firstIssue(r.error)}`);
-  return { source: sourceFromRun(r.data as unknown as RunResult), dir };
+  return { source: sourceFromRun(parsed as RunResult), dir };
 }

@@ -109,8 +109,8 @@ export function parseResults(text: string, file: string): ReadResults {
     try {
       parsed = JSON.parse(line);
       const r = pointRecordSchema.safeParse(parsed);
-      if (r.success) parsed = r.data;
-      else why = firstIssue(r.error);
+      // the record kept is the line as written (zod's output would reorder its keys)
+      if (!r.success) why = firstIssue(r.error);
     } catch (e) {
       why = `not JSON (${(e as Error).message})`;
     }
@@ -263,7 +263,7 @@ export function readManifest(dir: string): SweepManifest | undefined {
   }
   const r = manifestSchema.safeParse(raw);
   if (!r.success) throw new InputError(`${file}: not a moesim sweep manifest: ${firstIssue(r.error)}`);
-  return r.data as unknown as SweepManifest;
+  return raw as SweepManifest;
 }
 
 export function writeManifest(dir: string, m: SweepManifest): void {

@@ -75,20 +75,40 @@ export function badWeightMessage(text: string): string {
  */
 export function checkReadBack(trace: Trace, file: string): void {
   if (trace.tokens === 0) throw new InputError(`${file}: empty trace: no tokens`);
-  const w = trace.weights;
-  if (w === undefined) return;
   const K = trace.topK;
   const L = trace.numLayers;
   const ex = trace.experts;
+  const where = (i: number): string => {
+    const token = Math.floor(i / (L * K));
+    const layer = Math.floor(i / K) % L;
+    const seq = trace.sequences.find((s) => token >= s.start && token < s.start + s.length);
+    return `token ${token}${seq ? ` (sequence ${JSON.stringify(seq.id)}, position ${token - seq.start})` : ''}, MoE layer ${layer}`;
+  };
+  // a route names each expert once (the canonical reader refuses repeats); O(k) per route
+  if (K > 1) {
+    const seen = new Uint32Array(0x10000);
+    let stamp = 0;
+    for (let i = 0; i < ex.length; i += K) {
+      if (ex[i] === NO_EXPERT) continue;
+      stamp++;
+      for (let k = 0; k < K; k++) {
+        const e = ex[i + k];
+        if (seen[e] === stamp) throw new InputError(`${file}: ${where(i)}: expert ${e} appears twice in one route`);
+        seen[e] = stamp;
+      }
+    }
+  }
+  const w = trace.weights;
+  if (w === undefined) return;
   for (let i = 0; i < w.length; i += K) {
-    // absent route, or weights not recorded for it (NaN in slot 0, written as "-")
-    if (ex[i] === NO_EXPERT || Number.isNaN(w[i])) continue;
+    if (ex[i] === NO_EXPERT) continue;
+    // weights not recorded for this route: NaN in every slot (written as "-")
+    let nan = 0;
+    for (let k = 0; k < K; k++) if (Number.isNaN(w[i + k])) nan++;
+    if (nan === K) continue;
     for (let k = 0; k < K; k++) {
       if (!isStorableWeight(w[i + k])) {
-        const token = Math.floor(i / (L * K));
-        const layer = Math.floor(i / K) % L;
-        const seq = trace.sequences.find((s) => token >= s.start && token < s.start + s.length);
-        throw new InputError(`${file}: token ${token}${seq ? ` (sequence ${JSON.stringify(seq.id)}, position ${token - seq.start})` : ''}, MoE layer ${layer}: ${badWeightMessage(String(w[i + k]))}`);
+        throw new InputError(`${file}: ${where(i)}: ${badWeightMessage(String(w[i + k]))}`);
       }
     }
   }
