@@ -231,6 +231,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
     const inner = new AbortController();
     setMaxListeners(todo.length + 16, inner.signal);
     const onAbort = () => inner.abort();
+    let writeFailure: unknown;
     opts.signal?.addEventListener('abort', onAbort);
     try {
       await Promise.all(
@@ -253,8 +254,15 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
           }
           const record: PointRecord = outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.message };
           // One whole line per point, written as it lands: a kill loses only points in flight.
-          appendWhole(jsonl, recordLine(record));
-          csvOut.append(record);
+          try {
+            appendWhole(jsonl, recordLine(record));
+            csvOut.append(record);
+          } catch (e) {
+            // a full disk: stop handing out points (those in flight are not internal errors), report it once
+            writeFailure ??= e;
+            inner.abort();
+            return;
+          }
           records.set(p.id, record);
           summary.ran++;
           if (record.error !== undefined) summary.failed.push({ index: p.index, assignments: p.assignments, error: record.error });
@@ -266,6 +274,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.stop();
       await runner?.close();
     }
+    if (writeFailure !== undefined) throw writeFailure;
     summary.interrupted = inner.signal.aborted;
     if (!summary.interrupted) {
       // Settle the files in grid order (atomic rewrites): the same sweep gives the same bytes.

@@ -137,4 +137,16 @@ describe('a full disk (200 KB tmpfs) through the CLI', () => {
     expectBadInput(moesim(['trace', 'stats', small, '--html', join(mnt, 's.html')]), /s\.html: cannot write: no space left on device$/);
     expect(readdirSync(mnt).sort()).toEqual(['r.json', 't.moesim']);
   });
+
+  it('sweep: stops with one line when results.jsonl cannot grow; every line left is whole; no lock left', (ctx) => {
+    if (!mounted) return ctx.skip();
+    const out = join(mnt, 'sw');
+    const r = moesim(['sweep', join(ROOT, 'scenarios/sweep-cache-link.yaml'), '--out', out, '--workers', '2', '--no-report']);
+    expectBadInput(r, /results\.jsonl: cannot write: no space left on device$/);
+    const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    for (const l of lines) JSON.parse(l);
+    expect(readdirSync(out).sort()).toEqual(['results.csv', 'results.jsonl', 'sweep.json']);
+    rmSync(out, { recursive: true });
+  });
 });
