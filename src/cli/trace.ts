@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
+import { checkTraceDims } from '../trace/checks.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
@@ -228,6 +229,8 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       const real = await readTrace(a.fit, toReadOptions(a));
       printWarnings(real);
       const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : real.tokens * 10;
+      // what is written must be readable back: the same size limit as every trace read
+      checkTraceDims('trace synth: --tokens: ', { tokens, layers: real.numLayers, topK: real.topK });
       const model = fitTrace(real, rng.fork('fit'));
       const n = await writeTraceTo(a.out, new FittedSource(model, tokens, rng.fork('generate')));
       const c = model.calibration;
@@ -254,6 +257,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       ...(a.locality !== undefined ? { locality: a.locality } : {}),
       ...(a.affinity !== undefined ? { affinity: a.affinity } : {}),
     };
+    checkTraceDims('trace synth: --tokens: ', { tokens, layers: raw.layers, topK: raw.topK });
     const parsed = syntheticSpecSchema.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0];

@@ -50,7 +50,7 @@ export function checkTraceDims(where: string, d: TraceDims): void {
   if (d.tokens !== undefined) {
     dim('tokens', d.tokens, MAX_TRACE_SLOTS);
     const slots = d.tokens * d.layers * d.topK;
-    if (slots > MAX_TRACE_SLOTS) bad(`${fmt(d.tokens)} tokens x ${fmt(d.layers)} layers x top-${fmt(d.topK)} = ${fmt(slots)} routes, more than the limit of ${fmt(MAX_TRACE_SLOTS)} (split the trace)`);
+    if (slots > MAX_TRACE_SLOTS) bad(`${fmt(d.tokens)} tokens x ${fmt(d.layers)} layers x top-${fmt(d.topK)} = ${fmt(slots)} routes, more than the limit of ${fmt(MAX_TRACE_SLOTS)} a trace may hold`);
   } else if (d.layers * d.topK > MAX_TRACE_SLOTS) {
     bad(`${fmt(d.layers)} layers x top-${fmt(d.topK)} routes per token is more than the limit of ${fmt(MAX_TRACE_SLOTS)}`);
   }

@@ -95,6 +95,31 @@ function refuseFolder(path: string): void {
   if (isDir) throw new InputError(`${shownPath(path)}: cannot write: it is a folder, expected a file`);
 }
 
+// Temp files being written: removed if the process exits (or is stopped by SIGINT/SIGTERM) first.
+const live = new Set<string>();
+let hooked = false;
+function track(tmp: string): void {
+  live.add(tmp);
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const t of live) removeQuietly(t);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    // only where no command handles the signal itself (a sweep stops gracefully and cleans up)
+    if (process.listenerCount(sig) > 0) continue;
+    const onSignal = (): void => {
+      for (const t of live) removeQuietly(t);
+      process.off(sig, onSignal);
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}
+function untrack(tmp: string): void {
+  live.delete(tmp);
+}
+
 function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
@@ -109,6 +134,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   ensureFolder(path);
   const tmp = tempName(path);
   let fd: number | undefined;
+  track(tmp);
   try {
     fd = openSync(tmp, 'wx');
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -118,7 +144,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);
+    untrack(tmp);
   } catch (e) {
+    untrack(tmp);
     if (fd !== undefined) {
       try {
         closeSync(fd);
@@ -144,9 +172,11 @@ export class AtomicFile {
     refuseFolder(path);
     ensureFolder(path);
     const tmp = tempName(path);
+    track(tmp);
     try {
       return new AtomicFile(path, tmp, await open(tmp, 'wx'));
     } catch (e) {
+      untrack(tmp);
       removeQuietly(tmp);
       throw fsInputError(e, 'write', path);
     }
@@ -168,6 +198,7 @@ export class AtomicFile {
       await this.fh.close();
       this.done = true;
       renameSync(this.tmp, this.path);
+      untrack(this.tmp);
     } catch (e) {
       await this.abort();
       throw fsInputError(e, 'write', this.path);
@@ -181,6 +212,7 @@ export class AtomicFile {
       await this.fh.close().catch(() => undefined);
     }
     removeQuietly(this.tmp);
+    untrack(this.tmp);
   }
 }
 
