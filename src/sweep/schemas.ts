@@ -88,5 +88,5 @@ export function firstIssue(error: z.ZodError): string {
   let path = '';
   for (const p of i.path) path += typeof p === 'number' ? `[${p}]` : path === '' ? String(p) : `.${String(p)}`;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
-  return `${path === '' ? '' : `${path}: `}${i.message}${more}`;
+  return `${path === '' ? '' : `${path}: `}${i.message.replace(/^Invalid input: /, '')}${more}`;
 }
