@@ -2,9 +2,9 @@
  * The calibration profile: raw medians, fitted parameters, and the Hardware object the simulator
  * can use in place of a datasheet preset. One JSON file, validated on read, written atomically.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/fs.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Hardware } from '../hardware/types.js';
@@ -215,16 +215,7 @@ export function readProfileSync(file: string): CalibrationProfile {
 /** Validate, write to a temporary file beside the target, then rename: never half-written. */
 export async function writeProfile(file: string, profile: CalibrationProfile): Promise<void> {
   const valid = parseProfile(profile, file);
-  const dir = path.dirname(path.resolve(file));
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, JSON.stringify(valid, null, 2) + '\n', 'utf8');
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, JSON.stringify(valid, null, 2) + '\n');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 /** moesim's command line: a thin layer of yargs command modules over the API. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError } from '../util/errors.js';
+import { InputError, oneLine } from '../util/errors.js';
+import { fsInputError } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { runCommand } from './run.js';
 import { presetsCommand } from './presets.js';
@@ -15,7 +16,24 @@ import { replayCommand } from './replay.js';
 import { validateCommand } from './validate.js';
 import { reproduceCommand } from './reproduce.js';
 
+/** Options whose value may start with "-" (`--shard -1/2`): joined as `--shard=-1/2` so the value's own check names it. */
+const VALUE_OPTIONS = new Set(['--shard', '--set', '--seed', '--out', '-o']);
+
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (VALUE_OPTIONS.has(a) && next !== undefined && /^-[^-]/.test(next) && !/^-[a-zA-Z]$/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  argv = joinDashValues(argv);
   try {
     await yargs(argv)
       .scriptName('moesim')
@@ -37,17 +55,25 @@ export async function main(argv: string[]): Promise<number> {
       })
       .parseAsync();
     return 0;
-  } catch (e) {
+  } catch (caught) {
+    // a file-system error no command caught is still bad input (a path the user gave)
+    const e = fsInputError(caught, 'read');
     if (e instanceof InputError) {
-      process.stderr.write(`moesim: ${e.message.replace(/\s*\n\s*/g, '; ')}\n`);
+      process.stderr.write(`moesim: ${oneLine(e.message)}\n`);
       return 2;
     }
     const err = e as Error;
-    process.stderr.write(`moesim: internal error: ${err.message}\n`);
-    if (process.env.MOESIM_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`moesim: internal error: ${oneLine(err?.message ?? String(e))}\n`);
+    if (process.env.MOESIM_DEBUG) process.stderr.write(`${err?.stack}\n`);
     return 1;
   }
 }
+
+// stdout closed by the reader (`moesim ... | head`): stop quietly, as other command-line tools do
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 main(hideBin(process.argv)).then((code) => {
   // A command may have set its own code (sweep: 130 when interrupted, 1 when a point crashed).

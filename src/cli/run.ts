@@ -6,6 +6,7 @@ import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
 import { defaultOutDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { checkRunResult, inScenarioFile } from './checks.js';
 
 interface RunArgs {
   scenario: string;
@@ -34,7 +35,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args) => {
     const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
     const timings = args.timings ?? !args.json;
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) });
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) }).catch((e: unknown) => {
+      throw inScenarioFile(e, file);
+    });
+    checkRunResult(result, scenario, file);
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');

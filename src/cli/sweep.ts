@@ -92,7 +92,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       `${s.name}: ${s.shardPoints} points${shardNote}: ${s.ran} run, ${s.resumed} already done, in ${(s.elapsedMs / 1e3).toFixed(1)} s on ${s.workers} worker${s.workers === 1 ? '' : 's'}\n` +
         `results: ${join(s.outDir, RESULTS_JSONL)}, ${join(s.outDir, RESULTS_CSV)} (sweep ${s.sweepId})\n`,
     );
-    for (const f of s.failed) process.stderr.write(`warning: point ${f.index + 1} (${describeAssignments(f.assignments)}) is invalid: ${f.error}\n`);
+    for (const f of s.failed) process.stderr.write(`warning: ${args.scenario}: sweep point ${f.index + 1} (${describeAssignments(f.assignments)}) is invalid: ${f.error}\n`);
     if (args.report) {
       const { loadReportSource } = await import('../report/source.js');
       const { writeReportAndSay } = await import('./report-out.js');

@@ -3,7 +3,9 @@
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/fs.js';
+import { checkTraceDims } from '../trace/checks.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
@@ -180,9 +182,7 @@ const statsCommand: CommandModule<object, StatsArgs> = {
     else process.stdout.write(`${formatStatsTable(stats)}\n`);
     if (a.html !== undefined) {
       const html = renderStatsHtml(stats, await vegaLibraries(), `moesim trace stats: ${a.input.map(displayName).join(', ')}`);
-      await writeFile(a.html, html).catch((e: unknown) => {
-        throw new InputError(`${displayName(a.html as string)}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      });
+      writeFileAtomic(a.html, html);
       process.stderr.write(`wrote ${a.html}\n`);
     }
   },
@@ -229,6 +229,8 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       const real = await readTrace(a.fit, toReadOptions(a));
       printWarnings(real);
       const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : real.tokens * 10;
+      // what is written must be readable back: the same size limit as every trace read
+      checkTraceDims('trace synth: --tokens: ', { tokens, layers: real.numLayers, topK: real.topK });
       const model = fitTrace(real, rng.fork('fit'));
       const n = await writeTraceTo(a.out, new FittedSource(model, tokens, rng.fork('generate')));
       const c = model.calibration;
@@ -255,6 +257,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       ...(a.locality !== undefined ? { locality: a.locality } : {}),
       ...(a.affinity !== undefined ? { affinity: a.affinity } : {}),
     };
+    checkTraceDims('trace synth: --tokens: ', { tokens, layers: raw.layers, topK: raw.topK });
     const parsed = syntheticSpecSchema.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0];

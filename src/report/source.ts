@@ -5,6 +5,7 @@ import type { RunResult } from '../metrics/types.js';
 import { InputError } from '../util/errors.js';
 import { MANIFEST, RESULTS_JSONL, readManifest, readResultsFile, type PointRecord, type SweepManifest } from '../sweep/results.js';
 import type { ReportSource } from './data.js';
+import { firstIssue, runResultSchema } from '../sweep/schemas.js';
 
 export const RUN_RESULT_JSON = 'result.json';
 
@@ -41,10 +42,6 @@ export function sourceFromSweep(manifest: SweepManifest | undefined, records: re
   };
 }
 
-function isRunResult(x: unknown): x is RunResult {
-  const r = x as RunResult;
-  return typeof r === 'object' && r !== null && Array.isArray(r.results) && typeof r.scenario === 'object' && typeof r.moesimVersion === 'string';
-}
 
 /**
  * A report source from a path: a folder (its results.jsonl, else its result.json), a results.jsonl,
@@ -63,6 +60,8 @@ export function loadReportSource(path: string, warn: (m: string) => void = () =>
   if (file.endsWith('.jsonl')) {
     const read = readResultsFile(file);
     read.warnings.forEach(warn);
+    if (read.records.length === 0) throw new InputError(`${file}: no valid result records${read.warnings.length ? ` (${read.warnings.length} line${read.warnings.length === 1 ? '' : 's'} left out, see the warnings above)` : ''}`);
+    if (read.warnings.length > 0) warn(`${file}: the report is made from the ${read.records.length} valid record${read.records.length === 1 ? '' : 's'}; what the warnings above name is left out`);
     const manifest = existsSync(join(dirname(file), MANIFEST)) ? readManifest(dirname(file)) : undefined;
     const ids = new Set(read.records.map((r) => r.sweep));
     if (ids.size > 1) throw new InputError(`${file}: holds lines of ${ids.size} different sweeps (${[...ids].join(', ')}); expected one`);
@@ -78,6 +77,7 @@ export function loadReportSource(path: string, warn: (m: string) => void = () =>
     throw new InputError(`${file}: not JSON (${(e as Error).message}); expected a RunResult (moesim run --out) or a results.jsonl`);
   }
   if (basename(file) === MANIFEST) return loadReportSource(dirname(file), warn);
-  if (!isRunResult(parsed)) throw new InputError(`${file}: not a moesim RunResult (no results/scenario/moesimVersion)`);
-  return { source: sourceFromRun(parsed), dir };
+  const r = runResultSchema.safeParse(parsed);
+  if (!r.success) throw new InputError(`${file}: not a moesim RunResult: ${firstIssue(r.error)}`);
+  return { source: sourceFromRun(parsed as RunResult), dir };
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import { editDistance, nearestNames } from '../util/suggest.js';
 
 /** `a.b[2].c` from a zod path. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -18,6 +19,8 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 }
 
 function show(v: unknown): string {
+  // JSON would print Infinity as null: a YAML 1e400 is beyond every float64
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : `${v < 0 ? '-' : ''}Infinity (a number beyond float64, e.g. 1e400)`;
   const s = JSON.stringify(v);
   return s === undefined ? 'nothing' : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
@@ -34,13 +37,40 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   }
   const path = formatPath(issue.path);
   let msg: string;
+  // a key typo (perLayr) shows up as a missing field and an unknown one: name the typo
+  const all: z.core.$ZodIssue[] = [];
+  const collect = (list: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): void => {
+    for (const i of list) {
+      const full = { ...i, path: [...prefix, ...i.path] } as z.core.$ZodIssue;
+      all.push(full);
+      const nested = (i as { errors?: z.core.$ZodIssue[][] }).errors;
+      if (nested) for (const n of nested) collect(n, full.path);
+    }
+  };
+  collect(err.issues, []);
+  const unknown = all.find((i) => i.code === 'unrecognized_keys') as (z.core.$ZodIssue & { keys: string[] }) | undefined;
+  if (unknown && issue.code !== 'unrecognized_keys' && valueAt(raw, issue.path) === undefined && issue.path.length > 0) {
+    const missing = String(issue.path[issue.path.length - 1]);
+    const sameParent = formatPath(unknown.path) === formatPath(issue.path.slice(0, -1));
+    const near = sameParent ? unknown.keys.find((k) => editDistance(k.toLowerCase(), missing.toLowerCase()) <= 2) : undefined;
+    if (near !== undefined) return new InputError(`${file ? file + ': ' : ''}${formatPath(unknown.path) === '(top level)' ? '' : formatPath(unknown.path) + ': '}unknown field "${near}"; did you mean "${missing}"?`);
+  }
   if (issue.code === 'unrecognized_keys') {
     msg = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  } else if (issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') {
-    msg = `expected ${issue.message}, got ${show(valueAt(raw, issue.path))}`;
+  } else if ((issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') || /discriminator/i.test(issue.message)) {
+    const got = valueAt(raw, issue.path);
+    const options = [...issue.message.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    const key = String(issue.path[issue.path.length - 1] ?? 'kind');
+    const what = /policies\[\d+\]\.kind$/.test(path) ? 'policy' : /prefetch/.test(path) ? 'prefetch policy' : /predictor/.test(path) ? 'predictor' : /onMiss/.test(path) ? 'miss handler' : /scheduler/.test(path) ? 'scheduler' : key;
+    if (typeof got === 'string' && options.length > 0) {
+      const near = nearestNames(got, options, 1)[0];
+      msg = `unknown ${what} "${got}"; ${near !== undefined && editDistance(near, got) <= Math.max(2, got.length / 3) ? `did you mean "${near}"? ` : ''}expected one of ${options.join(', ')}`;
+    } else {
+      msg = `expected ${options.length ? `one of ${options.join(', ')}` : issue.message}, got ${show(got)}`;
+    }
   } else {
     const got = valueAt(raw, issue.path);
-    const message = issue.message.replace(/^Invalid input: /, '');
+    const message = issue.message.replace(/^Invalid input: /, '').replace(/, received [^,]*$/, '');
     // Messages from nested schemas (model, hardware) already say what they got.
     msg = /, got /.test(message) ? message : `${message}, got ${show(got)}`;
   }

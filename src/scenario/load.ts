@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { fsInputError } from '../util/fs.js';
 import { dirname, resolve } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
 import { InputError } from '../util/errors.js';
@@ -21,19 +22,34 @@ export function parseScenario(raw: unknown, file?: string): Scenario {
   return r.data;
 }
 
+/** Scenario files are hand-written: 1 MiB is far more than any real one (a 15 MB file is a mistake or an attack). */
+export const MAX_YAML_BYTES = 1 << 20;
+/**
+ * Aliases a scenario may resolve (the yaml library's default, 100, is below what real files with
+ * shared policy blocks use); a billion-laughs file still stops far below any memory trouble.
+ */
+export const MAX_YAML_ALIASES = 10_000;
+
 export function readYamlFile(file: string): unknown {
   let text: string;
   try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new InputError(`${file}: not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe' : 'a device or socket'}); expected a scenario YAML file`);
+    if (st.size > MAX_YAML_BYTES) throw new InputError(`${file}: ${st.size.toLocaleString('en-US')} bytes, more than the limit of ${MAX_YAML_BYTES.toLocaleString('en-US')} for a scenario file`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fsInputError(e, 'read', file);
   }
   try {
-    return parse(text);
+    // logLevel error: no Node warnings on stderr (a collection used as a key is refused by the schema)
+    return parse(text, { maxAliasCount: MAX_YAML_ALIASES, logLevel: 'error' });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const line = e.linePos?.[0].line;
       throw new InputError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+    }
+    if (e instanceof Error && /alias/i.test(e.message)) {
+      throw new InputError(`${file}: YAML aliases expand to too many nodes (more than ${MAX_YAML_ALIASES.toLocaleString('en-US')} alias resolutions: a "billion laughs" file?); expected fewer or smaller aliased blocks`);
     }
     throw e;
   }

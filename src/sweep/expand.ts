@@ -70,6 +70,26 @@ export function sweepId(base: unknown, definition: SweepDefinition): string {
   return hashOf({ base, mode: definition.mode, grid: definition.grid, timeline: definition.timeline });
 }
 
+/** Most points one sweep may have; checked (by multiplying the axes' lengths) before anything is expanded. */
+export const MAX_SWEEP_POINTS = 100_000;
+
+/** The number of points of a grid, without expanding it. */
+export function gridSize(definition: SweepDefinition): number {
+  const { grid, mode } = definition;
+  if (grid.length === 0) return 0;
+  if (mode === 'zip') return grid[0].values.length;
+  return grid.reduce((n, a) => n * a.values.length, 1);
+}
+
+/** Refuses a grid of more than MAX_SWEEP_POINTS points, with the number, the axes and the limit. */
+export function checkGridSize(definition: SweepDefinition, where = ''): void {
+  const n = gridSize(definition);
+  if (n <= MAX_SWEEP_POINTS) return;
+  const axes = definition.grid.map((a) => `${a.path}: ${a.values.length}`).join(' x ');
+  const shown = Number.isSafeInteger(n) ? n.toLocaleString('en-US') : n.toExponential(2);
+  throw new InputError(`${where}sweep: the grid has ${shown} points (${axes}), more than the limit of ${MAX_SWEEP_POINTS.toLocaleString('en-US')}; split it into several sweeps or use fewer values`);
+}
+
 /** The grid's combinations, in order: cartesian (first path slowest) or zipped. */
 export function combinations(definition: SweepDefinition): unknown[][] {
   const { grid, mode } = definition;
@@ -77,6 +97,7 @@ export function combinations(definition: SweepDefinition): unknown[][] {
   for (const axis of grid) {
     if (axis.values.length === 0) throw new InputError(`sweep.grid.${axis.path}: expected a non-empty list of values`);
   }
+  checkGridSize(definition);
   if (mode === 'zip') {
     const n = grid[0].values.length;
     const bad = grid.find((a) => a.values.length !== n);
@@ -112,8 +133,11 @@ export function sweepDefinitionOf(raw: Record<string, unknown>, opts: ExpandOpti
     fromFile = { mode: r.data.mode, grid: Object.entries(r.data.grid).map(([path, values]) => ({ path, values })), timeline: r.data.timeline };
   }
   const grid = [...fromFile.grid];
+  const given = new Set<string>();
   for (const axis of opts.set ?? []) {
     if (axis.values.length === 0) throw new InputError(`--set ${axis.path}: expected one or more values (path=v1,v2,...)`);
+    if (given.has(axis.path)) throw new InputError(`--set ${axis.path}: given twice; give all its values in one --set ${axis.path}=v1,v2,...`);
+    given.add(axis.path);
     const i = grid.findIndex((a) => a.path === axis.path);
     if (i >= 0) grid[i] = axis;
     else grid.push(axis);
@@ -121,7 +145,9 @@ export function sweepDefinitionOf(raw: Record<string, unknown>, opts: ExpandOpti
   if (grid.length === 0) {
     throw new InputError(`${where}no sweep: expected a sweep: block (sweep: {grid: {path: [values]}}) or --set path=v1,v2`);
   }
-  return { mode: opts.mode ?? fromFile.mode, grid, timeline: fromFile.timeline };
+  const definition: SweepDefinition = { mode: opts.mode ?? fromFile.mode, grid, timeline: fromFile.timeline };
+  checkGridSize(definition, where);
+  return definition;
 }
 
 /** Expands and validates every point; throws InputError naming the path or the point. */

@@ -2,7 +2,8 @@
  * `merge()`: shard outputs -> one result set. Refuses shards of different sweeps before writing
  * anything; a point found in several inputs is kept once.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { makeFolder } from '../util/fs.js';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { canonicalJson } from './hash.js';
@@ -109,7 +110,7 @@ export function merge(opts: MergeOptions): MergeSummary {
   const have = new Set(merged.map((r) => r.index));
   const missing = total === undefined ? [] : Array.from({ length: total }, (_, k) => k).filter((k) => !have.has(k));
 
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir);
   if (manifest) {
     const { shard: _shard, ...whole } = manifest;
     writeManifest(outDir, whole);

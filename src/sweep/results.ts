@@ -4,12 +4,14 @@
  * reader drops (with a warning). `results.csv`: the same, flattened per point x policy; rebuilt from
  * the JSON lines whenever they are read back. `sweep.json`: what was swept, for resume and merge.
  */
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { RunResult } from '../metrics/types.js';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { appendWhole, fsInputError, writeFileAtomic } from '../util/fs.js';
+import { firstIssue, manifestSchema, pointRecordSchema } from './schemas.js';
+export { appendWhole };
 import type { Assignments, SweepDefinition } from './expand.js';
 
 export const RESULTS_JSONL = 'results.jsonl';
@@ -55,62 +57,86 @@ export interface ReadResults {
   torn: boolean;
 }
 
-function isRecord(x: unknown): x is PointRecord {
-  const r = x as PointRecord;
-  return typeof r === 'object' && r !== null && typeof r.sweep === 'string' && typeof r.point === 'string' && typeof r.index === 'number' && (r.result !== undefined || typeof r.error === 'string');
+/** Whether text[from..] holds only whitespace (without copying it). */
+function blankFrom(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
+  }
+  return true;
 }
 
-/** Parses results.jsonl text. A last line without its newline, or that is not a whole record, is torn: dropped with a warning. */
+/**
+ * Parses results.jsonl text, each line checked against the record schema. A damaged line is
+ * reported (file:line: what was expected) and left out; a repeated point is dropped with one
+ * warning; a last line without its newline, or that is not a whole record, is torn: dropped with a
+ * warning (a whole record missing only its newline is kept). Linear in the file's size.
+ */
 export function parseResults(text: string, file: string): ReadResults {
   const records: PointRecord[] = [];
   const warnings: string[] = [];
+  const seen = new Map<string, number>();
+  let dupes = 0;
+  let firstDupe = 0;
   let pos = 0;
+  let bytes = 0;
   let goodBytes = 0;
   let torn = false;
   let lineNo = 0;
+  const keep = (r: PointRecord): void => {
+    const key = `${r.sweep}\u0000${r.point}`;
+    if (seen.has(key)) {
+      if (dupes++ === 0) firstDupe = lineNo;
+      return;
+    }
+    seen.set(key, lineNo);
+    records.push(r);
+  };
   while (pos < text.length) {
     const nl = text.indexOf('\n', pos);
     const last = nl < 0;
     const line = text.slice(pos, last ? text.length : nl);
     lineNo++;
     const next = last ? text.length : nl + 1;
+    bytes += Buffer.byteLength(line) + (last ? 0 : 1);
     if (line.trim() === '') {
       pos = next;
-      if (!last) goodBytes = Buffer.byteLength(text.slice(0, next));
+      if (!last) goodBytes = bytes;
       continue;
     }
     let parsed: unknown;
-    let ok = false;
+    let why = '';
     try {
       parsed = JSON.parse(line);
-      ok = isRecord(parsed);
-    } catch {
-      ok = false;
+      const r = pointRecordSchema.safeParse(parsed);
+      // the record kept is the line as written (zod's output would reorder its keys)
+      if (!r.success) why = firstIssue(r.error);
+    } catch (e) {
+      why = `not JSON (${(e as Error).message})`;
     }
-    if (last || (!ok && text.slice(next).trim() === '')) {
+    const ok = why === '';
+    if (last || (!ok && blankFrom(text, next))) {
       if (ok && !last) {
-        records.push(parsed as PointRecord);
-        goodBytes = Buffer.byteLength(text.slice(0, next));
+        keep(parsed as PointRecord);
+        goodBytes = bytes;
       } else if (ok && last) {
         // A whole record whose newline was not written: keep it, the newline is restored on append.
-        records.push(parsed as PointRecord);
-        goodBytes = Buffer.byteLength(text);
+        keep(parsed as PointRecord);
+        goodBytes = bytes;
         torn = true;
         warnings.push(`${file}:${lineNo}: last line has no newline (an interrupted write); kept the record`);
       } else {
         torn = true;
-        warnings.push(`${file}:${lineNo}: dropped a torn last line (${Buffer.byteLength(line)} bytes, an interrupted write); its point runs again`);
+        warnings.push(`${file}:${lineNo}: dropped a torn last line (${Buffer.byteLength(line)} bytes, an interrupted write; ${why}); its point runs again`);
       }
       break;
     }
-    if (!ok) {
-      warnings.push(`${file}:${lineNo}: not a result record; ignored`);
-    } else {
-      records.push(parsed as PointRecord);
-    }
-    goodBytes = Buffer.byteLength(text.slice(0, next));
+    if (!ok) warnings.push(`${file}:${lineNo}: not a result record, left out: ${why}`);
+    else keep(parsed as PointRecord);
+    goodBytes = bytes;
     pos = next;
   }
+  if (dupes > 0) warnings.push(`${file}: ${dupes} duplicate line${dupes === 1 ? '' : 's'} of points already read (first at line ${firstDupe}); dropped`);
   return { records, warnings, goodBytes, torn };
 }
 
@@ -131,18 +157,6 @@ export function repairResultsFile(file: string): ReadResults {
     else appendWhole(file, '\n');
   }
   return r;
-}
-
-/** Appends `text` with one write call (a kill leaves it whole or torn, never interleaved). */
-export function appendWhole(file: string, text: string): void {
-  const fd = openSync(file, 'a');
-  try {
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function recordLine(r: PointRecord): string {
@@ -241,13 +255,15 @@ export class CsvAppender {
 export function readManifest(dir: string): SweepManifest | undefined {
   const file = join(dir, MANIFEST);
   if (!existsSync(file)) return undefined;
+  let raw: unknown;
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as SweepManifest;
-    if (m.format !== 'moesim-sweep/1' || typeof m.sweep !== 'string') throw new Error('not a moesim sweep manifest');
-    return m;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new InputError(`${file}: not a moesim sweep manifest (${(e as Error).message})`);
+    throw fsInputError(e, 'read', file) instanceof InputError ? fsInputError(e, 'read', file) : new InputError(`${file}: not a moesim sweep manifest (not JSON: ${(e as Error).message})`);
   }
+  const r = manifestSchema.safeParse(raw);
+  if (!r.success) throw new InputError(`${file}: not a moesim sweep manifest: ${firstIssue(r.error)}`);
+  return raw as SweepManifest;
 }
 
 export function writeManifest(dir: string, m: SweepManifest): void {

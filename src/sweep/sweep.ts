@@ -4,12 +4,13 @@
  * sweep into the same folder resumes it.
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { resolveHardware } from '../hardware/resolve.js';
 import { resolveModel } from '../model/resolve.js';
 import { readYamlFile } from '../scenario/load.js';
+import { fsInputError, makeFolder } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { canonicalJson } from './hash.js';
@@ -136,7 +137,7 @@ function takeLock(dir: string): () => void {
       writeFileSync(file, me, { flag: 'wx' });
       return () => rmSync(file, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsInputError(e, 'write', file);
       let owner: { pid?: number; host?: string } = {};
       try {
         owner = JSON.parse(readFileSync(file, 'utf8')) as typeof owner;
@@ -162,7 +163,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
   const { expanded, baseDir } = planSweep(opts);
   const outDir = opts.outDir ?? defaultOutDir(expanded.name, opts.shard);
   const mine = shardOf(expanded.points, opts.shard);
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir);
   const release = takeLock(outDir);
   try {
     const jsonl = join(outDir, RESULTS_JSONL);
@@ -230,6 +231,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
     const inner = new AbortController();
     setMaxListeners(todo.length + 16, inner.signal);
     const onAbort = () => inner.abort();
+    let writeFailure: unknown;
     opts.signal?.addEventListener('abort', onAbort);
     try {
       await Promise.all(
@@ -252,8 +254,15 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
           }
           const record: PointRecord = outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.message };
           // One whole line per point, written as it lands: a kill loses only points in flight.
-          appendWhole(jsonl, recordLine(record));
-          csvOut.append(record);
+          try {
+            appendWhole(jsonl, recordLine(record));
+            csvOut.append(record);
+          } catch (e) {
+            // a full disk: stop handing out points (those in flight are not internal errors), report it once
+            writeFailure ??= e;
+            inner.abort();
+            return;
+          }
           records.set(p.id, record);
           summary.ran++;
           if (record.error !== undefined) summary.failed.push({ index: p.index, assignments: p.assignments, error: record.error });
@@ -265,6 +274,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.stop();
       await runner?.close();
     }
+    if (writeFailure !== undefined) throw writeFailure;
     summary.interrupted = inner.signal.aborted;
     if (!summary.interrupted) {
       // Settle the files in grid order (atomic rewrites): the same sweep gives the same bytes.

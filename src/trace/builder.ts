@@ -3,6 +3,7 @@
  * amortised O(1)); no JS object per access. Readers and generators append tokens to the current
  * sequence and write routes in place; `build()` trims the arrays and returns the Trace.
  */
+import { checkTraceDims, MAX_TRACE_SLOTS } from './checks.js';
 import { NO_EXPERT, type Trace, type TraceSequence, type TraceSource } from './types.js';
 
 export interface TraceBuilderOptions {
@@ -35,12 +36,12 @@ export class TraceBuilder {
   private current: TraceSequence | undefined;
 
   constructor(opts: TraceBuilderOptions) {
-    if (!Number.isInteger(opts.numLayers) || opts.numLayers < 1) throw new RangeError(`numLayers must be a positive integer, got ${opts.numLayers}`);
-    if (!Number.isInteger(opts.topK) || opts.topK < 1) throw new RangeError(`topK must be a positive integer, got ${opts.topK}`);
+    // sizes are checked before anything is allocated (a header may claim 2^31 layers)
+    checkTraceDims('', { layers: opts.numLayers, topK: opts.topK });
     this.numLayers = opts.numLayers;
     this.topK = opts.topK;
     this.stride = opts.numLayers * opts.topK;
-    const cap = Math.max(16, opts.initialTokens ?? 1024);
+    const cap = Math.max(1, Math.min(Math.max(16, opts.initialTokens ?? 1024), Math.floor(MAX_TRACE_SLOTS / this.stride)));
     this.expertsBuf = new Uint16Array(cap * this.stride).fill(NO_EXPERT);
     if (opts.weights) this.weightsBuf = new Float32Array(cap * this.stride).fill(Number.NaN);
   }
@@ -149,8 +150,10 @@ export class TraceBuilder {
   private ensure(tokens: number): void {
     const need = tokens * this.stride;
     if (need <= this.expertsBuf.length) return;
-    let cap = this.expertsBuf.length / this.stride;
+    if (need > MAX_TRACE_SLOTS) checkTraceDims('', { tokens, layers: this.numLayers, topK: this.topK });
+    let cap = Math.max(1, this.expertsBuf.length / this.stride);
     while (cap < tokens) cap *= 2;
+    cap = Math.min(cap, Math.floor(MAX_TRACE_SLOTS / this.stride));
     const ex = new Uint16Array(cap * this.stride);
     ex.set(this.expertsBuf);
     ex.fill(NO_EXPERT, this.expertsBuf.length);

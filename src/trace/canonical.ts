@@ -21,13 +21,14 @@
  *   in trace order. Empty lines and lines starting with `#` after the header are ignored.
  * - Positions are written 0, 1, 2, ... per sequence; a reader keeps their order, not their values.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { TraceBuilder } from './builder.js';
+import { badWeightMessage, isStorableWeight } from './checks.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
 import { formatFloat32, parseFloatBytes, parseUintBytes } from './numbers.js';
 import { traceStream, type TraceHeader, type TraceStream } from './stream.js';
 import { NO_EXPERT, type Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
+import { AtomicFile } from '../util/fs.js';
 
 export const CANONICAL_MAGIC = '# moesim-trace v1';
 export const CANONICAL_EXTENSION = '.moesim';
@@ -238,6 +239,7 @@ function parseWeights(buf: Buffer, s: number, e: number, w: Float32Array, ex: Ui
       if (ex[at + layer * topK] === NO_EXPERT) return `layer ${layer}: weights given for a layer whose experts are "-"`;
       const v = parseFloatBytes(buf, fieldStart, i);
       if (Number.isNaN(v)) return `layer ${layer}: expected a number, got "${buf.toString('utf8', fieldStart, i)}"`;
+      if (!isStorableWeight(v)) return `layer ${layer}: ${badWeightMessage(`"${buf.toString('utf8', fieldStart, i)}"`)}`;
       if (k >= topK) return `layer ${layer}: more than topK=${topK} weights`;
       w[slot] = v;
       k++;
@@ -271,11 +273,8 @@ export interface CanonicalWriteOptions {
 /** Write a chunked trace in the canonical format with flat memory; resolves with the tokens written. */
 export async function writeCanonicalStream(stream: TraceStream, path: string, opts: CanonicalWriteOptions = {}): Promise<number> {
   const file = displayName(path);
-  const out = createWriteStream(path);
-  let failure: unknown;
-  out.on('error', (e) => {
-    failure = e;
-  });
+  // the whole file appears at `path` only when complete: a failure leaves the previous one intact
+  const out = await AtomicFile.open(path);
   const h = stream.header;
   const L = h.numLayers;
   const K = h.topK;
@@ -285,13 +284,9 @@ export async function writeCanonicalStream(stream: TraceStream, path: string, op
   let buf = Buffer.allocUnsafe(1 << 20);
   let pos = 0;
   const flush = async (): Promise<void> => {
-    if (failure !== undefined) throw writeError(failure, file);
     if (pos === 0) return;
-    const ok = out.write(buf.subarray(0, pos));
-    buf = Buffer.allocUnsafe(buf.length); // the stream keeps the written buffer
+    await out.write(buf, pos);
     pos = 0;
-    if (!ok) await drained(out);
-    if (failure !== undefined) throw writeError(failure, file);
   };
   const text = (s: string): void => {
     pos += buf.write(s, pos, 'utf8');
@@ -311,7 +306,10 @@ export async function writeCanonicalStream(stream: TraceStream, path: string, op
       const ex = c.experts;
       const w = c.weights;
       for (const seg of c.segments) {
-        if (/[\t\n\r]/.test(seg.sequence)) throw new InputError(`${file}: sequence id ${JSON.stringify(seg.sequence)} contains a tab or newline; the canonical format cannot hold it`);
+        if (/[\t\n\r]/.test(seg.sequence)) {
+          const from = h.source.path !== undefined ? `${displayName(h.source.path)}: ` : '';
+          throw new InputError(`${from}sequence id ${JSON.stringify(seg.sequence)} contains a tab or newline; the canonical format (${file}) cannot hold it; nothing written`);
+        }
         if (!seg.continued) position = 0;
         const id = Buffer.from(seg.sequence, 'utf8');
         // worst case per row: id, position, 6 bytes per expert id, weights as text
@@ -364,12 +362,10 @@ export async function writeCanonicalStream(stream: TraceStream, path: string, op
     }
     if (!headerDone) text(withWeights ? 'seq\ttoken\texperts\tweights\n' : 'seq\ttoken\texperts\n');
     await flush();
-    out.end();
-    await finished(out);
-    if (failure !== undefined) throw writeError(failure, file);
+    await out.commit();
   } catch (e) {
-    out.destroy();
-    throw e instanceof InputError ? e : writeError(e, file);
+    await out.abort();
+    throw e;
   }
   return tokens;
 }
@@ -391,35 +387,6 @@ function writeUint(buf: Buffer, pos: number, v: number): number {
   return pos + n;
 }
 
-/** Resolves on 'drain' (or 'error', recorded by the caller), removing its listeners. */
-function drained(out: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('error', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('error', done);
-  });
-}
-
-/** Resolves when the stream has finished (or failed; the caller checks). */
-function finished(out: WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (out.writableFinished) return resolve();
-    const done = (): void => {
-      out.off('finish', done);
-      out.off('error', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('finish', done);
-    out.on('error', done);
-    out.on('close', done);
-  });
-}
-
 function canonicalMetaOf(h: TraceHeader): CanonicalMeta {
   const m: CanonicalMeta = { numLayers: h.numLayers, numExperts: h.numExperts, topK: h.topK };
   if (h.source.model !== undefined) m.model = h.source.model;
@@ -428,8 +395,3 @@ function canonicalMetaOf(h: TraceHeader): CanonicalMeta {
   return m;
 }
 
-function writeError(e: unknown, file: string): unknown {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === 'string') return new InputError(`${file}: cannot write (${code})`);
-  return e;
-}

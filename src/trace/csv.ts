@@ -14,6 +14,7 @@ import { basename } from 'node:path';
 import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
 import { lowerBound, parseFloatBytes, parseUintBytes } from './numbers.js';
+import { badWeightMessage, isStorableWeight } from './checks.js';
 import type { Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
 
@@ -115,6 +116,7 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
         if (role >= 0) {
           const v = parseFloatBytes(buf, fs, fe);
           if (Number.isNaN(v)) throw inputErrorAt(file, line, `column ${col + 1} (expert_${role}): expected a number, got "${buf.toString('utf8', fs, fe)}"`);
+          if (!isStorableWeight(v)) throw inputErrorAt(file, line, `column ${col + 1} (expert_${role}): ${badWeightMessage(`"${buf.toString('utf8', fs, fe)}"`)}`);
           if (v !== 0) {
             nonZero++;
             if (firstNonZero !== undefined) firstNonZero.push(role, v);

@@ -15,6 +15,7 @@ import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, forEachLine } from './lines.js';
 import type { Trace } from './types.js';
 import { inputErrorAt } from '../util/errors.js';
+import { badWeightMessage, isStorableWeight } from './checks.js';
 
 export interface JsonlFieldMap {
   layer?: string;
@@ -94,10 +95,16 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
   let rowWeights: GrowableArray<Float32Array> | undefined;
   let maxLayer = -1;
   let maxExpert = -1;
+  let firstLine = 0;
+  // duplicate expert ids within a row, in O(k): seen[e] === row stamp
+  const seen = new Uint32Array(0x10000);
+  let stamp = 0;
 
   await forEachLine(path, (buf, start, end, line) => {
     // skip blank lines
     let s = start;
+    // a UTF-8 byte-order mark before the first row (as CSV and .moesim accept)
+    if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start = s = start + 3;
     while (s < end && (buf[s] === 32 || buf[s] === 9)) s++;
     if (s === end) return;
     const text = buf.toString('utf8', start, end);
@@ -111,23 +118,34 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw inputErrorAt(file, line, 'expected a JSON object per line');
     const r = row as Record<string, unknown>;
     if (r.type === 'meta') return;
-    if (fields === undefined) fields = resolveFields(r, opts.fields, file, line);
+    if (fields === undefined) {
+      fields = resolveFields(r, opts.fields, file, line);
+      firstLine = line;
+    }
     const f = fields;
+    if (f.weights === undefined && opts.fields?.weights !== false) {
+      // weights resolved from the first row; a later row that has them must not lose them silently
+      const wk = DEFAULTS.weights.find((k) => k in r);
+      if (wk !== undefined) throw inputErrorAt(file, line, `has gate weights "${wk}" but the first row (line ${firstLine}) has none; give them on every row, or set fields.weights: false to ignore them`);
+    }
 
     const layer = r[f.layer];
     if (layer === undefined) throw inputErrorAt(file, line, `missing field "${f.layer}" (the layer)`);
     if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 0 || layer >= maxLayers) {
-      throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}, got ${JSON.stringify(layer)}`);
+      throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}, got ${typeof layer === 'number' ? String(layer) : JSON.stringify(layer)}`);
     }
     const token = r[f.token];
     if (token === undefined) throw inputErrorAt(file, line, `missing field "${f.token}" (the token position)`);
     if (typeof token !== 'number' || !Number.isInteger(token) || token < 0) {
-      throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${JSON.stringify(token)}`);
+      throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${typeof token === 'number' ? String(token) : JSON.stringify(token)}`);
     }
     const ex = r[f.experts];
     if (ex === undefined) throw inputErrorAt(file, line, `missing field "${f.experts}" (the expert ids)`);
     if (!Array.isArray(ex) || ex.length === 0) throw inputErrorAt(file, line, `"${f.experts}": expected a non-empty array of expert ids, got ${JSON.stringify(ex)}`);
-    if (topK < 0) topK = ex.length;
+    if (topK < 0) {
+      if (ex.length > 0xffff) throw inputErrorAt(file, line, `"${f.experts}" has ${ex.length} experts, more than the limit of 65535`);
+      topK = ex.length;
+    }
     if (ex.length !== topK) {
       throw inputErrorAt(file, line, `"${f.experts}" has ${ex.length} experts, expected ${topK} (${opts.topK !== undefined ? 'topK option' : 'as on the first row'}); topK must be the same on every row`);
     }
@@ -151,12 +169,14 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
     rowExperts ??= new GrowableArray((n) => new Uint16Array(n), 1024 * topK);
     const exArr = rowExperts.reserve(topK);
     const at = rowExperts.length;
+    stamp++;
     for (let k = 0; k < topK; k++) {
       const e = ex[k];
       if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e >= maxExperts) {
-        throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expected an expert id in 0..${maxExperts - 1}, got ${JSON.stringify(e)}`);
+        throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expected an expert id in 0..${maxExperts - 1}, got ${typeof e === 'number' ? String(e) : JSON.stringify(e)}`);
       }
-      for (let j = 0; j < k; j++) if (exArr[at + j] === e) throw inputErrorAt(file, line, `"${f.experts}": expert ${e} appears twice`);
+      if (seen[e] === stamp) throw inputErrorAt(file, line, `"${f.experts}": expert ${e} appears twice`);
+      seen[e] = stamp;
       exArr[at + k] = e;
       if (e > maxExpert) maxExpert = e;
     }
@@ -170,7 +190,8 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
       const wat = rowWeights.length;
       for (let k = 0; k < topK; k++) {
         const v = w[k];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw inputErrorAt(file, line, `"${f.weights}"[${k}]: expected a number, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number') throw inputErrorAt(file, line, `"${f.weights}"[${k}]: expected a number, got ${JSON.stringify(v)}`);
+        if (!isStorableWeight(v)) throw inputErrorAt(file, line, `"${f.weights}"[${k}]: ${badWeightMessage(String(v))}`);
         wArr[wat + k] = v;
       }
       rowWeights.length += topK;

@@ -83,5 +83,13 @@ export function wrapFsError(err: unknown, label: string): unknown {
 /** Up to 60 characters of a line, for messages. */
 export function excerpt(buf: Buffer, start: number, end: number): string {
   const s = buf.toString('utf8', start, Math.min(end, start + 60));
+  // binary garbage: a few bytes, escaped, rather than the terminal-garbling text
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/.test(s)) {
+    const n = Math.min(end - start, 12);
+    let out = '';
+    for (let i = start; i < start + n; i++) out += buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] !== 0x5c ? String.fromCharCode(buf[i]) : `\\x${buf[i].toString(16).padStart(2, '0')}`;
+    return `${out}${end - start > n ? '...' : ''} (binary data)`;
+  }
   return end - start > 60 ? `${s}...` : s;
 }

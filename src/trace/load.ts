@@ -12,6 +12,7 @@
  * the extension and checks the content; a mismatch or an unknown extension with unrecognisable
  * content is an error that says which format to set.
  */
+import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -24,6 +25,7 @@ import { displayName, wrapFsError } from './lines.js';
 import { importNpy, importNpz } from './npy.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
 import type { Trace } from './types.js';
+import { checkReadBack, TraceLimitError } from './checks.js';
 
 export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
@@ -97,6 +99,12 @@ export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng): Pro
   const opts: TraceReadOptions = { ...spec };
   delete (opts as { path?: unknown }).path;
   if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
+  // a missing file is named by its field, as the scenario wrote it
+  const given = Array.isArray(spec.path) ? spec.path : [spec.path];
+  for (let i = 0; i < paths.length; i++) {
+    if (!existsSync(paths[i])) throw new InputError(`trace.path${Array.isArray(spec.path) ? `[${i}]` : ''}: no such file: ${given[i]}${isAbsolute(given[i]) ? '' : ` (resolved against ${baseDir})`}`);
+  }
+  if (opts.weightsPath !== undefined && !existsSync(opts.weightsPath)) throw new InputError(`trace.weightsPath: no such file: ${spec.weightsPath}`);
   return readTrace(paths, opts);
 }
 
@@ -162,6 +170,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       paths = names.map((n) => join(dir, n));
     }
   }
+  for (const p of paths) await requireRegularFile(p);
   const formats = await Promise.all(paths.map((p) => detectFormat(p, opts.format ?? 'auto')));
   const format = formats[0];
   if (paths.length > 1) {
@@ -170,6 +179,24 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
     if (format !== 'csv') throw new InputError(`${paths.map(displayName).join(', ')}: only CSV traces (one file per layer) can span several files; give one ${format} file`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
+  let trace: Trace;
+  try {
+    trace = await readFormat(format, paths, opts, layers);
+  } catch (e) {
+    // a size limit found by the shared builder, which does not know the file
+    if (e instanceof TraceLimitError && !e.message.startsWith(displayName(paths[0]))) throw new InputError(`${displayName(paths[0])}: ${e.message}`);
+    throw e;
+  }
+  if (opts.numExperts !== undefined && trace.numExperts > opts.numExperts) {
+    throw new InputError(`${displayName(paths[0])}: expert ids up to ${trace.numExperts - 1}, but numExperts is ${opts.numExperts}`);
+  }
+  if (opts.numExperts !== undefined) trace.numExperts = opts.numExperts;
+  // never hand on (or write) a trace moesim could not read back
+  checkReadBack(trace, displayName(paths[0]));
+  return trace;
+}
+
+async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadOptions, layers: number[] | undefined): Promise<Trace> {
   let trace: Trace;
   switch (format) {
     case 'jsonl':
@@ -188,11 +215,15 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       break;
     }
   }
-  if (opts.numExperts !== undefined && trace.numExperts > opts.numExperts) {
-    throw new InputError(`${displayName(paths[0])}: expert ids up to ${trace.numExperts - 1}, but numExperts is ${opts.numExperts}`);
-  }
-  if (opts.numExperts !== undefined) trace.numExperts = opts.numExperts;
   return trace;
+}
+
+/** A trace must be a regular file: a pipe or a device would block or cannot be read twice. */
+async function requireRegularFile(path: string): Promise<void> {
+  const st = await stat(path).catch((e: unknown) => {
+    throw wrapFsError(e, displayName(path));
+  });
+  if (!st.isFile()) throw new InputError(`${displayName(path)}: not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe' : 'a device or socket'}); give a trace file`);
 }
 
 async function isZipFile(path: string): Promise<boolean> {

@@ -13,7 +13,9 @@
  * directory are parsed here; deflated entries are inflated with node:zlib. A .npy file is read in
  * chunks and converted as it goes; an .npz file is read whole (it is binary and compact).
  */
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/fs.js';
+import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TraceBuilder } from './builder.js';
 import { displayName, wrapFsError } from './lines.js';
@@ -142,8 +144,12 @@ interface Shape3 {
 
 function shape3(h: NpyHeader, file: string, what: string): Shape3 {
   const s = h.shape;
-  if (s.length === 3) return { tokens: s[0], layers: s[1], k: s[2] };
-  if (s.length === 2) return { tokens: s[0], layers: 1, k: s[1] };
+  const dims = s.length === 3 ? { tokens: s[0], layers: s[1], k: s[2] } : s.length === 2 ? { tokens: s[0], layers: 1, k: s[1] } : undefined;
+  if (dims !== undefined) {
+    // before anything is allocated: (0, 100000000, 1000) is empty, (10^9, 32, 8) too large
+    checkTraceDims(`${file}: ${what}: shape (${s.join(', ')}): `, { tokens: dims.tokens, layers: dims.layers, topK: dims.k });
+    return dims;
+  }
   throw inputErrorAt(file, undefined, `${what}: expected shape [tokens, layers, k] (or [tokens, k]), got (${s.join(', ')})`);
 }
 
@@ -250,7 +256,12 @@ function decodeWeights(arr: DecodedArray, s: Shape3, file: string, expertShape: 
   if (data.length < total * h.itemBytes) throw inputErrorAt(file, undefined, 'weights: truncated data');
   const read = makeReader(h, data);
   const w = new Float32Array(total);
-  for (let i = 0; i < total; i++) w[i] = read(i);
+  for (let i = 0; i < total; i++) {
+    const v = read(i);
+    // NaN is "not recorded"; anything else must be a finite float32 (float64 1e39 would become Infinity)
+    if (!Number.isNaN(v) && !isStorableWeight(v)) throw inputErrorAt(file, undefined, `weights: value at flat index ${i} (token ${Math.floor(i / (s.layers * s.k))}): ${badWeightMessage(String(v))}`);
+    w[i] = v;
+  }
   return w;
 }
 
@@ -461,9 +472,7 @@ function expertsArray(trace: Trace): { descr: string; data: Uint8Array } {
 /** Write the experts array of a trace as a .npy file [tokens, layers, k] (sequences are not kept). */
 export async function writeNpy(trace: Trace, path: string): Promise<void> {
   const { descr, data } = expertsArray(trace);
-  await writeFile(path, encodeNpy(descr, [trace.tokens, trace.numLayers, trace.topK], data)).catch((e: unknown) => {
-    throw writeErr(e, path);
-  });
+  writeFileAtomic(path, encodeNpy(descr, [trace.tokens, trace.numLayers, trace.topK], data));
 }
 
 /** Write a trace as an .npz: experts, weights (float32, when present) and lengths (int64). */
@@ -474,9 +483,7 @@ export async function writeNpz(trace: Trace, path: string, compress = true): Pro
   if (trace.weights !== undefined) files.push({ name: 'weights.npy', bytes: encodeNpy('<f4', shape, new Uint8Array(trace.weights.buffer, trace.weights.byteOffset, trace.weights.byteLength)) });
   const lens = new BigInt64Array(trace.sequences.map((s) => BigInt(s.length)));
   files.push({ name: 'lengths.npy', bytes: encodeNpy('<i8', [lens.length], new Uint8Array(lens.buffer)) });
-  await writeFile(path, encodeZip(files, compress)).catch((e: unknown) => {
-    throw writeErr(e, path);
-  });
+  writeFileAtomic(path, encodeZip(files, compress));
 }
 
 /** A zip archive (no zip64: entries under 4 GiB) of the given files, deflated or stored. */
@@ -541,7 +548,3 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ -1) >>> 0;
 }
 
-function writeErr(e: unknown, path: string): unknown {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? new InputError(`${displayName(path)}: cannot write (${code})`) : e;
-}

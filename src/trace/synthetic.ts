@@ -12,6 +12,7 @@
  * without replacement. `SyntheticSource` produces the trace in chunks with flat memory (a
  * million-token benchmark never holds the whole trace); `generateSyntheticTrace` collects it.
  */
+import { checkTraceDims } from './checks.js';
 import { z } from 'zod';
 import type { Rng } from '../rng/rng.js';
 import { collectTrace, type ChunkSegment, type TraceChunk, type TraceHeader, type TraceStream } from './stream.js';
@@ -260,5 +261,7 @@ function chosen(out: Uint16Array, base: number, j: number, e: number): boolean {
 
 /** Generate a whole synthetic trace in memory. */
 export function generateSyntheticTrace(spec: SyntheticSpec, rng: Rng): Trace {
+  // the size is known up front: refuse it before generating anything
+  checkTraceDims('trace.synthetic: ', { tokens: spec.sequences * spec.tokensPerSequence, layers: spec.layers, topK: spec.topK, experts: spec.experts });
   return collectTrace(new SyntheticSource(spec, rng));
 }

@@ -83,3 +83,34 @@ describe('results.csv', () => {
     expect(lines.map((l) => [l[col('point')], l[col('policy')]])).toEqual([['p0', 'lru'], ['p0', 'none'], ['p1', 'lru'], ['p1', 'none']]);
   });
 });
+
+describe('results.jsonl read back against its schema (issue 13)', () => {
+  it('damaged lines are named with file:line and left out; the rest is kept', () => {
+    const r0 = rec(0);
+    const bad = [
+      { ...rec(1), result: {} },
+      { ...rec(2), result: { ...rec(2).result, results: 'x' } },
+      { ...rec(3), result: { ...rec(3).result, results: [{ policy: 'lru', label: 'l', metrics: null }] } },
+      { ...rec(4), result: { ...rec(4).result, warnings: [1] } },
+    ];
+    const text = recordLine(r0) + bad.map((b) => JSON.stringify(b) + '\n').join('') + recordLine(rec(5)).slice(0, 30) + '\n' + recordLine(rec(6));
+    const r = parseResults(text, 'results.jsonl');
+    expect(r.records.map((x) => x.index)).toEqual([0, 6]);
+    expect(r.warnings).toHaveLength(5);
+    expect(r.warnings[0]).toMatch(/^results\.jsonl:2: not a result record, left out: result\.moesimVersion/);
+    expect(r.warnings[1]).toMatch(/^results\.jsonl:3: .*result\.results: .*expected array/);
+    expect(r.warnings[2]).toMatch(/^results\.jsonl:4: .*result\.results\[0\]\.metrics/);
+    expect(r.warnings[3]).toMatch(/^results\.jsonl:5: .*result\.warnings\[0\]/);
+    expect(r.warnings[4]).toMatch(/^results\.jsonl:6: .*not JSON/);
+  });
+
+  it('10,000 duplicate lines are dropped with one warning, in linear time', () => {
+    const line = recordLine(rec(0));
+    const text = line.repeat(10_000);
+    const t0 = performance.now();
+    const r = parseResults(text, 'f');
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(r.records).toHaveLength(1);
+    expect(r.warnings).toEqual(['f: 9999 duplicate lines of points already read (first at line 2); dropped']);
+  });
+});

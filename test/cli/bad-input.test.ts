@@ -1,0 +1,152 @@
+/**
+ * Issue 13 through the CLI: bad input and file-system faults give one line `moesim: FILE...: what
+ * was expected`, exit 2, no stack trace, nothing half-written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { moesim, ROOT } from '../helpers/cli.js';
+
+const MIXTRAL = join(ROOT, 'traces/mixtral-8x7b-instruct/humaneval-decode.jsonl');
+const dir = mkdtempSync(join(tmpdir(), 'moesim-bad-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectBadInput(r: ReturnType<typeof moesim>, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.filter((l) => l.startsWith('moesim: '))).toHaveLength(1);
+  expect(lines[lines.length - 1]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+}
+
+const small = join(dir, 'small.jsonl');
+writeFileSync(small, readFileSync(MIXTRAL, 'utf8').split('\n').slice(0, 20).join('\n') + '\n');
+
+const scenario = (name: string, policies: string, extra = ''): string => {
+  const f = join(dir, name);
+  writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int4 }\ntrace: { path: ${JSON.stringify(MIXTRAL)} }\n${extra}policies: ${policies}\n`);
+  return f;
+};
+
+describe('bad input through the CLI', () => {
+  it('a failed trace convert leaves the previous output intact and names the input', () => {
+    const good = join(dir, 'good.moesim');
+    expect(moesim(['trace', 'convert', small, '-o', good]).code).toBe(0);
+    const before = readFileSync(good);
+    const tab = join(dir, 'tab.jsonl');
+    writeFileSync(tab, '{"problem_id": "a\\tb", "layer": 0, "experts": [1,2], "token_idx": 0}\n');
+    expectBadInput(moesim(['trace', 'convert', tab, '-o', good]), /^moesim: tab\.jsonl: sequence id "a\\tb" contains a tab/);
+    expect(readFileSync(good).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('output paths: into a file, at a folder, a name too long', () => {
+    const afile = join(dir, 'afile');
+    writeFileSync(afile, 'x');
+    const s = scenario('ok.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', join(afile, 'x.json')]), /afile: cannot create folder: a file of that name already exists$/);
+    mkdirSync(join(dir, 'adir'), { recursive: true });
+    expectBadInput(moesim(['trace', 'stats', small, '--html', join(dir, 'adir')]), /adir: cannot write: it is a folder, expected a file$/);
+    expectBadInput(moesim(['trace', 'convert', small, '-o', join(dir, `${'x'.repeat(300)}.moesim`)]), /cannot write: file name too long$/);
+  });
+
+  it('scenario messages: unknown policy, key typo, 1e400, file named on resolver errors, trace.path', () => {
+    expectBadInput(moesim(['run', scenario('a.yaml', '[{ kind: lruu, cache: { perLayer: 2 } }]'), '--no-report']), /a\.yaml: policies\[0\]\.kind: unknown policy "lruu"; did you mean "lru"\?/);
+    expectBadInput(moesim(['run', scenario('b.yaml', '[{ kind: lru, cache: { perLayr: 2 } }]'), '--no-report']), /b\.yaml: policies\[0\]\.cache: unknown field "perLayr"; did you mean "perLayer"\?/);
+    expectBadInput(moesim(['run', scenario('c.yaml', '[{ kind: static, cache: { perLayer: 2 }, profile: [[1e400, 2]] }]'), '--no-report']), /c\.yaml: .*got Infinity \(a number beyond float64/);
+    const d = join(dir, 'd.yaml');
+    writeFileSync(d, `name: t\nmodel: { preset: mixtral-8x7b, topK: 9 }\nhardware: rtx-4090\ntrace: { path: ${JSON.stringify(MIXTRAL)} }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\n`);
+    expectBadInput(moesim(['run', d, '--no-report']), /^moesim: \S*d\.yaml: model\.topK: /);
+    const e = join(dir, 'e.yaml');
+    writeFileSync(e, 'name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\ntrace: { path: nothere.jsonl }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\n');
+    expectBadInput(moesim(['run', e, '--no-report']), /e\.yaml: trace\.path: no such file: nothere\.jsonl/);
+    const cr = join(dir, 'cr.yaml');
+    writeFileSync(cr, 'a\rb\u0000c: 1\n');
+    const r = moesim(['run', cr, '--no-report']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/[\r\u0000]/);
+  });
+
+  it('silent surprises refused: promptTokens longer than every sequence, reserveGiB larger than the GPU', () => {
+    expectBadInput(moesim(['run', scenario('j.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'workload: { promptTokens: 100000 }\n'), '--no-report']), /j\.yaml: workload\.promptTokens: 100000 covers every sequence/);
+    expectBadInput(moesim(['run', scenario('f.yaml', '[{ kind: lru, cache: { hbm: true, reserveGiB: 1000 } }]'), '--no-report']), /f\.yaml: policies\[0\]\.cache: .*leaves no GPU memory for any expert/);
+  });
+
+  it('YAML: real alias counts accepted, billion laughs and huge files refused', () => {
+    const many = scenario('alias.yaml', '\n  - { kind: lru, cache: &c { perLayer: 2 }, label: p0 }\n' + Array.from({ length: 149 }, (_, i) => `  - { kind: lru, cache: *c, label: p${i + 1} }\n`).join(''));
+    expect(moesim(['run', many, '--no-report']).code).toBe(0);
+    const laughs = join(dir, 'laughs.yaml');
+    let y = 'a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n';
+    let prev = 'a';
+    for (const n of 'bcdefghi') {
+      y += `${n}: &${n} [${Array(9).fill(`*${prev}`).join(',')}]\n`;
+      prev = n;
+    }
+    writeFileSync(laughs, y);
+    expectBadInput(moesim(['run', laughs, '--no-report']), /laughs\.yaml: YAML aliases expand to too many nodes/);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, 'name: t\njunk:\n' + '  - 1\n'.repeat(400_000));
+    expectBadInput(moesim(['run', big, '--no-report']), /big\.yaml: [0-9,]+ bytes, more than the limit/);
+  });
+
+  it('sweep: 10^10 points refused even with --dry-run; --shard -1/2; duplicate --set', () => {
+    const s = join(ROOT, 'scenarios/sweep-cache-link.yaml');
+    const v = Array.from({ length: 100 }, (_, i) => i + 1).join(',');
+    const sets = ['seed', 'precision.groupSize', 'timeline.steps', 'workload.batchSize', 'evaluation.maxTokens'].flatMap((p) => ['--set', `${p}=${v}`]);
+    expectBadInput(moesim(['sweep', s, ...sets, '--dry-run']), /sweep-cache-link\.yaml: sweep: the grid has 210,000,000,000 points .*more than the limit of 100,000/);
+    expectBadInput(moesim(['sweep', s, '--shard', '-1/2', '--dry-run']), /^moesim: --shard: expected i\/n with 0 <= i < n.*got "-1\/2"/);
+    expectBadInput(moesim(['sweep', s, '--set', 'seed=1,2', '--set', 'seed=3', '--dry-run']), /--set seed: given twice/);
+  });
+});
+
+// ---- a full disk ---------------------------------------------------------------------------------
+
+const mnt = join(dir, 'full');
+let mounted = false;
+let why = '';
+beforeAll(() => {
+  mkdirSync(mnt, { recursive: true });
+  try {
+    execSync(`mount -t tmpfs -o size=200k tmpfs ${JSON.stringify(mnt)}`, { stdio: 'pipe' });
+    mounted = true;
+  } catch (e) {
+    why = String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0];
+  }
+});
+afterAll(() => {
+  if (mounted) execSync(`umount ${JSON.stringify(mnt)}`);
+});
+
+describe('a full disk (200 KB tmpfs) through the CLI', () => {
+  it('run --out, trace convert and stats --html: one line, previous file intact, no temp files', (ctx) => {
+    if (!mounted) {
+      console.log(`SKIPPED tmpfs fault tests: cannot mount a tmpfs (${why})`);
+      return ctx.skip();
+    }
+    const s = scenario('disk.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 0, steps: 30 }\n');
+    const out = join(mnt, 'r.json');
+    writeFileSync(out, 'previous\n');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', out]), /r\.json: cannot write: no space left on device$/);
+    expect(readFileSync(out, 'utf8')).toBe('previous\n');
+    const t = join(mnt, 't.moesim');
+    writeFileSync(t, 'previous\n');
+    expectBadInput(moesim(['trace', 'convert', MIXTRAL, '-o', t]), /t\.moesim: cannot write: no space left on device$/);
+    expect(readFileSync(t, 'utf8')).toBe('previous\n');
+    expectBadInput(moesim(['trace', 'stats', small, '--html', join(mnt, 's.html')]), /s\.html: cannot write: no space left on device$/);
+    expect(readdirSync(mnt).sort()).toEqual(['r.json', 't.moesim']);
+  });
+
+  it('sweep: stops with one line when results.jsonl cannot grow; every line left is whole; no lock left', (ctx) => {
+    if (!mounted) return ctx.skip();
+    const out = join(mnt, 'sw');
+    const r = moesim(['sweep', join(ROOT, 'scenarios/sweep-cache-link.yaml'), '--out', out, '--workers', '2', '--no-report']);
+    expectBadInput(r, /results\.jsonl: cannot write: no space left on device$/);
+    const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    for (const l of lines) JSON.parse(l);
+    expect(readdirSync(out).sort()).toEqual(['results.csv', 'results.jsonl', 'sweep.json']);
+    rmSync(out, { recursive: true });
+  });
+});

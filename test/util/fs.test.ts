@@ -1,0 +1,92 @@
+/** Issue 13: one atomic-write helper, one mapping of fs errors to bad-input lines; faults on a tiny tmpfs. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AtomicFile, appendWhole, fsInputError, writeFileAtomic } from '../../src/util/fs.js';
+import { InputError, oneLine } from '../../src/util/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moesim-fs-'));
+
+function message(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('writeFileAtomic and the fs error mapping', () => {
+  it('maps EEXIST/ENOTDIR/EISDIR/ENAMETOOLONG to one line naming the path', () => {
+    const afile = join(dir, 'afile');
+    writeFileSync(afile, 'x');
+    expect(message(() => writeFileAtomic(join(afile, 'x.json'), '{}'))).toMatch(/afile: cannot create folder: a file of that name already exists$/);
+    mkdirSync(join(dir, 'adir'));
+    expect(message(() => writeFileAtomic(join(dir, 'adir'), '{}'))).toMatch(/adir: cannot write: it is a folder, expected a file$/);
+    expect(message(() => writeFileAtomic(join(dir, `${'n'.repeat(300)}.json`), '{}'))).toMatch(/cannot write: file name too long$/);
+    const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: 'reports/x' });
+    expect((fsInputError(e, 'write') as Error).message).toBe('reports/x: cannot write: no space left on device');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('oneLine escapes control bytes and keeps one line', () => {
+    expect(oneLine('a\rb\u0000c\td\ne')).toBe('a\\rb\\x00c\\td; e');
+  });
+});
+
+// ---- faults on a 200 KB tmpfs -------------------------------------------------------------------
+
+const mnt = join(dir, 'full');
+let mounted = false;
+let why = '';
+beforeAll(() => {
+  mkdirSync(mnt, { recursive: true });
+  try {
+    execSync(`mount -t tmpfs -o size=200k tmpfs ${JSON.stringify(mnt)}`, { stdio: 'pipe' });
+    mounted = true;
+  } catch (e) {
+    why = String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0];
+  }
+});
+afterAll(() => {
+  if (mounted) execSync(`umount ${JSON.stringify(mnt)}`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a full disk (200 KB tmpfs)', () => {
+  it('whole files: the previous one intact, no temp file, one line', async (ctx) => {
+    if (!mounted) {
+      console.log(`SKIPPED tmpfs fault tests: cannot mount a tmpfs (${why})`);
+      return ctx.skip();
+    }
+    const target = join(mnt, 'result.json');
+    writeFileAtomic(target, 'previous\n');
+    expect(message(() => writeFileAtomic(target, Buffer.alloc(400_000, 65)))).toMatch(/result\.json: cannot write: no space left on device$/);
+    expect(readFileSync(target, 'utf8')).toBe('previous\n');
+    expect(readdirSync(mnt)).toEqual(['result.json']);
+
+    // streamed (trace convert's writer)
+    const f = await AtomicFile.open(target);
+    await f.write(Buffer.alloc(100_000, 66));
+    const err = await f.write(Buffer.alloc(200_000, 66)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/cannot write: no space left on device$/);
+    expect(readFileSync(target, 'utf8')).toBe('previous\n');
+    expect(readdirSync(mnt)).toEqual(['result.json']);
+  });
+
+  it('appends: a failed append is cut back, never a torn line', (ctx) => {
+    if (!mounted) return ctx.skip();
+    const jsonl = join(mnt, 'results.jsonl');
+    appendWhole(jsonl, '{"a":1}\n');
+    expect(message(() => appendWhole(jsonl, `{"b":"${'x'.repeat(400_000)}"}\n`))).toMatch(/results\.jsonl: cannot write: no space left on device$/);
+    expect(readFileSync(jsonl, 'utf8')).toBe('{"a":1}\n');
+    rmSync(jsonl);
+  });
+});
