@@ -32,6 +32,9 @@ interface ReadArgs {
   weights?: string;
   field?: string[];
   model?: string;
+  splitRestarts?: boolean;
+  positions?: string;
+  dropDegenerate?: boolean;
 }
 
 /** Options shared by the commands that read a trace. */
@@ -44,7 +47,10 @@ function readOptions<T>(y: Argv<T>): Argv<T & ReadArgs> {
     .option('tokens-per-sequence', { type: 'number', describe: 'CSV / NumPy: split tokens into sequences of this length' })
     .option('weights', { type: 'string', describe: 'NumPy: .npy file of gate weights for a .npy experts file' })
     .option('field', { type: 'string', array: true, describe: 'JSONL field mapping, e.g. --field sequence=req_id --field token=token_pos' })
-    .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' }) as unknown as Argv<T & ReadArgs>;
+    .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' })
+    .option('split-restarts', { type: 'boolean', describe: 'JSONL: split a sequence where its token index restarts (default true; --no-split-restarts refuses them as duplicates)' })
+    .option('positions', { type: 'string', describe: 'JSONL: "order" numbers the rows of each (sequence, layer) by their order (positions missing or constant)' })
+    .option('drop-degenerate', { type: 'boolean', describe: 'drop warm-up passes (every token one route) and exact repeats of another sequence' }) as unknown as Argv<T & ReadArgs>;
 }
 
 function toReadOptions(a: ReadArgs): TraceReadOptions {
@@ -62,6 +68,12 @@ function toReadOptions(a: ReadArgs): TraceReadOptions {
   if (a.tokensPerSequence !== undefined) o.tokensPerSequence = positive(a.tokensPerSequence, '--tokens-per-sequence');
   if (a.weights !== undefined) o.weightsPath = a.weights;
   if (a.model !== undefined) o.model = a.model;
+  if (a.splitRestarts !== undefined) o.splitRestarts = a.splitRestarts;
+  if (a.dropDegenerate !== undefined) o.dropDegenerate = a.dropDegenerate;
+  if (a.positions !== undefined) {
+    if (a.positions !== 'order' && a.positions !== 'field') throw new InputError(`--positions: expected "order" or "field", got "${a.positions}"`);
+    o.positions = a.positions;
+  }
   if (a.field !== undefined) {
     const fields: NonNullable<TraceReadOptions['fields']> = {};
     for (const f of a.field) {
@@ -100,6 +112,10 @@ async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<nu
     return trace.tokens;
   }
   const t = 'nextChunk' in trace ? collectTrace(trace) : trace;
+  if (ext === '.npy' && (t.sequences.length > 1 || t.weights !== undefined)) {
+    const lost = [t.sequences.length > 1 ? `the boundaries of its ${t.sequences.length} sequences` : '', t.weights !== undefined ? 'its gate weights' : ''].filter((x) => x !== '').join(' and ');
+    throw new InputError(`${displayName(out)}: a .npy file holds the expert ids only, so ${lost} would be lost; write .npz (experts, weights, lengths) or ${CANONICAL_EXTENSION} instead`);
+  }
   if (ext === '.npz') await writeNpz(t, out);
   else await writeNpy(t, out);
   return t.tokens;
@@ -125,7 +141,7 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
   describe: `Convert a trace (JSONL, CSV files, .npy/.npz, ${CANONICAL_EXTENSION}) to ${OUTPUT_FORMATS.join(', ')}`,
   builder: (y) =>
     readOptions(y)
-      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV files (one per layer), or a folder' })
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV or JSONL files (e.g. one per layer), or a folder' })
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` }) as unknown as Argv<ConvertArgs>,
   handler: async (a) => {
     checkOutput(a.out);

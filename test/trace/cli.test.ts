@@ -91,3 +91,18 @@ describe('moesim trace', () => {
     await expect(moesim('trace', 'convert', MIXTRAL, '-o', join(dir, 'y.moesim'), '--field', 'bogus=1')).rejects.toThrow(/--field bogus=1: expected KEY=NAME/);
   });
 });
+
+describe('moesim trace convert: vLLM-MoE-Logger per-layer files, nothing lost on export', () => {
+  const LOGGER = join(FLAME_DIR, '../../test/fixtures/vllm-moe-logger');
+  it('imports the folder with one command, warm-up passes dropped, layer ids kept', async () => {
+    const out = join(dir, 'qwen.moesim');
+    expect(await moesim('trace', 'convert', LOGGER, '--drop-degenerate', '-o', out)).toBe(`wrote ${out}: 65 tokens, 6 sequences, 2 layers, 60 experts, top-4, with gate weights\n`);
+    const t = await readCanonical(out);
+    expect(t.layerIds).toEqual([0, 8]);
+    expect(t.sequences[0].id).toBe('r1#3');
+  });
+
+  it('refuses .npy when it would drop sequence boundaries or weights, suggesting .npz', async () => {
+    await expect(moesim('trace', 'convert', MIXTRAL, '-o', join(dir, 'x.npy'))).rejects.toThrow(/x\.npy: a \.npy file holds the expert ids only, so the boundaries of its 2 sequences and its gate weights would be lost; write \.npz/);
+  });
+});
