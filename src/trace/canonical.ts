@@ -22,6 +22,7 @@
  * - Positions are written 0, 1, 2, ... per sequence; a reader keeps their order, not their values.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { absentRoutesWarning } from './absent.js';
 import { TraceBuilder } from './builder.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
 import { formatFloat32, parseFloatBytes, parseUintBytes } from './numbers.js';
@@ -138,6 +139,8 @@ export async function readCanonical(path: string): Promise<Trace> {
   });
   if (trace.source.model === undefined) delete trace.source.model;
   if (trace.source.provenance === undefined) delete trace.source.provenance;
+  const absent = absentRoutesWarning(trace, file);
+  if (absent !== undefined) trace.warnings.push(absent);
   return trace;
 }
 
