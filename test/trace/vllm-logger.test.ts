@@ -99,3 +99,19 @@ describe('several JSONL files, restarts and renumbering', () => {
     expect(t.warnings.at(-1)).toMatch(/1 sequence repeat another exactly \("b" = "a"\); 50\.0% of the recorded accesses/);
   });
 });
+
+describe('trace stats on the logger files', () => {
+  it('reports the warm-up passes, duplicate layers and absent layers', async () => {
+    const { computeTraceStats } = await import('../../src/trace/stats.js');
+    const { formatStatsTable } = await import('../../src/trace/stats-report.js');
+    const s = computeTraceStats(await readTrace(DIR));
+    expect(s.degenerate.uniform).toEqual(['r1', 'r1#2']);
+    expect(s.degenerate.accessShare).toBeCloseTo(0.496, 3);
+    expect(s.duplicateLayers).toEqual([]);
+    expect(s.absentLayers).toEqual([]);
+    expect(formatStatsTable(s)).toMatch(/degenerate 2 sequences route every token identically, 0 repeat another exactly; 49\.6% of the recorded accesses/);
+    // the same file given as two layers
+    const dup = computeTraceStats(await readTrace([FILES[0], FILES[0]], { layers: [0, 5] }));
+    expect(dup.duplicateLayers).toEqual([{ layer: 5, of: 0 }]);
+  });
+});
