@@ -18,6 +18,7 @@ import { writeNpy, writeNpz } from '../trace/npy.js';
 import { computeTraceStats } from '../trace/stats.js';
 import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../trace/stats-report.js';
 import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
+import { showTrace } from '../trace/show.js';
 import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
 import type { Trace } from '../trace/types.js';
 import { InputError } from '../util/errors.js';
@@ -149,6 +150,30 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
     printWarnings(trace);
     await writeTraceTo(a.out, trace);
     process.stdout.write(`wrote ${a.out}: ${describeTrace(trace)}\n`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+interface HeadArgs extends ReadArgs {
+  input: string[];
+  n: number;
+  sequence?: string;
+}
+
+const headCommand: CommandModule<object, HeadArgs> = {
+  command: 'head <input..>',
+  aliases: ['show'],
+  describe: 'Look inside a trace: its shape and the routes of its first tokens',
+  builder: (y) =>
+    readOptions(y)
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV or JSONL files, or a folder' })
+      .option('n', { type: 'number', default: 10, describe: 'tokens to print' })
+      .option('sequence', { type: 'string', describe: 'only this sequence (by id)' }) as unknown as Argv<HeadArgs>,
+  handler: async (a) => {
+    const trace = await readTrace(a.input, toReadOptions(a));
+    printWarnings(trace);
+    process.stdout.write(`${showTrace(trace, { tokens: positive(a.n, '-n'), sequence: a.sequence }).join('\n')}\n`);
   },
 };
 
@@ -292,6 +317,7 @@ export const traceCommand: CommandModule = {
       .command(convertCommand as unknown as CommandModule)
       .command(statsCommand as unknown as CommandModule)
       .command(synthCommand as unknown as CommandModule)
+      .command(headCommand as unknown as CommandModule)
       .demandCommand(1, 'name a trace command: convert, stats or synth'),
   handler: () => undefined,
 };
