@@ -20,6 +20,7 @@ import { writeNpy, writeNpz } from '../trace/npy.js';
 import { computeTraceStats } from '../trace/stats.js';
 import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../trace/stats-report.js';
 import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
+import { showTrace } from '../trace/show.js';
 import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
 import type { Trace } from '../trace/types.js';
 import { InputError } from '../util/errors.js';
@@ -34,6 +35,9 @@ interface ReadArgs {
   weights?: string;
   field?: string[];
   model?: string;
+  splitRestarts?: boolean;
+  positions?: string;
+  dropDegenerate?: boolean;
 }
 
 /** Options shared by the commands that read a trace. */
@@ -46,7 +50,10 @@ function readOptions<T>(y: Argv<T>): Argv<T & ReadArgs> {
     .option('tokens-per-sequence', { type: 'number', describe: 'CSV / NumPy: split tokens into sequences of this length' })
     .option('weights', { type: 'string', describe: 'NumPy: .npy file of gate weights for a .npy experts file' })
     .option('field', { type: 'string', array: true, describe: 'JSONL field mapping, e.g. --field sequence=req_id --field token=token_pos' })
-    .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' }) as unknown as Argv<T & ReadArgs>;
+    .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' })
+    .option('split-restarts', { type: 'boolean', describe: 'JSONL: split a sequence where its token index restarts (default true; --no-split-restarts refuses them as duplicates)' })
+    .option('positions', { type: 'string', describe: 'JSONL: "order" numbers the rows of each (sequence, layer) by their order (positions missing or constant)' })
+    .option('drop-degenerate', { type: 'boolean', describe: 'drop warm-up passes (every token one route) and exact repeats of another sequence' }) as unknown as Argv<T & ReadArgs>;
 }
 
 function toReadOptions(a: ReadArgs): TraceReadOptions {
@@ -64,6 +71,12 @@ function toReadOptions(a: ReadArgs): TraceReadOptions {
   if (a.tokensPerSequence !== undefined) o.tokensPerSequence = positive(a.tokensPerSequence, '--tokens-per-sequence');
   if (a.weights !== undefined) o.weightsPath = a.weights;
   if (a.model !== undefined) o.model = a.model;
+  if (a.splitRestarts !== undefined) o.splitRestarts = a.splitRestarts;
+  if (a.dropDegenerate !== undefined) o.dropDegenerate = a.dropDegenerate;
+  if (a.positions !== undefined) {
+    if (a.positions !== 'order' && a.positions !== 'field') throw new InputError(`--positions: expected "order" or "field", got "${a.positions}"`);
+    o.positions = a.positions;
+  }
   if (a.field !== undefined) {
     const fields: NonNullable<TraceReadOptions['fields']> = {};
     for (const f of a.field) {
@@ -102,6 +115,10 @@ async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<nu
     return trace.tokens;
   }
   const t = 'nextChunk' in trace ? collectTrace(trace) : trace;
+  if (ext === '.npy' && (t.sequences.length > 1 || t.weights !== undefined)) {
+    const lost = [t.sequences.length > 1 ? `the boundaries of its ${t.sequences.length} sequences` : '', t.weights !== undefined ? 'its gate weights' : ''].filter((x) => x !== '').join(' and ');
+    throw new InputError(`${displayName(out)}: a .npy file holds the expert ids only, so ${lost} would be lost; write .npz (experts, weights, lengths) or ${CANONICAL_EXTENSION} instead`);
+  }
   if (ext === '.npz') await writeNpz(t, out);
   else await writeNpy(t, out);
   return t.tokens;
@@ -127,7 +144,7 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
   describe: `Convert a trace (JSONL, CSV files, .npy/.npz, ${CANONICAL_EXTENSION}) to ${OUTPUT_FORMATS.join(', ')}`,
   builder: (y) =>
     readOptions(y)
-      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV files (one per layer), or a folder' })
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV or JSONL files (e.g. one per layer), or a folder' })
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` }) as unknown as Argv<ConvertArgs>,
   handler: async (a) => {
     checkOutput(a.out);
@@ -135,6 +152,30 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
     printWarnings(trace);
     await writeTraceTo(a.out, trace);
     process.stdout.write(`wrote ${a.out}: ${describeTrace(trace)}\n`);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+interface HeadArgs extends ReadArgs {
+  input: string[];
+  n: number;
+  sequence?: string;
+}
+
+const headCommand: CommandModule<object, HeadArgs> = {
+  command: 'head <input..>',
+  aliases: ['show'],
+  describe: 'Look inside a trace: its shape and the routes of its first tokens',
+  builder: (y) =>
+    readOptions(y)
+      .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV or JSONL files, or a folder' })
+      .option('n', { type: 'number', default: 10, describe: 'tokens to print' })
+      .option('sequence', { type: 'string', describe: 'only this sequence (by id)' }) as unknown as Argv<HeadArgs>,
+  handler: async (a) => {
+    const trace = await readTrace(a.input, toReadOptions(a));
+    printWarnings(trace);
+    process.stdout.write(`${showTrace(trace, { tokens: positive(a.n, '-n'), sequence: a.sequence }).join('\n')}\n`);
   },
 };
 
@@ -279,6 +320,7 @@ export const traceCommand: CommandModule = {
       .command(convertCommand as unknown as CommandModule)
       .command(statsCommand as unknown as CommandModule)
       .command(synthCommand as unknown as CommandModule)
+      .command(headCommand as unknown as CommandModule)
       .demandCommand(1, 'name a trace command: convert, stats or synth'),
   handler: () => undefined,
 };

@@ -5,7 +5,10 @@
  * the shape and names the original in `_name_or_path`); see the notes on each entry. Not read
  * directly: gpt-oss (shape from the keras_hub and Megatron ports and a 20b->120b config diff, which
  * agree), switch-base-128 (from its switch-base-32/64/256 siblings), Qwen3-30B-A3B (from copies of
- * Qwen3-Coder-30B-A3B, same shape, and MindSpeed's qwen3_30b_a3b config).
+ * Qwen3-Coder-30B-A3B, same shape, and MindSpeed's qwen3_30b_a3b config). DeepSeek-R1, Kimi-K2,
+ * Qwen3-235B-A22B, GLM-4.5 and Llama-4-Scout/Maverick (added for the public trace sets) were written
+ * from their config.json keys as published and not re-read against a copy in this repository's
+ * history; their total and active counts agree with the model cards within 3% (test/model).
  */
 import type { MoeModel } from './types.js';
 
@@ -154,6 +157,126 @@ export const modelPresets: Record<string, MoeModel> = {
     attention: { kind: 'gqa', numHeads: 32, numKvHeads: 4, headDim: 128 }, // head_dim 128 (> hidden/heads)
     vocabSize: 151936,
     tiedEmbeddings: false,
+  },
+  'deepseek-r1': {
+    // DeepSeek-R1 keeps DeepSeek-V3's architecture (same config.json shape); for traces recorded on R1.
+    name: 'deepseek-r1',
+    displayName: 'DeepSeek-R1',
+    source: hf('deepseek-ai/DeepSeek-R1'),
+    numLayers: 61,
+    moeLayers: range(3, 61), // first_k_dense_replace 3
+    numExperts: 256, // n_routed_experts
+    topK: 8,
+    numSharedExperts: 1,
+    sharedExpertIntermediateSize: 2048,
+    hiddenSize: 7168,
+    expertIntermediateSize: 2048, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 18432, // intermediate_size
+    attention: { kind: 'mla', numHeads: 128, qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+    vocabSize: 129280,
+    tiedEmbeddings: false,
+    notes: 'V3 shape; multi-token-prediction module not modelled.',
+  },
+  'kimi-k2': {
+    name: 'kimi-k2',
+    displayName: 'Kimi-K2-Instruct',
+    source: hf('moonshotai/Kimi-K2-Instruct'),
+    numLayers: 61, // num_hidden_layers
+    moeLayers: range(1, 61), // first_k_dense_replace 1
+    numExperts: 384, // n_routed_experts
+    topK: 8, // num_experts_per_tok
+    numSharedExperts: 1, // n_shared_experts
+    sharedExpertIntermediateSize: 2048,
+    hiddenSize: 7168,
+    expertIntermediateSize: 2048, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 18432, // intermediate_size
+    // DeepSeek-V3 architecture with num_attention_heads 64
+    attention: { kind: 'mla', numHeads: 64, qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+    vocabSize: 163840,
+    tiedEmbeddings: false,
+  },
+  'qwen3-235b-a22b': {
+    name: 'qwen3-235b-a22b',
+    displayName: 'Qwen3-235B-A22B',
+    source: hf('Qwen/Qwen3-235B-A22B'),
+    numLayers: 94, // num_hidden_layers; mlp_only_layers []
+    moeLayers: range(0, 94),
+    numExperts: 128, // num_experts
+    topK: 8,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 4096,
+    expertIntermediateSize: 1536, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 64, numKvHeads: 4, headDim: 128 },
+    vocabSize: 151936,
+    tiedEmbeddings: false,
+  },
+  'glm-4.5': {
+    name: 'glm-4.5',
+    displayName: 'GLM-4.5',
+    source: hf('zai-org/GLM-4.5'),
+    numLayers: 92, // num_hidden_layers
+    moeLayers: range(3, 92), // first_k_dense_replace 3
+    numExperts: 160, // n_routed_experts
+    topK: 8,
+    numSharedExperts: 1,
+    sharedExpertIntermediateSize: 1536,
+    hiddenSize: 5120,
+    expertIntermediateSize: 1536, // moe_intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 12288, // intermediate_size
+    attention: { kind: 'gqa', numHeads: 96, numKvHeads: 8, headDim: 128 }, // head_dim 128
+    vocabSize: 151552,
+    tiedEmbeddings: false,
+    notes: 'Multi-token-prediction layer (num_nextn_predict_layers 1) not modelled.',
+  },
+  'llama-4-scout': {
+    name: 'llama-4-scout',
+    displayName: 'Llama-4-Scout-17B-16E',
+    source: hf('meta-llama/Llama-4-Scout-17B-16E'),
+    numLayers: 48, // text_config.num_hidden_layers; interleave_moe_layer_step 1
+    moeLayers: range(0, 48),
+    numExperts: 16, // num_local_experts
+    topK: 1, // num_experts_per_tok
+    numSharedExperts: 1, // the shared expert of every MoE layer
+    sharedExpertIntermediateSize: 8192,
+    hiddenSize: 5120,
+    expertIntermediateSize: 8192, // intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 0,
+    attention: { kind: 'gqa', numHeads: 40, numKvHeads: 8, headDim: 128 },
+    vocabSize: 202048,
+    tiedEmbeddings: false,
+    notes: 'Text model only (the vision encoder is not modelled).',
+  },
+  'llama-4-maverick': {
+    name: 'llama-4-maverick',
+    displayName: 'Llama-4-Maverick-17B-128E',
+    source: hf('meta-llama/Llama-4-Maverick-17B-128E'),
+    numLayers: 48,
+    moeLayers: range(0, 24).map((i) => 2 * i + 1), // interleave_moe_layer_step 2: every other layer
+    numExperts: 128,
+    topK: 1,
+    numSharedExperts: 1,
+    sharedExpertIntermediateSize: 8192,
+    hiddenSize: 5120,
+    expertIntermediateSize: 8192, // intermediate_size
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 16384, // intermediate_size_mlp
+    attention: { kind: 'gqa', numHeads: 40, numKvHeads: 8, headDim: 128 },
+    vocabSize: 202048,
+    tiedEmbeddings: false,
+    notes: 'Text model only (the vision encoder is not modelled).',
   },
   'olmoe-1b-7b': {
     name: 'olmoe-1b-7b',

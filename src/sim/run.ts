@@ -38,6 +38,7 @@ import { planServing, schedulerLabel, servingSource } from '../workload/plan.js'
 import { summarizeServing } from '../metrics/serving.js';
 import { accessKeys } from './union.js';
 import { requestTrace } from '../workload/request-trace.js';
+import { fitLayerSubset } from '../trace/layer-subset.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
 
 export interface RunContext {
@@ -60,9 +61,7 @@ const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
 /** Checks the trace against the model and returns it with the model's expert count. */
 export function fitTraceToModel(trace: Trace, model: MoeModel, where: string): Trace {
   const L = numMoeLayers(model);
-  if (trace.numLayers !== L) {
-    throw new InputError(`${where}: the trace has ${trace.numLayers} MoE layers, model ${model.name} has ${L}; expected a trace recorded on this model`);
-  }
+  if (trace.numLayers !== L) trace = fitLayerSubset(trace, model.moeLayers, model.name, where, trace.missingLayers);
   const ids = trace.experts;
   for (let i = 0; i < ids.length; i++) {
     const e = ids[i];

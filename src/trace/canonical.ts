@@ -21,6 +21,7 @@
  *   in trace order. Empty lines and lines starting with `#` after the header are ignored.
  * - Positions are written 0, 1, 2, ... per sequence; a reader keeps their order, not their values.
  */
+import { absentRoutesWarning } from './absent.js';
 import { TraceBuilder } from './builder.js';
 import { badWeightMessage, isStorableWeight } from './checks.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
@@ -139,6 +140,8 @@ export async function readCanonical(path: string): Promise<Trace> {
   });
   if (trace.source.model === undefined) delete trace.source.model;
   if (trace.source.provenance === undefined) delete trace.source.provenance;
+  const absent = absentRoutesWarning(trace, file);
+  if (absent !== undefined) trace.warnings.push(absent);
   return trace;
 }
 

@@ -35,8 +35,32 @@ export interface JsonlImportOptions {
   topK?: number;
   /** Original layer numbers of the MoE layers (length numLayers). */
   layerIds?: number[];
+  /**
+   * Several files: the layer each file holds, in path order (for rows without a layer field);
+   * default: the row's layer field, else the last number in the file name (moe_layer8.jsonl -> 8).
+   */
+  fileLayers?: number[];
+  /**
+   * Split a sequence where its token index restarts (a token index of the current pass of this
+   * (sequence, layer) comes again): each pass becomes a sequence "id#2", "id#3", ... Rows may
+   * still come in any order within a pass. Default true; false refuses such rows as duplicates.
+   */
+  splitRestarts?: boolean;
+  /**
+   * `order`: ignore the token field and number the rows of each (sequence, layer) by their order
+   * in the files (for logs whose positions are missing or constant); every layer must then have
+   * the same number of tokens per sequence. Default `field`.
+   */
+  positions?: 'field' | 'order';
   model?: string;
   provenance?: string;
+}
+
+/** The last integer in a file name ("moe_layer8.jsonl" -> 8), or undefined. */
+export function layerFromFileName(path: string): number | undefined {
+  const base = displayName(path).replace(/\.[^.]*$/, '');
+  const m = /(\d+)(?!.*\d)/.exec(base);
+  return m === null ? undefined : Number(m[1]);
 }
 
 const DEFAULTS = {
@@ -55,10 +79,11 @@ interface ResolvedFields {
   sequence: string[];
 }
 
-function resolveFields(row: Record<string, unknown>, given: JsonlFieldMap | undefined, file: string, line: number): ResolvedFields {
+function resolveFields(row: Record<string, unknown>, given: JsonlFieldMap | undefined, file: string, line: number, optional: { layer: boolean; token: boolean }): ResolvedFields {
   const pick = (kind: 'layer' | 'token' | 'experts', explicit: string | undefined): string => {
     if (explicit !== undefined) return explicit;
     const found = DEFAULTS[kind].find((k) => k in row);
+    if (found === undefined && kind !== 'experts' && optional[kind]) return '';
     if (found === undefined) {
       throw inputErrorAt(file, line, `no ${kind} field: expected one of ${DEFAULTS[kind].map((k) => `"${k}"`).join(', ')} (or set fields.${kind}); the row has ${Object.keys(row).map((k) => `"${k}"`).join(', ')}`);
     }
@@ -77,9 +102,26 @@ function resolveFields(row: Record<string, unknown>, given: JsonlFieldMap | unde
   return { layer: pick('layer', given?.layer), token: pick('token', given?.token), experts: pick('experts', given?.experts), weights, sequence };
 }
 
-/** Import a JSONL routing log (streamed). */
-export async function importJsonl(path: string, opts: JsonlImportOptions = {}): Promise<Trace> {
-  const file = displayName(path);
+/**
+ * Import a JSONL routing log (streamed), or several files as one trace (e.g. one file per layer).
+ * Layers are kept by their original ids: the trace's layers are the distinct layer ids seen, in
+ * ascending order, and `layerIds` lists them (unless numLayers is given: then ids are 0..numLayers-1).
+ */
+export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImportOptions = {}): Promise<Trace> {
+  const paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
+  const path = paths.join(',');
+  let file = displayName(paths[0]);
+  const byOrder = opts.positions === 'order';
+  const splitRestarts = opts.splitRestarts ?? true;
+  if (opts.fileLayers !== undefined && opts.fileLayers.length !== paths.length) {
+    throw inputErrorAt(file, undefined, `${opts.fileLayers.length} layer numbers for ${paths.length} files; give one per file, in path order`);
+  }
+  const nameLayers = paths.map((p, i) => opts.fileLayers?.[i] ?? (paths.length > 1 ? layerFromFileName(p) : undefined));
+  let fileLayer: number | undefined;
+  /** (sequence key, layer) -> [last token, pass, rows, tokens of the current pass]. */
+  const passOf = new Map<string, [number, number, number, Set<number>]>();
+  let restarts = 0;
+  const baseSeqs = new Set<string>();
   let fields: ResolvedFields | undefined;
   let topK = opts.topK ?? -1;
   const maxExperts = opts.numExperts ?? 0xffff;
@@ -100,7 +142,10 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
   const seen = new Uint32Array(0x10000);
   let stamp = 0;
 
-  await forEachLine(path, (buf, start, end, line) => {
+  for (let fi = 0; fi < paths.length; fi++) {
+  file = displayName(paths[fi]);
+  fileLayer = nameLayers[fi];
+  await forEachLine(paths[fi], (buf, start, end, line) => {
     // skip blank lines
     let s = start;
     // a UTF-8 byte-order mark before the first row (as CSV and .moesim accept)
@@ -119,7 +164,7 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
     const r = row as Record<string, unknown>;
     if (r.type === 'meta') return;
     if (fields === undefined) {
-      fields = resolveFields(r, opts.fields, file, line);
+      fields = resolveFields(r, opts.fields, file, line, { layer: fileLayer !== undefined, token: byOrder });
       firstLine = line;
     }
     const f = fields;
@@ -129,12 +174,12 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
       if (wk !== undefined) throw inputErrorAt(file, line, `has gate weights "${wk}" but the first row (line ${firstLine}) has none; give them on every row, or set fields.weights: false to ignore them`);
     }
 
-    const layer = r[f.layer];
+    const layer = f.layer === '' || (opts.fileLayers !== undefined && opts.fields?.layer === undefined) ? fileLayer : r[f.layer];
     if (layer === undefined) throw inputErrorAt(file, line, `missing field "${f.layer}" (the layer)`);
     if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 0 || layer >= maxLayers) {
       throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}, got ${typeof layer === 'number' ? String(layer) : JSON.stringify(layer)}`);
     }
-    const token = r[f.token];
+    let token = byOrder ? 0 : r[f.token];
     if (token === undefined) throw inputErrorAt(file, line, `missing field "${f.token}" (the token position)`);
     if (typeof token !== 'number' || !Number.isInteger(token) || token < 0) {
       throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${typeof token === 'number' ? String(token) : JSON.stringify(token)}`);
@@ -160,11 +205,28 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
       }
       seqKey = parts.join('/');
     }
-    let si = seqIndex.get(seqKey);
+    baseSeqs.add(seqKey);
+    const pk = `${seqKey}\u0000${layer}`;
+    let st = passOf.get(pk);
+    if (st === undefined) passOf.set(pk, (st = [-1, 0, 0, new Set()]));
+    if (byOrder) token = st[2];
+    else if (splitRestarts) {
+      // A new pass starts where a token index of the current pass comes again.
+      if (st[3].has(token as number)) {
+        st[1]++;
+        restarts++;
+        st[3].clear();
+      }
+      st[3].add(token as number);
+    }
+    st[0] = token as number;
+    st[2]++;
+    const name = st[1] === 0 ? seqKey : `${seqKey}#${st[1] + 1}`;
+    let si = seqIndex.get(name);
     if (si === undefined) {
       si = seqNames.length;
-      seqIndex.set(seqKey, si);
-      seqNames.push(seqKey);
+      seqIndex.set(name, si);
+      seqNames.push(name);
     }
     rowExperts ??= new GrowableArray((n) => new Uint16Array(n), 1024 * topK);
     const exArr = rowExperts.reserve(topK);
@@ -197,15 +259,49 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
       rowWeights.length += topK;
     }
     rowSeq.push(si);
-    rowTok.push(token);
+    rowTok.push(token as number);
     rowLayer.push(layer);
     rowLine.push(line);
     if (layer > maxLayer) maxLayer = layer;
   });
+  }
+  file = paths.length === 1 ? displayName(paths[0]) : `${displayName(paths[0])} (+${paths.length - 1} files)`;
 
   const rows = rowSeq.length;
   if (rows === 0 || fields === undefined) throw inputErrorAt(file, undefined, 'no routing rows (expected one JSON object per line with layer, token and experts fields)');
-  const numLayers = opts.numLayers ?? maxLayer + 1;
+  // Layers by their original ids: the distinct ids seen, ascending (unless numLayers is given).
+  let layerIds = opts.layerIds;
+  let numLayers: number;
+  if (opts.numLayers !== undefined) numLayers = opts.numLayers;
+  else {
+    const seen = new Uint8Array(maxLayer + 1);
+    const la = rowLayer.array;
+    for (let i = 0; i < rows; i++) seen[la[i]] = 1;
+    const ids: number[] = [];
+    const remap = new Uint16Array(maxLayer + 1);
+    for (let l = 0; l <= maxLayer; l++) if (seen[l] === 1) remap[l] = ids.push(l) - 1;
+    numLayers = ids.length;
+    if (ids.length !== maxLayer + 1) for (let i = 0; i < rows; i++) la[i] = remap[la[i]];
+    // identity ids (0..n-1) carry no information: left out as for every format
+    if (ids.length !== maxLayer + 1) layerIds ??= ids;
+  }
+  if (byOrder) {
+    // Every layer must have the same number of rows per sequence, else tokens would misalign.
+    const counts = new Map<string, Map<number, number>>();
+    for (const [k, v] of passOf) {
+      const [seq, l] = k.split('\u0000');
+      let m = counts.get(seq);
+      if (m === undefined) counts.set(seq, (m = new Map()));
+      m.set(Number(l), v[2]);
+    }
+    for (const [seq, m] of counts) {
+      const vals = [...m.values()];
+      if (m.size !== numLayers || vals.some((v) => v !== vals[0])) {
+        const per = [...m.entries()].sort((a, b) => a[0] - b[0]).map(([l, c]) => `layer ${l}: ${c}`).join(', ');
+        throw inputErrorAt(file, undefined, `positions: order numbers rows by their order, but sequence "${seq}" has a different number of rows per layer (${per}${m.size !== numLayers ? `; ${numLayers - m.size} layers have none` : ''}); tokens cannot be aligned across layers`);
+      }
+    }
+  }
   if (opts.layerIds !== undefined && opts.layerIds.length !== numLayers) {
     throw inputErrorAt(file, undefined, `layerIds has ${opts.layerIds.length} entries but the trace has ${numLayers} layers`);
   }
@@ -280,11 +376,14 @@ export async function importJsonl(path: string, opts: JsonlImportOptions = {}): 
     }
   }
   const warnings: string[] = [];
+  if (restarts > 0) {
+    warnings.push(`${file}: the token index restarts ${restarts} times (over all layers); ${baseSeqs.size} recorded sequence id${baseSeqs.size === 1 ? '' : 's'} split into ${seqs} sequences ("id#2", ...); set splitRestarts: false to refuse restarts as duplicate rows`);
+  }
   if (missing > 0) warnings.push(`${file}: ${missing} (token, layer) routes missing in ${seqsWithMissing} sequence${seqsWithMissing === 1 ? '' : 's'}; left absent`);
   if (gapTokens > 0) warnings.push(`${file}: ${gapTokens} token positions without any row in ${seqsWithGaps} sequence${seqsWithGaps === 1 ? '' : 's'}; skipped`);
   const trace = builder.build({
     numExperts,
-    layerIds: opts.layerIds,
+    layerIds,
     source: { path, format: 'jsonl' },
     warnings,
   });

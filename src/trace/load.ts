@@ -23,6 +23,8 @@ import { importGateCsv } from './csv.js';
 import { importJsonl, type JsonlFieldMap } from './jsonl.js';
 import { displayName, wrapFsError } from './lines.js';
 import { importNpy, importNpz } from './npy.js';
+import { checkDegenerate } from './degenerate.js';
+import { MISSING_LAYERS_MODES } from './layer-subset.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
 import type { Trace } from './types.js';
 import { checkReadBack, TraceLimitError } from './checks.js';
@@ -43,15 +45,15 @@ export const jsonlFieldsSchema = z.strictObject({
 const positiveInt = z.number().int().positive();
 
 export const fileTraceSpecSchema = z.strictObject({
-  /** A file, several files (CSV: one per layer), or a folder of CSV files. */
+  /** A file, several files (CSV or JSONL: e.g. one per layer), or a folder of them. */
   path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'expected a file or folder path, or a list of CSV paths' }),
   /** File format; `npy` covers .npy and .npz. */
   format: z.enum(['auto', ...TRACE_FORMATS]).optional(),
   /** JSONL field names (default: auto-detected). */
   fields: jsonlFieldsSchema.optional(),
-  /** CSV: the layer number of a single file (else from the file name). */
+  /** CSV / JSONL: the layer number of a single file (else from the file name). */
   layer: z.number().int().nonnegative().optional(),
-  /** CSV: the layer number of each file, in path order. */
+  /** CSV / JSONL: the layer number of each file, in path order (JSONL: overrides the rows' layer field). */
   layers: z.array(z.number().int().nonnegative()).min(1).optional(),
   /** Experts per token per layer (CSV: take the k largest; JSONL: validate). */
   topK: positiveInt.optional(),
@@ -65,6 +67,14 @@ export const fileTraceSpecSchema = z.strictObject({
   weightsPath: z.string().min(1).optional(),
   /** Model the trace was recorded on (free text). */
   model: z.string().min(1).optional(),
+  /** JSONL: split a sequence where its token index restarts (default true). */
+  splitRestarts: z.boolean().optional(),
+  /** JSONL: `order` numbers the rows of each (sequence, layer) by their order (positions missing or constant). */
+  positions: z.enum(['field', 'order']).optional(),
+  /** Drop warm-up passes (every token one route) and exact repeats of another sequence. */
+  dropDegenerate: z.boolean().optional(),
+  /** A trace of some of the model's MoE layers: `fill` draws the others from the recorded layers' statistics. */
+  missingLayers: z.enum(MISSING_LAYERS_MODES).optional(),
 });
 
 export const syntheticTraceSpecSchema = z.strictObject({ synthetic: syntheticSpecSchema });
@@ -176,7 +186,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
-    if (format !== 'csv') throw new InputError(`${paths.map(displayName).join(', ')}: only CSV traces (one file per layer) can span several files; give one ${format} file`);
+    if (format !== 'csv' && format !== 'jsonl') throw new InputError(`${paths.map(displayName).join(', ')}: only CSV and JSONL traces (e.g. one file per layer) can span several files; give one ${format} file`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
   let trace: Trace;
@@ -200,7 +210,16 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
   let trace: Trace;
   switch (format) {
     case 'jsonl':
-      trace = await importJsonl(paths[0], { fields: opts.fields, numLayers: opts.numLayers, numExperts: opts.numExperts, topK: opts.topK, model: opts.model });
+      trace = await importJsonl(paths, {
+        fields: opts.fields,
+        numLayers: opts.numLayers,
+        numExperts: opts.numExperts,
+        topK: opts.topK,
+        model: opts.model,
+        fileLayers: layers !== undefined && layers.length === paths.length ? layers : undefined,
+        splitRestarts: opts.splitRestarts,
+        positions: opts.positions,
+      });
       break;
     case 'moesim':
       trace = await readCanonical(paths[0]);
@@ -215,6 +234,8 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       break;
     }
   }
+  if (trace.sequences.length > 1) trace = checkDegenerate(trace, opts.dropDegenerate ?? false);
+  if (opts.missingLayers !== undefined) trace.missingLayers = opts.missingLayers;
   return trace;
 }
 

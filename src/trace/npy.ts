@@ -265,22 +265,28 @@ function decodeWeights(arr: DecodedArray, s: Shape3, file: string, expertShape: 
   return w;
 }
 
-function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string): Trace {
+function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string, ids?: string[]): Trace {
   const file = displayName(path);
   if (opts.layerIds !== undefined && opts.layerIds.length !== s.layers) throw inputErrorAt(file, undefined, `layerIds has ${opts.layerIds.length} entries but the array has ${s.layers} layers`);
   const b = new TraceBuilder({ numLayers: s.layers, topK: s.k, initialTokens: 16 });
   const seqLens: number[] = [];
+  const seqIds: string[] = [];
   if (lengths !== undefined) {
     const sum = lengths.reduce((a, x) => a + x, 0);
     if (sum !== s.tokens || lengths.some((x) => !Number.isInteger(x) || x < 0)) throw inputErrorAt(file, undefined, `lengths: expected non-negative integers summing to ${s.tokens} tokens, they sum to ${sum}`);
-    seqLens.push(...lengths.filter((x) => x > 0));
+    lengths.forEach((x, i) => {
+      if (x > 0) {
+        seqLens.push(x);
+        seqIds.push(ids?.[i] ?? String(seqIds.length));
+      }
+    });
   } else if (opts.tokensPerSequence !== undefined) {
     for (let t = 0; t < s.tokens; t += opts.tokensPerSequence) seqLens.push(Math.min(opts.tokensPerSequence, s.tokens - t));
   } else if (s.tokens > 0) seqLens.push(s.tokens);
   const stride = s.layers * s.k;
   let t = 0;
   seqLens.forEach((n, i) => {
-    b.beginSequence(String(i));
+    b.beginSequence(seqIds[i] ?? String(i));
     b.appendTokens(n, experts, t * stride, weights);
     t += n;
   });
@@ -435,7 +441,14 @@ export async function importNpz(path: string, opts: NpyImportOptions = {}): Prom
     lengths = [];
     for (let i = 0; i < lh.shape[0]; i++) lengths.push(read(i));
   }
-  return finish(experts, weights, s, conv, lengths, opts, path, 'npz');
+  let ids: string[] | undefined;
+  const idEntry = entries.find((e) => e.name.replace(/\.npy$/, '') === 'sequence_ids');
+  if (idEntry !== undefined) {
+    ids = decodeUnicodeNpy(readZipEntry(zip, idEntry, file), `${file}[${idEntry.name}]`);
+    if (lengths === undefined || ids.length !== lengths.length) throw inputErrorAt(file, undefined, `sequence_ids has ${ids.length} entries but lengths has ${lengths?.length ?? 'none'}; they go one per sequence`);
+    if (new Set(ids).size !== ids.length) throw inputErrorAt(file, undefined, 'sequence_ids: the ids must be distinct');
+  }
+  return finish(experts, weights, s, conv, lengths, opts, path, 'npz', ids);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,7 +496,44 @@ export async function writeNpz(trace: Trace, path: string, compress = true): Pro
   if (trace.weights !== undefined) files.push({ name: 'weights.npy', bytes: encodeNpy('<f4', shape, new Uint8Array(trace.weights.buffer, trace.weights.byteOffset, trace.weights.byteLength)) });
   const lens = new BigInt64Array(trace.sequences.map((s) => BigInt(s.length)));
   files.push({ name: 'lengths.npy', bytes: encodeNpy('<i8', [lens.length], new Uint8Array(lens.buffer)) });
+  files.push({ name: 'sequence_ids.npy', bytes: encodeUnicodeNpy(trace.sequences.map((q) => q.id)) });
   writeFileAtomic(path, encodeZip(files, compress));
+}
+
+/** A 1-D NumPy unicode array ('<U{width}', UTF-32LE, NUL-padded): what numpy writes for strings. */
+export function encodeUnicodeNpy(strings: string[]): Buffer {
+  const cps = strings.map((x) => Array.from(x, (c) => c.codePointAt(0) as number));
+  const width = Math.max(1, ...cps.map((c) => c.length));
+  const data = new Uint32Array(strings.length * width);
+  cps.forEach((c, i) => data.set(c, i * width));
+  return encodeNpy(`<U${width}`, [strings.length], new Uint8Array(data.buffer));
+}
+
+/** Decode a 1-D '<U{width}' .npy (see encodeUnicodeNpy). */
+export function decodeUnicodeNpy(bytes: Buffer, label: string): string[] {
+  if (bytes.length < 10 || bytes.readUInt32LE(0) !== 0x4d554e93) throw inputErrorAt(label, undefined, 'not a .npy file');
+  const major = bytes[6];
+  const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const dict = bytes.toString('latin1', start, start + hlen);
+  const d = /['"]descr['"]\s*:\s*['"]<U(\d+)['"]/.exec(dict);
+  const sh = /['"]shape['"]\s*:\s*\(\s*(\d+)\s*,?\s*\)/.exec(dict);
+  if (d === null || sh === null) throw inputErrorAt(label, undefined, `sequence ids: expected a 1-D little-endian unicode array ('<U..'), got ${dict.trim()}`);
+  const width = Number(d[1]);
+  const n = Number(sh[1]);
+  const off = start + hlen;
+  if (bytes.length < off + n * width * 4) throw inputErrorAt(label, undefined, 'sequence ids: truncated data');
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    let str = '';
+    for (let j = 0; j < width; j++) {
+      const c = bytes.readUInt32LE(off + (i * width + j) * 4);
+      if (c === 0) break;
+      str += String.fromCodePoint(c);
+    }
+    out.push(str);
+  }
+  return out;
 }
 
 /** A zip archive (no zip64: entries under 4 GiB) of the given files, deflated or stored. */

@@ -3,7 +3,7 @@
  * HTML page whose charts are vega-lite specs rendered by vega-embed. The page inlines the three
  * libraries' minified builds (given by the caller), so it works from file:// with no network.
  */
-import type { TraceStats } from './stats.js';
+import { datasetFindings, type TraceStats } from './stats.js';
 import { chartPage, type VegaLibraries } from '../report/chart-page.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
@@ -17,6 +17,7 @@ export function formatStatsTable(s: TraceStats): string {
   if (s.source.provenance !== undefined) out.push(`provenance ${s.source.provenance}`);
   out.push(`shape      ${s.tokens} tokens in ${s.sequences} sequences (length ${s.sequenceLength.min}..${s.sequenceLength.max}, mean ${s.sequenceLength.mean}), ${s.layers} layers, ${s.experts} experts, top-${s.topK}`);
   out.push(`absent     ${s.absentRoutes} (token, layer) routes`);
+  for (const line of datasetFindings(s)) out.push(line);
   for (const w of s.warnings) out.push(`warning    ${w}`);
   out.push('');
   out.push(`popularity mean normalized entropy ${fix(s.popularity.meanNormalizedEntropy)}, mean Gini ${fix(s.popularity.meanGini)}`);

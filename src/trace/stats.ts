@@ -8,6 +8,7 @@
  * most recently used experts of its layer, and is not cleared between sequences. An access at stack
  * depth d (0 = most recent) hits in every cache of capacity > d; a first use (cold) misses in all.
  */
+import { findDegenerateSequences } from './degenerate.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
 export interface StackDistances {
@@ -132,6 +133,12 @@ export interface TraceStats {
   topK: number;
   /** (token, layer) pairs with no recorded route. */
   absentRoutes: number;
+  /** Layers (by id) without any recorded route: excluded from the means over layers. */
+  absentLayers: number[];
+  /** Layers (by id) whose routes equal an earlier layer's for every token (e.g. one file copied). */
+  duplicateLayers: { layer: number; of: number }[];
+  /** Warm-up-like sequences (every token one route) and exact repeats, by id, with their share of accesses. */
+  degenerate: { uniform: string[]; repeats: { sequence: string; of: string }[]; accessShare: number };
   source: { format: string; path?: string; model?: string; provenance?: string };
   warnings: string[];
   popularity: { perLayer: LayerPopularity[]; meanNormalizedEntropy: number; meanGini: number };
@@ -211,6 +218,14 @@ export function computeTraceStats(trace: Trace, opts: StatsOptions = {}): TraceS
       }
     }
   }
+  const layerName = (l: number): number => trace.layerIds?.[l] ?? l;
+  const present: boolean[] = [];
+  for (let l = 0; l < L; l++) {
+    let n = 0;
+    for (let e = 0; e < E; e++) n += counts[l * E + e];
+    present.push(n > 0);
+  }
+  const deg = findDegenerateSequences(trace);
   const perLayer: LayerPopularity[] = [];
   for (let l = 0; l < L; l++) {
     const c = Array.from(counts.subarray(l * E, (l + 1) * E));
@@ -258,12 +273,19 @@ export function computeTraceStats(trace: Trace, opts: StatsOptions = {}): TraceS
     experts: E,
     topK: K,
     absentRoutes: absent,
+    absentLayers: present.flatMap((p, l) => (p ? [] : [layerName(l)])),
+    duplicateLayers: duplicateLayers(trace).map((d) => ({ layer: layerName(d.layer), of: layerName(d.of) })),
+    degenerate: {
+      uniform: deg.uniform.map((i) => trace.sequences[i].id),
+      repeats: deg.repeats.map((r) => ({ sequence: trace.sequences[r.sequence].id, of: trace.sequences[r.of].id })),
+      accessShare: round(deg.totalAccesses > 0 ? deg.accesses / deg.totalAccesses : 0),
+    },
     source: { ...trace.source },
     warnings: [...trace.warnings],
     popularity: {
       perLayer: perLayer.map((p) => ({ ...p, entropyBits: round(p.entropyBits), normalizedEntropy: round(p.normalizedEntropy), gini: round(p.gini), topShare: round(p.topShare) })),
-      meanNormalizedEntropy: round(mean(perLayer.map((p) => p.normalizedEntropy))),
-      meanGini: round(mean(perLayer.map((p) => p.gini))),
+      meanNormalizedEntropy: round(mean(perLayer.filter((_, l) => present[l]).map((p) => p.normalizedEntropy))),
+      meanGini: round(mean(perLayer.filter((_, l) => present[l]).map((p) => p.gini))),
     },
     lru: roundCurve(lruHitRateCurve(trace)),
     temporalLocality: {
@@ -275,6 +297,49 @@ export function computeTraceStats(trace: Trace, opts: StatsOptions = {}): TraceS
   };
   if (trace.layerIds !== undefined) stats.layerIds = [...trace.layerIds];
   return stats;
+}
+
+/** Lines for `trace stats` on absent layers, duplicate layers and degenerate sequences (none when clean). */
+export function datasetFindings(s: TraceStats): string[] {
+  const out: string[] = [];
+  if (s.absentLayers.length > 0) out.push(`absent     layers ${s.absentLayers.join(', ')} have no recorded route; left out of the means and charts' averages`);
+  for (const d of s.duplicateLayers) out.push(`duplicate  layer ${d.layer} has exactly the routes of layer ${d.of} (the same file twice?)`);
+  const g = s.degenerate;
+  if (g.uniform.length > 0 || g.repeats.length > 0) {
+    out.push(`degenerate ${g.uniform.length} sequences route every token identically, ${g.repeats.length} repeat another exactly; ${(100 * g.accessShare).toFixed(1)}% of the recorded accesses`);
+  }
+  return out;
+}
+
+/** Layers whose routes equal an earlier layer's for every token (both recorded somewhere). */
+export function duplicateLayers(trace: Trace): { layer: number; of: number }[] {
+  const L = trace.numLayers;
+  const K = trace.topK;
+  const ex = trace.experts;
+  const out: { layer: number; of: number }[] = [];
+  for (let l = 1; l < L; l++) {
+    for (let m = 0; m < l; m++) {
+      if (out.some((d) => d.layer === m)) continue;
+      let same = true;
+      let any = false;
+      for (let t = 0; same && t < trace.tokens; t++) {
+        const a = (t * L + l) * K;
+        const b = (t * L + m) * K;
+        for (let k = 0; k < K; k++) {
+          if (ex[a + k] !== ex[b + k]) {
+            same = false;
+            break;
+          }
+        }
+        if (ex[a] !== NO_EXPERT) any = true;
+      }
+      if (same && any) {
+        out.push({ layer: l, of: m });
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function roundCurve(c: LruCurve): LruCurve {

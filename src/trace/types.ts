@@ -43,6 +43,8 @@ export interface Trace {
   /** Original layer numbers of the MoE layers in this trace, when known (e.g. [2,3,4]). */
   layerIds?: number[];
   source: TraceSource;
+  /** How a trace of some of the model's MoE layers is used (the scenario's trace.missingLayers). */
+  missingLayers?: 'fill';
   /** Non-fatal findings while loading (e.g. missing (token, layer) rows), one line each. */
   warnings: string[];
 }

@@ -104,7 +104,18 @@ const published: [name: string, totalB: number, activeB: number, withInputEmbedd
   ['gpt-oss-20b', 21, 3.6, false], // model card: 20.91B total, 3.61B active
   ['gpt-oss-120b', 117, 5.1, false], // model card: 116.83B total, 5.13B active
   ['phi-3.5-moe', 41.9, 6.6, true],
+  ['deepseek-r1', 671, 37, false], // V3 shape
+  ['kimi-k2', 1000, 32, false], // model card: 1T total, 32B activated
+  ['qwen3-235b-a22b', 235, 22, true],
+  ['glm-4.5', 355, 32, false], // model card: 355B total, 32B active
+  ['llama-4-scout', 109, 17, true],
+  ['llama-4-maverick', 400, 17, true],
 ];
+
+test('Llama-4-Maverick: MoE on every other layer', () => {
+  expect(numMoeLayers(m('llama-4-maverick'))).toBe(24);
+  expect(m('llama-4-maverick').moeLayers.slice(0, 3)).toEqual([1, 3, 5]);
+});
 
 describe.each(published)('%s matches its published size', (name, totalB, activeB, withInputEmbedding) => {
   const model = m(name);

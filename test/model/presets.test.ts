@@ -12,7 +12,7 @@ describe.each(Object.entries(modelPresets))('preset %s', (key, model) => {
   });
 });
 
-test('the catalog has the eleven models the docs list', () => {
+test('the catalog has the seventeen models the docs list', () => {
   expect(Object.keys(modelPresets).sort()).toEqual(
     [
       'deepseek-v2-lite',
@@ -26,6 +26,12 @@ test('the catalog has the eleven models the docs list', () => {
       'qwen1.5-moe-a2.7b',
       'qwen3-30b-a3b',
       'switch-base-128',
+      'deepseek-r1',
+      'kimi-k2',
+      'qwen3-235b-a22b',
+      'glm-4.5',
+      'llama-4-scout',
+      'llama-4-maverick',
     ].sort(),
   );
 });

@@ -45,7 +45,7 @@ describe('presets by name', () => {
   });
   test('an unknown name suggests near ones', () => {
     expect(errorOf('mixtral-8x7')).toMatch(/^model: unknown model "mixtral-8x7"; did you mean "mixtral-8x7b"/);
-    expect(errorOf({ preset: 'qwen3' })).toMatch(/^model\.preset: unknown model "qwen3"; did you mean "qwen3-30b-a3b"/);
+    expect(errorOf({ preset: 'qwen3' })).toMatch(/^model\.preset: unknown model "qwen3"; did you mean "qwen3-235b-a22b", "qwen3-30b-a3b"/);
   });
   test('something that is neither a name nor an object', () => {
     expect(errorOf(42)).toBe('model: expected a preset name or an object, got 42');

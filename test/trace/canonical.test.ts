@@ -36,6 +36,8 @@ describe('canonical format', () => {
     const back = await readCanonical(p);
     expectSameTrace(t, back);
     expect(back.source).toMatchObject({ format: 'moesim', model: 'mixtral-8x7b', provenance: 'Mario928/speculative-moe@216e26e' });
+    // the absent routes are still reported when the canonical file is read (and so in `run`)
+    expect(back.warnings).toEqual(['mixtral.moesim: 37 (token, layer) routes missing in 2 sequences; left absent']);
   });
 
   it('round-trips the FLAME CSV trace with its layer ids', async () => {

@@ -91,3 +91,29 @@ describe('moesim trace', () => {
     await expect(moesim('trace', 'convert', MIXTRAL, '-o', join(dir, 'y.moesim'), '--field', 'bogus=1')).rejects.toThrow(/--field bogus=1: expected KEY=NAME/);
   });
 });
+
+describe('moesim trace convert: vLLM-MoE-Logger per-layer files, nothing lost on export', () => {
+  const LOGGER = join(FLAME_DIR, '../../test/fixtures/vllm-moe-logger');
+  it('imports the folder with one command, warm-up passes dropped, layer ids kept', async () => {
+    const out = join(dir, 'qwen.moesim');
+    expect(await moesim('trace', 'convert', LOGGER, '--drop-degenerate', '-o', out)).toBe(`wrote ${out}: 65 tokens, 6 sequences, 2 layers, 60 experts, top-4, with gate weights\n`);
+    const t = await readCanonical(out);
+    expect(t.layerIds).toEqual([0, 8]);
+    expect(t.sequences[0].id).toBe('r1#3');
+  });
+
+  it('refuses .npy when it would drop sequence boundaries or weights, suggesting .npz', async () => {
+    await expect(moesim('trace', 'convert', MIXTRAL, '-o', join(dir, 'x.npy'))).rejects.toThrow(/x\.npy: a \.npy file holds the expert ids only, so the boundaries of its 2 sequences and its gate weights would be lost; write \.npz/);
+  });
+});
+
+describe('moesim trace head|show', () => {
+  it('prints the shape and the first tokens with layer ids', async () => {
+    const out = await moesim('trace', 'head', join(FLAME_DIR, '../../test/fixtures/vllm-moe-logger'), '-n', '2', '--sequence', 'r1#3');
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toBe('129 tokens in 8 sequences, 2 layers (ids 0, 8), 60 experts, top-4, with gate weights');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^r1#3\t0\tL0: \d+,\d+,\d+,\d+ \([\d.,]+\)  L8: /);
+    expect(await moesim('trace', 'show', MIXTRAL, '-n', '1')).toMatch(/humaneval\/0\t0\tL0: 6,5 \(0\.696,0\.304\)/);
+  });
+});

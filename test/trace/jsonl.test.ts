@@ -106,7 +106,7 @@ describe('importJsonl on the real Mixtral trace', () => {
     ['negative expert id', ['{"problem_id":0,"layer":0,"experts":[-1,2],"token_idx":0}'], {}, /^bad\.jsonl:1: "experts"\[0\]: expected an expert id/],
     ['layer out of range', ['{"problem_id":0,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":0,"layer":32,"experts":[1,2],"token_idx":0}'], { numLayers: 32 }, /^bad\.jsonl:2: "layer": expected an integer in 0\.\.31, got 32/],
     ['inconsistent topK', ['{"problem_id":0,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":0,"layer":1,"experts":[1,2,3],"token_idx":0}'], {}, /^bad\.jsonl:2: "experts" has 3 experts, expected 2/],
-    ['duplicate row', ['{"problem_id":0,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":1,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":0,"layer":0,"experts":[3,2],"token_idx":0}'], {}, /^bad\.jsonl:3: duplicate row .*also at line 1/],
+    ['duplicate row', ['{"problem_id":0,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":1,"layer":0,"experts":[1,2],"token_idx":0}', '{"problem_id":0,"layer":0,"experts":[3,2],"token_idx":0}'], { splitRestarts: false }, /^bad\.jsonl:3: duplicate row .*also at line 1/],
     ['weights of the wrong length', ['{"problem_id":0,"layer":0,"experts":[1,2],"gating_probs":[1],"token_idx":0}'], {}, /^bad\.jsonl:1: "gating_probs": expected an array of 2 numbers/],
     ['not an object', ['[1,2,3]'], {}, /^bad\.jsonl:1: expected a JSON object per line/],
     ['no layer field', ['{"problem_id":0,"experts":[1,2],"token_idx":0}'], {}, /^bad\.jsonl:1: no layer field: expected one of "layer"/],

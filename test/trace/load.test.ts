@@ -87,8 +87,8 @@ describe('loadTrace', () => {
     await expect(readTrace(p, { format: 'jsonl' })).resolves.toMatchObject({ tokens: 338 });
   });
 
-  it('rejects several files unless they are CSV, and missing paths', async () => {
-    await expect(readTrace([MIXTRAL, MIXTRAL])).rejects.toThrow(/only CSV traces \(one file per layer\) can span several files/);
+  it('rejects the same JSONL rows twice (restarts not split), and missing paths', async () => {
+    await expect(readTrace([MIXTRAL, MIXTRAL], { splitRestarts: false })).rejects.toThrow(/duplicate row for sequence "humaneval\/0" token 0 layer 0/);
     await expect(readTrace(join(dir, 'missing.jsonl'))).rejects.toThrow('missing.jsonl: no such file');
     const empty = join(dir, 'empty');
     mkdirSync(empty);

@@ -156,6 +156,8 @@ describe('NumPy importer', () => {
     expect(z.experts).toEqual(t.experts);
     expect(new Uint32Array((z.weights as Float32Array).buffer)).toEqual(new Uint32Array((t.weights as Float32Array).buffer));
     expect(z.sequences.map((s) => s.length)).toEqual([83, 255]);
+    // sequence ids kept (a numpy '<U' array `sequence_ids`, as np.load reads it)
+    expect(z.sequences.map((s) => s.id)).toEqual(['humaneval/0', 'humaneval/1']);
     const py = join(dir, 'mixtral.npy');
     await writeNpy(t, py);
     const y = await importNpy(py);
