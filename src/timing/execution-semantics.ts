@@ -204,7 +204,10 @@ export const weightFormats = {
   'hqq-2bit': {
     name: 'hqq-2bit',
     dtype: 'int2',
-    groupSize: 16,
+    // HQQ groups of 16 with quant_scale/quant_zero: scale and zero are themselves 8-bit, 16 bits per
+    // 16 weights = 1 bit/param of metadata, 3 bits/param in all; moesim's int2 at group 32 (fp16
+    // scale + zero per 32 weights) has the same 3 bits/param.
+    groupSize: 32,
     dequantBytesPerParam: 4,
     dequantKernelsPerExpert: 12,
     sources: [

@@ -28,7 +28,7 @@ describe('systems catalog', () => {
     expect(s.policies.map((p) => p.kind)).toEqual(['lru', 'lru']);
     expect(s.policies[0]).toMatchObject({ cache: { perLayer: 4 } });
     expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'affinity' } });
-    expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 16 });
+    expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 32 });
     const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
     expect(own.policies.map((p) => p.kind)).toEqual(['none']);
     expect(own.precision.experts).toBe('int4');
