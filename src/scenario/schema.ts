@@ -8,7 +8,7 @@ import { hardwareSpecSchema } from '../hardware/resolve.js';
 import { traceSpecSchema } from '../trace/load.js';
 import { workloadSchema } from '../workload/schema.js';
 import { predictorSchema } from '../predictors/spec.js';
-import { systemSchema } from '../systems/catalog.js';
+import { executionSchema, systemSchema } from '../systems/catalog.js';
 
 export const dtypeSchema = z.enum(['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4', 'int2']);
 
@@ -145,6 +145,8 @@ export const scenarioSchema = z
      * semantics. parseScenario fills `policies` (when absent) and `precision` (when absent) from it.
      */
     system: systemSchema.optional(),
+    /** Overrides of single execution-semantics parameters (src/timing/execution-semantics.ts), with or without a system. */
+    execution: executionSchema.optional(),
     policies: z.array(policySchema).min(1),
     /** Predictor accuracy evaluation: lookahead distances 1..maxLookahead, on at most maxTokens tokens. */
     evaluation: z

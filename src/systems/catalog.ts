@@ -355,6 +355,40 @@ export function expandSystem(spec: SystemSpec, model: MoeModel): SystemExpansion
   return (systems[spec.kind] as SystemPreset).expand(spec, model);
 }
 
+/** `execution:`: overrides of single execution-semantics parameters, by preset name. */
+export const executionSchema = z
+  .object({
+    runtime: z.enum(Object.keys(runtimes) as [keyof typeof runtimes, ...(keyof typeof runtimes)[]]).optional(),
+    memory: z.enum(['pinned', 'pageable']).optional(),
+    expertCopies: z.enum(['copy-engine', 'compute-stream']).optional(),
+    writeBackEvicted: z.boolean().optional(),
+    expertFormat: anyFormat.optional(),
+    cpu: z.enum(Object.keys(cpuPresets) as [keyof typeof cpuPresets, ...(keyof typeof cpuPresets)[]]).optional(),
+  })
+  .strict();
+export type ExecutionSpec = z.infer<typeof executionSchema>;
+
+/**
+ * The execution semantics of a scenario: its system's, with `execution:` overrides; without a
+ * system, the defaults (eager PyTorch, pinned memory, a copy engine, no write-back, eager CPU
+ * experts) with the overrides. Undefined when the scenario has neither: the bare roofline.
+ */
+export function scenarioSemantics(system: SystemSpec | undefined, execution: ExecutionSpec | undefined, model: MoeModel): ExecutionSemantics | undefined {
+  if (!system && !execution) return undefined;
+  const sem = system ? (systems[system.kind] as SystemPreset).semantics(system, model) : baseSemantics({ sources: ['execution: defaults'] });
+  if (!execution) return sem;
+  const link = execution.memory ? { ...sem.link, memory: execution.memory } : sem.link;
+  return {
+    ...sem,
+    link,
+    ...(execution.runtime ? { runtime: runtimes[execution.runtime] } : {}),
+    ...(execution.expertCopies ? { expertCopies: execution.expertCopies } : {}),
+    ...(execution.writeBackEvicted !== undefined ? { writeBackEvicted: execution.writeBackEvicted } : {}),
+    ...(execution.expertFormat ? { expertFormat: weightFormats[execution.expertFormat] } : {}),
+    ...(execution.cpu ? { cpu: cpuPresets[execution.cpu] } : {}),
+  };
+}
+
 /** The system's execution semantics. */
 export function systemSemantics(spec: SystemSpec, model: MoeModel): ExecutionSemantics {
   return (systems[spec.kind] as SystemPreset).semantics(spec, model);

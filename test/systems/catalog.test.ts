@@ -75,4 +75,21 @@ describe('systems catalog', () => {
     expect(m.onMiss.cpuShare).toBe(1);
     expect(m.bytesH2D).toBeLessThan(modelPresets['mixtral-8x7b'].hiddenSize * 2 * 1e6);
   });
+
+  it('execution: overrides one parameter at a time; pageable memory and the compute stream each slow the same policy', async () => {
+    const policies = [{ kind: 'lru', cache: { perLayer: 4 } }];
+    const run = async (execution?: Record<string, unknown>) =>
+      (await runScenario(parseScenario({ ...base, policies, precision: { experts: 'int4' }, ...(execution ? { execution } : {}) }), { baseDir: '.' })).results[0].metrics;
+    const bare = await run();
+    const eager = await run({});
+    const pageable = await run({ memory: 'pageable' });
+    const stream = await run({ expertCopies: 'compute-stream' });
+    const wb = await run({ expertCopies: 'compute-stream', writeBackEvicted: true });
+    for (const m of [eager, pageable, stream, wb]) expect(m.hits).toBe(bare.hits);
+    expect(eager.tpotMs).toBeGreaterThan(bare.tpotMs);
+    expect(pageable.tpotMs).toBeGreaterThan(eager.tpotMs);
+    expect(stream.tpotMs).toBeGreaterThan(eager.tpotMs);
+    expect(wb.tpotMs).toBeGreaterThan(stream.tpotMs);
+    expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
+  });
 });
