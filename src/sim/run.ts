@@ -20,6 +20,8 @@ import { createRng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { CostModel } from './cost-model.js';
+import { semanticCostModel } from '../timing/execution-semantics.js';
+import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim, type OffloadOptions } from './offload-sim.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { predictors } from '../predictors/index.js';
@@ -275,7 +277,9 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
   const warnings = [...trace.warnings];
   if (trace.topK !== model.topK) warnings.push(`trace top-k ${trace.topK} differs from model ${model.name}'s ${model.topK}; the trace's routing is simulated as recorded`);
 
-  const cost = new CostModel(model, hardware, scenario.precision);
+  // Seam (issue 12): a `system:` or `execution:` adds a runtime's execution semantics to the roofline costs.
+  const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
+  const cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new CostModel(model, hardware, scenario.precision);
   const E = model.numExperts;
   const L = trace.numLayers;
   const workload = scenario.workload;
