@@ -364,6 +364,8 @@ export const executionSchema = z
     writeBackEvicted: z.boolean().optional(),
     expertFormat: anyFormat.optional(),
     cpu: z.enum(Object.keys(cpuPresets) as [keyof typeof cpuPresets, ...(keyof typeof cpuPresets)[]]).optional(),
+    /** issue12c: the runtime's host cost per kernel launch in microseconds (RuntimeOverheads.perKernelSec), the per-runtime parameter `moesim reproduce` fits. */
+    perKernelUs: z.number().nonnegative().optional(),
   })
   .strict();
 export type ExecutionSpec = z.infer<typeof executionSchema>;
@@ -382,6 +384,8 @@ export function scenarioSemantics(system: SystemSpec | undefined, execution: Exe
     ...sem,
     link,
     ...(execution.runtime ? { runtime: runtimes[execution.runtime] } : {}),
+    // issue12c: a per-kernel cost override applies to whichever runtime the scenario ends up with.
+    ...(execution.perKernelUs !== undefined ? { runtime: { ...(execution.runtime ? runtimes[execution.runtime] : sem.runtime), perKernelSec: execution.perKernelUs * 1e-6 } } : {}),
     ...(execution.expertCopies ? { expertCopies: execution.expertCopies } : {}),
     ...(execution.writeBackEvicted !== undefined ? { writeBackEvicted: execution.writeBackEvicted } : {}),
     ...(execution.expertFormat ? { expertFormat: weightFormats[execution.expertFormat] } : {}),
