@@ -26,6 +26,7 @@ const count = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 
 const MO = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/expert_cache.py';
+const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py';
 const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
@@ -168,8 +169,13 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       baseSemantics({
         expertCopies: 'compute-stream',
         writeBackEvicted: true,
-        expertFormat: weightFormats[s.quantization],
-        sources: [MO],
+        // issue12c: mixtral-offloading does not take HQQ's dequantise-then-matmul path:
+        // HQQLinearTritonSavable.forward = forward_triton, a fused Triton dequant-matmul
+        // (triton_matmul2/3/4_transpose) that reads the packed weight; only the 8-bit scale and zero
+        // of each 16-weight group are dequantised to fp16 first (Quantizer.dequantize, written and
+        // read: 2 tensors x 2 B x 2 / 16 = 0.5 B/param), two small dequantisations per linear.
+        expertFormat: { ...weightFormats[s.quantization], name: `${s.quantization}-triton`, dequantBytesPerParam: 0.5, dequantKernelsPerExpert: 12, sources: [MO_LAYERS], fitted: false },
+        sources: [MO, MO_LAYERS],
       }),
   },
   'moe-infinity': {
