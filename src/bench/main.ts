@@ -14,7 +14,7 @@ import { lru } from '../policies/lru.js';
 import { createRng } from '../rng/rng.js';
 import { SyntheticSource } from '../trace/synthetic.js';
 import type { SyntheticSpec } from '../trace/synthetic.js';
-import { CostModel } from '../sim/cost-model.js';
+import { RooflineCosts } from '../timing/roofline.js';
 import { OffloadSim } from '../sim/offload-sim.js';
 import { streamingDecodeSteps } from '../sim/stream-steps.js';
 import { NO_EXPERT } from '../trace/types.js';
@@ -68,7 +68,7 @@ function timingModel(tokens: number): [number, number, number] {
   const s = spec(tokens);
   const src = new SyntheticSource(s, createRng('bench').fork('trace'));
   const { trace, source } = streamingDecodeSteps(src, s.sequences);
-  const cost = new CostModel(model, hardwarePresets['rtx-4090'], { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
+  const cost = new RooflineCosts(model, hardwarePresets['rtx-4090'], { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
   const t0 = performance.now();
   const counters = new OffloadSim(trace, cost, newCache(), source).run();
   const sec = (performance.now() - t0) / 1e3;

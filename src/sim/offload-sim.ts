@@ -33,7 +33,7 @@ import type { ExpertCache } from '../policies/expert-cache.js';
 import type { PrefetchMetrics, TimelineSpan } from '../metrics/types.js';
 import type { Trace } from '../trace/types.js';
 import { LayerUnion } from './union.js';
-import type { HostLink } from '../hardware/types.js';
+import type { MissCosts, StepCosts } from '../timing/costs.js';
 import type { Step, StepSource } from './steps.js';
 import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/prefetch/types.js';
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
@@ -42,26 +42,7 @@ import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
-/** The costs the simulator charges (CostModel implements it; tests use round numbers). */
-export interface StepCosts {
-  readonly expertBytes: number;
-  readonly hardware: { link: HostLink };
-  expertSec(tokens: number): number;
-  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
-  tailSec(tokens: number, contextTokens: number, outputs: number): number;
-}
-
-/** The costs of serving misses other than by fetching (CostModel implements it). */
-export interface MissCosts {
-  /** CPU time of one expert over `tokens` tokens, from host memory. */
-  cpuExpertSec(tokens: number): number;
-  /** Bytes of `tokens` tokens' activations (hidden states), each way. */
-  activationBytes(tokens: number): number;
-  /** Bytes of the lower-bit copy of an expert. */
-  readonly lowBitExpertBytes: number;
-  /** GPU time of the lower-bit copy over `tokens` tokens. */
-  lowBitExpertSec(tokens: number): number;
-}
+export type { MissCosts, StepCosts } from '../timing/costs.js';
 
 /** Prefetching and miss handling; without them the simulator is demand fetching into the cache. */
 export interface OffloadOptions {
@@ -241,14 +222,13 @@ export class OffloadSim implements JobListener {
     this.L = trace.numLayers;
     this.E = cache.numExperts;
     this.gpu = new SerialResource(this.sim, 'gpu', this);
-    const link = cost.hardware.link;
-    this.link = new BandwidthLink(this.sim, 'link', link.h2dBytesPerSec, link.latencySec, this);
+    this.link = new BandwidthLink(this.sim, 'link', cost.h2dSec, this);
     this.cpu = new SerialResource(this.sim, 'cpu', this);
     this.link.resource.remap = (_old, job) => {
       this.inflightJob[this.remapKey] = job;
     };
     // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
-    if (link.overlapsCompute === false) new ExclusiveGroup([this.gpu, this.link.resource]);
+    if (!cost.linkOverlapsCompute) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflightJob = new Int32Array(nKeys).fill(-1);
@@ -271,7 +251,7 @@ export class OffloadSim implements JobListener {
     this.log = options.schedule;
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
-      if (link.overlapsCompute !== false) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
+      if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
       if ((this.handler && this.handler.kind !== 'fetch') || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
       this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
     }
@@ -518,9 +498,8 @@ export class OffloadSim implements JobListener {
       q.tokens = n;
       q.importance = h.needsImportance ? this.importance(layer, key - layer * this.E) : 1;
       if (h.needsEstimates) {
-        const link = this.cost.hardware.link;
-        q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.link.transferTimeSec(this.cost.expertBytes) + this.cost.expertSec(n);
-        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n, link);
+        q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.cost.h2dSec(this.cost.expertBytes) + this.cost.expertSec(n);
+        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n);
       }
       decision = h.decide(q);
     }
@@ -530,7 +509,7 @@ export class OffloadSim implements JobListener {
       this.evicted(key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
-      this.cpu.submit(this.cpuJobSec(n, this.cost.hardware.link), 0, (key << 2) | JOB_EXPERT, n);
+      this.cpu.submit(this.cpuJobSec(n), 0, (key << 2) | JOB_EXPERT, n);
     } else if (decision === 'low-bit') {
       cache.access(key, false);
       this.evicted(key);
@@ -556,10 +535,9 @@ export class OffloadSim implements JobListener {
   }
 
   /** CPU job of one expert: activations to the host, the expert on the CPU, results back. */
-  private cpuJobSec(n: number, link: HostLink): number {
+  private cpuJobSec(n: number): number {
     const mc = this.missCosts!;
-    const act = mc.activationBytes(n);
-    return link.latencySec + act / link.d2hBytesPerSec + mc.cpuExpertSec(n) + link.latencySec + act / link.h2dBytesPerSec;
+    return this.cost.cpuRoundTripSec(mc.activationBytes(n), mc.cpuExpertSec(n));
   }
 
   /**
