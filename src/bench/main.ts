@@ -16,7 +16,7 @@ import { SyntheticSource } from '../trace/synthetic.js';
 import type { SyntheticSpec } from '../trace/synthetic.js';
 import { RooflineCosts } from '../timing/roofline.js';
 import { OffloadSim } from '../sim/offload-sim.js';
-import { streamingDecodeSteps } from '../sim/stream-steps.js';
+import { streamingDecodeSteps } from '../trace/stream-steps.js';
 import { NO_EXPERT } from '../trace/types.js';
 
 const model = modelPresets['mixtral-8x7b'];
