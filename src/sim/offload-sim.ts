@@ -29,7 +29,7 @@
  */
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, ExclusiveGroup, SerialResource, type JobListener } from '../engine/resource.js';
-import type { ExpertCache } from '../policies/expert-cache.js';
+import { BYPASSED, wasAdmitted, type AccessOutcome, type ExpertCache } from '../policies/expert-cache.js';
 import type { PrefetchMetrics, TimelineSpan } from '../metrics/types.js';
 import { newCounters, type SimCounters } from '../metrics/counters.js';
 export type { SimCounters } from '../metrics/counters.js';
@@ -400,26 +400,24 @@ export class OffloadSim implements JobListener {
     }
     this.waitClass[key] = waitClass;
     if (decision === 'cpu') {
-      cache.access(key, false);
-      this.evicted(key);
+      this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
       this.cpu.submit(this.cpuJobSec(n), 0, (key << 2) | JOB_EXPERT, n);
     } else if (decision === 'low-bit') {
-      cache.access(key, false);
-      this.evicted(key);
+      this.evicted(cache.access(key, false), key);
       c.lowBitComputations++;
       c.lowBitBytes += mc!.lowBitExpertBytes;
       this.stagingNow++;
       this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, key * 4 + LINK_LOW_BIT, n);
     } else {
-      cache.access(key);
-      this.evicted(key);
+      const outcome = cache.access(key);
+      this.evicted(outcome, key);
       const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
       if (streamed >= 0) {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
         if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
-      } else if (cache.lastAdmitted) {
+      } else if (wasAdmitted(outcome)) {
         this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_DEMAND, n);
         this.inflightIsPrefetch[key] = 0;
       } else {
@@ -456,9 +454,9 @@ export class OffloadSim implements JobListener {
     return best;
   }
 
-  /** Accounts for the victim of the last cache access or insert (of `key`). */
-  private evicted(key: number): void {
-    const v = this.cache.lastEvicted;
+  /** Accounts for the victim (if any) of a cache access or insert of `key` that had `outcome`. */
+  private evicted(outcome: AccessOutcome, key: number): void {
+    const v = outcome;
     if (v >= 0) this.log?.push(OP_EVICT, v, key);
     if (v >= 0 && this.unusedPrefetch[v] === 1) {
       this.unusedPrefetch[v] = 0;
@@ -506,11 +504,12 @@ export class OffloadSim implements JobListener {
     for (let i = 0; i < w; i++) {
       const key = this.planKeys[i];
       if (cache.resident[key] === 1) continue;
-      if (!cache.insert(key)) {
+      const outcome = cache.insert(key);
+      if (outcome === BYPASSED) {
         c.prefetch.refused++;
         continue;
       }
-      this.evicted(key);
+      this.evicted(outcome, key);
       cache.lock(key); // in flight
       this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
       this.inflightIsPrefetch[key] = 1;
