@@ -41,7 +41,8 @@ import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/pre
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
 import type { PredictorDriver } from '../predictors/driver.js';
 import { NO_EXPERT } from '../trace/types.js';
-import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
+import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
+import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 export type { MissCosts, StepCosts } from '../timing/costs.js';
@@ -66,17 +67,8 @@ export const PRIORITY_DEMAND = 0;
 /** Prefetches queue at PRIORITY_PREFETCH + the plan's priority (0 = most urgent). */
 export const PRIORITY_PREFETCH = 1;
 
-const JOB_PRE = 0;
-const JOB_EXPERT = 1;
-const JOB_TAIL = 2;
 /** The simulator's own event: the GPU wakes up for an arrival after idling. */
 const EVENT_WAKE = 1;
-
-// Link transfers: tag = key * 4 + kind.
-const LINK_DEMAND = 0; // into a cache slot
-const LINK_STAGED = 1; // into a staging buffer (not cached)
-const LINK_PREFETCH = 2; // into a cache slot, ahead of the gate
-const LINK_LOW_BIT = 3; // a lower-bit copy into a staging buffer
 
 // Why the GPU waited for an expert (the charge of the idle interval its computation ends).
 const WAIT_HIT = 0;
@@ -358,7 +350,7 @@ export class OffloadSim implements JobListener {
             c.prefetch.usedBytes += this.cost.expertBytes;
           }
           this.waitClass[key] = WAIT_HIT;
-          this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+          this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
         }
       } else {
         this.miss(key, n, layer, prefetching && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY);
@@ -403,26 +395,26 @@ export class OffloadSim implements JobListener {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
-      this.cpu.submit(this.cpuJobSec(n), 0, (key << 2) | JOB_EXPERT, n);
+      this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
     } else if (decision === 'low-bit') {
       this.evicted(cache.access(key, false), key);
       c.lowBitComputations++;
       c.lowBitBytes += mc!.lowBitExpertBytes;
       this.stagingNow++;
-      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, key * 4 + LINK_LOW_BIT, n);
+      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, linkJob(key, LINK_LOW_BIT), n);
     } else {
       const outcome = cache.access(key);
       this.evicted(outcome, key);
       const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
       if (streamed >= 0) {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
-        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
       } else if (wasAdmitted(outcome)) {
-        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_DEMAND, n);
+        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
         this.inflightIsPrefetch[key] = 0;
       } else {
         this.stagingNow++;
-        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_STAGED, n);
+        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
       }
     }
   }
@@ -511,7 +503,7 @@ export class OffloadSim implements JobListener {
       }
       this.evicted(outcome, key);
       cache.lock(key); // in flight
-      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
+      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], linkJob(key, LINK_PREFETCH), 0);
       this.inflightIsPrefetch[key] = 1;
       if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
       this.prefetchKeys[this.prefetchCount++] = key;
@@ -663,10 +655,10 @@ export class OffloadSim implements JobListener {
   onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
     if (this.log) this.record(res, tag, tag2);
     if (res === this.gpu) {
-      if ((tag & 3) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, tag >> 2);
+      if (jobKind(tag) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, jobKey(tag));
       if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
     } else if (res === this.link.resource) {
-      this.fetchStartSec[tag >> 2] = startSec;
+      this.fetchStartSec[jobKey(tag)] = startSec;
     }
     if (!this.inWindow()) {
       if (res === this.gpu) this.lastGpuEndSec = endSec;
@@ -679,25 +671,25 @@ export class OffloadSim implements JobListener {
         this.c.timeline.push({ resource: 'gpu', kind: 'stall', startMs: this.lastGpuEndSec * toMs, endMs: startSec * toMs, step: stepIndex, layer: this.layer, expert: -1 });
       }
       this.lastGpuEndSec = endSec;
-      const job = tag & 3;
+      const job = jobKind(tag);
       const kind = job === JOB_EXPERT ? 'expert' : job === JOB_PRE ? 'attention' : 'lm-head';
-      const expert = job === JOB_EXPERT ? (tag >> 2) % this.E : -1;
+      const expert = job === JOB_EXPERT ? jobKey(tag) % this.E : -1;
       this.c.timeline.push({ resource: 'gpu', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert });
     } else if (res === this.cpu) {
-      this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: (tag >> 2) % this.E });
+      this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: jobKey(tag) % this.E });
     } else {
-      const key = tag >> 2;
-      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[tag & 3];
+      const key = jobKey(tag);
+      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
       this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
 
   private record(res: SerialResource, tag: number, tag2: number): void {
-    const key = tag >> 2;
+    const key = jobKey(tag);
     if (res === this.gpu) {
-      if ((tag & 3) === JOB_EXPERT) this.log!.push(OP_COMPUTE, key, tag2);
+      if (jobKind(tag) === JOB_EXPERT) this.log!.push(OP_COMPUTE, key, tag2);
     } else if (res === this.link.resource) {
-      const kind = tag & 3;
+      const kind = jobKind(tag);
       if (kind === LINK_STAGED) this.log!.push(OP_STAGE, key);
       else if (kind === LINK_DEMAND || kind === LINK_PREFETCH) this.log!.push(OP_UPLOAD, key, kind === LINK_PREFETCH ? 1 : 0);
       else throw new Error(`schedule: link transfer of kind ${kind} cannot be recorded`);
@@ -706,7 +698,7 @@ export class OffloadSim implements JobListener {
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number): void {
     if (res === this.gpu) {
-      const job = tag & 3;
+      const job = jobKind(tag);
       if (job === JOB_PRE) this.gate();
       else if (job === JOB_EXPERT) {
         this.expertBusySec += this.sim.now - startSec;
@@ -719,16 +711,16 @@ export class OffloadSim implements JobListener {
     } else if (res === this.cpu) {
       if (--this.pending === 0) this.layerDone();
     } else {
-      const key = tag >> 2;
-      const kind = tag & 3;
+      const key = jobKey(tag);
+      const kind = jobKind(tag);
       if (tag2 === STREAM_TAG) {
         // A prefill-streamed expert arrived: compute it if its router chose it.
         const n = this.streamer!.arrived(key);
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
       } else if (kind === LINK_LOW_BIT) {
-        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, expertJob(key), tag2);
       } else if (kind === LINK_STAGED) {
-        this.gpu.submit(this.cost.expertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+        this.gpu.submit(this.cost.expertSec(tag2), 0, expertJob(key), tag2);
       } else {
         // Arrived in its cache slot.
         this.inflightJob[key] = -1;
@@ -736,7 +728,7 @@ export class OffloadSim implements JobListener {
         if (wasPrefetch) this.cache.unlock(key);
         const n = wasPrefetch ? this.waitTokens[key] : tag2;
         this.waitTokens[key] = 0;
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
         else if (wasPrefetch) {
           this.unusedPrefetch[key] = 1;
           this.inflightIsPrefetch[key] = 0;
@@ -746,7 +738,6 @@ export class OffloadSim implements JobListener {
   }
 }
 
-const LINK_KIND_NAMES = ['fetch', 'fetch', 'prefetch', 'fetch-low-bit'];
 
 function grow(a: Int32Array): Int32Array {
   const g = new Int32Array(a.length * 2);
