@@ -47,7 +47,7 @@ import type { StepCosts } from '../timing/costs.js';
 import { stepCosts } from '../timing/roofline.js';
 import { createPolicyCache, policyOptions, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
-import type { Step } from '../sim/steps.js';
+import type { Step } from '../trace/steps.js';
 
 export interface ReplayOptions {
   backend: Backend;

@@ -35,10 +35,10 @@ import { missHandlers } from '../policies/miss/index.js';
 import type { Rng } from '../rng/rng.js';
 import type { Dtype } from '../model/types.js';
 import { bytesPerParam } from '../model/derived.js';
-import { staticBatches, type StepSource } from './steps.js';
+import { staticBatches, type StepSource } from '../trace/steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
-import { accessKeys } from './union.js';
+import { accessKeys } from '../trace/union.js';
 import { requestTrace } from '../workload/request-trace.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
 

@@ -1,6 +1,6 @@
 import { OffloadSim, type MissCosts, type OffloadOptions, type StepCosts } from '../../src/sim/offload-sim.js';
 import { linkCosts } from '../../src/timing/roofline.js';
-import { staticBatches } from '../../src/sim/steps.js';
+import { staticBatches } from '../../src/trace/steps.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { cachePolicies, type CachePolicyKind } from '../../src/policies/index.js';
 import { prefetchPolicies, type PrefetchKind } from '../../src/policies/prefetch/index.js';

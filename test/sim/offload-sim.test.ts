@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { linkCosts } from '../../src/timing/roofline.js';
 import fc from 'fast-check';
 import { OffloadSim, type StepCosts } from '../../src/sim/offload-sim.js';
-import { staticBatches } from '../../src/sim/steps.js';
+import { staticBatches } from '../../src/trace/steps.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { cachePolicies } from '../../src/policies/index.js';
 import { traceOf } from '../helpers/trace.js';
