@@ -277,7 +277,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     kind: 'vllm-cpu-offload',
     describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
     models: [
-      `maybe_offload_to_cpu moves parameters to (pinned, if available) CPU memory module by module until cpu_offload_gb is used up, first layers first; forward runs functional_call with each parameter .to(device, non_blocking=True) on the current stream (${VLLM_UTILS})`,
+      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; forward runs functional_call with each parameter .to(device, non_blocking=True) on the current stream; newer V1 code can instead read them in place through UVA, the same bytes over the link per pass (${VLLM_UTILS}; the pin_memory and per-parameter lines confirmed in a stored copy of that file this session, the forward path from knowledge of it)`,
       'so an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
     ],
     simplifies: ['GPU memory is reported as if every expert were resident (the offloaded layers\' bytes are not subtracted)', 'CUDA-graph capture with offloading assumed (check the vLLM version used)'],

@@ -1,6 +1,6 @@
 /**
  * Execution semantics: how a real runtime executes the plan the policies make, as named parameters
- * of the timing model (issue 12, part 1). The roofline (src/sim/cost-model.ts) is what the
+ * of the timing model (issue 12, part 1). The roofline (./roofline.ts) is what the
  * hardware could do; these say what a given software stack adds or loses on top of it:
  *
  *   - runtime overheads: host-side cost per kernel launch (eager PyTorch dispatch, CUDA graphs,
@@ -22,12 +22,13 @@
  * measured or fitted on a declared subset (issue 12, part 5).
  *
  * This module is deliberately separate from the roofline: `SemanticCostModel` decorates the
- * analytic costs at four seams (expert time, per-layer time, per-step time, the link/CPU the
- * hardware offers), so it ports onto the `Costs` interface of src/timing/ (issue 11) unchanged.
+ * analytic costs at four seams of the `Costs` interface (./costs.ts): expert time, per-layer time,
+ * per-step time, and the link/CPU the hardware offers (h2dSec, cpuRoundTripSec, linkOverlapsCompute
+ * and cpuExpertSec follow from the effective hardware).
  */
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { CostModel, type Precision } from '../sim/cost-model.js';
+import { RooflineCosts, type Precision } from './roofline.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -319,11 +320,11 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
 }
 
 /**
- * The roofline costs plus a runtime's execution semantics. Construct with `semanticCostModel`.
+ * The roofline costs (RooflineCosts, behind the Costs seam of ./costs.ts) plus a runtime's execution semantics. Construct with `semanticCostModel`.
  * Seams: expertSec/expertSecAs (kernels, syncs, dequantisation), preExpertSec (per-layer kernels,
  * streamed dense weights), tailSec (per-step cost), and the hardware (achieved link and CPU).
  */
-export class SemanticCostModel extends CostModel {
+export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
   private readonly perLayerExtraSec: number;
   private readonly streamSec: Float64Array;

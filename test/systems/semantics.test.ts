@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CostModel } from '../../src/sim/cost-model.js';
+import { RooflineCosts, linkCosts } from '../../src/timing/roofline.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
 import { attentionParams, bytesPerParam, expertParams, routerParams, sharedExpertParams } from '../../src/model/derived.js';
@@ -14,7 +14,7 @@ import {
 } from '../../src/timing/execution-semantics.js';
 import { traceOf } from '../helpers/trace.js';
 import { simulate } from '../helpers/sim.js';
-import type { StepCosts } from '../../src/sim/offload-sim.js';
+import type { StepCosts } from '../../src/timing/costs.js';
 
 const model = modelPresets['mixtral-8x7b'];
 const hw = hardwarePresets['rtx-4090'];
@@ -63,7 +63,7 @@ describe('execution semantics: the named parameters', () => {
   it('an expert pays the runtime\'s kernels beyond the roofline\'s 3, its syncs, and the dequantisation\'s bytes and kernels', () => {
     const s = sem({ expertFormat: weightFormats['hqq-4bit'] });
     const c = semanticCostModel(model, hw, precision, s);
-    const plain = new CostModel(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
     const rt = runtimes['eager-pytorch'];
     const dequant = (expertParams(model) * 4) / hw.gpu.hbmBytesPerSec + 12 * rt.perKernelSec;
     expect(c.expertSec(1)).toBeCloseTo(plain.expertSec(1) + (9 - 3) * rt.perKernelSec + rt.syncSec + dequant, 12);
@@ -75,7 +75,7 @@ describe('execution semantics: the named parameters', () => {
   it('a layer pays the runtime\'s kernels beyond the roofline\'s 8; a pass pays the per-step cost', () => {
     const s = sem();
     const c = semanticCostModel(model, hw, precision, s);
-    const plain = new CostModel(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
     expect(c.preExpertSec(3, 1, 100)).toBeCloseTo(plain.preExpertSec(3, 1, 100) + 12 * 10e-6, 12);
     expect(c.tailSec(1, 100, 1)).toBeCloseTo(plain.tailSec(1, 100, 1) + 2e-3, 12);
   });
@@ -96,7 +96,7 @@ describe('execution semantics on the timeline (round numbers)', () => {
   // Attention 1 s, expert 2 s, LM head 0.5 s, 3-byte experts on a 1 B/s link.
   const costs = (overlapsCompute: boolean, latencySec = 0): StepCosts => ({
     expertBytes: 3,
-    hardware: { link: { name: 't', h2dBytesPerSec: 1, d2hBytesPerSec: 1, latencySec, overlapsCompute, source: 't' } },
+    ...linkCosts({ name: 't', h2dBytesPerSec: 1, d2hBytesPerSec: 1, latencySec, overlapsCompute, source: 't' }),
     expertSec: () => 2,
     preExpertSec: () => 1,
     tailSec: () => 0.5,
