@@ -26,12 +26,16 @@ const LAYERS = [
   'policies',
   'scheduling',
   'workload',
+  // issue12c: the systems catalog (from model, timing, predictors) is read by scenario/'s schema
+  'systems',
   'scenario',
   'metrics',
   'sim',
   'sweep',
   'calibrate',
   'report',
+  // issue12c: reproduce runs scenarios (scenario, sim, systems) and renders a page (report)
+  'reproduce',
   'bench',
   'cli',
 ];
