@@ -2,16 +2,17 @@
  * moesim reproduce: simulate every published point and compare.
  *
  * Each point becomes one scenario: the point's model preset (with its topK when the source changed
- * it), its hardware (GPU preset plus the source's host link / CPU), its precision, batch 1, and the
- * system's nearest policy (systems.ts). Mixtral points replay the shipped routing trace recorded on
- * the real model; other models get a seeded synthetic trace with the model's shape. The metric is
+ * it), its hardware (GPU preset plus the source's host link / CPU), its stated precision, batch 1,
+ * and its real system preset (`system:` from src/systems/catalog.ts with the point's settings,
+ * src/reproduce/systems.ts). Mixtral points replay the shipped routing trace recorded on the real
+ * model; other models get a seeded synthetic trace with the model's shape. The metric is
  * decode-only: seconds per token = the simulated mean TPOT (tokens/s = 1 / that).
  *
- * Fitted-parameter protocol: a parameter no source gives (today one: the GPU's per-kernel software
- * cost, `gpu.launchOverheadUs`, standing in for a runtime's per-kernel dispatch cost) is fitted by a
- * grid search on a declared subset of points only, and errors are reported on the points not used
- * for fitting. `loso` (leave one system out): for each system, fit on every other system's points
- * and predict that system's; every point is predicted exactly once by a fit that never saw it.
+ * Fitted-parameter protocol (issue12c): one physical cost per runtime, `runtime.perKernelUs` (the
+ * host cost of a kernel launch), fitted by grid search separately for each runtime on the points of
+ * systems that run on it, from a declared subset only; errors are reported on points not used for
+ * fitting. `loso`: each system is predicted with its runtime's value fitted on the other systems of
+ * that runtime (the preset value when no other system shares it).
  */
 import { dirname, join, resolve } from 'node:path';
 import { parseScenario } from '../scenario/load.js';
