@@ -9,14 +9,14 @@ import { performance } from 'node:perf_hooks';
 import { modelPresets } from '../model/presets.js';
 import { hardwarePresets } from '../hardware/presets.js';
 import { numMoeLayers } from '../model/derived.js';
-import { ExpertCache } from '../policies/expert-cache.js';
+import { ExpertCache, HIT } from '../policies/expert-cache.js';
 import { lru } from '../policies/lru.js';
 import { createRng } from '../rng/rng.js';
 import { SyntheticSource } from '../trace/synthetic.js';
 import type { SyntheticSpec } from '../trace/synthetic.js';
-import { CostModel } from '../sim/cost-model.js';
+import { RooflineCosts } from '../timing/roofline.js';
 import { OffloadSim } from '../sim/offload-sim.js';
-import { streamingDecodeSteps } from '../sim/stream-steps.js';
+import { streamingDecodeSteps } from '../trace/stream-steps.js';
 import { NO_EXPERT } from '../trace/types.js';
 
 const model = modelPresets['mixtral-8x7b'];
@@ -53,7 +53,7 @@ function cacheReplay(tokens: number): [number, number, number] {
         for (let k = 0; k < K; k++, i++) {
           const e = ids[i];
           if (e === NO_EXPERT) continue;
-          if (cache.access(base + e)) hits++;
+          if (cache.access(base + e) === HIT) hits++;
           accesses++;
         }
       }
@@ -68,7 +68,7 @@ function timingModel(tokens: number): [number, number, number] {
   const s = spec(tokens);
   const src = new SyntheticSource(s, createRng('bench').fork('trace'));
   const { trace, source } = streamingDecodeSteps(src, s.sequences);
-  const cost = new CostModel(model, hardwarePresets['rtx-4090'], { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
+  const cost = new RooflineCosts(model, hardwarePresets['rtx-4090'], { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
   const t0 = performance.now();
   const counters = new OffloadSim(trace, cost, newCache(), source).run();
   const sec = (performance.now() - t0) / 1e3;

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
 import { createRng } from '../rng/rng.js';
-import { KERNELS_PER_EXPERT } from '../sim/cost-model.js';
+import { KERNELS_PER_EXPERT } from '../timing/roofline.js';
 import { openBackend, type Backend, type BackendName } from './backends.js';
 import { fitExpertAnchored, fitTransfer, type ExpertFit } from './fit.js';
 import {

@@ -16,6 +16,8 @@
  * mathjs does the linear algebra (QR); it is imported lazily because it is slow to load.
  */
 
+import { linkSec, rooflineSec } from '../timing/roofline.js';
+
 type MathJs = typeof import('mathjs');
 let mathOnce: Promise<MathJs> | undefined;
 function loadMath(): Promise<MathJs> {
@@ -74,7 +76,7 @@ export interface ExpertFit extends FitQuality {
 }
 
 export function predictTransfer(fit: Pick<TransferFit, 'latencySec' | 'bandwidthBytesPerSec'>, bytes: number): number {
-  return fit.latencySec + bytes / fit.bandwidthBytesPerSec;
+  return linkSec(fit.latencySec, fit.bandwidthBytesPerSec, bytes);
 }
 
 export function predictExpert(
@@ -82,7 +84,7 @@ export function predictExpert(
   bytes: number,
   flops: number,
 ): number {
-  return fit.overheadSec + Math.max(bytes / fit.memBandwidthBytesPerSec, flops / fit.throughputFlopsPerSec);
+  return rooflineSec(fit.overheadSec, bytes, fit.memBandwidthBytesPerSec, flops, fit.throughputFlopsPerSec);
 }
 
 /** R², relative residuals and the worst of them. */

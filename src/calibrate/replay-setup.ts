@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
 import { prepareScenario, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
-import { staticBatches } from '../sim/steps.js';
+import { staticBatches } from '../trace/steps.js';
 import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
 import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';

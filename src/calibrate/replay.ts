@@ -42,10 +42,12 @@ import { quantile } from './microbench.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
-import { OffloadSim, type SimCounters, type StepCosts } from '../sim/offload-sim.js';
+import { OffloadSim, type SimCounters } from '../sim/offload-sim.js';
+import type { StepCosts } from '../timing/costs.js';
+import { stepCosts } from '../timing/roofline.js';
 import { createPolicyCache, policyOptions, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
-import type { Step } from '../sim/steps.js';
+import type { Step } from '../trace/steps.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -177,13 +179,10 @@ export interface RecordedSchedule {
  * issues everything) with one transfer latency per uploaded matrix.
  */
 export function replayCosts(expertBytes: number, hardware: Hardware, expertSec: (tokens: number) => number): StepCosts {
-  return {
-    expertBytes,
-    hardware: { link: { ...hardware.link, latencySec: UPLOADS_PER_EXPERT * hardware.link.latencySec, overlapsCompute: false } },
-    expertSec,
-    preExpertSec: () => 0,
-    tailSec: () => 0,
-  };
+  return stepCosts(
+    { ...hardware.link, latencySec: UPLOADS_PER_EXPERT * hardware.link.latencySec, overlapsCompute: false },
+    { expertBytes, expertSec, preExpertSec: () => 0, tailSec: () => 0 },
+  );
 }
 
 /** backend.upload sends an expert's three matrices as three transfers. */

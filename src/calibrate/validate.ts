@@ -5,14 +5,14 @@
  * the same accesses, so a difference is a bug, and is thrown as one.
  *
  * The simulated world is the replayed one: the scaled model's experts (fp32, three matrices) in the
- * simulator's CostModel on the profile's Hardware; no non-expert work (the replay executes none);
+ * simulator's RooflineCosts on the profile's Hardware; no non-expert work (the replay executes none);
  * the profile's link, which does not overlap compute, with one transfer latency per uploaded matrix.
  */
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary } from '../metrics/latency.js';
-import { CostModel } from '../sim/cost-model.js';
-import type { StepCosts } from '../sim/offload-sim.js';
+import { RooflineCosts } from '../timing/roofline.js';
+import type { StepCosts } from '../timing/costs.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
 import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
@@ -22,11 +22,11 @@ import { expertWeightBytes } from './expert-graph.js';
 import type { Progress } from './microbench.js';
 
 /**
- * The simulator's costs for a replay on `hardware` (a calibration profile's): the CostModel of the
+ * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
  * scaled model for the experts; nothing for non-expert work, which the replay does not execute.
  */
 export function profileCosts(scaled: ScaledModel, hardware: Hardware): StepCosts {
-  const cost = new CostModel(scaled.model, hardware, { experts: 'fp32', dense: 'fp32', kvCache: 'fp32', groupSize: 128 });
+  const cost = new RooflineCosts(scaled.model, hardware, { experts: 'fp32', dense: 'fp32', kvCache: 'fp32', groupSize: 128 });
   if (cost.expertBytes !== scaled.expertBytes) throw new Error(`profileCosts: expert bytes ${cost.expertBytes} != ${scaled.expertBytes}`);
   return replayCosts(cost.expertBytes, hardware, (tokens) => cost.expertSec(tokens));
 }

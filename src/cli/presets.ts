@@ -8,6 +8,8 @@ import { schedulerKinds, tokenSchedulers } from '../scheduling/index.js';
 import { prefetchKinds, prefetchPolicies } from '../policies/prefetch/index.js';
 import { missHandlerKinds, missHandlers } from '../policies/miss/index.js';
 import { predictorKinds, predictors } from '../predictors/index.js';
+import { systemKinds, systems } from '../systems/catalog.js';
+import { cpuPresets, linkPresets, runtimes, weightFormats } from '../timing/execution-semantics.js';
 
 const GiB = 2 ** 30;
 
@@ -56,7 +58,27 @@ export function presetsText(): string {
   );
   const predictorTable = renderTable(['predictor', 'what it predicts from'], predictorKinds.map((k) => [k, predictors[k].describe]));
   const miss = renderTable(['on miss', 'what it does'], missHandlerKinds.map((k) => [k, missHandlers[k].describe]));
-  return [hw, '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '', 'Sources:', ...sources].join('\n');
+  const systemTable = renderTable(['system', 'what it is (system: { kind: ... })'], systemKinds.map((k) => [k, systems[k].describe]));
+  const runtimeTable = renderTable(
+    ['runtime', 'us/kernel', 'kernels/layer', 'kernels/expert', 'syncs/expert', 'ms/step', 'fitted'],
+    Object.values(runtimes).map((r) => [r.name, (r.perKernelSec * 1e6).toFixed(1), String(r.kernelsPerLayer), String(r.kernelsPerExpert), String(r.syncsPerExpert), (r.perStepSec * 1e3).toFixed(1), r.fitted ? 'yes' : 'no']),
+  );
+  const formatTable = renderTable(
+    ['weight format', 'sized as', 'group', 'dequant B/param', 'dequant kernels/expert'],
+    Object.values(weightFormats).map((f) => [f.name, f.dtype, String(f.groupSize), String(f.dequantBytesPerParam), String(f.dequantKernelsPerExpert)]),
+  );
+  const semanticSources = [
+    ...Object.values(runtimes).map((r) => `  runtime ${r.name}: ${r.sources.join('; ')}`),
+    ...Object.entries(linkPresets).map(([k, l]) => `  link ${k} (efficiency pinned ${l.efficiency.pinned}, pageable ${l.efficiency.pageable}): ${l.sources.join('; ')}`),
+    ...Object.values(weightFormats).map((f) => `  format ${f.name}: ${f.sources.join('; ')}`),
+    ...Object.entries(cpuPresets).map(([k, c]) => `  cpu ${k} (bandwidth x${c.bandwidthEfficiency}, FLOP/s x${c.flopsEfficiency}): ${c.sources.join('; ')}`),
+  ];
+  const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`)]);
+  return [
+    hw, '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '',
+    systemTable, '', runtimeTable, '', formatTable, '',
+    'Sources:', ...sources, '', 'Execution semantics sources:', ...semanticSources, '', 'Systems (from their code):', ...systemSources,
+  ].join('\n');
 }
 
 export const presetsCommand: CommandModule = {

@@ -289,8 +289,9 @@ export class ExclusiveGroup {
 }
 
 /**
- * A link of fixed bandwidth and per-transfer latency (PCIe to the GPU): a serial resource whose
- * job duration is latency + bytes / bandwidth. Counts the bytes of completed transfers.
+ * A link (PCIe to the GPU): a serial resource whose job duration is `transferSec(bytes)`, a
+ * function the timing model supplies (the engine knows no formula). Counts the bytes of completed
+ * transfers.
  */
 export class BandwidthLink {
   readonly resource: SerialResource;
@@ -299,11 +300,9 @@ export class BandwidthLink {
   constructor(
     sim: Simulator,
     name: string,
-    readonly bytesPerSec: number,
-    readonly latencySec: number,
+    readonly transferSec: (bytes: number) => number,
     listener: JobListener,
   ) {
-    if (!(bytesPerSec > 0)) throw new Error(`${name}: bandwidth must be positive, got ${bytesPerSec}`);
     this.resource = new SerialResource(sim, name, {
       onJobStart: listener.onJobStart?.bind(listener),
       onJobDone: (res, job, tag, tag2, start, bytes) => {
@@ -313,13 +312,9 @@ export class BandwidthLink {
     });
   }
 
-  transferTimeSec(bytes: number): number {
-    return this.latencySec + bytes / this.bytesPerSec;
-  }
-
   /** Queues a transfer; returns its job handle. */
   transfer(bytes: number, priority: number, tag: number, tag2 = 0): number {
-    return this.resource.submit(this.transferTimeSec(bytes), priority, tag, tag2, bytes);
+    return this.resource.submit(this.transferSec(bytes), priority, tag, tag2, bytes);
   }
 
   cancel(job: number): boolean {

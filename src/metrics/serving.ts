@@ -1,5 +1,5 @@
 /** Per-request metrics of a serving workload from the simulator's counters and the request table. */
-import type { SimCounters } from '../sim/offload-sim.js';
+import type { SimCounters } from './counters.js';
 import type { RequestTable } from '../workload/requests.js';
 import type { ServingSource } from '../workload/serving-source.js';
 import { mean, percentile } from './summarize.js';

@@ -1,4 +1,4 @@
-import type { SimCounters } from '../sim/offload-sim.js';
+import type { SimCounters } from './counters.js';
 import type { GpuMemory, Metrics } from './types.js';
 
 /** Linear-interpolated percentile (p in [0, 100]) of sorted values; NaN when empty. */

@@ -1,6 +1,19 @@
 import type { CachePolicy } from './types.js';
 
-export type AccessOutcome = 'hit' | 'miss';
+/**
+ * What a cache access or insert decided, as one number (no allocation per access): HIT, BYPASSED
+ * (a miss not kept, or an insert refused), ADMITTED (kept without evicting), or a key >= 0: kept,
+ * evicting that key.
+ */
+export type AccessOutcome = number;
+export const HIT = -1;
+export const BYPASSED = -2;
+export const ADMITTED = -3;
+
+/** Whether the outcome kept the key in the cache (admitted, with or without a victim). */
+export function wasAdmitted(o: AccessOutcome): boolean {
+  return o === ADMITTED || o >= 0;
+}
 
 /**
  * Expert residency with a capacity per scope (one scope per MoE layer, or one global scope), driven
@@ -18,10 +31,6 @@ export class ExpertCache {
   /** Members of each scope, for policies that scan: scopeKeys[scope] = keys of that scope. */
   readonly scopeStart: Int32Array;
   residentCount = 0;
-  /** Key evicted by the last access or insert, -1 if none. */
-  lastEvicted = -1;
-  /** Set by the last access: the missed key was admitted into the cache. */
-  lastAdmitted = false;
   peakResident = 0;
   private accessCount = 0;
 
@@ -76,26 +85,23 @@ export class ExpertCache {
   /**
    * One demand access. On a miss the policy decides whether to keep the expert (unless `admit` is
    * false: the caller serves the miss without caching it, e.g. on the CPU); if kept and the scope is
-   * full, it picks a victim (lastEvicted). Returns true on a hit.
+   * full, it picks a victim. Returns the outcome: HIT, BYPASSED, ADMITTED or the evicted key.
    */
-  access(key: number, admit = true): boolean {
+  access(key: number, admit = true): AccessOutcome {
     const a = this.accessCount++;
     const p = this.policy;
     p.onAccess(key, a);
-    this.lastEvicted = -1;
-    this.lastAdmitted = false;
     if (this.resident[key] === 1) {
       p.onHit(key, a);
-      return true;
+      return HIT;
     }
-    if (admit && p.admit(key)) this.lastAdmitted = this.makeRoomAndInsert(key, a);
-    return false;
+    if (admit && p.admit(key)) return this.makeRoomAndInsert(key, a);
+    return BYPASSED;
   }
 
-  /** Inserts a key outside a demand access (a prefetch). Returns false if no room could be made. */
-  insert(key: number): boolean {
-    if (this.resident[key] === 1) return true;
-    this.lastEvicted = -1;
+  /** Inserts a key outside a demand access (a prefetch): HIT if resident, BYPASSED if no room could be made, else ADMITTED or the evicted key. */
+  insert(key: number): AccessOutcome {
+    if (this.resident[key] === 1) return HIT;
     return this.makeRoomAndInsert(key, this.accessCount);
   }
 
@@ -109,17 +115,18 @@ export class ExpertCache {
     this.policy.onEvict(key);
   }
 
-  private makeRoomAndInsert(key: number, a: number): boolean {
+  private makeRoomAndInsert(key: number, a: number): AccessOutcome {
     const scope = this.scopeOf(key);
-    if (this.capacityPerScope <= 0) return false;
+    if (this.capacityPerScope <= 0) return BYPASSED;
+    let outcome = ADMITTED;
     if (this.occupancy[scope] >= this.capacityPerScope) {
       const v = this.policy.victim(scope, this);
-      if (v < 0) return false;
+      if (v < 0) return BYPASSED;
       this.evict(v);
-      this.lastEvicted = v;
+      outcome = v;
     }
     this.insertKey(key, a);
-    return true;
+    return outcome;
   }
 
   private insertKey(key: number, a: number): void {

@@ -2,7 +2,7 @@
  * A predictor at work in a replay: conditions it on each token of a step, sums the scores over the
  * step's tokens, and after the step observes the tokens (learning from them when online).
  */
-import type { Step } from '../sim/steps.js';
+import type { Step } from '../trace/steps.js';
 import type { RoutingPredictor } from './types.js';
 import { TraceView } from './trace-view.js';
 

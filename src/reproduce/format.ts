@@ -18,10 +18,10 @@ function pointTable(points: PointResult[], withParam: boolean): string {
     num(r.published),
     r.failure ? 'failed' : num(r.simulated),
     r.error === undefined ? '-' : pct(r.error),
-    ...(withParam ? [String(r.parameterValue)] : []),
+    ...(withParam ? [`${r.runtime} ${r.parameterValue}${r.fitted ? '' : ' (preset)'}`] : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const numeric = new Set([4, 5, 6, 7]);
+  const numeric = new Set([4, 5, 6]);
   const line = (r: string[]) => r.map((c, i) => (numeric.has(i) ? lpad(c, w[i]) : pad(c, w[i]))).join('  ');
   const fails = points.filter((r) => r.failure).map((r) => `  ${r.id}: ${r.failure}`);
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line), ...(fails.length ? ['not simulated:', ...fails] : [])].join('\n');
@@ -46,7 +46,8 @@ export function formatReproduce(r: ReproduceResult): string {
     `moesim reproduce: ${r.suite.points} published points, ${r.suite.systems.length} systems, ${r.suite.gpus.length} GPUs`,
     'error = simulated / published - 1, in the published unit (tok/s or s/token); decode only, batch 1',
     '',
-    `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name} = ${r.parameter.unfitted})` : ''}; no point used for fitting`,
+    `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name}: ${Object.entries(r.parameter.presets).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; no point used for fitting`,
+    'each point runs its real system preset (src/systems/catalog.ts) with its stated quantisation and offload settings (src/reproduce/systems.ts)',
     pointTable(r.unfitted.points, false),
     '',
     summaryText(r.unfitted.summary),
@@ -54,9 +55,18 @@ export function formatReproduce(r: ReproduceResult): string {
   if (r.heldOut && r.parameter) {
     out.push('', `== Fitted: ${r.parameter.name} (${r.parameter.unit}): ${r.parameter.meaning}`);
     out.push(`grid ${r.parameter.grid.join(', ')}; objective: median |log(simulated / published)| on the fit set`);
-    out.push(r.fit.kind === 'loso' ? 'protocol: leave one system out; each system predicted by a fit on the other systems only' : `protocol: fitted on the declared systems ${r.folds[0]?.fitSystems.join(', ')}; reported on the rest`);
-    out.push('points used for fitting: every point of the listed systems, and none of the systems it predicts (ids per fold in the JSON: folds[].fitPoints)');
-    for (const f of r.folds) out.push(`  predicts ${f.heldOut.join(', ')}: fitted on all ${f.fitPoints.length} points of ${f.fitSystems.join(', ')} -> ${f.value} (objective ${f.fitObjective.toFixed(3)})`);
+    out.push(
+      r.fit.kind === 'loso'
+        ? 'protocol: per runtime, leave one system out; each system predicted with its runtime\'s value fitted on the OTHER systems of that runtime only (the preset value where no other system shares it)'
+        : `protocol: per runtime, fitted on the declared systems ${r.fit.kind === 'subset' ? r.fit.systems.join(', ') : ''}; reported on the rest`,
+    );
+    out.push('points used for fitting: every point of the listed systems of that runtime, and none of the systems it predicts (ids per fold in the JSON: folds[].fitPoints)');
+    for (const f of r.folds)
+      out.push(
+        f.fitPoints.length
+          ? `  predicts ${f.heldOut.join(', ')} [${f.runtime}]: fitted on ${f.fitPoints.length} points of ${f.fitSystems.join(', ')} -> ${f.value} (objective ${f.fitObjective.toFixed(3)})`
+          : `  predicts ${f.heldOut.join(', ')} [${f.runtime}]: no other system on this runtime -> preset ${f.value}`,
+      );
     out.push('', '-- errors on the points NOT used for fitting:', pointTable(r.heldOut.points, true), '', summaryText(r.heldOut.summary));
   }
   return out.join('\n');
@@ -99,8 +109,8 @@ export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): st
       tooltip: [{ field: 'id' }, { field: 'gpu' }, { field: 'error', format: '+.0%' }],
     },
   };
-  const mapping = `<h2>System to policy mapping (src/reproduce/systems.ts)</h2><table><tr><th>system</th><th>does</th><th>the stand-in misses</th></tr>${Object.entries(r.mapping)
-    .map(([k, m]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(m.does)}</td><td>${escapeHtml(m.missing)}</td></tr>`)
+  const mapping = `<h2>System presets each point runs (src/reproduce/systems.ts, src/systems/catalog.ts)</h2><table><tr><th>system</th><th>preset</th><th>does, and the point's settings</th><th>the preset simplifies</th></tr>${Object.entries(r.mapping)
+    .map(([k, m]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(m.preset)}</td><td>${escapeHtml(m.does)}</td><td>${escapeHtml(m.missing)}</td></tr>`)
     .join('')}</table>`;
   return chartPage({
     title: 'moesim reproduce: published measurements',

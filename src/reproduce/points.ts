@@ -24,7 +24,7 @@ export const publishedSourceSchema = z.strictObject({
 export const publishedPointSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   source: publishedSourceSchema,
-  /** The system measured: a key of the mapping table (src/reproduce/systems.ts). */
+  /** The system measured: a key of src/reproduce/systems.ts, which names its catalog preset (src/systems/catalog.ts). */
   system: z.string().min(1),
   /** A configuration of that system the source names (full, lru, on-demand, dual-socket, ...). */
   variant: z.string().min(1).optional(),

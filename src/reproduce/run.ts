@@ -2,16 +2,17 @@
  * moesim reproduce: simulate every published point and compare.
  *
  * Each point becomes one scenario: the point's model preset (with its topK when the source changed
- * it), its hardware (GPU preset plus the source's host link / CPU), its precision, batch 1, and the
- * system's nearest policy (systems.ts). Mixtral points replay the shipped routing trace recorded on
- * the real model; other models get a seeded synthetic trace with the model's shape. The metric is
+ * it), its hardware (GPU preset plus the source's host link / CPU), its stated precision, batch 1,
+ * and its real system preset (`system:` from src/systems/catalog.ts with the point's settings,
+ * src/reproduce/systems.ts). Mixtral points replay the shipped routing trace recorded on the real
+ * model; other models get a seeded synthetic trace with the model's shape. The metric is
  * decode-only: seconds per token = the simulated mean TPOT (tokens/s = 1 / that).
  *
- * Fitted-parameter protocol: a parameter no source gives (today one: the GPU's per-kernel software
- * cost, `gpu.launchOverheadUs`, standing in for a runtime's per-kernel dispatch cost) is fitted by a
- * grid search on a declared subset of points only, and errors are reported on the points not used
- * for fitting. `loso` (leave one system out): for each system, fit on every other system's points
- * and predict that system's; every point is predicted exactly once by a fit that never saw it.
+ * Fitted-parameter protocol (issue12c): one physical cost per runtime, `runtime.perKernelUs` (the
+ * host cost of a kernel launch), fitted by grid search separately for each runtime on the points of
+ * systems that run on it, from a declared subset only; errors are reported on points not used for
+ * fitting. `loso`: each system is predicted with its runtime's value fitted on the other systems of
+ * that runtime (the preset value when no other system shares it).
  */
 import { dirname, join, resolve } from 'node:path';
 import { parseScenario } from '../scenario/load.js';
@@ -23,29 +24,39 @@ import type { Trace } from '../trace/types.js';
 import type { Rng } from '../rng/rng.js';
 import type { TraceSpec } from '../trace/load.js';
 import { secPerToken, type PublishedPoint, type PublishedSuite } from './points.js';
-import { systemPolicy, systemTable } from './systems.js';
+import { pointSystem, systemRows } from './systems.js';
+import { resolveHardware } from '../hardware/resolve.js';
+import { expandSystem, systemSemantics, type SystemSpec } from '../systems/catalog.js';
+import { runtimes, type RuntimeName } from '../timing/execution-semantics.js';
+import type { MoeModel } from '../model/types.js';
 import { median, rankAgreement, shareWithin, signedError, type RankAgreement } from './stats.js';
 
 /** The shipped Mixtral-8x7B-Instruct routing trace, relative to the suite file's folder (scenarios/published/). */
 export const MIXTRAL_TRACE = '../../traces/mixtral-8x7b-instruct/humaneval-decode.jsonl';
 
+/**
+ * A fitted parameter: a physical cost of one runtime (src/timing/execution-semantics.ts), fitted
+ * separately for each runtime, on the points of the systems that run on it, and applied to a
+ * point's scenario through `execution:`.
+ */
 export interface FittedParameter {
   name: string;
   unit: string;
   meaning: string;
   grid: number[];
-  /** The datasheet / preset value used without fitting. */
-  unfitted: number;
-  apply: (hardware: Record<string, unknown>, value: number) => Record<string, unknown>;
+  /** The runtime preset's own value (used without fitting). */
+  preset: (runtime: RuntimeName) => number;
+  apply: (scenario: Record<string, unknown>, value: number) => Record<string, unknown>;
 }
 
-export const launchOverhead: FittedParameter = {
-  name: 'gpu.launchOverheadUs',
-  unit: 'us per kernel',
-  meaning: "GPU time per kernel launch; fitted, it absorbs a runtime's per-kernel software cost (eager dispatch, hooks, dequantisation launches)",
-  grid: [5, 25, 50, 100, 200, 400, 800, 1200, 1600, 2400, 3200, 4800],
-  unfitted: 5,
-  apply: (hw, v) => ({ ...hw, gpu: { ...((hw.gpu as object | undefined) ?? {}), launchOverheadUs: v } }),
+export const perKernelCost: FittedParameter = {
+  name: 'runtime.perKernelUs',
+  unit: 'us of host time per kernel launch, per runtime',
+  meaning:
+    "the runtime's host cost per kernel launch (eager PyTorch's Python dispatch, ggml's graph launch, a replayed CUDA graph), one value per runtime (eager-pytorch, cuda-graphs, llama-cpp-ggml, deepspeed-zero)",
+  grid: [1, 2, 5, 10, 20, 40, 80, 160, 320],
+  preset: (r) => runtimes[r].perKernelSec * 1e6,
+  apply: (sc, v) => ({ ...sc, execution: { ...((sc.execution as object | undefined) ?? {}), perKernelUs: v } }),
 };
 
 export type FitMode = { kind: 'none' } | { kind: 'loso' } | { kind: 'subset'; systems: string[] };
@@ -63,6 +74,9 @@ export interface ReproduceOptions {
 export interface PointResult {
   id: string;
   system: string;
+  /** The catalog preset it ran with, and that preset's runtime. */
+  preset: string;
+  runtime: string;
   variant?: string;
   model: string;
   gpu: string;
@@ -74,8 +88,9 @@ export interface PointResult {
   /** Seconds per token, published and simulated (the parity plot's axes). */
   publishedSecPerToken: number;
   simulatedSecPerToken?: number;
-  /** The fitted parameter's value this prediction used, and whether the point was in its fit set. */
+  /** The fitted parameter's value this prediction used (the runtime preset's when not fitted), and whether the point was in its fit set. */
   parameterValue: number;
+  fitted: boolean;
   usedForFitting: boolean;
   comparison?: string;
   failure?: string;
@@ -83,12 +98,15 @@ export interface PointResult {
 }
 
 export interface Fold {
-  /** What was predicted with this fit (a system, or "all but the fit set"). */
+  /** The systems predicted with this fit. */
   heldOut: string[];
+  /** The runtime whose parameter was fitted. */
+  runtime: string;
+  /** Systems (of that runtime) whose points were fitted on; empty when none: the preset value is used. */
   fitSystems: string[];
   fitPoints: string[];
   value: number;
-  /** Median |log(sim/published)| on the fit set at the chosen value. */
+  /** Median |log(sim/published)| on the fit set at the chosen value (NaN without a fit set). */
   fitObjective: number;
 }
 
@@ -107,24 +125,52 @@ export interface Summary {
 
 export interface ReproduceResult {
   suite: { description: string; points: number; systems: string[]; gpus: string[] };
-  parameter?: { name: string; unit: string; meaning: string; grid: number[]; unfitted: number };
+  parameter?: { name: string; unit: string; meaning: string; grid: number[]; presets: Record<string, number> };
   fit: FitMode;
   folds: Fold[];
-  /** Errors at the unfitted (preset) values, every point. */
+  /** Errors with every parameter at its preset value, every point. */
   unfitted: { points: PointResult[]; summary: Summary };
   /** Errors reported on points not used for fitting (absent with fit none). */
   heldOut?: { points: PointResult[]; summary: Summary };
-  mapping: Record<string, { does: string; missing: string }>;
+  mapping: Record<string, { preset: string; does: string; missing: string }>;
 }
 
-/** The scenario (raw, before validation) a point is simulated with. */
-export function pointScenario(p: PublishedPoint, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number } = {}): Record<string, unknown> {
+interface Prepared {
+  point: PublishedPoint;
+  model: MoeModel;
+  system: SystemSpec;
+  runtime: RuntimeName;
+  policy: Record<string, unknown>;
+}
+
+function prepare(p: PublishedPoint, suite: PublishedSuite | undefined, baseDir: string): Prepared {
   const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
   const model = resolveModel(modelSpec, `${p.id}.model`);
+  const hardware = resolveHardware(p.hardware, `${p.id}.hardware`, baseDir);
+  const siblings = suite && p.comparison ? suite.points.filter((q) => q.comparison === p.comparison) : [p];
+  const { system, policyIndex } = pointSystem(p, { model, hardware, siblings });
+  const policies = expandSystem(system, model).policies;
+  const policy = policyIndex === 'last' ? policies[policies.length - 1] : policies[0];
+  const runtime = systemSemantics(system, model).runtime.name as RuntimeName;
+  return { point: p, model, system, runtime, policy: { ...policy, label: p.variant ? `${p.system} (${p.variant})` : p.system } };
+}
+
+/** The scenario (raw, before validation) a point is simulated with: its system preset, its stated precision. */
+export function pointScenario(
+  p: PublishedPoint,
+  opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; suite?: PublishedSuite; baseDir?: string } = {},
+): Record<string, unknown> {
+  const prep = prepare(p, opts.suite, opts.baseDir ?? process.cwd());
+  return scenarioOf(prep, opts);
+}
+
+function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number }): Record<string, unknown> {
+  const { point: p, model } = prep;
+  const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
   const trace: TraceSpec =
     p.model === 'mixtral-8x7b' && p.topK === undefined
       ? { path: MIXTRAL_TRACE }
-      : {
+      : ({
           synthetic: {
             layers: numMoeLayers(model),
             experts: model.numExperts,
@@ -135,30 +181,34 @@ export function pointScenario(p: PublishedPoint, opts: { parameter?: FittedParam
             locality: 0.3,
             affinity: 0.2,
           },
-        } as TraceSpec;
-  const hardware = opts.parameter && opts.value !== undefined ? opts.parameter.apply(p.hardware, opts.value) : p.hardware;
-  return {
+        } as TraceSpec);
+  const sc: Record<string, unknown> = {
     name: p.id,
     seed: 1,
     model: modelSpec,
-    hardware,
+    hardware: p.hardware,
     precision: p.precision,
     trace,
     workload: { batchSize: 1, promptTokens: 0 },
-    policies: [systemPolicy(p)],
+    system: prep.system,
+    policies: [prep.policy],
   };
+  return opts.parameter && opts.value !== undefined ? opts.parameter.apply(sc, opts.value) : sc;
+}
+
+async function simulatePrepared(prep: Prepared, baseDir: string, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace }): Promise<number> {
+  const scenario = parseScenario(scenarioOf(prep, opts), `${prep.point.id} (scenarios/published)`);
+  const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
+  return result.results[0].metrics.tpotMs / 1000;
 }
 
 /** Simulated seconds per token of one point (throws what the scenario throws). */
 export async function simulatePoint(
   p: PublishedPoint,
   baseDir: string,
-  opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace } = {},
+  opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace; suite?: PublishedSuite } = {},
 ): Promise<number> {
-  const scenario = parseScenario(pointScenario(p, opts), `${p.id} (scenarios/published)`);
-  const result = await runScenario(scenario, { baseDir, file: p.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
-  const tpotMs = result.results[0].metrics.tpotMs;
-  return tpotMs / 1000;
+  return simulatePrepared(prepare(p, opts.suite, baseDir), baseDir, opts);
 }
 
 function summarize(points: PointResult[]): Summary {
@@ -202,10 +252,13 @@ function summarize(points: PointResult[]): Summary {
   };
 }
 
-function pointResult(p: PublishedPoint, sim: number | Error, value: number, usedForFitting: boolean): PointResult {
+function pointResult(prep: Prepared, sim: number | Error, value: number, fitted: boolean, usedForFitting: boolean): PointResult {
+  const p = prep.point;
   const base = {
     id: p.id,
     system: p.system,
+    preset: prep.system.kind,
+    runtime: prep.runtime,
     ...(p.variant ? { variant: p.variant } : {}),
     model: p.topK ? `${p.model} (top-${p.topK})` : p.model,
     gpu: p.gpu,
@@ -213,6 +266,7 @@ function pointResult(p: PublishedPoint, sim: number | Error, value: number, used
     published: p.value,
     publishedSecPerToken: secPerToken(p.metric, p.value),
     parameterValue: value,
+    fitted,
     usedForFitting,
     ...(p.comparison ? { comparison: p.comparison } : {}),
     source: `${p.source.ref}, ${p.source.locator}`,
@@ -225,8 +279,9 @@ function pointResult(p: PublishedPoint, sim: number | Error, value: number, used
 const logErr = (simSec: number, pubSec: number) => Math.abs(Math.log(simSec / pubSec));
 
 export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): Promise<ReproduceResult> {
-  const parameter = opts.fit.kind === 'none' ? undefined : (opts.parameter ?? launchOverhead);
-  const values = parameter ? [...new Set([parameter.unfitted, ...parameter.grid])] : [launchOverhead.unfitted];
+  const parameter = opts.fit.kind === 'none' ? undefined : (opts.parameter ?? perKernelCost);
+  // Value slot 0: every parameter at its preset (no `execution:` override); then the grid.
+  const grid = parameter ? parameter.grid : [];
   const traces = new Map<string, Promise<Trace>>();
   const cachedLoad: typeof loadTrace = (spec: TraceSpec, baseDir: string, rng: Rng) => {
     if (!('path' in spec)) return loadTrace(spec, baseDir, rng);
@@ -235,15 +290,16 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     if (!t) traces.set(key, (t = loadTrace(spec, baseDir, rng)));
     return t;
   };
-  // sims[pointIndex][valueIndex]: seconds per token or the error that stopped it.
+  const preps = suite.points.map((p) => prepare(p, suite, opts.baseDir));
+  // sims[pointIndex][slot]: seconds per token or the error that stopped it.
   const sims: (number | Error)[][] = [];
-  const total = suite.points.length * values.length;
+  const total = suite.points.length * (1 + grid.length);
   let done = 0;
-  for (const p of suite.points) {
+  for (const prep of preps) {
     const row: (number | Error)[] = [];
-    for (const v of values) {
+    for (const v of [undefined, ...grid]) {
       try {
-        row.push(await simulatePoint(p, opts.baseDir, { parameter: parameter ?? launchOverhead, value: v, syntheticTokens: opts.syntheticTokens, loadTrace: cachedLoad }));
+        row.push(await simulatePrepared(prep, opts.baseDir, { parameter, value: v, syntheticTokens: opts.syntheticTokens, loadTrace: cachedLoad }));
       } catch (e) {
         row.push(e as Error);
       }
@@ -251,13 +307,13 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     }
     sims.push(row);
   }
-  const at = (i: number, v: number) => sims[i][values.indexOf(v)];
-  const unfittedValue = parameter?.unfitted ?? launchOverhead.unfitted;
-  const unfittedPoints = suite.points.map((p, i) => pointResult(p, at(i, unfittedValue), unfittedValue, false));
+  const presetOf = (i: number) => (parameter ?? perKernelCost).preset(preps[i].runtime);
+  const at = (i: number, v: number | undefined) => sims[i][v === undefined ? 0 : 1 + grid.indexOf(v)];
+  const unfittedPoints = preps.map((prep, i) => pointResult(prep, at(i, undefined), presetOf(i), false, false));
 
   const fit = (fitIdx: number[]): { value: number; objective: number } => {
-    let best = { value: parameter!.grid[0], objective: Infinity };
-    for (const v of parameter!.grid) {
+    let best = { value: grid[0], objective: Infinity };
+    for (const v of grid) {
       const errs = fitIdx.flatMap((i) => {
         const s = at(i, v);
         return s instanceof Error ? [] : [logErr(s, secPerToken(suite.points[i].metric, suite.points[i].value))];
@@ -271,34 +327,53 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
   const folds: Fold[] = [];
   let heldOut: PointResult[] | undefined;
   const systems = [...new Set(suite.points.map((p) => p.system))].sort();
+  const idx = suite.points.map((_, i) => i);
+  // Predict point i with its runtime fitted on fitIdx (the preset value when fitIdx is empty).
+  const predict = (i: number, f: { value: number } | undefined) => pointResult(preps[i], f ? at(i, f.value) : at(i, undefined), f ? f.value : presetOf(i), f !== undefined, false);
   if (parameter && opts.fit.kind === 'loso') {
-    heldOut = [];
-    const bySystem = new Map<string, PointResult>();
+    const byPoint = new Map<number, PointResult>();
     for (const s of systems) {
-      const fitIdx = suite.points.flatMap((p, i) => (p.system !== s ? [i] : []));
-      const f = fit(fitIdx);
-      folds.push({ heldOut: [s], fitSystems: systems.filter((x) => x !== s), fitPoints: fitIdx.map((i) => suite.points[i].id), value: f.value, fitObjective: f.objective });
-      suite.points.forEach((p, i) => {
-        if (p.system === s) bySystem.set(p.id, pointResult(p, at(i, f.value), f.value, false));
-      });
+      const mine = idx.filter((i) => suite.points[i].system === s);
+      for (const r of [...new Set(mine.map((i) => preps[i].runtime))].sort()) {
+        const fitIdx = idx.filter((i) => suite.points[i].system !== s && preps[i].runtime === r);
+        const f = fitIdx.length ? fit(fitIdx) : undefined;
+        const fitSystems = [...new Set(fitIdx.map((i) => suite.points[i].system))].sort();
+        folds.push({ heldOut: [s], runtime: r, fitSystems, fitPoints: fitIdx.map((i) => suite.points[i].id), value: f ? f.value : parameter.preset(r), fitObjective: f ? f.objective : NaN });
+        for (const i of mine) if (preps[i].runtime === r) byPoint.set(i, predict(i, f));
+      }
     }
-    heldOut = suite.points.map((p) => bySystem.get(p.id)!);
+    heldOut = idx.map((i) => byPoint.get(i)!);
   } else if (parameter && opts.fit.kind === 'subset') {
     const fitSet = new Set(opts.fit.systems);
-    const fitIdx = suite.points.flatMap((p, i) => (fitSet.has(p.system) ? [i] : []));
-    const f = fit(fitIdx);
-    const rest = systems.filter((s) => !fitSet.has(s));
-    folds.push({ heldOut: rest, fitSystems: [...fitSet].sort(), fitPoints: fitIdx.map((i) => suite.points[i].id), value: f.value, fitObjective: f.objective });
-    heldOut = suite.points.flatMap((p, i) => (fitSet.has(p.system) ? [] : [pointResult(p, at(i, f.value), f.value, false)]));
+    const rest = idx.filter((i) => !fitSet.has(suite.points[i].system));
+    const byPoint = new Map<number, PointResult>();
+    for (const r of [...new Set(preps.map((p) => p.runtime))].sort()) {
+      const fitIdx = idx.filter((i) => fitSet.has(suite.points[i].system) && preps[i].runtime === r);
+      const f = fitIdx.length ? fit(fitIdx) : undefined;
+      const predicted = rest.filter((i) => preps[i].runtime === r);
+      if (!predicted.length) continue;
+      folds.push({
+        heldOut: [...new Set(predicted.map((i) => suite.points[i].system))].sort(),
+        runtime: r,
+        fitSystems: [...new Set(fitIdx.map((i) => suite.points[i].system))].sort(),
+        fitPoints: fitIdx.map((i) => suite.points[i].id),
+        value: f ? f.value : parameter.preset(r),
+        fitObjective: f ? f.objective : NaN,
+      });
+      for (const i of predicted) byPoint.set(i, predict(i, f));
+    }
+    heldOut = rest.map((i) => byPoint.get(i)!);
   }
   return {
     suite: { description: suite.description, points: suite.points.length, systems, gpus: [...new Set(suite.points.map((p) => p.gpu))].sort() },
-    ...(parameter ? { parameter: { name: parameter.name, unit: parameter.unit, meaning: parameter.meaning, grid: parameter.grid, unfitted: parameter.unfitted } } : {}),
+    ...(parameter
+      ? { parameter: { name: parameter.name, unit: parameter.unit, meaning: parameter.meaning, grid: parameter.grid, presets: Object.fromEntries((Object.keys(runtimes) as RuntimeName[]).map((r) => [r, parameter.preset(r)])) } }
+      : {}),
     fit: opts.fit,
     folds,
     unfitted: { points: unfittedPoints, summary: summarize(unfittedPoints) },
     ...(heldOut ? { heldOut: { points: heldOut, summary: summarize(heldOut) } } : {}),
-    mapping: Object.fromEntries(Object.entries(systemTable).map(([k, m]) => [k, { does: m.does, missing: m.missing }])),
+    mapping: systemRows(),
   };
 }
 

@@ -1,77 +1,148 @@
 /**
- * THE ONE TABLE that maps a published point's system to today's nearest moesim policy.
+ * How a published point's system becomes a real system preset (src/systems/catalog.ts).
  *
- * This is a stand-in: issue 12 part 4 (branch issue12b, src/systems/) builds a catalog of real
- * systems selectable in a scenario as `system: {kind: ...}`, each with its execution semantics
- * modelled from its code. When it lands, `systemPolicy` below becomes
- * `(point) => ({ system: { kind: point.system, ...point.params } })` and this table goes away; the
- * suite, the scenario builder and the statistics do not change. Until then, every row says what the
- * nearest policy leaves out, which is why today's simulator is expected to be optimistic.
+ * issue 12c: the stand-in table (system -> nearest plain policy) is gone. Every point is simulated
+ * with `system: {kind: ...}` — the system's own policy and its execution semantics (runtime
+ * overheads, achieved link, copy stream, write-back, dequantisation, CPU kernels) — with the
+ * point's quantisation and offload settings. Every system of the suite has a preset; the rows below
+ * only say how a point's stated settings become the preset's fields, and where the source does not
+ * state one (how many layers fit), the declared capacity rule used instead. No rule looks at the
+ * published number.
  */
-import type { PolicySpec } from '../scenario/schema.js';
+import type { MoeModel } from '../model/types.js';
+import type { Hardware } from '../hardware/types.js';
+import { bytesPerParam, embeddingParams, expertParams, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import type { PublishedPoint } from './points.js';
 
-export interface SystemMapping {
-  /** What the real system does, in one line. */
-  does: string;
-  /** What the stand-in policy misses. */
-  missing: string;
-  policy: (p: PublishedPoint) => PolicySpec;
+const GiB = 2 ** 30;
+
+export interface SystemRow {
+  /** The catalog preset the points of this system run with. */
+  preset: SystemSpec['kind'];
+  /** How the point's settings become the preset's fields (and the declared rule where the source states none). */
+  settings: string;
+  /** The point's system spec and, where the preset expands into several policies, which one the source measured. */
+  spec: (p: PublishedPoint, ctx: PointContext) => { system: SystemSpec; policyIndex?: 'last' | 'first' };
 }
 
-const perLayer = (p: PublishedPoint, dflt: number) => ({ perLayer: p.params.cachePerLayer ?? dflt });
-const hbm = { hbm: true as const, reserveGiB: 1 };
+export interface PointContext {
+  model: MoeModel;
+  hardware: Hardware;
+  /** Points of the same comparison (Table 2's naive baseline takes the mixtral-offloading budget of its row). */
+  siblings: PublishedPoint[];
+}
 
-export const systemTable: Record<string, SystemMapping> = {
+/** The catalog weight format that matches the point's stated quantisation (and its precision block). */
+function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3bit' | 'gguf-q4_k' | 'bf16' {
+  const e = p.precision.experts;
+  if (e === 'fp16' || e === 'bf16') return 'bf16';
+  if (family === 'gguf') return 'gguf-q4_k';
+  return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
+}
+
+const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerParam(p.precision[which], p.precision.groupSize);
+/** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
+const RESERVE_GIB = 2;
+
+/** Transformer layers (dense weights and all experts) that fit in HBM after the embeddings and the reserve. */
+function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
+  const { model, hardware } = ctx;
+  const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense');
+  return Math.max(0, Math.min(numMoeLayers(model), Math.floor(free / perLayer)));
+}
+
+/** MoE layers whose experts do not fit on the GPU once everything else is resident (llama.cpp --n-cpu-moe). */
+function cpuMoeLayers(p: PublishedPoint, ctx: PointContext): number {
+  const { model, hardware } = ctx;
+  const L = numMoeLayers(model);
+  const perLayerExperts = model.numExperts * expertParams(model) * pointBpp(p, 'experts');
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - residentParams(model) * pointBpp(p, 'dense');
+  const fit = Math.max(0, Math.min(L, Math.floor(free / perLayerExperts)));
+  return L - fit;
+}
+
+export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
-    does: 'per-layer LRU of k experts on the GPU; "full": plus speculative pre-loading of the next layer\'s experts (next gate on the current hidden state); "on-demand": no cache',
-    missing: 'eager PyTorch and HQQ dequantisation cost, swaps on the compute stream, write-back; the guess is the affinity predictor, not the real next-gate guess',
-    policy: (p) =>
-      p.variant === 'on-demand'
-        ? { kind: 'none' }
-        : p.variant === 'lru'
-          ? { kind: 'lru', cache: perLayer(p, 4) }
-          : { kind: 'lru', cache: perLayer(p, 4), prefetch: { kind: 'speculative', lookahead: 1 } },
+    preset: 'mixtral-offloading',
+    settings:
+      'offloadPerLayer = experts - the cache per layer the source states (Table 2: 4, 2 on the RTX 3060; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation',
+    spec: (p, { model }) => {
+      const onDemand = p.variant === 'on-demand';
+      const cache = onDemand ? 0 : (p.params.cachePerLayer ?? 4);
+      const speculative = p.variant === undefined || p.variant === 'full';
+      return {
+        system: { kind: 'mixtral-offloading', offloadPerLayer: model.numExperts - cache, quantization: format(p, 'hqq') as 'hqq-2bit' | 'hqq-3bit', speculative },
+        policyIndex: 'last',
+      };
+    },
   },
   'hf-accelerate': {
-    does: 'device_map offload: offloaded modules\' weights are copied to the GPU by hooks at every forward',
-    missing: 'whole MoE layers are streamed (all experts, and dense weights) where `none` fetches only the routed experts; hook overheads',
-    policy: () => ({ kind: 'none' }),
+    preset: 'accelerate',
+    settings:
+      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve',
+    spec: (p, ctx) => {
+      const mo = ctx.siblings.find((s) => s.system === 'mixtral-offloading' && s.params.cachePerLayer !== undefined);
+      const L = numMoeLayers(ctx.model);
+      const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : layersThatFit(p, ctx);
+      const q = format(p, 'hqq');
+      return { system: { kind: 'accelerate', gpuLayers, quantization: q } };
+    },
   },
   'deepspeed-zero-inference': {
-    does: 'ZeRO-Inference: layer weights streamed from host memory every forward pass',
-    missing: 'whole-layer streaming (not only routed experts); synchronisation per module',
-    policy: () => ({ kind: 'none' }),
+    preset: 'deepspeed-zero-inference',
+    settings: 'fp16 stated = bf16 (same bytes); every layer streamed from pinned host memory',
+    spec: (p) => ({ system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf') } }),
   },
   'vllm-cpu-offload': {
-    does: '--cpu-offload-gb: a fixed part of the weights lives in host memory and is read every forward pass',
-    missing: 'whole offloaded tensors are read (not only routed experts); the offloaded part is not chosen by popularity',
-    policy: () => ({ kind: 'static', cache: hbm }),
+    preset: 'vllm-cpu-offload',
+    settings:
+      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load)',
+    spec: (p, { model, hardware }) => {
+      const bytes = totalParams(model) * pointBpp(p, 'experts');
+      const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
+      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), quantization: format(p, 'gguf') } };
+    },
   },
   'moe-infinity': {
-    does: 'activation-aware expert cache filling free HBM, activation-matrix prefetching of all remaining layers',
-    missing: 'its own cache priorities (LRU here) and its I/O threads; the published version differs from the paper\'s',
-    policy: () => ({ kind: 'lru', cache: hbm, prefetch: { kind: 'moe-infinity', decay: true } }),
+    preset: 'moe-infinity',
+    settings: 'the preset as is (cache in the HBM the model leaves, 1 GiB reserve); fp16 weights',
+    spec: () => ({ system: { kind: 'moe-infinity', reserveGiB: 1 } }),
   },
   ollama: {
-    does: 'llama.cpp underneath: as many layers as fit on the GPU (-ngl), the rest, attention included, on the CPU',
-    missing: 'layer-granular placement with CPU attention; GGUF kernels; static popular-expert placement stands in',
-    policy: () => ({ kind: 'static', cache: hbm, onMiss: { kind: 'cpu' } }),
+    preset: 'llama-cpp',
+    settings:
+      'Ollama runs llama.cpp: the llama-cpp preset with Q4 (gguf-q4_k); nCpuMoe = the MoE layers whose experts do not fit once the rest is resident (2 GiB reserve). Ollama itself offloads whole layers (-ngl, attention of CPU layers on the CPU), which the preset does not model',
+    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: cpuMoeLayers(p, ctx), quantization: format(p, 'gguf') } }),
   },
   'llama.cpp': {
-    does: 'default: routed experts in host memory computed on the CPU, attention on the GPU (as in kTransformers\' comparison); "ngl": the first -ngl layers on the GPU, the rest (attention included) on the CPU',
-    missing: 'GGUF CPU kernels at achieved (not peak) DRAM bandwidth; NUMA; for "ngl" layer-granular placement with CPU attention (static popular-expert placement stands in)',
-    policy: (p) => (p.variant === 'ngl' ? { kind: 'static', cache: hbm, onMiss: { kind: 'cpu' } } : { kind: 'none', onMiss: { kind: 'cpu' } }),
+    preset: 'llama-cpp',
+    settings:
+      'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); nCpuMoe = the MoE layers whose experts do not fit once the rest is resident (DeepSeek-V3 on 24 GiB: all 58). The "ngl" points used -ngl layer offload, modelled as --n-cpu-moe placement',
+    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: cpuMoeLayers(p, ctx), quantization: format(p, 'gguf') } }),
   },
   ktransformers: {
-    does: 'routed experts on the CPU (AMX/AVX-512 kernels), attention (MLA), shared experts and KV cache on the GPU',
-    missing: 'CPU kernels at achieved (not peak) DRAM bandwidth; NUMA replication; CUDA graphs',
-    policy: () => ({ kind: 'none', onMiss: { kind: 'cpu' } }),
+    preset: 'ktransformers',
+    settings: 'the preset with gguf-q4_k (the tutorial\'s Q4_K_M); every routed expert on the CPU, the rest on the GPU',
+    spec: (p) => ({ system: { kind: 'ktransformers', quantization: format(p, 'gguf') } }),
   },
 };
 
-export function systemPolicy(p: PublishedPoint): PolicySpec {
-  const m = systemTable[p.system];
-  if (!m) throw new Error(`no mapping for system "${p.system}" (src/reproduce/systems.ts)`);
-  return { ...m.policy(p), label: p.variant ? `${p.system} (${p.variant})` : p.system };
+/** The system spec a point runs with, its runtime (for the per-runtime fit), and which of the preset's policies it measured. */
+export function pointSystem(p: PublishedPoint, ctx: PointContext): { system: SystemSpec; policyIndex?: 'last' | 'first' } {
+  const row = systemTable[p.system];
+  if (!row) throw new Error(`no system preset for "${p.system}" (src/reproduce/systems.ts)`);
+  return row.spec(p, ctx);
 }
+
+/** What each row simulates: the preset's description, the settings rule, and what the preset simplifies. */
+export function systemRows(): Record<string, { preset: string; does: string; missing: string }> {
+  return Object.fromEntries(
+    Object.entries(systemTable).map(([k, r]) => {
+      const c = catalog[r.preset];
+      return [k, { preset: r.preset, does: `${c.describe}. Settings: ${r.settings}`, missing: c.simplifies.join('; ') }];
+    }),
+  );
+}
+

@@ -8,6 +8,7 @@ import { hardwareSpecSchema } from '../hardware/resolve.js';
 import { traceSpecSchema } from '../trace/load.js';
 import { workloadSchema } from '../workload/schema.js';
 import { predictorSchema } from '../predictors/spec.js';
+import { executionSchema, systemSchema } from '../systems/catalog.js';
 
 export const dtypeSchema = z.enum(['fp32', 'bf16', 'fp16', 'fp8', 'int8', 'int4', 'int2']);
 
@@ -49,7 +50,8 @@ export type PrefetchSpec = z.infer<typeof prefetchSchema>;
 /** Miss handlers (src/policies/miss/). */
 export const onMissSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fetch') }).strict(),
-  z.object({ kind: z.literal('cpu') }).strict(),
+  /** belowTokens: a runtime's fixed rule instead of the estimate: the CPU exactly when fewer tokens than this are routed to the expert. */
+  z.object({ kind: z.literal('cpu'), belowTokens: positiveInt.optional() }).strict(),
   z
     .object({
       kind: z.literal('low-precision'),
@@ -138,6 +140,13 @@ export const scenarioSchema = z
     precision: precisionSchema.default({ experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 }),
     trace: traceSpecSchema,
     workload: workloadSchema.default({ batchSize: 1, promptTokens: 0 }),
+    /**
+     * A real system from the catalog (src/systems/): its policy, weight format and execution
+     * semantics. parseScenario fills `policies` (when absent) and `precision` (when absent) from it.
+     */
+    system: systemSchema.optional(),
+    /** Overrides of single execution-semantics parameters (src/timing/execution-semantics.ts), with or without a system. */
+    execution: executionSchema.optional(),
     policies: z.array(policySchema).min(1),
     /** Predictor accuracy evaluation: lookahead distances 1..maxLookahead, on at most maxTokens tokens. */
     evaluation: z

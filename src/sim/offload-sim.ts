@@ -29,39 +29,23 @@
  */
 import { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, ExclusiveGroup, SerialResource, type JobListener } from '../engine/resource.js';
-import type { ExpertCache } from '../policies/expert-cache.js';
+import { BYPASSED, wasAdmitted, type AccessOutcome, type ExpertCache } from '../policies/expert-cache.js';
 import type { PrefetchMetrics, TimelineSpan } from '../metrics/types.js';
+import { newCounters, type SimCounters } from '../metrics/counters.js';
+export type { SimCounters } from '../metrics/counters.js';
 import type { Trace } from '../trace/types.js';
-import { LayerUnion } from './union.js';
-import type { HostLink } from '../hardware/types.js';
-import type { Step, StepSource } from './steps.js';
+import { LayerUnion } from '../trace/union.js';
+import type { MissCosts, StepCosts } from '../timing/costs.js';
+import type { Step, StepSource } from '../trace/steps.js';
 import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/prefetch/types.js';
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
 import type { PredictorDriver } from '../predictors/driver.js';
 import { NO_EXPERT } from '../trace/types.js';
-import { PrefillStreamer, STREAM_TAG, type PrefillStreaming } from './prefill-stream.js';
+import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
+import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
-/** The costs the simulator charges (CostModel implements it; tests use round numbers). */
-export interface StepCosts {
-  readonly expertBytes: number;
-  readonly hardware: { link: HostLink };
-  expertSec(tokens: number): number;
-  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
-  tailSec(tokens: number, contextTokens: number, outputs: number): number;
-}
-
-/** The costs of serving misses other than by fetching (CostModel implements it). */
-export interface MissCosts {
-  /** CPU time of one expert over `tokens` tokens, from host memory. */
-  cpuExpertSec(tokens: number): number;
-  /** Bytes of `tokens` tokens' activations (hidden states), each way. */
-  activationBytes(tokens: number): number;
-  /** Bytes of the lower-bit copy of an expert. */
-  readonly lowBitExpertBytes: number;
-  /** GPU time of the lower-bit copy over `tokens` tokens. */
-  lowBitExpertSec(tokens: number): number;
-}
+export type { MissCosts, StepCosts } from '../timing/costs.js';
 
 /** Prefetching and miss handling; without them the simulator is demand fetching into the cache. */
 export interface OffloadOptions {
@@ -83,17 +67,8 @@ export const PRIORITY_DEMAND = 0;
 /** Prefetches queue at PRIORITY_PREFETCH + the plan's priority (0 = most urgent). */
 export const PRIORITY_PREFETCH = 1;
 
-const JOB_PRE = 0;
-const JOB_EXPERT = 1;
-const JOB_TAIL = 2;
 /** The simulator's own event: the GPU wakes up for an arrival after idling. */
 const EVENT_WAKE = 1;
-
-// Link transfers: tag = key * 4 + kind.
-const LINK_DEMAND = 0; // into a cache slot
-const LINK_STAGED = 1; // into a staging buffer (not cached)
-const LINK_PREFETCH = 2; // into a cache slot, ahead of the gate
-const LINK_LOW_BIT = 3; // a lower-bit copy into a staging buffer
 
 // Why the GPU waited for an expert (the charge of the idle interval its computation ends).
 const WAIT_HIT = 0;
@@ -106,72 +81,8 @@ export interface TimelineWindow {
   steps: number;
 }
 
-/** Raw counters of one run; metrics/ turns them into a Metrics object. */
-export interface SimCounters {
-  accesses: number;
-  hits: number;
-  misses: number;
-  perLayerAccesses: Float64Array;
-  perLayerHits: Float64Array;
-  bytesH2D: number;
-  stallSec: number;
-  /** Time the GPU had nothing to run (waiting for requests to arrive); not stall. */
-  idleSec: number;
-  makespanSec: number;
-  tokens: number;
-  steps: number;
-  /** Peak number of fetched-but-not-cached experts held at once (staging buffers). */
-  peakStaging: number;
-  /** Peak sum over running sequences of their context (KV cache tokens). */
-  peakContextTokens: number;
-  gpuBusySec: number;
-  linkBusySec: number;
-  /**
-   * Per stream (trace sequence, or request of a serving workload): when its first step started, its
-   * first and last outputs, and its output count.
-   */
-  seqStartSec: Float64Array;
-  seqFirstEmitSec: Float64Array;
-  seqLastEmitSec: Float64Array;
-  seqOutputs: Int32Array;
-  /** Prefill streaming: experts streamed, and bytes of those no router chose. */
-  streamedExperts: number;
-  streamWastedBytes: number;
-  /** Gaps between consecutive outputs of a sequence (TPOT samples), in seconds. */
-  tpotSamplesSec: Float64Array;
-  tpotSampleCount: number;
-  /** When each step ended, in step order (stepEndCount of them). */
-  stepEndSec: Float64Array;
-  stepEndCount: number;
-  /** Per MoE layer: time from its non-expert work's submission to its last expert's end, summed over steps. */
-  perLayerSec: Float64Array;
-  timeline: TimelineSpan[];
-  /** Accesses that found the expert resident but still on its way (a prefetch in flight or queued). */
-  lateHits: number;
-  /** GPU idle time inside layers, by cause; the four add up to stallSec. */
-  stallCapacitySec: number;
-  stallMispredictionSec: number;
-  stallLinkQueueSec: number;
-  stallCpuSec: number;
-  /** The part of stallLinkQueueSec spent waiting for late prefetches. */
-  stallLatePrefetchSec: number;
-  prefetch: PrefetchCounters;
-  /** Expert computations (one per access), and those done on the CPU or from a lower-bit copy. */
-  expertComputations: number;
-  cpuComputations: number;
-  lowBitComputations: number;
-  /** Activation bytes that crossed the link for CPU-computed experts (both directions). */
-  activationBytes: number;
-  /** Bytes of lower-bit copies fetched. */
-  lowBitBytes: number;
-  /** The prefetch plan against the gate, over all (step, layer) gates: planned experts, true experts, both. */
-  planPredicted: number;
-  planActual: number;
-  planCorrect: number;
-}
 
-/** The prefetch counters a run keeps are the metrics it reports (src/metrics/types.ts). */
-export type PrefetchCounters = PrefetchMetrics;
+export type { PrefetchCounters } from '../metrics/counters.js';
 
 export class OffloadSim implements JobListener {
   readonly sim = new Simulator();
@@ -241,14 +152,13 @@ export class OffloadSim implements JobListener {
     this.L = trace.numLayers;
     this.E = cache.numExperts;
     this.gpu = new SerialResource(this.sim, 'gpu', this);
-    const link = cost.hardware.link;
-    this.link = new BandwidthLink(this.sim, 'link', link.h2dBytesPerSec, link.latencySec, this);
+    this.link = new BandwidthLink(this.sim, 'link', cost.h2dSec, this);
     this.cpu = new SerialResource(this.sim, 'cpu', this);
     this.link.resource.remap = (_old, job) => {
       this.inflightJob[this.remapKey] = job;
     };
     // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
-    if (link.overlapsCompute === false) new ExclusiveGroup([this.gpu, this.link.resource]);
+    if (!cost.linkOverlapsCompute) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflightJob = new Int32Array(nKeys).fill(-1);
@@ -271,7 +181,7 @@ export class OffloadSim implements JobListener {
     this.log = options.schedule;
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
-      if (link.overlapsCompute !== false) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
+      if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
       if ((this.handler && this.handler.kind !== 'fetch') || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
       this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
     }
@@ -312,51 +222,8 @@ export class OffloadSim implements JobListener {
       this.streamer = new PrefillStreamer(options.prefillStreaming, this.L, this.E, this.link, cost.expertBytes, cache.resident, PRIORITY_PREFETCH);
     }
     const nSeq = source.streams ?? trace.sequences.length;
-    this.seqLastEmitSec = new Float64Array(nSeq).fill(-1);
-    this.c = {
-      accesses: 0,
-      hits: 0,
-      misses: 0,
-      perLayerAccesses: new Float64Array(this.L),
-      perLayerHits: new Float64Array(this.L),
-      bytesH2D: 0,
-      stallSec: 0,
-      idleSec: 0,
-      makespanSec: 0,
-      tokens: 0,
-      steps: 0,
-      peakStaging: 0,
-      peakContextTokens: 0,
-      gpuBusySec: 0,
-      linkBusySec: 0,
-      seqStartSec: new Float64Array(nSeq).fill(-1),
-      seqFirstEmitSec: new Float64Array(nSeq).fill(-1),
-      seqLastEmitSec: this.seqLastEmitSec,
-      seqOutputs: new Int32Array(nSeq),
-      streamedExperts: 0,
-      streamWastedBytes: 0,
-      tpotSamplesSec: new Float64Array(1024),
-      tpotSampleCount: 0,
-      stepEndSec: new Float64Array(256),
-      stepEndCount: 0,
-      perLayerSec: new Float64Array(this.L),
-      timeline: [],
-      lateHits: 0,
-      stallCapacitySec: 0,
-      stallMispredictionSec: 0,
-      stallLinkQueueSec: 0,
-      stallCpuSec: 0,
-      stallLatePrefetchSec: 0,
-      prefetch: { issued: 0, cancelled: 0, refused: 0, hits: 0, late: 0, wasted: 0, issuedBytes: 0, usedBytes: 0, wastedBytes: 0 },
-      expertComputations: 0,
-      cpuComputations: 0,
-      lowBitComputations: 0,
-      activationBytes: 0,
-      lowBitBytes: 0,
-      planPredicted: 0,
-      planActual: 0,
-      planCorrect: 0,
-    };
+    this.c = newCounters(this.L, nSeq);
+    this.seqLastEmitSec = this.c.seqLastEmitSec;
   }
 
   run(): SimCounters {
@@ -483,7 +350,7 @@ export class OffloadSim implements JobListener {
             c.prefetch.usedBytes += this.cost.expertBytes;
           }
           this.waitClass[key] = WAIT_HIT;
-          this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+          this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
         }
       } else {
         this.miss(key, n, layer, prefetching && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY);
@@ -518,48 +385,44 @@ export class OffloadSim implements JobListener {
       q.tokens = n;
       q.importance = h.needsImportance ? this.importance(layer, key - layer * this.E) : 1;
       if (h.needsEstimates) {
-        const link = this.cost.hardware.link;
-        q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.link.transferTimeSec(this.cost.expertBytes) + this.cost.expertSec(n);
-        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n, link);
+        q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.cost.h2dSec(this.cost.expertBytes) + this.cost.expertSec(n);
+        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n);
       }
       decision = h.decide(q);
     }
     this.waitClass[key] = waitClass;
     if (decision === 'cpu') {
-      cache.access(key, false);
-      this.evicted(key);
+      this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
-      this.cpu.submit(this.cpuJobSec(n, this.cost.hardware.link), 0, (key << 2) | JOB_EXPERT, n);
+      this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
     } else if (decision === 'low-bit') {
-      cache.access(key, false);
-      this.evicted(key);
+      this.evicted(cache.access(key, false), key);
       c.lowBitComputations++;
       c.lowBitBytes += mc!.lowBitExpertBytes;
       this.stagingNow++;
-      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, key * 4 + LINK_LOW_BIT, n);
+      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, linkJob(key, LINK_LOW_BIT), n);
     } else {
-      cache.access(key);
-      this.evicted(key);
+      const outcome = cache.access(key);
+      this.evicted(outcome, key);
       const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
       if (streamed >= 0) {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
-        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
-      } else if (cache.lastAdmitted) {
-        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_DEMAND, n);
+        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
+      } else if (wasAdmitted(outcome)) {
+        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
         this.inflightIsPrefetch[key] = 0;
       } else {
         this.stagingNow++;
-        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, key * 4 + LINK_STAGED, n);
+        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
       }
     }
   }
 
   /** CPU job of one expert: activations to the host, the expert on the CPU, results back. */
-  private cpuJobSec(n: number, link: HostLink): number {
+  private cpuJobSec(n: number): number {
     const mc = this.missCosts!;
-    const act = mc.activationBytes(n);
-    return link.latencySec + act / link.d2hBytesPerSec + mc.cpuExpertSec(n) + link.latencySec + act / link.h2dBytesPerSec;
+    return this.cost.cpuRoundTripSec(mc.activationBytes(n), mc.cpuExpertSec(n));
   }
 
   /**
@@ -583,9 +446,9 @@ export class OffloadSim implements JobListener {
     return best;
   }
 
-  /** Accounts for the victim of the last cache access or insert (of `key`). */
-  private evicted(key: number): void {
-    const v = this.cache.lastEvicted;
+  /** Accounts for the victim (if any) of a cache access or insert of `key` that had `outcome`. */
+  private evicted(outcome: AccessOutcome, key: number): void {
+    const v = outcome;
     if (v >= 0) this.log?.push(OP_EVICT, v, key);
     if (v >= 0 && this.unusedPrefetch[v] === 1) {
       this.unusedPrefetch[v] = 0;
@@ -633,13 +496,14 @@ export class OffloadSim implements JobListener {
     for (let i = 0; i < w; i++) {
       const key = this.planKeys[i];
       if (cache.resident[key] === 1) continue;
-      if (!cache.insert(key)) {
+      const outcome = cache.insert(key);
+      if (outcome === BYPASSED) {
         c.prefetch.refused++;
         continue;
       }
-      this.evicted(key);
+      this.evicted(outcome, key);
       cache.lock(key); // in flight
-      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], key * 4 + LINK_PREFETCH, 0);
+      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], linkJob(key, LINK_PREFETCH), 0);
       this.inflightIsPrefetch[key] = 1;
       if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
       this.prefetchKeys[this.prefetchCount++] = key;
@@ -791,10 +655,10 @@ export class OffloadSim implements JobListener {
   onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
     if (this.log) this.record(res, tag, tag2);
     if (res === this.gpu) {
-      if ((tag & 3) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, tag >> 2);
+      if (jobKind(tag) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, jobKey(tag));
       if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
     } else if (res === this.link.resource) {
-      this.fetchStartSec[tag >> 2] = startSec;
+      this.fetchStartSec[jobKey(tag)] = startSec;
     }
     if (!this.inWindow()) {
       if (res === this.gpu) this.lastGpuEndSec = endSec;
@@ -807,25 +671,25 @@ export class OffloadSim implements JobListener {
         this.c.timeline.push({ resource: 'gpu', kind: 'stall', startMs: this.lastGpuEndSec * toMs, endMs: startSec * toMs, step: stepIndex, layer: this.layer, expert: -1 });
       }
       this.lastGpuEndSec = endSec;
-      const job = tag & 3;
+      const job = jobKind(tag);
       const kind = job === JOB_EXPERT ? 'expert' : job === JOB_PRE ? 'attention' : 'lm-head';
-      const expert = job === JOB_EXPERT ? (tag >> 2) % this.E : -1;
+      const expert = job === JOB_EXPERT ? jobKey(tag) % this.E : -1;
       this.c.timeline.push({ resource: 'gpu', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert });
     } else if (res === this.cpu) {
-      this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: (tag >> 2) % this.E });
+      this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: jobKey(tag) % this.E });
     } else {
-      const key = tag >> 2;
-      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[tag & 3];
+      const key = jobKey(tag);
+      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
       this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
 
   private record(res: SerialResource, tag: number, tag2: number): void {
-    const key = tag >> 2;
+    const key = jobKey(tag);
     if (res === this.gpu) {
-      if ((tag & 3) === JOB_EXPERT) this.log!.push(OP_COMPUTE, key, tag2);
+      if (jobKind(tag) === JOB_EXPERT) this.log!.push(OP_COMPUTE, key, tag2);
     } else if (res === this.link.resource) {
-      const kind = tag & 3;
+      const kind = jobKind(tag);
       if (kind === LINK_STAGED) this.log!.push(OP_STAGE, key);
       else if (kind === LINK_DEMAND || kind === LINK_PREFETCH) this.log!.push(OP_UPLOAD, key, kind === LINK_PREFETCH ? 1 : 0);
       else throw new Error(`schedule: link transfer of kind ${kind} cannot be recorded`);
@@ -834,7 +698,7 @@ export class OffloadSim implements JobListener {
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number): void {
     if (res === this.gpu) {
-      const job = tag & 3;
+      const job = jobKind(tag);
       if (job === JOB_PRE) this.gate();
       else if (job === JOB_EXPERT) {
         this.expertBusySec += this.sim.now - startSec;
@@ -847,16 +711,16 @@ export class OffloadSim implements JobListener {
     } else if (res === this.cpu) {
       if (--this.pending === 0) this.layerDone();
     } else {
-      const key = tag >> 2;
-      const kind = tag & 3;
+      const key = jobKey(tag);
+      const kind = jobKind(tag);
       if (tag2 === STREAM_TAG) {
         // A prefill-streamed expert arrived: compute it if its router chose it.
         const n = this.streamer!.arrived(key);
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
       } else if (kind === LINK_LOW_BIT) {
-        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, expertJob(key), tag2);
       } else if (kind === LINK_STAGED) {
-        this.gpu.submit(this.cost.expertSec(tag2), 0, (key << 2) | JOB_EXPERT, tag2);
+        this.gpu.submit(this.cost.expertSec(tag2), 0, expertJob(key), tag2);
       } else {
         // Arrived in its cache slot.
         this.inflightJob[key] = -1;
@@ -864,7 +728,7 @@ export class OffloadSim implements JobListener {
         if (wasPrefetch) this.cache.unlock(key);
         const n = wasPrefetch ? this.waitTokens[key] : tag2;
         this.waitTokens[key] = 0;
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, (key << 2) | JOB_EXPERT, n);
+        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
         else if (wasPrefetch) {
           this.unusedPrefetch[key] = 1;
           this.inflightIsPrefetch[key] = 0;
@@ -874,7 +738,6 @@ export class OffloadSim implements JobListener {
   }
 }
 
-const LINK_KIND_NAMES = ['fetch', 'fetch', 'prefetch', 'fetch-low-bit'];
 
 function grow(a: Int32Array): Int32Array {
   const g = new Int32Array(a.length * 2);

@@ -10,6 +10,7 @@
  * Per key state; at most two layers (l, l+1) are in flight at once. Typed arrays only.
  */
 import type { BandwidthLink } from '../engine/resource.js';
+import { LINK_STAGED, STREAM_TAG, linkJob } from './jobs.js';
 
 export interface PrefillStreaming {
   /** Stream only prefill steps with at least this many tokens. */
@@ -17,7 +18,7 @@ export interface PrefillStreaming {
 }
 
 /** tag2 of a streamed fetch on the link (demand fetches carry a token count >= 1). */
-export const STREAM_TAG = -1;
+export { STREAM_TAG } from './jobs.js';
 
 const NONE = 0;
 const IN_FLIGHT = 1;
@@ -77,8 +78,8 @@ export class PrefillStreamer {
       const key = layer * E + e;
       if (this.resident[key] === 1 || this.state[key] !== NONE) continue;
       this.state[key] = IN_FLIGHT;
-      // Link tag: key * 4 + 1, the simulator's code for a transfer into a staging buffer.
-      this.job[key] = this.link.transfer(this.expertBytes, this.priority, key * 4 + 1, STREAM_TAG);
+      // A transfer into a staging buffer, marked as the streamer's.
+      this.job[key] = this.link.transfer(this.expertBytes, this.priority, linkJob(key, LINK_STAGED), STREAM_TAG);
       this.list[layer * E + n++] = key;
       this.streamedExperts++;
       this.buffered++;

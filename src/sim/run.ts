@@ -19,7 +19,9 @@ import { NO_EXPERT, type Trace } from '../trace/types.js';
 import { createRng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
-import { CostModel } from './cost-model.js';
+import { RooflineCosts } from '../timing/roofline.js';
+import { semanticCostModel } from '../timing/execution-semantics.js';
+import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim, type OffloadOptions } from './offload-sim.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { predictors } from '../predictors/index.js';
@@ -33,10 +35,10 @@ import { missHandlers } from '../policies/miss/index.js';
 import type { Rng } from '../rng/rng.js';
 import type { Dtype } from '../model/types.js';
 import { bytesPerParam } from '../model/derived.js';
-import { staticBatches, type StepSource } from './steps.js';
+import { staticBatches, type StepSource } from '../trace/steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
-import { accessKeys } from './union.js';
+import { accessKeys } from '../trace/union.js';
 import { requestTrace } from '../workload/request-trace.js';
 import { fitLayerSubset } from '../trace/layer-subset.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
@@ -193,7 +195,7 @@ export interface CachePlan {
   capacityExperts: number;
 }
 
-function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: CostModel, residentBytes: number, stagingReserveBytes: number, hbmBytes: number, warnings: string[]): CachePlan {
+function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: RooflineCosts, residentBytes: number, stagingReserveBytes: number, hbmBytes: number, warnings: string[]): CachePlan {
   const L = cost.numMoeLayers;
   const E = model.numExperts;
   const total = L * E;
@@ -248,7 +250,7 @@ export interface PreparedScenario {
   model: MoeModel;
   hardware: Hardware;
   trace: Trace;
-  cost: CostModel;
+  cost: RooflineCosts;
   warnings: string[];
   rng: ReturnType<typeof createRng>;
   /** A fresh step source over the trace (the scenario's batch workload). */
@@ -274,7 +276,9 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
   const warnings = [...trace.warnings];
   if (trace.topK !== model.topK) warnings.push(`trace top-k ${trace.topK} differs from model ${model.name}'s ${model.topK}; the trace's routing is simulated as recorded`);
 
-  const cost = new CostModel(model, hardware, scenario.precision);
+  // Seam (issue 12): a `system:` or `execution:` adds a runtime's execution semantics to the roofline costs.
+  const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
+  const cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
   const E = model.numExperts;
   const L = trace.numLayers;
   const workload = scenario.workload;
@@ -318,7 +322,7 @@ export interface PolicyCache {
  * The expert cache of `scenario.policies[i]`, driven by a fresh instance of its policy: the same
  * code for the simulator and for a real device-side cache. `cost` sizes byte-valued capacities.
  */
-export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: number, cost: CostModel = prep.cost): PolicyCache {
+export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: number, cost: RooflineCosts = prep.cost): PolicyCache {
   const { model, trace, warnings } = prep;
   const E = model.numExperts;
   const L = trace.numLayers;

@@ -18,7 +18,7 @@
  * learn from them).
  */
 import type { TokenScheduler, ReadyTokens } from '../scheduling/types.js';
-import type { Step, StepSource } from '../sim/steps.js';
+import type { Step, StepSource } from '../trace/steps.js';
 import type { Trace } from '../trace/types.js';
 import type { RequestTable } from './requests.js';
 import { UnionStats } from './union-stats.js';

@@ -3,8 +3,8 @@
  * Counted from the trace's routing of each step's tokens (the experts the step really activates).
  */
 import type { Trace } from '../trace/types.js';
-import type { Step } from '../sim/steps.js';
-import { LayerUnion } from '../sim/union.js';
+import type { Step } from '../trace/steps.js';
+import { LayerUnion } from '../trace/union.js';
 
 export class UnionStats {
   decodeSteps = 0;

@@ -15,7 +15,7 @@ import {
   type CalibrationProfile,
 } from '../../src/calibrate/profile.js';
 import { calibrateCommand, defaultProfilePath } from '../../src/cli/calibrate.js';
-import { KERNELS_PER_EXPERT } from '../../src/sim/cost-model.js';
+import { KERNELS_PER_EXPERT } from '../../src/timing/roofline.js';
 import { InputError } from '../../src/util/errors.js';
 
 let dir: string;

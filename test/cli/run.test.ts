@@ -131,6 +131,6 @@ describe('moesim presets', () => {
   it('lists hardware, models and policies with sources', () => {
     const r = moesim(['presets']);
     expect(r.code).toBe(0);
-    for (const s of ['h100-sxm', 'rtx-4090', 'mixtral-8x7b', 'deepseek-v3', 'belady', 'pregated', 'activation-matrix', 'low-precision', 'lookahead', 'Sources:', 'huggingface.co']) expect(r.stdout).toContain(s);
+    for (const s of ['h100-sxm', 'rtx-4090', 'mixtral-8x7b', 'deepseek-v3', 'belady', 'pregated', 'activation-matrix', 'low-precision', 'lookahead', 'Sources:', 'huggingface.co', 'mixtral-offloading', 'ktransformers', 'eager-pytorch', 'hqq-2bit', 'dvmazur/mixtral-offloading@0d3c605']) expect(r.stdout).toContain(s);
   });
 });

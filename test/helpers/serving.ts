@@ -1,4 +1,4 @@
-import type { Step, StepSource } from '../../src/sim/steps.js';
+import type { Step, StepSource } from '../../src/trace/steps.js';
 import { servingWorkloadSchema, type ServingWorkload } from '../../src/workload/schema.js';
 import { traceOf } from './trace.js';
 

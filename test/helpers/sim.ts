@@ -1,5 +1,6 @@
 import { OffloadSim, type MissCosts, type OffloadOptions, type StepCosts } from '../../src/sim/offload-sim.js';
-import { staticBatches } from '../../src/sim/steps.js';
+import { linkCosts } from '../../src/timing/roofline.js';
+import { staticBatches } from '../../src/trace/steps.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { cachePolicies, type CachePolicyKind } from '../../src/policies/index.js';
 import { prefetchPolicies, type PrefetchKind } from '../../src/policies/prefetch/index.js';
@@ -27,7 +28,7 @@ export function scripted(scores: number[][]): RoutingPredictor {
 export function roundCosts(linkBytesPerSec = 1, latencySec = 0): StepCosts {
   return {
     expertBytes: 3,
-    hardware: { link: { name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec, source: 'test' } },
+    ...linkCosts({ name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec, source: 'test' }),
     expertSec: () => 2,
     preExpertSec: () => 1,
     tailSec: () => 0.5,

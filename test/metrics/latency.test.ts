@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { linkCosts } from '../../src/timing/roofline.js';
 import { summarizeLatencies, tokenLatencies, type StepLog } from '../../src/metrics/latency.js';
 import { OffloadSim, type StepCosts } from '../../src/sim/offload-sim.js';
-import { staticBatches } from '../../src/sim/steps.js';
+import { staticBatches } from '../../src/trace/steps.js';
 import { summarize } from '../../src/metrics/summarize.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { cachePolicies } from '../../src/policies/index.js';
@@ -25,7 +26,7 @@ describe('tokenLatencies', () => {
     const trace = traceOf([[[[0, 1]], [[0, 2]], [[1, 2]]], [[[2, 3]], [[0, 3]]]], 4);
     const costs: StepCosts = {
       expertBytes: 3,
-      hardware: { link: { name: 't', h2dBytesPerSec: 2, d2hBytesPerSec: 2, latencySec: 0.1, source: 't' } },
+      ...linkCosts({ name: 't', h2dBytesPerSec: 2, d2hBytesPerSec: 2, latencySec: 0.1, source: 't' }),
       expertSec: (n) => 0.5 * n,
       preExpertSec: () => 1,
       tailSec: () => 0.25,

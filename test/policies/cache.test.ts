@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ExpertCache } from '../../src/policies/expert-cache.js';
+import { ExpertCache, HIT } from '../../src/policies/expert-cache.js';
 import { cachePolicies, type CachePolicyKind } from '../../src/policies/index.js';
 import { nextUseOf } from '../../src/policies/belady.js';
 import { referenceHits, type Kind } from './reference.js';
@@ -18,7 +18,7 @@ function replay(keys: number[], L: number, E: number, capacity: number, perLayer
   let hits = 0;
   let maxOccupancy = 0;
   for (const k of keys) {
-    if (cache.access(k)) hits++;
+    if (cache.access(k) === HIT) hits++;
     for (let s = 0; s < cache.scopes; s++) maxOccupancy = Math.max(maxOccupancy, cache.occupancy[s]);
   }
   return { hits, maxOccupancy, cache };

@@ -31,7 +31,12 @@ describe.each(suite.points.map((p) => [p.id, p] as const))('point %s', (_id, p) 
     expect(gpuPresets[p.gpu]).toBeDefined();
     expect(modelPresets[p.model]).toBeDefined();
     expect(systemTable[p.system]).toBeDefined();
-    expect(() => parseScenario(pointScenario(p), p.id)).not.toThrow();
+    const sc = pointScenario(p, { suite });
+    expect(() => parseScenario(sc, p.id)).not.toThrow();
+    // issue12c: every point runs its real system preset, one policy, the point's stated precision
+    expect((sc.system as { kind: string }).kind).toBe(systemTable[p.system].preset);
+    expect(sc.policies).toHaveLength(1);
+    expect(sc.precision).toEqual(p.precision);
   });
 });
 

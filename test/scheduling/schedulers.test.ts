@@ -6,8 +6,8 @@ import { noisyRouting, popcount32 } from '../../src/scheduling/paths.js';
 import type { ReadyTokens } from '../../src/scheduling/types.js';
 import type { SchedulerSpec } from '../../src/scheduling/spec.js';
 import { createRng } from '../../src/rng/rng.js';
-import { LayerUnion } from '../../src/sim/union.js';
-import type { Step } from '../../src/sim/steps.js';
+import { LayerUnion } from '../../src/trace/union.js';
+import type { Step } from '../../src/trace/steps.js';
 import { traceOf } from '../helpers/trace.js';
 import type { Trace } from '../../src/trace/types.js';
 

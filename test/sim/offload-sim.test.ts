@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { linkCosts } from '../../src/timing/roofline.js';
 import fc from 'fast-check';
 import { OffloadSim, type StepCosts } from '../../src/sim/offload-sim.js';
-import { staticBatches } from '../../src/sim/steps.js';
+import { staticBatches } from '../../src/trace/steps.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { cachePolicies } from '../../src/policies/index.js';
 import { traceOf } from '../helpers/trace.js';
@@ -10,7 +11,7 @@ import type { Trace } from '../../src/trace/types.js';
 /** Round numbers: attention 1 s, any expert 2 s, LM head 0.5 s, 3-byte experts over a 1 B/s link. */
 const costs = (linkBytesPerSec = 1, overlapsCompute?: boolean): StepCosts => ({
   expertBytes: 3,
-  hardware: { link: { name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, overlapsCompute, source: 'test' } },
+  ...linkCosts({ name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, overlapsCompute, source: 'test' }),
   expertSec: () => 2,
   preExpertSec: () => 1,
   tailSec: () => 0.5,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { linkCosts } from '../../src/timing/roofline.js';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import { parseScenario } from '../../src/scenario/load.js';
@@ -33,7 +34,7 @@ const scenarioOf = (seed: number, batchSize: number) =>
 /** A link that does not overlap compute; expert time and bandwidth as given. */
 const costs = (expertSec: (n: number) => number, bytesPerSec: number, latencySec: number, preSec = 0): StepCosts => ({
   expertBytes: 1000,
-  hardware: { link: { name: 't', h2dBytesPerSec: bytesPerSec, d2hBytesPerSec: bytesPerSec, latencySec, overlapsCompute: false, source: 'test' } },
+  ...linkCosts({ name: 't', h2dBytesPerSec: bytesPerSec, d2hBytesPerSec: bytesPerSec, latencySec, overlapsCompute: false, source: 'test' }),
   expertSec,
   preExpertSec: () => preSec,
   tailSec: () => 0,
@@ -91,7 +92,7 @@ describe('ScheduleLog (operations in the order a non-overlapping run executes th
 
   it('is refused on a link that overlaps compute (the order would depend on durations)', async () => {
     const c = costs(() => 1, 1e6, 0);
-    const overlapping = { ...c, hardware: { link: { ...c.hardware.link, overlapsCompute: true } } };
+    const overlapping = { ...c, linkOverlapsCompute: true };
     await expect(record(1, 1, 0, overlapping)).rejects.toThrow(/does not overlap compute/);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { linkCosts } from '../../src/timing/roofline.js';
 import { runScenario } from '../../src/sim/run.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { OffloadSim, type StepCosts } from '../../src/sim/offload-sim.js';
@@ -129,7 +130,7 @@ describe('serving workloads, end to end', () => {
 /** Round numbers: attention 1 s, any expert 2 s, LM head 0.5 s, 3-byte experts over a 1 B/s link. */
 const costs = (linkBytesPerSec = 1): StepCosts => ({
   expertBytes: 3,
-  hardware: { link: { name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, source: 'test' } },
+  ...linkCosts({ name: 'test', h2dBytesPerSec: linkBytesPerSec, d2hBytesPerSec: linkBytesPerSec, latencySec: 0, source: 'test' }),
   expertSec: () => 2,
   preExpertSec: () => 1,
   tailSec: () => 0.5,

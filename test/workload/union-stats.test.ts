@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnionStats } from '../../src/workload/union-stats.js';
-import type { Step } from '../../src/sim/steps.js';
+import type { Step } from '../../src/trace/steps.js';
 import { traceOf } from '../helpers/trace.js';
 
 const stepOf = (tokens: number[], prefill = false): Step => ({

@@ -1,12 +1,12 @@
 import type { MissHandler } from './types.js';
 import { fetchOnMiss } from './fetch.js';
-import { cpuOnMiss } from './cpu.js';
+import { cpuOnMiss, type CpuParams } from './cpu.js';
 import { lowPrecisionOnMiss, type LowPrecisionParams } from './low-precision.js';
 
 /** Parameters of each kind (the scenario schema's fields besides `kind` the handler reads). */
 export interface MissHandlerParams {
   fetch: object;
-  cpu: object;
+  cpu: CpuParams;
   'low-precision': LowPrecisionParams;
 }
 export type MissHandlerKind = keyof MissHandlerParams;

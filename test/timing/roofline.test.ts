@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gpuPresets, linkPresets, cpuPresets } from '../../src/hardware/presets.js';
-import { cpuExpertTimeSec, d2hTransferTimeSec, gpuFlopsPerSec, kernelTimeSec, transferTimeSec } from '../../src/hardware/roofline.js';
+import { cpuExpertTimeSec, gpuFlopsPerSec, kernelTimeSec, linkCosts } from '../../src/timing/roofline.js';
 import type { Gpu } from '../../src/hardware/types.js';
 
 /** A GPU with round numbers: 1 TB/s, 100 TFLOP/s bf16, 200 fp8, 10 fp32, 5 us per launch. */
@@ -43,14 +43,18 @@ describe('kernelTimeSec', () => {
 describe('transfers', () => {
   test('latency plus bytes over bandwidth', () => {
     const link = { name: 'round', h2dBytesPerSec: 10e9, d2hBytesPerSec: 5e9, latencySec: 10e-6, source: 'test' };
-    expect(transferTimeSec(link, 10e9)).toBeCloseTo(10e-6 + 1, 9);
-    expect(d2hTransferTimeSec(link, 10e9)).toBeCloseTo(10e-6 + 2, 9);
+    expect(linkCosts(link).h2dSec(10e9)).toBeCloseTo(10e-6 + 1, 9);
+    expect(linkCosts(link).d2hSec(10e9)).toBeCloseTo(10e-6 + 2, 9);
   });
-  test('nothing to move, no time', () => {
-    expect(transferTimeSec(linkPresets['pcie4-x16'], 0)).toBe(0);
+  test('a CPU round trip pays the link both ways around the CPU work', () => {
+    const link = { name: 'round', h2dBytesPerSec: 10e9, d2hBytesPerSec: 5e9, latencySec: 10e-6, source: 'test' };
+    expect(linkCosts(link).cpuRoundTripSec(10e9, 3)).toBeCloseTo(20e-6 + 2 + 3 + 1, 9);
+  });
+  test('a non-positive bandwidth is refused', () => {
+    expect(() => linkCosts({ ...linkPresets['pcie4-x16'], h2dBytesPerSec: 0 })).toThrow(/positive/);
   });
   test('a bf16 Mixtral expert over PCIe 4 takes about 11 ms', () => {
-    expect(transferTimeSec(linkPresets['pcie4-x16'], 352_321_536)).toBeCloseTo(0.01119, 4);
+    expect(linkCosts(linkPresets['pcie4-x16']).h2dSec(352_321_536)).toBeCloseTo(0.01119, 4);
   });
 });
 

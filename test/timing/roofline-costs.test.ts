@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CostModel } from '../../src/sim/cost-model.js';
+import { RooflineCosts } from '../../src/timing/roofline.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
 import { expertParams, bytesPerParam } from '../../src/model/derived.js';
 
 const model = modelPresets['mixtral-8x7b'];
 const hw = hardwarePresets['rtx-4090'];
-const cost = new CostModel(model, hw, { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
+const cost = new RooflineCosts(model, hw, { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
 
-describe('CostModel: miss handling costs', () => {
+describe('RooflineCosts: miss handling costs', () => {
   it('a CPU expert is the roofline of reading its weights from DRAM and its FLOPs on the cores', () => {
     const bytes = expertParams(model) * bytesPerParam('int4', 128);
     expect(cost.cpuExpertSec(1)).toBeCloseTo(bytes / hw.cpu.dramBytesPerSec, 12);

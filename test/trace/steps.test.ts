@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { staticBatches, type Step } from '../../src/sim/steps.js';
+import { staticBatches, type Step } from '../../src/trace/steps.js';
 import { traceOf } from '../helpers/trace.js';
 
 function collect(src: { next(nowSec: number): Step | null }) {

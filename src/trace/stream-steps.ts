@@ -3,8 +3,8 @@
  * hold in memory: the simulator reads routing through a window Trace whose arrays are the current
  * chunk's. Memory stays flat however long the stream is.
  */
-import type { TraceStream } from '../trace/stream.js';
-import type { Trace } from '../trace/types.js';
+import type { TraceStream } from './stream.js';
+import type { Trace } from './types.js';
 import type { Step, StepSource } from './steps.js';
 
 export interface StreamingSteps {

@@ -1,4 +1,4 @@
-import { NO_EXPERT, type Trace } from '../trace/types.js';
+import { NO_EXPERT, type Trace } from './types.js';
 import type { Step } from './steps.js';
 
 /**

@@ -1,13 +1,14 @@
 /**
- * The timing model's numbers, from the model's shapes and the hardware: roofline kernels on the
- * GPU (time = launches x overhead + max(bytes / HBM bandwidth, FLOPs / peak FLOP/s)), transfers on
- * the host link (latency + bytes / bandwidth). Precomputed once per run, so the hot loop does a
+ * The analytic timing model, and the only module where bytes are divided by a bandwidth: roofline
+ * kernels on the GPU (time = launches x overhead + max(bytes / HBM bandwidth, FLOPs / peak
+ * FLOP/s)), transfers on the host link (latency + bytes / bandwidth), experts on the CPU (the
+ * slower of reading the weights from DRAM and computing). The primitives below are what
+ * calibrate/fit.ts fits; RooflineCosts precomputes them once per run, so the hot loop does a
  * multiply and a max.
  */
 import type { Dtype, MoeModel } from '../model/types.js';
-import type { Hardware } from '../hardware/types.js';
-import { cpuExpertTimeSec } from '../hardware/roofline.js';
-import type { MissCosts } from './offload-sim.js';
+import type { Cpu, Gpu, Hardware, HostLink } from '../hardware/types.js';
+import type { Costs, MissCosts, StepCosts } from './costs.js';
 import {
   attentionFlopsPerToken,
   attentionParams,
@@ -39,7 +40,60 @@ export function computeDtype(d: Dtype, gpuFlops: Partial<Record<Dtype, number>>)
   return 'bf16';
 }
 
-export class CostModel {
+/** Peak FLOP/s of `gpu` for weights stored as `stored` (computed in computeDtype(stored)); bf16 when unlisted. */
+export function gpuFlopsPerSec(gpu: Gpu, stored: Dtype | undefined): number {
+  return (stored === undefined ? undefined : gpu.flopsPerSec[computeDtype(stored, gpu.flopsPerSec)]) ?? gpu.flopsPerSec.bf16;
+}
+
+/** A copy over a link: latency plus bytes over bandwidth. */
+export function linkSec(latencySec: number, bytesPerSec: number, bytes: number): number {
+  return latencySec + bytes / bytesPerSec;
+}
+
+/** A roofline kernel (or kernels): fixed overhead plus the slower of moving `bytes` and doing `flops`. */
+export function rooflineSec(overheadSec: number, bytes: number, memBytesPerSec: number, flops: number, flopsPerSec: number): number {
+  const m = bytes / memBytesPerSec;
+  const c = flops / flopsPerSec;
+  return overheadSec + (m > c ? m : c);
+}
+
+/** Time of `kernels` GPU kernels that together read/write `bytes` of HBM and do `flops` on weights stored as `dtype`. */
+export function kernelTimeSec(gpu: Gpu, bytes: number, flops: number, dtype?: Dtype, kernels = 1): number {
+  return rooflineSec(kernels * gpu.launchOverheadSec, bytes, gpu.hbmBytesPerSec, flops, gpuFlopsPerSec(gpu, dtype));
+}
+
+/** An expert run on the CPU: reading its weights from DRAM or computing, whichever is slower. */
+export function cpuExpertTimeSec(cpu: Cpu, bytes: number, flops: number): number {
+  return rooflineSec(0, bytes, cpu.dramBytesPerSec, flops, cpu.flopsPerSec);
+}
+
+/** The link part of a Costs, from a HostLink: what BandwidthLink and the CPU miss handler are charged. */
+export interface LinkCosts {
+  readonly linkOverlapsCompute: boolean;
+  h2dSec(bytes: number): number;
+  d2hSec(bytes: number): number;
+  cpuRoundTripSec(activationBytes: number, cpuSec: number): number;
+}
+
+export function linkCosts(link: HostLink): LinkCosts {
+  const { latencySec, h2dBytesPerSec: h2d, d2hBytesPerSec: d2h } = link;
+  if (!(h2d > 0)) throw new Error(`${link.name}: bandwidth must be positive, got ${h2d}`);
+  return {
+    linkOverlapsCompute: link.overlapsCompute !== false,
+    h2dSec: (bytes) => latencySec + bytes / h2d,
+    d2hSec: (bytes) => latencySec + bytes / d2h,
+    // Written out left to right so that the sum rounds as it always has.
+    cpuRoundTripSec: (act, cpuSec) => latencySec + act / d2h + cpuSec + latencySec + act / h2d,
+  };
+}
+
+/** The analytic Costs of `model` on `hardware` stored at `precision`. */
+export class RooflineCosts implements Costs {
+  readonly linkOverlapsCompute: boolean;
+  readonly h2dSec: (bytes: number) => number;
+  readonly d2hSec: (bytes: number) => number;
+  readonly cpuRoundTripSec: (activationBytes: number, cpuSec: number) => number;
+  readonly lowBitExpertBytes: number;
   readonly expertBytes: number;
   readonly expertFlopsPerToken: number;
   /** Bytes that stay on the GPU for the whole run: every weight but the routed experts. */
@@ -73,6 +127,11 @@ export class CostModel {
     readonly precision: Precision,
   ) {
     const { gpu } = hardware;
+    const links = linkCosts(hardware.link);
+    this.linkOverlapsCompute = links.linkOverlapsCompute;
+    this.h2dSec = links.h2dSec;
+    this.d2hSec = links.d2hSec;
+    this.cpuRoundTripSec = links.cpuRoundTripSec;
     const g = precision.groupSize;
     const bpExpert = bytesPerParam(precision.experts, g);
     const bpDense = bytesPerParam(precision.dense, g);
@@ -117,6 +176,7 @@ export class CostModel {
     const lmHead = model.tiedEmbeddings ? embeddingParams(model) : embeddingParams(model) / 2;
     this.lmHeadBytes = lmHead * bpDense;
     this.lmHeadFlopsPerToken = 2 * lmHead;
+    this.lowBitExpertBytes = this.expertBytes;
   }
 
   /** GPU time of one expert FFN over `tokens` tokens routed to it. */
@@ -147,6 +207,11 @@ export class CostModel {
     return tokens * this.model.hiddenSize * 2;
   }
 
+  /** GPU time of the lower-bit copy (here: the experts' own dtype; see missCosts). */
+  lowBitExpertSec(tokens: number): number {
+    return this.expertSec(tokens);
+  }
+
   /** The costs of the miss handlers, with lower-bit copies in `lowBit`. */
   missCosts(lowBit: Dtype = this.precision.experts): MissCosts {
     return {
@@ -155,11 +220,6 @@ export class CostModel {
       lowBitExpertBytes: this.expertBytesAs(lowBit),
       lowBitExpertSec: (n) => this.expertSecAs(lowBit, n),
     };
-  }
-
-  /** Host-to-device time of one expert's weights (excluding queueing). */
-  fetchSec(bytes = this.expertBytes): number {
-    return this.hardware.link.latencySec + bytes / this.hardware.link.h2dBytesPerSec;
   }
 
   /**
@@ -186,8 +246,12 @@ export class CostModel {
   }
 
   private roofline(bytes: number, flops: number, kernels: number): number {
-    const m = bytes / this.hbm;
-    const c = flops / this.denseFlops;
-    return kernels * this.launch + (m > c ? m : c);
+    return rooflineSec(kernels * this.launch, bytes, this.hbm, flops, this.denseFlops);
   }
+}
+
+/** Costs of the steps only, from explicit functions and a link (replays and tests). */
+export function stepCosts(link: HostLink, parts: Pick<StepCosts, 'expertBytes' | 'expertSec' | 'preExpertSec' | 'tailSec'>): StepCosts {
+  const l = linkCosts(link);
+  return { ...parts, linkOverlapsCompute: l.linkOverlapsCompute, h2dSec: l.h2dSec, cpuRoundTripSec: l.cpuRoundTripSec };
 }

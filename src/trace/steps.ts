@@ -3,7 +3,7 @@
  * (a prompt's tokens together) or a decode step (one token per running sequence). The simulator
  * consumes steps from a StepSource; batching and scheduling strategies are StepSources.
  */
-import type { Trace } from '../trace/types.js';
+import type { Trace } from './types.js';
 
 export interface Step {
   /** Step number from 0. */

@@ -1,0 +1,405 @@
+/**
+ * The catalog of real offloading systems (issue 12, part 4). A scenario says
+ *
+ *   system: { kind: mixtral-offloading, offloadPerLayer: 4, quantization: hqq-2bit }
+ *
+ * and gets that system's policy (cache, prefetch, predictor, miss handler), its weight format and
+ * its execution semantics (src/timing/execution-semantics.ts). Each preset is modelled from the
+ * system's code; `sources` names repo@commit:file for every semantic choice, and `simplifies`
+ * says what the model leaves out. `policies:` given next to `system:` replace the system's own
+ * (the semantics stay the system's), so a scenario can compare designs under one runtime.
+ */
+import { z } from 'zod';
+import type { MoeModel } from '../model/types.js';
+import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
+import {
+  cpuPresets,
+  linkPresets,
+  runtimes,
+  weightFormats,
+  type ExecutionSemantics,
+  type WeightFormatName,
+} from '../timing/execution-semantics.js';
+import { predictorSchema } from '../predictors/spec.js';
+
+const count = z.number().int().nonnegative();
+const unit = z.number().min(0).max(1);
+
+const MO = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/expert_cache.py';
+const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py';
+const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
+const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
+const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
+const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
+const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
+const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
+const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
+const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
+const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
+
+const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
+const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
+
+/** The `system:` block: a strict union on `kind`. */
+export const systemSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('mixtral-offloading'),
+      /** Experts per layer kept on the host (OffloadConfig.offload_per_layer); the GPU caches the others. */
+      offloadPerLayer: count.default(4),
+      quantization: hqq.default('hqq-2bit'),
+      /** Speculative expert loading (the next layer's gate applied to the current hidden state). */
+      speculative: z.boolean().default(true),
+      /** The stand-in for the speculative guess (a routing trace has no hidden states): default affinity. */
+      predictor: predictorSchema.optional(),
+    })
+    .strict(),
+  z.object({ kind: z.literal('moe-infinity'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z.object({ kind: z.literal('fiddler'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('llama-cpp'),
+      /** --n-cpu-moe N: the experts of the first N MoE layers stay in host memory and run on the CPU. */
+      nCpuMoe: count.default(0),
+      quantization: anyFormat.default('gguf-q4_k'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('ktransformers'), quantization: anyFormat.default('gguf-q4_k') }).strict(),
+  z
+    .object({
+      kind: z.literal('deepspeed-zero-inference'),
+      quantization: anyFormat.default('bf16'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('vllm-cpu-offload'),
+      /** --cpu-offload-gb: GiB of weights kept on the host, taken from the first layers on. */
+      cpuOffloadGiB: z.number().positive(),
+      quantization: anyFormat.default('bf16'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('accelerate'),
+      /** Transformer layers device_map places on the GPU (the first ones); the rest are offloaded to the CPU. */
+      gpuLayers: count,
+      quantization: anyFormat.default('bf16'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('pregated-moe'), accuracy: unit.default(1) }).strict(),
+  z.object({ kind: z.literal('expertflow'), experts: z.number().int().positive().default(64) }).strict(),
+  z.object({ kind: z.literal('hobbit'), lowBit: z.enum(['int4', 'int2']).default('int4'), belowGateWeight: unit.default(0.5) }).strict(),
+]);
+export type SystemSpec = z.infer<typeof systemSchema>;
+export type SystemKind = SystemSpec['kind'];
+
+/** What a system gives a scenario: raw policy entries (validated by the scenario schema) and the precision. */
+export interface SystemExpansion {
+  policies: Record<string, unknown>[];
+  precision?: Record<string, unknown>;
+}
+
+export interface SystemPreset<S extends SystemSpec = SystemSpec> {
+  kind: S['kind'];
+  describe: string;
+  models: string[];
+  simplifies: string[];
+  sources: string[];
+  expand(spec: S, model: MoeModel): SystemExpansion;
+  semantics(spec: S, model: MoeModel): ExecutionSemantics;
+}
+
+type Of<K extends SystemKind> = Extract<SystemSpec, { kind: K }>;
+
+function formatPrecision(name: WeightFormatName, dense: string = 'bf16'): Record<string, unknown> {
+  const f = weightFormats[name];
+  return { experts: f.dtype, dense, kvCache: 'bf16', groupSize: f.groupSize };
+}
+
+const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics => ({
+  runtime: runtimes['eager-pytorch'],
+  link: linkPresets.pinned,
+  expertCopies: 'copy-engine',
+  writeBackEvicted: false,
+  cpu: cpuPresets['pytorch-eager-cpu'],
+  sources: [],
+  ...over,
+});
+
+/** Parameters of one MoE transformer layer as loaded (attention, router, shared and all routed experts), for placement by capacity. */
+function layerParams(model: MoeModel): number {
+  return attentionParams(model) + routerParams(model) + sharedExpertParams(model) + model.numExperts * expertParams(model);
+}
+
+const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
+
+export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
+  'mixtral-offloading': {
+    kind: 'mixtral-offloading',
+    describe: 'Eliseev & Mazur (arXiv 2312.17238): per-layer LRU of experts on the GPU, HQQ 2-4-bit experts, speculative loading of the next layer',
+    models: [
+      `per-layer LRU of E - offloadPerLayer experts (${MO}: EvictionGroupInfo keeps main_infos in LRU order; choose_expert_to_evict takes the least recently used)`,
+      `a swap copies the new expert in and the evicted one back out, both non_blocking on the current (compute) stream (${MO}: _swap, two .copy_(non_blocking=True) with no stream context)`,
+      `host copies in pinned memory (${MO}: offloaded_storages = UntypedStorage(...).pin_memory())`,
+      'speculative loading after each gate of the next layer (prefetch: speculative, lookahead 1), not cancelled',
+      'HQQ dequantisation to bf16 before each matmul (weight format hqq-*), eager PyTorch overheads',
+    ],
+    simplifies: [
+      'the speculative guess uses hidden states a trace lacks: affinity (or an oracle at a set accuracy) stands in',
+      'the copies on the compute stream are serialised with compute (no overlap) — the real non_blocking copy can overlap the host-side Python of the next expert',
+      'the buffer_size look-ahead window of load_experts is not modelled (one expert in flight at a time)',
+    ],
+    sources: [MO, 'dvmazur/mixtral-offloading demo notebook: offload_per_layer = 4 (5 for 12 GB), buffer_size = 4; HQQ 2-bit experts, group 16, 4-bit attention'],
+    expand: (s, model) => {
+      const perLayer = Math.max(0, model.numExperts - s.offloadPerLayer);
+      const base = { kind: 'lru', cache: { perLayer } };
+      const policies: Record<string, unknown>[] = [{ ...base, label: `mixtral-offloading lru ${perLayer}/layer, on demand` }];
+      if (s.speculative) {
+        policies.push({
+          ...base,
+          label: `mixtral-offloading lru ${perLayer}/layer + speculative`,
+          prefetch: { kind: 'speculative', lookahead: 1 },
+          predictor: s.predictor ?? { kind: 'affinity' },
+        });
+      }
+      return { policies, precision: formatPrecision(s.quantization, 'int4') };
+    },
+    semantics: (s) =>
+      baseSemantics({
+        expertCopies: 'compute-stream',
+        writeBackEvicted: true,
+        // issue12c: mixtral-offloading does not take HQQ's dequantise-then-matmul path:
+        // HQQLinearTritonSavable.forward = forward_triton, a fused Triton dequant-matmul
+        // (triton_matmul2/3/4_transpose) that reads the packed weight; only the 8-bit scale and zero
+        // of each 16-weight group are dequantised to fp16 first (Quantizer.dequantize, written and
+        // read: 2 tensors x 2 B x 2 / 16 = 0.5 B/param), two small dequantisations per linear.
+        expertFormat: { ...weightFormats[s.quantization], name: `${s.quantization}-triton`, dequantBytesPerParam: 0.5, dequantKernelsPerExpert: 12, sources: [MO_LAYERS], fitted: false },
+        sources: [MO, MO_LAYERS],
+      }),
+  },
+  'moe-infinity': {
+    kind: 'moe-infinity',
+    describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert prefetching and caching, a C++ runtime with its own copy threads',
+    models: [
+      'the GPU cache sized by what HBM leaves (lru), prefetch of all later layers by activation-matrix score with distance decay',
+      `copies issued by the C++ prefetch handle on its own threads and streams: a copy engine, overlapping compute (${MOEINF_PREFETCH})`,
+      `host weights in a pinned memory pool (${MOEINF_PINNED})`,
+    ],
+    simplifies: ['its expert-level priority queue and multi-GPU placement are reduced to one link with prefetch priorities', 'the cache replacement is LRU, not its activation-aware eviction'],
+    sources: [MOEINF_PREFETCH, MOEINF_PINNED],
+    expand: (s) => ({
+      policies: [
+        { kind: 'lru', label: 'moe-infinity', cache: { hbm: true, reserveGiB: s.reserveGiB }, prefetch: { kind: 'moe-infinity' }, predictor: { kind: 'activation-matrix' } },
+      ],
+    }),
+    semantics: () => baseSemantics({ sources: [MOEINF_PREFETCH, MOEINF_PINNED] }),
+  },
+  fiddler: {
+    kind: 'fiddler',
+    describe: 'Kamahori et al. (arXiv 2402.07033): popular experts placed on the GPU, the others computed on the CPU where that is sooner',
+    models: [
+      `static placement by popularity, as many experts as free memory allows (${FIDDLER}: set_expert_loc from a profiled popularity list; calc_n_expert_on_gpu)`,
+      `a missed expert runs on the CPU when CPU cost (tokens x 7) beats GPU cost (70 for a copy) (${FIDDLER}: cost_per_expert, latency_cpu = 7, latency_gpu = 70); moesim uses its own estimates of both`,
+      `the CPU expert is the Hugging Face module in eager PyTorch on the host (${FIDDLER}: run_expert_at_cpu; torch.set_num_threads(16))`,
+      `a GPU-computed miss loads the expert into a placeholder with load_state_dict from pageable host tensors, on the compute stream (${FIDDLER}: expert_placeholder.load_state_dict)`,
+    ],
+    simplifies: ['the 2^8 configuration search of the CPU/GPU split is replaced by a per-expert comparison of estimates', 'the fixed 7:70 cost ratio of the code is not used'],
+    sources: [FIDDLER],
+    expand: (s) => ({
+      policies: [{ kind: 'static', label: 'fiddler', cache: { hbm: true, reserveGiB: s.reserveGiB }, onMiss: { kind: 'cpu' } }],
+    }),
+    semantics: () => baseSemantics({ link: linkPresets.pageable, expertCopies: 'compute-stream', sources: [FIDDLER] }),
+  },
+  'llama-cpp': {
+    kind: 'llama-cpp',
+    describe: 'llama.cpp (and Ollama on top) with --n-cpu-moe: the experts of the first N layers stay in host memory and run on the CPU',
+    models: [
+      `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
+      'CPU-resident expert weights are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml-cuda offload of large-batch ops, GGML_OP_OFFLOAD_MIN_BATCH = 32)',
+      'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
+    ],
+    simplifies: [
+      '-ngl partial offload with attention of CPU-resident layers on the CPU is not modelled (all attention on the GPU)',
+      '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
+    ],
+    sources: [LLAMA_ARG],
+    expand: (s, model) => {
+      const L = numMoeLayers(model);
+      const E = model.numExperts;
+      const n = Math.min(L, s.nCpuMoe);
+      const profile = range(L).map((l) => range(E).map(() => (l < n ? 0 : 1)));
+      return {
+        policies: [
+          {
+            kind: 'static',
+            label: `llama.cpp --n-cpu-moe ${n}`,
+            cache: { experts: (L - n) * E },
+            profile,
+            onMiss: { kind: 'cpu', belowTokens: 32 },
+          },
+        ],
+        precision: formatPrecision(s.quantization, 'int8'),
+      };
+    },
+    semantics: (s) => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [LLAMA_ARG] }),
+  },
+  ktransformers: {
+    kind: 'ktransformers',
+    describe: 'kTransformers: attention, shared experts and the KV cache on the GPU, every routed expert on the CPU with AVX-512/AMX kernels',
+    models: [
+      `routed experts always on the CPU (${KT_EXPERTS}: KExpertsCPU runs the routed experts through cpuinfer; the GPU computes the shared experts meanwhile)`,
+      'the CPU and GPU run concurrently (moesim\'s CPU resource runs beside the GPU stream); CUDA graphs for the GPU part',
+    ],
+    simplifies: ['the overlap of the routed experts with the shared expert inside a layer is approximated: the shared expert is charged before the gate', 'its GPU-side expert placement by YAML rules is not expressed (no expert on the GPU)'],
+    sources: [KT_EXPERTS],
+    expand: (s) => ({
+      policies: [{ kind: 'static', label: 'ktransformers (experts on the CPU)', cache: { experts: 0 }, onMiss: { kind: 'cpu', belowTokens: Number.MAX_SAFE_INTEGER } }],
+      precision: formatPrecision(s.quantization, 'bf16'),
+    }),
+    semantics: (s) => baseSemantics({ runtime: runtimes['cuda-graphs'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [KT_EXPERTS] }),
+  },
+  'deepspeed-zero-inference': {
+    kind: 'deepspeed-zero-inference',
+    describe: 'DeepSpeed ZeRO-Inference (ZeRO-3 with offload_param: cpu): every layer\'s weights streamed from pinned host memory each forward pass',
+    models: [
+      `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD})`,
+      `offload_param: { device: cpu, pin_memory: true } (${DS_CONFIG})`,
+      'experts fetched when routed (policy none: staged, never cached); dense weights of every layer streamed before the layer',
+    ],
+    simplifies: ['its prefetch of the next modules (stage3_prefetch_bucket_size) is not modelled: dense streaming is charged on the compute stream, a pessimistic bound'],
+    sources: [DS_OFFLOAD, DS_CONFIG],
+    expand: (s) => ({ policies: [{ kind: 'none', label: 'deepspeed zero-inference' }], precision: formatPrecision(s.quantization) }),
+    semantics: (s, model) =>
+      baseSemantics({ runtime: runtimes['deepspeed-zero'], expertFormat: weightFormats[s.quantization], streamedDenseLayers: range(numMoeLayers(model)), sources: [DS_OFFLOAD, DS_CONFIG] }),
+  },
+  'vllm-cpu-offload': {
+    kind: 'vllm-cpu-offload',
+    describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
+    models: [
+      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; forward runs functional_call with each parameter .to(device, non_blocking=True) on the current stream; newer V1 code can instead read them in place through UVA, the same bytes over the link per pass (${VLLM_UTILS}; the pin_memory and per-parameter lines confirmed in a stored copy of that file this session, the forward path from knowledge of it)`,
+      'so an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
+    ],
+    simplifies: ['GPU memory is reported as if every expert were resident (the offloaded layers\' bytes are not subtracted)', 'CUDA-graph capture with offloading assumed (check the vLLM version used)'],
+    sources: [VLLM_UTILS],
+    expand: () => ({ policies: [{ kind: 'all-on-gpu', label: 'vllm --cpu-offload-gb' }] }),
+    semantics: (s, model) => {
+      const perLayer = layerParams(model) * 2; // bf16 bytes of one layer as loaded
+      const n = Math.min(numMoeLayers(model), Math.floor((s.cpuOffloadGiB * 2 ** 30) / perLayer));
+      return baseSemantics({
+        runtime: runtimes['cuda-graphs'],
+        expertFormat: weightFormats[s.quantization],
+        expertCopies: 'compute-stream',
+        streamedDenseLayers: range(n),
+        streamAllExpertsOfStreamedLayers: true,
+        sources: [VLLM_UTILS],
+      });
+    },
+  },
+  accelerate: {
+    kind: 'accelerate',
+    describe: 'Hugging Face Accelerate device_map offload: layers past the GPU budget stay on the CPU and are copied in by a hook per module call',
+    models: [
+      `AlignDevicesHook(offload=True).pre_forward copies each parameter of the module to the execution device with set_module_tensor_to_device, synchronously, from the weights_map (${ACC_HOOKS}); post_forward puts them back on meta`,
+      'host weights are ordinary (pageable) tensors; only the experts a token routes to are called (the Hugging Face Mixtral loop skips experts without tokens), so offloaded layers move their dense weights and their routed experts',
+    ],
+    simplifies: ['the order device_map fills devices is taken as first layers on the GPU', 'disk offload is not modelled'],
+    sources: [ACC_HOOKS],
+    expand: (s, model) => {
+      const L = numMoeLayers(model);
+      const g = Math.min(L, s.gpuLayers);
+      const E = model.numExperts;
+      return {
+        policies: [{ kind: 'static', label: `accelerate (${g} layers on the GPU)`, cache: { experts: g * E }, profile: range(L).map((l) => range(E).map(() => (l < g ? 1 : 0))) }],
+        precision: formatPrecision(s.quantization),
+      };
+    },
+    semantics: (s, model) =>
+      baseSemantics({
+        link: linkPresets.pageable,
+        expertCopies: 'compute-stream',
+        expertFormat: weightFormats[s.quantization],
+        streamedDenseLayers: range(numMoeLayers(model)).slice(Math.min(numMoeLayers(model), s.gpuLayers)),
+        sources: [ACC_HOOKS],
+      }),
+  },
+  'pregated-moe': {
+    kind: 'pregated-moe',
+    describe: 'Hwang et al. (ISCA 2024, arXiv 2308.12066): a pre-gate selects block l+1\'s experts, fetched while block l computes',
+    models: ['lru of one expert per layer, prefetch: pregated at the pre-gate\'s accuracy', 'copies on a separate stream (the paper overlaps the fetch with block l\'s compute)'],
+    simplifies: ['runtime overheads: eager PyTorch defaults (the prototype is on PyTorch; not read from code, no public repository located)'],
+    sources: ['arXiv 2308.12066 (no code repository consulted)'],
+    expand: (s) => ({ policies: [{ kind: 'lru', label: 'pre-gated moe', cache: { perLayer: 1 }, prefetch: { kind: 'pregated', accuracy: s.accuracy } }] }),
+    semantics: () => baseSemantics({ sources: ['arXiv 2308.12066'] }),
+  },
+  expertflow: {
+    kind: 'expertflow',
+    describe: 'He et al. (arXiv 2410.17954): routing-path prediction before each pass, plan cancelled and re-planned on disagreement',
+    models: ['a global cache of `experts` experts, prefetch: expertflow with the path predictor', 'copies on a copy stream, pinned'],
+    simplifies: ['runtime overheads: eager PyTorch defaults (no code consulted)'],
+    sources: ['arXiv 2410.17954 (no code repository consulted)'],
+    expand: (s) => ({ policies: [{ kind: 'lru', label: 'expertflow', cache: { experts: s.experts }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'path' } }] }),
+    semantics: () => baseSemantics({ sources: ['arXiv 2410.17954'] }),
+  },
+  hobbit: {
+    kind: 'hobbit',
+    describe: 'Tang et al. (arXiv 2411.01433): less important missed experts fetched as a lower-bit copy; built on llama.cpp',
+    models: ['lru cache sized by HBM, onMiss: low-precision below the gate-weight threshold', 'llama.cpp ggml runtime overheads'],
+    simplifies: ['its layer-wise prefetcher and multidimensional cache policy are not modelled'],
+    sources: ['arXiv 2411.01433 (no code repository consulted)'],
+    expand: (s) => ({
+      policies: [{ kind: 'lru', label: `hobbit (${s.lowBit} below ${s.belowGateWeight})`, cache: { hbm: true, reserveGiB: 1 }, onMiss: { kind: 'low-precision', dtype: s.lowBit, belowGateWeight: s.belowGateWeight } }],
+    }),
+    semantics: () => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], cpu: cpuPresets['llamafile-avx512'], sources: ['arXiv 2411.01433'] }),
+  },
+};
+
+export const systemKinds = Object.keys(systems) as SystemKind[];
+
+/** The system's policies and precision. */
+export function expandSystem(spec: SystemSpec, model: MoeModel): SystemExpansion {
+  return (systems[spec.kind] as SystemPreset).expand(spec, model);
+}
+
+/** `execution:`: overrides of single execution-semantics parameters, by preset name. */
+export const executionSchema = z
+  .object({
+    runtime: z.enum(Object.keys(runtimes) as [keyof typeof runtimes, ...(keyof typeof runtimes)[]]).optional(),
+    memory: z.enum(['pinned', 'pageable']).optional(),
+    expertCopies: z.enum(['copy-engine', 'compute-stream']).optional(),
+    writeBackEvicted: z.boolean().optional(),
+    expertFormat: anyFormat.optional(),
+    cpu: z.enum(Object.keys(cpuPresets) as [keyof typeof cpuPresets, ...(keyof typeof cpuPresets)[]]).optional(),
+    /** issue12c: the runtime's host cost per kernel launch in microseconds (RuntimeOverheads.perKernelSec), the per-runtime parameter `moesim reproduce` fits. */
+    perKernelUs: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type ExecutionSpec = z.infer<typeof executionSchema>;
+
+/**
+ * The execution semantics of a scenario: its system's, with `execution:` overrides; without a
+ * system, the defaults (eager PyTorch, pinned memory, a copy engine, no write-back, eager CPU
+ * experts) with the overrides. Undefined when the scenario has neither: the bare roofline.
+ */
+export function scenarioSemantics(system: SystemSpec | undefined, execution: ExecutionSpec | undefined, model: MoeModel): ExecutionSemantics | undefined {
+  if (!system && !execution) return undefined;
+  const sem = system ? (systems[system.kind] as SystemPreset).semantics(system, model) : baseSemantics({ sources: ['execution: defaults'] });
+  if (!execution) return sem;
+  const link = execution.memory ? { ...sem.link, memory: execution.memory } : sem.link;
+  return {
+    ...sem,
+    link,
+    ...(execution.runtime ? { runtime: runtimes[execution.runtime] } : {}),
+    // issue12c: a per-kernel cost override applies to whichever runtime the scenario ends up with.
+    ...(execution.perKernelUs !== undefined ? { runtime: { ...(execution.runtime ? runtimes[execution.runtime] : sem.runtime), perKernelSec: execution.perKernelUs * 1e-6 } } : {}),
+    ...(execution.expertCopies ? { expertCopies: execution.expertCopies } : {}),
+    ...(execution.writeBackEvicted !== undefined ? { writeBackEvicted: execution.writeBackEvicted } : {}),
+    ...(execution.expertFormat ? { expertFormat: weightFormats[execution.expertFormat] } : {}),
+    ...(execution.cpu ? { cpu: cpuPresets[execution.cpu] } : {}),
+  };
+}
+
+/** The system's execution semantics. */
+export function systemSemantics(spec: SystemSpec, model: MoeModel): ExecutionSemantics {
+  return (systems[spec.kind] as SystemPreset).semantics(spec, model);
+}

@@ -1,0 +1,46 @@
+/**
+ * The one timing seam of the simulator: every second the world charges comes from a `Costs`.
+ * The analytic roofline (roofline.ts) implements it from a model's shapes and a Hardware; a replay
+ * of real execution (calibrate/) builds one from a calibration profile; tests use round numbers.
+ *
+ * Real-system execution semantics (link efficiency for pinned or pageable memory, runtime
+ * overheads per token, layer or expert, dequantization, write-back) belong behind these methods:
+ * add the parameter to the roofline's inputs and charge it in the method that owns that time, and
+ * the simulator, calibration and replay all see it.
+ */
+
+/** What the GPU and the link cost in one step. */
+export interface StepCosts {
+  /** Bytes of one expert's weights as cached on the GPU. */
+  readonly expertBytes: number;
+  /** Whether host-to-device copies run concurrently with GPU compute (false: one exclusive stream). */
+  readonly linkOverlapsCompute: boolean;
+  /** GPU time of one expert FFN over `tokens` tokens routed to it. */
+  expertSec(tokens: number): number;
+  /** Non-expert GPU work charged before MoE layer `moeLayer`'s experts. */
+  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
+  /** Work after the last MoE layer (trailing dense layers, LM head on `outputs` tokens). */
+  tailSec(tokens: number, contextTokens: number, outputs: number): number;
+  /** Host-to-device time of one transfer of `bytes` (excluding queueing). */
+  h2dSec(bytes: number): number;
+  /**
+   * Time of a CPU round trip: `activationBytes` to the host, `cpuSec` of CPU work, the results
+   * (`activationBytes` again) back to the device.
+   */
+  cpuRoundTripSec(activationBytes: number, cpuSec: number): number;
+}
+
+/** The costs of serving misses other than by fetching. */
+export interface MissCosts {
+  /** CPU time of one expert over `tokens` tokens, from host memory. */
+  cpuExpertSec(tokens: number): number;
+  /** Bytes of `tokens` tokens' activations (hidden states), each way. */
+  activationBytes(tokens: number): number;
+  /** Bytes of the lower-bit copy of an expert. */
+  readonly lowBitExpertBytes: number;
+  /** GPU time of the lower-bit copy over `tokens` tokens. */
+  lowBitExpertSec(tokens: number): number;
+}
+
+/** Everything the simulator charges time for. */
+export interface Costs extends StepCosts, MissCosts {}

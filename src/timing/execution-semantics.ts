@@ -1,0 +1,382 @@
+/**
+ * Execution semantics: how a real runtime executes the plan the policies make, as named parameters
+ * of the timing model (issue 12, part 1). The roofline (./roofline.ts) is what the
+ * hardware could do; these say what a given software stack adds or loses on top of it:
+ *
+ *   - runtime overheads: host-side cost per kernel launch (eager PyTorch dispatch, CUDA graphs,
+ *     ggml), kernels per layer and per expert as the system's code issues them, host
+ *     synchronisations per expert (a `.tolist()` or `nonzero` that waits for the GPU), a fixed
+ *     cost per forward pass (sampling, Python loop);
+ *   - the link as achieved: efficiency of pinned and pageable host memory against the datasheet
+ *     rate, and a per-transfer cost (the copy call, the pageable bounce buffer);
+ *   - who copies: on a copy engine (overlapping compute) or on the compute stream (serialised
+ *     with the kernels);
+ *   - write-back: evicted experts copied back to host memory (device to host) before their slot
+ *     is reused;
+ *   - dequantisation of a weight format: extra HBM bytes and kernels per parameter when the
+ *     format is dequantised to bf16 by separate kernels instead of inside the matmul;
+ *   - CPU efficiency: achieved DRAM bandwidth and FLOP/s of the CPU expert kernels.
+ *
+ * Every default names its source next to it. A number that could not be sourced is marked
+ * `fitted: true` in its preset: it has a physical meaning, but its value is an estimate to be
+ * measured or fitted on a declared subset (issue 12, part 5).
+ *
+ * This module is deliberately separate from the roofline: `SemanticCostModel` decorates the
+ * analytic costs at four seams of the `Costs` interface (./costs.ts): expert time, per-layer time,
+ * per-step time, and the link/CPU the hardware offers (h2dSec, cpuRoundTripSec, linkOverlapsCompute
+ * and cpuExpertSec follow from the effective hardware).
+ */
+import type { Dtype, MoeModel } from '../model/types.js';
+import type { Hardware } from '../hardware/types.js';
+import { RooflineCosts, type Precision } from './roofline.js';
+import { attentionParams, bytesPerParam, denseFfnParams, expertParams, routerParams, sharedExpertParams } from '../model/derived.js';
+
+/** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
+export type Source = string;
+
+export interface RuntimeOverheads {
+  name: string;
+  describe: string;
+  /** Host cost of issuing one kernel (dispatch + launch), seconds; replaces the GPU preset's launch overhead. */
+  perKernelSec: number;
+  /** Kernels per transformer layer's non-expert work (norms, attention, router, residuals). */
+  kernelsPerLayer: number;
+  /** Kernels per expert computed (matmuls, activation, the gather/scatter of its tokens). */
+  kernelsPerExpert: number;
+  /** Host-device synchronisations per expert computed (the host waits for the GPU to drain). */
+  syncsPerExpert: number;
+  /** Cost of one synchronisation beyond the drained work: the round trip to the host, seconds. */
+  syncSec: number;
+  /** Fixed cost per forward pass (sampling, the Python decode loop, logits to host), seconds. */
+  perStepSec: number;
+  sources: Source[];
+  /** True where a value is an estimate with a physical meaning but no measurement behind it yet. */
+  fitted: boolean;
+}
+
+export type HostMemory = 'pinned' | 'pageable';
+
+export interface LinkSemantics {
+  /** Where the offloaded weights live on the host. */
+  memory: HostMemory;
+  /** Achieved / datasheet bandwidth, per host memory kind. */
+  efficiency: Record<HostMemory, number>;
+  /** Cost per transfer on top of the link's latency (the copy call; pageable: the staging copy setup), seconds. */
+  perTransferSec: Record<HostMemory, number>;
+  sources: Source[];
+  fitted: boolean;
+}
+
+export type CopyStream = 'copy-engine' | 'compute-stream';
+
+export interface WeightFormat {
+  name: string;
+  /** The dtype moesim sizes it by (bytes per parameter incl. scales and zeros at the group size). */
+  dtype: Dtype;
+  groupSize: number;
+  /** Extra HBM bytes per parameter the dequantisation moves (0: dequantised inside the matmul kernel). */
+  dequantBytesPerParam: number;
+  /** Extra kernels per expert for the dequantisation (per weight matrix: 3 per expert in a SwiGLU FFN). */
+  dequantKernelsPerExpert: number;
+  sources: Source[];
+  fitted: boolean;
+}
+
+export interface CpuSemantics {
+  /** Achieved / preset DRAM bandwidth for the CPU expert kernel. */
+  bandwidthEfficiency: number;
+  /** Achieved / preset FLOP/s. */
+  flopsEfficiency: number;
+  describe: string;
+  sources: Source[];
+  fitted: boolean;
+}
+
+export interface ExecutionSemantics {
+  runtime: RuntimeOverheads;
+  link: LinkSemantics;
+  /** Which stream the expert weight copies run on. */
+  expertCopies: CopyStream;
+  /** Evicted experts are written back to host memory (device to host) on each swap. */
+  writeBackEvicted: boolean;
+  /** The experts' weight format (dequantisation); undefined: a plain dtype, no dequantisation. */
+  expertFormat?: WeightFormat;
+  cpu: CpuSemantics;
+  /**
+   * Dense (non-expert) weights of these MoE layers' blocks are offloaded and streamed over the
+   * link every forward pass, before the layer computes (ZeRO-Inference, Accelerate, vLLM
+   * --cpu-offload-gb). Indexes are MoE layer ordinals.
+   */
+  streamedDenseLayers?: number[];
+  /** Streamed layers also move all their experts, used or not (a fused expert tensor, vLLM). */
+  streamAllExpertsOfStreamedLayers?: boolean;
+  /** Sources of the stream and write-back choices. */
+  sources: Source[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presets.
+
+const PYTORCH_BLOG_CUDA_GRAPHS =
+  'PyTorch blog, "Accelerating PyTorch with CUDA Graphs" (Ngo et al., 2021): eager mode pays CPU launch overhead per kernel, several microseconds each; graphs replay the whole sequence with one launch';
+
+export const runtimes = {
+  'eager-pytorch': {
+    name: 'eager-pytorch',
+    describe: 'PyTorch eager mode with Hugging Face modules: Python dispatch per op, per-expert token gather/scatter',
+    perKernelSec: 10e-6,
+    kernelsPerLayer: 20,
+    kernelsPerExpert: 9,
+    syncsPerExpert: 1,
+    syncSec: 20e-6,
+    perStepSec: 2e-3,
+    sources: [
+      PYTORCH_BLOG_CUDA_GRAPHS,
+      'kernels and the sync per expert counted in efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py (mixtral_forward: torch.where, .tolist() (a host sync), index, w1/w3/act/mul/w2/weight, index_add_ per expert)',
+    ],
+    fitted: true,
+  },
+  'cuda-graphs': {
+    name: 'cuda-graphs',
+    describe: 'captured CUDA graphs (vLLM default, kTransformers): one launch per graph, no per-op Python',
+    perKernelSec: 1e-6,
+    kernelsPerLayer: 12,
+    kernelsPerExpert: 3,
+    syncsPerExpert: 0,
+    syncSec: 20e-6,
+    perStepSec: 0.5e-3,
+    sources: [PYTORCH_BLOG_CUDA_GRAPHS],
+    fitted: true,
+  },
+  'llama-cpp-ggml': {
+    name: 'llama-cpp-ggml',
+    describe: 'llama.cpp ggml graph executed by the CUDA backend (C++, no Python), fused dequant-matvec kernels',
+    perKernelSec: 4e-6,
+    kernelsPerLayer: 14,
+    kernelsPerExpert: 3,
+    syncsPerExpert: 0,
+    syncSec: 20e-6,
+    perStepSec: 0.5e-3,
+    sources: ['ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp (-ngl, --n-cpu-moe / --cpu-moe placement options)'],
+    fitted: true,
+  },
+  'deepspeed-zero': {
+    name: 'deepspeed-zero',
+    describe: 'DeepSpeed ZeRO-3 inference: eager PyTorch plus per-module pre/post-forward hooks that fetch and release parameters',
+    perKernelSec: 10e-6,
+    kernelsPerLayer: 30,
+    kernelsPerExpert: 9,
+    syncsPerExpert: 1,
+    syncSec: 20e-6,
+    perStepSec: 2e-3,
+    sources: [
+      PYTORCH_BLOG_CUDA_GRAPHS,
+      'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py (forward pre/post hooks per module fetch and release partitioned parameters)',
+    ],
+    fitted: true,
+  },
+} satisfies Record<string, RuntimeOverheads>;
+export type RuntimeName = keyof typeof runtimes;
+
+const HARRIS_BLOG =
+  'M. Harris, "How to Optimize Data Transfers in CUDA C/C++" (NVIDIA developer blog, 2012): pageable host memory is staged through a pinned buffer by the driver, about half the pinned rate in its bandwidthTest run';
+
+export const linkPresets = {
+  pinned: {
+    memory: 'pinned',
+    efficiency: { pinned: 0.8, pageable: 0.45 },
+    perTransferSec: { pinned: 10e-6, pageable: 30e-6 },
+    sources: [
+      HARRIS_BLOG,
+      'issue 12: measured offloading systems reach 59-92% of the PCI-SIG rate with pinned memory; 0.8 is inside that range (a microbenchmark on the target machine should replace it)',
+    ],
+    fitted: true,
+  },
+  pageable: {
+    memory: 'pageable',
+    efficiency: { pinned: 0.8, pageable: 0.45 },
+    perTransferSec: { pinned: 10e-6, pageable: 30e-6 },
+    sources: [HARRIS_BLOG],
+    fitted: true,
+  },
+} satisfies Record<HostMemory, LinkSemantics>;
+
+export const weightFormats = {
+  'hqq-2bit': {
+    name: 'hqq-2bit',
+    dtype: 'int2',
+    // HQQ groups of 16 with quant_scale/quant_zero: scale and zero are themselves 8-bit, 16 bits per
+    // 16 weights = 1 bit/param of metadata, 3 bits/param in all; moesim's int2 at group 32 (fp16
+    // scale + zero per 32 weights) has the same 3 bits/param.
+    groupSize: 32,
+    dequantBytesPerParam: 4,
+    dequantKernelsPerExpert: 12,
+    sources: [
+      'HQQ (Badri & Shaji, 2023, mobiusml/hqq): HQQLinear dequantizes the packed weight to the compute dtype then calls a dense matmul (write + read of a bf16 copy: 4 bytes/param of HBM traffic; unpack, -zero, *scale, reshape per matrix)',
+      'dvmazur/mixtral-offloading demo notebook (notebooks/demo.ipynb, build_model call): ffn_config = BaseQuantizeConfig(nbits=2, group_size=16, quant_zero=True, quant_scale=True); attention nbits=4, group_size=64',
+    ],
+    fitted: true,
+  },
+  'hqq-3bit': {
+    name: 'hqq-3bit',
+    dtype: 'int4',
+    groupSize: 64,
+    dequantBytesPerParam: 4,
+    dequantKernelsPerExpert: 12,
+    sources: ['HQQ: as hqq-2bit; 3-bit is stored in 32-bit words of 10 values, sized here as int4 (over-estimates its bytes by ~30%)'],
+    fitted: true,
+  },
+  'hqq-4bit': {
+    name: 'hqq-4bit',
+    dtype: 'int4',
+    groupSize: 64,
+    dequantBytesPerParam: 4,
+    dequantKernelsPerExpert: 12,
+    sources: ['HQQ: as hqq-2bit'],
+    fitted: true,
+  },
+  'gptq-4bit': {
+    name: 'gptq-4bit',
+    dtype: 'int4',
+    groupSize: 128,
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['GPTQ with the ExLlama/Marlin kernels: dequantisation fused into the matmul (no bf16 copy)'],
+    fitted: false,
+  },
+  'gguf-q4_k': {
+    name: 'gguf-q4_k',
+    dtype: 'int4',
+    groupSize: 32,
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['llama.cpp ggml-cuda mmvq: quantised mat-vec kernels dequantise in registers (no bf16 copy); Q4_K is 4.5 bits/weight, sized as int4 with 32-weight groups'],
+    fitted: false,
+  },
+  bf16: {
+    name: 'bf16',
+    dtype: 'bf16',
+    groupSize: 128,
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['no quantisation'],
+    fitted: false,
+  },
+} satisfies Record<string, WeightFormat>;
+export type WeightFormatName = keyof typeof weightFormats;
+
+const STREAM_NOTE =
+  'J. D. McCalpin, STREAM benchmark (cs.virginia.edu/stream): sustained Triad bandwidth on x86 servers and desktops is typically 70-85% of the DIMMs\' theoretical peak';
+
+export const cpuPresets = {
+  'pytorch-eager-cpu': {
+    bandwidthEfficiency: 0.7,
+    flopsEfficiency: 0.5,
+    describe: 'an expert FFN run by eager PyTorch on the CPU (bf16 GEMV through oneDNN/ATen), all cores',
+    sources: [
+      STREAM_NOTE,
+      'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py (run_expert_at_cpu calls the Hugging Face expert module on CPU tensors; torch.set_num_threads(16))',
+    ],
+    fitted: true,
+  },
+  'llamafile-avx512': {
+    bandwidthEfficiency: 0.75,
+    flopsEfficiency: 0.7,
+    describe: 'hand-written AVX-512/AMX kernels (llamafile sgemm in kTransformers, ggml-cpu in llama.cpp)',
+    sources: [STREAM_NOTE, 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)'],
+    fitted: true,
+  },
+} satisfies Record<string, CpuSemantics>;
+export type CpuPresetName = keyof typeof cpuPresets;
+
+// ---------------------------------------------------------------------------------------------
+// Applying semantics to the analytic costs.
+
+/** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
+export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
+  const mem = sem.link.memory;
+  const eff = sem.link.efficiency[mem];
+  const d2h = hw.link.d2hBytesPerSec * eff;
+  // A swap writes the evicted expert back before (mixtral-offloading: next to) the new one: on one
+  // serial link the pair costs the in-copy plus the out-copy, so the out-copy is charged per transfer.
+  const writeBackSec = sem.writeBackEvicted ? expertBytes / d2h : 0;
+  return {
+    ...hw,
+    name: hw.name,
+    gpu: { ...hw.gpu, launchOverheadSec: sem.runtime.perKernelSec },
+    link: {
+      ...hw.link,
+      h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
+      d2hBytesPerSec: d2h,
+      latencySec: hw.link.latencySec + sem.link.perTransferSec[mem] + writeBackSec,
+      overlapsCompute: sem.expertCopies === 'copy-engine' ? hw.link.overlapsCompute : false,
+    },
+    cpu: {
+      ...hw.cpu,
+      dramBytesPerSec: hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency,
+      flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
+    },
+  };
+}
+
+/**
+ * The roofline costs (RooflineCosts, behind the Costs seam of ./costs.ts) plus a runtime's execution semantics. Construct with `semanticCostModel`.
+ * Seams: expertSec/expertSecAs (kernels, syncs, dequantisation), preExpertSec (per-layer kernels,
+ * streamed dense weights), tailSec (per-step cost), and the hardware (achieved link and CPU).
+ */
+export class SemanticCostModel extends RooflineCosts {
+  private readonly perExpertExtraSec: number;
+  private readonly perLayerExtraSec: number;
+  private readonly streamSec: Float64Array;
+
+  constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
+    super(model, hardware, precision);
+    const rt = semantics.runtime;
+    const fmt = semantics.expertFormat;
+    const eParams = expertParams(model);
+    const dequantSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec + fmt.dequantKernelsPerExpert * rt.perKernelSec : 0;
+    // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
+    this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - 3) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
+    this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - 8) * rt.perKernelSec;
+    // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
+    this.streamSec = new Float64Array(model.moeLayers.length);
+    const bpDense = bytesPerParam(precision.dense, precision.groupSize);
+    const blockParams = attentionParams(model) + routerParams(model) + sharedExpertParams(model);
+    const link = hardware.link;
+    for (const j of semantics.streamedDenseLayers ?? []) {
+      if (j < 0 || j >= model.moeLayers.length) continue;
+      const prev = j === 0 ? -1 : model.moeLayers[j - 1];
+      const denseBefore = model.moeLayers[j] - prev - 1;
+      let bytes = (blockParams + denseBefore * (attentionParams(model) + denseFfnParams(model))) * bpDense;
+      if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
+      this.streamSec[j] = link.latencySec + bytes / link.h2dBytesPerSec;
+    }
+  }
+
+  /** Seconds of dense-weight streaming charged before MoE layer `j` (0 if resident). */
+  streamedDenseSec(j: number): number {
+    return this.streamSec[j];
+  }
+
+  override expertSec(tokens: number): number {
+    return super.expertSec(tokens) + this.perExpertExtraSec;
+  }
+
+  override expertSecAs(dtype: Dtype, tokens: number): number {
+    return super.expertSecAs(dtype, tokens) + this.perExpertExtraSec;
+  }
+
+  override preExpertSec(j: number, tokens: number, contextTokens: number): number {
+    return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.streamSec[j];
+  }
+
+  override tailSec(tokens: number, contextTokens: number, outputs: number): number {
+    return super.tailSec(tokens, contextTokens, outputs) + this.semantics.runtime.perStepSec;
+  }
+}
+
+/** The analytic costs of `model` on `hw` as executed under `sem`. */
+export function semanticCostModel(model: MoeModel, hw: Hardware, precision: Precision, sem: ExecutionSemantics): SemanticCostModel {
+  const expertBytes = expertParams(model) * bytesPerParam(precision.experts, precision.groupSize);
+  return new SemanticCostModel(model, effectiveHardware(hw, sem, expertBytes), precision, sem, hw);
+}

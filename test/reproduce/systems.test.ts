@@ -1,0 +1,93 @@
+/**
+ * issue12c: how each published point becomes a real system preset, and the per-runtime fit protocol.
+ * The rules are checked on named points so a changed rule (or a point silently falling back to a
+ * default) fails here.
+ */
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { loadSuite } from '../../src/reproduce/points.js';
+import { systemTable, systemRows } from '../../src/reproduce/systems.js';
+import { perKernelCost, pointScenario, reproduce, simulatePoint, suiteBaseDir, type FittedParameter } from '../../src/reproduce/run.js';
+import { systems as catalog } from '../../src/systems/catalog.js';
+import { ROOT } from '../helpers/cli.js';
+
+const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
+const suite = loadSuite(FILE);
+const byId = (id: string) => suite.points.find((p) => p.id === id)!;
+const sys = (id: string) => pointScenario(byId(id), { suite, baseDir: suiteBaseDir(FILE) }).system as Record<string, unknown>;
+const policy = (id: string) => (pointScenario(byId(id), { suite, baseDir: suiteBaseDir(FILE) }).policies as Record<string, unknown>[])[0];
+
+test('every system of the suite has a catalog preset (no stand-in policy left)', () => {
+  for (const s of new Set(suite.points.map((p) => p.system))) {
+    expect(systemTable[s], s).toBeDefined();
+    expect(catalog[systemTable[s].preset], s).toBeDefined();
+  }
+  const rows = systemRows();
+  expect(rows['ollama'].preset).toBe('llama-cpp');
+  expect(rows['hf-accelerate'].preset).toBe('accelerate');
+  expect(rows['mixtral-offloading'].missing.length).toBeGreaterThan(10);
+});
+
+test('mixtral-offloading points: offloaded experts = 8 - the stated cache, format and speculation per variant', () => {
+  expect(sys('mo-t2-2bit-a100-80gb-full')).toMatchObject({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit', speculative: true });
+  expect(policy('mo-t2-2bit-a100-80gb-full').prefetch).toMatchObject({ kind: 'speculative' });
+  expect(sys('mo-t2-2bit-rtx-3060-lru')).toMatchObject({ offloadPerLayer: 6, speculative: false });
+  expect(policy('mo-t2-2bit-rtx-3060-lru').prefetch).toBeUndefined();
+  expect(sys('mo-t2-3bit-t4-on-demand')).toMatchObject({ offloadPerLayer: 8, quantization: 'hqq-3bit', speculative: false });
+  expect(policy('mo-t2-3bit-t4-on-demand').cache).toEqual({ perLayer: 0 });
+});
+
+test('capacity rules: accelerate layers, llama.cpp --n-cpu-moe, vLLM offload GiB, kTransformers format', () => {
+  // Table 2 naive: the mixtral-offloading budget of its row, 32 layers x 4/8
+  expect(sys('mo-t2-2bit-t4-naive')).toMatchObject({ kind: 'accelerate', gpuLayers: 16, quantization: 'hqq-2bit' });
+  expect(sys('mo-t2-2bit-rtx-3060-naive')).toMatchObject({ gpuLayers: 8 });
+  // fp16 Mixtral (~87 GiB) on a 24 GiB A5000: a handful of layers only
+  const acc = sys('mi-readme-mixtral-8x7b-hf-accelerate');
+  expect(acc.quantization).toBe('bf16');
+  expect(acc.gpuLayers as number).toBeGreaterThan(3);
+  expect(acc.gpuLayers as number).toBeLessThan(9);
+  // DeepSeek-V3 Q4 on 24 GiB: one of 58 layers' experts (~6 GiB) fits beside the dense weights and the reserve
+  expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 57, quantization: 'gguf-q4_k' });
+  // Mixtral Q4 (~25 GiB) on a 24 GiB RTX 3090: some, not all, layers' experts on the CPU
+  const ngl = sys('llamacpp-issue4729-3090-q4km').nCpuMoe as number;
+  expect(ngl).toBeGreaterThan(0);
+  expect(ngl).toBeLessThan(16);
+  const v = sys('mi-readme-mixtral-8x7b-vllm-cpu-offload').cpuOffloadGiB as number;
+  expect(v).toBeGreaterThan(60);
+  expect(v).toBeLessThan(75);
+  expect(sys('kt-v02-dual-8e')).toEqual({ kind: 'ktransformers', quantization: 'gguf-q4_k' });
+});
+
+test('the per-kernel override slows a point monotonically (the fitted parameter acts)', async () => {
+  const p = byId('mo-t2-2bit-t4-lru');
+  const base = suiteBaseDir(FILE);
+  const at = async (v?: number) => simulatePoint(p, base, { suite, parameter: perKernelCost, value: v });
+  const [preset, low, high] = [await at(), await at(1), await at(200)];
+  expect(low).toBeLessThan(preset);
+  expect(high).toBeGreaterThan(preset);
+  expect(perKernelCost.preset('eager-pytorch')).toBe(10);
+}, 60_000);
+
+test('per-runtime leave-one-system-out: a fold fits only its runtime, only on other systems', async () => {
+  const ids = ['mo-t2-2bit-t4-full', 'mo-t2-2bit-t4-lru', 'mo-t2-2bit-t4-naive', 'mi-readme-deepseek-v2-lite-deepspeed-zero-inference'];
+  const small = { ...suite, points: suite.points.filter((p) => ids.includes(p.id)) };
+  const grid: FittedParameter = { ...perKernelCost, grid: [1, 100] };
+  const r = await reproduce(small, { baseDir: suiteBaseDir(FILE), fit: { kind: 'loso' }, parameter: grid });
+  const pts = new Map(r.unfitted.points.map((p) => [p.id, p]));
+  for (const f of r.folds) {
+    for (const id of f.fitPoints) {
+      expect(f.heldOut).not.toContain(pts.get(id)!.system);
+      expect(pts.get(id)!.runtime).toBe(f.runtime);
+    }
+  }
+  const ds = r.folds.find((f) => f.heldOut[0] === 'deepspeed-zero-inference')!;
+  expect(ds.fitPoints).toEqual([]); // no other system runs deepspeed-zero: preset value
+  expect(ds.value).toBe(10);
+  const acc = r.folds.find((f) => f.heldOut[0] === 'hf-accelerate')!;
+  expect(acc.fitSystems).toEqual(['mixtral-offloading']);
+  const held = new Map(r.heldOut!.points.map((p) => [p.id, p]));
+  expect(held.get('mi-readme-deepseek-v2-lite-deepspeed-zero-inference')!.fitted).toBe(false);
+  expect(held.get('mo-t2-2bit-t4-naive')!.parameterValue).toBe(acc.value);
+  expect(held.get('mo-t2-2bit-t4-naive')!.fitted).toBe(true);
+  expect([...held.values()].every((p) => !p.usedForFitting)).toBe(true);
+}, 120_000);

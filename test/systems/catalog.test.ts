@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/sim/run.js';
+import { systemKinds, systems } from '../../src/systems/catalog.js';
+import { modelPresets } from '../../src/model/presets.js';
+import { InputError } from '../../src/util/errors.js';
+import { SemanticCostModel } from '../../src/timing/execution-semantics.js';
+import { prepareScenario } from '../../src/sim/run.js';
+
+const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 12, popularity: { kind: 'zipf', exponent: 1.0 }, locality: 0.3, affinity: 0.2 } };
+const base = { name: 't', seed: 1, model: 'mixtral-8x7b', hardware: 'rtx-4090', trace: synthetic };
+
+describe('systems catalog', () => {
+  it('covers the systems of issue 12 and each names its sources, what it models and what it simplifies', () => {
+    for (const k of ['mixtral-offloading', 'moe-infinity', 'fiddler', 'llama-cpp', 'ktransformers', 'deepspeed-zero-inference', 'vllm-cpu-offload', 'accelerate', 'pregated-moe', 'expertflow', 'hobbit']) {
+      expect(systemKinds).toContain(k);
+    }
+    for (const k of systemKinds) {
+      const s = systems[k];
+      expect(s.sources.length).toBeGreaterThan(0);
+      expect(s.models.length).toBeGreaterThan(0);
+      expect(s.simplifies.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('system: gives the policies and precision of the system; an explicit field wins', () => {
+    const s = parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit' } });
+    expect(s.policies.map((p) => p.kind)).toEqual(['lru', 'lru']);
+    expect(s.policies[0]).toMatchObject({ cache: { perLayer: 4 } });
+    expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'affinity' } });
+    expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 32 });
+    const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
+    expect(own.policies.map((p) => p.kind)).toEqual(['none']);
+    expect(own.precision.experts).toBe('int4');
+  });
+
+  it('the system block is strict and its errors name system.<field>', () => {
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayr: 4 } })).toThrow(/system: unknown field "offloadPerLayr"/);
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: -1 } })).toThrow(/system\.offloadPerLayer: /);
+    expect(() => parseScenario({ ...base, system: { kind: 'nope' } })).toThrow(InputError);
+  });
+
+  it('llama.cpp --n-cpu-moe N: the first N layers\' experts are off the GPU and run on the CPU below a batch of 32', () => {
+    const s = parseScenario({ ...base, system: { kind: 'llama-cpp', nCpuMoe: 30 } });
+    const p = s.policies[0];
+    expect(p).toMatchObject({ kind: 'static', cache: { experts: 16 }, onMiss: { kind: 'cpu', belowTokens: 32 } });
+    const profile = (p as { profile: number[][] }).profile;
+    expect(profile.slice(0, 30).flat().every((x) => x === 0)).toBe(true);
+    expect(profile.slice(30).flat().every((x) => x === 1)).toBe(true);
+  });
+
+  it('every system runs end to end, with its semantics in the costs', async () => {
+    for (const k of systemKinds) {
+      const extra = k === 'vllm-cpu-offload' ? { cpuOffloadGiB: 20 } : k === 'accelerate' ? { gpuLayers: 4 } : k === 'llama-cpp' ? { nCpuMoe: 8 } : {};
+      const scenario = parseScenario({ ...base, hardware: k === 'vllm-cpu-offload' || k === 'expertflow' ? 'a100-80gb' : 'rtx-4090', system: { kind: k, ...extra } });
+      const prep = await prepareScenario(scenario, { baseDir: '.' });
+      expect(prep.cost).toBeInstanceOf(SemanticCostModel);
+      const r = await runScenario(scenario, { baseDir: '.' });
+      for (const res of r.results) expect(res.metrics.tpotMs).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it('mixtral-offloading\'s semantics make it slower than the bare roofline of the same policy', async () => {
+    const withSystem = parseScenario({ ...base, system: { kind: 'mixtral-offloading', speculative: false } });
+    const bare = parseScenario({ ...base, precision: withSystem.precision, policies: withSystem.policies });
+    const a = (await runScenario(withSystem, { baseDir: '.' })).results[0].metrics;
+    const b = (await runScenario(bare, { baseDir: '.' })).results[0].metrics;
+    expect(a.hits).toBe(b.hits);
+    expect(a.tpotMs).toBeGreaterThan(b.tpotMs);
+  });
+
+  it('kTransformers computes every routed expert on the CPU; no expert weight crosses the link', async () => {
+    const r = await runScenario(parseScenario({ ...base, system: { kind: 'ktransformers' } }), { baseDir: '.' });
+    const m = r.results[0].metrics;
+    expect(m.onMiss.cpuShare).toBe(1);
+    expect(m.bytesH2D).toBeLessThan(modelPresets['mixtral-8x7b'].hiddenSize * 2 * 1e6);
+  });
+
+  it('execution: overrides one parameter at a time; pageable memory and the compute stream each slow the same policy', async () => {
+    const policies = [{ kind: 'lru', cache: { perLayer: 4 } }];
+    const run = async (execution?: Record<string, unknown>) =>
+      (await runScenario(parseScenario({ ...base, policies, precision: { experts: 'int4' }, ...(execution ? { execution } : {}) }), { baseDir: '.' })).results[0].metrics;
+    const bare = await run();
+    const eager = await run({});
+    const pageable = await run({ memory: 'pageable' });
+    const stream = await run({ expertCopies: 'compute-stream' });
+    const wb = await run({ expertCopies: 'compute-stream', writeBackEvicted: true });
+    for (const m of [eager, pageable, stream, wb]) expect(m.hits).toBe(bare.hits);
+    expect(eager.tpotMs).toBeGreaterThan(bare.tpotMs);
+    expect(pageable.tpotMs).toBeGreaterThan(eager.tpotMs);
+    expect(stream.tpotMs).toBeGreaterThan(eager.tpotMs);
+    expect(wb.tpotMs).toBeGreaterThan(stream.tpotMs);
+    expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
+  });
+});

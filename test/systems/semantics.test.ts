@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { RooflineCosts, linkCosts } from '../../src/timing/roofline.js';
+import { modelPresets } from '../../src/model/presets.js';
+import { hardwarePresets } from '../../src/hardware/presets.js';
+import { attentionParams, bytesPerParam, expertParams, routerParams, sharedExpertParams } from '../../src/model/derived.js';
+import {
+  cpuPresets,
+  effectiveHardware,
+  linkPresets,
+  runtimes,
+  semanticCostModel,
+  weightFormats,
+  type ExecutionSemantics,
+} from '../../src/timing/execution-semantics.js';
+import { traceOf } from '../helpers/trace.js';
+import { simulate } from '../helpers/sim.js';
+import type { StepCosts } from '../../src/timing/costs.js';
+
+const model = modelPresets['mixtral-8x7b'];
+const hw = hardwarePresets['rtx-4090'];
+const precision = { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 } as const;
+
+const sem = (over: Partial<ExecutionSemantics> = {}): ExecutionSemantics => ({
+  runtime: runtimes['eager-pytorch'],
+  link: linkPresets.pinned,
+  expertCopies: 'copy-engine',
+  writeBackEvicted: false,
+  cpu: cpuPresets['pytorch-eager-cpu'],
+  sources: [],
+  ...over,
+});
+
+describe('execution semantics: the named parameters', () => {
+  it('every preset names a source', () => {
+    for (const p of [...Object.values(runtimes), ...Object.values(linkPresets), ...Object.values(weightFormats), ...Object.values(cpuPresets)]) {
+      expect(p.sources.length).toBeGreaterThan(0);
+      for (const s of p.sources) expect(s.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('the link is the datasheet rate times the efficiency of its host memory, plus a per-transfer cost', () => {
+    const pinned = effectiveHardware(hw, sem(), 1e6);
+    expect(pinned.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * 0.8, 0);
+    expect(pinned.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6, 12);
+    const pageable = effectiveHardware(hw, sem({ link: linkPresets.pageable }), 1e6);
+    expect(pageable.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * 0.45, 0);
+    expect(pageable.link.latencySec).toBeCloseTo(hw.link.latencySec + 30e-6, 12);
+    expect(pinned.link.overlapsCompute).toBe(hw.link.overlapsCompute);
+  });
+
+  it('copies on the compute stream never overlap compute; write-back adds the evicted expert\'s device-to-host copy to each swap', () => {
+    const h = effectiveHardware(hw, sem({ expertCopies: 'compute-stream', writeBackEvicted: true }), 1e6);
+    expect(h.link.overlapsCompute).toBe(false);
+    expect(h.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6 + 1e6 / (hw.link.d2hBytesPerSec * 0.8), 12);
+  });
+
+  it('CPU efficiency scales the CPU roofline', () => {
+    const h = effectiveHardware(hw, sem(), 1);
+    expect(h.cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+    expect(h.cpu.flopsPerSec).toBeCloseTo(hw.cpu.flopsPerSec * 0.5, 0);
+  });
+
+  it('an expert pays the runtime\'s kernels beyond the roofline\'s 3, its syncs, and the dequantisation\'s bytes and kernels', () => {
+    const s = sem({ expertFormat: weightFormats['hqq-4bit'] });
+    const c = semanticCostModel(model, hw, precision, s);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    const rt = runtimes['eager-pytorch'];
+    const dequant = (expertParams(model) * 4) / hw.gpu.hbmBytesPerSec + 12 * rt.perKernelSec;
+    expect(c.expertSec(1)).toBeCloseTo(plain.expertSec(1) + (9 - 3) * rt.perKernelSec + rt.syncSec + dequant, 12);
+    // A fused format (gguf) pays no dequantisation.
+    const g = semanticCostModel(model, hw, precision, sem({ expertFormat: weightFormats['gguf-q4_k'] }));
+    expect(g.expertSec(1)).toBeCloseTo(plain.expertSec(1) + 6 * rt.perKernelSec + rt.syncSec, 12);
+  });
+
+  it('a layer pays the runtime\'s kernels beyond the roofline\'s 8; a pass pays the per-step cost', () => {
+    const s = sem();
+    const c = semanticCostModel(model, hw, precision, s);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    expect(c.preExpertSec(3, 1, 100)).toBeCloseTo(plain.preExpertSec(3, 1, 100) + 12 * 10e-6, 12);
+    expect(c.tailSec(1, 100, 1)).toBeCloseTo(plain.tailSec(1, 100, 1) + 2e-3, 12);
+  });
+
+  it('streamed dense layers copy their weights (and, fused, all experts) before the layer computes', () => {
+    const s = sem({ streamedDenseLayers: [1] });
+    const c = semanticCostModel(model, hw, precision, s);
+    const link = c.hardware.link;
+    const dense = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bytesPerParam('bf16', 128);
+    expect(c.streamedDenseSec(0)).toBe(0);
+    expect(c.streamedDenseSec(1)).toBeCloseTo(link.latencySec + dense / link.h2dBytesPerSec, 12);
+    const all = semanticCostModel(model, hw, precision, sem({ streamedDenseLayers: [1], streamAllExpertsOfStreamedLayers: true }));
+    expect(all.streamedDenseSec(1)).toBeCloseTo(link.latencySec + (dense + 8 * all.expertBytes) / link.h2dBytesPerSec, 12);
+  });
+});
+
+describe('execution semantics on the timeline (round numbers)', () => {
+  // Attention 1 s, expert 2 s, LM head 0.5 s, 3-byte experts on a 1 B/s link.
+  const costs = (overlapsCompute: boolean, latencySec = 0): StepCosts => ({
+    expertBytes: 3,
+    ...linkCosts({ name: 't', h2dBytesPerSec: 1, d2hBytesPerSec: 1, latencySec, overlapsCompute, source: 't' }),
+    expertSec: () => 2,
+    preExpertSec: () => 1,
+    tailSec: () => 0.5,
+  });
+  const spans = (c: ReturnType<typeof simulate>) => c.timeline.map((s) => `${s.resource}:${s.kind}:${s.startMs / 1e3}-${s.endMs / 1e3}`);
+  // One token, two layers: expert 0 at layer 0, expert 1 at layer 1; an exact pre-gate prefetches layer 1.
+  const trace = traceOf([[[[0], [1]]]], 2);
+
+  it('a copy engine hides the prefetch behind layer 0\'s expert', () => {
+    const c = simulate(trace, { capacity: 1, prefetch: { kind: 'pregated', accuracy: 1 }, costs: costs(true) });
+    expect(spans(c)).toEqual([
+      'gpu:attention:0-1',
+      'link:fetch:1-4',
+      'link:prefetch:4-7',
+      'gpu:stall:1-4',
+      'gpu:expert:4-6',
+      'gpu:attention:6-7',
+      'gpu:expert:7-9',
+      'gpu:lm-head:9-9.5',
+    ]);
+  });
+
+  it('on the compute stream (mixtral-offloading) the same prefetch is serialised with the kernels', () => {
+    const c = simulate(trace, { capacity: 1, prefetch: { kind: 'pregated', accuracy: 1 }, costs: costs(false) });
+    const s = spans(c);
+    // No link span overlaps a GPU compute span.
+    const parsed = c.timeline.filter((x) => x.kind !== 'stall').map((x) => [x.resource, x.startMs, x.endMs] as const);
+    for (const [r1, a1, b1] of parsed) for (const [r2, a2, b2] of parsed) if (r1 !== r2) expect(a1 < b2 && a2 < b1).toBe(false);
+    expect(c.makespanSec).toBe(1 + 3 + 3 + 2 + 1 + 2 + 0.5);
+    // The prefetch, queued at the gate, goes before layer 0's expert: the expert waits for it.
+    expect(s).toEqual([
+      'gpu:attention:0-1',
+      'link:fetch:1-4',
+      'link:prefetch:4-7',
+      'gpu:stall:1-7',
+      'gpu:expert:7-9',
+      'gpu:attention:9-10',
+      'gpu:expert:10-12',
+      'gpu:lm-head:12-12.5',
+    ]);
+  });
+
+  it('write-back: each swap also pays the evicted expert\'s copy out (3 bytes at 1 B/s)', () => {
+    const c = simulate(trace, { capacity: 1, costs: costs(true, 3) });
+    expect(spans(c)).toEqual([
+      'gpu:attention:0-1',
+      'link:fetch:1-7',
+      'gpu:stall:1-7',
+      'gpu:expert:7-9',
+      'gpu:attention:9-10',
+      'link:fetch:10-16',
+      'gpu:stall:10-16',
+      'gpu:expert:16-18',
+      'gpu:lm-head:18-18.5',
+    ]);
+  });
+});
