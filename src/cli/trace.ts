@@ -16,7 +16,7 @@ import { displayName } from '../trace/lines.js';
 import { readTrace, TRACE_FORMATS, type TraceFormat, type TraceReadOptions } from '../trace/load.js';
 import { writeNpy, writeNpz } from '../trace/npy.js';
 import { computeTraceStats } from '../trace/stats.js';
-import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../trace/stats-report.js';
+import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../report/trace-stats.js';
 import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
 import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
 import type { Trace } from '../trace/types.js';
