@@ -12,7 +12,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'shard output folders' })
-      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/)' })
+      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/sweep/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' }),
   handler: async (args) => {
     const { merge } = await import('../sweep/merge.js');

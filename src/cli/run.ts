@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { loadScenarioFile } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
-import { defaultOutDir } from '../sweep/out-dir.js';
+import { defaultRunDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 interface RunArgs {
@@ -24,8 +24,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' })
-      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' })
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/run/ (--no-report: do not)' })
+      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/run/' })
       .option('timings', {
         type: 'boolean',
         describe:
@@ -39,7 +39,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
     if (args.report) {
-      const dir = args.reportDir ?? defaultOutDir(scenario.name);
+      const dir = args.reportDir ?? defaultRunDir(scenario.name);
       if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
       // Loaded only when used: vega is heavy, and the other commands start faster without it.
       const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');

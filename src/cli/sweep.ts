@@ -34,7 +34,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('mode', { choices: ['cartesian', 'zip'] as const, describe: 'combine the paths: every combination, or the i-th values together' })
       .option('workers', { type: 'number', describe: `worker threads (default: the core count, ${availableParallelism()} here)` })
       .option('shard', { type: 'string', describe: 'run shard i of n (i/n, 0-based): every n-th point from the i-th' })
-      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/, or .../shard-<i>-of-<n>/)' })
+      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/sweep/, or .../sweep/shard-<i>-of-<n>/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when done (--no-report: do not)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the points (after checking them all) and run nothing' }),
   handler: async (args) => {
