@@ -13,6 +13,7 @@ import { mergeCommand } from './merge.js';
 import { reportCommand } from './report.js';
 import { replayCommand } from './replay.js';
 import { validateCommand } from './validate.js';
+import { initCommand } from './init.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -28,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(calibrateCommand)
       .command(replayCommand)
       .command(validateCommand)
+      .command(initCommand)
+      .completion('completion', 'Print a bash/zsh completion script: moesim completion >> ~/.bashrc (or ~/.zshrc)')
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
       .fail((msg, err) => {

@@ -24,7 +24,7 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
   return y
     .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file (model, trace, policies)' })
     .option('backend', { type: 'string', choices: ['cpu', 'webgpu'], default: 'cpu', describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)' })
-    .option('policy', { type: 'string', array: true, describe: "policies to replay: kind, label or index in the scenario's list (default: all)" })
+    .option('policy', { type: 'string', array: true, describe: "policies to replay: label (as printed) or index in the scenario's list, or a kind only one policy has (default: all)" })
     .option('scale', { type: 'number', describe: 'divide the model\'s hidden and expert-intermediate sizes by this' })
     .option('hidden', { type: 'number', describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' })
     .option('intermediate', { type: 'number', describe: 'expert intermediate size to replay' })

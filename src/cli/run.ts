@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CommandModule } from 'yargs';
-import { loadScenarioFile } from '../scenario/load.js';
+import { parse as parseYaml } from 'yaml';
+import { loadScenarioFile, parseScenario } from '../scenario/load.js';
+import { scenarioSchema } from '../scenario/schema.js';
+import { parseSetOption } from '../sweep/expand.js';
+import { resolvePath, setIn } from '../sweep/path.js';
+import { InputError } from '../util/errors.js';
+import { pickPolicyIndices } from '../scenario/pick.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
 import { defaultRunDir } from '../sweep/out-dir.js';
@@ -14,6 +20,9 @@ interface RunArgs {
   report: boolean;
   reportDir?: string;
   timings?: boolean;
+  set?: string[];
+  policy?: string[];
+  seed?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -26,13 +35,36 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/run/ (--no-report: do not)' })
       .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/run/' })
+      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a field: path=value (e.g. hardware.link.bandwidthGBps=32 or policies[*].cache.perLayer=2); repeatable' })
+      .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list; repeatable or comma-separated" })
+      .option('seed', { type: 'string', describe: 'override the scenario seed' })
       .option('timings', {
         type: 'boolean',
         describe:
           'measure predictors\' training wall time (default: on for the table, off with --json so that the JSON depends on the scenario and seed alone)',
       }),
   handler: async (args) => {
-    const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
+    const loaded = loadScenarioFile(args.scenario);
+    const { file, baseDir } = loaded;
+    let { scenario, raw } = loaded;
+    if (args.set?.length || args.policy?.length || args.seed !== undefined) {
+      const edited = structuredClone(raw) as Record<string, unknown>;
+      for (const text of args.set ?? []) {
+        const axis = parseSetOption(text, parseYaml);
+        if (axis.values.length !== 1) throw new InputError(`--set ${axis.path}: run takes one value (moesim sweep runs several)`);
+        for (const target of resolvePath(scenarioSchema, edited, axis.path, axis.values[0])) setIn(edited, target, structuredClone(axis.values[0]));
+      }
+      if (args.seed !== undefined) edited.seed = /^-?\d+$/.test(args.seed) ? Number(args.seed) : args.seed;
+      if (args.policy?.length) {
+        const { policyLabel } = await import('../sim/run.js');
+        const parsed = parseScenario(edited, file);
+        const printed = parsed.policies.map((p) => policyLabel(p, Number.NaN));
+        const keep = pickPolicyIndices(parsed.policies, printed, args.policy, file);
+        edited.policies = keep.map((i) => (edited.policies as unknown[])[i]);
+      }
+      raw = edited;
+      scenario = parseScenario(edited, file);
+    }
     const timings = args.timings ?? !args.json;
     const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) });
     const json = JSON.stringify(result, null, 2) + '\n';
