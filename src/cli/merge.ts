@@ -19,7 +19,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
     const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
     const s = merge({ inputs: args.inputs, outDir: args.out, log: warn });
     const of = s.totalPoints !== undefined ? ` of ${s.totalPoints}` : '';
-    process.stdout.write(`${s.name}: merged ${s.points}${of} points (sweep ${s.sweepId}) from ${args.inputs.length} input${args.inputs.length === 1 ? '' : 's'} into ${s.outDir}\n`);
+    process.stdout.write(`${s.name}: merged ${s.points}${of} point${(s.totalPoints ?? s.points) === 1 ? '' : 's'} (sweep ${s.sweepId}) from ${args.inputs.length} input${args.inputs.length === 1 ? '' : 's'} into ${s.outDir}\n`);
     if (s.missing.length) {
       const list = s.missing.slice(0, 10).map((i) => i + 1).join(', ');
       warn(`${s.missing.length} point${s.missing.length === 1 ? ' is' : 's are'} missing (${list}${s.missing.length > 10 ? ', ...' : ''}): a shard not run or not finished`);

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { plural } from '../report/style.js';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
@@ -49,7 +50,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       const mine = shardOf(expanded.points, shard);
       const paths = expanded.definition.grid.map((a) => a.path);
       const rows = mine.map((p) => [String(p.index + 1), p.id, String(p.seed), ...paths.map((k) => JSON.stringify(p.assignments[k]))]);
-      process.stdout.write(`${expanded.name}: sweep ${expanded.id}, ${expanded.definition.mode}, ${expanded.points.length} points${shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : ''}, all valid\n\n`);
+      process.stdout.write(`${expanded.name}: sweep ${expanded.id}, ${expanded.definition.mode}, ${plural(expanded.points.length, 'point')}${shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : ''}, all valid\n\n`);
       process.stdout.write(renderTable(['#', 'point', 'seed', ...paths], rows) + '\n');
       return;
     }
@@ -89,7 +90,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     }
     const shardNote = s.shardPoints !== s.totalPoints ? ` (this shard: ${s.shardPoints} of ${s.totalPoints})` : '';
     process.stdout.write(
-      `${s.name}: ${s.shardPoints} points${shardNote}: ${s.ran} run, ${s.resumed} already done, in ${(s.elapsedMs / 1e3).toFixed(1)} s on ${s.workers} worker${s.workers === 1 ? '' : 's'}\n` +
+      `${s.name}: ${plural(s.shardPoints, 'point')}${shardNote}: ${s.ran} run, ${s.resumed} already done, in ${(s.elapsedMs / 1e3).toFixed(1)} s on ${s.workers} worker${s.workers === 1 ? '' : 's'}\n` +
         `results: ${join(s.outDir, RESULTS_JSONL)}, ${join(s.outDir, RESULTS_CSV)} (sweep ${s.sweepId})\n`,
     );
     for (const f of s.failed) process.stderr.write(`warning: point ${f.index + 1} (${describeAssignments(f.assignments)}) is invalid: ${f.error}\n`);

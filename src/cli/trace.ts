@@ -2,6 +2,7 @@
  * `moesim trace <convert|stats|synth>`: convert routing traces between formats, print or chart
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
+import { plural } from '../report/style.js';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
@@ -106,7 +107,7 @@ async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<nu
 }
 
 function describeTrace(t: Trace): string {
-  return `${t.tokens} tokens, ${t.sequences.length} sequences, ${t.numLayers} layers, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
+  return `${plural(t.tokens, 'token')}, ${plural(t.sequences.length, 'sequence')}, ${plural(t.numLayers, 'layer')}, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
 }
 
 function printWarnings(t: Trace): void {

@@ -6,7 +6,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { Chart, ChartTable, Format } from './charts.js';
 import { distinct, sortedPoints, type ReportSource } from './data.js';
-import { PAGE_STYLE } from './style.js';
+import { PAGE_STYLE, plural } from './style.js';
 
 export interface Libraries {
   vega: string;
@@ -98,7 +98,7 @@ export function renderHtml(src: ReportSource, charts: Chart[], libs: Libraries, 
   if (src.scenarioFile) facts.push(['scenario file', src.scenarioFile]);
   if (first) facts.push(['model', distinct(results.map((r) => r.model)).join(', ')], ['hardware', distinct(results.map((r) => r.hardware)).join(', ')]);
   for (const t of traces) {
-    facts.push(['trace', `${t.path ?? '(generated)'} · ${t.format} · ${t.tokens} tokens in ${t.sequences} sequences`]);
+    facts.push(['trace', `${t.path ?? '(generated)'} · ${t.format} · ${plural(t.tokens, 'token')} in ${plural(t.sequences, 'sequence')}`]);
     if (t.provenance) facts.push(['trace provenance', t.provenance]);
   }
   for (const f of opts.traceFiles ?? []) facts.push(['trace file', `${f.path} · ${f.bytes} bytes · sha256 ${f.sha256}`]);

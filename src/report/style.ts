@@ -115,3 +115,6 @@ th{background:#f4f4f4;position:sticky;top:0} td.num,th.num{text-align:right;font
 pre{background:#f4f4f4;padding:10px;border-radius:4px;overflow-x:auto;font-size:12px;white-space:pre}
 .warn{color:#8a5a00} .err{color:#b00020}
 `;
+
+/** "1 sequence", "2 sequences". */
+export const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
