@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
-import { prepareScenario, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { policyLabel, prepareScenario, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { pickPolicyIndices } from '../scenario/pick.js';
 import { staticBatches } from '../trace/steps.js';
 import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
@@ -34,24 +35,11 @@ export interface ReplaySetup {
   predictors: PolicyPredictors;
 }
 
-/** Indices of the policies named by kind, label or index; all when none are named. */
+/** Indices of the policies named by index or label (a kind where only one policy has it); all when none are named. */
 export function pickPolicies(loaded: LoadedScenario, names: string[] | undefined): number[] {
   const all = loaded.scenario.policies;
   if (names === undefined || names.length === 0) return all.map((_, i) => i);
-  const out: number[] = [];
-  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean)) {
-    const byIndex = /^\d+$/.test(name) ? Number(name) : -1;
-    const found = all
-      .map((p, i) => ({ p, i }))
-      .filter(({ p, i }) => i === byIndex || p.kind === name || p.label === name)
-      .map(({ i }) => i);
-    if (found.length === 0) {
-      const known = all.map((p, i) => `${i}: ${p.label ?? p.kind}`).join(', ');
-      throw new InputError(`--policy ${name}: no such policy in ${loaded.file}; it has ${known}`);
-    }
-    for (const i of found) if (!out.includes(i)) out.push(i);
-  }
-  return out;
+  return pickPolicyIndices(all, all.map((p) => policyLabel(p, Number.NaN)), names, loaded.file);
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
+import { checkBackend } from './replay.js';
 
 export interface CalibrateArgs {
   backend: string;
@@ -20,7 +21,6 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
     y
       .option('backend', {
         type: 'string',
-        choices: ['cpu', 'webgpu'],
         demandOption: true,
         describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)',
       })
@@ -38,7 +38,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         type: 'string',
         default: 'moesim-calibrate',
         describe: 'seed of the random weights and activations',
-      }),
+      })
+      .check((a) => checkBackend(a.backend)),
   handler: async (args) => {
     // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.
     const { calibrate } = await import('../calibrate/calibrate.js');

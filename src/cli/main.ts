@@ -15,6 +15,7 @@ import { reportCommand } from './report.js';
 import { replayCommand } from './replay.js';
 import { validateCommand } from './validate.js';
 import { reproduceCommand } from './reproduce.js';
+import { initCommand } from './init.js';
 
 /** Options whose value may start with "-" (`--shard -1/2`): joined as `--shard=-1/2` so the value's own check names it. */
 const VALUE_OPTIONS = new Set(['--shard', '--set', '--seed', '--out', '-o']);
@@ -48,6 +49,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(replayCommand)
       .command(validateCommand)
       .command(reproduceCommand)
+      .command(initCommand)
+      .completion('completion', 'Print a bash/zsh completion script: moesim completion >> ~/.bashrc (or ~/.zshrc)')
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
       .fail((msg, err) => {

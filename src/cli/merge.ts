@@ -14,7 +14,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
   builder: (y) =>
     y
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'shard output folders' })
-      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/)' })
+      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/sweep/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('allow-partial', { type: 'boolean', default: false, describe: 'exit 0 even when points are missing (a shard not run or not finished); by default that exits 2' }),
   handler: async (args) => {
@@ -22,7 +22,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
     const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
     const s = merge({ inputs: args.inputs, outDir: args.out, log: warn });
     const of = s.totalPoints !== undefined ? ` of ${s.totalPoints}` : '';
-    process.stdout.write(`${s.name}: merged ${s.points}${of} points (sweep ${s.sweepId}) from ${args.inputs.length} input${args.inputs.length === 1 ? '' : 's'} into ${s.outDir}\n`);
+    process.stdout.write(`${s.name}: merged ${s.points}${of} point${(s.totalPoints ?? s.points) === 1 ? '' : 's'} (sweep ${s.sweepId}) from ${args.inputs.length} input${args.inputs.length === 1 ? '' : 's'} into ${s.outDir}\n`);
     let missing: string | undefined;
     if (s.missing.length) {
       const list = s.missing.slice(0, 10).map((i) => i + 1).join(', ');

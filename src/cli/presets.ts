@@ -81,10 +81,26 @@ export function presetsText(): string {
   ].join('\n');
 }
 
-export const presetsCommand: CommandModule = {
+/** Everything `moesim presets` lists, as one JSON document (the presets as moesim resolves them). */
+export function presetsJson(): unknown {
+  return {
+    hardware: hardwarePresets,
+    models: Object.fromEntries(
+      Object.entries(modelPresets).map(([k, m]) => [k, { ...m, derived: { moeLayers: numMoeLayers(m), totalParams: totalParams(m), expertBytesBf16: expertBytes(m, 'bf16') } }]),
+    ),
+    policies: Object.fromEntries(cachePolicyKinds.map((k) => [k, { describe: cachePolicies[k].describe }])),
+    prefetch: Object.fromEntries(prefetchKinds.map((k) => [k, { describe: prefetchPolicies[k].describe, defaultPredictor: prefetchPolicies[k].defaultPredictor }])),
+    predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe }])),
+    onMiss: Object.fromEntries(missHandlerKinds.map((k) => [k, { describe: missHandlers[k].describe }])),
+    schedulers: Object.fromEntries(schedulerKinds.map((k) => [k, { describe: tokenSchedulers[k].describe }])),
+  };
+}
+
+export const presetsCommand: CommandModule<object, { json: boolean }> = {
   command: 'presets',
   describe: 'List hardware, model, cache/prefetch/predictor/miss policy and token scheduler presets with their sources',
-  handler: () => {
-    process.stdout.write(presetsText() + '\n');
+  builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of the tables' }),
+  handler: (a) => {
+    process.stdout.write(a.json ? JSON.stringify(presetsJson(), null, 2) + '\n' : presetsText() + '\n');
   },
 };

@@ -1,6 +1,14 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { writeFileAtomic } from '../util/fs.js';
+import { InputError } from '../util/errors.js';
+
+/** The backends replay, validate and calibrate run on; the message the README quotes for another. */
+export function checkBackend(name: string): true {
+  const names = ['cpu', 'webgpu'];
+  if (!names.includes(name)) throw new InputError(`unknown backend "${name}"; expected one of: ${names.join(', ')}`);
+  return true;
+}
 
 /** Flags `replay` and `validate` share. */
 export interface ReplayArgs {
@@ -23,8 +31,9 @@ export interface ReplayArgs {
 export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
   return y
     .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file (model, trace, policies)' })
-    .option('backend', { type: 'string', choices: ['cpu', 'webgpu'], default: 'cpu', describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)' })
-    .option('policy', { type: 'string', array: true, describe: "policies to replay: kind, label or index in the scenario's list (default: all)" })
+    .option('backend', { type: 'string', default: 'cpu', describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)' })
+    .check((a) => checkBackend(a.backend as string))
+    .option('policy', { type: 'string', array: true, describe: "policies to replay: label (as printed) or index in the scenario's list, or a kind only one policy has (default: all)" })
     .option('scale', { type: 'number', describe: 'divide the model\'s hidden and expert-intermediate sizes by this' })
     .option('hidden', { type: 'number', describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' })
     .option('intermediate', { type: 'number', describe: 'expert intermediate size to replay' })

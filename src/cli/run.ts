@@ -1,10 +1,16 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CommandModule } from 'yargs';
-import { loadScenarioFile } from '../scenario/load.js';
+import { parse as parseYaml } from 'yaml';
+import { loadScenarioFile, parseScenario } from '../scenario/load.js';
+import { scenarioSchema } from '../scenario/schema.js';
+import { parseSetOption } from '../sweep/expand.js';
+import { resolvePath, setIn } from '../sweep/path.js';
+import { InputError } from '../util/errors.js';
+import { pickPolicyIndices } from '../scenario/pick.js';
 import { runScenario } from '../sim/run.js';
 import { comparisonTable } from '../report/table.js';
-import { defaultOutDir } from '../sweep/out-dir.js';
+import { defaultRunDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { checkRunResult, inScenarioFile } from './checks.js';
 
@@ -15,6 +21,9 @@ interface RunArgs {
   report: boolean;
   reportDir?: string;
   timings?: boolean;
+  set?: string[];
+  policy?: string[];
+  seed?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -25,15 +34,38 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (RunResult) on stdout' })
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/ (--no-report: do not)' })
-      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/' })
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/run/ (--no-report: do not)' })
+      .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/run/' })
+      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a field: path=value (e.g. hardware.link.bandwidthGBps=32 or policies[*].cache.perLayer=2); repeatable' })
+      .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list; repeatable or comma-separated" })
+      .option('seed', { type: 'string', describe: 'override the scenario seed' })
       .option('timings', {
         type: 'boolean',
         describe:
           'measure predictors\' training wall time (default: on for the table, off with --json so that the JSON depends on the scenario and seed alone)',
       }),
   handler: async (args) => {
-    const { scenario, file, baseDir, raw } = loadScenarioFile(args.scenario);
+    const loaded = loadScenarioFile(args.scenario);
+    const { file, baseDir } = loaded;
+    let { scenario, raw } = loaded;
+    if (args.set?.length || args.policy?.length || args.seed !== undefined) {
+      const edited = structuredClone(raw) as Record<string, unknown>;
+      for (const text of args.set ?? []) {
+        const axis = parseSetOption(text, parseYaml);
+        if (axis.values.length !== 1) throw new InputError(`--set ${axis.path}: run takes one value (moesim sweep runs several)`);
+        for (const target of resolvePath(scenarioSchema, edited, axis.path, axis.values[0])) setIn(edited, target, structuredClone(axis.values[0]));
+      }
+      if (args.seed !== undefined) edited.seed = /^-?\d+$/.test(args.seed) ? Number(args.seed) : args.seed;
+      if (args.policy?.length) {
+        const { policyLabel } = await import('../sim/run.js');
+        const parsed = parseScenario(edited, file);
+        const printed = parsed.policies.map((p) => policyLabel(p, Number.NaN));
+        const keep = pickPolicyIndices(parsed.policies, printed, args.policy, file);
+        edited.policies = keep.map((i) => (edited.policies as unknown[])[i]);
+      }
+      raw = edited;
+      scenario = parseScenario(edited, file);
+    }
     const timings = args.timings ?? !args.json;
     const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) }).catch((e: unknown) => {
       throw inScenarioFile(e, file);
@@ -43,7 +75,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (args.out) writeFileAtomic(args.out, json);
     process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
     if (args.report) {
-      const dir = args.reportDir ?? defaultOutDir(scenario.name);
+      const dir = args.reportDir ?? defaultRunDir(scenario.name);
       if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
       // Loaded only when used: vega is heavy, and the other commands start faster without it.
       const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');

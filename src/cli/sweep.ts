@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { plural } from '../report/style.js';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
@@ -34,7 +35,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('mode', { choices: ['cartesian', 'zip'] as const, describe: 'combine the paths: every combination, or the i-th values together' })
       .option('workers', { type: 'number', describe: `worker threads (default: the core count, ${availableParallelism()} here)` })
       .option('shard', { type: 'string', describe: 'run shard i of n (i/n, 0-based): every n-th point from the i-th' })
-      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/, or .../shard-<i>-of-<n>/)' })
+      .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/sweep/, or .../sweep/shard-<i>-of-<n>/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when done (--no-report: do not)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the points (after checking them all) and run nothing' }),
   handler: async (args) => {
@@ -49,7 +50,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       const mine = shardOf(expanded.points, shard);
       const paths = expanded.definition.grid.map((a) => a.path);
       const rows = mine.map((p) => [String(p.index + 1), p.id, String(p.seed), ...paths.map((k) => JSON.stringify(p.assignments[k]))]);
-      process.stdout.write(`${expanded.name}: sweep ${expanded.id}, ${expanded.definition.mode}, ${expanded.points.length} points${shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : ''}, all valid\n\n`);
+      process.stdout.write(`${expanded.name}: sweep ${expanded.id}, ${expanded.definition.mode}, ${plural(expanded.points.length, 'point')}${shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : ''}, all valid\n\n`);
       process.stdout.write(renderTable(['#', 'point', 'seed', ...paths], rows) + '\n');
       return;
     }
@@ -89,7 +90,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     }
     const shardNote = s.shardPoints !== s.totalPoints ? ` (this shard: ${s.shardPoints} of ${s.totalPoints})` : '';
     process.stdout.write(
-      `${s.name}: ${s.shardPoints} points${shardNote}: ${s.ran} run, ${s.resumed} already done, in ${(s.elapsedMs / 1e3).toFixed(1)} s on ${s.workers} worker${s.workers === 1 ? '' : 's'}\n` +
+      `${s.name}: ${plural(s.shardPoints, 'point')}${shardNote}: ${s.ran} run, ${s.resumed} already done, in ${(s.elapsedMs / 1e3).toFixed(1)} s on ${s.workers} worker${s.workers === 1 ? '' : 's'}\n` +
         `results: ${join(s.outDir, RESULTS_JSONL)}, ${join(s.outDir, RESULTS_CSV)} (sweep ${s.sweepId})\n`,
     );
     for (const f of s.failed) process.stderr.write(`warning: ${args.scenario}: sweep point ${f.index + 1} (${describeAssignments(f.assignments)}) is invalid: ${f.error}\n`);

@@ -2,6 +2,7 @@
  * `moesim trace <convert|stats|synth>`: convert routing traces between formats, print or chart
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
+import { plural } from '../report/style.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
@@ -18,7 +19,7 @@ import { displayName } from '../trace/lines.js';
 import { readTrace, TRACE_FORMATS, type TraceFormat, type TraceReadOptions } from '../trace/load.js';
 import { writeNpy, writeNpz } from '../trace/npy.js';
 import { computeTraceStats } from '../trace/stats.js';
-import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../trace/stats-report.js';
+import { formatStatsTable, renderStatsHtml, type VegaLibraries } from '../report/trace-stats.js';
 import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
 import { showTrace } from '../trace/show.js';
 import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
@@ -125,7 +126,7 @@ async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<nu
 }
 
 function describeTrace(t: Trace): string {
-  return `${t.tokens} tokens, ${t.sequences.length} sequences, ${t.numLayers} layers, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
+  return `${plural(t.tokens, 'token')}, ${plural(t.sequences.length, 'sequence')}, ${plural(t.numLayers, 'layer')}, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
 }
 
 function printWarnings(t: Trace): void {

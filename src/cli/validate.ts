@@ -4,6 +4,7 @@ import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { defaultProfilePath } from './calibrate.js';
 import { replayOptions, setupOptions, type ReplayArgs } from './replay.js';
+import { defaultValidateDir } from '../sweep/out-dir.js';
 
 interface ValidateArgs extends ReplayArgs {
   profile?: string;
@@ -11,10 +12,7 @@ interface ValidateArgs extends ReplayArgs {
   report: boolean;
 }
 
-/** Where `moesim validate` writes its report by default. */
-export function defaultValidateDir(scenarioName: string, backend: string): string {
-  return path.join('reports', `validate-${scenarioName}${backend === 'cpu' ? '' : `-${backend}`}`);
-}
+export { defaultValidateDir } from '../sweep/out-dir.js';
 
 export const validateCommand: CommandModule<object, ValidateArgs> = {
   command: 'validate <scenario>',
@@ -22,7 +20,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   builder: (y) =>
     replayOptions(y)
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
-      .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/validate-<scenario>[-<backend>])' })
+      .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' }) as never,
   handler: async (a) => {
     const { readProfile } = await import('../calibrate/profile.js');

@@ -9,13 +9,13 @@ import {
   paretoFront,
   policyRows,
   predictorRows,
-  shortPath,
   sortedPoints,
   timelinePoint,
   variesByContext,
   type PolicyRow,
   type ReportSource,
 } from './data.js';
+import { chartConfig, FULL_WIDTH, fieldLabel, fieldValueLabel, kindColorScale, SCHEMA } from './style.js';
 
 export type Format = 'text' | 'pct' | 'int' | 'f1' | 'f2' | 'f3' | 'check';
 export interface TableColumn {
@@ -35,40 +35,32 @@ export interface Chart {
   caption: string;
   spec: VegaLiteSpec;
   table: ChartTable;
+  /** The page's key comparison: drawn first, and marked. */
+  key?: boolean;
 }
 
-const WIDTH = 300;
-const HEIGHT = 210;
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export { chartConfig } from './style.js';
 
-export const chartConfig = {
-  font: 'Helvetica, Arial, sans-serif',
-  view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
-  header: { labelFontSize: 12, titleFontSize: 12 },
-  title: { fontSize: 14, anchor: 'start' },
-};
+const HEIGHT = 300;
 
-/** Colors per series, the same in every chart. */
-function colorScale(series: string[]) {
-  return { domain: series, scheme: 'tableau10' };
-}
+/** Plot width of one of `n` panels side by side in the page column. */
+const panelWidth = (n: number): number => Math.floor((FULL_WIDTH - 40 * (n - 1)) / n);
 
 /** Wraps a single-view spec into panels per context when `facet`. */
 function faceted(data: unknown[], view: Record<string, unknown>, facet: boolean, contexts: string[], title: string): VegaLiteSpec {
   const top = { $schema: SCHEMA, title, config: chartConfig, data: { values: data } };
-  if (!facet) return { ...top, width: WIDTH, height: HEIGHT, ...view };
+  if (!facet) return { ...top, width: FULL_WIDTH, height: HEIGHT + 60, ...view };
+  const columns = Math.min(3, contexts.length);
   return {
     ...top,
-    facet: { field: 'ctx', type: 'nominal', sort: contexts, title: null, header: { labelFontWeight: 'bold' } },
-    columns: Math.min(3, contexts.length),
-    spec: { width: WIDTH, height: HEIGHT, ...view },
+    facet: { field: 'ctx', type: 'nominal', sort: contexts, title: null, header: { labelFontWeight: 'bold', labelFontSize: 13 } },
+    columns,
+    spec: { width: panelWidth(columns), height: HEIGHT - 40, ...view },
   };
 }
 
 const ctxNote = (facet: boolean, contexts: string[], paths: string[]): string =>
-  contexts.length <= 1 ? '' : facet ? ' One panel per ' + paths.map(shortPath).join(' × ') + '.' : ` Identical for every ${paths.map(shortPath).join(' × ')}, so shown once.`;
+  contexts.length <= 1 ? '' : facet ? ' One panel per ' + paths.map(fieldLabel).join(' × ') + '.' : ` Identical for every ${paths.map(fieldLabel).join(' × ')}, so shown once.`;
 
 function round(x: number, digits = 6): number {
   return Number.isFinite(x) ? Number(x.toPrecision(digits)) : x;
@@ -89,27 +81,118 @@ function logScaleIfWide(values: number[]): Record<string, unknown> {
   return hi / lo > 20 ? { type: 'log' } : { zero: false };
 }
 
+/** An axis title that says when its scale is logarithmic. */
+const scaleTitle = (title: string, scale: Record<string, unknown>): string => (scale.type === 'log' ? `${title}, log scale` : title);
+
 export function buildCharts(src: ReportSource): Chart[] {
   const rows = dedupeRows(policyRows(src));
   const charts: Chart[] = [];
   const series = distinct(rows.map((r) => r.series));
   const contexts = distinct(rows.map((r) => r.ctx));
   const ctxPaths = (src.sweep?.grid ?? []).map((a) => a.path).filter((p) => !p.startsWith('policies'));
-  const color = { field: 'series', type: 'nominal', title: 'policy', scale: colorScale(series) };
+  const kinds = distinct(rows.map((r) => r.policy));
+  const color = { field: 'policy', type: 'nominal', title: 'policy kind', scale: kindColorScale(kinds) };
+  // Series of one kind (labelled variants, prefetching) share its colour and differ by shape.
+  const shape = series.length > kinds.length ? { shape: { field: 'series', type: 'nominal', title: 'policy', sort: series } } : {};
   const firstCtx = (rs: PolicyRow[]) => rs.filter((r) => r.ctx === contexts[0]);
-  const ctxCol: TableColumn[] = contexts.length > 1 ? [{ key: 'ctx', title: ctxPaths.map(shortPath).join(', ') || 'point' }] : [];
+  const ctxCol: TableColumn[] = contexts.length > 1 ? [{ key: 'ctx', title: ctxPaths.map(fieldLabel).join(', ') || 'point' }] : [];
+
+  // 0. The key comparison of a single run: TPOT, throughput and GPU memory per policy, bounds apart.
+  if (rows.length > 0 && contexts.length === 1) {
+    const use = rows.filter((r, i, a) => a.findIndex((q) => q.label === r.label) === i);
+    const REAL = 'policies a system can run';
+    const BOUND = 'bounds (offline optimum, everything resident, oracles)';
+    const ordered = [...use.filter((r) => !r.bound), ...use.filter((r) => r.bound)];
+    const data = ordered.map((r) => pick(r, ['label', 'policy', 'series', 'tpotMs', 'tokensPerSec', 'gpuGiB', 'fits', 'bound'], { group: r.bound ? BOUND : REAL }));
+    const groups = [REAL, BOUND].filter((g) => data.some((d) => d.group === g));
+    const labels = ordered.map((r) => r.label);
+    const metrics: Array<{ field: 'tpotMs' | 'tokensPerSec' | 'gpuGiB'; title: string; format: string }> = [
+      { field: 'tpotMs', title: 'time per output token (ms) — lower is better', format: '.2f' },
+      { field: 'tokensPerSec', title: 'tokens/s — higher is better', format: '.1f' },
+      { field: 'gpuGiB', title: 'peak GPU memory (GiB)', format: '.1f' },
+    ];
+    const w = panelWidth(3) - 50;
+    charts.push({
+      id: 'policy-comparison',
+      key: true,
+      title: 'Policies compared: time per token, throughput, GPU memory',
+      caption:
+        'Each policy of the scenario on the same trace and hardware. Bounds are drawn apart (hatched outline, lighter): they are what no real system reaches, the offline optimum with the same cache (belady) or every expert on the GPU (all-on-gpu). A bar marked "does not fit" needs more memory than the GPU has.',
+      spec: {
+        $schema: SCHEMA,
+        title: 'Policies compared',
+        config: chartConfig,
+        data: { values: data },
+        // One row of three panels per group (policies, then bounds), each metric on the same x in both rows.
+        columns: 3,
+        concat: groups.flatMap((g) =>
+          metrics.map((m, i) => {
+            const max = Math.max(0, ...data.map((d) => Number(d[m.field])).filter(Number.isFinite));
+            const inGroup = labels.filter((l) => data.some((d) => d.label === l && d.group === g));
+            return {
+              ...(i === 0 ? { title: { text: g, fontSize: 12, fontWeight: 'bold', anchor: 'start', offset: 6 } } : { title: { text: ' ', fontSize: 12, offset: 6 } }),
+              transform: [{ filter: { field: 'group', equal: g } }],
+              width: w,
+              height: { step: 24 },
+              encoding: {
+                y: { field: 'label', type: 'nominal', sort: inGroup, title: null, axis: i === 0 ? { labelLimit: 220 } : { labels: false, ticks: false, domain: false } },
+                x: { field: m.field, type: 'quantitative', title: m.title, scale: { domain: [0, max * 1.18 || 1], nice: false } },
+              },
+              layer: [
+                {
+                  mark: { type: 'bar', cornerRadiusEnd: 2, stroke: '#333' },
+                  encoding: {
+                    color,
+                    opacity: { condition: { test: 'datum.bound', value: 0.45 }, value: 0.95 },
+                    strokeWidth: { condition: { test: 'datum.bound', value: 1.2 }, value: 0 },
+                    strokeDash: { condition: { test: 'datum.bound', value: [4, 2] }, value: [1, 0] },
+                    tooltip: [
+                      { field: 'label', title: 'policy' },
+                      { field: m.field, title: m.title, format: m.format },
+                      { field: 'bound', title: 'bound' },
+                    ],
+                  },
+                },
+                {
+                  mark: { type: 'text', align: 'left', dx: 4, fontSize: 11, color: '#333' },
+                  encoding: {
+                    text: { condition: { test: `datum.fits === false && '${m.field}' === 'gpuGiB'`, value: 'does not fit' }, field: m.field, format: m.format },
+                  },
+                },
+              ],
+            };
+          }),
+        ),
+        spacing: 24,
+      },
+      table: {
+        columns: [
+          { key: 'label', title: 'policy' },
+          { key: 'tpotMs', title: 'TPOT ms', format: 'f2' },
+          { key: 'tokensPerSec', title: 'tokens/s', format: 'f1' },
+          { key: 'gpuGiB', title: 'GPU GiB', format: 'f2' },
+          { key: 'fits', title: 'fits GPU', format: 'check' },
+          { key: 'bound', title: 'bound', format: 'check' },
+        ],
+        rows: data,
+      },
+    });
+  }
 
   if (rows.length > 0) {
     // 1. Hit rate vs cache size.
     {
       const facet = contexts.length > 1 && variesByContext(rows, (r) => r.cachePerLayer, (r) => r.hitRate);
-      const data = (facet ? rows : firstCtx(rows)).filter((r) => Number.isFinite(r.cachePerLayer)).map((r) => pick(r, ['ctx', 'series', 'label', 'cachePerLayer', 'hitRate']));
+      const data = (facet ? rows : firstCtx(rows)).filter((r) => Number.isFinite(r.cachePerLayer)).map((r) => pick(r, ['ctx', 'series', 'policy', 'label', 'cachePerLayer', 'hitRate', 'bound']));
       const view = {
-        mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
+        mark: { type: 'line', point: { size: 60, filled: true }, strokeWidth: 2 },
         encoding: {
           x: { field: 'cachePerLayer', type: 'quantitative', title: 'expert cache (experts per MoE layer)' },
           y: { field: 'hitRate', type: 'quantitative', title: 'hit rate', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
           color,
+          detail: { field: 'series' },
+          ...shape,
+          strokeDash: { field: 'bound', type: 'nominal', title: 'bound', scale: { domain: [false, true], range: [[1, 0], [5, 3]] }, legend: null },
           tooltip: [
             { field: 'label', title: 'policy' },
             { field: 'cachePerLayer', title: 'experts/layer', format: '.2f' },
@@ -120,7 +203,7 @@ export function buildCharts(src: ReportSource): Chart[] {
       charts.push({
         id: 'hit-rate-vs-cache',
         title: 'Hit rate vs expert cache size',
-        caption: 'Share of expert accesses served from the GPU cache, per policy, against the cache capacity. Belady is the offline optimum at each size.' + ctxNote(facet, contexts, ctxPaths),
+        caption: 'Share of expert accesses served from the GPU cache, per policy, against the cache capacity. Dashed: a bound (belady, the offline optimum at each size).' + ctxNote(facet, contexts, ctxPaths),
         spec: faceted(data, view, facet, contexts, 'Hit rate vs expert cache size'),
         table: {
           columns: [{ key: 'label', title: 'policy' }, ...(facet ? ctxCol : []), { key: 'cachePerLayer', title: 'experts/layer', format: 'f2' }, { key: 'hitRate', title: 'hit rate', format: 'pct' }],
@@ -130,13 +213,15 @@ export function buildCharts(src: ReportSource): Chart[] {
     }
 
     // 2, 3. TPOT and throughput vs GPU memory, with the Pareto front.
-    const frontChart = (id: string, title: string, field: 'tpotMs' | 'tokensPerSec', yTitle: string, lowerIsBetter: boolean, caption: string) => {
+    const frontChart = (id: string, title: string, field: 'tpotMs' | 'tokensPerSec', yTitle: string, lowerIsBetter: boolean, caption: string, key: boolean) => {
       const facet = contexts.length > 1 && variesByContext(rows, (r) => r.label, (r) => r[field]);
       const use = facet ? rows : firstCtx(rows);
-      const front = paretoFront(use, (r) => r[field], lowerIsBetter);
-      const data = use.map((r) => pick(r, ['ctx', 'series', 'label', 'gpuGiB', field, 'fits', 'point'], { front: front.has(r) }));
+      // The front over what a system can run: bounds are references, never on it.
+      const front = paretoFront(use.filter((r) => !r.bound), (r) => r[field], lowerIsBetter);
+      const data = use.map((r) => pick(r, ['ctx', 'series', 'policy', 'label', 'gpuGiB', field, 'fits', 'bound', 'point'], { front: front.has(r) }));
+      const yScale = logScaleIfWide(use.map((r) => r[field]));
       const x = { field: 'gpuGiB', type: 'quantitative', title: 'peak GPU memory (GiB)', scale: { zero: false } };
-      const y = { field, type: 'quantitative', title: yTitle, scale: logScaleIfWide(use.map((r) => r[field])) };
+      const y = { field, type: 'quantitative', title: scaleTitle(yTitle, yScale), scale: yScale };
       const view = {
         layer: [
           {
@@ -145,11 +230,13 @@ export function buildCharts(src: ReportSource): Chart[] {
             encoding: { x, y, order: { field: 'gpuGiB' } },
           },
           {
-            mark: { type: 'point', filled: true, size: 55 },
+            transform: [{ filter: '!datum.bound' }],
+            mark: { type: 'point', filled: true, size: 70 },
             encoding: {
               x,
               y,
               color,
+              ...shape,
               opacity: { condition: { test: 'datum.fits', value: 0.9 }, value: 0.3 },
               tooltip: [
                 { field: 'label', title: 'policy' },
@@ -160,8 +247,24 @@ export function buildCharts(src: ReportSource): Chart[] {
             },
           },
           {
+            transform: [{ filter: 'datum.bound' }],
+            mark: { type: 'point', shape: 'diamond', filled: false, size: 110, strokeWidth: 1.8 },
+            encoding: {
+              x,
+              y,
+              color,
+              opacity: { condition: { test: 'datum.fits', value: 0.9 }, value: 0.35 },
+              tooltip: [
+                { field: 'label', title: 'bound' },
+                { field: 'gpuGiB', title: 'GPU GiB', format: '.2f' },
+                { field, title: yTitle, format: '.2f' },
+                { field: 'fits', title: 'fits the GPU' },
+              ],
+            },
+          },
+          {
             transform: [{ filter: 'datum.front' }],
-            mark: { type: 'point', filled: false, size: 190, color: '#111', strokeWidth: 1.6 },
+            mark: { type: 'point', filled: false, size: 220, color: '#111', strokeWidth: 1.6 },
             encoding: { x, y },
           },
         ],
@@ -169,7 +272,11 @@ export function buildCharts(src: ReportSource): Chart[] {
       charts.push({
         id,
         title,
-        caption: caption + ' Ringed points joined by the dashed line: the Pareto front (no other configuration that fits the GPU is better on both axes). Faded points do not fit the GPU (bounds only).' + ctxNote(facet, contexts, ctxPaths),
+        key,
+        caption:
+          caption +
+          ' Filled points: policies a system can run; ringed and joined by the dashed line, their Pareto front (no other runnable configuration that fits the GPU is better on both axes). Hollow diamonds: bounds (belady, all-on-gpu, oracles), shown for reference and never on the front. Faded: does not fit the GPU.' +
+          ctxNote(facet, contexts, ctxPaths),
         spec: faceted(data, view, facet, contexts, title),
         table: {
           columns: [
@@ -178,14 +285,16 @@ export function buildCharts(src: ReportSource): Chart[] {
             { key: 'gpuGiB', title: 'GPU GiB', format: 'f2' },
             { key: field, title: yTitle, format: 'f2' },
             { key: 'fits', title: 'fits GPU', format: 'check' },
+            { key: 'bound', title: 'bound', format: 'check' },
             { key: 'front', title: 'Pareto front', format: 'check' },
           ],
           rows: data,
         },
       });
     };
-    frontChart('tpot-vs-memory', 'Time per output token vs GPU memory', 'tpotMs', 'TPOT (ms)', true, 'Mean time per output token against peak GPU memory (resident weights, KV cache, expert cache, staging). Lower and further left is better.');
-    frontChart('throughput-vs-memory', 'Throughput vs GPU memory', 'tokensPerSec', 'tokens/s', false, 'Generated tokens per second against peak GPU memory. Higher and further left is better.');
+    const sweepKey = contexts.length > 1 || rows.length > distinct(rows.map((r) => r.label)).length;
+    frontChart('tpot-vs-memory', 'Time per output token vs GPU memory', 'tpotMs', 'TPOT (ms)', true, 'Mean time per output token against peak GPU memory (resident weights, KV cache, expert cache, staging). Lower and further left is better.', sweepKey);
+    frontChart('throughput-vs-memory', 'Throughput vs GPU memory', 'tokensPerSec', 'tokens/s', false, 'Generated tokens per second against peak GPU memory. Higher and further left is better.', false);
 
     // 4. Per-layer hit rate heatmap (first context: it does not depend on the link).
     {
@@ -257,11 +366,28 @@ export function buildCharts(src: ReportSource): Chart[] {
     // Each run reaches the window at its own time: show every band from its own start.
     const resources = ['gpu', 'link', 'cpu'];
     const resourceTitle: Record<string, string> = { gpu: 'GPU compute', link: 'copy engine (H2D)', cpu: 'CPU' };
+    // One decode step, so that a layer's fetch, stall and expert work are wide enough to read
+    // (drag to pan, scroll to zoom); the numbers below cover the whole recorded window.
+    const allSteps = distinct(tl.runs.flatMap((r) => r.spans.map((s) => s.step))).sort((a, b) => a - b);
+    const shownStep = allSteps[Math.floor((allSteps.length - 1) / 2)];
     let windowMs = 0;
-    const spans = tl.runs.flatMap((r) => {
+    const allSpans = tl.runs.flatMap((r) => {
       const t0 = Math.min(...r.spans.map((s) => s.startMs));
-      windowMs = Math.max(windowMs, Math.max(...r.spans.map((s) => s.endMs)) - t0);
       return r.spans.map((s) => ({
+        label: r.label,
+        resource: resourceTitle[s.resource] ?? s.resource,
+        kind: s.kind,
+        startMs: round(s.startMs - t0),
+        endMs: round(s.endMs - t0),
+        step: s.step,
+      }));
+    });
+    const spans = tl.runs.flatMap((r) => {
+      const mine = r.spans.filter((s) => s.step === shownStep);
+      if (mine.length === 0) return [];
+      const t0 = Math.min(...mine.map((s) => s.startMs));
+      windowMs = Math.max(windowMs, Math.max(...mine.map((s) => s.endMs)) - t0);
+      return mine.map((s) => ({
         label: r.label,
         resource: resourceTitle[s.resource] ?? s.resource,
         kind: s.kind,
@@ -286,9 +412,9 @@ export function buildCharts(src: ReportSource): Chart[] {
     const palette = ['#72b7b2', '#ff9da6', '#bab0ac', '#d67195', '#439894'];
     const kindColors = kinds.map((k, i) => known[k] ?? palette[i % palette.length]);
     const windowOf = new Map<string, number>();
-    for (const s of spans) windowOf.set(s.label, Math.max(windowOf.get(s.label) ?? 0, s.endMs));
+    for (const s of allSpans) windowOf.set(s.label, Math.max(windowOf.get(s.label) ?? 0, s.endMs));
     const summary = new Map<string, { label: string; resource: string; kind: string; spans: number; busyMs: number }>();
-    for (const s of spans) {
+    for (const s of allSpans) {
       const key = JSON.stringify([s.label, s.resource, s.kind]);
       const e = summary.get(key) ?? { label: s.label, resource: s.resource, kind: s.kind, spans: 0, busyMs: 0 };
       e.spans++;
@@ -296,29 +422,32 @@ export function buildCharts(src: ReportSource): Chart[] {
       summary.set(key, e);
     }
     const labels = tl.runs.map((r) => r.label);
-    const where = Object.keys(tl.point.assignments).length ? ` Sweep point ${tl.point.index + 1} (${Object.entries(tl.point.assignments).map(([k, v]) => `${shortPath(k)}=${JSON.stringify(v)}`).join(', ')}).` : '';
-    const steps = distinct(spans.map((s) => s.step));
+    const where = Object.keys(tl.point.assignments).length ? ` Sweep point ${tl.point.index + 1} (${Object.entries(tl.point.assignments).map(([k, v]) => `${fieldValueLabel(k, v)}`).join(', ')}).` : '';
+    const steps = allSteps;
+    const stepNote = steps.length > 1 ? ` Step ${shownStep} of the recorded steps ${Math.min(...steps)}–${Math.max(...steps)} (the table covers them all).` : ` Step ${shownStep}.`;
     charts.push({
       id: 'timeline',
-      title: 'Timeline: GPU, copy engine and CPU',
-      caption: `What each resource does during steps ${Math.min(...steps)}–${Math.max(...steps)}, one band per policy, each from the moment it reaches the window (the longest takes ${windowMs.toFixed(1)} ms). Red: the GPU stalls, waiting for expert weights.` +
+      title: 'Timeline of one decode step: GPU, copy engine and CPU',
+      caption: `What each resource does during one decode step, one band per policy, each from the moment it starts the step (the longest takes ${windowMs.toFixed(1)} ms). Red: the GPU stalls, waiting for expert weights. Drag to pan, scroll to zoom, double-click to reset.` +
+        stepNote +
         (tl.runs.some((r) => r.spans.some((s) => s.resource === 'cpu')) ? '' : ' The CPU row is empty: no policy here runs experts on the CPU.') +
         where,
       spec: {
         $schema: SCHEMA,
-        title: 'Timeline: GPU, copy engine and CPU',
+        title: 'Timeline of one decode step',
         config: chartConfig,
         data: { values: spans },
         facet: { row: { field: 'label', type: 'nominal', sort: labels, title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
         spec: {
-          width: 720,
+          width: FULL_WIDTH - 60,
           height: 66,
+          params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
           mark: { type: 'bar', cornerRadius: 0 },
           encoding: {
             x: { field: 'startMs', type: 'quantitative', title: 'time in window (ms)', scale: { domain: [0, round(windowMs)] } },
             x2: { field: 'endMs' },
             y: { field: 'resource', type: 'nominal', title: null, sort: resources.map((r) => resourceTitle[r]), scale: { domain: resources.map((r) => resourceTitle[r]) } },
-            color: { field: 'kind', type: 'nominal', title: 'activity', scale: { domain: kinds, range: kindColors } },
+            color: { field: 'kind', type: 'nominal', title: 'activity', scale: { domain: kinds, range: kindColors }, legend: { orient: 'top', direction: 'horizontal', columns: 8 } },
             tooltip: [
               { field: 'kind' },
               { field: 'step' },
@@ -349,7 +478,7 @@ export function buildCharts(src: ReportSource): Chart[] {
   if (rows.length > 0) {
     const facet = contexts.length > 1 && variesByContext(rows, (r) => r.label, (r) => r.h2dGiB);
     const use = facet ? rows : firstCtx(rows);
-    const data = use.map((r) => pick(r, ['ctx', 'series', 'label', 'cachePerLayer', 'h2dGiB', 'stallMs']));
+    const data = use.map((r) => pick(r, ['ctx', 'series', 'policy', 'label', 'cachePerLayer', 'h2dGiB', 'stallMs']));
     const caps = distinct(use.map((r) => r.cachePerLayer)).filter(Number.isFinite).sort((a, b) => a - b);
     const view = {
       mark: { type: 'bar' },
@@ -358,6 +487,7 @@ export function buildCharts(src: ReportSource): Chart[] {
         xOffset: { field: 'series', sort: series },
         y: { field: 'h2dGiB', type: 'quantitative', title: 'host → GPU (GiB)' },
         color,
+        stroke: { value: '#fff' },
         tooltip: [
           { field: 'label', title: 'policy' },
           { field: 'h2dGiB', title: 'H2D GiB', format: '.2f' },
@@ -389,8 +519,8 @@ export function buildCharts(src: ReportSource): Chart[] {
     const predCtx = distinct(pred.map((r) => r.ctx))[0];
     const use = pred.filter((r) => r.ctx === predCtx);
     const long = use.flatMap((r) => [
-      { label: r.label, series: r.series, lookahead: r.lookahead, measure: 'precision', value: round(r.precision, 4) },
-      { label: r.label, series: r.series, lookahead: r.lookahead, measure: 'recall', value: round(r.recall, 4) },
+      { label: r.label, series: r.series, kind: r.kind, lookahead: r.lookahead, measure: 'precision', value: round(r.precision, 4) },
+      { label: r.label, series: r.series, kind: r.kind, lookahead: r.lookahead, measure: 'recall', value: round(r.recall, 4) },
     ]);
     charts.push({
       id: 'predictor-vs-lookahead',
@@ -401,13 +531,14 @@ export function buildCharts(src: ReportSource): Chart[] {
         title: 'Predictor precision and recall vs lookahead',
         config: chartConfig,
         data: { values: long },
-        width: WIDTH,
+        width: FULL_WIDTH,
         height: HEIGHT,
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'lookahead', type: 'quantitative', title: 'lookahead (layers)', axis: { tickMinStep: 1 } },
           y: { field: 'value', type: 'quantitative', title: 'precision / recall', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
-          color: { field: 'series', type: 'nominal', title: 'policy', scale: colorScale(distinct(use.map((r) => r.series))) },
+          color: { field: 'kind', type: 'nominal', title: 'policy kind', scale: kindColorScale(distinct(use.map((r) => r.kind))) },
+          shape: { field: 'label', type: 'nominal', title: 'policy' },
           strokeDash: { field: 'measure', type: 'nominal', title: null, sort: ['precision', 'recall'] },
           detail: { field: 'label' },
           tooltip: [{ field: 'label', title: 'policy' }, { field: 'lookahead' }, { field: 'measure' }, { field: 'value', format: '.1%' }],
@@ -424,5 +555,6 @@ export function buildCharts(src: ReportSource): Chart[] {
       },
     });
   }
-  return charts;
+  // The key comparison first.
+  return [...charts.filter((c) => c.key), ...charts.filter((c) => !c.key)];
 }

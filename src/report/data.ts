@@ -3,6 +3,7 @@
  * or have not added yet (everything beyond the core Metrics is read defensively).
  */
 import type { PolicyResult, RunResult, TimelineSpan } from '../metrics/types.js';
+import { fieldValueLabel, isBound } from './style.js';
 
 const GiB = 2 ** 30;
 
@@ -58,6 +59,8 @@ export interface PolicyRow {
   stallMs: number;
   /** False for a bound that does not fit the GPU (all experts resident on a small GPU). */
   fits: boolean;
+  /** A bound (belady, all-on-gpu, an oracle predictor), not a policy a system could run. */
+  bound: boolean;
   seed: number | string;
 }
 
@@ -71,13 +74,16 @@ export function shortPath(path: string): string {
 
 const showValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
-/** Assignments that vary the world rather than the policies: the panels of a faceted chart. */
+/** Assignments that vary the world rather than the policies: the panels of a faceted chart ("link bandwidth 16 GB/s"). */
 export function contextOf(assignments: Record<string, unknown>): string {
   return Object.entries(assignments)
     .filter(([path]) => !path.startsWith('policies'))
-    .map(([path, v]) => `${shortPath(path)}=${showValue(v)}`)
+    .map(([path, v]) => fieldValueLabel(path, v))
     .join(', ');
 }
+
+/** "path=value" as typed on the command line. */
+export const assignmentText = (path: string, v: unknown): string => `${shortPath(path)}=${showValue(v)}`;
 
 /** Series names of a run's policies: explicit labels, else kinds. */
 function seriesNames(r: RunResult): string[] {
@@ -117,6 +123,7 @@ export function policyRows(src: ReportSource): PolicyRow[] {
         h2dGiB: num(m.bytesH2D) / GiB,
         stallMs: num(m.stallMs),
         fits: m.fitsInHbm !== false,
+        bound: isBound(p.policy, p.label, p.predictor?.kind),
         seed: pt.seed,
       });
     });
@@ -199,6 +206,7 @@ export interface PredictorRow {
   point: string;
   ctx: string;
   series: string;
+  kind: string;
   label: string;
   lookahead: number;
   precision: number;
@@ -226,7 +234,7 @@ export function predictorRows(src: ReportSource): PredictorRow[] {
         const lookahead = Number(la);
         const q = e as { precision?: unknown; recall?: unknown };
         if (!Number.isFinite(lookahead) || q === null || typeof q !== 'object') continue;
-        rows.push({ point: pt.point, ctx: contextOf(pt.assignments), series: names[i], label: p.label, lookahead, precision: num(q.precision), recall: num(q.recall) });
+        rows.push({ point: pt.point, ctx: contextOf(pt.assignments), series: names[i], kind: p.policy, label: p.label, lookahead, precision: num(q.precision), recall: num(q.recall) });
       }
     });
   }

@@ -6,6 +6,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { Chart, ChartTable, Format } from './charts.js';
 import { distinct, sortedPoints, type ReportSource } from './data.js';
+import { PAGE_STYLE, plural } from './style.js';
 
 export interface Libraries {
   vega: string;
@@ -58,23 +59,7 @@ function renderTable(t: ChartTable, caption: string, cls = 'numbers'): string {
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:; connect-src 'none'";
 
-const STYLE = `
-body{font:14px/1.45 Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:24px;margin:0 0 4px} h2{font-size:18px;margin:0 0 6px} .desc{color:#555;margin:0 0 16px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0 0 16px;font-size:13px}
-dl.facts dt{color:#666} dl.facts dd{margin:0;word-break:break-word}
-nav{margin:10px 0 18px;font-size:13px} nav a{margin-right:12px;color:#2a5db0}
-section.chart{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:16px 18px;margin:0 0 22px}
-.caption{color:#555;margin:0 0 10px;font-size:13px} .svg-link{font-size:12px;color:#2a5db0}
-.vis{overflow-x:auto;margin-bottom:8px}
-details.numbers summary,details.meta summary{cursor:pointer;color:#444;font-size:13px;margin:6px 0}
-.scroll{overflow-x:auto;max-height:420px;overflow-y:auto}
-table{border-collapse:collapse;font-size:12px} th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
-th{background:#f4f4f4;position:sticky;top:0} td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-pre{background:#f4f4f4;padding:10px;border-radius:4px;overflow-x:auto;font-size:12px}
-.warn{color:#8a5a00} .err{color:#b00020}
-`;
+const STYLE = PAGE_STYLE;
 
 /** A trace file as found when the report was written: what the results replayed, checkable by hash. */
 export interface TraceFileInfo {
@@ -113,7 +98,7 @@ export function renderHtml(src: ReportSource, charts: Chart[], libs: Libraries, 
   if (src.scenarioFile) facts.push(['scenario file', src.scenarioFile]);
   if (first) facts.push(['model', distinct(results.map((r) => r.model)).join(', ')], ['hardware', distinct(results.map((r) => r.hardware)).join(', ')]);
   for (const t of traces) {
-    facts.push(['trace', `${t.path ?? '(generated)'} · ${t.format} · ${t.tokens} tokens in ${t.sequences} sequences`]);
+    facts.push(['trace', `${t.path ?? '(generated)'} · ${t.format} · ${plural(t.tokens, 'token')} in ${plural(t.sequences, 'sequence')}`]);
     if (t.provenance) facts.push(['trace provenance', t.provenance]);
   }
   for (const f of opts.traceFiles ?? []) facts.push(['trace file', `${f.path} · ${f.bytes} bytes · sha256 ${f.sha256}`]);
@@ -132,7 +117,7 @@ export function renderHtml(src: ReportSource, charts: Chart[], libs: Libraries, 
   const sections = charts
     .map((c) => {
       const href = opts.svgHref?.(c);
-      return `<section class="chart" id="${c.id}-section">
+      return `<section class="chart${c.key ? ' key' : ''}" id="${c.id}-section">
 <h2>${esc(c.title)}</h2>
 <p class="caption">${esc(c.caption)}${href ? ` <a class="svg-link" href="${esc(href)}">SVG</a>` : ''}</p>
 <div class="vis" id="${c.id}" data-chart="${c.id}"></div>

@@ -55,7 +55,13 @@ export function loadReportSource(path: string, warn: (m: string) => void = () =>
   if (isDir) {
     if (existsSync(join(path, RESULTS_JSONL))) file = join(path, RESULTS_JSONL);
     else if (existsSync(join(path, RUN_RESULT_JSON))) file = join(path, RUN_RESULT_JSON);
-    else throw new InputError(`${path}: holds no ${RESULTS_JSONL} (moesim sweep) or ${RUN_RESULT_JSON} (moesim run)`);
+    else {
+      // A scenario's folder (reports/<name>/): its run/ or sweep/ report, when it holds just one.
+      const inside = ['run', 'sweep'].filter((k) => existsSync(join(path, k, k === 'run' ? RUN_RESULT_JSON : RESULTS_JSONL)));
+      if (inside.length === 1) return loadReportSource(join(path, inside[0]), warn);
+      if (inside.length > 1) throw new InputError(`${path}: holds a run and a sweep; name one: ${inside.map((k) => join(path, k)).join(' or ')}`);
+      throw new InputError(`${path}: holds no ${RESULTS_JSONL} (moesim sweep), ${RUN_RESULT_JSON} (moesim run), nor a run/ or sweep/ folder with one`);
+    }
   }
   if (file.endsWith('.jsonl')) {
     const read = readResultsFile(file);

@@ -1,4 +1,5 @@
 /** Plain-text tables of results: pure functions of a RunResult. */
+import { plural } from './style.js';
 import type { RunResult } from '../metrics/types.js';
 
 const GiB = 2 ** 30;
@@ -39,7 +40,7 @@ export function comparisonTable(r: RunResult): string {
   });
   const head = [
     `scenario ${r.scenario.name} (seed ${r.scenario.seed}) · model ${r.model} · hardware ${r.hardware}`,
-    `trace ${r.trace.path ?? r.trace.format}: ${r.trace.tokens} tokens in ${r.trace.sequences} sequences`,
+    `trace ${r.trace.path ?? r.trace.format}: ${plural(r.trace.tokens, 'token')} in ${plural(r.trace.sequences, 'sequence')}`,
     '',
   ];
   const extra: string[] = [];
@@ -179,7 +180,7 @@ export function servingTable(r: RunResult): string {
   const w = r.workload!;
   const head = [
     `scenario ${r.scenario.name} (seed ${r.scenario.seed}) · model ${r.model} · hardware ${r.hardware}`,
-    `trace ${r.trace.path ?? r.trace.format}: ${r.trace.tokens} tokens in ${r.trace.sequences} sequences` +
+    `trace ${r.trace.path ?? r.trace.format}: ${plural(r.trace.tokens, 'token')} in ${plural(r.trace.sequences, 'sequence')}` +
       (w.reusedSequences ? ` (reused: ${w.requests} requests sample them with the scenario's seed)` : ''),
     `workload: ${w.description}`,
     '',

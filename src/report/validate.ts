@@ -5,6 +5,7 @@ import type { ReplayResult } from '../calibrate/replay.js';
 import type { MetricRow, ValidateResult } from '../calibrate/validate.js';
 import { chartPage, escapeHtml, type PageChart, type VegaLibraries } from './chart-page.js';
 import { renderTable } from './table.js';
+import { FULL_WIDTH, kindColorScale, POLICY_COLORS } from './style.js';
 
 const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 const ms = (sec: number): string => fmt(sec * 1e3, 3);
@@ -122,24 +123,52 @@ export function validationCharts(v: ValidateResult): Chart[] {
       perLayer.push({ policy: p.label, layer, source: 'simulated', ms: p.simulatedLayerSec[layer] * 1e3 });
     });
   }
-  const errors = v.policies.flatMap((p) => p.rows.filter((r) => !r.exact).map((r) => ({ policy: p.label, metric: r.metric, errorPct: 100 * r.error })));
-  const width = 900;
+  const kindOfPolicy = new Map(v.policies.map((p) => [p.label, (p as { policy?: string }).policy]));
+  const kindOf = (label: string): string => kindOfPolicy.get(label) ?? Object.keys(POLICY_COLORS).find((k) => label === k || label.startsWith(`${k},`) || label.startsWith(`${k} `)) ?? label;
+  const kinds = [...new Set(v.policies.map((p) => kindOf(p.label)))];
+  const labels = v.policies.map((p) => p.label);
+  const color = { field: 'kind', type: 'nominal', title: 'policy kind', scale: kindColorScale(kinds) };
+  const errors = v.policies.flatMap((p) => p.rows.filter((r) => !r.exact).map((r) => ({ policy: p.label, kind: kindOf(p.label), metric: r.metric, errorPct: 100 * r.error, within: Math.abs(r.error) <= 0.1 })));
+  const maxErr = Math.max(15, ...errors.map((e) => Math.abs(e.errorPct)).filter(Number.isFinite)) * 1.1;
+  const metricsShown = [...new Set(errors.map((e) => e.metric))];
+  for (const d of [...perStep, ...residuals, ...perLayer]) d.kind = kindOf(String(d.policy));
+  const width = FULL_WIDTH;
   return [
     {
       id: 'errors',
-      title: 'Error of the simulation, per policy and metric',
-      note: '(simulated - measured) / measured. Counts (hits, bytes) are checked to be identical and not shown.',
+      title: 'Simulated vs measured: error per policy and metric, against the ±10% target',
+      note: '(simulated - measured) / measured, one panel per metric. The shaded band is the ±10% target; a bar outside it is a miss. Counts (hits, bytes) are checked to be identical and not shown.',
       spec: {
         data: { values: errors },
-        mark: 'bar',
-        encoding: {
-          y: { field: 'metric', type: 'nominal', title: null },
-          x: { field: 'errorPct', type: 'quantitative', title: 'error %' },
-          color: { field: 'policy', type: 'nominal' },
-          yOffset: { field: 'policy' },
-          tooltip: [{ field: 'policy' }, { field: 'metric' }, { field: 'errorPct', format: '.1f' }],
+        facet: { row: { field: 'metric', type: 'nominal', sort: metricsShown, title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
+        spec: {
+          width: width - 200,
+          height: { step: 18 },
+          layer: [
+            { mark: { type: 'rect', color: '#54a24b', opacity: 0.13 }, encoding: { x: { datum: -10, type: 'quantitative' }, x2: { datum: 10 } } },
+            { mark: { type: 'rule', color: '#54a24b', strokeDash: [3, 3] }, encoding: { x: { datum: 10, type: 'quantitative' } } },
+            { mark: { type: 'rule', color: '#54a24b', strokeDash: [3, 3] }, encoding: { x: { datum: -10, type: 'quantitative' } } },
+            { mark: { type: 'rule', color: '#444' }, encoding: { x: { datum: 0, type: 'quantitative' } } },
+            {
+              mark: { type: 'bar', height: { band: 0.75 } },
+              encoding: {
+                y: { field: 'policy', type: 'nominal', title: null, sort: labels, axis: { labelLimit: 220 } },
+                x: { field: 'errorPct', type: 'quantitative', title: 'error % (simulated vs measured)', scale: { domain: [-maxErr, maxErr] } },
+                color,
+                opacity: { condition: { test: 'datum.within', value: 0.95 }, value: 0.55 },
+                tooltip: [{ field: 'policy' }, { field: 'metric' }, { field: 'errorPct', title: 'error %', format: '+.1f' }],
+              },
+            },
+            {
+              mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
+              encoding: {
+                y: { field: 'policy', type: 'nominal', sort: labels },
+                x: { field: 'errorPct', type: 'quantitative' },
+                text: { field: 'errorPct', format: '+.1f' },
+              },
+            },
+          ],
         },
-        width: 600,
       },
     },
     {
@@ -152,11 +181,11 @@ export function validationCharts(v: ValidateResult): Chart[] {
         encoding: {
           x: { field: 'step', type: 'quantitative' },
           y: { field: 'ms', type: 'quantitative', title: 'ms' },
-          color: { field: 'source', type: 'nominal' },
-          row: { field: 'policy', type: 'nominal' },
+          color: { field: 'source', type: 'nominal', title: null, scale: { domain: ['measured', 'simulated'], range: ['#333', '#e45756'] } },
+          row: { field: 'policy', type: 'nominal', title: null, sort: labels, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } },
         },
-        width,
-        height: 160,
+        width: width - 160,
+        height: 130,
         resolve: { scale: { y: 'independent' } },
       },
     },
@@ -167,15 +196,15 @@ export function validationCharts(v: ValidateResult): Chart[] {
       spec: {
         data: { values: residuals },
         layer: [
-          { mark: { type: 'point', filled: true, opacity: 0.5, size: 18 }, encoding: { x: { field: 'measuredMs', type: 'quantitative', title: 'measured ms' }, y: { field: 'simulatedMs', type: 'quantitative', title: 'predicted ms' }, color: { field: 'policy', type: 'nominal' } } },
+          { mark: { type: 'point', filled: true, opacity: 0.5, size: 18 }, encoding: { x: { field: 'measuredMs', type: 'quantitative', title: 'measured ms' }, y: { field: 'simulatedMs', type: 'quantitative', title: 'predicted ms' }, color } },
           {
             transform: [{ aggregate: [{ op: 'min', field: 'measuredMs', as: 'lo' }, { op: 'max', field: 'measuredMs', as: 'hi' }] }, { fold: ['lo', 'hi'], as: ['end', 'v'] }],
             mark: { type: 'line', color: '#888', strokeDash: [4, 4] },
             encoding: { x: { field: 'v', type: 'quantitative' }, y: { field: 'v', type: 'quantitative' } },
           },
         ],
-        width: 500,
-        height: 400,
+        width: 520,
+        height: 420,
       },
     },
     {
@@ -188,7 +217,8 @@ export function validationCharts(v: ValidateResult): Chart[] {
         encoding: {
           x: { field: 'step', type: 'quantitative' },
           y: { field: 'residualPct', type: 'quantitative', title: 'residual %' },
-          color: { field: 'policy', type: 'nominal' },
+          color,
+          shape: { field: 'policy', type: 'nominal', title: 'policy', sort: labels },
         },
         width,
         height: 220,
@@ -205,11 +235,11 @@ export function validationCharts(v: ValidateResult): Chart[] {
           x: { field: 'layer', type: 'ordinal' },
           xOffset: { field: 'source' },
           y: { field: 'ms', type: 'quantitative', title: 'ms per step' },
-          color: { field: 'source', type: 'nominal' },
-          row: { field: 'policy', type: 'nominal' },
+          color: { field: 'source', type: 'nominal', title: null, scale: { domain: ['measured', 'simulated'], range: ['#333', '#e45756'] } },
+          row: { field: 'policy', type: 'nominal', title: null, sort: labels, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } },
         },
-        width,
-        height: 140,
+        width: width - 160,
+        height: 120,
       },
     },
   ];
@@ -224,7 +254,22 @@ function htmlTable(header: string[], rows: string[][]): string {
 /** A self-contained page (vega, vega-lite and vega-embed inlined): works offline. */
 export function renderValidationHtml(v: ValidateResult, libs: VegaLibraries): string {
   const tables = v.policies
-    .map((p) => `<section><h2>${escapeHtml(p.label)}</h2>${htmlTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells))}</section>`)
+    .map((p) => `<h3>${escapeHtml(p.label)}</h3><div class="scroll">${htmlTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells))}</div>`)
     .join('\n');
-  return chartPage({ title: `moesim validate: ${v.scenario.name} on ${v.backend.name}`, summary: formatValidation(v), html: tables, charts: validationCharts(v), libs });
+  const within = tpotErrors(v).filter((e) => Math.abs(e.error) <= 0.1).length;
+  const facts: Array<[string, string]> = [
+    ['backend', `${v.backend.name}: ${v.backend.device}`],
+    ['model', v.scaled.description],
+    ['trace', `${v.trace.tokens} token${v.trace.tokens === 1 ? '' : 's'} in ${v.trace.sequences} sequence${v.trace.sequences === 1 ? '' : 's'}, ${v.trace.steps} steps`],
+    ['TPOT within ±10%', `${within} of ${v.policies.length} policies`],
+  ];
+  return chartPage({
+    title: `moesim validate: ${v.scenario.name} on ${v.backend.name}`,
+    facts,
+    summary: formatValidation(v),
+    summaryTitle: 'The validation as printed on the terminal',
+    html: `<section class="chart" id="tables"><h2>Simulated vs measured, per policy</h2>${tables}</section>`,
+    charts: validationCharts(v),
+    libs,
+  });
 }

@@ -45,8 +45,6 @@ const LAYERS = [
  * so that this list only shrinks.
  */
 const KNOWN: Record<string, string> = {
-  // Another change moves stats-report.ts into report/.
-  'trace/stats-report.ts -> report/chart-page.js': 'stats-report moves to report/',
   // A profile's {kind, version, hardware} reader belongs in hardware/ (calibrate/profile.ts would extend it).
   'hardware/resolve.ts -> calibrate/profile.js': 'profile reading moves to hardware/',
 };

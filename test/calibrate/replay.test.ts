@@ -268,7 +268,11 @@ describe('moesim validate (CLI)', () => {
   it('prints the comparison, writes the report, and refuses a profile of another backend', () => {
     const f = write('cli.yaml', tinyScenario(POLICIES));
     const out = join(dir, 'report');
-    const r = moesim(['validate', f, '--policy', 'lru', '--hidden', '32', '--intermediate', '64', '--profile', PROFILE, '--repeats', '1', '--warmup-steps', '1', '--report-dir', out]);
+    // By its label as printed ('lru' alone names four policies here, and is refused).
+    const two = moesim(['validate', f, '--policy', 'lru', '--hidden', '32', '--profile', PROFILE, '--no-report']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/--policy lru: 4 policies are lru; name one by label or index/);
+    const r = moesim(['validate', f, '--policy', 'lru, 2/layer', '--hidden', '32', '--intermediate', '64', '--profile', PROFILE, '--repeats', '1', '--warmup-steps', '1', '--report-dir', out]);
     expect(r.stderr).toContain(`wrote ${join(out, 'index.html')}`);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^lru, 2\/layer$/m);

@@ -122,15 +122,15 @@ describe('moesim sweep / merge: bad input is one line, exit 2, before any point 
 });
 
 describe('moesim run writes its report', () => {
-  it('into reports/<scenario name>/, messages on stderr, --json stdout unchanged', () => {
+  it('into reports/<scenario name>/run/, messages on stderr, --json stdout unchanged', () => {
     const cwd = tmp('moesim-run-');
     const r = moesim(['run', join(ROOT, 'scenarios/quickstart.yaml'), '--json'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).scenario.name).toBe('quickstart');
-    expect(r.stderr).toMatch(/^report: reports\/quickstart\/index\.html \(5 charts/m);
-    expect(existsSync(join(cwd, 'reports/quickstart/index.html'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(cwd, 'reports/quickstart/result.json'), 'utf8'))).toEqual(JSON.parse(r.stdout));
-    // moesim report rebuilds it from the saved result.
+    expect(r.stderr).toMatch(/^report: reports\/quickstart\/run\/index\.html \(6 charts/m);
+    expect(existsSync(join(cwd, 'reports/quickstart/run/index.html'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(cwd, 'reports/quickstart/run/result.json'), 'utf8'))).toEqual(JSON.parse(r.stdout));
+    // moesim report finds the run in the scenario's folder and rebuilds it from the saved result.
     const again = moesim(['report', 'reports/quickstart', '--out', 'again', '--no-svg'], { cwd });
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(join(cwd, 'again/index.html'))).toBe(true);
@@ -138,5 +138,19 @@ describe('moesim run writes its report', () => {
     const none = tmp('moesim-run-');
     expect(moesim(['run', join(ROOT, 'scenarios/quickstart.yaml'), '--no-report'], { cwd: none }).code).toBe(0);
     expect(existsSync(join(none, 'reports'))).toBe(false);
+  });
+
+  it('a sweep of the same scenario lands beside the run, never over it', () => {
+    const cwd = tmp('moesim-run-');
+    expect(moesim(['run', join(ROOT, 'scenarios/quickstart.yaml')], { cwd }).code).toBe(0);
+    const before = readFileSync(join(cwd, 'reports/quickstart/run/index.html'), 'utf8');
+    const s = moesim(['sweep', join(ROOT, 'scenarios/quickstart.yaml'), '--set', 'hardware.link.bandwidthGBps=16,32', '--workers', '1'], { cwd });
+    expect(s.code, s.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'reports/quickstart/sweep/results.jsonl'))).toBe(true);
+    expect(existsSync(join(cwd, 'reports/quickstart/sweep/index.html'))).toBe(true);
+    expect(readFileSync(join(cwd, 'reports/quickstart/run/index.html'), 'utf8')).toBe(before);
+    // Both there: report asks which.
+    expectInputError(moesim(['report', 'reports/quickstart'], { cwd }), /holds a run and a sweep; name one: reports\/quickstart\/run or reports\/quickstart\/sweep/);
+    expect(moesim(['report', 'reports/quickstart/sweep', '--no-svg'], { cwd }).code).toBe(0);
   });
 });

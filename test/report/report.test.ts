@@ -7,6 +7,7 @@ import { sweep } from '../../src/sweep/sweep.js';
 import { readManifest, readResultsFile } from '../../src/sweep/results.js';
 import { buildCharts } from '../../src/report/charts.js';
 import { dedupeRows, paretoFront, policyRows, predictorRows, type PolicyRow, type ReportSource } from '../../src/report/data.js';
+import { POLICY_COLORS } from '../../src/report/style.js';
 import { renderSvg } from '../../src/report/svg.js';
 import { loadReportSource, sourceFromRun, sourceFromSweep } from '../../src/report/source.js';
 import { writeReport } from '../../src/report/write.js';
@@ -64,7 +65,7 @@ describe('report data', () => {
   it('one row per point x policy, with the cache size per layer and the context', () => {
     const rows = policyRows(source);
     expect(rows).toHaveLength(4 * 4);
-    const r = rows.find((x) => x.label === 'lru, 4/layer' && x.ctx === 'link.bandwidthGBps=64')!;
+    const r = rows.find((x) => x.label === 'lru, 4/layer' && x.ctx === 'link bandwidth 64 GB/s')!;
     expect(r.cachePerLayer).toBe(4);
     expect(r.series).toBe('lru');
     // `none` and all-on-gpu do not change with the cache sweep: their repeats go.
@@ -92,16 +93,31 @@ describe('report data', () => {
 
 describe('charts', () => {
   it('draws each chart the data supports; predictor only when present', () => {
-    expect(buildCharts(source).map((c) => c.id)).toEqual(['hit-rate-vs-cache', 'tpot-vs-memory', 'throughput-vs-memory', 'per-layer-hit-rate', 'timeline', 'bytes-moved']);
+    // A sweep: its key comparison (the TPOT front) first.
+    expect(buildCharts(source).map((c) => c.id)).toEqual(['tpot-vs-memory', 'hit-rate-vs-cache', 'throughput-vs-memory', 'per-layer-hit-rate', 'timeline', 'bytes-moved']);
+    // A single run: per-policy bars first.
+    expect(buildCharts(sourceFromRun(source.points[0].result!))[0]).toMatchObject({ id: 'policy-comparison', key: true });
     expect(buildCharts(withPredictor(source, 'list')).map((c) => c.id)).toContain('predictor-vs-lookahead');
   });
 
   it('one panel per link bandwidth where it matters (TPOT), one panel where it does not (hit rate)', () => {
     const charts = Object.fromEntries(buildCharts(source).map((c) => [c.id, c]));
     expect(charts['hit-rate-vs-cache'].spec.facet).toBeUndefined();
-    expect(charts['hit-rate-vs-cache'].caption).toMatch(/Identical for every link\.bandwidthGBps/);
+    expect(charts['hit-rate-vs-cache'].caption).toMatch(/Identical for every link bandwidth \(GB\/s\)/);
     expect(charts['tpot-vs-memory'].spec.facet).toBeDefined();
     expect(charts['tpot-vs-memory'].table.rows.some((r) => r.front === true)).toBe(true);
+    // Panels titled in words, not field paths.
+    expect(JSON.stringify(charts['tpot-vs-memory'].spec)).toContain('link bandwidth 16 GB/s');
+  });
+
+  it('bounds are never on the Pareto front; one colour per policy kind on every chart', () => {
+    for (const c of buildCharts(source)) {
+      for (const r of c.table.rows) if (r.bound === true) expect(r.front, `${c.id} ${String(r.label)}`).not.toBe(true);
+    }
+    const scales = buildCharts(sourceFromRun(source.points[0].result!))
+      .flatMap((c) => [...JSON.stringify(c.spec).matchAll(/"field":"policy","type":"nominal","title":"policy kind","scale":(\{[^}]*\})/g)].map((m) => JSON.parse(m[1]) as { domain: string[]; range: string[] }));
+    expect(scales.length).toBeGreaterThan(2);
+    for (const s of scales) s.domain.forEach((k, i) => expect(s.range[i], k).toBe(POLICY_COLORS[k]));
   });
 
   it('every chart renders to SVG in Node with marks', async () => {

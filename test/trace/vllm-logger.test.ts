@@ -103,7 +103,7 @@ describe('several JSONL files, restarts and renumbering', () => {
 describe('trace stats on the logger files', () => {
   it('reports the warm-up passes, duplicate layers and absent layers', async () => {
     const { computeTraceStats } = await import('../../src/trace/stats.js');
-    const { formatStatsTable } = await import('../../src/trace/stats-report.js');
+    const { formatStatsTable } = await import('../../src/report/trace-stats.js');
     const s = computeTraceStats(await readTrace(DIR));
     expect(s.degenerate.uniform).toEqual(['r1', 'r1#2']);
     expect(s.degenerate.accessShare).toBeCloseTo(0.496, 3);

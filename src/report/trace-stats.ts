@@ -3,8 +3,9 @@
  * HTML page whose charts are vega-lite specs rendered by vega-embed. The page inlines the three
  * libraries' minified builds (given by the caller), so it works from file:// with no network.
  */
-import { datasetFindings, type TraceStats } from './stats.js';
-import { chartPage, type VegaLibraries } from '../report/chart-page.js';
+import { datasetFindings, type TraceStats } from '../trace/stats.js';
+import { chartPage, type VegaLibraries } from './chart-page.js';
+import { FULL_WIDTH } from './style.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const fix = (x: number, d = 3): string => x.toFixed(d);
@@ -15,7 +16,7 @@ export function formatStatsTable(s: TraceStats): string {
   const src = [s.source.format, s.source.path, s.source.model].filter((x) => x !== undefined).join(', ');
   out.push(`trace      ${src}`);
   if (s.source.provenance !== undefined) out.push(`provenance ${s.source.provenance}`);
-  out.push(`shape      ${s.tokens} tokens in ${s.sequences} sequences (length ${s.sequenceLength.min}..${s.sequenceLength.max}, mean ${s.sequenceLength.mean}), ${s.layers} layers, ${s.experts} experts, top-${s.topK}`);
+  out.push(`shape      ${s.tokens} token${s.tokens === 1 ? '' : 's'} in ${s.sequences} sequence${s.sequences === 1 ? '' : 's'} (length ${s.sequenceLength.min}..${s.sequenceLength.max}, mean ${s.sequenceLength.mean}), ${s.layers} layers, ${s.experts} experts, top-${s.topK}`);
   out.push(`absent     ${s.absentRoutes} (token, layer) routes`);
   for (const line of datasetFindings(s)) out.push(line);
   for (const w of s.warnings) out.push(`warning    ${w}`);
@@ -62,29 +63,31 @@ function alignTable(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
 }
 
-export type { VegaLibraries } from '../report/chart-page.js';
+export type { VegaLibraries } from './chart-page.js';
 
 /** The vega-lite specs of the stats page, by chart id. */
-export function statsCharts(s: TraceStats): { id: string; title: string; spec: object }[] {
-  const charts: { id: string; title: string; spec: object }[] = [];
+export function statsCharts(s: TraceStats): { id: string; title: string; note?: string; spec: object }[] {
+  const charts: { id: string; title: string; note?: string; spec: object }[] = [];
   const layerName = (l: number): number => s.layerIds?.[l] ?? l;
-  const curve = s.lru.capacities.map((c, i) => ({ capacity: c, hitRate: s.lru.hitRate[i], layer: 'all layers' }));
-  const perLayer = s.lru.perLayer.flatMap((row, l) => row.map((h, c) => ({ capacity: c, hitRate: h, layer: `layer ${layerName(l)}` })));
+  const curve = s.lru.capacities.map((c, i) => ({ capacity: c, hitRate: s.lru.hitRate[i], layer: 'all layers', series: 'all layers (mean)' }));
+  const perLayer = s.lru.perLayer.flatMap((row, l) => row.map((h, c) => ({ capacity: c, hitRate: h, layer: `layer ${layerName(l)}`, series: 'one MoE layer' })));
+  const seriesScale = { domain: ['all layers (mean)', 'one MoE layer'], range: ['#1f77b4', '#bbb'] };
   charts.push({
     id: 'lru',
     title: 'LRU hit rate vs per-layer cache capacity',
+    note: 'Share of expert accesses an LRU cache of that many experts per MoE layer would serve: the thick line over all layers, thin grey lines one per layer.',
     spec: {
-      width: 560,
-      height: 320,
+      width: FULL_WIDTH - 160,
+      height: 340,
       layer: [
         {
           data: { values: perLayer },
           mark: { type: 'line', strokeWidth: 1, opacity: 0.25 },
           encoding: {
             x: { field: 'capacity', type: 'quantitative', title: 'experts cached per layer', axis: { tickMinStep: 1 } },
-            y: { field: 'hitRate', type: 'quantitative', title: 'hit rate', axis: { format: '%' } },
+            y: { field: 'hitRate', type: 'quantitative', title: 'LRU hit rate', axis: { format: '%' }, scale: { domain: [0, 1] } },
             detail: { field: 'layer' },
-            color: { value: '#999' },
+            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } },
             tooltip: [{ field: 'layer' }, { field: 'capacity' }, { field: 'hitRate', format: '.1%' }],
           },
         },
@@ -94,7 +97,7 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
           encoding: {
             x: { field: 'capacity', type: 'quantitative' },
             y: { field: 'hitRate', type: 'quantitative' },
-            color: { value: '#1f77b4' },
+            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } },
             tooltip: [{ field: 'capacity' }, { field: 'hitRate', format: '.1%', title: 'hit rate (all layers)' }],
           },
         },
@@ -107,16 +110,17 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
   });
   charts.push({
     id: 'popularity',
-    title: 'Expert popularity per layer (share of the layer accesses)',
+    title: 'Expert popularity per layer',
+    note: "Each cell: the expert's share of its layer's accesses. A bright column is an expert every layer favours; an even colour, a uniform router.",
     spec: {
-      width: Math.min(900, Math.max(300, s.experts * 14)),
-      height: Math.min(700, Math.max(120, s.layers * 14)),
+      width: Math.min(FULL_WIDTH - 120, Math.max(300, s.experts * 14)),
+      height: Math.min(700, Math.max(160, s.layers * 14)),
       data: { values: pop },
       mark: 'rect',
       encoding: {
-        x: { field: 'expert', type: 'ordinal' },
-        y: { field: 'layer', type: 'ordinal', sort: 'ascending' },
-        color: { field: 'share', type: 'quantitative', scale: { scheme: 'viridis' }, legend: { format: '.1%' } },
+        x: { field: 'expert', type: 'ordinal', title: 'expert', axis: { labelAngle: 0, labelExpr: s.experts > 32 ? 'datum.value % 8 === 0 ? datum.label : ""' : 'datum.label' } },
+        y: { field: 'layer', type: 'ordinal', sort: 'ascending', title: 'MoE layer' },
+        color: { field: 'share', type: 'quantitative', title: 'share of accesses', scale: { scheme: 'viridis' }, legend: { format: '.1%' } },
         tooltip: [{ field: 'layer' }, { field: 'expert' }, { field: 'share', format: '.2%' }],
       },
     },
@@ -129,15 +133,16 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
   charts.push({
     id: 'layers',
     title: 'Per-layer locality and skew',
+    note: "Temporal locality: share of a token's experts the previous token used too. Normalised entropy 1: uniform use of the experts; Gini 0: equal use.",
     spec: {
-      width: 560,
-      height: 240,
+      width: FULL_WIDTH - 160,
+      height: 260,
       data: { values: perLayerMetrics },
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'layer', type: 'quantitative' },
-        y: { field: 'value', type: 'quantitative', title: null },
-        color: { field: 'metric', type: 'nominal' },
+        x: { field: 'layer', type: 'quantitative', title: 'MoE layer', axis: { tickMinStep: 1 } },
+        y: { field: 'value', type: 'quantitative', title: 'value (0–1)', scale: { domain: [0, 1] } },
+        color: { field: 'metric', type: 'nominal', title: 'measure', scale: { domain: ['temporal locality', 'normalized entropy', 'Gini'], range: ['#1f77b4', '#ff7f0e', '#2ca02c'] } },
         tooltip: [{ field: 'layer' }, { field: 'metric' }, { field: 'value', format: '.3f' }],
       },
     },
@@ -150,16 +155,17 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
     ]);
     charts.push({
       id: 'affinity',
-      title: "Predicting layer l+1's experts from layer l's (recall of the top-k prediction)",
+      title: "Predicting layer l+1's experts from layer l's",
+      note: 'Recall of the top-k prediction of the next layer\'s experts: from layer-to-layer transitions (held-out and in-sample) against plain popularity.',
       spec: {
-        width: 560,
-        height: 240,
+        width: FULL_WIDTH - 200,
+        height: 260,
         data: { values: rec },
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'layer', type: 'quantitative', title: 'from layer' },
-          y: { field: 'recall', type: 'quantitative', axis: { format: '%' } },
-          color: { field: 'predictor', type: 'nominal' },
+          y: { field: 'recall', type: 'quantitative', title: 'recall', axis: { format: '%' }, scale: { domain: [0, 1] } },
+          color: { field: 'predictor', type: 'nominal', title: 'predictor', scale: { domain: ['transitions (held-out)', 'transitions (in-sample)', 'popularity'], range: ['#1f77b4', '#aec7e8', '#7f7f7f'] } },
           tooltip: [{ field: 'pair' }, { field: 'predictor' }, { field: 'recall', format: '.1%' }],
         },
       },
@@ -178,7 +184,7 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
           encoding: {
             x: { field: 'to', type: 'ordinal', title: `expert at layer ${layerName(1)}` },
             y: { field: 'from', type: 'ordinal', title: `expert at layer ${layerName(0)}` },
-            color: { field: 'p', type: 'quantitative', scale: { scheme: 'blues' } },
+            color: { field: 'p', type: 'quantitative', title: 'probability', scale: { scheme: 'blues' } },
             tooltip: [{ field: 'from' }, { field: 'to' }, { field: 'p', format: '.3f' }],
           },
         },
@@ -191,16 +197,17 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
     charts.push({
       id: 'weights',
       title: 'Gate weights of the selected experts',
+      note: 'Gate weight of the k-th selected expert, stacked over the k slots.',
       spec: {
-        width: 560,
-        height: 240,
+        width: FULL_WIDTH - 160,
+        height: 260,
         data: { values: bars },
         mark: 'bar',
         encoding: {
           x: { field: 'from', type: 'quantitative', bin: { binned: true, step: g.edges[1] - g.edges[0] }, title: 'gate weight' },
           x2: { field: 'to' },
-          y: { field: 'count', type: 'quantitative', stack: true },
-          color: { field: 'slot', type: 'nominal' },
+          y: { field: 'count', type: 'quantitative', stack: true, title: 'selections' },
+          color: { field: 'slot', type: 'nominal', title: 'top-k slot' },
           tooltip: [{ field: 'slot' }, { field: 'from' }, { field: 'to' }, { field: 'count' }],
         },
       },
@@ -213,5 +220,11 @@ export function statsCharts(s: TraceStats): { id: string; title: string; spec: o
 
 /** A self-contained HTML page of the stats (charts need the three library sources). */
 export function renderStatsHtml(s: TraceStats, libs: VegaLibraries, title = 'moesim trace statistics'): string {
-  return chartPage({ title, summary: formatStatsTable(s), charts: statsCharts(s), libs });
+  const src = [s.source.format, s.source.path, s.source.model].filter((x) => x !== undefined).join(', ');
+  const facts: Array<[string, string]> = [
+    ['trace', src],
+    ['shape', `${s.tokens} token${s.tokens === 1 ? '' : 's'} in ${s.sequences} sequence${s.sequences === 1 ? '' : 's'}, ${s.layers} MoE layers, ${s.experts} experts, top-${s.topK}`],
+    ...(s.source.provenance !== undefined ? ([['provenance', s.source.provenance]] as Array<[string, string]>) : []),
+  ];
+  return chartPage({ title, facts, summary: formatStatsTable(s), summaryTitle: 'Statistics as printed by moesim trace stats', charts: statsCharts(s), libs });
 }
