@@ -208,7 +208,7 @@ describe('bad input', () => {
           throw e ?? new InputError(m);
         })
         .parseAsync();
-    await expect(parse()).rejects.toThrow(/Argument: backend, Given: "tpu", Choices: "cpu", "webgpu"/);
+    await expect(parse()).rejects.toThrow(/unknown backend "tpu"; expected one of: cpu, webgpu/);
   });
 
   it('fits refuse data that does not grow with work', async () => {
