@@ -1,5 +1,5 @@
 import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
-import type { ExpertCache } from './expert-cache.js';
+import type { CacheView } from './cache-view.js';
 
 const NEVER = 2 ** 31 - 1;
 
@@ -24,7 +24,7 @@ export function belady(ctx: PolicyContext): CachePolicy {
     onInsert: noHooks.onInsert,
     onEvict: noHooks.onEvict,
     admit: () => true,
-    victim(scope: number, cache: ExpertCache) {
+    victim(scope: number, cache: CacheView) {
       let best = -1;
       let bestNext = -1;
       for (let k = cache.scopeStart[scope], end = cache.scopeStart[scope + 1]; k < end; k++) {

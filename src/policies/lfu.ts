@@ -1,5 +1,5 @@
 import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
-import type { ExpertCache } from './expert-cache.js';
+import type { CacheView } from './cache-view.js';
 
 /**
  * Least frequently used: evicts the resident expert with the fewest accesses since the run began
@@ -19,7 +19,7 @@ export function lfu(ctx: PolicyContext): CachePolicy {
     onInsert: noHooks.onInsert,
     onEvict: noHooks.onEvict,
     admit: () => true,
-    victim(scope: number, cache: ExpertCache) {
+    victim(scope: number, cache: CacheView) {
       let best = -1;
       for (let k = cache.scopeStart[scope], end = cache.scopeStart[scope + 1]; k < end; k++) {
         if (cache.resident[k] === 0 || cache.locked[k] === 1) continue;

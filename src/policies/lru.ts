@@ -1,5 +1,5 @@
 import type { CachePolicy, PolicyContext } from './types.js';
-import type { ExpertCache } from './expert-cache.js';
+import type { CacheView } from './cache-view.js';
 
 /** Least recently used: a doubly linked recency list per scope in typed arrays; hits refresh. */
 export function lru(ctx: PolicyContext): CachePolicy {
@@ -37,7 +37,7 @@ export function lru(ctx: PolicyContext): CachePolicy {
     onInsert: pushFront,
     onEvict: unlink,
     admit: () => true,
-    victim(scope: number, cache: ExpertCache) {
+    victim(scope: number, cache: CacheView) {
       for (let k = tail[scope]; k >= 0; k = prev[k]) if (cache.locked[k] === 0) return k;
       return -1;
     },

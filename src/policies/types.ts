@@ -6,7 +6,7 @@
  *
  * Experts are identified by a key: layer * numExperts + expert (layer = MoE layer ordinal).
  */
-import type { ExpertCache } from './expert-cache.js';
+import type { CacheView } from './cache-view.js';
 
 export interface CachePolicy {
   readonly kind: string;
@@ -21,7 +21,7 @@ export interface CachePolicy {
   /** Whether a missed key is kept after its fetch (false: fetched into a staging buffer and dropped). */
   admit(key: number): boolean;
   /** A resident, unlocked key of `scope` to evict, or -1 if none can be. */
-  victim(scope: number, cache: ExpertCache): number;
+  victim(scope: number, cache: CacheView): number;
   /** Keys resident before the first access (static placement, all-on-gpu). */
   initialResidents?(): Iterable<number>;
 }
