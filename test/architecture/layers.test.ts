@@ -26,6 +26,8 @@ const LAYERS = [
   'policies',
   'scheduling',
   'workload',
+  // issue 12: the systems catalog (policies + execution semantics) sits below the scenario schema that names it.
+  'systems',
   'scenario',
   'metrics',
   'sim',
