@@ -26,7 +26,7 @@ const LAYERS = [
   'policies',
   'scheduling',
   'workload',
-  // issue12c: the systems catalog (from model, timing, predictors) is read by scenario/'s schema
+  // issue 12: the systems catalog (policies + execution semantics) sits below the scenario schema that names it.
   'systems',
   'scenario',
   'metrics',
