@@ -27,12 +27,12 @@ export type PointOutcome =
 const traces = new Map<string, Promise<Trace>>();
 const MAX_CACHED_TRACES = 4;
 
-const cachedLoadTrace: typeof loadTrace = (spec, baseDir, rng: Rng) => {
+const cachedLoadTrace: typeof loadTrace = (spec, baseDir, rng: Rng, check) => {
   // A file trace does not depend on the seed; a synthetic one does.
   const key = canonicalJson({ spec, baseDir, seed: 'synthetic' in spec ? rng.seed : null });
   let p = traces.get(key);
   if (!p) {
-    p = loadTrace(spec, baseDir, rng);
+    p = loadTrace(spec, baseDir, rng, check);
     p.catch(() => traces.delete(key));
     if (traces.size >= MAX_CACHED_TRACES) traces.delete(traces.keys().next().value!);
     traces.set(key, p);

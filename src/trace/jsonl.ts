@@ -32,6 +32,8 @@ export interface JsonlImportOptions {
   /** Known shape: validates the rows (otherwise inferred as max + 1 / the first row's length). */
   numLayers?: number;
   numExperts?: number;
+  /** The scenario model's expert count: an id beyond it is refused at its line, without fixing the trace's numExperts. */
+  modelExperts?: number;
   topK?: number;
   /** Original layer numbers of the MoE layers (length numLayers). */
   layerIds?: number[];
@@ -124,7 +126,8 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
   const baseSeqs = new Set<string>();
   let fields: ResolvedFields | undefined;
   let topK = opts.topK ?? -1;
-  const maxExperts = opts.numExperts ?? 0xffff;
+  const maxExperts = opts.numExperts ?? opts.modelExperts ?? 0xffff;
+  const expertsFrom = opts.numExperts === undefined && opts.modelExperts !== undefined ? 'model' : '';
   const maxLayers = opts.numLayers ?? 0xffff;
 
   const seqIndex = new Map<string, number>();
@@ -235,6 +238,9 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
     for (let k = 0; k < topK; k++) {
       const e = ex[k];
       if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e >= maxExperts) {
+        if (expertsFrom !== '' && typeof e === 'number' && Number.isInteger(e) && e >= maxExperts) {
+          throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expert id ${e} is beyond the scenario's model, which has experts 0..${maxExperts - 1}`);
+        }
         throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expected an expert id in 0..${maxExperts - 1}, got ${typeof e === 'number' ? String(e) : JSON.stringify(e)}`);
       }
       if (seen[e] === stamp) throw inputErrorAt(file, line, `"${f.experts}": expert ${e} appears twice`);

@@ -100,13 +100,23 @@ export const traceSpecSchema = z.unknown().transform((value, ctx): TraceSpec => 
 });
 
 /** Options for reading trace files (the file spec without `path`). */
-export type TraceReadOptions = Omit<FileTraceSpec, 'path'> & { fields?: JsonlFieldMap };
+export type TraceReadOptions = Omit<FileTraceSpec, 'path'> & {
+  fields?: JsonlFieldMap;
+  /** The scenario model's expert count: importers that read row by row refuse an id beyond it at its line (the trace keeps its own numExperts). */
+  modelExperts?: number;
+};
+
+/** What the scenario knows of the trace before reading it: the model's expert count, for errors at the file's line. */
+export interface TraceCheck {
+  modelExperts?: number;
+}
 
 /** Load the trace a scenario asks for; relative paths resolve against `baseDir`. */
-export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng): Promise<Trace> {
+export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng, check: TraceCheck = {}): Promise<Trace> {
   if ('synthetic' in spec) return generateSyntheticTrace(spec.synthetic, rng);
   const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((p) => (isAbsolute(p) ? p : resolve(baseDir, p)));
   const opts: TraceReadOptions = { ...spec };
+  if (check.modelExperts !== undefined) opts.modelExperts = check.modelExperts;
   delete (opts as { path?: unknown }).path;
   if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
   // a missing file is named by its field, as the scenario wrote it
@@ -214,6 +224,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
         fields: opts.fields,
         numLayers: opts.numLayers,
         numExperts: opts.numExperts,
+        modelExperts: opts.modelExperts,
         topK: opts.topK,
         model: opts.model,
         fileLayers: layers !== undefined && layers.length === paths.length ? layers : undefined,

@@ -246,7 +246,7 @@ describe('bad input', () => {
       'wide.yaml',
       `name: wide\nmodel: { preset: mixtral-8x7b, numLayers: 1, moeLayers: [0] }\nhardware: rtx-4090\ntrace: { path: ${JSON.stringify(trace)} }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\n`,
     );
-    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/wide\.jsonl: expert id 9 at token 0, MoE layer 0; model mixtral-8x7b\+overrides has experts 0\.\.7/);
+    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/wide\.jsonl:1: "experts"\[1\]: expert id 9 is beyond the scenario's model, which has experts 0\.\.7/);
   });
 
   it('a policy that computes misses elsewhere is refused, by name (not silently replayed as fetching)', async () => {

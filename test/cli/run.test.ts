@@ -102,7 +102,7 @@ describe('bad input: one line, exit 2, no stack, nothing written', () => {
     const rows = readFileSync(MIXTRAL, 'utf8').split('\n').filter(Boolean);
     const bad = rows.map((l, i) => (i === 5 ? l.replace(/"experts": \[\d+/, '"experts": [9') : l));
     writeFileSync(join(dir, 'e.jsonl'), bad.join('\n') + '\n');
-    expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'e.jsonl'))} }` }))]), /expert id 9/);
+    expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'e.jsonl'))} }` }))]), /e\.jsonl:6: "experts"\[0\]: expert id 9 is beyond the scenario's model, which has experts 0\.\.7/);
     const badLayer = rows.map((l, i) => (i === 3 ? l.replace(/"layer": \d+/, '"layer": 40') : l));
     writeFileSync(join(dir, 'l.jsonl'), badLayer.join('\n') + '\n');
     expectInputError(moesim(['run', scenarioFile(base({ trace: `trace: { path: ${JSON.stringify(join(dir, 'l.jsonl'))} }` }))]), /layer|MoE layers/);
