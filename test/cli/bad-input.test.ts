@@ -3,11 +3,11 @@
  * was expected`, exit 2, no stack trace, nothing half-written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moesim, ROOT } from '../helpers/cli.js';
+import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
 const MIXTRAL = join(ROOT, 'traces/mixtral-8x7b-instruct/humaneval-decode.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'moesim-bad-cli-'));
@@ -107,16 +107,10 @@ const mnt = join(dir, 'full');
 let mounted = false;
 let why = '';
 beforeAll(() => {
-  mkdirSync(mnt, { recursive: true });
-  try {
-    execSync(`mount -t tmpfs -o size=200k tmpfs ${JSON.stringify(mnt)}`, { stdio: 'pipe' });
-    mounted = true;
-  } catch (e) {
-    why = String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0];
-  }
+  ({ mounted, why } = mountTmpfs(mnt));
 });
 afterAll(() => {
-  if (mounted) execSync(`umount ${JSON.stringify(mnt)}`);
+  if (mounted) unmountTmpfs(mnt);
 });
 
 describe('a full disk (200 KB tmpfs) through the CLI', () => {

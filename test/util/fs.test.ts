@@ -1,11 +1,11 @@
 /** Issue 13: one atomic-write helper, one mapping of fs errors to bad-input lines; faults on a tiny tmpfs. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomicFile, appendWhole, fsInputError, writeFileAtomic } from '../../src/util/fs.js';
 import { InputError, oneLine } from '../../src/util/errors.js';
+import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moesim-fs-'));
 
@@ -43,16 +43,10 @@ const mnt = join(dir, 'full');
 let mounted = false;
 let why = '';
 beforeAll(() => {
-  mkdirSync(mnt, { recursive: true });
-  try {
-    execSync(`mount -t tmpfs -o size=200k tmpfs ${JSON.stringify(mnt)}`, { stdio: 'pipe' });
-    mounted = true;
-  } catch (e) {
-    why = String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0];
-  }
+  ({ mounted, why } = mountTmpfs(mnt));
 });
 afterAll(() => {
-  if (mounted) execSync(`umount ${JSON.stringify(mnt)}`);
+  if (mounted) unmountTmpfs(mnt);
   rmSync(dir, { recursive: true, force: true });
 });
 
