@@ -10,6 +10,7 @@ import { pickPolicyIndices } from '../scenario/pick.js';
 import { staticBatches } from '../trace/steps.js';
 import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
+import { missHandlerInfo } from '../policies/miss/index.js';
 import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
 import { deviceExpertsNeeded } from './replay.js';
 import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
@@ -50,7 +51,7 @@ export function checkReplayable(loaded: LoadedScenario, indices: number[]): void
   for (const i of indices) {
     const p = loaded.scenario.policies[i];
     const onMiss = 'onMiss' in p ? p.onMiss : undefined;
-    if (onMiss && onMiss.kind !== 'fetch') {
+    if (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly) {
       throw new InputError(
         `${loaded.file}: policies[${i}].onMiss: replay and validate fetch misses to the device (onMiss: fetch); ${onMiss.kind} on a miss is not executed yet; pick other policies with --policy`,
       );

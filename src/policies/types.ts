@@ -7,9 +7,10 @@
  * Experts are identified by a key: layer * numExperts + expert (layer = MoE layer ordinal).
  */
 import type { CacheView } from './cache-view.js';
+import type { CachePolicyKind } from './spec.js';
 
 export interface CachePolicy {
-  readonly kind: string;
+  readonly kind: CachePolicyKind;
   /** Every access, in replay order, before hit or miss is known. `access` counts from 0. */
   onAccess(key: number, access: number): void;
   /** A resident key was accessed. */

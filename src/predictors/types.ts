@@ -15,6 +15,7 @@
  */
 import type { Rng } from '../rng/rng.js';
 import type { TraceView } from './trace-view.js';
+import type { PredictorSpec } from './spec.js';
 
 export interface FitReport {
   examples: number;
@@ -24,7 +25,7 @@ export interface FitReport {
 }
 
 export interface RoutingPredictor {
-  readonly kind: string;
+  readonly kind: PredictorSpec['kind'];
   /**
    * true: scores are set membership (0 or 1) and the whole set is the prediction (oracle). false:
    * scores rank experts; a prediction is the top ones.

@@ -3,6 +3,7 @@ import type { SchedulerContext, TokenScheduler } from './types.js';
 import { expertflow } from './expertflow.js';
 import { fifo } from './fifo.js';
 import { lookahead } from './lookahead.js';
+import { predictorLabel } from '../predictors/index.js';
 
 export { schedulerKinds, type SchedulerKind, type SchedulerSpec } from './spec.js';
 
@@ -28,16 +29,18 @@ export const tokenSchedulers: { [K in SchedulerKind]: SchedulerInfo<K> } = {
   },
 };
 
-export function createScheduler(spec: SchedulerSpec, ctx: SchedulerContext): TokenScheduler {
+export function schedulerInfo<K extends SchedulerKind>(kind: K): SchedulerInfo<K> {
+  return tokenSchedulers[kind];
+}
+
+export function createScheduler<K extends SchedulerKind>(spec: Extract<SchedulerSpec, { kind: K }> & { kind: K }, ctx: SchedulerContext): TokenScheduler {
   // The table is indexed by the spec's own kind, so the spec matches the factory's parameter.
-  const info = tokenSchedulers[spec.kind] as SchedulerInfo<SchedulerKind>;
-  return info.create(ctx, spec as never);
+  return schedulerInfo<K>(spec.kind).create(ctx, spec);
 }
 
 /** The spec's label, or its kind: "expertflow", "expertflow (path)", "expertflow (oracle 0.9/0.9)". */
 export function schedulerLabel(spec: SchedulerSpec): string {
   if (spec.label) return spec.label;
-  if (spec.kind !== 'expertflow' || !spec.predictor) return spec.kind;
-  const p = spec.predictor;
-  return `expertflow (${p.kind === 'oracle' ? `oracle ${p.precision}/${p.recall}` : p.kind})`;
+  if (!('predictor' in spec) || !spec.predictor) return spec.kind;
+  return `${spec.kind} (${predictorLabel(spec.predictor)})`;
 }

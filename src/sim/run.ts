@@ -11,9 +11,9 @@ import type { Hardware } from '../hardware/types.js';
 import type { PolicyResult, RunResult } from '../metrics/types.js';
 import { summarize } from '../metrics/summarize.js';
 import { ExpertCache } from '../policies/expert-cache.js';
-import { cachePolicies } from '../policies/index.js';
+import { cachePolicyInfo, popularityOf } from '../policies/index.js';
 import { nextUseOf } from '../policies/belady.js';
-import { predictorSchema, type Capacity, type PolicySpec, type PredictorSpec, type Scenario } from '../scenario/schema.js';
+import { type Capacity, type PolicySpec, type PredictorSpec, type Scenario } from '../scenario/schema.js';
 import { loadTrace } from '../trace/load.js';
 import { NO_EXPERT, type Trace } from '../trace/types.js';
 import { createRng } from '../rng/rng.js';
@@ -24,16 +24,15 @@ import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim, type OffloadOptions } from './offload-sim.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
-import { predictors } from '../predictors/index.js';
+import { createPredictor, predictorInfo, predictorLabel } from '../predictors/index.js';
 import type { RoutingPredictor } from '../predictors/types.js';
 import { trainOffline, type TrainingReport, type TrainingSource } from '../predictors/train.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { PredictorDriver } from '../predictors/driver.js';
 import { TraceView } from '../predictors/trace-view.js';
-import { prefetchPolicies } from '../policies/prefetch/index.js';
-import { missHandlers } from '../policies/miss/index.js';
+import { createPrefetch, prefetchLabelDetail, prefetchPolicies, prefetchPredictor } from '../policies/prefetch/index.js';
+import { createMissHandler, missCostsOf, missHandlerInfo, missLabel, missLowBit } from '../policies/miss/index.js';
 import type { Rng } from '../rng/rng.js';
-import type { Dtype } from '../model/types.js';
 import { bytesPerParam } from '../model/derived.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
@@ -79,9 +78,10 @@ export function fitTraceToModel(trace: Trace, model: MoeModel, where: string): T
 /** Human label for a policy: "lru, 4/layer", "lru, 4/layer + expertflow (path) + cpu". */
 export function policyLabel(p: PolicySpec, capacityExperts: number): string {
   if (p.label) return p.label;
-  if (p.kind === 'all-on-gpu') return p.kind;
+  const info = cachePolicyInfo(p.kind);
+  if (info.capacity === 'all') return p.kind;
   let label: string = p.kind;
-  if (p.kind !== 'none') {
+  if (info.capacity === 'configured' && 'cache' in p) {
     const c = p.cache;
     const cap = 'perLayer' in c ? `${c.perLayer}/layer` : 'experts' in c ? `${c.experts} experts` : 'hbm' in c ? `HBM, ${capacityExperts} experts` : `${capacityExperts} experts`;
     label += `, ${cap}`;
@@ -89,26 +89,25 @@ export function policyLabel(p: PolicySpec, capacityExperts: number): string {
   if ('prefetch' in p && p.prefetch) {
     const pf = p.prefetch;
     label += ` + ${pf.kind}`;
-    if (pf.kind === 'pregated') label += ` ${pf.accuracy}`;
+    const detail = prefetchLabelDetail(pf);
+    if (detail !== undefined) label += ` ${detail}`;
     else {
       const pr = 'predictor' in p ? p.predictor : undefined;
-      label += ` (${pr ? (pr.kind === 'oracle' ? `oracle ${pr.precision}/${pr.recall}` : pr.kind) : prefetchPolicies[pf.kind].defaultPredictor})`;
+      label += ` (${pr ? predictorLabel(pr) : prefetchPolicies[pf.kind].defaultPredictor})`;
     }
   }
-  if ('onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch') label += ` + ${p.onMiss.kind === 'low-precision' ? `${p.onMiss.dtype} on miss` : 'cpu on miss'}`;
+  if ('onMiss' in p && p.onMiss && !missHandlerInfo(p.onMiss.kind).fetchesOnly) label += ` + ${missLabel(p.onMiss)}`;
   return label;
 }
 
 /** The predictor a policy uses: its own, or its prefetch policy's default (pregated: an oracle at its accuracy). */
 export function predictorOf(p: PolicySpec, i: number): PredictorSpec | undefined {
+  const given = 'predictor' in p && p.predictor ? p.predictor : undefined;
   const pf = 'prefetch' in p ? p.prefetch : undefined;
-  if (pf?.kind === 'pregated') {
-    if ('predictor' in p && p.predictor) throw new InputError(`policies[${i}].predictor: pregated models its pre-gate by its accuracy (an oracle); for a learned guess of the next layer use prefetch: {kind: speculative}`);
-    return { kind: 'oracle', precision: pf.accuracy, recall: pf.accuracy };
-  }
-  if ('predictor' in p && p.predictor) return p.predictor;
-  if (pf) return predictorSchema.parse({ kind: prefetchPolicies[pf.kind].defaultPredictor });
-  return undefined;
+  if (!pf) return given;
+  const spec = prefetchPredictor(pf, given);
+  if ('error' in spec) throw new InputError(`policies[${i}].predictor: ${spec.error}`);
+  return spec;
 }
 
 interface BuiltPredictor {
@@ -135,10 +134,10 @@ interface PredictorSetup {
 async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, model: MoeModel, ctx: RunContext, rng: Rng, warnings: string[], scheduler = false): Promise<PredictorSetup> {
   const S = trace.sequences.length;
   const all = Array.from({ length: S }, (_, s) => s);
-  if (spec.kind === 'oracle') {
+  if (predictorInfo(spec.kind).readsFuture) {
     return { spec, source: { sequences: 0, online: false }, mode: 'none', evalSequences: all, evaluatedOn: `all ${S} sequences (the oracle reads the trace)` };
   }
-  const t = spec.train ?? {};
+  const t = ('train' in spec ? spec.train : undefined) ?? {};
   const offline = t.fraction !== undefined || t.path !== undefined;
   const online = t.online ?? !offline;
   const mode = offline ? (online ? 'offline+online' : 'offline') : 'online';
@@ -177,12 +176,9 @@ async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, 
 
 function buildPredictor(setup: PredictorSetup, trace: Trace, E: number, rng: Rng, clock?: () => number): BuiltPredictor {
   const { spec } = setup;
-  const { kind, ...params } = spec;
-  delete (params as { train?: unknown }).train;
   const prng = rng.fork(`predictor:${JSON.stringify(spec)}`);
   // One typed table; the spec's fields are the kind's parameters.
-  const create = predictors[kind].create as (c: Parameters<typeof predictors.oracle.create>[0], p: unknown) => RoutingPredictor;
-  const predictor = create({ numLayers: trace.numLayers, numExperts: E, topK: trace.topK, rng: prng.fork('init') }, params);
+  const predictor = createPredictor(spec, { numLayers: trace.numLayers, numExperts: E, topK: trace.topK, rng: prng.fork('init') });
   const t0 = clock?.();
   const report = trainOffline(predictor, setup.source, E, prng.fork('fit'));
   const trainMs = clock && t0 !== undefined ? clock() - t0 : undefined;
@@ -199,8 +195,9 @@ function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: RooflineC
   const L = cost.numMoeLayers;
   const E = model.numExperts;
   const total = L * E;
-  if (p.kind === 'none') return { perLayer: true, capacityPerScope: 0, capacityExperts: 0 };
-  if (p.kind === 'all-on-gpu') return { perLayer: true, capacityPerScope: E, capacityExperts: total };
+  const capacity = cachePolicyInfo(p.kind).capacity;
+  if (capacity === 'all') return { perLayer: true, capacityPerScope: E, capacityExperts: total };
+  if (capacity === 'none' || !('cache' in p)) return { perLayer: true, capacityPerScope: 0, capacityExperts: 0 };
   const c: Capacity = p.cache;
   const field = `policies[${i}].cache`;
   let plan: CachePlan;
@@ -230,19 +227,6 @@ function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: RooflineC
     );
   }
   return plan;
-}
-
-/** Access counts per key over the first `warmupTokens` tokens of the trace (static placement). */
-function popularityOf(trace: Trace, numExperts: number, warmupTokens: number): Float64Array {
-  const L = trace.numLayers;
-  const K = trace.topK;
-  const pop = new Float64Array(L * numExperts);
-  const end = Math.min(warmupTokens, trace.tokens) * L * K;
-  for (let i = 0; i < end; i++) {
-    const e = trace.experts[i];
-    if (e !== NO_EXPERT) pop[Math.floor(i / K) % L * numExperts + e]++;
-  }
-  return pop;
 }
 
 /** Everything a scenario resolves to before any policy runs: shared by `run`, `replay` and `validate`. */
@@ -326,21 +310,11 @@ export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: numb
   const { model, trace, warnings } = prep;
   const E = model.numExperts;
   const L = trace.numLayers;
-  const info = cachePolicies[p.kind];
-  const staging = p.kind === 'none' || p.kind === 'static' ? prep.maxUnion * cost.expertBytes : 0;
+  const info = cachePolicyInfo(p.kind);
+  const staging = info.stagesMisses ? prep.maxUnion * cost.expertBytes : 0;
   const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
   if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
-  let popularity: Float64Array | undefined;
-  if (p.kind === 'static') {
-    if (p.profile) {
-      if (p.profile.length !== L || p.profile.some((row) => row.length !== E)) {
-        throw new InputError(`policies[${i}].profile: expected ${L} rows (MoE layers) of ${E} counts (experts)`);
-      }
-      popularity = Float64Array.from(p.profile.flat());
-    } else {
-      popularity = popularityOf(trace, E, p.warmupTokens ?? Math.max(1, Math.ceil(trace.tokens * 0.1)));
-    }
-  }
+  const popularity = popularityOf(p, trace, E, `policies[${i}]`);
   const policy = info.create({
     numLayers: L,
     numExperts: E,
@@ -389,20 +363,16 @@ export function policyOptions(prep: PreparedScenario, scenario: Scenario, i: num
   const options: OffloadOptions = streaming ? { prefillStreaming: streaming } : {};
   if (pf && pspec) {
     const built = buildPredictor(predictors.setups.get(JSON.stringify(pspec))!, trace, E, rng);
-    const { kind, ...params } = pf;
-    const create = prefetchPolicies[kind].create as (params: unknown) => ReturnType<typeof prefetchPolicies.expertflow.create>;
-    options.prefetch = { policy: create(params), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
+    options.prefetch = { policy: createPrefetch(pf), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
   }
-  if (onMiss && onMiss.kind !== 'fetch') {
-    const { kind, ...params } = onMiss;
-    const create = missHandlers[kind].create as (params: unknown) => ReturnType<typeof missHandlers.fetch.create>;
-    options.missHandler = create(params);
-    const lowBit: Dtype | undefined = onMiss.kind === 'low-precision' ? onMiss.dtype : undefined;
+  if (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly) {
+    options.missHandler = createMissHandler(onMiss);
+    const lowBit = missLowBit(onMiss);
     if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
       warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
     }
-    options.missCosts = cost.missCosts(lowBit);
-    if (onMiss.kind === 'cpu' && !pf && (p.kind === 'lru' || p.kind === 'lfu' || p.kind === 'belady')) {
+    options.missCosts = missCostsOf(onMiss, cost);
+    if (missHandlerInfo(onMiss.kind).bypassesCache && !pf && cachePolicyInfo(p.kind).fillsOnMiss) {
       warn(
         `${label}: experts computed on the CPU are not cached, and nothing else fills this ${p.kind} cache; Fiddler pairs CPU computation with static placement (kind: static)`,
       );
@@ -423,7 +393,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   // per run (online ones learn from the run), on the requests' own routing (request-trace.ts).
   const schedulerSetups: (PredictorSetup | undefined)[] = [];
   for (const [j, s] of (serving?.workload.schedulers ?? []).entries()) {
-    schedulerSetups.push(s.kind === 'expertflow' && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, trace, model, ctx, rng, warnings, true) : undefined);
+    schedulerSetups.push('predictor' in s && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, trace, model, ctx, rng, warnings, true) : undefined);
   }
   const requests = serving && schedulerSetups.some((s) => s) ? requestTrace(trace, serving.table) : undefined;
   const reports = new Map<string, PredictorReport>();
@@ -453,7 +423,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     return r;
   };
   scenario.policies.forEach((p, i) => {
-    const info = cachePolicies[p.kind];
+    const info = cachePolicyInfo(p.kind);
     if (serving && info.offline) {
       throw new InputError(
         `policies[${i}]: ${p.kind} needs the whole access order before the run, but a serving workload's order depends on simulated time (arrivals, step times); use it with a batch workload`,
@@ -494,7 +464,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         },
         { prefetching: options.prefetch !== undefined },
       );
-      if (p.kind === 'all-on-gpu' && metrics.gpuMemoryBytes > hbm) {
+      if (info.capacity === 'all' && metrics.gpuMemoryBytes > hbm) {
         metrics.fitsInHbm = false;
         warn(`${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
       }
@@ -502,7 +472,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     };
     const described = {
       ...(pf ? { prefetch: pf.kind } : {}),
-      ...(p.kind !== 'all-on-gpu' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
+      ...(info.capacity !== 'all' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
       ...(pspec ? { predictor: reportOf(pspec) } : {}),
     };
     if (!serving) {

@@ -3,7 +3,7 @@
  * KV cache it can need at most, and one step source per (cache, scheduler) to simulate.
  */
 import type { Rng } from '../rng/rng.js';
-import { createScheduler, schedulerLabel } from '../scheduling/index.js';
+import { createScheduler, schedulerLabel, tokenSchedulers } from '../scheduling/index.js';
 import { minFeasibleWait } from '../scheduling/fairness.js';
 import type { SchedulerSpec } from '../scheduling/spec.js';
 import type { PathPredictions } from '../scheduling/types.js';
@@ -37,8 +37,8 @@ export function planServing(trace: Trace, w: ServingWorkload, rng: Rng, seedLabe
   const rounds = Math.ceil(w.maxBatchSize / micro);
   const floor = minFeasibleWait(w.maxBatchSize, micro);
   const maxWaitSteps = w.schedulers.map((s, i) => {
-    if (s.kind === 'fifo') return floor;
-    const given = s.maxWaitSteps ?? 2 * rounds;
+    if (!tokenSchedulers[s.kind].bounded) return floor;
+    const given = ('maxWaitSteps' in s ? s.maxWaitSteps : undefined) ?? 2 * rounds;
     if (given < floor) {
       warnings.push(
         `workload.schedulers[${i}].maxWaitSteps: ${given} cannot be kept with ${w.maxBatchSize} running requests and ${micro} tokens per micro-batch; using ${floor} (round robin's bound)`,

@@ -15,7 +15,7 @@ import type { Trace } from '../../src/trace/types.js';
 /** A predictor giving fixed scores per layer: scores[layer][expert]. */
 export function scripted(scores: number[][]): RoutingPredictor {
   return {
-    kind: 'scripted',
+    kind: 'scripted' as RoutingPredictor['kind'], // a test stub, not a table kind
     setValued: false,
     condition() {},
     scores: (layer, out) => out.set(scores[layer]),

@@ -124,7 +124,7 @@ describe('routing predictors', () => {
     // One token, one layer known-to-be-asked: truth {0, 1}; a predictor scoring 0 > 2 > 1 > 3.
     const trace = traceOf([[[[0, 1], [0, 1]]]], 4);
     const fixed: RoutingPredictor = {
-      kind: 'fixed',
+      kind: 'fixed' as RoutingPredictor['kind'], // a test stub, not a table kind
       setValued: false,
       condition() {},
       scores(_l, out) {

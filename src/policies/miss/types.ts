@@ -5,6 +5,8 @@
  * the simulator charges the time.
  */
 
+import type { MissHandlerKind } from '../spec.js';
+
 export type MissDecision = 'fetch' | 'cpu' | 'low-bit';
 
 /** What a handler may look at for one missed expert. */
@@ -20,7 +22,7 @@ export interface MissQuery {
 }
 
 export interface MissHandler {
-  readonly kind: string;
+  readonly kind: MissHandlerKind;
   /** Whether decide() reads importance (the simulator computes it only then). */
   readonly needsImportance: boolean;
   /** Whether decide() reads the time estimates. */

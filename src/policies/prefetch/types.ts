@@ -9,6 +9,7 @@
  * prefetches the plan no longer names are cancelled. Prefetches always queue behind demand fetches.
  */
 import { topExperts } from '../../predictors/top.js';
+import type { PrefetchKind } from '../spec.js';
 
 export interface PrefetchView {
   readonly numLayers: number;
@@ -32,7 +33,7 @@ export interface PrefetchPlan {
 }
 
 export interface PrefetchPolicy {
-  readonly kind: string;
+  readonly kind: PrefetchKind;
   /** Cancel queued prefetches that a new plan no longer names (ExpertFlow's real-time correction). */
   readonly cancelStale: boolean;
   /** Writes the new plan; returns false to keep the current plan as it is (then `out` is ignored). */
