@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { loadScenarioFile, type LoadedScenario } from '../scenario/load.js';
-import { policyLabel, prepareScenario, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { prepareScenario } from '../sim/run.js';
+import { policyLabel, setupPolicyPredictors, type PolicyPredictors, type PreparedScenario } from '../sim/world.js';
 import { pickPolicyIndices } from '../scenario/pick.js';
 import { staticBatches } from '../trace/steps.js';
 import { truncateTrace } from '../trace/truncate.js';

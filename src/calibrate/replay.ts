@@ -45,7 +45,7 @@ import type { Hardware } from '../hardware/types.js';
 import { OffloadSim, type SimCounters } from '../sim/offload-sim.js';
 import type { StepCosts } from '../timing/costs.js';
 import { stepCosts } from '../timing/roofline.js';
-import { createPolicyCache, policyOptions, type PolicyPredictors, type PreparedScenario } from '../sim/run.js';
+import { buildWorld, createPolicyCache, type PolicyPredictors, type PreparedScenario } from '../sim/world.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
 import type { Step } from '../trace/steps.js';
 
@@ -193,10 +193,10 @@ export const UPLOADS_PER_EXPERT = 3;
  * operations. Returns the run's counters too.
  */
 export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, index: number, predictors: PolicyPredictors, costs: StepCosts): { schedule: RecordedSchedule; counters: SimCounters } {
-  const p = scenario.policies[index];
-  const { cache, plan, label } = createPolicyCache(prep, p, index);
+  const world = buildWorld(prep, scenario, index, predictors);
+  const { cache, plan, label } = world;
   const log = new ScheduleLog();
-  const options = { ...policyOptions(prep, scenario, index, predictors, label), schedule: log };
+  const options = { ...world.options, schedule: log };
   const counters = new OffloadSim(prep.trace, costs, cache, prep.newSource(), undefined, options).run();
   return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log) }, counters };
 }

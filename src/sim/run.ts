@@ -1,46 +1,57 @@
 /**
  * Scenario -> RunResult: resolve the model and hardware, load the trace, then simulate each policy
  * on the same trace, hardware and workload. No file writing, no clock reading: the caller (CLI,
- * sweep worker, tests) decides what to do with the result.
+ * sweep worker, tests) decides what to do with the result. A policy's world (cache, prefetcher,
+ * miss handler) is built in world.ts, which replay and validate share.
  */
 import { resolveHardware } from '../hardware/resolve.js';
 import { resolveModel } from '../model/resolve.js';
-import { numMoeLayers } from '../model/derived.js';
-import type { MoeModel } from '../model/types.js';
-import type { Hardware } from '../hardware/types.js';
 import type { PolicyResult, RunResult } from '../metrics/types.js';
 import { summarize } from '../metrics/summarize.js';
-import { ExpertCache } from '../policies/expert-cache.js';
-import { cachePolicyInfo, popularityOf } from '../policies/index.js';
-import { nextUseOf } from '../policies/belady.js';
-import { type Capacity, type PolicySpec, type PredictorSpec, type Scenario } from '../scenario/schema.js';
+import { cachePolicyInfo } from '../policies/index.js';
+import type { PolicySpec, PredictorSpec, Scenario } from '../scenario/schema.js';
 import { loadTrace } from '../trace/load.js';
-import { NO_EXPERT, type Trace } from '../trace/types.js';
 import { createRng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
-import { OffloadSim, type OffloadOptions } from './offload-sim.js';
+import { OffloadSim } from './offload-sim.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
-import { createPredictor, predictorInfo, predictorLabel } from '../predictors/index.js';
-import type { RoutingPredictor } from '../predictors/types.js';
-import { trainOffline, type TrainingReport, type TrainingSource } from '../predictors/train.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
-import { PredictorDriver } from '../predictors/driver.js';
-import { TraceView } from '../predictors/trace-view.js';
-import { createPrefetch, prefetchLabelDetail, prefetchPolicies, prefetchPredictor } from '../policies/prefetch/index.js';
-import { createMissHandler, missCostsOf, missHandlerInfo, missLabel, missLowBit } from '../policies/miss/index.js';
-import type { Rng } from '../rng/rng.js';
-import { bytesPerParam } from '../model/derived.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
-import { accessKeys } from '../trace/union.js';
 import { requestTrace } from '../workload/request-trace.js';
-import { fitLayerSubset } from '../trace/layer-subset.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
+import {
+  buildPredictor,
+  buildWorld,
+  fitTraceToModel,
+  predictorSetup,
+  setupPolicyPredictors,
+  type PolicyPredictors,
+  type PredictorSetup,
+  type PreparedScenario,
+  type World,
+} from './world.js';
+
+// The world's API, where it was before (callers import it from here or from world.ts).
+export {
+  buildWorld,
+  createPolicyCache,
+  fitTraceToModel,
+  policyLabel,
+  policyOptions,
+  predictorOf,
+  setupPolicyPredictors,
+  type CachePlan,
+  type PolicyCache,
+  type PolicyPredictors,
+  type PreparedScenario,
+  type World,
+} from './world.js';
 
 export interface RunContext {
   /** Folder relative trace paths resolve against (the scenario file's folder). */
@@ -58,196 +69,6 @@ export interface RunContext {
 
 const GiB = 2 ** 30;
 const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
-
-/** Checks the trace against the model and returns it with the model's expert count. */
-export function fitTraceToModel(trace: Trace, model: MoeModel, where: string): Trace {
-  const L = numMoeLayers(model);
-  if (trace.numLayers !== L) trace = fitLayerSubset(trace, model.moeLayers, model.name, where, trace.missingLayers);
-  const ids = trace.experts;
-  for (let i = 0; i < ids.length; i++) {
-    const e = ids[i];
-    if (e !== NO_EXPERT && e >= model.numExperts) {
-      const token = Math.floor(i / (trace.numLayers * trace.topK));
-      const layer = Math.floor(i / trace.topK) % trace.numLayers;
-      throw new InputError(`${where}: expert id ${e} at token ${token}, MoE layer ${layer}; model ${model.name} has experts 0..${model.numExperts - 1}`);
-    }
-  }
-  return trace.numExperts === model.numExperts ? trace : { ...trace, numExperts: model.numExperts };
-}
-
-/** Human label for a policy: "lru, 4/layer", "lru, 4/layer + expertflow (path) + cpu". */
-export function policyLabel(p: PolicySpec, capacityExperts: number): string {
-  if (p.label) return p.label;
-  const info = cachePolicyInfo(p.kind);
-  if (info.capacity === 'all') return p.kind;
-  let label: string = p.kind;
-  if (info.capacity === 'configured' && 'cache' in p) {
-    const c = p.cache;
-    const cap = 'perLayer' in c ? `${c.perLayer}/layer` : 'experts' in c ? `${c.experts} experts` : 'hbm' in c ? `HBM, ${capacityExperts} experts` : `${capacityExperts} experts`;
-    label += `, ${cap}`;
-  }
-  if ('prefetch' in p && p.prefetch) {
-    const pf = p.prefetch;
-    label += ` + ${pf.kind}`;
-    const detail = prefetchLabelDetail(pf);
-    if (detail !== undefined) label += ` ${detail}`;
-    else {
-      const pr = 'predictor' in p ? p.predictor : undefined;
-      label += ` (${pr ? predictorLabel(pr) : prefetchPolicies[pf.kind].defaultPredictor})`;
-    }
-  }
-  if ('onMiss' in p && p.onMiss && !missHandlerInfo(p.onMiss.kind).fetchesOnly) label += ` + ${missLabel(p.onMiss)}`;
-  return label;
-}
-
-/** The predictor a policy uses: its own, or its prefetch policy's default (pregated: an oracle at its accuracy). */
-export function predictorOf(p: PolicySpec, i: number): PredictorSpec | undefined {
-  const given = 'predictor' in p && p.predictor ? p.predictor : undefined;
-  const pf = 'prefetch' in p ? p.prefetch : undefined;
-  if (!pf) return given;
-  const spec = prefetchPredictor(pf, given);
-  if ('error' in spec) throw new InputError(`policies[${i}].predictor: ${spec.error}`);
-  return spec;
-}
-
-interface BuiltPredictor {
-  predictor: RoutingPredictor;
-  online: boolean;
-  report: TrainingReport;
-  trainMs?: number;
-}
-
-interface PredictorSetup {
-  spec: PredictorSpec;
-  source: TrainingSource;
-  mode: string;
-  offlineOn?: string;
-  /** Sequences of the scenario trace the accuracy is measured on. */
-  evalSequences: number[];
-  evaluatedOn: string;
-}
-
-/**
- * How `spec` is trained for a run. `scheduler`: it predicts a token scheduler's paths, whose
- * accuracy is measured over the run (all requests) rather than on held-out sequences.
- */
-async function predictorSetup(spec: PredictorSpec, where: string, trace: Trace, model: MoeModel, ctx: RunContext, rng: Rng, warnings: string[], scheduler = false): Promise<PredictorSetup> {
-  const S = trace.sequences.length;
-  const all = Array.from({ length: S }, (_, s) => s);
-  if (predictorInfo(spec.kind).readsFuture) {
-    return { spec, source: { sequences: 0, online: false }, mode: 'none', evalSequences: all, evaluatedOn: `all ${S} sequences (the oracle reads the trace)` };
-  }
-  const t = ('train' in spec ? spec.train : undefined) ?? {};
-  const offline = t.fraction !== undefined || t.path !== undefined;
-  const online = t.online ?? !offline;
-  const mode = offline ? (online ? 'offline+online' : 'offline') : 'online';
-  if (!offline) {
-    return { spec, source: { sequences: 0, online }, mode, evalSequences: all, evaluatedOn: `all ${S} sequences, causally (each token predicted before it is learned from)` };
-  }
-  if (t.fraction !== undefined) {
-    if (S < 2) throw new InputError(`${where}.train.fraction: the trace has ${S} sequence; a split by sequences needs at least 2 (use train: {online: true} or {path: ...})`);
-    const n = Math.min(S - 1, Math.max(1, Math.round(t.fraction * S)));
-    warnings.push(
-      scheduler
-        ? `${where}: trained on the first ${n} of ${S} sequences, which the requests also replay (its predictions there, and the accuracy reported over the run, are optimistic)`
-        : `${where}: trained on the first ${n} of ${S} sequences, which the simulation also replays (its prefetches there are optimistic); its accuracy is measured on the other ${S - n}`,
-    );
-    return {
-      spec,
-      source: { trace, sequences: n, online },
-      mode,
-      offlineOn: `the first ${n} of ${S} sequences of the scenario trace`,
-      evalSequences: all.slice(n),
-      evaluatedOn: `the held-out sequences ${n}..${S - 1}${online ? ', learning online as they go' : ''}`,
-    };
-  }
-  const path = t.path!;
-  const loaded = await loadTrace({ path }, ctx.baseDir, rng.fork('train-trace'));
-  const other = fitTraceToModel(loaded, model, `${where}.train.path (${path})`);
-  return {
-    spec,
-    source: { trace: other, sequences: other.sequences.length, online },
-    mode,
-    offlineOn: `${path}: ${other.sequences.length} sequences, ${other.tokens} tokens`,
-    evalSequences: all,
-    evaluatedOn: `all ${S} sequences of the scenario trace${online ? ', learning online as they go' : ''}`,
-  };
-}
-
-function buildPredictor(setup: PredictorSetup, trace: Trace, E: number, rng: Rng, clock?: () => number): BuiltPredictor {
-  const { spec } = setup;
-  const prng = rng.fork(`predictor:${JSON.stringify(spec)}`);
-  // One typed table; the spec's fields are the kind's parameters.
-  const predictor = createPredictor(spec, { numLayers: trace.numLayers, numExperts: E, topK: trace.topK, rng: prng.fork('init') });
-  const t0 = clock?.();
-  const report = trainOffline(predictor, setup.source, E, prng.fork('fit'));
-  const trainMs = clock && t0 !== undefined ? clock() - t0 : undefined;
-  return { predictor, online: setup.source.online, report, ...(trainMs !== undefined && setup.source.sequences > 0 ? { trainMs } : {}) };
-}
-
-export interface CachePlan {
-  perLayer: boolean;
-  capacityPerScope: number;
-  capacityExperts: number;
-}
-
-function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: RooflineCosts, residentBytes: number, stagingReserveBytes: number, hbmBytes: number, warnings: string[]): CachePlan {
-  const L = cost.numMoeLayers;
-  const E = model.numExperts;
-  const total = L * E;
-  const capacity = cachePolicyInfo(p.kind).capacity;
-  if (capacity === 'all') return { perLayer: true, capacityPerScope: E, capacityExperts: total };
-  if (capacity === 'none' || !('cache' in p)) return { perLayer: true, capacityPerScope: 0, capacityExperts: 0 };
-  const c: Capacity = p.cache;
-  const field = `policies[${i}].cache`;
-  let plan: CachePlan;
-  if ('perLayer' in c) {
-    let n = c.perLayer;
-    if (n > E) {
-      warnings.push(`${field}.perLayer: ${n} is more than the ${E} experts of a layer; using ${E}`);
-      n = E;
-    }
-    plan = { perLayer: true, capacityPerScope: n, capacityExperts: n * L };
-  } else {
-    let n: number;
-    if ('experts' in c) n = c.experts;
-    else if ('bytes' in c) n = Math.floor(c.bytes / cost.expertBytes);
-    else if ('gib' in c) n = Math.floor((c.gib * GiB) / cost.expertBytes);
-    else {
-      const free = hbmBytes - residentBytes - stagingReserveBytes - c.reserveGiB * GiB;
-      n = Math.max(0, Math.floor(free / cost.expertBytes));
-    }
-    if (n > total) n = total;
-    plan = { perLayer: false, capacityPerScope: n, capacityExperts: n };
-  }
-  const need = residentBytes + plan.capacityExperts * cost.expertBytes + stagingReserveBytes;
-  if (need > hbmBytes) {
-    throw new InputError(
-      `${field}: ${plan.capacityExperts} experts (${gib(plan.capacityExperts * cost.expertBytes)}) + resident weights and KV cache (${gib(residentBytes)}) = ${gib(need)} exceed the GPU's ${gib(hbmBytes)}; expected a smaller cache (at most ${Math.max(0, Math.floor((hbmBytes - residentBytes - stagingReserveBytes) / cost.expertBytes))} experts)`,
-    );
-  }
-  return plan;
-}
-
-/** Everything a scenario resolves to before any policy runs: shared by `run`, `replay` and `validate`. */
-export interface PreparedScenario {
-  model: MoeModel;
-  hardware: Hardware;
-  trace: Trace;
-  cost: RooflineCosts;
-  warnings: string[];
-  rng: ReturnType<typeof createRng>;
-  /** A fresh step source over the trace (the scenario's batch workload). */
-  newSource: () => StepSource;
-  serving?: ReturnType<typeof planServing>;
-  streaming?: { minTokens: number };
-  residentBytes: number;
-  allOnGpuBytes: number;
-  /** A step's union of experts at one layer, upper bound: what an un-cached fetch must stage. */
-  maxUnion: number;
-  /** Belady's future, computed once when an offline policy asks for it. */
-  nextUse?: Int32Array;
-}
 
 /** Resolve the model and hardware, load the trace and check it against the model, size the memory. */
 export async function prepareScenario(scenario: Scenario, ctx: RunContext): Promise<PreparedScenario> {
@@ -296,113 +117,48 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
   return { model, hardware, trace, cost, warnings, rng, newSource, serving, streaming, residentBytes, allOnGpuBytes, maxUnion };
 }
 
-export interface PolicyCache {
-  plan: CachePlan;
-  cache: ExpertCache;
-  label: string;
-}
-
 /**
- * The expert cache of `scenario.policies[i]`, driven by a fresh instance of its policy: the same
- * code for the simulator and for a real device-side cache. `cost` sizes byte-valued capacities.
+ * A run: prepare the scenario, set up the predictors, then per policy build its world, simulate it
+ * (per scheduler, for a serving workload) and summarize; the result is plain JSON.
  */
-export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: number, cost: RooflineCosts = prep.cost): PolicyCache {
-  const { model, trace, warnings } = prep;
-  const E = model.numExperts;
-  const L = trace.numLayers;
-  const info = cachePolicyInfo(p.kind);
-  const staging = info.stagesMisses ? prep.maxUnion * cost.expertBytes : 0;
-  const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
-  if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
-  const popularity = popularityOf(p, trace, E, `policies[${i}]`);
-  const policy = info.create({
-    numLayers: L,
-    numExperts: E,
-    capacityPerScope: plan.capacityPerScope,
-    scopes: plan.perLayer ? L : 1,
-    nextUse: prep.nextUse,
-    popularity,
-  });
-  const cache = new ExpertCache(L, E, plan.capacityPerScope, plan.perLayer, policy);
-  return { plan, cache, label: policyLabel(p, plan.capacityExperts) };
-}
-
-/** The predictors of a scenario's policies: each policy's spec, and one setup per distinct spec. */
-export interface PolicyPredictors {
-  specs: (PredictorSpec | undefined)[];
-  setups: Map<string, PredictorSetup>;
-}
-
-/** Sets up (and loads the training traces of) the policies' predictors, before any run. */
-export async function setupPolicyPredictors(scenario: Scenario, prep: PreparedScenario, ctx: RunContext): Promise<PolicyPredictors> {
-  const specs = scenario.policies.map((p, i) => predictorOf(p, i));
-  const setups = new Map<string, PredictorSetup>();
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i];
-    if (!spec) continue;
-    const key = JSON.stringify(spec);
-    if (!setups.has(key)) setups.set(key, await predictorSetup(spec, `policies[${i}].predictor`, prep.trace, prep.model, ctx, prep.rng, prep.warnings));
-  }
-  return { specs, setups };
-}
-
-/**
- * Fresh simulator options of `scenario.policies[i]`: its prefetch policy with a freshly trained
- * predictor, its miss handler (prefetchers and online predictors keep state: one per run).
- */
-export function policyOptions(prep: PreparedScenario, scenario: Scenario, i: number, predictors: PolicyPredictors, label: string): OffloadOptions {
-  const { trace, model, rng, cost, streaming, warnings } = prep;
-  const p = scenario.policies[i];
-  const E = model.numExperts;
-  const pspec = predictors.specs[i];
-  const pf = 'prefetch' in p ? p.prefetch : undefined;
-  const onMiss = 'onMiss' in p ? p.onMiss : undefined;
-  const warn = (w: string) => {
-    if (!warnings.includes(w)) warnings.push(w);
-  };
-  const options: OffloadOptions = streaming ? { prefillStreaming: streaming } : {};
-  if (pf && pspec) {
-    const built = buildPredictor(predictors.setups.get(JSON.stringify(pspec))!, trace, E, rng);
-    options.prefetch = { policy: createPrefetch(pf), predictor: new PredictorDriver(built.predictor, new TraceView(trace, E), built.online) };
-  }
-  if (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly) {
-    options.missHandler = createMissHandler(onMiss);
-    const lowBit = missLowBit(onMiss);
-    if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
-      warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
-    }
-    options.missCosts = missCostsOf(onMiss, cost);
-    if (missHandlerInfo(onMiss.kind).bypassesCache && !pf && cachePolicyInfo(p.kind).fillsOnMiss) {
-      warn(
-        `${label}: experts computed on the CPU are not cached, and nothing else fills this ${p.kind} cache; Fiddler pairs CPU computation with static placement (kind: static)`,
-      );
-    }
-  }
-  return options;
-}
-
 export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<RunResult> {
   const prep = await prepareScenario(scenario, ctx);
-  const { model, hardware, trace, cost, warnings, rng, newSource, serving, streaming, residentBytes, allOnGpuBytes } = prep;
-  const E = model.numExperts;
-  const hbm = hardware.gpu.hbmBytes;
-  const results: PolicyResult[] = [];
-  const policyPredictors = await setupPolicyPredictors(scenario, prep, ctx);
-  const { specs: predictorSpecs, setups } = policyPredictors;
-  // Token schedulers' predictors (expertflow's `predictor`): set up once per scheduler; built fresh
-  // per run (online ones learn from the run), on the requests' own routing (request-trace.ts).
-  const schedulerSetups: (PredictorSetup | undefined)[] = [];
+  const predictors = await setupPolicyPredictors(scenario, prep, ctx);
+  const schedulers = await setupSchedulerPredictors(prep, ctx);
+  const reportOf = predictorReports(scenario, prep, predictors, ctx.clock);
+  const results = scenario.policies.flatMap((_, i) => runPolicy(scenario, prep, i, predictors, schedulers, reportOf));
+  warnTwins(prep, results);
+  return runResult(scenario, ctx, prep, results);
+}
+
+/** Token schedulers' predictors (expertflow's `predictor`), set up once per scheduler, and the requests' own routing they predict. */
+interface SchedulerPredictors {
+  setups: (PredictorSetup | undefined)[];
+  requests?: ReturnType<typeof requestTrace>;
+}
+
+async function setupSchedulerPredictors(prep: PreparedScenario, ctx: RunContext): Promise<SchedulerPredictors> {
+  const { serving, trace, model, rng, warnings } = prep;
+  // Built fresh per run (online ones learn from the run), on the requests' own routing (request-trace.ts).
+  const setups: (PredictorSetup | undefined)[] = [];
   for (const [j, s] of (serving?.workload.schedulers ?? []).entries()) {
-    schedulerSetups.push('predictor' in s && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, trace, model, ctx, rng, warnings, true) : undefined);
+    setups.push('predictor' in s && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, trace, model, ctx, rng, warnings, true) : undefined);
   }
-  const requests = serving && schedulerSetups.some((s) => s) ? requestTrace(trace, serving.table) : undefined;
+  const requests = serving && setups.some((s) => s) ? requestTrace(trace, serving.table) : undefined;
+  return { setups, requests };
+}
+
+/** A predictor's report (trained and evaluated once per distinct spec, when first asked). */
+function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors: PolicyPredictors, clock?: () => number): (spec: PredictorSpec) => PredictorReport {
+  const { trace, rng } = prep;
+  const E = prep.model.numExperts;
   const reports = new Map<string, PredictorReport>();
-  const reportOf = (spec: PredictorSpec): PredictorReport => {
+  return (spec) => {
     const key = JSON.stringify(spec);
     let r = reports.get(key);
     if (r) return r;
-    const setup = setups.get(key)!;
-    const built = buildPredictor(setup, trace, E, rng, ctx.clock);
+    const setup = predictors.setups.get(key)!;
+    const built = buildPredictor(setup, trace, E, rng, clock);
     const evaluation = evaluatePredictor(built.predictor, trace, {
       sequences: setup.evalSequences,
       online: built.online,
@@ -422,107 +178,128 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     reports.set(key, r);
     return r;
   };
-  scenario.policies.forEach((p, i) => {
-    const info = cachePolicyInfo(p.kind);
-    if (serving && info.offline) {
-      throw new InputError(
-        `policies[${i}]: ${p.kind} needs the whole access order before the run, but a serving workload's order depends on simulated time (arrivals, step times); use it with a batch workload`,
-      );
-    }
-    if (serving && 'prefetch' in p && p.prefetch) {
-      throw new InputError(
-        `policies[${i}].prefetch: prefetching is not supported with serving workloads yet (its predictors follow trace sequences, which serving requests reuse and enter mid-way); use a batch workload, or a serving scheduler with a predictor`,
-      );
-    }
-    let first: PolicyCache | undefined = createPolicyCache(prep, p, i);
-    const { plan, label } = first;
-    /** The first call returns the cache made above (its capacity checked); later calls fresh ones. */
-    const newCache = (): ExpertCache => {
-      const c = first ?? createPolicyCache(prep, p, i);
-      first = undefined;
-      return c.cache;
-    };
-    const pspec = predictorSpecs[i];
-    const pf = 'prefetch' in p ? p.prefetch : undefined;
-    const onMiss = 'onMiss' in p ? p.onMiss : undefined;
-    const warn = (w: string) => {
-      if (!warnings.includes(w)) warnings.push(w);
-    };
-    /** Fresh per run: prefetchers and online predictors keep state. */
-    const newOptions = (): OffloadOptions => policyOptions(prep, scenario, i, policyPredictors, label);
-    const simulate = (cache: ExpertCache, source: StepSource) => {
-      const options = newOptions();
-      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
-      const metrics = summarize(
-        counters,
-        {
-          residentBytes,
-          expertCacheBytes: plan.capacityExperts * cost.expertBytes,
-          stagingBytes: counters.peakStaging * cost.expertBytes,
-          allOnGpuBytes,
-          cacheCapacityExperts: plan.capacityExperts,
-        },
-        { prefetching: options.prefetch !== undefined },
-      );
-      if (info.capacity === 'all' && metrics.gpuMemoryBytes > hbm) {
-        metrics.fitsInHbm = false;
-        warn(`${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
-      }
-      return { counters, metrics };
-    };
-    const described = {
-      ...(pf ? { prefetch: pf.kind } : {}),
-      ...(info.capacity !== 'all' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
-      ...(pspec ? { predictor: reportOf(pspec) } : {}),
-    };
-    if (!serving) {
-      const { counters, metrics } = simulate(newCache(), newSource());
-      results.push({ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
-      return;
-    }
-    serving.workload.schedulers.forEach((spec, j) => {
-      const cache = newCache();
-      const setup = schedulerSetups[j];
-      const built = setup ? buildPredictor(setup, trace, E, rng) : undefined;
-      const parameters = built?.predictor.parameterCount() ?? 0;
-      const predictions = built ? new PredictedPaths(built.predictor, built.online, requests!, serving.table.firstToken, E) : undefined;
-      const source = servingSource(serving, trace, E, j, cache.resident, rng.fork('workload'), predictions);
-      const { counters, metrics } = simulate(cache, source);
-      const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
-      const schedulerPredictor: SchedulerPredictorReport | undefined =
-        setup && built && predictions
-          ? {
-              kind: setup.spec.kind,
-              spec: setup.spec,
-              training: { mode: setup.mode, ...(setup.offlineOn ? { offlineOn: setup.offlineOn } : {}), offlineTokens: built.report.offlineTokens },
-              parameters,
-              ...(built.report.fit ? { fit: built.report.fit } : {}),
-              accuracy: predictions.accuracy(),
-            }
-          : undefined;
-      results.push({
-        policy: p.kind,
-        label: `${label} · ${schedulerLabel(spec)}`,
-        scheduler: spec.kind,
-        ...(schedulerPredictor ? { schedulerPredictor } : {}),
-        ...described,
-        metrics,
-        serving: servingMetrics,
-        ...(scenario.timeline ? { timeline: counters.timeline } : {}),
-      });
-    });
-  });
+}
 
-  if (serving?.table.reusedSequences) {
-    const twins = results.filter((r) => (r.serving?.twinTokenPct ?? 0) >= 1).map((r) => `${r.label} ${r.serving!.twinTokenPct.toFixed(1)}%`);
-    if (twins.length > 0) {
-      warnings.push(
-        `workload: decode tokens that ran next to a token of identical routing (requests reusing a sequence at the same position): ${twins.join(', ')}; ` +
-          'this flatters routing-aware schedulers; a trace with as many sequences as requests avoids it',
-      );
-    }
+/** A serving workload's order depends on simulated time: offline policies and trace-following prefetchers cannot run on it. */
+function checkServable(p: PolicySpec, i: number): void {
+  if (cachePolicyInfo(p.kind).offline) {
+    throw new InputError(
+      `policies[${i}]: ${p.kind} needs the whole access order before the run, but a serving workload's order depends on simulated time (arrivals, step times); use it with a batch workload`,
+    );
   }
+  if ('prefetch' in p && p.prefetch) {
+    throw new InputError(
+      `policies[${i}].prefetch: prefetching is not supported with serving workloads yet (its predictors follow trace sequences, which serving requests reuse and enter mid-way); use a batch workload, or a serving scheduler with a predictor`,
+    );
+  }
+}
 
+/** Simulates one world on one step source and summarizes it. */
+function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource) {
+  const { trace, cost, warnings, residentBytes, allOnGpuBytes } = prep;
+  const { plan, cache, options, label } = world;
+  const hbm = prep.hardware.gpu.hbmBytes;
+  const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
+  const metrics = summarize(
+    counters,
+    {
+      residentBytes,
+      expertCacheBytes: plan.capacityExperts * cost.expertBytes,
+      stagingBytes: counters.peakStaging * cost.expertBytes,
+      allOnGpuBytes,
+      cacheCapacityExperts: plan.capacityExperts,
+    },
+    { prefetching: options.prefetch !== undefined },
+  );
+  if (cachePolicyInfo(p.kind).capacity === 'all' && metrics.gpuMemoryBytes > hbm) {
+    metrics.fitsInHbm = false;
+    const w = `${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`;
+    if (!warnings.includes(w)) warnings.push(w);
+  }
+  return { counters, metrics };
+}
+
+/** The results of `scenario.policies[i]`: one run (batch), or one per scheduler (serving). */
+function runPolicy(
+  scenario: Scenario,
+  prep: PreparedScenario,
+  i: number,
+  predictors: PolicyPredictors,
+  schedulers: SchedulerPredictors,
+  reportOf: (spec: PredictorSpec) => PredictorReport,
+): PolicyResult[] {
+  const { trace, rng, serving } = prep;
+  const E = prep.model.numExperts;
+  const p = scenario.policies[i];
+  if (serving) checkServable(p, i);
+  // The first world is built before the report, so that its capacity is checked first.
+  let first: World | undefined = buildWorld(prep, scenario, i, predictors);
+  const { label } = first;
+  /** The first call returns the world made above (its capacity checked); later calls fresh ones. */
+  const newWorld = (): World => {
+    const w = first ?? buildWorld(prep, scenario, i, predictors);
+    first = undefined;
+    return w;
+  };
+  const pspec = predictors.specs[i];
+  const pf = 'prefetch' in p ? p.prefetch : undefined;
+  const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+  const described = {
+    ...(pf ? { prefetch: pf.kind } : {}),
+    ...(cachePolicyInfo(p.kind).capacity !== 'all' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
+    ...(pspec ? { predictor: reportOf(pspec) } : {}),
+  };
+  if (!serving) {
+    const { counters, metrics } = simulateWorld(scenario, prep, p, newWorld(), prep.newSource());
+    return [{ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) }];
+  }
+  return serving.workload.schedulers.map((spec, j): PolicyResult => {
+    const world = newWorld();
+    const setup = schedulers.setups[j];
+    const built = setup ? buildPredictor(setup, trace, E, rng) : undefined;
+    const parameters = built?.predictor.parameterCount() ?? 0;
+    const predictions = built ? new PredictedPaths(built.predictor, built.online, schedulers.requests!, serving.table.firstToken, E) : undefined;
+    const source = servingSource(serving, trace, E, j, world.cache.resident, rng.fork('workload'), predictions);
+    const { counters, metrics } = simulateWorld(scenario, prep, p, world, source);
+    const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
+    const schedulerPredictor: SchedulerPredictorReport | undefined =
+      setup && built && predictions
+        ? {
+            kind: setup.spec.kind,
+            spec: setup.spec,
+            training: { mode: setup.mode, ...(setup.offlineOn ? { offlineOn: setup.offlineOn } : {}), offlineTokens: built.report.offlineTokens },
+            parameters,
+            ...(built.report.fit ? { fit: built.report.fit } : {}),
+            accuracy: predictions.accuracy(),
+          }
+        : undefined;
+    return {
+      policy: p.kind,
+      label: `${label} · ${schedulerLabel(spec)}`,
+      scheduler: spec.kind,
+      ...(schedulerPredictor ? { schedulerPredictor } : {}),
+      ...described,
+      metrics,
+      serving: servingMetrics,
+      ...(scenario.timeline ? { timeline: counters.timeline } : {}),
+    };
+  });
+}
+
+/** Serving requests that reuse a sequence can run next to their twin: said when it happened. */
+function warnTwins(prep: PreparedScenario, results: PolicyResult[]): void {
+  if (!prep.serving?.table.reusedSequences) return;
+  const twins = results.filter((r) => (r.serving?.twinTokenPct ?? 0) >= 1).map((r) => `${r.label} ${r.serving!.twinTokenPct.toFixed(1)}%`);
+  if (twins.length > 0) {
+    prep.warnings.push(
+      `workload: decode tokens that ran next to a token of identical routing (requests reusing a sequence at the same position): ${twins.join(', ')}; ` +
+        'this flatters routing-aware schedulers; a trace with as many sequences as requests avoids it',
+    );
+  }
+}
+
+function runResult(scenario: Scenario, ctx: RunContext, prep: PreparedScenario, results: PolicyResult[]): RunResult {
+  const { model, hardware, trace, serving, warnings } = prep;
   return {
     moesimVersion: VERSION,
     scenario: { name: scenario.name, seed: scenario.seed, ...(ctx.file ? { file: ctx.file } : {}), resolved: scenario },
