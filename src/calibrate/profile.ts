@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Hardware } from '../hardware/types.js';
+import { hardwareSchema } from '../hardware/schema.js';
+import { parseProfileJson, profileInvalid, readError, type ProfileHeader } from '../hardware/profile-file.js';
 import { InputError } from '../util/errors.js';
 import type { ExpertFit, TransferFit } from './fit.js';
 import { fmtBytes, fmtSec } from './format.js';
@@ -66,52 +67,6 @@ const transferFitSchema = z
   .object({ latencySec: nonNegative, bandwidthBytesPerSec: positive, ...qualityFields })
   .strict();
 
-/** Hardware (src/hardware/types.ts) in SI units, as the simulator takes it. */
-export const hardwareSchema = z
-  .object({
-    name: z.string().min(1),
-    gpu: z
-      .object({
-        name: z.string().min(1),
-        hbmBytes: positive,
-        hbmBytesPerSec: positive,
-        flopsPerSec: z
-          .object({
-            fp32: positive,
-            bf16: positive,
-            fp16: positive.optional(),
-            fp8: positive.optional(),
-            int8: positive.optional(),
-            int4: positive.optional(),
-            int2: positive.optional(),
-          })
-          .strict(),
-        launchOverheadSec: nonNegative,
-        source: z.string().min(1),
-      })
-      .strict(),
-    link: z
-      .object({
-        name: z.string().min(1),
-        h2dBytesPerSec: positive,
-        d2hBytesPerSec: positive,
-        latencySec: nonNegative,
-        overlapsCompute: z.boolean().optional(),
-        source: z.string().min(1),
-      })
-      .strict(),
-    cpu: z
-      .object({
-        name: z.string().min(1),
-        dramBytes: positive,
-        dramBytesPerSec: positive,
-        flopsPerSec: positive,
-        source: z.string().min(1),
-      })
-      .strict(),
-  })
-  .strict();
-
 export const calibrationProfileSchema = z
   .object({
     kind: z.literal('moesim-calibration'),
@@ -145,7 +100,7 @@ export const calibrationProfileSchema = z
       .strict(),
     hardware: hardwareSchema,
   })
-  .strict();
+  .strict() satisfies z.ZodType<ProfileHeader>;
 
 export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
 export type ExpertSampleRecord = z.infer<typeof expertSampleSchema>;
@@ -153,42 +108,21 @@ export type TransferSampleRecord = z.infer<typeof transferSampleSchema>;
 
 // Compile-time checks that the schemas match the types they mirror.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const hardwareMatches: Same<z.infer<typeof hardwareSchema>, Hardware> = true;
 const expertFitMatches: Same<z.infer<typeof expertFitSchema>, ExpertFit> = true;
 const transferFitMatches: Same<z.infer<typeof transferFitSchema>, TransferFit> = true;
-void [hardwareMatches, expertFitMatches, transferFitMatches];
-
-function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const k of p) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
-  return out === '' ? '(top level)' : out;
-}
+void [expertFitMatches, transferFitMatches];
 
 /** Validate an already-parsed profile; `where` names it in the error. */
 export function parseProfile(value: unknown, where = 'profile'): CalibrationProfile {
   const r = calibrationProfileSchema.safeParse(value);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const detail =
-      issue.code === 'unrecognized_keys' ? `unknown key "${issue.keys[0] ?? ''}"` : issue.message.replace(/\s+/g, ' ');
-    throw new InputError(`${where}: not a valid moesim calibration profile: ${formatPath(issue.path)}: ${detail}`);
+    throw profileInvalid(r.error, where);
   }
   return r.data;
 }
 
-function readError(file: string, e: unknown): InputError {
-  const code = (e as NodeJS.ErrnoException).code;
-  return new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
-}
-
 function parseProfileText(text: string, file: string): CalibrationProfile {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${file}: not JSON: ${(e as Error).message}`);
-  }
-  return parseProfile(value, file);
+  return parseProfile(parseProfileJson(text, file), file);
 }
 
 export async function readProfile(file: string): Promise<CalibrationProfile> {

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
-import { readProfileSync } from '../calibrate/profile.js';
+import { readProfileHardwareSync } from './profile-file.js';
 import { InputError } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, inputErrorFromZod, positiveNumber, presetOrObject } from '../model/resolve.js';
@@ -175,7 +175,7 @@ function resolveCpu(spec: CpuSpec | undefined, base: Cpu | undefined, fieldPath:
 function profileHardware(file: string, baseDir: string, fieldPath: string): Hardware {
   const full = isAbsolute(file) ? file : resolvePath(baseDir, file);
   try {
-    return { ...readProfileSync(full).hardware, name: `profile:${file}` };
+    return { ...readProfileHardwareSync(full), name: `profile:${file}` };
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${fieldPath}: ${e.message.replace(full, file)}`);
     throw e;

@@ -1,0 +1,83 @@
+/**
+ * Hardware models in SI units (bytes, bytes per second, FLOP per second, seconds): the one
+ * definition. The types (hardware/types.ts) are inferred from this schema, which also validates a
+ * calibration profile's `hardware` (hardware/profile-file.ts).
+ */
+import { z } from 'zod';
+
+const finite = z.number().finite();
+const positive = finite.positive();
+const nonNegative = finite.nonnegative();
+
+export const gpuSchema = z
+  .object({
+    name: z.string().min(1),
+    hbmBytes: positive,
+    hbmBytesPerSec: positive,
+    /** Dense (no sparsity) peak FLOP/s by compute dtype. int4/int2 weights are computed in the listed compute dtype. */
+    flopsPerSec: z
+      .object({
+        fp32: positive,
+        bf16: positive,
+        fp16: positive.optional(),
+        fp8: positive.optional(),
+        int8: positive.optional(),
+        int4: positive.optional(),
+        int2: positive.optional(),
+      })
+      .strict(),
+    /** Fixed cost per kernel launch, seconds. */
+    launchOverheadSec: nonNegative,
+    /** Datasheet or measurement each number comes from. */
+    source: z.string().min(1),
+  })
+  .strict();
+
+export const hostLinkSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Host-to-device bandwidth, bytes/s (per direction). */
+    h2dBytesPerSec: positive,
+    d2hBytesPerSec: positive,
+    /** Per-transfer latency, seconds. */
+    latencySec: nonNegative,
+    /**
+     * Whether transfers run while the GPU computes (a copy engine: true, the default). false: the
+     * two never overlap, as when one host thread issues both and waits for each (ONNX Runtime's
+     * synchronous runs, which calibration profiles describe).
+     */
+    overlapsCompute: z.boolean().optional(),
+    source: z.string().min(1),
+  })
+  .strict();
+
+export const cpuSchema = z
+  .object({
+    name: z.string().min(1),
+    dramBytes: positive,
+    dramBytesPerSec: positive,
+    /** Sustained FLOP/s for the expert GEMV/GEMM on all cores. */
+    flopsPerSec: positive,
+    /** Optional description of the part (informational; the timing model reads the fields above). */
+    sockets: z.number().int().positive().optional(),
+    /** Physical cores over all sockets. */
+    cores: z.number().int().positive().optional(),
+    /** Vector/matrix ISA extensions relevant to expert kernels: avx2, avx512, avx512-bf16, avx512-vnni, amx, sve2, neon. */
+    isa: z.array(z.string()).optional(),
+    /** Peak FP32 FLOP/s per ISA over all cores (the `flopsPerSec` above is the widest vector ISA's). */
+    flopsPerSecByIsa: z.object({ avx2: positive.optional(), avx512: positive.optional(), sve2: positive.optional() }).strict().optional(),
+    /** Peak matrix-engine FLOP/s (Intel AMX tiles) over all cores, by data type; int8 counted as ops. */
+    matrixFlopsPerSec: z.object({ bf16: positive.optional(), int8: positive.optional() }).strict().optional(),
+    source: z.string().min(1),
+  })
+  .strict();
+
+export const hardwareSchema = z
+  .object({
+    /** Preset key this came from, or "custom". */
+    name: z.string().min(1),
+    gpu: gpuSchema,
+    link: hostLinkSchema,
+    cpu: cpuSchema,
+  })
+  .strict();
