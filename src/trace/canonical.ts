@@ -47,8 +47,13 @@ export interface CanonicalMeta {
 // ---------------------------------------------------------------------------------------------
 // Reader
 
+/** What the reader checks beyond the file: the scenario model's expert count (an id beyond it is named at its line). */
+export interface CanonicalReadOptions {
+  modelExperts?: number;
+}
+
 /** Read a canonical trace file (streamed; the Trace's typed arrays are the only thing kept). */
-export async function readCanonical(path: string): Promise<Trace> {
+export async function readCanonical(path: string, opts: CanonicalReadOptions = {}): Promise<Trace> {
   const file = displayName(path);
   let meta: CanonicalMeta | undefined;
   let builder: TraceBuilder | undefined;
@@ -57,6 +62,8 @@ export async function readCanonical(path: string): Promise<Trace> {
   let numLayers = 0;
   let topK = 0;
   let numExperts = 0;
+  /** Ids at or above this are refused: the header's numExperts, or the scenario model's if fewer. */
+  let idLimit = 0;
   // current sequence, compared as bytes to avoid decoding every row's id
   let prevSeq = Buffer.alloc(256);
   let prevSeqLen = -1;
@@ -79,6 +86,7 @@ export async function readCanonical(path: string): Promise<Trace> {
       numLayers = meta.numLayers;
       topK = meta.topK;
       numExperts = meta.numExperts;
+      idLimit = opts.modelExperts !== undefined ? Math.min(numExperts, opts.modelExperts) : numExperts;
       return;
     }
     if (end === start || buf[start] === 35 /* # */) return;
@@ -123,7 +131,7 @@ export async function readCanonical(path: string): Promise<Trace> {
     prevPos = pos;
     const at = b.addToken();
     const expEnd = t3 < 0 ? end : t3;
-    const err = parseExperts(buf, t2 + 1, expEnd, b.experts, at, numLayers, topK, numExperts);
+    const err = parseExperts(buf, t2 + 1, expEnd, b.experts, at, numLayers, topK, idLimit, numExperts);
     if (err !== null) throw fail(line, `experts: ${err}`);
     if (t3 >= 0) {
       const werr = parseWeights(buf, t3 + 1, end, b.weights, b.experts, at, numLayers, topK);
@@ -178,7 +186,7 @@ function parseMeta(text: string, file: string, line: number): CanonicalMeta {
 }
 
 /** Parse "a,b|c,d|-|..." into experts[at ..]; returns an error message or null. */
-function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: number, numLayers: number, topK: number, numExperts: number): string | null {
+function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: number, numLayers: number, topK: number, idLimit: number, numExperts: number): string | null {
   let layer = 0;
   let k = 0;
   let v = -1;
@@ -192,7 +200,7 @@ function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: nu
       if (v > 1e9) v = 1e9;
     } else if (c === 44) {
       if (v < 0) return `layer ${layer}: empty expert id`;
-      if (v >= numExperts) return `layer ${layer}: expert ${v} is not below numExperts=${numExperts}`;
+      if (v >= idLimit) return idError(layer, v, idLimit, numExperts);
       if (k + 1 >= topK) return `layer ${layer}: more than topK=${topK} experts`;
       ex[base + layer * topK + k] = v;
       k++;
@@ -203,7 +211,7 @@ function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: nu
         if (k !== 0) return `layer ${layer}: "-" must stand alone`;
       } else {
         if (v < 0) return `layer ${layer}: empty (write "-" for a layer that was not recorded)`;
-        if (v >= numExperts) return `layer ${layer}: expert ${v} is not below numExperts=${numExperts}`;
+        if (v >= idLimit) return idError(layer, v, idLimit, numExperts);
         ex[base + layer * topK + k] = v;
         if (k + 1 !== topK) return `layer ${layer}: ${k + 1} experts, expected topK=${topK}`;
         for (let a = 0; a < topK; a++) for (let b2 = a + 1; b2 < topK; b2++) {
@@ -223,6 +231,11 @@ function parseExperts(buf: Buffer, s: number, e: number, ex: Uint16Array, at: nu
   }
   if (layer !== numLayers) return `${layer} layers, expected numLayers=${numLayers}`;
   return null;
+}
+
+function idError(layer: number, v: number, idLimit: number, numExperts: number): string {
+  if (v < numExperts) return `layer ${layer}: expert id ${v} is beyond the scenario's model, which has experts 0..${idLimit - 1}`;
+  return `layer ${layer}: expert ${v} is not below numExperts=${numExperts}`;
 }
 
 /** Parse weights of the same shape as the experts; "-" for a layer = not recorded (NaN). */

@@ -233,7 +233,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       });
       break;
     case 'moesim':
-      trace = await readCanonical(paths[0]);
+      trace = await readCanonical(paths[0], { modelExperts: opts.modelExperts });
       if (opts.model !== undefined) trace.source.model = opts.model;
       break;
     case 'csv':

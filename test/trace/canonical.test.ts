@@ -6,6 +6,7 @@ import { createRng } from '../../src/rng/rng.js';
 import { readCanonical, writeCanonical, writeCanonicalStream } from '../../src/trace/canonical.js';
 import { importGateCsv } from '../../src/trace/csv.js';
 import { importJsonl } from '../../src/trace/jsonl.js';
+import { loadTrace } from '../../src/trace/load.js';
 import { collectTrace } from '../../src/trace/stream.js';
 import { SyntheticSource } from '../../src/trace/synthetic.js';
 import type { Trace } from '../../src/trace/types.js';
@@ -119,6 +120,14 @@ describe('canonical format', () => {
       await expect(readCanonical(p)).rejects.toThrow(msg);
     });
   }
+
+  it("names the file's line when an expert id is beyond the scenario's model (loadTrace's check)", async () => {
+    const p = join(dir, 'wide.moesim');
+    writeFileSync(p, `${header}a\t0\t0,1|2,3\t-\na\t1\t0,1|1,3\t-\n`);
+    await expect(readCanonical(p, { modelExperts: 3 })).rejects.toThrow(/^wide\.moesim:4: experts: layer 1: expert id 3 is beyond the scenario's model, which has experts 0\.\.2$/);
+    await expect(loadTrace({ path: p }, dir, createRng(0), { modelExperts: 3 })).rejects.toThrow(/^wide\.moesim:4: experts: layer 1: expert id 3 is beyond/);
+    expect((await readCanonical(p, { modelExperts: 4 })).tokens).toBe(2);
+  });
 
   it('accepts CRLF line ends, comments, gaps in positions and "-" weights', async () => {
     const p = join(dir, 'crlf.moesim');
