@@ -20,6 +20,7 @@
  * reproduces the real LRU hit-rate curve at every capacity. Gate weights are resampled from the real
  * (token, layer) weight vectors of the same layer; sequence lengths from the real sequences.
  */
+import { popularityCounts } from './popularity.js';
 import type { Rng } from '../rng/rng.js';
 import { collectTrace, type ChunkSegment, type TraceChunk, type TraceHeader, type TraceStream } from './stream.js';
 import { transitionCounts, transitionRecall } from './stats.js';
@@ -88,13 +89,7 @@ export function fitTrace(trace: Trace, rng: Rng, opts: FitOptions = {}): FittedM
   if (trace.tokens === 0) throw new RangeError('cannot fit an empty trace');
 
   // popularity
-  const counts = new Float64Array(L * E);
-  for (let t = 0; t < trace.tokens; t++) {
-    for (let l = 0; l < L; l++) {
-      const at = (t * L + l) * K;
-      for (let k = 0; k < K; k++) if (ex[at + k] !== NO_EXPERT) counts[l * E + ex[at + k]]++;
-    }
-  }
+  const counts = popularityCounts(trace, E);
   const popularity = new Float64Array(L * E);
   for (let l = 0; l < L; l++) {
     let s = 0;

@@ -8,6 +8,7 @@
  * most recently used experts of its layer, and is not cleared between sequences. An access at stack
  * depth d (0 = most recent) hits in every cache of capacity > d; a first use (cold) misses in all.
  */
+import { popularityCounts } from './popularity.js';
 import { findDegenerateSequences } from './degenerate.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
@@ -203,21 +204,9 @@ export function computeTraceStats(trace: Trace, opts: StatsOptions = {}): TraceS
   const T = trace.tokens;
 
   // popularity and absent routes
-  const counts = new Float64Array(L * E);
+  const counts = popularityCounts(trace, E);
   let absent = 0;
-  for (let t = 0; t < T; t++) {
-    for (let l = 0; l < L; l++) {
-      const at = (t * L + l) * K;
-      if (ex[at] === NO_EXPERT) {
-        absent++;
-        continue;
-      }
-      for (let k = 0; k < K; k++) {
-        const e = ex[at + k];
-        if (e !== NO_EXPERT) counts[l * E + e]++;
-      }
-    }
-  }
+  for (let at = 0; at < T * L * K; at += K) if (ex[at] === NO_EXPERT) absent++;
   const layerName = (l: number): number => trace.layerIds?.[l] ?? l;
   const present: boolean[] = [];
   for (let l = 0; l < L; l++) {
