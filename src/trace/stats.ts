@@ -9,6 +9,7 @@
  * depth d (0 = most recent) hits in every cache of capacity > d; a first use (cold) misses in all.
  */
 import { popularityCounts } from './popularity.js';
+import { topExperts } from './top.js';
 import { findDegenerateSequences } from './degenerate.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
@@ -430,13 +431,7 @@ export function transitionRecall(trace: Trace, maxTokens = 50000): TransitionRec
   rowNormalize(C, E);
   rowNormalize(even, E);
   rowNormalize(odd, E);
-  const counts = new Float64Array(L * E);
-  for (let t = 0; t < trace.tokens; t++) {
-    for (let l = 0; l < L; l++) {
-      const at = (t * L + l) * K;
-      for (let k = 0; k < K; k++) if (ex[at + k] !== NO_EXPERT) counts[l * E + ex[at + k]]++;
-    }
-  }
+  const counts = popularityCounts(trace, E);
   const popTop: Int32Array[] = [];
   for (let l = 0; l < L; l++) popTop.push(topIndices(counts.subarray(l * E, (l + 1) * E), K));
   const step = trace.tokens > maxTokens ? trace.tokens / maxTokens : 1;
@@ -459,7 +454,7 @@ export function transitionRecall(trace: Trace, maxTokens = 50000): TransitionRec
     let total = 0;
     for (let f = 0; f < E; f++) total += score[f];
     // rows never seen (held-out half): fall back to popularity
-    if (total > 0) topIndicesInto(score, K, pred);
+    if (total > 0) topExperts(score, K, pred);
     else pred.set(popTop[l + 1]);
     let h = 0;
     for (let j = 0; j < K; j++) if (contains(ex, b, K, pred[j])) h++;
@@ -533,24 +528,11 @@ function contains(ex: Uint16Array, at: number, K: number, e: number): boolean {
 }
 
 /** Indices of the k largest values (ties: lower index first), descending. */
+/** The k largest entries' indices, largest first, ties to the lower index (trace/top.ts's topExperts). */
 export function topIndices(v: ArrayLike<number>, k: number): Int32Array {
   const out = new Int32Array(Math.min(k, v.length));
-  topIndicesInto(v, out.length, out);
+  topExperts(v, out.length, out);
   return out;
-}
-
-function topIndicesInto(v: ArrayLike<number>, k: number, out: Int32Array): void {
-  let filled = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (filled === k && x <= v[out[k - 1]]) continue;
-    let p = filled < k ? filled++ : k - 1;
-    while (p > 0 && v[out[p - 1]] < x) {
-      out[p] = out[p - 1];
-      p--;
-    }
-    out[p] = i;
-  }
 }
 
 function gateWeightStats(trace: Trace, bins: number): TraceStats['gateWeights'] {

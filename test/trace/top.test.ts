@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { topExperts } from '../../src/predictors/top.js';
+import { topExperts } from '../../src/trace/top.js';
 
 describe('topExperts', () => {
   it('equals sorting by (score desc, id asc) and taking k (property)', () => {
