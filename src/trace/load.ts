@@ -30,6 +30,7 @@ import { importParquet } from './parquet.js';
 import { importExpertJson, looksLikeExpertJson } from './expert-json.js';
 import { importSglang, looksLikeSglang } from './sglang.js';
 import { importMoeBeyond, MOE_BEYOND_HEADER } from './moe-beyond.js';
+import { importMapped, traceMappingSchema } from './mapping.js';
 import type { Trace } from './types.js';
 import { checkReadBack, TraceLimitError } from './checks.js';
 
@@ -82,6 +83,8 @@ export const fileTraceSpecSchema = z.strictObject({
   positions: z.enum(['field', 'order']).optional(),
   /** Drop warm-up passes (every token one route) and exact repeats of another sequence. */
   dropDegenerate: z.boolean().optional(),
+  /** A recorder's own layout, declared: where sequence, position, layer, ids and weights are (src/trace/mapping.ts). */
+  mapping: traceMappingSchema.optional(),
   /** A trace of some of the model's MoE layers: `fill` draws the others from the recorded layers' statistics. */
   missingLayers: z.enum(MISSING_LAYERS_MODES).optional(),
 });
@@ -208,12 +211,20 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
     if (st.isDirectory()) {
       const dir = paths[0];
       // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
-      const names = (await readdir(dir, { recursive: true })).filter((n) => FOLDER_EXTENSIONS.has(extname(n).toLowerCase())).sort(naturalCompare);
+      const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
+      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(extname(n).toLowerCase())).sort(naturalCompare);
       if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
       paths = names.map((n) => join(dir, n));
     }
   }
   for (const p of paths) await requireRegularFile(p);
+  if (opts.mapping !== undefined) {
+    let t = await importMapped(paths, opts.mapping, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+    if (t.sequences.length > 1) t = checkDegenerate(t, opts.dropDegenerate ?? false);
+    if (opts.missingLayers !== undefined) t.missingLayers = opts.missingLayers;
+    checkReadBack(t, displayName(paths[0]));
+    return t;
+  }
   const formats = await Promise.all(paths.map((p) => detectFormat(p, opts.format ?? 'auto')));
   const format = formats[0];
   if (paths.length > 1) {

@@ -28,7 +28,7 @@ export interface MoeBeyondImportOptions {
 }
 
 /** Split one CSV line into fields (RFC 4180 quoting). */
-function splitCsv(line: string): string[] | undefined {
+export function splitCsv(line: string): string[] | undefined {
   const out: string[] = [];
   let i = 0;
   while (i <= line.length) {
