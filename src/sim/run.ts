@@ -40,7 +40,8 @@ import { planServing, schedulerLabel, servingSource } from '../workload/plan.js'
 import { summarizeServing } from '../metrics/serving.js';
 import { accessKeys } from '../trace/union.js';
 import { requestTrace } from '../workload/request-trace.js';
-import { fitLayerSubset } from '../trace/layer-subset.js';
+import { fitLayerSubset, recordedOrdinals } from '../trace/layer-subset.js';
+import { recordedLayersCosts } from '../timing/recorded-layers.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
 
 export interface RunContext {
@@ -278,7 +279,10 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
 
   // Seam (issue 12): a `system:` or `execution:` adds a runtime's execution semantics to the roofline costs.
   const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
-  const cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  let cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  // missingLayers: recorded (issue 14): the trace's layers only, the others' time folded into the costs
+  const ords = trace.numLayers !== numMoeLayers(model) ? recordedOrdinals(trace, model.moeLayers) : undefined;
+  if (Array.isArray(ords)) cost = recordedLayersCosts(cost, ords, numMoeLayers(model), trace.topK, model.numExperts);
   const E = model.numExperts;
   const L = trace.numLayers;
   const workload = scenario.workload;
@@ -329,6 +333,8 @@ export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: numb
   const info = cachePolicies[p.kind];
   const staging = p.kind === 'none' || p.kind === 'static' ? prep.maxUnion * cost.expertBytes : 0;
   const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
+  // missingLayers: recorded: a global cache holds the recorded layers' share of the model's experts
+  if (!plan.perLayer && prep.trace.numLayers < cost.numMoeLayers) plan.capacityPerScope = plan.capacityExperts = Math.floor((plan.capacityExperts * prep.trace.numLayers) / cost.numMoeLayers);
   if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
   let popularity: Float64Array | undefined;
   if (p.kind === 'static') {
