@@ -272,7 +272,7 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
   const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
   const rng = createRng(scenario.seed);
   const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
-  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
+  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts, modelTopK: model.topK, modelHiddenLayers: model.numLayers });
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
   if (trace.topK !== model.topK) warnings.push(`trace top-k ${trace.topK} differs from model ${model.name}'s ${model.topK}; the trace's routing is simulated as recorded`);

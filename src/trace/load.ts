@@ -116,11 +116,17 @@ export type TraceReadOptions = Omit<FileTraceSpec, 'path'> & {
   fields?: JsonlFieldMap;
   /** The scenario model's expert count: importers that read row by row refuse an id beyond it at its line (the trace keeps its own numExperts). */
   modelExperts?: number;
+  /** SGLang: the scenario model's top-k and transformer layers, used when topK / numLayers are not given. */
+  modelTopK?: number;
+  modelHiddenLayers?: number;
 };
 
 /** What the scenario knows of the trace before reading it: the model's expert count, for errors at the file's line. */
 export interface TraceCheck {
   modelExperts?: number;
+  /** The model's top-k and transformer layer count: what a flat SGLang routed_experts payload needs when the trace field does not say. */
+  modelTopK?: number;
+  modelHiddenLayers?: number;
 }
 
 /** Load the trace a scenario asks for; relative paths resolve against `baseDir`. */
@@ -129,6 +135,8 @@ export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng, chec
   const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((p) => (isAbsolute(p) ? p : resolve(baseDir, p)));
   const opts: TraceReadOptions = { ...spec };
   if (check.modelExperts !== undefined) opts.modelExperts = check.modelExperts;
+  if (check.modelTopK !== undefined) opts.modelTopK = check.modelTopK;
+  if (check.modelHiddenLayers !== undefined) opts.modelHiddenLayers = check.modelHiddenLayers;
   delete (opts as { path?: unknown }).path;
   if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
   // a missing file is named by its field, as the scenario wrote it
@@ -280,7 +288,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       trace = await importExpertJson(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'sglang':
-      trace = await importSglang(paths, { topK: opts.topK, numLayers: opts.numLayers, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      trace = await importSglang(paths, { topK: opts.topK ?? opts.modelTopK, numLayers: opts.numLayers ?? opts.modelHiddenLayers, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'moe-beyond':
       trace = await importMoeBeyond(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });

@@ -39,7 +39,7 @@ export async function importSglang(paths: string[], opts: SglangImportOptions = 
   const file0 = displayName(paths[0]);
   const topK = opts.topK;
   if (topK === undefined) {
-    throw inputErrorAt(file0, undefined, "SGLang's routed_experts is a flat int32 array [tokens x layers x top-k]: set trace.topK (the model's num_experts_per_tok) to read it");
+    throw inputErrorAt(file0, undefined, "SGLang's routed_experts is a flat int32 array [tokens x layers x top-k]: set trace.topK (the model's num_experts_per_tok; a scenario's model gives it) to read it");
   }
   const maxExperts = opts.numExperts ?? opts.modelExperts ?? 0xffff;
   const beyondModel = opts.numExperts === undefined && opts.modelExperts !== undefined;

@@ -96,6 +96,9 @@ describe('SGLang routed experts', () => {
 
   it('refuses what it cannot split, naming file and line', async () => {
     await expect(importSglang([f])).rejects.toThrow(/set trace\.topK/);
+    // a scenario's model supplies top-k (and its layer count) when the trace field does not
+    expect((await readTrace(f, { modelTopK: 2, modelHiddenLayers: 3 })).layerIds).toEqual([1, 2]);
+    await expect(readTrace(f, { modelTopK: 2, modelHiddenLayers: 4 })).rejects.toThrow(/has 3 layers per token, but numLayers is 4/);
     await expect(importSglang([f], { topK: 4 })).rejects.toThrow(/responses\.jsonl:1: "meta_info\.routed_experts" holds 18 ids, not 3 tokens/);
     const bad = put('sglang/bad.jsonl', `${JSON.stringify(r1)}\n${JSON.stringify({ meta_info: { id: 'x' } })}\n`);
     await expect(importSglang([bad], { topK: 2 })).rejects.toThrow(/bad\.jsonl:2: "meta_info\.routed_experts": expected a base64 string/);
