@@ -6,7 +6,8 @@ import { importJsonl } from '../../src/trace/jsonl.js';
 import { readTrace } from '../../src/trace/load.js';
 import { importMapped, parseMapping } from '../../src/trace/mapping.js';
 import { importMoeBeyond } from '../../src/trace/moe-beyond.js';
-import { traceSpecSchema } from '../../src/trace/load.js';
+import { loadTrace, traceSpecSchema } from '../../src/trace/load.js';
+import { createRng } from '../../src/rng/rng.js';
 import { MIXTRAL, tempDir } from './helpers.js';
 
 const dir = tempDir();
@@ -64,6 +65,14 @@ describe('declarative mapping', () => {
     expect(t.sequences.map((s) => [s.id, s.length])).toEqual([['q1', 3], ['q2', 1]]);
     expect(Array.from(t.experts.subarray(0, 4))).toEqual([1, 2, 2, 1]);
     expect(Array.from(t.experts.subarray(12, 16))).toEqual([7, 0, 0, 7]);
+  });
+
+  it('is usable from a scenario: trace: {path, mapping}, the path relative to the scenario folder', async () => {
+    put('scn/traces/layer_1.csv', 'req,ids\na,"[1, 2]"\na,"[2, 3]"\n');
+    put('scn/traces/layer_4.csv', 'req,ids\na,"[0, 3]"\na,"[3, 1]"\n');
+    const spec = traceSpecSchema.parse({ path: 'traces', mapping: { format: 'csv', layer: { fromFileName: true }, sequence: 'req', experts: 'ids' } });
+    const t = await loadTrace(spec, join(dir, 'scn'), createRng(1));
+    expect([t.layerIds, t.tokens, Array.from(t.experts)]).toEqual([[1, 4], 2, [1, 2, 0, 3, 2, 3, 3, 1]]);
   });
 
   it('validates the mapping with zod, errors naming the field; bad rows name file and line', async () => {
