@@ -3,7 +3,9 @@
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
 import { plural } from '../report/style.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseMapping } from '../trace/mapping.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
 import { checkTraceDims } from '../trace/checks.js';
@@ -24,7 +26,7 @@ import { collectTrace, takeTokens, type TraceStream } from '../trace/stream.js';
 import { showTrace } from '../trace/show.js';
 import { SyntheticSource, syntheticSpecSchema, type SyntheticSpec } from '../trace/synthetic.js';
 import type { Trace } from '../trace/types.js';
-import { InputError } from '../util/errors.js';
+import { InputError, oneLine } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 
 interface ReadArgs {
@@ -39,6 +41,7 @@ interface ReadArgs {
   splitRestarts?: boolean;
   positions?: string;
   dropDegenerate?: boolean;
+  mapping?: string;
 }
 
 /** Options shared by the commands that read a trace. */
@@ -54,6 +57,7 @@ function readOptions<T>(y: Argv<T>): Argv<T & ReadArgs> {
     .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' })
     .option('split-restarts', { type: 'boolean', describe: 'JSONL: split a sequence where its token index restarts (default true; --no-split-restarts refuses them as duplicates)' })
     .option('positions', { type: 'string', describe: 'JSONL: "order" numbers the rows of each (sequence, layer) by their order (positions missing or constant)' })
+    .option('mapping', { type: 'string', describe: "a YAML/JSON file declaring the recorder's layout (format, layer, sequence, position, experts, weights); see README Traces" })
     .option('drop-degenerate', { type: 'boolean', describe: 'drop warm-up passes (every token one route) and exact repeats of another sequence' }) as unknown as Argv<T & ReadArgs>;
 }
 
@@ -74,6 +78,7 @@ function toReadOptions(a: ReadArgs): TraceReadOptions {
   if (a.model !== undefined) o.model = a.model;
   if (a.splitRestarts !== undefined) o.splitRestarts = a.splitRestarts;
   if (a.dropDegenerate !== undefined) o.dropDegenerate = a.dropDegenerate;
+  if (a.mapping !== undefined) o.mapping = readMappingFile(a.mapping);
   if (a.positions !== undefined) {
     if (a.positions !== 'order' && a.positions !== 'field') throw new InputError(`--positions: expected "order" or "field", got "${a.positions}"`);
     o.positions = a.positions;
@@ -325,3 +330,20 @@ export const traceCommand: CommandModule = {
       .demandCommand(1, 'name a trace command: convert, stats or synth'),
   handler: () => undefined,
 };
+
+/** `--mapping m.yaml`: the file parsed as YAML (JSON is YAML) and checked by the mapping schema. */
+function readMappingFile(path: string): NonNullable<TraceReadOptions['mapping']> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new InputError(`--mapping: cannot read ${path}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new InputError(`${displayName(path)}: invalid YAML (${oneLine((e as Error).message)})`);
+  }
+  return parseMapping(doc, displayName(path));
+}

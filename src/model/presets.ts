@@ -384,4 +384,79 @@ export const modelPresets: Record<string, MoeModel> = {
     vocabSize: 32064,
     tiedEmbeddings: false,
   },
+  'flame-moe-290m': {
+    // Megatron-LM shapes from GitHub cmu-flame/FLAME-MoE scripts/release/flame-moe-290m.sh (NUM_LAYERS 9, HIDDEN_SIZE 1024,
+    // FFN_HIDDEN_SIZE 5472, MOE_FFN_HIDDEN_SIZE 704, MOE_LAYER_FREQ [0]*1+[1]*8, TRAIN_ITERS 5473) and
+    // scripts/training/flame-moe.sh MODEL_ARGS (16 heads, SwiGLU, RMSNorm, untied embeddings, no biases, 64 experts,
+    // shared expert size 2 x MOE_FFN_HIDDEN_SIZE = 2 shared experts). top-6: the FLAME-MoE-Traces card and its
+    // traces (list[6]); the model card says top-8 (an earlier MODEL_ARGS has --moe-router-topk 8). Vocabulary:
+    // GPT-2 BPE (the dclm-28B-gpt2bpe tokenizer script), 50,257 padded by Megatron to a multiple of 128.
+    name: 'flame-moe-290m',
+    displayName: 'FLAME-MoE-290M-1.3B',
+    source: hf('CMU-FLAME/FLAME-MoE-290M-1.3B'),
+    numLayers: 9,
+    moeLayers: range(1, 9), // layer 0 dense; the traces' "layers 2-9" count from 1
+    numExperts: 64,
+    topK: 6,
+    numSharedExperts: 2,
+    sharedExpertIntermediateSize: 704,
+    hiddenSize: 1024,
+    expertIntermediateSize: 704,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 5472,
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 64 },
+    vocabSize: 50304,
+    tiedEmbeddings: false,
+  },
+  'flame-moe-721m': {
+    // Megatron-LM shapes from GitHub cmu-flame/FLAME-MoE scripts/release/flame-moe-721m.sh (NUM_LAYERS 12, HIDDEN_SIZE 1536,
+    // FFN_HIDDEN_SIZE 8208, MOE_FFN_HIDDEN_SIZE 1056, MOE_LAYER_FREQ [0]*1+[1]*11, TRAIN_ITERS 8815) and
+    // scripts/training/flame-moe.sh MODEL_ARGS (16 heads, SwiGLU, RMSNorm, untied embeddings, no biases, 64 experts,
+    // shared expert size 2 x MOE_FFN_HIDDEN_SIZE = 2 shared experts). top-6: the FLAME-MoE-Traces card and its
+    // traces (list[6]); the model card says top-8 (an earlier MODEL_ARGS has --moe-router-topk 8). Vocabulary:
+    // GPT-2 BPE (the dclm-28B-gpt2bpe tokenizer script), 50,257 padded by Megatron to a multiple of 128.
+    name: 'flame-moe-721m',
+    displayName: 'FLAME-MoE-721M-3.8B',
+    source: hf('CMU-FLAME/FLAME-MoE-721M-3.8B'),
+    numLayers: 12,
+    moeLayers: range(1, 12), // layer 0 dense; the traces' "layers 2-12" count from 1
+    numExperts: 64,
+    topK: 6,
+    numSharedExperts: 2,
+    sharedExpertIntermediateSize: 1056,
+    hiddenSize: 1536,
+    expertIntermediateSize: 1056,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 8208,
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 96 },
+    vocabSize: 50304,
+    tiedEmbeddings: false,
+  },
+  'flame-moe-1.7b': {
+    // Megatron-LM shapes from GitHub cmu-flame/FLAME-MoE scripts/release/flame-moe-1.7b.sh (NUM_LAYERS 18, HIDDEN_SIZE 2048,
+    // FFN_HIDDEN_SIZE 10944, MOE_FFN_HIDDEN_SIZE 1408, MOE_LAYER_FREQ [0]*1+[1]*17, TRAIN_ITERS 11029) and
+    // scripts/training/flame-moe.sh MODEL_ARGS (16 heads, SwiGLU, RMSNorm, untied embeddings, no biases, 64 experts,
+    // shared expert size 2 x MOE_FFN_HIDDEN_SIZE = 2 shared experts). top-6: the FLAME-MoE-Traces card and its
+    // traces (list[6]); the model card says top-8 (an earlier MODEL_ARGS has --moe-router-topk 8). Vocabulary:
+    // GPT-2 BPE (the dclm-28B-gpt2bpe tokenizer script), 50,257 padded by Megatron to a multiple of 128.
+    name: 'flame-moe-1.7b',
+    displayName: 'FLAME-MoE-1.7B-10.3B',
+    source: hf('CMU-FLAME/FLAME-MoE-1.7B-10.3B'),
+    numLayers: 18,
+    moeLayers: range(1, 18), // layer 0 dense; the traces' "layers 2-18" count from 1
+    numExperts: 64,
+    topK: 6,
+    numSharedExperts: 2,
+    sharedExpertIntermediateSize: 1408,
+    hiddenSize: 2048,
+    expertIntermediateSize: 1408,
+    expertMatrices: 3,
+    expertBias: false,
+    denseIntermediateSize: 10944,
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 128 },
+    vocabSize: 50304,
+    tiedEmbeddings: false,
+  },
 };

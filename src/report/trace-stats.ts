@@ -140,7 +140,7 @@ export function statsCharts(s: TraceStats): { id: string; title: string; note?: 
       data: { values: perLayerMetrics },
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'layer', type: 'quantitative', title: 'MoE layer', axis: { tickMinStep: 1 } },
+        x: { field: 'layer', type: 'quantitative', title: 'MoE layer', axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: 'value (0–1)', scale: { domain: [0, 1] } },
         color: { field: 'metric', type: 'nominal', title: 'measure', scale: { domain: ['temporal locality', 'normalized entropy', 'Gini'], range: ['#1f77b4', '#ff7f0e', '#2ca02c'] } },
         tooltip: [{ field: 'layer' }, { field: 'metric' }, { field: 'value', format: '.3f' }],
@@ -163,7 +163,7 @@ export function statsCharts(s: TraceStats): { id: string; title: string; note?: 
         data: { values: rec },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'layer', type: 'quantitative', title: 'from layer' },
+          x: { field: 'layer', type: 'quantitative', title: 'from layer', axis: { tickMinStep: 1, format: 'd' } },
           y: { field: 'recall', type: 'quantitative', title: 'recall', axis: { format: '%' }, scale: { domain: [0, 1] } },
           color: { field: 'predictor', type: 'nominal', title: 'predictor', scale: { domain: ['transitions (held-out)', 'transitions (in-sample)', 'popularity'], range: ['#1f77b4', '#aec7e8', '#7f7f7f'] } },
           tooltip: [{ field: 'pair' }, { field: 'predictor' }, { field: 'recall', format: '.1%' }],

@@ -24,6 +24,9 @@ import { staticBatches, type StepSource } from '../trace/steps.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
 import { requestTrace } from '../workload/request-trace.js';
+import { recordedOrdinals } from '../trace/layer-subset.js';
+import { numMoeLayers } from '../model/derived.js';
+import { recordedLayersCosts } from '../timing/recorded-layers.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
 import {
   buildPredictor,
@@ -76,14 +79,17 @@ export async function prepareScenario(scenario: Scenario, ctx: RunContext): Prom
   const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
   const rng = createRng(scenario.seed);
   const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
-  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
+  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts, modelTopK: model.topK, modelHiddenLayers: model.numLayers });
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
   if (trace.topK !== model.topK) warnings.push(`trace top-k ${trace.topK} differs from model ${model.name}'s ${model.topK}; the trace's routing is simulated as recorded`);
 
   // Seam (issue 12): a `system:` or `execution:` adds a runtime's execution semantics to the roofline costs.
   const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
-  const cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  let cost = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  // missingLayers: recorded (issue 14): the trace's layers only, the others' time folded into the costs
+  const ords = trace.numLayers !== numMoeLayers(model) ? recordedOrdinals(trace, model.moeLayers) : undefined;
+  if (Array.isArray(ords)) cost = recordedLayersCosts(cost, ords, numMoeLayers(model), trace.topK, model.numExperts);
   const E = model.numExperts;
   const L = trace.numLayers;
   const workload = scenario.workload;

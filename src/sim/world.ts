@@ -249,6 +249,8 @@ export function createPolicyCache(prep: PreparedScenario, p: PolicySpec, i: numb
   const info = cachePolicyInfo(p.kind);
   const staging = info.stagesMisses ? prep.maxUnion * cost.expertBytes : 0;
   const plan = planCapacity(p, i, model, cost, prep.residentBytes, staging, prep.hardware.gpu.hbmBytes, warnings);
+  // missingLayers: recorded: a global cache holds the recorded layers' share of the model's experts
+  if (!plan.perLayer && prep.trace.numLayers < cost.numMoeLayers) plan.capacityPerScope = plan.capacityExperts = Math.floor((plan.capacityExperts * prep.trace.numLayers) / cost.numMoeLayers);
   if (info.offline && !prep.nextUse) prep.nextUse = nextUseOf(accessKeys(trace, prep.newSource(), E), L * E);
   const popularity = popularityOf(p, trace, E, `policies[${i}]`);
   const policy = info.create({

@@ -17,7 +17,7 @@ import { InputError } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
-export const MISSING_LAYERS_MODES = ['fill'] as const;
+export const MISSING_LAYERS_MODES = ['fill', 'recorded'] as const;
 export type MissingLayersMode = (typeof MISSING_LAYERS_MODES)[number];
 
 /** Which MoE ordinals of the model the trace's layers are, or an error message. */
@@ -43,12 +43,19 @@ export function fitLayerSubset(trace: Trace, moeLayers: number[], modelName: str
   if (mode === undefined) {
     throw new InputError(
       `${where}: the trace covers ${trace.numLayers} of model ${modelName}'s ${L} MoE layers${recorded}; say how to use it: ` +
-        `trace.missingLayers: fill (the other layers drawn from the recorded layers' expert popularity), ` +
+        `trace.missingLayers: recorded (simulate the recorded layers only, the other layers' time still charged, their experts assumed resident) ` +
+        `or trace.missingLayers: fill (the other layers drawn from the recorded layers' expert popularity), ` +
         `or give a trace of every layer, or an inline model whose moeLayers are the recorded layers (see README, Traces of some layers)`,
     );
   }
   const ords = recordedOrdinals(trace, moeLayers);
   if (typeof ords === 'string') throw new InputError(`${where}: ${ords}`);
+  if (mode === 'recorded') {
+    if (ords.some((o, i) => i > 0 && o <= ords[i - 1])) throw new InputError(`${where}: missingLayers: recorded needs the trace's layers in model order, got ordinals ${ords.join(', ')}`);
+    const out: Trace = { ...trace, warnings: [...trace.warnings] };
+    out.warnings.push(`${where}: the trace records ${trace.numLayers} of ${L} MoE layers${recorded}; only those are simulated, the other ${L - trace.numLayers} are charged their non-expert time and the compute of top-${trace.topK} resident experts (missingLayers: recorded)`);
+    return out;
+  }
   const K = trace.topK;
   const E = trace.numExperts;
   if (K > E) throw new InputError(`${where}: top-${K} over ${E} experts cannot be filled`);

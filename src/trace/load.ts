@@ -26,10 +26,20 @@ import { importNpy, importNpz } from './npy.js';
 import { checkDegenerate } from './degenerate.js';
 import { MISSING_LAYERS_MODES } from './layer-subset.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
+import { importParquet } from './parquet.js';
+import { importExpertJson, looksLikeExpertJson } from './expert-json.js';
+import { importSglang, looksLikeSglang } from './sglang.js';
+import { importMoeBeyond, MOE_BEYOND_HEADER } from './moe-beyond.js';
+import { importMapped, traceMappingSchema } from './mapping.js';
 import type { Trace } from './types.js';
 import { checkReadBack, TraceLimitError } from './checks.js';
 
-export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy'] as const;
+/**
+ * The formats table: every importer moesim has, by its `format:` name. `parquet`: FLAME-MoE-Traces layer
+ * files; `expert-json`: the per-query JSON of arXiv 2510.05497; `sglang`: SGLang's routed experts responses;
+ * `moe-beyond`: MoE-Beyond's per-prompt CSV. Each importer's file cites the schema it reads.
+ */
+export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
 export const jsonlFieldsSchema = z.strictObject({
@@ -73,6 +83,8 @@ export const fileTraceSpecSchema = z.strictObject({
   positions: z.enum(['field', 'order']).optional(),
   /** Drop warm-up passes (every token one route) and exact repeats of another sequence. */
   dropDegenerate: z.boolean().optional(),
+  /** A recorder's own layout, declared: where sequence, position, layer, ids and weights are (src/trace/mapping.ts). */
+  mapping: traceMappingSchema.optional(),
   /** A trace of some of the model's MoE layers: `fill` draws the others from the recorded layers' statistics. */
   missingLayers: z.enum(MISSING_LAYERS_MODES).optional(),
 });
@@ -104,11 +116,17 @@ export type TraceReadOptions = Omit<FileTraceSpec, 'path'> & {
   fields?: JsonlFieldMap;
   /** The scenario model's expert count: importers that read row by row refuse an id beyond it at its line (the trace keeps its own numExperts). */
   modelExperts?: number;
+  /** SGLang: the scenario model's top-k and transformer layers, used when topK / numLayers are not given. */
+  modelTopK?: number;
+  modelHiddenLayers?: number;
 };
 
 /** What the scenario knows of the trace before reading it: the model's expert count, for errors at the file's line. */
 export interface TraceCheck {
   modelExperts?: number;
+  /** The model's top-k and transformer layer count: what a flat SGLang routed_experts payload needs when the trace field does not say. */
+  modelTopK?: number;
+  modelHiddenLayers?: number;
 }
 
 /** Load the trace a scenario asks for; relative paths resolve against `baseDir`. */
@@ -117,6 +135,8 @@ export async function loadTrace(spec: TraceSpec, baseDir: string, rng: Rng, chec
   const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((p) => (isAbsolute(p) ? p : resolve(baseDir, p)));
   const opts: TraceReadOptions = { ...spec };
   if (check.modelExperts !== undefined) opts.modelExperts = check.modelExperts;
+  if (check.modelTopK !== undefined) opts.modelTopK = check.modelTopK;
+  if (check.modelHiddenLayers !== undefined) opts.modelHiddenLayers = check.modelHiddenLayers;
   delete (opts as { path?: unknown }).path;
   if (opts.weightsPath !== undefined && !isAbsolute(opts.weightsPath)) opts.weightsPath = resolve(baseDir, opts.weightsPath);
   // a missing file is named by its field, as the scenario wrote it
@@ -135,7 +155,14 @@ const EXTENSIONS: Record<string, TraceFormat> = {
   '.csv': 'csv',
   '.npy': 'npy',
   '.npz': 'npy',
+  '.parquet': 'parquet',
 };
+
+/** Files a folder is read for: the known extensions, and .json (the content says which JSON format). */
+const FOLDER_EXTENSIONS = new Set([...Object.keys(EXTENSIONS), '.json']);
+
+/** What the content may refine an extension to: a .csv of MoE-Beyond, a .jsonl of SGLang responses. */
+const REFINES: Partial<Record<TraceFormat, TraceFormat[]>> = { csv: ['moe-beyond'], jsonl: ['sglang'] };
 
 /** What the first bytes of a file look like, or undefined. */
 export async function sniffFormat(path: string): Promise<TraceFormat | undefined> {
@@ -148,9 +175,14 @@ export async function sniffFormat(path: string): Promise<TraceFormat | undefined
     const head = buf.subarray(0, bytesRead);
     if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
     if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
+    if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
     const text = head.toString('utf8').replace(/^\uFEFF/, '');
     if (text.startsWith(CANONICAL_MAGIC) || text.startsWith('# moesim-trace')) return 'moesim';
     const first = text.split('\n', 1)[0].trim();
+    if (looksLikeExpertJson(text)) return 'expert-json';
+    if (first.startsWith('{') && looksLikeSglang(first)) return 'sglang';
+    if (text.trimStart().startsWith('[') && looksLikeSglang(text)) return 'sglang';
+    if (first === MOE_BEYOND_HEADER) return 'moe-beyond';
     if (first.startsWith('{')) return 'jsonl';
     if (/(^|,)\s*token(_id)?\s*(,|$)/.test(first) && /(^|,)\s*expert_?0\s*(,|$)/.test(first)) return 'csv';
     return undefined;
@@ -165,10 +197,11 @@ export async function detectFormat(path: string, format: 'auto' | TraceFormat = 
   const file = displayName(path);
   const byExt = EXTENSIONS[extname(path).toLowerCase()];
   const byContent = await sniffFormat(path);
-  const known = 'jsonl, moesim, csv or npy';
-  if (byExt !== undefined && byContent !== undefined && byExt !== byContent) {
+  const known = TRACE_FORMATS.join(', ');
+  if (byExt !== undefined && byContent !== undefined && byExt !== byContent && !REFINES[byExt]?.includes(byContent)) {
     throw new InputError(`${file}: the extension says ${byExt} but the content looks like ${byContent}; set format: ${byContent} (or ${byExt}) to say which`);
   }
+  if (byExt !== undefined && byContent !== undefined && REFINES[byExt]?.includes(byContent)) return byContent;
   const f = byExt ?? byContent;
   if (f === undefined) {
     throw new InputError(`${file}: cannot tell the trace format (extension "${extname(path) || '(none)'}", unrecognised content); set format: ${known}`);
@@ -185,18 +218,27 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
     });
     if (st.isDirectory()) {
       const dir = paths[0];
-      const names = (await readdir(dir)).filter((n) => EXTENSIONS[extname(n).toLowerCase()] !== undefined).sort(naturalCompare);
-      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy or .npz)`);
+      // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
+      const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
+      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(extname(n).toLowerCase())).sort(naturalCompare);
+      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
       paths = names.map((n) => join(dir, n));
     }
   }
   for (const p of paths) await requireRegularFile(p);
+  if (opts.mapping !== undefined) {
+    let t = await importMapped(paths, opts.mapping, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+    if (t.sequences.length > 1) t = checkDegenerate(t, opts.dropDegenerate ?? false);
+    if (opts.missingLayers !== undefined) t.missingLayers = opts.missingLayers;
+    checkReadBack(t, displayName(paths[0]));
+    return t;
+  }
   const formats = await Promise.all(paths.map((p) => detectFormat(p, opts.format ?? 'auto')));
   const format = formats[0];
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
-    if (format !== 'csv' && format !== 'jsonl') throw new InputError(`${paths.map(displayName).join(', ')}: only CSV and JSONL traces (e.g. one file per layer) can span several files; give one ${format} file`);
+    if (format === 'moesim' || format === 'npy') throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => f !== 'moesim' && f !== 'npy').join(', ')} traces (e.g. one file per layer or per query) can span several files`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
   let trace: Trace;
@@ -238,6 +280,18 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       break;
     case 'csv':
       trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model });
+      break;
+    case 'parquet':
+      trace = await importParquet(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'expert-json':
+      trace = await importExpertJson(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'sglang':
+      trace = await importSglang(paths, { topK: opts.topK ?? opts.modelTopK, numLayers: opts.numLayers ?? opts.modelHiddenLayers, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'moe-beyond':
+      trace = await importMoeBeyond(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'npy': {
       const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, model: opts.model };

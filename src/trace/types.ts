@@ -44,7 +44,7 @@ export interface Trace {
   layerIds?: number[];
   source: TraceSource;
   /** How a trace of some of the model's MoE layers is used (the scenario's trace.missingLayers). */
-  missingLayers?: 'fill';
+  missingLayers?: 'fill' | 'recorded';
   /** Non-fatal findings while loading (e.g. missing (token, layer) rows), one line each. */
   warnings: string[];
 }

@@ -110,7 +110,17 @@ const published: [name: string, totalB: number, activeB: number, withInputEmbedd
   ['glm-4.5', 355, 32, false], // model card: 355B total, 32B active
   ['llama-4-scout', 109, 17, true],
   ['llama-4-maverick', 400, 17, true],
+  ['flame-moe-290m', 1.3, 0.29, true], // model card: 290M active / 1.3B total
+  ['flame-moe-721m', 3.8, 0.721, true], // model card: 721M / 3.8B
 ];
+
+test('FLAME-MoE-1.7B-10.3B: total within 3%; active 1.754B with the input embedding, 3.2% above the card\'s rounded "1.7B"', () => {
+  const f = m('flame-moe-1.7b');
+  expect(Math.abs(totalParams(f) / 1e9 / 10.3 - 1)).toBeLessThan(0.03);
+  const active = activeParamsPerToken(f, { includeInputEmbedding: true }) / 1e9;
+  expect(active).toBeGreaterThan(1.7);
+  expect(active).toBeLessThan(1.76);
+});
 
 test('Llama-4-Maverick: MoE on every other layer', () => {
   expect(numMoeLayers(m('llama-4-maverick'))).toBe(24);

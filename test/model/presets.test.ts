@@ -12,7 +12,7 @@ describe.each(Object.entries(modelPresets))('preset %s', (key, model) => {
   });
 });
 
-test('the catalog has the seventeen models the docs list', () => {
+test('the catalog has the twenty models the docs list', () => {
   expect(Object.keys(modelPresets).sort()).toEqual(
     [
       'deepseek-v2-lite',
@@ -32,6 +32,9 @@ test('the catalog has the seventeen models the docs list', () => {
       'glm-4.5',
       'llama-4-scout',
       'llama-4-maverick',
+      'flame-moe-290m',
+      'flame-moe-721m',
+      'flame-moe-1.7b',
     ].sort(),
   );
 });
@@ -47,4 +50,11 @@ test('Switch is a decoder stack with MoE on odd layers, top-1', () => {
   expect(s.moeLayers).toEqual([1, 3, 5, 7, 9, 11]);
   expect(s.topK).toBe(1);
   expect(s.notes).toMatch(/decoder/);
+});
+
+test('FLAME-MoE: layer 0 dense, 64 experts top-6 with 2 shared, the traces\' MoE layers', () => {
+  for (const [k, L] of [['flame-moe-290m', 9], ['flame-moe-721m', 12], ['flame-moe-1.7b', 18]] as const) {
+    const m = modelPresets[k];
+    expect([m.numLayers, m.moeLayers[0], m.moeLayers.length, m.numExperts, m.topK, m.numSharedExperts]).toEqual([L, 1, L - 1, 64, 6, 2]);
+  }
 });
