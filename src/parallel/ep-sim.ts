@@ -152,6 +152,7 @@ export function simulateEp(o: EpOptions): EpResult {
   };
 
   for (let s = 0; s < steps.length; s++) {
+    const stepStart = now;
     // Dynamic placement: re-plan at interval boundaries, copying moved experts between GPUs.
     if (dyn && s > 0 && s % dyn.intervalSteps === 0) {
       const next = dyn.replan(window, placement);
@@ -182,7 +183,6 @@ export function simulateEp(o: EpOptions): EpResult {
     const step = steps[s];
     const B = step.tokens.length;
     tokensTotal += B;
-    const stepStart = now;
     clock.fill(now);
     linkFree.fill(now);
     homeTokens.fill(0);

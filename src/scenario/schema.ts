@@ -145,9 +145,9 @@ export const placementSchema = z.discriminatedUnion('kind', [
   /** DeepSeek EPLB: `redundantPerGpu` extra replicas of the hottest experts on every GPU, packed by load. */
   z.object({ kind: z.literal('eplb'), label, redundantPerGpu: count.default(1) }).strict(),
   /** ExFlow: inter-layer affinity (tokens stay on one GPU across layers), an integer program per layer. */
-  z.object({ kind: z.literal('exflow'), label, timeLimitSec: z.number().positive().default(10) }).strict(),
-  /** MoETuner: an ILP over token load and inter-layer routing dependency (HiGHS). */
-  z.object({ kind: z.literal('moetuner'), label, timeLimitSec: z.number().positive().default(10) }).strict(),
+  z.object({ kind: z.literal('exflow'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
+  /** MoETuner: an ILP over token load and inter-layer routing dependency (HiGHS; it stops at relative gap relGap or after maxNodes branch-and-bound nodes per layer, both deterministic). */
+  z.object({ kind: z.literal('moetuner'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
   /** Lina-like dynamic re-placement every `intervalSteps` steps from the load of the last interval; migration charged. */
   z.object({ kind: z.literal('lina'), label, intervalSteps: positiveInt.default(16) }).strict(),
 ]);

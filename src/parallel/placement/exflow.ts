@@ -11,6 +11,6 @@
 import { sequentialPlacement } from './sequential.js';
 import type { PlacementContext, PlacementPlan } from './types.js';
 
-export function exflow(ctx: PlacementContext, spec: { timeLimitSec: number }): Promise<PlacementPlan> {
-  return sequentialPlacement(ctx, { name: 'ExFlow affinity', wLoad: 0, wCross: ctx.crossSecPerToken, timeLimitSec: spec.timeLimitSec, firstRoundRobin: true });
+export function exflow(ctx: PlacementContext, spec: { maxNodes: number; relGap: number }): Promise<PlacementPlan> {
+  return sequentialPlacement(ctx, { name: 'ExFlow affinity', wLoad: 0, wCross: ctx.crossSecPerToken, maxNodes: spec.maxNodes, relGap: spec.relGap, firstRoundRobin: true });
 }

@@ -11,6 +11,6 @@
 import { sequentialPlacement } from './sequential.js';
 import type { PlacementContext, PlacementPlan } from './types.js';
 
-export function moetuner(ctx: PlacementContext, spec: { timeLimitSec: number }): Promise<PlacementPlan> {
-  return sequentialPlacement(ctx, { name: 'MoETuner ILP', wLoad: ctx.computeSecPerToken, wCross: ctx.crossSecPerToken, timeLimitSec: spec.timeLimitSec, firstRoundRobin: false });
+export function moetuner(ctx: PlacementContext, spec: { maxNodes: number; relGap: number }): Promise<PlacementPlan> {
+  return sequentialPlacement(ctx, { name: 'MoETuner ILP', wLoad: ctx.computeSecPerToken, wCross: ctx.crossSecPerToken, maxNodes: spec.maxNodes, relGap: spec.relGap, firstRoundRobin: false });
 }

@@ -12,7 +12,8 @@ export interface SequentialOptions {
   name: string;
   wLoad: number;
   wCross: number;
-  timeLimitSec: number;
+  maxNodes: number;
+  relGap: number;
   /** Layer 0 as round-robin (nothing before it to be near) instead of solved. */
   firstRoundRobin: boolean;
 }
@@ -39,10 +40,12 @@ export async function sequentialPlacement(ctx: PlacementContext, o: SequentialOp
       cost,
       wLoad: o.wLoad * NS,
       wCross: o.wCross * NS,
-      timeLimitSec: o.timeLimitSec,
+      maxNodes: o.maxNodes,
+      relGap: o.relGap,
       fixFirst: l === 0,
     });
-    owner.set(sol.owner, l * E);
+    if (sol.owner) owner.set(sol.owner, l * E);
+    else for (let e = 0; e < E; e++) owner[l * E + e] = e % G; // no assignment found: round-robin for this layer
     statuses.set(sol.status, (statuses.get(sol.status) ?? 0) + 1);
   }
   const w: ObjectiveWeights = { computeSecPerToken: ctx.computeSecPerToken, crossSecPerToken: ctx.crossSecPerToken };
