@@ -17,6 +17,12 @@
  * After the last MoE layer the tail (LM head) runs where attention ran; the step ends when every GPU
  * is done, and the next step starts there for all (decode needs every token's output).
  *
+ * `coherent` (ExFlow's context-coherent expert parallelism): a token's hidden state stays on the GPU
+ * of its first expert; the next layer's attention runs there and the dispatch starts from there, so
+ * one exchange per layer remains when consecutive experts share a GPU. Every GPU is assumed to hold
+ * every token's KV cache (ExFlow keeps the context coherent across GPUs); the traffic that keeps it
+ * coherent is not charged, a simplification in ExFlow's favour.
+ *
  * A token whose expert has several replicas (EPLB) goes to replica (token + slot) mod replicas.
  * Every second comes from a Costs method or the collective model (src/timing/).
  */
@@ -61,7 +67,7 @@ export interface EpOptions {
   plan: PlacementPlan;
   costs: EpCosts;
   collectives: CollectiveCosts;
-  attention: 'data' | 'tensor';
+  attention: 'data' | 'tensor' | 'coherent';
   /** One expert cache per GPU (offloading), or none: every placed expert resident. */
   caches?: ExpertCache[];
   timelineSteps: number;
@@ -108,7 +114,8 @@ export function simulateEp(o: EpOptions): EpResult {
   const { numLayers: L, numExperts: E, topK: K, experts } = trace;
   let placement: Placement = o.plan.placement;
   if (placement.gpus !== G || placement.numLayers !== L || placement.numExperts !== E) throw new Error('placement does not match the trace and GPUs');
-  const dataParallel = o.attention === 'data';
+  const coherent = o.attention === 'coherent';
+  const dataParallel = o.attention === 'data' || coherent;
   const act = costs.activationBytes(1);
   const clock = new Float64Array(G);
   const linkFree = new Float64Array(G);
@@ -135,6 +142,8 @@ export function simulateEp(o: EpOptions): EpResult {
   let curSet = new Uint8Array(maxB * G);
   let prevHad = new Uint8Array(maxB);
   let curHad = new Uint8Array(maxB);
+  const home = new Int32Array(maxB);
+  const nextHome = new Int32Array(maxB);
   let migrations = 0, migrationSec = 0, migrationBytes = 0;
   const window = new Float64Array(L * E);
   const dyn = o.plan.dynamic;
@@ -144,10 +153,9 @@ export function simulateEp(o: EpOptions): EpResult {
   const span = (step: number, layer: number, gpu: number, kind: SpanKind, startSec: number, endSec: number) => {
     if (step < o.timelineSteps && endSec > startSec) timeline.push({ step, layer, gpu, kind, startSec, endSec });
   };
-  const replicaOf = (key: number, t: number, k: number, home: number): number => {
+  const replicaOf = (key: number, t: number, k: number): number => {
     const a = placement.repStart[key], n = placement.repStart[key + 1] - a;
     if (n === 1) return placement.repGpu[a];
-    void home;
     return placement.repGpu[a + ((t + k) % n)];
   };
 
@@ -185,16 +193,19 @@ export function simulateEp(o: EpOptions): EpResult {
     tokensTotal += B;
     clock.fill(now);
     linkFree.fill(now);
-    homeTokens.fill(0);
-    homeContext.fill(0);
     let ctxTotal = 0;
     for (let i = 0; i < B; i++) {
-      homeTokens[i % G]++;
-      homeContext[i % G] += step.context[i];
+      home[i] = i % G;
       ctxTotal += step.context[i];
     }
     prevHad.fill(0);
     for (let l = 0; l < L; l++) {
+      homeTokens.fill(0);
+      homeContext.fill(0);
+      for (let i = 0; i < B; i++) {
+        homeTokens[home[i]]++;
+        homeContext[home[i]] += step.context[i];
+      }
       // 1. Attention.
       let A = 0;
       if (dataParallel) {
@@ -231,20 +242,22 @@ export function simulateEp(o: EpOptions): EpResult {
       const layerMetrics = layers[l];
       for (let i = 0; i < B; i++) {
         const t = step.tokens[i];
-        const home = i % G;
+        const h = home[i];
+        nextHome[i] = -1;
         const base = (t * L + l) * K;
         for (let k = 0; k < K; k++) {
           const e = experts[base + k];
           if (e === NO_EXPERT) continue;
           const key = l * E + e;
           window[key]++;
-          const r = replicaOf(key, t, k, home);
+          const r = replicaOf(key, t, k);
+          if (nextHome[i] < 0) nextHome[i] = r;
           tokensOn[r * E + e]++;
           layerMetrics.routes++;
           if (l > 0 && prevHad[i] === 1 && prevSet[i * G + r] === 0) layerMetrics.crossRoutes++;
           if (curSet[i * G + r] === 0) {
             curSet[i * G + r] = 1;
-            if (dataParallel && r !== home) send[home * G + r] += act;
+            if (dataParallel && r !== h) send[h * G + r] += act;
           }
           curHad[i] = 1;
         }
@@ -340,7 +353,16 @@ export function simulateEp(o: EpOptions): EpResult {
       }
       // 4. Combine.
       if (dataParallel) {
-        for (let g = 0; g < G; g++) for (let h = 0; h < G; h++) back[h * G + g] = send[g * G + h];
+        if (coherent) {
+          // ExFlow: the outputs gather at the GPU of the token's first expert, where it stays.
+          back.fill(0);
+          for (let i = 0; i < B; i++) {
+            const to = nextHome[i];
+            if (to < 0) continue;
+            for (let g = 0; g < G; g++) if (curSet[i * G + g] === 1 && g !== to) back[g * G + to] += act;
+            home[i] = to;
+          }
+        } else for (let g = 0; g < G; g++) for (let h = 0; h < G; h++) back[h * G + g] = send[g * G + h];
         const T = collectives.allToAll(back, done);
         let bytes = 0;
         for (let x = 0; x < G * G; x++) bytes += back[x];
@@ -362,7 +384,13 @@ export function simulateEp(o: EpOptions): EpResult {
       const swap = prevSet; prevSet = curSet; curSet = swap;
       const swapHad = prevHad; prevHad = curHad; curHad = swapHad;
     }
-    // Tail: trailing dense layers and the LM head, where attention ran.
+    // Tail: trailing dense layers and the LM head, where the tokens are.
+    homeTokens.fill(0);
+    homeContext.fill(0);
+    for (let i = 0; i < B; i++) {
+      homeTokens[home[i]]++;
+      homeContext[home[i]] += step.context[i];
+    }
     let end = 0;
     for (let g = 0; g < G; g++) {
       const t = dataParallel

@@ -169,8 +169,12 @@ export const parallelSchema = z
     interconnect: presetName(interconnectPresets, 'interconnect').optional(),
     interNode: presetName(interconnectPresets, 'interconnect').optional(),
     allToAll: z.enum(['direct', 'pairwise']).default('direct'),
-    /** data: each GPU runs attention for its own tokens (dispatch + combine all-to-alls); tensor: attention split over all GPUs (all-reduces). */
-    attention: z.enum(['data', 'tensor']).default('data'),
+    /**
+     * data: each GPU runs attention for its own tokens (dispatch + combine all-to-alls); tensor:
+     * attention split over all GPUs (all-reduces); coherent: ExFlow's context-coherent mode, a token
+     * stays on the GPU of its first expert (its KV cache assumed on every GPU).
+     */
+    attention: z.enum(['data', 'tensor', 'coherent']).default('data'),
     placements: z.array(placementSchema).min(1),
     /** Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest. */
     train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5) }).strict().default({ fraction: 0.5 }),

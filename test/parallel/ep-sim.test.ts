@@ -79,4 +79,16 @@ describe('expert parallelism on two GPUs', () => {
     const r = simulateEp({ trace: t2, steps: [step], plan: roundRobin({ trace: t2, train: { from: 0, to: 2 }, gpus: 2, gpusPerNode: 2, computeSecPerToken: 1, crossSecPerToken: 1 }), costs: roundCosts, collectives, attention: 'data', timelineSteps: 0 });
     expect(r.layers.map((l) => l.crossRoutes)).toEqual([0, 1]);
   });
+
+  test("ExFlow's coherent mode: a token stays on its first expert's GPU, so one exchange per layer remains", () => {
+    // Layer 0: token 0 (GPU 0) -> expert 1 (GPU 1), token 1 (GPU 1) -> expert 3 (GPU 1).
+    // Layer 1: token 0 -> expert 3 (GPU 1), token 1 -> expert 0 (GPU 0).
+    const t2 = traceOf(4, 1, [[[1], [3]], [[3], [0]]]);
+    const p2 = { placement: roundRobinPlacement(2, 2, 4), note: '' };
+    const run = (attention: 'data' | 'coherent') => simulateEp({ trace: t2, steps: [step], plan: p2, costs: roundCosts, collectives, attention, timelineSteps: 0 });
+    // data: every layer dispatches from the token's home GPU and combines back to it.
+    expect(run('data').layers.map((l) => l.collectiveBytes)).toEqual([200, 400]);
+    // coherent: layer 0 sends token 0 to GPU 1 where it stays; layer 1 sends token 1 to GPU 0; no combine traffic.
+    expect(run('coherent').layers.map((l) => l.collectiveBytes)).toEqual([100, 100]);
+  });
 });
