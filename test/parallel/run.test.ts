@@ -27,7 +27,7 @@ describe('several-GPU scenarios', () => {
     expect(summary).toEqual([
       ['round-robin | all-on-gpu', '26.585', '1.073', '21.4', 0],
       ['eplb +1/GPU | all-on-gpu', '30.818', '1.086', '21.9', 0],
-      ['exflow | all-on-gpu', '26.585', '1.073', '21.4', 0],
+      ['exflow | all-on-gpu', '26.551', '1.071', '18.7', 0],
       ['moetuner | all-on-gpu', '26.533', '1.070', '19.8', 0],
       ['lina /4 steps | all-on-gpu', '36.026', '1.068', '20.6', 178],
     ]);

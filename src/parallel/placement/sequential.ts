@@ -48,7 +48,8 @@ export async function sequentialPlacement(ctx: PlacementContext, o: SequentialOp
     else for (let e = 0; e < E; e++) owner[l * E + e] = e % G; // no assignment found: round-robin for this layer
     statuses.set(sol.status, (statuses.get(sol.status) ?? 0) + 1);
   }
-  const w: ObjectiveWeights = { computeSecPerToken: ctx.computeSecPerToken, crossSecPerToken: ctx.crossSecPerToken };
+  // The policy's own objective (ExFlow: crossings only; MoETuner: load and crossings).
+  const w: ObjectiveWeights = { computeSecPerToken: o.wLoad, crossSecPerToken: o.wCross };
   const rr = roundRobinPlacement(G, L, E);
   const objectiveSec = placementObjective(trace, train, owner, G, w, load).totalSec;
   const roundRobinSec = placementObjective(trace, train, ownersOf(rr), G, w, load).totalSec;

@@ -78,7 +78,8 @@ describe('placement invariants', () => {
         const ctx = ctxOf(c);
         const { placement } = await createPlacement(ctx, spec);
         const load = routeLoad(c.trace, ctx.train);
-        const w = { computeSecPerToken: ctx.computeSecPerToken, crossSecPerToken: ctx.crossSecPerToken };
+        // Each policy's own objective: ExFlow prices crossings only, MoETuner load and crossings.
+        const w = { computeSecPerToken: spec.kind === 'exflow' ? 0 : ctx.computeSecPerToken, crossSecPerToken: ctx.crossSecPerToken };
         const mine = placementObjective(c.trace, ctx.train, ownersOf(placement), c.G, w, load).totalSec;
         const rr = placementObjective(c.trace, ctx.train, ownersOf(roundRobinPlacement(c.G, c.trace.numLayers, c.trace.numExperts)), c.G, w, load).totalSec;
         expect(mine).toBeLessThanOrEqual(rr + 1e-12);
