@@ -5,6 +5,7 @@ import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { runParallelScenario } from '../../src/parallel/run.js';
 import { parallelTable } from '../../src/parallel/table.js';
 import { parallelCharts } from '../../src/report/parallel.js';
+import { expandSweep } from '../../src/sweep/expand.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const scenarioFiles = readdirSync(join(ROOT, 'scenarios')).filter((f) => f.startsWith('parallel-') && f.endsWith('.yaml'));
@@ -48,5 +49,10 @@ describe('several-GPU scenarios', () => {
     const bad = (p: unknown) => () => parseScenario({ ...base, parallel: { ...(base.parallel as object), ...(p as object) } }, 'x.yaml');
     expect(bad({ machine: 'dgx-h1000' })).toThrow(/parallel\.machine.*unknown machine "dgx-h1000"; expected one of/);
     expect(bad({ placements: [{ kind: 'exflw' }] })).toThrow(/parallel\.placements\[0\]/);
+  });
+
+  test('a sweep of a several-GPU scenario is refused in one line (the sweep runner simulates one GPU)', () => {
+    const raw = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
+    expect(() => expandSweep({ ...raw, sweep: { grid: { 'workload.batchSize': [8, 16] } } }, { file: 'p.yaml' })).toThrow(/^p\.yaml: parallel: several GPUs are not swept yet/);
   });
 });
