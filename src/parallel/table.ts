@@ -6,7 +6,7 @@ const pad = (s: string, n: number, right = false) => (right ? s.padStart(n) : s.
 export function parallelTable(r: ParallelRunResult): string {
   const f = r.fabric;
   const head = [
-    `${r.scenario.name}: ${r.model} on ${f.gpus} x ${r.hardware} (${f.nodes} node${f.nodes === 1 ? '' : 's'}, ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}), attention ${f.attention}-parallel, ${f.allToAll} all-to-all`,
+    `${r.scenario.name}: ${r.model} on ${f.gpus} x ${r.hardware} (${f.nodes} node${f.nodes === 1 ? '' : 's'}, ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}), attention ${f.attention === 'coherent' ? 'context-coherent (ExFlow)' : `${f.attention}-parallel`}, ${f.allToAll} all-to-all`,
     `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on the other ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
   ];
   const cols = ['placement | cache', 'TPOT ms', 'p99 ms', 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'objective eval ms (rr)', 'migr'];

@@ -59,7 +59,7 @@ export function renderParallelHtml(r: ParallelRunResult, libs: VegaLibraries): s
   const facts: Array<[string, string]> = [
     ['model', r.model],
     ['machine', `${f.gpus} x ${r.hardware}, ${f.nodes} node(s), ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}`],
-    ['parallelism', `attention ${f.attention}-parallel, experts expert-parallel, ${f.allToAll} all-to-all`],
+    ['parallelism', `attention ${f.attention === 'coherent' ? 'context-coherent (ExFlow)' : `${f.attention}-parallel`}, experts expert-parallel, ${f.allToAll} all-to-all`],
     ['trace', `${r.trace.source}: ${r.trace.trainTokens} training tokens, ${r.trace.evalTokens} evaluated`],
   ];
   const rows = r.runs
