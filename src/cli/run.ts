@@ -66,6 +66,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       raw = edited;
       scenario = parseScenario(edited, file);
     }
+    if (scenario.parallel) {
+      // Several GPUs (issue 17): a separate simulator and result (src/parallel/).
+      const { runParallelCli } = await import('./run-parallel.js');
+      return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
+    }
     const timings = args.timings ?? !args.json;
     const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) }).catch((e: unknown) => {
       throw inScenarioFile(e, file);

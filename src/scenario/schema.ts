@@ -9,6 +9,7 @@ import { traceSpecSchema } from '../trace/load.js';
 import { workloadSchema } from '../workload/schema.js';
 import { policySchema } from '../policies/spec.js';
 import { executionSchema, systemSchema } from '../systems/catalog.js';
+import { interconnectPresets, machinePresets } from '../hardware/interconnect.js';
 
 export { dtypeSchema } from '../model/dtype.js';
 import { dtypeSchema } from '../model/dtype.js';
@@ -51,6 +52,59 @@ export const sweepSchema = z
   .strict();
 export type SweepSpec = z.infer<typeof sweepSchema>;
 
+// ---- issue 17: several GPUs (src/parallel/) ---------------------------------------------------
+
+const presetName = (table: Record<string, unknown>, what: string) =>
+  z.string().refine((k) => Object.hasOwn(table, k), {
+    error: (iss) => `unknown ${what} ${JSON.stringify(iss.input)}; expected one of ${Object.keys(table).join(', ')}`,
+  });
+
+/** Expert placement policies (src/parallel/placement/), computed on the training part of the trace. */
+export const placementSchema = z.discriminatedUnion('kind', [
+  /** Expert e of every layer on GPU e mod G: the baseline. */
+  z.object({ kind: z.literal('round-robin'), label }).strict(),
+  /** DeepSeek EPLB: `redundantPerGpu` extra replicas of the hottest experts on every GPU, packed by load. */
+  z.object({ kind: z.literal('eplb'), label, redundantPerGpu: count.default(1) }).strict(),
+  /** ExFlow: inter-layer affinity (tokens stay on one GPU across layers), an integer program per layer. */
+  z.object({ kind: z.literal('exflow'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
+  /** MoETuner: an ILP over token load and inter-layer routing dependency (HiGHS; it stops at relative gap relGap or after maxNodes branch-and-bound nodes per layer, both deterministic). */
+  z.object({ kind: z.literal('moetuner'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
+  /** Lina-like dynamic re-placement every `intervalSteps` steps from the load of the last interval; migration charged. */
+  z.object({ kind: z.literal('lina'), label, intervalSteps: positiveInt.default(16) }).strict(),
+]);
+export type PlacementSpec = z.infer<typeof placementSchema>;
+export type PlacementKind = PlacementSpec['kind'];
+
+/**
+ * Several GPUs with expert parallelism. `machine` (src/hardware/interconnect.ts) fills the GPUs per
+ * node and the interconnects; single fields override it. The scenario's `hardware:` is one GPU with
+ * its host link and CPU; its `policies:` are each GPU's expert cache (all-on-gpu: no offloading).
+ */
+export const parallelSchema = z
+  .object({
+    machine: presetName(machinePresets, 'machine').optional(),
+    /** GPUs in all (default: the machine's GPUs per node x nodes). */
+    gpus: positiveInt.optional(),
+    nodes: positiveInt.default(1),
+    gpusPerNode: positiveInt.optional(),
+    interconnect: presetName(interconnectPresets, 'interconnect').optional(),
+    interNode: presetName(interconnectPresets, 'interconnect').optional(),
+    allToAll: z.enum(['direct', 'pairwise']).default('direct'),
+    /**
+     * data: each GPU runs attention for its own tokens (dispatch + combine all-to-alls); tensor:
+     * attention split over all GPUs (all-reduces); coherent: ExFlow's context-coherent mode, a token
+     * stays on the GPU of its first expert (its KV cache assumed on every GPU).
+     */
+    attention: z.enum(['data', 'tensor', 'coherent']).default('data'),
+    placements: z.array(placementSchema).min(1),
+    /** Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest. */
+    train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5) }).strict().default({ fraction: 0.5 }),
+    /** Record a per-GPU timeline of the first this many evaluated steps (0: none). */
+    timelineSteps: count.default(0),
+  })
+  .strict();
+export type ParallelSpec = z.infer<typeof parallelSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -81,6 +135,8 @@ export const scenarioSchema = z
       .optional(),
     /** A grid of scenarios around this one (moesim sweep); ignored by a single run. */
     sweep: sweepSchema.optional(),
+    /** Several GPUs: expert parallelism and placement (issue 17; src/parallel/). */
+    parallel: parallelSchema.optional(),
   })
   .strict();
 

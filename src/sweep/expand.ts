@@ -196,6 +196,8 @@ export function expandSweep(raw: unknown, opts: ExpandOptions = {}): ExpandedSwe
       if (e instanceof InputError) throw new InputError(`${where}${label}: ${e.message}`);
       throw e;
     }
+    // issue 17: the several-GPU simulator (src/parallel/) runs from `moesim run` only.
+    if (scenario.parallel) throw new InputError(`${where}parallel: several GPUs are not swept yet; run each point with moesim run --set`);
     points.push({ index, id, assignments, seed, raw: point, scenario });
   });
   return { id: sweepId(base, definition), name: String(base.name ?? 'sweep'), definition, base, points };

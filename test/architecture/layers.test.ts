@@ -31,6 +31,8 @@ const LAYERS = [
   'scenario',
   'metrics',
   'sim',
+  // issue 17: several GPUs (expert parallelism, placement) builds on sim/'s trace fitting and run context.
+  'parallel',
   'sweep',
   'calibrate',
   'report',

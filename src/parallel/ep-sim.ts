@@ -1,0 +1,414 @@
+/**
+ * Expert parallelism on several GPUs, one MoE layer at a time, from the per-token trace.
+ *
+ * Each decode step carries B tokens. Per MoE layer:
+ * 1. Attention (the non-expert work before the layer's experts). `data`: token i of the step lives on
+ *    GPU i mod G, which runs attention for its own tokens. `tensor`: every GPU runs 1/G of it for all
+ *    tokens, then a ring all-reduce of the tokens' hidden states.
+ * 2. Dispatch (data only): every (token, GPU holding one of its experts) pair other than the token's
+ *    own GPU sends the token's hidden state once: an all-to-all, which starts when the last GPU is
+ *    done with attention (a collective), and ends per GPU when it has sent and received its part.
+ * 3. Expert compute per GPU: each expert with tokens, through Costs.expertSec. With offloading, a GPU's
+ *    expert missing from its ExpertCache is fetched over that GPU's host link (issued when the routing
+ *    is known, at the end of attention; the link is one FIFO per GPU); the expert runs when both the
+ *    GPU and its weights are ready. Resident experts run first.
+ * 4. Combine: the dispatch's reverse all-to-all (data), or a ring all-reduce of the outputs (tensor),
+ *    once the slowest GPU is done computing. The layer ends when the slowest GPU has combined.
+ * After the last MoE layer the tail (LM head) runs where attention ran; the step ends when every GPU
+ * is done, and the next step starts there for all (decode needs every token's output).
+ *
+ * `coherent` (ExFlow's context-coherent expert parallelism): a token's hidden state stays on the GPU
+ * of its first expert; the next layer's attention runs there and the dispatch starts from there, so
+ * one exchange per layer remains when consecutive experts share a GPU. Every GPU is assumed to hold
+ * every token's KV cache (ExFlow keeps the context coherent across GPUs); the traffic that keeps it
+ * coherent is not charged, a simplification in ExFlow's favour.
+ *
+ * A token whose expert has several replicas (EPLB) goes to replica (token + slot) mod replicas.
+ * Every second comes from a Costs method or the collective model (src/timing/).
+ */
+import type { ExpertCache } from '../policies/expert-cache.js';
+import { HIT, wasAdmitted } from '../policies/expert-cache.js';
+import { NO_EXPERT, type Trace } from '../trace/types.js';
+import type { CollectiveCosts } from '../timing/collectives.js';
+import { tensorParallelPreExpertSec } from '../timing/collectives.js';
+import type { Placement, PlacementPlan } from './placement/types.js';
+
+/** The parts of Costs the expert-parallel world charges. */
+export interface EpCosts {
+  readonly expertBytes: number;
+  readonly linkOverlapsCompute: boolean;
+  expertSec(tokens: number): number;
+  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
+  tailSec(tokens: number, contextTokens: number, outputs: number): number;
+  h2dSec(bytes: number): number;
+  activationBytes(tokens: number): number;
+}
+
+export interface EpStep {
+  /** Trace token ids of the step's tokens. */
+  tokens: Int32Array;
+  /** Context tokens each attends to. */
+  context: Float64Array;
+}
+
+export type SpanKind = 'attention' | 'dispatch' | 'fetch' | 'expert' | 'combine' | 'tail' | 'migration';
+export interface EpSpan {
+  step: number;
+  layer: number;
+  gpu: number;
+  kind: SpanKind;
+  startSec: number;
+  endSec: number;
+}
+
+export interface EpOptions {
+  trace: Trace;
+  steps: EpStep[];
+  plan: PlacementPlan;
+  costs: EpCosts;
+  collectives: CollectiveCosts;
+  attention: 'data' | 'tensor' | 'coherent';
+  /** One expert cache per GPU (offloading), or none: every placed expert resident. */
+  caches?: ExpertCache[];
+  timelineSteps: number;
+}
+
+export interface EpLayerMetrics {
+  /** Mean over steps of (busiest GPU's expert time) / (mean GPU expert time). */
+  imbalance: number;
+  /** Same, over routed tokens per GPU. */
+  tokenImbalance: number;
+  /** Bytes all GPUs sent in the layer's collectives, summed over steps. */
+  collectiveBytes: number;
+  /** Time of the layer's collectives (dispatch + combine, or the all-reduces), summed over steps. */
+  collectiveSec: number;
+  /** Routes whose GPU held none of the token's experts of the previous layer. */
+  crossRoutes: number;
+  routes: number;
+}
+
+export interface EpGpuMetrics {
+  busySec: number;
+  expertSec: number;
+  hits: number;
+  misses: number;
+  fetchBytes: number;
+}
+
+export interface EpResult {
+  steps: number;
+  tokens: number;
+  totalSec: number;
+  stepSec: number[];
+  layers: EpLayerMetrics[];
+  gpus: EpGpuMetrics[];
+  migrations: number;
+  migrationSec: number;
+  migrationBytes: number;
+  timeline: EpSpan[];
+}
+
+export function simulateEp(o: EpOptions): EpResult {
+  const { trace, steps, costs, collectives } = o;
+  const G = collectives.gpus;
+  const { numLayers: L, numExperts: E, topK: K, experts } = trace;
+  let placement: Placement = o.plan.placement;
+  if (placement.gpus !== G || placement.numLayers !== L || placement.numExperts !== E) throw new Error('placement does not match the trace and GPUs');
+  const coherent = o.attention === 'coherent';
+  const dataParallel = o.attention === 'data' || coherent;
+  const act = costs.activationBytes(1);
+  const clock = new Float64Array(G);
+  const linkFree = new Float64Array(G);
+  const attnEnd = new Float64Array(G);
+  const computeEnd = new Float64Array(G);
+  const done = new Float64Array(G);
+  const send = new Float64Array(G * G);
+  const back = new Float64Array(G * G);
+  const tokensOn = new Int32Array(G * E);
+  const busyExpert = new Float64Array(G);
+  const tokensPerGpu = new Float64Array(G);
+  const homeTokens = new Float64Array(G);
+  const homeContext = new Float64Array(G);
+  const ready = new Float64Array(E);
+  const missed = new Uint8Array(E);
+  const lockedKeys = new Int32Array(E);
+  const layers: EpLayerMetrics[] = Array.from({ length: L }, () => ({ imbalance: 0, tokenImbalance: 0, collectiveBytes: 0, collectiveSec: 0, crossRoutes: 0, routes: 0 }));
+  const imbSteps = new Float64Array(L);
+  const gpus: EpGpuMetrics[] = Array.from({ length: G }, () => ({ busySec: 0, expertSec: 0, hits: 0, misses: 0, fetchBytes: 0 }));
+  const timeline: EpSpan[] = [];
+  const stepSec: number[] = [];
+  const maxB = steps.reduce((m, s) => Math.max(m, s.tokens.length), 0);
+  let prevSet = new Uint8Array(maxB * G);
+  let curSet = new Uint8Array(maxB * G);
+  let prevHad = new Uint8Array(maxB);
+  let curHad = new Uint8Array(maxB);
+  const home = new Int32Array(maxB);
+  const nextHome = new Int32Array(maxB);
+  let migrations = 0, migrationSec = 0, migrationBytes = 0;
+  const window = new Float64Array(L * E);
+  const dyn = o.plan.dynamic;
+  let tokensTotal = 0;
+  let now = 0;
+
+  const span = (step: number, layer: number, gpu: number, kind: SpanKind, startSec: number, endSec: number) => {
+    if (step < o.timelineSteps && endSec > startSec) timeline.push({ step, layer, gpu, kind, startSec, endSec });
+  };
+  const replicaOf = (key: number, t: number, k: number): number => {
+    const a = placement.repStart[key], n = placement.repStart[key + 1] - a;
+    if (n === 1) return placement.repGpu[a];
+    return placement.repGpu[a + ((t + k) % n)];
+  };
+
+  for (let s = 0; s < steps.length; s++) {
+    const stepStart = now;
+    // Dynamic placement: re-plan at interval boundaries, copying moved experts between GPUs.
+    if (dyn && s > 0 && s % dyn.intervalSteps === 0) {
+      const next = dyn.replan(window, placement);
+      done.fill(0);
+      let moved = 0;
+      for (let key = 0; key < L * E; key++) {
+        const from = placement.repGpu[placement.repStart[key]];
+        const to = next.repGpu[next.repStart[key]];
+        if (from === to) continue;
+        moved++;
+        done[to] += collectives.messageSec(from, to, costs.expertBytes);
+        migrationBytes += costs.expertBytes;
+        if (o.caches) {
+          const c = o.caches[from];
+          if (c.resident[key] === 1 && c.locked[key] === 0) c.evict(key);
+          o.caches[to].insert(key);
+        }
+      }
+      let stall = 0;
+      for (let g = 0; g < G; g++) if (done[g] > stall) stall = done[g];
+      for (let g = 0; g < G; g++) span(s, -1, g, 'migration', now, now + done[g]);
+      now += stall;
+      migrationSec += stall;
+      migrations += moved;
+      placement = next;
+      window.fill(0);
+    }
+    const step = steps[s];
+    const B = step.tokens.length;
+    tokensTotal += B;
+    clock.fill(now);
+    linkFree.fill(now);
+    let ctxTotal = 0;
+    for (let i = 0; i < B; i++) {
+      home[i] = i % G;
+      ctxTotal += step.context[i];
+    }
+    prevHad.fill(0);
+    for (let l = 0; l < L; l++) {
+      homeTokens.fill(0);
+      homeContext.fill(0);
+      for (let i = 0; i < B; i++) {
+        homeTokens[home[i]]++;
+        homeContext[home[i]] += step.context[i];
+      }
+      // 1. Attention.
+      let A = 0;
+      if (dataParallel) {
+        for (let g = 0; g < G; g++) {
+          const t = homeTokens[g] > 0 ? costs.preExpertSec(l, homeTokens[g], homeContext[g]) : 0;
+          attnEnd[g] = clock[g] + t;
+          span(s, l, g, 'attention', clock[g], attnEnd[g]);
+          gpus[g].busySec += t;
+          if (attnEnd[g] > A) A = attnEnd[g];
+        }
+      } else {
+        const t = tensorParallelPreExpertSec((j, n, c) => costs.preExpertSec(j, n, c), l, B, ctxTotal, G);
+        let m = 0;
+        for (let g = 0; g < G; g++) {
+          const e = clock[g] + t;
+          span(s, l, g, 'attention', clock[g], e);
+          gpus[g].busySec += t;
+          if (e > m) m = e;
+        }
+        const ar = collectives.allReduceSec(costs.activationBytes(B));
+        for (let g = 0; g < G; g++) {
+          attnEnd[g] = m + ar;
+          span(s, l, g, 'combine', m, m + ar);
+        }
+        layers[l].collectiveSec += ar;
+        layers[l].collectiveBytes += G * collectives.allReduceBytesPerGpu(costs.activationBytes(B));
+        A = m + ar;
+      }
+      // 2. Routing and dispatch.
+      tokensOn.fill(0);
+      send.fill(0);
+      curSet.fill(0);
+      curHad.fill(0);
+      const layerMetrics = layers[l];
+      for (let i = 0; i < B; i++) {
+        const t = step.tokens[i];
+        const h = home[i];
+        nextHome[i] = -1;
+        const base = (t * L + l) * K;
+        for (let k = 0; k < K; k++) {
+          const e = experts[base + k];
+          if (e === NO_EXPERT) continue;
+          const key = l * E + e;
+          window[key]++;
+          const r = replicaOf(key, t, k);
+          if (nextHome[i] < 0) nextHome[i] = r;
+          tokensOn[r * E + e]++;
+          layerMetrics.routes++;
+          if (l > 0 && prevHad[i] === 1 && prevSet[i * G + r] === 0) layerMetrics.crossRoutes++;
+          if (curSet[i * G + r] === 0) {
+            curSet[i * G + r] = 1;
+            if (dataParallel && r !== h) send[h * G + r] += act;
+          }
+          curHad[i] = 1;
+        }
+      }
+      const startOf = computeEnd; // reused: dispatch end per GPU
+      if (dataParallel) {
+        const T = collectives.allToAll(send, done);
+        let bytes = 0;
+        for (let x = 0; x < G * G; x++) bytes += send[x];
+        layerMetrics.collectiveBytes += bytes;
+        layerMetrics.collectiveSec += T;
+        for (let g = 0; g < G; g++) {
+          startOf[g] = A + done[g];
+          span(s, l, g, 'dispatch', A, startOf[g]);
+        }
+      } else {
+        for (let g = 0; g < G; g++) startOf[g] = attnEnd[g];
+      }
+      // 3. Expert compute per GPU.
+      let C = 0;
+      let sumBusy = 0, maxBusy = 0, sumTok = 0, maxTok = 0;
+      for (let g = 0; g < G; g++) {
+        const start = startOf[g];
+        let t = start;
+        let nLocked = 0;
+        let busy = 0;
+        let tok = 0;
+        const cache = o.caches?.[g];
+        const gm = gpus[g];
+        // Resident experts first, then the misses in fetch order (expert id order).
+        for (let e = 0; e < E; e++) {
+          missed[e] = 0;
+          const n = tokensOn[g * E + e];
+          if (n === 0) continue;
+          tok += n;
+          if (!cache) continue;
+          const key = l * E + e;
+          const outcome = cache.access(key);
+          if (outcome === HIT) {
+            gm.hits++;
+            cache.lock(key);
+            lockedKeys[nLocked++] = key;
+            continue;
+          }
+          gm.misses++;
+          gm.fetchBytes += costs.expertBytes;
+          missed[e] = 1;
+          if (wasAdmitted(outcome)) {
+            cache.lock(key);
+            lockedKeys[nLocked++] = key;
+          }
+          const issue = Math.max(linkFree[g], attnEnd[g]);
+          if (costs.linkOverlapsCompute) {
+            linkFree[g] = issue + costs.h2dSec(costs.expertBytes);
+            ready[e] = linkFree[g];
+            span(s, l, g, 'fetch', issue, linkFree[g]);
+          }
+        }
+        for (let pass = 0; pass < 2; pass++) {
+          for (let e = 0; e < E; e++) {
+            const n = tokensOn[g * E + e];
+            if (n === 0 || missed[e] !== pass) continue;
+            if (pass === 1) {
+              if (costs.linkOverlapsCompute) t = Math.max(t, ready[e]);
+              else {
+                const f = costs.h2dSec(costs.expertBytes);
+                span(s, l, g, 'fetch', t, t + f);
+                t += f;
+              }
+            }
+            const x = costs.expertSec(n);
+            span(s, l, g, 'expert', t, t + x);
+            t += x;
+            busy += x;
+          }
+        }
+        if (cache) for (let j = 0; j < nLocked; j++) cache.unlock(lockedKeys[j]);
+        computeEnd[g] = t;
+        busyExpert[g] = busy;
+        tokensPerGpu[g] = tok;
+        gm.busySec += busy;
+        gm.expertSec += busy;
+        sumBusy += busy;
+        sumTok += tok;
+        if (busy > maxBusy) maxBusy = busy;
+        if (tok > maxTok) maxTok = tok;
+        if (t > C) C = t;
+      }
+      if (sumBusy > 0) {
+        layerMetrics.imbalance += maxBusy / (sumBusy / G);
+        layerMetrics.tokenImbalance += maxTok / (sumTok / G);
+        imbSteps[l]++;
+      }
+      // 4. Combine.
+      if (dataParallel) {
+        if (coherent) {
+          // ExFlow: the outputs gather at the GPU of the token's first expert, where it stays.
+          back.fill(0);
+          for (let i = 0; i < B; i++) {
+            const to = nextHome[i];
+            if (to < 0) continue;
+            for (let g = 0; g < G; g++) if (curSet[i * G + g] === 1 && g !== to) back[g * G + to] += act;
+            home[i] = to;
+          }
+        } else for (let g = 0; g < G; g++) for (let h = 0; h < G; h++) back[h * G + g] = send[g * G + h];
+        const T = collectives.allToAll(back, done);
+        let bytes = 0;
+        for (let x = 0; x < G * G; x++) bytes += back[x];
+        layerMetrics.collectiveBytes += bytes;
+        layerMetrics.collectiveSec += T;
+        for (let g = 0; g < G; g++) {
+          clock[g] = C + done[g];
+          span(s, l, g, 'combine', C, clock[g]);
+        }
+      } else {
+        const ar = collectives.allReduceSec(costs.activationBytes(B));
+        layerMetrics.collectiveSec += ar;
+        layerMetrics.collectiveBytes += G * collectives.allReduceBytesPerGpu(costs.activationBytes(B));
+        for (let g = 0; g < G; g++) {
+          clock[g] = C + ar;
+          span(s, l, g, 'combine', C, clock[g]);
+        }
+      }
+      const swap = prevSet; prevSet = curSet; curSet = swap;
+      const swapHad = prevHad; prevHad = curHad; curHad = swapHad;
+    }
+    // Tail: trailing dense layers and the LM head, where the tokens are.
+    homeTokens.fill(0);
+    homeContext.fill(0);
+    for (let i = 0; i < B; i++) {
+      homeTokens[home[i]]++;
+      homeContext[home[i]] += step.context[i];
+    }
+    let end = 0;
+    for (let g = 0; g < G; g++) {
+      const t = dataParallel
+        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g]) : 0)
+        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n), 0, B, ctxTotal, G);
+      span(s, L, g, 'tail', clock[g], clock[g] + t);
+      gpus[g].busySec += t;
+      clock[g] += t;
+      if (clock[g] > end) end = clock[g];
+    }
+    now = end;
+    stepSec.push(end - stepStart);
+  }
+  for (let l = 0; l < L; l++) {
+    if (imbSteps[l] > 0) {
+      layers[l].imbalance /= imbSteps[l];
+      layers[l].tokenImbalance /= imbSteps[l];
+    }
+  }
+  return { steps: steps.length, tokens: tokensTotal, totalSec: now, stepSec, layers, gpus, migrations, migrationSec, migrationBytes, timeline };
+}

@@ -1,0 +1,274 @@
+/**
+ * A scenario with `parallel:` -> ParallelRunResult: resolve the model, one GPU's hardware and the
+ * fabric, load the trace, split it into a training and an evaluation part, compute every placement
+ * on the training part, and simulate every (cache policy, placement) pair on the evaluation part.
+ * No file writing, no clock reading: same scenario and seed, same result.
+ */
+import { resolveHardware } from '../hardware/resolve.js';
+import { interconnectPresets, machinePresets, type Fabric } from '../hardware/interconnect.js';
+import { resolveModel } from '../model/resolve.js';
+import { createRng } from '../rng/rng.js';
+import type { PlacementSpec, PolicySpec, Scenario } from '../scenario/schema.js';
+import { fitTraceToModel, type RunContext } from '../sim/run.js';
+import { loadTrace } from '../trace/load.js';
+import type { Trace } from '../trace/types.js';
+import { RooflineCosts } from '../timing/roofline.js';
+import { semanticCostModel } from '../timing/execution-semantics.js';
+import { scenarioSemantics } from '../systems/catalog.js';
+import { CollectiveCosts } from '../timing/collectives.js';
+import { ExpertCache } from '../policies/expert-cache.js';
+import { cachePolicies } from '../policies/index.js';
+import { InputError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { simulateEp, type EpSpan, type EpStep } from './ep-sim.js';
+import { createPlacement, placementLabel } from './placement/index.js';
+import { placementObjective } from './placement/objective.js';
+import { routeLoad } from './placement/stats.js';
+import { ownersOf, type Placement, type PlacementContext } from './placement/types.js';
+
+export interface ParallelLayerRow {
+  layer: number;
+  imbalance: number;
+  tokenImbalance: number;
+  collectiveBytes: number;
+  collectiveSec: number;
+  crossRoutes: number;
+  crossFraction: number;
+}
+
+export interface ParallelRun {
+  label: string;
+  placement: PlacementSpec['kind'];
+  policy: string;
+  note: string;
+  /** Expert slots per GPU per layer. */
+  slotsPerGpu: number;
+  steps: number;
+  tokens: number;
+  totalSec: number;
+  tpotMeanMs: number;
+  tpotP99Ms: number;
+  throughputTokPerSec: number;
+  /** Mean over layers of the per-layer expert-time imbalance (max / mean over GPUs; 1 = balanced). */
+  meanImbalance: number;
+  meanTokenImbalance: number;
+  collectiveBytes: number;
+  collectiveSec: number;
+  /** Share of routes (layers 1..L-1) that go to a GPU holding none of the token's previous-layer experts. */
+  crossFraction: number;
+  /** The placement objective (placement/objective.ts) on the training and the evaluation tokens; single-replica static placements. */
+  objective?: { trainSec: number; evalSec: number; roundRobinTrainSec: number; roundRobinEvalSec: number };
+  migrations: number;
+  migrationSec: number;
+  migrationBytes: number;
+  layers: ParallelLayerRow[];
+  gpus: Array<{ gpu: number; busySec: number; expertSec: number; hits: number; misses: number; fetchBytes: number }>;
+  /** Expert GPU of each (layer, expert) at the start (first replica), for inspection. */
+  owners: number[][];
+  timeline?: EpSpan[];
+}
+
+export interface ParallelRunResult {
+  kind: 'parallel';
+  moesimVersion: string;
+  scenario: { name: string; file?: string; seed: string | number };
+  model: string;
+  hardware: string;
+  fabric: { gpus: number; gpusPerNode: number; nodes: number; intraNode: string; interNode: string; allToAll: string; attention: string };
+  trace: { source: string; tokens: number; trainTokens: number; evalTokens: number; layers: number; experts: number; topK: number };
+  batchTokens: number;
+  prices: { computeSecPerToken: number; crossSecPerToken: number };
+  warnings: string[];
+  runs: ParallelRun[];
+}
+
+const percentile = (xs: number[], p: number): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+};
+
+/** The fabric the scenario's `parallel:` describes. */
+export function resolveFabric(p: NonNullable<Scenario['parallel']>): Fabric & { intraKey: string; interKey: string; nodes: number } {
+  const m = p.machine !== undefined ? machinePresets[p.machine] : undefined;
+  const nodes = p.nodes;
+  const gpusPerNode = p.gpusPerNode ?? (p.gpus !== undefined ? p.gpus / nodes : m?.gpusPerNode);
+  if (gpusPerNode === undefined) throw new InputError('parallel: give gpus, gpusPerNode or a machine');
+  if (!Number.isInteger(gpusPerNode)) throw new InputError(`parallel.gpus: ${p.gpus} GPUs do not split evenly over ${nodes} nodes`);
+  const gpus = p.gpus ?? gpusPerNode * nodes;
+  if (gpus !== gpusPerNode * nodes) throw new InputError(`parallel.gpus: ${gpus}, expected gpusPerNode x nodes = ${gpusPerNode * nodes}`);
+  if (m && gpusPerNode > m.gpusPerNode) throw new InputError(`parallel.gpus: machine ${p.machine} has ${m.gpusPerNode} GPUs per node, not ${gpusPerNode}`);
+  const intraKey = p.interconnect ?? m?.intraNode;
+  if (intraKey === undefined) throw new InputError('parallel.interconnect: expected an interconnect preset (or a machine)');
+  const interKey = p.interNode ?? m?.interNode ?? 'ib-ndr';
+  return { gpus, gpusPerNode, nodes, intra: interconnectPresets[intraKey], inter: interconnectPresets[interKey], intraKey, interKey };
+}
+
+/** Steps of `batch` tokens over tokens [from, to), each token attending to its prompt and earlier tokens. */
+export function decodeSteps(trace: Trace, from: number, to: number, batch: number, promptTokens: number): EpStep[] {
+  const pos = new Int32Array(trace.tokens);
+  for (const s of trace.sequences) for (let i = 0; i < s.length; i++) pos[s.start + i] = i;
+  const steps: EpStep[] = [];
+  for (let t = from; t < to; t += batch) {
+    const n = Math.min(batch, to - t);
+    const tokens = new Int32Array(n);
+    const context = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      tokens[i] = t + i;
+      context[i] = promptTokens + pos[t + i] + 1;
+    }
+    steps.push({ tokens, context });
+  }
+  return steps;
+}
+
+function checkPolicy(p: PolicySpec, i: number): void {
+  const where = `policies[${i}]`;
+  if (p.kind === 'belady' || p.kind === 'static') throw new InputError(`${where}.kind: ${p.kind} is not supported with parallel: (expected all-on-gpu, none, lru or lfu as each GPU's cache)`);
+  if ('prefetch' in p && p.prefetch) throw new InputError(`${where}.prefetch: not supported with parallel: (each GPU's misses are fetched on demand)`);
+  if ('onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch') throw new InputError(`${where}.onMiss: only fetch is supported with parallel:`);
+  if (p.kind !== 'none' && p.kind !== 'all-on-gpu') {
+    const c = p.cache;
+    if (!('perLayer' in c) && !('experts' in c)) throw new InputError(`${where}.cache: expected {perLayer: n} or {experts: n} per GPU with parallel:`);
+  }
+}
+
+function policyName(p: PolicySpec): string {
+  if (p.label) return p.label;
+  if (p.kind === 'all-on-gpu' || p.kind === 'none') return p.kind;
+  const c = p.cache as { perLayer?: number; experts?: number };
+  return `${p.kind}, ${c.perLayer !== undefined ? `${c.perLayer}/layer` : `${c.experts} experts`} per GPU`;
+}
+
+function cachesFor(p: PolicySpec, G: number, L: number, E: number): ExpertCache[] | undefined {
+  if (p.kind === 'all-on-gpu') return undefined;
+  const perLayer = p.kind === 'none' ? true : 'perLayer' in p.cache;
+  const cap = p.kind === 'none' ? 0 : ((p.cache as { perLayer?: number; experts?: number }).perLayer ?? (p.cache as { experts: number }).experts);
+  const scopes = perLayer ? L : 1;
+  return Array.from({ length: G }, () => new ExpertCache(L, E, cap, perLayer, cachePolicies[p.kind as 'lru' | 'lfu' | 'none'].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes })));
+}
+
+function ownersTable(p: Placement): number[][] {
+  const o = ownersOf(p);
+  return Array.from({ length: p.numLayers }, (_, l) => Array.from(o.subarray(l * p.numExperts, (l + 1) * p.numExperts)));
+}
+
+export async function runParallelScenario(scenario: Scenario, ctx: RunContext): Promise<ParallelRunResult> {
+  const spec = scenario.parallel;
+  if (!spec) throw new Error('runParallelScenario: the scenario has no parallel: block');
+  const model = resolveModel(scenario.model, 'model');
+  const hardware = resolveHardware(scenario.hardware, 'hardware', ctx.baseDir);
+  const rng = createRng(scenario.seed);
+  const where = scenario.trace && 'path' in scenario.trace ? String(scenario.trace.path) : 'trace';
+  const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
+  const trace = fitTraceToModel(loaded, model, where);
+  const warnings = [...trace.warnings];
+  if (scenario.workload.kind === 'serving') throw new InputError('workload.kind: serving is not supported with parallel: (expected a batch workload: batchSize tokens per decode step)');
+  scenario.policies.forEach(checkPolicy);
+  const fabric = resolveFabric(spec);
+  const G = fabric.gpus;
+  const { numLayers: L, numExperts: E } = trace;
+  if (E % G !== 0) throw new InputError(`parallel.gpus: ${E} experts per layer do not split evenly over ${G} GPUs`);
+  const m = spec.machine !== undefined ? machinePresets[spec.machine] : undefined;
+  if (m && hardware.name !== m.hardware) warnings.push(`parallel.machine ${spec.machine} is built from hardware ${m.hardware}; the scenario's hardware is ${hardware.name}, which is what each GPU is simulated as`);
+  const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
+  const costs = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  const collectives = new CollectiveCosts(fabric, spec.allToAll);
+
+  const T = trace.tokens;
+  const nTrain = Math.min(T - 1, Math.max(1, Math.round(spec.train.fraction * T)));
+  const train = { from: 0, to: nTrain };
+  const evalRange = { from: nTrain, to: T };
+  const batch = scenario.workload.batchSize;
+  const steps = decodeSteps(trace, evalRange.from, evalRange.to, batch, scenario.workload.promptTokens);
+
+  // Prices of the placement objective: a token through an expert at the compute-bound slope of
+  // Costs.expertSec, and one hidden state over the intra-node interconnect.
+  const big = 1 << 20;
+  const computeSecPerToken = (costs.expertSec(big) - costs.expertSec(big / 2)) / (big / 2);
+  const crossSecPerToken = costs.activationBytes(1) / fabric.intra.bytesPerSec;
+  const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken };
+
+  const trainLoad = routeLoad(trace, train);
+  const evalLoad = routeLoad(trace, evalRange);
+  const w = { computeSecPerToken, crossSecPerToken };
+  const rrOwner = new Int32Array(L * E).map((_, k) => (k % E) % G);
+  const rrTrain = placementObjective(trace, train, rrOwner, G, w, trainLoad).totalSec;
+  const rrEval = placementObjective(trace, evalRange, rrOwner, G, w, evalLoad).totalSec;
+
+  const plans = [];
+  for (const [i, p] of spec.placements.entries()) {
+    try {
+      plans.push({ spec: p, plan: await createPlacement(pctx, p) });
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`parallel.placements[${i}] (${p.kind}): ${(e as Error).message}`);
+    }
+  }
+
+  const hbm = hardware.gpu.hbmBytes;
+  const denseBytes = spec.attention === 'tensor' ? costs.residentWeightBytes / G : costs.residentWeightBytes;
+  const runs: ParallelRun[] = [];
+  for (const policy of scenario.policies) {
+    for (const { spec: ps, plan } of plans) {
+      const pl = plan.placement;
+      if (policy.kind === 'all-on-gpu') {
+        const need = denseBytes + pl.slotsPerGpu * L * costs.expertBytes;
+        if (need > hbm) warnings.push(`${placementLabel(ps)}: ${pl.slotsPerGpu} experts x ${L} layers per GPU + the dense weights need ${(need / 2 ** 30).toFixed(1)} GiB, more than the GPU's ${(hbm / 2 ** 30).toFixed(1)} GiB (simulated anyway; cache them with lru/lfu to model offloading)`);
+      }
+      const r = simulateEp({ trace, steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
+      const single = pl.repGpu.length === L * E && !plan.dynamic;
+      const owners = ownersOf(pl);
+      let cross = 0, routes = 0;
+      const layers = r.layers.map((x, l) => {
+        if (l > 0) {
+          cross += x.crossRoutes;
+          routes += x.routes;
+        }
+        return { layer: l, imbalance: x.imbalance, tokenImbalance: x.tokenImbalance, collectiveBytes: x.collectiveBytes, collectiveSec: x.collectiveSec, crossRoutes: x.crossRoutes, crossFraction: x.routes > 0 && l > 0 ? x.crossRoutes / x.routes : 0 };
+      });
+      const mean = (f: (x: ParallelLayerRow) => number) => layers.reduce((s, x) => s + f(x), 0) / layers.length;
+      runs.push({
+        label: `${placementLabel(ps)} | ${policyName(policy)}`,
+        placement: ps.kind,
+        policy: policyName(policy),
+        note: plan.note,
+        slotsPerGpu: pl.slotsPerGpu,
+        steps: r.steps,
+        tokens: r.tokens,
+        totalSec: r.totalSec,
+        tpotMeanMs: (r.stepSec.reduce((a, b) => a + b, 0) / Math.max(1, r.stepSec.length)) * 1e3,
+        tpotP99Ms: percentile(r.stepSec, 0.99) * 1e3,
+        throughputTokPerSec: r.totalSec > 0 ? r.tokens / r.totalSec : 0,
+        meanImbalance: mean((x) => x.imbalance),
+        meanTokenImbalance: mean((x) => x.tokenImbalance),
+        collectiveBytes: layers.reduce((s, x) => s + x.collectiveBytes, 0),
+        collectiveSec: layers.reduce((s, x) => s + x.collectiveSec, 0),
+        crossFraction: routes > 0 ? cross / routes : 0,
+        ...(single
+          ? { objective: { trainSec: placementObjective(trace, train, owners, G, w, trainLoad).totalSec, evalSec: placementObjective(trace, evalRange, owners, G, w, evalLoad).totalSec, roundRobinTrainSec: rrTrain, roundRobinEvalSec: rrEval } }
+          : {}),
+        migrations: r.migrations,
+        migrationSec: r.migrationSec,
+        migrationBytes: r.migrationBytes,
+        layers,
+        gpus: r.gpus.map((g, i) => ({ gpu: i, ...g })),
+        owners: ownersTable(pl),
+        ...(spec.timelineSteps > 0 ? { timeline: r.timeline } : {}),
+      });
+    }
+  }
+  return {
+    kind: 'parallel',
+    moesimVersion: VERSION,
+    scenario: { name: scenario.name, ...(ctx.file ? { file: ctx.file } : {}), seed: scenario.seed },
+    model: model.name,
+    hardware: hardware.name,
+    fabric: { gpus: G, gpusPerNode: fabric.gpusPerNode, nodes: fabric.nodes, intraNode: fabric.intraKey, interNode: fabric.interKey, allToAll: spec.allToAll, attention: spec.attention },
+    trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: T - nTrain, layers: L, experts: E, topK: trace.topK },
+    batchTokens: batch,
+    prices: { computeSecPerToken, crossSecPerToken },
+    warnings,
+    runs,
+  };
+}

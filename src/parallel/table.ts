@@ -1,0 +1,30 @@
+/** The printed comparison of a ParallelRunResult: one row per (placement, cache policy). */
+import type { ParallelRunResult } from './run.js';
+
+const pad = (s: string, n: number, right = false) => (right ? s.padStart(n) : s.padEnd(n));
+
+export function parallelTable(r: ParallelRunResult): string {
+  const f = r.fabric;
+  const head = [
+    `${r.scenario.name}: ${r.model} on ${f.gpus} x ${r.hardware} (${f.nodes} node${f.nodes === 1 ? '' : 's'}, ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}), attention ${f.attention === 'coherent' ? 'context-coherent (ExFlow)' : `${f.attention}-parallel`}, ${f.allToAll} all-to-all`,
+    `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on the other ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
+  ];
+  const cols = ['placement | cache', 'TPOT ms', 'p99 ms', 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'objective eval ms (rr)', 'migr'];
+  const rows = r.runs.map((x) => [
+    x.label,
+    x.tpotMeanMs.toFixed(3),
+    x.tpotP99Ms.toFixed(3),
+    x.throughputTokPerSec.toFixed(1),
+    x.meanImbalance.toFixed(3),
+    x.meanTokenImbalance.toFixed(3),
+    (x.collectiveBytes / Math.max(1, x.steps) / 1e6).toFixed(3),
+    ((x.collectiveSec / Math.max(1, x.steps)) * 1e3).toFixed(3),
+    (x.crossFraction * 100).toFixed(1),
+    x.objective ? `${(x.objective.evalSec * 1e3).toFixed(2)} (${(x.objective.roundRobinEvalSec * 1e3).toFixed(2)})` : '-',
+    String(x.migrations),
+  ]);
+  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => pad(c, w[i], i > 0)).join('  ');
+  const notes = r.runs.filter((x, i, a) => a.findIndex((y) => y.placement === x.placement && y.note === x.note) === i).map((x) => `  ${x.placement}: ${x.note}`);
+  return [...head, '', line(cols), ...rows.map(line), '', 'placements:', ...notes, ...r.warnings.map((m) => `warning: ${m}`)].join('\n');
+}

@@ -1,0 +1,94 @@
+import { describe, expect, test } from 'vitest';
+import { simulateEp, type EpStep } from '../../src/parallel/ep-sim.js';
+import { roundRobin, roundRobinPlacement } from '../../src/parallel/placement/round-robin.js';
+import { CollectiveCosts } from '../../src/timing/collectives.js';
+import { ExpertCache } from '../../src/policies/expert-cache.js';
+import { lru } from '../../src/policies/lru.js';
+import { roundCosts, slowLink, traceOf } from './helpers.js';
+
+// Two GPUs, four experts (round-robin: 0, 2 on GPU 0; 1, 3 on GPU 1), one MoE layer, top-1.
+// Token 0 (home GPU 0) goes to expert 1, token 1 (home GPU 1) to expert 3: GPU 1 does all the work.
+const trace = traceOf(4, 1, [[[1]], [[3]]]);
+const step: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]) };
+const collectives = new CollectiveCosts({ gpus: 2, gpusPerNode: 2, intra: slowLink, inter: slowLink }, 'direct');
+const plan = { placement: roundRobinPlacement(2, 1, 4), note: '' };
+
+const spans = (r: ReturnType<typeof simulateEp>) => r.timeline.map((s) => [s.gpu, s.kind, s.startSec, s.endSec]);
+
+describe('expert parallelism on two GPUs', () => {
+  test('dispatch, compute, combine, and the slowest GPU ending the layer', () => {
+    const r = simulateEp({ trace, steps: [step], plan, costs: roundCosts, collectives, attention: 'data', timelineSteps: 1 });
+    expect(spans(r)).toEqual([
+      [0, 'attention', 0, 1],
+      [1, 'attention', 0, 1],
+      // Token 0's 100 bytes GPU 0 -> GPU 1: 1 s latency + 100 B / 100 B/s, starting when both finished attention.
+      [0, 'dispatch', 1, 3],
+      [1, 'dispatch', 1, 3],
+      // GPU 0 holds no routed token; GPU 1 runs experts 1 and 3, 2 s each.
+      [1, 'expert', 3, 5],
+      [1, 'expert', 5, 7],
+      // Combine starts when the slowest GPU (GPU 1) is done: t = 7.
+      [0, 'combine', 7, 9],
+      [1, 'combine', 7, 9],
+    ]);
+    expect(r.stepSec).toEqual([9]);
+    expect(r.layers[0].imbalance).toBe(2); // 4 s on GPU 1 against a mean of 2 s
+    expect(r.layers[0].collectiveBytes).toBe(200);
+    expect(r.layers[0].collectiveSec).toBe(4);
+    expect(r.gpus.map((g) => g.busySec)).toEqual([1, 5]);
+  });
+
+  test("offloaded: GPU 1's misses are fetched over its own host link, the experts wait for their weights", () => {
+    const caches = [0, 1].map(() => new ExpertCache(1, 4, 1, true, lru({ numLayers: 1, numExperts: 4, capacityPerScope: 1, scopes: 1 })));
+    const r = simulateEp({ trace, steps: [step], plan, costs: roundCosts, collectives, attention: 'data', caches, timelineSteps: 1 });
+    expect(spans(r)).toEqual([
+      [0, 'attention', 0, 1],
+      [1, 'attention', 0, 1],
+      [0, 'dispatch', 1, 3],
+      [1, 'dispatch', 1, 3],
+      // Fetches issued when the routing is known (end of attention), one after the other on the link.
+      [1, 'fetch', 1, 11],
+      [1, 'fetch', 11, 21],
+      [1, 'expert', 11, 13],
+      [1, 'expert', 21, 23],
+      [0, 'combine', 23, 25],
+      [1, 'combine', 23, 25],
+    ]);
+    expect(r.gpus[1]).toMatchObject({ hits: 0, misses: 2, fetchBytes: 2000 });
+    expect(r.gpus[0]).toMatchObject({ hits: 0, misses: 0 });
+  });
+
+  test('tensor-parallel attention: attention split over the GPUs, all-reduces instead of all-to-alls', () => {
+    const r = simulateEp({ trace, steps: [step], plan, costs: roundCosts, collectives, attention: 'tensor', timelineSteps: 1 });
+    // Attention 2 tokens / 2 GPUs = 1 s; ring all-reduce of 200 B: 2(p-1) alpha + 2(p-1)/p n beta = 2 + 2 = 4 s.
+    expect(spans(r)).toEqual([
+      [0, 'attention', 0, 1],
+      [1, 'attention', 0, 1],
+      [0, 'combine', 1, 5],
+      [1, 'combine', 1, 5],
+      [1, 'expert', 5, 7],
+      [1, 'expert', 7, 9],
+      [0, 'combine', 9, 13],
+      [1, 'combine', 9, 13],
+    ]);
+  });
+
+  test('tokens crossing GPUs between consecutive layers', () => {
+    // Two layers; token 0: expert 0 (GPU 0) then 2 (GPU 0): stays; token 1: expert 1 (GPU 1) then 0 (GPU 0): crosses.
+    const t2 = traceOf(4, 1, [[[0], [2]], [[1], [0]]]);
+    const r = simulateEp({ trace: t2, steps: [step], plan: roundRobin({ trace: t2, train: { from: 0, to: 2 }, gpus: 2, gpusPerNode: 2, computeSecPerToken: 1, crossSecPerToken: 1 }), costs: roundCosts, collectives, attention: 'data', timelineSteps: 0 });
+    expect(r.layers.map((l) => l.crossRoutes)).toEqual([0, 1]);
+  });
+
+  test("ExFlow's coherent mode: a token stays on its first expert's GPU, so one exchange per layer remains", () => {
+    // Layer 0: token 0 (GPU 0) -> expert 1 (GPU 1), token 1 (GPU 1) -> expert 3 (GPU 1).
+    // Layer 1: token 0 -> expert 3 (GPU 1), token 1 -> expert 0 (GPU 0).
+    const t2 = traceOf(4, 1, [[[1], [3]], [[3], [0]]]);
+    const p2 = { placement: roundRobinPlacement(2, 2, 4), note: '' };
+    const run = (attention: 'data' | 'coherent') => simulateEp({ trace: t2, steps: [step], plan: p2, costs: roundCosts, collectives, attention, timelineSteps: 0 });
+    // data: every layer dispatches from the token's home GPU and combines back to it.
+    expect(run('data').layers.map((l) => l.collectiveBytes)).toEqual([200, 400]);
+    // coherent: layer 0 sends token 0 to GPU 1 where it stays; layer 1 sends token 1 to GPU 0; no combine traffic.
+    expect(run('coherent').layers.map((l) => l.collectiveBytes)).toEqual([100, 100]);
+  });
+});

@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
+import { runParallelScenario } from '../../src/parallel/run.js';
+import { parallelTable } from '../../src/parallel/table.js';
+import { parallelCharts } from '../../src/report/parallel.js';
+import { expandSweep } from '../../src/sweep/expand.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const scenarioFiles = readdirSync(join(ROOT, 'scenarios')).filter((f) => f.startsWith('parallel-') && f.endsWith('.yaml'));
+
+describe('several-GPU scenarios', () => {
+  test('every parallel scenario parses and is run from the README', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(scenarioFiles.length).toBeGreaterThanOrEqual(5);
+    for (const f of scenarioFiles) {
+      const { scenario } = loadScenarioFile(join(ROOT, 'scenarios', f));
+      expect(scenario.parallel, f).toBeDefined();
+      expect(readme, f).toContain(`moesim run scenarios/${f}`);
+    }
+  });
+
+  test('golden: Mixtral-8x7B on 2x A100 (NVLink bridge), every placement, byte-identical on a second run', async () => {
+    const { scenario, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml'));
+    const r = await runParallelScenario(scenario, { baseDir, file });
+    const summary = r.runs.map((x) => [x.label, x.tpotMeanMs.toFixed(3), x.meanImbalance.toFixed(3), (x.crossFraction * 100).toFixed(1), x.migrations]);
+    expect(summary).toEqual([
+      ['round-robin | all-on-gpu', '26.585', '1.073', '21.4', 0],
+      ['eplb +1/GPU | all-on-gpu', '30.818', '1.086', '21.9', 0],
+      ['exflow | all-on-gpu', '26.551', '1.071', '18.7', 0],
+      ['moetuner | all-on-gpu', '26.533', '1.070', '19.8', 0],
+      ['lina /4 steps | all-on-gpu', '36.026', '1.068', '20.6', 178],
+    ]);
+    expect(r.trace).toMatchObject({ tokens: 338, trainTokens: 169, evalTokens: 169 });
+    for (const x of r.runs) {
+      // The slowest GPU ends every layer: no GPU is busy longer than the run.
+      for (const g of x.gpus) expect(g.busySec).toBeLessThanOrEqual(x.totalSec);
+      if (x.objective && x.placement === 'moetuner') expect(x.objective.trainSec).toBeLessThanOrEqual(x.objective.roundRobinTrainSec);
+    }
+    expect(parallelTable(r)).toContain('moetuner | all-on-gpu');
+    expect(parallelCharts(r).map((c) => c.id)).toEqual(['tpot', 'imbalance', 'traffic', 'cross']);
+    const again = await runParallelScenario(scenario, { baseDir, file });
+    expect(JSON.stringify(again)).toBe(JSON.stringify(r));
+  }, 120_000);
+
+  test('bad input: one line naming the field', () => {
+    const base = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
+    const bad = (p: unknown) => () => parseScenario({ ...base, parallel: { ...(base.parallel as object), ...(p as object) } }, 'x.yaml');
+    expect(bad({ machine: 'dgx-h1000' })).toThrow(/parallel\.machine.*unknown machine "dgx-h1000"; expected one of/);
+    expect(bad({ placements: [{ kind: 'exflw' }] })).toThrow(/parallel\.placements\[0\]/);
+  });
+
+  test('a sweep of a several-GPU scenario is refused in one line (the sweep runner simulates one GPU)', () => {
+    const raw = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
+    expect(() => expandSweep({ ...raw, sweep: { grid: { 'workload.batchSize': [8, 16] } } }, { file: 'p.yaml' })).toThrow(/^p\.yaml: parallel: several GPUs are not swept yet/);
+  });
+});
