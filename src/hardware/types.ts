@@ -1,5 +1,7 @@
 /** Hardware models. Internal units are SI: bytes, bytes per second, FLOP per second, seconds. */
 import type { Dtype } from '../model/types.js';
+import type { Ssd } from './storage.js';
+export type { Ssd } from './storage.js';
 
 export interface Gpu {
   name: string;
@@ -54,4 +56,12 @@ export interface Hardware {
   gpu: Gpu;
   link: HostLink;
   cpu: Cpu;
+  /** Issue 16: an NVMe SSD the experts that do not fit in memory are read from (the storage tier). */
+  storage?: Ssd;
+  /**
+   * Issue 16: one memory pool shared by CPU and GPU (Apple M-series, Jetson, DGX Spark, Strix
+   * Halo): `gpu.hbmBytes` is the pool and `cpu.dramBytes` the same pool; experts are read by the GPU
+   * at `gpu.hbmBytesPerSec` with no host-to-device copy, and the SSD is the offload tier.
+   */
+  unified?: boolean;
 }
