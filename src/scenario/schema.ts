@@ -130,6 +130,28 @@ export const sweepSchema = z
   .strict();
 export type SweepSpec = z.infer<typeof sweepSchema>;
 
+// ---- issue 16: the host tier between the GPU's expert cache and the storage tier (hardware.storage) ----
+/**
+ * Host DRAM as a tier of its own: what it keeps of the experts, with its own policy (lru models the
+ * OS page cache), fed by `hardware.storage`. Without it a scenario with a storage tier gets the
+ * defaults; without a storage tier, host DRAM must hold what the scenario keeps there (checked).
+ */
+export const hostTierSchema = z
+  .object({
+    /** Replacement in host DRAM: lru (the OS page cache), lfu, or belady (the offline bound; batch, fetch on miss, no prefetch). */
+    policy: z.enum(['lru', 'lfu', 'belady']).default('lru'),
+    /** DRAM kept for the OS, the runtime and pinned buffers, not for experts. */
+    reserveGiB: z.number().nonnegative().default(0),
+    /** At most this much DRAM for experts (less than the host has). */
+    capacityGiB: z.number().positive().optional(),
+    /** warm: starts holding the first experts of the model file that fit (loaded in order); cold: empty (an mmap'd model before first touch). */
+    initial: z.enum(['warm', 'cold']).default('warm'),
+    /** GPUDirect Storage: experts go SSD -> GPU, bypassing host DRAM (no host tier). */
+    gpuDirect: z.boolean().default(false),
+  })
+  .strict();
+export type HostTierSpec = z.infer<typeof hostTierSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -160,6 +182,8 @@ export const scenarioSchema = z
       .optional(),
     /** A grid of scenarios around this one (moesim sweep); ignored by a single run. */
     sweep: sweepSchema.optional(),
+    /** Issue 16: host DRAM as a tier in front of hardware.storage. */
+    hostTier: hostTierSchema.optional(),
   })
   .strict();
 

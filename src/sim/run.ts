@@ -23,6 +23,7 @@ import { RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim, type OffloadOptions } from './offload-sim.js';
+import { planTiers, setupTiers, tierMetrics } from './tier-plan.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { predictors } from '../predictors/index.js';
 import type { RoutingPredictor } from '../predictors/types.js';
@@ -480,9 +481,20 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     };
     /** Fresh per run: prefetchers and online predictors keep state. */
     const newOptions = (): OffloadOptions => policyOptions(prep, scenario, i, policyPredictors, label);
+    // Issue 16: host memory checked; host DRAM and the SSD as tiers where the machine has one.
+    const tierPlan = planTiers(hardware, p, i, { numLayers: trace.numLayers, numExperts: E }, cost.expertBytes, plan.capacityExperts, scenario.hostTier);
+    const reportTiers = hardware.storage !== undefined || hardware.unified === true || scenario.hostTier !== undefined;
+    const hostBelady = {
+      allowed: !serving && !pf && (!onMiss || onMiss.kind === 'fetch') ? (true as const) : 'it runs with a batch workload, fetch on miss and no prefetching',
+      gpuKeys: () => accessKeys(trace, newSource(), E),
+      freshGpuCache: () => createPolicyCache({ ...prep, warnings: [] }, p, i).cache,
+    };
     const simulate = (cache: ExpertCache, source: StepSource) => {
       const options = newOptions();
-      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
+      const tiers = setupTiers(tierPlan, hardware, cost, { numLayers: trace.numLayers, numExperts: E }, hostBelady);
+      if (tiers.host) options.tiers = tiers.host;
+      const counters = new OffloadSim(trace, tiers.cost, cache, source, scenario.timeline, options).run();
+      const tierResult = reportTiers ? tierMetrics(tierPlan, hardware, counters, tiers.host) : undefined;
       const metrics = summarize(
         counters,
         {
@@ -498,7 +510,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         metrics.fitsInHbm = false;
         warn(`${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`);
       }
-      return { counters, metrics };
+      return { counters, metrics, tierResult };
     };
     const described = {
       ...(pf ? { prefetch: pf.kind } : {}),
@@ -506,8 +518,8 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
       ...(pspec ? { predictor: reportOf(pspec) } : {}),
     };
     if (!serving) {
-      const { counters, metrics } = simulate(newCache(), newSource());
-      results.push({ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) });
+      const { counters, metrics, tierResult } = simulate(newCache(), newSource());
+      results.push({ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}), ...(tierResult ? { tiers: tierResult } : {}) });
       return;
     }
     serving.workload.schedulers.forEach((spec, j) => {
@@ -517,7 +529,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
       const parameters = built?.predictor.parameterCount() ?? 0;
       const predictions = built ? new PredictedPaths(built.predictor, built.online, requests!, serving.table.firstToken, E) : undefined;
       const source = servingSource(serving, trace, E, j, cache.resident, rng.fork('workload'), predictions);
-      const { counters, metrics } = simulate(cache, source);
+      const { counters, metrics, tierResult } = simulate(cache, source);
       const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
       const schedulerPredictor: SchedulerPredictorReport | undefined =
         setup && built && predictions
@@ -539,6 +551,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
         metrics,
         serving: servingMetrics,
         ...(scenario.timeline ? { timeline: counters.timeline } : {}),
+        ...(tierResult ? { tiers: tierResult } : {}),
       });
     });
   });
