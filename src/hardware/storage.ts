@@ -140,8 +140,9 @@ const diskProfileSchema = z
         seqReadBytesPerSec: z.number().positive(),
         randReadIops: z.number().positive(),
         readLatencySec: z.number().nonnegative(),
-        pcieGen: z.number().int().positive(),
-        lanes: z.number().int().positive(),
+        // 0: not known (a measured disk).
+        pcieGen: z.number().int().nonnegative(),
+        lanes: z.number().int().nonnegative(),
         blockBytes: z.number().positive(),
         queueDepth: z.number().int().positive(),
         source: z.string(),
