@@ -295,6 +295,55 @@ export async function calibrateDisk(o: DiskCalibrateOptions): Promise<DiskProfil
   }
 }
 
+export interface DiskReplay {
+  reads: number;
+  distinctExperts: number;
+  expertBytes: number;
+  measuredSec: number;
+  simulatedSec: number;
+  error: number;
+}
+
+/**
+ * Reads a run's SSD read sequence (expert keys in the order the simulated SSD started them) from a
+ * file laid out one expert after another, serially, each at the Ssd's request size and queue depth
+ * with the page cache bypassed; the measured total against the simulated SSD busy time of the same
+ * reads (each ssdReadSec(expertBytes)). Creates `file` and deletes it.
+ */
+export async function replayDiskReads(file: string, keys: number[], expertBytes: number, ssd: Ssd, seed = 1): Promise<DiskReplay> {
+  const slot = alignUp(expertBytes);
+  const index = new Map<number, number>();
+  for (const k of keys) if (!index.has(k)) index.set(k, index.size);
+  const fileBytes = Math.max(slot, index.size * slot);
+  let fd: number;
+  try {
+    const w = openSync(file, 'w');
+    const chunk = Buffer.alloc(4 * MiB);
+    const r = rng(seed);
+    for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((r() * 2 ** 32) >>> 0, i);
+    for (let done = 0; done < fileBytes; done += chunk.length) writeSync(w, chunk, 0, Math.min(chunk.length, fileBytes - done));
+    fsyncSync(w);
+    closeSync(w);
+    fd = openSync(file, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (e) {
+    throw fsInputError(e, 'write', file);
+  }
+  try {
+    const { buf, offset } = alignedBuffer(fd, slot + ALIGN);
+    let measuredSec = 0;
+    for (const k of keys) measuredSec += await timedRead(fd, buf, offset, index.get(k)! * slot, expertBytes, ssd.blockBytes, ssd.queueDepth);
+    const simulatedSec = keys.length * ssdReadSec(ssd, expertBytes, ssd.blockBytes, ssd.queueDepth);
+    return { reads: keys.length, distinctExperts: index.size, expertBytes, measuredSec, simulatedSec, error: (simulatedSec - measuredSec) / measuredSec };
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export function writeDiskProfile(path: string, p: DiskProfile): void {
   try {
     writeFileAtomic(path, JSON.stringify(p, null, 2) + '\n');

@@ -7,6 +7,8 @@ export interface CalibrateArgs {
   file?: string;
   model?: string;
   experts?: string;
+  scenario?: string;
+  maxReads?: number;
   output?: string;
   quick: boolean;
   seed: string;
@@ -29,6 +31,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       })
       .option('file', { type: 'string', describe: 'disk: the test file to create and read (on the disk to measure; default reports/calibration/disk-testfile.bin)' })
       .option('model', { type: 'string', default: 'mixtral-8x7b', describe: 'disk: the model preset whose expert size the validation reads' })
+      .option('scenario', { type: 'string', describe: 'disk: then replay this scenario\'s SSD reads (with the measured profile as its SSD) from a file on the disk, simulated vs measured' })
+      .option('max-reads', { type: 'number', default: 64, describe: 'disk --scenario: replay at most this many SSD reads per policy' })
       .option('experts', { type: 'string', default: 'int4', describe: 'disk: the experts\' dtype (expert size)' })
       .option('output', {
         alias: 'o',
@@ -49,7 +53,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
   handler: async (args) => {
     if (args.backend === 'disk') {
       const { runDiskCalibration } = await import('../calibrate/disk-cli.js');
-      await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick });
+      await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads });
       return;
     }
     // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.

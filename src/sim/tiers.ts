@@ -103,6 +103,8 @@ export class HostTier implements TierHook, JobListener {
   /** Locked in the host cache while its read is in flight. */
   private readonly lockedRead: Uint8Array;
   private remapKey = -1;
+  /** When set, the key of every SSD read in the order the reads start (for a disk replay). */
+  readLog?: number[];
 
   constructor(
     /** Host DRAM: its capacity and policy. */
@@ -188,6 +190,10 @@ export class HostTier implements TierHook, JobListener {
       this.lockedRead[key] = 1;
     }
     this.inflight[key] = this.ssd.transfer(this.expertBytes, priority, key);
+  }
+
+  onJobStart(_res: SerialResource, _job: number, tag: number): void {
+    this.readLog?.push(tag);
   }
 
   onJobDone(_res: SerialResource, _job: number, tag: number): void {

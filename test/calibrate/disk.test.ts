@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { calibrateDisk, fitDisk, formatDiskSummary, writeDiskProfile, type DiskPoint } from '../../src/calibrate/disk.js';
+import { calibrateDisk, fitDisk, formatDiskSummary, replayDiskReads, writeDiskProfile, type DiskPoint } from '../../src/calibrate/disk.js';
+import { ssdPresets } from '../../src/hardware/storage.js';
 import { readDiskProfileSync } from '../../src/hardware/storage.js';
 import { resolveHardware } from '../../src/hardware/resolve.js';
 import { ssdReadSec } from '../../src/timing/storage.js';
@@ -61,4 +62,17 @@ describe('calibrate --backend disk on this machine', () => {
     // The measured error is reported (README), not asserted: it is a property of this machine's disk.
     console.log(formatDiskSummary(p));
   }, 60_000);
+});
+
+describe('replayDiskReads', () => {
+  test("reads a run's SSD read sequence from a file on this disk; simulated is the model's time of the same reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-disk-'));
+    const file = join(dir, 'experts.bin');
+    const ssd = { ...ssdPresets['samsung-990-pro'], blockBytes: 256 * KiB, queueDepth: 2 };
+    const r = await replayDiskReads(file, [5, 9, 5, 1, 9, 9], 1 * MiB + 100, ssd);
+    expect(existsSync(file)).toBe(false);
+    expect([r.reads, r.distinctExperts]).toEqual([6, 3]);
+    expect(r.simulatedSec).toBe(6 * ssdReadSec(ssd, 1 * MiB + 100, 256 * KiB, 2));
+    expect(r.measuredSec).toBeGreaterThan(0);
+  });
 });
