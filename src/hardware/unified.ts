@@ -62,7 +62,7 @@ const socs: UnifiedSoc[] = [
     cores: 16,
     ssd: 'apple-m3-max-ssd',
     source:
-      'Apple MacBook Pro (M3 Max) tech specs: up to 128 GB unified memory, 400 GB/s, https://support.apple.com/en-us/117737; GPU and CPU FLOP/s derived from core counts and clocks, from memory',
+      'Apple MacBook Pro (M3 Max, 2023) tech specs: up to 128 GB unified memory, 400 GB/s; GPU and CPU FLOP/s derived from core counts and clocks; all from memory (the search tool did not confirm them)',
   },
   {
     key: 'm4-max',
