@@ -482,7 +482,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     /** Fresh per run: prefetchers and online predictors keep state. */
     const newOptions = (): OffloadOptions => policyOptions(prep, scenario, i, policyPredictors, label);
     // Issue 16: host memory checked; host DRAM and the SSD as tiers where the machine has one.
-    const tierPlan = planTiers(hardware, p, i, { numLayers: trace.numLayers, numExperts: E }, cost.expertBytes, plan.capacityExperts, scenario.hostTier);
+    const tierPlan = planTiers(hardware, p, i, { numLayers: trace.numLayers, numExperts: E }, cost.expertBytes, plan.capacityExperts, scenario.hostTier, streaming !== undefined);
     const reportTiers = hardware.storage !== undefined || hardware.unified === true || scenario.hostTier !== undefined;
     const hostBelady = {
       allowed: !serving && !pf && (!onMiss || onMiss.kind === 'fetch') ? (true as const) : 'it runs with a batch workload, fetch on miss and no prefetching',

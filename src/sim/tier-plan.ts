@@ -51,6 +51,7 @@ export function planTiers(
   expertBytes: number,
   gpuCapacityExperts: number,
   hostTier: HostTierSpec | undefined,
+  streaming = false,
 ): TierPlan {
   const spec = hostTier ?? hostTierSchema.parse({});
   const total = dims.numLayers * dims.numExperts;
@@ -76,14 +77,22 @@ export function planTiers(
   if (neededBytes <= available) {
     // Fits. A cold host tier in front of an SSD still reads each expert once from it.
     const cold = hardware.storage && spec.initial === 'cold' && keptExperts > 0;
-    return { mode: cold ? 'three-tier' : 'dram', spec, availableBytes: available, neededBytes, hostCapacityExperts: keptExperts };
+    const plan: TierPlan = { mode: cold ? 'three-tier' : 'dram', spec, availableBytes: available, neededBytes, hostCapacityExperts: keptExperts };
+    return cold ? threeTier(p, i, streaming, plan) : plan;
   }
   if (!hardware.storage) {
     throw new InputError(
       `hardware.cpu.memoryGiB: ${label} keeps ${keptExperts} experts (${gib(neededBytes)}) in host memory, more than the ${gib(available)} of DRAM the host has for them (${hardware.cpu.name}: ${gib(hardware.cpu.dramBytes)}${spec.reserveGiB > 0 ? `, less hostTier.reserveGiB ${spec.reserveGiB}` : ''}); expected a storage tier (hardware.storage, e.g. storage: samsung-990-pro), a larger cpu.memoryGiB, lower precision.experts, or a static placement that keeps fewer experts off the GPU`,
     );
   }
-  return { mode: 'three-tier', spec, availableBytes: available, neededBytes, hostCapacityExperts: Math.floor(available / expertBytes) };
+  return threeTier(p, i, streaming, { mode: 'three-tier', spec, availableBytes: available, neededBytes, hostCapacityExperts: Math.floor(available / expertBytes) });
+}
+
+/** What the host tier does not model yet, refused as bad input. */
+function threeTier(p: PolicySpec, i: number, streaming: boolean, plan: TierPlan): TierPlan {
+  if ('onMiss' in p && p.onMiss?.kind === 'low-precision') throw new InputError(`policies[${i}].onMiss: lower-bit copies with a host tier in front of an SSD are not modelled yet; expected onMiss fetch or cpu, or a host that holds the experts`);
+  if (streaming) throw new InputError(`workload.prefill.streaming: prefill streaming with a host tier in front of an SSD is not modelled yet; expected streaming off, or a host that holds the experts`);
+  return plan;
 }
 
 /** What a run needs from the plan: the costs the simulator charges, the host tier if any. */

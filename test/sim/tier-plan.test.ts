@@ -75,4 +75,9 @@ describe('host memory is never silently oversubscribed', () => {
     expect(t.ssd!.stagedUsed).toBeLessThanOrEqual(t.ssd!.stagedReads);
     expect(t.ssd!.reads).toBe(t.ssd!.demandReads + t.ssd!.stagedReads);
   });
+
+  test('what the host tier does not model is bad input, not a crash', async () => {
+    const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' };
+    await expect(run({ hardware: hw, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'low-precision', dtype: 'int4' } }] })).rejects.toThrow(InputError);
+  });
 });
