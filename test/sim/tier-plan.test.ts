@@ -80,4 +80,12 @@ describe('host memory is never silently oversubscribed', () => {
     const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' };
     await expect(run({ hardware: hw, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'low-precision', dtype: 'int4' } }] })).rejects.toThrow(InputError);
   });
+
+  test('same scenario and seed: byte-identical results through the three tiers', async () => {
+    const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'wd-sn850x' };
+    const policies = [{ kind: 'lru', cache: { perLayer: 8 }, prefetch: { kind: 'pregated', accuracy: 0.8 } }];
+    const a = JSON.stringify(await run({ hardware: hw, policies }));
+    const b = JSON.stringify(await run({ hardware: hw, policies }));
+    expect(a).toBe(b);
+  });
 });
