@@ -4,6 +4,11 @@ import { checkBackend } from './replay.js';
 
 export interface CalibrateArgs {
   backend: string;
+  file?: string;
+  model?: string;
+  experts?: string;
+  scenario?: string;
+  maxReads?: number;
   output?: string;
   quick: boolean;
   seed: string;
@@ -22,8 +27,13 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option('backend', {
         type: 'string',
         demandOption: true,
-        describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)',
+        describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP); disk: time O_DIRECT reads for the storage tier',
       })
+      .option('file', { type: 'string', describe: 'disk: the test file to create and read (on the disk to measure; default reports/calibration/disk-testfile.bin)' })
+      .option('model', { type: 'string', default: 'mixtral-8x7b', describe: 'disk: the model preset whose expert size the validation reads' })
+      .option('scenario', { type: 'string', describe: 'disk: then replay this scenario\'s SSD reads (with the measured profile as its SSD) from a file on the disk, simulated vs measured' })
+      .option('max-reads', { type: 'number', default: 64, describe: 'disk --scenario: replay at most this many SSD reads per policy' })
+      .option('experts', { type: 'string', default: 'int4', describe: 'disk: the experts\' dtype (expert size)' })
       .option('output', {
         alias: 'o',
         type: 'string',
@@ -39,8 +49,13 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         default: 'moesim-calibrate',
         describe: 'seed of the random weights and activations',
       })
-      .check((a) => checkBackend(a.backend)),
+      .check((a) => a.backend === 'disk' || checkBackend(a.backend)),
   handler: async (args) => {
+    if (args.backend === 'disk') {
+      const { runDiskCalibration } = await import('../calibrate/disk-cli.js');
+      await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads });
+      return;
+    }
     // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.
     const { calibrate } = await import('../calibrate/calibrate.js');
     const { formatProfileSummary, writeProfile } = await import('../calibrate/profile.js');

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { hardwarePresets } from '../hardware/presets.js';
+import { storagePresetsText } from '../hardware/presets-text.js';
 import { modelPresets } from '../model/presets.js';
 import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
 import { cachePolicies, cachePolicyKinds } from '../policies/index.js';
@@ -75,7 +76,7 @@ export function presetsText(): string {
   ];
   const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`)]);
   return [
-    hw, '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '',
+    hw, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '',
     systemTable, '', runtimeTable, '', formatTable, '',
     'Sources:', ...sources, '', 'Execution semantics sources:', ...semanticSources, '', 'Systems (from their code):', ...systemSources,
   ].join('\n');

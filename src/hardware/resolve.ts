@@ -13,6 +13,11 @@ import { describeValue, inputErrorFromZod, positiveNumber, presetOrObject } from
 import type { Dtype } from '../model/types.js';
 import { cpuPresets, gpuPresets, hardwarePresets, linkPresets } from './presets.js';
 import type { Cpu, Gpu, Hardware, HostLink } from './types.js';
+import { resolveStorage, storageSpecSchema } from './storage.js';
+import { storageMachinePresets } from './unified.js';
+
+/** Every machine preset: presets.ts's and issue 16's machines with an SSD (unified.ts). */
+export const allMachinePresets: Record<string, Hardware> = { ...hardwarePresets, ...storageMachinePresets };
 
 const GiB = 2 ** 30;
 const GB = 1e9;
@@ -65,7 +70,16 @@ const cpuSpecSchema = z
   .strict();
 
 const hardwareObjectSchema = z
-  .object({ preset: z.string(), profile: z.string().min(1), gpu: gpuSpecSchema, link: linkSpecSchema, cpu: cpuSpecSchema })
+  .object({
+    preset: z.string(),
+    profile: z.string().min(1),
+    gpu: gpuSpecSchema,
+    link: linkSpecSchema,
+    cpu: cpuSpecSchema,
+    // Issue 16: the storage tier (an SSD preset name, or an object) and unified memory.
+    storage: z.union([z.string(), storageSpecSchema]),
+    unified: z.boolean({ error: (iss) => `expected true or false, got ${describeValue(iss.input)}` }),
+  })
   .partial()
   .strict();
 
@@ -80,6 +94,7 @@ function knownKeys(path: readonly PropertyKey[]): readonly string[] {
     'gpu.tflops': Object.keys(tflopsSchema.shape),
     link: Object.keys(linkSpecSchema.shape),
     cpu: Object.keys(cpuSpecSchema.shape),
+    storage: Object.keys(storageSpecSchema.shape),
   };
   return shapes[path.map(String).join('.')] ?? [];
 }
@@ -190,23 +205,37 @@ export function resolveHardware(spec: unknown, fieldPath = 'hardware', baseDir =
   const parsed = hardwareSpecSchema.safeParse(spec);
   if (!parsed.success) throw inputErrorFromZod(parsed.error, fieldPath);
   const value = parsed.data;
-  if (typeof value === 'string') return lookup(hardwarePresets, 'hardware', value, fieldPath);
+  if (typeof value === 'string') return lookup(allMachinePresets, 'hardware', value, fieldPath);
 
   if (value.preset !== undefined && value.profile !== undefined) {
     throw new InputError(`${fieldPath}: give a preset or a profile, not both`);
   }
   const base =
     value.preset !== undefined
-      ? lookup(hardwarePresets, 'hardware', value.preset, `${fieldPath}.preset`)
+      ? lookup(allMachinePresets, 'hardware', value.preset, `${fieldPath}.preset`)
       : value.profile !== undefined
         ? profileHardware(value.profile, baseDir, `${fieldPath}.profile`)
         : undefined;
-  const overridden = [value.gpu, value.link, value.cpu].some((c) => c !== undefined && Object.values(c).some((v) => v !== undefined));
+  const overridden = [value.gpu, value.link, value.cpu].some((c) => c !== undefined && Object.values(c).some((v) => v !== undefined)) || value.unified !== undefined;
+  const storage = value.storage !== undefined ? resolveStorage(value.storage, `${fieldPath}.storage`, baseDir) : base?.storage;
+  const unified = value.unified ?? base?.unified;
+  if (unified && value.cpu?.memoryGiB !== undefined && value.gpu?.memoryGiB !== undefined && value.cpu.memoryGiB !== value.gpu.memoryGiB) {
+    throw new InputError(`${fieldPath}.cpu.memoryGiB: a unified-memory machine has one pool; expected the same size as gpu.memoryGiB (${value.gpu.memoryGiB}), got ${value.cpu.memoryGiB}`);
+  }
+  const gpu = resolveGpu(value.gpu, base?.gpu, `${fieldPath}.gpu`);
+  const cpu = resolveCpu(value.cpu, base?.cpu, `${fieldPath}.cpu`);
+  // One pool: an overridden size applies to both views of it.
+  if (unified) {
+    if (value.cpu?.memoryGiB !== undefined && value.gpu?.memoryGiB === undefined) gpu.hbmBytes = cpu.dramBytes;
+    else cpu.dramBytes = gpu.hbmBytes;
+  }
   return {
     name: base === undefined ? 'custom' : overridden ? `${base.name}+overrides` : base.name,
-    gpu: resolveGpu(value.gpu, base?.gpu, `${fieldPath}.gpu`),
+    gpu,
     link: resolveLink(value.link, base?.link, `${fieldPath}.link`),
-    cpu: resolveCpu(value.cpu, base?.cpu, `${fieldPath}.cpu`),
+    cpu,
+    ...(storage ? { storage } : {}),
+    ...(unified ? { unified: true } : {}),
   };
 }
 

@@ -72,6 +72,23 @@ export const cpuSchema = z
   })
   .strict();
 
+/** An NVMe SSD (issue 16; fields and their sources in hardware/storage.ts). */
+export const ssdSchema = z
+  .object({
+    name: z.string().min(1),
+    seqReadBytesPerSec: positive,
+    randReadIops: positive,
+    readLatencySec: nonNegative,
+    pcieGen: positive,
+    lanes: positive,
+    /** Request size the reader issues, bytes. */
+    blockBytes: positive,
+    /** Requests the reader keeps in flight. */
+    queueDepth: positive,
+    source: z.string().min(1),
+  })
+  .strict();
+
 export const hardwareSchema = z
   .object({
     /** Preset key this came from, or "custom". */
@@ -79,5 +96,13 @@ export const hardwareSchema = z
     gpu: gpuSchema,
     link: hostLinkSchema,
     cpu: cpuSchema,
+    /** Issue 16: an NVMe SSD the experts that do not fit in memory are read from (the storage tier). */
+    storage: ssdSchema.optional(),
+    /**
+     * Issue 16: one memory pool shared by CPU and GPU (Apple M-series, Jetson, DGX Spark, Strix
+     * Halo): `gpu.hbmBytes` is the pool and `cpu.dramBytes` the same pool; experts are read by the GPU
+     * at `gpu.hbmBytesPerSec` with no host-to-device copy, and the SSD is the offload tier.
+     */
+    unified: z.boolean().optional(),
   })
   .strict();

@@ -6,3 +6,4 @@ export type Gpu = z.infer<typeof gpuSchema>;
 export type HostLink = z.infer<typeof hostLinkSchema>;
 export type Cpu = z.infer<typeof cpuSchema>;
 export type Hardware = z.infer<typeof hardwareSchema>;
+export type { Ssd } from './storage.js';

@@ -1,3 +1,5 @@
+import type { TierMetrics } from './tiers.js';
+export type { TierMetrics } from './tiers.js';
 /**
  * What a simulation returns: plain JSON. Everything printed (tables, CSV, HTML, SVG) is a pure
  * function of a RunResult. Times in milliseconds (`Ms`), sizes in bytes (`Bytes`).
@@ -207,6 +209,8 @@ export interface PolicyResult {
   /** Serving workloads: per-request latency, throughput, SLO attainment, micro-batch unions. */
   serving?: ServingMetrics;
   timeline?: TimelineSpan[];
+  /** Issue 16: host DRAM and the storage tier (where each byte came from, time per tier). */
+  tiers?: TierMetrics;
 }
 
 /** Mean and percentiles of a sample (NaN when empty). */

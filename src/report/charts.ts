@@ -15,6 +15,7 @@ import {
   type PolicyRow,
   type ReportSource,
 } from './data.js';
+import { tierCharts } from './tiers.js';
 import { chartConfig, FULL_WIDTH, fieldLabel, fieldValueLabel, kindColorScale, SCHEMA } from './style.js';
 
 export type Format = 'text' | 'pct' | 'int' | 'f1' | 'f2' | 'f3' | 'check';
@@ -555,6 +556,7 @@ export function buildCharts(src: ReportSource): Chart[] {
       },
     });
   }
+  charts.push(...tierCharts(src)); // issue 16
   // The key comparison first.
   return [...charts.filter((c) => c.key), ...charts.filter((c) => !c.key)];
 }

@@ -1,6 +1,7 @@
 /** Plain-text tables of results: pure functions of a RunResult. */
 import { plural } from './style.js';
 import type { RunResult } from '../metrics/types.js';
+import { tierTable } from './tiers.js';
 
 const GiB = 2 ** 30;
 
@@ -48,6 +49,8 @@ export function comparisonTable(r: RunResult): string {
   if (pf) extra.push('', pf);
   const pr = predictorTable(r);
   if (pr) extra.push('', pr);
+  const tt = tierTable(r); // issue 16
+  if (tt) extra.push('', tt);
   const foot = r.warnings.length ? ['', ...r.warnings.map((w) => `warning: ${w}`)] : [];
   return [...head, renderTable(header, rows), ...extra, ...foot].join('\n');
 }

@@ -19,6 +19,8 @@ export { predictorSchema, predictorTrainingSchema, type PredictorSpec, type Pred
 
 const count = z.number().int().nonnegative();
 const positiveInt = z.number().int().positive();
+const label = z.string().min(1).optional();
+const unit = z.number().min(0).max(1);
 
 export const precisionSchema = z
   .object({
@@ -105,6 +107,28 @@ export const parallelSchema = z
   .strict();
 export type ParallelSpec = z.infer<typeof parallelSchema>;
 
+// ---- issue 16: the host tier between the GPU's expert cache and the storage tier (hardware.storage) ----
+/**
+ * Host DRAM as a tier of its own: what it keeps of the experts, with its own policy (lru models the
+ * OS page cache), fed by `hardware.storage`. Without it a scenario with a storage tier gets the
+ * defaults; without a storage tier, host DRAM must hold what the scenario keeps there (checked).
+ */
+export const hostTierSchema = z
+  .object({
+    /** Replacement in host DRAM: lru (the OS page cache), lfu, or belady (the offline bound; batch, fetch on miss, no prefetch). */
+    policy: z.enum(['lru', 'lfu', 'belady']).default('lru'),
+    /** DRAM kept for the OS, the runtime and pinned buffers, not for experts. */
+    reserveGiB: z.number().nonnegative().default(0),
+    /** At most this much DRAM for experts (less than the host has). */
+    capacityGiB: z.number().positive().optional(),
+    /** warm: starts holding the first experts of the model file that fit (loaded in order); cold: empty (an mmap'd model before first touch). */
+    initial: z.enum(['warm', 'cold']).default('warm'),
+    /** GPUDirect Storage: experts go SSD -> GPU, bypassing host DRAM (no host tier). */
+    gpuDirect: z.boolean().default(false),
+  })
+  .strict();
+export type HostTierSpec = z.infer<typeof hostTierSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -137,6 +161,9 @@ export const scenarioSchema = z
     sweep: sweepSchema.optional(),
     /** Several GPUs: expert parallelism and placement (issue 17; src/parallel/). */
     parallel: parallelSchema.optional(),
+
+    /** Issue 16: host DRAM as a tier in front of hardware.storage. */
+    hostTier: hostTierSchema.optional(),
   })
   .strict();
 

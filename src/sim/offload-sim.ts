@@ -43,6 +43,7 @@ import type { PredictorDriver } from '../predictors/driver.js';
 import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
 import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
+import { TIER_CPU, type TierHook } from './tiers.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 export type { MissCosts, StepCosts } from '../timing/costs.js';
@@ -59,6 +60,8 @@ export interface OffloadOptions {
    * link that does not overlap compute, and fetching on a miss.
    */
   schedule?: ScheduleLog;
+  /** Issue 16: host DRAM and the SSD behind the GPU's cache (tiers.ts); misses and prefetches ask it first. */
+  tiers?: TierHook;
 }
 /** The name the serving workloads know the options by. */
 export type OffloadSimOptions = OffloadOptions;
@@ -140,6 +143,7 @@ export class OffloadSim implements JobListener {
   /** End of the last GPU job started (for the stall split). */
   private gpuFreeAtSec = 0;
   private readonly log?: ScheduleLog;
+  private readonly tiers?: TierHook;
 
   constructor(
     private readonly trace: Trace,
@@ -179,6 +183,11 @@ export class OffloadSim implements JobListener {
     this.missCosts = options.missCosts;
     if (this.handler && this.handler.kind !== 'fetch' && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
     this.log = options.schedule;
+    this.tiers = options.tiers;
+    if (this.tiers) {
+      if (options.prefillStreaming || this.log || this.handler?.kind === 'low-precision') throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
+      this.tiers.bind(this.sim, (key, kind, n) => this.fromHost(key, kind, n));
+    }
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
@@ -235,6 +244,7 @@ export class OffloadSim implements JobListener {
     c.bytesH2D = this.link.bytesMoved;
     c.gpuBusySec = this.gpu.busySec;
     c.linkBusySec = this.link.resource.busySec;
+    this.tiers?.finish();
     if (this.streamer) {
       c.streamedExperts = this.streamer.streamedExperts;
       c.streamWastedBytes = this.streamer.wastedBytes;
@@ -395,7 +405,7 @@ export class OffloadSim implements JobListener {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
-      this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+      if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
     } else if (decision === 'low-bit') {
       this.evicted(cache.access(key, false), key);
       c.lowBitComputations++;
@@ -410,12 +420,21 @@ export class OffloadSim implements JobListener {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
         if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
       } else if (wasAdmitted(outcome)) {
-        this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
         this.inflightIsPrefetch[key] = 0;
+        if (!this.tiers || this.tiers.request(key, LINK_DEMAND, n)) this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
       } else {
         this.stagingNow++;
-        this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
+        if (!this.tiers || this.tiers.request(key, LINK_STAGED, n)) this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
       }
+    }
+  }
+
+  /** An expert a miss waited for reached host DRAM from the SSD (tiers.ts): on to the GPU, or to the CPU. */
+  private fromHost(key: number, kind: number, n: number): void {
+    if (kind === TIER_CPU) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+    else {
+      const job = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, kind), n);
+      if (kind === LINK_DEMAND) this.inflightJob[key] = job;
     }
   }
 
@@ -496,6 +515,8 @@ export class OffloadSim implements JobListener {
     for (let i = 0; i < w; i++) {
       const key = this.planKeys[i];
       if (cache.resident[key] === 1) continue;
+      // Not in host DRAM: stage it there from the SSD first; a later plan fetches it to the GPU.
+      if (this.tiers && !this.tiers.stage(key, PRIORITY_PREFETCH + this.planPrio[i])) continue;
       const outcome = cache.insert(key);
       if (outcome === BYPASSED) {
         c.prefetch.refused++;

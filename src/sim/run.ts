@@ -18,6 +18,11 @@ import { RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim } from './offload-sim.js';
+import { missHandlerInfo } from '../policies/miss/index.js';
+import { accessKeys } from '../trace/union.js';
+import type { ExpertCache } from '../policies/expert-cache.js';
+import { createPolicyCache } from './world.js';
+import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
@@ -201,11 +206,19 @@ function checkServable(p: PolicySpec, i: number): void {
 }
 
 /** Simulates one world on one step source and summarizes it. */
-function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource) {
-  const { trace, cost, warnings, residentBytes, allOnGpuBytes } = prep;
+/** What a Belady host tier needs (tier-plan.ts setupTiers). */
+type HostBelady = { allowed: string | true; gpuKeys: () => Int32Array; freshGpuCache: () => ExpertCache };
+
+function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource, tierPlan: TierPlan, hostBelady: HostBelady) {
+  const { trace, cost, warnings, residentBytes, allOnGpuBytes, hardware } = prep;
   const { plan, cache, options, label } = world;
-  const hbm = prep.hardware.gpu.hbmBytes;
-  const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
+  const hbm = hardware.gpu.hbmBytes;
+  // Issue 16: host DRAM and the SSD as tiers where the machine has one (tier-plan.ts).
+  const tiers = setupTiers(tierPlan, hardware, cost, { numLayers: trace.numLayers, numExperts: prep.model.numExperts }, hostBelady);
+  if (tiers.host) options.tiers = tiers.host;
+  const counters = new OffloadSim(trace, tiers.cost, cache, source, scenario.timeline, options).run();
+  const reportTiers = hardware.storage !== undefined || hardware.unified === true || scenario.hostTier !== undefined;
+  const tierResult = reportTiers ? tierMetrics(tierPlan, hardware, counters, tiers.host) : undefined;
   const metrics = summarize(
     counters,
     {
@@ -222,7 +235,7 @@ function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec
     const w = `${label}: needs ${gib(metrics.gpuMemoryBytes)}, more than the GPU's ${gib(hbm)}; shown as a bound only`;
     if (!warnings.includes(w)) warnings.push(w);
   }
-  return { counters, metrics };
+  return { counters, metrics, tierResult };
 }
 
 /** The results of `scenario.policies[i]`: one run (batch), or one per scheduler (serving). */
@@ -250,14 +263,21 @@ function runPolicy(
   const pspec = predictors.specs[i];
   const pf = 'prefetch' in p ? p.prefetch : undefined;
   const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+  // Issue 16: host memory checked; host DRAM and the SSD as tiers where the machine has one.
+  const tierPlan = planTiers(prep.hardware, p, i, { numLayers: trace.numLayers, numExperts: E }, prep.cost.expertBytes, first.plan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+  const hostBelady: HostBelady = {
+    allowed: !serving && !pf && (!onMiss || missHandlerInfo(onMiss.kind).fetchesOnly) ? true : 'it runs with a batch workload, fetch on miss and no prefetching',
+    gpuKeys: () => accessKeys(trace, prep.newSource(), E),
+    freshGpuCache: () => createPolicyCache({ ...prep, warnings: [] }, p, i).cache,
+  };
   const described = {
     ...(pf ? { prefetch: pf.kind } : {}),
     ...(cachePolicyInfo(p.kind).capacity !== 'all' ? { onMiss: onMiss?.kind ?? 'fetch' } : {}),
     ...(pspec ? { predictor: reportOf(pspec) } : {}),
   };
   if (!serving) {
-    const { counters, metrics } = simulateWorld(scenario, prep, p, newWorld(), prep.newSource());
-    return [{ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}) }];
+    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, newWorld(), prep.newSource(), tierPlan, hostBelady);
+    return [{ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}), ...(tierResult ? { tiers: tierResult } : {}) }];
   }
   return serving.workload.schedulers.map((spec, j): PolicyResult => {
     const world = newWorld();
@@ -266,7 +286,7 @@ function runPolicy(
     const parameters = built?.predictor.parameterCount() ?? 0;
     const predictions = built ? new PredictedPaths(built.predictor, built.online, schedulers.requests!, serving.table.firstToken, E) : undefined;
     const source = servingSource(serving, trace, E, j, world.cache.resident, rng.fork('workload'), predictions);
-    const { counters, metrics } = simulateWorld(scenario, prep, p, world, source);
+    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, world, source, tierPlan, hostBelady);
     const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
     const schedulerPredictor: SchedulerPredictorReport | undefined =
       setup && built && predictions
@@ -288,6 +308,7 @@ function runPolicy(
       metrics,
       serving: servingMetrics,
       ...(scenario.timeline ? { timeline: counters.timeline } : {}),
+      ...(tierResult ? { tiers: tierResult } : {}),
     };
   });
 }

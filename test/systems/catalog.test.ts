@@ -52,7 +52,9 @@ describe('systems catalog', () => {
   it('every system runs end to end, with its semantics in the costs', async () => {
     for (const k of systemKinds) {
       const extra = k === 'vllm-cpu-offload' ? { cpuOffloadGiB: 20 } : k === 'accelerate' ? { gpuLayers: 4 } : k === 'llama-cpp' ? { nCpuMoe: 8 } : {};
-      const scenario = parseScenario({ ...base, hardware: k === 'vllm-cpu-offload' || k === 'expertflow' ? 'a100-80gb' : 'rtx-4090', system: { kind: k, ...extra } });
+      // Issue 16 checks host DRAM: a 16-bit Mixtral's 84 GiB of experts need more than the 7950X preset's 64 GiB.
+      const hardware = k === 'vllm-cpu-offload' || k === 'expertflow' ? 'a100-80gb' : { preset: 'rtx-4090', cpu: { memoryGiB: 128 } };
+      const scenario = parseScenario({ ...base, hardware, system: { kind: k, ...extra } });
       const prep = await prepareScenario(scenario, { baseDir: '.' });
       expect(prep.cost).toBeInstanceOf(SemanticCostModel);
       const r = await runScenario(scenario, { baseDir: '.' });

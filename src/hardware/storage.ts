@@ -1,0 +1,211 @@
+/**
+ * The storage tier: NVMe SSDs as hardware (issue 16). Internal units are SI (bytes, bytes/s, s).
+ *
+ * What a drive is described by, and where each number comes from:
+ * - seqReadBytesPerSec: the datasheet's sequential read (128 KiB requests at QD32 on every consumer
+ *   datasheet), MB/s = 1e6 bytes/s.
+ * - randReadIops: the datasheet's 4 KiB random read IOPS at high queue depth (QD32 and more threads
+ *   as the datasheet states): the drive's ceiling on requests per second.
+ * - readLatencySec: the time of one 4 KiB read at queue depth 1 (command + flash read tR +
+ *   transfer), from the datasheet's QD1 IOPS where one is published (latency = 1 / IOPS_QD1), else
+ *   from published measurements (said so in `source`).
+ * - pcieGen, lanes: the drive's interface (informational; the read model uses the figures above).
+ * - blockBytes, queueDepth: how the reader issues a large read (request size and requests in
+ *   flight). The defaults are the datasheet's sequential-read conditions (128 KiB, QD32), under
+ *   which the model reproduces the datasheet bandwidth; an mmap'd model faulting pages in on one
+ *   thread is closer to 128 KiB at QD1 (Linux's default read_ahead_kb = 128).
+ *
+ * The timing of a read (latency + bytes / bandwidth, and the queue-depth curve) is written in
+ * src/timing/storage.ts, nowhere else.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../util/errors.js';
+import { unknownNameMessage } from '../util/suggest.js';
+import { describeValue, positiveNumber } from '../model/resolve.js';
+
+export interface Ssd {
+  name: string;
+  seqReadBytesPerSec: number;
+  randReadIops: number;
+  readLatencySec: number;
+  pcieGen: number;
+  lanes: number;
+  /** Request size the reader issues, bytes. */
+  blockBytes: number;
+  /** Requests the reader keeps in flight. */
+  queueDepth: number;
+  source: string;
+}
+
+const MBps = 1e6;
+const KiB = 1024;
+/** The datasheet sequential-read conditions (see the header). */
+export const DEFAULT_BLOCK_BYTES = 128 * KiB;
+export const DEFAULT_QUEUE_DEPTH = 32;
+
+function drive(d: Omit<Ssd, 'blockBytes' | 'queueDepth'>): Ssd {
+  return { ...d, blockBytes: DEFAULT_BLOCK_BYTES, queueDepth: DEFAULT_QUEUE_DEPTH };
+}
+
+export const ssdPresets: Record<string, Ssd> = {
+  'samsung-990-pro': drive({
+    name: 'Samsung 990 PRO 2TB (PCIe 4.0 x4)',
+    seqReadBytesPerSec: 7450 * MBps,
+    randReadIops: 1_400_000,
+    // Datasheet: 4 KB random read QD1 22,000 IOPS -> 45.5 us per read.
+    readLatencySec: 1 / 22_000,
+    pcieGen: 4,
+    lanes: 4,
+    source:
+      'Samsung 990 PRO data sheet (MZ-V9P2T0): sequential read 7,450 MB/s, random read 4 KB QD32 1,400K IOPS (2 TB), confirmed by https://www.slashcam.com/news/single/Samsung-990-PRO--New-NVMe-SSD-top-model-reaches-th-17407.html; QD1 random read 22K IOPS from the data sheet, from memory (not confirmed by the search tool)',
+  }),
+  'wd-sn850x': drive({
+    name: 'WD_BLACK SN850X 2TB (PCIe 4.0 x4)',
+    seqReadBytesPerSec: 7300 * MBps,
+    randReadIops: 1_200_000,
+    // WD publishes no QD1 figure; ~17K IOPS (4 KB QD1) is the order reviews measure: from memory.
+    readLatencySec: 1 / 17_000,
+    pcieGen: 4,
+    lanes: 4,
+    source:
+      'WD_BLACK SN850X product brief: sequential read 7,300 MB/s (all capacities), random read 1,200K IOPS (2 TB), https://www.tomshardware.com/news/wd-black-sn850x-pcie-40-ps5-ssd-hits-retail-4tb-for-dollar820; QD1 latency (~59 us) from published reviews, from memory (not confirmed by the search tool)',
+  }),
+  'solidigm-d7-p5520': drive({
+    name: 'Solidigm D7-P5520 7.68TB (PCIe 4.0 x4, U.2)',
+    seqReadBytesPerSec: 7100 * MBps,
+    randReadIops: 1_100_000,
+    // Product brief: 4 KB random read latency (QD1) typical ~82 us: from memory.
+    readLatencySec: 82e-6,
+    pcieGen: 4,
+    lanes: 4,
+    source:
+      'Solidigm D7-P5520 product brief (7.68 TB): sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; all from memory (the search tool did not find the brief)',
+  }),
+  'apple-m3-max-ssd': drive({
+    name: 'Apple internal SSD (MacBook Pro M3 Max, 2-4 TB)',
+    seqReadBytesPerSec: 6000 * MBps,
+    randReadIops: 200_000,
+    readLatencySec: 60e-6,
+    pcieGen: 4,
+    lanes: 4,
+    source:
+      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test / AmorphousDiskMark reviews of M3 Max MacBook Pros) read ~5.5-6.5 GB/s sequential; 4 KB random and QD1 latency of the order of other PCIe 4 drives; all from memory (not confirmed by the search tool)',
+  }),
+  'apple-m4-max-ssd': drive({
+    name: 'Apple internal SSD (MacBook Pro / Mac Studio M4 Max)',
+    seqReadBytesPerSec: 6700 * MBps,
+    randReadIops: 200_000,
+    readLatencySec: 60e-6,
+    pcieGen: 4,
+    lanes: 4,
+    source:
+      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test reviews of M4 Max machines) read ~6.5-7 GB/s sequential; random and QD1 latency as for the M3 Max SSD; all from memory (not confirmed by the search tool)',
+  }),
+};
+
+/** A disk calibration profile (moesim calibrate --backend disk): a measured Ssd. */
+export const DISK_PROFILE_KIND = 'moesim-disk-profile';
+
+const nonNegative = () => z.number({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` }).nonnegative({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` });
+const positiveInt = () => z.number({ error: (iss) => `expected a positive integer, got ${describeValue(iss.input)}` }).int().positive();
+
+/** `hardware.storage:` in a scenario, user units (MB/s = 1e6 bytes/s, microseconds, KiB). */
+export const storageSpecSchema = z
+  .object({
+    preset: z.string(),
+    /** A disk profile written by `moesim calibrate --backend disk` (relative to the scenario's folder). */
+    profile: z.string().min(1),
+    name: z.string().min(1),
+    seqReadMBps: positiveNumber(),
+    randReadKiops: positiveNumber(),
+    latencyUs: nonNegative(),
+    pcieGen: positiveInt(),
+    lanes: positiveInt(),
+    blockKiB: positiveNumber(),
+    queueDepth: positiveInt(),
+  })
+  .partial()
+  .strict();
+export type StorageSpec = z.infer<typeof storageSpecSchema>;
+
+const diskProfileSchema = z
+  .object({
+    kind: z.literal(DISK_PROFILE_KIND),
+    version: z.literal(1),
+    ssd: z
+      .object({
+        name: z.string(),
+        seqReadBytesPerSec: z.number().positive(),
+        randReadIops: z.number().positive(),
+        readLatencySec: z.number().nonnegative(),
+        // 0: not known (a measured disk).
+        pcieGen: z.number().int().nonnegative(),
+        lanes: z.number().int().nonnegative(),
+        blockBytes: z.number().positive(),
+        queueDepth: z.number().int().positive(),
+        source: z.string(),
+      })
+      .strict(),
+  })
+  .passthrough();
+
+/** Reads a disk profile file; InputError naming the file and field otherwise. */
+export function readDiskProfileSync(file: string): Ssd {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`${file}: cannot read the disk profile (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InputError(`${file}: expected a JSON disk profile (moesim calibrate --backend disk)`);
+  }
+  const parsed = diskProfileSchema.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new InputError(`${file}: ${i.path.join('.') || 'profile'}: ${i.message}; expected a profile of kind ${DISK_PROFILE_KIND}, version 1`);
+  }
+  return parsed.data.ssd;
+}
+
+/** Resolves `hardware.storage` to an Ssd (SI units). Throws InputError naming `fieldPath`. */
+export function resolveStorage(spec: StorageSpec | string, fieldPath: string, baseDir: string): Ssd {
+  const s: StorageSpec = typeof spec === 'string' ? { preset: spec } : spec;
+  if (s.preset !== undefined && s.profile !== undefined) throw new InputError(`${fieldPath}: give a preset or a profile, not both`);
+  let from: Ssd | undefined;
+  if (s.preset !== undefined) {
+    const found = ssdPresets[s.preset];
+    if (!found) throw new InputError(`${fieldPath}.preset: ${unknownNameMessage('SSD', s.preset, Object.keys(ssdPresets))}`);
+    from = structuredClone(found);
+  } else if (s.profile !== undefined) {
+    const full = isAbsolute(s.profile) ? s.profile : resolvePath(baseDir, s.profile);
+    try {
+      from = readDiskProfileSync(full);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${fieldPath}.profile: ${e.message.replace(full, s.profile)}`);
+      throw e;
+    }
+  } else {
+    const missing = ['seqReadMBps', 'randReadKiops', 'latencyUs'].filter((k) => s[k as keyof StorageSpec] === undefined);
+    if (missing.length > 0) throw new InputError(`${fieldPath}: without an SSD preset or profile, give ${missing.join(', ')}`);
+  }
+  const overridden = Object.entries(s)
+    .filter(([k, v]) => k !== 'preset' && k !== 'profile' && v !== undefined)
+    .map(([k]) => k);
+  return {
+    name: s.name ?? from?.name ?? 'custom SSD',
+    seqReadBytesPerSec: s.seqReadMBps !== undefined ? s.seqReadMBps * MBps : from!.seqReadBytesPerSec,
+    randReadIops: s.randReadKiops !== undefined ? s.randReadKiops * 1e3 : from!.randReadIops,
+    readLatencySec: s.latencyUs !== undefined ? s.latencyUs * 1e-6 : from!.readLatencySec,
+    pcieGen: s.pcieGen ?? from?.pcieGen ?? 4,
+    lanes: s.lanes ?? from?.lanes ?? 4,
+    blockBytes: s.blockKiB !== undefined ? s.blockKiB * KiB : (from?.blockBytes ?? DEFAULT_BLOCK_BYTES),
+    queueDepth: s.queueDepth ?? from?.queueDepth ?? DEFAULT_QUEUE_DEPTH,
+    source: from === undefined ? 'inline in scenario' : overridden.length > 0 ? `${from.source}; overridden in scenario: ${overridden.join(', ')}` : from.source,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Machines with a storage tier (issue 16): unified-memory machines (one pool shared by CPU and GPU;
+ * the GPU reads experts at the pool's bandwidth, no host-to-device copy; the SSD is the offload
+ * tier) and discrete machines paired with an NVMe drive.
+ *
+ * Unified machines: `gpu.hbmBytes` and `cpu.dramBytes` are the same pool (the largest
+ * configuration sold), `gpu.hbmBytesPerSec` its bandwidth. GPU FLOP/s are shader ALUs x 2 (FMA) x
+ * clock unless the vendor quotes a figure. Where the search tool could not confirm a figure the
+ * source says "from memory": treat those as estimates and override them in a scenario.
+ *
+ * The `link` of a unified machine carries only CPU-side work's activations (an on-miss CPU
+ * computation): a copy within the pool, at half the pool bandwidth (read + write), no latency.
+ * Expert reads never use it: they come from the SSD (timing/storage.ts).
+ *
+ * GH200 is not one pool: 96 GB HBM3 and 480 GB LPDDR5X joined by NVLink-C2C. It is modelled as the
+ * three tiers it has: GPU HBM <- Grace LPDDR5X over C2C <- a data-center SSD.
+ */
+import { cpuPresets, gpuPresets, linkPresets } from './presets.js';
+import { ssdPresets } from './storage.js';
+import type { Cpu, Gpu, Hardware, HostLink } from './types.js';
+
+const GiB = 2 ** 30;
+const GBps = 1e9;
+const TFLOPS = 1e12;
+/** Kernel launch on Metal / CUDA on an SoC: the same 5 us convention as presets.ts (not a datasheet number). */
+const LAUNCH_OVERHEAD_SEC = 5e-6;
+
+function poolLink(name: string, poolBytesPerSec: number): HostLink {
+  return {
+    name: `${name} (unified pool, no copy)`,
+    h2dBytesPerSec: poolBytesPerSec / 2,
+    d2hBytesPerSec: poolBytesPerSec / 2,
+    latencySec: 0,
+    source: 'unified memory: activations move within the one pool (a copy reads and writes: half its bandwidth)',
+  };
+}
+
+interface UnifiedSoc {
+  key: string;
+  name: string;
+  poolGiB: number;
+  poolGBps: number;
+  gpuFp32Tflops: number;
+  gpuBf16Tflops: number;
+  cpuGflops: number;
+  cores: number;
+  ssd: string;
+  source: string;
+}
+
+const socs: UnifiedSoc[] = [
+  {
+    key: 'm3-max',
+    name: 'Apple M3 Max (16-core CPU, 40-core GPU, 128 GB)',
+    poolGiB: 128,
+    poolGBps: 400,
+    // 40 cores x 128 ALUs x 2 x ~1.4 GHz; Apple GPUs run fp16/bf16 at the fp32 rate.
+    gpuFp32Tflops: 14.3,
+    gpuBf16Tflops: 14.3,
+    // 12 P-cores x 4 x 128-bit FMA (32 fp32 FLOP/cycle) x 4.05 GHz.
+    cpuGflops: 1555,
+    cores: 16,
+    ssd: 'apple-m3-max-ssd',
+    source:
+      'Apple MacBook Pro (M3 Max, 2023) tech specs: up to 128 GB unified memory, 400 GB/s; GPU and CPU FLOP/s derived from core counts and clocks; all from memory (the search tool did not confirm them)',
+  },
+  {
+    key: 'm4-max',
+    name: 'Apple M4 Max (16-core CPU, 40-core GPU, 128 GB)',
+    poolGiB: 128,
+    poolGBps: 546,
+    gpuFp32Tflops: 16.2,
+    gpuBf16Tflops: 16.2,
+    cpuGflops: 1820,
+    cores: 16,
+    ssd: 'apple-m4-max-ssd',
+    source:
+      'Apple M4 Max newsroom / MacBook Pro tech specs: up to 128 GB unified memory, 546 GB/s; GPU 40 cores x 128 ALUs x 2 x ~1.58 GHz; CPU 12 P-cores x 32 FLOP/cycle x 4.5 GHz + 4 E-cores; from memory',
+  },
+  {
+    key: 'm3-ultra',
+    name: 'Apple M3 Ultra (32-core CPU, 80-core GPU, 512 GB)',
+    poolGiB: 512,
+    poolGBps: 819,
+    gpuFp32Tflops: 28.6,
+    gpuBf16Tflops: 28.6,
+    cpuGflops: 3110,
+    cores: 32,
+    ssd: 'apple-m4-max-ssd',
+    source:
+      'Apple Mac Studio (M3 Ultra) tech specs: up to 512 GB unified memory, 819 GB/s; two M3 Max dies (GPU, CPU FLOP/s twice the M3 Max); SSD as measured on current Mac Studios (M4 Max figures); from memory',
+  },
+  {
+    key: 'jetson-agx-orin-64gb',
+    name: 'NVIDIA Jetson AGX Orin 64GB',
+    poolGiB: 64,
+    poolGBps: 204.8,
+    // 2048 CUDA cores x 2 x 1.3 GHz; GPU 170 sparse int8 TOPS -> 85 dense -> fp16/bf16 42.5 dense.
+    gpuFp32Tflops: 5.3,
+    gpuBf16Tflops: 42.5,
+    // 12 Cortex-A78AE x 16 FLOP/cycle x 2.2 GHz.
+    cpuGflops: 422,
+    cores: 12,
+    ssd: 'samsung-990-pro',
+    source:
+      'NVIDIA Jetson AGX Orin series technical brief: 64 GB 256-bit LPDDR5 at 204.8 GB/s, 2048-core Ampere GPU at 1.3 GHz, 12-core Cortex-A78AE at 2.2 GHz, 275 TOPS (sparse, GPU + DLA); an M.2 PCIe 4 NVMe drive in its M.2 Key M slot; tensor rate derivation from memory',
+  },
+  {
+    key: 'dgx-spark',
+    name: 'NVIDIA DGX Spark (GB10 Grace Blackwell, 128 GB)',
+    poolGiB: 128,
+    poolGBps: 273,
+    // 1 PFLOP FP4 sparse -> 500 dense FP4 -> 125 dense bf16 (x4 per halving of width); fp32 from memory.
+    gpuFp32Tflops: 31,
+    gpuBf16Tflops: 125,
+    // 10 Cortex-X925 x 32 FLOP/cycle x 3.9 GHz + 10 Cortex-A725 x 16 x 2.8 GHz.
+    cpuGflops: 1696,
+    cores: 20,
+    ssd: 'samsung-990-pro',
+    source:
+      'NVIDIA DGX Spark product page: 128 GB LPDDR5x unified memory, 273 GB/s, 1 PFLOP FP4 (sparse), 20-core Arm CPU (10 X925 + 10 A725), up to 4 TB NVMe M.2; dense bf16 derived, fp32 and the drive model from memory',
+  },
+  {
+    key: 'strix-halo',
+    name: 'AMD Ryzen AI Max+ 395 (Strix Halo, Radeon 8060S, 128 GB)',
+    poolGiB: 128,
+    poolGBps: 256,
+    // 40 CUs x 64 lanes x 2 x 2.9 GHz (no dual issue); WMMA fp16/bf16 at 4x.
+    gpuFp32Tflops: 14.8,
+    gpuBf16Tflops: 59.4,
+    // 16 Zen 5 cores x 64 FLOP/cycle (2 x 512-bit FMA) x 3.0 GHz base.
+    cpuGflops: 3072,
+    cores: 16,
+    ssd: 'samsung-990-pro',
+    source:
+      'AMD Ryzen AI Max+ 395 product page: 16 Zen 5 cores, 3.0 GHz base, Radeon 8060S (40 CUs, 2.9 GHz), up to 128 GB LPDDR5X-8000 on a 256-bit bus (256 GB/s); FLOP/s derived, from memory',
+  },
+];
+
+function unifiedMachine(s: UnifiedSoc): Hardware {
+  const gpu: Gpu = {
+    name: s.name,
+    hbmBytes: s.poolGiB * GiB,
+    hbmBytesPerSec: s.poolGBps * GBps,
+    flopsPerSec: { fp32: s.gpuFp32Tflops * TFLOPS, bf16: s.gpuBf16Tflops * TFLOPS, fp16: s.gpuBf16Tflops * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: s.source,
+  };
+  const cpu: Cpu = {
+    name: `${s.name} CPU`,
+    dramBytes: s.poolGiB * GiB,
+    dramBytesPerSec: s.poolGBps * GBps,
+    flopsPerSec: s.cpuGflops * 1e9,
+    cores: s.cores,
+    source: s.source,
+  };
+  return { name: s.key, gpu, link: poolLink(s.name, s.poolGBps * GBps), cpu, storage: structuredClone(ssdPresets[s.ssd]), unified: true };
+}
+
+/** Machines with an SSD: unified SoCs, GH200 with a data-center drive, a 4090 desktop with a PCIe 4 drive. */
+export const storageMachinePresets: Record<string, Hardware> = {
+  ...Object.fromEntries(socs.map((s) => [s.key, unifiedMachine(s)])),
+  'gh200-nvme': { name: 'gh200-nvme', gpu: gpuPresets.gh200, link: linkPresets['nvlink-c2c'], cpu: cpuPresets['grace-72c'], storage: ssdPresets['solidigm-d7-p5520'] },
+  'rtx-4090-nvme': { name: 'rtx-4090-nvme', gpu: gpuPresets['rtx-4090'], link: linkPresets['pcie4-x16'], cpu: cpuPresets['ryzen-7950x'], storage: ssdPresets['samsung-990-pro'] },
+};

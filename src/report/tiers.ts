@@ -1,0 +1,101 @@
+/**
+ * Issue 16: where each byte came from and where the time went per memory tier, as a table for the
+ * terminal and a chart for the report. Pure functions of a RunResult / ReportSource; absent when
+ * no result has tiers (no SSD, no unified memory, no hostTier block).
+ */
+import type { RunResult } from '../metrics/types.js';
+import type { Chart } from './charts.js';
+import type { ReportSource } from './data.js';
+import { chartConfig, FULL_WIDTH, SCHEMA } from './style.js';
+import { renderTable } from './table.js';
+
+const GiB = 2 ** 30;
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+/** Per policy: host DRAM (available / needed), host tier hit rate, bytes per link, busy time per resource. */
+export function tierTable(r: RunResult): string | null {
+  const rows = r.results.filter((p) => p.tiers);
+  if (rows.length === 0) return null;
+  const header = ['policy', 'tiers', 'DRAM GiB', 'needs GiB', 'host hit', 'SSD reads', 'SSD->host GiB', 'host->GPU GiB', 'SSD->GPU GiB', 'GPU busy ms', 'link busy ms', 'SSD busy ms'];
+  const body = rows.map((p) => {
+    const t = p.tiers!;
+    return [
+      p.label,
+      t.mode,
+      f(t.hostDram.availableBytes / GiB, 1),
+      f(t.hostDram.neededBytes / GiB, 1),
+      t.host ? `${f(100 * t.host.hitRate, 1)}%` : '-',
+      t.ssd ? String(t.ssd.reads) : '-',
+      f(t.bytes.ssdToHost / GiB),
+      f(t.bytes.hostToGpu / GiB),
+      f(t.bytes.ssdToGpu / GiB),
+      f(t.busyMs.gpu, 1),
+      f(t.busyMs.hostToGpu, 1),
+      f(t.mode === 'ssd-direct' ? t.busyMs.ssdToGpu : t.busyMs.ssdToHost, 1),
+    ];
+  });
+  const drive = rows[0].tiers!.storage;
+  return [`memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed`, renderTable(header, body)].join('\n');
+}
+
+/** The report's chart of bytes per link and busy time per resource, one bar per policy. */
+export function tierCharts(src: ReportSource): Chart[] {
+  const point = src.points.find((p) => p.result?.results.some((q) => q.tiers));
+  const r = point?.result;
+  if (!r) return [];
+  const bytes: Array<Record<string, unknown>> = [];
+  const time: Array<Record<string, unknown>> = [];
+  for (const p of r.results) {
+    const t = p.tiers;
+    if (!t) continue;
+    const b = [
+      ['SSD -> host DRAM', t.bytes.ssdToHost],
+      ['host DRAM -> GPU', t.bytes.hostToGpu],
+      ['SSD -> GPU (unified / GPUDirect)', t.bytes.ssdToGpu],
+    ] as const;
+    for (const [link, v] of b) bytes.push({ label: p.label, panel: 'bytes moved (GiB)', part: link, value: Number((v / GiB).toPrecision(6)) });
+    const s = [
+      ['GPU compute', t.busyMs.gpu],
+      ['host -> GPU link', t.busyMs.hostToGpu],
+      ['SSD reads', t.busyMs.ssdToHost + t.busyMs.ssdToGpu],
+    ] as const;
+    for (const [res, v] of s) time.push({ label: p.label, panel: 'busy time (ms)', part: res, value: Number(v.toPrecision(6)) });
+  }
+  const bar = (title: string) => ({
+    width: Math.floor((FULL_WIDTH - 60) / 2),
+    height: 220,
+    transform: [{ filter: { field: 'panel', equal: title } }],
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'label', type: 'nominal', title: null },
+      x: { field: 'value', type: 'quantitative', title, stack: 'zero' },
+      color: { field: 'part', type: 'nominal', title: 'tier / resource' },
+      tooltip: [{ field: 'label' }, { field: 'part' }, { field: 'value', format: '.3f' }],
+    },
+  });
+  return [
+    {
+      id: 'memory-tiers',
+      title: 'Memory tiers: where each byte came from, where the time went',
+      caption:
+        'Per policy, the bytes each link moved (an expert that missed both the GPU and host DRAM crosses SSD -> host and then host -> GPU; on unified memory and with GPUDirect it crosses SSD -> GPU once) and the busy time of the GPU, the host link and the SSD. The resources run concurrently: busy times overlap and do not add up to the run time.',
+      spec: {
+        $schema: SCHEMA,
+        title: 'Memory tiers',
+        config: chartConfig,
+        data: { values: [...bytes, ...time] },
+        hconcat: [bar('bytes moved (GiB)'), bar('busy time (ms)')],
+        resolve: { scale: { color: 'independent' } },
+      },
+      table: {
+        columns: [
+          { key: 'label', title: 'policy' },
+          { key: 'panel', title: 'what' },
+          { key: 'part', title: 'tier / resource' },
+          { key: 'value', title: 'value', format: 'f3' },
+        ],
+        rows: [...bytes, ...time],
+      },
+    },
+  ];
+}

@@ -1,0 +1,157 @@
+/**
+ * Issue 16: host memory checked, and the tiers of a policy's run planned (run.ts calls these).
+ *
+ * What the scenario keeps in host DRAM: every routed expert a dynamic GPU cache (lru, lfu, belady,
+ * none) may fetch again, i.e. all of them, since an evicted expert is copied again from host
+ * memory; for a static placement, the experts it leaves off the GPU; nothing for all-on-gpu. The
+ * dense weights stay on the GPU in this model (RooflineCosts.residentWeightBytes), so none are
+ * kept on the host. Against it: the host's DRAM (hardware.cpu.memoryGiB), less hostTier.reserveGiB,
+ * at most hostTier.capacityGiB.
+ *
+ * - It fits: host DRAM holds it (mode dram), as before, now checked.
+ * - It does not fit and the machine has an SSD (hardware.storage): host DRAM is a tier of that
+ *   many experts in front of the SSD (mode three-tier, tiers.ts).
+ * - It does not fit and there is no SSD: a bad-input error saying what is needed, what is there,
+ *   and how to fix it. Never silently oversubscribed.
+ *
+ * Unified memory: the GPU's expert cache is the pool (planCapacity sizes it); what it cannot hold
+ * must come from the SSD (mode ssd-direct), else the same error. GPUDirect Storage
+ * (hostTier.gpuDirect): the GPU fetches from the SSD directly, host DRAM holds no experts.
+ */
+import type { Hardware } from '../hardware/types.js';
+import { ExpertCache } from '../policies/expert-cache.js';
+import { cachePolicies } from '../policies/index.js';
+import { nextUseOf } from '../policies/belady.js';
+import { hostTierSchema, type HostTierSpec, type PolicySpec } from '../scenario/schema.js';
+import { ssdReadCost } from '../timing/storage.js';
+import type { StepCosts } from '../timing/costs.js';
+import type { TierMetrics } from '../metrics/tiers.js';
+import type { SimCounters } from '../metrics/counters.js';
+import { InputError } from '../util/errors.js';
+import { HostTier, hostAccessKeys, storageLinkCosts } from './tiers.js';
+
+const GiB = 2 ** 30;
+const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
+
+export interface TierPlan {
+  mode: TierMetrics['mode'];
+  spec: HostTierSpec;
+  availableBytes: number;
+  neededBytes: number;
+  /** Experts the host tier holds (three-tier). */
+  hostCapacityExperts: number;
+}
+
+/** Plans policy `i`'s memory tiers, or throws the bad-input error. */
+export function planTiers(
+  hardware: Hardware,
+  p: PolicySpec,
+  i: number,
+  dims: { numLayers: number; numExperts: number },
+  expertBytes: number,
+  gpuCapacityExperts: number,
+  hostTier: HostTierSpec | undefined,
+  streaming = false,
+): TierPlan {
+  const spec = hostTier ?? hostTierSchema.parse({});
+  const total = dims.numLayers * dims.numExperts;
+  const keptExperts = p.kind === 'all-on-gpu' ? 0 : p.kind === 'static' ? Math.max(0, total - gpuCapacityExperts) : total;
+  const neededBytes = keptExperts * expertBytes;
+  const label = `policies[${i}] (${p.kind})`;
+  if (hardware.unified) {
+    const pool = hardware.gpu.hbmBytes;
+    if (p.kind === 'all-on-gpu' || gpuCapacityExperts >= total) return { mode: 'dram', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0 };
+    if (!hardware.storage) {
+      throw new InputError(
+        `hardware: ${label} on unified memory holds ${gpuCapacityExperts} of ${total} experts in the ${gib(pool)} pool; the other ${gib((total - gpuCapacityExperts) * expertBytes)} need a storage tier; expected hardware.storage (e.g. storage: samsung-990-pro), more memory (gpu.memoryGiB), or lower precision.experts`,
+      );
+    }
+    return { mode: 'ssd-direct', spec, availableBytes: pool, neededBytes: (total - gpuCapacityExperts) * expertBytes, hostCapacityExperts: 0 };
+  }
+  if (spec.gpuDirect) {
+    if (!hardware.storage) throw new InputError(`hostTier.gpuDirect: GPUDirect Storage reads experts from an SSD; expected hardware.storage`);
+    if (keptExperts > 0) return { mode: 'ssd-direct', spec, availableBytes: 0, neededBytes, hostCapacityExperts: 0 };
+  }
+  let available = Math.max(0, hardware.cpu.dramBytes - spec.reserveGiB * GiB);
+  if (spec.capacityGiB !== undefined) available = Math.min(available, spec.capacityGiB * GiB);
+  if (neededBytes <= available) {
+    // Fits. A cold host tier in front of an SSD still reads each expert once from it.
+    const cold = hardware.storage && spec.initial === 'cold' && keptExperts > 0;
+    const plan: TierPlan = { mode: cold ? 'three-tier' : 'dram', spec, availableBytes: available, neededBytes, hostCapacityExperts: keptExperts };
+    return cold ? threeTier(p, i, streaming, plan) : plan;
+  }
+  if (!hardware.storage) {
+    throw new InputError(
+      `hardware.cpu.memoryGiB: ${label} keeps ${keptExperts} experts (${gib(neededBytes)}) in host memory, more than the ${gib(available)} of DRAM the host has for them (${hardware.cpu.name}: ${gib(hardware.cpu.dramBytes)}${spec.reserveGiB > 0 ? `, less hostTier.reserveGiB ${spec.reserveGiB}` : ''}); expected a storage tier (hardware.storage, e.g. storage: samsung-990-pro), a larger cpu.memoryGiB, lower precision.experts, or a static placement that keeps fewer experts off the GPU`,
+    );
+  }
+  return threeTier(p, i, streaming, { mode: 'three-tier', spec, availableBytes: available, neededBytes, hostCapacityExperts: Math.floor(available / expertBytes) });
+}
+
+/** What the host tier does not model yet, refused as bad input. */
+function threeTier(p: PolicySpec, i: number, streaming: boolean, plan: TierPlan): TierPlan {
+  if ('onMiss' in p && p.onMiss?.kind === 'low-precision') throw new InputError(`policies[${i}].onMiss: lower-bit copies with a host tier in front of an SSD are not modelled yet; expected onMiss fetch or cpu, or a host that holds the experts`);
+  if (streaming) throw new InputError(`workload.prefill.streaming: prefill streaming with a host tier in front of an SSD is not modelled yet; expected streaming off, or a host that holds the experts`);
+  return plan;
+}
+
+/** What a run needs from the plan: the costs the simulator charges, the host tier if any. */
+export interface TierSetup {
+  cost: StepCosts;
+  host?: HostTier;
+}
+
+/**
+ * The simulator's costs and host tier of a plan. `gpuKeys` (the GPU's access order) and a fresh
+ * GPU cache are asked for only by a Belady host tier, which must run with fetch on miss, no
+ * prefetching and a batch workload (checked here).
+ */
+export function setupTiers(
+  plan: TierPlan,
+  hardware: Hardware,
+  cost: StepCosts,
+  dims: { numLayers: number; numExperts: number },
+  belady?: { allowed: string | true; gpuKeys: () => Int32Array; freshGpuCache: () => ExpertCache },
+): TierSetup {
+  if (plan.mode === 'dram') return { cost };
+  const read = ssdReadCost(hardware.storage!);
+  if (plan.mode === 'ssd-direct') return { cost: storageLinkCosts(cost, read) };
+  const L = dims.numLayers;
+  const E = dims.numExperts;
+  const cap = plan.hostCapacityExperts;
+  let nextUse: Int32Array | undefined;
+  if (plan.spec.policy === 'belady') {
+    if (!belady || belady.allowed !== true) throw new InputError(`hostTier.policy: belady on the host tier needs its whole access order before the run: ${belady ? belady.allowed : 'not available here'}`);
+    nextUse = nextUseOf(hostAccessKeys(belady.gpuKeys(), belady.freshGpuCache()), L * E);
+  }
+  const policy = cachePolicies[plan.spec.policy].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes: 1, nextUse });
+  const cache = new ExpertCache(L, E, cap, false, policy);
+  // Warm: the first experts of the model file (layer-major) that fit, loaded in order.
+  if (plan.spec.initial === 'warm') for (let k = 0; k < Math.min(cap, L * E); k++) cache.insert(k);
+  return { cost, host: new HostTier(cache, cost.expertBytes, read) };
+}
+
+/** The TierMetrics of a run. */
+export function tierMetrics(plan: TierPlan, hardware: Hardware, counters: SimCounters, host: HostTier | undefined): TierMetrics {
+  const direct = plan.mode === 'ssd-direct';
+  const t = host?.counters;
+  const ms = (s: number) => s * 1e3;
+  return {
+    mode: plan.mode,
+    ...(hardware.storage ? { storage: hardware.storage.name } : {}),
+    hostDram: {
+      availableBytes: plan.availableBytes,
+      neededBytes: plan.neededBytes,
+      capacityExperts: plan.mode === 'three-tier' ? plan.hostCapacityExperts : 0,
+      ...(plan.mode === 'three-tier' ? { policy: plan.spec.policy, initial: plan.spec.initial } : {}),
+    },
+    bytes: { ssdToHost: t?.bytesSsdToHost ?? 0, hostToGpu: direct ? 0 : counters.bytesH2D, ssdToGpu: direct ? counters.bytesH2D : 0 },
+    ...(t
+      ? {
+          host: { requests: t.hostRequests, hits: t.hostHits, misses: t.hostMisses, lateStaged: t.hostLateStaged, evictions: t.hostEvictions, hitRate: t.hostRequests === 0 ? 0 : t.hostHits / t.hostRequests },
+          ssd: { reads: t.ssdReads, demandReads: t.ssdDemandReads, stagedReads: t.ssdStagedReads, stagedUsed: t.ssdStagedUsed, busyMs: ms(t.ssdBusySec), demandWaitMs: ms(t.ssdDemandWaitSec) },
+        }
+      : {}),
+    busyMs: { gpu: ms(counters.gpuBusySec), hostToGpu: direct ? 0 : ms(counters.linkBusySec), ssdToGpu: direct ? ms(counters.linkBusySec) : 0, ssdToHost: ms(t?.ssdBusySec ?? 0) },
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DISK_PROFILE_KIND, resolveStorage, ssdPresets } from '../../src/hardware/storage.js';
+import { allMachinePresets, resolveHardware } from '../../src/hardware/resolve.js';
+import { storageMachinePresets } from '../../src/hardware/unified.js';
+import { InputError } from '../../src/util/errors.js';
+
+const GiB = 2 ** 30;
+
+describe.each(Object.entries(ssdPresets))('SSD %s', (_k, s) => {
+  test('positive figures and a source', () => {
+    expect(s.seqReadBytesPerSec).toBeGreaterThan(1e9);
+    expect(s.randReadIops).toBeGreaterThan(0);
+    expect(s.readLatencySec).toBeGreaterThan(0);
+    expect(s.source.length).toBeGreaterThan(40);
+  });
+});
+
+test('datasheet figures', () => {
+  expect(ssdPresets['samsung-990-pro'].seqReadBytesPerSec).toBe(7.45e9);
+  expect(ssdPresets['samsung-990-pro'].randReadIops).toBe(1.4e6);
+  expect(ssdPresets['wd-sn850x'].seqReadBytesPerSec).toBe(7.3e9);
+});
+
+test('hardware.storage: a preset name, overrides, and errors naming the field', () => {
+  const h = resolveHardware({ preset: 'rtx-4090', storage: 'samsung-990-pro' });
+  expect(h.storage?.name).toMatch(/990 PRO/);
+  const o = resolveHardware({ preset: 'rtx-4090', storage: { preset: 'wd-sn850x', queueDepth: 1, blockKiB: 128 } });
+  expect(o.storage?.queueDepth).toBe(1);
+  expect(o.storage?.source).toMatch(/overridden in scenario: queueDepth, blockKiB/);
+  expect(() => resolveHardware({ preset: 'rtx-4090', storage: 'nope' })).toThrow(/hardware\.storage\.preset: .*SSD/);
+  expect(() => resolveHardware({ preset: 'rtx-4090', storage: { seqReadMBps: 1000 } })).toThrow(/hardware\.storage: without an SSD preset or profile, give randReadKiops, latencyUs/);
+  expect(() => resolveHardware({ preset: 'rtx-4090', storage: { preset: 'wd-sn850x', queueDepth: 0 } })).toThrow(InputError);
+});
+
+test('hardware.storage.profile reads a disk profile; a bad one is an input error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moesim-disk-'));
+  const ssd = { ...ssdPresets['samsung-990-pro'], name: 'measured' };
+  writeFileSync(join(dir, 'disk.json'), JSON.stringify({ kind: DISK_PROFILE_KIND, version: 1, ssd }));
+  expect(resolveStorage({ profile: 'disk.json' }, 'hardware.storage', dir).name).toBe('measured');
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ kind: DISK_PROFILE_KIND, version: 1, ssd: { name: 'x' } }));
+  expect(() => resolveStorage({ profile: 'bad.json' }, 'hardware.storage', dir)).toThrow(/hardware\.storage\.profile: bad\.json: ssd\./);
+});
+
+test('unified machines: one pool, an SSD, sources', () => {
+  for (const key of ['m3-max', 'm4-max', 'm3-ultra', 'jetson-agx-orin-64gb', 'dgx-spark', 'strix-halo']) {
+    const h = storageMachinePresets[key];
+    expect(h.unified).toBe(true);
+    expect(h.cpu.dramBytes).toBe(h.gpu.hbmBytes);
+    expect(h.storage).toBeDefined();
+    expect(h.gpu.source.length).toBeGreaterThan(40);
+  }
+  expect(storageMachinePresets['m3-max'].gpu.hbmBytesPerSec).toBe(400e9);
+  expect(storageMachinePresets['m3-ultra'].gpu.hbmBytes).toBe(512 * GiB);
+  expect(allMachinePresets['gh200-nvme'].unified).toBeUndefined();
+  // An overridden pool size is the pool of both views.
+  const h = resolveHardware({ preset: 'm3-max', gpu: { memoryGiB: 64 } });
+  expect(h.cpu.dramBytes).toBe(64 * GiB);
+  expect(() => resolveHardware({ preset: 'm3-max', gpu: { memoryGiB: 64 }, cpu: { memoryGiB: 32 } })).toThrow(/one pool/);
+});

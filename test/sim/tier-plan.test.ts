@@ -1,0 +1,91 @@
+import { describe, expect, test } from 'vitest';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/sim/run.js';
+import { InputError } from '../../src/util/errors.js';
+
+// OLMoE-1B-7B, bf16: 16 x 64 experts of 12 MiB = 12 GiB of experts.
+const base = {
+  name: 'tiers',
+  seed: 1,
+  model: 'olmoe-1b-7b',
+  precision: { experts: 'bf16', dense: 'bf16' },
+  trace: { synthetic: { layers: 16, experts: 64, topK: 8, sequences: 1, tokensPerSequence: 6, popularity: { kind: 'zipf', exponent: 0.8 } } },
+  policies: [{ kind: 'lru', cache: { perLayer: 8 } }],
+};
+const run = (extra: Record<string, unknown>) => runScenario(parseScenario({ ...base, ...extra }), { baseDir: '.' });
+
+describe('host memory is never silently oversubscribed', () => {
+  test('experts beyond host DRAM and no storage tier: a bad-input error with needed vs available and the fixes', async () => {
+    const err = await run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 } } }).catch((e) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toMatch(/^hardware\.cpu\.memoryGiB: policies\[0\] \(lru\) keeps 1024 experts \(12\.\d\d GiB\) in host memory, more than the 4\.00 GiB of DRAM/);
+    expect(err.message).toMatch(/expected a storage tier \(hardware\.storage/);
+  });
+
+  test('reserveGiB counts against host DRAM', async () => {
+    await expect(run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 16 } }, hostTier: { reserveGiB: 8 } })).rejects.toThrow(/less hostTier\.reserveGiB 8/);
+  });
+
+  test('with an SSD the rest goes to the storage tier: three tiers, every byte charged to its link', async () => {
+    const r = await run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' } });
+    const t = r.results[0].tiers!;
+    expect(t.mode).toBe('three-tier');
+    expect(t.hostDram.capacityExperts).toBe(Math.floor((4 * 2 ** 30) / (3 * 2048 * 1024 * 2)));
+    const m = r.results[0].metrics;
+    expect(t.bytes.hostToGpu).toBe(m.bytesH2D);
+    expect(t.bytes.ssdToHost).toBe(t.ssd!.reads * 3 * 2048 * 1024 * 2);
+    expect(t.host!.requests).toBe(m.misses);
+    expect(t.ssd!.reads).toBeGreaterThan(0);
+  });
+
+  test('it fits: host DRAM holds it (reported once the machine has an SSD), and the run equals the two-tier run', async () => {
+    const two = await run({ hardware: 'rtx-4090' });
+    const three = await run({ hardware: { preset: 'rtx-4090', storage: 'samsung-990-pro' } });
+    expect(two.results[0].tiers).toBeUndefined();
+    expect(three.results[0].tiers!.mode).toBe('dram');
+    expect(three.results[0].metrics).toEqual(two.results[0].metrics);
+  });
+
+  test('unified memory: the pool caches, the SSD is the fetch path; no SSD -> an error', async () => {
+    const r = await run({ hardware: { preset: 'm3-max', gpu: { memoryGiB: 8 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] });
+    const t = r.results[0].tiers!;
+    expect(t.mode).toBe('ssd-direct');
+    expect(t.bytes.ssdToGpu).toBe(r.results[0].metrics.bytesH2D);
+    expect(t.bytes.hostToGpu).toBe(0);
+    await expect(
+      runScenario(parseScenario({ ...base, hardware: { preset: 'jetson-agx-orin-64gb', gpu: { memoryGiB: 8 }, storage: { seqReadMBps: 1000, randReadKiops: 10, latencyUs: 100 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] }), { baseDir: '.' }),
+    ).resolves.toBeDefined();
+  });
+
+  test('a Belady host tier is refused where its access order is not known before the run', async () => {
+    await expect(
+      run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' }, hostTier: { policy: 'belady' }, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'cpu' } }] }),
+    ).rejects.toThrow(/hostTier\.policy: belady/);
+    const r = await run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' }, hostTier: { policy: 'belady' } });
+    const lru = await run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' } });
+    expect(r.results[0].tiers!.ssd!.reads).toBeLessThanOrEqual(lru.results[0].tiers!.ssd!.reads);
+  });
+
+  test('prefetching across tiers: a prefetch of an expert not in host DRAM stages it there from the SSD first', async () => {
+    const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' };
+    const r = await run({ hardware: hw, policies: [{ kind: 'lru', cache: { perLayer: 8 }, prefetch: { kind: 'pregated', accuracy: 1 } }] });
+    const t = r.results[0].tiers!;
+    expect(t.ssd!.stagedReads).toBeGreaterThan(0);
+    expect(t.ssd!.stagedUsed).toBeGreaterThan(0);
+    expect(t.ssd!.stagedUsed).toBeLessThanOrEqual(t.ssd!.stagedReads);
+    expect(t.ssd!.reads).toBe(t.ssd!.demandReads + t.ssd!.stagedReads);
+  });
+
+  test('what the host tier does not model is bad input, not a crash', async () => {
+    const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' };
+    await expect(run({ hardware: hw, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'low-precision', dtype: 'int4' } }] })).rejects.toThrow(InputError);
+  });
+
+  test('same scenario and seed: byte-identical results through the three tiers', async () => {
+    const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'wd-sn850x' };
+    const policies = [{ kind: 'lru', cache: { perLayer: 8 }, prefetch: { kind: 'pregated', accuracy: 0.8 } }];
+    const a = JSON.stringify(await run({ hardware: hw, policies }));
+    const b = JSON.stringify(await run({ hardware: hw, policies }));
+    expect(a).toBe(b);
+  });
+});

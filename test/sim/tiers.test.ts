@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { linkCosts } from '../../src/timing/roofline.js';
+import { OffloadSim, type StepCosts } from '../../src/sim/offload-sim.js';
+import { HostTier, hostAccessKeys, storageLinkCosts } from '../../src/sim/tiers.js';
+import { staticBatches } from '../../src/trace/steps.js';
+import { ExpertCache } from '../../src/policies/expert-cache.js';
+import { cachePolicies } from '../../src/policies/index.js';
+import { nextUseOf } from '../../src/policies/belady.js';
+import { accessKeys } from '../../src/trace/union.js';
+import { traceOf } from '../helpers/trace.js';
+import type { Trace } from '../../src/trace/types.js';
+
+/** Round numbers: attention 1 s, expert 2 s, LM head 0.5 s, 3-byte experts over a 1 B/s link (3 s), SSD reads 5 s. */
+const costs: StepCosts = {
+  expertBytes: 3,
+  ...linkCosts({ name: 'test', h2dBytesPerSec: 1, d2hBytesPerSec: 1, latencySec: 0, source: 'test' }),
+  expertSec: () => 2,
+  preExpertSec: () => 1,
+  tailSec: () => 0.5,
+};
+const ssdSec = () => 5;
+
+function gpuCache(trace: Trace, perLayer: number): ExpertCache {
+  const L = trace.numLayers;
+  const E = trace.numExperts;
+  return new ExpertCache(L, E, perLayer, true, cachePolicies.lru.create({ numLayers: L, numExperts: E, capacityPerScope: perLayer, scopes: L }));
+}
+
+function hostCache(trace: Trace, capacity: number, kind: 'lru' | 'belady', nextUse?: Int32Array): ExpertCache {
+  const L = trace.numLayers;
+  const E = trace.numExperts;
+  return new ExpertCache(L, E, capacity, false, cachePolicies[kind].create({ numLayers: L, numExperts: E, capacityPerScope: capacity, scopes: 1, nextUse }));
+}
+
+function run(trace: Trace, host: HostTier, cost: StepCosts = costs) {
+  const source = staticBatches(trace, { batchSize: 1, promptTokens: 0 });
+  return new OffloadSim(trace, cost, gpuCache(trace, 1), source, { fromStep: 0, steps: 10 }, { tiers: host }).run();
+}
+
+// One layer, experts 0,1,0,2,1 (top-1); GPU: 1 slot; host DRAM: 2 experts (LRU); the SSD behind.
+const trace = traceOf([[[[0]], [[1]], [[0]], [[2]], [[1]]]], 3);
+
+describe('three tiers: GPU <- host DRAM <- SSD', () => {
+  it('pins the timeline through all three tiers (host LRU)', () => {
+    const host = new HostTier(hostCache(trace, 2, 'lru'), 3, ssdSec);
+    const c = run(trace, host);
+    // Step 0: attention [0,1]; 0 misses GPU and host: SSD [1,6], link [6,9], expert [9,11], head [11,11.5].
+    // Step 1: attention [11.5,12.5]; 1 misses both: SSD [12.5,17.5], link [17.5,20.5], expert [20.5,22.5], head [22.5,23].
+    // Step 2: attention [23,24]; 0 misses the GPU (1 slot), hits host: link [24,27], expert [27,29], head [29,29.5].
+    // Step 3: attention [29.5,30.5]; 2 misses both, evicts 1 (LRU) from host: SSD [30.5,35.5], link [35.5,38.5], expert [38.5,40.5], head [40.5,41].
+    // Step 4: attention [41,42]; 1 misses both (evicts 0): SSD [42,47], link [47,50], expert [50,52], head [52,52.5].
+    expect(c.makespanSec).toBe(52.5);
+    const spans = c.timeline.filter((s) => s.resource === 'link').map((s) => `${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    expect(spans).toEqual(['6-9', '17.5-20.5', '24-27', '35.5-38.5', '47-50']);
+    const t = host.counters;
+    expect([t.hostRequests, t.hostHits, t.hostMisses, t.hostEvictions]).toEqual([5, 1, 4, 2]);
+    expect([t.ssdReads, t.ssdDemandReads, t.ssdStagedReads]).toEqual([4, 4, 0]);
+    // Every byte charged to the link it crossed: 4 reads SSD -> host, 5 copies host -> GPU.
+    expect(t.bytesSsdToHost).toBe(12);
+    expect(c.bytesH2D).toBe(15);
+    expect(t.ssdBusySec).toBe(20);
+    expect(c.linkBusySec).toBe(15);
+    expect(t.ssdDemandWaitSec).toBe(20);
+    // The GPU waited for SSD + link: 4 x 8 s + 1 x 3 s.
+    expect(c.stallSec).toBe(35);
+  });
+
+  it("Belady on the host tier's own access order is the bound: one SSD read fewer", () => {
+    const keys = hostAccessKeys(accessKeys(trace, staticBatches(trace, { batchSize: 1, promptTokens: 0 }), 3), gpuCache(trace, 1));
+    expect([...keys]).toEqual([0, 1, 0, 2, 1]);
+    const host = new HostTier(hostCache(trace, 2, 'belady', nextUseOf(keys, 3)), 3, ssdSec);
+    const c = run(trace, host);
+    // As above to step 3, where Belady evicts 0 (never used again) and keeps 1: step 4 hits host:
+    // attention [41,42], link [42,45], expert [45,47], head [47,47.5].
+    expect(c.makespanSec).toBe(47.5);
+    expect([host.counters.hostHits, host.counters.ssdReads]).toEqual([2, 3]);
+  });
+
+  it('unified memory / GPUDirect: the fetch path is the SSD itself (no host tier)', () => {
+    const source = staticBatches(trace, { batchSize: 1, promptTokens: 0 });
+    const c = new OffloadSim(trace, storageLinkCosts(costs, ssdSec), gpuCache(trace, 1), source).run();
+    // Every step: attention 1, SSD read 5, expert 2, head 0.5 = 8.5 s; 5 steps.
+    expect(c.makespanSec).toBe(42.5);
+    expect(c.bytesH2D).toBe(15);
+  });
+
+  it('property: bytes are conserved across the tiers, and a host that holds everything reads each expert once', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 6 }), (ids, hostCap) => {
+        const tr = traceOf([ids.map((e) => [[e]])], 6);
+        const host = new HostTier(hostCache(tr, hostCap, 'lru'), 3, ssdSec);
+        const c = run(tr, host);
+        const t = host.counters;
+        expect(t.hostRequests).toBe(c.misses);
+        expect(t.hostHits + t.hostMisses + t.hostLateStaged).toBe(t.hostRequests);
+        expect(t.bytesSsdToHost).toBe(3 * t.ssdReads);
+        expect(c.bytesH2D).toBe(3 * c.misses);
+        if (hostCap >= 6) expect(t.ssdReads).toBe(new Set(ids).size);
+        expect(t.ssdReads).toBeGreaterThanOrEqual(new Set(ids).size);
+      }),
+    );
+  });
+});
