@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadScenarioFile, parseScenario } from '../scenario/load.js';
 import { scenarioSchema } from '../scenario/schema.js';
 import { parseSetOption } from '../sweep/expand.js';
+import { progressCallback, stderrProgress } from '../sweep/progress.js';
 import { resolvePath, setIn } from '../sweep/path.js';
 import { InputError } from '../util/errors.js';
 import { pickPolicyIndices } from '../scenario/pick.js';
@@ -67,9 +68,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       scenario = parseScenario(edited, file);
     }
     const timings = args.timings ?? !args.json;
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) }).catch((e: unknown) => {
-      throw inScenarioFile(e, file);
-    });
+    // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
+    const progress = stderrProgress('run', 'tokens');
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress) })
+      .catch((e: unknown) => {
+        throw inScenarioFile(e, file);
+      })
+      .finally(() => progress.stop());
     checkRunResult(result, scenario, file);
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);

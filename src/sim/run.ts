@@ -36,6 +36,7 @@ import type { Rng } from '../rng/rng.js';
 import type { Dtype } from '../model/types.js';
 import { bytesPerParam } from '../model/derived.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
+import { countedSource } from './progress.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
 import { accessKeys } from '../trace/union.js';
@@ -55,6 +56,8 @@ export interface RunContext {
    * wall-clock time is measured and the result is a pure function of the scenario.
    */
   clock?: () => number;
+  /** Progress, optional (never changes the result): tokens simulated so far of `total` (every policy's run). */
+  progress?: (done: number, total: number) => void;
 }
 
 const GiB = 2 ** 30;
@@ -452,6 +455,9 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     reports.set(key, r);
     return r;
   };
+  const runs = scenario.policies.length * (serving ? serving.workload.schedulers.length : 1);
+  let runsDone = 0;
+  ctx.progress?.(0, runs * trace.tokens);
   scenario.policies.forEach((p, i) => {
     const info = cachePolicies[p.kind];
     if (serving && info.offline) {
@@ -482,7 +488,10 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     const newOptions = (): OffloadOptions => policyOptions(prep, scenario, i, policyPredictors, label);
     const simulate = (cache: ExpertCache, source: StepSource) => {
       const options = newOptions();
-      const counters = new OffloadSim(trace, cost, cache, source, scenario.timeline, options).run();
+      const base = runsDone++ * trace.tokens;
+      const counted = ctx.progress && !serving ? countedSource(source, (n) => ctx.progress!(base + Math.min(n, trace.tokens), runs * trace.tokens)) : source;
+      const counters = new OffloadSim(trace, cost, cache, counted, scenario.timeline, options).run();
+      ctx.progress?.(runsDone * trace.tokens, runs * trace.tokens);
       const metrics = summarize(
         counters,
         {
