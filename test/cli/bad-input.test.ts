@@ -144,3 +144,27 @@ describe('a full disk (200 KB tmpfs) through the CLI', () => {
     rmSync(out, { recursive: true });
   });
 });
+
+describe('an expert id beyond the scenario\'s model, named where it is in the file', () => {
+  const withTrace = (name: string, trace: string): string => {
+    const f = join(dir, `${name}.yaml`);
+    writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int4 }\ntrace: { path: ${trace}, missingLayers: fill }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\n`);
+    return f;
+  };
+  it('CSV: by file and line', () => {
+    const cols = Array.from({ length: 10 }, (_, e) => `expert_${e}`).join(',');
+    writeFileSync(join(dir, 'oor.csv'), `layer_id,token_id,${cols}\n0,0,0.5,0.5,0,0,0,0,0,0,0,0\n0,1,0,0.5,0,0,0,0,0,0,0,0.5\n`);
+    expectBadInput(moesim(['run', withTrace('oor-csv', 'oor.csv'), '--no-report']), /oor\.csv:3: expert_9 is among this row's top-2, beyond the scenario's model, which has experts 0\.\.7$/);
+  });
+  it('.npy: by its index (token, layer, slot)', () => {
+    const ids = new Int32Array(3 * 32 * 2).map((_, i) => i % 2);
+    ids[1 * 64 + 5 * 2 + 1] = 9;
+    let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 32, 2), }";
+    header = header.padEnd(118 - 1) + '\n';
+    const head = Buffer.alloc(10);
+    Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]).copy(head);
+    head.writeUInt16LE(header.length, 8);
+    writeFileSync(join(dir, 'oor.npy'), Buffer.concat([head, Buffer.from(header), Buffer.from(ids.buffer)]));
+    expectBadInput(moesim(['run', withTrace('oor-npy', 'oor.npy'), '--no-report']), /oor\.npy: experts\[1, 5, 1\] \(token, layer, slot\): expert id 9 is beyond the scenario's model, which has experts 0\.\.7$/);
+  });
+});
