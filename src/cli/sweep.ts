@@ -88,7 +88,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     const s = summary;
     const done = s.resumed + s.ran;
     if (s.interrupted) {
-      process.stderr.write(`moesim: interrupted: ${done} of ${s.shardPoints} points finished and saved in ${join(s.outDir, RESULTS_JSONL)}; run the same command again to resume\n`);
+      process.stderr.write(`moesim: interrupted: ${done} of ${plural(s.shardPoints, 'point')} finished and saved in ${join(s.outDir, RESULTS_JSONL)}; run the same command again to resume\n`);
       process.exitCode = 130;
       return;
     }
