@@ -46,6 +46,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
           'measure predictors\' training wall time (default: on for the table, off with --json so that the JSON depends on the scenario and seed alone)',
       }),
   handler: async (args) => {
+    if (args.out === '') throw new InputError('--out: expected a file name, got an empty string');
+    if (args.reportDir === '') throw new InputError('--report-dir: expected a folder, got an empty string');
     const loaded = loadScenarioFile(args.scenario);
     const { file, baseDir } = loaded;
     let { scenario, raw } = loaded;

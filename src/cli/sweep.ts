@@ -39,6 +39,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when done (--no-report: do not)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the points (after checking them all) and run nothing' }),
   handler: async (args) => {
+    if (args.out === '') throw new InputError('--out: expected a folder, got an empty string');
     const set = (args.set ?? []).map((s) => parseSetOption(s, parseYaml));
     const shard = args.shard !== undefined ? parseShard(args.shard) : undefined;
     if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 1)) {

@@ -217,3 +217,25 @@ describe.skipIf(!asNobody.ok)('permission denied (as the unprivileged user nobod
     expect(readdirSync(locked)).toEqual([]);
   });
 });
+
+describe('found by generated bad inputs (regressions)', () => {
+  it('an output path that is a device or a pipe is refused, never replaced by a plain file', () => {
+    const s = scenario('dev.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    const fifo = join(dir, 'out.fifo');
+    spawnSync('mkfifo', [fifo]);
+    expectBadInput(moesim(['run', s, '--no-report', '--out', fifo]), /out\.fifo: cannot write: it is a pipe, not a regular file; give a file name$/);
+    const fifo2 = join(dir, 'pipe.moesim');
+    spawnSync('mkfifo', [fifo2]);
+    expectBadInput(moesim(['trace', 'convert', MIXTRAL, '-o', fifo2]), /pipe\.moesim: cannot write: it is a pipe, not a regular file; give a file name$/);
+  });
+  it('empty --out / --report-dir are refused by flag', () => {
+    const s = scenario('empty-out.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', '']), /^moesim: --out: expected a file name, got an empty string$/);
+    expectBadInput(moesim(['run', s, '--report-dir', '']), /^moesim: --report-dir: expected a folder, got an empty string$/);
+    expectBadInput(moesim(['sweep', s, '--set', 'seed=1,2', '--out', '', '--no-report']), /^moesim: --out: expected a folder, got an empty string$/);
+  });
+  it('a batch size no machine can allocate is bad input, not an internal error', () => {
+    const s = scenario('huge-batch.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'workload: { batchSize: 1e12 }\n');
+    expectBadInput(moesim(['run', s, '--no-report']), /huge-batch\.yaml --no-report: the input asks for more memory than can be allocated .*workload\.batchSize/);
+  });
+});
