@@ -14,7 +14,7 @@ export function calibrateProgress(
   plan: MicrobenchPlan,
   backend: string,
   stream: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean } = process.stderr,
-): { message: (m: string) => void; stop: () => void } {
+): { message: (m: string) => void; stop: (finished?: boolean) => void } {
   if ((stream as NodeJS.WriteStream).isTTY !== true) return { message: (m) => stream.write(`  ${m}\n`), stop() {} };
   const tokenCounts = Math.floor(Math.log2(plan.maxTokens)) + 1;
   const expert = plan.shapes.length * tokenCounts;
@@ -25,8 +25,8 @@ export function calibrateProgress(
   let done = 0;
   return {
     message: (m) => bar.update(Math.min(++done, total - 1), m),
-    stop: () => {
-      bar.update(total);
+    stop: (finished = true) => {
+      if (finished) bar.update(total);
       bar.stop();
     },
   };
@@ -80,9 +80,11 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
     let profile;
     try {
       profile = await calibrate({ backend: args.backend, quick: args.quick, seed: args.seed, progress: progress.message });
-    } finally {
-      progress.stop();
+    } catch (e) {
+      progress.stop(false);
+      throw e;
     }
+    progress.stop();
     await writeProfile(out, profile);
     process.stdout.write(`${formatProfileSummary(profile)}\n\nwrote ${out}\n`);
   },
