@@ -1,6 +1,36 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkBackend } from './replay.js';
+import { createProgress } from '../sweep/progress.js';
+import type { MicrobenchPlan } from '../calibrate/microbench.js';
+
+/**
+ * Calibration progress on stderr: its measurements as plain lines (not a terminal), or a
+ * cli-progress bar over the plan's measurements with the latest one as its message (a terminal).
+ * The bar's total is the plan's count of measurements (a shape stops growing tokens early when one
+ * run exceeds the plan's maxRunSec, so the bar may jump at the end).
+ */
+export function calibrateProgress(
+  plan: MicrobenchPlan,
+  backend: string,
+  stream: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean } = process.stderr,
+): { message: (m: string) => void; stop: (finished?: boolean) => void } {
+  if ((stream as NodeJS.WriteStream).isTTY !== true) return { message: (m) => stream.write(`  ${m}\n`), stop() {} };
+  const tokenCounts = Math.floor(Math.log2(plan.maxTokens)) + 1;
+  const expert = plan.shapes.length * tokenCounts;
+  // backend line, launch, uploads, expert runs; on a GPU backend also the host CPU's expert runs
+  const total = 2 + plan.transferBytes.length + expert + (backend === 'cpu' ? 0 : 1 + expert);
+  const bar = createProgress(stream, { label: 'calibrate', unit: 'measurements' });
+  bar.start(total, 0);
+  let done = 0;
+  return {
+    message: (m) => bar.update(Math.min(++done, total - 1), m),
+    stop: (finished = true) => {
+      if (finished) bar.update(total);
+      bar.stop();
+    },
+  };
+}
 
 export interface CalibrateArgs {
   backend: string;
@@ -59,13 +89,17 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
     // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.
     const { calibrate } = await import('../calibrate/calibrate.js');
     const { formatProfileSummary, writeProfile } = await import('../calibrate/profile.js');
+    const { fullPlan, quickPlan } = await import('../calibrate/microbench.js');
     const out = args.output ?? defaultProfilePath(args.backend);
-    const profile = await calibrate({
-      backend: args.backend,
-      quick: args.quick,
-      seed: args.seed,
-      progress: (m) => process.stderr.write(`  ${m}\n`),
-    });
+    const progress = calibrateProgress(args.quick ? quickPlan : fullPlan, args.backend);
+    let profile;
+    try {
+      profile = await calibrate({ backend: args.backend, quick: args.quick, seed: args.seed, progress: progress.message });
+    } catch (e) {
+      progress.stop(false);
+      throw e;
+    }
+    progress.stop();
     await writeProfile(out, profile);
     process.stdout.write(`${formatProfileSummary(profile)}\n\nwrote ${out}\n`);
   },

@@ -3,6 +3,7 @@
  * wanted (a prompt as long as every sequence, a reserve larger than the GPU): bad input, exit 2,
  * before anything is printed or written.
  */
+import { plural } from '../report/style.js';
 import type { RunResult } from '../metrics/types.js';
 import type { Scenario } from '../scenario/schema.js';
 import { InputError } from '../util/errors.js';
@@ -21,7 +22,7 @@ export function checkRunResult(result: RunResult, scenario: Scenario, file: stri
     const decoded = result.results.every((p) => none(p.metrics.tpotMs) && typeof p.metrics.outputTokens === 'number' && p.metrics.outputTokens <= result.trace.sequences);
     if (decoded) {
       throw new InputError(
-        `${file}: workload.promptTokens: ${w.promptTokens} covers every sequence of the trace (${result.trace.tokens} tokens in ${result.trace.sequences} sequences), so no token is decoded and TPOT is undefined; expected fewer prompt tokens than the longest sequence`,
+        `${file}: workload.promptTokens: ${w.promptTokens} covers every sequence of the trace (${plural(result.trace.tokens, 'token')} in ${plural(result.trace.sequences, 'sequence')}), so no token is decoded and TPOT is undefined; expected fewer prompt tokens than the longest sequence`,
       );
     }
   }

@@ -66,6 +66,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const err = e as Error;
+    // an allocation a size in the input asked for (the sizes moesim knows are checked before this)
+    if (err instanceof RangeError && /Invalid typed array length|Array buffer allocation failed|Invalid array length/.test(err.message)) {
+      process.stderr.write(`moesim: ${oneLine(argv.join(' '))}: the input asks for more memory than can be allocated (${oneLine(err.message)}); check its sizes (workload.batchSize, workload.promptTokens, trace lengths)\n`);
+      return 2;
+    }
     process.stderr.write(`moesim: internal error: ${oneLine(err?.message ?? String(e))}\n`);
     if (process.env.MOESIM_DEBUG) process.stderr.write(`${err?.stack}\n`);
     return 1;

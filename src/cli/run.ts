@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadScenarioFile, parseScenario } from '../scenario/load.js';
 import { scenarioSchema } from '../scenario/schema.js';
 import { parseSetOption } from '../sweep/expand.js';
+import { progressCallback, stderrProgress } from '../sweep/progress.js';
 import { resolvePath, setIn } from '../sweep/path.js';
 import { InputError } from '../util/errors.js';
 import { pickPolicyIndices } from '../scenario/pick.js';
@@ -45,6 +46,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
           'measure predictors\' training wall time (default: on for the table, off with --json so that the JSON depends on the scenario and seed alone)',
       }),
   handler: async (args) => {
+    if (args.out === '') throw new InputError('--out: expected a file name, got an empty string');
+    if (args.reportDir === '') throw new InputError('--report-dir: expected a folder, got an empty string');
     const loaded = loadScenarioFile(args.scenario);
     const { file, baseDir } = loaded;
     let { scenario, raw } = loaded;
@@ -72,9 +75,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
     }
     const timings = args.timings ?? !args.json;
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}) }).catch((e: unknown) => {
-      throw inScenarioFile(e, file);
-    });
+    // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
+    const progress = stderrProgress('run', 'tokens');
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress) })
+      .catch((e: unknown) => {
+        throw inScenarioFile(e, file);
+      })
+      .finally(() => progress.stop());
     checkRunResult(result, scenario, file);
     const json = JSON.stringify(result, null, 2) + '\n';
     if (args.out) writeFileAtomic(args.out, json);

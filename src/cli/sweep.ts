@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { renderTable } from '../report/table.js';
-import { describeAssignments, parseSetOption, parseShard, shardOf, type SweepMode } from '../sweep/expand.js';
+import { describeAssignments, parseSetOption, parseShard, shardIndices, type SweepMode } from '../sweep/expand.js';
 import { createProgress } from '../sweep/progress.js';
 import { RESULTS_CSV, RESULTS_JSONL } from '../sweep/results.js';
 import { InputError } from '../util/errors.js';
@@ -39,6 +39,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when done (--no-report: do not)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'list the points (after checking them all) and run nothing' }),
   handler: async (args) => {
+    if (args.out === '') throw new InputError('--out: expected a folder, got an empty string');
     const set = (args.set ?? []).map((s) => parseSetOption(s, parseYaml));
     const shard = args.shard !== undefined ? parseShard(args.shard) : undefined;
     if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 1)) {
@@ -46,11 +47,15 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     }
     const { planSweep, sweep } = await import('../sweep/sweep.js');
     if (args.dryRun) {
-      const { expanded } = planSweep({ scenarioFile: args.scenario, set, mode: args.mode });
-      const mine = shardOf(expanded.points, shard);
-      const paths = expanded.definition.grid.map((a) => a.path);
-      const rows = mine.map((p) => [String(p.index + 1), p.id, String(p.seed), ...paths.map((k) => JSON.stringify(p.assignments[k]))]);
-      process.stdout.write(`${expanded.name}: sweep ${expanded.id}, ${expanded.definition.mode}, ${plural(expanded.points.length, 'point')}${shard ? ` (shard ${shard.index}/${shard.count}: ${mine.length})` : ''}, all valid\n\n`);
+      const { plan } = planSweep({ scenarioFile: args.scenario, set, mode: args.mode });
+      const paths = plan.definition.grid.map((a) => a.path);
+      const rows: string[][] = [];
+      for (const i of shardIndices(plan.size, shard)) {
+        const p = plan.identity(i);
+        rows.push([String(i + 1), p.id, String(p.seed), ...paths.map((k) => JSON.stringify(p.assignments[k]))]);
+      }
+      const checked = plan.allChecked ? 'all valid' : `every value valid (checked on the first point that takes it; the other combinations are checked as they run)`;
+      process.stdout.write(`${plan.name}: sweep ${plan.id}, ${plan.definition.mode}, ${plural(plan.size, 'point')}${shard ? ` (shard ${shard.index}/${shard.count}: ${rows.length})` : ''}, ${checked}\n\n`);
       process.stdout.write(renderTable(['#', 'point', 'seed', ...paths], rows) + '\n');
       return;
     }
@@ -84,7 +89,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     const s = summary;
     const done = s.resumed + s.ran;
     if (s.interrupted) {
-      process.stderr.write(`moesim: interrupted: ${done} of ${s.shardPoints} points finished and saved in ${join(s.outDir, RESULTS_JSONL)}; run the same command again to resume\n`);
+      process.stderr.write(`moesim: interrupted: ${done} of ${plural(s.shardPoints, 'point')} finished and saved in ${join(s.outDir, RESULTS_JSONL)}; run the same command again to resume\n`);
       process.exitCode = 130;
       return;
     }

@@ -3,11 +3,12 @@
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
 import { plural } from '../report/style.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseMapping } from '../trace/mapping.js';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
+import { stageProgress } from '../sweep/progress.js';
 import { checkTraceDims } from '../trace/checks.js';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +131,21 @@ async function writeTraceTo(out: string, trace: Trace | TraceStream): Promise<nu
   return t.tokens;
 }
 
+/** "reading a.jsonl (12.3 MB)": the stage line of a trace read (sizes of the files named; folders not summed). */
+function readingWhat(input: readonly string[]): string {
+  let bytes = 0;
+  for (const f of input) {
+    try {
+      const st = statSync(f);
+      if (st.isFile()) bytes += st.size;
+    } catch {
+      // a missing file is the reader's to report
+    }
+  }
+  const names = input.length > 3 ? `${input.slice(0, 3).map(displayName).join(', ')} and ${input.length - 3} more` : input.map(displayName).join(', ');
+  return `reading ${names}${bytes > 0 ? ` (${(bytes / 1e6).toFixed(1)} MB)` : ''}`;
+}
+
 function describeTrace(t: Trace): string {
   return `${plural(t.tokens, 'token')}, ${plural(t.sequences.length, 'sequence')}, ${plural(t.numLayers, 'layer')}, ${t.numExperts} experts, top-${t.topK}${t.weights !== undefined ? ', with gate weights' : ''}`;
 }
@@ -154,10 +170,15 @@ const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` }) as unknown as Argv<ConvertArgs>,
   handler: async (a) => {
     checkOutput(a.out);
-    const trace = await readTrace(a.input, toReadOptions(a));
-    printWarnings(trace);
-    await writeTraceTo(a.out, trace);
-    process.stdout.write(`wrote ${a.out}: ${describeTrace(trace)}\n`);
+    const stages = stageProgress('trace convert', 2);
+    try {
+      const trace = await stages.stage(readingWhat(a.input), () => readTrace(a.input, toReadOptions(a)));
+      printWarnings(trace);
+      await stages.stage(`writing ${displayName(a.out)}`, () => writeTraceTo(a.out, trace));
+      process.stdout.write(`wrote ${a.out}: ${describeTrace(trace)}\n`);
+    } finally {
+      stages.stop();
+    }
   },
 };
 
@@ -223,15 +244,23 @@ const statsCommand: CommandModule<object, StatsArgs> = {
       .option('json', { type: 'boolean', describe: 'print the statistics as JSON' })
       .option('html', { type: 'string', describe: 'also write an HTML page with charts (works offline)' }) as unknown as Argv<StatsArgs>,
   handler: async (a) => {
-    const trace = await readTrace(a.input, toReadOptions(a));
-    const stats = computeTraceStats(trace);
+    const stages = stageProgress('trace stats', a.html !== undefined ? 3 : 2);
+    let stats;
+    try {
+      const trace = await stages.stage(readingWhat(a.input), () => readTrace(a.input, toReadOptions(a)));
+      stats = await stages.stage('computing statistics', () => computeTraceStats(trace));
+      if (a.html !== undefined) {
+        const html = await stages.stage('rendering the HTML page', async () =>
+          renderStatsHtml(stats!, await vegaLibraries(), `moesim trace stats: ${a.input.map(displayName).join(', ')}`),
+        );
+        writeFileAtomic(a.html, html);
+      }
+    } finally {
+      stages.stop();
+    }
     if (a.json) process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
     else process.stdout.write(`${formatStatsTable(stats)}\n`);
-    if (a.html !== undefined) {
-      const html = renderStatsHtml(stats, await vegaLibraries(), `moesim trace stats: ${a.input.map(displayName).join(', ')}`);
-      writeFileAtomic(a.html, html);
-      process.stderr.write(`wrote ${a.html}\n`);
-    }
+    if (a.html !== undefined) process.stderr.write(`wrote ${a.html}\n`);
   },
 };
 

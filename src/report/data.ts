@@ -33,6 +33,8 @@ export interface ReportSource {
     shard?: { index: number; count: number };
   };
   points: ReportPoint[];
+  /** What reading the results left out (damaged lines, duplicates): `file:line: why`, shown on the page. */
+  leftOut?: string[];
 }
 
 /** One policy at one point: what most charts plot. */

@@ -137,6 +137,13 @@ ${renderTable(c.table, 'Numbers')}
         .map((p) => `<li>point ${p.index + 1} (${esc(Object.entries(p.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', '))}): ${esc(p.error ?? '')}</li>`)
         .join('')}</ul></details>`
     : '';
+  const leftOut = src.leftOut ?? [];
+  const leftHtml = leftOut.length
+    ? `<details class="meta" open><summary class="err">${plural(leftOut.length, 'problem')} reading the results: what they name is left out of this report</summary><ul>${leftOut
+        .slice(0, 200)
+        .map((w) => `<li>${esc(w)}</li>`)
+        .join('')}${leftOut.length > 200 ? `<li>… and ${leftOut.length - 200} more (moesim report prints them all on stderr)</li>` : ''}</ul></details>`
+    : '';
   const pointsHtml =
     src.kind === 'sweep'
       ? renderTable(
@@ -195,6 +202,7 @@ ${renderTable(c.table, 'Numbers')}
 <h1>${esc(src.name)}</h1>
 ${src.description ? `<p class="desc">${esc(src.description)}</p>` : ''}
 <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+${leftHtml}
 ${failHtml}
 ${warnHtml}
 <nav>${nav}</nav>

@@ -74,7 +74,9 @@ export function loadReportSource(path: string, warn: (m: string) => void = () =>
     if (manifest && read.records.length && !ids.has(manifest.sweep)) {
       throw new InputError(`${file}: its lines belong to sweep ${[...ids][0]}, but ${join(dirname(file), MANIFEST)} describes sweep ${manifest.sweep}`);
     }
-    return { source: sourceFromSweep(manifest, read.records), dir };
+    const source = sourceFromSweep(manifest, read.records);
+    if (read.warnings.length > 0) source.leftOut = [...read.warnings];
+    return { source, dir };
   }
   let parsed: unknown;
   try {

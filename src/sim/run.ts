@@ -26,6 +26,7 @@ import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.j
 import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
+import { countedSource } from './progress.js';
 import { planServing, schedulerLabel, servingSource } from '../workload/plan.js';
 import { summarizeServing } from '../metrics/serving.js';
 import { requestTrace } from '../workload/request-trace.js';
@@ -73,6 +74,8 @@ export interface RunContext {
    * wall-clock time is measured and the result is a pure function of the scenario.
    */
   clock?: () => number;
+  /** Progress, optional (never changes the result): tokens simulated so far of `total` (every policy's run). */
+  progress?: (done: number, total: number) => void;
 }
 
 const GiB = 2 ** 30;
@@ -137,7 +140,10 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   const predictors = await setupPolicyPredictors(scenario, prep, ctx);
   const schedulers = await setupSchedulerPredictors(prep, ctx);
   const reportOf = predictorReports(scenario, prep, predictors, ctx.clock);
-  const results = scenario.policies.flatMap((_, i) => runPolicy(scenario, prep, i, predictors, schedulers, reportOf));
+  const runs = scenario.policies.length * (prep.serving ? prep.serving.workload.schedulers.length : 1);
+  const progress: RunProgress = { report: ctx.progress, runs, done: 0, tokens: prep.trace.tokens };
+  ctx.progress?.(0, runs * prep.trace.tokens);
+  const results = scenario.policies.flatMap((_, i) => runPolicy(scenario, prep, i, predictors, schedulers, reportOf, progress));
   warnTwins(prep, results);
   return runResult(scenario, ctx, prep, results);
 }
@@ -206,17 +212,29 @@ function checkServable(p: PolicySpec, i: number): void {
 }
 
 /** Simulates one world on one step source and summarizes it. */
+/** Tokens simulated over all of a run's policies, for RunContext.progress. */
+interface RunProgress {
+  report?: (done: number, total: number) => void;
+  runs: number;
+  done: number;
+  tokens: number;
+}
+
 /** What a Belady host tier needs (tier-plan.ts setupTiers). */
 type HostBelady = { allowed: string | true; gpuKeys: () => Int32Array; freshGpuCache: () => ExpertCache };
 
-function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource, tierPlan: TierPlan, hostBelady: HostBelady) {
+function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource, tierPlan: TierPlan, hostBelady: HostBelady, progress: RunProgress) {
   const { trace, cost, warnings, residentBytes, allOnGpuBytes, hardware } = prep;
   const { plan, cache, options, label } = world;
   const hbm = hardware.gpu.hbmBytes;
   // Issue 16: host DRAM and the SSD as tiers where the machine has one (tier-plan.ts).
   const tiers = setupTiers(tierPlan, hardware, cost, { numLayers: trace.numLayers, numExperts: prep.model.numExperts }, hostBelady);
   if (tiers.host) options.tiers = tiers.host;
-  const counters = new OffloadSim(trace, tiers.cost, cache, source, scenario.timeline, options).run();
+  const total = progress.runs * progress.tokens;
+  const base = progress.done++ * progress.tokens;
+  const counted = progress.report && !prep.serving ? countedSource(source, (n) => progress.report!(base + Math.min(n, progress.tokens), total)) : source;
+  const counters = new OffloadSim(trace, tiers.cost, cache, counted, scenario.timeline, options).run();
+  progress.report?.(progress.done * progress.tokens, total);
   const reportTiers = hardware.storage !== undefined || hardware.unified === true || scenario.hostTier !== undefined;
   const tierResult = reportTiers ? tierMetrics(tierPlan, hardware, counters, tiers.host) : undefined;
   const metrics = summarize(
@@ -246,6 +264,7 @@ function runPolicy(
   predictors: PolicyPredictors,
   schedulers: SchedulerPredictors,
   reportOf: (spec: PredictorSpec) => PredictorReport,
+  progress: RunProgress,
 ): PolicyResult[] {
   const { trace, rng, serving } = prep;
   const E = prep.model.numExperts;
@@ -276,7 +295,7 @@ function runPolicy(
     ...(pspec ? { predictor: reportOf(pspec) } : {}),
   };
   if (!serving) {
-    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, newWorld(), prep.newSource(), tierPlan, hostBelady);
+    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, newWorld(), prep.newSource(), tierPlan, hostBelady, progress);
     return [{ policy: p.kind, label, ...described, metrics, ...(scenario.timeline ? { timeline: counters.timeline } : {}), ...(tierResult ? { tiers: tierResult } : {}) }];
   }
   return serving.workload.schedulers.map((spec, j): PolicyResult => {
@@ -286,7 +305,7 @@ function runPolicy(
     const parameters = built?.predictor.parameterCount() ?? 0;
     const predictions = built ? new PredictedPaths(built.predictor, built.online, schedulers.requests!, serving.table.firstToken, E) : undefined;
     const source = servingSource(serving, trace, E, j, world.cache.resident, rng.fork('workload'), predictions);
-    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, world, source, tierPlan, hostBelady);
+    const { counters, metrics, tierResult } = simulateWorld(scenario, prep, p, world, source, tierPlan, hostBelady, progress);
     const servingMetrics = summarizeServing(counters, { table: serving.table, source, waitBound: serving.maxWaitSteps[j], slo: serving.workload.slo });
     const schedulerPredictor: SchedulerPredictorReport | undefined =
       setup && built && predictions

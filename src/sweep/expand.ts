@@ -1,6 +1,8 @@
 /**
- * A scenario with a sweep -> the list of point scenarios. Pure: works on the raw parsed YAML, checks
- * every path against the schema and validates every point before anything runs.
+ * A scenario with a sweep -> its point scenarios. Pure: works on the raw parsed YAML. `planGrid`
+ * checks the grid's size from the axes' lengths, every path against the schema and every value
+ * before anything runs, and builds points one at a time from their grid index (a 100,000-point grid
+ * is never held in memory); small grids have every point validated up front.
  *
  * Identity: the sweep id hashes the base scenario and the sweep definition; a point id hashes the
  * base scenario and the point's assignments; a point's seed hashes the scenario seed and the
@@ -10,6 +12,7 @@ import { parseScenario } from '../scenario/load.js';
 import { scenarioSchema, sweepSchema, type Scenario } from '../scenario/schema.js';
 import { zodToInputError } from '../scenario/errors.js';
 import { InputError } from '../util/errors.js';
+import { createHash } from 'node:crypto';
 import { canonicalJson, hashOf } from './hash.js';
 import { resolvePath, setIn, type ConcretePath } from './path.js';
 
@@ -150,18 +153,48 @@ export function sweepDefinitionOf(raw: Record<string, unknown>, opts: ExpandOpti
   return definition;
 }
 
-/** Expands and validates every point; throws InputError naming the path or the point. */
-export function expandSweep(raw: unknown, opts: ExpandOptions = {}): ExpandedSweep {
+/**
+ * Grids up to this many points have every point validated before anything runs (a fraction of a
+ * second); larger ones have every value checked on the first point that takes it, and the other
+ * combinations checked as they are built (streamed), so a big grid starts at once.
+ */
+export const EAGER_CHECK_POINTS = 2000;
+
+/**
+ * A sweep planned without expanding it: sizes, ids and the up-front checks done; points built one
+ * at a time (`point(i)`), in any order, from the grid index alone.
+ */
+export interface PlannedSweep {
+  id: string;
+  name: string;
+  definition: SweepDefinition;
+  /** The scenario without its `sweep:` block. */
+  base: Record<string, unknown>;
+  /** Points in the grid. */
+  size: number;
+  /** Every point was validated (small grids); else every value was, combinations as they are built. */
+  allChecked: boolean;
+  /** The assignments, id and seed of point `index`, without building its scenario (cheap). */
+  identity(index: number): { assignments: Assignments; id: string; seed: number };
+  /** Point `index`, built and validated; throws InputError naming the point and the field. */
+  point(index: number): SweepPoint;
+  /** The points checked up front (all, or the first point of every value), in grid order. */
+  checked: SweepPoint[];
+}
+
+/** Plans a sweep: every up-front check, no expansion (memory and time independent of the grid's size). */
+export function planGrid(raw: unknown, opts: ExpandOptions = {}): PlannedSweep {
   const where = opts.file ? `${opts.file}: ` : '';
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`${where}expected a YAML mapping`);
   const rawObj = raw as Record<string, unknown>;
   const definition = sweepDefinitionOf(rawObj, opts);
   const base = structuredClone(rawObj);
   delete base.sweep;
-
-  const rows = combinations(definition);
+  checkAxes(definition);
+  const { grid, mode } = definition;
+  const size = gridSize(definition);
   // Where each path writes: checked against the schema once, on the base scenario.
-  const targets: ConcretePath[][] = definition.grid.map((axis) => {
+  const targets: ConcretePath[][] = grid.map((axis) => {
     try {
       return resolvePath(scenarioSchema, base, axis.path, axis.values[0]);
     } catch (e) {
@@ -169,42 +202,122 @@ export function expandSweep(raw: unknown, opts: ExpandOptions = {}): ExpandedSwe
       throw e;
     }
   });
-
-  const timelineAt = timelineIndex(definition, rows, where);
-  const points: SweepPoint[] = [];
-  const seen = new Map<string, number>();
-  rows.forEach((values, index) => {
+  // Mixed radix, first path slowest: stride[k] = product of the lengths after k.
+  const stride = grid.map(() => 1);
+  for (let k = grid.length - 2; k >= 0; k--) stride[k] = stride[k + 1] * grid[k + 1].values.length;
+  const digit = (index: number, k: number) => (mode === 'zip' ? index : Math.floor(index / stride[k]) % grid[k].values.length);
+  const valueTexts = grid.map((a) => a.values.map((v) => canonicalJson(v)));
+  const timelineAt = timelineIndexOf(definition, valueTexts, stride, where);
+  let lastSeedAxis = -1;
+  targets.forEach((ts, k) => {
+    if (ts.some((t) => t.length === 1 && t[0] === 'seed')) lastSeedAxis = k;
+  });
+  // pointId(base, a) = hashOf({ base, assignments: a }); the base's canonical text computed once.
+  const baseJson = canonicalJson(base);
+  const identity = (index: number) => {
     const assignments: Assignments = {};
-    definition.grid.forEach((axis, k) => (assignments[axis.path] = values[k]));
-    const id = pointId(base, assignments);
-    const label = `sweep point ${index + 1} of ${rows.length} (${describeAssignments(assignments)})`;
-    const dup = seen.get(id);
-    if (dup !== undefined) throw new InputError(`${where}${label} repeats point ${dup + 1}; a value is listed twice`);
-    seen.set(id, index);
-
-    const point = structuredClone(base);
-    definition.grid.forEach((_axis, k) => {
-      for (const target of targets[k]) setIn(point, target, structuredClone(values[k]));
+    grid.forEach((axis, k) => (assignments[axis.path] = axis.values[digit(index, k)]));
+    const id = createHash('sha256').update(`{"assignments":${canonicalJson(assignments)},"base":${baseJson}}`).digest('hex').slice(0, 12);
+    // the scenario seed as the point sets it (a grid may sweep `seed` itself)
+    const seedAxis = lastSeedAxis;
+    const scenarioSeed = seedAxis >= 0 ? grid[seedAxis].values[digit(index, seedAxis)] : base.seed;
+    return { assignments, id, seed: pointSeed(scenarioSeed, assignments) };
+  };
+  const point = (index: number): SweepPoint => {
+    const { assignments, id, seed } = identity(index);
+    const label = `sweep point ${index + 1} of ${size} (${describeAssignments(assignments)})`;
+    const p = structuredClone(base);
+    grid.forEach((_axis, k) => {
+      for (const target of targets[k]) setIn(p, target, structuredClone(grid[k].values[digit(index, k)]));
     });
-    const seed = pointSeed(point.seed, assignments);
-    point.seed = seed;
-    if (timelineAt !== 'all' && index !== timelineAt) delete point.timeline;
+    p.seed = seed;
+    if (timelineAt !== 'all' && index !== timelineAt) delete p.timeline;
     let scenario: Scenario;
     try {
-      scenario = parseScenario(point);
+      scenario = parseScenario(p);
     } catch (e) {
       if (e instanceof InputError) throw new InputError(`${where}${label}: ${e.message}`);
       throw e;
     }
     // issue 17: the several-GPU simulator (src/parallel/) runs from `moesim run` only.
     if (scenario.parallel) throw new InputError(`${where}parallel: several GPUs are not swept yet; run each point with moesim run --set`);
-    points.push({ index, id, assignments, seed, raw: point, scenario });
-  });
-  return { id: sweepId(base, definition), name: String(base.name ?? 'sweep'), definition, base, points };
+    return { index, id, assignments, seed, raw: p, scenario };
+  };
+  // A repeated value (cartesian) or row (zip) makes two points one: refused, naming the first pair.
+  const dup = firstDuplicate(definition, valueTexts, stride);
+  const checkedIdx: number[] = [];
+  const allChecked = size <= EAGER_CHECK_POINTS;
+  if (allChecked) for (let i = 0; i < size; i++) checkedIdx.push(i);
+  else {
+    const firsts = new Set<number>([0]);
+    grid.forEach((axis, k) => axis.values.forEach((_v, j) => firsts.add(mode === 'zip' ? j : j * stride[k])));
+    checkedIdx.push(...[...firsts].sort((a, b) => a - b));
+  }
+  const checked: SweepPoint[] = [];
+  for (const i of checkedIdx) {
+    if (dup && i >= dup.index) break;
+    checked.push(point(i));
+  }
+  if (dup) {
+    const { assignments } = identity(dup.index);
+    throw new InputError(`${where}sweep point ${dup.index + 1} of ${size} (${describeAssignments(assignments)}) repeats point ${dup.of + 1}; a value is listed twice`);
+  }
+  return { id: sweepId(base, definition), name: String(base.name ?? 'sweep'), definition, base, size, allChecked, identity, point, checked };
 }
 
-/** The point that records the timeline ('all': every point). */
-function timelineIndex(definition: SweepDefinition, rows: unknown[][], where: string): number | 'all' {
+/** Expands and validates every point; throws InputError naming the path or the point. Small grids (API, tests). */
+export function expandSweep(raw: unknown, opts: ExpandOptions = {}): ExpandedSweep {
+  const plan = planGrid(raw, opts);
+  const points = plan.allChecked ? plan.checked : Array.from({ length: plan.size }, (_, i) => plan.point(i));
+  return { id: plan.id, name: plan.name, definition: plan.definition, base: plan.base, points };
+}
+
+/** Non-empty axes; zip lists of one length; the size limit. */
+function checkAxes(definition: SweepDefinition): void {
+  const { grid, mode } = definition;
+  if (grid.length === 0) throw new InputError('sweep: the grid is empty; give at least one path with values (sweep.grid or --set path=v1,v2)');
+  for (const axis of grid) {
+    if (axis.values.length === 0) throw new InputError(`sweep.grid.${axis.path}: expected a non-empty list of values`);
+  }
+  checkGridSize(definition);
+  if (mode === 'zip') {
+    const n = grid[0].values.length;
+    const bad = grid.find((a) => a.values.length !== n);
+    if (bad) throw new InputError(`sweep: zip mode needs lists of one length; ${grid[0].path} has ${n} values, ${bad.path} has ${bad.values.length}`);
+  }
+}
+
+/** The first point (in grid order) equal to an earlier one, and that one; from the axes alone. */
+function firstDuplicate(definition: SweepDefinition, texts: string[][], stride: number[]): { index: number; of: number } | undefined {
+  if (definition.mode === 'zip') {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < texts[0].length; i++) {
+      const row = JSON.stringify(texts.map((t) => t[i]));
+      const j = seen.get(row);
+      if (j !== undefined) return { index: i, of: j };
+      seen.set(row, i);
+    }
+    return undefined;
+  }
+  // Cartesian: value b of axis k repeating value a gives points b*stride[k] (+ later digits) equal to
+  // a*stride[k] (+ the same); the earliest such point is b*stride[k] with every other digit 0.
+  let best: { index: number; of: number } | undefined;
+  texts.forEach((t, k) => {
+    const seen = new Map<string, number>();
+    for (let b = 0; b < t.length; b++) {
+      const a = seen.get(t[b]);
+      if (a !== undefined) {
+        if (!best || b * stride[k] < best.index) best = { index: b * stride[k], of: a * stride[k] };
+        break;
+      }
+      seen.set(t[b], b);
+    }
+  });
+  return best;
+}
+
+/** The point that records the timeline ('all': every point), from the axes alone. */
+function timelineIndexOf(definition: SweepDefinition, texts: string[][], stride: number[], where: string): number | 'all' {
   const t = definition.timeline;
   if (t === 'all') return 'all';
   if (t === 'first') return 0;
@@ -212,9 +325,33 @@ function timelineIndex(definition: SweepDefinition, rows: unknown[][], where: st
   for (const path of Object.keys(t)) {
     if (!paths.includes(path)) throw new InputError(`${where}sweep.timeline: ${path} is not a swept path; expected one of ${paths.join(', ')}`);
   }
-  const i = rows.findIndex((values) => Object.entries(t).every(([path, v]) => canonicalJson(values[paths.indexOf(path)]) === canonicalJson(v)));
-  if (i < 0) throw new InputError(`${where}sweep.timeline: no point has ${describeAssignments(t)}`);
-  return i;
+  const wanted = Object.entries(t).map(([path, v]) => ({ k: paths.indexOf(path), text: canonicalJson(v) }));
+  if (definition.mode === 'zip') {
+    for (let i = 0; i < texts[0].length; i++) if (wanted.every((w) => texts[w.k][i] === w.text)) return i;
+  } else {
+    // The first match in grid order: each constrained digit at its first matching value, the others 0.
+    let index = 0;
+    let found = true;
+    for (const w of wanted) {
+      const j = texts[w.k].indexOf(w.text);
+      if (j < 0) found = false;
+      else index += j * stride[w.k];
+    }
+    // one path constrained twice to different values cannot happen (keys of one mapping)
+    if (found) return index;
+  }
+  throw new InputError(`${where}sweep.timeline: no point has ${describeAssignments(t)}`);
+}
+
+/** Grid indices of shard `index` of `count` (every count-th from `index`), lazily. */
+export function* shardIndices(size: number, shard: { index: number; count: number } | undefined): Generator<number> {
+  const step = shard?.count ?? 1;
+  for (let i = shard?.index ?? 0; i < size; i += step) yield i;
+}
+
+/** How many points shard `index` of `count` has. */
+export function shardSize(size: number, shard: { index: number; count: number } | undefined): number {
+  return shard ? Math.max(0, Math.ceil((size - shard.index) / shard.count)) : size;
 }
 
 /** Points of shard `index` of `count`: every count-th point from `index`, in grid order. */

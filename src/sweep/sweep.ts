@@ -14,7 +14,7 @@ import { fsInputError, makeFolder } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { canonicalJson } from './hash.js';
-import { describeAssignments, expandSweep, shardOf, type ExpandedSweep, type GridAxis, type SweepMode, type SweepPoint } from './expand.js';
+import { describeAssignments, planGrid, shardIndices, shardSize, type GridAxis, type PlannedSweep, type SweepMode, type SweepPoint } from './expand.js';
 import { createRunner } from './pool.js';
 import { defaultOutDir } from './out-dir.js';
 import { silentProgress, type ProgressSink } from './progress.js';
@@ -72,23 +72,26 @@ export interface SweepSummary {
   workers: number;
 }
 
-/** Expands and checks a sweep without running it (also `moesim sweep --dry-run`). */
-export function planSweep(opts: Pick<SweepOptions, 'scenarioFile' | 'set' | 'mode'>): { expanded: ExpandedSweep; baseDir: string } {
+/**
+ * Plans and checks a sweep without running it (also `moesim sweep --dry-run`): the grid is not
+ * expanded; small grids have every point checked, large ones every value (see planGrid).
+ */
+export function planSweep(opts: Pick<SweepOptions, 'scenarioFile' | 'set' | 'mode'>): { plan: PlannedSweep; baseDir: string } {
   const raw = readYamlFile(opts.scenarioFile);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError(`${opts.scenarioFile}: expected a YAML mapping (name, model, hardware, trace, policies, sweep, ...)`);
   }
-  const expanded = expandSweep(raw, { file: opts.scenarioFile, set: opts.set, mode: opts.mode });
+  const plan = planGrid(raw, { file: opts.scenarioFile, set: opts.set, mode: opts.mode });
   const baseDir = dirname(resolve(opts.scenarioFile));
-  preflight(expanded.points, baseDir, opts.scenarioFile);
-  return { expanded, baseDir };
+  preflight(plan.checked, plan.size, baseDir, opts.scenarioFile);
+  return { plan, baseDir };
 }
 
 /** What can be checked without running: presets resolve, trace files exist. Errors name the point. */
-function preflight(points: readonly SweepPoint[], baseDir: string, file: string): void {
+function preflight(points: readonly SweepPoint[], size: number, baseDir: string, file: string): void {
   const checked = new Set<string>();
   for (const p of points) {
-    const label = `${file}: sweep point ${p.index + 1} of ${points.length} (${describeAssignments(p.assignments)})`;
+    const label = `${file}: sweep point ${p.index + 1} of ${size} (${describeAssignments(p.assignments)})`;
     const checks: Array<[string, () => void]> = [
       [canonicalJson(['model', p.scenario.model]), () => resolveModel(p.scenario.model, 'model')],
       [canonicalJson(['hardware', p.scenario.hardware]), () => resolveHardware(p.scenario.hardware, 'hardware')],
@@ -160,9 +163,12 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const progress = opts.progress ?? silentProgress;
-  const { expanded, baseDir } = planSweep(opts);
+  const { plan, baseDir } = planSweep(opts);
+  const expanded = plan;
   const outDir = opts.outDir ?? defaultOutDir(expanded.name, opts.shard);
-  const mine = shardOf(expanded.points, opts.shard);
+  // This shard's points, by grid index; built one at a time below (never the whole grid at once).
+  const mineCount = shardSize(plan.size, opts.shard);
+  const inShard = (index: number) => Number.isInteger(index) && index >= 0 && index < plan.size && (!opts.shard || index % opts.shard.count === opts.shard.index);
   makeFolder(outDir);
   const release = takeLock(outDir);
   try {
@@ -185,7 +191,7 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
       scenarioFile: opts.scenarioFile,
       definition: expanded.definition,
       base: expanded.base,
-      totalPoints: expanded.points.length,
+      totalPoints: plan.size,
       ...(opts.shard ? { shard: opts.shard } : {}),
     };
     writeManifest(outDir, manifest);
@@ -204,16 +210,17 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
     if (!records.size && existsSync(csv)) rmSync(csv);
     const csvOut = new CsvAppender(csv, columns);
 
-    const ids = new Set(mine.map((p) => p.id));
-    const resumed = [...records.keys()].filter((id) => ids.has(id)).length;
-    const todo = mine.filter((p) => !records.has(p.id));
-    const workers = Math.max(0, Math.min(opts.workers ?? availableParallelism(), todo.length));
+    const mineDone = new Set<string>();
+    for (const r of records.values()) if (inShard(r.index) && plan.identity(r.index).id === r.point) mineDone.add(r.point);
+    const resumed = mineDone.size;
+    const todoCount = mineCount - resumed;
+    const workers = Math.max(0, Math.min(opts.workers ?? availableParallelism(), todoCount));
     const summary: SweepSummary = {
       sweepId: expanded.id,
       name: expanded.name,
       outDir,
-      totalPoints: expanded.points.length,
-      shardPoints: mine.length,
+      totalPoints: plan.size,
+      shardPoints: mineCount,
       resumed,
       ran: 0,
       failed: [],
@@ -223,19 +230,20 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
       workers,
     };
     for (const r of records.values()) {
-      if (r.error !== undefined && ids.has(r.point)) summary.failed.push({ index: r.index, assignments: r.assignments, error: r.error });
+      if (r.error !== undefined && mineDone.has(r.point)) summary.failed.push({ index: r.index, assignments: r.assignments, error: r.error });
     }
 
-    progress.start(mine.length, resumed);
-    const runner = todo.length ? createRunner(opts.workers === 0 ? 0 : workers) : undefined;
+    progress.start(mineCount, resumed);
+    const runner = todoCount > 0 ? createRunner(opts.workers === 0 ? 0 : workers) : undefined;
     const inner = new AbortController();
-    setMaxListeners(todo.length + 16, inner.signal);
+    // Points in flight at once: enough to keep every worker busy; the rest wait unbuilt.
+    const window = Math.max(1, workers) * 2;
+    setMaxListeners(window + 16, inner.signal);
     const onAbort = () => inner.abort();
     let writeFailure: unknown;
     opts.signal?.addEventListener('abort', onAbort);
     try {
-      await Promise.all(
-        todo.map(async (p) => {
+      const runPoint = async (p: SweepPoint) => {
           if (inner.signal.aborted) return;
           let outcome;
           try {
@@ -267,8 +275,37 @@ export async function sweep(opts: SweepOptions): Promise<SweepSummary> {
           summary.ran++;
           if (record.error !== undefined) summary.failed.push({ index: p.index, assignments: p.assignments, error: record.error });
           progress.tick();
-        }),
-      );
+      };
+      const inflight = new Set<Promise<void>>();
+      for (const index of shardIndices(plan.size, opts.shard)) {
+        if (inner.signal.aborted || writeFailure !== undefined) break;
+        if (records.has(plan.identity(index).id)) continue;
+        let p: SweepPoint;
+        try {
+          p = plan.point(index);
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          // A combination no value alone rules out (checked as built on large grids): recorded as a failed point.
+          const { id, assignments, seed } = plan.identity(index);
+          const record: PointRecord = { sweep: expanded.id, point: id, index, assignments, seed, error: e.message };
+          try {
+            appendWhole(jsonl, recordLine(record));
+            csvOut.append(record);
+          } catch (w) {
+            writeFailure ??= w;
+            break;
+          }
+          records.set(id, record);
+          summary.ran++;
+          summary.failed.push({ index, assignments, error: e.message });
+          progress.tick();
+          continue;
+        }
+        const task = runPoint(p).finally(() => inflight.delete(task));
+        inflight.add(task);
+        if (inflight.size >= window) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       progress.stop();

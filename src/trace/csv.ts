@@ -27,6 +27,8 @@ export interface GateCsvImportOptions {
   tokensPerSequence?: number;
   model?: string;
   provenance?: string;
+  /** The scenario model's expert count: a row whose top-k names an expert beyond it is refused at its line. */
+  modelExperts?: number;
 }
 
 /** The layer number in a file name ("encoder-layer3.csv", "Layer_12/..."), or undefined. */
@@ -166,6 +168,11 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
         throw inputErrorAt(file, line, `${nonZero} non-zero gate values, but ${firstRowWhere} has ${topK}; give topK to take the k largest`);
       }
       if (filled < topK) throw inputErrorAt(file, line, `fewer than topK=${topK} expert columns`);
+      if (opts.modelExperts !== undefined) {
+        for (let j = 0; j < topK; j++) {
+          if (topIdx[j] >= opts.modelExperts) throw inputErrorAt(file, line, `expert_${topIdx[j]} is among this row's top-${topK}, beyond the scenario's model, which has experts 0..${opts.modelExperts - 1}`);
+        }
+      }
       rowExperts ??= new GrowableArray((n) => new Uint16Array(n), 4096 * topK);
       rowWeights ??= new GrowableArray((n) => new Float32Array(n), 4096 * topK);
       const ex = rowExperts.reserve(topK);

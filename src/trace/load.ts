@@ -279,7 +279,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       if (opts.model !== undefined) trace.source.model = opts.model;
       break;
     case 'csv':
-      trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model });
+      trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model, modelExperts: opts.modelExperts });
       break;
     case 'parquet':
       trace = await importParquet(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
@@ -294,7 +294,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       trace = await importMoeBeyond(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'npy': {
-      const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, model: opts.model };
+      const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model };
       trace = (await isZipFile(paths[0])) ? await importNpz(paths[0], npyOpts) : await importNpy(paths[0], npyOpts);
       break;
     }

@@ -27,6 +27,8 @@ export interface NpyImportOptions {
   weightsPath?: string;
   tokensPerSequence?: number;
   numExperts?: number;
+  /** The scenario model's expert count: an id beyond it is refused by its (token, layer, slot). */
+  modelExperts?: number;
   layerIds?: number[];
   model?: string;
   provenance?: string;
@@ -164,7 +166,13 @@ class ExpertConverter {
     private readonly stride: number,
     private readonly numExperts: number,
     private readonly file: string,
+    /** The scenario model's expert count: an id beyond it is refused by its index. */
+    private readonly modelExperts = Infinity,
   ) {}
+  /** "[token, layer, slot]" of flat element `at`. */
+  private where(at: number): string {
+    return `[${Math.floor(at / this.stride)}, ${Math.floor((at % this.stride) / this.k)}, ${at % this.k}]`;
+  }
   /** Convert `count` elements (whole (token, layer) groups) starting at element `first`. */
   convert(h: NpyHeader, data: Uint8Array, first: number, count: number): void {
     const read = makeReader(h, data);
@@ -181,6 +189,8 @@ class ExpertConverter {
         } else if (v < 0 || v >= this.numExperts || !Number.isInteger(v)) {
           const tok = Math.floor(at / this.stride);
           throw inputErrorAt(this.file, undefined, `experts: value ${v} at flat index ${at} (token ${tok}) is not an expert id in 0..${this.numExperts - 1} (or -1 for absent)`);
+        } else if (v >= this.modelExperts) {
+          throw inputErrorAt(this.file, undefined, `experts${this.where(at)} (token, layer, slot): expert id ${v} is beyond the scenario's model, which has experts 0..${this.modelExperts - 1}`);
         } else {
           out[at] = v;
           if (v > this.maxExpert) this.maxExpert = v;
@@ -219,7 +229,7 @@ export async function importNpy(path: string, opts: NpyImportOptions = {}): Prom
     const size = (await fh.stat()).size;
     if (size < h.dataOffset + total * h.itemBytes) throw inputErrorAt(file, undefined, `truncated: shape (${h.shape.join(', ')}) needs ${total * h.itemBytes} data bytes, the file has ${size - h.dataOffset}`);
     const experts = new Uint16Array(total);
-    const conv = new ExpertConverter(experts, s.k, s.layers * s.k, opts.numExperts ?? NO_EXPERT, file);
+    const conv = new ExpertConverter(experts, s.k, s.layers * s.k, opts.numExperts ?? NO_EXPERT, file, opts.modelExperts);
     const groupBytes = s.k * h.itemBytes;
     const chunkGroups = Math.max(1, Math.floor((4 << 20) / groupBytes));
     const chunk = Buffer.alloc(chunkGroups * groupBytes);
@@ -421,7 +431,7 @@ export async function importNpz(path: string, opts: NpyImportOptions = {}): Prom
   const total = s.tokens * s.layers * s.k;
   if (exBytes.length < h.dataOffset + total * h.itemBytes) throw inputErrorAt(label, undefined, 'truncated data');
   const experts = new Uint16Array(total);
-  const conv = new ExpertConverter(experts, s.k, s.layers * s.k, opts.numExperts ?? NO_EXPERT, label);
+  const conv = new ExpertConverter(experts, s.k, s.layers * s.k, opts.numExperts ?? NO_EXPERT, label, opts.modelExperts);
   conv.convert(h, exBytes.subarray(h.dataOffset), 0, total);
   let weights: Float32Array | undefined;
   const wEntry = find(WEIGHT_ENTRIES);

@@ -86,13 +86,17 @@ export function makeFolder(dir: string): void {
 }
 
 function refuseFolder(path: string): void {
-  let isDir = false;
+  if (path === '') throw new InputError('cannot write a file with an empty name; give a file name');
+  let kind: string | undefined;
   try {
-    isDir = statSync(path).isDirectory();
+    const st = statSync(path);
+    // renaming over a device or a pipe would replace it with a plain file: refused
+    kind = st.isFile() ? undefined : st.isDirectory() ? 'folder' : st.isFIFO() ? 'pipe' : st.isSocket() ? 'socket' : 'device';
   } catch {
     /* absent (or unreadable): the write says why */
   }
-  if (isDir) throw new InputError(`${shownPath(path)}: cannot write: it is a folder, expected a file`);
+  if (kind === 'folder') throw new InputError(`${shownPath(path)}: cannot write: it is a folder, expected a file`);
+  if (kind !== undefined) throw new InputError(`${shownPath(path)}: cannot write: it is a ${kind}, not a regular file; give a file name`);
 }
 
 // Temp files being written: removed if the process exits (or is stopped by SIGINT/SIGTERM) first.

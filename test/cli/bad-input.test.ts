@@ -3,10 +3,11 @@
  * was expected`, exit 2, no stack trace, nothing half-written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { moesim, ROOT } from '../helpers/cli.js';
+import { CLI, moesim, ROOT } from '../helpers/cli.js';
 import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
 const MIXTRAL = join(ROOT, 'traces/mixtral-8x7b-instruct/humaneval-decode.jsonl');
@@ -142,5 +143,99 @@ describe('a full disk (200 KB tmpfs) through the CLI', () => {
     for (const l of lines) JSON.parse(l);
     expect(readdirSync(out).sort()).toEqual(['results.csv', 'results.jsonl', 'sweep.json']);
     rmSync(out, { recursive: true });
+  });
+});
+
+describe('an expert id beyond the scenario\'s model, named where it is in the file', () => {
+  const withTrace = (name: string, trace: string): string => {
+    const f = join(dir, `${name}.yaml`);
+    writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int4 }\ntrace: { path: ${trace}, missingLayers: fill }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\n`);
+    return f;
+  };
+  it('CSV: by file and line', () => {
+    const cols = Array.from({ length: 10 }, (_, e) => `expert_${e}`).join(',');
+    writeFileSync(join(dir, 'oor.csv'), `layer_id,token_id,${cols}\n0,0,0.5,0.5,0,0,0,0,0,0,0,0\n0,1,0,0.5,0,0,0,0,0,0,0,0.5\n`);
+    expectBadInput(moesim(['run', withTrace('oor-csv', 'oor.csv'), '--no-report']), /oor\.csv:3: expert_9 is among this row's top-2, beyond the scenario's model, which has experts 0\.\.7$/);
+  });
+  it('.npy: by its index (token, layer, slot)', () => {
+    const ids = new Int32Array(3 * 32 * 2).map((_, i) => i % 2);
+    ids[1 * 64 + 5 * 2 + 1] = 9;
+    let header = "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 32, 2), }";
+    header = header.padEnd(118 - 1) + '\n';
+    const head = Buffer.alloc(10);
+    Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]).copy(head);
+    head.writeUInt16LE(header.length, 8);
+    writeFileSync(join(dir, 'oor.npy'), Buffer.concat([head, Buffer.from(header), Buffer.from(ids.buffer)]));
+    expectBadInput(moesim(['run', withTrace('oor-npy', 'oor.npy'), '--no-report']), /oor\.npy: experts\[1, 5, 1\] \(token, layer, slot\): expert id 9 is beyond the scenario's model, which has experts 0\.\.7$/);
+  });
+});
+
+/**
+ * EACCES: as root chmod cannot provoke it, so these run moesim as the unprivileged user nobody
+ * (setpriv) against folders nobody cannot write and a file nobody cannot read; skipped with the
+ * reason where that is not possible.
+ */
+const asNobody = (() => {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'not root: cannot switch to an unprivileged user (and chmod already binds this user: see the folder tests above)' };
+  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0']);
+  if (probe.error || probe.status !== 0) return { ok: false, why: `setpriv cannot run node as nobody here (${probe.error?.message ?? probe.stderr.toString().trim()})` };
+  return { ok: true, why: '' };
+})();
+if (!asNobody.ok) console.warn(`skipped: EACCES tests: ${asNobody.why}`);
+
+describe.skipIf(!asNobody.ok)('permission denied (as the unprivileged user nobody)', () => {
+  const nobody = (args: string[]) => {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', HOME: '/tmp' } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const top = mkdtempSync(join(tmpdir(), 'moesim-eacces-'));
+  chmodSync(top, 0o755);
+  const locked = join(top, 'locked');
+  mkdirSync(locked);
+  chmodSync(locked, 0o555);
+  const trace = join(top, 'small.jsonl');
+  writeFileSync(trace, readFileSync(MIXTRAL));
+  chmodSync(trace, 0o644);
+  const secret = join(top, 'secret.jsonl');
+  writeFileSync(secret, readFileSync(trace));
+  chmodSync(secret, 0o600);
+  const scen = join(top, 's.yaml');
+  writeFileSync(scen, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int4 }\ntrace: { path: small.jsonl }\npolicies: [{ kind: lru, cache: { perLayer: 2 } }]\nsweep:\n  grid:\n    policies[*].cache.perLayer: [1, 2]\n`);
+  chmodSync(scen, 0o644);
+  afterAll(() => rmSync(top, { recursive: true, force: true }));
+
+  it.each([
+    ['run --out', ['run', scen, '--no-report', '--out', join(locked, 'r.json')], /locked\/r\.json: cannot write: permission denied$/],
+    ['run --report-dir', ['run', scen, '--report-dir', join(locked, 'rep')], /locked\/rep: cannot create folder: permission denied$/],
+    ['trace convert -o', ['trace', 'convert', trace, '-o', join(locked, 't.moesim')], /locked\/t\.moesim: cannot write: permission denied$/],
+    ['trace stats --html', ['trace', 'stats', trace, '--html', join(locked, 's.html')], /locked\/s\.html: cannot write: permission denied$/],
+    ['sweep --out', ['sweep', scen, '--no-report', '--workers', '1', '--out', join(locked, 'sw')], /locked\/sw: cannot create folder: permission denied$/],
+    ['an unreadable trace', ['trace', 'stats', secret], /secret\.jsonl: (cannot read: )?permission denied$/],
+  ])('%s: one line, exit 2, nothing left behind', (_what, args, pattern) => {
+    const r = nobody(args as string[]);
+    expectBadInput(r, pattern as RegExp);
+    expect(readdirSync(locked)).toEqual([]);
+  });
+});
+
+describe('found by generated bad inputs (regressions)', () => {
+  it('an output path that is a device or a pipe is refused, never replaced by a plain file', () => {
+    const s = scenario('dev.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    const fifo = join(dir, 'out.fifo');
+    spawnSync('mkfifo', [fifo]);
+    expectBadInput(moesim(['run', s, '--no-report', '--out', fifo]), /out\.fifo: cannot write: it is a pipe, not a regular file; give a file name$/);
+    const fifo2 = join(dir, 'pipe.moesim');
+    spawnSync('mkfifo', [fifo2]);
+    expectBadInput(moesim(['trace', 'convert', MIXTRAL, '-o', fifo2]), /pipe\.moesim: cannot write: it is a pipe, not a regular file; give a file name$/);
+  });
+  it('empty --out / --report-dir are refused by flag', () => {
+    const s = scenario('empty-out.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', '']), /^moesim: --out: expected a file name, got an empty string$/);
+    expectBadInput(moesim(['run', s, '--report-dir', '']), /^moesim: --report-dir: expected a folder, got an empty string$/);
+    expectBadInput(moesim(['sweep', s, '--set', 'seed=1,2', '--out', '', '--no-report']), /^moesim: --out: expected a folder, got an empty string$/);
+  });
+  it('a batch size no machine can allocate is bad input, not an internal error', () => {
+    const s = scenario('huge-batch.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'workload: { batchSize: 1e12 }\n');
+    expectBadInput(moesim(['run', s, '--no-report']), /huge-batch\.yaml --no-report: the input asks for more memory than can be allocated .*workload\.batchSize/);
   });
 });

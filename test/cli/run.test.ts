@@ -134,3 +134,58 @@ describe('moesim presets', () => {
     for (const s of ['h100-sxm', 'rtx-4090', 'mixtral-8x7b', 'deepseek-v3', 'belady', 'pregated', 'activation-matrix', 'low-precision', 'lookahead', 'Sources:', 'huggingface.co', 'mixtral-offloading', 'ktransformers', 'eager-pytorch', 'hqq-2bit', 'dvmazur/mixtral-offloading@0d3c605']) expect(r.stdout).toContain(s);
   });
 });
+
+describe('run progress on stderr (not a terminal: plain lines)', () => {
+  const synthetic = (tokensPerSequence: number) =>
+    base({
+      trace: `trace: { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 10, tokensPerSequence: ${tokensPerSequence}, popularity: { kind: uniform } } }`,
+      policies: 'policies: [{ kind: none }, { kind: lru, cache: { perLayer: 2 } }, { kind: lfu, cache: { perLayer: 2 } }]',
+    });
+
+  it('a long run prints plain progress lines on stderr, counting every policy\'s tokens', () => {
+    // MOESIM_PROGRESS_DELAY_MS=0 stands for "the run has taken longer than the delay" without a clock.
+    const f = scenarioFile(synthetic(1700));
+    const r = moesim(['run', f, '--no-report'], { env: { MOESIM_PROGRESS_DELAY_MS: '0' } });
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('run: 51.0 k of 51.0 k tokens to run');
+    expect(lines.at(-1)).toMatch(/^run: 51\.0 k\/51\.0 k tokens \(100%\), [\d.]+ (k )?tokens\/s, elapsed \d+s, ETA 0s$/);
+    expect(r.stderr).not.toMatch(/\u001b/);
+  });
+
+  it('a short run prints no progress (default delay)', () => {
+    const f = scenarioFile(synthetic(20));
+    const r = moesim(['run', f, '--no-report'], { env: { MOESIM_PROGRESS_DELAY_MS: undefined } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('stdout and --out are byte-identical with and without progress', () => {
+    const f = scenarioFile(synthetic(1700));
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-progress-'));
+    const on = moesim(['run', f, '--json', '--no-report', '--out', join(dir, 'on.json')], { env: { MOESIM_PROGRESS_DELAY_MS: '0' } });
+    const off = moesim(['run', f, '--json', '--no-report', '--out', join(dir, 'off.json')], { env: { MOESIM_PROGRESS_DELAY_MS: 'off' } });
+    expect(on.code).toBe(0);
+    expect(off.code).toBe(0);
+    expect(on.stderr).toMatch(/^run: /);
+    expect(off.stderr).toBe('');
+    expect(on.stdout).toBe(off.stdout);
+    expect(readFileSync(join(dir, 'on.json'), 'utf8')).toBe(readFileSync(join(dir, 'off.json'), 'utf8'));
+  });
+});
+
+describe('trace stats / convert progress', () => {
+  it('names each stage on stderr once the delay has passed, and leaves stdout as without', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'moesim-progress-')), 't.moesim');
+    const on = moesim(['trace', 'stats', MIXTRAL], { env: { MOESIM_PROGRESS_DELAY_MS: '0' } });
+    const off = moesim(['trace', 'stats', MIXTRAL], { env: { MOESIM_PROGRESS_DELAY_MS: 'off' } });
+    expect(on.code).toBe(0);
+    expect(on.stdout).toBe(off.stdout);
+    expect(on.stderr).toMatch(/^trace stats: reading humaneval-decode\.jsonl \([\d.]+ MB\) \(stage 1 of 2, elapsed \d+s\)\ntrace stats: computing statistics \(stage 2 of 2, elapsed \d+s\)\ntrace stats: done in \d+s\n$/);
+    expect(off.stderr).toBe('');
+    const c = moesim(['trace', 'convert', MIXTRAL, '-o', out], { env: { MOESIM_PROGRESS_DELAY_MS: '0' } });
+    expect(c.code).toBe(0);
+    expect(c.stderr).toMatch(/trace convert: writing t\.moesim \(stage 2 of 2/);
+    expect(c.stdout).toMatch(/^wrote /);
+  });
+});

@@ -169,3 +169,25 @@ describe('writeReport', () => {
     expect(existsSync(join(dir, 'sweep.json'))).toBe(true);
   });
 });
+
+describe('a damaged results file', () => {
+  it('the page lists what was left out (file:line and why), and the report is made from the rest', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'moesim-damaged-'));
+    const lines = readFileSync(join(dir, 'results.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    const damaged = [lines[0], '{"sweep": "x", "result": {}}', lines[1], lines[1], lines[2].replace('"result":', '"reslt":'), lines[3]];
+    writeFileSync(join(d, 'results.jsonl'), damaged.join('\n') + '\n');
+    writeFileSync(join(d, 'sweep.json'), readFileSync(join(dir, 'sweep.json')));
+    const warnings: string[] = [];
+    const loaded = loadReportSource(d, (w) => warnings.push(w));
+    expect(loaded.source.points.map((p) => p.index)).toEqual([0, 1, 3]);
+    expect(loaded.source.leftOut).toHaveLength(3);
+    const w = await writeReport(loaded.source, mkdtempSync(join(tmpdir(), 'moesim-damaged-html-')));
+    const html = readFileSync(w.index, 'utf8');
+    expect(html).toMatch(/3 problems reading the results: what they name is left out of this report/);
+    expect(html).toMatch(/results\.jsonl:2: not a result record, left out: /);
+    expect(html).toMatch(/results\.jsonl:5: not a result record, left out: /);
+    expect(html).toMatch(/1 duplicate line of points already read \(first at line 4\); dropped/);
+    // a whole file: nothing of the kind
+    expect(readFileSync((await writeReport(source, mkdtempSync(join(tmpdir(), 'moesim-html-')))).index, 'utf8')).not.toMatch(/left out of this report/);
+  });
+});

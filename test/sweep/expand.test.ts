@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { parse } from 'yaml';
 import { scenarioSchema } from '../../src/scenario/schema.js';
 import { parsePath, resolvePath } from '../../src/sweep/path.js';
-import { combinations, expandSweep, parseSetOption, parseShard, shardOf, type SweepDefinition } from '../../src/sweep/expand.js';
+import { combinations, expandSweep, parseSetOption, parseShard, planGrid, pointId, pointSeed, shardIndices, shardOf, shardSize, type SweepDefinition } from '../../src/sweep/expand.js';
 
 const base = () => ({
   name: 't',
@@ -140,5 +140,81 @@ describe('shards', () => {
         expect(combinations(def)).toHaveLength(lens.reduce((a, b) => a * b, 1));
       }),
     );
+  });
+});
+
+describe('planGrid: a grid planned without expanding it', () => {
+  const paths = ['hardware.link.bandwidthGBps', 'policies[*].cache.perLayer', 'workload.batchSize'];
+  const brute = (g: Record<string, unknown[]>, mode: 'cartesian' | 'zip') => {
+    const def: SweepDefinition = { mode, timeline: 'first', grid: Object.entries(g).map(([path, values]) => ({ path, values })) };
+    return combinations(def).map((values) => Object.fromEntries(Object.keys(g).map((p, k) => [p, values[k]])));
+  };
+
+  it('point i, its id and seed, equal the brute-force expansion (cartesian and zip), and shards cover it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom<'cartesian' | 'zip'>('cartesian', 'zip'),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        (axes, mode, lens, count) => {
+          const g: Record<string, unknown[]> = {};
+          for (let k = 0; k < axes; k++) {
+            const n = mode === 'zip' ? lens[0] : lens[k];
+            g[paths[k]] = Array.from({ length: n }, (_, j) => j + 1);
+          }
+          const plan = planGrid(grid(g, mode));
+          const all = brute(g, mode);
+          expect(plan.size).toBe(all.length);
+          all.forEach((assignments, i) => {
+            const id = plan.identity(i);
+            expect(id.assignments).toEqual(assignments);
+            expect(id.id).toBe(pointId(plan.base, assignments));
+            expect(id.seed).toBe(pointSeed(7, assignments));
+            expect(plan.point(i).id).toBe(id.id);
+          });
+          expect(expandSweep(grid(g, mode)).points.map((p) => p.id)).toEqual(all.map((a) => pointId(plan.base, a)));
+          const parts = Array.from({ length: count }, (_, index) => [...shardIndices(plan.size, { index, count })]);
+          parts.forEach((p, index) => expect(p.length).toBe(shardSize(plan.size, { index, count })));
+          expect(parts.flat().sort((a, b) => a - b)).toEqual(all.map((_, i) => i));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a repeated value is found from the axes, naming the first repeating point as the expansion would', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }), (a, b) => {
+        const g = { 'hardware.link.bandwidthGBps': a, 'workload.batchSize': b };
+        const all = brute(g, 'cartesian').map((x) => JSON.stringify(x));
+        const first = all.findIndex((x, i) => all.indexOf(x) < i);
+        if (first < 0) expect(() => planGrid(grid(g))).not.toThrow();
+        else expect(() => planGrid(grid(g))).toThrow(new RegExp(`sweep point ${first + 1} of ${all.length} .* repeats point ${all.indexOf(all[first]) + 1};`));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the timeline point is the first matching one in grid order', () => {
+    const g = { 'hardware.link.bandwidthGBps': [8, 16, 32], 'workload.batchSize': [1, 2, 4], seed: [1, 2] };
+    const plan = planGrid({ ...grid(g), timeline: { steps: 4 }, sweep: { grid: g, timeline: { 'workload.batchSize': 4, seed: 2 } } });
+    const all = brute(g, 'cartesian');
+    const want = all.findIndex((x) => x['workload.batchSize'] === 4 && x.seed === 2);
+    all.forEach((_, i) => expect(plan.point(i).raw.timeline !== undefined, `point ${i}`).toBe(i === want));
+  });
+
+  it('a 100,000-point grid: planned from its axes (values checked, not points), any point built on demand', () => {
+    const g = { 'hardware.link.bandwidthGBps': Array.from({ length: 250 }, (_, i) => i + 1), seed: Array.from({ length: 400 }, (_, i) => i) };
+    const plan = planGrid(grid(g));
+    expect(plan.size).toBe(100_000);
+    expect(plan.allChecked).toBe(false);
+    expect(plan.checked.length).toBe(250 + 400 - 1); // the first point of every value, point 0 once
+    const last = plan.point(99_999);
+    expect(last.assignments).toEqual({ 'hardware.link.bandwidthGBps': 250, seed: 399 });
+    expect(last.seed).toBe(pointSeed(399, last.assignments));
+    // every value checked up front: a bad one is refused before anything runs, naming its first point
+    const bad = { ...g, 'hardware.link.bandwidthGBps': [...g['hardware.link.bandwidthGBps'].slice(0, 249), -1] };
+    expect(() => planGrid(grid(bad))).toThrow(/sweep point 99601 of 100000 \(hardware\.link\.bandwidthGBps=-1, seed=0\): hardware\.link\.bandwidthGBps/);
   });
 });
