@@ -123,6 +123,9 @@ const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics =>
   expertCopies: 'copy-engine',
   writeBackEvicted: false,
   cpu: cpuPresets['pytorch-eager-cpu'],
+  // Every real runtime issues the GPU's work from a host thread that runs ahead of the GPU until it
+  // needs a result (the router's choice, a per-expert .tolist(), the sampled token).
+  hostThread: true,
   sources: [],
   ...over,
 });
@@ -368,6 +371,8 @@ export const executionSchema = z
     memory: z.enum(['pinned', 'pageable']).optional(),
     expertCopies: z.enum(['copy-engine', 'compute-stream']).optional(),
     writeBackEvicted: z.boolean().optional(),
+    /** The runtime's software time on a host thread of its own (true for every system preset); false: inside the GPU jobs. */
+    hostThread: z.boolean().optional(),
     expertFormat: anyFormat.optional(),
     cpu: z.enum(Object.keys(cpuPresets) as [keyof typeof cpuPresets, ...(keyof typeof cpuPresets)[]]).optional(),
     /** issue12c: the runtime's host cost per kernel launch in microseconds (RuntimeOverheads.perKernelSec), the per-runtime parameter `moesim reproduce` fits. */
@@ -394,6 +399,7 @@ export function scenarioSemantics(system: SystemSpec | undefined, execution: Exe
     ...(execution.perKernelUs !== undefined ? { runtime: { ...(execution.runtime ? runtimes[execution.runtime] : sem.runtime), perKernelSec: execution.perKernelUs * 1e-6 } } : {}),
     ...(execution.expertCopies ? { expertCopies: execution.expertCopies } : {}),
     ...(execution.writeBackEvicted !== undefined ? { writeBackEvicted: execution.writeBackEvicted } : {}),
+    ...(execution.hostThread !== undefined ? { hostThread: execution.hostThread } : {}),
     ...(execution.expertFormat ? { expertFormat: weightFormats[execution.expertFormat] } : {}),
     ...(execution.cpu ? { cpu: cpuPresets[execution.cpu] } : {}),
   };

@@ -28,7 +28,8 @@
  */
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { RooflineCosts, type Precision } from './roofline.js';
+import { KERNELS_PER_EXPERT, KERNELS_PER_LAYER, RooflineCosts, type Precision } from './roofline.js';
+import type { HostCosts } from './costs.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -110,6 +111,12 @@ export interface ExecutionSemantics {
   streamedDenseLayers?: number[];
   /** Streamed layers also move all their experts, used or not (a fused expert tensor, vLLM). */
   streamAllExpertsOfStreamedLayers?: boolean;
+  /**
+   * The runtime's software time (kernel launches, syncs, the per-pass cost) runs on a host thread
+   * of its own that issues the GPU's work ahead of it (StepCosts.host, src/sim/offload-sim.ts);
+   * false: it is charged inside the GPU jobs, as if the GPU waited for each launch.
+   */
+  hostThread?: boolean;
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -303,7 +310,8 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
   return {
     ...hw,
     name: hw.name,
-    gpu: { ...hw.gpu, launchOverheadSec: sem.runtime.perKernelSec },
+    // With a host thread the launches are the host's time; the GPU's jobs are their kernels alone.
+    gpu: { ...hw.gpu, launchOverheadSec: sem.hostThread ? 0 : sem.runtime.perKernelSec },
     link: {
       ...hw.link,
       h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
@@ -328,16 +336,41 @@ export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
   private readonly perLayerExtraSec: number;
   private readonly streamSec: Float64Array;
+  /** The host thread's side (semantics.hostThread); undefined: launches inside the GPU times. */
+  readonly host?: HostCosts;
 
   constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
     super(model, hardware, precision);
     const rt = semantics.runtime;
     const fmt = semantics.expertFormat;
     const eParams = expertParams(model);
-    const dequantSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec + fmt.dequantKernelsPerExpert * rt.perKernelSec : 0;
-    // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
-    this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - 3) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
-    this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - 8) * rt.perKernelSec;
+    const dequantHbmSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec : 0;
+    const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
+    if (semantics.hostThread) {
+      // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
+      // the runtime's kernels and waits in its syncs.
+      this.perExpertExtraSec = dequantHbmSec;
+      this.perLayerExtraSec = 0;
+      const expertHostSec = (rt.kernelsPerExpert + dequantKernels) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec;
+      const preHostSec = new Float64Array(model.moeLayers.length);
+      for (let j = 0; j < model.moeLayers.length; j++) {
+        const prev = j === 0 ? -1 : model.moeLayers[j - 1];
+        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec;
+      }
+      const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
+      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + rt.perStepSec;
+      this.host = {
+        preExpertSec: (j) => preHostSec[j],
+        expertSec: () => expertHostSec,
+        tailSec: () => tailHostSec,
+        syncPerExpert: rt.syncsPerExpert > 0,
+      };
+    } else {
+      const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
+      // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
+      this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec;
+    }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
     const bpDense = bytesPerParam(precision.dense, precision.groupSize);
@@ -371,7 +404,7 @@ export class SemanticCostModel extends RooflineCosts {
   }
 
   override tailSec(tokens: number, contextTokens: number, outputs: number): number {
-    return super.tailSec(tokens, contextTokens, outputs) + this.semantics.runtime.perStepSec;
+    return super.tailSec(tokens, contextTokens, outputs) + (this.host ? 0 : this.semantics.runtime.perStepSec);
   }
 }
 
