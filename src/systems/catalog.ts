@@ -147,10 +147,11 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `host copies in pinned memory (${MO}: offloaded_storages = UntypedStorage(...).pin_memory())`,
       'speculative loading after each gate of the next layer (prefetch: speculative, lookahead 1), not cancelled',
       'HQQ dequantisation to bf16 before each matmul (weight format hqq-*), eager PyTorch overheads',
+      `a host thread issuing the GPU's work: it waits for the router at each gate (${MO_LAYERS}: SparseMoeWrapper.forward, active_experts = selected_experts.flatten().unique().tolist()) and before each expert (torch.where(expert_mask[expert_idx]) then top_x.tolist(): a sync per expert); resident experts are issued first (${MO}: load_experts(unordered=True) sorts by offloaded)`,
     ],
     simplifies: [
       'the speculative guess uses hidden states a trace lacks: affinity (or an oracle at a set accuracy) stands in',
-      'the copies on the compute stream are serialised with compute (no overlap) — the real non_blocking copy can overlap the host-side Python of the next expert',
+      'the copies on the compute stream are serialised with the kernels; they overlap the host thread (Python dispatch), which issues ahead of the GPU until a sync',
       'the buffer_size look-ahead window of load_experts is not modelled (one expert in flight at a time)',
     ],
     sources: [MO, 'dvmazur/mixtral-offloading demo notebook: offload_per_layer = 4 (5 for 12 GB), buffer_size = 4; HQQ 2-bit experts, group 16, 4-bit attention'],

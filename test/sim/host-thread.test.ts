@@ -89,4 +89,20 @@ describe('the host thread issues the GPU\'s work ahead of it', () => {
     expect(gpu.length).toBe(launches.length);
     for (let i = 0; i < gpu.length; i++) expect(gpu[i].startMs).toBeGreaterThanOrEqual(launches[i].endMs);
   });
+
+  it('speculative loading beats on-demand loading on the compute stream only when the host thread has time to hide the copy behind', () => {
+    // mixtral-offloading's Table 2 mechanism, in miniature: host-bound issuing (8 s per layer's
+    // attention), copies on the compute stream. LRU alone: layer 1's copy waits for its gate.
+    const hostBound = costs(false, host(false, 8));
+    const lru = simulate(trace, { capacity: 1, costs: hostBound });
+    const spec = simulate(trace, { capacity: 1, prefetch: { kind: 'pregated', accuracy: 1 }, costs: hostBound });
+    expect(lru.makespanSec).toBe(24.5);
+    // The prefetch copy (14-17) runs while the host still issues layer 1's attention (10-18).
+    expect(busy(spec, 'link', 'prefetch')).toEqual(['14-17']);
+    expect(spec.makespanSec).toBe(22.5);
+    // The same software time inside the GPU jobs (attention 1 + 8, expert 2 + 1, tail 0.5 + 0.5): nothing hides the copy.
+    const inside: StepCosts = { ...costs(false), preExpertSec: () => 9, expertSec: () => 3, tailSec: () => 1 };
+    expect(simulate(trace, { capacity: 1, costs: inside }).makespanSec).toBe(31);
+    expect(simulate(trace, { capacity: 1, prefetch: { kind: 'pregated', accuracy: 1 }, costs: inside }).makespanSec).toBe(31);
+  });
 });
