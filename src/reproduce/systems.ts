@@ -98,11 +98,12 @@ export const systemTable: Record<string, SystemRow> = {
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load)',
+      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load); ' +
+      'uva: true, the in-place read of newer vLLM (the README states no version): its Qwen3-30B-A3B figure, 0.205 s/token, is shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s), so the measured vLLM cannot have copied whole layers every pass (the functional_call path)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
       const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
-      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), quantization: format(p, 'gguf') } };
+      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: true, quantization: format(p, 'gguf') } };
     },
   },
   'moe-infinity': {

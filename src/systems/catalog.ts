@@ -76,6 +76,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
       kind: z.literal('vllm-cpu-offload'),
       /** --cpu-offload-gb: GiB of weights kept on the host, taken from the first layers on. */
       cpuOffloadGiB: z.number().positive(),
+      /**
+       * The offloaded parameters are read in place over the link by the kernels (UVA, newer vLLM:
+       * get_cuda_view_from_cpu_tensor) instead of copied whole by functional_call every pass: an
+       * offloaded layer's dense weights still cross every pass, but of its experts only those the
+       * fused-MoE kernel reads (the routed ones).
+       */
+      uva: z.boolean().default(false),
       quantization: anyFormat.default('bf16'),
     })
     .strict(),
@@ -133,6 +140,17 @@ const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics =>
 /** Parameters of one MoE transformer layer as loaded (attention, router, shared and all routed experts), for placement by capacity. */
 function layerParams(model: MoeModel): number {
   return attentionParams(model) + routerParams(model) + sharedExpertParams(model) + model.numExperts * expertParams(model);
+}
+
+/**
+ * MoE layers whose parameters --cpu-offload-gb puts on the host (first layers first). Copying
+ * whole layers: the partly offloaded one is not counted; UVA: it is (its fused expert tensor is
+ * one parameter, offloaded whole or not at all, and counting it keeps the GPU within its memory).
+ */
+function vllmOffloadedLayers(s: { cpuOffloadGiB: number; uva?: boolean }, model: MoeModel): number {
+  const perLayer = layerParams(model) * 2; // bf16 bytes of one layer as loaded
+  const layers = (s.cpuOffloadGiB * 2 ** 30) / perLayer;
+  return Math.min(numMoeLayers(model), s.uva ? Math.ceil(layers) : Math.floor(layers));
 }
 
 const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
@@ -281,21 +299,30 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     kind: 'vllm-cpu-offload',
     describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
     models: [
-      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; forward runs functional_call with each parameter .to(device, non_blocking=True) on the current stream; newer V1 code can instead read them in place through UVA, the same bytes over the link per pass (${VLLM_UTILS}; the pin_memory and per-parameter lines confirmed in a stored copy of that file this session, the forward path from knowledge of it)`,
-      'so an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
+      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; the wrapped forward builds device_state = {k: v.to(device, non_blocking=True) for k, v in module.state_dict().items()} and runs functional_call on it, on the current stream (${VLLM_UTILS}: maybe_offload_to_cpu, read line by line at that commit, session s19-f12)`,
+      'so on that path an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
+      'uva: true (newer vLLM: p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call; vllm/model_executor/offloader/uva.py, not read at a commit this session): the kernels read the offloaded parameters in place over the link, so the dense weights of offloaded layers cross every pass but of their experts only the routed ones (the fused-MoE kernel reads the blocks of experts that have tokens); modelled as a static placement with those layers\' experts never cached and read per use',
     ],
     simplifies: ['GPU memory is reported as if every expert were resident (the offloaded layers\' bytes are not subtracted)', 'CUDA-graph capture with offloading assumed (check the vLLM version used)'],
     sources: [VLLM_UTILS],
-    expand: () => ({ policies: [{ kind: 'all-on-gpu', label: 'vllm --cpu-offload-gb' }] }),
+    expand: (s, model) => {
+      if (!s.uva) return { policies: [{ kind: 'all-on-gpu', label: 'vllm --cpu-offload-gb' }] };
+      // UVA: the offloaded layers' experts are never cached; each routed one is read over the link where it lies.
+      const n = vllmOffloadedLayers(s, model);
+      const L = numMoeLayers(model);
+      const E = model.numExperts;
+      return {
+        policies: [{ kind: 'static', label: `vllm --cpu-offload-gb (UVA, ${n} layers on the host)`, cache: { experts: Math.max(1, (L - n) * E) }, profile: range(L).map((l) => range(E).map(() => (l >= n ? 1 : 0))) }],
+      };
+    },
     semantics: (s, model) => {
-      const perLayer = layerParams(model) * 2; // bf16 bytes of one layer as loaded
-      const n = Math.min(numMoeLayers(model), Math.floor((s.cpuOffloadGiB * 2 ** 30) / perLayer));
+      const n = vllmOffloadedLayers(s, model);
       return baseSemantics({
         runtime: runtimes['cuda-graphs'],
         expertFormat: weightFormats[s.quantization],
         expertCopies: 'compute-stream',
         streamedDenseLayers: range(n),
-        streamAllExpertsOfStreamedLayers: true,
+        streamAllExpertsOfStreamedLayers: !s.uva,
         sources: [VLLM_UTILS],
       });
     },

@@ -92,4 +92,21 @@ describe('systems catalog', () => {
     expect(wb.tpotMs).toBeGreaterThan(stream.tpotMs);
     expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
   });
+
+  it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
+    const sys = (uva: boolean) => ({ ...base, system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva } });
+    const uvaScenario = parseScenario(sys(true));
+    const p = uvaScenario.policies[0] as { kind: string; profile: number[][] };
+    expect(p.kind).toBe('static');
+    // 70 GiB over bf16 Mixtral layers of about 2.7 GiB: 26 layers on the host (the partly offloaded one counted).
+    const offloaded = p.profile.filter((row) => row.every((x) => x === 0)).length;
+    expect(offloaded).toBe(26);
+    expect(p.profile.slice(offloaded).every((row) => row.every((x) => x === 1))).toBe(true);
+    const run = async (uva: boolean) => (await runScenario(parseScenario(sys(uva)), { baseDir: '.' })).results[0].metrics;
+    const [copy, inPlace] = [await run(false), await run(true)];
+    // The copy path has no misses (all-on-gpu) and streams whole layers; UVA misses in the offloaded layers only.
+    expect(copy.misses).toBe(0);
+    expect(inPlace.misses).toBeGreaterThan(0);
+    expect(inPlace.tpotMs).toBeLessThan(copy.tpotMs);
+  });
 });
