@@ -31,6 +31,7 @@ const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fi
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
+const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
@@ -61,6 +62,11 @@ export const systemSchema = z.discriminatedUnion('kind', [
       kind: z.literal('llama-cpp'),
       /** --n-cpu-moe N: the experts of the first N MoE layers stay in host memory and run on the CPU. */
       nCpuMoe: count.default(0),
+      /**
+       * -ngl N: the last N of the model's n_layer + 1 slots (the transformer blocks, then the
+       * output layer) on the GPU, the others in host memory and computed by the CPU; absent: all.
+       */
+      ngl: count.optional(),
       quantization: anyFormat.default('gguf-q4_k'),
     })
     .strict(),
@@ -153,6 +159,17 @@ function vllmOffloadedLayers(s: { cpuOffloadGiB: number; uva?: boolean }, model:
   return Math.min(numMoeLayers(model), s.uva ? Math.ceil(layers) : Math.floor(layers));
 }
 
+/**
+ * llama.cpp's -ngl rule (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0); a slot
+ * il < i_gpu_start is assigned to the CPU device, il = n_layer is the output layer): which
+ * transformer blocks, and whether the output layer, stay in host memory.
+ */
+export function llamaCppPlacement(ngl: number | undefined, model: MoeModel): { gpuStart: number; cpuBlock: (block: number) => boolean; cpuOutput: boolean } {
+  const n = model.numLayers;
+  const gpuStart = ngl === undefined ? 0 : Math.max(n + 1 - ngl, 0);
+  return { gpuStart, cpuBlock: (b) => b < gpuStart, cpuOutput: n < gpuStart };
+}
+
 const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
 
 export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
@@ -235,28 +252,34 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'llama-cpp': {
     kind: 'llama-cpp',
-    describe: 'llama.cpp (and Ollama on top) with --n-cpu-moe: the experts of the first N layers stay in host memory and run on the CPU',
+    describe: 'llama.cpp (and Ollama on top): -ngl N keeps whole layers in host memory and computes them on the CPU; --n-cpu-moe N keeps the experts of the first N layers on the CPU',
     models: [
+      `-ngl N: the last N of the n_layer + 1 slots (blocks, then the output layer) are on the GPU, the first ones in host memory (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0), il < i_gpu_start -> the CPU device); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident expert weights are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml-cuda offload of large-batch ops, GGML_OP_OFFLOAD_MIN_BATCH = 32)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
     ],
     simplifies: [
-      '-ngl partial offload with attention of CPU-resident layers on the CPU is not modelled (all attention on the GPU)',
+      'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
+      'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
     ],
-    sources: [LLAMA_ARG],
+    sources: [LLAMA_MODEL, LLAMA_ARG],
     expand: (s, model) => {
       const L = numMoeLayers(model);
       const E = model.numExperts;
       const n = Math.min(L, s.nCpuMoe);
-      const profile = range(L).map((l) => range(E).map(() => (l < n ? 0 : 1)));
+      const place = llamaCppPlacement(s.ngl, model);
+      const onGpu = (l: number) => l >= n && !place.cpuBlock(model.moeLayers[l]);
+      const profile = range(L).map((l) => range(E).map(() => (onGpu(l) ? 1 : 0)));
+      const gpuLayers = range(L).filter(onGpu).length;
+      const label = `llama.cpp${s.ngl === undefined ? '' : ` -ngl ${s.ngl}`}${n > 0 ? ` --n-cpu-moe ${n}` : ''}`;
       return {
         policies: [
           {
             kind: 'static',
-            label: `llama.cpp --n-cpu-moe ${n}`,
-            cache: { experts: (L - n) * E },
+            label,
+            cache: { experts: gpuLayers * E },
             profile,
             onMiss: { kind: 'cpu', belowTokens: 32 },
           },
@@ -264,7 +287,18 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         precision: formatPrecision(s.quantization, 'int8'),
       };
     },
-    semantics: (s) => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [LLAMA_ARG] }),
+    semantics: (s, model) => {
+      const place = llamaCppPlacement(s.ngl, model);
+      return baseSemantics({
+        runtime: runtimes['llama-cpp-ggml'],
+        expertFormat: weightFormats[s.quantization],
+        cpu: cpuPresets['llamafile-avx512'],
+        cpuResidentLayers: range(numMoeLayers(model)).filter((l) => place.cpuBlock(model.moeLayers[l])),
+        cpuResidentTail: place.cpuOutput,
+        cpuOffloadMinBatch: 32,
+        sources: [LLAMA_MODEL, LLAMA_ARG],
+      });
+    },
   },
   ktransformers: {
     kind: 'ktransformers',
