@@ -256,7 +256,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     models: [
       `-ngl N: the last N of the n_layer + 1 slots (blocks, then the output layer) are on the GPU, the first ones in host memory (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0), il < i_gpu_start -> the CPU device); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
-      'CPU-resident expert weights are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml-cuda offload of large-batch ops, GGML_OP_OFFLOAD_MIN_BATCH = 32)',
+      'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
     ],
     simplifies: [
