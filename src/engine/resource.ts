@@ -59,13 +59,22 @@ export class SerialResource implements EventTarget {
     return this.queuedCount;
   }
 
-  /** Submits a job; it starts now if the resource is idle. Returns the job handle. */
-  submit(durationSec: number, priority: number, tag: number, tag2 = 0, payload = 0): number {
+  /**
+   * A place in the submission order, taken now for a job submitted later (`submit(..., seq)`): a
+   * stream orders work by when the host issued it, even when the job must also wait for something
+   * else (its weights) before it can be handed over.
+   */
+  reserveSeq(): number {
+    return this.group ? this.group.nextSeq++ : this.nextSeq++;
+  }
+
+  /** Submits a job; it starts now if the resource is idle. Returns the job handle. `seq`: a reserveSeq() place (default: now). */
+  submit(durationSec: number, priority: number, tag: number, tag2 = 0, payload = 0, seq = -1): number {
     const j = this.alloc();
     this.payload[j] = payload;
     this.duration[j] = durationSec;
     this.prio[j] = priority;
-    this.seq[j] = this.group ? this.group.nextSeq++ : this.nextSeq++;
+    this.seq[j] = seq >= 0 ? seq : this.group ? this.group.nextSeq++ : this.nextSeq++;
     this.tag[j] = tag;
     this.tag2[j] = tag2;
     if (this.running < 0 && (this.group === null || !this.group.busy)) {

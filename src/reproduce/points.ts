@@ -49,7 +49,7 @@ export const publishedPointSchema = z.strictObject({
     note: z.string().optional(),
   }),
   /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU). */
-  params: z.strictObject({ cachePerLayer: z.number().int().nonnegative().optional() }),
+  params: z.strictObject({ cachePerLayer: z.number().int().nonnegative().optional(), ngl: z.number().int().nonnegative().optional() }),
   metric: z.enum(METRICS),
   value: z.number().positive(),
   /** Points measured on the same setup share a comparison id: their ranking is checked. */

@@ -11,7 +11,7 @@
  */
 import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { bytesPerParam, embeddingParams, expertParams, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import type { PublishedPoint } from './points.js';
 
@@ -53,14 +53,43 @@ function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   return Math.max(0, Math.min(numMoeLayers(model), Math.floor(free / perLayer)));
 }
 
-/** MoE layers whose experts do not fit on the GPU once everything else is resident (llama.cpp --n-cpu-moe). */
-function cpuMoeLayers(p: PublishedPoint, ctx: PointContext): number {
+const OLLAMA_MEMORY = 'ollama/ollama@3241b457904a91c709b4c77075a50917fab43aaa:llm/memory.go';
+/** Ollama's default context (num_ctx) of the versions the points measured; the KV cache it sizes is small next to the weights. */
+const OLLAMA_NUM_CTX = 2048;
+
+/**
+ * -ngl by free VRAM, the rule of Ollama's EstimateGPULayers (${OLLAMA_MEMORY}): one layer's worth
+ * (blk.0) held back as a buffer, then blocks in order while the GPU's free memory exceeds what is
+ * allocated plus the graph plus the next block (each block's weights plus its share of the KV cache
+ * at num_ctx), then the output layer if it still fits; the count (blocks + output) is -ngl.
+ * Free memory, the graph and the CUDA minimum are the declared 2 GiB reserve; blocks are counted
+ * from the last one down (those are the ones -ngl places). `buffer`: Ollama's
+ * extra layer (a llama.cpp user with no stated -ngl is taken to pick the most that fits: no buffer).
+ */
+export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolean): number {
   const { model, hardware } = ctx;
-  const L = numMoeLayers(model);
-  const perLayerExperts = model.numExperts * expertParams(model) * pointBpp(p, 'experts');
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - residentParams(model) * pointBpp(p, 'dense');
-  const fit = Math.max(0, Math.min(L, Math.floor(free / perLayerExperts)));
-  return L - fit;
+  const bd = pointBpp(p, 'dense');
+  const kvLayer = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * OLLAMA_NUM_CTX;
+  const moe = new Set(model.moeLayers);
+  const block = (b: number) =>
+    (moe.has(b)
+      ? (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bd + model.numExperts * expertParams(model) * pointBpp(p, 'experts')
+      : (attentionParams(model) + denseFfnParams(model)) * bd) + kvLayer;
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
+  let used = buffer ? block(model.numLayers - 1) : 0;
+  let n = 0;
+  // From the last block down: the blocks -ngl puts on the GPU (llama.cpp's i_gpu_start). Ollama's
+  // loop sums blk.0, blk.1, ...; the two agree for models whose blocks are alike (Mixtral; the
+  // DeepSeek-V2-Lite point fits whole either way), and the last blocks are what the GPU holds.
+  for (let b = model.numLayers - 1; b >= 0; b--) {
+    const size = block(b);
+    if (free <= used + size) break;
+    used += size;
+    n++;
+  }
+  const lmHead = (model.tiedEmbeddings ? embeddingParams(model) : embeddingParams(model) / 2) * bd;
+  if (n === model.numLayers && free > used + lmHead) n++;
+  return n;
 }
 
 export const systemTable: Record<string, SystemRow> = {
@@ -98,11 +127,12 @@ export const systemTable: Record<string, SystemRow> = {
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load)',
+      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load); ' +
+      'uva: true, the in-place read of newer vLLM (the README states no version): its Qwen3-30B-A3B figure, 0.205 s/token, is shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s), so the measured vLLM cannot have copied whole layers every pass (the functional_call path)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
       const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
-      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), quantization: format(p, 'gguf') } };
+      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: true, quantization: format(p, 'gguf') } };
     },
   },
   'moe-infinity': {
@@ -113,14 +143,14 @@ export const systemTable: Record<string, SystemRow> = {
   ollama: {
     preset: 'llama-cpp',
     settings:
-      'Ollama runs llama.cpp: the llama-cpp preset with Q4 (gguf-q4_k); nCpuMoe = the MoE layers whose experts do not fit once the rest is resident (2 GiB reserve). Ollama itself offloads whole layers (-ngl, attention of CPU layers on the CPU), which the preset does not model',
-    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: cpuMoeLayers(p, ctx), quantization: format(p, 'gguf') } }),
+      `Ollama runs llama.cpp with -ngl chosen from free VRAM (${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve, num_ctx ${OLLAMA_NUM_CTX}); the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
+    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: nglThatFits(p, ctx, true), quantization: format(p, 'gguf') } }),
   },
   'llama.cpp': {
     preset: 'llama-cpp',
     settings:
-      'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); nCpuMoe = the MoE layers whose experts do not fit once the rest is resident (DeepSeek-V3 on 24 GiB: all 58). The "ngl" points used -ngl layer offload, modelled as --n-cpu-moe placement',
-    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: cpuMoeLayers(p, ctx), quantization: format(p, 'gguf') } }),
+      'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); -ngl as stated (issue #4729: 28), else the most whole layers that fit after a 2 GiB reserve (no source states --n-cpu-moe or -ot); layers past -ngl run entirely on the CPU',
+    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: p.params.ngl ?? nglThatFits(p, ctx, false), quantization: format(p, 'gguf') } }),
   },
   ktransformers: {
     preset: 'ktransformers',

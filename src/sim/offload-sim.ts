@@ -35,7 +35,7 @@ import { newCounters, type SimCounters } from '../metrics/counters.js';
 export type { SimCounters } from '../metrics/counters.js';
 import type { Trace } from '../trace/types.js';
 import { LayerUnion } from '../trace/union.js';
-import type { MissCosts, StepCosts } from '../timing/costs.js';
+import type { HostCosts, MissCosts, StepCosts } from '../timing/costs.js';
 import type { Step, StepSource } from '../trace/steps.js';
 import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/prefetch/types.js';
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
@@ -144,6 +144,30 @@ export class OffloadSim implements JobListener {
   private gpuFreeAtSec = 0;
   private readonly log?: ScheduleLog;
   private readonly tiers?: TierHook;
+  // The host thread (when cost.host is defined; see the "Host thread" section below).
+  /** The host (launch) thread, null when launches are inside the GPU times. */
+  readonly host: SerialResource | null;
+  private readonly hostCost: HostCosts | null;
+  /** Per key: 1 while its expert's launch has not been issued by the host. */
+  private readonly hostLaunching: Uint8Array;
+  /** Per key: GPU seconds of an expert whose weights are ready but whose launch is not (-1: none). */
+  private readonly deferredSec: Float64Array;
+  private readonly deferredTokens: Int32Array;
+  /** Per key: the stream place its launch took (SerialResource.reserveSeq), -1 before its launch. */
+  private readonly launchSeq: Float64Array;
+  /** The layer's experts in the host's launch order, and how many were issued. */
+  private readonly launchKeys: Int32Array;
+  private readonly launchTokens: Int32Array;
+  private launchCount = 0;
+  private launchPos = 0;
+  /** Experts launched and not yet computed (a host sync waits for 0). */
+  private launchedNotDone = 0;
+  private hostSyncWaiting = false;
+  /** The host issued the next stage (pre-expert work of the next layer, or the tail); its GPU part, if waiting for that. */
+  private stageLaunched = false;
+  private stageWaitingSec = -1;
+  private stageWaitingTag = 0;
+  private stageSeq = -1;
 
   constructor(
     private readonly trace: Trace,
@@ -158,6 +182,8 @@ export class OffloadSim implements JobListener {
     this.gpu = new SerialResource(this.sim, 'gpu', this);
     this.link = new BandwidthLink(this.sim, 'link', cost.h2dSec, this);
     this.cpu = new SerialResource(this.sim, 'cpu', this);
+    this.hostCost = cost.host ?? null;
+    this.host = this.hostCost ? new SerialResource(this.sim, 'host', this) : null;
     this.link.resource.remap = (_old, job) => {
       this.inflightJob[this.remapKey] = job;
     };
@@ -178,6 +204,12 @@ export class OffloadSim implements JobListener {
     this.pinKeys = new Int32Array(64);
     this.planKeys = new Int32Array(64);
     this.planPrio = new Int32Array(64);
+    this.hostLaunching = new Uint8Array(this.host ? nKeys : 0);
+    this.deferredSec = new Float64Array(this.host ? nKeys : 0).fill(-1);
+    this.deferredTokens = new Int32Array(this.host ? nKeys : 0);
+    this.launchSeq = new Float64Array(this.host ? nKeys : 0).fill(-1);
+    this.launchKeys = new Int32Array(this.host ? 2 * this.E : 0);
+    this.launchTokens = new Int32Array(this.host ? 2 * this.E : 0);
     this.prefetcher = options.prefetch;
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
@@ -192,6 +224,7 @@ export class OffloadSim implements JobListener {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
       if ((this.handler && this.handler.kind !== 'fetch') || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
+      if (this.host) throw new Error('a schedule is recorded without a host thread');
       this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
     }
     const self = this;
@@ -289,6 +322,7 @@ export class OffloadSim implements JobListener {
     this.c.steps++;
     this.layer = 0;
     this.streamer?.stepStarted(step.prefill, step.count);
+    if (this.host) this.launchStage(0);
     this.startLayer();
   }
 
@@ -298,11 +332,11 @@ export class OffloadSim implements JobListener {
     if (this.layer === this.L) {
       // Every MoE layer is computed: the step's routing is known from now on.
       if (this.prefetcher) this.prefetcher.predictor.observeStep(step);
-      this.gpu.submit(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), 0, JOB_TAIL);
+      this.submitStage(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), JOB_TAIL);
     } else {
       this.log?.push(OP_LAYER, this.layer);
       this.streamer?.layerStarted(this.layer);
-      this.gpu.submit(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), 0, JOB_PRE);
+      this.submitStage(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), JOB_PRE);
       if (this.layer === 0 && this.prefetcher) this.reconcile(0);
     }
   }
@@ -329,6 +363,7 @@ export class OffloadSim implements JobListener {
     let hits = 0;
     let late = 0;
     let correct = 0;
+    if (this.host) this.planLaunches(u, keyBase);
     for (let i = 0; i < u; i++) {
       const e = union.experts[i];
       const n = union.tokens[e];
@@ -360,10 +395,10 @@ export class OffloadSim implements JobListener {
             c.prefetch.usedBytes += this.cost.expertBytes;
           }
           this.waitClass[key] = WAIT_HIT;
-          this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
+          this.submitExpert(this.cost.expertSec(n), key, n);
         }
-      } else {
-        this.miss(key, n, layer, prefetching && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY);
+      } else if (this.miss(key, n, layer, prefetching && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY) && this.host) {
+        this.dropLaunch(key); // computed on the CPU: no GPU launch
       }
     }
     this.streamer?.gateDone(layer);
@@ -378,13 +413,18 @@ export class OffloadSim implements JobListener {
     if (prefetching) {
       c.planCorrect += correct;
       this.gateAgreed = correct === u && this.plannedPerLayer[layer] === u;
-      if (layer + 1 < this.L) this.reconcile(layer + 1);
+      // With a host thread, the next layer's loads are issued after this layer's expert launches (launchesDone).
+      if (layer + 1 < this.L && !this.host) this.reconcile(layer + 1);
+    }
+    if (this.host) {
+      if (this.launchCount === 0) this.launchesDone();
+      else this.launchNext();
     }
     if (u === 0) this.layerDone();
   }
 
-  /** Serves a miss: fetch into the cache (or a staging buffer), compute on the CPU, or fetch a lower-bit copy. */
-  private miss(key: number, n: number, layer: number, waitClass: number): void {
+  /** Serves a miss: fetch into the cache (or a staging buffer), compute on the CPU, or fetch a lower-bit copy. True if on the CPU. */
+  private miss(key: number, n: number, layer: number, waitClass: number): boolean {
     const c = this.c;
     const cache = this.cache;
     const h = this.handler;
@@ -406,6 +446,7 @@ export class OffloadSim implements JobListener {
       c.cpuComputations++;
       c.activationBytes += 2 * mc!.activationBytes(n);
       if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+      return true;
     } else if (decision === 'low-bit') {
       this.evicted(cache.access(key, false), key);
       c.lowBitComputations++;
@@ -418,7 +459,7 @@ export class OffloadSim implements JobListener {
       const streamed = this.streamer ? this.streamer.claim(key, n) : -1;
       if (streamed >= 0) {
         // Streamed ahead by a prefill (into a staging buffer): compute now, or when it arrives.
-        if (streamed > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
+        if (streamed > 0) this.submitExpert(this.cost.expertSec(n), key, n);
       } else if (wasAdmitted(outcome)) {
         this.inflightIsPrefetch[key] = 0;
         if (!this.tiers || this.tiers.request(key, LINK_DEMAND, n)) this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
@@ -427,6 +468,7 @@ export class OffloadSim implements JobListener {
         if (!this.tiers || this.tiers.request(key, LINK_STAGED, n)) this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
       }
     }
+    return false;
   }
 
   /** An expert a miss waited for reached host DRAM from the SSD (tiers.ts): on to the GPU, or to the CPU. */
@@ -630,6 +672,8 @@ export class OffloadSim implements JobListener {
   private chargeIdle(from: number, to: number, key: number): void {
     const c = this.c;
     const cls = this.waitClass[key];
+    // A resident expert the GPU waited for waited for its launch on the host thread.
+    if (cls === WAIT_HIT) return;
     if (cls === WAIT_LATE_PREFETCH) {
       c.stallLinkQueueSec += to - from;
       c.stallLatePrefetchSec += to - from;
@@ -675,6 +719,13 @@ export class OffloadSim implements JobListener {
 
   onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
     if (this.log) this.record(res, tag, tag2);
+    if (res === this.host) {
+      if (this.inWindow()) {
+        const expert = jobKind(tag) === JOB_EXPERT ? jobKey(tag) % this.E : -1;
+        this.c.timeline.push({ resource: 'cpu', kind: 'host-launch', startMs: startSec * 1e3, endMs: endSec * 1e3, step: this.step!.index, layer: this.layer, expert });
+      }
+      return;
+    }
     if (res === this.gpu) {
       if (jobKind(tag) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, jobKey(tag));
       if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
@@ -718,11 +769,16 @@ export class OffloadSim implements JobListener {
   }
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number): void {
+    if (res === this.host) {
+      this.hostJobDone(tag);
+      return;
+    }
     if (res === this.gpu) {
       const job = jobKind(tag);
       if (job === JOB_PRE) this.gate();
       else if (job === JOB_EXPERT) {
         this.expertBusySec += this.sim.now - startSec;
+        if (this.host) this.launchedNotDone--;
         if (--this.pending === 0) this.layerDone();
       } else {
         this.lastStepEndSec = this.sim.now;
@@ -737,11 +793,11 @@ export class OffloadSim implements JobListener {
       if (tag2 === STREAM_TAG) {
         // A prefill-streamed expert arrived: compute it if its router chose it.
         const n = this.streamer!.arrived(key);
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
+        if (n > 0) this.submitExpert(this.cost.expertSec(n), key, n);
       } else if (kind === LINK_LOW_BIT) {
-        this.gpu.submit(this.missCosts!.lowBitExpertSec(tag2), 0, expertJob(key), tag2);
+        this.submitExpert(this.missCosts!.lowBitExpertSec(tag2), key, tag2);
       } else if (kind === LINK_STAGED) {
-        this.gpu.submit(this.cost.expertSec(tag2), 0, expertJob(key), tag2);
+        this.submitExpert(this.cost.expertSec(tag2), key, tag2);
       } else {
         // Arrived in its cache slot.
         this.inflightJob[key] = -1;
@@ -749,13 +805,152 @@ export class OffloadSim implements JobListener {
         if (wasPrefetch) this.cache.unlock(key);
         const n = wasPrefetch ? this.waitTokens[key] : tag2;
         this.waitTokens[key] = 0;
-        if (n > 0) this.gpu.submit(this.cost.expertSec(n), 0, expertJob(key), n);
+        if (n > 0) this.submitExpert(this.cost.expertSec(n), key, n);
         else if (wasPrefetch) {
           this.unusedPrefetch[key] = 1;
           this.inflightIsPrefetch[key] = 0;
         }
       }
     }
+    // A host waiting in a sync re-checks whether the stream has drained.
+    if (this.hostSyncWaiting) {
+      this.hostSyncWaiting = false;
+      this.launchNext();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Host thread (cost.host defined). The host issues, in program order: the pre-expert work of a
+  // layer; after the gate (the host needs the router's choice: it waits for that GPU job) each
+  // expert, resident ones first; then the next layer's loads (the prefetch plan); then the next
+  // layer's pre-expert work (or the tail). A GPU job starts when its launch is issued AND what it
+  // needs is there (an expert's weights; for a stage, the previous layer's experts computed). So
+  // the host runs ahead of the GPU, and copies queued on the stream run while the host issues.
+  // With `syncPerExpert` the host waits, before each expert, until the stream has drained.
+
+  /** Orders the layer's `u` experts for launch: resident (not in flight) first, then the others (load_experts(unordered=True)). */
+  private planLaunches(u: number, keyBase: number): void {
+    const union = this.union;
+    const cache = this.cache;
+    let w = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < u; i++) {
+        const e = union.experts[i];
+        const key = keyBase + e;
+        const ready = cache.resident[key] === 1 && this.inflightJob[key] < 0;
+        if (ready !== (pass === 0)) continue;
+        this.launchKeys[w] = key;
+        this.launchTokens[w++] = union.tokens[e];
+        this.hostLaunching[key] = 1;
+      }
+    }
+    this.launchCount = w;
+    this.launchPos = 0;
+  }
+
+  /** Removes `key` from the launch list (it is computed on the CPU). */
+  private dropLaunch(key: number): void {
+    for (let i = this.launchPos; i < this.launchCount; i++) {
+      if (this.launchKeys[i] !== key) continue;
+      this.launchKeys.copyWithin(i, i + 1, this.launchCount);
+      this.launchTokens.copyWithin(i, i + 1, this.launchCount);
+      this.launchCount--;
+      this.hostLaunching[key] = 0;
+      return;
+    }
+  }
+
+  /** Whether the stream has drained: every launched expert computed, nothing on the GPU and, with copies on the compute stream, nothing on the link. */
+  private drained(): boolean {
+    if (this.launchedNotDone > 0 || !this.gpu.idle || this.gpu.queued > 0) return false;
+    return this.cost.linkOverlapsCompute || (this.link.resource.idle && this.link.resource.queued === 0);
+  }
+
+  /** Issues the next expert's launch on the host (if the host is free and, with a sync per expert, the stream drained). */
+  private launchNext(): void {
+    const host = this.host!;
+    if (!host.idle || host.queued > 0) return;
+    if (this.launchPos === this.launchCount) return;
+    if (this.hostCost!.syncPerExpert && !this.drained()) {
+      this.hostSyncWaiting = true;
+      return;
+    }
+    const i = this.launchPos++;
+    host.submit(this.hostCost!.expertSec(this.launchTokens[i]), 0, expertJob(this.launchKeys[i]), this.launchTokens[i]);
+  }
+
+  private hostJobDone(tag: number): void {
+    const kind = jobKind(tag);
+    if (kind === JOB_EXPERT) {
+      const key = jobKey(tag);
+      this.hostLaunching[key] = 0;
+      this.launchedNotDone++;
+      const sec = this.deferredSec[key];
+      if (sec >= 0) {
+        this.deferredSec[key] = -1;
+        this.gpu.submit(sec, 0, expertJob(key), this.deferredTokens[key]);
+      } else this.launchSeq[key] = this.gpu.reserveSeq(); // its kernels wait in the stream for its weights
+
+      if (this.launchPos < this.launchCount) this.launchNext();
+      else this.launchesDone();
+      return;
+    }
+    // A stage (pre-expert work or the tail) is issued: its GPU part runs once the previous layer is computed.
+    if (this.stageWaitingSec >= 0) {
+      const sec = this.stageWaitingSec;
+      this.stageWaitingSec = -1;
+      this.gpu.submit(sec, 0, this.stageWaitingTag);
+    } else {
+      this.stageLaunched = true;
+      this.stageSeq = this.gpu.reserveSeq();
+    }
+  }
+
+  /** The layer's experts are issued: the next layer's loads, then its pre-expert work (or the tail). */
+  private launchesDone(): void {
+    const next = this.layer + 1;
+    if (this.prefetcher && next < this.L) this.reconcile(next);
+    this.launchStage(next);
+  }
+
+  /** The host issues the pre-expert work of MoE layer `target` (the tail when `target` is L). */
+  private launchStage(target: number): void {
+    const step = this.step!;
+    const h = this.hostCost!;
+    const tail = target >= this.L;
+    const sec = tail ? h.tailSec(step.count, step.contextTokens, step.emitCount) : h.preExpertSec(target, step.count, step.contextTokens);
+    this.host!.submit(sec, 0, tail ? JOB_TAIL : JOB_PRE);
+  }
+
+  /** The GPU part of a stage: now if its launch is issued, else when it is. */
+  private submitStage(sec: number, tag: number): void {
+    if (!this.host) {
+      this.gpu.submit(sec, 0, tag);
+      return;
+    }
+    if (this.stageLaunched) {
+      this.stageLaunched = false;
+      this.gpu.submit(sec, 0, tag, 0, 0, this.stageSeq);
+      return;
+    }
+    this.stageWaitingSec = sec;
+    this.stageWaitingTag = tag;
+  }
+
+  /** An expert's GPU job: now, or (host thread) when its launch is issued. */
+  private submitExpert(sec: number, key: number, n: number): void {
+    if (this.host && this.hostLaunching[key] === 1) {
+      this.deferredSec[key] = sec;
+      this.deferredTokens[key] = n;
+      return;
+    }
+    if (this.host) {
+      const seq = this.launchSeq[key];
+      this.launchSeq[key] = -1;
+      this.gpu.submit(sec, 0, expertJob(key), n, 0, seq);
+      return;
+    }
+    this.gpu.submit(sec, 0, expertJob(key), n);
   }
 }
 

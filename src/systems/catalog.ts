@@ -31,6 +31,7 @@ const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fi
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
+const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
@@ -61,6 +62,11 @@ export const systemSchema = z.discriminatedUnion('kind', [
       kind: z.literal('llama-cpp'),
       /** --n-cpu-moe N: the experts of the first N MoE layers stay in host memory and run on the CPU. */
       nCpuMoe: count.default(0),
+      /**
+       * -ngl N: the last N of the model's n_layer + 1 slots (the transformer blocks, then the
+       * output layer) on the GPU, the others in host memory and computed by the CPU; absent: all.
+       */
+      ngl: count.optional(),
       quantization: anyFormat.default('gguf-q4_k'),
     })
     .strict(),
@@ -76,6 +82,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
       kind: z.literal('vllm-cpu-offload'),
       /** --cpu-offload-gb: GiB of weights kept on the host, taken from the first layers on. */
       cpuOffloadGiB: z.number().positive(),
+      /**
+       * The offloaded parameters are read in place over the link by the kernels (UVA, newer vLLM:
+       * get_cuda_view_from_cpu_tensor) instead of copied whole by functional_call every pass: an
+       * offloaded layer's dense weights still cross every pass, but of its experts only those the
+       * fused-MoE kernel reads (the routed ones).
+       */
+      uva: z.boolean().default(false),
       quantization: anyFormat.default('bf16'),
     })
     .strict(),
@@ -123,6 +136,9 @@ const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics =>
   expertCopies: 'copy-engine',
   writeBackEvicted: false,
   cpu: cpuPresets['pytorch-eager-cpu'],
+  // Every real runtime issues the GPU's work from a host thread that runs ahead of the GPU until it
+  // needs a result (the router's choice, a per-expert .tolist(), the sampled token).
+  hostThread: true,
   sources: [],
   ...over,
 });
@@ -130,6 +146,28 @@ const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics =>
 /** Parameters of one MoE transformer layer as loaded (attention, router, shared and all routed experts), for placement by capacity. */
 function layerParams(model: MoeModel): number {
   return attentionParams(model) + routerParams(model) + sharedExpertParams(model) + model.numExperts * expertParams(model);
+}
+
+/**
+ * MoE layers whose parameters --cpu-offload-gb puts on the host (first layers first). Copying
+ * whole layers: the partly offloaded one is not counted; UVA: it is (its fused expert tensor is
+ * one parameter, offloaded whole or not at all, and counting it keeps the GPU within its memory).
+ */
+function vllmOffloadedLayers(s: { cpuOffloadGiB: number; uva?: boolean }, model: MoeModel): number {
+  const perLayer = layerParams(model) * 2; // bf16 bytes of one layer as loaded
+  const layers = (s.cpuOffloadGiB * 2 ** 30) / perLayer;
+  return Math.min(numMoeLayers(model), s.uva ? Math.ceil(layers) : Math.floor(layers));
+}
+
+/**
+ * llama.cpp's -ngl rule (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0); a slot
+ * il < i_gpu_start is assigned to the CPU device, il = n_layer is the output layer): which
+ * transformer blocks, and whether the output layer, stay in host memory.
+ */
+export function llamaCppPlacement(ngl: number | undefined, model: MoeModel): { gpuStart: number; cpuBlock: (block: number) => boolean; cpuOutput: boolean } {
+  const n = model.numLayers;
+  const gpuStart = ngl === undefined ? 0 : Math.max(n + 1 - ngl, 0);
+  return { gpuStart, cpuBlock: (b) => b < gpuStart, cpuOutput: n < gpuStart };
 }
 
 const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
@@ -144,10 +182,11 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `host copies in pinned memory (${MO}: offloaded_storages = UntypedStorage(...).pin_memory())`,
       'speculative loading after each gate of the next layer (prefetch: speculative, lookahead 1), not cancelled',
       'HQQ dequantisation to bf16 before each matmul (weight format hqq-*), eager PyTorch overheads',
+      `a host thread issuing the GPU's work: it waits for the router at each gate (${MO_LAYERS}: SparseMoeWrapper.forward, active_experts = selected_experts.flatten().unique().tolist()) and before each expert (torch.where(expert_mask[expert_idx]) then top_x.tolist(): a sync per expert); resident experts are issued first (${MO}: load_experts(unordered=True) sorts by offloaded)`,
     ],
     simplifies: [
       'the speculative guess uses hidden states a trace lacks: affinity (or an oracle at a set accuracy) stands in',
-      'the copies on the compute stream are serialised with compute (no overlap) — the real non_blocking copy can overlap the host-side Python of the next expert',
+      'the copies on the compute stream are serialised with the kernels; they overlap the host thread (Python dispatch), which issues ahead of the GPU until a sync',
       'the buffer_size look-ahead window of load_experts is not modelled (one expert in flight at a time)',
     ],
     sources: [MO, 'dvmazur/mixtral-offloading demo notebook: offload_per_layer = 4 (5 for 12 GB), buffer_size = 4; HQQ 2-bit experts, group 16, 4-bit attention'],
@@ -213,28 +252,34 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'llama-cpp': {
     kind: 'llama-cpp',
-    describe: 'llama.cpp (and Ollama on top) with --n-cpu-moe: the experts of the first N layers stay in host memory and run on the CPU',
+    describe: 'llama.cpp (and Ollama on top): -ngl N keeps whole layers in host memory and computes them on the CPU; --n-cpu-moe N keeps the experts of the first N layers on the CPU',
     models: [
+      `-ngl N: the last N of the n_layer + 1 slots (blocks, then the output layer) are on the GPU, the first ones in host memory (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0), il < i_gpu_start -> the CPU device); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
-      'CPU-resident expert weights are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml-cuda offload of large-batch ops, GGML_OP_OFFLOAD_MIN_BATCH = 32)',
+      'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
     ],
     simplifies: [
-      '-ngl partial offload with attention of CPU-resident layers on the CPU is not modelled (all attention on the GPU)',
+      'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
+      'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
     ],
-    sources: [LLAMA_ARG],
+    sources: [LLAMA_MODEL, LLAMA_ARG],
     expand: (s, model) => {
       const L = numMoeLayers(model);
       const E = model.numExperts;
       const n = Math.min(L, s.nCpuMoe);
-      const profile = range(L).map((l) => range(E).map(() => (l < n ? 0 : 1)));
+      const place = llamaCppPlacement(s.ngl, model);
+      const onGpu = (l: number) => l >= n && !place.cpuBlock(model.moeLayers[l]);
+      const profile = range(L).map((l) => range(E).map(() => (onGpu(l) ? 1 : 0)));
+      const gpuLayers = range(L).filter(onGpu).length;
+      const label = `llama.cpp${s.ngl === undefined ? '' : ` -ngl ${s.ngl}`}${n > 0 ? ` --n-cpu-moe ${n}` : ''}`;
       return {
         policies: [
           {
             kind: 'static',
-            label: `llama.cpp --n-cpu-moe ${n}`,
-            cache: { experts: (L - n) * E },
+            label,
+            cache: { experts: gpuLayers * E },
             profile,
             onMiss: { kind: 'cpu', belowTokens: 32 },
           },
@@ -242,7 +287,18 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         precision: formatPrecision(s.quantization, 'int8'),
       };
     },
-    semantics: (s) => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [LLAMA_ARG] }),
+    semantics: (s, model) => {
+      const place = llamaCppPlacement(s.ngl, model);
+      return baseSemantics({
+        runtime: runtimes['llama-cpp-ggml'],
+        expertFormat: weightFormats[s.quantization],
+        cpu: cpuPresets['llamafile-avx512'],
+        cpuResidentLayers: range(numMoeLayers(model)).filter((l) => place.cpuBlock(model.moeLayers[l])),
+        cpuResidentTail: place.cpuOutput,
+        cpuOffloadMinBatch: 32,
+        sources: [LLAMA_MODEL, LLAMA_ARG],
+      });
+    },
   },
   ktransformers: {
     kind: 'ktransformers',
@@ -277,21 +333,30 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     kind: 'vllm-cpu-offload',
     describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
     models: [
-      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; forward runs functional_call with each parameter .to(device, non_blocking=True) on the current stream; newer V1 code can instead read them in place through UVA, the same bytes over the link per pass (${VLLM_UTILS}; the pin_memory and per-parameter lines confirmed in a stored copy of that file this session, the forward path from knowledge of it)`,
-      'so an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
+      `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; the wrapped forward builds device_state = {k: v.to(device, non_blocking=True) for k, v in module.state_dict().items()} and runs functional_call on it, on the current stream (${VLLM_UTILS}: maybe_offload_to_cpu, read line by line at that commit, session s19-f12)`,
+      'so on that path an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
+      'uva: true (newer vLLM: p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call; vllm/model_executor/offloader/uva.py, not read at a commit this session): the kernels read the offloaded parameters in place over the link, so the dense weights of offloaded layers cross every pass but of their experts only the routed ones (the fused-MoE kernel reads the blocks of experts that have tokens); modelled as a static placement with those layers\' experts never cached and read per use',
     ],
     simplifies: ['GPU memory is reported as if every expert were resident (the offloaded layers\' bytes are not subtracted)', 'CUDA-graph capture with offloading assumed (check the vLLM version used)'],
     sources: [VLLM_UTILS],
-    expand: () => ({ policies: [{ kind: 'all-on-gpu', label: 'vllm --cpu-offload-gb' }] }),
+    expand: (s, model) => {
+      if (!s.uva) return { policies: [{ kind: 'all-on-gpu', label: 'vllm --cpu-offload-gb' }] };
+      // UVA: the offloaded layers' experts are never cached; each routed one is read over the link where it lies.
+      const n = vllmOffloadedLayers(s, model);
+      const L = numMoeLayers(model);
+      const E = model.numExperts;
+      return {
+        policies: [{ kind: 'static', label: `vllm --cpu-offload-gb (UVA, ${n} layers on the host)`, cache: { experts: Math.max(1, (L - n) * E) }, profile: range(L).map((l) => range(E).map(() => (l >= n ? 1 : 0))) }],
+      };
+    },
     semantics: (s, model) => {
-      const perLayer = layerParams(model) * 2; // bf16 bytes of one layer as loaded
-      const n = Math.min(numMoeLayers(model), Math.floor((s.cpuOffloadGiB * 2 ** 30) / perLayer));
+      const n = vllmOffloadedLayers(s, model);
       return baseSemantics({
         runtime: runtimes['cuda-graphs'],
         expertFormat: weightFormats[s.quantization],
         expertCopies: 'compute-stream',
         streamedDenseLayers: range(n),
-        streamAllExpertsOfStreamedLayers: true,
+        streamAllExpertsOfStreamedLayers: !s.uva,
         sources: [VLLM_UTILS],
       });
     },
@@ -368,6 +433,8 @@ export const executionSchema = z
     memory: z.enum(['pinned', 'pageable']).optional(),
     expertCopies: z.enum(['copy-engine', 'compute-stream']).optional(),
     writeBackEvicted: z.boolean().optional(),
+    /** The runtime's software time on a host thread of its own (true for every system preset); false: inside the GPU jobs. */
+    hostThread: z.boolean().optional(),
     expertFormat: anyFormat.optional(),
     cpu: z.enum(Object.keys(cpuPresets) as [keyof typeof cpuPresets, ...(keyof typeof cpuPresets)[]]).optional(),
     /** issue12c: the runtime's host cost per kernel launch in microseconds (RuntimeOverheads.perKernelSec), the per-runtime parameter `moesim reproduce` fits. */
@@ -394,6 +461,7 @@ export function scenarioSemantics(system: SystemSpec | undefined, execution: Exe
     ...(execution.perKernelUs !== undefined ? { runtime: { ...(execution.runtime ? runtimes[execution.runtime] : sem.runtime), perKernelSec: execution.perKernelUs * 1e-6 } } : {}),
     ...(execution.expertCopies ? { expertCopies: execution.expertCopies } : {}),
     ...(execution.writeBackEvicted !== undefined ? { writeBackEvicted: execution.writeBackEvicted } : {}),
+    ...(execution.hostThread !== undefined ? { hostThread: execution.hostThread } : {}),
     ...(execution.expertFormat ? { expertFormat: weightFormats[execution.expertFormat] } : {}),
     ...(execution.cpu ? { cpu: cpuPresets[execution.cpu] } : {}),
   };

@@ -28,6 +28,32 @@ export interface StepCosts {
    * (`activationBytes` again) back to the device.
    */
   cpuRoundTripSec(activationBytes: number, cpuSec: number): number;
+  /**
+   * The host (launch) thread's side, when the runtime's software time is its own resource: then
+   * the three GPU methods above return device time only, and each GPU job waits for its launch on
+   * the host thread (src/sim/offload-sim.ts). Undefined: launches are inside the GPU times.
+   */
+  readonly host?: HostCosts;
+}
+
+/**
+ * Seconds the host thread spends issuing work (Python dispatch, kernel launches, the copy calls):
+ * the host runs ahead of the GPU until it needs a result from it (the router's choice at a gate,
+ * a per-expert `.tolist()` when `syncPerExpert`, the sampled token after the tail).
+ */
+export interface HostCosts {
+  /** Issuing the non-expert work before MoE layer `moeLayer`'s experts. */
+  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
+  /** Issuing one expert over `tokens` tokens (its kernels, its copy call). */
+  expertSec(tokens: number): number;
+  /** Issuing the work after the last MoE layer and sampling (per forward pass). */
+  tailSec(tokens: number, contextTokens: number, outputs: number): number;
+  /**
+   * The host waits for the compute stream to drain before issuing each expert (a host sync per
+   * expert, e.g. `torch.where(mask)` + `.tolist()`): then the expert's launch starts only when
+   * every expert issued before it is computed and, with copies on the compute stream, the link is idle.
+   */
+  readonly syncPerExpert: boolean;
 }
 
 /** The costs of serving misses other than by fetching. */

@@ -28,8 +28,9 @@
  */
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { RooflineCosts, type Precision } from './roofline.js';
-import { attentionParams, bytesPerParam, denseFfnParams, expertParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { KERNELS_PER_EXPERT, KERNELS_PER_LAYER, RooflineCosts, type Precision } from './roofline.js';
+import type { HostCosts } from './costs.js';
+import { attentionParams, bytesPerParam, denseFfnParams, expertParams, kvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
 export type Source = string;
@@ -110,6 +111,28 @@ export interface ExecutionSemantics {
   streamedDenseLayers?: number[];
   /** Streamed layers also move all their experts, used or not (a fused expert tensor, vLLM). */
   streamAllExpertsOfStreamedLayers?: boolean;
+  /**
+   * llama.cpp `-ngl`: these MoE layers' blocks (their attention, router, shared expert, and the
+   * dense layers before them) are in host memory and computed by the CPU at its DRAM roofline with
+   * the preset CPU efficiency; their weights are never copied per token. The GPU waits meanwhile
+   * (the ggml scheduler runs the graph's splits one after another). Indexes are MoE layer ordinals.
+   * Their experts' placement is the policy's (a static profile with onMiss cpu).
+   */
+  cpuResidentLayers?: number[];
+  /** The trailing dense layers and the output layer are in host memory too (-ngl <= n_layer). */
+  cpuResidentTail?: boolean;
+  /**
+   * At or above this many tokens in a pass, the work of CPU-resident weights runs on the GPU with
+   * the weights copied over the link (ggml-cuda offload_op: GGML_OP_OFFLOAD_MIN_BATCH = 32);
+   * below it the CPU computes. Default: never offloaded.
+   */
+  cpuOffloadMinBatch?: number;
+  /**
+   * The runtime's software time (kernel launches, syncs, the per-pass cost) runs on a host thread
+   * of its own that issues the GPU's work ahead of it (StepCosts.host, src/sim/offload-sim.ts);
+   * false: it is charged inside the GPU jobs, as if the GPU waited for each launch.
+   */
+  hostThread?: boolean;
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -303,7 +326,8 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
   return {
     ...hw,
     name: hw.name,
-    gpu: { ...hw.gpu, launchOverheadSec: sem.runtime.perKernelSec },
+    // With a host thread the launches are the host's time; the GPU's jobs are their kernels alone.
+    gpu: { ...hw.gpu, launchOverheadSec: sem.hostThread ? 0 : sem.runtime.perKernelSec },
     link: {
       ...hw.link,
       h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
@@ -328,16 +352,49 @@ export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
   private readonly perLayerExtraSec: number;
   private readonly streamSec: Float64Array;
+  /** Per MoE layer ordinal: 1 where the layer's non-expert work is CPU-resident (cpuResidentLayers). */
+  private readonly cpuLayer: Uint8Array;
+  private readonly cpuTail: boolean;
+  private readonly cpuMinBatch: number;
+  /** The host thread's side (semantics.hostThread); undefined: launches inside the GPU times. */
+  readonly host?: HostCosts;
+  /** GPU-resident weights: the roofline's, less the non-expert weights of CPU-resident layers (cpuResidentLayers, cpuResidentTail). */
+  override readonly residentWeightBytes: number;
+  /** KV cache per token of context on the GPU: CPU-resident layers keep theirs in host memory (llama.cpp allocates a layer's KV on its device). */
+  override readonly kvBytesPerToken: number;
 
   constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
     super(model, hardware, precision);
     const rt = semantics.runtime;
     const fmt = semantics.expertFormat;
     const eParams = expertParams(model);
-    const dequantSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec + fmt.dequantKernelsPerExpert * rt.perKernelSec : 0;
-    // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
-    this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - 3) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
-    this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - 8) * rt.perKernelSec;
+    const dequantHbmSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec : 0;
+    const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
+    if (semantics.hostThread) {
+      // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
+      // the runtime's kernels and waits in its syncs.
+      this.perExpertExtraSec = dequantHbmSec;
+      this.perLayerExtraSec = 0;
+      const expertHostSec = (rt.kernelsPerExpert + dequantKernels) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec;
+      const preHostSec = new Float64Array(model.moeLayers.length);
+      for (let j = 0; j < model.moeLayers.length; j++) {
+        const prev = j === 0 ? -1 : model.moeLayers[j - 1];
+        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec;
+      }
+      const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
+      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + rt.perStepSec;
+      this.host = {
+        preExpertSec: (j) => preHostSec[j],
+        expertSec: () => expertHostSec,
+        tailSec: () => tailHostSec,
+        syncPerExpert: rt.syncsPerExpert > 0,
+      };
+    } else {
+      const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
+      // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
+      this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec;
+    }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
     const bpDense = bytesPerParam(precision.dense, precision.groupSize);
@@ -351,6 +408,42 @@ export class SemanticCostModel extends RooflineCosts {
       if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
       this.streamSec[j] = link.latencySec + bytes / link.h2dBytesPerSec;
     }
+    this.cpuLayer = new Uint8Array(model.moeLayers.length);
+    for (const j of semantics.cpuResidentLayers ?? []) if (j >= 0 && j < model.moeLayers.length) this.cpuLayer[j] = 1;
+    this.cpuTail = semantics.cpuResidentTail === true;
+    this.cpuMinBatch = semantics.cpuOffloadMinBatch ?? Number.POSITIVE_INFINITY;
+    let resident = residentParams(model) * bpDense;
+    let gpuBlocks = model.numLayers;
+    for (let j = 0; j < model.moeLayers.length; j++) {
+      if (this.cpuLayer[j] !== 1) continue;
+      resident -= this.preExpertWeightBytes(j);
+      gpuBlocks -= model.moeLayers[j] - (j === 0 ? -1 : model.moeLayers[j - 1]);
+    }
+    if (this.cpuTail) {
+      resident -= this.tailWeightBytes();
+      gpuBlocks -= model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
+    }
+    this.residentWeightBytes = resident;
+    this.kvBytesPerToken = kvBytesPerTokenPerLayer(model, precision.kvCache) * gpuBlocks;
+  }
+
+  /** Whether MoE layer `j`'s non-expert work runs on the CPU (llama.cpp -ngl placement). */
+  cpuResident(j: number): boolean {
+    return this.cpuLayer[j] === 1;
+  }
+
+  /** The hidden states of `tokens` tokens crossing the link at a CPU/GPU split boundary (one way). */
+  private boundarySec(tokens: number): number {
+    const link = this.hardware.link;
+    return link.latencySec + this.activationBytes(tokens) / link.h2dBytesPerSec;
+  }
+
+  /** Non-expert work of CPU-resident layer `j`: on the CPU, or on the GPU with its weights copied in for a large batch. */
+  private cpuResidentPreSec(j: number, tokens: number, contextTokens: number): number {
+    if (tokens >= this.cpuMinBatch) {
+      return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.h2dSec(this.preExpertWeightBytes(j));
+    }
+    return this.preExpertCpuSec(j, tokens, contextTokens);
   }
 
   /** Seconds of dense-weight streaming charged before MoE layer `j` (0 if resident). */
@@ -367,11 +460,21 @@ export class SemanticCostModel extends RooflineCosts {
   }
 
   override preExpertSec(j: number, tokens: number, contextTokens: number): number {
-    return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.streamSec[j];
+    // A split boundary (this layer's work on the other side of the previous one's): the hidden
+    // states cross the link once. Layer 0 follows the input embeddings, not charged (as before).
+    const cross = j > 0 && this.cpuLayer[j] !== this.cpuLayer[j - 1] ? this.boundarySec(tokens) : 0;
+    if (this.cpuLayer[j] === 1) return this.cpuResidentPreSec(j, tokens, contextTokens) + cross;
+    return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.streamSec[j] + cross;
   }
 
   override tailSec(tokens: number, contextTokens: number, outputs: number): number {
-    return super.tailSec(tokens, contextTokens, outputs) + this.semantics.runtime.perStepSec;
+    const step = this.host ? 0 : this.semantics.runtime.perStepSec;
+    const last = this.cpuLayer.length - 1;
+    const lastOnCpu = last >= 0 && this.cpuLayer[last] === 1;
+    const cross = this.cpuTail !== lastOnCpu ? this.boundarySec(tokens) : 0;
+    if (this.cpuTail && tokens < this.cpuMinBatch) return this.tailCpuSec(tokens, contextTokens, outputs) + cross + step;
+    const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
+    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step;
   }
 }
 

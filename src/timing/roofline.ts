@@ -245,6 +245,36 @@ export class RooflineCosts implements Costs {
     return this.roofline(bytes, flops, this.tailLayers * KERNELS_PER_LAYER + 2);
   }
 
+  /**
+   * The same non-expert work as preExpertSec, run by the CPU from host DRAM (a layer llama.cpp's
+   * -ngl leaves on the CPU): the slower of reading its weights and KV cache at the CPU's DRAM
+   * bandwidth and computing at its FLOP/s. No launches.
+   */
+  preExpertCpuSec(j: number, tokens: number, contextTokens: number): number {
+    const layers = this.preLayers[j];
+    const bytes = this.preBytes[j] + layers * this.kvBytesPerTokenLayer * contextTokens;
+    const flops = this.preFlopsPerToken[j] * tokens + layers * this.attnFlopsPerContextToken * contextTokens;
+    return cpuExpertTimeSec(this.hardware.cpu, bytes, flops);
+  }
+
+  /** Weight bytes of the non-expert work before MoE layer `j` (what a large-batch offload copies to the GPU). */
+  preExpertWeightBytes(j: number): number {
+    return this.preBytes[j];
+  }
+
+  /** tailSec's work on the CPU (trailing dense layers and the LM head in host memory). */
+  tailCpuSec(tokens: number, contextTokens: number, outputs: number): number {
+    const bytes = this.tailBytes + this.tailLayers * this.kvBytesPerTokenLayer * contextTokens + this.lmHeadBytes;
+    const flops =
+      this.tailFlopsPerToken * tokens + this.tailLayers * this.attnFlopsPerContextToken * contextTokens + this.lmHeadFlopsPerToken * outputs;
+    return cpuExpertTimeSec(this.hardware.cpu, bytes, flops);
+  }
+
+  /** Weight bytes of the tail (trailing dense layers and the LM head). */
+  tailWeightBytes(): number {
+    return this.tailBytes + this.lmHeadBytes;
+  }
+
   private roofline(bytes: number, flops: number, kernels: number): number {
     return rooflineSec(kernels * this.launch, bytes, this.hbm, flops, this.denseFlops);
   }

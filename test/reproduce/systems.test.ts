@@ -37,7 +37,7 @@ test('mixtral-offloading points: offloaded experts = 8 - the stated cache, forma
   expect(policy('mo-t2-3bit-t4-on-demand').cache).toEqual({ perLayer: 0 });
 });
 
-test('capacity rules: accelerate layers, llama.cpp --n-cpu-moe, vLLM offload GiB, kTransformers format', () => {
+test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload GiB, kTransformers format', () => {
   // Table 2 naive: the mixtral-offloading budget of its row, 32 layers x 4/8
   expect(sys('mo-t2-2bit-t4-naive')).toMatchObject({ kind: 'accelerate', gpuLayers: 16, quantization: 'hqq-2bit' });
   expect(sys('mo-t2-2bit-rtx-3060-naive')).toMatchObject({ gpuLayers: 8 });
@@ -46,12 +46,14 @@ test('capacity rules: accelerate layers, llama.cpp --n-cpu-moe, vLLM offload GiB
   expect(acc.quantization).toBe('bf16');
   expect(acc.gpuLayers as number).toBeGreaterThan(3);
   expect(acc.gpuLayers as number).toBeLessThan(9);
-  // DeepSeek-V3 Q4 on 24 GiB: one of 58 layers' experts (~6 GiB) fits beside the dense weights and the reserve
-  expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 57, quantization: 'gguf-q4_k' });
-  // Mixtral Q4 (~25 GiB) on a 24 GiB RTX 3090: some, not all, layers' experts on the CPU
-  const ngl = sys('llamacpp-issue4729-3090-q4km').nCpuMoe as number;
-  expect(ngl).toBeGreaterThan(0);
-  expect(ngl).toBeLessThan(16);
+  // -ngl by what fits: DeepSeek-V3 Q4 on 24 GiB: its last 3 of 61 blocks (~6 GiB each) after the 2 GiB reserve
+  expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 3, quantization: 'gguf-q4_k' });
+  // the issue states -ngl 28 for Mixtral Q4 on the RTX 3090
+  expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ ngl: 28 });
+  // Ollama (EstimateGPULayers): Mixtral Q4 on the 24 GiB A5000 keeps a buffer layer and fits 25 of 33 slots;
+  // DeepSeek-V2-Lite Q4 (~9 GiB) fits whole: 27 blocks + the output layer
+  expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 25 });
+  expect(sys('mi-readme-deepseek-v2-lite-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 28 });
   const v = sys('mi-readme-mixtral-8x7b-vllm-cpu-offload').cpuOffloadGiB as number;
   expect(v).toBeGreaterThan(60);
   expect(v).toBeLessThan(75);

@@ -94,4 +94,39 @@ describe('systems catalog', () => {
     expect(wb.tpotMs).toBeGreaterThan(stream.tpotMs);
     expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
   });
+
+  it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
+    const sys = (uva: boolean) => ({ ...base, system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva } });
+    const uvaScenario = parseScenario(sys(true));
+    const p = uvaScenario.policies[0] as { kind: string; profile: number[][] };
+    expect(p.kind).toBe('static');
+    // 70 GiB over bf16 Mixtral layers of about 2.7 GiB: 26 layers on the host (the partly offloaded one counted).
+    const offloaded = p.profile.filter((row) => row.every((x) => x === 0)).length;
+    expect(offloaded).toBe(26);
+    expect(p.profile.slice(offloaded).every((row) => row.every((x) => x === 1))).toBe(true);
+    const run = async (uva: boolean) => (await runScenario(parseScenario(sys(uva)), { baseDir: '.' })).results[0].metrics;
+    const [copy, inPlace] = [await run(false), await run(true)];
+    // The copy path has no misses (all-on-gpu) and streams whole layers; UVA misses in the offloaded layers only.
+    expect(copy.misses).toBe(0);
+    expect(inPlace.misses).toBeGreaterThan(0);
+    expect(inPlace.tpotMs).toBeLessThan(copy.tpotMs);
+  });
+});
+
+describe('llama-cpp -ngl (llama.cpp i_gpu_start = max(n_layer + 1 - ngl, 0))', () => {
+  const m = modelPresets['mixtral-8x7b'];
+  const spec = (ngl: number | undefined) => ({ kind: 'llama-cpp' as const, nCpuMoe: 0, quantization: 'gguf-q4_k' as const, ...(ngl === undefined ? {} : { ngl }) });
+  it('-ngl 28 of 33 slots: blocks 0-4 and their experts on the CPU, the output layer on the GPU', () => {
+    const sem = systems['llama-cpp'].semantics(spec(28), m);
+    expect(sem.cpuResidentLayers).toEqual([0, 1, 2, 3, 4]);
+    expect(sem.cpuResidentTail).toBe(false);
+    const pol = systems['llama-cpp'].expand(spec(28), m).policies[0] as { profile: number[][]; cache: { experts: number } };
+    expect(pol.profile.map((r) => r[0])).toEqual([...Array(5).fill(0), ...Array(27).fill(1)]);
+    expect(pol.cache.experts).toBe(27 * 8);
+  });
+  it('-ngl 32: the last 32 slots (blocks 1-31 and the output layer), block 0 on the CPU; -ngl 0: all on the CPU; absent: all on the GPU', () => {
+    expect(systems['llama-cpp'].semantics(spec(32), m)).toMatchObject({ cpuResidentLayers: [0], cpuResidentTail: false });
+    expect(systems['llama-cpp'].semantics(spec(0), m)).toMatchObject({ cpuResidentLayers: [...Array(32).keys()], cpuResidentTail: true });
+    expect(systems['llama-cpp'].semantics(spec(undefined), m)).toMatchObject({ cpuResidentLayers: [], cpuResidentTail: false });
+  });
 });
