@@ -63,8 +63,8 @@ export const systemSchema = z.discriminatedUnion('kind', [
       /** --n-cpu-moe N: the experts of the first N MoE layers stay in host memory and run on the CPU. */
       nCpuMoe: count.default(0),
       /**
-       * -ngl N: the last N of the model's n_layer + 1 slots (the transformer blocks, then the
-       * output layer) on the GPU, the others in host memory and computed by the CPU; absent: all.
+       * -ngl N: the last N transformer blocks on the GPU (and the output layer when N > n_layer),
+       * the others in host memory and computed by the CPU; absent: all on the GPU.
        */
       ngl: count.optional(),
       quantization: anyFormat.default('gguf-q4_k'),
@@ -160,14 +160,20 @@ function vllmOffloadedLayers(s: { cpuOffloadGiB: number; uva?: boolean }, model:
 }
 
 /**
- * llama.cpp's -ngl rule (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0); a slot
- * il < i_gpu_start is assigned to the CPU device, il = n_layer is the output layer): which
- * transformer blocks, and whether the output layer, stay in host memory.
+ * llama.cpp's -ngl rule, read at ${LLAMA_MODEL} (llama_model::load_tensors):
+ * i_gpu_start = max(n_layer - n_gpu_layers, 0), act_gpu_layers = min(n_gpu_layers, n_layer + 1);
+ * slot il goes to the CPU device when il < i_gpu_start or il - i_gpu_start >= act_gpu_layers; the
+ * output layer is slot n_layer; the input layer always stays on the CPU. So -ngl N puts the last N
+ * blocks on the GPU and the output layer too only when N > n_layer. (Later llama.cpp counts the
+ * output as one of the N: n_layer + 1 - n_gpu_layers; not modelled.)
  */
 export function llamaCppPlacement(ngl: number | undefined, model: MoeModel): { gpuStart: number; cpuBlock: (block: number) => boolean; cpuOutput: boolean } {
   const n = model.numLayers;
-  const gpuStart = ngl === undefined ? 0 : Math.max(n + 1 - ngl, 0);
-  return { gpuStart, cpuBlock: (b) => b < gpuStart, cpuOutput: n < gpuStart };
+  if (ngl === undefined) return { gpuStart: 0, cpuBlock: () => false, cpuOutput: false };
+  const gpuStart = Math.max(n - ngl, 0);
+  const act = Math.min(ngl, n + 1);
+  const onCpu = (il: number) => il < gpuStart || il - gpuStart >= act;
+  return { gpuStart, cpuBlock: onCpu, cpuOutput: onCpu(n) };
 }
 
 const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
@@ -254,7 +260,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     kind: 'llama-cpp',
     describe: 'llama.cpp (and Ollama on top): -ngl N keeps whole layers in host memory and computes them on the CPU; --n-cpu-moe N keeps the experts of the first N layers on the CPU',
     models: [
-      `-ngl N: the last N of the n_layer + 1 slots (blocks, then the output layer) are on the GPU, the first ones in host memory (${LLAMA_MODEL}: i_gpu_start = max(n_layer + 1 - n_gpu_layers, 0), il < i_gpu_start -> the CPU device); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
+      `-ngl N: the last N blocks are on the GPU (the output layer too when N > n_layer), the first ones in host memory (${LLAMA_MODEL}: load_tensors, i_gpu_start = max(n_layer - n_gpu_layers, 0), act_gpu_layers = min(n_gpu_layers, n_layer + 1), a slot il < i_gpu_start or il - i_gpu_start >= act_gpu_layers -> the CPU device, the output layer is slot n_layer; a comment in make_cpu_buft_list: CPU weights sit in a host buffer because "the processing of large batches is offloaded to a GPU device"); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',

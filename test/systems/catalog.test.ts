@@ -113,19 +113,20 @@ describe('systems catalog', () => {
   });
 });
 
-describe('llama-cpp -ngl (llama.cpp i_gpu_start = max(n_layer + 1 - ngl, 0))', () => {
+describe('llama-cpp -ngl (llama.cpp@a5410f0 load_tensors: i_gpu_start = max(n_layer - ngl, 0), act = min(ngl, n_layer + 1))', () => {
   const m = modelPresets['mixtral-8x7b'];
   const spec = (ngl: number | undefined) => ({ kind: 'llama-cpp' as const, nCpuMoe: 0, quantization: 'gguf-q4_k' as const, ...(ngl === undefined ? {} : { ngl }) });
-  it('-ngl 28 of 33 slots: blocks 0-4 and their experts on the CPU, the output layer on the GPU', () => {
+  it('-ngl 28 of 32 blocks: blocks 0-3 and their experts on the CPU, and the output layer (slot 32 - i_gpu_start 4 = 28 >= act 28)', () => {
     const sem = systems['llama-cpp'].semantics(spec(28), m);
-    expect(sem.cpuResidentLayers).toEqual([0, 1, 2, 3, 4]);
-    expect(sem.cpuResidentTail).toBe(false);
+    expect(sem.cpuResidentLayers).toEqual([0, 1, 2, 3]);
+    expect(sem.cpuResidentTail).toBe(true);
     const pol = systems['llama-cpp'].expand(spec(28), m).policies[0] as { profile: number[][]; cache: { experts: number } };
-    expect(pol.profile.map((r) => r[0])).toEqual([...Array(5).fill(0), ...Array(27).fill(1)]);
-    expect(pol.cache.experts).toBe(27 * 8);
+    expect(pol.profile.map((r) => r[0])).toEqual([...Array(4).fill(0), ...Array(28).fill(1)]);
+    expect(pol.cache.experts).toBe(28 * 8);
   });
-  it('-ngl 32: the last 32 slots (blocks 1-31 and the output layer), block 0 on the CPU; -ngl 0: all on the CPU; absent: all on the GPU', () => {
-    expect(systems['llama-cpp'].semantics(spec(32), m)).toMatchObject({ cpuResidentLayers: [0], cpuResidentTail: false });
+  it('-ngl 32: every block on the GPU, the output on the CPU; 33: all on the GPU; 0: all on the CPU; absent: all on the GPU', () => {
+    expect(systems['llama-cpp'].semantics(spec(32), m)).toMatchObject({ cpuResidentLayers: [], cpuResidentTail: true });
+    expect(systems['llama-cpp'].semantics(spec(33), m)).toMatchObject({ cpuResidentLayers: [], cpuResidentTail: false });
     expect(systems['llama-cpp'].semantics(spec(0), m)).toMatchObject({ cpuResidentLayers: [...Array(32).keys()], cpuResidentTail: true });
     expect(systems['llama-cpp'].semantics(spec(undefined), m)).toMatchObject({ cpuResidentLayers: [], cpuResidentTail: false });
   });
