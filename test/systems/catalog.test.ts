@@ -96,7 +96,8 @@ describe('systems catalog', () => {
   });
 
   it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
-    const sys = (uva: boolean) => ({ ...base, system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva } });
+    // 70 GiB offloaded needs more host DRAM than the 7950X preset's 64 GiB (issue 16 checks it).
+    const sys = (uva: boolean) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva } });
     const uvaScenario = parseScenario(sys(true));
     const p = uvaScenario.policies[0] as { kind: string; profile: number[][] };
     expect(p.kind).toBe('static');
