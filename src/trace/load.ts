@@ -212,6 +212,9 @@ export async function detectFormat(path: string, format: 'auto' | TraceFormat = 
 /** Read a trace from one file, several CSV files, or a folder of CSV files. */
 export async function readTrace(pathOrPaths: string | string[], opts: TraceReadOptions = {}): Promise<Trace> {
   let paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
+  /** Set when the trace is a folder: files of another format in it (a README.json, a config) are left out with a warning. */
+  let fromFolder: string | undefined;
+  const leftOut: string[] = [];
   if (paths.length === 1) {
     const st = await stat(paths[0]).catch((e: unknown) => {
       throw wrapFsError(e, displayName(paths[0]));
@@ -222,7 +225,8 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
       const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(extname(n).toLowerCase())).sort(naturalCompare);
       if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
-      paths = names.map((n) => join(dir, n));
+      paths = names.filter((n) => !n.split(/[\\/]/).some((part) => part.startsWith('.'))).map((n) => join(dir, n));
+      fromFolder = displayName(dir);
     }
   }
   for (const p of paths) await requireRegularFile(p);
@@ -233,8 +237,25 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
     checkReadBack(t, displayName(paths[0]));
     return t;
   }
-  const formats = await Promise.all(paths.map((p) => detectFormat(p, opts.format ?? 'auto')));
-  const format = formats[0];
+  let formats: (TraceFormat | undefined)[] = await Promise.all(
+    paths.map((p) =>
+      fromFolder !== undefined && paths.length > 1 ? detectFormat(p, opts.format ?? 'auto').catch((e: unknown) => (e instanceof InputError ? undefined : Promise.reject(e))) : detectFormat(p, opts.format ?? 'auto'),
+    ),
+  );
+  if (fromFolder !== undefined && paths.length > 1) {
+    // In a folder, a .json is a trace only as a JSON format of its own (expert-json, sglang): one that reads as JSON lines is a document (metadata, a config).
+    formats = formats.map((f, i) => (f === 'jsonl' && extname(paths[i]).toLowerCase() === '.json' ? undefined : f));
+    // A folder's trace is its files of the most common format; the others are named and left out.
+    const count = new Map<TraceFormat, number>();
+    for (const f of formats) if (f !== undefined) count.set(f, (count.get(f) ?? 0) + 1);
+    const major = [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (major === undefined) throw new InputError(`${fromFolder}: no file in this folder is a trace moesim can read; set format: ${TRACE_FORMATS.join(', ')}`);
+    const keep = formats.map((f) => f === major);
+    for (let i = 0; i < paths.length; i++) if (!keep[i]) leftOut.push(displayName(paths[i]));
+    paths = paths.filter((_, i) => keep[i]);
+    formats = formats.filter((_, i) => keep[i]);
+  }
+  const format = formats[0]!;
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
@@ -253,6 +274,9 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
     throw new InputError(`${displayName(paths[0])}: expert ids up to ${trace.numExperts - 1}, but numExperts is ${opts.numExperts}`);
   }
   if (opts.numExperts !== undefined) trace.numExperts = opts.numExperts;
+  if (leftOut.length > 0) {
+    trace.warnings.push(`${fromFolder}: ${leftOut.length} file${leftOut.length === 1 ? '' : 's'} of another format left out of the trace (${leftOut.slice(0, 3).join(', ')}${leftOut.length > 3 ? ', ...' : ''})`);
+  }
   // never hand on (or write) a trace moesim could not read back
   checkReadBack(trace, displayName(paths[0]));
   return trace;
