@@ -59,10 +59,14 @@ export interface StaticBatching {
  * batch; the next group starts when the whole group has finished.
  */
 export function staticBatches(trace: Trace, opts: StaticBatching): StepSource {
-  const B = opts.batchSize;
-  const P = opts.promptTokens;
   const seqs = trace.sequences;
-  const maxTokens = B * Math.max(P, 1);
+  // A group holds at most every sequence, a prompt at most a whole sequence: the sizes allocated
+  // (a batchSize of 1e12 means "all sequences in one group", not 1e12 slots).
+  const B = Math.max(1, Math.min(opts.batchSize, seqs.length));
+  const P = opts.promptTokens;
+  let longest = 0;
+  for (const s of seqs) longest = Math.max(longest, s.length);
+  const maxTokens = B * Math.max(Math.min(P, longest), 1);
   const step: Step = {
     index: -1,
     count: 0,
