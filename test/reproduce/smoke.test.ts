@@ -58,3 +58,8 @@ test('moesim reproduce --only ... --fit none writes the page and the JSON', () =
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/no point matches/);
 }, 60_000);
+
+test('every published point of the suite is simulated (none refused by its own setup, e.g. a host too small for the model)', async () => {
+  const r = await reproduce(loadSuite(FILE), { baseDir: suiteBaseDir(FILE), fit: { kind: 'none' } });
+  expect(r.unfitted.points.filter((p) => p.failure !== undefined).map((p) => `${p.id}: ${p.failure}`)).toEqual([]);
+}, 120_000);
