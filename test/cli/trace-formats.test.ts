@@ -1,0 +1,82 @@
+/**
+ * The README's command for each public trace set's format (Traces > The public trace sets' formats),
+ * run through the CLI on files written to the published layouts (as test/trace/parquet.test.ts and
+ * test/trace/public-formats.test.ts write them).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { describe, expect, it } from 'vitest';
+import { moesim } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moesim-formats-'));
+const put = (rel: string, data: string | Buffer): string => {
+  const p = join(dir, rel);
+  mkdirSync(join(p, '..'), { recursive: true });
+  writeFileSync(p, data);
+  return p;
+};
+
+const FLAME_SCHEMA = [
+  { name: 'schema', num_children: 2 },
+  { name: 'scores', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', repetition_type: 'OPTIONAL', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } },
+  { name: 'indices', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } },
+] as const;
+
+function flameLayer(layer: number, tokens: number): Buffer {
+  const indices: number[][] = [];
+  const scores: number[][] = [];
+  for (let t = 0; t < tokens; t++) {
+    indices.push([0, 1, 2, 3, 4, 5].map((k) => (t * 7 + layer * 3 + k * 5) % 64));
+    scores.push([0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const buf = parquetWriteBuffer({ columnData: [{ name: 'scores', data: scores }, { name: 'indices', data: indices }], schema: FLAME_SCHEMA as any, rowGroupSize: 4 });
+  return Buffer.from(buf);
+}
+
+describe('trace convert, one command per public format (README Traces)', () => {
+  it('FLAME-MoE-Traces Parquet: a folder of layer files, sequences cut by --tokens-per-sequence', () => {
+    put('actives/iter_0001/layer_02.parquet', flameLayer(2, 8));
+    put('actives/iter_0001/layer_03.parquet', flameLayer(3, 8));
+    const r = moesim(['trace', 'convert', join(dir, 'actives/iter_0001'), '--tokens-per-sequence', '4', '-o', join(dir, 'flame.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/8 tokens, 2 sequences, 2 layers, 64 experts, top-6/);
+  });
+
+  it('arXiv 2510.05497 per-query JSON: a folder of subject folders', () => {
+    put('profiling_result/mmlu/abstract_algebra/0.json', JSON.stringify([{ '0': null, '1': [[106], [89]], '2': null, '3': [[85], [84]] }, { '0': null, '1': [[17]], '2': null, '3': [[47]] }], null, 4));
+    put('profiling_result/mmlu/anatomy/0.json', JSON.stringify([{ '0': null, '1': [[5]], '2': null, '3': [[7]] }], null, 4));
+    const r = moesim(['trace', 'convert', join(dir, 'profiling_result'), '-o', join(dir, 'queries.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/4 tokens, 2 sequences, 2 layers/);
+  });
+
+  it('SGLang routed experts: saved /generate responses, --top-k', () => {
+    const payload = (rows: number[][][]) => {
+      const flat = rows.flat(2);
+      const b = Buffer.alloc(flat.length * 4);
+      flat.forEach((v, i) => b.writeInt32LE(v, i * 4));
+      return b.toString('base64');
+    };
+    const r1 = { text: 'hi', meta_info: { id: 'req-a', prompt_tokens: 3, completion_tokens: 1, routed_experts: payload([[[0, 0], [5, 9], [1, 2]], [[0, 0], [7, 3], [4, 6]], [[0, 0], [5, 1], [2, 8]]]) } };
+    const f = put('sglang/responses.jsonl', `${JSON.stringify(r1)}\n`);
+    const r = moesim(['trace', 'convert', f, '--top-k', '2', '-o', join(dir, 'sglang.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/3 tokens, 1 sequence, 2 layers/);
+  });
+
+  it('MoE-Beyond CSV: a folder of prompt files', () => {
+    const csv = ['Layer ID,Batch Number,Token,Activated Expert IDs', '1,0,I,"[8, 22, 38]"', '1,0,am,"[4, 8, 11]"', '2,0,I,"[21, 35, 42]"', '2,0,am,"[0, 8, 15]"'].join('\n') + '\n';
+    put('training_data_eamc/prompt_1_data.csv', csv);
+    put('training_data_eamc/prompt_2_data.csv', csv);
+    const r = moesim(['trace', 'convert', join(dir, 'training_data_eamc'), '-o', join(dir, 'v2-lite.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/4 tokens, 2 sequences, 2 layers/);
+  });
+});
