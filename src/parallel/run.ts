@@ -17,7 +17,8 @@ import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { CollectiveCosts } from '../timing/collectives.js';
 import { ExpertCache } from '../policies/expert-cache.js';
-import { cachePolicies } from '../policies/index.js';
+import { cachePolicies, cachePolicyInfo } from '../policies/index.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { simulateEp, type EpSpan, type EpStep } from './ep-sim.js';
@@ -124,10 +125,12 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
 
 function checkPolicy(p: PolicySpec, i: number): void {
   const where = `policies[${i}]`;
-  if (p.kind === 'belady' || p.kind === 'static') throw new InputError(`${where}.kind: ${p.kind} is not supported with parallel: (expected all-on-gpu, none, lru or lfu as each GPU's cache)`);
+  const info = cachePolicyInfo(p.kind);
+  // Offline bounds and popularity placements need the whole trace or a profile: not per GPU yet.
+  if (info.offline || info.popularity) throw new InputError(`${where}.kind: ${p.kind} is not supported with parallel: (expected all-on-gpu, none, lru or lfu as each GPU's cache)`);
   if ('prefetch' in p && p.prefetch) throw new InputError(`${where}.prefetch: not supported with parallel: (each GPU's misses are fetched on demand)`);
-  if ('onMiss' in p && p.onMiss && p.onMiss.kind !== 'fetch') throw new InputError(`${where}.onMiss: only fetch is supported with parallel:`);
-  if (p.kind !== 'none' && p.kind !== 'all-on-gpu') {
+  if ('onMiss' in p && p.onMiss && !missHandlerInfo(p.onMiss.kind).fetchesOnly) throw new InputError(`${where}.onMiss: only fetch is supported with parallel:`);
+  if (info.capacity === 'configured' && 'cache' in p) {
     const c = p.cache;
     if (!('perLayer' in c) && !('experts' in c)) throw new InputError(`${where}.cache: expected {perLayer: n} or {experts: n} per GPU with parallel:`);
   }
@@ -135,17 +138,19 @@ function checkPolicy(p: PolicySpec, i: number): void {
 
 function policyName(p: PolicySpec): string {
   if (p.label) return p.label;
-  if (p.kind === 'all-on-gpu' || p.kind === 'none') return p.kind;
+  if (cachePolicyInfo(p.kind).capacity !== 'configured' || !('cache' in p)) return p.kind;
   const c = p.cache as { perLayer?: number; experts?: number };
   return `${p.kind}, ${c.perLayer !== undefined ? `${c.perLayer}/layer` : `${c.experts} experts`} per GPU`;
 }
 
 function cachesFor(p: PolicySpec, G: number, L: number, E: number): ExpertCache[] | undefined {
-  if (p.kind === 'all-on-gpu') return undefined;
-  const perLayer = p.kind === 'none' ? true : 'perLayer' in p.cache;
-  const cap = p.kind === 'none' ? 0 : ((p.cache as { perLayer?: number; experts?: number }).perLayer ?? (p.cache as { experts: number }).experts);
+  const info = cachePolicyInfo(p.kind);
+  if (info.capacity === 'all') return undefined;
+  const c = info.capacity === 'configured' && 'cache' in p ? (p.cache as { perLayer?: number; experts?: number }) : undefined;
+  const perLayer = c === undefined ? true : c.perLayer !== undefined;
+  const cap = c === undefined ? 0 : (c.perLayer ?? c.experts ?? 0);
   const scopes = perLayer ? L : 1;
-  return Array.from({ length: G }, () => new ExpertCache(L, E, cap, perLayer, cachePolicies[p.kind as 'lru' | 'lfu' | 'none'].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes })));
+  return Array.from({ length: G }, () => new ExpertCache(L, E, cap, perLayer, info.create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes })));
 }
 
 function ownersTable(p: Placement): number[][] {
@@ -212,7 +217,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   for (const policy of scenario.policies) {
     for (const { spec: ps, plan } of plans) {
       const pl = plan.placement;
-      if (policy.kind === 'all-on-gpu') {
+      if (cachePolicyInfo(policy.kind).capacity === 'all') {
         const need = denseBytes + pl.slotsPerGpu * L * costs.expertBytes;
         if (need > hbm) warnings.push(`${placementLabel(ps)}: ${pl.slotsPerGpu} experts x ${L} layers per GPU + the dense weights need ${(need / 2 ** 30).toFixed(1)} GiB, more than the GPU's ${(hbm / 2 ** 30).toFixed(1)} GiB (simulated anyway; cache them with lru/lfu to model offloading)`);
       }

@@ -39,6 +39,7 @@ import type { HostCosts, MissCosts, StepCosts } from '../timing/costs.js';
 import type { Step, StepSource } from '../trace/steps.js';
 import type { PrefetchPlan, PrefetchPolicy, PrefetchView } from '../policies/prefetch/types.js';
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
+import { missHandlerInfo } from '../policies/miss/index.js';
 import type { PredictorDriver } from '../predictors/driver.js';
 import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
@@ -144,6 +145,8 @@ export class OffloadSim implements JobListener {
   private gpuFreeAtSec = 0;
   private readonly log?: ScheduleLog;
   private readonly tiers?: TierHook;
+  /** The miss handler decides per miss (its table row is not fetch-only); read once, not per miss. */
+  private readonly handlerDecides: boolean;
   // The host thread (when cost.host is defined; see the "Host thread" section below).
   /** The host (launch) thread, null when launches are inside the GPU times. */
   readonly host: SerialResource | null;
@@ -213,17 +216,18 @@ export class OffloadSim implements JobListener {
     this.prefetcher = options.prefetch;
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
-    if (this.handler && this.handler.kind !== 'fetch' && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
+    if (this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
     this.log = options.schedule;
+    this.handlerDecides = this.handler !== undefined && !missHandlerInfo(this.handler.kind).fetchesOnly;
     this.tiers = options.tiers;
     if (this.tiers) {
-      if (options.prefillStreaming || this.log || this.handler?.kind === 'low-precision') throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
+      if (options.prefillStreaming || this.log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
       this.tiers.bind(this.sim, (key, kind, n) => this.fromHost(key, kind, n));
     }
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
-      if ((this.handler && this.handler.kind !== 'fetch') || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
+      if ((this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly) || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
       if (this.host) throw new Error('a schedule is recorded without a host thread');
       this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
     }
@@ -430,7 +434,7 @@ export class OffloadSim implements JobListener {
     const h = this.handler;
     let decision: 'fetch' | 'cpu' | 'low-bit' = 'fetch';
     const mc = this.missCosts;
-    if (h && h.kind !== 'fetch' && mc) {
+    if (h && this.handlerDecides && mc) {
       const q = this.query;
       q.tokens = n;
       q.importance = h.needsImportance ? this.importance(layer, key - layer * this.E) : 1;

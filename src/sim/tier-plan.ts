@@ -20,7 +20,8 @@
  */
 import type { Hardware } from '../hardware/types.js';
 import { ExpertCache } from '../policies/expert-cache.js';
-import { cachePolicies } from '../policies/index.js';
+import { cachePolicies, cachePolicyInfo } from '../policies/index.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { nextUseOf } from '../policies/belady.js';
 import { hostTierSchema, type HostTierSpec, type PolicySpec } from '../scenario/schema.js';
 import { ssdReadCost } from '../timing/storage.js';
@@ -55,12 +56,14 @@ export function planTiers(
 ): TierPlan {
   const spec = hostTier ?? hostTierSchema.parse({});
   const total = dims.numLayers * dims.numExperts;
-  const keptExperts = p.kind === 'all-on-gpu' ? 0 : p.kind === 'static' ? Math.max(0, total - gpuCapacityExperts) : total;
+  // Host DRAM holds every expert a cache may fetch; a placement that never fills on a miss (static) only those it leaves off the GPU.
+  const info = cachePolicyInfo(p.kind);
+  const keptExperts = info.capacity === 'all' ? 0 : info.capacity === 'configured' && !info.fillsOnMiss ? Math.max(0, total - gpuCapacityExperts) : total;
   const neededBytes = keptExperts * expertBytes;
   const label = `policies[${i}] (${p.kind})`;
   if (hardware.unified) {
     const pool = hardware.gpu.hbmBytes;
-    if (p.kind === 'all-on-gpu' || gpuCapacityExperts >= total) return { mode: 'dram', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0 };
+    if (info.capacity === 'all' || gpuCapacityExperts >= total) return { mode: 'dram', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0 };
     if (!hardware.storage) {
       throw new InputError(
         `hardware: ${label} on unified memory holds ${gpuCapacityExperts} of ${total} experts in the ${gib(pool)} pool; the other ${gib((total - gpuCapacityExperts) * expertBytes)} need a storage tier; expected hardware.storage (e.g. storage: samsung-990-pro), more memory (gpu.memoryGiB), or lower precision.experts`,
@@ -90,7 +93,7 @@ export function planTiers(
 
 /** What the host tier does not model yet, refused as bad input. */
 function threeTier(p: PolicySpec, i: number, streaming: boolean, plan: TierPlan): TierPlan {
-  if ('onMiss' in p && p.onMiss?.kind === 'low-precision') throw new InputError(`policies[${i}].onMiss: lower-bit copies with a host tier in front of an SSD are not modelled yet; expected onMiss fetch or cpu, or a host that holds the experts`);
+  if ('onMiss' in p && p.onMiss && missLowBit(p.onMiss) !== undefined) throw new InputError(`policies[${i}].onMiss: lower-bit copies with a host tier in front of an SSD are not modelled yet; expected onMiss fetch or cpu, or a host that holds the experts`);
   if (streaming) throw new InputError(`workload.prefill.streaming: prefill streaming with a host tier in front of an SSD is not modelled yet; expected streaming off, or a host that holds the experts`);
   return plan;
 }

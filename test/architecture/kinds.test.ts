@@ -30,13 +30,6 @@ const TABLES = new Set([
  * reason; `file: count`. The test fails when a count drops too, so that this list only shrinks.
  */
 const KNOWN: Record<string, number> = {
-  // Issue 11: offload-sim.ts is being changed by issues 12 and 16 this session; `handler.kind !== 'fetch'` becomes the table's `fetchesOnly`.
-  // (+1 from issue 16's tier hook refusing lower-bit copies.)
-  'sim/offload-sim.ts': 4,
-  // Issue 16 (merged this session): which experts a policy keeps in host DRAM by kind; belongs in the cache table (a `hostResident` field).
-  'sim/tier-plan.ts': 4,
-  // Issue 17 (merged this session): which cache kinds each GPU may use with parallel:; belongs in the cache table (a `parallelOk` field).
-  'parallel/run.ts': 11,
   // A fit protocol's kind (none / loso / subset), not a cache policy's.
   'reproduce/run.ts': 1,
 };
