@@ -30,19 +30,12 @@ import type { ExpertCache } from '../policies/expert-cache.js';
 import { HIT, wasAdmitted } from '../policies/expert-cache.js';
 import { NO_EXPERT, type Trace } from '../trace/types.js';
 import type { CollectiveCosts } from '../timing/collectives.js';
+import type { MissCosts, StepCosts } from '../timing/costs.js';
 import { tensorParallelPreExpertSec } from '../timing/collectives.js';
 import type { Placement, PlacementPlan } from './placement/types.js';
 
 /** The parts of Costs the expert-parallel world charges. */
-export interface EpCosts {
-  readonly expertBytes: number;
-  readonly linkOverlapsCompute: boolean;
-  expertSec(tokens: number): number;
-  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
-  tailSec(tokens: number, contextTokens: number, outputs: number): number;
-  h2dSec(bytes: number): number;
-  activationBytes(tokens: number): number;
-}
+export type EpCosts = Pick<StepCosts, 'expertBytes' | 'linkOverlapsCompute' | 'expertSec' | 'preExpertSec' | 'tailSec' | 'h2dSec'> & Pick<MissCosts, 'activationBytes'>;
 
 export interface EpStep {
   /** Trace token ids of the step's tokens. */

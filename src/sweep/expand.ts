@@ -96,19 +96,8 @@ export function checkGridSize(definition: SweepDefinition, where = ''): void {
 /** The grid's combinations, in order: cartesian (first path slowest) or zipped. */
 export function combinations(definition: SweepDefinition): unknown[][] {
   const { grid, mode } = definition;
-  if (grid.length === 0) throw new InputError('sweep: the grid is empty; give at least one path with values (sweep.grid or --set path=v1,v2)');
-  for (const axis of grid) {
-    if (axis.values.length === 0) throw new InputError(`sweep.grid.${axis.path}: expected a non-empty list of values`);
-  }
-  checkGridSize(definition);
-  if (mode === 'zip') {
-    const n = grid[0].values.length;
-    const bad = grid.find((a) => a.values.length !== n);
-    if (bad) {
-      throw new InputError(`sweep: zip mode needs lists of one length; ${grid[0].path} has ${n} values, ${bad.path} has ${bad.values.length}`);
-    }
-    return Array.from({ length: n }, (_, i) => grid.map((a) => a.values[i]));
-  }
+  checkAxes(definition);
+  if (mode === 'zip') return Array.from({ length: grid[0].values.length }, (_, i) => grid.map((a) => a.values[i]));
   let out: unknown[][] = [[]];
   for (const axis of grid) out = out.flatMap((prefix) => axis.values.map((v) => [...prefix, v]));
   return out;

@@ -19,11 +19,10 @@
  *
  * Streamed file by file (each file is one query, a few hundred KB): memory is the trace plus one query.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
-import { displayName, wrapFsError } from './lines.js';
+import { displayName, readJsonDocument } from './lines.js';
 import type { Trace } from './types.js';
 
 export interface ExpertJsonImportOptions {
@@ -50,15 +49,7 @@ export async function importExpertJson(paths: string[], opts: ExpertJsonImportOp
   let stamp = 0;
   for (const path of paths) {
     const file = displayName(path);
-    const text = await readFile(path, 'utf8').catch((e: unknown) => {
-      throw wrapFsError(e, file);
-    });
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-    } catch (e) {
-      throw inputErrorAt(file, undefined, `invalid JSON (${(e as Error).message})`);
-    }
+    const doc = await readJsonDocument(path, file);
     if (!Array.isArray(doc) || doc.length === 0) throw inputErrorAt(file, undefined, 'expected a JSON array of forward steps ([{"<layer>": [[expert ids], ...] | null, ...}, ...])');
     const steps = doc as unknown[];
     if (layerIds === undefined) {

@@ -4,6 +4,7 @@
  * 1 GB trace is never held in memory, as one string or as JS objects.
  */
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError, inputErrorAt } from '../util/errors.js';
 
@@ -92,4 +93,16 @@ export function excerpt(buf: Buffer, start: number, end: number): string {
     return `${out}${end - start > n ? '...' : ''} (binary data)`;
   }
   return end - start > 60 ? `${s}...` : s;
+}
+
+/** A whole JSON file (one document, not JSON lines): read, a UTF-8 BOM dropped, parsed; errors name the file. */
+export async function readJsonDocument(path: string, file = displayName(path)): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw wrapFsError(e, file);
+  });
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw inputErrorAt(file, undefined, `invalid JSON (${(e as Error).message})`);
+  }
 }

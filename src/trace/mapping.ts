@@ -22,7 +22,7 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { layerFromFileName } from './jsonl.js';
-import { displayName, forEachLine, wrapFsError } from './lines.js';
+import { displayName, forEachLine, readJsonDocument, wrapFsError } from './lines.js';
 import { splitCsv } from './moe-beyond.js';
 import { RowCollector } from './rows.js';
 import type { Trace } from './types.js';
@@ -192,15 +192,7 @@ export async function importMapped(paths: string[], m: TraceMapping, opts: Mappe
         emit(row as Record<string, unknown>, line, 'key');
       });
     } else {
-      const text = await readFile(path, 'utf8').catch((e: unknown) => {
-        throw wrapFsError(e, file);
-      });
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-      } catch (e) {
-        throw inputErrorAt(file, undefined, `invalid JSON (${(e as Error).message})`);
-      }
+      const doc = await readJsonDocument(path, file);
       if (m.nest === undefined) {
         if (!Array.isArray(doc)) throw inputErrorAt(file, undefined, 'expected a JSON array of row objects (or set mapping.nest for objects keyed by position/layer)');
         doc.forEach((r, i) => {

@@ -15,10 +15,10 @@
  * `prompt_tokens + completion_tokens - 1` tokens when meta_info has them, else from `numLayers`
  * (the model's num_hidden_layers). No gate weights are returned by SGLang.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
-import { displayName, forEachLine, wrapFsError } from './lines.js';
+import { displayName, forEachLine, readJsonDocument, wrapFsError } from './lines.js';
 import type { Trace } from './types.js';
 
 export interface SglangImportOptions {
@@ -132,12 +132,7 @@ export async function importSglang(paths: string[], opts: SglangImportOptions = 
     const file = displayName(path);
     if ((await firstChar(path, file)) === '[') {
       // one JSON file: an array of responses
-      let doc: unknown;
-      try {
-        doc = JSON.parse(await readFile(path, 'utf8'));
-      } catch (e) {
-        throw inputErrorAt(file, undefined, `invalid JSON (${(e as Error).message})`);
-      }
+      const doc = await readJsonDocument(path, file);
       (doc as unknown[]).forEach((r, i) => take(r, file, undefined, `[${i}]: `));
       continue;
     }

@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { moesim } from '../helpers/cli.js';
+import { flameParquet } from '../trace/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moesim-formats-'));
 const put = (rel: string, data: string | Buffer): string => {
@@ -18,16 +18,6 @@ const put = (rel: string, data: string | Buffer): string => {
   return p;
 };
 
-const FLAME_SCHEMA = [
-  { name: 'schema', num_children: 2 },
-  { name: 'scores', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-  { name: 'element', repetition_type: 'OPTIONAL', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } },
-  { name: 'indices', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-  { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } },
-] as const;
-
 function flameLayer(layer: number, tokens: number): Buffer {
   const indices: number[][] = [];
   const scores: number[][] = [];
@@ -35,9 +25,7 @@ function flameLayer(layer: number, tokens: number): Buffer {
     indices.push([0, 1, 2, 3, 4, 5].map((k) => (t * 7 + layer * 3 + k * 5) % 64));
     scores.push([0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]);
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const buf = parquetWriteBuffer({ columnData: [{ name: 'scores', data: scores }, { name: 'indices', data: indices }], schema: FLAME_SCHEMA as any, rowGroupSize: 4 });
-  return Buffer.from(buf);
+  return flameParquet(scores, indices, 4);
 }
 
 describe('trace convert, one command per public format (README Traces)', () => {

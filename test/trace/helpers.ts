@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { TraceBuilder } from '../../src/trace/builder.js';
 import { NO_EXPERT, type Trace } from '../../src/trace/types.js';
 
@@ -45,4 +46,29 @@ export function routeOf(t: Trace, token: number, layer: number): number[] {
   const at = (token * t.numLayers + layer) * t.topK;
   const r = Array.from(t.experts.subarray(at, at + t.topK));
   return r[0] === NO_EXPERT ? [] : r;
+}
+
+/** FLAME-MoE-Traces' published actives schema (dataset card): scores list<float16>, indices list<int16>, as pyarrow writes them. */
+const FLAME_PARQUET_SCHEMA = [
+  { name: 'schema', num_children: 2 },
+  { name: 'scores', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', repetition_type: 'OPTIONAL', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } },
+  { name: 'indices', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+  { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } },
+] as const;
+
+/** One FLAME-MoE-Traces layer file's bytes (a row per token: its scores and expert indices), written with hyparquet-writer. */
+export function flameParquet(scores: number[][], indices: number[][], rowGroupSize: number): Buffer {
+  const buf = parquetWriteBuffer({
+    columnData: [
+      { name: 'scores', data: scores },
+      { name: 'indices', data: indices },
+    ],
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    schema: FLAME_PARQUET_SCHEMA as any,
+    rowGroupSize,
+  });
+  return Buffer.from(buf);
 }

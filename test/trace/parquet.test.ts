@@ -5,24 +5,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { importParquet } from '../../src/trace/parquet.js';
 import { readTrace } from '../../src/trace/load.js';
-import { tempDir } from './helpers.js';
+import { flameParquet, tempDir } from './helpers.js';
 
 const dir = tempDir();
-
-/** The published actives schema: scores list<float16>, indices list<int16>. */
-const FLAME_SCHEMA = [
-  { name: 'schema', num_children: 2 },
-  { name: 'scores', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-  { name: 'element', repetition_type: 'OPTIONAL', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 2, logical_type: { type: 'FLOAT16' } },
-  { name: 'indices', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-  { name: 'element', repetition_type: 'OPTIONAL', type: 'INT32', converted_type: 'INT_16', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } },
-] as const;
 
 /** Scores exactly representable in float16, descending. */
 const SCORES = [0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625];
@@ -38,17 +26,8 @@ function writeLayer(name: string, layer: number, tokens: number, rowGroupSize = 
     scores.push([...SCORES]);
   }
   mutate?.(indices, scores);
-  const buf = parquetWriteBuffer({
-    columnData: [
-      { name: 'scores', data: scores },
-      { name: 'indices', data: indices },
-    ],
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    schema: FLAME_SCHEMA as any,
-    rowGroupSize,
-  });
   const p = join(dir, name);
-  writeFileSync(p, Buffer.from(buf));
+  writeFileSync(p, flameParquet(scores, indices, rowGroupSize));
   return p;
 }
 
