@@ -16,7 +16,7 @@
  * mathjs does the linear algebra (QR); it is imported lazily because it is slow to load.
  */
 
-import { linkSec, rooflineSec } from '../timing/roofline.js';
+import { bytesSec, linkSec, rooflineSec } from '../timing/roofline.js';
 
 type MathJs = typeof import('mathjs');
 let mathOnce: Promise<MathJs> | undefined;
@@ -325,7 +325,7 @@ export async function fitExpertAnchored(points: readonly ShapedExpertPoint[]): P
   }
   if (!(secPerByte > 0)) return fitExpert(points);
   const memBandwidth = 1 / secPerByte;
-  const memRoof = (p: ExpertPoint) => overhead + p.bytes / memBandwidth;
+  const memRoof = (p: ExpertPoint) => overhead + bytesSec(p.bytes, memBandwidth);
   const bound = most.filter((p) => p.timeSec > COMPUTE_BOUND_RATIO * memRoof(p) && p.timeSec > overhead);
   let throughput: number;
   let roofline: Roofline;

@@ -12,7 +12,7 @@ import type { PlacementSpec, PolicySpec, Scenario } from '../scenario/schema.js'
 import { fitTraceToModel, type RunContext } from '../sim/run.js';
 import { loadTrace } from '../trace/load.js';
 import type { Trace } from '../trace/types.js';
-import { RooflineCosts } from '../timing/roofline.js';
+import { bytesSec, RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { CollectiveCosts } from '../timing/collectives.js';
@@ -191,7 +191,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   // Costs.expertSec, and one hidden state over the intra-node interconnect.
   const big = 1 << 20;
   const computeSecPerToken = (costs.expertSec(big) - costs.expertSec(big / 2)) / (big / 2);
-  const crossSecPerToken = costs.activationBytes(1) / fabric.intra.bytesPerSec;
+  const crossSecPerToken = bytesSec(costs.activationBytes(1), fabric.intra.bytesPerSec);
   const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken };
 
   const trainLoad = routeLoad(trace, train);

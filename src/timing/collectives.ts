@@ -1,6 +1,6 @@
 /**
  * Collective communication times on a fabric of several GPUs: alpha-beta costs, the only place
- * where GPU-to-GPU bytes are divided by a bandwidth.
+ * where GPU-to-GPU traffic is costed (the division of bytes by a bandwidth is roofline.ts's bytesSec).
  *
  * - All-to-all, `pairwise`: Thakur, Rabenseifner & Gropp, "Optimization of Collective Communication
  *   Operations in MPICH" (IJHPCA 19(1), 2005), section 4.5: p-1 steps; at step k GPU g sends to
@@ -17,6 +17,7 @@
  * - Peer copies (expert migration): alpha + bytes / bandwidth into each receiving GPU.
  */
 import type { Fabric, Interconnect } from '../hardware/interconnect.js';
+import { bytesSec, linkSec } from './roofline.js';
 
 export type AllToAllAlgorithm = 'direct' | 'pairwise';
 
@@ -54,7 +55,7 @@ export class CollectiveCosts {
   /** One message of `bytes` from g to h on its own (alpha + bytes beta). */
   messageSec(g: number, h: number, bytes: number): number {
     const l = this.linkOf(g, h);
-    return l.latencySec + bytes / (l.perPeerBytesPerSec ?? l.bytesPerSec);
+    return linkSec(l.latencySec, l.perPeerBytesPerSec ?? l.bytesPerSec, bytes);
   }
 
   /**
@@ -94,14 +95,14 @@ export class CollectiveCosts {
         if (node[g] === node[h]) {
           outIntra[g] += b; inIntra[h] += b;
           if (intra.perPeerBytesPerSec !== undefined) {
-            const t = b / intra.perPeerBytesPerSec;
+            const t = bytesSec(b, intra.perPeerBytesPerSec);
             if (t > peerIntra[g]) peerIntra[g] = t;
             if (t > peerIntra[h]) peerIntra[h] = t;
           }
         } else {
           outInter[g] += b; inInter[h] += b;
           if (inter.perPeerBytesPerSec !== undefined) {
-            const t = b / inter.perPeerBytesPerSec;
+            const t = bytesSec(b, inter.perPeerBytesPerSec);
             if (t > peerInter[g]) peerInter[g] = t;
             if (t > peerInter[h]) peerInter[h] = t;
           }
@@ -112,8 +113,8 @@ export class CollectiveCosts {
     for (let g = 0; g < G; g++) {
       const bi = Math.max(outIntra[g], inIntra[g]);
       const bx = Math.max(outInter[g], inInter[g]);
-      const ti = bi > 0 ? intra.latencySec + Math.max(bi / intra.bytesPerSec, peerIntra[g]) : 0;
-      const tx = bx > 0 ? inter.latencySec + Math.max(bx / inter.bytesPerSec, peerInter[g]) : 0;
+      const ti = bi > 0 ? intra.latencySec + Math.max(bytesSec(bi, intra.bytesPerSec), peerIntra[g]) : 0;
+      const tx = bx > 0 ? inter.latencySec + Math.max(bytesSec(bx, inter.bytesPerSec), peerInter[g]) : 0;
       const t = ti > tx ? ti : tx;
       doneSec[g] = t;
       if (t > max) max = t;
@@ -128,7 +129,7 @@ export class CollectiveCosts {
     const multiNode = this.fabric.gpusPerNode < G;
     const l = multiNode ? this.fabric.inter : this.fabric.intra;
     const bw = multiNode ? l.bytesPerSec : (l.perPeerBytesPerSec ?? l.bytesPerSec);
-    return 2 * (G - 1) * l.latencySec + (2 * (G - 1) * bytes) / G / bw;
+    return 2 * (G - 1) * l.latencySec + bytesSec((2 * (G - 1) * bytes) / G, bw);
   }
 
   /** Bytes each GPU sends in a ring all-reduce of `bytes` (for the traffic metrics). */

@@ -28,7 +28,7 @@
  */
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { KERNELS_PER_EXPERT, KERNELS_PER_LAYER, RooflineCosts, type Precision } from './roofline.js';
+import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts } from './costs.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, kvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
@@ -322,7 +322,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
   const d2h = hw.link.d2hBytesPerSec * eff;
   // A swap writes the evicted expert back before (mixtral-offloading: next to) the new one: on one
   // serial link the pair costs the in-copy plus the out-copy, so the out-copy is charged per transfer.
-  const writeBackSec = sem.writeBackEvicted ? expertBytes / d2h : 0;
+  const writeBackSec = sem.writeBackEvicted ? bytesSec(expertBytes, d2h) : 0;
   return {
     ...hw,
     name: hw.name,
@@ -368,7 +368,7 @@ export class SemanticCostModel extends RooflineCosts {
     const rt = semantics.runtime;
     const fmt = semantics.expertFormat;
     const eParams = expertParams(model);
-    const dequantHbmSec = fmt ? (eParams * fmt.dequantBytesPerParam) / hardware.gpu.hbmBytesPerSec : 0;
+    const dequantHbmSec = fmt ? bytesSec(eParams * fmt.dequantBytesPerParam, hardware.gpu.hbmBytesPerSec) : 0;
     const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
     if (semantics.hostThread) {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
@@ -406,7 +406,7 @@ export class SemanticCostModel extends RooflineCosts {
       const denseBefore = model.moeLayers[j] - prev - 1;
       let bytes = (blockParams + denseBefore * (attentionParams(model) + denseFfnParams(model))) * bpDense;
       if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
-      this.streamSec[j] = link.latencySec + bytes / link.h2dBytesPerSec;
+      this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
     }
     this.cpuLayer = new Uint8Array(model.moeLayers.length);
     for (const j of semantics.cpuResidentLayers ?? []) if (j >= 0 && j < model.moeLayers.length) this.cpuLayer[j] = 1;
@@ -435,7 +435,7 @@ export class SemanticCostModel extends RooflineCosts {
   /** The hidden states of `tokens` tokens crossing the link at a CPU/GPU split boundary (one way). */
   private boundarySec(tokens: number): number {
     const link = this.hardware.link;
-    return link.latencySec + this.activationBytes(tokens) / link.h2dBytesPerSec;
+    return linkSec(link.latencySec, link.h2dBytesPerSec, this.activationBytes(tokens));
   }
 
   /** Non-expert work of CPU-resident layer `j`: on the CPU, or on the GPU with its weights copied in for a large batch. */

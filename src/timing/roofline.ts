@@ -45,9 +45,17 @@ export function gpuFlopsPerSec(gpu: Gpu, stored: Dtype | undefined): number {
   return (stored === undefined ? undefined : gpu.flopsPerSec[computeDtype(stored, gpu.flopsPerSec)]) ?? gpu.flopsPerSec.bf16;
 }
 
+/**
+ * Seconds to move `bytes` at `bytesPerSec`: the one place in src/ where a byte count is divided by a
+ * bandwidth (host link, HBM, SSD, interconnect, fitted roofs all charge through this or linkSec).
+ */
+export function bytesSec(bytes: number, bytesPerSec: number): number {
+  return bytes / bytesPerSec;
+}
+
 /** A copy over a link: latency plus bytes over bandwidth. */
 export function linkSec(latencySec: number, bytesPerSec: number, bytes: number): number {
-  return latencySec + bytes / bytesPerSec;
+  return latencySec + bytesSec(bytes, bytesPerSec);
 }
 
 /** A roofline kernel (or kernels): fixed overhead plus the slower of moving `bytes` and doing `flops`. */

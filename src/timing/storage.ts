@@ -16,7 +16,7 @@
  * latency + bytes / bandwidth primitive as the host link (roofline.ts's linkSec).
  */
 import type { Ssd } from '../hardware/storage.js';
-import { linkSec } from './roofline.js';
+import { bytesSec, linkSec } from './roofline.js';
 
 /** Steady read rate (bytes/s) with `queueDepth` requests of `blockBytes` in flight. */
 export function ssdReadRate(ssd: Pick<Ssd, 'seqReadBytesPerSec' | 'randReadIops' | 'readLatencySec'>, blockBytes: number, queueDepth: number): number {
@@ -32,7 +32,7 @@ export function ssdReadSec(ssd: Pick<Ssd, 'seqReadBytesPerSec' | 'randReadIops' 
   const b0 = Math.min(bytes, blockBytes);
   const first = linkSec(ssd.readLatencySec, ssd.seqReadBytesPerSec, b0);
   if (bytes === b0) return first;
-  return first + (bytes - b0) / ssdReadRate(ssd, blockBytes, queueDepth);
+  return first + bytesSec(bytes - b0, ssdReadRate(ssd, blockBytes, queueDepth));
 }
 
 /** The read cost of an Ssd at its own request size and queue depth. */
