@@ -104,13 +104,6 @@ function expertTransfers<B extends DeviceBuffer>(
   };
 }
 
-/** Wall-clock seconds of `fn` (process.hrtime.bigint). */
-export async function timeSec(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 /** What `openBackend` accepts; anything else is an InputError naming these. */
 export function parseBackendName(name: string): BackendName {
   if ((backendNames as readonly string[]).includes(name)) return name as BackendName;

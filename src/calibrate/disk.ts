@@ -15,6 +15,7 @@ import { closeSync, constants, openSync, readSync, unlinkSync, writeSync, fsyncS
 import { read as readCb } from 'node:fs';
 import { hostname } from 'node:os';
 import { InputError } from '../util/errors.js';
+import { now, secondsSince } from '../util/clock.js';
 import { writeFileAtomic, fsInputError } from '../util/fs.js';
 import { DISK_PROFILE_KIND, type Ssd } from '../hardware/storage.js';
 import { ssdReadSec } from '../timing/storage.js';
@@ -128,7 +129,7 @@ function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number):
 async function timedRead(fd: number, buf: Buffer, bufOff: number, pos: number, bytes: number, block: number, qd: number): Promise<number> {
   const n = Math.ceil(bytes / block);
   let next = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = now();
   const worker = async () => {
     while (next < n) {
       const i = next++;
@@ -138,7 +139,7 @@ async function timedRead(fd: number, buf: Buffer, bufOff: number, pos: number, b
     }
   };
   await Promise.all(Array.from({ length: Math.min(qd, n) }, worker));
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  return secondsSince(t0);
 }
 
 function median(xs: number[]): number {

@@ -2,7 +2,7 @@
  * Microbenchmarks on a real backend, timed the way tinybench does: warm-up runs first, then
  * repeated samples (never one), bounded by a time budget; medians and spread, not means.
  * Fast operations are batched so one sample lasts well above the timer's resolution.
- * Timer: process.hrtime.bigint (nanoseconds, monotonic).
+ * Timer: util/clock.ts (process.hrtime.bigint, nanoseconds, monotonic).
  *
  * Measures expert time vs tokens for several shapes (weights resident on the device), host-to-
  * device transfer time vs bytes, and the cost of the smallest possible run.
@@ -17,6 +17,7 @@
 import { createRng, type Rng } from '../rng/rng.js';
 import { lastLevelCacheBytes, SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
 import { fmtBytes, fmtSec } from './format.js';
+import { now } from '../util/clock.js';
 import {
   expertBytesMoved,
   expertFlops,
@@ -95,7 +96,6 @@ export function summarize(samplesSec: readonly number[], iterationsPerSample = 1
   };
 }
 
-const now = (): bigint => process.hrtime.bigint();
 
 /**
  * Time `op`: warm-up, then samples until minSamples are in and either maxSamples or the time budget

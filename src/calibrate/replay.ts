@@ -29,7 +29,7 @@
  * count that is not the trace's) and throws on a mismatch. `moesim validate` then compares its
  * counts with the simulator's.
  *
- * Timing (process.hrtime.bigint): an untimed warm-up over the first steps, then `repeats` timed
+ * Timing (util/clock.ts, process.hrtime.bigint): an untimed warm-up over the first steps, then `repeats` timed
  * passes over every step, each from an empty cache, round-robin over the policies; a step's time is
  * its median over the passes. Initial residents (static placement, all-on-gpu) are uploaded before
  * a pass and not timed or counted, as the simulator charges nothing for them.
@@ -39,6 +39,7 @@ import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './exper
 import { SlabAllocator } from './backends.js';
 import type { Progress } from './microbench.js';
 import { quantile } from './microbench.js';
+import { now, secondsSince } from '../util/clock.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
@@ -118,8 +119,6 @@ export interface ReplayResult {
   setupSec: number;
 }
 
-const now = (): bigint => process.hrtime.bigint();
-const sec = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /** FNV-1a of a string: the seed of one expert's weights. */
 function hash32(s: string): number {
@@ -347,7 +346,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if ((op === OP_UPLOAD ? cached : staged)[key] !== undefined || dropped[key] !== undefined) throw bug(i, 'the expert is already on the device');
         const tu = now();
         const d = await backend.upload(hosts[key]);
-        c.uploadSec += sec(tu);
+        c.uploadSec += secondsSince(tu);
         c.uploads++;
         c.bytesH2D += d.sizeBytes;
         if (++live > c.peakDeviceExperts) c.peakDeviceExperts = live;
@@ -383,7 +382,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
         const tc = now();
         const y = (await backend.runExpert(x, dev)) as Float32Array;
-        c.computeSec += sec(tc);
+        c.computeSec += secondsSince(tc);
         for (let r = 0; r < n; r++) {
           const g = gates[r];
           const off = rows[r] * h;
@@ -435,7 +434,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const memory = new SlabAllocator();
   const t0 = now();
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
-  const setupSec = sec(t0);
+  const setupSec = secondsSince(t0);
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
