@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CommandModule } from 'yargs';
@@ -25,6 +26,7 @@ interface RunArgs {
   set?: string[];
   policy?: string[];
   seed?: string;
+  jobs?: number;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -40,6 +42,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a field: path=value (e.g. hardware.link.bandwidthGBps=32 or policies[*].cache.perLayer=2); repeatable' })
       .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list; repeatable or comma-separated" })
       .option('seed', { type: 'string', describe: 'override the scenario seed' })
+      .option('jobs', {
+        type: 'number',
+        describe: `threads for the policies (default: the core count, ${availableParallelism()} here, when each policy has at least 4 M expert accesses; 1: one thread); the result is the same`,
+      })
       .option('timings', {
         type: 'boolean',
         describe:
@@ -74,10 +80,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const { runParallelCli } = await import('./run-parallel.js');
       return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
     }
+    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) throw new InputError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
     const timings = args.timings ?? !args.json;
     // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
     const progress = stderrProgress('run', 'tokens');
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress) })
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress), jobs: args.jobs ?? 'auto' })
       .catch((e: unknown) => {
         throw inScenarioFile(e, file);
       })

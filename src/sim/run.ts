@@ -34,6 +34,7 @@ import { recordedOrdinals } from '../trace/layer-subset.js';
 import { numMoeLayers } from '../model/derived.js';
 import { recordedLayersCosts } from '../timing/recorded-layers.js';
 import { PredictedPaths } from '../scheduling/predicted-paths.js';
+import { mergeWarnings, policyThreads, runShares, shares, type PolicyOutcome, type ShareTask } from './policy-pool.js';
 import {
   buildPredictor,
   buildWorld,
@@ -76,6 +77,11 @@ export interface RunContext {
   clock?: () => number;
   /** Progress, optional (never changes the result): tokens simulated so far of `total` (every policy's run). */
   progress?: (done: number, total: number) => void;
+  /**
+   * Threads for the policies (./policy-pool.ts): a number, or 'auto' (the core count, when the
+   * trace is large enough to pay for a worker). Absent: one thread. Never changes the result.
+   */
+  jobs?: number | 'auto';
 }
 
 const GiB = 2 ** 30;
@@ -140,12 +146,71 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
   const predictors = await setupPolicyPredictors(scenario, prep, ctx);
   const schedulers = await setupSchedulerPredictors(prep, ctx);
   const reportOf = predictorReports(scenario, prep, predictors, ctx.clock);
-  const runs = scenario.policies.length * (prep.serving ? prep.serving.workload.schedulers.length : 1);
+  const perPolicy = prep.serving ? prep.serving.workload.schedulers.length : 1;
+  const runs = scenario.policies.length * perPolicy;
   const progress: RunProgress = { report: ctx.progress, runs, done: 0, tokens: prep.trace.tokens };
   ctx.progress?.(0, runs * prep.trace.tokens);
-  const results = scenario.policies.flatMap((_, i) => runPolicy(scenario, prep, i, predictors, schedulers, reportOf, progress));
+  const { trace } = prep;
+  const threads = policyThreads(ctx.jobs, scenario.policies.length, trace.tokens * trace.numLayers * trace.topK * perPolicy);
+  let results: PolicyResult[];
+  if (threads <= 1) {
+    results = scenario.policies.flatMap((_, i) => runPolicy(scenario, prep, i, predictors, schedulers, reportOf, progress));
+  } else {
+    // This thread runs the first share while the workers run the others (./policy-pool.ts).
+    const [mine, ...theirs] = shares(scenario.policies.length, threads);
+    const tasks = theirs.map((indices): ShareTask => ({ scenario, baseDir: ctx.baseDir, file: ctx.file, timings: ctx.clock !== undefined, indices }));
+    const elsewhere = runShares(tasks);
+    // A rejection is awaited below; until then it is not unhandled.
+    elsewhere.catch(() => {});
+    const own = isolatedPolicies(scenario, prep, mine, predictors, schedulers, reportOf, progress);
+    const outcomes = [...own, ...(await elsewhere).flat()];
+    progress.done = runs;
+    ctx.progress?.(runs * trace.tokens, runs * trace.tokens);
+    mergeWarnings(prep.warnings, outcomes.map((o) => o.warnings));
+    results = outcomes.flatMap((o) => o.results);
+  }
   warnTwins(prep, results);
   return runResult(scenario, ctx, prep, results);
+}
+
+/**
+ * Prepare the scenario and run only the policies `indices`: a worker's share of a run on several
+ * threads (./policy-worker.ts). Preparing is deterministic, so it is the same as the caller's.
+ */
+export async function runPolicyShare(scenario: Scenario, ctx: RunContext, indices: number[]): Promise<PolicyOutcome[]> {
+  const prep = await prepareScenario(scenario, ctx);
+  const predictors = await setupPolicyPredictors(scenario, prep, ctx);
+  const schedulers = await setupSchedulerPredictors(prep, ctx);
+  const reportOf = predictorReports(scenario, prep, predictors, ctx.clock);
+  const perPolicy = prep.serving ? prep.serving.workload.schedulers.length : 1;
+  const progress: RunProgress = { runs: indices.length * perPolicy, done: 0, tokens: prep.trace.tokens };
+  return isolatedPolicies(scenario, prep, indices, predictors, schedulers, reportOf, progress);
+}
+
+/**
+ * Run policies each as if first after the preparation: the warnings a policy adds are taken out
+ * and returned with its results, so that shares run on different threads merge into the
+ * sequential run's warnings (policy-pool.ts mergeWarnings). The warnings array is edited in place:
+ * the closures of the preparation hold it.
+ */
+function isolatedPolicies(
+  scenario: Scenario,
+  prep: PreparedScenario,
+  indices: number[],
+  predictors: PolicyPredictors,
+  schedulers: SchedulerPredictors,
+  reportOf: (spec: PredictorSpec) => PredictorReport,
+  progress: RunProgress,
+): PolicyOutcome[] {
+  const { warnings } = prep;
+  const base = warnings.slice();
+  const out: PolicyOutcome[] = [];
+  for (const i of indices) {
+    const results = runPolicy(scenario, prep, i, predictors, schedulers, reportOf, progress);
+    out.push({ results, warnings: warnings.slice(base.length) });
+    warnings.length = base.length;
+  }
+  return out;
 }
 
 /** Token schedulers' predictors (expertflow's `predictor`), set up once per scheduler, and the requests' own routing they predict. */

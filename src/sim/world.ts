@@ -187,7 +187,8 @@ function planCapacity(p: PolicySpec, i: number, model: MoeModel, cost: RooflineC
   if ('perLayer' in c) {
     let n = c.perLayer;
     if (n > E) {
-      warnings.push(`${field}.perLayer: ${n} is more than the ${E} experts of a layer; using ${E}`);
+      const w = `${field}.perLayer: ${n} is more than the ${E} experts of a layer; using ${E}`;
+      if (!warnings.includes(w)) warnings.push(w);
       n = E;
     }
     plan = { perLayer: true, capacityPerScope: n, capacityExperts: n * L };
