@@ -92,6 +92,28 @@ export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolea
   return n;
 }
 
+/**
+ * Whether a model's Hugging Face MoE block, at the version the MoE-Infinity README's baselines ran,
+ * calls every expert module (tokens or not) or only those with tokens. ZeRO-3's hooks (and
+ * Accelerate's) fetch what is called.
+ */
+export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: string }> = {
+  'mixtral-8x7b': {
+    callsEveryExpert: false,
+    source:
+      'transformers MixtralSparseMoeBlock of 2024 skips an expert without tokens (if top_x.shape[0] == 0: continue; recalled, not read at a commit this session); bound: gathering all 87 GiB every pass in the published 2.486 s would need 37 GB/s, above PCIe 4.0 x16\'s 31.5 GB/s',
+  },
+  'deepseek-v2-lite': {
+    callsEveryExpert: false,
+    source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d617801:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
+  },
+  'qwen3-30b-a3b': {
+    callsEveryExpert: true,
+    source:
+      'transformers 4.51 (the first with Qwen3-MoE, which vLLM v0.8.5 of the same table requires) Qwen3MoeSparseMoeBlock.forward: for expert_idx in range(self.num_experts): ... expert_layer(current_state), called with zero tokens too (recalled, not read at a commit this session); later versions loop over expert_hit only (huggingface/transformers fork ri938/transformers@9b4d2410:src/transformers/models/qwen3_moe/modeling_qwen3_moe.py)',
+  },
+};
+
 export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
@@ -121,8 +143,14 @@ export const systemTable: Record<string, SystemRow> = {
   },
   'deepspeed-zero-inference': {
     preset: 'deepspeed-zero-inference',
-    settings: 'fp16 stated = bf16 (same bytes); every layer streamed from pinned host memory',
-    spec: (p) => ({ system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf') } }),
+    settings:
+      'fp16 stated = bf16 (same bytes); the README gives no DeepSpeed config, so offload_param takes DeepSpeed\'s defaults (pin_memory false: pageable); ' +
+      `whether the MoE block calls (and ZeRO-3 gathers) every expert or only the routed ones follows the model's Hugging Face code: ${Object.entries(HF_MOE_LOOP)
+        .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'} (${r.source})`)
+        .join('; ')}`,
+    spec: (p) => ({
+      system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf'), pinMemory: false, callsEveryExpert: HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false },
+    }),
   },
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',

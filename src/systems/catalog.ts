@@ -35,6 +35,7 @@ const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
+const DS_COORD = 'microsoft/DeepSpeed@196e63ac1d999c6872641d055f14cf06680977dc:deepspeed/runtime/zero/partitioned_param_coordinator.py';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
 
@@ -75,6 +76,14 @@ export const systemSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('deepspeed-zero-inference'),
       quantization: anyFormat.default('bf16'),
+      /** offload_param.pin_memory; DeepSpeed's default is false (pageable host partitions). */
+      pinMemory: z.boolean().default(false),
+      /**
+       * The model's MoE block calls every expert module, with or without tokens (a Hugging Face
+       * loop over range(num_experts)), so every expert's pre-forward hook gathers its weights; false:
+       * only the experts with tokens are called (and fetched).
+       */
+      callsEveryExpert: z.boolean().default(false),
     })
     .strict(),
   z
@@ -323,17 +332,33 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'deepspeed-zero-inference': {
     kind: 'deepspeed-zero-inference',
-    describe: 'DeepSpeed ZeRO-Inference (ZeRO-3 with offload_param: cpu): every layer\'s weights streamed from pinned host memory each forward pass',
+    describe: 'DeepSpeed ZeRO-Inference (ZeRO-3 with offload_param: cpu): every parameter, embeddings and LM head included, gathered from host memory by a hook before each module runs and released after',
     models: [
-      `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD})`,
-      `offload_param: { device: cpu, pin_memory: true } (${DS_CONFIG})`,
-      'experts fetched when routed (policy none: staged, never cached); dense weights of every layer streamed before the layer',
+      `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD}); the embedding module's hook gathers the whole table, and the LM head's its whole matrix, every pass (streamEmbeddingsAndHead)`,
+      `offload_param.pin_memory defaults to false (${DS_CONFIG}: DeepSpeedZeroOffloadParamConfig.pin_memory: bool = False): host partitions are pageable, so each gather is a pageable upload (the pageable link); pinMemory: true for a config that sets it`,
+      `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels`,
+      'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu), otherwise only the routed ones are fetched, staged and never cached (policy none)',
     ],
-    simplifies: ['its prefetch of the next modules (stage3_prefetch_bucket_size) is not modelled: dense streaming is charged on the compute stream, a pessimistic bound'],
-    sources: [DS_OFFLOAD, DS_CONFIG],
-    expand: (s) => ({ policies: [{ kind: 'none', label: 'deepspeed zero-inference' }], precision: formatPrecision(s.quantization) }),
+    simplifies: [
+      'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
+      'the world-size-1 all-gather into the full parameter buffer (a device copy) is not charged',
+    ],
+    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
+    expand: (s) => ({
+      policies: [s.callsEveryExpert ? { kind: 'all-on-gpu', label: 'deepspeed zero-inference (every expert gathered)' } : { kind: 'none', label: 'deepspeed zero-inference' }],
+      precision: formatPrecision(s.quantization),
+    }),
     semantics: (s, model) =>
-      baseSemantics({ runtime: runtimes['deepspeed-zero'], expertFormat: weightFormats[s.quantization], streamedDenseLayers: range(numMoeLayers(model)), sources: [DS_OFFLOAD, DS_CONFIG] }),
+      baseSemantics({
+        runtime: runtimes['deepspeed-zero'],
+        link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
+        expertCopies: 'compute-stream',
+        expertFormat: weightFormats[s.quantization],
+        streamedDenseLayers: range(numMoeLayers(model)),
+        streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
+        streamEmbeddingsAndHead: true,
+        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
+      }),
   },
   'vllm-cpu-offload': {
     kind: 'vllm-cpu-offload',

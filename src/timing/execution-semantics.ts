@@ -112,6 +112,12 @@ export interface ExecutionSemantics {
   /** Streamed layers also move all their experts, used or not (a fused expert tensor, vLLM). */
   streamAllExpertsOfStreamedLayers?: boolean;
   /**
+   * The input embedding table, the trailing dense layers, the final norm and the LM head are
+   * offloaded too and streamed every pass, after the last MoE layer (ZeRO-3 partitions every
+   * parameter of the model: the embedding module's hook gathers its whole table for the lookup).
+   */
+  streamEmbeddingsAndHead?: boolean;
+  /**
    * llama.cpp `-ngl`: these MoE layers' blocks (their attention, router, shared expert, and the
    * dense layers before them) are in host memory and computed by the CPU at its DRAM roofline with
    * the preset CPU efficiency; their weights are never copied per token. The GPU waits meanwhile
@@ -352,6 +358,8 @@ export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
   private readonly perLayerExtraSec: number;
   private readonly streamSec: Float64Array;
+  /** Seconds of streaming the embeddings, trailing layers and LM head every pass (streamEmbeddingsAndHead). */
+  private readonly tailStreamSec: number;
   /** Per MoE layer ordinal: 1 where the layer's non-expert work is CPU-resident (cpuResidentLayers). */
   private readonly cpuLayer: Uint8Array;
   private readonly cpuTail: boolean;
@@ -408,6 +416,10 @@ export class SemanticCostModel extends RooflineCosts {
       if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
       this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
     }
+    // The embedding table crosses whole (its hook gathers it for the lookup), and so do the tail's
+    // weights; a tied table is gathered twice (the embedding's hook, then the LM head's).
+    const embeddingBytes = model.vocabSize * model.hiddenSize * bpDense;
+    this.tailStreamSec = semantics.streamEmbeddingsAndHead ? linkSec(link.latencySec, link.h2dBytesPerSec, this.tailWeightBytes() + embeddingBytes) : 0;
     this.cpuLayer = new Uint8Array(model.moeLayers.length);
     for (const j of semantics.cpuResidentLayers ?? []) if (j >= 0 && j < model.moeLayers.length) this.cpuLayer[j] = 1;
     this.cpuTail = semantics.cpuResidentTail === true;
@@ -474,7 +486,7 @@ export class SemanticCostModel extends RooflineCosts {
     const cross = this.cpuTail !== lastOnCpu ? this.boundarySec(tokens) : 0;
     if (this.cpuTail && tokens < this.cpuMinBatch) return this.tailCpuSec(tokens, contextTokens, outputs) + cross + step;
     const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
-    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step;
+    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step + this.tailStreamSec;
   }
 }
 
