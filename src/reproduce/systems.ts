@@ -114,6 +114,20 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   },
 };
 
+/**
+ * Which MoE-Infinity release measured each README row. The Mixtral-8x7B figure (0.735) is already
+ * in the 2024 README (EfficientMoE/MoE-Infinity@8028b2e:README.md, next to DeepSeek-V2-Lite 0.155)
+ * and unchanged since: the 2024 code, whose benchmark script (examples/interface_example.py@350f0dd)
+ * defaults to device_memory_ratio 0.75. DeepSeek-V2-Lite was re-measured (0.155 -> 0.100) and
+ * Qwen3-30B-A3B added after the Feb 2025 refactor to the C++ dispatcher (@cca059c), whose script
+ * defaults to device_memory_ratio 0.85 (examples/interface_example.py@cca059c).
+ */
+export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'mixtral-8x7b': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: 'value unchanged since the 2024 README @8028b2e; interface_example.py@350f0dd' },
+  'deepseek-v2-lite': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'value changed 0.155 -> 0.100 after the refactor; interface_example.py@cca059c' },
+  'qwen3-30b-a3b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'row added after the refactor; interface_example.py@cca059c' },
+};
+
 export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
@@ -165,8 +179,16 @@ export const systemTable: Record<string, SystemRow> = {
   },
   'moe-infinity': {
     preset: 'moe-infinity',
-    settings: 'the preset as is (cache in the HBM the model leaves, 1 GiB reserve); fp16 weights',
-    spec: () => ({ system: { kind: 'moe-infinity', reserveGiB: 1 } }),
+    settings:
+      'fp16 weights; which MoE-Infinity ran follows the README\'s history: ' +
+      Object.entries(MOEINF_RUNS)
+        .map(([m, r]) => `${m}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio} (${r.source})`)
+        .join('; ') +
+      '; reserveGiB = (1 - device_memory_ratio) x HBM (the cache is ratio x HBM minus the dense weights)',
+    spec: (p, { hardware }) => {
+      const r = MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
+      return { system: { kind: 'moe-infinity', reserveGiB: ((1 - r.deviceMemoryRatio) * hardware.gpu.hbmBytes) / GiB, dispatch: r.dispatch } };
+    },
   },
   ollama: {
     preset: 'llama-cpp',

@@ -30,6 +30,9 @@ const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c0
 const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
+const MOEINF_DISPATCH = 'EfficientMoE/MoE-Infinity@d617801:core/parallel/expert_dispatcher.cpp';
+const MOEINF_CONFIG = 'EfficientMoE/MoE-Infinity@d617801:moe_infinity/utils/config.py';
+const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd:moe_infinity/models/mixtral.py';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
@@ -56,7 +59,26 @@ export const systemSchema = z.discriminatedUnion('kind', [
       predictor: predictorSchema.optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('moe-infinity'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('moe-infinity'),
+      /** HBM left out of the cache: MoE-Infinity sizes it as device_memory_ratio x HBM minus the dense weights, so (1 - ratio) x HBM. */
+      reserveGiB: z.number().nonnegative().default(1),
+      /**
+       * How experts are run. dispatcher (the code since Feb 2025, EfficientMoE/MoE-Infinity@cca059c): a
+       * C++ dispatcher fetches and runs each routed expert, eviction by fewest in-cache visits (LFU);
+       * hooks (the 2024 releases, @350f0dd): Hugging Face expert modules called from Python, their
+       * weights fetched by a pre-forward hook, the cache LRU as before.
+       */
+      dispatch: z.enum(['dispatcher', 'hooks']).default('dispatcher'),
+      /**
+       * Activation-aware prefetch of later layers after each gate. Default: on for hooks (the 2024
+       * MoE blocks call expert_prefetcher.prefetch_experts every layer), off for dispatcher
+       * (ArcherConfig.prefetch defaults to False and the blocks' prefetch calls are commented out).
+       */
+      prefetch: z.boolean().optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('fiddler'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
   z
     .object({
@@ -234,20 +256,36 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'moe-infinity': {
     kind: 'moe-infinity',
-    describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert prefetching and caching, a C++ runtime with its own copy threads',
+    describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert caching (and, in its 2024 releases, prefetching), a C++ runtime with its own copy threads',
     models: [
-      'the GPU cache sized by what HBM leaves (lru), prefetch of all later layers by activation-matrix score with distance decay',
-      `copies issued by the C++ prefetch handle on its own threads and streams: a copy engine, overlapping compute (${MOEINF_PREFETCH})`,
-      `host weights in a pinned memory pool (${MOEINF_PINNED})`,
+      `the GPU cache: device_memory_ratio x HBM minus the dense weights (ArchTopologyHandle::GetSparseCacheLimit, DeviceMemoryPool::SetMemoryRatio; reserveGiB = (1 - ratio) x HBM)`,
+      `dispatch: dispatcher (default, the code since Feb 2025): one C++ fetch thread per GPU takes each routed expert in turn, copies it in on its own stream and waits for the copy (CudaMemcpyAsync then cudaStreamSynchronize), then hands it to an exec thread (${MOEINF_DISPATCH}); on a miss with the cache full it evicts the resident expert with the fewest in-cache visits (LFU); the host costs of the router, the dispatch and the Python merge are the moe-infinity-dispatcher runtime, with six waits per routed expert`,
+      `prefetch: off by default with the dispatcher (${MOEINF_CONFIG}: prefetch: bool = False; the MoE blocks' prefetch_experts calls are commented out); with hooks (the 2024 releases) on: after each gate the activation matrix scores the experts of all later layers, enqueued in score order with distance decay (${MOEINF_2024}: expert_prefetcher.prefetch_experts(self.layer_id, expert_matrix))`,
+      `copies on the fetch threads' own streams: a copy engine, overlapping compute (${MOEINF_PREFETCH}); host weights in a pinned pool (${MOEINF_PINNED}: cudaHostAlloc)`,
     ],
-    simplifies: ['its expert-level priority queue and multi-GPU placement are reduced to one link with prefetch priorities', 'the cache replacement is LRU, not its activation-aware eviction'],
-    sources: [MOEINF_PREFETCH, MOEINF_PINNED],
-    expand: (s) => ({
-      policies: [
-        { kind: 'lru', label: 'moe-infinity', cache: { hbm: true, reserveGiB: s.reserveGiB }, prefetch: { kind: 'moe-infinity' }, predictor: { kind: 'activation-matrix' } },
-      ],
-    }),
-    semantics: () => baseSemantics({ sources: [MOEINF_PREFETCH, MOEINF_PINNED] }),
+    simplifies: [
+      'the dispatcher\'s one fetch thread and several exec threads are one link and one compute stream; its per-miss scan of every expert for the least-visited one is not charged',
+      'the hooks releases\' cache replacement (visit counts with protected prefetch candidates) is LRU; its multi-GPU placement is not modelled',
+    ],
+    sources: [MOEINF_DISPATCH, MOEINF_CONFIG, MOEINF_2024, MOEINF_PREFETCH, MOEINF_PINNED],
+    expand: (s, model) => {
+      const prefetch = s.prefetch ?? s.dispatch === 'hooks';
+      const cache = { hbm: true, reserveGiB: s.reserveGiB };
+      const kind = s.dispatch === 'dispatcher' ? 'lfu' : 'lru';
+      // Every expert of every later layer whose activation-matrix entry is positive, not a top-k
+      // (prefetch_experts: for i in range(layer_id, num_layers): for j in range(num_experts): if
+      // expert_matrix[i, j] > 0); the plan pins them (replace_cache_candidates protects the
+      // candidates from eviction, and a prefetch that finds no other victim is dropped).
+      const pf = { kind: 'moe-infinity', experts: model.numExperts };
+      return {
+        policies: [prefetch ? { kind, label: 'moe-infinity', cache, prefetch: pf, predictor: { kind: 'activation-matrix' } } : { kind, label: 'moe-infinity', cache }],
+      };
+    },
+    semantics: (s) =>
+      baseSemantics({
+        runtime: s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'],
+        sources: [MOEINF_DISPATCH, MOEINF_PREFETCH, MOEINF_PINNED],
+      }),
   },
   fiddler: {
     kind: 'fiddler',

@@ -189,6 +189,36 @@ export const runtimes = {
     sources: ['ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp (-ngl, --n-cpu-moe / --cpu-moe placement options)'],
     fitted: true,
   },
+  'moe-infinity-dispatcher': {
+    name: 'moe-infinity-dispatcher',
+    describe:
+      "MoE-Infinity's expert dispatcher (releases since Feb 2025): Python routes each MoE layer, then a C++ fetch thread and exec threads run each routed expert in libtorch, each step waited for; Python merges the outputs with boolean-mask indexing",
+    // The host cost of one op issued from Python is eager PyTorch's (the same dispatch); the C++
+    // side's ops are counted at the same cost (an upper bound: libtorch skips the Python layer).
+    perKernelSec: 10e-6,
+    // Per layer: HF attention with its norms and residuals (~20 ops, as eager-pytorch) plus the
+    // Python router of the MoE block: gate, softmax, topk, renormalise, to, one_hot, weights x mask,
+    // permute, sum, permute, one logical_or per top-k slot, zeros for the output (~20 ops).
+    kernelsPerLayer: 40,
+    // Per routed expert: C++ fetch thread router_mask.index(...).to(kBool) and
+    // hidden_states.index(mask) (3 ops); exec thread forward w1, w3, act, mul, w2 (5); Python, per
+    // result: router_mask[:, idx].bool(), routing_weights_mask[mask, idx], mul, and
+    // final[mask, :] += (get, add, put) (about 8).
+    kernelsPerExpert: 16,
+    // Waits per routed expert: the boolean index of its input (nonzero, a host sync), the exec
+    // thread's cudaStreamSynchronize before and stream.synchronize() after the forward, and three
+    // boolean-mask indexings in the Python merge (each a nonzero that syncs).
+    syncsPerExpert: 6,
+    syncSec: 20e-6,
+    perStepSec: 2e-3,
+    sources: [
+      'EfficientMoE/MoE-Infinity@d617801:core/parallel/expert_dispatcher.cpp (GPUFetchFunc: hidden_states_.index({token_indices}); GPUExecFunc: cudaStreamSynchronize(stream), expert forward, stream.synchronize(); OutputFunc via std::async per expert)',
+      'EfficientMoE/MoE-Infinity@d617801:moe_infinity/distributed/expert_executor.py (dispatch_local: expert_count ... .cpu().numpy() per layer, enqueue_expert per routed expert, wait_expert)',
+      'EfficientMoE/MoE-Infinity@d617801:moe_infinity/models/deepseek.py, mixtral.py (the Python router and the per-result boolean-mask merge)',
+      PYTORCH_BLOG_CUDA_GRAPHS,
+    ],
+    fitted: true,
+  },
   'deepspeed-zero': {
     name: 'deepspeed-zero',
     describe: 'DeepSpeed ZeRO-3 inference: eager PyTorch plus per-module pre/post-forward hooks that fetch and release parameters',

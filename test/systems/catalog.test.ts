@@ -95,6 +95,29 @@ describe('systems catalog', () => {
     expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
   });
 
+  it('moe-infinity: the dispatcher (since Feb 2025) is LFU without prefetch on its own runtime; hooks (2024) prefetch every positive activation-matrix entry of later layers', async () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const mi = systems['moe-infinity'];
+    const d = mi.expand({ kind: 'moe-infinity', reserveGiB: 3.6, dispatch: 'dispatcher' }, m).policies[0];
+    expect(d).toEqual({ kind: 'lfu', label: 'moe-infinity', cache: { hbm: true, reserveGiB: 3.6 } });
+    expect(mi.semantics({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'dispatcher' }, m).runtime.name).toBe('moe-infinity-dispatcher');
+    const h = mi.expand({ kind: 'moe-infinity', reserveGiB: 6, dispatch: 'hooks' }, m).policies[0];
+    expect(h).toMatchObject({ kind: 'lru', prefetch: { kind: 'moe-infinity', experts: 8 }, predictor: { kind: 'activation-matrix' } });
+    expect(mi.semantics({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'hooks' }, m).runtime.name).toBe('eager-pytorch');
+    // prefetch: true turns it on for the dispatcher too.
+    expect(mi.expand({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'dispatcher', prefetch: true }, m).policies[0]).toMatchObject({ kind: 'lfu', prefetch: { kind: 'moe-infinity' } });
+    // Timeline: the same LFU cache, with and without the dispatcher's per-expert waits; a larger reserve is a smaller cache.
+    const sc = (system: object) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, system });
+    const run = async (system: object, execution?: object) =>
+      (await runScenario(parseScenario({ ...sc(system), ...(execution ? { execution } : {}) }), { baseDir: '.' })).results[0].metrics;
+    const disp = await run({ kind: 'moe-infinity', reserveGiB: 2 });
+    const eager = await run({ kind: 'moe-infinity', reserveGiB: 2 }, { runtime: 'eager-pytorch' });
+    expect(disp.hits).toBe(eager.hits);
+    expect(disp.tpotMs).toBeGreaterThan(eager.tpotMs);
+    const small = await run({ kind: 'moe-infinity', reserveGiB: 8 });
+    expect(small.cacheCapacityExperts).toBeLessThan(disp.cacheCapacityExperts);
+  });
+
   it('deepspeed-zero-inference: pageable by default (pin_memory false), no prefetch (compute stream), every layer, embeddings and head streamed; callsEveryExpert gathers every expert of every layer', async () => {
     const m = modelPresets['mixtral-8x7b'];
     const spec = (o: { pinMemory?: boolean; callsEveryExpert?: boolean } = {}) => ({ kind: 'deepspeed-zero-inference' as const, quantization: 'bf16' as const, pinMemory: false, callsEveryExpert: false, ...o });
