@@ -170,7 +170,7 @@ export const systemTable: Record<string, SystemRow> = {
     preset: 'vllm-cpu-offload',
     settings:
       'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load); ' +
-      'uva: true, the in-place read of newer vLLM (the README states no version): its Qwen3-30B-A3B figure, 0.205 s/token, is shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s), so the measured vLLM cannot have copied whole layers every pass (the functional_call path)',
+      'uva: true, from the version the README names (vLLM v0.8.5, whose default engine is V1): maybe_offload_to_cpu of that line reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session; a third-party report of v0.8.5 gives the same assertion); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
       const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;

@@ -38,6 +38,7 @@ const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
+const CUDA_SYNC = 'NVIDIA CUDA Runtime API, "API synchronization behavior": an async copy from pageable host memory is first copied by the calling thread to a staging buffer, and the call returns only once the source is staged';
 const DS_COORD = 'microsoft/DeepSpeed@196e63ac1d999c6872641d055f14cf06680977dc:deepspeed/runtime/zero/partitioned_param_coordinator.py';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
@@ -375,7 +376,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD}); the embedding module's hook gathers the whole table, and the LM head's its whole matrix, every pass (streamEmbeddingsAndHead)`,
       `offload_param.pin_memory defaults to false (${DS_CONFIG}: DeepSpeedZeroOffloadParamConfig.pin_memory: bool = False): host partitions are pageable, so each gather is a pageable upload (the pageable link); pinMemory: true for a config that sets it`,
       `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels`,
-      'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu), otherwise only the routed ones are fetched, staged and never cached (policy none)',
+      'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu) and pays the ops of the E - k empty calls on the host (emptyExpertCallsPerLayer), otherwise only the routed ones are fetched, staged and never cached (policy none)',
+      `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
     simplifies: [
       'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
@@ -395,7 +397,13 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         streamedDenseLayers: range(numMoeLayers(model)),
         streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
         streamEmbeddingsAndHead: true,
-        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
+        // The loop's calls of experts without tokens still run their ops (and hooks) on the host.
+        emptyExpertCallsPerLayer: s.callsEveryExpert ? Math.max(0, model.numExperts - model.topK) : 0,
+        // Pageable uploads block the issuing thread (CUDA Runtime API, "API synchronization
+        // behavior": the calling thread stages the pageable source before the call returns), so the
+        // host cannot run ahead of the copies: its launches are charged in line with them.
+        hostThread: s.pinMemory,
+        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, CUDA_SYNC],
       }),
   },
   'vllm-cpu-offload': {

@@ -118,6 +118,12 @@ export interface ExecutionSemantics {
    */
   streamEmbeddingsAndHead?: boolean;
   /**
+   * Expert modules each MoE layer calls beyond the routed ones, with zero tokens (a Hugging Face
+   * loop over range(num_experts)): each pays the runtime's kernels and syncs per expert on the host
+   * (their matmuls have no rows, so no GPU time). Default 0.
+   */
+  emptyExpertCallsPerLayer?: number;
+  /**
    * llama.cpp `-ngl`: these MoE layers' blocks (their attention, router, shared expert, and the
    * dense layers before them) are in host memory and computed by the CPU at its DRAM roofline with
    * the preset CPU efficiency; their weights are never copied per token. The GPU waits meanwhile
@@ -408,6 +414,8 @@ export class SemanticCostModel extends RooflineCosts {
     const eParams = expertParams(model);
     const dequantHbmSec = fmt ? bytesSec(eParams * fmt.dequantBytesPerParam, hardware.gpu.hbmBytesPerSec) : 0;
     const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
+    // Zero-token expert calls: their Python ops and syncs, no GPU work.
+    const emptyCallsSec = (semantics.emptyExpertCallsPerLayer ?? 0) * (rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec);
     if (semantics.hostThread) {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
       // the runtime's kernels and waits in its syncs.
@@ -417,7 +425,7 @@ export class SemanticCostModel extends RooflineCosts {
       const preHostSec = new Float64Array(model.moeLayers.length);
       for (let j = 0; j < model.moeLayers.length; j++) {
         const prev = j === 0 ? -1 : model.moeLayers[j - 1];
-        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec;
+        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec + emptyCallsSec;
       }
       const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
       const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + rt.perStepSec;
@@ -431,7 +439,7 @@ export class SemanticCostModel extends RooflineCosts {
       const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
       // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
       this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
-      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + emptyCallsSec;
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);

@@ -131,6 +131,11 @@ describe('systems catalog', () => {
     expect(systems['deepspeed-zero-inference'].expand(spec(), m).policies[0]).toMatchObject({ kind: 'none' });
     const every = spec({ callsEveryExpert: true });
     expect(systems['deepspeed-zero-inference'].semantics(every, m).streamAllExpertsOfStreamedLayers).toBe(true);
+    expect(systems['deepspeed-zero-inference'].semantics(every, m).emptyExpertCallsPerLayer).toBe(6);
+    expect(d.emptyExpertCallsPerLayer).toBe(0);
+    // Pageable uploads block the host thread: launches in line; pinned keeps the host thread.
+    expect(d.hostThread).toBe(false);
+    expect(systems['deepspeed-zero-inference'].semantics(spec({ pinMemory: true }), m).hostThread).toBe(true);
     expect(systems['deepspeed-zero-inference'].expand(every, m).policies[0]).toMatchObject({ kind: 'all-on-gpu' });
     // Timeline: gathering all 8 experts of each layer costs more than the 2 routed ones; pinned is faster than pageable.
     const sc = (o: object) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, precision: { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 }, system: { kind: 'deepspeed-zero-inference', ...o } });
