@@ -114,6 +114,13 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   },
 };
 
+/** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
+export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
+  'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
+  'deepseek-v2-lite': 163840, // deepseek-ai/DeepSeek-V2-Lite-Chat config.json
+  'qwen3-30b-a3b': 40960, // Qwen/Qwen3-30B-A3B config.json
+};
+
 /**
  * Which MoE-Infinity release measured each README row. The Mixtral-8x7B figure (0.735) is already
  * in the 2024 README (EfficientMoE/MoE-Infinity@8028b2e:README.md, next to DeepSeek-V2-Lite 0.155)
@@ -169,11 +176,16 @@ export const systemTable: Record<string, SystemRow> = {
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load); ' +
+      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts); max_model_len defaults to the model\'s max_position_embeddings: ' +
+      Object.entries(VLLM_MAX_MODEL_LEN)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ') +
+      '; ' +
       'uva: true, from the version the README names (vLLM v0.8.5, whose default engine is V1): maybe_offload_to_cpu of that line reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session; a third-party report of v0.8.5 gives the same assertion); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
-      const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
+      const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * (VLLM_MAX_MODEL_LEN[p.model] ?? 0);
+      const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB - kv;
       return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: true, quantization: format(p, 'gguf') } };
     },
   },
