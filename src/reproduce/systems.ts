@@ -105,7 +105,7 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   },
   'deepseek-v2-lite': {
     callsEveryExpert: false,
-    source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d617801:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
+    source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
   },
   'qwen3-30b-a3b': {
     callsEveryExpert: true,

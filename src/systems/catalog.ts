@@ -30,9 +30,9 @@ const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c0
 const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
-const MOEINF_DISPATCH = 'EfficientMoE/MoE-Infinity@d617801:core/parallel/expert_dispatcher.cpp';
-const MOEINF_CONFIG = 'EfficientMoE/MoE-Infinity@d617801:moe_infinity/utils/config.py';
-const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd:moe_infinity/models/mixtral.py';
+const MOEINF_DISPATCH = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/parallel/expert_dispatcher.cpp';
+const MOEINF_CONFIG = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/utils/config.py';
+const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd6501b6ca989e605b356deb5d1575e8c2e:moe_infinity/models/mixtral.py';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
@@ -66,7 +66,7 @@ export const systemSchema = z.discriminatedUnion('kind', [
       /** HBM left out of the cache: MoE-Infinity sizes it as device_memory_ratio x HBM minus the dense weights, so (1 - ratio) x HBM. */
       reserveGiB: z.number().nonnegative().default(1),
       /**
-       * How experts are run. dispatcher (the code since Feb 2025, EfficientMoE/MoE-Infinity@cca059c): a
+       * How experts are run. dispatcher (the code since Feb 2025, EfficientMoE/MoE-Infinity@cca059cc103fbb7dfacdf423f0705f35669e9af9): a
        * C++ dispatcher fetches and runs each routed expert, eviction by fewest in-cache visits (LFU);
        * hooks (the 2024 releases, @350f0dd): Hugging Face expert modules called from Python, their
        * weights fetched by a pre-forward hook, the cache LRU as before.
@@ -259,7 +259,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     kind: 'moe-infinity',
     describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert caching (and, in its 2024 releases, prefetching), a C++ runtime with its own copy threads',
     models: [
-      `the GPU cache: device_memory_ratio x HBM minus the dense weights (ArchTopologyHandle::GetSparseCacheLimit, DeviceMemoryPool::SetMemoryRatio; reserveGiB = (1 - ratio) x HBM)`,
+      `the GPU cache: device_memory_ratio x HBM minus the dense weights (EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/model/model_topology.cpp ArcherTopologyHandle::GetSparseCacheLimit, core/memory/memory_pool.cpp DeviceMemoryPool::SetMemoryRatio; reserveGiB = (1 - ratio) x HBM)`,
       `dispatch: dispatcher (default, the code since Feb 2025): one C++ fetch thread per GPU takes each routed expert in turn, copies it in on its own stream and waits for the copy (CudaMemcpyAsync then cudaStreamSynchronize), then hands it to an exec thread (${MOEINF_DISPATCH}); on a miss with the cache full it evicts the resident expert with the fewest in-cache visits (LFU); the host costs of the router, the dispatch and the Python merge are the moe-infinity-dispatcher runtime, with six waits per routed expert`,
       `prefetch: off by default with the dispatcher (${MOEINF_CONFIG}: prefetch: bool = False; the MoE blocks' prefetch_experts calls are commented out); with hooks (the 2024 releases) on: after each gate the activation matrix scores the experts of all later layers, enqueued in score order with distance decay (${MOEINF_2024}: expert_prefetcher.prefetch_experts(self.layer_id, expert_matrix))`,
       `copies on the fetch threads' own streams: a copy engine, overlapping compute (${MOEINF_PREFETCH}); host weights in a pinned pool (${MOEINF_PINNED}: cudaHostAlloc)`,

@@ -218,9 +218,9 @@ export const runtimes = {
     syncSec: 20e-6,
     perStepSec: 2e-3,
     sources: [
-      'EfficientMoE/MoE-Infinity@d617801:core/parallel/expert_dispatcher.cpp (GPUFetchFunc: hidden_states_.index({token_indices}); GPUExecFunc: cudaStreamSynchronize(stream), expert forward, stream.synchronize(); OutputFunc via std::async per expert)',
-      'EfficientMoE/MoE-Infinity@d617801:moe_infinity/distributed/expert_executor.py (dispatch_local: expert_count ... .cpu().numpy() per layer, enqueue_expert per routed expert, wait_expert)',
-      'EfficientMoE/MoE-Infinity@d617801:moe_infinity/models/deepseek.py, mixtral.py (the Python router and the per-result boolean-mask merge)',
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/parallel/expert_dispatcher.cpp (GPUFetchFunc: hidden_states_.index({token_indices}); GPUExecFunc: cudaStreamSynchronize(stream), expert forward, stream.synchronize(); OutputFunc via std::async per expert)',
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/distributed/expert_executor.py (dispatch_local: expert_count ... .cpu().numpy() per layer, enqueue_expert per routed expert, wait_expert)',
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/deepseek.py, mixtral.py (the Python router and the per-result boolean-mask merge)',
       PYTORCH_BLOG_CUDA_GRAPHS,
     ],
     fitted: true,
