@@ -382,6 +382,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     simplifies: [
       'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
       'the world-size-1 all-gather into the full parameter buffer (a device copy) is not charged',
+      'with callsEveryExpert the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
     sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
     expand: (s) => ({
