@@ -92,6 +92,50 @@ export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolea
   return n;
 }
 
+/**
+ * Whether a model's Hugging Face MoE block, at the version the MoE-Infinity README's baselines ran,
+ * calls every expert module (tokens or not) or only those with tokens. ZeRO-3's hooks (and
+ * Accelerate's) fetch what is called.
+ */
+export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: string }> = {
+  'mixtral-8x7b': {
+    callsEveryExpert: false,
+    source:
+      'transformers MixtralSparseMoeBlock of 2024 skips an expert without tokens (if top_x.shape[0] == 0: continue; recalled, not read at a commit this session); bound: gathering all 87 GiB every pass in the published 2.486 s would need 37 GB/s, above PCIe 4.0 x16\'s 31.5 GB/s',
+  },
+  'deepseek-v2-lite': {
+    callsEveryExpert: false,
+    source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
+  },
+  'qwen3-30b-a3b': {
+    callsEveryExpert: true,
+    source:
+      'transformers 4.51 (the first with Qwen3-MoE, which vLLM v0.8.5 of the same table requires) Qwen3MoeSparseMoeBlock.forward: for expert_idx in range(self.num_experts): ... expert_layer(current_state), called with zero tokens too (recalled, not read at a commit this session); later versions loop over expert_hit only (huggingface/transformers fork ri938/transformers@9b4d2410:src/transformers/models/qwen3_moe/modeling_qwen3_moe.py)',
+  },
+};
+
+/** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
+export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
+  'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
+  'deepseek-v2-lite': 163840, // deepseek-ai/DeepSeek-V2-Lite-Chat config.json
+  'qwen3-30b-a3b': 40960, // Qwen/Qwen3-30B-A3B config.json
+};
+
+/**
+ * Which MoE-Infinity release measured each README row, from the README's history
+ * (EfficientMoE/MoE-Infinity): through the 2024 releases (@350f0dd, Aug 2024) the Mixtral-8x7B
+ * cell was 0.895; the Feb 2025 rewrite to the C++ expert dispatcher (@cca059c, "Refactor code for
+ * better performance") changed it to 0.735 and DeepSeek-V2-Lite's 0.181 (@3133d18) to 0.155, later
+ * 0.100; the Qwen3-30B-A3B column came later still. So every row of the suite is the dispatcher
+ * release, whose benchmark script (examples/interface_example.py@cca059c) defaults to
+ * device_memory_ratio 0.85.
+ */
+export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'mixtral-8x7b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.895 -> 0.735 with the rewrite @cca059c; interface_example.py@cca059c' },
+  'deepseek-v2-lite': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.181 (@3133d18) -> 0.155 (@cca059c) -> 0.100; interface_example.py@cca059c' },
+  'qwen3-30b-a3b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'column added after the rewrite; interface_example.py@cca059c' },
+};
+
 export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
@@ -121,24 +165,43 @@ export const systemTable: Record<string, SystemRow> = {
   },
   'deepspeed-zero-inference': {
     preset: 'deepspeed-zero-inference',
-    settings: 'fp16 stated = bf16 (same bytes); every layer streamed from pinned host memory',
-    spec: (p) => ({ system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf') } }),
+    settings:
+      'fp16 stated = bf16 (same bytes); the README gives no DeepSpeed config, so offload_param takes DeepSpeed\'s defaults (pin_memory false: pageable); ' +
+      `whether the MoE block calls (and ZeRO-3 gathers) every expert or only the routed ones follows the model's Hugging Face code: ${Object.entries(HF_MOE_LOOP)
+        .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'} (${r.source})`)
+        .join('; ')}`,
+    spec: (p) => ({
+      system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf'), pinMemory: false, callsEveryExpert: HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false },
+    }),
   },
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the model\'s bytes minus what vLLM\'s default gpu_memory_utilization 0.9 leaves after a 2 GiB reserve for KV cache and activations (the least offload that lets the model load); ' +
-      'uva: true, the in-place read of newer vLLM (the README states no version): its Qwen3-30B-A3B figure, 0.205 s/token, is shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s), so the measured vLLM cannot have copied whole layers every pass (the functional_call path)',
+      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts); max_model_len defaults to the model\'s max_position_embeddings: ' +
+      Object.entries(VLLM_MAX_MODEL_LEN)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ') +
+      '; ' +
+      'uva: true, from the version the README names (vLLM v0.8.5, whose default engine is V1): maybe_offload_to_cpu of that line reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session; a third-party report of v0.8.5 gives the same assertion); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
-      const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
+      const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * (VLLM_MAX_MODEL_LEN[p.model] ?? 0);
+      const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB - kv;
       return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: true, quantization: format(p, 'gguf') } };
     },
   },
   'moe-infinity': {
     preset: 'moe-infinity',
-    settings: 'the preset as is (cache in the HBM the model leaves, 1 GiB reserve); fp16 weights',
-    spec: () => ({ system: { kind: 'moe-infinity', reserveGiB: 1 } }),
+    settings:
+      'fp16 weights; which MoE-Infinity ran follows the README\'s history: ' +
+      Object.entries(MOEINF_RUNS)
+        .map(([m, r]) => `${m}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio} (${r.source})`)
+        .join('; ') +
+      '; reserveGiB = (1 - device_memory_ratio) x HBM (the cache is ratio x HBM minus the dense weights)',
+    spec: (p, { hardware }) => {
+      const r = MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
+      return { system: { kind: 'moe-infinity', reserveGiB: ((1 - r.deviceMemoryRatio) * hardware.gpu.hbmBytes) / GiB, dispatch: r.dispatch } };
+    },
   },
   ollama: {
     preset: 'llama-cpp',

@@ -30,11 +30,16 @@ const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c0
 const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
+const MOEINF_DISPATCH = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/parallel/expert_dispatcher.cpp';
+const MOEINF_CONFIG = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/utils/config.py';
+const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd6501b6ca989e605b356deb5d1575e8c2e:moe_infinity/models/mixtral.py';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
+const CUDA_SYNC = 'NVIDIA CUDA Runtime API, "API synchronization behavior": an async copy from pageable host memory is first copied by the calling thread to a staging buffer, and the call returns only once the source is staged';
+const DS_COORD = 'microsoft/DeepSpeed@196e63ac1d999c6872641d055f14cf06680977dc:deepspeed/runtime/zero/partitioned_param_coordinator.py';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
 
@@ -55,7 +60,26 @@ export const systemSchema = z.discriminatedUnion('kind', [
       predictor: predictorSchema.optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('moe-infinity'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('moe-infinity'),
+      /** HBM left out of the cache: MoE-Infinity sizes it as device_memory_ratio x HBM minus the dense weights, so (1 - ratio) x HBM. */
+      reserveGiB: z.number().nonnegative().default(1),
+      /**
+       * How experts are run. dispatcher (the code since Feb 2025, EfficientMoE/MoE-Infinity@cca059cc103fbb7dfacdf423f0705f35669e9af9): a
+       * C++ dispatcher fetches and runs each routed expert, eviction by fewest in-cache visits (LFU);
+       * hooks (the 2024 releases, @350f0dd): Hugging Face expert modules called from Python, their
+       * weights fetched by a pre-forward hook, the cache LRU as before.
+       */
+      dispatch: z.enum(['dispatcher', 'hooks']).default('dispatcher'),
+      /**
+       * Activation-aware prefetch of later layers after each gate. Default: on for hooks (the 2024
+       * MoE blocks call expert_prefetcher.prefetch_experts every layer), off for dispatcher
+       * (ArcherConfig.prefetch defaults to False and the blocks' prefetch calls are commented out).
+       */
+      prefetch: z.boolean().optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('fiddler'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
   z
     .object({
@@ -75,6 +99,14 @@ export const systemSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('deepspeed-zero-inference'),
       quantization: anyFormat.default('bf16'),
+      /** offload_param.pin_memory; DeepSpeed's default is false (pageable host partitions). */
+      pinMemory: z.boolean().default(false),
+      /**
+       * The model's MoE block calls every expert module, with or without tokens (a Hugging Face
+       * loop over range(num_experts)), so every expert's pre-forward hook gathers its weights; false:
+       * only the experts with tokens are called (and fetched).
+       */
+      callsEveryExpert: z.boolean().default(false),
     })
     .strict(),
   z
@@ -225,20 +257,36 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'moe-infinity': {
     kind: 'moe-infinity',
-    describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert prefetching and caching, a C++ runtime with its own copy threads',
+    describe: 'Xue et al. (arXiv 2401.14361): activation-aware expert caching (and, in its 2024 releases, prefetching), a C++ runtime with its own copy threads',
     models: [
-      'the GPU cache sized by what HBM leaves (lru), prefetch of all later layers by activation-matrix score with distance decay',
-      `copies issued by the C++ prefetch handle on its own threads and streams: a copy engine, overlapping compute (${MOEINF_PREFETCH})`,
-      `host weights in a pinned memory pool (${MOEINF_PINNED})`,
+      `the GPU cache: device_memory_ratio x HBM minus the dense weights (EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/model/model_topology.cpp ArcherTopologyHandle::GetSparseCacheLimit, core/memory/memory_pool.cpp DeviceMemoryPool::SetMemoryRatio; reserveGiB = (1 - ratio) x HBM)`,
+      `dispatch: dispatcher (default, the code since Feb 2025): one C++ fetch thread per GPU takes each routed expert in turn, copies it in on its own stream and waits for the copy (CudaMemcpyAsync then cudaStreamSynchronize), then hands it to an exec thread (${MOEINF_DISPATCH}); on a miss with the cache full it evicts the resident expert with the fewest in-cache visits (LFU); the host costs of the router, the dispatch and the Python merge are the moe-infinity-dispatcher runtime, with six waits per routed expert`,
+      `prefetch: off by default with the dispatcher (${MOEINF_CONFIG}: prefetch: bool = False; the MoE blocks' prefetch_experts calls are commented out); with hooks (the 2024 releases) on: after each gate the activation matrix scores the experts of all later layers, enqueued in score order with distance decay (${MOEINF_2024}: expert_prefetcher.prefetch_experts(self.layer_id, expert_matrix))`,
+      `copies on the fetch threads' own streams: a copy engine, overlapping compute (${MOEINF_PREFETCH}); host weights in a pinned pool (${MOEINF_PINNED}: cudaHostAlloc)`,
     ],
-    simplifies: ['its expert-level priority queue and multi-GPU placement are reduced to one link with prefetch priorities', 'the cache replacement is LRU, not its activation-aware eviction'],
-    sources: [MOEINF_PREFETCH, MOEINF_PINNED],
-    expand: (s) => ({
-      policies: [
-        { kind: 'lru', label: 'moe-infinity', cache: { hbm: true, reserveGiB: s.reserveGiB }, prefetch: { kind: 'moe-infinity' }, predictor: { kind: 'activation-matrix' } },
-      ],
-    }),
-    semantics: () => baseSemantics({ sources: [MOEINF_PREFETCH, MOEINF_PINNED] }),
+    simplifies: [
+      'the dispatcher\'s one fetch thread and several exec threads are one link and one compute stream; its per-miss scan of every expert for the least-visited one is not charged',
+      'the hooks releases\' cache replacement (visit counts with protected prefetch candidates) is LRU; its multi-GPU placement is not modelled',
+    ],
+    sources: [MOEINF_DISPATCH, MOEINF_CONFIG, MOEINF_2024, MOEINF_PREFETCH, MOEINF_PINNED],
+    expand: (s, model) => {
+      const prefetch = s.prefetch ?? s.dispatch === 'hooks';
+      const cache = { hbm: true, reserveGiB: s.reserveGiB };
+      const kind = s.dispatch === 'dispatcher' ? 'lfu' : 'lru';
+      // Every expert of every later layer whose activation-matrix entry is positive, not a top-k
+      // (prefetch_experts: for i in range(layer_id, num_layers): for j in range(num_experts): if
+      // expert_matrix[i, j] > 0); the plan pins them (replace_cache_candidates protects the
+      // candidates from eviction, and a prefetch that finds no other victim is dropped).
+      const pf = { kind: 'moe-infinity', experts: model.numExperts };
+      return {
+        policies: [prefetch ? { kind, label: 'moe-infinity', cache, prefetch: pf, predictor: { kind: 'activation-matrix' } } : { kind, label: 'moe-infinity', cache }],
+      };
+    },
+    semantics: (s) =>
+      baseSemantics({
+        runtime: s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'],
+        sources: [MOEINF_DISPATCH, MOEINF_PREFETCH, MOEINF_PINNED],
+      }),
   },
   fiddler: {
     kind: 'fiddler',
@@ -323,17 +371,41 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'deepspeed-zero-inference': {
     kind: 'deepspeed-zero-inference',
-    describe: 'DeepSpeed ZeRO-Inference (ZeRO-3 with offload_param: cpu): every layer\'s weights streamed from pinned host memory each forward pass',
+    describe: 'DeepSpeed ZeRO-Inference (ZeRO-3 with offload_param: cpu): every parameter, embeddings and LM head included, gathered from host memory by a hook before each module runs and released after',
     models: [
-      `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD})`,
-      `offload_param: { device: cpu, pin_memory: true } (${DS_CONFIG})`,
-      'experts fetched when routed (policy none: staged, never cached); dense weights of every layer streamed before the layer',
+      `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD}); the embedding module's hook gathers the whole table, and the LM head's its whole matrix, every pass (streamEmbeddingsAndHead)`,
+      `offload_param.pin_memory defaults to false (${DS_CONFIG}: DeepSpeedZeroOffloadParamConfig.pin_memory: bool = False): host partitions are pageable, so each gather is a pageable upload (the pageable link); pinMemory: true for a config that sets it`,
+      `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels`,
+      'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu) and pays the ops of the E - k empty calls on the host (emptyExpertCallsPerLayer), otherwise only the routed ones are fetched, staged and never cached (policy none)',
+      `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
-    simplifies: ['its prefetch of the next modules (stage3_prefetch_bucket_size) is not modelled: dense streaming is charged on the compute stream, a pessimistic bound'],
-    sources: [DS_OFFLOAD, DS_CONFIG],
-    expand: (s) => ({ policies: [{ kind: 'none', label: 'deepspeed zero-inference' }], precision: formatPrecision(s.quantization) }),
+    simplifies: [
+      'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
+      'the world-size-1 all-gather into the full parameter buffer (a device copy) is not charged',
+      'with callsEveryExpert the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
+    ],
+    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
+    expand: (s) => ({
+      policies: [s.callsEveryExpert ? { kind: 'all-on-gpu', label: 'deepspeed zero-inference (every expert gathered)' } : { kind: 'none', label: 'deepspeed zero-inference' }],
+      precision: formatPrecision(s.quantization),
+    }),
     semantics: (s, model) =>
-      baseSemantics({ runtime: runtimes['deepspeed-zero'], expertFormat: weightFormats[s.quantization], streamedDenseLayers: range(numMoeLayers(model)), sources: [DS_OFFLOAD, DS_CONFIG] }),
+      baseSemantics({
+        runtime: runtimes['deepspeed-zero'],
+        link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
+        expertCopies: 'compute-stream',
+        expertFormat: weightFormats[s.quantization],
+        streamedDenseLayers: range(numMoeLayers(model)),
+        streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
+        streamEmbeddingsAndHead: true,
+        // The loop's calls of experts without tokens still run their ops (and hooks) on the host.
+        emptyExpertCallsPerLayer: s.callsEveryExpert ? Math.max(0, model.numExperts - model.topK) : 0,
+        // Pageable uploads block the issuing thread (CUDA Runtime API, "API synchronization
+        // behavior": the calling thread stages the pageable source before the call returns), so the
+        // host cannot run ahead of the copies: its launches are charged in line with them.
+        hostThread: s.pinMemory,
+        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, CUDA_SYNC],
+      }),
   },
   'vllm-cpu-offload': {
     kind: 'vllm-cpu-offload',

@@ -112,6 +112,18 @@ export interface ExecutionSemantics {
   /** Streamed layers also move all their experts, used or not (a fused expert tensor, vLLM). */
   streamAllExpertsOfStreamedLayers?: boolean;
   /**
+   * The input embedding table, the trailing dense layers, the final norm and the LM head are
+   * offloaded too and streamed every pass, after the last MoE layer (ZeRO-3 partitions every
+   * parameter of the model: the embedding module's hook gathers its whole table for the lookup).
+   */
+  streamEmbeddingsAndHead?: boolean;
+  /**
+   * Expert modules each MoE layer calls beyond the routed ones, with zero tokens (a Hugging Face
+   * loop over range(num_experts)): each pays the runtime's kernels and syncs per expert on the host
+   * (their matmuls have no rows, so no GPU time). Default 0.
+   */
+  emptyExpertCallsPerLayer?: number;
+  /**
    * llama.cpp `-ngl`: these MoE layers' blocks (their attention, router, shared expert, and the
    * dense layers before them) are in host memory and computed by the CPU at its DRAM roofline with
    * the preset CPU efficiency; their weights are never copied per token. The GPU waits meanwhile
@@ -181,6 +193,36 @@ export const runtimes = {
     syncSec: 20e-6,
     perStepSec: 0.5e-3,
     sources: ['ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp (-ngl, --n-cpu-moe / --cpu-moe placement options)'],
+    fitted: true,
+  },
+  'moe-infinity-dispatcher': {
+    name: 'moe-infinity-dispatcher',
+    describe:
+      "MoE-Infinity's expert dispatcher (releases since Feb 2025): Python routes each MoE layer, then a C++ fetch thread and exec threads run each routed expert in libtorch, each step waited for; Python merges the outputs with boolean-mask indexing",
+    // The host cost of one op issued from Python is eager PyTorch's (the same dispatch); the C++
+    // side's ops are counted at the same cost (an upper bound: libtorch skips the Python layer).
+    perKernelSec: 10e-6,
+    // Per layer: HF attention with its norms and residuals (~20 ops, as eager-pytorch) plus the
+    // Python router of the MoE block: gate, softmax, topk, renormalise, to, one_hot, weights x mask,
+    // permute, sum, permute, one logical_or per top-k slot, zeros for the output (~20 ops).
+    kernelsPerLayer: 40,
+    // Per routed expert: C++ fetch thread router_mask.index(...).to(kBool) and
+    // hidden_states.index(mask) (3 ops); exec thread forward w1, w3, act, mul, w2 (5); Python, per
+    // result: router_mask[:, idx].bool(), routing_weights_mask[mask, idx], mul, and
+    // final[mask, :] += (get, add, put) (about 8).
+    kernelsPerExpert: 16,
+    // Waits per routed expert: the boolean index of its input (nonzero, a host sync), the exec
+    // thread's cudaStreamSynchronize before and stream.synchronize() after the forward, and three
+    // boolean-mask indexings in the Python merge (each a nonzero that syncs).
+    syncsPerExpert: 6,
+    syncSec: 20e-6,
+    perStepSec: 2e-3,
+    sources: [
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/parallel/expert_dispatcher.cpp (GPUFetchFunc: hidden_states_.index({token_indices}); GPUExecFunc: cudaStreamSynchronize(stream), expert forward, stream.synchronize(); OutputFunc via std::async per expert)',
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/distributed/expert_executor.py (dispatch_local: expert_count ... .cpu().numpy() per layer, enqueue_expert per routed expert, wait_expert)',
+      'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/deepseek.py, mixtral.py (the Python router and the per-result boolean-mask merge)',
+      PYTORCH_BLOG_CUDA_GRAPHS,
+    ],
     fitted: true,
   },
   'deepspeed-zero': {
@@ -352,6 +394,8 @@ export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
   private readonly perLayerExtraSec: number;
   private readonly streamSec: Float64Array;
+  /** Seconds of streaming the embeddings, trailing layers and LM head every pass (streamEmbeddingsAndHead). */
+  private readonly tailStreamSec: number;
   /** Per MoE layer ordinal: 1 where the layer's non-expert work is CPU-resident (cpuResidentLayers). */
   private readonly cpuLayer: Uint8Array;
   private readonly cpuTail: boolean;
@@ -370,6 +414,8 @@ export class SemanticCostModel extends RooflineCosts {
     const eParams = expertParams(model);
     const dequantHbmSec = fmt ? bytesSec(eParams * fmt.dequantBytesPerParam, hardware.gpu.hbmBytesPerSec) : 0;
     const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
+    // Zero-token expert calls: their Python ops and syncs, no GPU work.
+    const emptyCallsSec = (semantics.emptyExpertCallsPerLayer ?? 0) * (rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec);
     if (semantics.hostThread) {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
       // the runtime's kernels and waits in its syncs.
@@ -379,7 +425,7 @@ export class SemanticCostModel extends RooflineCosts {
       const preHostSec = new Float64Array(model.moeLayers.length);
       for (let j = 0; j < model.moeLayers.length; j++) {
         const prev = j === 0 ? -1 : model.moeLayers[j - 1];
-        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec;
+        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec + emptyCallsSec;
       }
       const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
       const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + rt.perStepSec;
@@ -393,7 +439,7 @@ export class SemanticCostModel extends RooflineCosts {
       const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
       // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
       this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
-      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + emptyCallsSec;
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
@@ -408,6 +454,10 @@ export class SemanticCostModel extends RooflineCosts {
       if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
       this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
     }
+    // The embedding table crosses whole (its hook gathers it for the lookup), and so do the tail's
+    // weights; a tied table is gathered twice (the embedding's hook, then the LM head's).
+    const embeddingBytes = model.vocabSize * model.hiddenSize * bpDense;
+    this.tailStreamSec = semantics.streamEmbeddingsAndHead ? linkSec(link.latencySec, link.h2dBytesPerSec, this.tailWeightBytes() + embeddingBytes) : 0;
     this.cpuLayer = new Uint8Array(model.moeLayers.length);
     for (const j of semantics.cpuResidentLayers ?? []) if (j >= 0 && j < model.moeLayers.length) this.cpuLayer[j] = 1;
     this.cpuTail = semantics.cpuResidentTail === true;
@@ -474,7 +524,7 @@ export class SemanticCostModel extends RooflineCosts {
     const cross = this.cpuTail !== lastOnCpu ? this.boundarySec(tokens) : 0;
     if (this.cpuTail && tokens < this.cpuMinBatch) return this.tailCpuSec(tokens, contextTokens, outputs) + cross + step;
     const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
-    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step;
+    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step + this.tailStreamSec;
   }
 }
 

@@ -57,7 +57,22 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   const v = sys('mi-readme-mixtral-8x7b-vllm-cpu-offload').cpuOffloadGiB as number;
   expect(v).toBeGreaterThan(60);
   expect(v).toBeLessThan(75);
+  // DeepSeek-V2-Lite (~29 GiB fp16): 0.9 x 24 GiB - 2 GiB leaves 19.6 GiB, less the MLA KV cache of one
+  // request at max_model_len 163840 (27 layers x 576 x 2 B x 163840 = 4.75 GiB): ~14.4 GiB offloaded.
+  const d = sys('mi-readme-deepseek-v2-lite-vllm-cpu-offload').cpuOffloadGiB as number;
+  expect(d).toBeGreaterThan(13.5);
+  expect(d).toBeLessThan(15.5);
   expect(sys('kt-v02-dual-8e')).toEqual({ kind: 'ktransformers', quantization: 'gguf-q4_k' });
+});
+
+test('README rows run the release and the Hugging Face code of their time: MoE-Infinity\'s dispatcher (every row postdates the Feb 2025 rewrite); ZeRO-3 gathers every expert only where the MoE block calls every expert', () => {
+  expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
+  expect(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
+  expect(sys('mi-readme-qwen3-30b-a3b-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
+  expect(sys('mi-readme-deepseek-v2-lite-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
+  expect(sys('mi-readme-qwen3-30b-a3b-deepspeed-zero-inference')).toMatchObject({ kind: 'deepspeed-zero-inference', pinMemory: false, callsEveryExpert: true });
+  expect(sys('mi-readme-mixtral-8x7b-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false });
+  expect(sys('mi-readme-deepseek-v2-lite-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false });
 });
 
 test('the per-kernel override slows a point monotonically (the fitted parameter acts)', async () => {

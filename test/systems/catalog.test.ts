@@ -95,6 +95,58 @@ describe('systems catalog', () => {
     expect(() => parseScenario({ ...base, policies, execution: { memory: 'paged' } })).toThrow(/execution\.memory/);
   });
 
+  it('moe-infinity: the dispatcher (since Feb 2025) is LFU without prefetch on its own runtime; hooks (2024) prefetch every positive activation-matrix entry of later layers', async () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const mi = systems['moe-infinity'];
+    const d = mi.expand({ kind: 'moe-infinity', reserveGiB: 3.6, dispatch: 'dispatcher' }, m).policies[0];
+    expect(d).toEqual({ kind: 'lfu', label: 'moe-infinity', cache: { hbm: true, reserveGiB: 3.6 } });
+    expect(mi.semantics({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'dispatcher' }, m).runtime.name).toBe('moe-infinity-dispatcher');
+    const h = mi.expand({ kind: 'moe-infinity', reserveGiB: 6, dispatch: 'hooks' }, m).policies[0];
+    expect(h).toMatchObject({ kind: 'lru', prefetch: { kind: 'moe-infinity', experts: 8 }, predictor: { kind: 'activation-matrix' } });
+    expect(mi.semantics({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'hooks' }, m).runtime.name).toBe('eager-pytorch');
+    // prefetch: true turns it on for the dispatcher too.
+    expect(mi.expand({ kind: 'moe-infinity', reserveGiB: 1, dispatch: 'dispatcher', prefetch: true }, m).policies[0]).toMatchObject({ kind: 'lfu', prefetch: { kind: 'moe-infinity' } });
+    // Timeline: the same LFU cache, with and without the dispatcher's per-expert waits; a larger reserve is a smaller cache.
+    const sc = (system: object) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, system });
+    const run = async (system: object, execution?: object) =>
+      (await runScenario(parseScenario({ ...sc(system), ...(execution ? { execution } : {}) }), { baseDir: '.' })).results[0].metrics;
+    const disp = await run({ kind: 'moe-infinity', reserveGiB: 2 });
+    const eager = await run({ kind: 'moe-infinity', reserveGiB: 2 }, { runtime: 'eager-pytorch' });
+    expect(disp.hits).toBe(eager.hits);
+    expect(disp.tpotMs).toBeGreaterThan(eager.tpotMs);
+    const small = await run({ kind: 'moe-infinity', reserveGiB: 8 });
+    expect(small.cacheCapacityExperts).toBeLessThan(disp.cacheCapacityExperts);
+  });
+
+  it('deepspeed-zero-inference: pageable by default (pin_memory false), no prefetch (compute stream), every layer, embeddings and head streamed; callsEveryExpert gathers every expert of every layer', async () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const spec = (o: { pinMemory?: boolean; callsEveryExpert?: boolean } = {}) => ({ kind: 'deepspeed-zero-inference' as const, quantization: 'bf16' as const, pinMemory: false, callsEveryExpert: false, ...o });
+    const d = systems['deepspeed-zero-inference'].semantics(spec(), m);
+    expect(d.link.memory).toBe('pageable');
+    expect(d.expertCopies).toBe('compute-stream');
+    expect(d.streamedDenseLayers).toEqual([...Array(32).keys()]);
+    expect(d.streamEmbeddingsAndHead).toBe(true);
+    expect(d.streamAllExpertsOfStreamedLayers).toBe(false);
+    expect(systems['deepspeed-zero-inference'].semantics(spec({ pinMemory: true }), m).link.memory).toBe('pinned');
+    expect(systems['deepspeed-zero-inference'].expand(spec(), m).policies[0]).toMatchObject({ kind: 'none' });
+    const every = spec({ callsEveryExpert: true });
+    expect(systems['deepspeed-zero-inference'].semantics(every, m).streamAllExpertsOfStreamedLayers).toBe(true);
+    expect(systems['deepspeed-zero-inference'].semantics(every, m).emptyExpertCallsPerLayer).toBe(6);
+    expect(d.emptyExpertCallsPerLayer).toBe(0);
+    // Pageable uploads block the host thread: launches in line; pinned keeps the host thread.
+    expect(d.hostThread).toBe(false);
+    expect(systems['deepspeed-zero-inference'].semantics(spec({ pinMemory: true }), m).hostThread).toBe(true);
+    expect(systems['deepspeed-zero-inference'].expand(every, m).policies[0]).toMatchObject({ kind: 'all-on-gpu' });
+    // Timeline: gathering all 8 experts of each layer costs more than the 2 routed ones; pinned is faster than pageable.
+    const sc = (o: object) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, precision: { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 }, system: { kind: 'deepspeed-zero-inference', ...o } });
+    const run = async (o: object) => (await runScenario(parseScenario(sc(o)), { baseDir: '.' })).results[0].metrics;
+    const [routed, all, pinned] = [await run({}), await run({ callsEveryExpert: true }), await run({ pinMemory: true })];
+    expect(all.tpotMs).toBeGreaterThan(2.5 * routed.tpotMs);
+    expect(pinned.tpotMs).toBeLessThan(routed.tpotMs);
+    expect(routed.misses).toBeGreaterThan(0);
+    expect(all.misses).toBe(0);
+  });
+
   it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
     // 70 GiB offloaded needs more host DRAM than the 7950X preset's 64 GiB (issue 16 checks it).
     const sys = (uva: boolean) => ({ ...base, hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 128 } }, system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva } });

@@ -80,6 +80,28 @@ describe('execution semantics: the named parameters', () => {
     expect(c.tailSec(1, 100, 1)).toBeCloseTo(plain.tailSec(1, 100, 1) + 2e-3, 12);
   });
 
+  it('streamed embeddings and head (ZeRO-3): the embedding table, the tail and the LM head cross the link once per pass, after the last layer', () => {
+    const c = semanticCostModel(model, hw, precision, sem());
+    const s = semanticCostModel(model, hw, precision, sem({ streamEmbeddingsAndHead: true }));
+    const link = effectiveHardware(hw, sem(), c.expertBytes).link;
+    const table = model.vocabSize * model.hiddenSize * bytesPerParam('bf16', 128);
+    expect(s.tailSec(1, 100, 1) - c.tailSec(1, 100, 1)).toBeCloseTo(link.latencySec + (c.tailWeightBytes() + table) / link.h2dBytesPerSec, 12);
+    // Nothing else moves: the layers' time is unchanged.
+    expect(s.preExpertSec(3, 1, 100)).toBeCloseTo(c.preExpertSec(3, 1, 100), 15);
+  });
+
+  it('empty expert calls (a loop over every expert) pay the runtime\'s per-expert kernels and syncs per layer, on the host or in line', () => {
+    const rt = runtimes['eager-pytorch'];
+    const per = rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec;
+    const inline = semanticCostModel(model, hw, precision, sem({ emptyExpertCallsPerLayer: 6 }));
+    const none = semanticCostModel(model, hw, precision, sem());
+    expect(inline.preExpertSec(2, 1, 100) - none.preExpertSec(2, 1, 100)).toBeCloseTo(6 * per, 12);
+    const host = semanticCostModel(model, hw, precision, sem({ emptyExpertCallsPerLayer: 6, hostThread: true }));
+    const hostNone = semanticCostModel(model, hw, precision, sem({ hostThread: true }));
+    expect(host.host!.preExpertSec(2, 1, 100) - hostNone.host!.preExpertSec(2, 1, 100)).toBeCloseTo(6 * per, 12);
+    expect(host.preExpertSec(2, 1, 100)).toBeCloseTo(hostNone.preExpertSec(2, 1, 100), 15);
+  });
+
   it('streamed dense layers copy their weights (and, fused, all experts) before the layer computes', () => {
     const s = sem({ streamedDenseLayers: [1] });
     const c = semanticCostModel(model, hw, precision, s);
