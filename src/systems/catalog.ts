@@ -27,7 +27,19 @@ const unit = z.number().min(0).max(1);
 
 const MO = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/expert_cache.py';
 const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py';
-const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
+const FIDDLER = 'efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py';
+/** The code of the paper's first version (arXiv 2402.07033v1, Feb 2024): its benchmarks/latency.py produced the README's figure. */
+const FIDDLER_V1 = 'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:src/fiddler/mixtral.py';
+/**
+ * Fiddler's own cost model (${FIDDLER}: __init__, latency_cpu = 7, latency_gpu = 70; mixtral_forward:
+ * cost_per_expert[e] = (tokens x latency_cpu, latency_gpu), 0 for a GPU-resident expert, and the
+ * configuration of least summed cost is taken): a non-resident expert runs on the CPU exactly when
+ * tokens x 7 < 70, i.e. below 10 tokens. (At ${FIDDLER_V1} the decode path sends every
+ * non-resident expert to the CPU unconditionally: the same rule at one token.)
+ */
+export const FIDDLER_CPU_BELOW_TOKENS = 10;
+/** calc_n_expert_on_gpu: free_mem = total_memory x 0.95 - memory_allocated (the non-expert weights), experts = free_mem / bf16 expert bytes. */
+export const FIDDLER_FREE_FRACTION = 0.95;
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
@@ -56,7 +68,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('moe-infinity'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
-  z.object({ kind: z.literal('fiddler'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('fiddler'),
+      /** GiB of HBM not given to experts beyond the non-expert weights; Fiddler keeps 5% of the GPU's memory free (FIDDLER_FREE_FRACTION): 1.2 GiB on a 24 GiB GPU. */
+      reserveGiB: z.number().nonnegative().default(1.2),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('llama-cpp'),
@@ -242,19 +260,24 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   fiddler: {
     kind: 'fiddler',
-    describe: 'Kamahori et al. (arXiv 2402.07033): popular experts placed on the GPU, the others computed on the CPU where that is sooner',
+    describe: 'Kamahori et al. (arXiv 2402.07033, ICLR 2025): popular experts placed on the GPU once, every other expert computed by the CPU in bf16 (the hidden state crosses the link, not the weights)',
     models: [
-      `static placement by popularity, as many experts as free memory allows (${FIDDLER}: set_expert_loc from a profiled popularity list; calc_n_expert_on_gpu)`,
-      `a missed expert runs on the CPU when CPU cost (tokens x 7) beats GPU cost (70 for a copy) (${FIDDLER}: cost_per_expert, latency_cpu = 7, latency_gpu = 70); moesim uses its own estimates of both`,
-      `the CPU expert is the Hugging Face module in eager PyTorch on the host (${FIDDLER}: run_expert_at_cpu; torch.set_num_threads(16))`,
-      `a GPU-computed miss loads the expert into a placeholder with load_state_dict from pageable host tensors, on the compute stream (${FIDDLER}: expert_placeholder.load_state_dict)`,
+      `static placement by popularity: the non-expert weights on the GPU first, then as many bf16 experts as 95% of the GPU memory leaves, in the order of a profiled popularity list, never changed (${FIDDLER}: bring_non_expert_to_gpu, calc_n_expert_on_gpu free_mem = total_memory * 0.95 - memory_allocated, set_expert_loc, bring_expert_to_gpu); moesim takes the popularity from the trace's warm-up prefix`,
+      `a non-resident expert runs on the CPU when its tokens x latency_cpu (7) < latency_gpu (70), i.e. below ${FIDDLER_CPU_BELOW_TOKENS} tokens, else its weights are loaded into a GPU placeholder (${FIDDLER}: cost_per_expert, the 2^8 search of least summed cost, which for per-expert costs is this per-expert rule); onMiss cpu with belowTokens ${FIDDLER_CPU_BELOW_TOKENS}`,
+      `the CPU expert is the Hugging Face MixtralBlockSparseTop2MLP called on CPU tensors in bf16 by eager PyTorch (${FIDDLER}: run_expert_at_cpu; torch.set_num_threads(16) in generate; no custom kernel on main, the AVX512_BF16 kernel is on the cppExpert branch only), the hidden states copied down with a blocking .to("cpu") and back with .to(dev) (pageable host tensors): the CPU preset pytorch-bf16-cpu`,
+      `a host sync per expert: top_2.tolist() and idx.tolist() before each expert's gather (${FIDDLER}: mixtral_forward), the eager-pytorch runtime's syncsPerExpert`,
+      `a GPU-computed miss (10 tokens or more, prefill) loads the expert into a placeholder with load_state_dict from pageable host tensors, on the compute stream (${FIDDLER}: expert_placeholder.load_state_dict)`,
     ],
-    simplifies: ['the 2^8 configuration search of the CPU/GPU split is replaced by a per-expert comparison of estimates', 'the fixed 7:70 cost ratio of the code is not used'],
-    sources: [FIDDLER],
+    simplifies: [
+      'the CPU experts of a layer run on moesim\'s CPU resource beside the GPU stream; in Fiddler the Python thread computes them after issuing the GPU experts and blocks (its .to("cpu") waits for the GPU queue), so a layer\'s GPU and CPU experts barely overlap: moesim is optimistic by up to one GPU expert per layer',
+      'the popularity list is the trace\'s own warm-up prefix, not Fiddler\'s ShareGPT profile',
+    ],
+    sources: [FIDDLER, FIDDLER_V1],
     expand: (s) => ({
-      policies: [{ kind: 'static', label: 'fiddler', cache: { hbm: true, reserveGiB: s.reserveGiB }, onMiss: { kind: 'cpu' } }],
+      policies: [{ kind: 'static', label: 'fiddler', cache: { hbm: true, reserveGiB: s.reserveGiB }, onMiss: { kind: 'cpu', belowTokens: FIDDLER_CPU_BELOW_TOKENS } }],
+      precision: formatPrecision('bf16'),
     }),
-    semantics: () => baseSemantics({ link: linkPresets.pageable, expertCopies: 'compute-stream', sources: [FIDDLER] }),
+    semantics: () => baseSemantics({ link: linkPresets.pageable, expertCopies: 'compute-stream', cpu: cpuPresets['pytorch-bf16-cpu'], sources: [FIDDLER, FIDDLER_V1] }),
   },
   'llama-cpp': {
     kind: 'llama-cpp',

@@ -302,6 +302,24 @@ export const cpuPresets = {
     ],
     fitted: true,
   },
+  'pytorch-bf16-cpu': {
+    // Fiddler's own estimate of its CPU expert: latency_cpu = 7 per token per expert against
+    // latency_gpu = 70 for loading one (efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py,
+    // __init__, "TODO: find this value based on device config"; units not stated, read as ms, which
+    // makes latency_gpu = 70 ms one 352 MB bf16 expert loaded from pageable memory at ~5 GB/s, the
+    // order of a PCIe 3.0 pageable copy). 7 ms for one token reads one bf16 Mixtral expert
+    // (3 x 4096 x 14336 x 2 B = 352 MB) at 50 GB/s: 0.2 of the 255.9 GB/s of 2x Xeon Gold 6126, the
+    // Skylake host of the paper's Environment 1. Eager PyTorch bf16 GEMV without AVX512_BF16 (Skylake
+    // has none: bf16 is widened to fp32) with 16 threads over two sockets' memory.
+    bandwidthEfficiency: 0.2,
+    flopsEfficiency: 0.25,
+    describe: 'an expert FFN in bf16 called by eager PyTorch on CPU tensors (Fiddler: the Hugging Face expert module, torch.set_num_threads(16)), no AVX512_BF16 kernel',
+    sources: [
+      'efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py (latency_cpu = 7, latency_gpu = 70; run_expert_at_cpu; torch.set_num_threads(16))',
+      'efeslab/fiddler README (main, 2024-02): "Fiddler is currently relying on PyTorch implementation for expert processing at the CPU, and it is slow if your CPU does not support AVX512"; roadmap "Support for AVX512_BF16"',
+    ],
+    fitted: true,
+  },
   'llamafile-avx512': {
     bandwidthEfficiency: 0.75,
     flopsEfficiency: 0.7,
