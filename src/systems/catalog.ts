@@ -45,6 +45,10 @@ const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
+const KT_V020 = 'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6';
+const KT_V020_EXPERTS = `${KT_V020}:ktransformers/operators/experts.py`;
+const KT_V020_UTILS = `${KT_V020}:ktransformers/util/utils.py`;
+const KT_V020_MOE = `${KT_V020}:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp`;
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
@@ -331,18 +335,34 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   ktransformers: {
     kind: 'ktransformers',
-    describe: 'kTransformers: attention, shared experts and the KV cache on the GPU, every routed expert on the CPU with AVX-512/AMX kernels',
+    describe: 'kTransformers v0.2: attention, shared experts and the KV cache on the GPU, every routed expert on the CPU (llamafile AVX-512 GEMV on the GGUF blocks; AMX is v0.3 only), the decode step one CUDA graph',
     models: [
-      `routed experts always on the CPU (${KT_EXPERTS}: KExpertsCPU runs the routed experts through cpuinfer; the GPU computes the shared experts meanwhile)`,
-      'the CPU and GPU run concurrently (moesim\'s CPU resource runs beside the GPU stream); CUDA graphs for the GPU part',
+      `routed experts always on the CPU, one cpuinfer task per layer for all its routed experts: the hidden state, expert ids and weights copied to pinned host buffers, MOE.forward submitted and synced through cudaLaunchHostFunc nodes, the output copied back (${KT_V020_EXPERTS}: KExpertsCPU.submit_for_one_decode / sync_for_one_decode; cpuTaskPerLayer: one round trip per layer)`,
+      `the GPU computes the shared expert between submit and sync (${KT_V020_EXPERTS}: KDeepseekV3MoE.forward) and otherwise waits for the CPU task: the layers are serial, CPU and GPU overlap only by the shared expert`,
+      `MOE::forward_one runs two work-stealing phases per layer over all threads (gate/up rows in stripes of 64, then down rows) with llamafile_sgemm on the GGUF blocks; with USE_NUMA each NUMA node holds a full copy of the experts and each thread reads its own node's copy (${KT_V020_MOE}: gate_proj_numa_ / Backend::numa_node), so dual-socket mode reads at both sockets' local bandwidth (the CPU preset's whole DRAM bandwidth) and single-socket mode (numactl -N 1 -m 1) at one socket's`,
+      `the whole decode step is one captured CUDA graph (${KT_V020_UTILS}: prefill_and_generate, CUDAGraphRunner): the runtime ktransformers-graph charges its ~100 nodes per layer as GPU time (hostThread false)`,
     ],
-    simplifies: ['the overlap of the routed experts with the shared expert inside a layer is approximated: the shared expert is charged before the gate', 'its GPU-side expert placement by YAML rules is not expressed (no expert on the GPU)'],
-    sources: [KT_EXPERTS],
+    simplifies: [
+      'the shared expert is charged before the gate, not beside the CPU task',
+      'its GPU-side expert placement by YAML rules is not expressed (no routed expert on the GPU)',
+      'the cost of the two host-function nodes and the task-queue wake-up (a condition variable, ktransformers_ext/cpu_backend/task_queue.cpp) per layer is one graph node each',
+      'the CPU kernel\'s bandwidth is the STREAM-class efficiency of the llamafile-avx512 preset; the tutorial\'s own 6-vs-8-expert rows imply about 0.57 of peak at the margin and a fixed ~45 ms per token that the model does not explain',
+    ],
+    sources: [KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE, KT_EXPERTS],
     expand: (s) => ({
       policies: [{ kind: 'static', label: 'ktransformers (experts on the CPU)', cache: { experts: 0 }, onMiss: { kind: 'cpu', belowTokens: Number.MAX_SAFE_INTEGER } }],
       precision: formatPrecision(s.quantization, 'bf16'),
     }),
-    semantics: (s) => baseSemantics({ runtime: runtimes['cuda-graphs'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [KT_EXPERTS] }),
+    semantics: (s) =>
+      baseSemantics({
+        runtime: runtimes['ktransformers-graph'],
+        // One graph replay per token: the GPU runs the graph's nodes back to back; their cost is GPU time.
+        hostThread: false,
+        expertFormat: weightFormats[s.quantization],
+        cpu: cpuPresets['llamafile-avx512'],
+        cpuTaskPerLayer: true,
+        sources: [KT_EXPERTS, KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE],
+      }),
   },
   'deepspeed-zero-inference': {
     kind: 'deepspeed-zero-inference',

@@ -29,7 +29,7 @@
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
-import type { HostCosts } from './costs.js';
+import type { HostCosts, MissCosts } from './costs.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, kvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -133,6 +133,11 @@ export interface ExecutionSemantics {
    * false: it is charged inside the GPU jobs, as if the GPU waited for each launch.
    */
   hostThread?: boolean;
+  /**
+   * The CPU experts of a layer are one task with one hidden-state round trip (kTransformers'
+   * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
+   */
+  cpuTaskPerLayer?: boolean;
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -169,6 +174,35 @@ export const runtimes = {
     syncSec: 20e-6,
     perStepSec: 0.5e-3,
     sources: [PYTORCH_BLOG_CUDA_GRAPHS],
+    fitted: true,
+  },
+  'ktransformers-graph': {
+    name: 'ktransformers-graph',
+    describe:
+      'kTransformers v0.2 decode: the whole forward pass captured in one CUDA graph (Hugging Face DeepSeek-V3 modules with Marlin linears), the CPU experts entered through cudaLaunchHostFunc nodes; the GPU replays ~100 small nodes per layer back to back',
+    // The per-node cost is GPU time inside the replayed graph (hostThread false: the host issues
+    // one replay per token): A. Gray, "Getting Started with CUDA Graphs" (NVIDIA developer blog,
+    // 2019) measures 3.4 us per short kernel replayed from a graph (2.9 us of it the kernel) against
+    // 3.8 us per stream launch. The count is read at kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6 (v0.2.0)
+    // for one MoE decoder layer in decode: 2 x 8 for the Hugging Face DeepseekV3RMSNorm (to fp32,
+    // pow, mean, add, rsqrt, mul, to bf16, weight mul) around attention; KDeepseekV2Attention.forward_chunck
+    // ~50 (q_a / q_b / kv_a / o Marlin linears, the two inner RMSNorms (16), YaRN rotary and
+    // apply_rotary_pos_emb (~17), the static-cache update (2), the absorbed MLA matmuls, mask, softmax,
+    // einsum, casts and copies); MoEGate.forward ~19 (fp32 casts of input and weight, linear,
+    // sigmoid, bias, grouped top-k, scatter, masked_fill, top-k, gather, normalisation);
+    // KDeepseekV3MoE ~12 (3 D2H copies and a host node for submit_for_one_decode, the shared expert's
+    // 5 Marlin/activation kernels, a host node for sync_for_one_decode, the H2D copy, the add); 2
+    // residual adds: about 100.
+    perKernelSec: 3.4e-6,
+    kernelsPerLayer: 100,
+    kernelsPerExpert: 0,
+    syncsPerExpert: 0,
+    syncSec: 20e-6,
+    perStepSec: 0.5e-3,
+    sources: [
+      'A. Gray, "Getting Started with CUDA Graphs", NVIDIA developer blog (2019): 3.4 us per short kernel launched from a graph',
+      'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6 (v0.2.0): ktransformers/util/utils.py (prefill_and_generate: CUDAGraphRunner.capture of the whole model for decode), ktransformers/operators/attention.py (KDeepseekV2Attention.forward_chunck), ktransformers/models/modeling_deepseek_v3.py (DeepseekV3RMSNorm, MoEGate.forward), ktransformers/operators/experts.py (KDeepseekV3MoE.forward: submit_for_one_decode, shared_experts, sync_for_one_decode)',
+    ],
     fitted: true,
   },
   'llama-cpp-ggml': {
@@ -471,6 +505,11 @@ export class SemanticCostModel extends RooflineCosts {
 
   override expertSec(tokens: number): number {
     return super.expertSec(tokens) + this.perExpertExtraSec;
+  }
+
+  override missCosts(lowBit?: Dtype): MissCosts {
+    const mc = super.missCosts(lowBit);
+    return this.semantics.cpuTaskPerLayer ? { ...mc, cpuTaskPerLayer: true } : mc;
   }
 
   override expertSecAs(dtype: Dtype, tokens: number): number {

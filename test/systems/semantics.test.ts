@@ -54,6 +54,11 @@ describe('execution semantics: the named parameters', () => {
     expect(h.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6 + 1e6 / (hw.link.d2hBytesPerSec * 0.8), 12);
   });
 
+  it('cpuTaskPerLayer reaches the miss costs the simulator reads (and is absent otherwise)', () => {
+    expect(semanticCostModel(model, hw, precision, sem({ cpuTaskPerLayer: true })).missCosts().cpuTaskPerLayer).toBe(true);
+    expect(semanticCostModel(model, hw, precision, sem()).missCosts().cpuTaskPerLayer).toBeUndefined();
+  });
+
   it('CPU efficiency scales the CPU roofline', () => {
     const h = effectiveHardware(hw, sem(), 1);
     expect(h.cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
