@@ -44,6 +44,7 @@ const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
+const LLAMA_GRAPH = 'ggml-org/llama.cpp src/llama-graph.cpp llm_graph_context::build_moe_ffn (ggml_mul_mat_id over the selected experts of a layer; seen in code excerpts, not read at a commit this session)';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const KT_V020 = 'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6';
 const KT_V020_EXPERTS = `${KT_V020}:ktransformers/operators/experts.py`;
@@ -291,6 +292,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
+      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in one NUMA node's page cache: on a multi-socket host the CPU reads them at one socket's bandwidth (cpuWeightsOnOneNode; the remote socket's threads over UPI are not modelled)`,
+      `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
     ],
     simplifies: [
       'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
@@ -329,7 +332,15 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         cpuResidentLayers: range(numMoeLayers(model)).filter((l) => place.cpuBlock(model.moeLayers[l])),
         cpuResidentTail: place.cpuOutput,
         cpuOffloadMinBatch: 32,
-        sources: [LLAMA_MODEL, LLAMA_ARG],
+        // A layer's routed experts are one ggml_mul_mat_id per matrix over the selected experts on
+        // the backend holding the expert tensors (llm_graph_context::build_moe_ffn): the CPU split
+        // of a layer gets the hidden states once, not once per expert.
+        cpuTaskPerLayer: true,
+        // No point states --numa (default: disabled, ${LLAMA_ARG}: "--numa TYPE attempt optimizations
+        // that help on some NUMA systems ... if run without this previously, it is recommended to
+        // drop the system page cache"): the weights are where the page cache put them, one node.
+        cpuWeightsOnOneNode: true,
+        sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH],
       });
     },
   },

@@ -134,6 +134,13 @@ export interface ExecutionSemantics {
    */
   hostThread?: boolean;
   /**
+   * The runtime's host weights sit in one NUMA node's memory (llama.cpp without --numa: the
+   * mmap'ed model in the page cache where it was first read): on a host of several sockets the
+   * CPU reads them at one socket's bandwidth, dramBytesPerSec / sockets (cross-socket links not
+   * modelled, an optimistic bound for the remote threads).
+   */
+  cpuWeightsOnOneNode?: boolean;
+  /**
    * The CPU experts of a layer are one task with one hidden-state round trip (kTransformers'
    * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
    */
@@ -389,7 +396,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
     },
     cpu: {
       ...hw.cpu,
-      dramBytesPerSec: hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency,
+      dramBytesPerSec: (hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
       flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
     },
   };
