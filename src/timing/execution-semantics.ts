@@ -207,7 +207,7 @@ export const runtimes = {
     syncSec: 20e-6,
     perStepSec: 0.5e-3,
     sources: [
-      'A. Gray, "Getting Started with CUDA Graphs", NVIDIA developer blog (2019): 3.4 us per short kernel launched from a graph',
+      'A. Gray, "Getting Started with CUDA Graphs", NVIDIA developer blog (2019): 3.4 us per short kernel launched from a graph against 3.8 us from a stream (the figures as recalled, the page not re-read this session: to be checked)',
       'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6 (v0.2.0): ktransformers/util/utils.py (prefill_and_generate: CUDAGraphRunner.capture of the whole model for decode), ktransformers/operators/attention.py (KDeepseekV2Attention.forward_chunck), ktransformers/models/modeling_deepseek_v3.py (DeepseekV3RMSNorm, MoEGate.forward), ktransformers/operators/experts.py (KDeepseekV3MoE.forward: submit_for_one_decode, shared_experts, sync_for_one_decode)',
     ],
     fitted: true,
