@@ -234,6 +234,16 @@ export const gpuPresets: Record<string, Gpu> = {
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA Quadro RTX 6000 datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/design-visualization/quadro-product-literature/quadro-rtx-6000-us-nvidia-704093-r4-web.pdf',
   },
+  'rtx-6000-ada': {
+    name: 'NVIDIA RTX 6000 Ada Generation 48GB',
+    hbmBytes: 48 * GiB,
+    hbmBytesPerSec: 960 * GBps,
+    // Datasheet: FP32 91.1 TFLOPS, Tensor 1457 TFLOPS (FP8, with sparsity) -> 728.5 dense FP8/INT8,
+    // 364.2 dense FP16/BF16 (the professional AD102 card: FP32 accumulation at the full rate).
+    flopsPerSec: { fp32: 91.1 * TFLOPS, bf16: 364.2 * TFLOPS, fp16: 364.2 * TFLOPS, fp8: 728.5 * TFLOPS, int8: 728.5 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA RTX 6000 Ada Generation datasheet (48 GB GDDR6, 960 GB/s, PCIe 4.0 x16), https://www.nvidia.com/content/dam/en-zz/Solutions/design-visualization/rtx-6000/proviz-print-rtx6000-datasheet-web-2504660.pdf',
+  },
   h200: {
     name: 'NVIDIA H200 SXM 141GB',
     hbmBytes: 141 * GiB,
@@ -474,6 +484,8 @@ export const hardwarePresets: Record<string, Hardware> = {
   v100: machine('v100', 'v100', 'pcie3-x16', 'xeon-e5-2698v4-2s'),
   p40: machine('p40', 'p40', 'pcie3-x16', 'xeon-gold-6126-2s'),
   'quadro-rtx-6000': machine('quadro-rtx-6000', 'quadro-rtx-6000', 'pcie3-x16', 'xeon-gold-6126-2s'),
+  // Fiddler's (ICLR 2025) second environment: an RTX 6000 Ada with a Sapphire Rapids Xeon Platinum 8480+ host.
+  'rtx-6000-ada': machine('rtx-6000-ada', 'rtx-6000-ada', 'pcie4-x16', 'xeon-8480plus-2s'),
   h200: machine('h200', 'h200', 'pcie5-x16', 'xeon-8480plus-2s'),
   b200: machine('b200', 'b200', 'pcie5-x16', 'xeon-8480plus-2s'),
   gh200: machine('gh200', 'gh200', 'nvlink-c2c', 'grace-72c'),

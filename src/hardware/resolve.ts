@@ -182,6 +182,8 @@ function resolveCpu(spec: CpuSpec | undefined, base: Cpu | undefined, fieldPath:
     dramBytes: s.memoryGiB !== undefined ? s.memoryGiB * GiB : from!.dramBytes,
     dramBytesPerSec: s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.dramBytesPerSec,
     flopsPerSec: s.gflops !== undefined ? s.gflops * 1e9 : from!.flopsPerSec,
+    // The preset's sockets describe its bandwidth; an overridden bandwidth describes another host (one socket unless said).
+    ...(s.bandwidthGBps === undefined && from?.sockets !== undefined ? { sockets: from.sockets } : {}),
     source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, overriddenFields(s)),
   };
 }

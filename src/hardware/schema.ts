@@ -58,7 +58,11 @@ export const cpuSchema = z
     dramBytesPerSec: positive,
     /** Sustained FLOP/s for the expert GEMV/GEMM on all cores. */
     flopsPerSec: positive,
-    /** Optional description of the part (informational; the timing model reads the fields above). */
+    /**
+     * Sockets (NUMA nodes) the DRAM bandwidth above is summed over. Informational, except for a
+     * runtime that keeps its weights in one node's memory (execution semantics cpuWeightsOnOneNode:
+     * llama.cpp without --numa), which reads at dramBytesPerSec / sockets.
+     */
     sockets: z.number().int().positive().optional(),
     /** Physical cores over all sockets. */
     cores: z.number().int().positive().optional(),

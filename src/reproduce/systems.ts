@@ -12,7 +12,7 @@
 import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
-import { systems as catalog, type SystemSpec } from '../systems/catalog.js';
+import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import type { PublishedPoint } from './points.js';
 
 const GiB = 2 ** 30;
@@ -214,6 +214,12 @@ export const systemTable: Record<string, SystemRow> = {
     settings:
       'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); -ngl as stated (issue #4729: 28), else the most whole layers that fit after a 2 GiB reserve (no source states --n-cpu-moe or -ot); layers past -ngl run entirely on the CPU',
     spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: p.params.ngl ?? nglThatFits(p, ctx, false), quantization: format(p, 'gguf') } }),
+  },
+  fiddler: {
+    preset: 'fiddler',
+    settings:
+      'bf16 as published (Fiddler runs the unquantized model only); reserveGiB = 5% of the GPU\'s memory, Fiddler\'s own rule (calc_n_expert_on_gpu: 0.95 x total - the non-expert weights, FIDDLER_FREE_FRACTION); experts on the GPU by popularity, the rest on the CPU below 10 tokens',
+    spec: (_p, { hardware }) => ({ system: { kind: 'fiddler', reserveGiB: ((1 - FIDDLER_FREE_FRACTION) * hardware.gpu.hbmBytes) / GiB } }),
   },
   ktransformers: {
     preset: 'ktransformers',

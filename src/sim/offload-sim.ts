@@ -101,6 +101,8 @@ export class OffloadSim implements JobListener {
   private pending = 0;
   private expertBusySec = 0;
   private stagingNow = 0;
+  /** This gate's CPU task already carries the layer's hidden-state round trip (MissCosts.cpuTaskPerLayer). */
+  private cpuTaskOpen = false;
   private readonly union: LayerUnion;
   private lastGpuEndSec = 0;
   private layerStartSec = 0;
@@ -355,6 +357,7 @@ export class OffloadSim implements JobListener {
     this.pending = u;
     this.expertBusySec = 0;
     this.stagingNow = 0;
+    this.cpuTaskOpen = false;
     const c = this.c;
     const cache = this.cache;
     const keyBase = layer * this.E;
@@ -440,7 +443,7 @@ export class OffloadSim implements JobListener {
       q.importance = h.needsImportance ? this.importance(layer, key - layer * this.E) : 1;
       if (h.needsEstimates) {
         q.fetchFinishSec = this.link.resource.backlogSec(PRIORITY_DEMAND) + this.cost.h2dSec(this.cost.expertBytes) + this.cost.expertSec(n);
-        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n);
+        q.cpuFinishSec = this.cpu.backlogSec(0) + this.cpuJobSec(n, this.cpuTaskOpen);
       }
       decision = h.decide(q);
     }
@@ -448,8 +451,8 @@ export class OffloadSim implements JobListener {
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
-      c.activationBytes += 2 * mc!.activationBytes(n);
-      if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+      if (!this.cpuTaskOpen) c.activationBytes += 2 * mc!.activationBytes(n);
+      if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
       return true;
     } else if (decision === 'low-bit') {
       this.evicted(cache.access(key, false), key);
@@ -477,17 +480,28 @@ export class OffloadSim implements JobListener {
 
   /** An expert a miss waited for reached host DRAM from the SSD (tiers.ts): on to the GPU, or to the CPU. */
   private fromHost(key: number, kind: number, n: number): void {
-    if (kind === TIER_CPU) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+    if (kind === TIER_CPU) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
     else {
       const job = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, kind), n);
       if (kind === LINK_DEMAND) this.inflightJob[key] = job;
     }
   }
 
-  /** CPU job of one expert: activations to the host, the expert on the CPU, results back. */
-  private cpuJobSec(n: number): number {
+  /**
+   * CPU job of one expert: activations to the host, the expert on the CPU, results back; with
+   * MissCosts.cpuTaskPerLayer, a later CPU expert of the same layer (`inTask`) is its CPU time alone.
+   */
+  private cpuJobSec(n: number, inTask = false): number {
     const mc = this.missCosts!;
+    if (inTask && mc.cpuTaskPerLayer) return mc.cpuExpertSec(n);
     return this.cost.cpuRoundTripSec(mc.activationBytes(n), mc.cpuExpertSec(n));
+  }
+
+  /** cpuJobSec for a job submitted now: the first CPU expert of a layer opens the layer's task. */
+  private cpuTaskSec(n: number): number {
+    const sec = this.cpuJobSec(n, this.cpuTaskOpen);
+    if (this.missCosts!.cpuTaskPerLayer) this.cpuTaskOpen = true;
+    return sec;
   }
 
   /**

@@ -27,7 +27,19 @@ const unit = z.number().min(0).max(1);
 
 const MO = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/expert_cache.py';
 const MO_LAYERS = 'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py';
-const FIDDLER = 'efeslab/fiddler@00e70f091f54e425b6d7506e64cebfc7b84add2f:src/fiddler/mixtral.py';
+const FIDDLER = 'efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py';
+/** The code of the paper's first version (arXiv 2402.07033v1, Feb 2024): its benchmarks/latency.py produced the README's figure. */
+const FIDDLER_V1 = 'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:src/fiddler/mixtral.py';
+/**
+ * Fiddler's own cost model (${FIDDLER}: __init__, latency_cpu = 7, latency_gpu = 70; mixtral_forward:
+ * cost_per_expert[e] = (tokens x latency_cpu, latency_gpu), 0 for a GPU-resident expert, and the
+ * configuration of least summed cost is taken): a non-resident expert runs on the CPU exactly when
+ * tokens x 7 < 70, i.e. below 10 tokens. (At ${FIDDLER_V1} the decode path sends every
+ * non-resident expert to the CPU unconditionally: the same rule at one token.)
+ */
+export const FIDDLER_CPU_BELOW_TOKENS = 10;
+/** calc_n_expert_on_gpu: free_mem = total_memory x 0.95 - memory_allocated (the non-expert weights), experts = free_mem / bf16 expert bytes. */
+export const FIDDLER_FREE_FRACTION = 0.95;
 const MOEINF_PREFETCH = 'EfficientMoE/MoE-Infinity@c74d4a71740e17a6e02944c276328981288908fe:core/prefetch/archer_prefetch_handle.cpp';
 const MOEINF_PINNED = 'EfficientMoE/MoE-Infinity@f86109921f1e75c54dc3dfa8cf3c769c7e59c034:core/memory/pinned_memory_pool.cpp';
 const MOEINF_DISPATCH = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:core/parallel/expert_dispatcher.cpp';
@@ -35,7 +47,12 @@ const MOEINF_CONFIG = 'EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3
 const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd6501b6ca989e605b356deb5d1575e8c2e:moe_infinity/models/mixtral.py';
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
+const LLAMA_GRAPH = 'ggml-org/llama.cpp src/llama-graph.cpp llm_graph_context::build_moe_ffn (ggml_mul_mat_id over the selected experts of a layer; seen in code excerpts, not read at a commit this session)';
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
+const KT_V020 = 'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6';
+const KT_V020_EXPERTS = `${KT_V020}:ktransformers/operators/experts.py`;
+const KT_V020_UTILS = `${KT_V020}:ktransformers/util/utils.py`;
+const KT_V020_MOE = `${KT_V020}:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp`;
 const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py';
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
 const CUDA_SYNC = 'NVIDIA CUDA Runtime API, "API synchronization behavior": an async copy from pageable host memory is first copied by the calling thread to a staging buffer, and the call returns only once the source is staged';
@@ -80,7 +97,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
       prefetch: z.boolean().optional(),
     })
     .strict(),
-  z.object({ kind: z.literal('fiddler'), reserveGiB: z.number().nonnegative().default(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('fiddler'),
+      /** GiB of HBM not given to experts beyond the non-expert weights; Fiddler keeps 5% of the GPU's memory free (FIDDLER_FREE_FRACTION): 1.2 GiB on a 24 GiB GPU. */
+      reserveGiB: z.number().nonnegative().default(1.2),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('llama-cpp'),
@@ -290,19 +313,24 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   fiddler: {
     kind: 'fiddler',
-    describe: 'Kamahori et al. (arXiv 2402.07033): popular experts placed on the GPU, the others computed on the CPU where that is sooner',
+    describe: 'Kamahori et al. (arXiv 2402.07033, ICLR 2025): popular experts placed on the GPU once, every other expert computed by the CPU in bf16 (the hidden state crosses the link, not the weights)',
     models: [
-      `static placement by popularity, as many experts as free memory allows (${FIDDLER}: set_expert_loc from a profiled popularity list; calc_n_expert_on_gpu)`,
-      `a missed expert runs on the CPU when CPU cost (tokens x 7) beats GPU cost (70 for a copy) (${FIDDLER}: cost_per_expert, latency_cpu = 7, latency_gpu = 70); moesim uses its own estimates of both`,
-      `the CPU expert is the Hugging Face module in eager PyTorch on the host (${FIDDLER}: run_expert_at_cpu; torch.set_num_threads(16))`,
-      `a GPU-computed miss loads the expert into a placeholder with load_state_dict from pageable host tensors, on the compute stream (${FIDDLER}: expert_placeholder.load_state_dict)`,
+      `static placement by popularity: the non-expert weights on the GPU first, then as many bf16 experts as 95% of the GPU memory leaves, in the order of a profiled popularity list, never changed (${FIDDLER}: bring_non_expert_to_gpu, calc_n_expert_on_gpu free_mem = total_memory * 0.95 - memory_allocated, set_expert_loc, bring_expert_to_gpu); moesim takes the popularity from the trace's warm-up prefix`,
+      `a non-resident expert runs on the CPU when its tokens x latency_cpu (7) < latency_gpu (70), i.e. below ${FIDDLER_CPU_BELOW_TOKENS} tokens, else its weights are loaded into a GPU placeholder (${FIDDLER}: cost_per_expert, the 2^8 search of least summed cost, which for per-expert costs is this per-expert rule); onMiss cpu with belowTokens ${FIDDLER_CPU_BELOW_TOKENS}`,
+      `the CPU expert is the Hugging Face MixtralBlockSparseTop2MLP called on CPU tensors in bf16 by eager PyTorch (${FIDDLER}: run_expert_at_cpu; torch.set_num_threads(16) in generate; no custom kernel on main, the AVX512_BF16 kernel is on the cppExpert branch only), the hidden states copied down with a blocking .to("cpu") and back with .to(dev) (pageable host tensors): the CPU preset pytorch-bf16-cpu`,
+      `a host sync per expert: top_2.tolist() and idx.tolist() before each expert's gather (${FIDDLER}: mixtral_forward), the eager-pytorch runtime's syncsPerExpert`,
+      `a GPU-computed miss (10 tokens or more, prefill) loads the expert into a placeholder with load_state_dict from pageable host tensors, on the compute stream (${FIDDLER}: expert_placeholder.load_state_dict)`,
     ],
-    simplifies: ['the 2^8 configuration search of the CPU/GPU split is replaced by a per-expert comparison of estimates', 'the fixed 7:70 cost ratio of the code is not used'],
-    sources: [FIDDLER],
+    simplifies: [
+      'the CPU experts of a layer run on moesim\'s CPU resource beside the GPU stream; in Fiddler the Python thread computes them after issuing the GPU experts and blocks (its .to("cpu") waits for the GPU queue), so a layer\'s GPU and CPU experts barely overlap: moesim is optimistic by up to one GPU expert per layer',
+      'the popularity list is the trace\'s own warm-up prefix, not Fiddler\'s ShareGPT profile',
+    ],
+    sources: [FIDDLER, FIDDLER_V1],
     expand: (s) => ({
-      policies: [{ kind: 'static', label: 'fiddler', cache: { hbm: true, reserveGiB: s.reserveGiB }, onMiss: { kind: 'cpu' } }],
+      policies: [{ kind: 'static', label: 'fiddler', cache: { hbm: true, reserveGiB: s.reserveGiB }, onMiss: { kind: 'cpu', belowTokens: FIDDLER_CPU_BELOW_TOKENS } }],
+      precision: formatPrecision('bf16'),
     }),
-    semantics: () => baseSemantics({ link: linkPresets.pageable, expertCopies: 'compute-stream', sources: [FIDDLER] }),
+    semantics: () => baseSemantics({ link: linkPresets.pageable, expertCopies: 'compute-stream', cpu: cpuPresets['pytorch-bf16-cpu'], sources: [FIDDLER, FIDDLER_V1] }),
   },
   'llama-cpp': {
     kind: 'llama-cpp',
@@ -312,6 +340,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
+      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in one NUMA node's page cache: on a multi-socket host the CPU reads them at one socket's bandwidth (cpuWeightsOnOneNode; the remote socket's threads over UPI are not modelled)`,
+      `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
     ],
     simplifies: [
       'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
@@ -350,24 +380,48 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         cpuResidentLayers: range(numMoeLayers(model)).filter((l) => place.cpuBlock(model.moeLayers[l])),
         cpuResidentTail: place.cpuOutput,
         cpuOffloadMinBatch: 32,
-        sources: [LLAMA_MODEL, LLAMA_ARG],
+        // A layer's routed experts are one ggml_mul_mat_id per matrix over the selected experts on
+        // the backend holding the expert tensors (llm_graph_context::build_moe_ffn): the CPU split
+        // of a layer gets the hidden states once, not once per expert.
+        cpuTaskPerLayer: true,
+        // No point states --numa (default: disabled, ${LLAMA_ARG}: "--numa TYPE attempt optimizations
+        // that help on some NUMA systems ... if run without this previously, it is recommended to
+        // drop the system page cache"): the weights are where the page cache put them, one node.
+        cpuWeightsOnOneNode: true,
+        sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH],
       });
     },
   },
   ktransformers: {
     kind: 'ktransformers',
-    describe: 'kTransformers: attention, shared experts and the KV cache on the GPU, every routed expert on the CPU with AVX-512/AMX kernels',
+    describe: 'kTransformers v0.2: attention, shared experts and the KV cache on the GPU, every routed expert on the CPU (llamafile AVX-512 GEMV on the GGUF blocks; AMX is v0.3 only), the decode step one CUDA graph',
     models: [
-      `routed experts always on the CPU (${KT_EXPERTS}: KExpertsCPU runs the routed experts through cpuinfer; the GPU computes the shared experts meanwhile)`,
-      'the CPU and GPU run concurrently (moesim\'s CPU resource runs beside the GPU stream); CUDA graphs for the GPU part',
+      `routed experts always on the CPU, one cpuinfer task per layer for all its routed experts: the hidden state, expert ids and weights copied to pinned host buffers, MOE.forward submitted and synced through cudaLaunchHostFunc nodes, the output copied back (${KT_V020_EXPERTS}: KExpertsCPU.submit_for_one_decode / sync_for_one_decode; cpuTaskPerLayer: one round trip per layer)`,
+      `the GPU computes the shared expert between submit and sync (${KT_V020_EXPERTS}: KDeepseekV3MoE.forward) and otherwise waits for the CPU task: the layers are serial, CPU and GPU overlap only by the shared expert`,
+      `MOE::forward_one runs two work-stealing phases per layer over all threads (gate/up rows in stripes of 64, then down rows) with llamafile_sgemm on the GGUF blocks; with USE_NUMA each NUMA node holds a full copy of the experts and each thread reads its own node's copy (${KT_V020_MOE}: gate_proj_numa_ / Backend::numa_node), so dual-socket mode reads at both sockets' local bandwidth (the CPU preset's whole DRAM bandwidth) and single-socket mode (numactl -N 1 -m 1) at one socket's`,
+      `the whole decode step is one captured CUDA graph (${KT_V020_UTILS}: prefill_and_generate, CUDAGraphRunner): the runtime ktransformers-graph charges its ~100 nodes per layer as GPU time (hostThread false)`,
     ],
-    simplifies: ['the overlap of the routed experts with the shared expert inside a layer is approximated: the shared expert is charged before the gate', 'its GPU-side expert placement by YAML rules is not expressed (no expert on the GPU)'],
-    sources: [KT_EXPERTS],
+    simplifies: [
+      'the shared expert is charged before the gate, not beside the CPU task',
+      'its GPU-side expert placement by YAML rules is not expressed (no routed expert on the GPU)',
+      'the cost of the two host-function nodes and the task-queue wake-up (a condition variable, ktransformers_ext/cpu_backend/task_queue.cpp) per layer is one graph node each',
+      'the CPU kernel\'s bandwidth is the STREAM-class efficiency of the llamafile-avx512 preset; the tutorial\'s own 6-vs-8-expert rows imply about 0.57 of peak at the margin and a fixed ~45 ms per token that the model does not explain',
+    ],
+    sources: [KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE, KT_EXPERTS],
     expand: (s) => ({
       policies: [{ kind: 'static', label: 'ktransformers (experts on the CPU)', cache: { experts: 0 }, onMiss: { kind: 'cpu', belowTokens: Number.MAX_SAFE_INTEGER } }],
       precision: formatPrecision(s.quantization, 'bf16'),
     }),
-    semantics: (s) => baseSemantics({ runtime: runtimes['cuda-graphs'], expertFormat: weightFormats[s.quantization], cpu: cpuPresets['llamafile-avx512'], sources: [KT_EXPERTS] }),
+    semantics: (s) =>
+      baseSemantics({
+        runtime: runtimes['ktransformers-graph'],
+        // One graph replay per token: the GPU runs the graph's nodes back to back; their cost is GPU time.
+        hostThread: false,
+        expertFormat: weightFormats[s.quantization],
+        cpu: cpuPresets['llamafile-avx512'],
+        cpuTaskPerLayer: true,
+        sources: [KT_EXPERTS, KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE],
+      }),
   },
   'deepspeed-zero-inference': {
     kind: 'deepspeed-zero-inference',

@@ -66,6 +66,12 @@ export interface MissCosts {
   readonly lowBitExpertBytes: number;
   /** GPU time of the lower-bit copy over `tokens` tokens. */
   lowBitExpertSec(tokens: number): number;
+  /**
+   * The CPU-computed experts of one layer are one CPU task (kTransformers: one cpuinfer
+   * moe.forward per layer for all its routed experts): the hidden states cross the link once each
+   * way per layer, not per expert. Absent or false: one round trip per CPU expert.
+   */
+  readonly cpuTaskPerLayer?: boolean;
 }
 
 /** Everything the simulator charges time for. */

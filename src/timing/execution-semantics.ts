@@ -29,7 +29,7 @@
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
-import type { HostCosts } from './costs.js';
+import type { HostCosts, MissCosts } from './costs.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, kvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -145,6 +145,18 @@ export interface ExecutionSemantics {
    * false: it is charged inside the GPU jobs, as if the GPU waited for each launch.
    */
   hostThread?: boolean;
+  /**
+   * The runtime's host weights sit in one NUMA node's memory (llama.cpp without --numa: the
+   * mmap'ed model in the page cache where it was first read): on a host of several sockets the
+   * CPU reads them at one socket's bandwidth, dramBytesPerSec / sockets (cross-socket links not
+   * modelled, an optimistic bound for the remote threads).
+   */
+  cpuWeightsOnOneNode?: boolean;
+  /**
+   * The CPU experts of a layer are one task with one hidden-state round trip (kTransformers'
+   * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
+   */
+  cpuTaskPerLayer?: boolean;
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -181,6 +193,35 @@ export const runtimes = {
     syncSec: 20e-6,
     perStepSec: 0.5e-3,
     sources: [PYTORCH_BLOG_CUDA_GRAPHS],
+    fitted: true,
+  },
+  'ktransformers-graph': {
+    name: 'ktransformers-graph',
+    describe:
+      'kTransformers v0.2 decode: the whole forward pass captured in one CUDA graph (Hugging Face DeepSeek-V3 modules with Marlin linears), the CPU experts entered through cudaLaunchHostFunc nodes; the GPU replays ~100 small nodes per layer back to back',
+    // The per-node cost is GPU time inside the replayed graph (hostThread false: the host issues
+    // one replay per token): A. Gray, "Getting Started with CUDA Graphs" (NVIDIA developer blog,
+    // 2019) measures 3.4 us per short kernel replayed from a graph (2.9 us of it the kernel) against
+    // 3.8 us per stream launch. The count is read at kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6 (v0.2.0)
+    // for one MoE decoder layer in decode: 2 x 8 for the Hugging Face DeepseekV3RMSNorm (to fp32,
+    // pow, mean, add, rsqrt, mul, to bf16, weight mul) around attention; KDeepseekV2Attention.forward_chunck
+    // ~50 (q_a / q_b / kv_a / o Marlin linears, the two inner RMSNorms (16), YaRN rotary and
+    // apply_rotary_pos_emb (~17), the static-cache update (2), the absorbed MLA matmuls, mask, softmax,
+    // einsum, casts and copies); MoEGate.forward ~19 (fp32 casts of input and weight, linear,
+    // sigmoid, bias, grouped top-k, scatter, masked_fill, top-k, gather, normalisation);
+    // KDeepseekV3MoE ~12 (3 D2H copies and a host node for submit_for_one_decode, the shared expert's
+    // 5 Marlin/activation kernels, a host node for sync_for_one_decode, the H2D copy, the add); 2
+    // residual adds: about 100.
+    perKernelSec: 3.4e-6,
+    kernelsPerLayer: 100,
+    kernelsPerExpert: 0,
+    syncsPerExpert: 0,
+    syncSec: 20e-6,
+    perStepSec: 0.5e-3,
+    sources: [
+      'A. Gray, "Getting Started with CUDA Graphs", NVIDIA developer blog (2019): 3.4 us per short kernel launched from a graph against 3.8 us from a stream (the figures as recalled, the page not re-read this session: to be checked)',
+      'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6 (v0.2.0): ktransformers/util/utils.py (prefill_and_generate: CUDAGraphRunner.capture of the whole model for decode), ktransformers/operators/attention.py (KDeepseekV2Attention.forward_chunck), ktransformers/models/modeling_deepseek_v3.py (DeepseekV3RMSNorm, MoEGate.forward), ktransformers/operators/experts.py (KDeepseekV3MoE.forward: submit_for_one_decode, shared_experts, sync_for_one_decode)',
+    ],
     fitted: true,
   },
   'llama-cpp-ggml': {
@@ -344,6 +385,24 @@ export const cpuPresets = {
     ],
     fitted: true,
   },
+  'pytorch-bf16-cpu': {
+    // Fiddler's own estimate of its CPU expert: latency_cpu = 7 per token per expert against
+    // latency_gpu = 70 for loading one (efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py,
+    // __init__, "TODO: find this value based on device config"; units not stated, read as ms, which
+    // makes latency_gpu = 70 ms one 352 MB bf16 expert loaded from pageable memory at ~5 GB/s, the
+    // order of a PCIe 3.0 pageable copy). 7 ms for one token reads one bf16 Mixtral expert
+    // (3 x 4096 x 14336 x 2 B = 352 MB) at 50 GB/s: 0.2 of the 255.9 GB/s of 2x Xeon Gold 6126, the
+    // Skylake host of the paper's Environment 1. Eager PyTorch bf16 GEMV without AVX512_BF16 (Skylake
+    // has none: bf16 is widened to fp32) with 16 threads over two sockets' memory.
+    bandwidthEfficiency: 0.2,
+    flopsEfficiency: 0.25,
+    describe: 'an expert FFN in bf16 called by eager PyTorch on CPU tensors (Fiddler: the Hugging Face expert module, torch.set_num_threads(16)), no AVX512_BF16 kernel',
+    sources: [
+      'efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py (latency_cpu = 7, latency_gpu = 70; run_expert_at_cpu; torch.set_num_threads(16))',
+      'efeslab/fiddler README (main, 2024-02): "Fiddler is currently relying on PyTorch implementation for expert processing at the CPU, and it is slow if your CPU does not support AVX512"; roadmap "Support for AVX512_BF16"',
+    ],
+    fitted: true,
+  },
   'llamafile-avx512': {
     bandwidthEfficiency: 0.75,
     flopsEfficiency: 0.7,
@@ -379,7 +438,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
     },
     cpu: {
       ...hw.cpu,
-      dramBytesPerSec: hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency,
+      dramBytesPerSec: (hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
       flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
     },
   };
@@ -503,6 +562,11 @@ export class SemanticCostModel extends RooflineCosts {
 
   override expertSec(tokens: number): number {
     return super.expertSec(tokens) + this.perExpertExtraSec;
+  }
+
+  override missCosts(lowBit?: Dtype): MissCosts {
+    const mc = super.missCosts(lowBit);
+    return this.semantics.cpuTaskPerLayer ? { ...mc, cpuTaskPerLayer: true } : mc;
   }
 
   override expertSecAs(dtype: Dtype, tokens: number): number {

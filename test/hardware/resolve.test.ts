@@ -169,3 +169,9 @@ describe('a calibration profile as the hardware', () => {
     expect(errorOf({ preset: 'rtx-4090', link: { overlapsCompute: 'no' } })).toBe('hardware.link.overlapsCompute: expected true or false, got "no"');
   });
 });
+
+test('a CPU keeps its preset\'s sockets unless its bandwidth is overridden (then it describes another host)', () => {
+  expect(resolveHardware({ preset: 'rtx-4090d' }, 'h').cpu.sockets).toBe(2);
+  expect(resolveHardware({ preset: 'rtx-4090d', cpu: { preset: 'xeon-gold-6454s-2s', memoryGiB: 512 } }, 'h').cpu.sockets).toBe(2);
+  expect(resolveHardware({ preset: 'rtx-4090d', cpu: { preset: 'xeon-gold-6454s-2s', bandwidthGBps: 307.2 } }, 'h').cpu.sockets).toBeUndefined();
+});

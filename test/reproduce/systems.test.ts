@@ -75,6 +75,22 @@ test('README rows run the release and the Hugging Face code of their time: MoE-I
   expect(sys('mi-readme-deepseek-v2-lite-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false });
 });
 
+test('Fiddler points: Fiddler\'s own placement rule (5% of the GPU\'s memory kept free) and its CPU rule (below 10 tokens)', () => {
+  // Quadro RTX 6000: 24 GiB x 0.05
+  expect(sys('fiddler-v1-rtx6000-16-512-fiddler')).toEqual({ kind: 'fiddler', reserveGiB: expect.closeTo(1.2, 9) });
+  expect(policy('fiddler-v1-rtx6000-16-512-fiddler')).toMatchObject({ kind: 'static', cache: { hbm: true }, onMiss: { kind: 'cpu', belowTokens: 10 } });
+  // The figure's DeepSpeed-MII baseline is ZeRO-3 with CPU parameter offload: the ZeRO-Inference preset, bf16
+  expect(sys('fiddler-v1-rtx6000-16-512-deepspeed-mii')).toMatchObject({ kind: 'deepspeed-zero-inference', quantization: 'bf16', pinMemory: false });
+});
+
+test('the published Fiddler points simulate, and Fiddler (CPU experts) comes out faster than streaming every routed expert', async () => {
+  const base = suiteBaseDir(FILE);
+  const fid = await simulatePoint(byId('fiddler-v1-rtx6000-16-512-fiddler'), base, { suite });
+  const ds = await simulatePoint(byId('fiddler-v1-rtx6000-16-512-deepspeed-mii'), base, { suite });
+  expect(fid).toBeGreaterThan(0);
+  expect(ds).toBeGreaterThan(fid);
+}, 60_000);
+
 test('the per-kernel override slows a point monotonically (the fitted parameter acts)', async () => {
   const p = byId('mo-t2-2bit-t4-lru');
   const base = suiteBaseDir(FILE);

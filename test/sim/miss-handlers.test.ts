@@ -78,6 +78,24 @@ describe('miss handlers', () => {
     );
   });
 
+  it('cpuTaskPerLayer (kTransformers: one cpuinfer task per layer): the hidden states cross once per layer, not per CPU expert', () => {
+    // One token routed to experts 0 and 1 at each of two layers; CPU 2 s per expert, 1 activation byte each way at 1 B/s.
+    const trace = traceOf([[[[0, 1], [0, 1]]]], 2);
+    const spans = (c: ReturnType<typeof runCpu>['c']) => c.timeline.filter((s) => s.resource === 'cpu').map((s) => [s.startMs / 1e3, s.endMs / 1e3]);
+    // The runtime's fixed rule (every expert of one token on the CPU), as kTransformers and Fiddler decide.
+    const run = (mc: MissCosts) => buildSim(trace, { capacity: 0, cache: 'none', onMiss: { kind: 'cpu', belowTokens: 2 }, missCosts: mc, costs: roundCosts() }).sim.run();
+    const perExpert = run(missCosts(2, 1));
+    // Per expert: 1 + 2 + 1 = 4 s each, the two of a layer back to back.
+    expect(spans(perExpert)).toEqual([[1, 5], [5, 9], [10, 14], [14, 18]]);
+    expect(perExpert.activationBytes).toBe(8);
+    const batched = run({ ...missCosts(2, 1), cpuTaskPerLayer: true });
+    // The layer's task: the first expert carries the round trip (4 s), the second only its 2 s; again at layer 1.
+    expect(spans(batched)).toEqual([[1, 5], [5, 7], [8, 12], [12, 14]]);
+    expect(batched.activationBytes).toBe(4);
+    expect(batched.cpuComputations).toBe(4);
+    expect(batched.makespanSec).toBe(1 + 6 + 1 + 6 + 0.5);
+  });
+
   it('cpu: activations cross the link both ways and the GPU waits for a slow CPU expert', () => {
     // One token, one expert, CPU 4 s + activations 2 x (1 B at 1 B/s): 6 s on the CPU vs 5 s fetch: fetch.
     const one = traceOf([[[[0]]]], 1);

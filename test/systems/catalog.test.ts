@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/sim/run.js';
-import { systemKinds, systems } from '../../src/systems/catalog.js';
+import { expandSystem, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { InputError } from '../../src/util/errors.js';
-import { SemanticCostModel } from '../../src/timing/execution-semantics.js';
+import { SemanticCostModel, cpuPresets } from '../../src/timing/execution-semantics.js';
 import { prepareScenario } from '../../src/sim/run.js';
 
 const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 12, popularity: { kind: 'zipf', exponent: 1.0 }, locality: 0.3, affinity: 0.2 } };
@@ -69,6 +69,19 @@ describe('systems catalog', () => {
     const b = (await runScenario(bare, { baseDir: '.' })).results[0].metrics;
     expect(a.hits).toBe(b.hits);
     expect(a.tpotMs).toBeGreaterThan(b.tpotMs);
+  });
+
+  it('kTransformers v0.2: one CPU task per layer, the decode graph\'s nodes as GPU time; Fiddler: the CPU below 10 tokens with its eager bf16 CPU preset', () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const kt = systemSemantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, m);
+    expect(kt.cpuTaskPerLayer).toBe(true);
+    expect(kt.hostThread).toBe(false);
+    expect(kt.runtime.name).toBe('ktransformers-graph');
+    const fid = systemSemantics({ kind: 'fiddler', reserveGiB: 1.2 }, m);
+    expect(fid.cpu).toBe(cpuPresets['pytorch-bf16-cpu']);
+    expect(fid.cpuTaskPerLayer).toBeUndefined();
+    const pol = expandSystem({ kind: 'fiddler', reserveGiB: 1.2 }, m).policies[0];
+    expect(pol).toMatchObject({ kind: 'static', onMiss: { kind: 'cpu', belowTokens: 10 } });
   });
 
   it('kTransformers computes every routed expert on the CPU; no expert weight crosses the link', async () => {

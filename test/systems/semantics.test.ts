@@ -54,6 +54,19 @@ describe('execution semantics: the named parameters', () => {
     expect(h.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6 + 1e6 / (hw.link.d2hBytesPerSec * 0.8), 12);
   });
 
+  it('cpuWeightsOnOneNode: a runtime whose weights sit in one NUMA node reads at one socket\'s share of the DRAM bandwidth', () => {
+    const twoSockets = { ...hw, cpu: { ...hw.cpu, sockets: 2 } };
+    expect(effectiveHardware(twoSockets, sem({ cpuWeightsOnOneNode: true }), 1).cpu.dramBytesPerSec).toBeCloseTo((hw.cpu.dramBytesPerSec * 0.7) / 2, 0);
+    expect(effectiveHardware(twoSockets, sem(), 1).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+    // One socket (or not stated): unchanged
+    expect(effectiveHardware(hw, sem({ cpuWeightsOnOneNode: true }), 1).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+  });
+
+  it('cpuTaskPerLayer reaches the miss costs the simulator reads (and is absent otherwise)', () => {
+    expect(semanticCostModel(model, hw, precision, sem({ cpuTaskPerLayer: true })).missCosts().cpuTaskPerLayer).toBe(true);
+    expect(semanticCostModel(model, hw, precision, sem()).missCosts().cpuTaskPerLayer).toBeUndefined();
+  });
+
   it('CPU efficiency scales the CPU roofline', () => {
     const h = effectiveHardware(hw, sem(), 1);
     expect(h.cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
