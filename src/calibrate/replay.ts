@@ -39,7 +39,7 @@ import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './exper
 import { SlabAllocator } from './backends.js';
 import type { Progress } from './microbench.js';
 import { quantile } from './microbench.js';
-import { now, secondsSince } from '../util/clock.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
@@ -67,6 +67,14 @@ export interface ReplayOptions {
   progress?: Progress;
   /** The policies' predictors, set up (replay-setup.ts). */
   predictors: PolicyPredictors;
+  /** The timer (default the process's monotonic clock); tests drive a fake backend with a fake one. */
+  clock?: Clock;
+  /**
+   * Called between timed passes, untimed: at boundary 0 before the first pass, at boundary g + 1
+   * after the pass of global order g (passes run round-robin: pass r of the j-th policy is g = r *
+   * policies + j). `validate` re-measures the profile's key points there.
+   */
+  betweenPasses?: (boundary: number) => Promise<void>;
 }
 
 export interface ReplayPolicyResult {
@@ -103,6 +111,11 @@ export interface ReplayPolicyResult {
   computeSec: number;
   /** Mean step time of each pass (its spread shows the run-to-run noise). */
   passMeanStepSec: number[];
+  /** Per pass: its place in the order all passes ran in (round-robin over the policies), from 0. */
+  passOrder: number[];
+  /** Per pass: time inside backend.upload and backend.runExpert, summed over the steps. */
+  passUploadSec: number[];
+  passComputeSec: number[];
   latency: LatencySummary;
 }
 
@@ -248,6 +261,9 @@ interface PassCounters {
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
 async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null): Promise<PassCounters> {
   const { backend, prep } = o;
+  const clock = o.clock ?? hrClock;
+  const now = () => clock.now();
+  const secondsSince = (t0: bigint) => secondsOn(clock, t0);
   const { trace } = prep;
   const { log } = s;
   const L = trace.numLayers;
@@ -432,9 +448,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const expertBytes = expertWeightBytes(o.shape, 'float32');
   const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
   const memory = new SlabAllocator();
-  const t0 = now();
+  const clock = o.clock ?? hrClock;
+  const t0 = clock.now();
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
-  const setupSec = secondsSince(t0);
+  const setupSec = secondsOn(clock, t0);
+  const between = o.betweenPasses ?? (async () => {});
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
@@ -442,6 +460,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
+    await between(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
@@ -456,6 +475,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
+        await between(r * o.policies.length + j + 1);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {
@@ -489,6 +509,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         uploadSec: median(ps.map((q) => q.uploadSec)),
         computeSec: median(ps.map((q) => q.computeSec)),
         passMeanStepSec: ps.map((q) => q.stepSec.reduce((a, b) => a + b, 0) / q.stepSec.length),
+        passOrder: ps.map((_, r) => r * o.policies.length + j),
+        passUploadSec: ps.map((q) => q.uploadSec),
+        passComputeSec: ps.map((q) => q.computeSec),
         latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
       });
     }

@@ -19,7 +19,9 @@ import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResu
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
-import type { Progress } from './microbench.js';
+import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
+import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
@@ -48,37 +50,67 @@ export interface SimulatedPolicy {
   latency: LatencySummary;
 }
 
+type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>;
+
 /**
  * Simulate the replay of `setup`'s policies on `hardware`. Each simulation records its operations,
  * which must be those the replay executed (recorded with other durations): the order does not
  * depend on durations, and a difference is a bug, thrown as one.
  */
-export function simulateReplay(setup: Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+  return simulatePasses(setup, () => hardware, replayed, 1).map((passes) => passes[0]);
+}
+
+/**
+ * Simulate each of `setup`'s policies `passes` times, pass r of the j-th policy on
+ * `hardwareOf(j, r)` (the machine's speed in the minutes of that pass); the operations of every
+ * simulation are checked against the replay's, as in simulateReplay.
+ */
+export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number): SimulatedPolicy[][] {
   const { prep, loaded, policies, scaled, predictors } = setup;
-  const costs = profileCosts(scaled, hardware);
   const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
-  return policies.map((index, j) => {
-    const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
-    if (!schedule.log.equals(executed[j].log)) {
-      throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
-    }
-    const ends = c.stepEndSec.subarray(0, c.stepEndCount);
-    const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
-    return {
-      index,
-      accesses: c.accesses,
-      hits: c.hits,
-      lateHits: c.lateHits,
-      misses: c.misses,
-      bytesH2D: c.bytesH2D,
-      prefetchIssued: c.prefetch.issued,
-      stepSec,
-      perLayerSec: Array.from(c.perLayerSec),
-      linkBusySec: c.linkBusySec,
-      gpuBusySec: c.gpuBusySec,
-      latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
-    };
-  });
+  return policies.map((index, j) =>
+    Array.from({ length: passes }, (_, r): SimulatedPolicy => {
+      const costs = profileCosts(scaled, hardwareOf(j, r));
+      const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+      if (!schedule.log.equals(executed[j].log)) {
+        throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
+      }
+      const ends = c.stepEndSec.subarray(0, c.stepEndCount);
+      const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
+      return {
+        index,
+        accesses: c.accesses,
+        hits: c.hits,
+        lateHits: c.lateHits,
+        misses: c.misses,
+        bytesH2D: c.bytesH2D,
+        prefetchIssued: c.prefetch.issued,
+        stepSec,
+        perLayerSec: Array.from(c.perLayerSec),
+        linkBusySec: c.linkBusySec,
+        gpuBusySec: c.gpuBusySec,
+        latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+      };
+    }),
+  );
+}
+
+const median = (xs: readonly number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+/** The simulations of one policy's passes as one: per step (and layer, and busy time) the median over them. */
+export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pick<ReplayResult, 'steps'>, sequences: number): SimulatedPolicy {
+  if (sims.length === 1) return sims[0];
+  const s0 = sims[0];
+  const stepSec = s0.stepSec.map((_, k) => median(sims.map((s) => s.stepSec[k])));
+  return {
+    ...s0,
+    stepSec,
+    perLayerSec: s0.perLayerSec.map((_, l) => median(sims.map((s) => s.perLayerSec[l]))),
+    linkBusySec: median(sims.map((s) => s.linkBusySec)),
+    gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
+    latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
+  };
 }
 
 export interface MetricRow {
@@ -103,6 +135,33 @@ export interface PolicyValidation {
   /** Per MoE layer, seconds per step. */
   simulatedLayerSec: number[];
   measuredLayerSec: number[];
+  /** The TPOT of each timed pass, simulated and measured, and its error. */
+  passes: PassErrors;
+}
+
+export interface PassErrors {
+  /** Per pass (in this policy's pass order): its place in the order of all passes, from 0. */
+  order: number[];
+  measuredTpotMs: number[];
+  /** Simulated on the machine's speed of the pass's minutes (the probes around it), or on the profile as calibrated with interleaving off. */
+  simulatedTpotMs: number[];
+  tpotError: number[];
+  tpotErrorSpread: Spread;
+  /** Simulated on the profile as calibrated, whatever the probes said: what validate reported before it re-measured. */
+  profileTpotError: number[];
+  profileTpotErrorSpread: Spread;
+}
+
+export interface DriftReport {
+  /** Whether calibration samples were interleaved with the passes (and the passes simulated on them). */
+  interleaved: boolean;
+  points: DriftPoint[];
+  probes: DriftProbe[];
+  /** Over the probes: measured / profile, expert runs and uploads; absent without probes. */
+  expertRatio?: Spread;
+  uploadRatio?: Spread;
+  /** Seconds the probes took, in all (untimed by the replay). */
+  probeSec: number;
 }
 
 export interface ValidateResult {
@@ -114,6 +173,8 @@ export interface ValidateResult {
   warmupSteps: number;
   repeats: number;
   policies: PolicyValidation[];
+  /** How the machine's speed moved during the run, from the calibration samples between passes. */
+  drift: DriftReport;
   warnings: string[];
   /** Load averages (1, 5, 15 minutes) when the replay ended, where the OS reports them: other work on the machine adds timing noise. */
   loadAverage?: number[];
@@ -165,6 +226,16 @@ export interface ValidateOptions {
   repeats?: number;
   seed?: string;
   progress?: Progress;
+  /**
+   * Re-measure the profile's key points before the first timed pass and after each, and simulate
+   * each pass on the machine's speed of its minutes (default true). False: every pass on the
+   * profile as calibrated, no samples taken.
+   */
+  interleave?: boolean;
+  /** Overrides of the probes' microbenchmark plan (tests: no cold-cache rotation). */
+  probePlan?: Partial<MicrobenchPlan>;
+  /** The timer of the replay and the probes (tests: a fake clock driven by a fake backend). */
+  clock?: Clock;
 }
 
 export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
@@ -172,7 +243,25 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   if (o.profile.backend !== backend.name) {
     throw new InputError(`${o.profileFile}: calibrated on backend ${o.profile.backend}, but validating on ${backend.name}; run moesim calibrate --backend ${backend.name}`);
   }
+  const interleave = o.interleave ?? true;
+  const clock = o.clock ?? hrClock;
+  const progress = o.progress ?? (() => {});
+  const points = driftPoints(o.profile, scaled.expertBytes);
+  const prober = interleave ? new DriftProber(backend, points, probePlan(o.profile, points, o.probePlan), clock) : undefined;
+  let probeSec = 0;
+  const fmtRatio = (x: number) => `x${x.toFixed(3)}`;
   const replayed = await replay({
+    clock,
+    ...(prober
+      ? {
+          betweenPasses: async (boundary: number) => {
+            const t0 = clock.now();
+            const p = await prober.probe(boundary);
+            probeSec += secondsOn(clock, t0);
+            progress(`calibration sample ${boundary}: expert runs ${fmtRatio(p.expertRatio)}, uploads ${fmtRatio(p.uploadRatio)} the profile's`);
+          },
+        }
+      : {}),
     backend,
     scenario: loaded.scenario,
     prep,
@@ -184,7 +273,21 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     progress: o.progress,
     predictors: setup.predictors,
   });
-  const simulated = simulateReplay(setup, o.profile.hardware, replayed);
+  const repeats = replayed.repeats;
+  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed);
+  const perPass = prober
+    ? simulatePasses(
+        setup,
+        (j, r) => {
+          const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
+          return scaleHardware(o.profile.hardware, f.expert, f.upload);
+        },
+        replayed,
+        repeats,
+      )
+    : asCalibrated.map((s) => Array.from({ length: repeats }, () => s));
+  const sequences = prep.trace.sequences.length;
+  const simulated = perPass.map((sims) => medianOverPasses(sims, replayed, sequences));
   const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
   const lo = Math.min(...calibrated);
   const hi = Math.max(...calibrated);
@@ -206,8 +309,10 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       measuredStepSec: r.stepSec,
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
+      passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
     };
   });
+  const probes = prober?.probes ?? [];
   const load = os.loadavg();
   return {
     scenario: { name: loaded.scenario.name, file: loaded.file },
@@ -232,8 +337,32 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     warmupSteps: replayed.warmupSteps,
     repeats: replayed.repeats,
     policies,
+    drift: {
+      interleaved: interleave,
+      points: points.points,
+      probes,
+      ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
+      probeSec,
+    },
     warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
+  };
+}
+
+/** Per pass of one policy: measured and simulated TPOT and the error, with the profile as calibrated too. */
+export function passErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: ReplayResult['steps'], sequences: number): PassErrors {
+  const measuredTpotMs = r.passStepSec.map((stepSec) => summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs);
+  const simulatedTpotMs = sims.map((s) => s.latency.tpotMs);
+  const tpotError = measuredTpotMs.map((m, k) => rel(simulatedTpotMs[k], m));
+  const profileTpotError = measuredTpotMs.map((m) => rel(asCalibrated.latency.tpotMs, m));
+  return {
+    order: r.passOrder,
+    measuredTpotMs,
+    simulatedTpotMs,
+    tpotError,
+    tpotErrorSpread: spreadOf(tpotError),
+    profileTpotError,
+    profileTpotErrorSpread: spreadOf(profileTpotError),
   };
 }

@@ -155,6 +155,26 @@ describe('validate on the CPU backend', () => {
     for (const e of tpotErrors(v)) expect(Number.isFinite(e.error)).toBe(true);
   });
 
+  it('re-measures the profile\'s key points on the real backend before the first pass and after each, and reports the error per pass', () => {
+    // The replayed expert (32x64) is below every calibrated shape: the smallest one-token run, the smallest upload.
+    expect(v.drift.interleaved).toBe(true);
+    expect(v.drift.points.map((p) => p.label)).toEqual(['expert 128x352, 1 token', 'upload 64 KiB']);
+    expect(v.drift.probes.map((p) => p.boundary)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    for (const p of v.drift.probes) {
+      expect(p.measuredSec.every((t) => t > 0)).toBe(true);
+      expect(p.expertRatio).toBeCloseTo(p.measuredSec[0] / v.drift.points[0].profileSec, 12);
+      expect(p.uploadRatio).toBeCloseTo(p.measuredSec[1] / v.drift.points[1].profileSec, 12);
+    }
+    expect(v.drift.expertRatio!.n).toBe(11);
+    for (const p of v.policies) {
+      expect(p.passes.order).toHaveLength(2);
+      expect(p.passes.tpotErrorSpread.n).toBe(2);
+      expect(p.passes.tpotError.every(Number.isFinite)).toBe(true);
+    }
+    // Passes ran round-robin: pass 1 of each of the 5 policies, then pass 2 of each.
+    expect(v.policies.map((p) => p.passes.order)).toEqual([[0, 5], [1, 6], [2, 7], [3, 8], [4, 9]]);
+  });
+
   it('prints the comparison and renders a self-contained HTML report', () => {
     const text = formatValidation(v);
     expect(text).toMatch(/^metric\s+simulated\s+measured\s+error$/m);
