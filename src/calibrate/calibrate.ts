@@ -39,7 +39,7 @@ export interface CalibrateOptions {
   clock?: Clock;
 }
 
-function flatStats(s: SampleStats): SampleStats {
+function flatStats(s: SampleStats): Omit<SampleStats, 'meanSec'> {
   return {
     n: s.n,
     iterationsPerSample: s.iterationsPerSample,

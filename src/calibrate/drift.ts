@@ -15,8 +15,13 @@
  *   - upload: the calibrated upload sizes nearest one of the replayed expert's matrices (an
  *     upload sends three of them), one on each side where there are both.
  *
- * A point's ratio is its median now over its median in the profile: 1.2 means that operation takes
- * 20% longer than when the machine was calibrated. A probe's expert (upload) ratio is the
+ * A point's ratio is its mean time per operation now over its median in the profile: 1.2 means
+ * that operation takes 20% longer than when the machine was calibrated. The mean, not the median:
+ * a pass's time is a sum, and pays for every moment the process waited for a core that other work
+ * held; the median of short samples leaves those out (on the 2-core VM at a load average of 6.7,
+ * the probes' medians said x1.2 while the passes ran 2-4x slower than simulated). The profile's
+ * median stands for the machine undisturbed. The median ratios are kept beside (the speed while
+ * the process held a core). A probe's expert (upload) ratio is the
  * geometric mean over its expert (upload) points. A pass is simulated on the profile's hardware
  * with its expert time and its link time multiplied by the geometric mean of the ratios of the
  * probes before and after it: the fitted model (the roofline's shape, the interpolation to the
@@ -57,11 +62,18 @@ export interface DriftProbe {
   boundary: number;
   /** Seconds since the first probe started. */
   atSec: number;
-  /** Per point (DriftPoints order): the median measured now, seconds. */
-  measuredSec: number[];
-  /** Geometric mean of measured / profile over the expert points, and over the upload points. */
+  /** Per point (DriftPoints order): the mean time per operation measured now, seconds (what the ratios use). */
+  meanSec: number[];
+  /** Per point: the median sample now, seconds. */
+  medianSec: number[];
+  /** Per point: the median absolute deviation of its samples over their median (the sample's own noise). */
+  relativeMad: number[];
+  /** Geometric mean of mean now / median in the profile, over the expert points and over the upload points. */
   expertRatio: number;
   uploadRatio: number;
+  /** The same with the median now: the speed while the process held a core. */
+  expertMedianRatio: number;
+  uploadMedianRatio: number;
 }
 
 export interface Spread {
@@ -160,20 +172,33 @@ export class DriftProber {
     const atSec = secondsOn(this.clock, this.t0);
     const expert = this.points.shapes.length > 0 ? await benchExpert(this.backend, this.plan, this.rng.fork('expert'), undefined, this.clock) : [];
     const transfer = this.points.transferBytes.length > 0 ? await benchTransfer(this.backend, this.plan, this.rng.fork('transfer'), undefined, this.clock) : [];
-    const measuredSec = [
+    const stats = [
       ...this.points.shapes.map((sh) => {
         const s = expert.find((e) => e.hiddenSize === sh.hiddenSize && e.intermediateSize === sh.intermediateSize && e.tokens === this.points.tokens);
         if (!s) throw new Error(`drift probe: no run of ${sh.hiddenSize}x${sh.intermediateSize} at ${this.points.tokens} tokens`);
-        return s.stats.medianSec;
+        return s.stats;
       }),
       ...this.points.transferBytes.map((b) => {
         const s = transfer.find((t) => t.bytes === b);
         if (!s) throw new Error(`drift probe: no upload of ${b} bytes`);
-        return s.stats.medianSec;
+        return s.stats;
       }),
     ];
-    const ratios = (kind: DriftPoint['kind']) => this.points.points.flatMap((p, i) => (p.kind === kind ? [measuredSec[i] / p.profileSec] : []));
-    const probe: DriftProbe = { boundary, atSec, measuredSec, expertRatio: geomean(ratios('expert')), uploadRatio: geomean(ratios('upload')) };
+    const meanSec = stats.map((s) => s.meanSec);
+    const medianSec = stats.map((s) => s.medianSec);
+    const relativeMad = stats.map((s) => s.madSec / s.medianSec);
+    const ratio = (kind: DriftPoint['kind'], now: number[]) => geomean(this.points.points.flatMap((p, i) => (p.kind === kind ? [now[i] / p.profileSec] : [])));
+    const probe: DriftProbe = {
+      boundary,
+      atSec,
+      meanSec,
+      medianSec,
+      relativeMad,
+      expertRatio: ratio('expert', meanSec),
+      uploadRatio: ratio('upload', meanSec),
+      expertMedianRatio: ratio('expert', medianSec),
+      uploadMedianRatio: ratio('upload', medianSec),
+    };
     this.probes.push(probe);
     return probe;
   }

@@ -41,6 +41,12 @@ export interface SampleStats {
   p90Sec: number;
   /** Median absolute deviation from the median. */
   madSec: number;
+  /**
+   * Mean over the samples: the total time over the operations, every interruption included (the
+   * median leaves out a sample that lost its core; a replay's pass, a sum, does not). Not kept in
+   * profiles.
+   */
+  meanSec: number;
   minSec: number;
   maxSec: number;
 }
@@ -91,6 +97,7 @@ export function summarize(samplesSec: readonly number[], iterationsPerSample = 1
     p10Sec: quantile(s, 0.1),
     p90Sec: quantile(s, 0.9),
     madSec: quantile(dev, 0.5),
+    meanSec: s.reduce((a, b) => a + b, 0) / s.length,
     minSec: s[0],
     maxSec: s[s.length - 1],
   };
@@ -326,7 +333,7 @@ export const UPLOADS_PER_SAMPLE = 3;
 /** Stats of a batch of `k` operations plus a fixed cost, as the stats of one operation. */
 function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats {
   const f = (x: number) => Math.max(1e-9, (x - fixedSec) / k);
-  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k };
+  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k, meanSec: f(s.meanSec) };
 }
 
 /**

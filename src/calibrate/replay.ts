@@ -32,7 +32,8 @@
  * Timing (util/clock.ts, process.hrtime.bigint): an untimed warm-up over the first steps, then `repeats` timed
  * passes over every step, each from an empty cache, round-robin over the policies; a step's time is
  * its median over the passes. Initial residents (static placement, all-on-gpu) are uploaded before
- * a pass and not timed or counted, as the simulator charges nothing for them.
+ * a pass and not timed or counted, as the simulator charges nothing for them. `betweenPasses` runs
+ * untimed before the first timed pass and after each (validate's calibration samples, drift.ts).
  */
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';

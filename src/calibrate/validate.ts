@@ -7,6 +7,12 @@
  * The simulated world is the replayed one: the scaled model's experts (fp32, three matrices) in the
  * simulator's RooflineCosts on the profile's Hardware; no non-expert work (the replay executes none);
  * the profile's link, which does not overlap compute, with one transfer latency per uploaded matrix.
+ *
+ * A machine's speed drifts (drift.ts): by default validate re-measures the profile's key points
+ * before the first timed pass and after each, and simulates each pass on the profile's hardware
+ * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
+ * over the passes, beside the error with the profile as calibrated; the table's rows compare the
+ * median over the passes on both sides.
  */
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
@@ -251,7 +257,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   let probeSec = 0;
   const fmtRatio = (x: number) => `x${x.toFixed(3)}`;
   const replayed = await replay({
-    clock,
+    ...(o.clock ? { clock: o.clock } : {}),
     ...(prober
       ? {
           betweenPasses: async (boundary: number) => {
@@ -351,7 +357,13 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
 }
 
 /** Per pass of one policy: measured and simulated TPOT and the error, with the profile as calibrated too. */
-export function passErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: ReplayResult['steps'], sequences: number): PassErrors {
+export function passErrors(
+  r: ReplayResult['policies'][number],
+  sims: readonly SimulatedPolicy[],
+  asCalibrated: SimulatedPolicy,
+  steps: ReplayResult['steps'],
+  sequences: number,
+): PassErrors {
   const measuredTpotMs = r.passStepSec.map((stepSec) => summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs);
   const simulatedTpotMs = sims.map((s) => s.latency.tpotMs);
   const tpotError = measuredTpotMs.map((m, k) => rel(simulatedTpotMs[k], m));
