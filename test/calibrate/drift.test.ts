@@ -53,13 +53,18 @@ class DriftingBackend implements Backend {
   readonly dtypes: readonly ExpertDtype[] = ['float32'];
   readonly unsupported = {};
   slowdown: Slowdown = () => ({ expert: 1, upload: 1 });
+  /** Every `stallEvery`-th expert run takes `stallFactor` times as long (the process lost its core); 0: never. */
+  stallEvery = 0;
+  stallFactor = 1;
+  private runs = 0;
   constructor(readonly clock: FakeClock) {}
 
   async runExpert(x: HostArray, expert: ExpertWeights | DeviceExpert): Promise<HostArray> {
     const { shape } = expert;
     const tokens = x.length / shape.hiddenSize;
     const sec = RUN_OVERHEAD_SEC + Math.max(expertBytesMoved(shape, 'float32', tokens) / MEM_BPS, expertFlops(shape, tokens) / FLOPS);
-    this.clock.advance(sec * this.slowdown(this.clock.sec).expert);
+    const stalled = this.stallEvery > 0 && ++this.runs % this.stallEvery === 0;
+    this.clock.advance(sec * this.slowdown(this.clock.sec).expert * (stalled ? this.stallFactor : 1));
     return new Float32Array(x.length);
   }
   async uploadBuffer(data: HostArray, dtype: ExpertDtype, dims?: readonly number[]): Promise<DeviceBuffer> {
@@ -208,6 +213,28 @@ describe('validate on a machine whose speed drifts (fake backend, fake clock)', 
     const html = renderValidationHtml(v, { vega: '', vegaLite: '', vegaEmbed: '' });
     for (const id of ['passes', 'drift']) expect(html).toContain(`id="chart-${id}"`);
     expect(renderValidationHtml(off, { vega: '', vegaLite: '', vegaEmbed: '' })).not.toContain('id="chart-drift"');
+  }, 60_000);
+});
+
+describe('a machine where the replay loses its core now and then (fake backend)', () => {
+  it("the samples' mean time per run sees the waits, their median does not; the passes are simulated on the mean", async () => {
+    // One expert run in 10 takes 11 times as long: 2x on average, the median run unchanged.
+    backend.stallEvery = 10;
+    backend.stallFactor = 11;
+    // Unbatched samples, as many as a stall period allows to average over.
+    const probePlan = { coldBytes: 0, measure: { ...measure, warmupRuns: 0, warmupMs: 0, minSampleUs: 0, minSamples: 20, maxSamples: 20, timeBudgetMs: 0 } };
+    let v: ValidateResult;
+    try {
+      v = await validate(setup, { profile, profileFile: 'fake.json', warmupSteps: 2, repeats: 2, clock, probePlan });
+    } finally {
+      backend.stallEvery = 0;
+    }
+    expect(v.drift.expertRatio!.min).toBeGreaterThan(1.8);
+    expect(v.drift.expertRatio!.max).toBeLessThan(2.2);
+    expect(v.drift.probes.every((p) => p.expertMedianRatio < 1.02)).toBe(true);
+    expect(v.drift.uploadRatio!.max).toBeLessThan(1.02);
+    expect(worst(v, 'tpotError')).toBeLessThan(0.06);
+    expect(Math.max(...v.policies.map((p) => p.passes.profileTpotErrorSpread.max))).toBeLessThan(-0.15);
   }, 60_000);
 });
 
