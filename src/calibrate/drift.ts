@@ -15,13 +15,14 @@
  *   - upload: the calibrated upload sizes nearest one of the replayed expert's matrices (an
  *     upload sends three of them), one on each side where there are both.
  *
- * A point's ratio is its mean time per operation now over its median in the profile: 1.2 means
- * that operation takes 20% longer than when the machine was calibrated. The mean, not the median:
- * a pass's time is a sum, and pays for every moment the process waited for a core that other work
- * held; the median of short samples leaves those out (on the 2-core VM at a load average of 6.7,
- * the probes' medians said x1.2 while the passes ran 2-4x slower than simulated). The profile's
- * median stands for the machine undisturbed. The median ratios are kept beside (the speed while
- * the process held a core). A probe's expert (upload) ratio is the
+ * A point's ratio is its median now over its median in the profile: 1.2 means that operation takes
+ * 20% longer than when the machine was calibrated: the speed of the machine while the process
+ * holds a core (memory bandwidth others share, clock frequency). The time the process waits for a
+ * core that other work holds is not in it, and a short sample cannot estimate it (on the 2-core VM
+ * at a load average of 4 to 7, the means of 40 ms samples ranged x0.7 to x4.2 from one to the next);
+ * validate measures those waits during the passes themselves instead (the clock's waitedSec:
+ * Linux's schedstat of the replaying thread) and compares the simulation with the time on a core.
+A probe's expert (upload) ratio is the
  * geometric mean over its expert (upload) points. A pass is simulated on the profile's hardware
  * with its expert time and its link time multiplied by the geometric mean of the ratios of the
  * probes before and after it: the fitted model (the roofline's shape, the interpolation to the
@@ -62,18 +63,18 @@ export interface DriftProbe {
   boundary: number;
   /** Seconds since the first probe started. */
   atSec: number;
-  /** Per point (DriftPoints order): the mean time per operation measured now, seconds (what the ratios use). */
-  meanSec: number[];
-  /** Per point: the median sample now, seconds. */
+  /** Per point (DriftPoints order): the median sample now, seconds (what the ratios use). */
   medianSec: number[];
+  /** Per point: the mean time per operation now, seconds. */
+  meanSec: number[];
   /** Per point: the median absolute deviation of its samples over their median (the sample's own noise). */
   relativeMad: number[];
-  /** Geometric mean of mean now / median in the profile, over the expert points and over the upload points. */
+  /** Geometric mean of median now / median in the profile, over the expert points and over the upload points. */
   expertRatio: number;
   uploadRatio: number;
-  /** The same with the median now: the speed while the process held a core. */
-  expertMedianRatio: number;
-  uploadMedianRatio: number;
+  /** The same with the mean now (which includes the sample's waits for a core). */
+  expertMeanRatio: number;
+  uploadMeanRatio: number;
 }
 
 export interface Spread {
@@ -194,10 +195,10 @@ export class DriftProber {
       meanSec,
       medianSec,
       relativeMad,
-      expertRatio: ratio('expert', meanSec),
-      uploadRatio: ratio('upload', meanSec),
-      expertMedianRatio: ratio('expert', medianSec),
-      uploadMedianRatio: ratio('upload', medianSec),
+      expertRatio: ratio('expert', medianSec),
+      uploadRatio: ratio('upload', medianSec),
+      expertMeanRatio: ratio('expert', meanSec),
+      uploadMeanRatio: ratio('upload', meanSec),
     };
     this.probes.push(probe);
     return probe;

@@ -117,6 +117,12 @@ export interface ReplayPolicyResult {
   /** Per pass: time inside backend.upload and backend.runExpert, summed over the steps. */
   passUploadSec: number[];
   passComputeSec: number[];
+  /**
+   * Per pass, per step: seconds of the step's time the replaying thread spent waiting for a core
+   * that other work held (the clock's waitedSec: Linux schedstat); absent where not reported. The
+   * replay runs on one thread (ONNX Runtime's CPU EP with one intra-op thread runs on the caller).
+   */
+  passStepWaitSec?: number[][];
   latency: LatencySummary;
 }
 
@@ -257,6 +263,8 @@ interface PassCounters {
   perLayerSec: Float64Array;
   uploadSec: number;
   computeSec: number;
+  /** Per step: seconds spent waiting for a core (empty when the clock does not say). */
+  stepWaitSec: number[];
 }
 
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
@@ -286,7 +294,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     perLayerSec: new Float64Array(L),
     uploadSec: 0,
     computeSec: 0,
+    stepWaitSec: [],
   };
+  const waited = clock.waitedSec?.bind(clock);
+  let w0 = 0;
   // Per key: its copy in the cache; a copy the cache dropped that this layer still computes with
   // (freed after that); a staging copy; whether its queued upload was dropped by the cache before
   // it started (it lands as a dropped copy); the operation that uploaded it (-1: before the run),
@@ -334,6 +345,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
         for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
         layer = -1;
+        if (waited) w0 = waited();
         t0 = now();
         tl = t0;
       } else if (op === OP_LAYER) {
@@ -424,6 +436,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         const t = now();
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
+        if (waited) c.stepWaitSec.push(waited() - w0);
         for (let j = 0; j < step!.count * h; j++) {
           if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
         }
@@ -513,6 +526,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passOrder: ps.map((_, r) => r * o.policies.length + j),
         passUploadSec: ps.map((q) => q.uploadSec),
         passComputeSec: ps.map((q) => q.computeSec),
+        ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
         latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
       });
     }

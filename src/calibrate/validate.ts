@@ -148,12 +148,25 @@ export interface PolicyValidation {
 export interface PassErrors {
   /** Per pass (in this policy's pass order): its place in the order of all passes, from 0. */
   order: number[];
+  /** Measured TPOT of each pass, wall clock. */
   measuredTpotMs: number[];
+  /**
+   * Measured TPOT of each pass on a core: each step's time less the time the replaying thread
+   * waited for a core that other work held; absent where the OS does not report those waits.
+   */
+  onCoreTpotMs?: number[];
+  /** Per pass: the share of its steps' time spent waiting for a core. */
+  waitShare?: number[];
+  waitShareSpread?: Spread;
   /** Simulated on the machine's speed of the pass's minutes (the probes around it), or on the profile as calibrated with interleaving off. */
   simulatedTpotMs: number[];
+  /** The validation's figure: simulatedTpotMs against onCoreTpotMs (against measuredTpotMs where waits are not reported). */
   tpotError: number[];
   tpotErrorSpread: Spread;
-  /** Simulated on the profile as calibrated, whatever the probes said: what validate reported before it re-measured. */
+  /** simulatedTpotMs against the wall-clock measuredTpotMs. */
+  wallTpotError: number[];
+  wallTpotErrorSpread: Spread;
+  /** Simulated on the profile as calibrated, against the wall clock: what validate reported before it measured drift. */
   profileTpotError: number[];
   profileTpotErrorSpread: Spread;
 }
@@ -192,7 +205,7 @@ const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / w
 const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
 
 /** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
-export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number): MetricRow[] {
+export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number, onCoreTpotMs?: number): MetricRow[] {
   for (const [what, a, b] of [
     ['accesses', s.accesses, r.accesses],
     ['hits', s.hits, r.hits],
@@ -213,6 +226,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
   });
   return [
     row('TPOT mean', 'ms', s.latency.tpotMs, r.latency.tpotMs),
+    ...(onCoreTpotMs === undefined ? [] : [row('TPOT mean on a core', 'ms', s.latency.tpotMs, onCoreTpotMs)]),
     row('TPOT p50', 'ms', s.latency.tpotP50Ms, r.latency.tpotP50Ms),
     row('TTFT mean', 'ms', s.latency.ttftMs, r.latency.ttftMs),
     row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
@@ -310,7 +324,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       index: r.index,
       policy: r.policy,
       label: r.label,
-      rows: compare(r, s, steps),
+      rows: compare(r, s, steps, onCoreTpot(r, replayed.steps, sequences)),
       simulatedStepSec: s.stepSec,
       measuredStepSec: r.stepSec,
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
@@ -356,24 +370,34 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   };
 }
 
-/** Per pass of one policy: measured and simulated TPOT and the error, with the profile as calibrated too. */
-export function passErrors(
-  r: ReplayResult['policies'][number],
-  sims: readonly SimulatedPolicy[],
-  asCalibrated: SimulatedPolicy,
-  steps: ReplayResult['steps'],
-  sequences: number,
-): PassErrors {
-  const measuredTpotMs = r.passStepSec.map((stepSec) => summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs);
+/** The measured TPOT on a core: per step, the median over the passes of its time less its waits for a core; undefined without waits. */
+export function onCoreTpot(r: ReplayResult['policies'][number], steps: ReplayResult['steps'], sequences: number): number | undefined {
+  const waits = r.passStepWaitSec;
+  if (!waits) return undefined;
+  const stepSec = r.stepSec.map((_, i) => median(r.passStepSec.map((pass, k) => Math.max(0, pass[i] - waits[k][i]))));
+  return summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs;
+}
+
+/** Per pass of one policy: measured (wall clock and on a core) and simulated TPOT and the errors, with the profile as calibrated too. */
+export function passErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: ReplayResult['steps'], sequences: number): PassErrors {
+  const tpot = (stepSec: number[]) => summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs;
+  const measuredTpotMs = r.passStepSec.map(tpot);
+  const waits = r.passStepWaitSec;
+  const onCoreTpotMs = waits ? r.passStepSec.map((stepSec, k) => tpot(stepSec.map((t, i) => Math.max(0, t - waits[k][i])))) : undefined;
+  const waitShare = waits ? r.passStepSec.map((stepSec, k) => waits[k].reduce((a, b) => a + b, 0) / stepSec.reduce((a, b) => a + b, 0)) : undefined;
   const simulatedTpotMs = sims.map((s) => s.latency.tpotMs);
-  const tpotError = measuredTpotMs.map((m, k) => rel(simulatedTpotMs[k], m));
+  const wallTpotError = measuredTpotMs.map((m, k) => rel(simulatedTpotMs[k], m));
+  const tpotError = onCoreTpotMs ? onCoreTpotMs.map((m, k) => rel(simulatedTpotMs[k], m)) : wallTpotError;
   const profileTpotError = measuredTpotMs.map((m) => rel(asCalibrated.latency.tpotMs, m));
   return {
     order: r.passOrder,
     measuredTpotMs,
+    ...(onCoreTpotMs && waitShare ? { onCoreTpotMs, waitShare, waitShareSpread: spreadOf(waitShare) } : {}),
     simulatedTpotMs,
     tpotError,
     tpotErrorSpread: spreadOf(tpotError),
+    wallTpotError,
+    wallTpotErrorSpread: spreadOf(wallTpotError),
     profileTpotError,
     profileTpotErrorSpread: spreadOf(profileTpotError),
   };

@@ -86,10 +86,14 @@ const fmtRatio = (x: number): string => `x${x.toFixed(3)}`;
 /** How validate timed and simulated, in lines: the replay's timing and the calibration samples between its passes. */
 export function validateTimingNotes(v: ValidateResult): string[] {
   const d = v.drift;
+  const waits = v.policies.every((p) => p.passes.waitShareSpread !== undefined)
+    ? ["waits for a core: measured per step (the replaying thread's run-queue wait, Linux schedstat); the per-pass errors compare the simulation with each step's time less them"]
+    : [];
   if (!d.interleaved) {
-    return [timingNote(v), 'drift: not measured (--no-interleave): every pass simulated on the profile as calibrated'];
+    return [timingNote(v), 'drift: not measured (--no-interleave): every pass simulated on the profile as calibrated', ...waits];
   }
   return [
+    ...waits,
     timingNote(v),
     `drift: a calibration sample of the profile's key points (${d.points.map((p) => p.label).join('; ')}) before the first pass and after each, ` +
       `${d.probes.length} in ${d.probeSec.toFixed(1)} s (untimed); each pass simulated with the profile's expert and upload times scaled by the samples around it (geometric mean of now / profile)`,
@@ -104,23 +108,43 @@ export function driftLine(v: ValidateResult): string | undefined {
   return `machine speed over the run, now / profile, median (min to max) over ${probes.length} samples: expert runs ${r(e)}, uploads ${r(u)}`;
 }
 
-/** Per policy: the TPOT error of each timed pass, its median and range, as simulated and with the profile as calibrated. */
+const range = (s: Spread): string => `${fmtError(s.median)} (${fmtError(s.min)} to ${fmtError(s.max)})`;
+
+/**
+ * Per policy: the TPOT error of each timed pass, its median, range and mean ± sd, on a core where
+ * the waits for one are measured; then against the wall clock, and with the profile as calibrated.
+ */
 export function passErrorTable(v: ValidateResult): string {
-  const header = ['policy', 'passes', 'TPOT error median', 'min', 'max', 'mean ± sd', ...(v.drift.interleaved ? ['profile as calibrated: median', 'min', 'max'] : [])];
+  const onCore = v.policies.every((p) => p.passes.waitShareSpread !== undefined);
+  const header = [
+    'policy',
+    'passes',
+    ...(onCore ? ['waited for a core', 'TPOT error on a core: median'] : ['TPOT error median']),
+    'min',
+    'max',
+    'mean ± sd',
+    ...(onCore ? ['wall clock: median (min to max)'] : []),
+    ...(v.drift.interleaved || onCore ? ['profile as calibrated, wall clock'] : []),
+  ];
   const rows = v.policies.map((p) => {
     const s = p.passes.tpotErrorSpread;
-    const c = p.passes.profileTpotErrorSpread;
     return [
       p.label,
       String(s.n),
+      ...(onCore ? [`${fmt(100 * p.passes.waitShareSpread!.median, 0)}% (${fmt(100 * p.passes.waitShareSpread!.min, 0)}-${fmt(100 * p.passes.waitShareSpread!.max, 0)}%)`] : []),
       fmtError(s.median),
       fmtError(s.min),
       fmtError(s.max),
       `${fmtError(s.mean)} ± ${fmt(100 * s.sd, 1)}%`,
-      ...(v.drift.interleaved ? [fmtError(c.median), fmtError(c.min), fmtError(c.max)] : []),
+      ...(onCore ? [range(p.passes.wallTpotErrorSpread)] : []),
+      ...(v.drift.interleaved || onCore ? [range(p.passes.profileTpotErrorSpread)] : []),
     ];
   });
-  return renderTable(header, rows);
+  const notes = [
+    ...(onCore ? ["waited for a core: the share of the passes' step time the replaying thread was runnable but not running (Linux schedstat), median (min-max); on a core: against each step's time less those waits"] : []),
+    ...(v.drift.interleaved || onCore ? ['profile as calibrated, wall clock: every pass simulated on the profile alone against the wall clock (validate before it measured drift)'] : []),
+  ];
+  return [renderTable(header, rows), ...notes].join('\n');
 }
 
 export function formatValidation(v: ValidateResult): string {
@@ -140,9 +164,13 @@ export function formatValidation(v: ValidateResult): string {
   }
   lines.push('', `TPOT mean error: ${tpotErrors(v).map((e) => `${e.label} ${fmtError(e.error)}`).join(', ')}`);
   lines.push('', `TPOT error per timed pass (each pass's simulated TPOT against its measured one):`, passErrorTable(v));
-  if (v.drift.interleaved) {
-    const worst = (f: (p: ValidateResult['policies'][number]) => Spread) => Math.max(...v.policies.map((p) => Math.max(Math.abs(f(p).min), Math.abs(f(p).max))));
-    lines.push(`worst |TPOT error| of a pass: ${fmtError(worst((p) => p.passes.tpotErrorSpread)).replace('+', '')} with the samples, ${fmtError(worst((p) => p.passes.profileTpotErrorSpread)).replace('+', '')} with the profile as calibrated`);
+  {
+    const worst = (f: (p: ValidateResult['policies'][number]) => Spread) => `${(100 * Math.max(...v.policies.map((p) => Math.max(Math.abs(f(p).min), Math.abs(f(p).max))))).toFixed(1)}%`;
+    const onCore = v.policies.every((p) => p.passes.waitShareSpread !== undefined);
+    lines.push(
+      `worst |TPOT error| of a pass: ${worst((p) => p.passes.tpotErrorSpread)} ${onCore ? 'on a core' : 'wall clock'}${v.drift.interleaved ? ' with the samples' : ''}; ` +
+        `${worst((p) => p.passes.profileTpotErrorSpread)} wall clock with the profile as calibrated`,
+    );
   }
   const drift = driftLine(v);
   if (drift) lines.push(drift);
@@ -197,7 +225,7 @@ export function validationCharts(v: ValidateResult): Chart[] {
     {
       id: 'passes',
       title: 'TPOT error of each timed pass',
-      note: 'Passes in the order they ran (round-robin over the policies). Filled: each pass simulated on the machine\'s speed re-measured around it; hollow: on the profile as calibrated. A drifting machine moves the hollow points together; the filled ones should stay near 0.',
+      note: 'Passes in the order they ran (round-robin over the policies). Filled: each pass simulated on the machine\'s speed re-measured around it, against its time on a core (less its waits for one, where measured); hollow: on the profile as calibrated, against the wall clock. A drifting or shared machine moves the hollow points together; the filled ones should stay near 0.',
       spec: {
         data: { values: passes },
         mark: { type: 'point', size: 40 },
