@@ -135,7 +135,9 @@ export function driftPoints(profile: CalibrationProfile, expertBytes: number): D
 
 /**
  * The microbenchmark plan of a probe: the profile's plan (its cold-cache rotation, its batching)
- * over the key points only, one round, a short time budget (a few hundred ms per probe on 2 cores).
+ * over the key points only, one round, 50 ms of samples per point. Not fewer: with at most 20
+ * samples a point was measured over about 4 ms, and one burst of other work on the 2-core VM moved
+ * a sample's median to x2.4 (expert) and x12 (upload) of the samples beside it.
  */
 export function probePlan(profile: CalibrationProfile, points: DriftPoints, override: Partial<MicrobenchPlan> = {}): MicrobenchPlan {
   const base = profile.plan === 'full' ? fullPlan : quickPlan;
@@ -146,7 +148,7 @@ export function probePlan(profile: CalibrationProfile, points: DriftPoints, over
     maxTokens: points.tokens,
     transferBytes: points.transferBytes,
     rounds: 1,
-    measure: { ...base.measure, warmupRuns: 2, warmupMs: 10, minSamples: 5, maxSamples: 20, timeBudgetMs: 40 },
+    measure: { ...base.measure, warmupRuns: 2, warmupMs: 10, minSamples: 5, maxSamples: 200, timeBudgetMs: 50 },
     ...override,
   };
 }

@@ -93,10 +93,10 @@ export function validateTimingNotes(v: ValidateResult): string[] {
     return [timingNote(v), 'drift: not measured (--no-interleave): every pass simulated on the profile as calibrated', ...waits];
   }
   return [
-    ...waits,
     timingNote(v),
     `drift: a calibration sample of the profile's key points (${d.points.map((p) => p.label).join('; ')}) before the first pass and after each, ` +
       `${d.probes.length} in ${d.probeSec.toFixed(1)} s (untimed); each pass simulated with the profile's expert and upload times scaled by the samples around it (geometric mean of now / profile)`,
+    ...waits,
   ];
 }
 
