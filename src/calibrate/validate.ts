@@ -317,6 +317,11 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       : [];
   const otherDevice =
     o.profile.device !== backend.device ? [`the profile was measured on "${o.profile.device}", the replay ran on "${backend.device}": the simulated times are for the profile's`] : [];
+  const threads = /(\d+) intra-op threads?/.exec(backend.device);
+  const manyThreads =
+    backend.name === 'cpu' && replayed.policies[0]?.passStepWaitSec && threads && Number(threads[1]) > 1
+      ? [`the CPU backend runs ${threads[1]} ONNX Runtime threads, but the waits for a core are measured for the replaying thread only: the time on a core overstates what the pool's threads got`]
+      : [];
   const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
@@ -364,7 +369,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
       probeSec,
     },
-    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice])],
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
   };

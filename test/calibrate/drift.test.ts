@@ -54,7 +54,7 @@ const LINK_BPS = 5e9;
 class DriftingBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly deviceName = 'fake';
-  readonly device = 'a fake device whose speed drifts';
+  device = 'a fake device whose speed drifts';
   readonly dtypes: readonly ExpertDtype[] = ['float32'];
   readonly unsupported = {};
   slowdown: Slowdown = () => ({ expert: 1, upload: 1 });
@@ -249,6 +249,21 @@ describe('a machine where the replay loses its core now and then (fake backend)'
     }
     // On a core, every pass is within 3%.
     expect(worst(v, 'tpotError')).toBeLessThan(0.03);
+  }, 60_000);
+});
+
+describe('validate warns', () => {
+  it('when the CPU backend runs several ORT threads: the waits are measured for the replaying thread only', async () => {
+    const device = backend.device;
+    backend.device = 'a fake device, 2 intra-op threads';
+    let v: ValidateResult;
+    try {
+      v = await run(false);
+    } finally {
+      backend.device = device;
+    }
+    expect(v.warnings).toContain('the CPU backend runs 2 ONNX Runtime threads, but the waits for a core are measured for the replaying thread only: the time on a core overstates what the pool\'s threads got');
+    expect((await run(false)).warnings.some((w) => w.includes('ONNX Runtime threads'))).toBe(false);
   }, 60_000);
 });
 
