@@ -22,8 +22,7 @@
  * at a load average of 4 to 7, the means of 40 ms samples ranged x0.7 to x4.2 from one to the next);
  * validate measures those waits during the passes themselves instead (the clock's waitedSec:
  * Linux's schedstat of the replaying thread) and compares the simulation with the time on a core.
-A probe's expert (upload) ratio is the
- * geometric mean over its expert (upload) points. A pass is simulated on the profile's hardware
+ * A probe's expert (upload) ratio is the geometric mean over its expert (upload) points. A pass is simulated on the profile's hardware
  * with its expert time and its link time multiplied by the geometric mean of the ratios of the
  * probes before and after it: the fitted model (the roofline's shape, the interpolation to the
  * replayed size) is still the profile's, only the machine's speed is that of the same minutes.
