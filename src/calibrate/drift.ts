@@ -19,7 +19,7 @@
  * 20% longer than when the machine was calibrated: the speed of the machine while the process
  * holds a core (memory bandwidth others share, clock frequency). The time the process waits for a
  * core that other work holds is not in it, and a short sample cannot estimate it (on the 2-core VM
- * at a load average of 4 to 7, the means of 40 ms samples ranged x0.7 to x4.2 from one to the next);
+ * at a load average of 4 to 7, the means of samples of about 4 ms per point ranged x0.7 to x4.2);
  * validate measures those waits during the passes themselves instead (the clock's waitedSec:
  * Linux's schedstat of the replaying thread) and compares the simulation with the time on a core.
  * A probe's expert (upload) ratio is the geometric mean over its expert (upload) points. A pass is simulated on the profile's hardware
