@@ -7,6 +7,7 @@ import type { Hardware } from '../hardware/types.js';
 import { createRng } from '../rng/rng.js';
 import { KERNELS_PER_EXPERT } from '../timing/roofline.js';
 import { openBackend, type Backend, type BackendName } from './backends.js';
+import { hrClock, type Clock } from '../util/clock.js';
 import { fitExpertAnchored, fitTransfer, type ExpertFit } from './fit.js';
 import {
   benchExpert,
@@ -32,9 +33,13 @@ export interface CalibrateOptions {
   progress?: Progress;
   /** Timestamp recorded in the profile; defaults to now. */
   createdAt?: Date;
+  /** How a backend is opened (default openBackend); tests pass a fake one. */
+  open?: (name: BackendName | string) => Promise<Backend>;
+  /** The timer of the measurements (default the process's monotonic clock). */
+  clock?: Clock;
 }
 
-function flatStats(s: SampleStats): SampleStats {
+function flatStats(s: SampleStats): Omit<SampleStats, 'meanSec'> {
   return {
     n: s.n,
     iterationsPerSample: s.iterationsPerSample,
@@ -124,11 +129,13 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   const progress = options.progress ?? (() => {});
   const createdAt = (options.createdAt ?? new Date()).toISOString();
 
-  const backend = await openBackend(options.backend);
+  const open = options.open ?? openBackend;
+  const clock = options.clock ?? hrClock;
+  const backend = await open(options.backend);
   let bench;
   try {
     progress(`backend ${backend.name}: ${backend.device}`);
-    bench = await runMicrobench(backend, plan, { rng, progress });
+    bench = await runMicrobench(backend, plan, { rng, progress, clock });
   } finally {
     await backend.close();
   }
@@ -137,9 +144,9 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   let cpuSamples: ExpertSample[] | undefined;
   if (backend.name !== 'cpu') {
     progress('host CPU expert runs (for hardware.cpu)');
-    const cpu: Backend = await openBackend('cpu');
+    const cpu: Backend = await open('cpu');
     try {
-      cpuSamples = await benchExpert(cpu, plan, rng.fork('cpu-expert'), progress);
+      cpuSamples = await benchExpert(cpu, plan, rng.fork('cpu-expert'), progress, clock);
     } finally {
       await cpu.close();
     }

@@ -17,7 +17,7 @@
 import { createRng, type Rng } from '../rng/rng.js';
 import { lastLevelCacheBytes, SlabAllocator, type Backend, type DeviceBuffer, type DeviceExpert } from './backends.js';
 import { fmtBytes, fmtSec } from './format.js';
-import { now } from '../util/clock.js';
+import { hrClock, type Clock } from '../util/clock.js';
 import {
   expertBytesMoved,
   expertFlops,
@@ -41,6 +41,12 @@ export interface SampleStats {
   p90Sec: number;
   /** Median absolute deviation from the median. */
   madSec: number;
+  /**
+   * Mean over the samples: the total time over the operations, every interruption included (the
+   * median leaves out a sample that lost its core; a replay's pass, a sum, does not). Not kept in
+   * profiles.
+   */
+  meanSec: number;
   minSec: number;
   maxSec: number;
 }
@@ -91,6 +97,7 @@ export function summarize(samplesSec: readonly number[], iterationsPerSample = 1
     p10Sec: quantile(s, 0.1),
     p90Sec: quantile(s, 0.9),
     madSec: quantile(dev, 0.5),
+    meanSec: s.reduce((a, b) => a + b, 0) / s.length,
     minSec: s[0],
     maxSec: s[s.length - 1],
   };
@@ -105,8 +112,9 @@ export async function measure<T>(
   op: () => Promise<T>,
   options: Partial<MeasureOptions> = {},
   after?: (result: T) => void | Promise<void>,
+  clock: Clock = hrClock,
 ): Promise<SampleStats> {
-  const { samples, iterations } = await measureSamples(op, options, after);
+  const { samples, iterations } = await measureSamples(op, options, after, clock);
   return summarize(samples, iterations);
 }
 
@@ -140,8 +148,10 @@ async function measureSamples<T>(
   op: () => Promise<T>,
   options: Partial<MeasureOptions> = {},
   after?: (result: T) => void | Promise<void>,
+  clock: Clock = hrClock,
 ): Promise<{ samples: number[]; iterations: number }> {
   const o = { ...defaultMeasureOptions, ...options };
+  const now = () => clock.now();
   let single = Infinity;
   const warmStart = now();
   const warmNs = BigInt(Math.round(o.warmupMs * 1e6));
@@ -268,9 +278,10 @@ export async function benchExpert(
   plan: MicrobenchPlan,
   rng: Rng = createRng('calibrate'),
   progress: Progress = () => {},
+  clock: Clock = hrClock,
 ): Promise<ExpertSample[]> {
   const pools = plan.shapes.map(() => new Map<number, Pool>());
-  for (let round = 0; round < plan.rounds; round++) await expertRound(backend, plan, rng, round, pools);
+  for (let round = 0; round < plan.rounds; round++) await expertRound(backend, plan, rng, round, pools, clock);
   const out: ExpertSample[] = [];
   plan.shapes.forEach((shape, i) => {
     for (const [tokens, pool] of pools[i]) {
@@ -290,7 +301,7 @@ export async function benchExpert(
   return out;
 }
 
-async function expertRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, round: number, pools: Map<number, Pool>[]): Promise<void> {
+async function expertRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, round: number, pools: Map<number, Pool>[], clock: Clock): Promise<void> {
   const options = perRound(plan);
   for (const [i, shape] of plan.shapes.entries()) {
     const label = `${shape.hiddenSize}x${shape.intermediateSize}`;
@@ -303,7 +314,7 @@ async function expertRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, rou
       for (const tokens of powersOfTwo(1, plan.maxTokens)) {
         if (round > 0 && !pools[i].has(tokens)) break;
         const x = randomActivations(tokens, shape.hiddenSize, plan.dtype, rng.fork(`x:${label}:${tokens}`));
-        const r = await measureSamples(() => backend.runExpert(x, devs[next++ % copies]), options);
+        const r = await measureSamples(() => backend.runExpert(x, devs[next++ % copies]), options, undefined, clock);
         Pool.of(pools[i], tokens).add(r);
         if (round === 0 && summarize(r.samples).medianSec > plan.maxRunSec) break;
       }
@@ -322,7 +333,7 @@ export const UPLOADS_PER_SAMPLE = 3;
 /** Stats of a batch of `k` operations plus a fixed cost, as the stats of one operation. */
 function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats {
   const f = (x: number) => Math.max(1e-9, (x - fixedSec) / k);
-  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k };
+  return { ...s, medianSec: f(s.medianSec), p10Sec: f(s.p10Sec), p90Sec: f(s.p90Sec), minSec: f(s.minSec), maxSec: f(s.maxSec), madSec: s.madSec / k, meanSec: f(s.meanSec) };
 }
 
 /**
@@ -340,13 +351,13 @@ export async function benchTransfer(
   plan: MicrobenchPlan,
   rng: Rng = createRng('calibrate'),
   progress: Progress = () => {},
+  clock: Clock = hrClock,
 ): Promise<TransferSample[]> {
-  const elem = plan.dtype === 'float32' ? 4 : 2;
   const k = UPLOADS_PER_SAMPLE;
   const extra = { minSampleUs: 0, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) };
-  const syncSec = (await measure(() => backend.sync(), { ...plan.measure, ...extra })).medianSec;
+  const syncSec = (await measure(() => backend.sync(), { ...plan.measure, ...extra }, undefined, clock)).medianSec;
   const pools = new Map<number, Pool>();
-  for (let round = 0; round < plan.rounds; round++) await transferRound(backend, plan, rng, perRound(plan, extra), pools);
+  for (let round = 0; round < plan.rounds; round++) await transferRound(backend, plan, rng, perRound(plan, extra), pools, clock);
   const out: TransferSample[] = [];
   for (const [bytes, pool] of pools) {
     const stats = perOperation(pool.stats(), syncSec, k);
@@ -356,7 +367,7 @@ export async function benchTransfer(
   return out;
 }
 
-async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, options: Partial<MeasureOptions>, pools: Map<number, Pool>): Promise<void> {
+async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, options: Partial<MeasureOptions>, pools: Map<number, Pool>, clock: Clock): Promise<void> {
   const elem = plan.dtype === 'float32' ? 4 : 2;
   const k = UPLOADS_PER_SAMPLE;
   const host = new SlabAllocator(); // page-aligned sources, like pinned host memory
@@ -389,6 +400,7 @@ async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, o
         held.push(...bs);
         while (held.length > copies) backend.releaseBuffer(held.shift()!);
       },
+      clock,
     );
     for (const b of held) backend.releaseBuffer(b);
     host.clear();
@@ -397,8 +409,8 @@ async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, o
 }
 
 /** The smallest run: a 1x1 Identity, host to host. */
-export async function benchLaunch(backend: Backend, plan: MicrobenchPlan, progress: Progress = () => {}): Promise<SampleStats> {
-  const stats = await measure(() => backend.launchTiny(), { ...plan.measure, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) });
+export async function benchLaunch(backend: Backend, plan: MicrobenchPlan, progress: Progress = () => {}, clock: Clock = hrClock): Promise<SampleStats> {
+  const stats = await measure(() => backend.launchTiny(), { ...plan.measure, maxSamples: Math.max(plan.measure.maxSamples ?? 0, 30) }, undefined, clock);
   progress(`tiny run: ${fmtSec(stats.medianSec)}`);
   return stats;
 }
@@ -412,15 +424,16 @@ export interface MicrobenchResult {
 export async function runMicrobench(
   backend: Backend,
   plan: MicrobenchPlan,
-  options: { rng?: Rng; progress?: Progress } = {},
+  options: { rng?: Rng; progress?: Progress; clock?: Clock } = {},
 ): Promise<MicrobenchResult> {
   const rng = options.rng ?? createRng('calibrate');
   const progress = options.progress ?? (() => {});
+  const clock = options.clock ?? hrClock;
   if (!backend.dtypes.includes(plan.dtype)) {
     throw new Error(`${backend.name} backend does not run ${plan.dtype}: ${backend.unsupported[plan.dtype] ?? '?'}`);
   }
-  const launch = await benchLaunch(backend, plan, progress);
-  const transfer = await benchTransfer(backend, plan, rng.fork('transfer'), progress);
-  const expert = await benchExpert(backend, plan, rng.fork('expert'), progress);
+  const launch = await benchLaunch(backend, plan, progress, clock);
+  const transfer = await benchTransfer(backend, plan, rng.fork('transfer'), progress, clock);
+  const expert = await benchExpert(backend, plan, rng.fork('expert'), progress, clock);
   return { expert, transfer, launch };
 }

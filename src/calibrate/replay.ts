@@ -32,14 +32,15 @@
  * Timing (util/clock.ts, process.hrtime.bigint): an untimed warm-up over the first steps, then `repeats` timed
  * passes over every step, each from an empty cache, round-robin over the policies; a step's time is
  * its median over the passes. Initial residents (static placement, all-on-gpu) are uploaded before
- * a pass and not timed or counted, as the simulator charges nothing for them.
+ * a pass and not timed or counted, as the simulator charges nothing for them. `betweenPasses` runs
+ * untimed before the first timed pass and after each (validate's calibration samples, drift.ts).
  */
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';
 import { SlabAllocator } from './backends.js';
 import type { Progress } from './microbench.js';
 import { quantile } from './microbench.js';
-import { now, secondsSince } from '../util/clock.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
@@ -67,6 +68,14 @@ export interface ReplayOptions {
   progress?: Progress;
   /** The policies' predictors, set up (replay-setup.ts). */
   predictors: PolicyPredictors;
+  /** The timer (default the process's monotonic clock); tests drive a fake backend with a fake one. */
+  clock?: Clock;
+  /**
+   * Called between timed passes, untimed: at boundary 0 before the first pass, at boundary g + 1
+   * after the pass of global order g (passes run round-robin: pass r of the j-th policy is g = r *
+   * policies + j). `validate` re-measures the profile's key points there.
+   */
+  betweenPasses?: (boundary: number) => Promise<void>;
 }
 
 export interface ReplayPolicyResult {
@@ -103,6 +112,17 @@ export interface ReplayPolicyResult {
   computeSec: number;
   /** Mean step time of each pass (its spread shows the run-to-run noise). */
   passMeanStepSec: number[];
+  /** Per pass: its place in the order all passes ran in (round-robin over the policies), from 0. */
+  passOrder: number[];
+  /** Per pass: time inside backend.upload and backend.runExpert, summed over the steps. */
+  passUploadSec: number[];
+  passComputeSec: number[];
+  /**
+   * Per pass, per step: seconds of the step's time the replaying thread spent waiting for a core
+   * that other work held (the clock's waitedSec: Linux schedstat); absent where not reported. The
+   * replay runs on one thread (ONNX Runtime's CPU EP with one intra-op thread runs on the caller).
+   */
+  passStepWaitSec?: number[][];
   latency: LatencySummary;
 }
 
@@ -243,11 +263,16 @@ interface PassCounters {
   perLayerSec: Float64Array;
   uploadSec: number;
   computeSec: number;
+  /** Per step: seconds spent waiting for a core (empty when the clock does not say). */
+  stepWaitSec: number[];
 }
 
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
 async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null): Promise<PassCounters> {
   const { backend, prep } = o;
+  const clock = o.clock ?? hrClock;
+  const now = () => clock.now();
+  const secondsSince = (t0: bigint) => secondsOn(clock, t0);
   const { trace } = prep;
   const { log } = s;
   const L = trace.numLayers;
@@ -269,7 +294,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     perLayerSec: new Float64Array(L),
     uploadSec: 0,
     computeSec: 0,
+    stepWaitSec: [],
   };
+  const waited = clock.waitedSec?.bind(clock);
+  let w0 = 0;
   // Per key: its copy in the cache; a copy the cache dropped that this layer still computes with
   // (freed after that); a staging copy; whether its queued upload was dropped by the cache before
   // it started (it lands as a dropped copy); the operation that uploaded it (-1: before the run),
@@ -317,6 +345,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
         for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
         layer = -1;
+        if (waited) w0 = waited();
         t0 = now();
         tl = t0;
       } else if (op === OP_LAYER) {
@@ -407,6 +436,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         const t = now();
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
+        if (waited) c.stepWaitSec.push(waited() - w0);
         for (let j = 0; j < step!.count * h; j++) {
           if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
         }
@@ -432,9 +462,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const expertBytes = expertWeightBytes(o.shape, 'float32');
   const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
   const memory = new SlabAllocator();
-  const t0 = now();
+  const clock = o.clock ?? hrClock;
+  const t0 = clock.now();
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
-  const setupSec = secondsSince(t0);
+  const setupSec = secondsOn(clock, t0);
+  const between = o.betweenPasses ?? (async () => {});
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
@@ -442,6 +474,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
+    await between(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
@@ -456,6 +489,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
+        await between(r * o.policies.length + j + 1);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {
@@ -489,6 +523,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         uploadSec: median(ps.map((q) => q.uploadSec)),
         computeSec: median(ps.map((q) => q.computeSec)),
         passMeanStepSec: ps.map((q) => q.stepSec.reduce((a, b) => a + b, 0) / q.stepSec.length),
+        passOrder: ps.map((_, r) => r * o.policies.length + j),
+        passUploadSec: ps.map((q) => q.uploadSec),
+        passComputeSec: ps.map((q) => q.computeSec),
+        ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
         latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
       });
     }

@@ -7,6 +7,12 @@
  * The simulated world is the replayed one: the scaled model's experts (fp32, three matrices) in the
  * simulator's RooflineCosts on the profile's Hardware; no non-expert work (the replay executes none);
  * the profile's link, which does not overlap compute, with one transfer latency per uploaded matrix.
+ *
+ * A machine's speed drifts (drift.ts): by default validate re-measures the profile's key points
+ * before the first timed pass and after each, and simulates each pass on the profile's hardware
+ * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
+ * over the passes, beside the error with the profile as calibrated; the table's rows compare the
+ * median over the passes on both sides.
  */
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
@@ -19,7 +25,9 @@ import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResu
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
-import type { Progress } from './microbench.js';
+import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
+import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
@@ -48,37 +56,67 @@ export interface SimulatedPolicy {
   latency: LatencySummary;
 }
 
+type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>;
+
 /**
  * Simulate the replay of `setup`'s policies on `hardware`. Each simulation records its operations,
  * which must be those the replay executed (recorded with other durations): the order does not
  * depend on durations, and a difference is a bug, thrown as one.
  */
-export function simulateReplay(setup: Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
+  return simulatePasses(setup, () => hardware, replayed, 1).map((passes) => passes[0]);
+}
+
+/**
+ * Simulate each of `setup`'s policies `passes` times, pass r of the j-th policy on
+ * `hardwareOf(j, r)` (the machine's speed in the minutes of that pass); the operations of every
+ * simulation are checked against the replay's, as in simulateReplay.
+ */
+export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number): SimulatedPolicy[][] {
   const { prep, loaded, policies, scaled, predictors } = setup;
-  const costs = profileCosts(scaled, hardware);
   const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
-  return policies.map((index, j) => {
-    const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
-    if (!schedule.log.equals(executed[j].log)) {
-      throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
-    }
-    const ends = c.stepEndSec.subarray(0, c.stepEndCount);
-    const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
-    return {
-      index,
-      accesses: c.accesses,
-      hits: c.hits,
-      lateHits: c.lateHits,
-      misses: c.misses,
-      bytesH2D: c.bytesH2D,
-      prefetchIssued: c.prefetch.issued,
-      stepSec,
-      perLayerSec: Array.from(c.perLayerSec),
-      linkBusySec: c.linkBusySec,
-      gpuBusySec: c.gpuBusySec,
-      latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
-    };
-  });
+  return policies.map((index, j) =>
+    Array.from({ length: passes }, (_, r): SimulatedPolicy => {
+      const costs = profileCosts(scaled, hardwareOf(j, r));
+      const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+      if (!schedule.log.equals(executed[j].log)) {
+        throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
+      }
+      const ends = c.stepEndSec.subarray(0, c.stepEndCount);
+      const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
+      return {
+        index,
+        accesses: c.accesses,
+        hits: c.hits,
+        lateHits: c.lateHits,
+        misses: c.misses,
+        bytesH2D: c.bytesH2D,
+        prefetchIssued: c.prefetch.issued,
+        stepSec,
+        perLayerSec: Array.from(c.perLayerSec),
+        linkBusySec: c.linkBusySec,
+        gpuBusySec: c.gpuBusySec,
+        latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+      };
+    }),
+  );
+}
+
+const median = (xs: readonly number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+/** The simulations of one policy's passes as one: per step (and layer, and busy time) the median over them. */
+export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pick<ReplayResult, 'steps'>, sequences: number): SimulatedPolicy {
+  if (sims.length === 1) return sims[0];
+  const s0 = sims[0];
+  const stepSec = s0.stepSec.map((_, k) => median(sims.map((s) => s.stepSec[k])));
+  return {
+    ...s0,
+    stepSec,
+    perLayerSec: s0.perLayerSec.map((_, l) => median(sims.map((s) => s.perLayerSec[l]))),
+    linkBusySec: median(sims.map((s) => s.linkBusySec)),
+    gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
+    latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
+  };
 }
 
 export interface MetricRow {
@@ -103,6 +141,46 @@ export interface PolicyValidation {
   /** Per MoE layer, seconds per step. */
   simulatedLayerSec: number[];
   measuredLayerSec: number[];
+  /** The TPOT of each timed pass, simulated and measured, and its error. */
+  passes: PassErrors;
+}
+
+export interface PassErrors {
+  /** Per pass (in this policy's pass order): its place in the order of all passes, from 0. */
+  order: number[];
+  /** Measured TPOT of each pass, wall clock. */
+  measuredTpotMs: number[];
+  /**
+   * Measured TPOT of each pass on a core: each step's time less the time the replaying thread
+   * waited for a core that other work held; absent where the OS does not report those waits.
+   */
+  onCoreTpotMs?: number[];
+  /** Per pass: the share of its steps' time spent waiting for a core. */
+  waitShare?: number[];
+  waitShareSpread?: Spread;
+  /** Simulated on the machine's speed of the pass's minutes (the probes around it), or on the profile as calibrated with interleaving off. */
+  simulatedTpotMs: number[];
+  /** The validation's figure: simulatedTpotMs against onCoreTpotMs (against measuredTpotMs where waits are not reported). */
+  tpotError: number[];
+  tpotErrorSpread: Spread;
+  /** simulatedTpotMs against the wall-clock measuredTpotMs. */
+  wallTpotError: number[];
+  wallTpotErrorSpread: Spread;
+  /** Simulated on the profile as calibrated, against the wall clock: what validate reported before it measured drift. */
+  profileTpotError: number[];
+  profileTpotErrorSpread: Spread;
+}
+
+export interface DriftReport {
+  /** Whether calibration samples were interleaved with the passes (and the passes simulated on them). */
+  interleaved: boolean;
+  points: DriftPoint[];
+  probes: DriftProbe[];
+  /** Over the probes: measured / profile, expert runs and uploads; absent without probes. */
+  expertRatio?: Spread;
+  uploadRatio?: Spread;
+  /** Seconds the probes took, in all (untimed by the replay). */
+  probeSec: number;
 }
 
 export interface ValidateResult {
@@ -114,6 +192,8 @@ export interface ValidateResult {
   warmupSteps: number;
   repeats: number;
   policies: PolicyValidation[];
+  /** How the machine's speed moved during the run, from the calibration samples between passes. */
+  drift: DriftReport;
   warnings: string[];
   /** Load averages (1, 5, 15 minutes) when the replay ended, where the OS reports them: other work on the machine adds timing noise. */
   loadAverage?: number[];
@@ -125,7 +205,7 @@ const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / w
 const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
 
 /** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
-export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number): MetricRow[] {
+export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number, onCoreTpotMs?: number): MetricRow[] {
   for (const [what, a, b] of [
     ['accesses', s.accesses, r.accesses],
     ['hits', s.hits, r.hits],
@@ -146,6 +226,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
   });
   return [
     row('TPOT mean', 'ms', s.latency.tpotMs, r.latency.tpotMs),
+    ...(onCoreTpotMs === undefined ? [] : [row('TPOT mean on a core', 'ms', s.latency.tpotMs, onCoreTpotMs)]),
     row('TPOT p50', 'ms', s.latency.tpotP50Ms, r.latency.tpotP50Ms),
     row('TTFT mean', 'ms', s.latency.ttftMs, r.latency.ttftMs),
     row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
@@ -165,6 +246,16 @@ export interface ValidateOptions {
   repeats?: number;
   seed?: string;
   progress?: Progress;
+  /**
+   * Re-measure the profile's key points before the first timed pass and after each, and simulate
+   * each pass on the machine's speed of its minutes (default true). False: every pass on the
+   * profile as calibrated, no samples taken.
+   */
+  interleave?: boolean;
+  /** Overrides of the probes' microbenchmark plan (tests: no cold-cache rotation). */
+  probePlan?: Partial<MicrobenchPlan>;
+  /** The timer of the replay and the probes (tests: a fake clock driven by a fake backend). */
+  clock?: Clock;
 }
 
 export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
@@ -172,7 +263,25 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   if (o.profile.backend !== backend.name) {
     throw new InputError(`${o.profileFile}: calibrated on backend ${o.profile.backend}, but validating on ${backend.name}; run moesim calibrate --backend ${backend.name}`);
   }
+  const interleave = o.interleave ?? true;
+  const clock = o.clock ?? hrClock;
+  const progress = o.progress ?? (() => {});
+  const points = driftPoints(o.profile, scaled.expertBytes);
+  const prober = interleave ? new DriftProber(backend, points, probePlan(o.profile, points, o.probePlan), clock) : undefined;
+  let probeSec = 0;
+  const fmtRatio = (x: number) => `x${x.toFixed(3)}`;
   const replayed = await replay({
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(prober
+      ? {
+          betweenPasses: async (boundary: number) => {
+            const t0 = clock.now();
+            const p = await prober.probe(boundary);
+            probeSec += secondsOn(clock, t0);
+            progress(`calibration sample ${boundary}: expert runs ${fmtRatio(p.expertRatio)}, uploads ${fmtRatio(p.uploadRatio)} the profile's`);
+          },
+        }
+      : {}),
     backend,
     scenario: loaded.scenario,
     prep,
@@ -184,7 +293,21 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     progress: o.progress,
     predictors: setup.predictors,
   });
-  const simulated = simulateReplay(setup, o.profile.hardware, replayed);
+  const repeats = replayed.repeats;
+  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed);
+  const perPass = prober
+    ? simulatePasses(
+        setup,
+        (j, r) => {
+          const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
+          return scaleHardware(o.profile.hardware, f.expert, f.upload);
+        },
+        replayed,
+        repeats,
+      )
+    : asCalibrated.map((s) => Array.from({ length: repeats }, () => s));
+  const sequences = prep.trace.sequences.length;
+  const simulated = perPass.map((sims) => medianOverPasses(sims, replayed, sequences));
   const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
   const lo = Math.min(...calibrated);
   const hi = Math.max(...calibrated);
@@ -194,6 +317,11 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       : [];
   const otherDevice =
     o.profile.device !== backend.device ? [`the profile was measured on "${o.profile.device}", the replay ran on "${backend.device}": the simulated times are for the profile's`] : [];
+  const threads = /(\d+) intra-op threads?/.exec(backend.device);
+  const manyThreads =
+    backend.name === 'cpu' && replayed.policies[0]?.passStepWaitSec && threads && Number(threads[1]) > 1
+      ? [`the CPU backend runs ${threads[1]} ONNX Runtime threads, but the waits for a core are measured for the replaying thread only: the time on a core overstates what the pool's threads got`]
+      : [];
   const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
@@ -201,13 +329,15 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       index: r.index,
       policy: r.policy,
       label: r.label,
-      rows: compare(r, s, steps),
+      rows: compare(r, s, steps, onCoreTpot(r, replayed.steps, sequences)),
       simulatedStepSec: s.stepSec,
       measuredStepSec: r.stepSec,
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
+      passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
     };
   });
+  const probes = prober?.probes ?? [];
   const load = os.loadavg();
   return {
     scenario: { name: loaded.scenario.name, file: loaded.file },
@@ -232,8 +362,48 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     warmupSteps: replayed.warmupSteps,
     repeats: replayed.repeats,
     policies,
-    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice])],
+    drift: {
+      interleaved: interleave,
+      points: points.points,
+      probes,
+      ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
+      probeSec,
+    },
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
+  };
+}
+
+/** The measured TPOT on a core: per step, the median over the passes of its time less its waits for a core; undefined without waits. */
+export function onCoreTpot(r: ReplayResult['policies'][number], steps: ReplayResult['steps'], sequences: number): number | undefined {
+  const waits = r.passStepWaitSec;
+  if (!waits) return undefined;
+  const stepSec = r.stepSec.map((_, i) => median(r.passStepSec.map((pass, k) => Math.max(0, pass[i] - waits[k][i]))));
+  return summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs;
+}
+
+/** Per pass of one policy: measured (wall clock and on a core) and simulated TPOT and the errors, with the profile as calibrated too. */
+export function passErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: ReplayResult['steps'], sequences: number): PassErrors {
+  const tpot = (stepSec: number[]) => summarizeLatencies(tokenLatencies(steps, stepSec, sequences)).tpotMs;
+  const measuredTpotMs = r.passStepSec.map(tpot);
+  const waits = r.passStepWaitSec;
+  const onCoreTpotMs = waits ? r.passStepSec.map((stepSec, k) => tpot(stepSec.map((t, i) => Math.max(0, t - waits[k][i])))) : undefined;
+  const waitShare = waits ? r.passStepSec.map((stepSec, k) => waits[k].reduce((a, b) => a + b, 0) / stepSec.reduce((a, b) => a + b, 0)) : undefined;
+  const simulatedTpotMs = sims.map((s) => s.latency.tpotMs);
+  const wallTpotError = measuredTpotMs.map((m, k) => rel(simulatedTpotMs[k], m));
+  const tpotError = onCoreTpotMs ? onCoreTpotMs.map((m, k) => rel(simulatedTpotMs[k], m)) : wallTpotError;
+  const profileTpotError = measuredTpotMs.map((m) => rel(asCalibrated.latency.tpotMs, m));
+  return {
+    order: r.passOrder,
+    measuredTpotMs,
+    ...(onCoreTpotMs && waitShare ? { onCoreTpotMs, waitShare, waitShareSpread: spreadOf(waitShare) } : {}),
+    simulatedTpotMs,
+    tpotError,
+    tpotErrorSpread: spreadOf(tpotError),
+    wallTpotError,
+    wallTpotErrorSpread: spreadOf(wallTpotError),
+    profileTpotError,
+    profileTpotErrorSpread: spreadOf(profileTpotError),
   };
 }

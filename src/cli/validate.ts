@@ -10,6 +10,7 @@ interface ValidateArgs extends ReplayArgs {
   profile?: string;
   reportDir?: string;
   report: boolean;
+  interleave: boolean;
 }
 
 export { defaultValidateDir } from '../sweep/out-dir.js';
@@ -21,7 +22,12 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     replayOptions(y)
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' }) as never,
+      .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
+      .option('interleave', {
+        type: 'boolean',
+        default: true,
+        describe: "re-measure the profile's key points (expert run, upload) before the first timed pass and after each, and simulate each pass on the machine's speed of its minutes (--no-interleave: every pass on the profile as calibrated)",
+      }) as never,
   handler: async (a) => {
     const { readProfile } = await import('../calibrate/profile.js');
     const { setupReplay } = await import('../calibrate/replay-setup.js');
@@ -40,7 +46,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
     let result;
     try {
-      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress });
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave });
     } finally {
       await setup.backend.close();
     }

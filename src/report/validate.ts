@@ -3,6 +3,7 @@
  */
 import type { ReplayResult } from '../calibrate/replay.js';
 import type { MetricRow, ValidateResult } from '../calibrate/validate.js';
+import type { Spread } from '../calibrate/drift.js';
 import { chartPage, escapeHtml, type PageChart, type VegaLibraries } from './chart-page.js';
 import { renderTable } from './table.js';
 import { FULL_WIDTH, kindColorScale, POLICY_COLORS } from './style.js';
@@ -80,6 +81,72 @@ export function tpotErrors(v: ValidateResult): { label: string; error: number }[
   return v.policies.map((p) => ({ label: p.label, error: p.rows.find((r) => r.metric === 'TPOT mean')!.error }));
 }
 
+const fmtRatio = (x: number): string => `x${x.toFixed(3)}`;
+
+/** How validate timed and simulated, in lines: the replay's timing and the calibration samples between its passes. */
+export function validateTimingNotes(v: ValidateResult): string[] {
+  const d = v.drift;
+  const waits = v.policies.every((p) => p.passes.waitShareSpread !== undefined)
+    ? ["waits for a core: measured per step (the replaying thread's run-queue wait, Linux schedstat); the per-pass errors compare the simulation with each step's time less them"]
+    : [];
+  if (!d.interleaved) {
+    return [timingNote(v), 'drift: not measured (--no-interleave): every pass simulated on the profile as calibrated', ...waits];
+  }
+  return [
+    timingNote(v),
+    `drift: a calibration sample of the profile's key points (${d.points.map((p) => p.label).join('; ')}) before the first pass and after each, ` +
+      `${d.probes.length} in ${d.probeSec.toFixed(1)} s (untimed); each pass simulated with the profile's expert and upload times scaled by the samples around it (geometric mean of now / profile)`,
+    ...waits,
+  ];
+}
+
+/** One line: how far the machine's speed moved from the profile's over the run. */
+export function driftLine(v: ValidateResult): string | undefined {
+  const { expertRatio: e, uploadRatio: u, probes } = v.drift;
+  if (!e || !u) return undefined;
+  const r = (s: Spread) => `${fmtRatio(s.median)} (${fmtRatio(s.min)} to ${fmtRatio(s.max)})`;
+  return `machine speed over the run, now / profile, median (min to max) over ${probes.length} samples: expert runs ${r(e)}, uploads ${r(u)}`;
+}
+
+const range = (s: Spread): string => `${fmtError(s.median)} (${fmtError(s.min)} to ${fmtError(s.max)})`;
+
+/**
+ * Per policy: the TPOT error of each timed pass, its median, range and mean ± sd, on a core where
+ * the waits for one are measured; then against the wall clock, and with the profile as calibrated.
+ */
+export function passErrorTable(v: ValidateResult): string {
+  const onCore = v.policies.every((p) => p.passes.waitShareSpread !== undefined);
+  const header = [
+    'policy',
+    'passes',
+    ...(onCore ? ['waited for a core', 'TPOT error on a core: median'] : ['TPOT error median']),
+    'min',
+    'max',
+    'mean ± sd',
+    ...(onCore ? ['wall clock: median (min to max)'] : []),
+    ...(v.drift.interleaved || onCore ? ['profile as calibrated, wall clock'] : []),
+  ];
+  const rows = v.policies.map((p) => {
+    const s = p.passes.tpotErrorSpread;
+    return [
+      p.label,
+      String(s.n),
+      ...(onCore ? [`${fmt(100 * p.passes.waitShareSpread!.median, 0)}% (${fmt(100 * p.passes.waitShareSpread!.min, 0)}-${fmt(100 * p.passes.waitShareSpread!.max, 0)}%)`] : []),
+      fmtError(s.median),
+      fmtError(s.min),
+      fmtError(s.max),
+      `${fmtError(s.mean)} ± ${fmt(100 * s.sd, 1)}%`,
+      ...(onCore ? [range(p.passes.wallTpotErrorSpread)] : []),
+      ...(v.drift.interleaved || onCore ? [range(p.passes.profileTpotErrorSpread)] : []),
+    ];
+  });
+  const notes = [
+    ...(onCore ? ["waited for a core: the share of the passes' step time the replaying thread was runnable but not running (Linux schedstat), median (min-max); on a core: against each step's time less those waits"] : []),
+    ...(v.drift.interleaved || onCore ? ['profile as calibrated, wall clock: every pass simulated on the profile alone against the wall clock (validate before it measured drift)'] : []),
+  ];
+  return [renderTable(header, rows), ...notes].join('\n');
+}
+
 export function formatValidation(v: ValidateResult): string {
   const hw = v.profile.hardware;
   const lines = [
@@ -89,13 +156,24 @@ export function formatValidation(v: ValidateResult): string {
       `${(hw.gpu.launchOverheadSec * 3 * 1e6).toFixed(1)} µs per expert run; upload ${(hw.link.h2dBytesPerSec / 1e9).toFixed(2)} GB/s + ${(hw.link.latencySec * 1e6).toFixed(1)} µs`,
     `model: ${v.scaled.description}`,
     `trace: ${v.trace.tokens} tokens in ${v.trace.sequences} sequence${v.trace.sequences === 1 ? "" : "s"}, ${v.trace.steps} steps`,
-    timingNote(v),
+    ...validateTimingNotes(v),
     'simulated: the same policies on the same trace, the scaled experts on the profile\'s hardware, no non-expert work (none is executed), uploads not overlapping compute',
   ];
   for (const p of v.policies) {
     lines.push('', p.label, renderTable(['metric', 'simulated', 'measured', 'error'], p.rows.map(rowCells)));
   }
   lines.push('', `TPOT mean error: ${tpotErrors(v).map((e) => `${e.label} ${fmtError(e.error)}`).join(', ')}`);
+  lines.push('', `TPOT error per timed pass (each pass's simulated TPOT against its measured one):`, passErrorTable(v));
+  {
+    const worst = (f: (p: ValidateResult['policies'][number]) => Spread) => `${(100 * Math.max(...v.policies.map((p) => Math.max(Math.abs(f(p).min), Math.abs(f(p).max))))).toFixed(1)}%`;
+    const onCore = v.policies.every((p) => p.passes.waitShareSpread !== undefined);
+    lines.push(
+      `worst |TPOT error| of a pass: ${worst((p) => p.passes.tpotErrorSpread)} ${onCore ? 'on a core' : 'wall clock'}${v.drift.interleaved ? ' with the samples' : ''}; ` +
+        `${worst((p) => p.passes.profileTpotErrorSpread)} wall clock with the profile as calibrated`,
+    );
+  }
+  const drift = driftLine(v);
+  if (drift) lines.push(drift);
   if (v.loadAverage) lines.push(`load average at the end: ${v.loadAverage.map((x) => x.toFixed(2)).join(', ')} (other work on the machine adds timing noise)`);
   for (const w of v.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
@@ -133,6 +211,58 @@ export function validationCharts(v: ValidateResult): Chart[] {
   const metricsShown = [...new Set(errors.map((e) => e.metric))];
   for (const d of [...perStep, ...residuals, ...perLayer]) d.kind = kindOf(String(d.policy));
   const width = FULL_WIDTH;
+  const passes = v.policies.flatMap((p) =>
+    p.passes.order.flatMap((order, r) => [
+      { policy: p.label, kind: kindOf(p.label), pass: order + 1, simulation: v.drift.interleaved ? 'with the samples around the pass' : 'profile as calibrated', errorPct: 100 * p.passes.tpotError[r] },
+      ...(v.drift.interleaved ? [{ policy: p.label, kind: kindOf(p.label), pass: order + 1, simulation: 'profile as calibrated', errorPct: 100 * p.passes.profileTpotError[r] }] : []),
+    ]),
+  );
+  const probes = v.drift.probes.flatMap((q) => [
+    { sample: q.boundary, atSec: q.atSec, what: 'expert runs', ratio: q.expertRatio },
+    { sample: q.boundary, atSec: q.atSec, what: 'uploads', ratio: q.uploadRatio },
+  ]);
+  const driftCharts: Chart[] = [
+    {
+      id: 'passes',
+      title: 'TPOT error of each timed pass',
+      note: 'Passes in the order they ran (round-robin over the policies). Filled: each pass simulated on the machine\'s speed re-measured around it, against its time on a core (less its waits for one, where measured); hollow: on the profile as calibrated, against the wall clock. A drifting or shared machine moves the hollow points together; the filled ones should stay near 0.',
+      spec: {
+        data: { values: passes },
+        mark: { type: 'point', size: 40 },
+        encoding: {
+          x: { field: 'pass', type: 'quantitative', title: 'pass (order run)' },
+          y: { field: 'errorPct', type: 'quantitative', title: 'TPOT error %' },
+          color,
+          shape: { field: 'policy', type: 'nominal', title: 'policy', sort: labels },
+          fill: { condition: { test: "datum.simulation === 'profile as calibrated'", value: 'transparent' }, field: 'kind', type: 'nominal', scale: kindColorScale(kinds), legend: null },
+          tooltip: [{ field: 'policy' }, { field: 'pass' }, { field: 'simulation' }, { field: 'errorPct', title: 'error %', format: '+.1f' }],
+        },
+        width,
+        height: 220,
+      },
+    },
+    ...(probes.length > 0
+      ? [
+          {
+            id: 'drift',
+            title: 'The machine\'s speed over the run: calibration samples between passes',
+            note: 'Median time of the profile\'s key points now over their median in the profile (1 = as calibrated; 1.2 = 20% slower).',
+            spec: {
+              data: { values: probes },
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: { field: 'atSec', type: 'quantitative', title: 's since the first sample' },
+                y: { field: 'ratio', type: 'quantitative', title: 'now / profile', scale: { zero: false } },
+                color: { field: 'what', type: 'nominal', title: null },
+                tooltip: [{ field: 'sample' }, { field: 'what' }, { field: 'ratio', format: '.3f' }],
+              },
+              width,
+              height: 180,
+            },
+          },
+        ]
+      : []),
+  ];
   return [
     {
       id: 'errors',
@@ -242,6 +372,7 @@ export function validationCharts(v: ValidateResult): Chart[] {
         height: 120,
       },
     },
+    ...driftCharts,
   ];
 }
 
@@ -262,6 +393,7 @@ export function renderValidationHtml(v: ValidateResult, libs: VegaLibraries): st
     ['model', v.scaled.description],
     ['trace', `${v.trace.tokens} token${v.trace.tokens === 1 ? '' : 's'} in ${v.trace.sequences} sequence${v.trace.sequences === 1 ? '' : 's'}, ${v.trace.steps} steps`],
     ['TPOT within ±10%', `${within} of ${v.policies.length} policies`],
+    ['drift', driftLine(v) ?? 'not measured (--no-interleave)'],
   ];
   return chartPage({
     title: `moesim validate: ${v.scenario.name} on ${v.backend.name}`,

@@ -140,7 +140,8 @@ describe('validate on the CPU backend', () => {
     for (const p of v.policies) {
       const metrics = p.rows.map((r) => r.metric);
       const prefetching = p.label === 'expertflow' ? ['late hits', 'prefetch uploads'] : [];
-      expect(metrics).toEqual(['TPOT mean', 'TPOT p50', 'TTFT mean', 'time per step', 'upload time per step', 'expert time per step', 'bytes moved', 'hits', ...prefetching, 'hit rate']);
+      const onCore = p.passes.onCoreTpotMs ? ['TPOT mean on a core'] : [];
+      expect(metrics).toEqual(['TPOT mean', ...onCore, 'TPOT p50', 'TTFT mean', 'time per step', 'upload time per step', 'expert time per step', 'bytes moved', 'hits', ...prefetching, 'hit rate']);
       for (const row of p.rows) {
         if (row.exact) expect(row.simulated).toBe(row.measured);
         else {
@@ -153,6 +154,33 @@ describe('validate on the CPU backend', () => {
     }
     // Timing noise is not asserted (a shared 2-core VM); the error figures exist and are finite.
     for (const e of tpotErrors(v)) expect(Number.isFinite(e.error)).toBe(true);
+  });
+
+  it('re-measures the profile\'s key points on the real backend before the first pass and after each, and reports the error per pass', () => {
+    // The replayed expert (32x64) is below every calibrated shape: the smallest one-token run, the smallest upload.
+    expect(v.drift.interleaved).toBe(true);
+    expect(v.drift.points.map((p) => p.label)).toEqual(['expert 128x352, 1 token', 'upload 64 KiB']);
+    expect(v.drift.probes.map((p) => p.boundary)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    for (const p of v.drift.probes) {
+      expect(p.medianSec.every((t) => t > 0)).toBe(true);
+      expect(p.expertRatio).toBeCloseTo(p.medianSec[0] / v.drift.points[0].profileSec, 12);
+      expect(p.uploadRatio).toBeCloseTo(p.medianSec[1] / v.drift.points[1].profileSec, 12);
+    }
+    expect(v.drift.expertRatio!.n).toBe(11);
+    for (const p of v.policies) {
+      expect(p.passes.order).toHaveLength(2);
+      expect(p.passes.tpotErrorSpread.n).toBe(2);
+      expect(p.passes.tpotError.every(Number.isFinite)).toBe(true);
+    }
+    // On Linux the replaying thread's waits for a core are measured: the time on a core is at most the wall time.
+    if (v.policies[0].passes.waitShare) {
+      for (const p of v.policies) {
+        p.passes.onCoreTpotMs!.forEach((t, k) => expect(t).toBeLessThanOrEqual(p.passes.measuredTpotMs[k]));
+        expect(p.passes.waitShare!.every((w) => w >= 0 && w < 1)).toBe(true);
+      }
+    }
+    // Passes ran round-robin: pass 1 of each of the 5 policies, then pass 2 of each.
+    expect(v.policies.map((p) => p.passes.order)).toEqual([[0, 5], [1, 6], [2, 7], [3, 8], [4, 9]]);
   });
 
   it('prints the comparison and renders a self-contained HTML report', () => {
