@@ -23,7 +23,9 @@ import { accessKeys } from '../trace/union.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import { createPolicyCache } from './world.js';
 import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
-import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
+import type { PredictorReport, PublishedComparison, SchedulerPredictorReport } from '../metrics/types.js';
+import { publishedAccuracy, systemOfStandIn, type PublishedSystem } from '../predictors/published.js';
+import type { Evaluation } from '../predictors/evaluate.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
 import { countedSource } from './progress.js';
@@ -257,8 +259,49 @@ function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors
       ...(built.trainMs !== undefined ? { trainMs: built.trainMs } : {}),
       evaluation,
     };
+    const published = publishedComparison(spec, scenario, evaluation);
+    if (published) r.published = published;
     reports.set(key, r);
     return r;
+  };
+}
+
+/**
+ * The paper's accuracy next to the one measured here in the paper's metric, for a predictor that
+ * stands for a system's: path (ExpertFlow), activation-matrix (MoE-Infinity), affinity in a
+ * mixtral-offloading scenario (the stand-in of its speculative guess), published (its `of`).
+ */
+function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation: Evaluation): PublishedComparison | undefined {
+  const system: PublishedSystem | undefined =
+    spec.kind === 'published'
+      ? spec.of
+      : spec.kind === 'affinity'
+        ? scenario.system?.kind === 'mixtral-offloading'
+          ? 'mixtral-offloading'
+          : undefined
+        : systemOfStandIn(spec.kind);
+  if (!system) return undefined;
+  const p = publishedAccuracy(system);
+  const d1 = evaluation.perLookahead.find((a) => a.lookahead === 1);
+  const [measuredAs, measured] =
+    p.metric === 'before-pass-layer-recall'
+      ? ['mean over layers of the recall of each layer, predicted before the pass (evaluation.beforePass.layerMeanRecall)', evaluation.beforePass.layerMeanRecall]
+      : p.metric === 'lookahead-recall'
+        ? ['recall of the top-k set one layer ahead (evaluation.perLookahead d = 1)', d1 && d1.samples > 0 ? d1.recall : null]
+        : p.metric === 'by-construction'
+          ? ['recall one layer ahead (evaluation.perLookahead d = 1)', d1 && d1.samples > 0 ? d1.recall : null]
+          : ['the paper defines no accuracy metric', null];
+  return {
+    system,
+    paper: p.paper,
+    where: p.where,
+    metric: p.metric,
+    measuredAs,
+    measured,
+    value: p.value,
+    ...(p.bound ? { bound: p.bound } : {}),
+    setting: p.setting,
+    note: p.note,
   };
 }
 
