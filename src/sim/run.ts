@@ -269,14 +269,15 @@ function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors
 /**
  * The paper's accuracy next to the one measured here in the paper's metric, for a predictor that
  * stands for a system's: path (ExpertFlow), activation-matrix (MoE-Infinity), affinity in a
- * mixtral-offloading scenario (the stand-in of its speculative guess), published (its `of`).
+ * mixtral-offloading scenario or next to a speculative prefetch (the stand-in of its guess),
+ * published (its `of`).
  */
 function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation: Evaluation): PublishedComparison | undefined {
   const system: PublishedSystem | undefined =
     spec.kind === 'published'
       ? spec.of
       : spec.kind === 'affinity'
-        ? scenario.system?.kind === 'mixtral-offloading'
+        ? scenario.system?.kind === 'mixtral-offloading' || scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'speculative')
           ? 'mixtral-offloading'
           : undefined
         : systemOfStandIn(spec.kind);
