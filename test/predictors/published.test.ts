@@ -132,4 +132,15 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
     expect(row).toContain('arXiv 2410.17954v2');
     expect(table.split('\n').find((l) => l.startsWith('affinity ') && l.includes('mixtral-offloading'))).toContain('no number');
   }, 60_000);
+
+  it('a system block asks for its paper\'s accuracy instead of the stand-in (expertflow), and a paper without one is refused at system.predictor.of', () => {
+    const base = { name: 'sys', seed: 1, model: 'mixtral-8x7b', hardware: 'a100-80gb', trace: { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 4, popularity: { kind: 'zipf', exponent: 1 } } } };
+    const standIn = parseScenario({ ...base, system: { kind: 'expertflow' } });
+    expect(standIn.policies[0]).toMatchObject({ prefetch: { kind: 'expertflow' }, predictor: { kind: 'path' } });
+    const pub = parseScenario({ ...base, system: { kind: 'expertflow', predictor: { kind: 'published', of: 'expertflow' } } });
+    expect(pub.policies[0]).toMatchObject({ prefetch: { kind: 'expertflow' }, predictor: { kind: 'published', of: 'expertflow' } });
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', predictor: { kind: 'published', of: 'mixtral-offloading' } } })).toThrow(
+      /system\.predictor\.of: mixtral-offloading publishes no predictor accuracy/,
+    );
+  });
 });
