@@ -103,12 +103,13 @@ export const publishedAccuracies = {
     system: 'promoe',
     standIn: null,
     paper: 'Song et al., ProMoE: Fast MoE-based LLM Serving using Proactive Caching (arXiv 2410.22134)',
-    where: 'abstract only (the body was not found in the stored copies)',
-    metric: null,
-    definition: 'a learned predictor of later layers\' experts from intermediate results (its quality measured by the paper\'s GoodPred metric, per third-party summaries; not read)',
-    value: null,
-    setting: '-',
-    note: 'not read: only the abstract was available, and it gives speedups, not the predictor\'s accuracy; moesim has no ProMoE-style predictor kind',
+    where: '§4.1 (GoodPred = Accuracy x FetchRate), §4.3 and Figure 8 text',
+    metric: 'lookahead-recall',
+    definition:
+      'Accuracy: the proportion of correctly predicted experts; the learned predictor (a two-layer MLP per layer on the layer input) selects as many experts as the model activates for a token, so it is the recall (and the precision) of a fixed-size set; layer-wise: the next layer',
+    value: 0.847,
+    setting: 'the DS-1 and QW-2 models of its Table 1, on the held-out tenth of traces collected on the models\' domain datasets (9:1 split), next layer',
+    note: 'the text: "an average accuracy of 84.7%" over both models (per-layer values in Figure 8 only); with stride prefetching (one layer farther) it "only declines by 5%". moesim has no ProMoE-style predictor (it reads hidden states); {kind: published, of: promoe} stands for it',
   },
 } as const satisfies Record<string, PublishedAccuracy>;
 

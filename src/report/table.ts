@@ -152,7 +152,7 @@ function publishedLines(reports: readonly PredictorReport[]): string[] {
       c.system,
       c.metric ?? '-',
       c.measured === null ? '-' : fmt(c.measured, 3),
-      c.value === null ? 'no number' : `${c.bound === 'lower' ? '> ' : ''}${fmt(c.value, 2)}`,
+      c.value === null ? 'no number' : `${c.bound === 'lower' ? '> ' : ''}${fmt(c.value, 3)}`,
       `${c.paper}, ${c.where}`,
     ];
   });
