@@ -80,7 +80,7 @@ export const publishedAccuracies = {
     system: 'pregated-moe',
     standIn: null,
     paper: 'Hwang et al., Pre-gated MoE (ISCA 2024, arXiv 2308.12066)',
-    where: 'abstract, the pre-gate design',
+    where: 'abstract (the pre-gating function; "the same level of model quality"); the body was not read',
     metric: 'by-construction',
     definition:
       'the pre-gate of block l selects the experts block l+1 runs; the model is fine-tuned with it, so the pre-gated experts are the routing: nothing predicted is unused and nothing used was not prefetched',

@@ -269,8 +269,8 @@ function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors
 /**
  * The paper's accuracy next to the one measured here in the paper's metric, for a predictor that
  * stands for a system's: path (ExpertFlow), activation-matrix (MoE-Infinity), affinity in a
- * mixtral-offloading scenario or next to a speculative prefetch (the stand-in of its guess),
- * published (its `of`).
+ * mixtral-offloading scenario or next to a speculative prefetch (the stand-in of its guess), the
+ * oracle of a pregated prefetch (Pre-gated MoE's pre-gate), published (its `of`).
  */
 function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation: Evaluation): PublishedComparison | undefined {
   const system: PublishedSystem | undefined =
@@ -280,7 +280,9 @@ function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation
         ? scenario.system?.kind === 'mixtral-offloading' || scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'speculative')
           ? 'mixtral-offloading'
           : undefined
-        : systemOfStandIn(spec.kind);
+        : spec.kind === 'oracle'
+          ? pregatedOwn(spec, scenario)
+          : systemOfStandIn(spec.kind);
   if (!system) return undefined;
   const p = publishedAccuracy(system);
   const d1 = evaluation.perLookahead.find((a) => a.lookahead === 1);
@@ -304,6 +306,13 @@ function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation
     setting: p.setting,
     note: p.note,
   };
+}
+
+/** 'pregated-moe' when `spec` is the oracle a pregated prefetch models its pre-gate by (prefetch/index.ts ownPredictor). */
+function pregatedOwn(spec: Extract<PredictorSpec, { kind: 'oracle' }>, scenario: Scenario): PublishedSystem | undefined {
+  if (spec.precision !== spec.recall) return undefined;
+  const own = scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'pregated' && p.prefetch.accuracy === spec.precision);
+  return own ? 'pregated-moe' : undefined;
 }
 
 /** A serving workload's order depends on simulated time: offline policies and trace-following prefetchers cannot run on it. */

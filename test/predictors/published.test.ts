@@ -110,6 +110,8 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
         { kind: 'lru', label: 'ef path', cache: { perLayer: 4 }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'path' } },
         { kind: 'lru', label: 'spec', cache: { perLayer: 4 }, prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'affinity' } },
         { kind: 'lru', label: 'popularity', cache: { perLayer: 4 }, prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'popularity' } },
+        { kind: 'lru', label: 'pregated', cache: { perLayer: 4 }, prefetch: { kind: 'pregated', accuracy: 0.8 } },
+        { kind: 'lru', label: 'bound', cache: { perLayer: 4 }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'oracle', precision: 0.7, recall: 0.7 } },
       ],
     });
     const r = await runScenario(scenario, { baseDir: '.' });
@@ -127,6 +129,12 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
     expect(spec.published!.value).toBeNull();
     expect(spec.published!.measured).toBe(spec.evaluation.perLookahead[0].recall);
     expect(r.results.find((p) => p.label.startsWith('popularity'))!.predictor!.published).toBeUndefined();
+    // The pre-gate of a pregated prefetch is Pre-gated MoE's (1 by construction); a bare oracle stands for no system.
+    const pregated = r.results.find((p) => p.label.startsWith('pregated'))!.predictor!;
+    expect(pregated.published!.system).toBe('pregated-moe');
+    expect(pregated.published!.value).toBe(1);
+    expect(Math.abs(pregated.published!.measured! - 0.8)).toBeLessThan(0.03);
+    expect(r.results.find((p) => p.label.startsWith('bound'))!.predictor!.published).toBeUndefined();
     const table = predictorTable(r)!;
     expect(table).toContain('predictors against their papers');
     const row = table.split('\n').find((l) => l.startsWith('path ') && l.includes('expertflow'))!;
