@@ -205,6 +205,8 @@ export interface SchedulerPredictorReport {
    * its routing once it ran: precision and recall over (token, MoE layer) pairs.
    */
   accuracy: { tokens: number; precision: number; recall: number };
+  /** ExpertFlow's published accuracy next to accuracy.recall (path or published predictors; PredictorReport.published). */
+  published?: PublishedComparison;
 }
 
 export type TimelineResource = 'gpu' | 'link' | 'cpu';

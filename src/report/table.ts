@@ -230,6 +230,12 @@ export function schedulerPredictorTable(r: RunResult): string | null {
     return [p.label, x.kind, x.training.mode, String(x.parameters), String(x.accuracy.tokens), fmt(x.accuracy.precision, 3), fmt(x.accuracy.recall, 3)];
   });
   const notes = [...new Set(shown.filter((p) => p.schedulerPredictor!.training.offlineOn).map((p) => `  ${p.schedulerPredictor!.kind}: trained offline on ${p.schedulerPredictor!.training.offlineOn}`))];
+  for (const p of shown) {
+    const c = p.schedulerPredictor!.published;
+    if (!c) continue;
+    const value = c.value === null ? 'no number' : `${c.bound === 'lower' ? 'above ' : ''}${fmt(c.value, 3)}`;
+    notes.push(`  ${p.label}: path R ${fmt(c.measured ?? 0, 3)} against ${c.system}'s published ${value} (${c.paper}, ${c.where}; measured as ${c.measuredAs})`);
+  }
   return [
     "scheduler predictions: each decode token's routing path, predicted before its forward pass from what had run, against its routing (precision / recall over (token, MoE layer))",
     '',

@@ -308,6 +308,29 @@ function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation
   };
 }
 
+/**
+ * A token scheduler's path predictor against ExpertFlow's paper: its recall over (token, MoE
+ * layer) pairs, each path predicted before the token's pass. The paper's B_acc ORs a batch's paths
+ * per layer and averages the layers' recalls; this pools single tokens' paths instead.
+ */
+function schedulerPublished(spec: PredictorSpec, recall: number): PublishedComparison | undefined {
+  const system: PublishedSystem | undefined = spec.kind === 'published' ? spec.of : spec.kind === 'path' ? 'expertflow' : undefined;
+  if (!system) return undefined;
+  const p = publishedAccuracy(system);
+  return {
+    system,
+    paper: p.paper,
+    where: p.where,
+    metric: p.metric,
+    measuredAs: "recall of each decode token's predicted path over (token, MoE layer) pairs, pooled (the paper ORs a batch's paths per layer and averages the layers)",
+    measured: recall,
+    value: p.value,
+    ...(p.bound ? { bound: p.bound } : {}),
+    setting: p.setting,
+    note: p.note,
+  };
+}
+
 /** 'pregated-moe' when `spec` is the oracle a pregated prefetch models its pre-gate by (prefetch/index.ts ownPredictor). */
 function pregatedOwn(spec: Extract<PredictorSpec, { kind: 'oracle' }>, scenario: Scenario): PublishedSystem | undefined {
   if (spec.precision !== spec.recall) return undefined;
@@ -436,6 +459,10 @@ function runPolicy(
             accuracy: predictions.accuracy(),
           }
         : undefined;
+    if (schedulerPredictor) {
+      const published = schedulerPublished(setup!.spec, schedulerPredictor.accuracy.recall);
+      if (published) schedulerPredictor.published = published;
+    }
     return {
       policy: p.kind,
       label: `${label} · ${schedulerLabel(spec)}`,

@@ -5,9 +5,13 @@ import { predictorSchema } from '../../src/predictors/spec.js';
 import { createPredictor, predictorInfo, predictorLabel } from '../../src/predictors/index.js';
 import { evaluatePredictor } from '../../src/predictors/evaluate.js';
 import { generateSyntheticTrace } from '../../src/trace/synthetic.js';
-import { parseScenario } from '../../src/scenario/load.js';
+import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/sim/run.js';
-import { predictorTable } from '../../src/report/table.js';
+import { predictorTable, schedulerPredictorTable } from '../../src/report/table.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..').replace(/\/dist$/, '');
 
 const trace = generateSyntheticTrace(
   { layers: 8, experts: 16, topK: 2, sequences: 4, tokensPerSequence: 400, popularity: { kind: 'zipf', exponent: 1 } },
@@ -154,4 +158,15 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
       /system\.predictor\.of: mixtral-offloading publishes no predictor accuracy/,
     );
   });
+
+  it("an expertflow token scheduler's path predictor is reported against ExpertFlow's paper (the shipped serving scenario)", async () => {
+    const { scenario, baseDir, file } = loadScenarioFile(join(root, 'scenarios', 'serving.yaml'));
+    const r = await runScenario(scenario, { baseDir, file });
+    const withPath = r.results.find((p) => p.schedulerPredictor?.kind === 'path')!;
+    const c = withPath.schedulerPredictor!.published!;
+    expect(c.system).toBe('expertflow');
+    expect(c.value).toBe(0.9);
+    expect(c.measured).toBe(withPath.schedulerPredictor!.accuracy.recall);
+    expect(schedulerPredictorTable(r)).toContain(`path R ${c.measured!.toFixed(3)} against expertflow's published above 0.900`);
+  }, 60_000);
 });
