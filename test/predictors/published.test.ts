@@ -10,6 +10,7 @@ import { runScenario } from '../../src/sim/run.js';
 import { predictorTable, schedulerPredictorTable } from '../../src/report/table.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { presetsJson, presetsText } from '../../src/cli/presets.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..').replace(/\/dist$/, '');
 
@@ -169,4 +170,10 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
     expect(c.measured).toBe(withPath.schedulerPredictor!.accuracy.recall);
     expect(schedulerPredictorTable(r)).toContain(`path R ${c.measured!.toFixed(3)} against expertflow's published above 0.900`);
   }, 60_000);
+
+  it('moesim presets lists every published accuracy with its source', () => {
+    const text = presetsText();
+    for (const k of publishedSystems) expect(text).toMatch(new RegExp(`^${k} .*${publishedAccuracies[k].paper.replace(/[()]/g, '.').slice(0, 20)}`, 'm'));
+    expect((presetsJson() as { publishedPredictorAccuracies: unknown }).publishedPredictorAccuracies).toEqual(publishedAccuracies);
+  });
 });
