@@ -100,8 +100,8 @@ export function presetsJson(): unknown {
     ),
     policies: Object.fromEntries(cachePolicyKinds.map((k) => [k, { describe: cachePolicies[k].describe }])),
     prefetch: Object.fromEntries(prefetchKinds.map((k) => [k, { describe: prefetchPolicies[k].describe, defaultPredictor: prefetchPolicies[k].defaultPredictor }])),
-    predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe }])),
-    publishedPredictorAccuracies: publishedAccuracies,
+    // The published kind's `of`: each system's published accuracy with its source.
+    predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe, ...(k === 'published' ? { of: publishedAccuracies } : {}) }])),
     onMiss: Object.fromEntries(missHandlerKinds.map((k) => [k, { describe: missHandlers[k].describe }])),
     schedulers: Object.fromEntries(schedulerKinds.map((k) => [k, { describe: tokenSchedulers[k].describe }])),
   };

@@ -174,6 +174,6 @@ describe('published predictor accuracies (src/predictors/published.ts)', () => {
   it('moesim presets lists every published accuracy with its source', () => {
     const text = presetsText();
     for (const k of publishedSystems) expect(text).toMatch(new RegExp(`^${k} .*${publishedAccuracies[k].paper.replace(/[()]/g, '.').slice(0, 20)}`, 'm'));
-    expect((presetsJson() as { publishedPredictorAccuracies: unknown }).publishedPredictorAccuracies).toEqual(publishedAccuracies);
+    expect((presetsJson() as { predictors: { published: { of: unknown } } }).predictors.published.of).toEqual(publishedAccuracies);
   });
 });
