@@ -61,7 +61,7 @@ export const publishedAccuracies = {
       'B_acc = (1/L) Σ_layers |R_batch ∧ R̂_batch| / |R_batch|: per MoE layer, the share of the experts the batch activates (OR of its tokens\' routing paths) that the routing path predictor, run once before the forward pass, predicted; averaged over layers',
     value: 0.9,
     bound: 'lower',
-    setting: 'Mixtral-8x7B on XSUM, in-domain predictor (trained on XSUM); single A40',
+    setting: 'Mixtral-8x7B on XSUM (Fig. 9d has in-domain and cross-domain curves; the text\'s "above 90%" does not say which); RPP trained on a routing-path dataset of 30,000 input-output-path triples; single A40',
     note: 'the text states "RPP remains above 90%" for Mixtral-8 (Fig. 9d) and "over 90% accuracy in most in-domain cases", 80-90% on Switch-64 and over 95% on Qwen1.5; the per-layer curves are in Fig. 9 only. 0.9 is the stated lower bound, not a point value',
   },
   'mixtral-offloading': {
