@@ -9,6 +9,7 @@ import { schedulerKinds, tokenSchedulers } from '../scheduling/index.js';
 import { prefetchKinds, prefetchPolicies } from '../policies/prefetch/index.js';
 import { missHandlerKinds, missHandlers } from '../policies/miss/index.js';
 import { predictorKinds, predictors } from '../predictors/index.js';
+import { publishedAccuracies, publishedSystems } from '../predictors/published.js';
 import { systemKinds, systems } from '../systems/catalog.js';
 import { cpuPresets, linkPresets, runtimes, weightFormats } from '../timing/execution-semantics.js';
 
@@ -58,6 +59,14 @@ export function presetsText(): string {
     prefetchKinds.map((k) => [k, `${prefetchPolicies[k].describe} (${prefetchPolicies[k].defaultPredictor})`]),
   );
   const predictorTable = renderTable(['predictor', 'what it predicts from'], predictorKinds.map((k) => [k, predictors[k].describe]));
+  const publishedTable = renderTable(
+    ['published predictor accuracy', 'stand-in', 'metric', 'value', 'source'],
+    publishedSystems.map((k) => {
+      const p = publishedAccuracies[k];
+      const value = p.value === null ? 'no number' : `${'bound' in p && p.bound === 'lower' ? '> ' : ''}${p.value}`;
+      return [k, p.standIn ?? '-', p.metric ?? '-', value, `${p.paper}, ${p.where}`];
+    }),
+  );
   const miss = renderTable(['on miss', 'what it does'], missHandlerKinds.map((k) => [k, missHandlers[k].describe]));
   const systemTable = renderTable(['system', 'what it is (system: { kind: ... })'], systemKinds.map((k) => [k, systems[k].describe]));
   const runtimeTable = renderTable(
@@ -76,7 +85,7 @@ export function presetsText(): string {
   ];
   const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`)]);
   return [
-    hw, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', miss, '', schedulers, '',
+    hw, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', publishedTable, '', miss, '', schedulers, '',
     systemTable, '', runtimeTable, '', formatTable, '',
     'Sources:', ...sources, '', 'Execution semantics sources:', ...semanticSources, '', 'Systems (from their code):', ...systemSources,
   ].join('\n');
@@ -91,7 +100,8 @@ export function presetsJson(): unknown {
     ),
     policies: Object.fromEntries(cachePolicyKinds.map((k) => [k, { describe: cachePolicies[k].describe }])),
     prefetch: Object.fromEntries(prefetchKinds.map((k) => [k, { describe: prefetchPolicies[k].describe, defaultPredictor: prefetchPolicies[k].defaultPredictor }])),
-    predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe }])),
+    // The published kind's `of`: each system's published accuracy with its source.
+    predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe, ...(k === 'published' ? { of: publishedAccuracies } : {}) }])),
     onMiss: Object.fromEntries(missHandlerKinds.map((k) => [k, { describe: missHandlers[k].describe }])),
     schedulers: Object.fromEntries(schedulerKinds.map((k) => [k, { describe: tokenSchedulers[k].describe }])),
   };

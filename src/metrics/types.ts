@@ -134,6 +134,14 @@ export interface LookaheadAccuracy {
   topKAccuracy: number;
 }
 
+/** Every layer asked before the token's forward pass (see predictors/evaluate.ts). */
+export interface BeforePassAccuracy {
+  samples: number;
+  precision: number;
+  recall: number;
+  layerMeanRecall: number;
+}
+
 export interface PredictorReport {
   kind: string;
   /** The predictor's parameters as resolved (defaults filled). */
@@ -152,7 +160,30 @@ export interface PredictorReport {
   fit?: { examples: number; epochs: number; finalLoss: number };
   /** Wall-clock offline training time (only when the caller supplied a clock: not deterministic). */
   trainMs?: number;
-  evaluation: { tokens: number; perLookahead: LookaheadAccuracy[] };
+  evaluation: { tokens: number; perLookahead: LookaheadAccuracy[]; beforePass: BeforePassAccuracy };
+  /**
+   * For a predictor standing for a system's (path: ExpertFlow, activation-matrix: MoE-Infinity,
+   * affinity in a mixtral-offloading scenario, published: its `of`): the accuracy in the paper's
+   * own metric measured here, next to the one the paper publishes (src/predictors/published.ts).
+   */
+  published?: PublishedComparison;
+}
+
+export interface PublishedComparison {
+  system: string;
+  paper: string;
+  where: string;
+  /** The paper's metric, by name (published.ts PublishedMetric); null: the paper defines none. */
+  metric: string | null;
+  /** What was measured here in that metric, in words (which evaluation field). */
+  measuredAs: string;
+  /** Measured on this run's trace in the paper's metric; null when the paper defines none. */
+  measured: number | null;
+  /** The paper's value; null when it publishes no number (see note). */
+  value: number | null;
+  bound?: 'lower';
+  setting: string;
+  note: string;
 }
 
 /** The predictor a token scheduler (expertflow) predicted routing paths with, and how well it did over the run. */
@@ -174,6 +205,8 @@ export interface SchedulerPredictorReport {
    * its routing once it ran: precision and recall over (token, MoE layer) pairs.
    */
   accuracy: { tokens: number; precision: number; recall: number };
+  /** ExpertFlow's published accuracy next to accuracy.recall (path or published predictors; PredictorReport.published). */
+  published?: PublishedComparison;
 }
 
 export type TimelineResource = 'gpu' | 'link' | 'cpu';

@@ -5,10 +5,11 @@ import { path } from './path.js';
 import { activationMatrix } from './activation-matrix.js';
 import { popularity } from './popularity.js';
 import type { PredictorSpec } from './spec.js';
+import { publishedOracle } from './published.js';
 
 export type PredictorKind = PredictorSpec['kind'];
 export type PredictorSpecOf<K extends PredictorKind> = Extract<PredictorSpec, { kind: K }>;
-export const predictorKinds = ['oracle', 'affinity', 'path', 'activation-matrix', 'popularity'] as const satisfies readonly PredictorKind[];
+export const predictorKinds = ['oracle', 'affinity', 'path', 'activation-matrix', 'popularity', 'published'] as const satisfies readonly PredictorKind[];
 
 export interface PredictorInfo<K extends PredictorKind> {
   create: (ctx: PredictorContext, spec: PredictorSpecOf<K>) => RoutingPredictor;
@@ -33,6 +34,15 @@ export const predictors: { [K in PredictorKind]: PredictorInfo<K> } = {
   path: { create: path, describe: 'ExpertFlow-style whole-path softmax regression on compact features', readsFuture: false, label: kindLabel },
   'activation-matrix': { create: activationMatrix, describe: "MoE-Infinity: nearest stored request activation matrix by cosine similarity", readsFuture: false, label: kindLabel },
   popularity: { create: popularity, describe: 'per-layer expert frequency', readsFuture: false, label: kindLabel },
+  published: {
+    create: (ctx, spec) => ({ ...oracle(ctx, publishedOracle(spec.of)), kind: 'published' }),
+    describe: "the oracle at the accuracy a system's paper publishes (precision = recall = the value; published.ts)",
+    readsFuture: true,
+    label: (spec) => {
+      const o = publishedOracle(spec.of);
+      return `published ${spec.of} (oracle ${o.precision}/${o.recall})`;
+    },
+  },
 };
 
 export function predictorInfo<K extends PredictorKind>(kind: K): PredictorInfo<K> {

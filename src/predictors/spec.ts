@@ -4,6 +4,7 @@
  * predictors, so that both the scenario schema and the scheduler specs can use it.
  */
 import { z } from 'zod';
+import { noPublishedValue, publishedSystems } from './published.js';
 
 const unit = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
@@ -41,5 +42,18 @@ export const predictorSchema = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ kind: z.literal('activation-matrix'), maxMatrices: positiveInt.default(1000), train }).strict(),
   z.object({ kind: z.literal('popularity'), train }).strict(),
+  /**
+   * The accuracy `of`'s paper publishes (published.ts), as the oracle at precision = recall =
+   * that value; refused for a system whose paper gives no number.
+   */
+  z
+    .object({
+      kind: z.literal('published'),
+      of: z.enum(publishedSystems).superRefine((of, ctx) => {
+        const why = noPublishedValue(of);
+        if (why) ctx.addIssue({ code: 'custom', message: why });
+      }),
+    })
+    .strict(),
 ]);
 export type PredictorSpec = z.infer<typeof predictorSchema>;

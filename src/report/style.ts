@@ -47,7 +47,7 @@ export const BOUND_KINDS = ['belady', 'all-on-gpu'];
 
 /** Whether a policy is a bound: an offline optimum, everything resident, or an oracle predictor. */
 export function isBound(kind: string, label: string, predictorKind?: string): boolean {
-  return BOUND_KINDS.includes(kind) || predictorKind === 'oracle' || /\boracle\b|pregated/.test(label);
+  return BOUND_KINDS.includes(kind) || predictorKind === 'oracle' || predictorKind === 'published' || /\boracle\b|pregated/.test(label);
 }
 
 /** Human names of the fields a sweep varies (the full path or its tail), with their unit. */

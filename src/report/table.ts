@@ -1,6 +1,6 @@
 /** Plain-text tables of results: pure functions of a RunResult. */
 import { plural } from './style.js';
-import type { RunResult } from '../metrics/types.js';
+import type { PredictorReport, RunResult } from '../metrics/types.js';
 import { tierTable } from './tiers.js';
 
 const GiB = 2 ** 30;
@@ -136,7 +136,28 @@ export function predictorTable(r: RunResult): string | null {
     '',
     renderTable(header, rows),
     ...[...new Set(notes)],
+    ...publishedLines(reports),
   ].join('\n');
+}
+
+/** The paper's accuracy next to the measured one, for predictors standing for a system's (PredictorReport.published). */
+function publishedLines(reports: readonly PredictorReport[]): string[] {
+  const withPaper = reports.filter((x) => x.published);
+  if (withPaper.length === 0) return [];
+  const header = ['predictor', 'system', 'paper metric', 'measured here', 'published', 'source'];
+  const rows = withPaper.map((x) => {
+    const c = x.published!;
+    return [
+      x.kind,
+      c.system,
+      c.metric ?? '-',
+      c.measured === null ? '-' : fmt(c.measured, 3),
+      c.value === null ? 'no number' : `${c.bound === 'lower' ? '> ' : ''}${fmt(c.value, 3)}`,
+      `${c.paper}, ${c.where}`,
+    ];
+  });
+  const notes = withPaper.map((x) => `  ${x.published!.system}: ${x.published!.measuredAs}; paper: ${x.published!.setting}; ${x.published!.note}`);
+  return ['', 'predictors against their papers (measured on this run\'s trace, in the paper\'s metric)', '', renderTable(header, rows), ...[...new Set(notes)]];
 }
 
 /**
@@ -209,6 +230,12 @@ export function schedulerPredictorTable(r: RunResult): string | null {
     return [p.label, x.kind, x.training.mode, String(x.parameters), String(x.accuracy.tokens), fmt(x.accuracy.precision, 3), fmt(x.accuracy.recall, 3)];
   });
   const notes = [...new Set(shown.filter((p) => p.schedulerPredictor!.training.offlineOn).map((p) => `  ${p.schedulerPredictor!.kind}: trained offline on ${p.schedulerPredictor!.training.offlineOn}`))];
+  for (const p of shown) {
+    const c = p.schedulerPredictor!.published;
+    if (!c) continue;
+    const value = c.value === null ? 'no number' : `${c.bound === 'lower' ? 'above ' : ''}${fmt(c.value, 3)}`;
+    notes.push(`  ${p.label}: path R ${fmt(c.measured ?? 0, 3)} against ${c.system}'s published ${value} (${c.paper}, ${c.where}; measured as ${c.measuredAs})`);
+  }
   return [
     "scheduler predictions: each decode token's routing path, predicted before its forward pass from what had run, against its routing (precision / recall over (token, MoE layer))",
     '',

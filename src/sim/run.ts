@@ -23,7 +23,9 @@ import { accessKeys } from '../trace/union.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import { createPolicyCache } from './world.js';
 import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
-import type { PredictorReport, SchedulerPredictorReport } from '../metrics/types.js';
+import type { PredictorReport, PublishedComparison, SchedulerPredictorReport } from '../metrics/types.js';
+import { publishedAccuracy, systemOfStandIn, type PublishedSystem } from '../predictors/published.js';
+import type { Evaluation } from '../predictors/evaluate.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
 import { countedSource } from './progress.js';
@@ -257,9 +259,83 @@ function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors
       ...(built.trainMs !== undefined ? { trainMs: built.trainMs } : {}),
       evaluation,
     };
+    const published = publishedComparison(spec, scenario, evaluation);
+    if (published) r.published = published;
     reports.set(key, r);
     return r;
   };
+}
+
+/**
+ * The paper's accuracy next to the one measured here in the paper's metric, for a predictor that
+ * stands for a system's: path (ExpertFlow), activation-matrix (MoE-Infinity), affinity in a
+ * mixtral-offloading scenario or next to a speculative prefetch (the stand-in of its guess), the
+ * oracle of a pregated prefetch (Pre-gated MoE's pre-gate), published (its `of`).
+ */
+function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation: Evaluation): PublishedComparison | undefined {
+  const system: PublishedSystem | undefined =
+    spec.kind === 'published'
+      ? spec.of
+      : spec.kind === 'affinity'
+        ? scenario.system?.kind === 'mixtral-offloading' || scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'speculative')
+          ? 'mixtral-offloading'
+          : undefined
+        : spec.kind === 'oracle'
+          ? pregatedOwn(spec, scenario)
+          : systemOfStandIn(spec.kind);
+  if (!system) return undefined;
+  const p = publishedAccuracy(system);
+  const d1 = evaluation.perLookahead.find((a) => a.lookahead === 1);
+  const [measuredAs, measured] =
+    p.metric === 'before-pass-layer-recall'
+      ? ['mean over layers of the recall of each layer, predicted before the pass (evaluation.beforePass.layerMeanRecall)', evaluation.beforePass.layerMeanRecall]
+      : p.metric === 'lookahead-recall'
+        ? ['recall of the top-k set one layer ahead (evaluation.perLookahead d = 1)', d1 && d1.samples > 0 ? d1.recall : null]
+        : p.metric === 'by-construction'
+          ? ['recall one layer ahead (evaluation.perLookahead d = 1)', d1 && d1.samples > 0 ? d1.recall : null]
+          : ['the paper defines no accuracy metric', null];
+  return {
+    system,
+    paper: p.paper,
+    where: p.where,
+    metric: p.metric,
+    measuredAs,
+    measured,
+    value: p.value,
+    ...(p.bound ? { bound: p.bound } : {}),
+    setting: p.setting,
+    note: p.note,
+  };
+}
+
+/**
+ * A token scheduler's path predictor against ExpertFlow's paper: its recall over (token, MoE
+ * layer) pairs, each path predicted before the token's pass. The paper's B_acc ORs a batch's paths
+ * per layer and averages the layers' recalls; this pools single tokens' paths instead.
+ */
+function schedulerPublished(spec: PredictorSpec, recall: number): PublishedComparison | undefined {
+  const system: PublishedSystem | undefined = spec.kind === 'published' ? spec.of : spec.kind === 'path' ? 'expertflow' : undefined;
+  if (!system) return undefined;
+  const p = publishedAccuracy(system);
+  return {
+    system,
+    paper: p.paper,
+    where: p.where,
+    metric: p.metric,
+    measuredAs: "recall of each decode token's predicted path over (token, MoE layer) pairs, pooled (the paper ORs a batch's paths per layer and averages the layers)",
+    measured: recall,
+    value: p.value,
+    ...(p.bound ? { bound: p.bound } : {}),
+    setting: p.setting,
+    note: p.note,
+  };
+}
+
+/** 'pregated-moe' when `spec` is the oracle a pregated prefetch models its pre-gate by (prefetch/index.ts ownPredictor). */
+function pregatedOwn(spec: Extract<PredictorSpec, { kind: 'oracle' }>, scenario: Scenario): PublishedSystem | undefined {
+  if (spec.precision !== spec.recall) return undefined;
+  const own = scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'pregated' && p.prefetch.accuracy === spec.precision);
+  return own ? 'pregated-moe' : undefined;
 }
 
 /** A serving workload's order depends on simulated time: offline policies and trace-following prefetchers cannot run on it. */
@@ -383,6 +459,10 @@ function runPolicy(
             accuracy: predictions.accuracy(),
           }
         : undefined;
+    if (schedulerPredictor) {
+      const published = schedulerPublished(setup!.spec, schedulerPredictor.accuracy.recall);
+      if (published) schedulerPredictor.published = published;
+    }
     return {
       policy: p.kind,
       label: `${label} · ${schedulerLabel(spec)}`,

@@ -156,7 +156,14 @@ export const systemSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('pregated-moe'), accuracy: unit.default(1) }).strict(),
-  z.object({ kind: z.literal('expertflow'), experts: z.number().int().positive().default(64) }).strict(),
+  z
+    .object({
+      kind: z.literal('expertflow'),
+      experts: z.number().int().positive().default(64),
+      /** Its routing path predictor: default the path stand-in; {kind: published, of: expertflow} for the paper's accuracy (src/predictors/published.ts). */
+      predictor: predictorSchema.optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('hobbit'), lowBit: z.enum(['int4', 'int2']).default('int4'), belowGateWeight: unit.default(0.5) }).strict(),
 ]);
 export type SystemSpec = z.infer<typeof systemSchema>;
@@ -535,7 +542,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     models: ['a global cache of `experts` experts, prefetch: expertflow with the path predictor', 'copies on a copy stream, pinned'],
     simplifies: ['runtime overheads: eager PyTorch defaults (no code consulted)'],
     sources: ['arXiv 2410.17954 (no code repository consulted)'],
-    expand: (s) => ({ policies: [{ kind: 'lru', label: 'expertflow', cache: { experts: s.experts }, prefetch: { kind: 'expertflow' }, predictor: { kind: 'path' } }] }),
+    expand: (s) => ({ policies: [{ kind: 'lru', label: 'expertflow', cache: { experts: s.experts }, prefetch: { kind: 'expertflow' }, predictor: s.predictor ?? { kind: 'path' } }] }),
     semantics: () => baseSemantics({ sources: ['arXiv 2410.17954'] }),
   },
   hobbit: {
