@@ -50,6 +50,13 @@ export interface RuntimeOverheads {
   syncSec: number;
   /** Fixed cost per forward pass (sampling, the Python decode loop, logits to host), seconds. */
   perStepSec: number;
+  /**
+   * Triton kernels launched from Python per transformer layer's non-expert work and per expert
+   * computed (mixtral-offloading's fused HQQ dequant-matmul: one per quantised linear). A Triton
+   * launch costs `tritonLaunchSec` of host time (JITFunction.run binds and checks every argument
+   * in Python), not `perKernelSec`. Absent: none.
+   */
+  triton?: { launchesPerLayer: number; launchesPerExpert: number; launchSec: number };
   sources: Source[];
   /** True where a value is an estimate with a physical meaning but no measurement behind it yet. */
   fitted: boolean;
@@ -281,6 +288,36 @@ export const runtimes = {
     ],
     fitted: true,
   },
+  'eager-pytorch-hqq-triton': {
+    name: 'eager-pytorch-hqq-triton',
+    describe:
+      'mixtral-offloading: eager PyTorch running Hugging Face Mixtral with every linear (attention and experts) an HQQLinearTritonSavable whose forward launches a Triton dequant-matmul from Python',
+    perKernelSec: 10e-6,
+    // HF Mixtral decoder layer at batch 1, ATen ops outside the quantised linears: two RMSNorms
+    // (to fp32, pow, mean, add, rsqrt, mul, mul weight, to: 16), q/k/v views and transposes (6),
+    // rotary embedding (cos/sin slices and casts, apply_rotary_pos_emb with rotate_half on q and k: 18),
+    // KV-cache cat (2), repeat_kv (4), eager attention (matmul, div, mask add, softmax, cast, matmul,
+    // transpose, contiguous, reshape: 9), residual adds (2), router (gate linear, softmax, topk, sum,
+    // div, cast, zeros, one_hot, permute, flatten, unique: 11) = 68; plus the four attention HQQ
+    // linears' scale and zero dequantisation (Quantizer.dequantize: cast, subtract, multiply) and
+    // output allocation: 4 x 4 = 16.
+    kernelsPerLayer: 84,
+    // SparseMoeWrapper.forward per expert: expert_mask[i], torch.where, index the hidden states,
+    // act_fn, multiply (w1 * w3), index and multiply by the routing weight, cast, index_add_ (9);
+    // the experts' own scale/zero dequantisation is the weight format's (dequantKernelsPerExpert).
+    kernelsPerExpert: 9,
+    // torch.where(expert_mask[i]) (nonzero: waits for the GPU), top_x.tolist(), idx.tolist().
+    syncsPerExpert: 3,
+    syncSec: 20e-6,
+    perStepSec: 2e-3,
+    triton: { launchesPerLayer: 4, launchesPerExpert: 3, launchSec: 62e-6 },
+    sources: [
+      PYTORCH_BLOG_CUDA_GRAPHS,
+      'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py (HQQLinearTritonSavable.forward = forward_triton: two Quantizer.dequantize of the 8-bit scale and zero, then triton_matmul{2,3,4}_transpose; SparseMoeWrapper.forward: torch.where, two .tolist() per expert); src/build_model.py (replace_attn_layers: q/k/v/o_proj are HQQLinearTritonSavable); src/triton_kernels.py (matmul2_kernel_transpose: 20 runtime arguments, @triton.autotune)',
+      'Triton launch from Python: triton-lang/triton PR #3503 (liboyue, 2024): with the Triton 2 shipped with PyTorch 2.2, JITFunction.run costs about 40 us for a kernel with a few arguments and 62 us with many; PR #3638 measured 108 us before its fix on its benchmark; 62 us taken (the HQQ matmul kernels take 20 arguments)',
+    ],
+    fitted: true,
+  },
 } satisfies Record<string, RuntimeOverheads>;
 export type RuntimeName = keyof typeof runtimes;
 
@@ -475,19 +512,21 @@ export class SemanticCostModel extends RooflineCosts {
     const dequantKernels = fmt ? fmt.dequantKernelsPerExpert : 0;
     // Zero-token expert calls: their Python ops and syncs, no GPU work.
     const emptyCallsSec = (semantics.emptyExpertCallsPerLayer ?? 0) * (rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec);
+    const tritonPerExpert = rt.triton ? rt.triton.launchesPerExpert * rt.triton.launchSec : 0;
+    const tritonPerLayer = rt.triton ? rt.triton.launchesPerLayer * rt.triton.launchSec : 0;
     if (semantics.hostThread) {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
       // the runtime's kernels and waits in its syncs.
       this.perExpertExtraSec = dequantHbmSec;
       this.perLayerExtraSec = 0;
-      const expertHostSec = (rt.kernelsPerExpert + dequantKernels) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec;
+      const expertHostSec = (rt.kernelsPerExpert + dequantKernels) * rt.perKernelSec + tritonPerExpert + rt.syncsPerExpert * rt.syncSec;
       const preHostSec = new Float64Array(model.moeLayers.length);
       for (let j = 0; j < model.moeLayers.length; j++) {
         const prev = j === 0 ? -1 : model.moeLayers[j - 1];
-        preHostSec[j] = (model.moeLayers[j] - prev) * rt.kernelsPerLayer * rt.perKernelSec + emptyCallsSec;
+        preHostSec[j] = (model.moeLayers[j] - prev) * (rt.kernelsPerLayer * rt.perKernelSec + tritonPerLayer) + emptyCallsSec;
       }
       const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
-      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + rt.perStepSec;
+      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + denseAfter * tritonPerLayer + rt.perStepSec;
       this.host = {
         preExpertSec: (j) => preHostSec[j],
         expertSec: () => expertHostSec,
@@ -497,8 +536,8 @@ export class SemanticCostModel extends RooflineCosts {
     } else {
       const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
       // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
-      this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec + dequantSec;
-      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + emptyCallsSec;
+      this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + tritonPerExpert + rt.syncsPerExpert * rt.syncSec + dequantSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + tritonPerLayer + emptyCallsSec;
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/sim/run.js';
-import { expandSystem, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
+import { expandSystem, SPECULATIVE_RECALL, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { InputError } from '../../src/util/errors.js';
 import { SemanticCostModel, cpuPresets } from '../../src/timing/execution-semantics.js';
@@ -27,7 +27,7 @@ describe('systems catalog', () => {
     const s = parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit' } });
     expect(s.policies.map((p) => p.kind)).toEqual(['lru', 'lru']);
     expect(s.policies[0]).toMatchObject({ cache: { perLayer: 4 } });
-    expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'affinity' } });
+    expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL } });
     expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 32 });
     const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
     expect(own.policies.map((p) => p.kind)).toEqual(['none']);

@@ -115,6 +115,23 @@ describe('execution semantics: the named parameters', () => {
     expect(host.preExpertSec(2, 1, 100)).toBeCloseTo(hostNone.preExpertSec(2, 1, 100), 15);
   });
 
+  it('Triton launches (mixtral-offloading\'s HQQ linears) cost the runtime\'s Triton launch time, per layer and per expert, on the host thread or in the GPU jobs', () => {
+    const rt = runtimes['eager-pytorch-hqq-triton'];
+    const t = rt.triton!;
+    expect(t).toMatchObject({ launchesPerLayer: 4, launchesPerExpert: 3 });
+    const base = { ...rt, triton: undefined };
+    // Inside the GPU jobs: the launches add to the expert's and the layer's time.
+    const withT = semanticCostModel(model, hw, precision, sem({ runtime: rt }));
+    const without = semanticCostModel(model, hw, precision, sem({ runtime: base }));
+    expect(withT.expertSec(1) - without.expertSec(1)).toBeCloseTo(3 * t.launchSec, 12);
+    expect(withT.preExpertSec(3, 1, 100) - without.preExpertSec(3, 1, 100)).toBeCloseTo(4 * t.launchSec, 12);
+    // On the host thread: the host's expert and pre-expert times carry them.
+    const hostT = semanticCostModel(model, hw, precision, sem({ runtime: rt, hostThread: true })).host!;
+    const hostB = semanticCostModel(model, hw, precision, sem({ runtime: base, hostThread: true })).host!;
+    expect(hostT.expertSec(1) - hostB.expertSec(1)).toBeCloseTo(3 * t.launchSec, 12);
+    expect(hostT.preExpertSec(1, 1, 100) - hostB.preExpertSec(1, 1, 100)).toBeCloseTo((model.moeLayers[1] - model.moeLayers[0]) * 4 * t.launchSec, 12);
+  });
+
   it('streamed dense layers copy their weights (and, fused, all experts) before the layer computes', () => {
     const s = sem({ streamedDenseLayers: [1] });
     const c = semanticCostModel(model, hw, precision, s);
