@@ -176,12 +176,21 @@ export interface SchedulerPredictorReport {
   accuracy: { tokens: number; precision: number; recall: number };
 }
 
-export type TimelineResource = 'gpu' | 'link' | 'cpu';
+/**
+ * The timeline's lanes: the GPU's compute stream, the host -> GPU link (copy engine), the SSD's
+ * read queue (issue 16: SSD -> host reads of a three-tier run, or the GPU's fetches on a machine
+ * that fetches from the SSD: unified memory, GPUDirect Storage), the CPU (and host thread).
+ */
+export type TimelineResource = 'gpu' | 'link' | 'ssd' | 'cpu';
 
 /** One busy interval on a resource, for the Gantt chart (a window of one run). */
 export interface TimelineSpan {
   resource: TimelineResource;
-  /** 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'stall', 'cpu-expert', ... */
+  /**
+   * 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'stall', 'cpu-expert', ...; on
+   * the SSD lane 'ssd-read' (a read a miss waits for) and 'ssd-stage' (staged ahead by a prefetch
+   * plan), or 'fetch' / 'prefetch' where the SSD is the GPU's fetch path.
+   */
   kind: string;
   startMs: number;
   endMs: number;

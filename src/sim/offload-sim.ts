@@ -63,6 +63,11 @@ export interface OffloadOptions {
   schedule?: ScheduleLog;
   /** Issue 16: host DRAM and the SSD behind the GPU's cache (tiers.ts); misses and prefetches ask it first. */
   tiers?: TierHook;
+  /**
+   * Issue 16: the link is the SSD (unified memory, GPUDirect Storage: storageLinkCosts); its
+   * transfers are drawn on the timeline's SSD lane.
+   */
+  linkIsStorage?: boolean;
 }
 /** The name the serving workloads know the options by. */
 export type OffloadSimOptions = OffloadOptions;
@@ -145,6 +150,12 @@ export class OffloadSim implements JobListener {
   private gpuFreeAtSec = 0;
   private readonly log?: ScheduleLog;
   private readonly tiers?: TierHook;
+  /** The timeline lane of the link's transfers. */
+  private readonly linkLane: 'link' | 'ssd';
+  /** Per key (with a storage tier): when the expert a miss waits for was in host DRAM (the request's time on a host hit). */
+  private readonly hostReadySec: Float64Array;
+  /** The latest time this layer's CPU-computed experts were in host DRAM (with a storage tier). */
+  private cpuHostReadySec = 0;
   /** The miss handler decides per miss (its table row is not fetch-only); read once, not per miss. */
   private readonly handlerDecides: boolean;
   // The host thread (when cost.host is defined; see the "Host thread" section below).
@@ -220,9 +231,18 @@ export class OffloadSim implements JobListener {
     this.log = options.schedule;
     this.handlerDecides = this.handler !== undefined && !missHandlerInfo(this.handler.kind).fetchesOnly;
     this.tiers = options.tiers;
+    this.linkLane = options.linkIsStorage ? 'ssd' : 'link';
+    this.hostReadySec = new Float64Array(this.tiers ? nKeys : 0);
     if (this.tiers) {
       if (options.prefillStreaming || this.log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
-      this.tiers.bind(this.sim, (key, kind, n) => this.fromHost(key, kind, n));
+      this.tiers.bind(
+        this.sim,
+        (key, kind, n) => this.fromHost(key, kind, n),
+        (key, demand, startSec, endSec) => {
+          if (!this.inWindow()) return;
+          this.c.timeline.push({ resource: 'ssd', kind: demand ? 'ssd-read' : 'ssd-stage', startMs: startSec * 1e3, endMs: endSec * 1e3, step: this.step!.index, layer: (key / this.E) | 0, expert: key % this.E });
+        },
+      );
     }
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
@@ -756,7 +776,7 @@ export class OffloadSim implements JobListener {
     } else {
       const key = jobKey(tag);
       const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
-      this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
+      this.c.timeline.push({ resource: this.linkLane, kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
 

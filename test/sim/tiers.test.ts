@@ -53,6 +53,9 @@ describe('three tiers: GPU <- host DRAM <- SSD', () => {
     expect(c.makespanSec).toBe(52.5);
     const spans = c.timeline.filter((s) => s.resource === 'link').map((s) => `${s.startMs / 1e3}-${s.endMs / 1e3}`);
     expect(spans).toEqual(['6-9', '17.5-20.5', '24-27', '35.5-38.5', '47-50']);
+    // The SSD lane: the four demand reads, each before its copy, none in step 2 (a host hit).
+    const ssd = c.timeline.filter((s) => s.resource === 'ssd').map((s) => `${s.kind} ${s.step} e${s.expert} ${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    expect(ssd).toEqual(['ssd-read 0 e0 1-6', 'ssd-read 1 e1 12.5-17.5', 'ssd-read 3 e2 30.5-35.5', 'ssd-read 4 e1 42-47']);
     const t = host.counters;
     expect([t.hostRequests, t.hostHits, t.hostMisses, t.hostEvictions]).toEqual([5, 1, 4, 2]);
     expect([t.ssdReads, t.ssdDemandReads, t.ssdStagedReads]).toEqual([4, 4, 0]);
@@ -79,10 +82,13 @@ describe('three tiers: GPU <- host DRAM <- SSD', () => {
 
   it('unified memory / GPUDirect: the fetch path is the SSD itself (no host tier)', () => {
     const source = staticBatches(trace, { batchSize: 1, promptTokens: 0 });
-    const c = new OffloadSim(trace, storageLinkCosts(costs, ssdSec), gpuCache(trace, 1), source).run();
+    const c = new OffloadSim(trace, storageLinkCosts(costs, ssdSec), gpuCache(trace, 1), source, { fromStep: 0, steps: 2 }, { linkIsStorage: true }).run();
     // Every step: attention 1, SSD read 5, expert 2, head 0.5 = 8.5 s; 5 steps.
     expect(c.makespanSec).toBe(42.5);
     expect(c.bytesH2D).toBe(15);
+    // The fetches are drawn on the SSD lane (SSD -> GPU), none on the copy engine's.
+    const lanes = c.timeline.filter((s) => s.resource !== 'gpu').map((s) => `${s.resource} ${s.kind} ${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    expect(lanes).toEqual(['ssd fetch 1-6', 'ssd fetch 9.5-14.5']);
   });
 
   it('property: bytes are conserved across the tiers, and a host that holds everything reads each expert once', () => {
