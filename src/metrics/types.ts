@@ -16,7 +16,7 @@ export interface GpuMemory {
   stagingBytes: number;
 }
 
-/** GPU idle time inside layers by cause (ms); the parts add up to stallMs. */
+/** GPU idle time inside layers by cause (ms); capacity + misprediction + link queue + cpu (+ ssd) add up to stallMs. */
 export interface StallSplit {
   /**
    * Waiting for the transfer of an expert that was not resident and not mispredicted: cold, capacity
@@ -31,6 +31,13 @@ export interface StallSplit {
   latePrefetchMs: number;
   /** Waiting at the end of a layer for experts computed on the CPU. */
   cpuMs: number;
+  /**
+   * Issue 16, three tiers only (GPU <- host DRAM <- SSD; absent otherwise): waiting for an expert's
+   * SSD read into host DRAM, its place in the SSD's queue and the read, before its copy to the GPU
+   * (then counted as above) or its computation on the CPU. Where the GPU fetches from the SSD itself
+   * (unified memory, GPUDirect Storage) the link is the SSD, and the classes above are SSD waits.
+   */
+  ssdMs?: number;
 }
 
 export interface PrefetchMetrics {

@@ -16,7 +16,7 @@ const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 export function tierTable(r: RunResult): string | null {
   const rows = r.results.filter((p) => p.tiers);
   if (rows.length === 0) return null;
-  const header = ['policy', 'tiers', 'DRAM GiB', 'needs GiB', 'host hit', 'SSD reads', 'SSD->host GiB', 'host->GPU GiB', 'SSD->GPU GiB', 'GPU busy ms', 'link busy ms', 'SSD busy ms'];
+  const header = ['policy', 'tiers', 'DRAM GiB', 'needs GiB', 'host hit', 'SSD reads', 'SSD->host GiB', 'host->GPU GiB', 'SSD->GPU GiB', 'GPU busy ms', 'link busy ms', 'SSD busy ms', 'stall ms', 'SSD wait ms'];
   const body = rows.map((p) => {
     const t = p.tiers!;
     return [
@@ -32,10 +32,15 @@ export function tierTable(r: RunResult): string | null {
       f(t.busyMs.gpu, 1),
       f(t.busyMs.hostToGpu, 1),
       f(t.mode === 'ssd-direct' ? t.busyMs.ssdToGpu : t.busyMs.ssdToHost, 1),
+      f(p.metrics.stallMs, 1),
+      p.metrics.stallSplitMs.ssdMs !== undefined ? f(p.metrics.stallSplitMs.ssdMs, 1) : '-',
     ];
   });
   const drive = rows[0].tiers!.storage;
-  return [`memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed`, renderTable(header, body)].join('\n');
+  return [
+    `memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed; SSD wait = the part of the GPU's stall spent waiting for SSD reads into host DRAM (three tiers)`,
+    renderTable(header, body),
+  ].join('\n');
 }
 
 /** The report's chart of bytes per link and busy time per resource, one bar per policy. */

@@ -375,6 +375,7 @@ export class OffloadSim implements JobListener {
     this.pending = u;
     this.expertBusySec = 0;
     this.stagingNow = 0;
+    this.cpuHostReadySec = 0;
     const c = this.c;
     const cache = this.cache;
     const keyBase = layer * this.E;
@@ -465,6 +466,8 @@ export class OffloadSim implements JobListener {
       decision = h.decide(q);
     }
     this.waitClass[key] = waitClass;
+    // A host hit waits for no SSD read; fromHost() moves this to the read's arrival.
+    if (this.tiers) this.hostReadySec[key] = this.sim.now;
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
@@ -497,8 +500,11 @@ export class OffloadSim implements JobListener {
 
   /** An expert a miss waited for reached host DRAM from the SSD (tiers.ts): on to the GPU, or to the CPU. */
   private fromHost(key: number, kind: number, n: number): void {
-    if (kind === TIER_CPU) this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
-    else {
+    this.hostReadySec[key] = this.sim.now;
+    if (kind === TIER_CPU) {
+      if (this.sim.now > this.cpuHostReadySec) this.cpuHostReadySec = this.sim.now;
+      this.cpu.submit(this.cpuJobSec(n), 0, expertJob(key), n);
+    } else {
       const job = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, kind), n);
       if (kind === LINK_DEMAND) this.inflightJob[key] = job;
     }
@@ -682,9 +688,14 @@ export class OffloadSim implements JobListener {
     const now = this.sim.now;
     const stall = now - this.gateSec - this.expertBusySec;
     if (stall > 0) this.c.stallSec += stall;
-    // The GPU idled at the end of the layer only while CPU-computed experts finished.
+    // The GPU idled at the end of the layer only while CPU-computed experts finished: with a
+    // storage tier, until the last of them was in host DRAM it waited on the SSD.
     if (now > this.gpuFreeAtSec) {
-      this.c.stallCpuSec += now - this.gpuFreeAtSec;
+      if (this.tiers && this.cpuHostReadySec > this.gpuFreeAtSec) {
+        const ssd = Math.min(now, this.cpuHostReadySec) - this.gpuFreeAtSec;
+        this.c.stallSsdSec += ssd;
+        this.c.stallCpuSec += now - this.gpuFreeAtSec - ssd;
+      } else this.c.stallCpuSec += now - this.gpuFreeAtSec;
       this.gpuFreeAtSec = now;
     }
     this.c.perLayerSec[this.layer] += this.sim.now - this.layerStartSec;
@@ -701,6 +712,17 @@ export class OffloadSim implements JobListener {
     if (cls === WAIT_LATE_PREFETCH) {
       c.stallLinkQueueSec += to - from;
       c.stallLatePrefetchSec += to - from;
+      return;
+    }
+    if (this.tiers) {
+      // With a storage tier: until the expert was in host DRAM it waited on the SSD (its queue and
+      // read); then in the link's queue until its transfer started; then for the transfer.
+      const ready = Math.min(to, Math.max(from, this.hostReadySec[key]));
+      const started = Math.min(to, Math.max(ready, this.fetchStartSec[key]));
+      c.stallSsdSec += ready - from;
+      c.stallLinkQueueSec += started - ready;
+      if (cls === WAIT_MISPREDICTION) c.stallMispredictionSec += to - started;
+      else c.stallCapacitySec += to - started;
       return;
     }
     // Before the expert's own transfer started, it waited in the link's queue.

@@ -247,7 +247,7 @@ function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec
       allOnGpuBytes,
       cacheCapacityExperts: plan.capacityExperts,
     },
-    { prefetching: options.prefetch !== undefined },
+    { prefetching: options.prefetch !== undefined, storageTier: tiers.host !== undefined },
   );
   if (cachePolicyInfo(p.kind).capacity === 'all' && metrics.gpuMemoryBytes > hbm) {
     metrics.fitsInHbm = false;

@@ -10,6 +10,8 @@ import { nextUseOf } from '../../src/policies/belady.js';
 import { accessKeys } from '../../src/trace/union.js';
 import { traceOf } from '../helpers/trace.js';
 import type { Trace } from '../../src/trace/types.js';
+import { cpuOnMiss } from '../../src/policies/miss/cpu.js';
+import type { SimCounters } from '../../src/metrics/counters.js';
 
 /** Round numbers: attention 1 s, expert 2 s, LM head 0.5 s, 3-byte experts over a 1 B/s link (3 s), SSD reads 5 s. */
 const costs: StepCosts = {
@@ -33,10 +35,14 @@ function hostCache(trace: Trace, capacity: number, kind: 'lru' | 'belady', nextU
   return new ExpertCache(L, E, capacity, false, cachePolicies[kind].create({ numLayers: L, numExperts: E, capacityPerScope: capacity, scopes: 1, nextUse }));
 }
 
-function run(trace: Trace, host: HostTier, cost: StepCosts = costs) {
+function run(trace: Trace, host: HostTier, cost: StepCosts = costs, onMissCpu = false) {
   const source = staticBatches(trace, { batchSize: 1, promptTokens: 0 });
-  return new OffloadSim(trace, cost, gpuCache(trace, 1), source, { fromStep: 0, steps: 10 }, { tiers: host }).run();
+  const miss = onMissCpu ? { missHandler: cpuOnMiss(), missCosts: { cpuExpertSec: () => 1, activationBytes: () => 0, lowBitExpertBytes: 1, lowBitExpertSec: () => 1 } } : {};
+  return new OffloadSim(trace, cost, gpuCache(trace, 1), source, { fromStep: 0, steps: 10 }, { tiers: host, ...miss }).run();
 }
+
+/** The stall classes of a run: [capacity, misprediction, link queue, cpu, ssd]. */
+const split = (c: SimCounters) => [c.stallCapacitySec, c.stallMispredictionSec, c.stallLinkQueueSec, c.stallCpuSec, c.stallSsdSec];
 
 // One layer, experts 0,1,0,2,1 (top-1); GPU: 1 slot; host DRAM: 2 experts (LRU); the SSD behind.
 const trace = traceOf([[[[0]], [[1]], [[0]], [[2]], [[1]]]], 3);
@@ -67,6 +73,42 @@ describe('three tiers: GPU <- host DRAM <- SSD', () => {
     expect(t.ssdDemandWaitSec).toBe(20);
     // The GPU waited for SSD + link: 4 x 8 s + 1 x 3 s.
     expect(c.stallSec).toBe(35);
+    // Split: the four SSD reads (4 x 5 s) are SSD stall, the five copies (5 x 3 s) capacity stall; no link queue.
+    expect(split(c)).toEqual([15, 0, 0, 0, 20]);
+  });
+
+  it('a CPU-computed miss waits for its SSD read: that part of the end-of-layer wait is SSD stall', () => {
+    // One step, one layer, expert 0 missing everywhere; the CPU (1 s) is cheaper than a fetch (3 + 2 s).
+    // Attention [0,1]; SSD read [1,6]; CPU [6,7]; the GPU idles [1,7]: 5 s SSD, 1 s CPU; head [7,7.5].
+    const one = traceOf([[[[0]]]], 3);
+    const host = new HostTier(hostCache(one, 2, 'lru'), 3, ssdSec);
+    const c = run(one, host, costs, true);
+    expect(c.cpuComputations).toBe(1);
+    expect(c.makespanSec).toBe(7.5);
+    expect(c.stallSec).toBe(6);
+    expect(split(c)).toEqual([0, 0, 0, 1, 5]);
+    expect(c.timeline.filter((s) => s.resource !== 'gpu').map((s) => `${s.resource} ${s.kind} ${s.startMs / 1e3}-${s.endMs / 1e3}`)).toEqual(['ssd ssd-read 1-6', 'cpu cpu-expert 6-7']);
+  });
+
+  it('property: the stall classes add up to the stall, and the SSD class is the demand reads the GPU waited for', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        (tokens, hostCap, onMissCpu) => {
+          const tr = traceOf([tokens.map((es) => [[...new Set(es)]])], 6);
+          const host = new HostTier(hostCache(tr, hostCap, 'lru'), 3, ssdSec);
+          const c = run(tr, host, costs, onMissCpu);
+          const parts = split(c);
+          expect(parts.every((x) => x >= 0)).toBe(true);
+          expect(parts.reduce((a, b) => a + b, 0)).toBeCloseTo(c.stallSec, 9);
+          // The GPU never waits on the SSD for longer than the SSD was busy with demand reads.
+          expect(c.stallSsdSec).toBeLessThanOrEqual(host.counters.ssdDemandWaitSec + 1e-9);
+          if (host.counters.ssdReads === 0) expect(c.stallSsdSec).toBe(0);
+        },
+      ),
+    );
   });
 
   it("Belady on the host tier's own access order is the bound: one SSD read fewer", () => {
