@@ -9,6 +9,7 @@ import { cachePolicies } from '../../src/policies/index.js';
 import { nextUseOf } from '../../src/policies/belady.js';
 import { accessKeys } from '../../src/trace/union.js';
 import { traceOf } from '../helpers/trace.js';
+import { simulate } from '../helpers/sim.js';
 import type { Trace } from '../../src/trace/types.js';
 import { cpuOnMiss } from '../../src/policies/miss/cpu.js';
 import type { SimCounters } from '../../src/metrics/counters.js';
@@ -88,6 +89,23 @@ describe('three tiers: GPU <- host DRAM <- SSD', () => {
     expect(c.stallSec).toBe(6);
     expect(split(c)).toEqual([0, 0, 0, 1, 5]);
     expect(c.timeline.filter((s) => s.resource !== 'gpu').map((s) => `${s.resource} ${s.kind} ${s.startMs / 1e3}-${s.endMs / 1e3}`)).toEqual(['ssd ssd-read 1-6', 'cpu cpu-expert 6-7']);
+  });
+
+  it('a prefetch stages its expert SSD -> host behind the demand read (ssd-stage on the SSD lane); a later gate copies it from host DRAM', () => {
+    // One token, two layers: experts 0 then 1; pregated plans layer 1 at layer 0's gate. Host DRAM: 2, cold.
+    // Attention [0,1]; gate: 0 misses both: SSD read [1,6]; the plan stages 1: SSD [6,11] (queued behind).
+    // Link [6,9], expert [9,11]; attention [11,12]; gate: 1 is in host DRAM: link [12,15], expert [15,17]; head [17,17.5].
+    const two = traceOf([[[[0], [1]]]], 2);
+    const host = new HostTier(hostCache(two, 2, 'lru'), 3, ssdSec);
+    const c = simulate(two, { capacity: 1, prefetch: { kind: 'pregated' }, costs, tiers: host });
+    expect(c.makespanSec).toBe(17.5);
+    const lanes = c.timeline.filter((s) => s.resource !== 'gpu').map((s) => `${s.resource} ${s.kind} ${s.layer}/${s.expert} ${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    // In the order recorded: at 6 s the SSD starts its next read before the host hands 0 to the link.
+    expect(lanes).toEqual(['ssd ssd-read 0/0 1-6', 'ssd ssd-stage 1/1 6-11', 'link fetch 0/0 6-9', 'link fetch 1/1 12-15']);
+    expect([host.counters.ssdStagedReads, host.counters.ssdStagedUsed, host.counters.hostHits]).toEqual([1, 1, 1]);
+    // Stall 8 s in layer 0 (5 s SSD, 3 s copy of an unplanned expert) and 3 s in layer 1 (the copy of a planned one).
+    expect(c.stallSec).toBe(11);
+    expect(split(c)).toEqual([3, 3, 0, 0, 5]);
   });
 
   it('property: the stall classes add up to the stall, and the SSD class is the demand reads the GPU waited for', () => {
