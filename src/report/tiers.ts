@@ -50,6 +50,7 @@ export function tierCharts(src: ReportSource): Chart[] {
   if (!r) return [];
   const bytes: Array<Record<string, unknown>> = [];
   const time: Array<Record<string, unknown>> = [];
+  const stall: Array<Record<string, unknown>> = [];
   for (const p of r.results) {
     const t = p.tiers;
     if (!t) continue;
@@ -65,9 +66,18 @@ export function tierCharts(src: ReportSource): Chart[] {
       ['SSD reads', t.busyMs.ssdToHost + t.busyMs.ssdToGpu],
     ] as const;
     for (const [res, v] of s) time.push({ label: p.label, panel: 'busy time (ms)', part: res, value: Number(v.toPrecision(6)) });
+    // What the GPU waited on (the stall classes add up to the stall): the SSD, the copy, the link's queue, the CPU.
+    const sp = p.metrics.stallSplitMs;
+    const w = [
+      ...(sp.ssdMs !== undefined ? ([['SSD reads (into host DRAM)', sp.ssdMs]] as const) : []),
+      [t.mode === 'ssd-direct' ? 'fetch from the SSD' : 'host -> GPU copy', sp.capacityMs + sp.mispredictionMs],
+      ['link queue', sp.linkQueueMs],
+      ['CPU experts', sp.cpuMs],
+    ] as const;
+    for (const [cls, v] of w) stall.push({ label: p.label, panel: 'GPU stall (ms)', part: cls, value: Number(v.toPrecision(6)) });
   }
   const bar = (title: string) => ({
-    width: Math.floor((FULL_WIDTH - 60) / 2),
+    width: Math.floor((FULL_WIDTH - 90) / 3),
     height: 220,
     transform: [{ filter: { field: 'panel', equal: title } }],
     mark: { type: 'bar' },
@@ -83,13 +93,13 @@ export function tierCharts(src: ReportSource): Chart[] {
       id: 'memory-tiers',
       title: 'Memory tiers: where each byte came from, where the time went',
       caption:
-        'Per policy, the bytes each link moved (an expert that missed both the GPU and host DRAM crosses SSD -> host and then host -> GPU; on unified memory and with GPUDirect it crosses SSD -> GPU once) and the busy time of the GPU, the host link and the SSD. The resources run concurrently: busy times overlap and do not add up to the run time.',
+        'Per policy, the bytes each link moved (an expert that missed both the GPU and host DRAM crosses SSD -> host and then host -> GPU; on unified memory and with GPUDirect it crosses SSD -> GPU once) the busy time of the GPU, the host link and the SSD, and what the GPU waited on (its stall split: SSD reads into host DRAM, the copy to the GPU, the link queue, CPU experts; these add up to the stall). The resources run concurrently: busy times overlap and do not add up to the run time.',
       spec: {
         $schema: SCHEMA,
         title: 'Memory tiers',
         config: chartConfig,
-        data: { values: [...bytes, ...time] },
-        hconcat: [bar('bytes moved (GiB)'), bar('busy time (ms)')],
+        data: { values: [...bytes, ...time, ...stall] },
+        hconcat: [bar('bytes moved (GiB)'), bar('busy time (ms)'), bar('GPU stall (ms)')],
         resolve: { scale: { color: 'independent' } },
       },
       table: {
@@ -99,7 +109,7 @@ export function tierCharts(src: ReportSource): Chart[] {
           { key: 'part', title: 'tier / resource' },
           { key: 'value', title: 'value', format: 'f3' },
         ],
-        rows: [...bytes, ...time],
+        rows: [...bytes, ...time, ...stall],
       },
     },
   ];
