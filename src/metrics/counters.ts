@@ -49,11 +49,13 @@ export interface SimCounters {
   timeline: TimelineSpan[];
   /** Accesses that found the expert resident but still on its way (a prefetch in flight or queued). */
   lateHits: number;
-  /** GPU idle time inside layers, by cause; the four add up to stallSec. */
+  /** GPU idle time inside layers, by cause; the five add up to stallSec. */
   stallCapacitySec: number;
   stallMispredictionSec: number;
   stallLinkQueueSec: number;
   stallCpuSec: number;
+  /** With a storage tier (three tiers): waiting for an expert's SSD read into host DRAM (its queue and read). */
+  stallSsdSec: number;
   /** The part of stallLinkQueueSec spent waiting for late prefetches. */
   stallLatePrefetchSec: number;
   prefetch: PrefetchCounters;
@@ -106,6 +108,7 @@ return {
     stallMispredictionSec: 0,
     stallLinkQueueSec: 0,
     stallCpuSec: 0,
+    stallSsdSec: 0,
     stallLatePrefetchSec: 0,
     prefetch: { issued: 0, cancelled: 0, refused: 0, hits: 0, late: 0, wasted: 0, issuedBytes: 0, usedBytes: 0, wastedBytes: 0 },
     expertComputations: 0,

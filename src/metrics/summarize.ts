@@ -21,7 +21,8 @@ export function mean(values: ArrayLike<number>): number {
 export function summarize(
   c: SimCounters,
   memory: { residentBytes: number; expertCacheBytes: number; stagingBytes: number; allOnGpuBytes: number; cacheCapacityExperts: number },
-  options: { prefetching?: boolean } = {},
+  /** storageTier: the run has a host tier in front of an SSD (three tiers): the stall split has its SSD class. */
+  options: { prefetching?: boolean; storageTier?: boolean } = {},
 ): Metrics {
   const ttft: number[] = [];
   let outputs = 0;
@@ -74,6 +75,7 @@ export function summarize(
       linkQueueMs: ms(c.stallLinkQueueSec),
       latePrefetchMs: ms(c.stallLatePrefetchSec),
       cpuMs: ms(c.stallCpuSec),
+      ...(options.storageTier ? { ssdMs: ms(c.stallSsdSec) } : {}),
     },
     prefetch: { ...c.prefetch },
     onMiss: {

@@ -16,7 +16,7 @@ export interface GpuMemory {
   stagingBytes: number;
 }
 
-/** GPU idle time inside layers by cause (ms); the parts add up to stallMs. */
+/** GPU idle time inside layers by cause (ms); capacity + misprediction + link queue + cpu (+ ssd) add up to stallMs. */
 export interface StallSplit {
   /**
    * Waiting for the transfer of an expert that was not resident and not mispredicted: cold, capacity
@@ -31,6 +31,13 @@ export interface StallSplit {
   latePrefetchMs: number;
   /** Waiting at the end of a layer for experts computed on the CPU. */
   cpuMs: number;
+  /**
+   * Issue 16, three tiers only (GPU <- host DRAM <- SSD; absent otherwise): waiting for an expert's
+   * SSD read into host DRAM, its place in the SSD's queue and the read, before its copy to the GPU
+   * (then counted as above) or its computation on the CPU. Where the GPU fetches from the SSD itself
+   * (unified memory, GPUDirect Storage) the link is the SSD, and the classes above are SSD waits.
+   */
+  ssdMs?: number;
 }
 
 export interface PrefetchMetrics {
@@ -209,12 +216,21 @@ export interface SchedulerPredictorReport {
   published?: PublishedComparison;
 }
 
-export type TimelineResource = 'gpu' | 'link' | 'cpu';
+/**
+ * The timeline's lanes: the GPU's compute stream, the host -> GPU link (copy engine), the SSD's
+ * read queue (issue 16: SSD -> host reads of a three-tier run, or the GPU's fetches on a machine
+ * that fetches from the SSD: unified memory, GPUDirect Storage), the CPU (and host thread).
+ */
+export type TimelineResource = 'gpu' | 'link' | 'ssd' | 'cpu';
 
 /** One busy interval on a resource, for the Gantt chart (a window of one run). */
 export interface TimelineSpan {
   resource: TimelineResource;
-  /** 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'stall', 'cpu-expert', ... */
+  /**
+   * 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'stall', 'cpu-expert', ...; on
+   * the SSD lane 'ssd-read' (a read a miss waits for) and 'ssd-stage' (staged ahead by a prefetch
+   * plan), or 'fetch' / 'prefetch' where the SSD is the GPU's fetch path.
+   */
   kind: string;
   startMs: number;
   endMs: number;

@@ -365,8 +365,11 @@ export function buildCharts(src: ReportSource): Chart[] {
   const tl = timelinePoint(src);
   if (tl) {
     // Each run reaches the window at its own time: show every band from its own start.
-    const resources = ['gpu', 'link', 'cpu'];
-    const resourceTitle: Record<string, string> = { gpu: 'GPU compute', link: 'copy engine (H2D)', cpu: 'CPU' };
+    // The SSD lane (issue 16) only where a run read from an SSD; the link lane unless every run fetches from the SSD itself.
+    const lanes = new Set(tl.runs.flatMap((r) => r.spans.map((s) => s.resource)));
+    const hasSsd = lanes.has('ssd');
+    const resources = ['gpu', ...(lanes.has('link') || !hasSsd ? ['link'] : []), ...(hasSsd ? ['ssd'] : []), 'cpu'];
+    const resourceTitle: Record<string, string> = { gpu: 'GPU compute', link: 'copy engine (H2D)', ssd: 'SSD reads', cpu: 'CPU' };
     // One decode step, so that a layer's fetch, stall and expert work are wide enough to read
     // (drag to pan, scroll to zoom); the numbers below cover the whole recorded window.
     const allSteps = distinct(tl.runs.flatMap((r) => r.spans.map((s) => s.step))).sort((a, b) => a - b);
@@ -409,6 +412,8 @@ export function buildCharts(src: ReportSource): Chart[] {
       stall: '#e45756',
       'cpu-expert': '#b279a2',
       evict: '#9d755d',
+      'ssd-read': '#8c564b',
+      'ssd-stage': '#c49c94',
     };
     const palette = ['#72b7b2', '#ff9da6', '#bab0ac', '#d67195', '#439894'];
     const kindColors = kinds.map((k, i) => known[k] ?? palette[i % palette.length]);
@@ -428,8 +433,8 @@ export function buildCharts(src: ReportSource): Chart[] {
     const stepNote = steps.length > 1 ? ` Step ${shownStep} of the recorded steps ${Math.min(...steps)}–${Math.max(...steps)} (the table covers them all).` : ` Step ${shownStep}.`;
     charts.push({
       id: 'timeline',
-      title: 'Timeline of one decode step: GPU, copy engine and CPU',
-      caption: `What each resource does during one decode step, one band per policy, each from the moment it starts the step (the longest takes ${windowMs.toFixed(1)} ms). Red: the GPU stalls, waiting for expert weights. Drag to pan, scroll to zoom, double-click to reset.` +
+      title: hasSsd ? 'Timeline of one decode step: GPU, copy engine, SSD and CPU' : 'Timeline of one decode step: GPU, copy engine and CPU',
+      caption: `What each resource does during one decode step, one band per policy, each from the moment it starts the step (the longest takes ${windowMs.toFixed(1)} ms). Red: the GPU stalls, waiting for expert weights.${hasSsd ? ' SSD reads: ssd-read is a read a miss waits for (SSD -> host DRAM, then the copy engine), ssd-stage a read staged ahead by the prefetch plan; fetch / prefetch on the SSD lane are fetches the GPU makes from the SSD itself (unified memory, GPUDirect Storage).' : ''} Drag to pan, scroll to zoom, double-click to reset.` +
         stepNote +
         (tl.runs.some((r) => r.spans.some((s) => s.resource === 'cpu')) ? '' : ' The CPU row is empty: no policy here runs experts on the CPU.') +
         where,

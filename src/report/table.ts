@@ -64,7 +64,9 @@ const pct = (x: number) => `${fmt(100 * x, 1)}%`;
 export function prefetchTable(r: RunResult): string | null {
   const shown = r.results.filter((p) => p.prefetch !== undefined || (p.onMiss !== undefined && p.onMiss !== 'fetch'));
   if (shown.length === 0) return null;
-  const header = ['policy', 'hits', 'late', 'misses', 'pf hits', 'pf wasted', 'wasted GiB', 'cancelled', 'stall ms', 'capacity', 'mispred', 'link queue', '(late pf)', 'cpu wait', 'CPU %', 'low-bit %', 'plan P', 'plan R'];
+  // The SSD class (issue 16) only where a run has a storage tier behind host DRAM.
+  const ssd = shown.some((p) => p.metrics.stallSplitMs.ssdMs !== undefined);
+  const header = ['policy', 'hits', 'late', 'misses', 'pf hits', 'pf wasted', 'wasted GiB', 'cancelled', 'stall ms', 'capacity', 'mispred', 'link queue', '(late pf)', 'cpu wait', ...(ssd ? ['ssd wait'] : []), 'CPU %', 'low-bit %', 'plan P', 'plan R'];
   const rows = r.results
     .filter((p) => p.policy !== 'all-on-gpu')
     .map((p) => {
@@ -84,6 +86,7 @@ export function prefetchTable(r: RunResult): string | null {
         fmt(s.linkQueueMs, 1),
         fmt(s.latePrefetchMs, 1),
         fmt(s.cpuMs, 1),
+        ...(ssd ? [s.ssdMs !== undefined ? fmt(s.ssdMs, 1) : '-'] : []),
         pct(m.onMiss.cpuShare),
         pct(m.onMiss.lowPrecisionShare),
         m.plan ? fmt(m.plan.precision, 2) : '-',

@@ -16,7 +16,7 @@ const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 export function tierTable(r: RunResult): string | null {
   const rows = r.results.filter((p) => p.tiers);
   if (rows.length === 0) return null;
-  const header = ['policy', 'tiers', 'DRAM GiB', 'needs GiB', 'host hit', 'SSD reads', 'SSD->host GiB', 'host->GPU GiB', 'SSD->GPU GiB', 'GPU busy ms', 'link busy ms', 'SSD busy ms'];
+  const header = ['policy', 'tiers', 'DRAM GiB', 'needs GiB', 'host hit', 'SSD reads', 'SSD->host GiB', 'host->GPU GiB', 'SSD->GPU GiB', 'GPU busy ms', 'link busy ms', 'SSD busy ms', 'stall ms', 'SSD wait ms'];
   const body = rows.map((p) => {
     const t = p.tiers!;
     return [
@@ -32,10 +32,15 @@ export function tierTable(r: RunResult): string | null {
       f(t.busyMs.gpu, 1),
       f(t.busyMs.hostToGpu, 1),
       f(t.mode === 'ssd-direct' ? t.busyMs.ssdToGpu : t.busyMs.ssdToHost, 1),
+      f(p.metrics.stallMs, 1),
+      p.metrics.stallSplitMs.ssdMs !== undefined ? f(p.metrics.stallSplitMs.ssdMs, 1) : '-',
     ];
   });
   const drive = rows[0].tiers!.storage;
-  return [`memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed`, renderTable(header, body)].join('\n');
+  return [
+    `memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed; SSD wait = the part of the GPU's stall spent waiting for SSD reads into host DRAM (three tiers)`,
+    renderTable(header, body),
+  ].join('\n');
 }
 
 /** The report's chart of bytes per link and busy time per resource, one bar per policy. */
@@ -45,6 +50,7 @@ export function tierCharts(src: ReportSource): Chart[] {
   if (!r) return [];
   const bytes: Array<Record<string, unknown>> = [];
   const time: Array<Record<string, unknown>> = [];
+  const stall: Array<Record<string, unknown>> = [];
   for (const p of r.results) {
     const t = p.tiers;
     if (!t) continue;
@@ -60,9 +66,18 @@ export function tierCharts(src: ReportSource): Chart[] {
       ['SSD reads', t.busyMs.ssdToHost + t.busyMs.ssdToGpu],
     ] as const;
     for (const [res, v] of s) time.push({ label: p.label, panel: 'busy time (ms)', part: res, value: Number(v.toPrecision(6)) });
+    // What the GPU waited on (the stall classes add up to the stall): the SSD, the copy, the link's queue, the CPU.
+    const sp = p.metrics.stallSplitMs;
+    const w = [
+      ...(sp.ssdMs !== undefined ? ([['SSD reads (into host DRAM)', sp.ssdMs]] as const) : []),
+      [t.mode === 'ssd-direct' ? 'fetch from the SSD' : 'host -> GPU copy', sp.capacityMs + sp.mispredictionMs],
+      ['link queue', sp.linkQueueMs],
+      ['CPU experts', sp.cpuMs],
+    ] as const;
+    for (const [cls, v] of w) stall.push({ label: p.label, panel: 'GPU stall (ms)', part: cls, value: Number(v.toPrecision(6)) });
   }
   const bar = (title: string) => ({
-    width: Math.floor((FULL_WIDTH - 60) / 2),
+    width: Math.floor((FULL_WIDTH - 90) / 3),
     height: 220,
     transform: [{ filter: { field: 'panel', equal: title } }],
     mark: { type: 'bar' },
@@ -78,13 +93,13 @@ export function tierCharts(src: ReportSource): Chart[] {
       id: 'memory-tiers',
       title: 'Memory tiers: where each byte came from, where the time went',
       caption:
-        'Per policy, the bytes each link moved (an expert that missed both the GPU and host DRAM crosses SSD -> host and then host -> GPU; on unified memory and with GPUDirect it crosses SSD -> GPU once) and the busy time of the GPU, the host link and the SSD. The resources run concurrently: busy times overlap and do not add up to the run time.',
+        'Per policy, the bytes each link moved (an expert that missed both the GPU and host DRAM crosses SSD -> host and then host -> GPU; on unified memory and with GPUDirect it crosses SSD -> GPU once) the busy time of the GPU, the host link and the SSD, and what the GPU waited on (its stall split: SSD reads into host DRAM, the copy to the GPU, the link queue, CPU experts; these add up to the stall). The resources run concurrently: busy times overlap and do not add up to the run time.',
       spec: {
         $schema: SCHEMA,
         title: 'Memory tiers',
         config: chartConfig,
-        data: { values: [...bytes, ...time] },
-        hconcat: [bar('bytes moved (GiB)'), bar('busy time (ms)')],
+        data: { values: [...bytes, ...time, ...stall] },
+        hconcat: [bar('bytes moved (GiB)'), bar('busy time (ms)'), bar('GPU stall (ms)')],
         resolve: { scale: { color: 'independent' } },
       },
       table: {
@@ -94,7 +109,7 @@ export function tierCharts(src: ReportSource): Chart[] {
           { key: 'part', title: 'tier / resource' },
           { key: 'value', title: 'value', format: 'f3' },
         ],
-        rows: [...bytes, ...time],
+        rows: [...bytes, ...time, ...stall],
       },
     },
   ];

@@ -63,6 +63,11 @@ export interface OffloadOptions {
   schedule?: ScheduleLog;
   /** Issue 16: host DRAM and the SSD behind the GPU's cache (tiers.ts); misses and prefetches ask it first. */
   tiers?: TierHook;
+  /**
+   * Issue 16: the link is the SSD (unified memory, GPUDirect Storage: storageLinkCosts); its
+   * transfers are drawn on the timeline's SSD lane.
+   */
+  linkIsStorage?: boolean;
 }
 /** The name the serving workloads know the options by. */
 export type OffloadSimOptions = OffloadOptions;
@@ -147,6 +152,12 @@ export class OffloadSim implements JobListener {
   private gpuFreeAtSec = 0;
   private readonly log?: ScheduleLog;
   private readonly tiers?: TierHook;
+  /** The timeline lane of the link's transfers. */
+  private readonly linkLane: 'link' | 'ssd';
+  /** Per key (with a storage tier): when the expert a miss waits for was in host DRAM (the request's time on a host hit). */
+  private readonly hostReadySec: Float64Array;
+  /** The latest time this layer's CPU-computed experts were in host DRAM (with a storage tier). */
+  private cpuHostReadySec = 0;
   /** The miss handler decides per miss (its table row is not fetch-only); read once, not per miss. */
   private readonly handlerDecides: boolean;
   // The host thread (when cost.host is defined; see the "Host thread" section below).
@@ -222,9 +233,18 @@ export class OffloadSim implements JobListener {
     this.log = options.schedule;
     this.handlerDecides = this.handler !== undefined && !missHandlerInfo(this.handler.kind).fetchesOnly;
     this.tiers = options.tiers;
+    this.linkLane = options.linkIsStorage ? 'ssd' : 'link';
+    this.hostReadySec = new Float64Array(this.tiers ? nKeys : 0);
     if (this.tiers) {
       if (options.prefillStreaming || this.log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
-      this.tiers.bind(this.sim, (key, kind, n) => this.fromHost(key, kind, n));
+      this.tiers.bind(
+        this.sim,
+        (key, kind, n) => this.fromHost(key, kind, n),
+        (key, demand, startSec, endSec) => {
+          if (!this.inWindow()) return;
+          this.c.timeline.push({ resource: 'ssd', kind: demand ? 'ssd-read' : 'ssd-stage', startMs: startSec * 1e3, endMs: endSec * 1e3, step: this.step!.index, layer: (key / this.E) | 0, expert: key % this.E });
+        },
+      );
     }
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
@@ -358,6 +378,7 @@ export class OffloadSim implements JobListener {
     this.expertBusySec = 0;
     this.stagingNow = 0;
     this.cpuTaskOpen = false;
+    this.cpuHostReadySec = 0;
     const c = this.c;
     const cache = this.cache;
     const keyBase = layer * this.E;
@@ -448,6 +469,8 @@ export class OffloadSim implements JobListener {
       decision = h.decide(q);
     }
     this.waitClass[key] = waitClass;
+    // A host hit waits for no SSD read; fromHost() moves this to the read's arrival.
+    if (this.tiers) this.hostReadySec[key] = this.sim.now;
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
@@ -480,8 +503,11 @@ export class OffloadSim implements JobListener {
 
   /** An expert a miss waited for reached host DRAM from the SSD (tiers.ts): on to the GPU, or to the CPU. */
   private fromHost(key: number, kind: number, n: number): void {
-    if (kind === TIER_CPU) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
-    else {
+    this.hostReadySec[key] = this.sim.now;
+    if (kind === TIER_CPU) {
+      if (this.sim.now > this.cpuHostReadySec) this.cpuHostReadySec = this.sim.now;
+      this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
+    } else {
       const job = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, kind), n);
       if (kind === LINK_DEMAND) this.inflightJob[key] = job;
     }
@@ -676,9 +702,14 @@ export class OffloadSim implements JobListener {
     const now = this.sim.now;
     const stall = now - this.gateSec - this.expertBusySec;
     if (stall > 0) this.c.stallSec += stall;
-    // The GPU idled at the end of the layer only while CPU-computed experts finished.
+    // The GPU idled at the end of the layer only while CPU-computed experts finished: with a
+    // storage tier, until the last of them was in host DRAM it waited on the SSD.
     if (now > this.gpuFreeAtSec) {
-      this.c.stallCpuSec += now - this.gpuFreeAtSec;
+      if (this.tiers && this.cpuHostReadySec > this.gpuFreeAtSec) {
+        const ssd = Math.min(now, this.cpuHostReadySec) - this.gpuFreeAtSec;
+        this.c.stallSsdSec += ssd;
+        this.c.stallCpuSec += now - this.gpuFreeAtSec - ssd;
+      } else this.c.stallCpuSec += now - this.gpuFreeAtSec;
       this.gpuFreeAtSec = now;
     }
     this.c.perLayerSec[this.layer] += this.sim.now - this.layerStartSec;
@@ -695,6 +726,17 @@ export class OffloadSim implements JobListener {
     if (cls === WAIT_LATE_PREFETCH) {
       c.stallLinkQueueSec += to - from;
       c.stallLatePrefetchSec += to - from;
+      return;
+    }
+    if (this.tiers) {
+      // With a storage tier: until the expert was in host DRAM it waited on the SSD (its queue and
+      // read); then in the link's queue until its transfer started; then for the transfer.
+      const ready = Math.min(to, Math.max(from, this.hostReadySec[key]));
+      const started = Math.min(to, Math.max(ready, this.fetchStartSec[key]));
+      c.stallSsdSec += ready - from;
+      c.stallLinkQueueSec += started - ready;
+      if (cls === WAIT_MISPREDICTION) c.stallMispredictionSec += to - started;
+      else c.stallCapacitySec += to - started;
       return;
     }
     // Before the expert's own transfer started, it waited in the link's queue.
@@ -770,7 +812,7 @@ export class OffloadSim implements JobListener {
     } else {
       const key = jobKey(tag);
       const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
-      this.c.timeline.push({ resource: 'link', kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
+      this.c.timeline.push({ resource: this.linkLane, kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
 

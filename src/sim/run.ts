@@ -371,6 +371,7 @@ function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec
   // Issue 16: host DRAM and the SSD as tiers where the machine has one (tier-plan.ts).
   const tiers = setupTiers(tierPlan, hardware, cost, { numLayers: trace.numLayers, numExperts: prep.model.numExperts }, hostBelady);
   if (tiers.host) options.tiers = tiers.host;
+  if (tiers.direct) options.linkIsStorage = true;
   const total = progress.runs * progress.tokens;
   const base = progress.done++ * progress.tokens;
   const counted = progress.report && !prep.serving ? countedSource(source, (n) => progress.report!(base + Math.min(n, progress.tokens), total)) : source;
@@ -387,7 +388,7 @@ function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec
       allOnGpuBytes,
       cacheCapacityExperts: plan.capacityExperts,
     },
-    { prefetching: options.prefetch !== undefined },
+    { prefetching: options.prefetch !== undefined, storageTier: tiers.host !== undefined },
   );
   if (cachePolicyInfo(p.kind).capacity === 'all' && metrics.gpuMemoryBytes > hbm) {
     metrics.fitsInHbm = false;

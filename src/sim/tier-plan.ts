@@ -102,6 +102,8 @@ function threeTier(p: PolicySpec, i: number, streaming: boolean, plan: TierPlan)
 export interface TierSetup {
   cost: StepCosts;
   host?: HostTier;
+  /** The GPU fetches from the SSD (ssd-direct): the link's transfers are SSD reads. */
+  direct?: true;
 }
 
 /**
@@ -118,7 +120,7 @@ export function setupTiers(
 ): TierSetup {
   if (plan.mode === 'dram') return { cost };
   const read = ssdReadCost(hardware.storage!);
-  if (plan.mode === 'ssd-direct') return { cost: storageLinkCosts(cost, read) };
+  if (plan.mode === 'ssd-direct') return { cost: storageLinkCosts(cost, read), direct: true };
   const L = dims.numLayers;
   const E = dims.numExperts;
   const cap = plan.hostCapacityExperts;

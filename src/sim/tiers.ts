@@ -32,10 +32,13 @@ export type TierReady = (key: number, kind: number, tokens: number) => void;
 export const TIER_CPU = 4;
 const NONE = -1;
 
+/** Told of each SSD read as it starts (for the timeline): demand is true when a miss waits for it, false for a staging. */
+export type SsdReadListener = (key: number, demand: boolean, startSec: number, endSec: number) => void;
+
 /** The small interface offload-sim.ts calls (its only dependency on this file). */
 export interface TierHook {
-  /** Called once by the simulator: the clock, and what to do when an expert reaches host DRAM. */
-  bind(sim: Simulator, ready: TierReady): void;
+  /** Called once by the simulator: the clock, what to do when an expert reaches host DRAM, and (optionally) who hears of each SSD read. */
+  bind(sim: Simulator, ready: TierReady, onRead?: SsdReadListener): void;
   /**
    * A GPU miss needs `key` from host memory for `kind` over `tokens`: true if it is in host DRAM
    * now (the caller goes on at once); false if it is being read from the SSD (ready() is called
@@ -103,6 +106,7 @@ export class HostTier implements TierHook, JobListener {
   /** Locked in the host cache while its read is in flight. */
   private readonly lockedRead: Uint8Array;
   private remapKey = -1;
+  private onRead?: SsdReadListener;
   /** When set, the key of every SSD read in the order the reads start (for a disk replay). */
   readLog?: number[];
 
@@ -122,9 +126,10 @@ export class HostTier implements TierHook, JobListener {
     this.lockedRead = new Uint8Array(n);
   }
 
-  bind(sim: Simulator, ready: TierReady): void {
+  bind(sim: Simulator, ready: TierReady, onRead?: SsdReadListener): void {
     this.sim = sim;
     this.ready = ready;
+    this.onRead = onRead;
     this.ssd = new BandwidthLink(sim, 'ssd', this.ssdReadSec, this);
     this.ssd.resource.remap = (_old, job) => {
       this.inflight[this.remapKey] = job;
@@ -164,10 +169,11 @@ export class HostTier implements TierHook, JobListener {
     c.hostMisses++;
     c.ssdDemandReads++;
     if (outcome >= 0) c.hostEvictions++;
-    this.read(key, SSD_PRIORITY_DEMAND, wasAdmitted(outcome));
+    // Who waits is set before the read, which may start at once (the timeline calls it a demand read).
     this.waitKind[key] = kind;
     this.waitTokens[key] = tokens;
     this.requestSec[key] = this.sim.now;
+    this.read(key, SSD_PRIORITY_DEMAND, wasAdmitted(outcome));
     return false;
   }
 
@@ -178,8 +184,8 @@ export class HostTier implements TierHook, JobListener {
     if (outcome === BYPASSED) return false; // no room (all locked): try again at a later plan
     if (outcome >= 0) this.counters.hostEvictions++;
     this.counters.ssdStagedReads++;
-    this.read(key, priority, true);
     this.waitKind[key] = NONE;
+    this.read(key, priority, true);
     return false;
   }
 
@@ -192,8 +198,9 @@ export class HostTier implements TierHook, JobListener {
     this.inflight[key] = this.ssd.transfer(this.expertBytes, priority, key);
   }
 
-  onJobStart(_res: SerialResource, _job: number, tag: number): void {
+  onJobStart(_res: SerialResource, _job: number, tag: number, _tag2: number, startSec: number, endSec: number): void {
     this.readLog?.push(tag);
+    this.onRead?.(tag, this.waitKind[tag] !== NONE, startSec, endSec);
   }
 
   onJobDone(_res: SerialResource, _job: number, tag: number): void {

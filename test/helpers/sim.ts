@@ -11,6 +11,7 @@ import { PredictorDriver } from '../../src/predictors/driver.js';
 import { TraceView } from '../../src/predictors/trace-view.js';
 import { createRng } from '../../src/rng/rng.js';
 import type { Trace } from '../../src/trace/types.js';
+import type { TierHook } from '../../src/sim/tiers.js';
 
 /** A predictor giving fixed scores per layer: scores[layer][expert]. */
 export function scripted(scores: number[][]): RoutingPredictor {
@@ -51,6 +52,8 @@ export interface SimSpec {
   batchSize?: number;
   online?: boolean;
   seed?: string;
+  /** Issue 16: host DRAM and the SSD behind the GPU's cache (src/sim/tiers.ts). */
+  tiers?: TierHook;
 }
 
 export function buildSim(trace: Trace, s: SimSpec): { sim: OffloadSim; cache: ExpertCache } {
@@ -78,6 +81,7 @@ export function buildSim(trace: Trace, s: SimSpec): { sim: OffloadSim; cache: Ex
     options.missHandler = createM({ belowGateWeight: 0.5, ...mparams });
     options.missCosts = s.missCosts;
   }
+  if (s.tiers) options.tiers = s.tiers;
   const sim = new OffloadSim(trace, s.costs ?? roundCosts(), cache, staticBatches(trace, { batchSize: s.batchSize ?? 1, promptTokens: 0 }), { fromStep: 0, steps: 1000 }, options);
   return { sim, cache };
 }

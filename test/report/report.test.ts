@@ -170,6 +170,32 @@ describe('writeReport', () => {
   });
 });
 
+describe('the timeline chart', () => {
+  /** The lanes (y domain) and the kinds (colour domain) of the timeline chart of `src`. */
+  function timelineChart(src: ReportSource): { lanes: unknown; kinds: unknown; title: string } {
+    const chart = buildCharts(src).find((c) => c.id === 'timeline')!;
+    const enc = (chart.spec as { spec: { encoding: { y: { scale: { domain: unknown } }; color: { scale: { domain: unknown } } } } }).spec.encoding;
+    return { lanes: enc.y.scale.domain, kinds: enc.color.scale.domain, title: chart.title };
+  }
+
+  it('has an SSD lane only where a run read from an SSD (issue 16), next to the copy engine', () => {
+    const run = source.points[0].result!;
+    expect(timelineChart(sourceFromRun(run)).lanes).toEqual(['GPU compute', 'copy engine (H2D)', 'CPU']);
+    const withSsd = structuredClone(run);
+    const tl = withSsd.results[1].timeline!;
+    const first = tl.find((s) => s.resource === 'link')!;
+    tl.push({ ...first, resource: 'ssd', kind: 'ssd-read', startMs: first.startMs - 1, endMs: first.startMs });
+    const chart = timelineChart(sourceFromRun(withSsd));
+    expect(chart.lanes).toEqual(['GPU compute', 'copy engine (H2D)', 'SSD reads', 'CPU']);
+    expect(chart.kinds).toContain('ssd-read');
+    expect(chart.title).toMatch(/SSD/);
+    // Every run fetching from the SSD itself (unified memory, GPUDirect Storage): no copy-engine lane.
+    const direct = structuredClone(run);
+    for (const r of direct.results) for (const s of r.timeline ?? []) if (s.resource === 'link') s.resource = 'ssd';
+    expect(timelineChart(sourceFromRun(direct)).lanes).toEqual(['GPU compute', 'SSD reads', 'CPU']);
+  });
+});
+
 describe('a damaged results file', () => {
   it('the page lists what was left out (file:line and why), and the report is made from the rest', async () => {
     const d = mkdtempSync(join(tmpdir(), 'moesim-damaged-'));

@@ -38,18 +38,36 @@ describe('host memory is never silently oversubscribed', () => {
     expect(t.ssd!.reads).toBeGreaterThan(0);
   });
 
+  test('three tiers: the stall has its SSD class, the classes add up, and the timeline has the SSD lane', async () => {
+    const r = await run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' }, timeline: { fromStep: 0, steps: 6 } });
+    const { metrics: m, tiers: t, timeline } = r.results[0];
+    const s = m.stallSplitMs;
+    expect(s.ssdMs).toBeGreaterThan(0);
+    expect(s.capacityMs + s.mispredictionMs + s.linkQueueMs + s.cpuMs + s.ssdMs!).toBeCloseTo(m.stallMs, 6);
+    // The GPU waits on at most the SSD's demand reads (requested -> in host DRAM).
+    expect(s.ssdMs!).toBeLessThanOrEqual(t!.ssd!.demandWaitMs + 1e-6);
+    const ssd = timeline!.filter((x) => x.resource === 'ssd');
+    expect(ssd.length).toBe(t!.ssd!.reads);
+    expect(ssd.every((x) => x.kind === 'ssd-read' && x.endMs > x.startMs)).toBe(true);
+    expect(ssd.reduce((a, x) => a + x.endMs - x.startMs, 0)).toBeCloseTo(t!.ssd!.busyMs, 6);
+  });
+
   test('it fits: host DRAM holds it (reported once the machine has an SSD), and the run equals the two-tier run', async () => {
     const two = await run({ hardware: 'rtx-4090' });
     const three = await run({ hardware: { preset: 'rtx-4090', storage: 'samsung-990-pro' } });
     expect(two.results[0].tiers).toBeUndefined();
     expect(three.results[0].tiers!.mode).toBe('dram');
     expect(three.results[0].metrics).toEqual(two.results[0].metrics);
+    expect('ssdMs' in three.results[0].metrics.stallSplitMs).toBe(false);
   });
 
   test('unified memory: the pool caches, the SSD is the fetch path; no SSD -> an error', async () => {
-    const r = await run({ hardware: { preset: 'm3-max', gpu: { memoryGiB: 8 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] });
+    const r = await run({ hardware: { preset: 'm3-max', gpu: { memoryGiB: 8 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }], timeline: { fromStep: 0, steps: 6 } });
     const t = r.results[0].tiers!;
     expect(t.mode).toBe('ssd-direct');
+    // The GPU's fetches are SSD reads: on the SSD lane, none on the copy engine's.
+    const lanes = new Set(r.results[0].timeline!.map((x) => x.resource));
+    expect([lanes.has('ssd'), lanes.has('link')]).toEqual([true, false]);
     expect(t.bytes.ssdToGpu).toBe(r.results[0].metrics.bytesH2D);
     expect(t.bytes.hostToGpu).toBe(0);
     await expect(
