@@ -1,7 +1,9 @@
 /**
  * Expert parallelism on several GPUs, one MoE layer at a time, from the per-token trace.
  *
- * Each decode step carries B tokens. Per MoE layer:
+ * Each step carries B tokens: a decode step (one token per sequence), or a serving workload's prefill
+ * pass (a prompt's tokens), charged the same way (its tokens are dispatched and computed like any
+ * others; see serving.ts). Per MoE layer:
  * 1. Attention (the non-expert work before the layer's experts). `data`: token i of the step lives on
  *    GPU i mod G, which runs attention for its own tokens. `tensor`: every GPU runs 1/G of it for all
  *    tokens, then a ring all-reduce of the tokens' hidden states.
@@ -44,6 +46,17 @@ export interface EpStep {
   context: Float64Array;
 }
 
+/**
+ * Steps decided as the run goes (a serving workload: arrivals, prefill passes, decode micro-batches):
+ * next(now) is called when every GPU is done with the previous step; null with a finite resumeSec
+ * idles all GPUs until then, null with resumeSec Infinity (or absent) ends the run.
+ */
+export interface EpStepSource {
+  readonly maxTokens: number;
+  next(nowSec: number): EpStep | null;
+  readonly resumeSec?: number;
+}
+
 export type SpanKind = 'attention' | 'dispatch' | 'fetch' | 'expert' | 'combine' | 'tail' | 'migration';
 export interface EpSpan {
   step: number;
@@ -56,7 +69,7 @@ export interface EpSpan {
 
 export interface EpOptions {
   trace: Trace;
-  steps: EpStep[];
+  steps: EpStep[] | EpStepSource;
   plan: PlacementPlan;
   costs: EpCosts;
   collectives: CollectiveCosts;
@@ -92,6 +105,8 @@ export interface EpResult {
   steps: number;
   tokens: number;
   totalSec: number;
+  /** Time every GPU waited for the step source (serving: no request running until the next arrival). */
+  idleSec: number;
   stepSec: number[];
   layers: EpLayerMetrics[];
   gpus: EpGpuMetrics[];
@@ -130,7 +145,8 @@ export function simulateEp(o: EpOptions): EpResult {
   const gpus: EpGpuMetrics[] = Array.from({ length: G }, () => ({ busySec: 0, expertSec: 0, hits: 0, misses: 0, fetchBytes: 0 }));
   const timeline: EpSpan[] = [];
   const stepSec: number[] = [];
-  const maxB = steps.reduce((m, s) => Math.max(m, s.tokens.length), 0);
+  const source: EpStepSource = Array.isArray(steps) ? arraySource(steps) : steps;
+  const maxB = source.maxTokens;
   let prevSet = new Uint8Array(maxB * G);
   let curSet = new Uint8Array(maxB * G);
   let prevHad = new Uint8Array(maxB);
@@ -142,6 +158,7 @@ export function simulateEp(o: EpOptions): EpResult {
   const dyn = o.plan.dynamic;
   let tokensTotal = 0;
   let now = 0;
+  let idleSec = 0;
 
   const span = (step: number, layer: number, gpu: number, kind: SpanKind, startSec: number, endSec: number) => {
     if (step < o.timelineSteps && endSec > startSec) timeline.push({ step, layer, gpu, kind, startSec, endSec });
@@ -152,7 +169,17 @@ export function simulateEp(o: EpOptions): EpResult {
     return placement.repGpu[a + ((t + k) % n)];
   };
 
-  for (let s = 0; s < steps.length; s++) {
+  for (let s = 0; ; s++) {
+    const step = source.next(now);
+    if (step === null) {
+      const resume = source.resumeSec ?? Infinity;
+      if (resume === Infinity) break;
+      if (!(resume > now)) throw new Error(`step source asked to resume at ${resume}, not after now (${now})`);
+      idleSec += resume - now;
+      now = resume;
+      s--;
+      continue;
+    }
     const stepStart = now;
     // Dynamic placement: re-plan at interval boundaries, copying moved experts between GPUs.
     if (dyn && s > 0 && s % dyn.intervalSteps === 0) {
@@ -181,7 +208,6 @@ export function simulateEp(o: EpOptions): EpResult {
       placement = next;
       window.fill(0);
     }
-    const step = steps[s];
     const B = step.tokens.length;
     tokensTotal += B;
     clock.fill(now);
@@ -403,5 +429,10 @@ export function simulateEp(o: EpOptions): EpResult {
       layers[l].tokenImbalance /= imbSteps[l];
     }
   }
-  return { steps: steps.length, tokens: tokensTotal, totalSec: now, stepSec, layers, gpus, migrations, migrationSec, migrationBytes, timeline };
+  return { steps: stepSec.length, tokens: tokensTotal, totalSec: now, idleSec, stepSec, layers, gpus, migrations, migrationSec, migrationBytes, timeline };
+}
+
+function arraySource(steps: EpStep[]): EpStepSource {
+  let i = 0;
+  return { maxTokens: steps.reduce((m, s) => Math.max(m, s.tokens.length), 0), next: () => (i < steps.length ? steps[i++] : null) };
 }

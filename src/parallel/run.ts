@@ -21,6 +21,12 @@ import { cachePolicies, cachePolicyInfo } from '../policies/index.js';
 import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
+import { newCounters } from '../metrics/counters.js';
+import { summarizeServing } from '../metrics/serving.js';
+import type { ServingMetrics } from '../metrics/types.js';
+import { planServing, schedulerLabel, servingSource, type ServingPlan } from '../workload/plan.js';
+import type { ServingWorkload } from '../workload/schema.js';
+import { EpServingSteps } from './serving.js';
 import { simulateEp, type EpSpan, type EpStep } from './ep-sim.js';
 import { createPlacement, placementLabel } from './placement/index.js';
 import { placementObjective } from './placement/objective.js';
@@ -41,15 +47,21 @@ export interface ParallelRun {
   label: string;
   placement: PlacementSpec['kind'];
   policy: string;
+  /** Serving workloads: the token scheduler's label. */
+  scheduler?: string;
   note: string;
   /** Expert slots per GPU per layer. */
   slotsPerGpu: number;
   steps: number;
   tokens: number;
   totalSec: number;
+  /** Batch: mean and p99 step time. Serving: the requests' TPOT (serving.tpotMs). */
   tpotMeanMs: number;
   tpotP99Ms: number;
+  /** Batch: tokens per second. Serving: output tokens per second of makespan. */
   throughputTokPerSec: number;
+  /** Serving workloads: per-request TTFT, TPOT, queueing, end-to-end (metrics/serving.ts, as on one GPU). */
+  serving?: ServingMetrics;
   /** Mean over layers of the per-layer expert-time imbalance (max / mean over GPUs; 1 = balanced). */
   meanImbalance: number;
   meanTokenImbalance: number;
@@ -77,7 +89,10 @@ export interface ParallelRunResult {
   hardware: string;
   fabric: { gpus: number; gpusPerNode: number; nodes: number; intraNode: string; interNode: string; allToAll: string; attention: string };
   trace: { source: string; tokens: number; trainTokens: number; evalTokens: number; layers: number; experts: number; topK: number };
+  /** Batch: tokens per decode step. Serving: decode tokens per micro-batch at most. */
   batchTokens: number;
+  /** Serving workloads: the workload as planned (planServing's description). */
+  workload?: string;
   prices: { computeSecPerToken: number; crossSecPerToken: number };
   warnings: string[];
   runs: ParallelRun[];
@@ -121,6 +136,31 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
     steps.push({ tokens, context });
   }
   return steps;
+}
+
+/** The serving features the expert-parallel world runs; the others are refused in one line naming the field. */
+function checkServing(w: ServingWorkload): void {
+  if (w.prefill.streaming) throw new InputError('workload.prefill.streaming: not supported with parallel: (each GPU fetches its missing experts on demand; prefill streaming is modelled on one GPU)');
+  w.schedulers.forEach((s, i) => {
+    if ('predictor' in s && s.predictor) throw new InputError(`workload.schedulers[${i}].predictor: not supported with parallel: (a scheduler's routing predictor runs on one GPU; use noise, the trace's truth with noise)`);
+  });
+}
+
+/** The trace with its sequences cut to the tokens from `from` on (token ids unchanged). */
+export function evalPart(trace: Trace, from: number): Trace {
+  const sequences = trace.sequences.flatMap((s) => {
+    const start = Math.max(s.start, from);
+    const end = s.start + s.length;
+    return end > start ? [{ id: s.id, start, length: end - start }] : [];
+  });
+  return { ...trace, sequences };
+}
+
+/** One serving run's step source (scheduler `j`) and the counters its clocks land in. */
+function servingRun(plan: ServingPlan, j: number, trace: Trace, nTrain: number, E: number, L: number, rng: ReturnType<typeof createRng>) {
+  const source = servingSource(plan, evalPart(trace, nTrain), E, j, undefined, rng.fork('workload'));
+  const counters = newCounters(L, plan.table.count);
+  return { source, counters, steps: new EpServingSteps(source, counters) };
 }
 
 function checkPolicy(p: PolicySpec, i: number): void {
@@ -168,7 +208,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
-  if (scenario.workload.kind === 'serving') throw new InputError('workload.kind: serving is not supported with parallel: (expected a batch workload: batchSize tokens per decode step)');
+  if (scenario.workload.kind === 'serving') checkServing(scenario.workload);
   scenario.policies.forEach(checkPolicy);
   const fabric = resolveFabric(spec);
   const G = fabric.gpus;
@@ -184,8 +224,12 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const nTrain = Math.min(T - 1, Math.max(1, Math.round(spec.train.fraction * T)));
   const train = { from: 0, to: nTrain };
   const evalRange = { from: nTrain, to: T };
-  const batch = scenario.workload.batchSize;
-  const steps = decodeSteps(trace, evalRange.from, evalRange.to, batch, scenario.workload.promptTokens);
+  const workload = scenario.workload;
+  // Serving: requests are drawn from the evaluation part only (sequences cut at the split), so the
+  // placement never sees the tokens it is evaluated on.
+  const serving = workload.kind === 'serving' ? planServing(evalPart(trace, nTrain), workload, rng.fork('workload'), String(scenario.seed), warnings) : undefined;
+  const batch = workload.kind === 'serving' ? serving!.limits.microBatchSize : workload.batchSize;
+  const steps = workload.kind === 'serving' ? [] : decodeSteps(trace, evalRange.from, evalRange.to, batch, workload.promptTokens);
 
   // Prices of the placement objective: a token through an expert at the compute-bound slope of
   // Costs.expertSec, and one hidden state over the intra-node interconnect.
@@ -221,7 +265,18 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
         const need = denseBytes + pl.slotsPerGpu * L * costs.expertBytes;
         if (need > hbm) warnings.push(`${placementLabel(ps)}: ${pl.slotsPerGpu} experts x ${L} layers per GPU + the dense weights need ${(need / 2 ** 30).toFixed(1)} GiB, more than the GPU's ${(hbm / 2 ** 30).toFixed(1)} GiB (simulated anyway; cache them with lru/lfu to model offloading)`);
       }
-      const r = simulateEp({ trace, steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
+      for (const sv of serving ? serving.workload.schedulers.map((_, j) => j) : [-1]) {
+      let servingMetrics: ServingMetrics | undefined;
+      let schedLabel: string | undefined;
+      let r;
+      if (serving) {
+        const sim = servingRun(serving, sv, trace, nTrain, E, L, rng);
+        r = simulateEp({ trace, steps: sim.steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
+        sim.counters.makespanSec = r.totalSec;
+        sim.counters.idleSec = r.idleSec;
+        servingMetrics = summarizeServing(sim.counters, { table: serving.table, source: sim.source, waitBound: serving.maxWaitSteps[sv], slo: serving.workload.slo });
+        schedLabel = schedulerLabel(serving.workload.schedulers[sv]);
+      } else r = simulateEp({ trace, steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
       const single = pl.repGpu.length === L * E && !plan.dynamic;
       const owners = ownersOf(pl);
       let cross = 0, routes = 0;
@@ -234,17 +289,19 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
       });
       const mean = (f: (x: ParallelLayerRow) => number) => layers.reduce((s, x) => s + f(x), 0) / layers.length;
       runs.push({
-        label: `${placementLabel(ps)} | ${policyName(policy)}`,
+        label: `${placementLabel(ps)} | ${policyName(policy)}${schedLabel !== undefined && serving!.workload.schedulers.length > 1 ? ` | ${schedLabel}` : ''}`,
         placement: ps.kind,
         policy: policyName(policy),
+        ...(schedLabel !== undefined ? { scheduler: schedLabel } : {}),
         note: plan.note,
         slotsPerGpu: pl.slotsPerGpu,
         steps: r.steps,
         tokens: r.tokens,
         totalSec: r.totalSec,
-        tpotMeanMs: (r.stepSec.reduce((a, b) => a + b, 0) / Math.max(1, r.stepSec.length)) * 1e3,
-        tpotP99Ms: percentile(r.stepSec, 0.99) * 1e3,
-        throughputTokPerSec: r.totalSec > 0 ? r.tokens / r.totalSec : 0,
+        tpotMeanMs: servingMetrics ? servingMetrics.tpotMs.mean : (r.stepSec.reduce((a, b) => a + b, 0) / Math.max(1, r.stepSec.length)) * 1e3,
+        tpotP99Ms: servingMetrics ? servingMetrics.tpotMs.p99 : percentile(r.stepSec, 0.99) * 1e3,
+        throughputTokPerSec: servingMetrics ? servingMetrics.throughputTokensPerSec : r.totalSec > 0 ? r.tokens / r.totalSec : 0,
+        ...(servingMetrics ? { serving: servingMetrics } : {}),
         meanImbalance: mean((x) => x.imbalance),
         meanTokenImbalance: mean((x) => x.tokenImbalance),
         collectiveBytes: layers.reduce((s, x) => s + x.collectiveBytes, 0),
@@ -261,6 +318,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
         owners: ownersTable(pl),
         ...(spec.timelineSteps > 0 ? { timeline: r.timeline } : {}),
       });
+      }
     }
   }
   return {
@@ -272,6 +330,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
     fabric: { gpus: G, gpusPerNode: fabric.gpusPerNode, nodes: fabric.nodes, intraNode: fabric.intraKey, interNode: fabric.interKey, allToAll: spec.allToAll, attention: spec.attention },
     trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: T - nTrain, layers: L, experts: E, topK: trace.topK },
     batchTokens: batch,
+    ...(serving ? { workload: serving.description } : {}),
     prices: { computeSecPerToken, crossSecPerToken },
     warnings,
     runs,

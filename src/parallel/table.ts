@@ -7,13 +7,16 @@ export function parallelTable(r: ParallelRunResult): string {
   const f = r.fabric;
   const head = [
     `${r.scenario.name}: ${r.model} on ${f.gpus} x ${r.hardware} (${f.nodes} node${f.nodes === 1 ? '' : 's'}, ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}), attention ${f.attention === 'coherent' ? 'context-coherent (ExFlow)' : `${f.attention}-parallel`}, ${f.allToAll} all-to-all`,
-    `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on the other ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
+    r.workload !== undefined
+      ? `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}; serving requests drawn from the other ${r.trace.evalTokens}: ${r.workload}`
+      : `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on the other ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
   ];
-  const cols = ['placement | cache', 'TPOT ms', 'p99 ms', 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'objective eval ms (rr)', 'migr'];
+  const servingCols = r.workload !== undefined ? ['TTFT ms', 'p50', 'p99'] : [];
+  const tpotCols = r.workload !== undefined ? ['TPOT ms', 'p50', 'p99'] : ['TPOT ms', 'p99 ms'];
+  const cols = ['placement | cache', ...servingCols, ...tpotCols, 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'objective eval ms (rr)', 'migr'];
   const rows = r.runs.map((x) => [
     x.label,
-    x.tpotMeanMs.toFixed(3),
-    x.tpotP99Ms.toFixed(3),
+    ...(x.serving ? [x.serving.ttftMs.mean, x.serving.ttftMs.p50, x.serving.ttftMs.p99, x.serving.tpotMs.mean, x.serving.tpotMs.p50, x.serving.tpotMs.p99].map((v) => v.toFixed(3)) : [x.tpotMeanMs.toFixed(3), x.tpotP99Ms.toFixed(3)]),
     x.throughputTokPerSec.toFixed(1),
     x.meanImbalance.toFixed(3),
     x.meanTokenImbalance.toFixed(3),

@@ -34,8 +34,11 @@ export function parallelCharts(r: ParallelRunResult): PageChart[] {
   return [
     {
       id: 'tpot',
-      title: 'Time per decode step by placement',
-      note: `Mean step time (ms) over ${r.runs[0]?.steps ?? 0} evaluated steps of ${r.batchTokens} tokens; p99 in the tooltip.`,
+      title: r.workload !== undefined ? 'Time per output token (TPOT) by placement' : 'Time per decode step by placement',
+      note:
+        r.workload !== undefined
+          ? `Mean TPOT (ms) over the served requests (${r.workload}); p99 in the tooltip.`
+          : `Mean step time (ms) over ${r.runs[0]?.steps ?? 0} evaluated steps of ${r.batchTokens} tokens; p99 in the tooltip.`,
       spec: {
         width: FULL_WIDTH - 320,
         height: Math.max(120, 22 * totals.length),

@@ -40,6 +40,8 @@ export class ServingSource implements StepSource {
   /** Per request: most decode micro-batches in a row it was passed over. */
   readonly maxWaited: Int32Array;
   readonly stats: UnionStats;
+  /** Context each of the current step's tokens attends to (itself included); contextTokens is their sum. */
+  readonly tokenContext: Float64Array;
   /** Decode micro-batches whose choice the scheduler made among more ready tokens than places. */
   contestedMicroBatches = 0;
   private readonly prefilled: Int32Array;
@@ -91,6 +93,7 @@ export class ServingSource implements StepSource {
     this.lastReq = new Int32Array(Math.max(B, this.maxTokens));
     this.lastTok = new Int32Array(this.lastReq.length);
     this.stats = new UnionStats(trace, numExperts);
+    this.tokenContext = new Float64Array(this.maxTokens);
     this.step = {
       index: -1,
       count: 0,
@@ -196,6 +199,7 @@ export class ServingSource implements StepSource {
       const from = this.prefilled[r];
       const first = t.firstToken[r] + from;
       for (let p = 0; p < n; p++) {
+        this.tokenContext[step.count] = from + p + 1;
         step.tokens[step.count++] = first + p;
         step.contextTokens += from + p + 1;
       }
@@ -246,6 +250,7 @@ export class ServingSource implements StepSource {
       const r = ready.request[idx];
       waited[r] = 0;
       const pos = t.promptTokens[r] + this.decoded[r];
+      this.tokenContext[step.count] = pos + 1;
       step.tokens[step.count++] = ready.token[idx];
       step.contextTokens += pos + 1;
       step.emitSeq[step.emitCount++] = r;
