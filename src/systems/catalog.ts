@@ -18,6 +18,7 @@ import {
   runtimes,
   weightFormats,
   type ExecutionSemantics,
+  type RuntimeOverheads,
   type WeightFormatName,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
@@ -68,6 +69,25 @@ const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cb
 
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
 const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
+
+/**
+ * deepspeed-zero with the MoE block a leaf module: no hooks under the block, so an expert call is the
+ * model's 9 ops and its .tolist() only; the router's 4 hook ops go too, and the block's own fetch
+ * moves to the layer: per expert parameter (3 per SwiGLU expert) a .to() and a release, the
+ * event and wait_stream (3) and its wait (2 ops, as the per-layer waits of deepspeed-zero):
+ * 92 - 4 + 2 x 3E + 5 (141 for Mixtral's 8 experts).
+ */
+function dsLeafRuntime(model: MoeModel): RuntimeOverheads {
+  const rt = runtimes['deepspeed-zero'];
+  return {
+    ...rt,
+    describe: `${rt.describe}; the MoE block a leaf module (one fetch for all its parameters, no hooks below it)`,
+    kernelsPerLayer: rt.kernelsPerLayer - 4 + 2 * 3 * model.numExperts + 3 + 2,
+    kernelsPerExpert: 9,
+    syncsPerExpert: 1,
+    sources: [...rt.sources, DS_LEAF],
+  };
+}
 
 /** The `system:` block: a strict union on `kind`. */
 export const systemSchema = z.discriminatedUnion('kind', [
@@ -449,7 +469,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
     simplifies: [
-      'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
+      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch) and used for every model: a model with more modules per layer (DeepSeek-V2\'s MLA projections and norms, Qwen3\'s q/k norms) pays a few more; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
       'with leafMoeBlock the module trace no longer changes with the routing, so fetch_sub_module\'s prefetch (stage3_prefetch_bucket_size, default 5e7 parameters) is active; not modelled (copies stay serialised with compute): it can hide at most the compute between fetches, milliseconds in decode against seconds of copies',
       'with callsEveryExpert or leafMoeBlock the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
@@ -466,7 +486,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     }),
     semantics: (s, model) =>
       baseSemantics({
-        runtime: runtimes['deepspeed-zero'],
+        runtime: s.leafMoeBlock ? dsLeafRuntime(model) : runtimes['deepspeed-zero'],
         link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],

@@ -169,6 +169,14 @@ describe('systems catalog', () => {
     expect(leafRun.misses).toBe(0);
     // Same bytes as calling every expert, without the 6 empty calls' host ops per layer.
     expect(leafRun.tpotMs).toBeLessThan(all.tpotMs);
+    // ZeRO-3 hooks counted from the code: 4 per module, a .to() and a release per fetched parameter,
+    // event + wait_stream + a synchronize per fetch. Without a leaf an expert call is 44 ops and 4 waits;
+    // as a leaf the block's one fetch of its 3 x 8 expert parameters moves to the layer.
+    const rt = d.runtime;
+    expect([rt.kernelsPerLayer, rt.kernelsPerExpert, rt.syncsPerExpert]).toEqual([92, 44, 4]);
+    const lr = systems['deepspeed-zero-inference'].semantics(leaf, m).runtime;
+    expect([lr.kernelsPerLayer, lr.kernelsPerExpert, lr.syncsPerExpert]).toEqual([92 - 4 + 2 * 24 + 5, 9, 1]);
+    expect(lr.perKernelSec).toBe(rt.perKernelSec);
   });
 
   it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
