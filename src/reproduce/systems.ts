@@ -114,6 +114,21 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   },
 };
 
+/**
+ * Fiddler's "DeepSpeed-MII" baseline as its script sets it up (v1 of the paper, Feb 2024): ZeRO-3
+ * with offload_param {device: cpu, pin_memory: True}, bf16, and
+ * deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock]) before deepspeed.initialize,
+ * through Hugging Face generate. The README installs it by `pip install deepspeed-mii accelerate`
+ * (the baseline was added 2024-02-08, @7ac25b7): DeepSpeed v0.13.1 then (v0.13.2 came 2024-02-10),
+ * which has set_z3_leaf_modules (v0.13.0, #4966).
+ */
+export const DS_MII_SETUP = {
+  pinMemory: true,
+  leafMoeBlock: true,
+  source:
+    'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:benchmarks/eval-baseline.py (init_deepspeed_mii: "offload_param": {"device": "cpu", "pin_memory": True}, bf16, deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock])) and benchmarks/README.md (pip install deepspeed-mii accelerate; DeepSpeed v0.13.1 at the time, which has set_z3_leaf_modules since v0.13.0): pinned, the MoE block a leaf module (every expert gathered every pass)',
+};
+
 /** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
 export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
   'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
@@ -166,13 +181,16 @@ export const systemTable: Record<string, SystemRow> = {
   'deepspeed-zero-inference': {
     preset: 'deepspeed-zero-inference',
     settings:
-      'fp16 stated = bf16 (same bytes); the README gives no DeepSpeed config, so offload_param takes DeepSpeed\'s defaults (pin_memory false: pageable); ' +
+      'fp16 stated = bf16 (same bytes); the MoE-Infinity README gives no DeepSpeed config, so offload_param takes DeepSpeed\'s defaults (pin_memory false: pageable) and the MoE block is no leaf module (the README\'s DeepSpeed is labelled 0.16.2, its cells older; DeepSpeed flags MoE blocks as leaves by default only from v0.18.0); ' +
       `whether the MoE block calls (and ZeRO-3 gathers) every expert or only the routed ones follows the model's Hugging Face code: ${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'} (${r.source})`)
-        .join('; ')}`,
-    spec: (p) => ({
-      system: { kind: 'deepspeed-zero-inference', quantization: format(p, 'gguf'), pinMemory: false, callsEveryExpert: HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false },
-    }),
+        .join('; ')}; ` +
+      `the Fiddler figure's DeepSpeed-MII (variant deepspeed-mii) runs the setup of its script: ${DS_MII_SETUP.source}`,
+    spec: (p) => {
+      const q = format(p, 'gguf');
+      if (p.variant === 'deepspeed-mii') return { system: { kind: 'deepspeed-zero-inference', quantization: q, pinMemory: DS_MII_SETUP.pinMemory, callsEveryExpert: false, leafMoeBlock: DS_MII_SETUP.leafMoeBlock } };
+      return { system: { kind: 'deepspeed-zero-inference', quantization: q, pinMemory: false, callsEveryExpert: HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false, leafMoeBlock: false } };
+    },
   },
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',

@@ -18,6 +18,7 @@ import {
   runtimes,
   weightFormats,
   type ExecutionSemantics,
+  type RuntimeOverheads,
   type WeightFormatName,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
@@ -57,6 +58,12 @@ const DS_OFFLOAD = 'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441
 const DS_CONFIG = 'microsoft/DeepSpeed@b1cb0dfc4623fc44e9931d1481c246bd8a59b778:deepspeed/runtime/zero/offload_config.py';
 const CUDA_SYNC = 'NVIDIA CUDA Runtime API, "API synchronization behavior": an async copy from pageable host memory is first copied by the calling thread to a staging buffer, and the call returns only once the source is staged';
 const DS_COORD = 'microsoft/DeepSpeed@196e63ac1d999c6872641d055f14cf06680977dc:deepspeed/runtime/zero/partitioned_param_coordinator.py';
+/** set_z3_leaf_modules, first in v0.13.0 (#4966, 2024-01-18): hooks stop at a flagged module, whose fetch gathers all its parameters recursively. */
+const DS_LEAF = 'microsoft/DeepSpeed@1d35db76a07b9aba002ddb98d793ec148275c6cf (v0.13.1):deepspeed/utils/z3_leaf_module.py (set_z3_leaf_modules), deepspeed/runtime/zero/parameter_offload.py (_register_hooks_recursively: "if not z3_leaf_module(module): for child in module.children(): ..."), deepspeed/runtime/zero/partitioned_param_coordinator.py (fetch_sub_module: params_to_fetch = iter_params(current_submodule, recurse=z3_leaf_module(current_submodule)))';
+/** Leaf modules by default only from v0.18.0 (#7604): DEFAULT_LEAF_MODULE_CLASSES = MixtralSparseMoeBlock, Qwen2MoeSparseMoeBlock, Qwen3MoeSparseMoeBlock. */
+const DS_LEAF_DEFAULT = 'deepspeedai/DeepSpeed@79caae1c04fca210345bdeb03bcacf87b1ac2f23 (v0.18.0):deepspeed/runtime/zero/leaf_module_config.py (DEFAULT_LEAF_MODULE_CLASSES: transformers Mixtral, Qwen2-MoE and Qwen3-MoE sparse MoE blocks), applied by engine.py (apply_zero_leaf_module_config); added by #7604 (7d9a2f2, 2025-10-03); no such default up to v0.17 (the v0.16.2 leaf API is set_z3_leaf_modules or stage3_module_granularity_threshold, default 0: off)';
+/** World size 1: no all-gather; each parameter is copied to the GPU by .to(device, non_blocking=True) and the handle's wait synchronises the stream. */
+const DS_NOGATHER = 'microsoft/DeepSpeed@1d35db76a07b9aba002ddb98d793ec148275c6cf (v0.13.1):deepspeed/runtime/zero/partition_parameters.py (all_gather_coalesced: "if self.num_partitions == 1: return _no_gather_coalesced(params)"; NoGatherCoalescedHandle: param.data = param.ds_tensor.data.to(device, non_blocking=True) per parameter, wait(): get_accelerator().current_stream().synchronize()); the same at b344c04 (v0.16.2)';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
 
@@ -72,6 +79,25 @@ export const SPECULATIVE_RECALL = 0.8;
 
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
 const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
+
+/**
+ * deepspeed-zero with the MoE block a leaf module: no hooks under the block, so an expert call is the
+ * model's 9 ops and its .tolist() only; the router's 4 hook ops go too, and the block's own fetch
+ * moves to the layer: per expert parameter (3 per SwiGLU expert) a .to() and a release, the
+ * event and wait_stream (3) and its wait (2 ops, as the per-layer waits of deepspeed-zero):
+ * 92 - 4 + 2 x 3E + 5 (141 for Mixtral's 8 experts).
+ */
+function dsLeafRuntime(model: MoeModel): RuntimeOverheads {
+  const rt = runtimes['deepspeed-zero'];
+  return {
+    ...rt,
+    describe: `${rt.describe}; the MoE block a leaf module (one fetch for all its parameters, no hooks below it)`,
+    kernelsPerLayer: rt.kernelsPerLayer - 4 + 2 * 3 * model.numExperts + 3 + 2,
+    kernelsPerExpert: 9,
+    syncsPerExpert: 1,
+    sources: [...rt.sources, DS_LEAF],
+  };
+}
 
 /** The `system:` block: a strict union on `kind`. */
 export const systemSchema = z.discriminatedUnion('kind', [
@@ -140,6 +166,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
        * only the experts with tokens are called (and fetched).
        */
       callsEveryExpert: z.boolean().default(false),
+      /**
+       * The MoE block is a ZeRO-3 leaf module (deepspeed.utils.set_z3_leaf_modules, DeepSpeed >=
+       * 0.13.0; by default for Mixtral / Qwen2-MoE / Qwen3-MoE blocks from 0.18.0): no hooks below
+       * it, and its pre-forward fetch gathers all its parameters, so every expert of the layer is
+       * copied every pass, routed or not.
+       */
+      leafMoeBlock: z.boolean().default(false),
     })
     .strict(),
   z
@@ -451,27 +484,36 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD}); the embedding module's hook gathers the whole table, and the LM head's its whole matrix, every pass (streamEmbeddingsAndHead)`,
       `offload_param.pin_memory defaults to false (${DS_CONFIG}: DeepSpeedZeroOffloadParamConfig.pin_memory: bool = False): host partitions are pageable, so each gather is a pageable upload (the pageable link); pinMemory: true for a config that sets it`,
       `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels`,
+      `leafMoeBlock (set_z3_leaf_modules on the MoE block class, ${DS_LEAF}): hooks are not registered below the block, and the block's one pre-forward fetch gathers every parameter under it, router and all experts, every pass (streamed with the layer, policy all-on-gpu); DeepSpeed flags MixtralSparseMoeBlock, Qwen2MoeSparseMoeBlock and Qwen3MoeSparseMoeBlock by default only from v0.18.0 (${DS_LEAF_DEFAULT}), so before that only a script that calls set_z3_leaf_modules has it`,
+      `world size 1 has no all-gather: each parameter is copied to the GPU by .to(device, non_blocking=True) and the fetch waits on a stream synchronize (${DS_NOGATHER}); so no device-side copy into a gather buffer is charged, and each fetch is a host sync`,
       'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu) and pays the ops of the E - k empty calls on the host (emptyExpertCallsPerLayer), otherwise only the routed ones are fetched, staged and never cached (policy none)',
       `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
     simplifies: [
-      'the per-module hook bookkeeping (trace checks, ds_active_sub_modules, release) is charged only through the deepspeed-zero runtime\'s kernels per layer and expert',
-      'the world-size-1 all-gather into the full parameter buffer (a device copy) is not charged',
-      'with callsEveryExpert the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
+      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch) and used for every model: a model with more modules per layer (DeepSeek-V2\'s MLA projections and norms, Qwen3\'s q/k norms) pays a few more; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
+      'with leafMoeBlock the module trace no longer changes with the routing, so fetch_sub_module\'s prefetch (stage3_prefetch_bucket_size, default 5e7 parameters) is active; not modelled (copies stay serialised with compute): it can hide at most the compute between fetches, milliseconds in decode against seconds of copies',
+      'with callsEveryExpert or leafMoeBlock the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
-    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD],
+    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, DS_LEAF, DS_LEAF_DEFAULT, DS_NOGATHER],
     expand: (s) => ({
-      policies: [s.callsEveryExpert ? { kind: 'all-on-gpu', label: 'deepspeed zero-inference (every expert gathered)' } : { kind: 'none', label: 'deepspeed zero-inference' }],
+      policies: [
+        s.leafMoeBlock
+          ? { kind: 'all-on-gpu', label: 'deepspeed zero-inference (MoE block a leaf module: every expert gathered)' }
+          : s.callsEveryExpert
+            ? { kind: 'all-on-gpu', label: 'deepspeed zero-inference (every expert gathered)' }
+            : { kind: 'none', label: 'deepspeed zero-inference' },
+      ],
       precision: formatPrecision(s.quantization),
     }),
     semantics: (s, model) =>
       baseSemantics({
-        runtime: runtimes['deepspeed-zero'],
+        runtime: s.leafMoeBlock ? dsLeafRuntime(model) : runtimes['deepspeed-zero'],
         link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],
         streamedDenseLayers: range(numMoeLayers(model)),
-        streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
+        // Every expert crosses every pass when the block calls them all or is one leaf module.
+        streamAllExpertsOfStreamedLayers: s.callsEveryExpert || s.leafMoeBlock,
         streamEmbeddingsAndHead: true,
         // The loop's calls of experts without tokens still run their ops (and hooks) on the host.
         emptyExpertCallsPerLayer: s.callsEveryExpert ? Math.max(0, model.numExperts - model.topK) : 0,
@@ -479,7 +521,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // behavior": the calling thread stages the pageable source before the call returns), so the
         // host cannot run ahead of the copies: its launches are charged in line with them.
         hostThread: s.pinMemory,
-        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, CUDA_SYNC],
+        sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, CUDA_SYNC, ...(s.leafMoeBlock ? [DS_LEAF] : [])],
       }),
   },
   'vllm-cpu-offload': {

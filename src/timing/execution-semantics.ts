@@ -275,16 +275,39 @@ export const runtimes = {
   },
   'deepspeed-zero': {
     name: 'deepspeed-zero',
-    describe: 'DeepSpeed ZeRO-3 inference: eager PyTorch plus per-module pre/post-forward hooks that fetch and release parameters',
+    describe:
+      'DeepSpeed ZeRO-3 inference: eager PyTorch plus four hooks on every module (pre/post forward, the forward-time registrations of the pre/post backward functions) that fetch and release its parameters, one stream synchronize per fetch',
     perKernelSec: 10e-6,
-    kernelsPerLayer: 30,
-    kernelsPerExpert: 9,
-    syncsPerExpert: 1,
+    // Counted at microsoft/DeepSpeed@b344c04df0fdf058617004924a7aaa15055dccce (v0.16.2) for a
+    // Hugging Face Mixtral decoder layer in decode, an "op" being one PyTorch/CUDA call from Python
+    // at perKernelSec. Every module gets four hooks (_register_hooks_recursively): the forward
+    // pre-hook (pre_sub_module_forward_function -> fetch_sub_module), the forward hook
+    // (post_sub_module_forward_function -> release_sub_module), and two that register the backward
+    // functions while in forward: PostBackwardFunctionModule.apply on the inputs and
+    // PreBackwardFunctionForModule.apply on the outputs, each an autograd Function call and a
+    // detach: 4 ops per module called. A module with partitioned parameters adds, per parameter, the
+    // .to(device, non_blocking=True) of NoGatherCoalescedHandle (world size 1: no all-gather) and its
+    // release (param.partition(): param.data = an empty tensor), and per fetch an Event created and
+    // recorded and a current_stream().wait_stream (3 ops) and the handle's wait, a stream
+    // synchronize (partition_parameters.py, partitioned_param_coordinator.py fetch_sub_module).
+    // Parameters under stage3_param_persistence_threshold (1e5 elements: the norms, Mixtral's
+    // 4096 x 8 router) stay on the GPU and are not fetched.
+    // Per layer: the model's own ~20 ops (as eager-pytorch) + 11 hooked modules outside the experts
+    // (decoder layer, 2 norms, attention, q/k/v/o, rotary, MoE block, router) x 4 = 44 + q/k/v/o
+    // fetched (4 x (2 + 3) = 20) = 84 ops, and the 4 fetch waits counted as 2 ops each (syncSec =
+    // 20 us; the runtime has no per-layer sync count): 92.
+    kernelsPerLayer: 92,
+    // Per expert called: the model's 9 ops (as eager-pytorch) + 5 hooked modules (expert MLP,
+    // w1/w2/w3, act_fn) x 4 = 20 + w1/w2/w3 fetched (3 x (2 + 3) = 15): 44.
+    kernelsPerExpert: 44,
+    // The model's .tolist() and the three fetch waits (w1, w2, w3).
+    syncsPerExpert: 4,
     syncSec: 20e-6,
     perStepSec: 2e-3,
     sources: [
       PYTORCH_BLOG_CUDA_GRAPHS,
       'microsoft/DeepSpeed@86d3e310d441fa88ad9548c549d827e0dffb8441:deepspeed/runtime/zero/parameter_offload.py (forward pre/post hooks per module fetch and release partitioned parameters)',
+      'hook and op counts read at microsoft/DeepSpeed@b344c04df0fdf058617004924a7aaa15055dccce (v0.16.2): deepspeed/runtime/zero/parameter_offload.py (_register_hooks_recursively: four hooks per module), partitioned_param_coordinator.py (fetch_sub_module: Event record, wait, wait_stream; release_sub_module), partition_parameters.py (NoGatherCoalescedHandle: .to() per parameter, stream synchronize), config.py (param_persistence_threshold 1e5)',
     ],
     fitted: true,
   },

@@ -71,7 +71,9 @@ test('README rows run the release and the Hugging Face code of their time: MoE-I
   expect(sys('mi-readme-qwen3-30b-a3b-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
   expect(sys('mi-readme-deepseek-v2-lite-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
   expect(sys('mi-readme-qwen3-30b-a3b-deepspeed-zero-inference')).toMatchObject({ kind: 'deepspeed-zero-inference', pinMemory: false, callsEveryExpert: true });
-  expect(sys('mi-readme-mixtral-8x7b-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false });
+  expect(sys('mi-readme-mixtral-8x7b-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false, leafMoeBlock: false });
+  // No config stated and a DeepSpeed before v0.18.0: no leaf MoE block for any README row.
+  for (const m of ['mixtral-8x7b', 'deepseek-v2-lite', 'qwen3-30b-a3b']) expect(sys(`mi-readme-${m}-deepspeed-zero-inference`)).toMatchObject({ leafMoeBlock: false });
   expect(sys('mi-readme-deepseek-v2-lite-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false });
 });
 
@@ -80,10 +82,12 @@ test('Fiddler points: Fiddler\'s own placement rule (5% of the GPU\'s memory kep
   expect(sys('fiddler-v1-rtx6000-16-512-fiddler')).toEqual({ kind: 'fiddler', reserveGiB: expect.closeTo(1.2, 9) });
   expect(policy('fiddler-v1-rtx6000-16-512-fiddler')).toMatchObject({ kind: 'static', cache: { hbm: true }, onMiss: { kind: 'cpu', belowTokens: 10 } });
   // The figure's DeepSpeed-MII baseline is ZeRO-3 with CPU parameter offload: the ZeRO-Inference preset, bf16
-  expect(sys('fiddler-v1-rtx6000-16-512-deepspeed-mii')).toMatchObject({ kind: 'deepspeed-zero-inference', quantization: 'bf16', pinMemory: false });
+  // as its script sets it up (eval-baseline.py @1ad7a6c): pin_memory True, MixtralSparseMoeBlock a z3 leaf module.
+  expect(sys('fiddler-v1-rtx6000-16-512-deepspeed-mii')).toEqual({ kind: 'deepspeed-zero-inference', quantization: 'bf16', pinMemory: true, callsEveryExpert: false, leafMoeBlock: true });
+  expect(policy('fiddler-v1-rtx6000-16-512-deepspeed-mii')).toMatchObject({ kind: 'all-on-gpu' });
 });
 
-test('the published Fiddler points simulate, and Fiddler (CPU experts) comes out faster than streaming every routed expert', async () => {
+test('the published Fiddler points simulate, and Fiddler (CPU experts) comes out faster than ZeRO-3 gathering every expert (its leaf MoE block)', async () => {
   const base = suiteBaseDir(FILE);
   const fid = await simulatePoint(byId('fiddler-v1-rtx6000-16-512-fiddler'), base, { suite });
   const ds = await simulatePoint(byId('fiddler-v1-rtx6000-16-512-deepspeed-mii'), base, { suite });

@@ -133,7 +133,7 @@ describe('systems catalog', () => {
 
   it('deepspeed-zero-inference: pageable by default (pin_memory false), no prefetch (compute stream), every layer, embeddings and head streamed; callsEveryExpert gathers every expert of every layer', async () => {
     const m = modelPresets['mixtral-8x7b'];
-    const spec = (o: { pinMemory?: boolean; callsEveryExpert?: boolean } = {}) => ({ kind: 'deepspeed-zero-inference' as const, quantization: 'bf16' as const, pinMemory: false, callsEveryExpert: false, ...o });
+    const spec = (o: { pinMemory?: boolean; callsEveryExpert?: boolean; leafMoeBlock?: boolean } = {}) => ({ kind: 'deepspeed-zero-inference' as const, quantization: 'bf16' as const, pinMemory: false, callsEveryExpert: false, leafMoeBlock: false, ...o });
     const d = systems['deepspeed-zero-inference'].semantics(spec(), m);
     expect(d.link.memory).toBe('pageable');
     expect(d.expertCopies).toBe('compute-stream');
@@ -158,6 +158,25 @@ describe('systems catalog', () => {
     expect(pinned.tpotMs).toBeLessThan(routed.tpotMs);
     expect(routed.misses).toBeGreaterThan(0);
     expect(all.misses).toBe(0);
+    // A leaf MoE block (set_z3_leaf_modules) gathers every expert but calls only the routed ones:
+    // all experts stream with the layer, no empty calls on the host.
+    const leaf = spec({ leafMoeBlock: true });
+    expect(systems['deepspeed-zero-inference'].semantics(leaf, m).streamAllExpertsOfStreamedLayers).toBe(true);
+    expect(systems['deepspeed-zero-inference'].semantics(leaf, m).emptyExpertCallsPerLayer).toBe(0);
+    expect(systems['deepspeed-zero-inference'].expand(leaf, m).policies[0]).toMatchObject({ kind: 'all-on-gpu' });
+    const leafRun = await run({ leafMoeBlock: true });
+    expect(leafRun.tpotMs).toBeGreaterThan(2.5 * routed.tpotMs);
+    expect(leafRun.misses).toBe(0);
+    // Same bytes as calling every expert, without the 6 empty calls' host ops per layer.
+    expect(leafRun.tpotMs).toBeLessThan(all.tpotMs);
+    // ZeRO-3 hooks counted from the code: 4 per module, a .to() and a release per fetched parameter,
+    // event + wait_stream + a synchronize per fetch. Without a leaf an expert call is 44 ops and 4 waits;
+    // as a leaf the block's one fetch of its 3 x 8 expert parameters moves to the layer.
+    const rt = d.runtime;
+    expect([rt.kernelsPerLayer, rt.kernelsPerExpert, rt.syncsPerExpert]).toEqual([92, 44, 4]);
+    const lr = systems['deepspeed-zero-inference'].semantics(leaf, m).runtime;
+    expect([lr.kernelsPerLayer, lr.kernelsPerExpert, lr.syncsPerExpert]).toEqual([92 - 4 + 2 * 24 + 5, 9, 1]);
+    expect(lr.perKernelSec).toBe(rt.perKernelSec);
   });
 
   it('vllm-cpu-offload with uva reads only the routed experts of its offloaded layers; the copy path moves every expert of them', async () => {
