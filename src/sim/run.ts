@@ -25,6 +25,8 @@ import { createPolicyCache } from './world.js';
 import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
 import type { PredictorReport, PublishedComparison, SchedulerPredictorReport } from '../metrics/types.js';
 import { publishedAccuracy, systemOfStandIn, type PublishedSystem } from '../predictors/published.js';
+import { prefetchInfo, type PrefetchInfo } from '../policies/prefetch/index.js';
+import type { PrefetchKind } from '../policies/spec.js';
 import type { Evaluation } from '../predictors/evaluate.js';
 import { evaluatePredictor } from '../predictors/evaluate.js';
 import { staticBatches, type StepSource } from '../trace/steps.js';
@@ -273,16 +275,7 @@ function predictorReports(scenario: Scenario, prep: PreparedScenario, predictors
  * oracle of a pregated prefetch (Pre-gated MoE's pre-gate), published (its `of`).
  */
 function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation: Evaluation): PublishedComparison | undefined {
-  const system: PublishedSystem | undefined =
-    spec.kind === 'published'
-      ? spec.of
-      : spec.kind === 'affinity'
-        ? scenario.system?.kind === 'mixtral-offloading' || scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'speculative')
-          ? 'mixtral-offloading'
-          : undefined
-        : spec.kind === 'oracle'
-          ? pregatedOwn(spec, scenario)
-          : systemOfStandIn(spec.kind);
+  const system = publishedSystemOf(spec, scenario);
   if (!system) return undefined;
   const p = publishedAccuracy(system);
   const d1 = evaluation.perLookahead.find((a) => a.lookahead === 1);
@@ -314,7 +307,7 @@ function publishedComparison(spec: PredictorSpec, scenario: Scenario, evaluation
  * per layer and averages the layers' recalls; this pools single tokens' paths instead.
  */
 function schedulerPublished(spec: PredictorSpec, recall: number): PublishedComparison | undefined {
-  const system: PublishedSystem | undefined = spec.kind === 'published' ? spec.of : spec.kind === 'path' ? 'expertflow' : undefined;
+  const system: PublishedSystem | undefined = 'of' in spec ? spec.of : systemOfStandIn(spec.kind) === 'expertflow' ? 'expertflow' : undefined;
   if (!system) return undefined;
   const p = publishedAccuracy(system);
   return {
@@ -331,11 +324,27 @@ function schedulerPublished(spec: PredictorSpec, recall: number): PublishedCompa
   };
 }
 
-/** 'pregated-moe' when `spec` is the oracle a pregated prefetch models its pre-gate by (prefetch/index.ts ownPredictor). */
-function pregatedOwn(spec: Extract<PredictorSpec, { kind: 'oracle' }>, scenario: Scenario): PublishedSystem | undefined {
-  if (spec.precision !== spec.recall) return undefined;
-  const own = scenario.policies.some((p) => 'prefetch' in p && p.prefetch?.kind === 'pregated' && p.prefetch.accuracy === spec.precision);
-  return own ? 'pregated-moe' : undefined;
+/**
+ * The system whose paper's accuracy a predictor is compared with: a `published` predictor's `of`;
+ * the predictor a prefetch of the scenario implies (pregated's pre-gate, an oracle at its accuracy)
+ * or takes by default (speculative's affinity: mixtral-offloading's guess), also in a
+ * mixtral-offloading system scenario; else the system the predictor kind stands in for (path:
+ * ExpertFlow, activation-matrix: MoE-Infinity). Every question is a field of a table row.
+ */
+function publishedSystemOf(spec: PredictorSpec, scenario: Scenario): PublishedSystem | undefined {
+  if ('of' in spec) return spec.of;
+  const same = (a: object, b: object) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  for (const p of scenario.policies) {
+    const pf = 'prefetch' in p ? p.prefetch : undefined;
+    if (!pf) continue;
+    const info = prefetchInfo(pf.kind) as PrefetchInfo<PrefetchKind>;
+    if (!info.paperSystem) continue;
+    const own = info.ownPredictor?.spec(pf as never);
+    if (own ? same(own, spec) : info.defaultPredictor === spec.kind) return info.paperSystem;
+  }
+  const standIn = systemOfStandIn(spec.kind);
+  if (standIn === 'mixtral-offloading') return scenario.system?.kind === 'mixtral-offloading' ? standIn : undefined;
+  return standIn;
 }
 
 /** A serving workload's order depends on simulated time: offline policies and trace-following prefetchers cannot run on it. */

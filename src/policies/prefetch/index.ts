@@ -1,5 +1,6 @@
 import type { PrefetchPolicy } from './types.js';
 import { pregated } from './pregated.js';
+import type { PublishedSystem } from '../../predictors/published.js';
 import { speculative } from './speculative.js';
 import { expertflow } from './expertflow.js';
 import { moeInfinity } from './moe-infinity.js';
@@ -22,6 +23,11 @@ export interface PrefetchInfo<K extends PrefetchKind> {
   ownPredictor?: { spec: (spec: PrefetchSpecOf<K>) => PredictorSpec; reason: string };
   /** The label's detail of the predictor ("pregated 0.9" rather than "pregated (oracle 0.9/0.9)"). */
   labelDetail?: (spec: PrefetchSpecOf<K>) => string;
+  /**
+   * The system whose predictor this prefetch's own predictor (or, without one, its default
+   * predictor) stands for, whose paper's accuracy the run reports next to it (predictors/published.ts).
+   */
+  paperSystem?: PublishedSystem;
 }
 
 /** One typed table: a kind without an implementation does not compile. */
@@ -35,8 +41,9 @@ export const prefetchPolicies: { [K in PrefetchKind]: PrefetchInfo<K> } = {
       reason: 'pregated models its pre-gate by its accuracy (an oracle); for a learned guess of the next layer use prefetch: {kind: speculative}',
     },
     labelDetail: (spec) => String(spec.accuracy),
+    paperSystem: 'pregated-moe',
   },
-  speculative: { create: speculative, describe: 'mixtral-offloading: guess the next layer(s) from the current state and prefetch', defaultPredictor: 'affinity' },
+  speculative: { create: speculative, describe: 'mixtral-offloading: guess the next layer(s) from the current state and prefetch', defaultPredictor: 'affinity', paperSystem: 'mixtral-offloading' },
   expertflow: { create: expertflow, describe: 'ExpertFlow: predict the whole path up front, plan the cache, cancel and re-plan at each gate', defaultPredictor: 'path' },
   'moe-infinity': { create: moeInfinity, describe: 'MoE-Infinity: activation-matrix prefetch of all remaining layers by decayed priority', defaultPredictor: 'activation-matrix' },
 };
