@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../../src/scenario/load.js';
-import { runScenario } from '../../src/sim/run.js';
+import { tierRunner } from '../helpers/tiers.js';
 import { sourceFromRun } from '../../src/report/source.js';
 import { tierCharts, tierTable } from '../../src/report/tiers.js';
 import { renderSvg } from '../../src/report/svg.js';
 
 // OLMoE-1B-7B, bf16 (12 GiB of experts) on a 4090 whose host has 4 GiB for them: three tiers.
-const base = {
-  name: 'tiers-report',
-  seed: 1,
-  model: 'olmoe-1b-7b',
-  precision: { experts: 'bf16', dense: 'bf16' },
-  trace: { synthetic: { layers: 16, experts: 64, topK: 8, sequences: 1, tokensPerSequence: 6, popularity: { kind: 'zipf', exponent: 0.8 } } },
-  policies: [{ kind: 'lru', cache: { perLayer: 8 } }],
-};
-const run = (extra: Record<string, unknown>) => runScenario(parseScenario({ ...base, ...extra }), { baseDir: '.' });
+const run = tierRunner('tiers-report');
 
 /** The stall panel's rows of the memory-tiers chart: part -> ms. */
 async function stallPanel(extra: Record<string, unknown>) {

@@ -1,18 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { parseScenario } from '../../src/scenario/load.js';
-import { runScenario } from '../../src/sim/run.js';
+import { tierRunner } from '../helpers/tiers.js';
 import { InputError } from '../../src/util/errors.js';
 
 // OLMoE-1B-7B, bf16: 16 x 64 experts of 12 MiB = 12 GiB of experts.
-const base = {
-  name: 'tiers',
-  seed: 1,
-  model: 'olmoe-1b-7b',
-  precision: { experts: 'bf16', dense: 'bf16' },
-  trace: { synthetic: { layers: 16, experts: 64, topK: 8, sequences: 1, tokensPerSequence: 6, popularity: { kind: 'zipf', exponent: 0.8 } } },
-  policies: [{ kind: 'lru', cache: { perLayer: 8 } }],
-};
-const run = (extra: Record<string, unknown>) => runScenario(parseScenario({ ...base, ...extra }), { baseDir: '.' });
+const run = tierRunner('tiers');
 
 describe('host memory is never silently oversubscribed', () => {
   test('experts beyond host DRAM and no storage tier: a bad-input error with needed vs available and the fixes', async () => {
@@ -71,7 +62,7 @@ describe('host memory is never silently oversubscribed', () => {
     expect(t.bytes.ssdToGpu).toBe(r.results[0].metrics.bytesH2D);
     expect(t.bytes.hostToGpu).toBe(0);
     await expect(
-      runScenario(parseScenario({ ...base, hardware: { preset: 'jetson-agx-orin-64gb', gpu: { memoryGiB: 8 }, storage: { seqReadMBps: 1000, randReadKiops: 10, latencyUs: 100 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] }), { baseDir: '.' }),
+      run({ hardware: { preset: 'jetson-agx-orin-64gb', gpu: { memoryGiB: 8 }, storage: { seqReadMBps: 1000, randReadKiops: 10, latencyUs: 100 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] }),
     ).resolves.toBeDefined();
   });
 
