@@ -9,6 +9,7 @@ import {
   paretoFront,
   policyRows,
   predictorRows,
+  publishedPredictorRows,
   sortedPoints,
   timelinePoint,
   variesByContext,
@@ -558,6 +559,60 @@ export function buildCharts(src: ReportSource): Chart[] {
           { key: 'recall', title: 'recall', format: 'pct' },
         ],
         rows: use.map((r) => ({ label: r.label, lookahead: r.lookahead, precision: r.precision, recall: r.recall })),
+      },
+    });
+  }
+  // 8. Predictors standing for a system's, against the accuracy their papers publish (issue 12, item 6).
+  const paper = publishedPredictorRows(src);
+  if (paper.length > 0) {
+    const paperCtx = distinct(paper.map((r) => r.ctx))[0];
+    const use = paper.filter((r) => r.ctx === paperCtx);
+    const who = (r: (typeof use)[number]) => `${r.label} (${r.role === 'scheduler' ? 'scheduler path predictor' : r.kind}) vs ${r.system}`;
+    const long = use.flatMap((r) => [
+      ...(r.measured === null ? [] : [{ predictor: who(r), source: 'measured on this trace', value: round(r.measured, 4) }]),
+      ...(r.published === null ? [] : [{ predictor: who(r), source: r.lowerBound ? 'published (lower bound)' : 'published', value: round(r.published, 4) }]),
+    ]);
+    charts.push({
+      id: 'predictor-vs-paper',
+      title: 'Predictors against their papers',
+      caption:
+        "Each predictor that stands for a system's, measured on this run's trace in the paper's own metric, next to the accuracy the paper publishes (src/predictors/published.ts). A paper that gives its number only in a plot has none here; the table says so." +
+        (paperCtx ? ` At ${paperCtx}.` : ''),
+      spec: {
+        $schema: SCHEMA,
+        title: 'Predictors against their papers',
+        config: chartConfig,
+        data: { values: long },
+        width: FULL_WIDTH,
+        height: Math.max(60, 40 * use.length),
+        mark: { type: 'point', filled: true, size: 120 },
+        encoding: {
+          y: { field: 'predictor', type: 'nominal', title: null },
+          x: { field: 'value', type: 'quantitative', title: "accuracy in the paper's metric", axis: { format: '.0%' }, scale: { domain: [0, 1] } },
+          color: { field: 'source', type: 'nominal', title: null },
+          shape: { field: 'source', type: 'nominal', title: null },
+          tooltip: [{ field: 'predictor' }, { field: 'source' }, { field: 'value', format: '.1%' }],
+        },
+      },
+      table: {
+        columns: [
+          { key: 'label', title: 'policy' },
+          { key: 'kind', title: 'predictor' },
+          { key: 'system', title: 'system' },
+          { key: 'metric', title: 'paper metric' },
+          { key: 'measured', title: 'measured here', format: 'pct' },
+          { key: 'publishedText', title: 'published' },
+          { key: 'source', title: 'source' },
+        ],
+        rows: use.map((r) => ({
+          label: r.label,
+          kind: r.role === 'scheduler' ? `${r.kind} (scheduler)` : r.kind,
+          system: r.system,
+          metric: r.metric,
+          measured: r.measured,
+          publishedText: r.published === null ? 'no number in the text' : `${r.lowerBound ? '> ' : ''}${(100 * r.published).toFixed(1)}%`,
+          source: r.source,
+        })),
       },
     });
   }

@@ -203,7 +203,7 @@ export function timelinePoint(src: ReportSource): { point: ReportPoint; runs: Ar
   return undefined;
 }
 
-/** Predictor quality per lookahead, when a result carries it (`metrics.predictor.perLookahead`). */
+/** Predictor quality per lookahead, when a result carries it (PolicyResult.predictor.perLookahead). */
 export interface PredictorRow {
   point: string;
   ctx: string;
@@ -216,7 +216,62 @@ export interface PredictorRow {
 }
 
 /**
- * Reads `metrics.predictor.perLookahead` in either shape a simulator may write: a list of
+ * A predictor standing for a system's, its accuracy measured on this run's trace in the paper's own
+ * metric next to the value the paper publishes (PolicyResult.predictor.published and
+ * .schedulerPredictor.published; src/predictors/published.ts).
+ */
+export interface PublishedPredictorRow {
+  point: string;
+  ctx: string;
+  label: string;
+  /** The predictor's kind, and 'scheduler' for a token scheduler's path predictor. */
+  role: 'prefetch' | 'scheduler';
+  kind: string;
+  system: string;
+  metric: string;
+  /** null: the paper defines no metric that was measured here. */
+  measured: number | null;
+  /** null: the paper publishes no number (its note says why). */
+  published: number | null;
+  lowerBound: boolean;
+  source: string;
+}
+
+export function publishedPredictorRows(src: ReportSource): PublishedPredictorRow[] {
+  const rows: PublishedPredictorRow[] = [];
+  for (const pt of sortedPoints(src)) {
+    const r = pt.result;
+    if (!r) continue;
+    for (const p of r.results) {
+      const both: Array<['prefetch' | 'scheduler', { kind?: unknown; published?: unknown } | undefined]> = [
+        ['prefetch', p.predictor],
+        ['scheduler', p.schedulerPredictor],
+      ];
+      for (const [role, pred] of both) {
+        const c = pred?.published as Record<string, unknown> | undefined;
+        if (c === undefined || c === null || typeof c !== 'object') continue;
+        const value = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+        rows.push({
+          point: pt.point,
+          ctx: contextOf(pt.assignments),
+          label: p.label,
+          role,
+          kind: String(pred?.kind ?? ''),
+          system: String(c.system ?? ''),
+          metric: c.metric === null || c.metric === undefined ? '-' : String(c.metric),
+          measured: value(c.measured),
+          published: value(c.value),
+          lowerBound: c.bound === 'lower',
+          source: `${String(c.paper ?? '')}, ${String(c.where ?? '')}`,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * Reads the predictor's perLookahead in either shape a simulator may write: a list of
  * `{lookahead, precision, recall}`, or a record keyed by lookahead.
  */
 export function predictorRows(src: ReportSource): PredictorRow[] {
@@ -226,8 +281,10 @@ export function predictorRows(src: ReportSource): PredictorRow[] {
     if (!r) continue;
     const names = seriesNames(r);
     r.results.forEach((p, i) => {
-      const pred = (p.metrics as { predictor?: { perLookahead?: unknown } }).predictor;
-      const per = pred?.perLookahead;
+      // The RunResult keeps it on the policy result (PolicyResult.predictor.evaluation); results written by an
+      // earlier moesim, or by hand, may have it under metrics, and perLookahead at its top.
+      const pred = (p.predictor ?? (p.metrics as { predictor?: unknown }).predictor) as { perLookahead?: unknown; evaluation?: { perLookahead?: unknown } } | undefined;
+      const per = pred?.evaluation?.perLookahead ?? pred?.perLookahead;
       if (per === undefined || per === null || typeof per !== 'object') return;
       const entries: Array<[unknown, unknown]> = Array.isArray(per)
         ? per.map((e: unknown) => [(e as { lookahead?: unknown })?.lookahead, e])

@@ -12,6 +12,8 @@ import { renderSvg } from '../../src/report/svg.js';
 import { loadReportSource, sourceFromRun, sourceFromSweep } from '../../src/report/source.js';
 import { writeReport } from '../../src/report/write.js';
 import { VERSION } from '../../src/version.js';
+import { loadScenarioFile } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/sim/run.js';
 
 const MIXTRAL = join(ROOT, 'traces/mixtral-8x7b-instruct/humaneval-decode.jsonl');
 
@@ -55,7 +57,10 @@ function withPredictor(src: ReportSource, shape: 'list' | 'record'): ReportSourc
   for (const p of copy.points) {
     for (const r of p.result?.results ?? []) {
       const per = [1, 2, 3].map((lookahead) => ({ lookahead, precision: 0.9 / lookahead, recall: 0.8 / lookahead }));
-      r.metrics.predictor = { perLookahead: shape === 'list' ? per : Object.fromEntries(per.map((e) => [String(e.lookahead), { precision: e.precision, recall: e.recall }])) };
+      const perLookahead = shape === 'list' ? per : Object.fromEntries(per.map((e) => [String(e.lookahead), { precision: e.precision, recall: e.recall }]));
+      // 'list': where a RunResult keeps it (PolicyResult.predictor.evaluation); 'record': an older or hand-written result's metrics.predictor.
+      if (shape === 'list') r.predictor = { evaluation: { perLookahead } } as unknown as NonNullable<typeof r.predictor>;
+      else (r.metrics as unknown as Record<string, unknown>).predictor = { perLookahead };
     }
   }
   return copy;
@@ -88,6 +93,32 @@ describe('report data', () => {
       expect(rows.length).toBe(4 * 4 * 3);
       expect(rows[0]).toMatchObject({ lookahead: 1, precision: 0.9, recall: 0.8 });
     }
+  });
+});
+
+describe('a real run\'s predictors', () => {
+  it('draws predictor accuracy vs lookahead and predictors against their papers from `moesim run` of scenarios/predictors-vs-papers.yaml', async () => {
+    const { scenario, baseDir } = loadScenarioFile(join(ROOT, 'scenarios/predictors-vs-papers.yaml'));
+    const result = await runScenario(scenario, { baseDir });
+    const charts = buildCharts(sourceFromRun(result));
+    const ids = charts.map((c) => c.id);
+    expect(ids).toContain('predictor-vs-lookahead');
+    const paper = charts.find((c) => c.id === 'predictor-vs-paper')!;
+    // One row per policy whose predictor stands for a system's, with the value measured in the run.
+    const withPaper = result.results.filter((p) => p.predictor?.published);
+    expect(withPaper.length).toBeGreaterThan(2);
+    expect(paper.table.rows).toHaveLength(withPaper.length);
+    for (const [i, p] of withPaper.entries()) {
+      const row = paper.table.rows[i];
+      expect(row.system).toBe(p.predictor!.published!.system);
+      expect(row.measured).toBe(p.predictor!.published!.measured);
+      const v = p.predictor!.published!.value;
+      expect(row.publishedText).toBe(v === null ? 'no number in the text' : `${p.predictor!.published!.bound === 'lower' ? '> ' : ''}${(100 * v).toFixed(1)}%`);
+    }
+    // Points are drawn only for numbers that exist: a paper without one, or a metric not measured, adds none.
+    const drawn = (paper.spec as { data: { values: unknown[] } }).data.values.length;
+    const numbers = withPaper.reduce((n, p) => n + (p.predictor!.published!.measured === null ? 0 : 1) + (p.predictor!.published!.value === null ? 0 : 1), 0);
+    expect(drawn).toBe(numbers);
   });
 });
 
