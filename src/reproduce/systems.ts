@@ -115,6 +115,23 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
 };
 
 /**
+ * mixtral-offloading Table 2's "Naive offloading (accelerate)": the paper's baseline code is not in
+ * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), so which experts
+ * its offloaded layers moved is not read from code. Taken: every expert of an offloaded layer, every
+ * pass (the layer offloaded whole, as Hugging Face's Mixtral loop over range(num_experts) does under
+ * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, 2024-08-05, "The current
+ * implementation loops all the experts and inevitably loads experts' weight, which brings extra IO
+ * costs"). Bound: routed experts only (a quarter of the bytes) in the published 0.72 s/token on the
+ * A100 (PCIe 4.0) would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the
+ * ~11 GB/s measured for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
+ */
+export const MO_T2_NAIVE = {
+  callsEveryExpert: true,
+  source:
+    'baseline code not published; whole offloaded layers taken (transformers#32429: the HF Mixtral loop under offloading "loops all the experts and inevitably loads experts\' weight"); routed-only would need 2.9 GB/s pageable on PCIe 4.0 against ~11 GB/s measured (onnxruntime#20947)',
+};
+
+/**
  * Fiddler's "DeepSpeed-MII" baseline as its script sets it up (v1 of the paper, Feb 2024): ZeRO-3
  * with offload_param {device: cpu, pin_memory: True}, bf16, and
  * deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock]) before deepspeed.initialize,
@@ -169,13 +186,16 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve',
+      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
+      `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
+        .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
+        .join(', ')}, as for DeepSpeed)`,
     spec: (p, ctx) => {
       const mo = ctx.siblings.find((s) => s.system === 'mixtral-offloading' && s.params.cachePerLayer !== undefined);
       const L = numMoeLayers(ctx.model);
       const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : layersThatFit(p, ctx);
       const q = format(p, 'hqq');
-      return { system: { kind: 'accelerate', gpuLayers, quantization: q } };
+      return { system: { kind: 'accelerate', gpuLayers, quantization: q, callsEveryExpert: p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false) } };
     },
   },
   'deepspeed-zero-inference': {

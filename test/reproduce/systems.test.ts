@@ -41,6 +41,11 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   // Table 2 naive: the mixtral-offloading budget of its row, 32 layers x 4/8
   expect(sys('mo-t2-2bit-t4-naive')).toMatchObject({ kind: 'accelerate', gpuLayers: 16, quantization: 'hqq-2bit' });
   expect(sys('mo-t2-2bit-rtx-3060-naive')).toMatchObject({ gpuLayers: 8 });
+  // Table 2's naive baseline streams its offloaded layers whole (MO_T2_NAIVE); the README's follow the model's HF loop (Mixtral and DeepSeek-V2: routed only).
+  expect(sys('mo-t2-3bit-a100-80gb-naive')).toMatchObject({ callsEveryExpert: true });
+  expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ callsEveryExpert: false });
+  expect(sys('mi-readme-deepseek-v2-lite-hf-accelerate')).toMatchObject({ callsEveryExpert: false });
+  expect(policy('mo-t2-3bit-a100-80gb-naive').kind).toBe('all-on-gpu');
   // fp16 Mixtral (~87 GiB) on a 24 GiB A5000: a handful of layers only
   const acc = sys('mi-readme-mixtral-8x7b-hf-accelerate');
   expect(acc.quantization).toBe('bf16');
