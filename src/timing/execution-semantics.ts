@@ -603,7 +603,7 @@ export class SemanticCostModel extends RooflineCosts {
         const perCallSec = link.latencySec / semantics.tensorsPerExpertTransfer;
         const calls = denseTensorsPerBlock(model) * (1 + denseBefore);
         const expertCalls = semantics.streamAllExpertsOfStreamedLayers ? model.numExperts * link.latencySec : 0;
-        this.streamSec[j] = calls * perCallSec + expertCalls + bytes / link.h2dBytesPerSec;
+        this.streamSec[j] = linkSec(calls * perCallSec + expertCalls, link.h2dBytesPerSec, bytes);
       } else {
         this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
       }
