@@ -92,6 +92,35 @@ export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolea
   return n;
 }
 
+const OLLAMA_V0127 = 'ollama/ollama@v0.1.27 (2024-02-22):llm/llm.go (New: kv = 2 x 2 x num_ctx x n_layer x n_embd x n_head_kv / n_head; graph = GQA x kv / 6; layers = (n_layer + 1) x (avail - graph) / (kv + file size), capped at n_layer + 1; CPU only when layers <= 0 or graph + kv x layers / (n_layer + 1) > avail) and gpu/gpu.go (CheckVRAM: avail = free - max(free / 10, 1 GiB))';
+
+/**
+ * -ngl by Ollama v0.1.27's rule (${OLLAMA_V0127}), the release of the Feb 2024 README cell: the
+ * layer count is proportional to the VRAM left after the graph, over the file size plus the KV
+ * cache. Free VRAM is taken as the whole HBM (an idle GPU); the file is the model at the point's
+ * precision.
+ */
+export function ollamaV0127Ngl(p: PublishedPoint, ctx: PointContext): number {
+  const { model, hardware } = ctx;
+  const a = model.attention;
+  if (a.kind !== 'gqa') throw new Error(`ollamaV0127Ngl: ${model.name} has no GQA attention (llm.go's KV formula)`);
+  const kv = kvBytesPerTokenPerLayer(model, 'fp16') * OLLAMA_NUM_CTX * model.numLayers;
+  const graph = ((a.numHeads / a.numKvHeads) * kv) / 6;
+  const free = hardware.gpu.hbmBytes;
+  const avail = free - Math.max(free / 10, GiB);
+  const size = totalParams(model) * pointBpp(p, 'experts');
+  const max = model.numLayers + 1;
+  const layers = Math.min(max, Math.floor((max * (avail - graph)) / (kv + size)));
+  if (layers <= 0 || graph + (kv * layers) / max > avail) return 0;
+  return layers;
+}
+
+/** Which Ollama release measured each README cell (the README's history): Mixtral in Feb 2024 (@6efc133), DeepSeek-V2-Lite in Feb 2025 (@3133d18). */
+export const OLLAMA_RUNS: Record<string, { rule: 'v0.1.27' | 'memory.go'; source: string }> = {
+  'mixtral-8x7b': { rule: 'v0.1.27', source: 'the cell (0.903) is in the README since 2024-02-27 (EfficientMoE/MoE-Infinity@6efc133); Ollama v0.1.27 was current (2024-02-22)' },
+  'deepseek-v2-lite': { rule: 'memory.go', source: `the cell (1.250) was added 2025-02-11 (@3133d18); ${OLLAMA_MEMORY} is of 2025-02-13` },
+};
+
 /**
  * Whether a model's Hugging Face MoE block, at the version the MoE-Infinity README's baselines ran,
  * calls every expert module (tokens or not) or only those with tokens. ZeRO-3's hooks (and
@@ -244,8 +273,12 @@ export const systemTable: Record<string, SystemRow> = {
   ollama: {
     preset: 'llama-cpp',
     settings:
-      `Ollama runs llama.cpp with -ngl chosen from free VRAM (${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve, num_ctx ${OLLAMA_NUM_CTX}); the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
-    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: nglThatFits(p, ctx, true), quantization: format(p, 'gguf') } }),
+      `Ollama runs llama.cpp with -ngl chosen from free VRAM by the rule of the release that measured the cell (${Object.entries(OLLAMA_RUNS)
+        .map(([m, r]) => `${m}: ${r.rule}, ${r.source}`)
+        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
+    spec: (p, ctx) => ({
+      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true), quantization: format(p, 'gguf') },
+    }),
   },
   'llama.cpp': {
     preset: 'llama-cpp',

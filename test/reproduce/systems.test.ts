@@ -55,9 +55,10 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 3, quantization: 'gguf-q4_k' });
   // the issue states -ngl 28 for Mixtral Q4 on the RTX 3090
   expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ ngl: 28 });
-  // Ollama (EstimateGPULayers): Mixtral Q4 on the 24 GiB A5000 keeps a buffer layer and fits 25 of 33 slots;
-  // DeepSeek-V2-Lite Q4 (~9 GiB) fits whole: 27 blocks + the output layer
-  expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 25 });
+  // Ollama by the release of each cell: Mixtral (Feb 2024) by v0.1.27's proportional rule,
+  // 33 x (21.6 GiB avail - graph) / (KV + 28.4 GB file at 4.86 bits) = 26 of 33 slots;
+  // DeepSeek-V2-Lite (Feb 2025, EstimateGPULayers) Q4 (~9 GiB) fits whole: 27 blocks + the output layer
+  expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 26 });
   expect(sys('mi-readme-deepseek-v2-lite-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 28 });
   const v = sys('mi-readme-mixtral-8x7b-vllm-cpu-offload').cpuOffloadGiB as number;
   expect(v).toBeGreaterThan(60);
