@@ -585,7 +585,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     describe: 'Hugging Face Accelerate device_map offload: layers past the GPU budget stay on the CPU; a hook on every leaf module copies its weights in, tensor by tensor, before it runs and drops them after',
     models: [
       `a hook per leaf module (${ACC_V027_HOOKS}): pre_forward copies each of the module's tensors to the GPU with set_module_tensor_to_device, post_forward puts them back on meta; nothing is kept between passes, so an offloaded layer's weights cross the link every pass (streamedDenseLayers) and each routed expert of it is uploaded on every call (policy: static, those layers' experts never cached)`,
-      `tensor by tensor (tensorsPerExpertTransfer ${TENSORS_PER_EXPERT} per SwiGLU expert, one call per dense tensor of the block): each copy call pays the link latency and the pageable per-transfer cost, plus the hook's host cost per tensor: ${ACC_HOOK_OPS_PER_TENSOR} PyTorch calls and ${ACC_HOOK_SYNCS_PER_TENSOR} torch.cuda.empty_cache() after each set_module_tensor_to_device (${ACC_V027_MODELING}), at eager PyTorch's per-op and per-sync costs`,
+      `tensor by tensor (tensorsPerExpertTransfer ${TENSORS_PER_EXPERT} per SwiGLU expert, one call per dense tensor of the block): each copy call pays the link latency and the pageable per-transfer cost, plus the hook's host cost per tensor (hookPerTensor): ${ACC_HOOK_OPS_PER_TENSOR} PyTorch calls and ${ACC_HOOK_SYNCS_PER_TENSOR} torch.cuda.empty_cache() after each set_module_tensor_to_device (${ACC_V027_MODELING}), at the runtime's (eager PyTorch's) per-op and per-sync costs`,
       `host weights are the CPU state dict, ordinary pageable tensors (${ACC_V027_BIG}): the pageable link rate; value.to(device) from pageable memory blocks the calling thread until the source is staged (${CUDA_SYNC}), so the host cannot run ahead of the copies (hostThread false)`,
       'callsEveryExpert: a model whose MoE block calls every expert module (zero tokens or not) uploads all of an offloaded layer\'s experts every pass (streamAllExpertsOfStreamedLayers, policy all-on-gpu) and pays the empty calls\' ops on the host (emptyExpertCallsPerLayer); otherwise only the routed ones',
     ],
@@ -608,7 +608,6 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       };
     },
     semantics: (s, model) => {
-      const rt = runtimes['eager-pytorch'];
       return baseSemantics({
         link: linkPresets.pageable,
         expertCopies: 'compute-stream',
@@ -617,7 +616,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
         emptyExpertCallsPerLayer: s.callsEveryExpert ? Math.max(0, model.numExperts - model.topK) : 0,
         tensorsPerExpertTransfer: TENSORS_PER_EXPERT,
-        perTensorHookSec: ACC_HOOK_OPS_PER_TENSOR * rt.perKernelSec + ACC_HOOK_SYNCS_PER_TENSOR * rt.syncSec,
+        hookPerTensor: { ops: ACC_HOOK_OPS_PER_TENSOR, syncs: ACC_HOOK_SYNCS_PER_TENSOR },
         // Blocking pageable copies: the issuing thread stages each source itself (CUDA_SYNC).
         hostThread: false,
         sources: [ACC_V027_HOOKS, ACC_V027_MODELING, ACC_V027_BIG, CUDA_SYNC],

@@ -167,13 +167,17 @@ export interface ExecutionSemantics {
   /**
    * Copy calls per weight upload: a runtime that moves a module's weights tensor by tensor (HF
    * Accelerate's AlignDevicesHook: one set_module_tensor_to_device per parameter) pays the link's
-   * latency, its per-transfer cost and `perTensorHookSec` once per tensor: an expert upload makes
+   * latency, its per-transfer cost and the hook's host cost (`hookPerTensor`) once per tensor: an expert upload makes
    * this many calls (3 for a SwiGLU expert), a streamed layer's dense weights one per dense tensor
    * of the block (denseTensorsPerBlock). Absent: one call per expert and per streamed layer.
    */
   tensorsPerExpertTransfer?: number;
-  /** Host cost per tensor of a hook that uploads it before the module runs and drops it after, seconds (with tensorsPerExpertTransfer). */
-  perTensorHookSec?: number;
+  /**
+   * Host work per tensor of a hook that uploads it before the module runs and drops it after (with
+   * tensorsPerExpertTransfer): PyTorch calls charged at the runtime's perKernelSec and waits at its
+   * syncSec, so a per-kernel override (execution.perKernelUs, the reproduce fit) reaches them too.
+   */
+  hookPerTensor?: { ops: number; syncs: number };
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -497,6 +501,12 @@ export type CpuPresetName = keyof typeof cpuPresets;
 // ---------------------------------------------------------------------------------------------
 // Applying semantics to the analytic costs.
 
+/** Seconds of host work per tensor of an upload hook (ExecutionSemantics.hookPerTensor) at the runtime's op and sync costs; 0 without one. */
+export function hookPerTensorSec(sem: ExecutionSemantics): number {
+  const h = sem.hookPerTensor;
+  return h ? h.ops * sem.runtime.perKernelSec + h.syncs * sem.runtime.syncSec : 0;
+}
+
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
 export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
   const mem = sem.link.memory;
@@ -516,7 +526,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
       d2hBytesPerSec: d2h,
       // Tensor-by-tensor uploads (tensorsPerExpertTransfer): each copy call pays the link latency,
       // the per-transfer cost and the hook's host cost.
-      latencySec: (hw.link.latencySec + sem.link.perTransferSec[mem] + (sem.perTensorHookSec ?? 0)) * (sem.tensorsPerExpertTransfer ?? 1) + writeBackSec,
+      latencySec: (hw.link.latencySec + sem.link.perTransferSec[mem] + hookPerTensorSec(sem)) * (sem.tensorsPerExpertTransfer ?? 1) + writeBackSec,
       overlapsCompute: sem.expertCopies === 'copy-engine' ? hw.link.overlapsCompute : false,
     },
     cpu: {

@@ -4,7 +4,7 @@ import { runScenario } from '../../src/sim/run.js';
 import { ACC_HOOK_OPS_PER_TENSOR, ACC_HOOK_SYNCS_PER_TENSOR, expandSystem, SPECULATIVE_RECALL, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { InputError } from '../../src/util/errors.js';
-import { SemanticCostModel, cpuPresets, runtimes } from '../../src/timing/execution-semantics.js';
+import { SemanticCostModel, cpuPresets, hookPerTensorSec, runtimes } from '../../src/timing/execution-semantics.js';
 import { prepareScenario } from '../../src/sim/run.js';
 
 const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 12, popularity: { kind: 'zipf', exponent: 1.0 }, locality: 0.3, affinity: 0.2 } };
@@ -91,8 +91,9 @@ describe('systems catalog', () => {
     expect(acc.hostThread).toBe(false);
     expect(acc.expertCopies).toBe('compute-stream');
     expect(acc.tensorsPerExpertTransfer).toBe(3);
-    expect(acc.perTensorHookSec).toBeCloseTo(ACC_HOOK_OPS_PER_TENSOR * runtimes['eager-pytorch'].perKernelSec + ACC_HOOK_SYNCS_PER_TENSOR * runtimes['eager-pytorch'].syncSec, 15);
-    expect(acc.perTensorHookSec).toBeCloseTo(100e-6, 15);
+    expect(acc.hookPerTensor).toEqual({ ops: ACC_HOOK_OPS_PER_TENSOR, syncs: ACC_HOOK_SYNCS_PER_TENSOR });
+    expect(acc.runtime).toBe(runtimes['eager-pytorch']);
+    expect(hookPerTensorSec(acc)).toBeCloseTo(100e-6, 15);
     expect(acc.streamedDenseLayers).toEqual(Array.from({ length: 24 }, (_, i) => 8 + i));
     expect(acc.streamAllExpertsOfStreamedLayers).toBe(false);
     expect(expandSystem({ kind: 'accelerate', gpuLayers: 8, quantization: 'bf16', callsEveryExpert: false }, m).policies[0]).toMatchObject({ kind: 'static', cache: { experts: 64 } });

@@ -10,6 +10,7 @@ import {
   runtimes,
   semanticCostModel,
   denseTensorsPerBlock,
+  hookPerTensorSec,
   weightFormats,
   type ExecutionSemantics,
 } from '../../src/timing/execution-semantics.js';
@@ -148,7 +149,10 @@ describe('execution semantics: the named parameters', () => {
     const base = sem({ link: linkPresets.pageable });
     const one = effectiveHardware(hw, base, 0).link.latencySec;
     expect(one).toBeCloseTo(hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable, 15);
-    const s = sem({ link: linkPresets.pageable, tensorsPerExpertTransfer: 3, perTensorHookSec: 100e-6, streamedDenseLayers: [1] });
+    // The hook: 6 ops at eager PyTorch's 10 us and 2 syncs at its 20 us = 100 us per tensor.
+    const s = sem({ link: linkPresets.pageable, tensorsPerExpertTransfer: 3, hookPerTensor: { ops: 6, syncs: 2 }, streamedDenseLayers: [1] });
+    expect(hookPerTensorSec(s)).toBeCloseTo(100e-6, 15);
+    expect(hookPerTensorSec(sem())).toBe(0);
     const call = hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable + 100e-6;
     // One expert upload: three calls.
     expect(effectiveHardware(hw, s, 0).link.latencySec).toBeCloseTo(3 * call, 15);
