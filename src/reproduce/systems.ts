@@ -92,6 +92,35 @@ export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolea
   return n;
 }
 
+const OLLAMA_V0127 = 'ollama/ollama@v0.1.27 (2024-02-22):llm/llm.go (New: kv = 2 x 2 x num_ctx x n_layer x n_embd x n_head_kv / n_head; graph = GQA x kv / 6; layers = (n_layer + 1) x (avail - graph) / (kv + file size), capped at n_layer + 1; CPU only when layers <= 0 or graph + kv x layers / (n_layer + 1) > avail) and gpu/gpu.go (CheckVRAM: avail = free - max(free / 10, 1 GiB))';
+
+/**
+ * -ngl by Ollama v0.1.27's rule (${OLLAMA_V0127}), the release of the Feb 2024 README cell: the
+ * layer count is proportional to the VRAM left after the graph, over the file size plus the KV
+ * cache. Free VRAM is taken as the whole HBM (an idle GPU); the file is the model at the point's
+ * precision.
+ */
+export function ollamaV0127Ngl(p: PublishedPoint, ctx: PointContext): number {
+  const { model, hardware } = ctx;
+  const a = model.attention;
+  if (a.kind !== 'gqa') throw new Error(`ollamaV0127Ngl: ${model.name} has no GQA attention (llm.go's KV formula)`);
+  const kv = kvBytesPerTokenPerLayer(model, 'fp16') * OLLAMA_NUM_CTX * model.numLayers;
+  const graph = ((a.numHeads / a.numKvHeads) * kv) / 6;
+  const free = hardware.gpu.hbmBytes;
+  const avail = free - Math.max(free / 10, GiB);
+  const size = totalParams(model) * pointBpp(p, 'experts');
+  const max = model.numLayers + 1;
+  const layers = Math.min(max, Math.floor((max * (avail - graph)) / (kv + size)));
+  if (layers <= 0 || graph + (kv * layers) / max > avail) return 0;
+  return layers;
+}
+
+/** Which Ollama release measured each README cell (the README's history): Mixtral in Feb 2024 (@6efc133), DeepSeek-V2-Lite in Feb 2025 (@3133d18). */
+export const OLLAMA_RUNS: Record<string, { rule: 'v0.1.27' | 'memory.go'; source: string }> = {
+  'mixtral-8x7b': { rule: 'v0.1.27', source: 'the cell (0.903) is in the README since 2024-02-27 (EfficientMoE/MoE-Infinity@6efc133); Ollama v0.1.27 was current (2024-02-22)' },
+  'deepseek-v2-lite': { rule: 'memory.go', source: `the cell (1.250) was added 2025-02-11 (@3133d18); ${OLLAMA_MEMORY} is of 2025-02-13` },
+};
+
 /**
  * Whether a model's Hugging Face MoE block, at the version the MoE-Infinity README's baselines ran,
  * calls every expert module (tokens or not) or only those with tokens. ZeRO-3's hooks (and
@@ -112,6 +141,23 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
     source:
       'transformers 4.51 (the first with Qwen3-MoE, which vLLM v0.8.5 of the same table requires) Qwen3MoeSparseMoeBlock.forward: for expert_idx in range(self.num_experts): ... expert_layer(current_state), called with zero tokens too (recalled, not read at a commit this session); later versions loop over expert_hit only (huggingface/transformers fork ri938/transformers@9b4d2410:src/transformers/models/qwen3_moe/modeling_qwen3_moe.py)',
   },
+};
+
+/**
+ * mixtral-offloading Table 2's "Naive offloading (accelerate)": the paper's baseline code is not in
+ * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), so which experts
+ * its offloaded layers moved is not read from code. Taken: every expert of an offloaded layer, every
+ * pass (the layer offloaded whole, as Hugging Face's Mixtral loop over range(num_experts) does under
+ * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, 2024-08-05, "The current
+ * implementation loops all the experts and inevitably loads experts' weight, which brings extra IO
+ * costs"). Bound: routed experts only (a quarter of the bytes) in the published 0.72 s/token on the
+ * A100 (PCIe 4.0) would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the
+ * ~11 GB/s measured for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
+ */
+export const MO_T2_NAIVE = {
+  callsEveryExpert: true,
+  source:
+    'baseline code not published; whole offloaded layers taken (transformers#32429: the HF Mixtral loop under offloading "loops all the experts and inevitably loads experts\' weight"); routed-only would need 2.9 GB/s pageable on PCIe 4.0 against ~11 GB/s measured (onnxruntime#20947)',
 };
 
 /**
@@ -169,13 +215,16 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve',
+      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
+      `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
+        .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
+        .join(', ')}, as for DeepSpeed)`,
     spec: (p, ctx) => {
       const mo = ctx.siblings.find((s) => s.system === 'mixtral-offloading' && s.params.cachePerLayer !== undefined);
       const L = numMoeLayers(ctx.model);
       const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : layersThatFit(p, ctx);
       const q = format(p, 'hqq');
-      return { system: { kind: 'accelerate', gpuLayers, quantization: q } };
+      return { system: { kind: 'accelerate', gpuLayers, quantization: q, callsEveryExpert: p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false) } };
     },
   },
   'deepspeed-zero-inference': {
@@ -224,8 +273,12 @@ export const systemTable: Record<string, SystemRow> = {
   ollama: {
     preset: 'llama-cpp',
     settings:
-      `Ollama runs llama.cpp with -ngl chosen from free VRAM (${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve, num_ctx ${OLLAMA_NUM_CTX}); the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
-    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: nglThatFits(p, ctx, true), quantization: format(p, 'gguf') } }),
+      `Ollama runs llama.cpp with -ngl chosen from free VRAM by the rule of the release that measured the cell (${Object.entries(OLLAMA_RUNS)
+        .map(([m, r]) => `${m}: ${r.rule}, ${r.source}`)
+        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
+    spec: (p, ctx) => ({
+      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true), quantization: format(p, 'gguf') },
+    }),
   },
   'llama.cpp': {
     preset: 'llama-cpp',

@@ -66,6 +66,24 @@ const DS_LEAF_DEFAULT = 'deepspeedai/DeepSpeed@79caae1c04fca210345bdeb03bcacf87b
 const DS_NOGATHER = 'microsoft/DeepSpeed@1d35db76a07b9aba002ddb98d793ec148275c6cf (v0.13.1):deepspeed/runtime/zero/partition_parameters.py (all_gather_coalesced: "if self.num_partitions == 1: return _no_gather_coalesced(params)"; NoGatherCoalescedHandle: param.data = param.ds_tensor.data.to(device, non_blocking=True) per parameter, wait(): get_accelerator().current_stream().synchronize()); the same at b344c04 (v0.16.2)';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
+/** The release of the points' time (Dec 2023 - Feb 2024): hooks attached per leaf module, set_module_tensor_to_device per tensor with an empty_cache after each. */
+const ACC_V027 = 'huggingface/accelerate@b7087be5f6a1f729f16e8fb6aff2f1c6048a3282 (v0.27.0, 2024-02-09)';
+const ACC_V027_HOOKS = `${ACC_V027}:src/accelerate/hooks.py (attach_align_device_hook: an AlignDevicesHook(offload=True, place_submodules=False) on every module with direct tensors; pre_forward: set_module_tensor_to_device(module, name, execution_device, value=self.weights_map[name]) per tensor; post_forward: set_module_tensor_to_device(module, name, "meta") per tensor)`;
+const ACC_V027_MODELING = `${ACC_V027}:src/accelerate/utils/modeling.py (set_module_tensor_to_device: new_value = value.to(device), a blocking copy; param_cls(new_value, requires_grad=...).to(device); then "# clean pre and post foward hook" torch.cuda.empty_cache() on every call, to the GPU and to meta alike; from v0.30 only when device != "cpu", still meta included, until #3796 of 2025-10)`;
+const ACC_V027_BIG = `${ACC_V027}:src/accelerate/big_modeling.py (dispatch_model: the offloaded modules' weights_map is the CPU state dict, ordinary pageable tensors; no pin_memory anywhere in hooks.py / big_modeling.py / utils/offload.py at v0.27.0 or at ${'c0a3aef'})`;
+/**
+ * Host cost per tensor of Accelerate's offload hook, counted at v0.27.0 (ACC_V027_MODELING): the
+ * upload (weights_map lookup, value.to(device), param_cls(...).to(device)) and the drop after the
+ * module (old_value.to("meta"), param_cls(...), .to("meta")) are 6 PyTorch calls, plus two
+ * torch.cuda.empty_cache() calls; each empty_cache that finds the freed block returns it with
+ * cudaFree, which waits for the device, so the next upload allocates afresh. Charged at eager
+ * PyTorch's per-op cost (runtimes['eager-pytorch'].perKernelSec) for the 6 calls and its sync cost
+ * (syncSec) for each empty_cache: 6 x 10 us + 2 x 20 us = 100 us.
+ */
+export const ACC_HOOK_OPS_PER_TENSOR = 6;
+export const ACC_HOOK_SYNCS_PER_TENSOR = 2;
+/** Weight tensors of one SwiGLU expert (w1, w2, w3): the copy calls of one expert upload. */
+const TENSORS_PER_EXPERT = 3;
 
 /**
  * Recall of mixtral-offloading's speculative guess one layer ahead (arXiv 2312.17238 §3.2, Figure 2
@@ -196,6 +214,12 @@ export const systemSchema = z.discriminatedUnion('kind', [
       /** Transformer layers device_map places on the GPU (the first ones); the rest are offloaded to the CPU. */
       gpuLayers: count,
       quantization: anyFormat.default('bf16'),
+      /**
+       * The model's MoE block calls every expert module, with or without tokens (a Hugging Face loop
+       * over range(num_experts)), so every expert's hook uploads its weights: an offloaded layer moves
+       * all its experts every pass. false: only the routed experts are called (and uploaded).
+       */
+      callsEveryExpert: z.boolean().default(false),
     })
     .strict(),
   z.object({ kind: z.literal('pregated-moe'), accuracy: unit.default(1) }).strict(),
@@ -558,30 +582,46 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   accelerate: {
     kind: 'accelerate',
-    describe: 'Hugging Face Accelerate device_map offload: layers past the GPU budget stay on the CPU and are copied in by a hook per module call',
+    describe: 'Hugging Face Accelerate device_map offload: layers past the GPU budget stay on the CPU; a hook on every leaf module copies its weights in, tensor by tensor, before it runs and drops them after',
     models: [
-      `AlignDevicesHook(offload=True).pre_forward copies each parameter of the module to the execution device with set_module_tensor_to_device, synchronously, from the weights_map (${ACC_HOOKS}); post_forward puts them back on meta`,
-      'host weights are ordinary (pageable) tensors; only the experts a token routes to are called (the Hugging Face Mixtral loop skips experts without tokens), so offloaded layers move their dense weights and their routed experts',
+      `a hook per leaf module (${ACC_V027_HOOKS}): pre_forward copies each of the module's tensors to the GPU with set_module_tensor_to_device, post_forward puts them back on meta; nothing is kept between passes, so an offloaded layer's weights cross the link every pass (streamedDenseLayers) and each routed expert of it is uploaded on every call (policy: static, those layers' experts never cached)`,
+      `tensor by tensor (tensorsPerExpertTransfer ${TENSORS_PER_EXPERT} per SwiGLU expert, one call per dense tensor of the block): each copy call pays the link latency and the pageable per-transfer cost, plus the hook's host cost per tensor (hookPerTensor): ${ACC_HOOK_OPS_PER_TENSOR} PyTorch calls and ${ACC_HOOK_SYNCS_PER_TENSOR} torch.cuda.empty_cache() after each set_module_tensor_to_device (${ACC_V027_MODELING}), at the runtime's (eager PyTorch's) per-op and per-sync costs`,
+      `host weights are the CPU state dict, ordinary pageable tensors (${ACC_V027_BIG}): the pageable link rate; value.to(device) from pageable memory blocks the calling thread until the source is staged (${CUDA_SYNC}), so the host cannot run ahead of the copies (hostThread false)`,
+      'callsEveryExpert: a model whose MoE block calls every expert module (zero tokens or not) uploads all of an offloaded layer\'s experts every pass (streamAllExpertsOfStreamedLayers, policy all-on-gpu) and pays the empty calls\' ops on the host (emptyExpertCallsPerLayer); otherwise only the routed ones',
     ],
-    simplifies: ['the order device_map fills devices is taken as first layers on the GPU', 'disk offload is not modelled'],
-    sources: [ACC_HOOKS],
+    simplifies: [
+      'the order device_map fills devices is taken as first layers on the GPU',
+      'disk offload is not modelled',
+      'the dense tensors per block are counted for a Mixtral decoder layer (denseTensorsPerBlock); DeepSeek-V2\'s MLA block has three more',
+      'cudaMalloc of each fresh upload (after the empty_cache) is inside the per-sync cost, not sized by the tensor',
+      'with callsEveryExpert the policy is all-on-gpu (every expert of an offloaded layer streamed with it), so the GPU memory reported counts every expert as resident',
+    ],
+    sources: [ACC_V027_HOOKS, ACC_V027_MODELING, ACC_V027_BIG, ACC_HOOKS, CUDA_SYNC],
     expand: (s, model) => {
       const L = numMoeLayers(model);
       const g = Math.min(L, s.gpuLayers);
       const E = model.numExperts;
+      if (s.callsEveryExpert) return { policies: [{ kind: 'all-on-gpu', label: `accelerate (${g} layers on the GPU, every expert of the others uploaded)` }], precision: formatPrecision(s.quantization) };
       return {
-        policies: [{ kind: 'static', label: `accelerate (${g} layers on the GPU)`, cache: { experts: g * E }, profile: range(L).map((l) => range(E).map(() => (l < g ? 1 : 0))) }],
+        policies: [{ kind: 'static', label: `accelerate (${g} layers on the GPU)`, cache: { experts: Math.max(1, g * E) }, profile: range(L).map((l) => range(E).map(() => (l < g ? 1 : 0))) }],
         precision: formatPrecision(s.quantization),
       };
     },
-    semantics: (s, model) =>
-      baseSemantics({
+    semantics: (s, model) => {
+      return baseSemantics({
         link: linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],
         streamedDenseLayers: range(numMoeLayers(model)).slice(Math.min(numMoeLayers(model), s.gpuLayers)),
-        sources: [ACC_HOOKS],
-      }),
+        streamAllExpertsOfStreamedLayers: s.callsEveryExpert,
+        emptyExpertCallsPerLayer: s.callsEveryExpert ? Math.max(0, model.numExperts - model.topK) : 0,
+        tensorsPerExpertTransfer: TENSORS_PER_EXPERT,
+        hookPerTensor: { ops: ACC_HOOK_OPS_PER_TENSOR, syncs: ACC_HOOK_SYNCS_PER_TENSOR },
+        // Blocking pageable copies: the issuing thread stages each source itself (CUDA_SYNC).
+        hostThread: false,
+        sources: [ACC_V027_HOOKS, ACC_V027_MODELING, ACC_V027_BIG, CUDA_SYNC],
+      });
+    },
   },
   'pregated-moe': {
     kind: 'pregated-moe',

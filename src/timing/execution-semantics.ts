@@ -164,6 +164,20 @@ export interface ExecutionSemantics {
    * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
    */
   cpuTaskPerLayer?: boolean;
+  /**
+   * Copy calls per weight upload: a runtime that moves a module's weights tensor by tensor (HF
+   * Accelerate's AlignDevicesHook: one set_module_tensor_to_device per parameter) pays the link's
+   * latency, its per-transfer cost and the hook's host cost (`hookPerTensor`) once per tensor: an expert upload makes
+   * this many calls (3 for a SwiGLU expert), a streamed layer's dense weights one per dense tensor
+   * of the block (denseTensorsPerBlock). Absent: one call per expert and per streamed layer.
+   */
+  tensorsPerExpertTransfer?: number;
+  /**
+   * Host work per tensor of a hook that uploads it before the module runs and drops it after (with
+   * tensorsPerExpertTransfer): PyTorch calls charged at the runtime's perKernelSec and waits at its
+   * syncSec, so a per-kernel override (execution.perKernelUs, the reproduce fit) reaches them too.
+   */
+  hookPerTensor?: { ops: number; syncs: number };
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -346,6 +360,17 @@ export type RuntimeName = keyof typeof runtimes;
 
 const HARRIS_BLOG =
   'M. Harris, "How to Optimize Data Transfers in CUDA C/C++" (NVIDIA developer blog, 2012): pageable host memory is staged through a pinned buffer by the driver, about half the pinned rate in its bandwidthTest run';
+/**
+ * Newer measurements of pageable uploads, consistent with 0.45 x 0.8 = 0.36 of the PCI-SIG rate on
+ * PCIe 4.0 x16 (11.3 GB/s of 31.5): an Nsight Systems trace in microsoft/onnxruntime#20947 (2024-06)
+ * lists cudaMemcpyAsync Pageable -> Device of 1.573 MB in 139.4 us and of 0.786 MB in 68.9-70.4 us:
+ * 11.3 GB/s, and a per-call intercept near zero at these sizes (the staging is pipelined with the
+ * DMA). kekzl/imp#1409 (2026, RTX 5090, WSL2) measured a pageable mmap source at 9.6 GB/s against
+ * 32.4 GB/s pinned (0.30), with 76 us of host time inside two calls for 864 KiB: the calling thread
+ * is busy for the whole staged copy. The 30 us per pageable transfer stays an estimate.
+ */
+const PAGEABLE_MEASURED =
+  'microsoft/onnxruntime#20947 (nsys: Pageable -> Device cudaMemcpyAsync, 1.573 MB in 139.4 us, 0.786 MB in 68.9-70.4 us: 11.3 GB/s); kekzl/imp#1409 (RTX 5090: pageable 9.6 GB/s vs pinned 32.4 GB/s, the host inside the call for the staged copy)';
 
 export const linkPresets = {
   pinned: {
@@ -362,7 +387,7 @@ export const linkPresets = {
     memory: 'pageable',
     efficiency: { pinned: 0.8, pageable: 0.45 },
     perTransferSec: { pinned: 10e-6, pageable: 30e-6 },
-    sources: [HARRIS_BLOG],
+    sources: [HARRIS_BLOG, PAGEABLE_MEASURED],
     fitted: true,
   },
 } satisfies Record<HostMemory, LinkSemantics>;
@@ -476,6 +501,12 @@ export type CpuPresetName = keyof typeof cpuPresets;
 // ---------------------------------------------------------------------------------------------
 // Applying semantics to the analytic costs.
 
+/** Seconds of host work per tensor of an upload hook (ExecutionSemantics.hookPerTensor) at the runtime's op and sync costs; 0 without one. */
+export function hookPerTensorSec(sem: ExecutionSemantics): number {
+  const h = sem.hookPerTensor;
+  return h ? h.ops * sem.runtime.perKernelSec + h.syncs * sem.runtime.syncSec : 0;
+}
+
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
 export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
   const mem = sem.link.memory;
@@ -493,7 +524,9 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
       ...hw.link,
       h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
       d2hBytesPerSec: d2h,
-      latencySec: hw.link.latencySec + sem.link.perTransferSec[mem] + writeBackSec,
+      // Tensor-by-tensor uploads (tensorsPerExpertTransfer): each copy call pays the link latency,
+      // the per-transfer cost and the hook's host cost.
+      latencySec: (hw.link.latencySec + sem.link.perTransferSec[mem] + hookPerTensorSec(sem)) * (sem.tensorsPerExpertTransfer ?? 1) + writeBackSec,
       overlapsCompute: sem.expertCopies === 'copy-engine' ? hw.link.overlapsCompute : false,
     },
     cpu: {
@@ -573,7 +606,17 @@ export class SemanticCostModel extends RooflineCosts {
       const denseBefore = model.moeLayers[j] - prev - 1;
       let bytes = (blockParams + denseBefore * (attentionParams(model) + denseFfnParams(model))) * bpDense;
       if (semantics.streamAllExpertsOfStreamedLayers) bytes += model.numExperts * this.expertBytes;
-      this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
+      if (semantics.tensorsPerExpertTransfer !== undefined) {
+        // One copy call per tensor: the block's dense tensors (and the dense layers before it), plus
+        // every expert's when the layer streams them all (each at link.latencySec, which already
+        // holds tensorsPerExpertTransfer calls).
+        const perCallSec = link.latencySec / semantics.tensorsPerExpertTransfer;
+        const calls = denseTensorsPerBlock(model) * (1 + denseBefore);
+        const expertCalls = semantics.streamAllExpertsOfStreamedLayers ? model.numExperts * link.latencySec : 0;
+        this.streamSec[j] = linkSec(calls * perCallSec + expertCalls, link.h2dBytesPerSec, bytes);
+      } else {
+        this.streamSec[j] = linkSec(link.latencySec, link.h2dBytesPerSec, bytes);
+      }
     }
     // The embedding table crosses whole (its hook gathers it for the lookup), and so do the tail's
     // weights; a tied table is gathered twice (the embedding's hook, then the LM head's).
@@ -652,6 +695,16 @@ export class SemanticCostModel extends RooflineCosts {
     const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
     return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step + this.tailStreamSec;
   }
+}
+
+/**
+ * Weight tensors of one transformer block outside its routed experts, as a Hugging Face module tree
+ * registers them: q/k/v/o projections (4), the two RMSNorm weights (2), the router (1), and 3 per
+ * shared expert (gate/up/down). Counted for Mixtral's MixtralDecoderLayer; a model with more
+ * attention tensors (DeepSeek-V2's MLA: kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj) has a few more.
+ */
+export function denseTensorsPerBlock(model: MoeModel): number {
+  return 4 + 2 + 1 + 3 * model.numSharedExperts;
 }
 
 /** The analytic costs of `model` on `hw` as executed under `sem`. */

@@ -41,6 +41,11 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   // Table 2 naive: the mixtral-offloading budget of its row, 32 layers x 4/8
   expect(sys('mo-t2-2bit-t4-naive')).toMatchObject({ kind: 'accelerate', gpuLayers: 16, quantization: 'hqq-2bit' });
   expect(sys('mo-t2-2bit-rtx-3060-naive')).toMatchObject({ gpuLayers: 8 });
+  // Table 2's naive baseline streams its offloaded layers whole (MO_T2_NAIVE); the README's follow the model's HF loop (Mixtral and DeepSeek-V2: routed only).
+  expect(sys('mo-t2-3bit-a100-80gb-naive')).toMatchObject({ callsEveryExpert: true });
+  expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ callsEveryExpert: false });
+  expect(sys('mi-readme-deepseek-v2-lite-hf-accelerate')).toMatchObject({ callsEveryExpert: false });
+  expect(policy('mo-t2-3bit-a100-80gb-naive').kind).toBe('all-on-gpu');
   // fp16 Mixtral (~87 GiB) on a 24 GiB A5000: a handful of layers only
   const acc = sys('mi-readme-mixtral-8x7b-hf-accelerate');
   expect(acc.quantization).toBe('bf16');
@@ -50,9 +55,10 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 3, quantization: 'gguf-q4_k' });
   // the issue states -ngl 28 for Mixtral Q4 on the RTX 3090
   expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ ngl: 28 });
-  // Ollama (EstimateGPULayers): Mixtral Q4 on the 24 GiB A5000 keeps a buffer layer and fits 25 of 33 slots;
-  // DeepSeek-V2-Lite Q4 (~9 GiB) fits whole: 27 blocks + the output layer
-  expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 25 });
+  // Ollama by the release of each cell: Mixtral (Feb 2024) by v0.1.27's proportional rule,
+  // 33 x (21.6 GiB avail - graph) / (KV + 28.4 GB file at 4.86 bits) = 26 of 33 slots;
+  // DeepSeek-V2-Lite (Feb 2025, EstimateGPULayers) Q4 (~9 GiB) fits whole: 27 blocks + the output layer
+  expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 26 });
   expect(sys('mi-readme-deepseek-v2-lite-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 28 });
   const v = sys('mi-readme-mixtral-8x7b-vllm-cpu-offload').cpuOffloadGiB as number;
   expect(v).toBeGreaterThan(60);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/sim/run.js';
-import { expandSystem, SPECULATIVE_RECALL, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
+import { ACC_HOOK_OPS_PER_TENSOR, ACC_HOOK_SYNCS_PER_TENSOR, expandSystem, SPECULATIVE_RECALL, systemKinds, systemSemantics, systems } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { InputError } from '../../src/util/errors.js';
-import { SemanticCostModel, cpuPresets } from '../../src/timing/execution-semantics.js';
+import { SemanticCostModel, cpuPresets, hookPerTensorSec, runtimes } from '../../src/timing/execution-semantics.js';
 import { prepareScenario } from '../../src/sim/run.js';
 
 const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 12, popularity: { kind: 'zipf', exponent: 1.0 }, locality: 0.3, affinity: 0.2 } };
@@ -82,6 +82,32 @@ describe('systems catalog', () => {
     expect(fid.cpuTaskPerLayer).toBeUndefined();
     const pol = expandSystem({ kind: 'fiddler', reserveGiB: 1.2 }, m).policies[0];
     expect(pol).toMatchObject({ kind: 'static', onMiss: { kind: 'cpu', belowTokens: 10 } });
+  });
+
+  it('Accelerate: pageable, blocking (no host thread ahead of the copies), 3 copy calls per expert with the hook\'s 6 ops and 2 empty_cache syncs each; callsEveryExpert streams whole layers', async () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const acc = systemSemantics({ kind: 'accelerate', gpuLayers: 8, quantization: 'bf16', callsEveryExpert: false }, m);
+    expect(acc.link.memory).toBe('pageable');
+    expect(acc.hostThread).toBe(false);
+    expect(acc.expertCopies).toBe('compute-stream');
+    expect(acc.tensorsPerExpertTransfer).toBe(3);
+    expect(acc.hookPerTensor).toEqual({ ops: ACC_HOOK_OPS_PER_TENSOR, syncs: ACC_HOOK_SYNCS_PER_TENSOR });
+    expect(acc.runtime).toBe(runtimes['eager-pytorch']);
+    expect(hookPerTensorSec(acc)).toBeCloseTo(100e-6, 15);
+    expect(acc.streamedDenseLayers).toEqual(Array.from({ length: 24 }, (_, i) => 8 + i));
+    expect(acc.streamAllExpertsOfStreamedLayers).toBe(false);
+    expect(expandSystem({ kind: 'accelerate', gpuLayers: 8, quantization: 'bf16', callsEveryExpert: false }, m).policies[0]).toMatchObject({ kind: 'static', cache: { experts: 64 } });
+    const all = systemSemantics({ kind: 'accelerate', gpuLayers: 8, quantization: 'bf16', callsEveryExpert: true }, m);
+    expect(all.streamAllExpertsOfStreamedLayers).toBe(true);
+    expect(all.emptyExpertCallsPerLayer).toBe(6);
+    expect(expandSystem({ kind: 'accelerate', gpuLayers: 8, quantization: 'bf16', callsEveryExpert: true }, m).policies[0]).toMatchObject({ kind: 'all-on-gpu' });
+    // Whole layers move 4x the routed bytes (8 of 8 experts against 2): slower on the same budget.
+    const hardware = { preset: 'rtx-4090', cpu: { memoryGiB: 128 } };
+    const tpot = async (callsEveryExpert: boolean) =>
+      (await runScenario(parseScenario({ ...base, hardware, system: { kind: 'accelerate', gpuLayers: 4, callsEveryExpert } }), { baseDir: '.' })).results[0].metrics.tpotMs;
+    const routed = await tpot(false);
+    const whole = await tpot(true);
+    expect(whole).toBeGreaterThan(2.5 * routed);
   });
 
   it('kTransformers computes every routed expert on the CPU; no expert weight crosses the link', async () => {

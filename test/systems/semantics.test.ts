@@ -9,6 +9,8 @@ import {
   linkPresets,
   runtimes,
   semanticCostModel,
+  denseTensorsPerBlock,
+  hookPerTensorSec,
   weightFormats,
   type ExecutionSemantics,
 } from '../../src/timing/execution-semantics.js';
@@ -141,6 +143,31 @@ describe('execution semantics: the named parameters', () => {
     expect(c.streamedDenseSec(1)).toBeCloseTo(link.latencySec + dense / link.h2dBytesPerSec, 12);
     const all = semanticCostModel(model, hw, precision, sem({ streamedDenseLayers: [1], streamAllExpertsOfStreamedLayers: true }));
     expect(all.streamedDenseSec(1)).toBeCloseTo(link.latencySec + (dense + 8 * all.expertBytes) / link.h2dBytesPerSec, 12);
+  });
+
+  it('tensor-by-tensor uploads (Accelerate\'s hooks): every copy call pays the link latency, the per-transfer cost and the hook, 3 per expert and one per dense tensor', () => {
+    const base = sem({ link: linkPresets.pageable });
+    const one = effectiveHardware(hw, base, 0).link.latencySec;
+    expect(one).toBeCloseTo(hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable, 15);
+    // The hook: 6 ops at eager PyTorch's 10 us and 2 syncs at its 20 us = 100 us per tensor.
+    const s = sem({ link: linkPresets.pageable, tensorsPerExpertTransfer: 3, hookPerTensor: { ops: 6, syncs: 2 }, streamedDenseLayers: [1] });
+    expect(hookPerTensorSec(s)).toBeCloseTo(100e-6, 15);
+    expect(hookPerTensorSec(sem())).toBe(0);
+    const call = hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable + 100e-6;
+    // One expert upload: three calls.
+    expect(effectiveHardware(hw, s, 0).link.latencySec).toBeCloseTo(3 * call, 15);
+    const c = semanticCostModel(model, hw, precision, s);
+    const link = c.hardware.link;
+    expect(c.h2dSec(c.expertBytes)).toBeCloseTo(3 * call + c.expertBytes / link.h2dBytesPerSec, 12);
+    // A streamed Mixtral block: q/k/v/o, two norms and the router, 7 calls (no dense layer before it).
+    const dense = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bytesPerParam('bf16', 128);
+    expect(denseTensorsPerBlock(model)).toBe(7);
+    expect(c.streamedDenseSec(1)).toBeCloseTo(7 * call + dense / link.h2dBytesPerSec, 12);
+    // Streaming every expert too: 8 x 3 more calls.
+    const all = semanticCostModel(model, hw, precision, { ...s, streamAllExpertsOfStreamedLayers: true });
+    expect(all.streamedDenseSec(1)).toBeCloseTo((7 + 24) * call + (dense + 8 * all.expertBytes) / link.h2dBytesPerSec, 12);
+    // A DeepSeek block has its 2 shared experts' 6 tensors too.
+    expect(denseTensorsPerBlock(modelPresets['deepseek-v2-lite'])).toBe(7 + 3 * modelPresets['deepseek-v2-lite'].numSharedExperts);
   });
 });
 
