@@ -77,6 +77,16 @@ const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cb
  */
 export const SPECULATIVE_RECALL = 0.8;
 
+/**
+ * Device buffers the speculative loads land in: the demo notebook's OffloadConfig(buffer_size=4)
+ * (dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:notebooks/demo.ipynb), the
+ * b = 4 temporary buffers of arXiv 2312.17238 §3.3 that ExpertCache allocates beside its cache
+ * (${MO}: device_expert_buffers, "temporary storage to shave off latency"). A guess occupies one
+ * until its layer's gate; it evicts no cached expert (§3.3: speculatively loaded experts do not
+ * replace cached ones; one the next layer uses replaces its least recently used expert).
+ */
+export const MO_BUFFERS = 4;
+
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
 const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
 
@@ -310,7 +320,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         policies.push({
           ...base,
           label: `mixtral-offloading lru ${perLayer}/layer + speculative`,
-          prefetch: { kind: 'speculative', lookahead: 1 },
+          prefetch: { kind: 'speculative', lookahead: 1, buffers: MO_BUFFERS },
           // The paper's guess (next layer's gate on the current hidden state) needs hidden states a
           // trace lacks: an oracle at the guess's published accuracy stands in (SPECULATIVE_RECALL).
           predictor: s.predictor ?? { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL },

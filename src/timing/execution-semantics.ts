@@ -481,9 +481,9 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
   const mem = sem.link.memory;
   const eff = sem.link.efficiency[mem];
   const d2h = hw.link.d2hBytesPerSec * eff;
-  // A swap writes the evicted expert back before (mixtral-offloading: next to) the new one: on one
-  // serial link the pair costs the in-copy plus the out-copy, so the out-copy is charged per transfer.
-  const writeBackSec = sem.writeBackEvicted ? bytesSec(expertBytes, d2h) : 0;
+  // The write-back of an evicted expert is charged per eviction (SemanticCostModel.evictWriteBackSec),
+  // not per transfer: a fetch into a free slot or a staging buffer writes nothing back.
+  void expertBytes;
   return {
     ...hw,
     name: hw.name,
@@ -493,7 +493,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
       ...hw.link,
       h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
       d2hBytesPerSec: d2h,
-      latencySec: hw.link.latencySec + sem.link.perTransferSec[mem] + writeBackSec,
+      latencySec: hw.link.latencySec + sem.link.perTransferSec[mem],
       overlapsCompute: sem.expertCopies === 'copy-engine' ? hw.link.overlapsCompute : false,
     },
     cpu: {
@@ -519,6 +519,12 @@ export class SemanticCostModel extends RooflineCosts {
   private readonly cpuLayer: Uint8Array;
   private readonly cpuTail: boolean;
   private readonly cpuMinBatch: number;
+  /**
+   * A swap writes the evicted expert back next to the new one (mixtral-offloading: _swap's second
+   * non_blocking copy, device to host, on the same stream): on one serial link the pair costs the
+   * in-copy plus the out-copy. Charged by the simulator per fetch that evicts (StepCosts.evictWriteBackSec).
+   */
+  readonly evictWriteBackSec: number;
   /** The host thread's side (semantics.hostThread); undefined: launches inside the GPU times. */
   readonly host?: HostCosts;
   /** GPU-resident weights: the roofline's, less the non-expert weights of CPU-resident layers (cpuResidentLayers, cpuResidentTail). */
@@ -529,6 +535,7 @@ export class SemanticCostModel extends RooflineCosts {
   constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
     super(model, hardware, precision);
     const rt = semantics.runtime;
+    this.evictWriteBackSec = semantics.writeBackEvicted ? bytesSec(this.expertBytes, hardware.link.d2hBytesPerSec) : 0;
     const fmt = semantics.expertFormat;
     const eParams = expertParams(model);
     const dequantHbmSec = fmt ? bytesSec(eParams * fmt.dequantBytesPerParam, hardware.gpu.hbmBytesPerSec) : 0;
