@@ -639,7 +639,7 @@ export class OffloadSim implements JobListener {
     }
     this.evicted(outcome, key);
     // The victim goes back to host memory now (its slot becomes the free buffer).
-    if (outcome >= 0 && this.writeBackSec > 0) this.link.resource.submit(this.writeBackSec, PRIORITY_DEMAND, linkJob(outcome, LINK_STAGED), WRITE_BACK_TAG, this.cost.expertBytes);
+    if (outcome >= 0 && this.writeBackSec > 0) this.link.resource.submit(this.writeBackSec, PRIORITY_DEMAND, linkJob(outcome, LINK_STAGED), WRITE_BACK_TAG, 0); // device to host: no H2D bytes
     this.buffered[key] = 0;
     this.bufferedCount--;
     if (this.inflightJob[key] >= 0) this.cache.lock(key);

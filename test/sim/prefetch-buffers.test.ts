@@ -74,6 +74,27 @@ describe('speculative loads into buffers outside the cache (mixtral-offloading)'
 });
 
 describe('write-back of an evicted expert (mixtral-offloading _swap), charged per eviction', () => {
+  it('a confirmed guess evicts at its gate: the victim\'s copy out is a link job of its own, the guess computes from its buffer meanwhile', () => {
+    // Layer 1: expert 0 on token 0, expert 1 on token 1; the guess is always expert 1. Token 0: the
+    // guess (4-7) is dropped, expert 0 fetched into the empty slot 7.5-10.5 (no victim). Token 1: the
+    // guess is copied 14.5-17.5; at gate 1 (18) it replaces expert 0, whose 3 s copy back to the
+    // host takes the link 18-21 while expert 1 computes 18-20.5; LM head 20.5-21.
+    const c = simulate(traceOf([[[[0], [0]], [[0], [1]]]], 4), {
+      capacity: 1,
+      prefetch: { kind: 'speculative', lookahead: 1, experts: 1, buffers: 4 },
+      predictorImpl: scripted([
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+      ]),
+      costs: costs(3),
+    });
+    expect(spans(c, 'link')).toEqual(['1-4', '4-7', '7.5-10.5', '14.5-17.5', '18-21']);
+    expect(spans(c, 'gpu', 'expert')).toEqual(['4-6.5', '10.5-13', '14.5-17', '18-20.5']);
+    expect(c.makespanSec).toBe(21);
+    expect(c.prefetch.hits).toBe(1);
+    expect(c.bytesH2D).toBe(12); // the write-back moves device-to-host bytes, not counted here
+  });
+
   // One layer, one slot: experts 0, 1, 0 on three tokens.
   const trace = traceOf([[[[0]], [[1]], [[0]]]], 2);
   it('a fetch into a free slot writes nothing back; one that evicts carries the victim\'s 3 s copy out', () => {
