@@ -929,7 +929,7 @@ export class OffloadSim implements JobListener {
       this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: jobKey(tag) % this.E });
     } else {
       const key = jobKey(tag);
-      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
+      const kind = tag2 === STREAM_TAG ? 'prefetch' : tag2 === WRITE_BACK_TAG ? 'write-back' : LINK_KIND_NAMES[jobKind(tag)];
       this.c.timeline.push({ resource: this.linkLane, kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }

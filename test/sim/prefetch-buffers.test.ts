@@ -93,6 +93,7 @@ describe('write-back of an evicted expert (mixtral-offloading _swap), charged pe
     expect(c.makespanSec).toBe(21);
     expect(c.prefetch.hits).toBe(1);
     expect(c.bytesH2D).toBe(12); // the write-back moves device-to-host bytes, not counted here
+    expect(spans(c, 'link', 'write-back')).toEqual(['18-21']);
   });
 
   // One layer, one slot: experts 0, 1, 0 on three tokens.
