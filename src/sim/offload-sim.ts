@@ -249,7 +249,7 @@ export class OffloadSim implements JobListener {
     this.writeBackSec = cost.evictWriteBackSec ?? 0;
     this.bufferCap = options.prefetch?.policy.buffers ?? 0;
     this.buffered = new Uint8Array(this.bufferCap > 0 ? nKeys : 0);
-    if (this.bufferCap > 0 && (options.schedule || options.tiers || options.prefillStreaming)) throw new Error('prefetch buffers are simulated without schedules, storage tiers or prefill streaming');
+    if (this.bufferCap > 0 && (options.schedule || options.tiers || options.prefillStreaming)) throw new Error('prefetch.buffers (speculative) is simulated without recorded schedules (replay, validate), storage tiers or prefill streaming');
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
     if (this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
