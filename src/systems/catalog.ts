@@ -83,7 +83,9 @@ export const SPECULATIVE_RECALL = 0.8;
  * b = 4 temporary buffers of arXiv 2312.17238 §3.3 that ExpertCache allocates beside its cache
  * (${MO}: device_expert_buffers, "temporary storage to shave off latency"). A guess occupies one
  * until its layer's gate; it evicts no cached expert (§3.3: speculatively loaded experts do not
- * replace cached ones; one the next layer uses replaces its least recently used expert).
+ * replace cached ones; one the next layer uses replaces its least recently used expert). The §3.3
+ * wording is as recalled: the paper's text was not in this session's corpus to re-read; the
+ * buffers themselves are read in the code above.
  */
 export const MO_BUFFERS = 4;
 
