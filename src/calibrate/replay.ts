@@ -215,7 +215,16 @@ export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, ind
   const world = buildWorld(prep, scenario, index, predictors);
   const { cache, plan, label } = world;
   const log = new ScheduleLog();
-  const options = { ...world.options, schedule: log };
+  const pf = world.options.prefetch;
+  let options = { ...world.options, schedule: log };
+  if (pf?.policy.buffers) {
+    // The schedule has no operation for a copy into a spare buffer: the guesses go into cache
+    // slots here (and in validate's simulation of the same schedule), as before buffers existed.
+    const w = `${label}: prefetch.buffers is not replayed: the replay's guesses are fetched into cache slots (moesim run keeps the buffers)`;
+    if (!prep.warnings.includes(w)) prep.warnings.push(w);
+    const policy = pf.policy;
+    options = { ...options, prefetch: { ...pf, policy: { kind: policy.kind, cancelStale: policy.cancelStale, plan: policy.plan.bind(policy) } } };
+  }
   const counters = new OffloadSim(prep.trace, costs, cache, prep.newSource(), undefined, options).run();
   return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log) }, counters };
 }

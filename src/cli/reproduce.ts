@@ -19,7 +19,7 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       .option('suite', { type: 'string', describe: 'the points file (default scenarios/published/points.json)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout' })
       .option('out', { type: 'string', describe: 'write index.html and result.json here (default reports/reproduce/)' })
-      .option('fit', { type: 'string', default: 'loso', describe: 'fitted-parameter protocol: loso (leave one system out), none, or a comma list of systems to fit on' })
+      .option('fit', { type: 'string', default: 'loso', describe: 'fitted-parameter protocol: loso (leave one system out), none, or a comma list of systems (or point-id prefixes ending in *) to fit on' })
       .option('only', { type: 'string', describe: 'comma list of point ids (or prefixes ending in *) to run' }),
   handler: async (args) => {
     const { loadSuite, defaultSuiteFile, suiteBaseDir } = await import('../reproduce/index.js');
@@ -34,7 +34,11 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     const fit = args.fit === 'loso' ? { kind: 'loso' as const } : args.fit === 'none' ? { kind: 'none' as const } : { kind: 'subset' as const, systems: args.fit.split(',').map((s) => s.trim()) };
     if (fit.kind === 'subset') {
       const known = new Set(suite.points.map((p) => p.system));
-      for (const s of fit.systems) if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}" (systems: ${[...known].sort().join(', ')})`);
+      for (const s of fit.systems) {
+        if (s.endsWith('*')) {
+          if (!suite.points.some((p) => p.id.startsWith(s.slice(0, -1)))) throw new InputError(`--fit: no point id starts with "${s.slice(0, -1)}"`);
+        } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}" (systems: ${[...known].sort().join(', ')})`);
+      }
     }
     const result = await reproduce(suite, {
       baseDir: suiteBaseDir(file),

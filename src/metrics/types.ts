@@ -227,7 +227,8 @@ export type TimelineResource = 'gpu' | 'link' | 'ssd' | 'cpu';
 export interface TimelineSpan {
   resource: TimelineResource;
   /**
-   * 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'stall', 'cpu-expert', ...; on
+   * 'attention' (non-expert work), 'expert', 'fetch', 'prefetch', 'write-back' (an evicted expert
+   * copied back to the host on its own, after a buffered prefetch is adopted), 'stall', 'cpu-expert', ...; on
    * the SSD lane 'ssd-read' (a read a miss waits for) and 'ssd-stage' (staged ahead by a prefetch
    * plan), or 'fetch' / 'prefetch' where the SSD is the GPU's fetch path.
    */

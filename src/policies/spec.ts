@@ -33,7 +33,12 @@ const positiveInt = z.number().int().positive();
 export const prefetchSchema = z.discriminatedUnion('kind', [
   /** accuracy: the pre-gate's precision and recall (1 = exact, as in the paper). */
   z.object({ kind: z.literal('pregated'), accuracy: unit.default(1) }).strict(),
-  z.object({ kind: z.literal('speculative'), lookahead: positiveInt.default(1), experts: positiveInt.optional() }).strict(),
+  /**
+   * buffers: the guesses land in this many device buffers outside the cache (mixtral-offloading's
+   * buffer_size): a wrong guess evicts nothing; a guess its gate confirms replaces the layer's
+   * least recently used expert then. Absent: the guesses are fetched into cache slots.
+   */
+  z.object({ kind: z.literal('speculative'), lookahead: positiveInt.default(1), experts: positiveInt.optional(), buffers: positiveInt.optional() }).strict(),
   /** lookahead: plan at most this many layers ahead (default: all remaining). */
   z.object({ kind: z.literal('expertflow'), experts: positiveInt.optional(), lookahead: positiveInt.optional() }).strict(),
   z.object({ kind: z.literal('moe-infinity'), experts: positiveInt.optional(), lookahead: positiveInt.optional(), decay: z.boolean().default(true) }).strict(),

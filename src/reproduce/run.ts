@@ -59,7 +59,16 @@ export const perKernelCost: FittedParameter = {
   apply: (sc, v) => ({ ...sc, execution: { ...((sc.execution as object | undefined) ?? {}), perKernelUs: v } }),
 };
 
+/**
+ * `subset`: the points to fit on, each entry a system (every point of it) or a point-id prefix
+ * ending in `*` (a declared part of one system's points, e.g. `mo-t2-3bit-*`: Table 2's 3-bit half).
+ */
 export type FitMode = { kind: 'none' } | { kind: 'loso' } | { kind: 'subset'; systems: string[] };
+
+/** Whether point `p` is in the declared fit subset `entries` (systems, or point-id prefixes ending in `*`). */
+export function inFitSubset(entries: readonly string[], p: { id: string; system: string }): boolean {
+  return entries.some((e) => (e.endsWith('*') ? p.id.startsWith(e.slice(0, -1)) : p.system === e));
+}
 
 export interface ReproduceOptions {
   /** Folder of the suite file (trace paths resolve against it). */
@@ -344,11 +353,12 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     }
     heldOut = idx.map((i) => byPoint.get(i)!);
   } else if (parameter && opts.fit.kind === 'subset') {
-    const fitSet = new Set(opts.fit.systems);
-    const rest = idx.filter((i) => !fitSet.has(suite.points[i].system));
+    const entries = opts.fit.systems;
+    const inFit = (i: number) => inFitSubset(entries, suite.points[i]);
+    const rest = idx.filter((i) => !inFit(i));
     const byPoint = new Map<number, PointResult>();
     for (const r of [...new Set(preps.map((p) => p.runtime))].sort()) {
-      const fitIdx = idx.filter((i) => fitSet.has(suite.points[i].system) && preps[i].runtime === r);
+      const fitIdx = idx.filter((i) => inFit(i) && preps[i].runtime === r);
       const f = fitIdx.length ? fit(fitIdx) : undefined;
       const predicted = rest.filter((i) => preps[i].runtime === r);
       if (!predicted.length) continue;

@@ -85,6 +85,14 @@ const WAIT_CAPACITY = 1;
 const WAIT_MISPREDICTION = 2;
 const WAIT_LATE_PREFETCH = 3;
 
+/** tag2 of the copy of an evicted expert back to the host (StepCosts.evictWriteBackSec) submitted on its own. */
+const WRITE_BACK_TAG = -2;
+
+// A prefetch buffer's state per key (OffloadSim.buffered).
+const BUF_WAITING = 1;
+const BUF_DROPPED = 2;
+const BUF_UNCACHED = 3;
+
 export interface TimelineWindow {
   fromStep: number;
   steps: number;
@@ -138,6 +146,17 @@ export class OffloadSim implements JobListener {
   private pinCount = 0;
   private remapKey = -1;
   private readonly prefetcher?: { policy: PrefetchPolicy; predictor: PredictorDriver };
+  /**
+   * Device buffers the prefetches land in, outside the cache (PrefetchPolicy.buffers; 0: into cache
+   * slots). Per key: BUF_WAITING in a buffer until its gate, BUF_DROPPED its gate did not choose it
+   * and its copy is still on the link, BUF_UNCACHED chosen but not admitted by the cache (computed
+   * from its buffer).
+   */
+  private readonly bufferCap: number;
+  private readonly buffered: Uint8Array;
+  private bufferedCount = 0;
+  /** StepCosts.evictWriteBackSec: link seconds of copying an evicted expert back to the host. */
+  private readonly writeBackSec: number;
   private readonly handler?: MissHandler;
   private readonly missCosts?: MissCosts;
   private readonly planView: PrefetchView;
@@ -227,6 +246,10 @@ export class OffloadSim implements JobListener {
     this.launchKeys = new Int32Array(this.host ? 2 * this.E : 0);
     this.launchTokens = new Int32Array(this.host ? 2 * this.E : 0);
     this.prefetcher = options.prefetch;
+    this.writeBackSec = cost.evictWriteBackSec ?? 0;
+    this.bufferCap = options.prefetch?.policy.buffers ?? 0;
+    this.buffered = new Uint8Array(this.bufferCap > 0 ? nKeys : 0);
+    if (this.bufferCap > 0 && (options.schedule || options.tiers || options.prefillStreaming)) throw new Error('prefetch.buffers (speculative) is simulated without recorded schedules (replay, validate), storage tiers or prefill streaming');
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
     if (this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
@@ -398,8 +421,9 @@ export class OffloadSim implements JobListener {
       const key = keyBase + e;
       const planned = prefetching && this.planned[key] === this.planGen;
       if (planned) correct++;
-      if (cache.resident[key] === 1) {
-        cache.access(key);
+      const fromBuffer = this.bufferCap > 0 && this.buffered[key] === BUF_WAITING && cache.resident[key] !== 1 && this.adopt(key);
+      if (cache.resident[key] === 1 || fromBuffer) {
+        if (cache.resident[key] === 1) cache.access(key);
         const job = this.inflightJob[key];
         if (job >= 0) {
           // On its way: wait for it, at demand priority.
@@ -429,6 +453,7 @@ export class OffloadSim implements JobListener {
         this.dropLaunch(key); // computed on the CPU: no GPU launch
       }
     }
+    if (this.bufferCap > 0) this.dropBuffered(keyBase);
     this.streamer?.gateDone(layer);
     c.accesses += u;
     c.hits += hits;
@@ -492,7 +517,7 @@ export class OffloadSim implements JobListener {
         if (streamed > 0) this.submitExpert(this.cost.expertSec(n), key, n);
       } else if (wasAdmitted(outcome)) {
         this.inflightIsPrefetch[key] = 0;
-        if (!this.tiers || this.tiers.request(key, LINK_DEMAND, n)) this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
+        if (!this.tiers || this.tiers.request(key, LINK_DEMAND, n)) this.inflightJob[key] = this.fetch(outcome, PRIORITY_DEMAND, linkJob(key, LINK_DEMAND), n);
       } else {
         this.stagingNow++;
         if (!this.tiers || this.tiers.request(key, LINK_STAGED, n)) this.link.transfer(this.cost.expertBytes, PRIORITY_DEMAND, linkJob(key, LINK_STAGED), n);
@@ -563,6 +588,86 @@ export class OffloadSim implements JobListener {
   }
 
   /**
+   * An expert's copy into the cache slot an access or insert that had `outcome` gave it; when that
+   * evicted a victim and the runtime writes evicted experts back (StepCosts.evictWriteBackSec), the
+   * victim's copy to the host rides the same serial link, in the same job.
+   */
+  private fetch(outcome: AccessOutcome, priority: number, tag: number, tag2: number): number {
+    const bytes = this.cost.expertBytes;
+    if (outcome < 0 || this.writeBackSec === 0) return this.link.transfer(bytes, priority, tag, tag2);
+    return this.link.resource.submit(this.link.transferSec(bytes) + this.writeBackSec, priority, tag, tag2, bytes);
+  }
+
+  /** A prefetch into a free device buffer (PrefetchPolicy.buffers): no cache slot, no victim. */
+  private prefetchToBuffer(key: number, priority: number): void {
+    const c = this.c;
+    const b = this.buffered[key];
+    if (b === BUF_WAITING) return;
+    if (b === BUF_DROPPED) {
+      // Named again while its copy is still on the link: it waits for its gate again.
+      this.buffered[key] = BUF_WAITING;
+      c.prefetch.wasted--;
+      c.prefetch.wastedBytes -= this.cost.expertBytes;
+      return;
+    }
+    if (this.bufferedCount >= this.bufferCap) {
+      c.prefetch.refused++;
+      return;
+    }
+    this.buffered[key] = BUF_WAITING;
+    this.bufferedCount++;
+    this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, priority, linkJob(key, LINK_PREFETCH), 0);
+    this.inflightIsPrefetch[key] = 1;
+    if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
+    this.prefetchKeys[this.prefetchCount++] = key;
+    c.prefetch.issued++;
+    c.prefetch.issuedBytes += this.cost.expertBytes;
+  }
+
+  /**
+   * The gate chose a buffered expert: it replaces the cache's victim (the buffer becomes its slot,
+   * the victim's slot a free buffer, as mixtral-offloading's ExpertCache._swap trades them). Still
+   * on the link: its slot is locked until it lands. A cache that refuses it leaves it in its buffer
+   * (BUF_UNCACHED) until computed. Returns true (the expert is computed from where it landed).
+   */
+  private adopt(key: number): boolean {
+    const outcome = this.cache.insert(key);
+    if (outcome === BYPASSED) {
+      if (this.inflightJob[key] >= 0) this.buffered[key] = BUF_UNCACHED;
+      else this.freeBuffer(key);
+      return true;
+    }
+    this.evicted(outcome, key);
+    // The victim goes back to host memory now (its slot becomes the free buffer).
+    if (outcome >= 0 && this.writeBackSec > 0) this.link.resource.submit(this.writeBackSec, PRIORITY_DEMAND, linkJob(outcome, LINK_STAGED), WRITE_BACK_TAG, 0); // device to host: no H2D bytes
+    this.buffered[key] = 0;
+    this.bufferedCount--;
+    if (this.inflightJob[key] >= 0) this.cache.lock(key);
+    return true;
+  }
+
+  /** After a gate: the guesses for this layer it did not choose are dropped (a copy still on the link keeps its buffer until it lands). */
+  private dropBuffered(keyBase: number): void {
+    const c = this.c;
+    for (let e = 0; e < this.E; e++) {
+      const key = keyBase + e;
+      if (this.buffered[key] !== BUF_WAITING) continue;
+      c.prefetch.wasted++;
+      c.prefetch.wastedBytes += this.cost.expertBytes;
+      if (this.inflightJob[key] >= 0) this.buffered[key] = BUF_DROPPED;
+      else {
+        this.unusedPrefetch[key] = 0;
+        this.freeBuffer(key);
+      }
+    }
+  }
+
+  private freeBuffer(key: number): void {
+    this.buffered[key] = 0;
+    this.bufferedCount--;
+  }
+
+  /**
    * Applies the prefetch policy's plan made with the routing known at layers < known: fetch what it
    * names that is neither resident nor on its way (reserving a slot, locked until arrival), pin what
    * it names (until the layer's gate), unpin what it no longer names and, if the policy cancels,
@@ -601,6 +706,10 @@ export class OffloadSim implements JobListener {
     for (let i = 0; i < w; i++) {
       const key = this.planKeys[i];
       if (cache.resident[key] === 1) continue;
+      if (this.bufferCap > 0) {
+        this.prefetchToBuffer(key, PRIORITY_PREFETCH + this.planPrio[i]);
+        continue;
+      }
       // Not in host DRAM: stage it there from the SSD first; a later plan fetches it to the GPU.
       if (this.tiers && !this.tiers.stage(key, PRIORITY_PREFETCH + this.planPrio[i])) continue;
       const outcome = cache.insert(key);
@@ -610,7 +719,7 @@ export class OffloadSim implements JobListener {
       }
       this.evicted(outcome, key);
       cache.lock(key); // in flight
-      this.inflightJob[key] = this.link.transfer(this.cost.expertBytes, PRIORITY_PREFETCH + this.planPrio[i], linkJob(key, LINK_PREFETCH), 0);
+      this.inflightJob[key] = this.fetch(outcome, PRIORITY_PREFETCH + this.planPrio[i], linkJob(key, LINK_PREFETCH), 0);
       this.inflightIsPrefetch[key] = 1;
       if (this.prefetchCount === this.prefetchKeys.length) this.prefetchKeys = grow(this.prefetchKeys);
       this.prefetchKeys[this.prefetchCount++] = key;
@@ -641,8 +750,11 @@ export class OffloadSim implements JobListener {
         this.log?.push(OP_CANCEL, key);
         this.inflightJob[key] = -1;
         this.inflightIsPrefetch[key] = 0;
-        cache.unlock(key);
-        cache.evict(key);
+        if (this.bufferCap > 0 && this.buffered[key] !== 0) this.freeBuffer(key);
+        else {
+          cache.unlock(key);
+          cache.evict(key);
+        }
         c.prefetch.cancelled++;
         c.prefetch.issued--;
         c.prefetch.issuedBytes -= this.cost.expertBytes;
@@ -686,6 +798,12 @@ export class OffloadSim implements JobListener {
       this.log?.push(OP_CANCEL, key);
       this.inflightJob[key] = -1;
       this.inflightIsPrefetch[key] = 0;
+      if (this.bufferCap > 0 && this.buffered[key] !== 0) {
+        this.freeBuffer(key);
+        this.c.prefetch.issued--;
+        this.c.prefetch.issuedBytes -= this.cost.expertBytes;
+        continue;
+      }
       this.cache.unlock(key);
       if (this.pinned[key] === 1) {
         this.pinned[key] = 0;
@@ -789,7 +907,7 @@ export class OffloadSim implements JobListener {
     if (res === this.gpu) {
       if (jobKind(tag) === JOB_EXPERT && startSec > this.gpuFreeAtSec) this.chargeIdle(this.gpuFreeAtSec, startSec, jobKey(tag));
       if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
-    } else if (res === this.link.resource) {
+    } else if (res === this.link.resource && tag2 !== WRITE_BACK_TAG) {
       this.fetchStartSec[jobKey(tag)] = startSec;
     }
     if (!this.inWindow()) {
@@ -811,7 +929,7 @@ export class OffloadSim implements JobListener {
       this.c.timeline.push({ resource: 'cpu', kind: 'cpu-expert', startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: this.layer, expert: jobKey(tag) % this.E });
     } else {
       const key = jobKey(tag);
-      const kind = tag2 === STREAM_TAG ? 'prefetch' : LINK_KIND_NAMES[jobKind(tag)];
+      const kind = tag2 === STREAM_TAG ? 'prefetch' : tag2 === WRITE_BACK_TAG ? 'write-back' : LINK_KIND_NAMES[jobKind(tag)];
       this.c.timeline.push({ resource: this.linkLane, kind, startMs: startSec * toMs, endMs: endSec * toMs, step: stepIndex, layer: (key / this.E) | 0, expert: key % this.E });
     }
   }
@@ -850,7 +968,9 @@ export class OffloadSim implements JobListener {
     } else {
       const key = jobKey(tag);
       const kind = jobKind(tag);
-      if (tag2 === STREAM_TAG) {
+      if (tag2 === WRITE_BACK_TAG) {
+        // An adopted prefetch's victim is back in host memory: nothing waits for it.
+      } else if (tag2 === STREAM_TAG) {
         // A prefill-streamed expert arrived: compute it if its router chose it.
         const n = this.streamer!.arrived(key);
         if (n > 0) this.submitExpert(this.cost.expertSec(n), key, n);
@@ -862,13 +982,22 @@ export class OffloadSim implements JobListener {
         // Arrived in its cache slot.
         this.inflightJob[key] = -1;
         const wasPrefetch = kind === LINK_PREFETCH;
-        if (wasPrefetch) this.cache.unlock(key);
-        const n = wasPrefetch ? this.waitTokens[key] : tag2;
-        this.waitTokens[key] = 0;
-        if (n > 0) this.submitExpert(this.cost.expertSec(n), key, n);
-        else if (wasPrefetch) {
-          this.unusedPrefetch[key] = 1;
+        const buf = wasPrefetch && this.bufferCap > 0 ? this.buffered[key] : 0;
+        if (buf === BUF_DROPPED) {
+          // A wrong guess landed: its buffer is free again, nothing to compute.
+          this.freeBuffer(key);
           this.inflightIsPrefetch[key] = 0;
+          this.waitTokens[key] = 0;
+        } else {
+          if (buf === BUF_UNCACHED) this.freeBuffer(key);
+          else if (wasPrefetch && buf === 0) this.cache.unlock(key);
+          const n = wasPrefetch ? this.waitTokens[key] : tag2;
+          this.waitTokens[key] = 0;
+          if (n > 0) this.submitExpert(this.cost.expertSec(n), key, n);
+          else if (wasPrefetch) {
+            this.unusedPrefetch[key] = 1;
+            this.inflightIsPrefetch[key] = 0;
+          }
         }
       }
     }
@@ -897,7 +1026,7 @@ export class OffloadSim implements JobListener {
       for (let i = 0; i < u; i++) {
         const e = union.experts[i];
         const key = keyBase + e;
-        const ready = cache.resident[key] === 1 && this.inflightJob[key] < 0;
+        const ready = (cache.resident[key] === 1 || (this.bufferCap > 0 && this.buffered[key] === BUF_WAITING)) && this.inflightJob[key] < 0;
         if (ready !== (pass === 0)) continue;
         this.launchKeys[w] = key;
         this.launchTokens[w++] = union.tokens[e];

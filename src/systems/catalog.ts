@@ -95,6 +95,18 @@ const TENSORS_PER_EXPERT = 3;
  */
 export const SPECULATIVE_RECALL = 0.8;
 
+/**
+ * Device buffers the speculative loads land in: the demo notebook's OffloadConfig(buffer_size=4)
+ * (dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:notebooks/demo.ipynb), the
+ * b = 4 temporary buffers of arXiv 2312.17238 §3.3 that ExpertCache allocates beside its cache
+ * (${MO}: device_expert_buffers, "temporary storage to shave off latency"). A guess occupies one
+ * until its layer's gate; it evicts no cached expert (§3.3: speculatively loaded experts do not
+ * replace cached ones; one the next layer uses replaces its least recently used expert). The §3.3
+ * wording is as recalled: the paper's text was not in this session's corpus to re-read; the
+ * buffers themselves are read in the code above.
+ */
+export const MO_BUFFERS = 4;
+
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
 const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
 
@@ -313,17 +325,17 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     describe: 'Eliseev & Mazur (arXiv 2312.17238): per-layer LRU of experts on the GPU, HQQ 2-4-bit experts, speculative loading of the next layer',
     models: [
       `per-layer LRU of E - offloadPerLayer experts (${MO}: EvictionGroupInfo keeps main_infos in LRU order; choose_expert_to_evict takes the least recently used)`,
-      `a swap copies the new expert in and the evicted one back out, both non_blocking on the current (compute) stream (${MO}: _swap, two .copy_(non_blocking=True) with no stream context)`,
+      `a swap copies the new expert in and the evicted one back out, both non_blocking on the current (compute) stream (${MO}: _swap, two .copy_(non_blocking=True) with no stream context); the write-back is charged per eviction (StepCosts.evictWriteBackSec): a fetch with no victim (on demand: no cache) writes nothing back`,
       `host copies in pinned memory (${MO}: offloaded_storages = UntypedStorage(...).pin_memory())`,
-      'speculative loading of the next layer after each layer\'s expert launches (prefetch: speculative, lookahead 1), not cancelled; not in the repository (README: "Speculative expert prefetching" under work in progress): modelled from arXiv 2312.17238 §3.2, the guess an oracle at the paper\'s recall (SPECULATIVE_RECALL)',
-      `HQQ linears as fused Triton dequant-matmuls (${MO_LAYERS}: forward_triton), each a Python Triton launch (runtime eager-pytorch-hqq-triton: 4 per layer for q/k/v/o, 3 per expert), the 8-bit scale and zero dequantised by ATen ops per call`,
+      'speculative loading of the next layer after each layer\'s expert launches (prefetch: speculative, lookahead 1), not cancelled; not in the repository (README: "Speculative expert prefetching" under work in progress): modelled from arXiv 2312.17238 §3.2-3.3, the guess an oracle at the paper\'s recall (SPECULATIVE_RECALL), into MO_BUFFERS spare device buffers: a wrong guess evicts nothing, a confirmed one replaces the layer\'s LRU expert at its gate',
+      `HQQ linears as fused Triton dequant-matmuls (${MO_LAYERS}: forward_triton), each a Python Triton launch (runtime eager-pytorch-hqq-triton: 4 per layer for q/k/v/o, 3 per expert), the 8-bit scale and zero dequantised by ATen ops per call; the host cost per counted op (80 us) fitted on Table 2's 3-bit half (moesim reproduce --fit 'mo-t2-3bit-*')`,
       `a host thread issuing the GPU's work: it waits for the router at each gate (${MO_LAYERS}: SparseMoeWrapper.forward, active_experts = selected_experts.flatten().unique().tolist()) and before each expert (torch.where(expert_mask[expert_idx]) then top_x.tolist(): a sync per expert); resident experts are issued first (${MO}: load_experts(unordered=True) sorts by offloaded)`,
     ],
     simplifies: [
       'the speculative guess uses hidden states a trace lacks: an oracle at the paper\'s recall stands in (system.predictor replaces it)',
-      'the host CPU of each published setup is not modelled (eager dispatch costs are one preset for all; the Colab T4 host is slower, no single-thread benchmark ratio sourced)',
+      'the host CPU of each published setup is not modelled: one fitted host cost per op serves every setup (Table 2 names no CPU; its residuals follow host speed: the RTX 3060 desktop simulated ~33% too slow, the Colab/Azure T4 ~10% too fast)',
       'the copies on the compute stream are serialised with the kernels; they overlap the host thread (Python dispatch), which issues ahead of the GPU until a sync',
-      'the buffer_size look-ahead window of load_experts is not modelled (one expert in flight at a time)',
+      'the buffer_size look-ahead window of load_experts (up to 3 demand swaps issued at once) and the buffers\' sharing between demand and speculative loads are not modelled; replay/validate record the guesses into cache slots (their schedules have no buffer operation)',
     ],
     sources: [MO, 'dvmazur/mixtral-offloading demo notebook: offload_per_layer = 4 (5 for 12 GB), buffer_size = 4; HQQ 2-bit experts, group 16, 4-bit attention'],
     expand: (s, model) => {
@@ -334,7 +346,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         policies.push({
           ...base,
           label: `mixtral-offloading lru ${perLayer}/layer + speculative`,
-          prefetch: { kind: 'speculative', lookahead: 1 },
+          prefetch: { kind: 'speculative', lookahead: 1, buffers: MO_BUFFERS },
           // The paper's guess (next layer's gate on the current hidden state) needs hidden states a
           // trace lacks: an oracle at the guess's published accuracy stands in (SPECULATIVE_RECALL).
           predictor: s.predictor ?? { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL },

@@ -24,6 +24,13 @@ export interface StepCosts {
   /** Host-to-device time of one transfer of `bytes` (excluding queueing). */
   h2dSec(bytes: number): number;
   /**
+   * Link seconds a fetch that evicts a cached expert adds for copying the victim back to host
+   * memory on the same serial link (mixtral-offloading's ExpertCache._swap). Charged only when the
+   * fetch has a victim: a fetch into a free slot or a staging buffer writes nothing back.
+   * Undefined: 0.
+   */
+  readonly evictWriteBackSec?: number;
+  /**
    * Time of a CPU round trip: `activationBytes` to the host, `cpuSec` of CPU work, the results
    * (`activationBytes` again) back to the device.
    */

@@ -3,12 +3,16 @@
  * guess the experts of the next `lookahead` layers from the current state (the paper applies the
  * next layer's gate to the current hidden state; here a predictor: affinity or oracle with noise)
  * and prefetch the `experts` best guesses per layer, nearest layer first. Guesses are not cancelled.
+ * With `buffers`, the guesses land in that many device buffers outside the cache (the paper's
+ * speculative loads do not replace cached experts until the gate confirms them).
  */
 import { defaultPerLayer, selectExperts, type PrefetchPolicy } from './types.js';
 
 export interface SpeculativeParams {
   lookahead: number;
   experts?: number;
+  /** Device buffers the guesses land in, outside the cache (PrefetchPolicy.buffers). */
+  buffers?: number;
 }
 
 export function speculative(params: SpeculativeParams): PrefetchPolicy {
@@ -17,6 +21,7 @@ export function speculative(params: SpeculativeParams): PrefetchPolicy {
   return {
     kind: 'speculative',
     cancelStale: false,
+    buffers: params.buffers,
     plan(view, known, out) {
       if (known < 1) return;
       const E = view.numExperts;

@@ -36,6 +36,13 @@ export interface PrefetchPolicy {
   readonly kind: PrefetchKind;
   /** Cancel queued prefetches that a new plan no longer names (ExpertFlow's real-time correction). */
   readonly cancelStale: boolean;
+  /**
+   * Prefetches land in this many device buffers outside the expert cache instead of cache slots
+   * (mixtral-offloading's speculative loading): a prefetch evicts nothing; at its layer's gate a
+   * buffered expert the router chose is admitted to the cache (its victim evicted then) and
+   * computed from the buffer, one it did not choose is dropped. Undefined: into cache slots.
+   */
+  readonly buffers?: number;
   /** Writes the new plan; returns false to keep the current plan as it is (then `out` is ignored). */
   plan(view: PrefetchView, known: number, out: PrefetchPlan): boolean | void;
 }
