@@ -459,7 +459,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'the shared expert is charged before the gate, not beside the CPU task',
       'its GPU-side expert placement by YAML rules is not expressed (no routed expert on the GPU)',
       'the cost of the two host-function nodes and the task-queue wake-up (a condition variable, ktransformers_ext/cpu_backend/task_queue.cpp) per layer is one graph node each',
-      'the CPU kernel\'s bandwidth is the ktransformers-v02-avx512 preset, 0.57 of the DIMMs\' peak per socket, fitted on the tutorial\'s V0.2 6- vs 8-expert differences (both socket modes give 0.57-0.58); the same rows imply a fixed ~45 ms per token (the levels less 2 x 2 experts\' time) of which the model charges ~30 ms (the graph\'s nodes and the GPU weights): the per-layer host-function syncs and the CPU task queue\'s wake-ups are not sourced and not charged',
+      'the CPU kernel\'s bandwidth is the llamafile-avx512 preset capped by the host\'s measured quantGemvBandwidthFraction: 0.57 of the DIMMs\' peak per socket on 2x Xeon Gold 6454S, measured from the tutorial\'s V0.2 6- vs 8-expert differences (both socket modes give 0.57-0.58; declared fit subset); the same rows imply a fixed ~45 ms per token (the levels less 2 x 2 experts\' time) of which the model charges ~30 ms (the graph\'s nodes and the GPU weights): the per-layer host-function syncs and the CPU task queue\'s wake-ups are not sourced and not charged',
     ],
     sources: [KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE, KT_EXPERTS],
     expand: (s) => ({
@@ -472,9 +472,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // One graph replay per token: the GPU runs the graph's nodes back to back; their cost is GPU time.
         hostThread: false,
         expertFormat: weightFormats[s.quantization],
-        // Its decode kernel's achieved bandwidth on a Sapphire Rapids socket, measured from the
-        // tutorial's 6- vs 8-expert rows by difference (execution-semantics.ts).
-        cpu: cpuPresets['ktransformers-v02-avx512'],
+        // GGUF k-quant mat-vecs: on the tutorial's host the 6454S preset's measured
+        // quantGemvBandwidthFraction (0.57, from the V0.2 rows by difference) caps the 0.75.
+        cpu: cpuPresets['llamafile-avx512'],
         cpuTaskPerLayer: true,
         sources: [KT_EXPERTS, KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE],
       }),

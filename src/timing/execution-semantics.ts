@@ -95,6 +95,11 @@ export interface CpuSemantics {
   bandwidthEfficiency: number;
   /** Achieved / preset FLOP/s. */
   flopsEfficiency: number;
+  /**
+   * The kernel is a quantised-block mat-vec (GGUF k-quant dot products): on a host whose preset
+   * gives a measured quantGemvBandwidthFraction it reads at no more than that fraction.
+   */
+  quantGemv?: boolean;
   describe: string;
   sources: Source[];
   fitted: boolean;
@@ -466,30 +471,16 @@ export const cpuPresets = {
   'llamafile-avx512': {
     bandwidthEfficiency: 0.75,
     flopsEfficiency: 0.7,
+    // GGUF k-quant mat-vecs (ggml-cpu vec_dot_q4_K_q8_K; kTransformers v0.2's MOE::forward_one calls
+    // llamafile_sgemm on the same blocks against a Q8_K copy of the input): a host's measured
+    // quantGemvBandwidthFraction caps the 0.75 (2x Xeon Gold 6454S: 0.57).
+    quantGemv: true,
     describe: 'hand-written AVX-512/AMX kernels (llamafile sgemm in kTransformers, ggml-cpu in llama.cpp)',
-    sources: [STREAM_NOTE, 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)'],
-    fitted: true,
-  },
-  'ktransformers-v02-avx512': {
-    // kTransformers v0.2's decode expert kernel (llamafile_sgemm on the GGUF Q4_K blocks, AVX-512;
-    // AMX is v0.3 only) on a Sapphire Rapids socket, measured from the tutorial's own table by
-    // difference: the V0.2 rows give decode at 8 and at 6 routed experts on the same machine and
-    // setup, so 1/tok_s(8) - 1/tok_s(6) is the CPU time of 2 experts x 58 MoE layers alone (every
-    // fixed cost cancels). DeepSeek-V3 expert = 3 x 7168 x 2048 = 44.04 M params at Q4_K_M as sized
-    // here (int4 + a 16-bit scale and zero per 37 weights: 0.608 B/param) = 26.8 MB; 2 x 58 of them
-    // = 3.105 GB. Dual socket (USE_NUMA, a copy per node): 1/12.208 - 1/13.69 = 8.87 ms -> 350 GB/s
-    // = 0.570 of 614.4 GB/s; single socket (numactl -N 1 -m 1): 1/8.73 - 1/10.303 = 17.49 ms ->
-    // 178 GB/s = 0.578 of 307.2 GB/s. Both give 0.57-0.58 of the DIMMs' peak per socket (and confirm
-    // that dual-socket mode reads at both nodes' bandwidth). Fitted on the declared subset: the four
-    // V0.2 rows' two differences (kt-v02-*-6e / -8e of scenarios/published); the V0.2.1 rows
-    // (another GPU, another release) and every other point are not used. Taken: 0.57.
-    bandwidthEfficiency: 0.57,
-    flopsEfficiency: 0.7,
-    describe: 'kTransformers v0.2 decode: llamafile AVX-512 GEMV on the GGUF Q4_K blocks of the routed experts, on a server socket (Sapphire Rapids)',
     sources: [
-      'kvcache-ai/ktransformers@034a116365d48481d1d23de3e3982a64a8d0a341:doc/en/DeepseekR1_V3_tutorial.md (V0.2 Benchmark Results: decode 13.69 / 12.208 tok/s dual socket at 6 / 8 experts, 10.303 / 8.73 single socket; Xeon Gold 6454S, 8 x DDR5-4800 per socket): the marginal bandwidth of 2 experts x 58 layers, 0.570 (dual) and 0.578 (single) of peak',
-      'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp (MOE::forward_one: llamafile_sgemm per stripe on the GGUF blocks)',
-      'STREAM-class desktop figure for contrast: ggml-org/llama.cpp issue #4716 (Mixtral Q8_0, ggml CPU decode: 3.58 tok/s on a Ryzen 9 5900X and 3.37 on a 7950X, both 128 GB of 3600 MT/s dual channel): 13.5 GB of active weights per token -> 48 and 46 GB/s, 0.84 and 0.79 of 57.6 GB/s; the server socket reaches less of its peak',
+      STREAM_NOTE,
+      'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)',
+      'kvcache-ai/ktransformers@30c96462eaeacc48f61c9c04249fd2364a096c59:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp (MOE::forward_one: llamafile_sgemm(stride, 1, ...) per stripe with the weight\'s ggml type and its vec_dot_type)',
+      'desktop check: ggml-org/llama.cpp issue #4716 (Mixtral Q8_0, ggml CPU decode: 3.58 tok/s on a Ryzen 9 5900X, 3.37 on a 7950X, both 128 GB at 3600 MT/s dual channel): ~13.5 GB of active weights per token -> 48 and 46 GB/s, 0.84 and 0.79 of 57.6 GB/s, above the 0.75 used',
     ],
     fitted: true,
   },
@@ -498,6 +489,15 @@ export type CpuPresetName = keyof typeof cpuPresets;
 
 // ---------------------------------------------------------------------------------------------
 // Applying semantics to the analytic costs.
+
+/**
+ * The CPU kernel's achieved fraction of the host's DRAM bandwidth: the CPU preset's, capped by the
+ * host's measured figure for its kernel family (Cpu.quantGemvBandwidthFraction, for quantGemv kernels).
+ */
+export function cpuBandwidthEfficiency(hw: Hardware, sem: ExecutionSemantics): number {
+  const measured = sem.cpu.quantGemv ? hw.cpu.quantGemvBandwidthFraction : undefined;
+  return measured === undefined ? sem.cpu.bandwidthEfficiency : Math.min(sem.cpu.bandwidthEfficiency, measured);
+}
 
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
 export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
@@ -521,7 +521,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
     },
     cpu: {
       ...hw.cpu,
-      dramBytesPerSec: (hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
+      dramBytesPerSec: (hw.cpu.dramBytesPerSec * cpuBandwidthEfficiency(hw, sem)) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
       flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
     },
   };
