@@ -3,7 +3,7 @@ import { modelPresets } from '../../src/model/presets.js';
 import { bytesPerParam, expertParams, numMoeLayers } from '../../src/model/derived.js';
 import { cpuPresets as hostPresets, hardwarePresets } from '../../src/hardware/presets.js';
 import { resolveHardware } from '../../src/hardware/resolve.js';
-import { cpuBandwidthEfficiency, cpuPresets, semanticCostModel } from '../../src/timing/execution-semantics.js';
+import { cpuBandwidthEfficiency, cpuPresets, gpuHbmEfficiency, runtimes, semanticCostModel } from '../../src/timing/execution-semantics.js';
 import { systemSemantics } from '../../src/systems/catalog.js';
 
 /**
@@ -56,5 +56,37 @@ describe('quantised mat-vec bandwidth of a host', () => {
     const hw = hardwarePresets['rtx-4090d'];
     const costs = semanticCostModel(m, hw, { experts: 'int4', dense: 'int4', kvCache: 'bf16', groupSize: 37 }, ll);
     expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo((0.57 * hw.cpu.dramBytesPerSec) / 2, 0);
+  });
+});
+
+/**
+ * ggml-cuda's decode mat-vecs reach a measured fraction of the GPU's HBM bandwidth (llama-bench
+ * tg128 on llama 7B, llama.cpp PRs #4766 and #4812): 0.57 for 4-bit blocks, 0.82 for F16.
+ */
+describe('GPU decode HBM efficiency of a runtime', () => {
+  const m = modelPresets['mixtral-8x7b'];
+  it('is the mean of the published 4-bit llama-bench runs, and the F16 one', () => {
+    const GiB = 2 ** 30;
+    // t/s x bytes / datasheet bandwidth: P40 (346 GB/s) Q4_0 and Q4_K_S, RTX 3090 Ti (1008 GB/s) Q4_0; RTX 4090 F16.
+    const q4 = [(56.79 * 3.56 * GiB) / 346e9, (54.23 * 3.59 * GiB) / 346e9, (127.43 * 3.56 * GiB) / 1008e9];
+    const mean = q4.reduce((a, b) => a + b, 0) / q4.length;
+    expect(runtimes['llama-cpp-ggml'].hbmEfficiency!.quantized).toBeCloseTo(mean, 2);
+    expect(runtimes['llama-cpp-ggml'].hbmEfficiency!.float).toBeCloseTo((61.03 * 12.55 * GiB) / 1008e9, 2);
+  });
+
+  it('follows the experts\' format under llama.cpp; runtimes without a figure keep the datasheet rate', () => {
+    const q = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'gguf-q4_k' }, m);
+    const f = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'bf16' }, m);
+    const mo = systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit', speculative: true }, m);
+    expect(gpuHbmEfficiency(q)).toBe(0.57);
+    expect(gpuHbmEfficiency(f)).toBe(0.82);
+    expect(gpuHbmEfficiency(mo)).toBe(1);
+    const hw = hardwarePresets['rtx-3090'];
+    const precision = { experts: 'int4', dense: 'int8', kvCache: 'bf16', groupSize: 32 } as const;
+    const costs = semanticCostModel(m, hw, precision, q);
+    expect(costs.hardware.gpu.hbmBytesPerSec).toBeCloseTo(0.57 * hw.gpu.hbmBytesPerSec, 0);
+    // A resident expert at one token (memory-bound on the GPU): its bytes at 0.57 of 936 GB/s, against the datasheet rate bare.
+    const bare = semanticCostModel(m, hw, precision, { ...q, runtime: { ...q.runtime, hbmEfficiency: undefined } });
+    expect(costs.expertSec(1) - bare.expertSec(1)).toBeCloseTo(costs.expertBytes / (0.57 * hw.gpu.hbmBytesPerSec) - costs.expertBytes / hw.gpu.hbmBytesPerSec, 9);
   });
 });
