@@ -254,7 +254,7 @@ export const runtimes = {
     // ggml-cuda's decode mat-vecs (mmvq on quantised blocks, dequantised in registers; cuBLAS /
     // mmv for F16) measured end to end by llama-bench tg128 on llama 7B (t/s x model bytes / the
     // GPU's datasheet bandwidth), January 2024 builds: 4-bit 0.627 (P40, Q4_0 3.56 GiB, 56.79 t/s),
-    // 0.604 (P40, Q4_K_S 3.59 GiB, 54.23 t/s), 0.483 (RTX 3090 Ti, Q4_0, 127.43 t/s): mean 0.57;
+    // 0.604 (P40, Q4_K_S, 54.23 t/s, at the 3.59 GiB llama-bench gives llama 7B Q4_K_S; that table shows t/s only), 0.483 (RTX 3090 Ti, Q4_0, 127.43 t/s): mean 0.57;
     // F16 0.816 (RTX 4090, 12.55 GiB, 61.03 t/s; Q8_0 6.67 GiB at 98.13 t/s is 0.697). End to end,
     // so the small per-token costs charged apart (launches, the per-step cost) are in it too.
     hbmEfficiency: { quantized: 0.57, float: 0.82 },
