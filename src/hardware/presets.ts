@@ -385,7 +385,15 @@ export const cpuPresets: Record<string, Cpu> = {
     flopsPerSecByIsa: { avx2: 2 * 32 * 2.2e9 * 32, avx512: 2 * 32 * 2.2e9 * 64 },
     // AMX: 1024 BF16 FLOP and 2048 INT8 ops per cycle per core (Intel's AMX TMUL peak).
     matrixFlopsPerSec: { bf16: 2 * 32 * 2.2e9 * 1024, int8: 2 * 32 * 2.2e9 * 2048 },
-    source: 'Intel ARK, Xeon Gold 6454S: 32 cores, 2.20 GHz base, 8 channels DDR5-4800, AVX-512 and AMX (ark.intel.com/content/www/us/en/ark/products/231750); AMX peak per core from the Intel 64 and IA-32 Architectures Optimization Reference Manual (AMX chapter)',
+    // Measured by difference from kTransformers' V0.2 table on this machine (2x 6454S, 8 x DDR5-4800
+    // per socket): decode at 8 and at 6 routed experts, so 1/tok_s(8) - 1/tok_s(6) is the CPU time of
+    // 2 experts x 58 MoE layers of DeepSeek-V3 at Q4_K_M (3.107 GB as the suite sizes it; every fixed
+    // cost cancels): dual socket (USE_NUMA, a copy per node) 1/12.208 - 1/13.69 = 8.87 ms -> 350 GB/s
+    // = 0.570 of 614.4 GB/s; single socket (numactl -N 1 -m 1) 1/8.73 - 1/10.303 = 17.49 ms -> 178 GB/s
+    // = 0.578 of 307.2 GB/s. Per socket the same fraction in both modes. Fit subset declared: those
+    // four rows of the suite (kt-v02-{dual,single}-{6e,8e}); 0.57 taken.
+    quantGemvBandwidthFraction: 0.57,
+    source: 'Intel ARK, Xeon Gold 6454S: 32 cores, 2.20 GHz base, 8 channels DDR5-4800, AVX-512 and AMX (ark.intel.com/content/www/us/en/ark/products/231750); AMX peak per core from the Intel 64 and IA-32 Architectures Optimization Reference Manual (AMX chapter); quantGemvBandwidthFraction 0.57 measured by difference from kvcache-ai/ktransformers@034a116365d48481d1d23de3e3982a64a8d0a341:doc/en/DeepseekR1_V3_tutorial.md (V0.2 decode at 6 and 8 experts, dual and single socket: 0.570 and 0.578 of peak)',
   },
   'epyc-7763-2s': {
     name: '2x AMD EPYC 7763 (Milan)',

@@ -184,6 +184,8 @@ function resolveCpu(spec: CpuSpec | undefined, base: Cpu | undefined, fieldPath:
     flopsPerSec: s.gflops !== undefined ? s.gflops * 1e9 : from!.flopsPerSec,
     // The preset's sockets describe its bandwidth; an overridden bandwidth describes another host (one socket unless said).
     ...(s.bandwidthGBps === undefined && from?.sockets !== undefined ? { sockets: from.sockets } : {}),
+    // A per-socket fraction of the same CPU: kept when the bandwidth is overridden to one socket's.
+    ...(from?.quantGemvBandwidthFraction !== undefined ? { quantGemvBandwidthFraction: from.quantGemvBandwidthFraction } : {}),
     source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, overriddenFields(s)),
   };
 }

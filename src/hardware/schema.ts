@@ -70,6 +70,12 @@ export const cpuSchema = z
     isa: z.array(z.string()).optional(),
     /** Peak FP32 FLOP/s per ISA over all cores (the `flopsPerSec` above is the widest vector ISA's). */
     flopsPerSecByIsa: z.object({ avx2: positive.optional(), avx512: positive.optional(), sve2: positive.optional() }).strict().optional(),
+    /**
+     * Achieved DRAM bandwidth of a quantised-block mat-vec (GGUF k-quant dot products, decode at one
+     * token) on this host, as a fraction of dramBytesPerSec, where a measurement is published. A CPU
+     * kernel of that family (CpuSemantics.quantGemv) reads at no more than this fraction.
+     */
+    quantGemvBandwidthFraction: z.number().positive().max(1).optional(),
     /** Peak matrix-engine FLOP/s (Intel AMX tiles) over all cores, by data type; int8 counted as ops. */
     matrixFlopsPerSec: z.object({ bf16: positive.optional(), int8: positive.optional() }).strict().optional(),
     source: z.string().min(1),

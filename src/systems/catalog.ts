@@ -494,8 +494,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     simplifies: [
       'the shared expert is charged before the gate, not beside the CPU task',
       'its GPU-side expert placement by YAML rules is not expressed (no routed expert on the GPU)',
-      'the cost of the two host-function nodes and the task-queue wake-up (a condition variable, ktransformers_ext/cpu_backend/task_queue.cpp) per layer is one graph node each',
-      'the CPU kernel\'s bandwidth is the STREAM-class efficiency of the llamafile-avx512 preset; the tutorial\'s own 6-vs-8-expert rows imply about 0.57 of peak at the margin and a fixed ~45 ms per token that the model does not explain',
+      'the cost of the two host-function nodes per layer is one graph node each; the CPU side has no wake-up cost to charge: its task queue and workers spin (kvcache-ai/ktransformers@18c42e67df28bb6c7f5dc847595637327919e5ea:ktransformers/ktransformers_ext/cpu_backend/task_queue.cpp TaskQueue::sync and processTasks busy-poll under a mutex; cpu_backend/backend.cpp Backend::worker_thread spins while WAITING and sleeps 1 ms only after 50 ms idle, far longer than a decode layer)',
+      'the CPU kernel\'s bandwidth is the llamafile-avx512 preset capped by the host\'s measured quantGemvBandwidthFraction: 0.57 of the DIMMs\' peak per socket on 2x Xeon Gold 6454S, measured from the tutorial\'s V0.2 6- vs 8-expert differences (both socket modes give 0.57-0.58; declared fit subset); the same rows imply a fixed ~45 ms per token (the levels less 2 x 2 experts\' time, alike in both socket modes) of which the model charges ~30 ms (the graph\'s nodes and the GPU weights at the full HBM rate): the rest is on the GPU side (the host-function nodes\' latency, the batch-1 kernels\' HBM efficiency), unmeasured and not charged',
     ],
     sources: [KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE, KT_EXPERTS],
     expand: (s) => ({
@@ -508,6 +508,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // One graph replay per token: the GPU runs the graph's nodes back to back; their cost is GPU time.
         hostThread: false,
         expertFormat: weightFormats[s.quantization],
+        // GGUF k-quant mat-vecs: on the tutorial's host the 6454S preset's measured
+        // quantGemvBandwidthFraction (0.57, from the V0.2 rows by difference) caps the 0.75.
         cpu: cpuPresets['llamafile-avx512'],
         cpuTaskPerLayer: true,
         sources: [KT_EXPERTS, KT_V020_EXPERTS, KT_V020_UTILS, KT_V020_MOE],

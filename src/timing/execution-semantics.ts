@@ -57,6 +57,12 @@ export interface RuntimeOverheads {
    * in Python), not `perKernelSec`. Absent: none.
    */
   triton?: { launchesPerLayer: number; launchesPerExpert: number; launchSec: number };
+  /**
+   * Achieved / datasheet HBM bandwidth of the runtime's GPU kernels at decode (batch-1 mat-vecs),
+   * by the experts' weight format: `quantized` (2-4-bit and int8 blocks dequantised in registers) or
+   * `float` (bf16/fp16). Absent: the datasheet rate (the roofline's).
+   */
+  hbmEfficiency?: { quantized: number; float: number };
   sources: Source[];
   /** True where a value is an estimate with a physical meaning but no measurement behind it yet. */
   fitted: boolean;
@@ -95,6 +101,11 @@ export interface CpuSemantics {
   bandwidthEfficiency: number;
   /** Achieved / preset FLOP/s. */
   flopsEfficiency: number;
+  /**
+   * The kernel is a quantised-block mat-vec (GGUF k-quant dot products): on a host whose preset
+   * gives a measured quantGemvBandwidthFraction it reads at no more than that fraction.
+   */
+  quantGemv?: boolean;
   describe: string;
   sources: Source[];
   fitted: boolean;
@@ -254,7 +265,18 @@ export const runtimes = {
     syncsPerExpert: 0,
     syncSec: 20e-6,
     perStepSec: 0.5e-3,
-    sources: ['ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp (-ngl, --n-cpu-moe / --cpu-moe placement options)'],
+    // ggml-cuda's decode mat-vecs (mmvq on quantised blocks, dequantised in registers; cuBLAS /
+    // mmv for F16) measured end to end by llama-bench tg128 on llama 7B (t/s x model bytes / the
+    // GPU's datasheet bandwidth), January 2024 builds: 4-bit 0.627 (P40, Q4_0 3.56 GiB, 56.79 t/s),
+    // 0.604 (P40, Q4_K_S, 54.23 t/s, at the 3.59 GiB llama-bench gives llama 7B Q4_K_S; that table shows t/s only), 0.483 (RTX 3090 Ti, Q4_0, 127.43 t/s): mean 0.57;
+    // F16 0.816 (RTX 4090, 12.55 GiB, 61.03 t/s; Q8_0 6.67 GiB at 98.13 t/s is 0.697). End to end,
+    // so the small per-token costs charged apart (launches, the per-step cost) are in it too.
+    hbmEfficiency: { quantized: 0.57, float: 0.82 },
+    sources: [
+      'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp (-ngl, --n-cpu-moe / --cpu-moe placement options)',
+      'ggml-org/llama.cpp PR #4766 "llama : ggml-backend integration" (merged 2024-01): llama-bench on an RTX 4090 (ggerganov: llama 7B F16 12.55 GiB tg128 61.03 t/s, Q8_0 6.67 GiB 98.13 t/s) and a P40 (JohannesGaessler: llama 7B Q4_0 tg128 56.79 t/s, Q4_K_S 54.23 t/s on master)',
+      'ggml-org/llama.cpp PR #4812 "llama-bench : add no-kv-offload parameter" (slaren, 2024-01-07): RTX 3090 Ti, llama 7B Q4_0 3.56 GiB tg128 127.43 t/s',
+    ],
     fitted: true,
   },
   'moe-infinity-dispatcher': {
@@ -498,8 +520,17 @@ export const cpuPresets = {
   'llamafile-avx512': {
     bandwidthEfficiency: 0.75,
     flopsEfficiency: 0.7,
+    // GGUF k-quant mat-vecs (ggml-cpu vec_dot_q4_K_q8_K; kTransformers v0.2's MOE::forward_one calls
+    // llamafile_sgemm on the same blocks against a Q8_K copy of the input): a host's measured
+    // quantGemvBandwidthFraction caps the 0.75 (2x Xeon Gold 6454S: 0.57).
+    quantGemv: true,
     describe: 'hand-written AVX-512/AMX kernels (llamafile sgemm in kTransformers, ggml-cpu in llama.cpp)',
-    sources: [STREAM_NOTE, 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)'],
+    sources: [
+      STREAM_NOTE,
+      'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)',
+      'kvcache-ai/ktransformers@30c96462eaeacc48f61c9c04249fd2364a096c59:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp (MOE::forward_one: llamafile_sgemm(stride, 1, ...) per stripe with the weight\'s ggml type and its vec_dot_type)',
+      'desktop check: ggml-org/llama.cpp issue #4716 (Mixtral Q8_0, ggml CPU decode: 3.58 tok/s on a Ryzen 9 5900X, 3.37 on a 7950X, both 128 GB at 3600 MT/s dual channel): ~13.5 GB of active weights per token -> 48 and 46 GB/s, 0.84 and 0.79 of 57.6 GB/s, above the 0.75 used',
+    ],
     fitted: true,
   },
 } satisfies Record<string, CpuSemantics>;
@@ -514,6 +545,23 @@ export function hookPerTensorSec(sem: ExecutionSemantics): number {
   return h ? h.ops * sem.runtime.perKernelSec + h.syncs * sem.runtime.syncSec : 0;
 }
 
+/** The runtime's decode kernels' achieved fraction of the GPU's HBM bandwidth, by the experts' weight format (1 when the runtime has no figure). */
+export function gpuHbmEfficiency(sem: ExecutionSemantics): number {
+  const e = sem.runtime.hbmEfficiency;
+  if (!e) return 1;
+  const dtype = sem.expertFormat?.dtype;
+  return dtype === undefined || dtype === 'bf16' || dtype === 'fp16' || dtype === 'fp32' ? e.float : e.quantized;
+}
+
+/**
+ * The CPU kernel's achieved fraction of the host's DRAM bandwidth: the CPU preset's, capped by the
+ * host's measured figure for its kernel family (Cpu.quantGemvBandwidthFraction, for quantGemv kernels).
+ */
+export function cpuBandwidthEfficiency(hw: Hardware, sem: ExecutionSemantics): number {
+  const measured = sem.cpu.quantGemv ? hw.cpu.quantGemvBandwidthFraction : undefined;
+  return measured === undefined ? sem.cpu.bandwidthEfficiency : Math.min(sem.cpu.bandwidthEfficiency, measured);
+}
+
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
 export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
   const mem = sem.link.memory;
@@ -526,7 +574,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
     ...hw,
     name: hw.name,
     // With a host thread the launches are the host's time; the GPU's jobs are their kernels alone.
-    gpu: { ...hw.gpu, launchOverheadSec: sem.hostThread ? 0 : sem.runtime.perKernelSec },
+    gpu: { ...hw.gpu, hbmBytesPerSec: hw.gpu.hbmBytesPerSec * gpuHbmEfficiency(sem), launchOverheadSec: sem.hostThread ? 0 : sem.runtime.perKernelSec },
     link: {
       ...hw.link,
       h2dBytesPerSec: hw.link.h2dBytesPerSec * eff,
@@ -539,7 +587,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertB
     },
     cpu: {
       ...hw.cpu,
-      dramBytesPerSec: (hw.cpu.dramBytesPerSec * sem.cpu.bandwidthEfficiency) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
+      dramBytesPerSec: (hw.cpu.dramBytesPerSec * cpuBandwidthEfficiency(hw, sem)) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
       flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
     },
   };

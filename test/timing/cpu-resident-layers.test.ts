@@ -41,7 +41,8 @@ const hw: Hardware = {
 };
 const precision = { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 } as const;
 const sem = (over: Partial<ExecutionSemantics>): ExecutionSemantics => ({
-  runtime: { ...runtimes['llama-cpp-ggml'], perKernelSec: 0, syncsPerExpert: 0, perStepSec: 0 },
+  // Unit efficiencies: the test pins the placement, not ggml's measured HBM fraction (test/timing/cpu-kernel-efficiency.test.ts).
+  runtime: { ...runtimes['llama-cpp-ggml'], perKernelSec: 0, syncsPerExpert: 0, perStepSec: 0, hbmEfficiency: undefined },
   link: { memory: 'pinned', efficiency: { pinned: 1, pageable: 1 }, perTransferSec: { pinned: 0, pageable: 0 }, sources: ['test'], fitted: false },
   expertCopies: 'copy-engine',
   writeBackEvicted: false,

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { modelPresets } from '../../src/model/presets.js';
+import { bytesPerParam, expertParams, numMoeLayers } from '../../src/model/derived.js';
+import { cpuPresets as hostPresets, hardwarePresets } from '../../src/hardware/presets.js';
+import { resolveHardware } from '../../src/hardware/resolve.js';
+import { cpuBandwidthEfficiency, cpuPresets, gpuHbmEfficiency, runtimes, semanticCostModel } from '../../src/timing/execution-semantics.js';
+import { systemSemantics } from '../../src/systems/catalog.js';
+
+/**
+ * A host's measured quantised mat-vec bandwidth (Cpu.quantGemvBandwidthFraction) caps the CPU
+ * preset's efficiency for GGUF k-quant kernels. The 2x Xeon Gold 6454S figure is measured from
+ * kTransformers' V0.2 table by difference (8 vs 6 routed experts on one machine: every fixed cost
+ * cancels), the declared fit subset (src/hardware/presets.ts).
+ */
+describe('quantised mat-vec bandwidth of a host', () => {
+  const m = modelPresets['deepseek-v3'];
+  // Two experts of every MoE layer at Q4_K_M as the suite sizes it (int4, groups of 37).
+  const twoExpertsBytes = 2 * numMoeLayers(m) * expertParams(m) * bytesPerParam('int4', 37);
+  const spr = hostPresets['xeon-gold-6454s-2s'];
+  const socket = spr.dramBytesPerSec / 2;
+
+  it('the 6454S figure is the marginal bandwidth of the V0.2 rows, dual and single socket alike', () => {
+    // kvcache-ai/ktransformers@034a116:doc/en/DeepseekR1_V3_tutorial.md, V0.2 Benchmark Results.
+    const dual = twoExpertsBytes / (1 / 12.208 - 1 / 13.69) / (2 * socket);
+    const single = twoExpertsBytes / (1 / 8.73 - 1 / 10.303) / socket;
+    expect(dual).toBeCloseTo(0.57, 2);
+    expect(single).toBeCloseTo(0.578, 2);
+    expect(spr.quantGemvBandwidthFraction).toBeCloseTo((dual + single) / 2, 1);
+  });
+
+  it('caps quantGemv kernels only, and only on a host that has a figure', () => {
+    const kt = systemSemantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, m);
+    const ll = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'gguf-q4_k' }, m);
+    const fid = systemSemantics({ kind: 'fiddler', reserveGiB: 1.2 }, m);
+    const sprHost = hardwarePresets['rtx-4090d'];
+    const desktop = hardwarePresets['rtx-4090'];
+    expect(cpuBandwidthEfficiency(sprHost, kt)).toBe(0.57);
+    expect(cpuBandwidthEfficiency(sprHost, ll)).toBe(0.57);
+    expect(cpuBandwidthEfficiency(desktop, kt)).toBe(cpuPresets['llamafile-avx512'].bandwidthEfficiency);
+    // Fiddler's eager-PyTorch bf16 expert is not a k-quant kernel: its own 0.2 on any host.
+    expect(cpuBandwidthEfficiency(sprHost, fid)).toBe(cpuPresets['pytorch-bf16-cpu'].bandwidthEfficiency);
+  });
+
+  it('one socket of the 6454S keeps the figure; a CPU expert at one token is its bytes at 0.57 of the socket', () => {
+    const hw = resolveHardware({ preset: 'rtx-4090d', cpu: { preset: 'xeon-gold-6454s-2s', bandwidthGBps: 307.2 } }, 'hardware', '.');
+    expect(hw.cpu.quantGemvBandwidthFraction).toBe(0.57);
+    const kt = systemSemantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, m);
+    const costs = semanticCostModel(m, hw, { experts: 'int4', dense: 'int4', kvCache: 'bf16', groupSize: 37 }, kt);
+    expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo(0.57 * 307.2e9, 0);
+    // One token is memory-bound (2 FLOP per parameter, far below the AVX-512 peak): bytes / bandwidth.
+    expect(costs.cpuExpertSec(1)).toBeCloseTo((expertParams(m) * bytesPerParam('int4', 37)) / (0.57 * 307.2e9), 9);
+  });
+
+  it('llama.cpp without --numa on the 2-socket host: one node at the capped fraction', () => {
+    const ll = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 3, quantization: 'gguf-q4_k' }, m);
+    const hw = hardwarePresets['rtx-4090d'];
+    const costs = semanticCostModel(m, hw, { experts: 'int4', dense: 'int4', kvCache: 'bf16', groupSize: 37 }, ll);
+    expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo((0.57 * hw.cpu.dramBytesPerSec) / 2, 0);
+  });
+});
+
+/**
+ * ggml-cuda's decode mat-vecs reach a measured fraction of the GPU's HBM bandwidth (llama-bench
+ * tg128 on llama 7B, llama.cpp PRs #4766 and #4812): 0.57 for 4-bit blocks, 0.82 for F16.
+ */
+describe('GPU decode HBM efficiency of a runtime', () => {
+  const m = modelPresets['mixtral-8x7b'];
+  it('is the mean of the published 4-bit llama-bench runs, and the F16 one', () => {
+    const GiB = 2 ** 30;
+    // t/s x bytes / datasheet bandwidth: P40 (346 GB/s) Q4_0 and Q4_K_S, RTX 3090 Ti (1008 GB/s) Q4_0; RTX 4090 F16.
+    const q4 = [(56.79 * 3.56 * GiB) / 346e9, (54.23 * 3.59 * GiB) / 346e9, (127.43 * 3.56 * GiB) / 1008e9];
+    const mean = q4.reduce((a, b) => a + b, 0) / q4.length;
+    expect(runtimes['llama-cpp-ggml'].hbmEfficiency!.quantized).toBeCloseTo(mean, 2);
+    expect(runtimes['llama-cpp-ggml'].hbmEfficiency!.float).toBeCloseTo((61.03 * 12.55 * GiB) / 1008e9, 2);
+  });
+
+  it('follows the experts\' format under llama.cpp; runtimes without a figure keep the datasheet rate', () => {
+    const q = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'gguf-q4_k' }, m);
+    const f = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'bf16' }, m);
+    const mo = systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit', speculative: true }, m);
+    expect(gpuHbmEfficiency(q)).toBe(0.57);
+    expect(gpuHbmEfficiency(f)).toBe(0.82);
+    expect(gpuHbmEfficiency(mo)).toBe(1);
+    const hw = hardwarePresets['rtx-3090'];
+    const precision = { experts: 'int4', dense: 'int8', kvCache: 'bf16', groupSize: 32 } as const;
+    const costs = semanticCostModel(m, hw, precision, q);
+    expect(costs.hardware.gpu.hbmBytesPerSec).toBeCloseTo(0.57 * hw.gpu.hbmBytesPerSec, 0);
+    // A resident expert at one token (memory-bound on the GPU): its bytes at 0.57 of 936 GB/s, against the datasheet rate bare.
+    const bare = semanticCostModel(m, hw, precision, { ...q, runtime: { ...q.runtime, hbmEfficiency: undefined } });
+    expect(costs.expertSec(1) - bare.expertSec(1)).toBeCloseTo(costs.expertBytes / (0.57 * hw.gpu.hbmBytesPerSec) - costs.expertBytes / hw.gpu.hbmBytesPerSec, 9);
+  });
+});
