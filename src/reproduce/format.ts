@@ -46,11 +46,13 @@ export function formatReproduce(r: ReproduceResult): string {
     `moesim reproduce: ${r.suite.points} published points, ${r.suite.systems.length} systems, ${r.suite.gpus.length} GPUs`,
     'error = simulated / published - 1, in the published unit (tok/s or s/token); decode only, batch 1',
     '',
-    `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name}: ${Object.entries(r.parameter.presets).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; no point used for fitting`,
+    `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name}: ${Object.entries(r.parameter.presets).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; nothing fitted in this run`,
     'each point runs its real system preset (src/systems/catalog.ts) with its stated quantisation and offload settings (src/reproduce/systems.ts)',
     pointTable(r.unfitted.points, false),
     '',
     summaryText(r.unfitted.summary),
+    '',
+    ...presetFitsText(r),
   ];
   if (r.heldOut && r.parameter) {
     out.push('', `== Fitted: ${r.parameter.name} (${r.parameter.unit}): ${r.parameter.meaning}`);
@@ -68,14 +70,33 @@ export function formatReproduce(r: ReproduceResult): string {
           : `  predicts ${f.heldOut.join(', ')} [${f.runtime}]: no other system on this runtime -> preset ${f.value}`,
       );
     out.push('', '-- errors on the points NOT used for fitting:', pointTable(r.heldOut.points, true), '', summaryText(r.heldOut.summary));
+    out.push('', `-- of those, the ${r.heldOut.outsidePresetFits.points} points no preset value was fitted on either (src/reproduce/preset-fits.ts):`, summaryText(r.heldOut.outsidePresetFits));
   }
   return out.join('\n');
+}
+
+/** The preset values fitted on suite points, and the errors on the points outside all their fit subsets. */
+function presetFitsText(r: ReproduceResult): string[] {
+  const { fits, outside } = r.presetFits;
+  if (fits.length === 0) return [];
+  const used = r.unfitted.points.length - outside.points.length;
+  return [
+    `-- ${fits.length} preset values were fitted on ${used} of these points (src/reproduce/preset-fits.ts); the points above include them in-sample:`,
+    ...fits.map((f) => `  ${f.parameter} = ${f.value}, fitted on ${f.fitOn.join(', ')}: ${f.how}`),
+    `-- errors on the ${outside.points.length} points no preset value was fitted on:`,
+    summaryText(outside.summary),
+  ];
 }
 
 export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): string {
   const rows = (set: string, pts: PointResult[]) =>
     pts.filter((p) => p.simulatedSecPerToken !== undefined).map((p) => ({ set, id: p.id, system: p.system, gpu: p.gpu, published: p.publishedSecPerToken, simulated: p.simulatedSecPerToken, error: p.error }));
-  const data = [...rows('unfitted', r.unfitted.points), ...(r.heldOut ? rows('held-out (fitted on other points)', r.heldOut.points) : [])];
+  const outside = new Set(r.presetFits.outside.points.map((p) => p.id));
+  const data = [
+    ...rows('unfitted', r.unfitted.points.filter((p) => outside.has(p.id))),
+    ...rows('unfitted, a preset value fitted on it', r.unfitted.points.filter((p) => !outside.has(p.id))),
+    ...(r.heldOut ? rows('held-out (fitted on other points)', r.heldOut.points) : []),
+  ];
   const vals = data.flatMap((d) => [d.published, d.simulated!]);
   const lo = Math.min(...vals) / 1.5;
   const hi = Math.max(...vals) * 1.5;

@@ -29,6 +29,7 @@ import { resolveHardware } from '../hardware/resolve.js';
 import { expandSystem, systemSemantics, type SystemSpec } from '../systems/catalog.js';
 import { runtimes, type RuntimeName } from '../timing/execution-semantics.js';
 import type { MoeModel } from '../model/types.js';
+import { presetFits, usedForPresetFit, type PresetFit } from './preset-fits.js';
 import { median, rankAgreement, shareWithin, signedError, type RankAgreement } from './stats.js';
 
 /** The shipped Mixtral-8x7B-Instruct routing trace, relative to the suite file's folder (scenarios/published/). */
@@ -139,8 +140,13 @@ export interface ReproduceResult {
   folds: Fold[];
   /** Errors with every parameter at its preset value, every point. */
   unfitted: { points: PointResult[]; summary: Summary };
-  /** Errors reported on points not used for fitting (absent with fit none). */
-  heldOut?: { points: PointResult[]; summary: Summary };
+  /**
+   * The preset values fitted on suite points (src/reproduce/preset-fits.ts), and the unfitted errors
+   * on the points none of them was fitted on: the presets' out-of-sample error.
+   */
+  presetFits: { fits: readonly PresetFit[]; outside: { points: PointResult[]; summary: Summary } };
+  /** Errors reported on points not used for fitting (absent with fit none); outsidePresetFits: of those, the points no preset value was fitted on either. */
+  heldOut?: { points: PointResult[]; summary: Summary; outsidePresetFits: Summary };
   mapping: Record<string, { preset: string; does: string; missing: string }>;
 }
 
@@ -374,6 +380,8 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     }
     heldOut = rest.map((i) => byPoint.get(i)!);
   }
+  const outsidePresetFits = unfittedPoints.filter((r) => !usedForPresetFit(r.id));
+  const heldOutOutside = heldOut?.filter((r) => !usedForPresetFit(r.id));
   return {
     suite: { description: suite.description, points: suite.points.length, systems, gpus: [...new Set(suite.points.map((p) => p.gpu))].sort() },
     ...(parameter
@@ -382,7 +390,8 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     fit: opts.fit,
     folds,
     unfitted: { points: unfittedPoints, summary: summarize(unfittedPoints) },
-    ...(heldOut ? { heldOut: { points: heldOut, summary: summarize(heldOut) } } : {}),
+    presetFits: { fits: presetFits, outside: { points: outsidePresetFits, summary: summarize(outsidePresetFits) } },
+    ...(heldOut ? { heldOut: { points: heldOut, summary: summarize(heldOut), outsidePresetFits: summarize(heldOutOutside!) } } : {}),
     mapping: systemRows(),
   };
 }

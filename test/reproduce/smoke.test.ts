@@ -27,7 +27,7 @@ test('unfitted run on 3 points: every point simulated, errors signed in the publ
   }
   expect(r.heldOut).toBeUndefined();
   expect(r.unfitted.summary.comparisons.map((c) => c.id)).toEqual(['mixtral-offloading-table2-2bit-t4']);
-  expect(formatReproduce(r)).toContain('no point used for fitting');
+  expect(formatReproduce(r)).toContain('nothing fitted in this run');
 }, 60_000);
 
 test('leave-one-system-out: each system predicted by a fit that never saw it', async () => {
