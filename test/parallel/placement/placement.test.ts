@@ -216,6 +216,14 @@ describe("MoETuner's joint program over all layers (joint.ts)", () => {
     );
   });
 
+  test("the placement's note says what HiGHS proved: status, nodes, and the dual bound and gap when not optimal", async () => {
+    const c = fc.sample(arbCase.filter((x) => x.trace.numLayers >= 2 && x.G === 2), { numRuns: 1, seed: 7 })[0];
+    const { note } = await createPlacement(ctxOf(c), { kind: 'moetuner', program: 'joint', maxNodes: 1000, relGap: 0, jointMaxNodes: 1 });
+    expect(note).toMatch(/^MoETuner joint ILP \(HiGHS, \d+ columns, \d+ rows\): (Optimal|Node limit reached) after -?\d+ nodes/);
+    if (!/: Optimal after/.test(note)) expect(note).toMatch(/dual bound [\d.]+ us, gap [\d.]+%/);
+    expect(note).toMatch(/round-robin [\d.]+ us on the training tokens$/);
+  });
+
   test('the objective by hand, and the symmetry relabelling leaves it unchanged', () => {
     // Layer 0 -> 1: token 0 routes 0 -> 1, token 1 routes 1 -> 1, token 2 routes 2 -> 3 (E = 4, one expert each).
     const t = traceOf(4, 1, [[[0], [1]], [[1], [1]], [[2], [3]]]);
