@@ -77,6 +77,8 @@ export interface ParallelRun {
   migrations: number;
   migrationSec: number;
   migrationBytes: number;
+  /** Serving with prefill streaming and an expert cache: bytes streamed and those no token chose. */
+  streaming?: { streamedBytes: number; wastedBytes: number; streamedSteps: number };
   layers: ParallelLayerRow[];
   gpus: Array<{ gpu: number; busySec: number; expertSec: number; hits: number; misses: number; fetchBytes: number }>;
   /** Expert GPU of each (layer, expert) at the start (first replica), for inspection. */
@@ -142,8 +144,8 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
 }
 
 /** The serving features the expert-parallel world runs; the others are refused in one line naming the field. */
-function checkServing(w: ServingWorkload): void {
-  if (w.prefill.streaming) throw new InputError('workload.prefill.streaming: not supported with parallel: (each GPU fetches its missing experts on demand; prefill streaming is modelled on one GPU)');
+function checkServing(w: ServingWorkload, costs: { linkOverlapsCompute: boolean }): void {
+  if (w.prefill.streaming && !costs.linkOverlapsCompute) throw new InputError('workload.prefill.streaming: needs a host link that overlaps compute (the runtime here copies experts on the compute stream); expected streaming off');
 }
 
 /** The trace with its sequences cut to the tokens from `from` on (token ids unchanged). */
@@ -227,7 +229,6 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
-  if (scenario.workload.kind === 'serving') checkServing(scenario.workload);
   scenario.policies.forEach(checkPolicy);
   const fabric = resolveFabric(spec);
   const G = fabric.gpus;
@@ -237,6 +238,8 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   if (m && hardware.name !== m.hardware) warnings.push(`parallel.machine ${spec.machine} is built from hardware ${m.hardware}; the scenario's hardware is ${hardware.name}, which is what each GPU is simulated as`);
   const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
   const costs = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  if (scenario.workload.kind === 'serving') checkServing(scenario.workload, costs);
+  const streaming = scenario.workload.kind === 'serving' && scenario.workload.prefill.streaming ? { minTokens: scenario.workload.prefill.streamingMinTokens } : undefined;
   const collectives = new CollectiveCosts(fabric, spec.allToAll);
 
   const T = trace.tokens;
@@ -291,7 +294,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
       let r;
       if (serving) {
         const sim = servingRun(serving, sv, trace, nTrain, E, L, rng, schedPredictors);
-        r = simulateEp({ trace, steps: sim.steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
+        r = simulateEp({ trace, steps: sim.steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps, ...(streaming ? { streaming } : {}) });
         sim.counters.makespanSec = r.totalSec;
         sim.counters.idleSec = r.idleSec;
         servingMetrics = summarizeServing(sim.counters, { table: serving.table, source: sim.source, waitBound: serving.maxWaitSteps[sv], slo: serving.workload.slo });
@@ -333,6 +336,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
         migrations: r.migrations,
         migrationSec: r.migrationSec,
         migrationBytes: r.migrationBytes,
+        ...(r.streaming ? { streaming: r.streaming } : {}),
         layers,
         gpus: r.gpus.map((g, i) => ({ gpu: i, ...g })),
         owners: ownersTable(pl),

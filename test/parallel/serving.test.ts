@@ -98,12 +98,28 @@ describe('serving on several GPUs', () => {
     expect(a.ttftMs.mean).toBeGreaterThan(0);
   }, 120_000);
 
-  test('serving features the expert-parallel world does not run are refused in one line naming the field', async () => {
+  test('cache policies the expert-parallel world does not run are refused in one line naming the field', async () => {
     const base = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml')).raw as Record<string, unknown>;
-    const w = base.workload as Record<string, unknown>;
-    const run = (workload: unknown) => runParallelScenario(parseScenario({ ...base, workload: { ...w, ...(workload as object) } }, 'x.yaml'), { baseDir: join(ROOT, 'scenarios') });
-    await expect(run({ prefill: { streaming: true } })).rejects.toThrow(/^workload\.prefill\.streaming: not supported with parallel:/);
+    const run = (policies: unknown) => runParallelScenario(parseScenario({ ...base, policies }, 'x.yaml'), { baseDir: join(ROOT, 'scenarios') });
+    await expect(run([{ kind: 'belady', cache: { perLayer: 2 } }])).rejects.toThrow(/^policies\[0\]\.kind: belady is not supported with parallel:/);
   });
+
+  test('prefill streaming runs with parallel: and per-GPU caches; every request served, the streamed and wasted bytes reported', async () => {
+    const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
+    const r0 = raw as Record<string, Record<string, unknown>>;
+    const sc = (streaming: boolean) =>
+      parseScenario({ ...r0, policies: [{ kind: 'lru', cache: { perLayer: 2 } }], workload: { ...r0.workload, requests: 12, prefill: { streaming } }, parallel: { ...r0.parallel, placements: [{ kind: 'round-robin' }] } }, file);
+    const on = await runParallelScenario(sc(true), { baseDir, file });
+    const off = await runParallelScenario(sc(false), { baseDir, file });
+    const x = on.runs[0];
+    expect(x.serving!.completed).toBe(x.serving!.requests);
+    expect(x.streaming!.streamedSteps).toBe(x.serving!.prefillPasses);
+    expect(x.streaming!.streamedBytes).toBeGreaterThan(0);
+    expect(x.streaming!.wastedBytes).toBeLessThanOrEqual(x.streaming!.streamedBytes);
+    expect(off.runs[0].streaming).toBeUndefined();
+    // Streamed experts are fetched ahead of the router: the prefill passes wait less for weights.
+    expect(x.serving!.ttftMs.mean).toBeLessThan(off.runs[0].serving!.ttftMs.mean);
+  }, 120_000);
 
   test("a scheduler's routing predictor runs with parallel: at one GPU it serves as the single-GPU simulator does", async () => {
     const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
