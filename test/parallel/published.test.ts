@@ -24,4 +24,13 @@ describe('published claims, direction only', () => {
     const d = await runParallelScenario(data, { baseDir, file });
     expect(by('round-robin').collectiveBytes).toBeLessThan(d.runs[0].collectiveBytes);
   }, 120_000);
+
+  test('MoETuner (arXiv 2502.06643): "reduced tail latency": its placement serves with a lower TTFT p99 than round-robin; its TPOT stays within 9.3% of round-robin's (the README's 'not reproduced')', async () => {
+    const { scenario, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
+    const r = await runParallelScenario(scenario, { baseDir, file });
+    const by = (k: string) => r.runs.find((x) => x.placement === k)!.serving!;
+    expect(by('moetuner').ttftMs.p99).toBeLessThan(by('round-robin').ttftMs.p99);
+    // Its end-to-end speedups (9.3% single node, 17.5% multi-node) are not reproduced: the step time moves < 1% here (README).
+    expect(Math.abs(by('moetuner').tpotMs.mean / by('round-robin').tpotMs.mean - 1)).toBeLessThan(0.093);
+  }, 120_000);
 });
