@@ -25,7 +25,7 @@ describe('published claims, direction only', () => {
     expect(by('round-robin').collectiveBytes).toBeLessThan(d.runs[0].collectiveBytes);
   }, 120_000);
 
-  test('MoETuner (arXiv 2502.06643): "reduced tail latency": its placement serves with a lower TTFT p99 than round-robin; its TPOT stays within 9.3% of round-robin's (the README's 'not reproduced')', async () => {
+  test('MoETuner (arXiv 2502.06643), "reduced tail latency": its placement serves with a lower TTFT p99 than round-robin; its TPOT stays within 9.3% of round-robin (README: the speedup is not reproduced)', async () => {
     const { scenario, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
     const r = await runParallelScenario(scenario, { baseDir, file });
     const by = (k: string) => r.runs.find((x) => x.placement === k)!.serving!;
