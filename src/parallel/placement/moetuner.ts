@@ -16,6 +16,7 @@
  * on the joint objective of the training tokens, so it is never worse than round-robin's there.
  * `program: per-layer` is the per-layer program alone (objective.ts's held-GPU crossings).
  */
+import { chainOptimum } from './chain-dp.js';
 import { improveByLayers, jointObjective, solveJoint, type JointProgram } from './joint.js';
 import { roundRobinPlacement } from './round-robin.js';
 import { sequentialPlacement } from './sequential.js';
@@ -67,5 +68,8 @@ export async function moetunerJoint(ctx: PlacementContext, spec: MoETunerSpec, p
   const note =
     `MoETuner joint ILP (HiGHS, ${sol.columns} columns, ${sol.rows} rows): ${sol.status} after ${sol.nodes} nodes${bound}; ` +
     `objective ${us(value(best[1]))} (${best[0]}) vs per-layer ${us(value(perLayer))}, after ${improved.sweeps} descent sweep${improved.sweeps === 1 ? '' : 's'} ${us(value(improved.owner))}, round-robin ${us(value(rr))} on the training tokens`;
-  return { placement: placementFromOwners(G, L, E, best[1]), note, objective: value(best[1]), roundRobinObjective: value(rr) };
+  // Where a layer has few balanced assignments, the exact optimum (chain-dp.ts) says how far the placement is from it.
+  const exact = chainOptimum(prog);
+  const certificate = exact ? `; exact optimum by dynamic programming over the layers (${exact.statesPerLayer} assignments a layer) ${us(exact.total)}, the placement ${(((value(best[1]) - exact.total) / exact.total) * 100).toFixed(2)}% above it` : '';
+  return { placement: placementFromOwners(G, L, E, best[1]), note: note + certificate, objective: value(best[1]), roundRobinObjective: value(rr) };
 }

@@ -7,6 +7,7 @@ import { balancedPacking, replicateExperts } from '../../../src/parallel/placeme
 import { roundRobinPlacement } from '../../../src/parallel/placement/round-robin.js';
 import { layerFlow, routeLoad } from '../../../src/parallel/placement/stats.js';
 import { canonicalOwners, improveByLayers, jointObjective, solveJoint } from '../../../src/parallel/placement/joint.js';
+import { chainOptimum } from '../../../src/parallel/placement/chain-dp.js';
 import { ownersOf, slotsUsed, type PlacementContext } from '../../../src/parallel/placement/types.js';
 import type { PlacementSpec } from '../../../src/scenario/schema.js';
 import { traceOf } from '../helpers.js';
@@ -190,6 +191,10 @@ describe("MoETuner's joint program over all layers (joint.ts)", () => {
         };
         rec(0);
         const sol = await solveJoint({ ...prog, maxNodes: 1_000_000, relGap: 0 });
+        // The dynamic program over the layer chain finds the same optimum, and its placement attains it.
+        const dp = chainOptimum(prog)!;
+        expect(dp.total).toBeCloseTo(best, 9);
+        expect(jointObjective(prog, dp.owner).total).toBeCloseTo(best, 9);
         expect(sol.status).toBe('Optimal');
         expect(jointObjective(prog, sol.owner!).total).toBeCloseTo(best, 9);
         expect(sol.objective).toBeCloseTo(best, 6);
@@ -221,7 +226,7 @@ describe("MoETuner's joint program over all layers (joint.ts)", () => {
     const { note } = await createPlacement(ctxOf(c), { kind: 'moetuner', program: 'joint', maxNodes: 1000, relGap: 0, jointMaxNodes: 1 });
     expect(note).toMatch(/^MoETuner joint ILP \(HiGHS, \d+ columns, \d+ rows\): (Optimal|Node limit reached) after -?\d+ nodes/);
     if (!/: Optimal after/.test(note)) expect(note).toMatch(/dual bound [\d.]+ us, gap [\d.]+%/);
-    expect(note).toMatch(/round-robin [\d.]+ us on the training tokens$/);
+    expect(note).toMatch(/round-robin [\d.]+ us on the training tokens; exact optimum by dynamic programming over the layers \(\d+ assignments a layer\) [\d.]+ us, the placement [\d.]+% above it$/);
   });
 
   test('the objective by hand, and the symmetry relabelling leaves it unchanged', () => {
