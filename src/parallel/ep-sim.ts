@@ -44,6 +44,8 @@ export interface EpStep {
   tokens: Int32Array;
   /** Context tokens each attends to. */
   context: Float64Array;
+  /** A serving workload's prefill pass (prefill streaming applies to these only). */
+  prefill?: boolean;
 }
 
 /**
@@ -77,6 +79,15 @@ export interface EpOptions {
   /** One expert cache per GPU (offloading), or none: every placed expert resident. */
   caches?: ExpertCache[];
   timelineSteps: number;
+  /**
+   * Prefill streaming (FlexGen / MoE-Lightning, as on one GPU: sim/prefill-stream.ts) on every GPU:
+   * in a prefill step of at least `minTokens` tokens, each GPU fetches every expert it holds of
+   * layer l+1 that is not in its cache while layer l runs (layer 0's at the step's start), on its
+   * own host link behind layer l's demand fetches, into staging buffers; a miss whose expert was
+   * streamed runs when the streamed weights are there, and streamed experts no token chose are
+   * wasted bytes. Needs a host link that overlaps compute.
+   */
+  streaming?: { minTokens: number };
 }
 
 export interface EpLayerMetrics {
@@ -114,6 +125,8 @@ export interface EpResult {
   migrationSec: number;
   migrationBytes: number;
   timeline: EpSpan[];
+  /** With prefill streaming: bytes streamed (also in each GPU's fetchBytes) and those no token chose. */
+  streaming?: { streamedBytes: number; wastedBytes: number; streamedSteps: number };
 }
 
 export function simulateEp(o: EpOptions): EpResult {
@@ -140,6 +153,27 @@ export function simulateEp(o: EpOptions): EpResult {
   const ready = new Float64Array(E);
   const missed = new Uint8Array(E);
   const lockedKeys = new Int32Array(E);
+  if (o.streaming && !costs.linkOverlapsCompute) throw new Error('prefill streaming needs a host link that overlaps compute');
+  // Prefill streaming: per (GPU, key) the time its streamed weights arrive (-1: not streamed this step).
+  const streamReady = o.streaming && o.caches ? new Float64Array(G * L * E).fill(-1) : undefined;
+  const stream = { streamedBytes: 0, wastedBytes: 0, streamedSteps: 0 };
+  let streamingStep = false;
+  /** GPU g streams the experts it holds of layer `sl` that its cache lacks, from `at` on, behind its link's queue. */
+  const streamLayer = (s: number, g: number, sl: number, at: number) => {
+    const cache = o.caches![g];
+    for (let e = 0; e < E; e++) {
+      const key = sl * E + e;
+      let holds = false;
+      for (let r = placement.repStart[key]; r < placement.repStart[key + 1]; r++) if (placement.repGpu[r] === g) holds = true;
+      if (!holds || cache.resident[key] === 1) continue;
+      const issue = Math.max(linkFree[g], at);
+      linkFree[g] = issue + costs.h2dSec(costs.expertBytes);
+      streamReady![g * L * E + key] = linkFree[g];
+      span(s, sl, g, 'fetch', issue, linkFree[g]);
+      gpus[g].fetchBytes += costs.expertBytes;
+      stream.streamedBytes += costs.expertBytes;
+    }
+  };
   const layers: EpLayerMetrics[] = Array.from({ length: L }, () => ({ imbalance: 0, tokenImbalance: 0, collectiveBytes: 0, collectiveSec: 0, crossRoutes: 0, routes: 0 }));
   const imbSteps = new Float64Array(L);
   const gpus: EpGpuMetrics[] = Array.from({ length: G }, () => ({ busySec: 0, expertSec: 0, hits: 0, misses: 0, fetchBytes: 0 }));
@@ -218,6 +252,12 @@ export function simulateEp(o: EpOptions): EpResult {
       ctxTotal += step.context[i];
     }
     prevHad.fill(0);
+    streamingStep = streamReady !== undefined && step.prefill === true && B >= o.streaming!.minTokens;
+    if (streamingStep) {
+      streamReady!.fill(-1);
+      stream.streamedSteps++;
+      for (let g = 0; g < G; g++) streamLayer(s, g, 0, now);
+    }
     for (let l = 0; l < L; l++) {
       homeTokens.fill(0);
       homeContext.fill(0);
@@ -322,18 +362,30 @@ export function simulateEp(o: EpOptions): EpResult {
             continue;
           }
           gm.misses++;
-          gm.fetchBytes += costs.expertBytes;
           missed[e] = 1;
           if (wasAdmitted(outcome)) {
             cache.lock(key);
             lockedKeys[nLocked++] = key;
           }
+          const streamed = streamingStep ? streamReady![g * L * E + key] : -1;
+          if (streamed >= 0) {
+            // Streamed while the layer before ran: computed when those weights are there, no new fetch.
+            ready[e] = streamed;
+            streamReady![g * L * E + key] = -2; // used
+            continue;
+          }
+          gm.fetchBytes += costs.expertBytes;
           const issue = Math.max(linkFree[g], attnEnd[g]);
           if (costs.linkOverlapsCompute) {
             linkFree[g] = issue + costs.h2dSec(costs.expertBytes);
             ready[e] = linkFree[g];
             span(s, l, g, 'fetch', issue, linkFree[g]);
           }
+        }
+        if (streamingStep) {
+          // Layer l's streamed experts no token chose are wasted; then stream layer l+1 behind this layer's demand fetches.
+          for (let e = 0; e < E; e++) if (streamReady![g * L * E + l * E + e] >= 0) stream.wastedBytes += costs.expertBytes;
+          if (l + 1 < L) streamLayer(s, g, l + 1, attnEnd[g]);
         }
         for (let pass = 0; pass < 2; pass++) {
           for (let e = 0; e < E; e++) {
@@ -429,7 +481,7 @@ export function simulateEp(o: EpOptions): EpResult {
       layers[l].tokenImbalance /= imbSteps[l];
     }
   }
-  return { steps: stepSec.length, tokens: tokensTotal, totalSec: now, idleSec, stepSec, layers, gpus, migrations, migrationSec, migrationBytes, timeline };
+  return { steps: stepSec.length, tokens: tokensTotal, totalSec: now, idleSec, stepSec, layers, gpus, migrations, migrationSec, migrationBytes, timeline, ...(streamReady ? { streaming: stream } : {}) };
 }
 
 function arraySource(steps: EpStep[]): EpStepSource {

@@ -27,6 +27,9 @@ import type { ServingMetrics } from '../metrics/types.js';
 import { planServing, schedulerLabel, servingSource, type ServingPlan } from '../workload/plan.js';
 import type { ServingWorkload } from '../workload/schema.js';
 import { EpServingSteps } from './serving.js';
+import { buildPredictor, predictorSetup, type PredictorSetup } from '../sim/world.js';
+import { requestTrace } from '../workload/request-trace.js';
+import { PredictedPaths } from '../scheduling/predicted-paths.js';
 import { simulateEp, type EpSpan, type EpStep } from './ep-sim.js';
 import { createPlacement, placementLabel } from './placement/index.js';
 import { placementObjective } from './placement/objective.js';
@@ -74,6 +77,8 @@ export interface ParallelRun {
   migrations: number;
   migrationSec: number;
   migrationBytes: number;
+  /** Serving with prefill streaming and an expert cache: bytes streamed and those no token chose. */
+  streaming?: { streamedBytes: number; wastedBytes: number; streamedSteps: number };
   layers: ParallelLayerRow[];
   gpus: Array<{ gpu: number; busySec: number; expertSec: number; hits: number; misses: number; fetchBytes: number }>;
   /** Expert GPU of each (layer, expert) at the start (first replica), for inspection. */
@@ -139,11 +144,8 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
 }
 
 /** The serving features the expert-parallel world runs; the others are refused in one line naming the field. */
-function checkServing(w: ServingWorkload): void {
-  if (w.prefill.streaming) throw new InputError('workload.prefill.streaming: not supported with parallel: (each GPU fetches its missing experts on demand; prefill streaming is modelled on one GPU)');
-  w.schedulers.forEach((s, i) => {
-    if ('predictor' in s && s.predictor) throw new InputError(`workload.schedulers[${i}].predictor: not supported with parallel: (a scheduler's routing predictor runs on one GPU; use noise, the trace's truth with noise)`);
-  });
+function checkServing(w: ServingWorkload, costs: { linkOverlapsCompute: boolean }): void {
+  if (w.prefill.streaming && !costs.linkOverlapsCompute) throw new InputError('workload.prefill.streaming: needs a host link that overlaps compute (the runtime here copies experts on the compute stream); expected streaming off');
 }
 
 /** The trace with its sequences cut to the tokens from `from` on (token ids unchanged). */
@@ -156,9 +158,28 @@ export function evalPart(trace: Trace, from: number): Trace {
   return { ...trace, sequences };
 }
 
+/**
+ * Token schedulers' routing predictors (expertflow's `predictor`), set up as on one GPU
+ * (sim/world.ts predictorSetup) but on the evaluation part the requests are drawn from: a
+ * `train.fraction` splits its sequences, an online predictor learns as the requests run. The
+ * scheduler groups requests by predicted routing; the placement is not changed by it.
+ */
+async function schedulerPredictors(plan: ServingPlan | undefined, serveTrace: Trace, model: ReturnType<typeof resolveModel>, ctx: RunContext, rng: ReturnType<typeof createRng>, warnings: string[]) {
+  const setups: (PredictorSetup | undefined)[] = [];
+  for (const [j, s] of (plan?.workload.schedulers ?? []).entries()) {
+    setups.push('predictor' in s && s.predictor ? await predictorSetup(s.predictor, `workload.schedulers[${j}].predictor`, serveTrace, model, ctx, rng, warnings, true) : undefined);
+  }
+  const requests = plan && setups.some((x) => x) ? requestTrace(serveTrace, plan.table) : undefined;
+  return { setups, requests };
+}
+
 /** One serving run's step source (scheduler `j`) and the counters its clocks land in. */
-function servingRun(plan: ServingPlan, j: number, trace: Trace, nTrain: number, E: number, L: number, rng: ReturnType<typeof createRng>) {
-  const source = servingSource(plan, evalPart(trace, nTrain), E, j, undefined, rng.fork('workload'));
+function servingRun(plan: ServingPlan, j: number, trace: Trace, nTrain: number, E: number, L: number, rng: ReturnType<typeof createRng>, predictors: Awaited<ReturnType<typeof schedulerPredictors>>) {
+  const serveTrace = evalPart(trace, nTrain);
+  const setup = predictors.setups[j];
+  const built = setup ? buildPredictor(setup, serveTrace, E, rng) : undefined;
+  const predictions = built ? new PredictedPaths(built.predictor, built.online, predictors.requests!, plan.table.firstToken, E) : undefined;
+  const source = servingSource(plan, serveTrace, E, j, undefined, rng.fork('workload'), predictions);
   const counters = newCounters(L, plan.table.count);
   return { source, counters, steps: new EpServingSteps(source, counters) };
 }
@@ -208,7 +229,6 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const loaded = await (ctx.loadTrace ?? loadTrace)(scenario.trace, ctx.baseDir, rng.fork('trace'), { modelExperts: model.numExperts });
   const trace = fitTraceToModel(loaded, model, where);
   const warnings = [...trace.warnings];
-  if (scenario.workload.kind === 'serving') checkServing(scenario.workload);
   scenario.policies.forEach(checkPolicy);
   const fabric = resolveFabric(spec);
   const G = fabric.gpus;
@@ -218,6 +238,8 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   if (m && hardware.name !== m.hardware) warnings.push(`parallel.machine ${spec.machine} is built from hardware ${m.hardware}; the scenario's hardware is ${hardware.name}, which is what each GPU is simulated as`);
   const semantics = scenarioSemantics(scenario.system, scenario.execution, model);
   const costs = semantics ? semanticCostModel(model, hardware, scenario.precision, semantics) : new RooflineCosts(model, hardware, scenario.precision);
+  if (scenario.workload.kind === 'serving') checkServing(scenario.workload, costs);
+  const streaming = scenario.workload.kind === 'serving' && scenario.workload.prefill.streaming ? { minTokens: scenario.workload.prefill.streamingMinTokens } : undefined;
   const collectives = new CollectiveCosts(fabric, spec.allToAll);
 
   const T = trace.tokens;
@@ -228,6 +250,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   // Serving: requests are drawn from the evaluation part only (sequences cut at the split), so the
   // placement never sees the tokens it is evaluated on.
   const serving = workload.kind === 'serving' ? planServing(evalPart(trace, nTrain), workload, rng.fork('workload'), String(scenario.seed), warnings) : undefined;
+  const schedPredictors = await schedulerPredictors(serving, evalPart(trace, nTrain), model, ctx, rng, warnings);
   const batch = workload.kind === 'serving' ? serving!.limits.microBatchSize : workload.batchSize;
   const steps = workload.kind === 'serving' ? [] : decodeSteps(trace, evalRange.from, evalRange.to, batch, workload.promptTokens);
 
@@ -270,8 +293,8 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
       let schedLabel: string | undefined;
       let r;
       if (serving) {
-        const sim = servingRun(serving, sv, trace, nTrain, E, L, rng);
-        r = simulateEp({ trace, steps: sim.steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps });
+        const sim = servingRun(serving, sv, trace, nTrain, E, L, rng, schedPredictors);
+        r = simulateEp({ trace, steps: sim.steps, plan, costs, collectives, attention: spec.attention, caches: cachesFor(policy, G, L, E), timelineSteps: spec.timelineSteps, ...(streaming ? { streaming } : {}) });
         sim.counters.makespanSec = r.totalSec;
         sim.counters.idleSec = r.idleSec;
         servingMetrics = summarizeServing(sim.counters, { table: serving.table, source: sim.source, waitBound: serving.maxWaitSteps[sv], slo: serving.workload.slo });
@@ -313,6 +336,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
         migrations: r.migrations,
         migrationSec: r.migrationSec,
         migrationBytes: r.migrationBytes,
+        ...(r.streaming ? { streaming: r.streaming } : {}),
         layers,
         gpus: r.gpus.map((g, i) => ({ gpu: i, ...g })),
         owners: ownersTable(pl),

@@ -28,6 +28,7 @@ export function parallelTable(r: ParallelRunResult): string {
   ]);
   const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, w[i], i > 0)).join('  ');
-  const notes = r.runs.filter((x, i, a) => a.findIndex((y) => y.placement === x.placement && y.note === x.note) === i).map((x) => `  ${x.placement}: ${x.note}`);
+  // One line per placement (its label, e.g. two moetuner programs side by side), not per cache policy.
+  const notes = r.runs.filter((x, i, a) => a.findIndex((y) => y.placement === x.placement && y.note === x.note) === i).map((x) => `  ${x.label.split(' | ')[0]}: ${x.note}`);
   return [...head, '', line(cols), ...rows.map(line), '', 'placements:', ...notes, ...r.warnings.map((m) => `warning: ${m}`)].join('\n');
 }

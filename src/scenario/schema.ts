@@ -69,8 +69,24 @@ export const placementSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('eplb'), label, redundantPerGpu: count.default(1) }).strict(),
   /** ExFlow: inter-layer affinity (tokens stay on one GPU across layers), an integer program per layer. */
   z.object({ kind: z.literal('exflow'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
-  /** MoETuner: an ILP over token load and inter-layer routing dependency (HiGHS; it stops at relative gap relGap or after maxNodes branch-and-bound nodes per layer, both deterministic). */
-  z.object({ kind: z.literal('moetuner'), label, maxNodes: positiveInt.default(2000), relGap: unit.default(0.01) }).strict(),
+  /**
+   * MoETuner: an ILP over token load and inter-layer routing dependency (HiGHS). `program: joint`: one
+   * program over all layers (src/parallel/placement/joint.ts), started from the per-layer solution and
+   * stopped at relative gap relGap or after jointMaxNodes branch-and-bound nodes (deterministic;
+   * timeLimitSec, if set, adds a wall-clock limit and makes the result machine-dependent);
+   * `per-layer`: a program per layer, each stopped at relGap or maxNodes nodes.
+   */
+  z
+    .object({
+      kind: z.literal('moetuner'),
+      label,
+      program: z.enum(['joint', 'per-layer']).default('joint'),
+      maxNodes: positiveInt.default(2000),
+      relGap: unit.default(0.01),
+      jointMaxNodes: positiveInt.default(200),
+      timeLimitSec: z.number().positive().optional(),
+    })
+    .strict(),
   /** Lina-like dynamic re-placement every `intervalSteps` steps from the load of the last interval; migration charged. */
   z.object({ kind: z.literal('lina'), label, intervalSteps: positiveInt.default(16) }).strict(),
 ]);

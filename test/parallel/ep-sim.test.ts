@@ -92,3 +92,60 @@ describe('expert parallelism on two GPUs', () => {
     expect(run('coherent').layers.map((l) => l.collectiveBytes)).toEqual([100, 100]);
   });
 });
+
+describe('prefill streaming on several GPUs', () => {
+  // Two MoE layers, four experts (0, 2 on GPU 0; 1, 3 on GPU 1), caches of one expert per layer, cold.
+  // Token 0 (home GPU 0): expert 1 then 2; token 1 (home GPU 1): expert 3 then 0.
+  const trace2 = traceOf(4, 1, [[[1], [2]], [[3], [0]]]);
+  const plan2 = { placement: roundRobinPlacement(2, 2, 4), note: '' };
+  const caches = () => [0, 1].map(() => new ExpertCache(2, 4, 1, true, lru({ numLayers: 2, numExperts: 4, capacityPerScope: 1, scopes: 2 })));
+  const prefill: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]), prefill: true };
+
+  test("each GPU streams its held experts of the next layer behind the demand fetches; a streamed miss waits only for its weights", () => {
+    const r = simulateEp({ trace: trace2, steps: [prefill], plan: plan2, costs: roundCosts, collectives, attention: 'data', caches: caches(), timelineSteps: 1, streaming: { minTokens: 2 } });
+    expect(spans(r)).toEqual([
+      // Layer 0's experts streamed at the step's start, 10 s each, on each GPU's own link.
+      [0, 'fetch', 0, 10],
+      [0, 'fetch', 10, 20],
+      [1, 'fetch', 0, 10],
+      [1, 'fetch', 10, 20],
+      [0, 'attention', 0, 1],
+      [1, 'attention', 0, 1],
+      [0, 'dispatch', 1, 3],
+      [1, 'dispatch', 1, 3],
+      // Layer 1 streamed behind layer 0's (demand) traffic on each link: from t = 20.
+      [0, 'fetch', 20, 30],
+      [0, 'fetch', 30, 40],
+      [1, 'fetch', 20, 30],
+      [1, 'fetch', 30, 40],
+      // GPU 1's misses (experts 1, 3) were streamed: they run when their weights arrived (10, 20).
+      [1, 'expert', 10, 12],
+      [1, 'expert', 20, 22],
+      [0, 'combine', 22, 24],
+      [1, 'combine', 22, 24],
+      [0, 'attention', 24, 25],
+      [1, 'attention', 24, 25],
+      [0, 'dispatch', 25, 27],
+      [1, 'dispatch', 25, 27],
+      // GPU 0's misses (experts 0, 2 of layer 1) arrive at 30 and 40.
+      [0, 'expert', 30, 32],
+      [0, 'expert', 40, 42],
+      [0, 'combine', 42, 44],
+      [1, 'combine', 42, 44],
+    ]);
+    expect(r.stepSec).toEqual([44]);
+    // 8 experts streamed (1000 B each), 4 of them chosen by no token: GPU 0's in layer 0, GPU 1's in layer 1.
+    expect(r.streaming).toEqual({ streamedBytes: 8000, wastedBytes: 4000, streamedSteps: 1 });
+    expect(r.gpus.map((g) => g.fetchBytes)).toEqual([4000, 4000]);
+    expect(r.gpus.map((g) => g.misses)).toEqual([2, 2]);
+  });
+
+  test('without streaming (or below minTokens, or a decode step) the same step fetches on demand: 50 s', () => {
+    const on = (o: Partial<Parameters<typeof simulateEp>[0]>) => simulateEp({ trace: trace2, steps: [prefill], plan: plan2, costs: roundCosts, collectives, attention: 'data', caches: caches(), timelineSteps: 0, ...o });
+    // Layer 0: fetches [1, 11], [11, 21], experts [11, 13], [21, 23], combine [23, 25]; layer 1: fetches [26, 36], [36, 46], experts [36, 38], [46, 48], combine [48, 50].
+    expect(on({}).stepSec).toEqual([50]);
+    expect(on({ streaming: { minTokens: 3 } }).stepSec).toEqual([50]);
+    expect(on({ streaming: { minTokens: 1 }, steps: [{ ...prefill, prefill: false }] }).stepSec).toEqual([50]);
+    expect(on({ streaming: { minTokens: 3 } }).streaming).toEqual({ streamedBytes: 0, wastedBytes: 0, streamedSteps: 0 });
+  });
+});

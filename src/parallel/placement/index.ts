@@ -20,7 +20,7 @@ export const placementPolicies: { [K in PlacementKind]: PlacementInfo<K> } = {
   'round-robin': { create: roundRobin, describe: 'expert e on GPU e mod G (baseline)', dynamic: false },
   eplb: { create: eplb, describe: 'DeepSeek EPLB: replicate hot experts, pack replicas by load', dynamic: false },
   exflow: { create: exflow, describe: 'ExFlow: inter-layer affinity, an integer program per layer (HiGHS)', dynamic: false },
-  moetuner: { create: moetuner, describe: 'MoETuner: ILP over token load and inter-layer routing (HiGHS)', dynamic: false },
+  moetuner: { create: moetuner, describe: 'MoETuner: ILP over token load and inter-layer routing, joint over all layers or per layer (HiGHS)', dynamic: false },
   lina: { create: lina, describe: 'Lina-like: periodic re-placement by recent load, migration charged', dynamic: true },
 };
 

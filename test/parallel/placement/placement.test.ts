@@ -5,7 +5,9 @@ import { placementObjective, crossCost } from '../../../src/parallel/placement/o
 import { solveLayer } from '../../../src/parallel/placement/ilp.js';
 import { balancedPacking, replicateExperts } from '../../../src/parallel/placement/eplb.js';
 import { roundRobinPlacement } from '../../../src/parallel/placement/round-robin.js';
-import { routeLoad } from '../../../src/parallel/placement/stats.js';
+import { layerFlow, routeLoad } from '../../../src/parallel/placement/stats.js';
+import { canonicalOwners, improveByLayers, jointObjective, solveJoint } from '../../../src/parallel/placement/joint.js';
+import { chainOptimum } from '../../../src/parallel/placement/chain-dp.js';
 import { ownersOf, slotsUsed, type PlacementContext } from '../../../src/parallel/placement/types.js';
 import type { PlacementSpec } from '../../../src/scenario/schema.js';
 import { traceOf } from '../helpers.js';
@@ -45,7 +47,8 @@ const specs: PlacementSpec[] = [
   { kind: 'eplb', redundantPerGpu: 1 },
   { kind: 'eplb', redundantPerGpu: 2 },
   { kind: 'exflow', maxNodes: 100000, relGap: 0 },
-  { kind: 'moetuner', maxNodes: 100000, relGap: 0 },
+  { kind: 'moetuner', program: 'per-layer', maxNodes: 100000, relGap: 0, jointMaxNodes: 1 },
+  { kind: 'moetuner', program: 'joint', maxNodes: 100000, relGap: 0, jointMaxNodes: 50 },
   { kind: 'lina', intervalSteps: 4 },
 ];
 
@@ -74,14 +77,28 @@ describe('placement invariants', () => {
 
   test("the ILP placements' objective is never worse than round-robin's on their own training trace", async () => {
     await fc.assert(
-      fc.asyncProperty(arbCase, fc.constantFrom<PlacementSpec>({ kind: 'moetuner', maxNodes: 100000, relGap: 0 }, { kind: 'exflow', maxNodes: 100000, relGap: 0 }), async (c, spec) => {
+      fc.asyncProperty(
+        arbCase,
+        fc.constantFrom<PlacementSpec>(
+          { kind: 'moetuner', program: 'per-layer', maxNodes: 100000, relGap: 0, jointMaxNodes: 1 },
+          { kind: 'moetuner', program: 'joint', maxNodes: 100000, relGap: 0, jointMaxNodes: 20 },
+          { kind: 'exflow', maxNodes: 100000, relGap: 0 },
+        ),
+        async (c, spec) => {
         const ctx = ctxOf(c);
         const { placement } = await createPlacement(ctx, spec);
         const load = routeLoad(c.trace, ctx.train);
+        const rrOwner = ownersOf(roundRobinPlacement(c.G, c.trace.numLayers, c.trace.numExperts));
+        if (spec.kind === 'moetuner' && spec.program === 'joint') {
+          // The joint program's own objective (pairwise inter-layer dependency), evaluated without the solver.
+          const prog = { numLayers: c.trace.numLayers, numExperts: c.trace.numExperts, gpus: c.G, load, flow: layerFlow(c.trace, ctx.train), wLoad: ctx.computeSecPerToken, wCross: ctx.crossSecPerToken };
+          expect(jointObjective(prog, ownersOf(placement)).total).toBeLessThanOrEqual(jointObjective(prog, rrOwner).total + 1e-12);
+          return;
+        }
         // Each policy's own objective: ExFlow prices crossings only, MoETuner load and crossings.
         const w = { computeSecPerToken: spec.kind === 'exflow' ? 0 : ctx.computeSecPerToken, crossSecPerToken: ctx.crossSecPerToken };
         const mine = placementObjective(c.trace, ctx.train, ownersOf(placement), c.G, w, load).totalSec;
-        const rr = placementObjective(c.trace, ctx.train, ownersOf(roundRobinPlacement(c.G, c.trace.numLayers, c.trace.numExperts)), c.G, w, load).totalSec;
+        const rr = placementObjective(c.trace, ctx.train, rrOwner, c.G, w, load).totalSec;
         expect(mine).toBeLessThanOrEqual(rr + 1e-12);
       }),
       { numRuns: 40 },
@@ -120,6 +137,110 @@ describe('placement invariants', () => {
     const c = crossCost(t, { from: 0, to: 2 }, 1, [0, 1, 0, 1], 2);
     // Expert 1 on GPU 0: token 1 crosses; on GPU 1: token 0 crosses.
     expect([...c]).toEqual([0, 0, 1, 1]);
+  });
+});
+
+/** Every balanced assignment of E experts to G GPUs (P = E / G each), as owner arrays. */
+function balanced(E: number, G: number): number[][] {
+  const out: number[][] = [];
+  const o = new Array<number>(E).fill(0);
+  const cnt = new Array<number>(G).fill(0);
+  const rec = (e: number) => {
+    if (e === E) return void out.push([...o]);
+    for (let g = 0; g < G; g++) {
+      if (cnt[g] === E / G) continue;
+      o[e] = g;
+      cnt[g]++;
+      rec(e + 1);
+      cnt[g]--;
+    }
+  };
+  rec(0);
+  return out;
+}
+
+describe("MoETuner's joint program over all layers (joint.ts)", () => {
+  const arbJoint = fc
+    .record({ shape: fc.constantFrom<[number, number, number]>([2, 4, 2], [3, 4, 2], [2, 6, 2], [2, 6, 3], [3, 6, 2]), T: fc.integer({ min: 2, max: 16 }), seed: fc.integer(), wLoad: fc.integer({ min: 0, max: 5 }), wCross: fc.integer({ min: 0, max: 5 }) })
+    .map(({ shape: [L, E, G], T, seed, wLoad, wCross }) => {
+      let x = seed >>> 0 || 1;
+      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      const routes = Array.from({ length: T }, () => Array.from({ length: L }, () => {
+        const a = Math.floor(E * rnd() * rnd());
+        let b = Math.floor(E * rnd());
+        if (b === a) b = (a + 1) % E;
+        return rnd() < 0.5 ? [a] : [a, b];
+      }));
+      const trace = traceOf(E, 2, routes);
+      const range = { from: 0, to: T };
+      return { L, E, G, prog: { numLayers: L, numExperts: E, gpus: G, load: routeLoad(trace, range), flow: layerFlow(trace, range), wLoad, wCross } };
+    });
+
+  test('solved to optimality, it equals the best of every balanced placement of every layer (exhaustive)', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbJoint, async ({ L, E, G, prog }) => {
+        const per = balanced(E, G);
+        let best = Infinity;
+        const owner = new Int32Array(L * E);
+        const rec = (l: number) => {
+          if (l === L) return void (best = Math.min(best, jointObjective(prog, owner).total));
+          for (const o of per) {
+            owner.set(o, l * E);
+            rec(l + 1);
+          }
+        };
+        rec(0);
+        const sol = await solveJoint({ ...prog, maxNodes: 1_000_000, relGap: 0 });
+        // The dynamic program over the layer chain finds the same optimum, and its placement attains it.
+        const dp = chainOptimum(prog)!;
+        expect(dp.total).toBeCloseTo(best, 9);
+        expect(jointObjective(prog, dp.owner).total).toBeCloseTo(best, 9);
+        expect(sol.status).toBe('Optimal');
+        expect(jointObjective(prog, sol.owner!).total).toBeCloseTo(best, 9);
+        expect(sol.objective).toBeCloseTo(best, 6);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test('a warm start is kept: after one node the incumbent is no worse than the start; descent never raises the objective', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbJoint, fc.integer({ min: 0, max: 1000 }), async ({ L, E, G, prog }, pick) => {
+        const per = balanced(E, G);
+        const start = new Int32Array(L * E);
+        for (let l = 0; l < L; l++) start.set(per[(pick * (l + 7)) % per.length], l * E);
+        const v0 = jointObjective(prog, start).total;
+        const imp = await improveByLayers({ ...prog, maxNodes: 100000, relGap: 0 }, start, 4);
+        expect(jointObjective(prog, imp.owner).total).toBeLessThanOrEqual(v0 + 1e-9);
+        const sol = await solveJoint({ ...prog, start, maxNodes: 1, relGap: 0 });
+        if (sol.owner) expect(jointObjective(prog, sol.owner).total).toBeLessThanOrEqual(v0 + 1e-9);
+        expect(sol.objective).toBeLessThanOrEqual(v0 + 1e-6);
+        if (Number.isFinite(sol.dualBound)) expect(sol.dualBound).toBeLessThanOrEqual(sol.objective + 1e-6);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test("the placement's note says what HiGHS proved: status, nodes, and the dual bound and gap when not optimal", async () => {
+    const c = fc.sample(arbCase.filter((x) => x.trace.numLayers >= 2 && x.G === 2), { numRuns: 1, seed: 7 })[0];
+    const { note } = await createPlacement(ctxOf(c), { kind: 'moetuner', program: 'joint', maxNodes: 1000, relGap: 0, jointMaxNodes: 1 });
+    expect(note).toMatch(/^MoETuner joint ILP \(HiGHS, \d+ columns, \d+ rows\): (Optimal|Node limit reached) after -?\d+ nodes/);
+    if (!/: Optimal after/.test(note)) expect(note).toMatch(/dual bound [\d.]+ us, gap [\d.]+%/);
+    expect(note).toMatch(/round-robin [\d.]+ us on the training tokens; exact optimum by dynamic programming over the layers \(\d+ assignments a layer\) [\d.]+ us, the placement [\d.]+% above it$/);
+  });
+
+  test('the objective by hand, and the symmetry relabelling leaves it unchanged', () => {
+    // Layer 0 -> 1: token 0 routes 0 -> 1, token 1 routes 1 -> 1, token 2 routes 2 -> 3 (E = 4, one expert each).
+    const t = traceOf(4, 1, [[[0], [1]], [[1], [1]], [[2], [3]]]);
+    const range = { from: 0, to: 3 };
+    const prog = { numLayers: 2, numExperts: 4, gpus: 2, load: routeLoad(t, range), flow: layerFlow(t, range), wLoad: 10, wCross: 1 };
+    // Layer 0: {0,1} on GPU 1, {2,3} on GPU 0; layer 1: {1,3} on GPU 1, {0,2} on GPU 0.
+    const owner = [1, 1, 0, 0, 0, 1, 0, 1];
+    // Busiest GPU: layer 0 GPU 1 has 2 routes, layer 1 GPU 1 has 3. Crossings: 2 -> 3 (GPU 0 -> 1) only.
+    expect(jointObjective(prog, owner)).toMatchObject({ total: 10 * 2 + 10 * 3 + 1 });
+    const c = canonicalOwners(owner, 4, 2);
+    expect([...c]).toEqual([0, 0, 1, 1, 1, 0, 1, 0]);
+    expect(jointObjective(prog, c).total).toBe(jointObjective(prog, owner).total);
   });
 });
 
