@@ -37,13 +37,14 @@ import type { SimCounters } from '../metrics/counters.js';
 export type { SimCounters, PrefetchCounters } from '../metrics/counters.js';
 import type { Trace } from '../trace/types.js';
 import { LayerUnion } from '../trace/union.js';
-import type { HostCosts, MissCosts, StepCosts } from '../timing/costs.js';
+import type { MissCosts, StepCosts } from '../timing/costs.js';
 import type { Step, StepSource } from '../trace/steps.js';
 import type { MissHandler, MissQuery } from '../policies/miss/types.js';
 import { missHandlerInfo } from '../policies/miss/index.js';
 import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
 import { FETCH_STREAM, Ledger, WAIT_CAPACITY, WAIT_HIT, WAIT_LATE_PREFETCH, WAIT_MISPREDICTION } from './ledger.js';
 import { InFlight } from './inflight.js';
+import { HostLauncher } from './host-launch.js';
 import { PRIORITY_DEMAND, PRIORITY_PREFETCH, PrefetchReconciler, type Prefetcher } from './prefetch-plan.js';
 import { LANE_CPU, LANE_GPU, LANE_HOST, LANE_LINK, ScheduleRecorder, TimelineRecorder, observe, type LoopPosition, type SimObserver, type TimelineWindow } from './observers.js';
 import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
@@ -114,30 +115,9 @@ export class OffloadSim implements JobListener, LoopPosition {
   private readonly tiers?: TierHook;
   /** The miss handler decides per miss (its table row is not fetch-only); read once, not per miss. */
   private readonly handlerDecides: boolean;
-  // The host thread (when cost.host is defined; see the "Host thread" section below).
-  /** The host (launch) thread, null when launches are inside the GPU times. */
+  /** The host (launch) thread, null when launches are inside the GPU times; host-launch.ts orders its launches. */
   readonly host: SerialResource | null;
-  private readonly hostCost: HostCosts | null;
-  /** Per key: 1 while its expert's launch has not been issued by the host. */
-  private readonly hostLaunching: Uint8Array;
-  /** Per key: GPU seconds of an expert whose weights are ready but whose launch is not (-1: none). */
-  private readonly deferredSec: Float64Array;
-  private readonly deferredTokens: Int32Array;
-  /** Per key: the stream place its launch took (SerialResource.reserveSeq), -1 before its launch. */
-  private readonly launchSeq: Float64Array;
-  /** The layer's experts in the host's launch order, and how many were issued. */
-  private readonly launchKeys: Int32Array;
-  private readonly launchTokens: Int32Array;
-  private launchCount = 0;
-  private launchPos = 0;
-  /** Experts launched and not yet computed (a host sync waits for 0). */
-  private launchedNotDone = 0;
-  private hostSyncWaiting = false;
-  /** The host issued the next stage (pre-expert work of the next layer, or the tail); its GPU part, if waiting for that. */
-  private stageLaunched = false;
-  private stageWaitingSec = -1;
-  private stageWaitingTag = 0;
-  private stageSeq = -1;
+  private readonly launcher: HostLauncher | null;
 
   constructor(
     private readonly trace: Trace,
@@ -152,20 +132,13 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.gpu = new SerialResource(this.sim, 'gpu', this);
     this.link = new BandwidthLink(this.sim, 'link', cost.h2dSec, this);
     this.cpu = new SerialResource(this.sim, 'cpu', this);
-    this.hostCost = cost.host ?? null;
-    this.host = this.hostCost ? new SerialResource(this.sim, 'host', this) : null;
+    this.host = cost.host ? new SerialResource(this.sim, 'host', this) : null;
     // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
     if (!cost.linkOverlapsCompute) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflight = new InFlight(nKeys, this.link);
     this.waitTokens = new Int32Array(nKeys);
-    this.hostLaunching = new Uint8Array(this.host ? nKeys : 0);
-    this.deferredSec = new Float64Array(this.host ? nKeys : 0).fill(-1);
-    this.deferredTokens = new Int32Array(this.host ? nKeys : 0);
-    this.launchSeq = new Float64Array(this.host ? nKeys : 0).fill(-1);
-    this.launchKeys = new Int32Array(this.host ? 2 * this.E : 0);
-    this.launchTokens = new Int32Array(this.host ? 2 * this.E : 0);
     this.handler = options.missHandler;
     this.missCosts = options.missCosts;
     if (this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly && !this.missCosts) throw new Error(`miss handler ${this.handler.kind} needs missCosts`);
@@ -174,6 +147,9 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.ledger = new Ledger(this.L, nKeys, source.streams ?? trace.sequences.length, cost.expertBytes, this.tiers !== undefined);
     const observers: SimObserver[] = [];
     const log = options.schedule;
+    if (this.tiers && (options.prefillStreaming || log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined))) {
+      throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
+    }
     if (log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
@@ -184,7 +160,6 @@ export class OffloadSim implements JobListener, LoopPosition {
     if (window) observers.push(new TimelineRecorder(this.ledger.counters.timeline, window, this.E, options.linkIsStorage ? 'ssd' : 'link', this));
     this.observer = observe(observers);
     if (this.tiers) {
-      if (options.prefillStreaming || log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
       const obs = this.observer;
       this.tiers.bind(
         this.sim,
@@ -207,6 +182,24 @@ export class OffloadSim implements JobListener, LoopPosition {
           at: this,
         })
       : null;
+    this.launcher =
+      this.host && cost.host
+        ? new HostLauncher({
+            numLayers: this.L,
+            numExperts: this.E,
+            gpu: this.gpu,
+            host: this.host,
+            link: this.link,
+            costs: cost.host,
+            linkOverlapsCompute: cost.linkOverlapsCompute,
+            cache,
+            inflight: this.inflight,
+            at: this,
+            launched: (next) => {
+              if (this.planner && next < this.L) this.planner.reconcile(next);
+            },
+          })
+        : null;
     this.selfId = this.sim.register({
       onEvent: (kind) => {
         if (kind === EVENT_WAKE) this.startStep();
@@ -249,7 +242,7 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.ledger.stepStarted(now, step);
     this.layer = 0;
     this.streamer?.stepStarted(step.prefill, step.count);
-    if (this.host) this.launchStage(0);
+    this.launcher?.stepStarted();
     this.startLayer();
   }
 
@@ -289,7 +282,8 @@ export class OffloadSim implements JobListener, LoopPosition {
     let hits = 0;
     let late = 0;
     let correct = 0;
-    if (this.host) this.planLaunches(u, keyBase);
+    const launcher = this.launcher;
+    if (launcher) launcher.gateOpened(union, u, keyBase);
     for (let i = 0; i < u; i++) {
       const e = union.experts[i];
       const n = union.tokens[e];
@@ -314,8 +308,8 @@ export class OffloadSim implements JobListener, LoopPosition {
           ledger.waitsFor(key, WAIT_HIT, this.gateSec);
           this.submitExpert(this.cost.expertSec(n), key, n);
         }
-      } else if (this.miss(key, n, layer, planner !== null && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY) && this.host) {
-        this.dropLaunch(key); // computed on the CPU: no GPU launch
+      } else if (this.miss(key, n, layer, planner !== null && !planned ? WAIT_MISPREDICTION : WAIT_CAPACITY) && launcher) {
+        launcher.computedOnCpu(key); // no GPU launch
       }
     }
     this.streamer?.gateDone(layer);
@@ -324,12 +318,9 @@ export class OffloadSim implements JobListener, LoopPosition {
       ledger.planScored(planner.plannedAt(layer), u, correct);
       planner.gateClosed(layer, u, correct);
       // With a host thread, the next layer's loads are issued after this layer's expert launches (launchesDone).
-      if (layer + 1 < this.L && !this.host) planner.reconcile(layer + 1);
+      if (layer + 1 < this.L && !launcher) planner.reconcile(layer + 1);
     }
-    if (this.host) {
-      if (this.launchCount === 0) this.launchesDone();
-      else this.launchNext();
-    }
+    launcher?.gateDone();
     if (u === 0) this.layerDone();
   }
 
@@ -463,7 +454,7 @@ export class OffloadSim implements JobListener, LoopPosition {
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, payload: number): void {
     if (res === this.host) {
-      this.hostJobDone(tag);
+      this.launcher!.jobDone(tag);
       return;
     }
     if (res === this.gpu) {
@@ -471,7 +462,7 @@ export class OffloadSim implements JobListener, LoopPosition {
       if (job === JOB_PRE) this.gate();
       else if (job === JOB_EXPERT) {
         this.expertBusySec += this.sim.now - startSec;
-        if (this.host) this.launchedNotDone--;
+        this.launcher?.expertDone();
         if (--this.pending === 0) this.layerDone();
       } else {
         this.lastStepEndSec = this.sim.now;
@@ -507,144 +498,18 @@ export class OffloadSim implements JobListener, LoopPosition {
         }
       }
     }
-    // A host waiting in a sync re-checks whether the stream has drained.
-    if (this.hostSyncWaiting) {
-      this.hostSyncWaiting = false;
-      this.launchNext();
-    }
+    this.launcher?.jobEnded();
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Host thread (cost.host defined). The host issues, in program order: the pre-expert work of a
-  // layer; after the gate (the host needs the router's choice: it waits for that GPU job) each
-  // expert, resident ones first; then the next layer's loads (the prefetch plan); then the next
-  // layer's pre-expert work (or the tail). A GPU job starts when its launch is issued AND what it
-  // needs is there (an expert's weights; for a stage, the previous layer's experts computed). So
-  // the host runs ahead of the GPU, and copies queued on the stream run while the host issues.
-  // With `syncPerExpert` the host waits, before each expert, until the stream has drained.
-
-  /** Orders the layer's `u` experts for launch: resident (not in flight) first, then the others (load_experts(unordered=True)). */
-  private planLaunches(u: number, keyBase: number): void {
-    const union = this.union;
-    const cache = this.cache;
-    let w = 0;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < u; i++) {
-        const e = union.experts[i];
-        const key = keyBase + e;
-        const ready = cache.resident[key] === 1 && this.inflight.job[key] < 0;
-        if (ready !== (pass === 0)) continue;
-        this.launchKeys[w] = key;
-        this.launchTokens[w++] = union.tokens[e];
-        this.hostLaunching[key] = 1;
-      }
-    }
-    this.launchCount = w;
-    this.launchPos = 0;
-  }
-
-  /** Removes `key` from the launch list (it is computed on the CPU). */
-  private dropLaunch(key: number): void {
-    for (let i = this.launchPos; i < this.launchCount; i++) {
-      if (this.launchKeys[i] !== key) continue;
-      this.launchKeys.copyWithin(i, i + 1, this.launchCount);
-      this.launchTokens.copyWithin(i, i + 1, this.launchCount);
-      this.launchCount--;
-      this.hostLaunching[key] = 0;
-      return;
-    }
-  }
-
-  /** Whether the stream has drained: every launched expert computed, nothing on the GPU and, with copies on the compute stream, nothing on the link. */
-  private drained(): boolean {
-    if (this.launchedNotDone > 0 || !this.gpu.idle || this.gpu.queued > 0) return false;
-    return this.cost.linkOverlapsCompute || (this.link.resource.idle && this.link.resource.queued === 0);
-  }
-
-  /** Issues the next expert's launch on the host (if the host is free and, with a sync per expert, the stream drained). */
-  private launchNext(): void {
-    const host = this.host!;
-    if (!host.idle || host.queued > 0) return;
-    if (this.launchPos === this.launchCount) return;
-    if (this.hostCost!.syncPerExpert && !this.drained()) {
-      this.hostSyncWaiting = true;
-      return;
-    }
-    const i = this.launchPos++;
-    host.submit(this.hostCost!.expertSec(this.launchTokens[i]), 0, expertJob(this.launchKeys[i]), this.launchTokens[i]);
-  }
-
-  private hostJobDone(tag: number): void {
-    const kind = jobKind(tag);
-    if (kind === JOB_EXPERT) {
-      const key = jobKey(tag);
-      this.hostLaunching[key] = 0;
-      this.launchedNotDone++;
-      const sec = this.deferredSec[key];
-      if (sec >= 0) {
-        this.deferredSec[key] = -1;
-        this.gpu.submit(sec, 0, expertJob(key), this.deferredTokens[key]);
-      } else this.launchSeq[key] = this.gpu.reserveSeq(); // its kernels wait in the stream for its weights
-
-      if (this.launchPos < this.launchCount) this.launchNext();
-      else this.launchesDone();
-      return;
-    }
-    // A stage (pre-expert work or the tail) is issued: its GPU part runs once the previous layer is computed.
-    if (this.stageWaitingSec >= 0) {
-      const sec = this.stageWaitingSec;
-      this.stageWaitingSec = -1;
-      this.gpu.submit(sec, 0, this.stageWaitingTag);
-    } else {
-      this.stageLaunched = true;
-      this.stageSeq = this.gpu.reserveSeq();
-    }
-  }
-
-  /** The layer's experts are issued: the next layer's loads, then its pre-expert work (or the tail). */
-  private launchesDone(): void {
-    const next = this.layer + 1;
-    if (this.planner && next < this.L) this.planner.reconcile(next);
-    this.launchStage(next);
-  }
-
-  /** The host issues the pre-expert work of MoE layer `target` (the tail when `target` is L). */
-  private launchStage(target: number): void {
-    const step = this.step!;
-    const h = this.hostCost!;
-    const tail = target >= this.L;
-    const sec = tail ? h.tailSec(step.count, step.contextTokens, step.emitCount) : h.preExpertSec(target, step.count, step.contextTokens);
-    this.host!.submit(sec, 0, tail ? JOB_TAIL : JOB_PRE);
-  }
-
-  /** The GPU part of a stage: now if its launch is issued, else when it is. */
+  /** The GPU part of a stage (pre-expert work or the tail): now, or (host thread) when its launch is issued. */
   private submitStage(sec: number, tag: number): void {
-    if (!this.host) {
-      this.gpu.submit(sec, 0, tag);
-      return;
-    }
-    if (this.stageLaunched) {
-      this.stageLaunched = false;
-      this.gpu.submit(sec, 0, tag, 0, 0, this.stageSeq);
-      return;
-    }
-    this.stageWaitingSec = sec;
-    this.stageWaitingTag = tag;
+    if (this.launcher === null) this.gpu.submit(sec, 0, tag);
+    else this.launcher.submitStage(sec, tag);
   }
 
   /** An expert's GPU job: now, or (host thread) when its launch is issued. */
   private submitExpert(sec: number, key: number, n: number): void {
-    if (this.host && this.hostLaunching[key] === 1) {
-      this.deferredSec[key] = sec;
-      this.deferredTokens[key] = n;
-      return;
-    }
-    if (this.host) {
-      const seq = this.launchSeq[key];
-      this.launchSeq[key] = -1;
-      this.gpu.submit(sec, 0, expertJob(key), n, 0, seq);
-      return;
-    }
-    this.gpu.submit(sec, 0, expertJob(key), n);
+    if (this.launcher === null) this.gpu.submit(sec, 0, expertJob(key), n);
+    else this.launcher.submitExpert(sec, key, n);
   }
 }
