@@ -156,6 +156,18 @@ export class Ledger {
     this.counters.lowBitBytes += bytes;
   }
 
+  /**
+   * The run's prefill streaming (prefill-stream.ts) streamed `experts` experts, `wastedBytes` of
+   * them no router chose, holding at most `peakBuffered` staging buffers (counted on top of the
+   * demand staging peak: conservative).
+   */
+  streamed(experts: number, wastedBytes: number, peakBuffered: number): void {
+    const c = this.counters;
+    c.streamedExperts = experts;
+    c.streamWastedBytes = wastedBytes;
+    c.peakStaging += peakBuffered;
+  }
+
   /** A prefetch of one expert went on the link's queue. */
   prefetchIssued(): void {
     const p = this.counters.prefetch;

@@ -216,12 +216,7 @@ export class OffloadSim implements JobListener, LoopPosition {
     // The run ends with its last step; transfers still on the link then are not waited for.
     const c = this.ledger.runEnded(this.lastStepEndSec, this.gpu.busySec, this.link.resource.busySec);
     this.tiers?.finish();
-    if (this.streamer) {
-      c.streamedExperts = this.streamer.streamedExperts;
-      c.streamWastedBytes = this.streamer.wastedBytes;
-      // Conservative: streaming buffers at their peak on top of the demand staging peak.
-      c.peakStaging += this.streamer.peakBuffered;
-    }
+    if (this.streamer) this.ledger.streamed(this.streamer.streamedExperts, this.streamer.wastedBytes, this.streamer.peakBuffered);
     return c;
   }
 
