@@ -1,17 +1,31 @@
 /**
  * A binary min-heap of events ordered by (time, priority, insertion sequence): one comparator,
  * tested, so same-time events always come out in a defined order (lower priority number first,
- * then first scheduled first). Events are four numbers, stored in parallel typed arrays: no
- * allocation per event.
+ * then first scheduled first). An event is seven numbers, stored together in one Float64Array
+ * (stride 8: time, priority, sequence, target, kind, a, b): no allocation per event, and one entry
+ * per cache line. Priorities, targets, kinds and a, b are 32-bit integers, exact in a float64.
  */
+const S = 8;
+const T = 0;
+const P = 1;
+const Q = 2;
+const TG = 3;
+const K = 4;
+const A = 5;
+const B = 6;
+
+/** The one comparator: whether the event at offset `o` of `d` comes out before (time, priority, seq). Sequences are unique. */
+function precedes(d: Float64Array, o: number, time: number, priority: number, seq: number): boolean {
+  const t = d[o + T];
+  if (t !== time) return t < time;
+  const p = d[o + P];
+  if (p !== priority) return p < priority;
+  return d[o + Q] < seq;
+}
+
 export class EventQueue {
-  private time: Float64Array;
-  private prio: Int32Array;
-  private seq: Float64Array;
-  private target: Int32Array;
-  private kind: Int32Array;
-  private a: Int32Array;
-  private b: Int32Array;
+  private d: Float64Array;
+  private cap: number;
   private n = 0;
   private nextSeq = 0;
 
@@ -23,13 +37,8 @@ export class EventQueue {
   topB = 0;
 
   constructor(initialCapacity = 64) {
-    this.time = new Float64Array(initialCapacity);
-    this.prio = new Int32Array(initialCapacity);
-    this.seq = new Float64Array(initialCapacity);
-    this.target = new Int32Array(initialCapacity);
-    this.kind = new Int32Array(initialCapacity);
-    this.a = new Int32Array(initialCapacity);
-    this.b = new Int32Array(initialCapacity);
+    this.cap = initialCapacity;
+    this.d = new Float64Array(initialCapacity * S);
   }
 
   get size(): number {
@@ -37,105 +46,90 @@ export class EventQueue {
   }
 
   push(time: number, priority: number, target: number, kind: number, a: number, b: number): void {
-    if (this.n === this.time.length) this.grow();
+    if (this.n === this.cap) this.grow();
+    // Stored as ToInt32, as in the Int32Arrays this queue once kept them in.
+    priority |= 0;
+    const d = this.d;
     let i = this.n++;
     const s = this.nextSeq++;
     // Sift up.
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(time, priority, s, p)) break;
-      this.copy(p, i);
+      const o = p * S;
+      if (precedes(d, o, time, priority, s)) break;
+      const w = i * S;
+      d[w + T] = d[o + T];
+      d[w + P] = d[o + P];
+      d[w + Q] = d[o + Q];
+      d[w + TG] = d[o + TG];
+      d[w + K] = d[o + K];
+      d[w + A] = d[o + A];
+      d[w + B] = d[o + B];
       i = p;
     }
-    this.set(i, time, priority, s, target, kind, a, b);
+    const w = i * S;
+    d[w + T] = time;
+    d[w + P] = priority;
+    d[w + Q] = s;
+    d[w + TG] = target | 0;
+    d[w + K] = kind | 0;
+    d[w + A] = a | 0;
+    d[w + B] = b | 0;
   }
 
   /** Removes the earliest event into top*; false when empty. */
   pop(): boolean {
     if (this.n === 0) return false;
-    this.topTime = this.time[0];
-    this.topTarget = this.target[0];
-    this.topKind = this.kind[0];
-    this.topA = this.a[0];
-    this.topB = this.b[0];
+    const d = this.d;
+    this.topTime = d[T];
+    this.topTarget = d[TG] | 0;
+    this.topKind = d[K] | 0;
+    this.topA = d[A] | 0;
+    this.topB = d[B] | 0;
     const last = --this.n;
     if (last > 0) {
-      const t = this.time[last], pr = this.prio[last], s = this.seq[last];
-      const tg = this.target[last], k = this.kind[last], a = this.a[last], b = this.b[last];
+      const lo = last * S;
+      const t = d[lo + T], pr = d[lo + P], s = d[lo + Q];
+      const tg = d[lo + TG], k = d[lo + K], a = d[lo + A], b = d[lo + B];
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= last) break;
         const r = l + 1;
-        const c = r < last && this.lessIdx(r, l) ? r : l;
-        if (!this.lessThanAt(c, t, pr, s)) break;
-        this.copy(c, i);
+        const ol = l * S;
+        const c = r < last && precedes(d, r * S, d[ol + T], d[ol + P], d[ol + Q]) ? r : l;
+        const o = c * S;
+        if (!precedes(d, o, t, pr, s)) break;
+        const w = i * S;
+        d[w + T] = d[o + T];
+        d[w + P] = d[o + P];
+        d[w + Q] = d[o + Q];
+        d[w + TG] = d[o + TG];
+        d[w + K] = d[o + K];
+        d[w + A] = d[o + A];
+        d[w + B] = d[o + B];
         i = c;
       }
-      this.set(i, t, pr, s, tg, k, a, b);
+      const w = i * S;
+      d[w + T] = t;
+      d[w + P] = pr;
+      d[w + Q] = s;
+      d[w + TG] = tg;
+      d[w + K] = k;
+      d[w + A] = a;
+      d[w + B] = b;
     }
     return true;
   }
 
   peekTime(): number {
-    return this.n === 0 ? Infinity : this.time[0];
-  }
-
-  /** (time, prio, seq) < entry i */
-  private less(time: number, prio: number, seq: number, i: number): boolean {
-    const ti = this.time[i];
-    if (time !== ti) return time < ti;
-    const pi = this.prio[i];
-    if (prio !== pi) return prio < pi;
-    return seq < this.seq[i];
-  }
-
-  /** entry i < (time, prio, seq) */
-  private lessThanAt(i: number, time: number, prio: number, seq: number): boolean {
-    const ti = this.time[i];
-    if (ti !== time) return ti < time;
-    const pi = this.prio[i];
-    if (pi !== prio) return pi < prio;
-    return this.seq[i] < seq;
-  }
-
-  private lessIdx(i: number, j: number): boolean {
-    return this.lessThanAt(i, this.time[j], this.prio[j], this.seq[j]);
-  }
-
-  private copy(from: number, to: number): void {
-    this.time[to] = this.time[from];
-    this.prio[to] = this.prio[from];
-    this.seq[to] = this.seq[from];
-    this.target[to] = this.target[from];
-    this.kind[to] = this.kind[from];
-    this.a[to] = this.a[from];
-    this.b[to] = this.b[from];
-  }
-
-  private set(i: number, t: number, pr: number, s: number, tg: number, k: number, a: number, b: number): void {
-    this.time[i] = t;
-    this.prio[i] = pr;
-    this.seq[i] = s;
-    this.target[i] = tg;
-    this.kind[i] = k;
-    this.a[i] = a;
-    this.b[i] = b;
+    return this.n === 0 ? Infinity : this.d[T];
   }
 
   private grow(): void {
-    const cap = this.time.length * 2;
-    const g = <T extends Float64Array | Int32Array>(arr: T): T => {
-      const next = new (arr.constructor as { new (n: number): T })(cap);
-      next.set(arr);
-      return next;
-    };
-    this.time = g(this.time);
-    this.prio = g(this.prio);
-    this.seq = g(this.seq);
-    this.target = g(this.target);
-    this.kind = g(this.kind);
-    this.a = g(this.a);
-    this.b = g(this.b);
+    const next = new Float64Array(this.cap * 2 * S);
+    next.set(this.d);
+    this.d = next;
+    this.cap *= 2;
   }
 }

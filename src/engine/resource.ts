@@ -11,6 +11,14 @@ const QUEUED = 1;
 const RUNNING = 2;
 const CANCELLED = 3;
 const DONE_EVENT = 1;
+// A job slot's fields in SerialResource.jobs (stride J).
+const J = 8;
+const J_DURATION = 0;
+const J_PRIO = 1;
+const J_SEQ = 2;
+const J_TAG = 3;
+const J_TAG2 = 4;
+const J_PAYLOAD = 5;
 
 /**
  * A serial server (a CUDA stream, a copy engine, a CPU): one job at a time; waiting jobs leave by
@@ -26,13 +34,10 @@ export class SerialResource implements EventTarget {
   private runningStart = 0;
   // Job slots.
   private state = new Uint8Array(16);
-  private duration = new Float64Array(16);
-  private prio = new Int32Array(16);
-  private seq = new Float64Array(16);
-  private tag = new Int32Array(16);
-  private tag2 = new Int32Array(16);
-  private payload = new Float64Array(16);
-  private free: number[] = [];
+  /** Per slot, stride J: duration, priority, submission sequence, tag, tag2, payload (int32 fields stored as ToInt32). */
+  private jobs = new Float64Array(16 * J);
+  private free = new Int32Array(16);
+  private freeCount = 0;
   private slots = 0;
   private nextSeq = 0;
   // Waiting heap of slot ids.
@@ -71,12 +76,14 @@ export class SerialResource implements EventTarget {
   /** Submits a job; it starts now if the resource is idle. Returns the job handle. `seq`: a reserveSeq() place (default: now). */
   submit(durationSec: number, priority: number, tag: number, tag2 = 0, payload = 0, seq = -1): number {
     const j = this.alloc();
-    this.payload[j] = payload;
-    this.duration[j] = durationSec;
-    this.prio[j] = priority;
-    this.seq[j] = seq >= 0 ? seq : this.group ? this.group.nextSeq++ : this.nextSeq++;
-    this.tag[j] = tag;
-    this.tag2[j] = tag2;
+    const o = j * J;
+    const d = this.jobs;
+    d[o + J_PAYLOAD] = payload;
+    d[o + J_DURATION] = durationSec;
+    d[o + J_PRIO] = priority | 0;
+    d[o + J_SEQ] = seq >= 0 ? seq : this.group ? this.group.nextSeq++ : this.nextSeq++;
+    d[o + J_TAG] = tag | 0;
+    d[o + J_TAG2] = tag2 | 0;
     if (this.running < 0 && (this.group === null || !this.group.busy)) {
       this.start(j);
     } else {
@@ -105,27 +112,30 @@ export class SerialResource implements EventTarget {
    * plus the queued jobs that would leave before it (priority <= `priority`). O(queued).
    */
   backlogSec(priority: number): number {
-    let sec = this.running < 0 ? 0 : Math.max(0, this.runningStart + this.duration[this.running] - this.sim.now);
+    let sec = this.running < 0 ? 0 : Math.max(0, this.runningStart + this.jobs[this.running * J + J_DURATION] - this.sim.now);
     for (let i = 0; i < this.heapSize; i++) {
       const j = this.heap[i];
-      if (this.state[j] === QUEUED && this.prio[j] <= priority) sec += this.duration[j];
+      if (this.state[j] === QUEUED && this.jobs[j * J + J_PRIO] <= priority) sec += this.jobs[j * J + J_DURATION];
     }
     return sec;
   }
 
   /** Raises a queued job's priority (e.g. a prefetch that became a demand). */
   reprioritize(job: number, priority: number): void {
-    if (this.state[job] !== QUEUED || priority >= this.prio[job]) return;
+    if (this.state[job] !== QUEUED || (priority | 0) >= this.jobs[job * J + J_PRIO]) return;
     // Lazy: cancel the old entry, enqueue a copy with the same tags at the new priority.
     this.state[job] = CANCELLED;
     this.queuedCount--;
     const j = this.alloc();
-    this.duration[j] = this.duration[job];
-    this.prio[j] = priority;
-    this.seq[j] = this.seq[job];
-    this.tag[j] = this.tag[job];
-    this.tag2[j] = this.tag2[job];
-    this.payload[j] = this.payload[job];
+    const d = this.jobs;
+    const o = j * J;
+    const oj = job * J;
+    d[o + J_DURATION] = d[oj + J_DURATION];
+    d[o + J_PRIO] = priority | 0;
+    d[o + J_SEQ] = d[oj + J_SEQ];
+    d[o + J_TAG] = d[oj + J_TAG];
+    d[o + J_TAG2] = d[oj + J_TAG2];
+    d[o + J_PAYLOAD] = d[oj + J_PAYLOAD];
     this.state[j] = QUEUED;
     this.queuedCount++;
     this.heapPush(j);
@@ -138,9 +148,10 @@ export class SerialResource implements EventTarget {
   onEvent(kind: number, job: number): void {
     if (kind !== DONE_EVENT) return;
     const start = this.runningStart;
-    const tag = this.tag[job];
-    const tag2 = this.tag2[job];
-    const payload = this.payload[job];
+    const o = job * J;
+    const tag = this.jobs[o + J_TAG] | 0;
+    const tag2 = this.jobs[o + J_TAG2] | 0;
+    const payload = this.jobs[o + J_PAYLOAD];
     this.busySec += this.sim.now - start;
     this.jobsDone++;
     this.running = -1;
@@ -164,7 +175,7 @@ export class SerialResource implements EventTarget {
   peekNextSeq(): number {
     while (this.heapSize > 0) {
       const j = this.heap[0];
-      if (this.state[j] !== CANCELLED) return this.seq[j];
+      if (this.state[j] !== CANCELLED) return this.jobs[j * J + J_SEQ];
       this.heapPop();
       this.release(j);
     }
@@ -191,21 +202,26 @@ export class SerialResource implements EventTarget {
     this.running = j;
     const now = this.sim.now;
     this.runningStart = now;
-    const end = now + this.duration[j];
-    this.listener.onJobStart?.(this, j, this.tag[j], this.tag2[j], now, end);
+    const o = j * J;
+    const end = now + this.jobs[o + J_DURATION];
+    this.listener.onJobStart?.(this, j, this.jobs[o + J_TAG] | 0, this.jobs[o + J_TAG2] | 0, now, end);
     this.sim.at(end, this.id, DONE_EVENT, j, 0, 0);
   }
 
   private alloc(): number {
-    const f = this.free.pop();
-    if (f !== undefined) return f;
+    if (this.freeCount > 0) return this.free[--this.freeCount];
     if (this.slots === this.state.length) this.growSlots();
     return this.slots++;
   }
 
   private release(j: number): void {
     this.state[j] = FREE;
-    this.free.push(j);
+    if (this.freeCount === this.free.length) {
+      const g = new Int32Array(this.free.length * 2);
+      g.set(this.free);
+      this.free = g;
+    }
+    this.free[this.freeCount++] = j;
   }
 
   private growSlots(): void {
@@ -216,17 +232,15 @@ export class SerialResource implements EventTarget {
       return next;
     };
     this.state = g(this.state);
-    this.duration = g(this.duration);
-    this.prio = g(this.prio);
-    this.seq = g(this.seq);
-    this.tag = g(this.tag);
-    this.tag2 = g(this.tag2);
-    this.payload = g(this.payload);
+    const jobs = new Float64Array(n * J);
+    jobs.set(this.jobs);
+    this.jobs = jobs;
   }
 
   private before(i: number, j: number): boolean {
-    const pi = this.prio[i], pj = this.prio[j];
-    return pi !== pj ? pi < pj : this.seq[i] < this.seq[j];
+    const d = this.jobs;
+    const pi = d[i * J + J_PRIO], pj = d[j * J + J_PRIO];
+    return pi !== pj ? pi < pj : d[i * J + J_SEQ] < d[j * J + J_SEQ];
   }
 
   private heapPush(j: number): void {

@@ -41,7 +41,7 @@ export class Simulator {
   run(until = Infinity): void {
     const q = this.queue;
     const targets = this.targets;
-    while (q.size > 0 && q.peekTime() <= until) {
+    while (q.size > 0 && (until === Infinity || q.peekTime() <= until)) {
       q.pop();
       this.now = q.topTime;
       this.eventsHandled++;

@@ -1,7 +1,8 @@
 /**
  * The simulator's job kinds and their encoding into the engine's integer tags, in one place: no
  * other file packs or unpacks a tag. A tag carries an expert key and a 2-bit kind; tag2 carries
- * the tokens of an expert job, or STREAM_TAG on a prefill stream's transfer.
+ * the tokens of an expert job, STREAM_TAG on a prefill stream's transfer, or WRITE_BACK_TAG on an
+ * evicted expert's copy back to the host.
  */
 
 /** GPU and CPU jobs (tag = key << 2 | kind). */
@@ -20,6 +21,9 @@ export const LINK_KIND_NAMES = ['fetch', 'fetch', 'prefetch', 'fetch-low-bit'] a
 
 /** tag2 of a prefill stream's transfer (prefill-stream.ts): a staged copy the streamer owns. */
 export const STREAM_TAG = -1;
+
+/** tag2 of the copy of an evicted expert back to the host (StepCosts.evictWriteBackSec) submitted on its own: nothing waits for it. */
+export const WRITE_BACK_TAG = -2;
 
 /** The tag of expert `key`'s computation. */
 export function expertJob(key: number): number {

@@ -1,6 +1,6 @@
 /**
  * The operations a simulated run executes, in the order it executes them: what `moesim replay`
- * runs on a real device. Recorded by OffloadSim (options.schedule) on a link that does not overlap
+ * runs on a real device. Recorded by OffloadSim (options.schedule, through observers.ts) on a link that does not overlap
  * compute: then one operation runs at a time, and which runs next depends only on the order work
  * was submitted and its priority, never on how long anything takes (engine/resource.ts,
  * ExclusiveGroup). So the order recorded with any durations is the order of a real single-stream
