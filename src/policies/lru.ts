@@ -53,9 +53,19 @@ export class LruPolicy implements CachePolicy {
   onAccess(): void {}
 
   onHit(key: number): void {
-    if (this.head[this.scopeOf(key)] === key) return;
-    this.unlink(key);
-    this.pushFront(key);
+    // unlink + pushFront, fused: key is resident (in its list) and not the head, so it has a predecessor
+    const s = this.scopeOf(key);
+    const h = this.head[s];
+    if (h === key) return;
+    const prev = this.prev;
+    const next = this.next;
+    const p = prev[key], q = next[key];
+    next[p] = q;
+    if (q >= 0) prev[q] = p; else this.tail[s] = p;
+    prev[key] = -1;
+    next[key] = h;
+    prev[h] = key;
+    this.head[s] = key;
   }
 
   onInsert(key: number): void {
