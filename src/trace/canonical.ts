@@ -30,6 +30,7 @@ import { traceStream, type TraceHeader, type TraceStream } from './stream.js';
 import { NO_EXPERT, type Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { AtomicFile } from '../util/fs.js';
+import { statSync } from 'node:fs';
 
 export const CANONICAL_MAGIC = '# moesim-trace v1';
 export const CANONICAL_EXTENSION = '.moesim';
@@ -71,6 +72,12 @@ export async function readCanonical(path: string, opts: CanonicalReadOptions = {
   const firstLineOfSeq = new Map<string, number>();
 
   const fail = (line: number, msg: string): InputError => inputErrorAt(file, line, msg);
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(path).size;
+  } catch {
+    // forEachLine names the problem (no such file, a directory, ...)
+  }
 
   await forEachLine(path, (buf, start, end, line) => {
     if (line === 1) {
@@ -140,6 +147,9 @@ export async function readCanonical(path: string, opts: CanonicalReadOptions = {
       throw fail(line, `token position ${pos} is not above the previous row's ${prevPos}; positions must ascend within a sequence`);
     }
     prevPos = pos;
+    // the file's size over the first row's length estimates the tokens: room for them at once, but
+    // never more expert ids' bytes than the file's (a short first row must not reserve gigabytes)
+    if (b.tokens === 0 && fileBytes > 0) b.reserve(Math.min(fileBytes / (end - start + 1), fileBytes / (2 * numLayers * topK)) * 1.1 + 16);
     const at = b.addToken();
     let t3 = parseExpertsFast(buf, t2 + 1, end, b.experts, at, numLayers, topK, idLimit);
     if (t3 < 0) {
