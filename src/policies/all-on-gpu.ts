@@ -1,13 +1,30 @@
-import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
+import type { CachePolicy, PolicyContext } from './types.js';
 
-/** Every expert resident from the start: the bound when the whole model fits in GPU memory. */
+/**
+ * Every expert resident from the start: the bound when the whole model fits in GPU memory.
+ * A class so that every instance shares its methods (see LruPolicy).
+ */
+export class AllOnGpuPolicy implements CachePolicy {
+  readonly kind = 'all-on-gpu' as const;
+  private readonly numKeys: number;
+  constructor(ctx: PolicyContext) {
+    this.numKeys = ctx.numLayers * ctx.numExperts;
+  }
+  onAccess(): void {}
+  onHit(): void {}
+  onInsert(): void {}
+  onEvict(): void {}
+  admit(): boolean {
+    return true;
+  }
+  victim(): number {
+    return -1;
+  }
+  initialResidents(): Iterable<number> {
+    return Array.from({ length: this.numKeys }, (_, i) => i);
+  }
+}
+
 export function allOnGpu(ctx: PolicyContext): CachePolicy {
-  const n = ctx.numLayers * ctx.numExperts;
-  return {
-    kind: 'all-on-gpu',
-    ...noHooks,
-    admit: () => true,
-    victim: () => -1,
-    initialResidents: () => Array.from({ length: n }, (_, i) => i),
-  };
+  return new AllOnGpuPolicy(ctx);
 }

@@ -1,4 +1,4 @@
-import { noHooks, type CachePolicy, type PolicyContext } from './types.js';
+import type { CachePolicy, PolicyContext } from './types.js';
 import type { CacheView } from './cache-view.js';
 
 const NEVER = 2 ** 31 - 1;
@@ -6,37 +6,52 @@ const NEVER = 2 ** 31 - 1;
 /**
  * Belady's MIN, the offline optimum for demand caching: evicts the resident expert whose next
  * access is farthest in the future (never again is farthest). It reads the trace's future, so it
- * is a bound to compare systems against, not a system.
+ * is a bound to compare systems against, not a system. A class so that every instance shares its
+ * methods (see LruPolicy).
  */
-export function belady(ctx: PolicyContext): CachePolicy {
-  const nextUseOfAccess = ctx.nextUse;
-  if (!nextUseOfAccess) throw new Error('belady needs the future access sequence (nextUse)');
-  const n = ctx.numLayers * ctx.numExperts;
-  // Next access index of each key; keys never seen yet are treated as "never" until accessed.
-  const nextUse = new Int32Array(n).fill(NEVER);
-  return {
-    kind: 'belady',
-    onAccess(key, access) {
-      const nu = nextUseOfAccess[access];
-      nextUse[key] = nu < 0 ? NEVER : nu;
-    },
-    onHit: noHooks.onHit,
-    onInsert: noHooks.onInsert,
-    onEvict: noHooks.onEvict,
-    admit: () => true,
-    victim(scope: number, cache: CacheView) {
-      let best = -1;
-      let bestNext = -1;
-      for (let k = cache.scopeStart[scope], end = cache.scopeStart[scope + 1]; k < end; k++) {
-        if (cache.resident[k] === 0 || cache.locked[k] === 1) continue;
-        if (nextUse[k] > bestNext) {
-          bestNext = nextUse[k];
-          best = k;
-        }
+export class BeladyPolicy implements CachePolicy {
+  readonly kind = 'belady' as const;
+  /** Next access index after each access (the trace's future). */
+  private readonly nextUseOfAccess: Int32Array;
+  /** Next access index of each key; keys never seen yet are treated as "never" until accessed. */
+  private readonly nextUse: Int32Array;
+
+  constructor(ctx: PolicyContext) {
+    if (!ctx.nextUse) throw new Error('belady needs the future access sequence (nextUse)');
+    this.nextUseOfAccess = ctx.nextUse;
+    this.nextUse = new Int32Array(ctx.numLayers * ctx.numExperts).fill(NEVER);
+  }
+
+  onAccess(key: number, access: number): void {
+    const nu = this.nextUseOfAccess[access];
+    this.nextUse[key] = nu < 0 ? NEVER : nu;
+  }
+
+  onHit(): void {}
+  onInsert(): void {}
+  onEvict(): void {}
+
+  admit(): boolean {
+    return true;
+  }
+
+  victim(scope: number, cache: CacheView): number {
+    const nextUse = this.nextUse;
+    let best = -1;
+    let bestNext = -1;
+    for (let k = cache.scopeStart[scope], end = cache.scopeStart[scope + 1]; k < end; k++) {
+      if (cache.resident[k] === 0 || cache.locked[k] === 1) continue;
+      if (nextUse[k] > bestNext) {
+        bestNext = nextUse[k];
+        best = k;
       }
-      return best;
-    },
-  };
+    }
+    return best;
+  }
+}
+
+export function belady(ctx: PolicyContext): CachePolicy {
+  return new BeladyPolicy(ctx);
 }
 
 /** next[i] = index of the next access to the same key after access i, or -1. */

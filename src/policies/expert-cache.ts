@@ -99,6 +99,23 @@ export class ExpertCache {
     return BYPASSED;
   }
 
+  /**
+   * Demand accesses of `keys[from .. to)` in order, each admitted if the policy keeps it: the same
+   * decisions as calling access(key) on each. Returns how many hit; the missed keys, in order, go
+   * to `misses[0 ..]` when given (it needs room for to - from keys). The loop lives here so that it
+   * and the policy's hooks are compiled together, with no per-access call from the caller.
+   */
+  accessMany(keys: Int32Array, from: number, to: number, misses?: Int32Array): number {
+    let hits = 0;
+    let m = 0;
+    for (let i = from; i < to; i++) {
+      const key = keys[i];
+      if (this.access(key) === HIT) hits++;
+      else if (misses !== undefined) misses[m++] = key;
+    }
+    return hits;
+  }
+
   /** Inserts a key outside a demand access (a prefetch): HIT if resident, BYPASSED if no room could be made, else ADMITTED or the evicted key. */
   insert(key: number): AccessOutcome {
     if (this.resident[key] === 1) return HIT;
@@ -116,8 +133,8 @@ export class ExpertCache {
   }
 
   private makeRoomAndInsert(key: number, a: number): AccessOutcome {
-    const scope = this.scopeOf(key);
     if (this.capacityPerScope <= 0) return BYPASSED;
+    const scope = this.scopeOf(key);
     let outcome = ADMITTED;
     if (this.occupancy[scope] >= this.capacityPerScope) {
       const v = this.policy.victim(scope, this);
@@ -132,8 +149,7 @@ export class ExpertCache {
   private insertKey(key: number, a: number): void {
     this.resident[key] = 1;
     this.occupancy[this.scopeOf(key)]++;
-    this.residentCount++;
-    if (this.residentCount > this.peakResident) this.peakResident = this.residentCount;
+    if (++this.residentCount > this.peakResident) this.peakResident = this.residentCount;
     this.policy.onInsert(key, a);
   }
 }

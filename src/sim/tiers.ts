@@ -244,9 +244,6 @@ export function storageLinkCosts<T extends StepCosts>(cost: T, ssdReadSec: (byte
  */
 export function hostAccessKeys(keys: Int32Array, freshGpuCache: ExpertCache): Int32Array {
   const out = new Int32Array(keys.length);
-  let n = 0;
-  for (let i = 0; i < keys.length; i++) {
-    if (freshGpuCache.access(keys[i]) !== HIT) out[n++] = keys[i];
-  }
-  return out.slice(0, n);
+  const hits = freshGpuCache.accessMany(keys, 0, keys.length, out);
+  return out.slice(0, keys.length - hits);
 }

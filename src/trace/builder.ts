@@ -147,6 +147,17 @@ export class TraceBuilder {
     return trace;
   }
 
+  /**
+   * Make room for `tokens` tokens in all (a reader's estimate, e.g. from the file size), exactly,
+   * so that appending up to there never copies; capped at what a trace may hold (more tokens than
+   * that are refused when appended, not here).
+   */
+  reserve(tokens: number): void {
+    const cap = Math.min(Math.ceil(tokens), Math.floor(MAX_TRACE_SLOTS / this.stride));
+    if (cap * this.stride <= this.expertsBuf.length) return;
+    this.resize(cap);
+  }
+
   private ensure(tokens: number): void {
     const need = tokens * this.stride;
     if (need <= this.expertsBuf.length) return;
@@ -154,6 +165,10 @@ export class TraceBuilder {
     let cap = Math.max(1, this.expertsBuf.length / this.stride);
     while (cap < tokens) cap *= 2;
     cap = Math.min(cap, Math.floor(MAX_TRACE_SLOTS / this.stride));
+    this.resize(cap);
+  }
+
+  private resize(cap: number): void {
     const ex = new Uint16Array(cap * this.stride);
     ex.set(this.expertsBuf);
     ex.fill(NO_EXPERT, this.expertsBuf.length);

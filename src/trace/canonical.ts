@@ -30,6 +30,7 @@ import { traceStream, type TraceHeader, type TraceStream } from './stream.js';
 import { NO_EXPERT, type Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { AtomicFile } from '../util/fs.js';
+import { statSync } from 'node:fs';
 
 export const CANONICAL_MAGIC = '# moesim-trace v1';
 export const CANONICAL_EXTENSION = '.moesim';
@@ -71,6 +72,12 @@ export async function readCanonical(path: string, opts: CanonicalReadOptions = {
   const firstLineOfSeq = new Map<string, number>();
 
   const fail = (line: number, msg: string): InputError => inputErrorAt(file, line, msg);
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(path).size;
+  } catch {
+    // forEachLine names the problem (no such file, a directory, ...)
+  }
 
   await forEachLine(path, (buf, start, end, line) => {
     if (line === 1) {
@@ -101,39 +108,61 @@ export async function readCanonical(path: string, opts: CanonicalReadOptions = {
       return;
     }
     const b = builder as TraceBuilder;
-    // split on tabs
-    const t1 = buf.indexOf(9, start);
-    const t2 = t1 < 0 || t1 >= end ? -1 : buf.indexOf(9, t1 + 1);
-    if (t1 < 0 || t1 >= end || t2 < 0 || t2 >= end) throw fail(line, `expected "seq<TAB>token<TAB>experts[<TAB>weights]", got "${excerpt(buf, start, end)}"`);
-    let t3 = buf.indexOf(9, t2 + 1);
-    if (t3 >= end) t3 = -1;
-    if (t3 >= 0 && (!hasWeightsColumn || buf.indexOf(9, t3 + 1) >= 0 && buf.indexOf(9, t3 + 1) < end)) {
-      throw fail(line, `too many columns (expected ${hasWeightsColumn ? 4 : 3}, tab-separated)`);
+    // the first two tabs, scanned here (a native indexOf per column costs more than these few bytes)
+    let t1 = start;
+    while (t1 < end && buf[t1] !== 9) t1++;
+    let t2 = t1 + 1;
+    while (t2 < end && buf[t2] !== 9) t2++;
+    if (t1 >= end || t2 >= end) throw fail(line, `expected "seq<TAB>token<TAB>experts[<TAB>weights]", got "${excerpt(buf, start, end)}"`);
+    // A row's errors are reported in this order: too many columns, sequence id, position, experts,
+    // weights. The column count is checked by the expert parser's stop; the slow check runs before
+    // any other error is thrown, so that it still comes first.
+    if (t1 === start) {
+      if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
+      throw fail(line, 'empty sequence id');
     }
-    if (t1 === start) throw fail(line, 'empty sequence id');
-    // sequence
+    // sequence, compared byte by byte with the previous row's
     const seqLen = t1 - start;
-    const same = seqLen === prevSeqLen && buf.compare(prevSeq, 0, seqLen, start, t1) === 0;
+    let same = seqLen === prevSeqLen;
+    for (let i = 0; same && i < seqLen; i++) same = prevSeq[i] === buf[start + i];
     const pos = parseUintBytes(buf, t1 + 1, t2);
-    if (pos < 0) throw fail(line, `token position: expected a non-negative integer, got "${buf.toString('utf8', t1 + 1, t2)}"`);
+    if (pos < 0) {
+      if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
+      throw fail(line, `token position: expected a non-negative integer, got "${buf.toString('utf8', t1 + 1, t2)}"`);
+    }
     if (!same) {
       const id = buf.toString('utf8', start, t1);
       const first = firstLineOfSeq.get(id);
-      if (first !== undefined) throw fail(line, `sequence "${id}" resumes after other sequences (first row at line ${first}); rows of a sequence must be contiguous`);
+      if (first !== undefined) {
+        if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
+        throw fail(line, `sequence "${id}" resumes after other sequences (first row at line ${first}); rows of a sequence must be contiguous`);
+      }
       firstLineOfSeq.set(id, line);
       b.beginSequence(id);
       if (seqLen > prevSeq.length) prevSeq = Buffer.alloc(seqLen * 2);
       buf.copy(prevSeq, 0, start, t1);
       prevSeqLen = seqLen;
     } else if (pos <= prevPos) {
+      if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
       throw fail(line, `token position ${pos} is not above the previous row's ${prevPos}; positions must ascend within a sequence`);
     }
     prevPos = pos;
+    // the file's size over the first row's length estimates the tokens: room for them at once, but
+    // never more expert ids' bytes than the file's (a short first row must not reserve gigabytes)
+    if (b.tokens === 0 && fileBytes > 0) b.reserve(Math.min(fileBytes / (end - start + 1), fileBytes / (2 * numLayers * topK)) * 1.1 + 16);
     const at = b.addToken();
-    const expEnd = t3 < 0 ? end : t3;
-    const err = parseExperts(buf, t2 + 1, expEnd, b.experts, at, numLayers, topK, idLimit, numExperts);
-    if (err !== null) throw fail(line, `experts: ${err}`);
+    let t3 = parseExpertsFast(buf, t2 + 1, end, b.experts, at, numLayers, topK, idLimit);
+    if (t3 < 0) {
+      // not the plain shape (or an error): the full parser, whose messages name what is wrong
+      if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
+      b.experts.fill(NO_EXPERT, at, at + numLayers * topK);
+      t3 = buf.indexOf(9, t2 + 1);
+      if (t3 >= end) t3 = -1;
+      const err = parseExperts(buf, t2 + 1, t3 < 0 ? end : t3, b.experts, at, numLayers, topK, idLimit, numExperts);
+      if (err !== null) throw fail(line, `experts: ${err}`);
+    } else if (t3 === end) t3 = -1;
     if (t3 >= 0) {
+      if (tooManyColumns(buf, t2, end, hasWeightsColumn)) throw fail(line, columnsMessage(hasWeightsColumn));
       const werr = parseWeights(buf, t3 + 1, end, b.weights, b.experts, at, numLayers, topK);
       if (werr !== null) throw fail(line, `weights: ${werr}`);
     }
@@ -183,6 +212,61 @@ function parseMeta(text: string, file: string, line: number): CanonicalMeta {
     meta.layerIds = ids as number[];
   }
   return meta;
+}
+
+/** Whether a row (its second tab at t2) has a tab beyond the columns the header declared. */
+function tooManyColumns(buf: Buffer, t2: number, end: number, hasWeightsColumn: boolean): boolean {
+  let t3 = buf.indexOf(9, t2 + 1);
+  if (t3 >= end) t3 = -1;
+  if (t3 < 0) return false;
+  if (!hasWeightsColumn) return true;
+  const t4 = buf.indexOf(9, t3 + 1);
+  return t4 >= 0 && t4 < end;
+}
+
+function columnsMessage(hasWeightsColumn: boolean): string {
+  return `too many columns (expected ${hasWeightsColumn ? 4 : 3}, tab-separated)`;
+}
+
+/**
+ * The common shape of an experts column, parsed in one pass: numLayers groups separated by "|",
+ * each "-" or topK distinct ids below idLimit separated by ",", ended by a tab or by `e`. Returns
+ * where it ended (the tab, or e), or -1 on anything else: then parseExperts reads the column again
+ * and names the error (the two accept the same texts).
+ */
+function parseExpertsFast(buf: Buffer, s: number, e: number, ex: Uint16Array, at: number, numLayers: number, topK: number, idLimit: number): number {
+  let i = s;
+  for (let layer = 0, base = at; layer < numLayers; layer++, base += topK) {
+    if (layer > 0) {
+      if (i >= e || buf[i] !== 124) return -1;
+      i++;
+    }
+    if (i < e && buf[i] === 45) {
+      i++;
+      continue;
+    }
+    for (let k = 0; k < topK; k++) {
+      if (k > 0) {
+        if (i >= e || buf[i] !== 44) return -1;
+        i++;
+      }
+      if (i >= e) return -1;
+      let c = buf[i];
+      if (c < 48 || c > 57) return -1;
+      let v = c - 48;
+      for (i++; i < e; i++) {
+        c = buf[i];
+        if (c < 48 || c > 57) break;
+        v = v * 10 + (c - 48);
+        if (v >= idLimit) return -1;
+      }
+      if (v >= idLimit) return -1;
+      for (let a = 0; a < k; a++) if (ex[base + a] === v) return -1;
+      ex[base + k] = v;
+    }
+  }
+  if (i < e && buf[i] !== 9) return -1;
+  return i;
 }
 
 /** Parse "a,b|c,d|-|..." into experts[at ..]; returns an error message or null. */

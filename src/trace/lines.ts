@@ -3,7 +3,7 @@
  * callback as a byte range of a Buffer (no string per line unless the caller decodes one), so a
  * 1 GB trace is never held in memory, as one string or as JS objects.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError, inputErrorAt } from '../util/errors.js';
@@ -15,54 +15,62 @@ import { InputError, inputErrorAt } from '../util/errors.js';
 export type LineCallback = (buf: Buffer, start: number, end: number, lineNo: number) => void | boolean;
 
 const CHUNK_BYTES = 1 << 20;
+/** Chunks read between two turns of the event loop (16 MiB): timers and progress bars still run. */
+const CHUNKS_PER_YIELD = 16;
 
-/** Read `path` line by line; resolves with the number of lines read. */
+/**
+ * Read `path` line by line; resolves with the number of lines read. The file is read with
+ * synchronous reads into one reused 1 MiB buffer (the unfinished last line is moved to its front
+ * before the next read; the buffer doubles only for a line longer than it), so nothing is
+ * allocated per chunk and no read waits on the thread pool.
+ */
 export async function forEachLine(path: string, onLine: LineCallback, label = displayName(path)): Promise<number> {
-  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  let pieces: Buffer[] = [];
-  let lineNo = 0;
-  let stopped = false;
-  const emit = (buf: Buffer, start: number, end: number): void => {
-    lineNo++;
-    if (end > start && buf[end - 1] === 13) end--;
-    if (onLine(buf, start, end, lineNo) === false) stopped = true;
-  };
+  let fd: number;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw wrapFsError(err, label);
+  }
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Bytes of an unfinished line at buf[0, have), with no newline among them. */
+  let have = 0;
+  let lineNo = 0;
+  let chunks = 0;
+  try {
+    for (;;) {
+      if (have === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, have, buf.length - have, null);
+      const limit = have + n;
       let pos = 0;
-      if (pieces.length > 0) {
-        const nl = chunk.indexOf(10);
-        if (nl < 0) {
-          pieces.push(chunk);
-          continue;
+      for (let from = have; ; ) {
+        const nl = buf.indexOf(10, from);
+        if (nl < 0 || nl >= limit) break;
+        lineNo++;
+        const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+        if (onLine(buf, pos, end, lineNo) === false) return lineNo;
+        pos = from = nl + 1;
+      }
+      if (n === 0) {
+        if (pos < limit) {
+          lineNo++;
+          const end = buf[limit - 1] === 13 ? limit - 1 : limit;
+          onLine(buf, pos, end, lineNo);
         }
-        pieces.push(chunk.subarray(0, nl));
-        const line = Buffer.concat(pieces);
-        pieces = [];
-        emit(line, 0, line.length);
-        if (stopped) break;
-        pos = nl + 1;
+        return lineNo;
       }
-      for (;;) {
-        const nl = chunk.indexOf(10, pos);
-        if (nl < 0) break;
-        emit(chunk, pos, nl);
-        if (stopped) break;
-        pos = nl + 1;
-      }
-      if (stopped) break;
-      if (pos < chunk.length) pieces.push(chunk.subarray(pos));
-    }
-    if (!stopped && pieces.length > 0) {
-      const line = Buffer.concat(pieces);
-      if (line.length > 0) emit(line, 0, line.length);
+      buf.copy(buf, 0, pos, limit);
+      have = limit - pos;
+      if (++chunks % CHUNKS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (err) {
     throw wrapFsError(err, label);
   } finally {
-    stream.destroy();
+    closeSync(fd);
   }
-  return lineNo;
 }
 
 /** The file name used in messages: the base name keeps one-line errors short. */

@@ -103,4 +103,29 @@ describe('cache policies', () => {
     expect(replay(keys, 1, 3, 0, true, 'none').hits).toBe(0);
     expect(replay(keys, 1, 3, 3, true, 'all-on-gpu').hits).toBe(5);
   });
+  it('accessMany makes the same decisions as access per key, and lists the misses in order', () => {
+    fc.assert(
+      fc.property(traceArb, ({ L, E, cap, perLayer, raw }) => {
+        const keys = Int32Array.from(raw, (r) => r % (L * E));
+        const pop = Float64Array.from({ length: L * E }, (_, i) => (i * 7) % 5);
+        for (const kind of ['lru', 'lfu', 'belady', 'static', 'none', 'all-on-gpu'] as CachePolicyKind[]) {
+          const make = () =>
+            new ExpertCache(L, E, cap, perLayer, cachePolicies[kind].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes: perLayer ? L : 1, nextUse: nextUseOf(keys, L * E), popularity: pop }));
+          const one = make();
+          const misses: number[] = [];
+          for (const k of keys) if (one.access(k) !== HIT) misses.push(k);
+          const many = make();
+          const out = new Int32Array(keys.length);
+          // two batches, to check that a batch continues where the last one stopped
+          const half = keys.length >> 1;
+          const h1 = many.accessMany(keys, 0, half, out);
+          const h2 = many.accessMany(keys, half, keys.length, out.subarray(half - h1));
+          expect(h1 + h2).toBe(keys.length - misses.length);
+          expect(Array.from(out.subarray(0, misses.length))).toEqual(misses);
+          expect(Array.from(many.resident)).toEqual(Array.from(one.resident));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

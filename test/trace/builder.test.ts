@@ -6,6 +6,33 @@ import { generateSyntheticTrace, SyntheticSource } from '../../src/trace/synthet
 import { NO_EXPERT } from '../../src/trace/types.js';
 
 describe('TraceBuilder', () => {
+  it('reserve makes room without changing what is built (more, fewer or as many tokens as reserved)', () => {
+    const build = (reserve: number | undefined, tokens: number) => {
+      const b = new TraceBuilder({ numLayers: 2, topK: 2, initialTokens: 4, weights: true });
+      b.beginSequence('s');
+      b.experts[b.addToken() + 1] = 3;
+      b.weights[1] = 0.5;
+      if (reserve !== undefined) b.reserve(reserve);
+      for (let t = 1; t < tokens; t++) {
+        const at = b.addToken();
+        if (t % 3 !== 0) {
+          b.experts[at] = t % 4;
+          b.weights[at] = t / 8;
+        }
+      }
+      return b.build({ source: { format: 'test' } });
+    };
+    for (const tokens of [1, 5, 100]) {
+      const plain = build(undefined, tokens);
+      for (const r of [0, 3, 50, 100, 1000]) {
+        const t = build(r, tokens);
+        expect(t.experts).toEqual(plain.experts);
+        expect(t.weights).toEqual(plain.weights);
+        expect(t.experts.length).toBe(tokens * 4);
+      }
+    }
+  });
+
   it('grows by doubling, keeps routes, leaves unwritten slots absent and infers numExperts', () => {
     const b = new TraceBuilder({ numLayers: 3, topK: 2, initialTokens: 1 });
     b.beginSequence('a');
