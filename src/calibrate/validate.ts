@@ -21,7 +21,8 @@ import { RooflineCosts } from '../timing/roofline.js';
 import type { StepCosts } from '../timing/costs.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
-import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
+import { decodeDecisions, encodeDecisions, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
+import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
@@ -53,6 +54,11 @@ export interface SimulatedPolicy {
   /** Time the link and the compute stream were busy. */
   linkBusySec: number;
   gpuBusySec: number;
+  /** Misses computed on the CPU, fetched as lower-bit copies (and their bytes); the CPU's busy time. */
+  cpuComputations: number;
+  lowBitComputations: number;
+  lowBitBytes: number;
+  cpuBusySec: number;
   latency: LatencySummary;
 }
 
@@ -63,8 +69,20 @@ type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'p
  * which must be those the replay executed (recorded with other durations): the order does not
  * depend on durations, and a difference is a bug, thrown as one.
  */
-export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
-  return simulatePasses(setup, () => hardware, replayed, 1).map((passes) => passes[0]);
+export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult, missSource?: MissCostSourceSpec): SimulatedPolicy[] {
+  return simulatePasses(setup, () => hardware, replayed, 1, { source: missSource, decide: true }).map((passes) => passes[0]);
+}
+
+/**
+ * The CPU and lower-bit paths of a simulation of a replay (miss-exec.ts): their costs' source
+ * (default: the hardware of the pass), their speed per pass, and whether the miss handler decides
+ * (then its decisions must be the replay's: the replay executed the simulator's plan) or makes the
+ * replay's decisions again (a pass simulated on the machine's speed of its minutes).
+ */
+export interface SimulatedMiss {
+  source?: MissCostSourceSpec;
+  speedOf?: (j: number, pass: number) => MissSpeed;
+  decide?: boolean;
 }
 
 /**
@@ -72,13 +90,22 @@ export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: Re
  * `hardwareOf(j, r)` (the machine's speed in the minutes of that pass); the operations of every
  * simulation are checked against the replay's, as in simulateReplay.
  */
-export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number): SimulatedPolicy[][] {
+export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number, miss: SimulatedMiss = {}): SimulatedPolicy[][] {
   const { prep, loaded, policies, scaled, predictors } = setup;
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
+  const shape = scaled.shape;
+  const sourceOf = (j: number, r: number): MissCostSourceSpec => miss.source ?? { hardware: hardwareOf(j, r) };
+  const decisionsOf = (j: number) => decodeDecisions(replayed.policies[j].missDecisions);
+  // The replay's operations: recorded with its decisions (any durations then give the same order).
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, undefined, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }));
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
       const costs = profileCosts(scaled, hardwareOf(j, r));
-      const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+      const decisions = miss.decide ? undefined : decisionsOf(j);
+      const { schedule, counters: c, cpuBusySec } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions });
+      const replayedDecisions = replayed.policies[j].missDecisions ?? '';
+      if (miss.decide && encodeDecisions(schedule.decisions) !== replayedDecisions) {
+        throw new Error(`validate: ${schedule.label}: the simulator's miss decisions on this profile differ from those the replay executed (replay them with the profile's costs: validate does)`);
+      }
       if (!schedule.log.equals(executed[j].log)) {
         throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
       }
@@ -96,6 +123,10 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         perLayerSec: Array.from(c.perLayerSec),
         linkBusySec: c.linkBusySec,
         gpuBusySec: c.gpuBusySec,
+        cpuComputations: c.cpuComputations,
+        lowBitComputations: c.lowBitComputations,
+        lowBitBytes: c.lowBitBytes,
+        cpuBusySec,
         latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
       };
     }),
@@ -115,6 +146,7 @@ export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pic
     perLayerSec: s0.perLayerSec.map((_, l) => median(sims.map((s) => s.perLayerSec[l]))),
     linkBusySec: median(sims.map((s) => s.linkBusySec)),
     gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
+    cpuBusySec: median(sims.map((s) => s.cpuBusySec)),
     latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
   };
 }
@@ -212,6 +244,9 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     ['late hits', s.lateHits, r.lateHits],
     ['prefetch uploads', s.prefetchIssued, r.prefetchUploads],
     ['bytes moved', s.bytesH2D, r.bytesH2D],
+    ['CPU-computed experts', s.cpuComputations, r.cpuExperts],
+    ['lower-bit fetches', s.lowBitComputations, r.lowBitFetches],
+    ['lower-bit bytes', s.lowBitBytes, r.lowBitBytes],
   ] as const) {
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
   }
@@ -235,6 +270,12 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
     ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
+    ...(r.cpuExperts > 0 || s.cpuComputations > 0
+      ? [row('CPU expert time per step', 'ms', (1e3 * s.cpuBusySec) / steps, (1e3 * r.cpuSec) / steps), row('CPU-computed experts', '', s.cpuComputations, r.cpuExperts, true)]
+      : []),
+    ...(r.lowBitFetches > 0 || s.lowBitComputations > 0
+      ? [row('lower-bit fetches', '', s.lowBitComputations, r.lowBitFetches, true), row('lower-bit bytes', 'MiB', s.lowBitBytes / 2 ** 20, r.lowBitBytes / 2 ** 20, true)]
+      : []),
     row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
   ];
 }
@@ -292,9 +333,13 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     seed: o.seed,
     progress: o.progress,
     predictors: setup.predictors,
+    // The schedules are recorded on the profile, so a miss handler deciding from time estimates makes the simulator's decisions.
+    recordCosts: profileCosts(scaled, o.profile.hardware),
+    missCosts: { profile: o.profile },
   });
   const repeats = replayed.repeats;
-  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed);
+  const missSource: MissCostSourceSpec = { profile: o.profile };
+  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed, missSource);
   const perPass = prober
     ? simulatePasses(
         setup,
@@ -304,6 +349,15 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
         },
         replayed,
         repeats,
+        {
+          source: missSource,
+          // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
+          // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
+          speedOf: (j, r) => {
+            const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
+            return { device: f.expert, cpu: backend.name === 'cpu' ? f.expert : 1 };
+          },
+        },
       )
     : asCalibrated.map((s) => Array.from({ length: repeats }, () => s));
   const sequences = prep.trace.sequences.length;

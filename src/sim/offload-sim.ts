@@ -45,7 +45,7 @@ import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
 import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
 import { TIER_CPU, type TierHook } from './tiers.js';
-import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
+import { OP_CANCEL, OP_COMPUTE, OP_CPU, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STAGE_LOW, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 export type { MissCosts, StepCosts } from '../timing/costs.js';
 
@@ -249,7 +249,9 @@ export class OffloadSim implements JobListener {
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
-      if ((this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly) || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
+      if (options.prefillStreaming) throw new Error('a schedule is recorded without prefill streaming');
+      // With CPU-computed misses and prefetching, which prefetch uploads run while the CPU finishes would depend on durations.
+      if (this.handler && missHandlerInfo(this.handler.kind).bypassesCache && options.prefetch) throw new Error('a schedule with CPU-computed misses is recorded without prefetching');
       if (this.host) throw new Error('a schedule is recorded without a host thread');
       this.log.initial = Int32Array.from(Array.from(cache.resident).flatMap((r, key) => (r === 1 ? [key] : [])));
     }
@@ -474,6 +476,7 @@ export class OffloadSim implements JobListener {
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
       c.cpuComputations++;
+      this.log?.push(OP_CPU, key, n);
       if (!this.cpuTaskOpen) c.activationBytes += 2 * mc!.activationBytes(n);
       if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
       return true;
@@ -824,8 +827,10 @@ export class OffloadSim implements JobListener {
       const kind = jobKind(tag);
       if (kind === LINK_STAGED) this.log!.push(OP_STAGE, key);
       else if (kind === LINK_DEMAND || kind === LINK_PREFETCH) this.log!.push(OP_UPLOAD, key, kind === LINK_PREFETCH ? 1 : 0);
+      else if (kind === LINK_LOW_BIT) this.log!.push(OP_STAGE_LOW, key);
       else throw new Error(`schedule: link transfer of kind ${kind} cannot be recorded`);
-    } else throw new Error('schedule: CPU jobs cannot be recorded');
+    }
+    // CPU jobs are recorded when their gate submits them (OP_CPU in miss()): their start depends on durations.
   }
 
   onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number): void {
