@@ -31,7 +31,7 @@ export function timingNote(r: Pick<ReplayResult, 'warmupSteps' | 'repeats'>): st
 }
 
 export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
-  const header = ['policy', 'hit rate', 'hits', 'late', 'misses', 'prefetched', 'on CPU', 'low-bit', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread'];
+  const header = ['policy', 'hit rate', 'hits', 'late', 'misses', 'prefetched', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread', 'on CPU', 'low-bit'];
   const n = r.trace.steps;
   const rows = r.policies.map((p) => {
     const perLayer = p.perLayerSec.map((t) => t / n);
@@ -43,8 +43,6 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
       String(p.lateHits),
       String(p.misses),
       String(p.prefetchUploads),
-      String(p.cpuExperts),
-      String(p.lowBitFetches),
       fmt(p.bytesH2D / 2 ** 20, 1),
       fmt(p.latency.ttftMs, 3),
       fmt(p.latency.tpotMs, 3),
@@ -55,6 +53,8 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
       ms(Math.min(...perLayer)),
       ms(Math.max(...perLayer)),
       `${fmt(100 * spread, 1)}%`,
+      String(p.cpuExperts),
+      String(p.lowBitFetches),
     ];
   });
   return [
