@@ -13,6 +13,7 @@ import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
 import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { lowBitDtypes } from './low-bit.js';
+import { checkServingReplayable } from './serving-replay.js';
 import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
 import { deviceExpertsNeeded } from './replay.js';
 import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
@@ -71,9 +72,8 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   const loaded = loadScenarioFile(o.scenarioFile);
   const { scenario } = loaded;
   const workload = scenario.workload;
-  if (workload.kind === 'serving') throw new InputError(`${loaded.file}: workload: replay and validate run batch workloads; expected workload.kind batch`);
   let prep = await prepareScenario(scenario, { baseDir: loaded.baseDir, file: loaded.file });
-  if (o.maxTokens !== undefined) {
+  if (o.maxTokens !== undefined && workload.kind !== 'serving') {
     if (!(Number.isInteger(o.maxTokens) && o.maxTokens > 0)) throw new InputError(`--max-tokens: expected a positive integer, got ${o.maxTokens}`);
     const trace = truncateTrace(prep.trace, o.maxTokens);
     const batching = { batchSize: workload.batchSize, promptTokens: workload.promptTokens };
@@ -81,6 +81,7 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   }
   const policies = pickPolicies(loaded, o.policies);
   checkReplayable(loaded, policies);
+  checkServingReplayable(loaded, policies, o.maxTokens);
   const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
   const onHost = o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes;
   const free = os.freemem();

@@ -53,6 +53,7 @@ import type { Step } from '../trace/steps.js';
 import type { MissDecision } from '../policies/miss/types.js';
 import { hostResidentRoundTrip, MissSide, policyMissCosts, recordingHandler, replayingHandler, type MissCostSourceSpec, type MissSpeed } from './miss-exec.js';
 import { isLowBit, type LowBitDeviceExpert } from './low-bit.js';
+import { emptyRecordedSteps, recordedSource, servingScheduleSource, type RecordedSteps } from './serving-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -120,6 +121,8 @@ export interface ReplayPolicyResult {
   cpuSec: number;
   /** The miss handler's decisions the replay executed, in order (f fetch, c cpu, l lower-bit); absent without a deciding handler. */
   missDecisions?: string;
+  /** A serving workload (serving-replay.ts): the steps this policy executed (the simulator's plan for it), its requests and the output tokens of each. */
+  serving?: { requests: number; steps: StepLog[]; tokensPerRequest: number[] };
   /** Per step, seconds: the median over the timed passes. */
   stepSec: number[];
   /** Per pass, per step, seconds. */
@@ -209,6 +212,8 @@ export interface RecordedSchedule {
   log: ScheduleLog;
   /** Its miss handler's decisions, in order (empty without one that decides). */
   decisions: MissDecision[];
+  /** A serving workload: the steps the scheduler gave the simulation, which the replay executes. */
+  served?: RecordedSteps;
   /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
   evictLater: Uint8Array;
 }
@@ -239,6 +244,8 @@ export function simulateSchedule(
   predictors: PolicyPredictors,
   costs: StepCosts,
   miss?: ScheduleMiss,
+  /** A serving workload: execute these steps (a replay's) instead of asking the scheduler. */
+  steps?: RecordedSteps,
 ): { schedule: RecordedSchedule; counters: SimCounters; cpuBusySec: number } {
   const world = buildWorld(prep, scenario, index, predictors);
   const { cache, plan, label } = world;
@@ -251,9 +258,15 @@ export function simulateSchedule(
     options.missCosts = policyMissCosts(scenario, index, miss?.source ?? { hardware: prep.hardware }, miss?.shape, miss?.speed);
     options.missHandler = miss?.decisions ? replayingHandler(handler, miss.decisions, label) : recordingHandler(handler, decisions);
   }
-  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs), cache, prep.newSource(), undefined, options);
+  const served = prep.serving && !steps ? emptyRecordedSteps() : undefined;
+  const source = steps ? recordedSource(steps) : (servingScheduleSource(prep, cache, served) ?? prep.newSource());
+  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs), cache, source, undefined, options);
   const counters = sim.run();
-  return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, decisions: miss?.decisions ? [...miss.decisions] : decisions, evictLater: evictLater(log) }, counters, cpuBusySec: sim.cpu.busySec };
+  return {
+    schedule: { index, label, capacityExperts: plan.capacityExperts, log, decisions: miss?.decisions ? [...miss.decisions] : decisions, ...(served ? { served } : {}), evictLater: evictLater(log) },
+    counters,
+    cpuBusySec: sim.cpu.busySec,
+  };
 }
 
 /** How a simulation of a replay prices and decides its misses (policies with a cpu or low-precision handler). */
@@ -400,7 +413,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     }
     await backend.sync();
 
-    const source = prep.newSource();
+    const source = s.served ? recordedSource(s.served) : prep.newSource();
     const maxTokens = source.maxTokens;
     const hidden = new Float32Array(maxTokens * h);
     const normed = new Float32Array(maxTokens * h);
@@ -550,6 +563,13 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
 
 const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
 
+/** Output tokens of each stream in executed steps. */
+function tokensPerStream(steps: readonly StepLog[], streams: number): number[] {
+  const out = new Array<number>(streams).fill(0);
+  for (const s of steps) for (const q of s.emitSeq) out[q]++;
+  return out;
+}
+
 /** Replay every requested policy: record its schedule, warm up, then timed passes. */
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const { prep, scenario, backend } = o;
@@ -576,14 +596,16 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
+    const stepsOf: StepLog[][] = o.policies.map(() => []);
     await between(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
         if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side);
-        const log: StepLog[] | null = j === 0 && r === 0 ? [] : null;
+        const log: StepLog[] | null = r === 0 ? [] : null;
         const c = await replayPass(o, hosts, s, s.log.length, log, side);
-        if (log) steps = log;
+        if (log) stepsOf[j] = log;
+        if (log && j === 0) steps = log;
         const first = passes[j][0];
         if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.cpuExperts !== c.cpuExperts || first.lowBitFetches !== c.lowBitFetches || first.stepSec.length !== c.stepSec.length)) {
           throw new Error(`replay: pass ${r} of ${s.label} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}`);
@@ -634,7 +656,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passUploadSec: ps.map((q) => q.uploadSec),
         passComputeSec: ps.map((q) => q.computeSec),
         ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
-        latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
+        ...(s.served ? { serving: { requests: s.served.streams, steps: stepsOf[j], tokensPerRequest: tokensPerStream(stepsOf[j], s.served.streams) } } : {}),
+        latency: summarizeLatencies(tokenLatencies(stepsOf[j], stepSec, s.served?.streams ?? prep.trace.sequences.length)),
       });
     }
   } finally {

@@ -59,6 +59,8 @@ export interface SimulatedPolicy {
   lowBitComputations: number;
   lowBitBytes: number;
   cpuBusySec: number;
+  /** A serving workload: the output tokens of each request. */
+  tokensPerRequest?: number[];
   latency: LatencySummary;
 }
 
@@ -80,6 +82,11 @@ export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: Re
  * replay's decisions again (a pass simulated on the machine's speed of its minutes).
  */
 export interface SimulatedMiss {
+  /**
+   * The hardware the replay's schedule was planned on (a serving workload's steps, a time-estimate
+   * handler's decisions): the profile as calibrated. Default: the first pass's.
+   */
+  planHardware?: Hardware;
   source?: MissCostSourceSpec;
   speedOf?: (j: number, pass: number) => MissSpeed;
   decide?: boolean;
@@ -95,13 +102,17 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
   const shape = scaled.shape;
   const sourceOf = (j: number, r: number): MissCostSourceSpec => miss.source ?? { hardware: hardwareOf(j, r) };
   const decisionsOf = (j: number) => decodeDecisions(replayed.policies[j].missDecisions);
-  // The replay's operations: recorded with its decisions (any durations then give the same order).
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, undefined, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }));
+  // The replay's operations: recorded with its decisions (any durations then give the same order)
+  // on the hardware it was planned on (a serving workload's steps depend on durations).
+  const planCosts = profileCosts(scaled, miss.planHardware ?? hardwareOf(0, 0));
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }));
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
       const costs = profileCosts(scaled, hardwareOf(j, r));
       const decisions = miss.decide ? undefined : decisionsOf(j);
-      const { schedule, counters: c, cpuBusySec } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions });
+      // Deciding, it plans (its steps too); else it executes the replay's plan on the pass's speeds.
+      const steps = miss.decide ? undefined : executed[j].served;
+      const { schedule, counters: c, cpuBusySec } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions }, steps);
       const replayedDecisions = replayed.policies[j].missDecisions ?? '';
       if (miss.decide && encodeDecisions(schedule.decisions) !== replayedDecisions) {
         throw new Error(`validate: ${schedule.label}: the simulator's miss decisions on this profile differ from those the replay executed (replay them with the profile's costs: validate does)`);
@@ -110,7 +121,10 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
       }
       const ends = c.stepEndSec.subarray(0, c.stepEndCount);
-      const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
+      // A serving workload's steps from their start (the idle waits for arrivals are not executed by the replay).
+      const starts = schedule.served?.startSec;
+      const stepSec = Array.from(ends, (t, i) => t - (starts ? starts[i] : i === 0 ? 0 : ends[i - 1]));
+      const { steps: stepLog, streams } = stepsOf(replayed, j, prep.trace.sequences.length);
       return {
         index,
         accesses: c.accesses,
@@ -127,13 +141,20 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         lowBitComputations: c.lowBitComputations,
         lowBitBytes: c.lowBitBytes,
         cpuBusySec,
-        latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+        ...(prep.serving ? { tokensPerRequest: Array.from(c.seqOutputs.subarray(0, streams)) } : {}),
+        latency: summarizeLatencies(tokenLatencies(stepLog, stepSec, streams)),
       };
     }),
   );
 }
 
 const median = (xs: readonly number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+/** The steps policy j executed and the streams they index: its own (serving), or the replay's (batch: the same for every policy). */
+export function stepsOf(replayed: Pick<ReplayResult, 'steps' | 'policies'>, j: number, sequences: number): { steps: ReplayResult['steps']; streams: number } {
+  const sv = replayed.policies[j]?.serving;
+  return sv ? { steps: sv.steps, streams: sv.requests } : { steps: replayed.steps, streams: sequences };
+}
 
 /** The simulations of one policy's passes as one: per step (and layer, and busy time) the median over them. */
 export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pick<ReplayResult, 'steps'>, sequences: number): SimulatedPolicy {
@@ -233,11 +254,15 @@ export interface ValidateResult {
   replay: ReplayResult;
 }
 
+const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
 const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
 
 /** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
 export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number, onCoreTpotMs?: number): MetricRow[] {
+  if (r.serving && s.tokensPerRequest?.join(',') !== r.serving.tokensPerRequest.join(',')) {
+    throw new Error(`validate: ${r.label}: simulated tokens per request differ from the replayed ones: the simulator and the replay did not run the same steps`);
+  }
   for (const [what, a, b] of [
     ['accesses', s.accesses, r.accesses],
     ['hits', s.hits, r.hits],
@@ -277,6 +302,9 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
       ? [row('lower-bit fetches', '', s.lowBitComputations, r.lowBitFetches, true), row('lower-bit bytes', 'MiB', s.lowBitBytes / 2 ** 20, r.lowBitBytes / 2 ** 20, true)]
       : []),
     row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
+    ...(r.serving
+      ? [row('requests', '', r.serving.requests, r.serving.requests, true), row('output tokens', '', sumOf(s.tokensPerRequest ?? []), sumOf(r.serving.tokensPerRequest), true)]
+      : []),
   ];
 }
 
@@ -350,6 +378,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
         replayed,
         repeats,
         {
+          planHardware: o.profile.hardware,
           source: missSource,
           // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
           // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
@@ -361,7 +390,10 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       )
     : asCalibrated.map((s) => Array.from({ length: repeats }, () => s));
   const sequences = prep.trace.sequences.length;
-  const simulated = perPass.map((sims) => medianOverPasses(sims, replayed, sequences));
+  const simulated = perPass.map((sims, j) => {
+    const own = stepsOf(replayed, j, sequences);
+    return medianOverPasses(sims, own, own.streams);
+  });
   const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
   const lo = Math.min(...calibrated);
   const hi = Math.max(...calibrated);
@@ -376,19 +408,21 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     backend.name === 'cpu' && replayed.policies[0]?.passStepWaitSec && threads && Number(threads[1]) > 1
       ? [`the CPU backend runs ${threads[1]} ONNX Runtime threads, but the waits for a core are measured for the replaying thread only: the time on a core overstates what the pool's threads got`]
       : [];
-  const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
+    // Per policy: a serving workload's steps are the scheduler's for that policy (batch: the trace's for all).
+    const own = stepsOf(replayed, i, sequences);
+    const steps = own.steps.length;
     return {
       index: r.index,
       policy: r.policy,
       label: r.label,
-      rows: compare(r, s, steps, onCoreTpot(r, replayed.steps, sequences)),
+      rows: compare(r, s, steps, onCoreTpot(r, own.steps, own.streams)),
       simulatedStepSec: s.stepSec,
       measuredStepSec: r.stepSec,
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
-      passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
+      passes: passErrors(r, perPass[i], asCalibrated[i], own.steps, own.streams),
     };
   });
   const probes = prober?.probes ?? [];
