@@ -234,7 +234,77 @@ describe('replay and validate of the cpu and low-precision miss handlers on the 
   });
 });
 
+/** Requests arriving at once, served by a cache-aware token scheduler: its steps depend on the simulated times. */
+const serving = (schedulers: string, extra = '') => `
+name: tiny-serving
+seed: 7
+model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
+hardware: rtx-4090
+trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 12, tokensPerSequence: 24, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
+workload:
+  kind: serving
+  requests: 8
+  arrivals: { kind: poisson, ratePerSec: 2000 }
+  maxBatchSize: 4
+  maxBatchTokens: 64
+  microBatchSize: 4
+  promptTokens: { kind: uniform, min: 4, max: 8 }
+  outputTokens: { kind: uniform, min: 3, max: 6 }
+  schedulers: ${schedulers}
+${extra}policies:
+  - { kind: lru, cache: { perLayer: 2 } }
+  - { kind: static, label: fiddler, cache: { perLayer: 3 }, onMiss: { kind: cpu } }
+  - { kind: lru, label: hobbit, cache: { perLayer: 2 }, onMiss: { kind: low-precision, dtype: int4 } }
+`;
+
+describe('replay and validate of a serving workload on the CPU backend', () => {
+  let v: ValidateResult;
+  let setup: ReplaySetup;
+  beforeAll(async () => {
+    const profile = await calibrate({ backend: 'cpu', plan: PLAN, createdAt: new Date(0) });
+    setup = await setupReplay({ scenarioFile: write('serving.yaml', serving('[{ kind: expertflow }]')), backend: 'cpu', scale: SHAPE });
+    try {
+      v = await validate(setup, { profile, profileFile: 'tiny-profile', warmupSteps: 1, repeats: 2, probePlan: { coldBytes: 0 } });
+    } finally {
+      await setup.backend.close();
+    }
+  }, 180_000);
+
+  it('executes the steps the scheduler gave the simulation: requests, tokens per request and counts identical', () => {
+    for (const [j, p] of v.replay.policies.entries()) {
+      const sv = p.serving!;
+      expect(sv.requests).toBe(8);
+      // Every request emits its output tokens (3 to 6 each), in the steps this policy executed.
+      expect(sv.tokensPerRequest.every((n) => n >= 3 && n <= 6)).toBe(true);
+      const emitted = sv.steps.reduce((a, s) => a + s.emitSeq.length, 0);
+      expect(emitted).toBe(sv.tokensPerRequest.reduce((a, b) => a + b, 0));
+      expect(p.stepSec).toHaveLength(sv.steps.length);
+      const rows = v.policies[j].rows;
+      expect(rows.find((r) => r.metric === 'requests')!.measured).toBe(8);
+      for (const r of rows) if (r.exact) expect(r.simulated).toBe(r.measured);
+      expect(v.policies[j].passes.tpotError.every(Number.isFinite)).toBe(true);
+    }
+    expect(v.replay.policies[1].cpuExperts).toBeGreaterThan(0);
+    expect(v.replay.policies[2].lowBitFetches).toBeGreaterThan(0);
+  });
+});
+
 describe('replay setup refuses what it does not execute, by name', () => {
+  it('serving: several schedulers, prefill streaming, an offline policy', async () => {
+    const err = async (text: string, policies?: string[]) => {
+      try {
+        await setupReplay({ scenarioFile: write(`bad-s-${Math.random()}.yaml`, text), backend: 'cpu', scale: SHAPE, ...(policies ? { policies } : {}) });
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await err(serving('[{ kind: fifo }, { kind: expertflow }]'))).toMatch(/workload\.schedulers: replay and validate run one scheduler of a serving workload, the scenario has 2; keep one$/);
+    expect(await err(serving('[{ kind: fifo }]').replace('  schedulers:', '  prefill: { streaming: true }\n  schedulers:'))).toMatch(/workload\.prefill\.streaming: replay and validate do not stream prefills yet/);
+    expect(await err(serving('[{ kind: fifo }]').replace('policies:\n', 'policies:\n  - { kind: belady, cache: { perLayer: 2 } }\n'))).toMatch(/policies\[0\]: belady needs the whole access order/);
+  });
+
   it('CPU-computed misses with prefetching; int2 copies', async () => {
     const err = async (policies: string) => {
       try {
