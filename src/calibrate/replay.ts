@@ -21,7 +21,14 @@
  *   - stage: a miss the cache does not keep is uploaded to a staging copy, freed after its run;
  *   - compute: the expert runs on its device-resident weights over the tokens the trace routes to
  *     it, and its output, weighted by the trace's gate weight (1/k when not recorded), is added to
- *     their hidden states (the residual stream), which feed the next layer.
+ *     their hidden states (the residual stream), which feed the next layer;
+ *   - cpu: a miss the simulator's miss handler (Fiddler) computes on the CPU runs on ORT's CPU EP in
+ *     a session of its own, from its host weights, started asynchronously at its gate while this
+ *     thread goes on with the layer's device operations; the layer ends once it is back (miss-exec.ts);
+ *   - stage-low: a miss fetched as a lower-bit copy (HOBBIT) uploads an int4/int8 copy, which its
+ *     compute runs (ORT MatMulNBits, low-bit.ts).
+ * A serving workload's steps are those its token scheduler gave the recording simulation, executed
+ * back to back (serving-replay.ts).
  *
  * The replay keeps its own books from what is on the device: an access is a hit when its expert's
  * weights were on the device before its layer's gate; bytes are those it uploaded. It checks every

@@ -13,6 +13,12 @@
  * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
  * over the passes, beside the error with the profile as calibrated; the table's rows compare the
  * median over the passes on both sides.
+ *
+ * Miss handlers that compute a miss elsewhere (miss-exec.ts): the replay's schedule is recorded on
+ * the profile's costs, so it executes the simulator's decisions; the simulation as calibrated
+ * decides again and must decide the same; the per-pass simulations make the replay's decisions.
+ * Their costs come from the profile (CPU expert fit, lower-bit fits). Serving workloads: every
+ * simulation of a pass executes the replay's steps (serving-replay.ts).
  */
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
