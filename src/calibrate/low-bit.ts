@@ -123,7 +123,7 @@ export function dequantizeExpert(q: LowBitWeights): ExpertWeights {
   const { bits, block } = q.format;
   const zp = 1 << (bits - 1);
   const blob = (block * bits) / 8;
-  const unpack = (B: Uint8Array, K: number, N: number, scaleOffset: number, col0: number, Nout: number, out: Float32Array) => {
+  const unpack = (B: Uint8Array, K: number, scaleOffset: number, col0: number, Nout: number, out: Float32Array) => {
     const nb = K / block;
     for (let c = 0; c < Nout; c++) {
       const n = col0 + c;
@@ -135,14 +135,13 @@ export function dequantizeExpert(q: LowBitWeights): ExpertWeights {
         out[k * Nout + c] = (v - zp) * q.scales[scaleOffset + n * nb + b];
       }
     }
-    void N;
   };
   const w1 = new Float32Array(h * f);
   const w3 = new Float32Array(h * f);
   const w2 = new Float32Array(f * h);
-  unpack(q.w13, h, 2 * f, 0, 0, f, w1);
-  unpack(q.w13, h, 2 * f, 0, f, f, w3);
-  unpack(q.w2, f, h, (2 * f * h) / block, 0, h, w2);
+  unpack(q.w13, h, 0, 0, f, w1);
+  unpack(q.w13, h, 0, f, f, w3);
+  unpack(q.w2, f, (2 * f * h) / block, 0, h, w2);
   return { shape: q.shape, dtype: 'float32', w1, w3, w2 };
 }
 

@@ -241,7 +241,7 @@ export class MissSide {
    * Starts expert `e` of `layer` on the CPU over the step's tokens routed to it (their normalised
    * hidden states), from its host weights; returns how many tokens that is.
    */
-  submitCpu(step: Step, layer: number, e: number, _expected: number, normed: Float32Array, weights: ExpertWeights, now: () => bigint): number {
+  submitCpu(step: Step, layer: number, e: number, normed: Float32Array, weights: ExpertWeights, now: () => bigint): number {
     if (!this.cpu) throw new Error('replay: a CPU job without a CPU runner');
     const t = this.trace;
     const L = t.numLayers;

@@ -473,7 +473,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
       } else if (op === OP_CPU) {
         // Computed on the CPU from its host weights, while this thread goes on with the device's operations.
-        const n = side.submitCpu(step!, layer, key - layer * E, log.b(i), normed, hosts[key], now);
+        const n = side.submitCpu(step!, layer, key - layer * E, normed, hosts[key], now);
         if (n !== log.b(i)) throw bug(i, `the trace routes ${n} tokens to it`);
         c.accesses++;
         c.perLayerAccesses[layer]++;
