@@ -5,11 +5,10 @@
  * costs of those paths from a calibration profile.
  *
  * The CPU path runs the expert graph on ONNX Runtime's CPU execution provider in a session of its
- * own (one intra-op thread, as calibrated), from the expert's host weights: no upload. Its runs are
- * started with the asynchronous `run`, which onnxruntime-node executes on a libuv worker thread, so
- * the replaying thread goes on with the device side's uploads and runs meanwhile (on the cpu
- * backend those are themselves runs on another worker: two threads compute at once, as the
- * simulator's CPU and "GPU" resources do). The CPU runs its jobs one after the other in the order
+ * own (one intra-op thread, as calibrated) on a worker thread holding its own copy of the host
+ * weights: no upload. The replaying thread posts a job and goes on with the device side's uploads
+ * and runs meanwhile (on the cpu backend those run on the replaying thread: two threads compute at
+ * once, as the simulator's CPU and "GPU" resources do). The CPU runs its jobs one after the other in the order
  * the gate submitted them (the simulator's CPU is one serial resource); the layer ends once the
  * last is back and its output added to the hidden states.
  *
@@ -20,7 +19,8 @@
  * profile's link, and runs in the profile's fit of that format's expert runs (fit.lowBitExpert,
  * measured by `moesim calibrate`).
  */
-import type { InferenceSession } from 'onnxruntime-common';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Dtype } from '../model/types.js';
 import type { MissDecision, MissHandler } from '../policies/miss/types.js';
 import type { Hardware } from '../hardware/types.js';
@@ -117,48 +117,120 @@ export function replayingHandler(inner: MissHandler, decisions: readonly MissDec
 
 
 /**
- * The CPU side of a replay: the expert graph on ONNX Runtime's CPU EP, one session, runs queued one
- * after the other (a serial CPU), each started asynchronously so the caller goes on.
+ * The worker thread of the CPU side (CommonJS, run with `eval`: it loads onnxruntime-node by path,
+ * like backends.ts's WebGPU probe). onnxruntime-node's `session.run` executes synchronously on the
+ * calling thread (its promise is resolved from a setImmediate), so a session on the replaying
+ * thread would never run beside the device's runs: the CPU's session lives on a thread of its own.
+ * It holds its own copy of the experts' host weights (sent once, untimed) and runs its jobs one
+ * after the other, in the order they were posted. A job's seconds are timed in the worker with
+ * performance.now() (util/clock.ts cannot be loaded by an eval'd worker); they are reported as the
+ * CPU side's busy time only, never as a step's time.
+ */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+const weights = new Map();
+const queue = [];
+let session;
+let busy = false;
+async function pump() {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) {
+    const m = queue.shift();
+    try {
+      const w = weights.get(m.key);
+      if (w === undefined) throw new Error('no host weights of expert ' + m.key);
+      const T = ort.Tensor;
+      const t0 = performance.now();
+      const out = await session.run({ x: new T('float32', m.x, [m.x.length / w.h, w.h]), w1: new T('float32', w.w1, [w.h, w.f]), w3: new T('float32', w.w3, [w.h, w.f]), w2: new T('float32', w.w2, [w.f, w.h]) });
+      const sec = (performance.now() - t0) / 1e3;
+      const y = out.y.data;
+      parentPort.postMessage({ id: m.id, y, sec }, [y.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ id: m.id, error: String(e && e.message ? e.message : e) });
+    }
+  }
+  busy = false;
+}
+parentPort.on('message', (m) => {
+  if (m.weights) {
+    for (const w of m.weights) weights.set(w.key, w);
+    parentPort.postMessage({ loaded: m.weights.length });
+  } else {
+    queue.push(m);
+    pump();
+  }
+});
+ort.InferenceSession.create(workerData.model, { executionProviders: ['cpu'], intraOpNumThreads: workerData.threads, logSeverityLevel: 3 })
+  .then((s) => { session = s; parentPort.postMessage({ ready: true }); })
+  .catch((e) => parentPort.postMessage({ fatal: String(e && e.message ? e.message : e) }));
+`;
+
+/**
+ * The CPU side of a replay: the expert graph on ONNX Runtime's CPU EP (one intra-op thread, as
+ * calibrated) in a worker thread, from its own copy of the experts' host weights; jobs run one
+ * after the other in submission order (a serial CPU) while the replaying thread goes on.
  */
 export class CpuExpertRunner {
-  private tail: Promise<unknown> = Promise.resolve();
+  private next = 0;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly waiting = new Map<number, { resolve: (r: { y: Float32Array; sec: number }) => void; reject: (e: Error) => void }>();
 
-  private constructor(
-    private readonly ort: typeof import('onnxruntime-node'),
-    private readonly session: InferenceSession,
-  ) {}
-
-  static async open(threads = 1): Promise<CpuExpertRunner> {
-    const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(buildExpertModel('float32'), { executionProviders: ['cpu'], logSeverityLevel: 3, intraOpNumThreads: threads });
-    return new CpuExpertRunner(ort, session);
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: { id?: number; y?: Float32Array; sec?: number; error?: string }) => {
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w.reject(new Error(`CPU expert run: ${m.error}`));
+      else w.resolve({ y: m.y!, sec: m.sec! });
+    });
   }
 
-  /**
-   * Queues one run of the expert on x ([tokens, hidden]) from its host weights: it starts once the
-   * runs queued before it are done. Resolves with y and the seconds it ran (from its start).
-   */
-  submit(x: Float32Array, w: ExpertWeights, now: () => bigint): Promise<{ y: Float32Array; sec: number }> {
-    const { hiddenSize: h, intermediateSize: f } = w.shape;
-    const T = this.ort.Tensor;
-    const feeds = {
-      x: new T('float32', x, [x.length / h, h]),
-      w1: new T('float32', w.w1 as Float32Array, [h, f]),
-      w3: new T('float32', w.w3 as Float32Array, [h, f]),
-      w2: new T('float32', w.w2 as Float32Array, [f, h]),
-    };
-    const run = this.tail.then(async () => {
-      const t0 = now();
-      const out = await this.session.run(feeds);
-      return { y: out.y.data as Float32Array, sec: Number(now() - t0) / 1e9 };
+  /** Starts the worker with the host weights of `keys` (copied to it, untimed). */
+  static async open(hosts: readonly ExpertWeights[], keys: Iterable<number>, threads = 1): Promise<CpuExpertRunner> {
+    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const worker = new Worker(WORKER, { eval: true, workerData: { ortPath, model: buildExpertModel('float32'), threads } });
+    const reply = (what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const on = (m: Record<string, unknown>) => {
+          if (m.fatal !== undefined) reject(new Error(`CPU worker: ${String(m.fatal)}`));
+          else if (what in m) resolve();
+          else return;
+          worker.off('message', on);
+        };
+        worker.on('message', on);
+        worker.once('error', reject);
+      });
+    await reply('ready');
+    const weights = [...keys].map((key) => {
+      const w = hosts[key];
+      return { key, h: w.shape.hiddenSize, f: w.shape.intermediateSize, w1: w.w1, w3: w.w3, w2: w.w2 };
     });
-    this.tail = run.catch(() => undefined);
-    return run;
+    const loaded = reply('loaded');
+    worker.postMessage({ weights });
+    await loaded;
+    return new CpuExpertRunner(worker);
+  }
+
+  /** Queues one run of expert `key` on x ([tokens, hidden]); resolves with y and the seconds the run took in the worker. */
+  submit(key: number, x: Float32Array): Promise<{ y: Float32Array; sec: number }> {
+    const id = this.next++;
+    const done = new Promise<{ y: Float32Array; sec: number }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    this.inflight.add(done);
+    done.then(
+      () => this.inflight.delete(done),
+      () => this.inflight.delete(done),
+    );
+    // x is the job's own buffer: handed over, not copied.
+    this.worker.postMessage({ id, key, x }, [x.buffer as ArrayBuffer]);
+    return done;
   }
 
   async close(): Promise<void> {
-    await this.tail;
-    await this.session.release();
+    await Promise.allSettled([...this.inflight]);
+    await this.worker.terminate();
   }
 }
 
@@ -191,6 +263,7 @@ export class MissSide {
     private readonly copies: Map<number, Map<number, LowBitWeights>>,
     private readonly trace: Trace,
     private readonly hiddenSize: number,
+    private readonly numExperts: number,
   ) {}
 
   static async open(backend: Backend, scenario: Scenario, schedules: readonly { index: number; log: ScheduleLog }[], hosts: readonly ExpertWeights[], shape: ExpertShape, trace: Trace): Promise<MissSide> {
@@ -199,14 +272,12 @@ export class MissSide {
     const devices = new Map<number, LowBitDevice>();
     const copies = new Map<number, Map<number, LowBitWeights>>();
     const byFormat = new Map<string, { dev: LowBitDevice; copies: Map<number, LowBitWeights>; fmt: LowBitFormat }>();
+    const cpuKeys = new Set<number>();
+    for (const { log } of schedules) for (let i = 0; i < log.length; i++) if (log.op(i) === OP_CPU) cpuKeys.add(log.a(i));
+    if (cpuKeys.size > 0) cpu = await CpuExpertRunner.open(hosts, cpuKeys, threads);
     for (const { index, log } of schedules) {
-      let usesCpu = false;
       const keys = new Set<number>();
-      for (let i = 0; i < log.length; i++) {
-        if (log.op(i) === OP_CPU) usesCpu = true;
-        else if (log.op(i) === OP_STAGE_LOW) keys.add(log.a(i));
-      }
-      if (usesCpu && !cpu) cpu = await CpuExpertRunner.open(threads);
+      for (let i = 0; i < log.length; i++) if (log.op(i) === OP_STAGE_LOW) keys.add(log.a(i));
       if (keys.size === 0) continue;
       const p = scenario.policies[index];
       const lowBit = 'onMiss' in p && p.onMiss ? missLowBit(p.onMiss) : undefined;
@@ -222,7 +293,7 @@ export class MissSide {
       devices.set(index, f.dev);
       copies.set(index, f.copies);
     }
-    return new MissSide(cpu, devices, copies, trace, shape.hiddenSize);
+    return new MissSide(cpu, devices, copies, trace, shape.hiddenSize, hosts.length / trace.numLayers);
   }
 
   lowBit(index: number): LowBitDevice {
@@ -239,9 +310,9 @@ export class MissSide {
 
   /**
    * Starts expert `e` of `layer` on the CPU over the step's tokens routed to it (their normalised
-   * hidden states), from its host weights; returns how many tokens that is.
+   * hidden states), from the worker's copy of its host weights; returns how many tokens that is.
    */
-  submitCpu(step: Step, layer: number, e: number, normed: Float32Array, weights: ExpertWeights, now: () => bigint): number {
+  submitCpu(step: Step, layer: number, e: number, normed: Float32Array): number {
     if (!this.cpu) throw new Error('replay: a CPU job without a CPU runner');
     const t = this.trace;
     const L = t.numLayers;
@@ -261,7 +332,7 @@ export class MissSide {
     const n = rows.length;
     const x = new Float32Array(n * h);
     for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
-    if (n > 0) this.pending.push({ rows: Int32Array.from(rows), gates: Float32Array.from(gates), run: this.cpu.submit(x, weights, now) });
+    if (n > 0) this.pending.push({ rows: Int32Array.from(rows), gates: Float32Array.from(gates), run: this.cpu.submit(layer * this.numExperts + e, x) });
     return n;
   }
 

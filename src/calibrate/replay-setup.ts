@@ -83,7 +83,12 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   checkReplayable(loaded, policies);
   checkServingReplayable(loaded, policies, o.maxTokens);
   const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
-  const onHost = o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes;
+  // A policy computing misses on the CPU: its worker thread holds a copy of the host weights (miss-exec.ts).
+  const cpuCopy = policies.some((i) => {
+    const p = scenario.policies[i];
+    return 'onMiss' in p && p.onMiss !== undefined && missHandlerInfo(p.onMiss.kind).bypassesCache;
+  });
+  const onHost = (o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes) + (cpuCopy ? scaled.hostBytes : 0);
   const free = os.freemem();
   if (onHost > 0.8 * free) {
     throw new InputError(

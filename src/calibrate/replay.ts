@@ -23,8 +23,8 @@
  *     it, and its output, weighted by the trace's gate weight (1/k when not recorded), is added to
  *     their hidden states (the residual stream), which feed the next layer;
  *   - cpu: a miss the simulator's miss handler (Fiddler) computes on the CPU runs on ORT's CPU EP in
- *     a session of its own, from its host weights, started asynchronously at its gate while this
- *     thread goes on with the layer's device operations; the layer ends once it is back (miss-exec.ts);
+ *     a worker thread, from its copy of the host weights, posted at its gate while this thread goes
+ *     on with the layer's device operations; the layer ends once it is back (miss-exec.ts);
  *   - stage-low: a miss fetched as a lower-bit copy (HOBBIT) uploads an int4/int8 copy, which its
  *     compute runs (ORT MatMulNBits, low-bit.ts).
  * A serving workload's steps are those its token scheduler gave the recording simulation, executed
@@ -473,7 +473,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
       } else if (op === OP_CPU) {
         // Computed on the CPU from its host weights, while this thread goes on with the device's operations.
-        const n = side.submitCpu(step!, layer, key - layer * E, normed, hosts[key], now);
+        const n = side.submitCpu(step!, layer, key - layer * E, normed);
         if (n !== log.b(i)) throw bug(i, `the trace routes ${n} tokens to it`);
         c.accesses++;
         c.perLayerAccesses[layer]++;

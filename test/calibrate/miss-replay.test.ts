@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend, probeWebGpu, type Backend } from '../../src/calibrate/backends.js';
 import { calibrate } from '../../src/calibrate/calibrate.js';
-import { randomActivations, randomExpertWeights, referenceExpert, expertWeightBytes } from '../../src/calibrate/expert-graph.js';
+import { buildExpertModel, randomActivations, randomExpertWeights, referenceExpert, expertWeightBytes } from '../../src/calibrate/expert-graph.js';
 import { dequantizeExpert, LowBitDevice, lowBitExpertBytes, lowBitFormat, quantizeExpert } from '../../src/calibrate/low-bit.js';
 import type { MicrobenchPlan } from '../../src/calibrate/microbench.js';
 import { CpuExpertRunner, replayMissCosts } from '../../src/calibrate/miss-exec.js';
@@ -15,7 +15,6 @@ import { profileCosts, validate, type ValidateResult } from '../../src/calibrate
 import { createRng } from '../../src/rng/rng.js';
 import { OP_CPU, OP_STAGE_LOW } from '../../src/sim/schedule.js';
 import { InputError } from '../../src/util/errors.js';
-import { hrClock } from '../../src/util/clock.js';
 
 /** A 4-layer Mixtral-shaped model on a synthetic trace: 2 sequences of 16 tokens, one batch with a 6-token prefill each. */
 const scenario = (policies: string) => `
@@ -119,20 +118,36 @@ describe('lower-bit copies (MatMulNBits)', () => {
 });
 
 describe('the CPU side', () => {
-  it('runs the expert on the CPU EP from host weights, asynchronously and in submission order', async () => {
-    const runner = await CpuExpertRunner.open();
+  it('runs the expert on the CPU EP in a worker thread, from its copy of the host weights, in submission order, beside this thread', async () => {
+    const shape = { hiddenSize: 256, intermediateSize: 704 };
+    const ws = [0, 1, 2].map((i) => randomExpertWeights(shape, 'float32', createRng(`c${i}`)));
+    const runner = await CpuExpertRunner.open(ws, [0, 1, 2]);
     try {
-      const shape = { hiddenSize: 64, intermediateSize: 128 };
-      const ws = [0, 1, 2].map((i) => randomExpertWeights(shape, 'float32', createRng(`c${i}`)));
-      const x = randomActivations(2, 64, 'float32', createRng('cx')) as Float32Array;
+      const x = randomActivations(2, 256, 'float32', createRng('cx')) as Float32Array;
       const order: number[] = [];
-      const runs = ws.map((w, i) => runner.submit(x, w, () => hrClock.now()).then((r) => (order.push(i), r)));
-      // submit() returns before the run is done: the caller goes on (the device side, in a replay).
-      expect(order).toEqual([]);
+      const runs = [0, 1, 2, 0, 1, 2].map((k, i) => runner.submit(k, x.slice()).then((r) => (order.push(i), r)));
+      await Promise.all(runs);
+      expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+      // The worker computes while this thread is blocked (not yielding to its event loop): after a
+      // 3 s block, its jobs' results are all there at once, not computed after the block.
+      const big = { hiddenSize: 512, intermediateSize: 1408 };
+      const bw = randomExpertWeights(big, 'float32', createRng('big'));
+      const heavy = await CpuExpertRunner.open([bw], [0]);
+      try {
+        const xb = randomActivations(4, 512, 'float32', createRng('bx')) as Float32Array;
+        const jobs = Array.from({ length: 8 }, () => heavy.submit(0, xb.slice()));
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+        const t0 = performance.now();
+        const res = await Promise.all(jobs);
+        const after = (performance.now() - t0) / 1e3;
+        const work = res.reduce((a, r) => a + r.sec, 0);
+        expect(after).toBeLessThan(0.5 * work);
+      } finally {
+        await heavy.close();
+      }
       const done = await Promise.all(runs);
-      expect(order).toEqual([0, 1, 2]);
       done.forEach((r, i) => {
-        const ref = referenceExpert(x, ws[i], 2);
+        const ref = referenceExpert(x, ws[i % 3], 2);
         for (let k = 0; k < ref.length; k++) expect(Math.abs(r.y[k] - ref[k])).toBeLessThan(1e-4);
         expect(r.sec).toBeGreaterThan(0);
       });
