@@ -21,7 +21,7 @@ import {
   type TransferSample,
 } from './microbench.js';
 import { parseProfile, type CalibrationProfile, type ExpertSampleRecord, type LowBitSampleRecord, type TransferSampleRecord } from './profile.js';
-import { benchLowBit, fitLowBit } from './low-bit-bench.js';
+import { benchCpuHandoff, benchLowBit, fitLowBit } from './low-bit-bench.js';
 
 export interface CalibrateOptions {
   backend: BackendName | string;
@@ -140,12 +140,15 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   const backend = await open(options.backend);
   let bench;
   let lowBitSamples: LowBitSampleRecord[] = [];
+  let cpuHandoff: SampleStats | undefined;
   try {
     progress(`backend ${backend.name}: ${backend.device}`);
     bench = await runMicrobench(backend, plan, { rng, progress, clock });
     if (options.lowBit ?? options.open === undefined) {
       progress('lower-bit copies (int4, int8 MatMulNBits) expert runs');
       lowBitSamples = await benchLowBit(backend, plan, rng.fork('low-bit'), progress, clock);
+      cpuHandoff = await benchCpuHandoff(plan, rng.fork('cpu-handoff'), clock, Number(/(\d+) intra-op thread/.exec(backend.device)?.[1] ?? 1));
+      progress(`CPU worker hand-off: ${(cpuHandoff.medianSec * 1e6).toFixed(1)} µs`);
     }
   } finally {
     await backend.close();
@@ -183,6 +186,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
       transfer: bench.transfer.map(transferRecord),
       launch: flatStats(bench.launch),
       ...(cpuSamples ? { cpuExpert: cpuSamples.map(expertRecord) } : {}),
+      ...(cpuHandoff ? { cpuHandoff: flatStats(cpuHandoff) } : {}),
       ...(lowBitSamples.length > 0 ? { lowBitExpert: lowBitSamples } : {}),
     },
     fit: {

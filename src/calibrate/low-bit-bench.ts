@@ -13,10 +13,10 @@ import { expertFlops, randomActivations, randomExpertWeights, type ExpertShape }
 import { fitExpert, type ExpertFit } from './fit.js';
 import { fmtSec } from './format.js';
 import { LowBitDevice, lowBitDtypes, lowBitExpertBytes, lowBitFormat, quantizeExpert, type LowBitDeviceExpert, type LowBitDtype } from './low-bit.js';
-import { coldBytesFor, measure, rotationCount, type MicrobenchPlan, type Progress } from './microbench.js';
-import { lowBitBytesMoved } from './miss-exec.js';
+import { coldBytesFor, measure, rotationCount, summarize, type MicrobenchPlan, type Progress, type SampleStats } from './microbench.js';
+import { CpuExpertRunner, lowBitBytesMoved } from './miss-exec.js';
 import type { LowBitSampleRecord } from './profile.js';
-import { hrClock, type Clock } from '../util/clock.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 
 /** Plan shapes a lower-bit copy can be built for (sizes multiples of 16). */
 function lowBitShapes(plan: MicrobenchPlan): ExpertShape[] {
@@ -69,4 +69,31 @@ export async function fitLowBit(samples: readonly LowBitSampleRecord[]): Promise
     fits[d] = await fitExpert(s.map((x) => ({ bytes: x.bytes, flops: x.flops, timeSec: x.medianSec })));
   }
   return fits;
+}
+
+/**
+ * The CPU side's hand-off: one-token runs of a tiny expert (32x64) posted one at a time to the CPU
+ * worker (miss-exec.ts) and awaited; each sample is the wall time of the round trip less the run's
+ * time in the worker: the posting, the worker's wake-up, the result's way back and this thread's
+ * wake-up. The replay's simulation charges it per CPU-computed expert (cpuRoundTripSec).
+ */
+export async function benchCpuHandoff(plan: MicrobenchPlan, rng: Rng, clock: Clock = hrClock, threads = 1): Promise<SampleStats> {
+  const shape = { hiddenSize: 32, intermediateSize: 64 };
+  const runner = await CpuExpertRunner.open([randomExpertWeights(shape, 'float32', rng.fork('handoff'))], [0], threads);
+  try {
+    const x = randomActivations(1, 32, 'float32', rng.fork('handoff-x')) as Float32Array;
+    const m = { warmupRuns: 10, maxSamples: 200, minSamples: 20, timeBudgetMs: 200, ...plan.measure };
+    const out: number[] = [];
+    for (let i = 0; i < m.warmupRuns; i++) await runner.submit(0, x.slice());
+    const start = clock.now();
+    const budget = BigInt(Math.round(m.timeBudgetMs * 1e6));
+    while (out.length < m.minSamples || (out.length < m.maxSamples && clock.now() - start < budget)) {
+      const t0 = clock.now();
+      const r = await runner.submit(0, x.slice());
+      out.push(Math.max(1e-9, secondsOn(clock, t0) - r.sec));
+    }
+    return summarize(out);
+  } finally {
+    await runner.close();
+  }
 }

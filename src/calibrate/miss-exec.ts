@@ -88,9 +88,14 @@ export function replayMissCosts(shape: ExpertShape, source: MissCostSourceSpec, 
   };
 }
 
-/** A replay's StepCosts with a CPU round trip that is the CPU time alone (the hidden states are on the host already). */
-export function hostResidentRoundTrip(costs: StepCosts): StepCosts {
-  return { ...costs, cpuRoundTripSec: (_bytes, cpuSec) => cpuSec };
+/**
+ * A replay's StepCosts with the CPU round trip it has: the hidden states are on the host already,
+ * nothing crosses a link; the job's hand-off to the CPU worker thread and back (the profile's
+ * samples.cpuHandoff; 0 without a profile), then the CPU time.
+ */
+export function hostResidentRoundTrip(costs: StepCosts, source?: MissCostSourceSpec): StepCosts {
+  const handoff = source && 'profile' in source ? (source.profile.samples.cpuHandoff?.medianSec ?? 0) : 0;
+  return { ...costs, cpuRoundTripSec: (_bytes, cpuSec) => handoff + cpuSec };
 }
 
 /** The decisions a handler made, in order (recording), or a handler that makes recorded decisions again. */

@@ -102,6 +102,11 @@ export const calibrationProfileSchema = z
         launch: statsSchema,
         /** Host-CPU expert runs, when the backend is not the CPU (they calibrate `hardware.cpu`). */
         cpuExpert: z.array(expertSampleSchema).min(1).optional(),
+        /**
+         * The CPU side's hand-off (miss-exec.ts): a one-token job posted to the worker thread and its
+         * result back, less the run's own time in the worker, for the cpu miss handler's replay.
+         */
+        cpuHandoff: statsSchema.optional(),
         /** Expert runs of lower-bit copies on the backend (MatMulNBits), for the low-precision miss handler's replay. */
         lowBitExpert: z.array(lowBitSampleSchema).min(1).optional(),
       })
@@ -240,6 +245,10 @@ export function formatProfileSummary(p: CalibrationProfile): string {
     const f = p.fit.lowBitExpert?.[d];
     const samples = (p.samples.lowBitExpert ?? []).filter((s) => s.dtype === d);
     if (f && samples.length > 0) lines.push('', ...expertFitLines(`${d} copy (MatMulNBits)`, f, samples.map((s) => ({ ...s, dtype: 'float32' as const }))));
+  }
+  if (p.samples.cpuHandoff) {
+    const h = p.samples.cpuHandoff;
+    lines.push('', `CPU worker hand-off (a job to the CPU side's thread and back, less its run): median ${fmtSec(h.medianSec)} (p10 ${fmtSec(h.p10Sec)}, p90 ${fmtSec(h.p90Sec)})`);
   }
   if (p.fit.cpuExpert && p.samples.cpuExpert) {
     lines.push('', ...expertFitLines('host CPU expert', p.fit.cpuExpert, p.samples.cpuExpert));

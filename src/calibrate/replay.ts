@@ -267,7 +267,7 @@ export function simulateSchedule(
   }
   const served = prep.serving && !steps ? emptyRecordedSteps() : undefined;
   const source = steps ? recordedSource(steps) : (servingScheduleSource(prep, cache, served) ?? prep.newSource());
-  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs), cache, source, undefined, options);
+  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs, miss?.source), cache, source, undefined, options);
   const counters = sim.run();
   return {
     schedule: { index, label, capacityExperts: plan.capacityExperts, log, decisions: miss?.decisions ? [...miss.decisions] : decisions, ...(served ? { served } : {}), evictLater: evictLater(log) },

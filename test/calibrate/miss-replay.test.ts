@@ -174,6 +174,15 @@ describe('replay and validate of the cpu and low-precision miss handlers on the 
     }
   }, 180_000);
 
+  it('calibrate measured the CPU worker\'s hand-off, which the simulation charges per CPU expert', () => {
+    const h = profile.samples.cpuHandoff!;
+    expect(h.medianSec).toBeGreaterThan(0);
+    const fiddler = v.policies.find((p) => p.label.startsWith('fiddler'))!;
+    const cpuRow = fiddler.rows.find((x) => x.metric === 'CPU expert time per step')!;
+    const n = r.policies.find((p) => p.label.startsWith('fiddler'))!.cpuExperts;
+    expect(cpuRow.simulated).toBeGreaterThan((1e3 * h.medianSec * n) / r.trace.steps);
+  });
+
   it('calibrate measured the lower-bit copies: samples and a fit per format', () => {
     expect(Object.keys(profile.fit.lowBitExpert ?? {}).sort()).toEqual(['int4', 'int8']);
     const s = profile.samples.lowBitExpert!;
