@@ -15,7 +15,8 @@
  * The simulator's costs (replayMissCosts): a CPU expert takes the profile's host-CPU expert fit
  * (fit.cpuExpert; on the cpu backend, where the device is that CPU, fit.expert) over the fp32
  * expert's bytes and FLOPs; the replay's hidden states live on the host, so nothing crosses a link
- * for it (cpuRoundTripSec is the CPU time alone). A lower-bit copy uploads its real bytes over the
+ * for it: cpuRoundTripSec is the profile's hand-off to the CPU worker (samples.cpuHandoff) plus the
+ * CPU time. A lower-bit copy uploads its real bytes over the
  * profile's link, and runs in the profile's fit of that format's expert runs (fit.lowBitExpert,
  * measured by `moesim calibrate`).
  */
