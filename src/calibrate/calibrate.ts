@@ -169,7 +169,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   const expertFit = await fitExpertSamples(bench.expert);
   const transferFit = await fitTransfer(bench.transfer.map((s) => ({ bytes: s.bytes, timeSec: s.stats.medianSec })));
   const cpuFit = cpuSamples ? await fitExpertSamples(cpuSamples) : undefined;
-  const lowBitFits = lowBitSamples.length > 0 ? await fitLowBit(lowBitSamples) : undefined;
+  const lowBitFits = lowBitSamples.length > 0 ? await fitLowBit(lowBitSamples, progress) : undefined;
   const cpuModel = os.cpus()[0]?.model.trim() || 'unknown CPU';
 
   const profile: CalibrationProfile = {
