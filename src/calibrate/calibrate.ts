@@ -20,7 +20,8 @@ import {
   type SampleStats,
   type TransferSample,
 } from './microbench.js';
-import { parseProfile, type CalibrationProfile, type ExpertSampleRecord, type TransferSampleRecord } from './profile.js';
+import { parseProfile, type CalibrationProfile, type ExpertSampleRecord, type LowBitSampleRecord, type TransferSampleRecord } from './profile.js';
+import { benchCpuHandoff, benchLowBit, fitLowBit } from './low-bit-bench.js';
 
 export interface CalibrateOptions {
   backend: BackendName | string;
@@ -37,6 +38,11 @@ export interface CalibrateOptions {
   open?: (name: BackendName | string) => Promise<Backend>;
   /** The timer of the measurements (default the process's monotonic clock). */
   clock?: Clock;
+  /**
+   * Measure lower-bit copies' expert runs (low-bit-bench.ts) for the replay of the low-precision
+   * miss handler. Default: on a backend calibrate opens itself (not on one `open` hands in).
+   */
+  lowBit?: boolean;
 }
 
 function flatStats(s: SampleStats): Omit<SampleStats, 'meanSec'> {
@@ -133,9 +139,17 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   const clock = options.clock ?? hrClock;
   const backend = await open(options.backend);
   let bench;
+  let lowBitSamples: LowBitSampleRecord[] = [];
+  let cpuHandoff: SampleStats | undefined;
   try {
     progress(`backend ${backend.name}: ${backend.device}`);
     bench = await runMicrobench(backend, plan, { rng, progress, clock });
+    if (options.lowBit ?? options.open === undefined) {
+      progress('lower-bit copies (int4, int8 MatMulNBits) expert runs');
+      lowBitSamples = await benchLowBit(backend, plan, rng.fork('low-bit'), progress, clock);
+      cpuHandoff = await benchCpuHandoff(plan, rng.fork('cpu-handoff'), clock, Number(/(\d+) intra-op thread/.exec(backend.device)?.[1] ?? 1));
+      progress(`CPU worker hand-off: ${(cpuHandoff.medianSec * 1e6).toFixed(1)} µs`);
+    }
   } finally {
     await backend.close();
   }
@@ -155,6 +169,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
   const expertFit = await fitExpertSamples(bench.expert);
   const transferFit = await fitTransfer(bench.transfer.map((s) => ({ bytes: s.bytes, timeSec: s.stats.medianSec })));
   const cpuFit = cpuSamples ? await fitExpertSamples(cpuSamples) : undefined;
+  const lowBitFits = lowBitSamples.length > 0 ? await fitLowBit(lowBitSamples, progress) : undefined;
   const cpuModel = os.cpus()[0]?.model.trim() || 'unknown CPU';
 
   const profile: CalibrationProfile = {
@@ -171,11 +186,14 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationP
       transfer: bench.transfer.map(transferRecord),
       launch: flatStats(bench.launch),
       ...(cpuSamples ? { cpuExpert: cpuSamples.map(expertRecord) } : {}),
+      ...(cpuHandoff ? { cpuHandoff: flatStats(cpuHandoff) } : {}),
+      ...(lowBitSamples.length > 0 ? { lowBitExpert: lowBitSamples } : {}),
     },
     fit: {
       expert: expertFit,
       transfer: transferFit,
       ...(cpuFit ? { cpuExpert: cpuFit } : {}),
+      ...(lowBitFits ? { lowBitExpert: lowBitFits } : {}),
     },
     hardware: hardwareFromFits({
       backend: backend.name,

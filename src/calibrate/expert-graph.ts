@@ -63,7 +63,7 @@ export function expertFlops(shape: ExpertShape, tokens: number): number {
 
 type Dim = number | string;
 
-function valueInfo(name: string, elemType: number, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+export function valueInfo(name: string, elemType: number, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -75,11 +75,11 @@ function valueInfo(name: string, elemType: number, dims: Dim[]): onnxProto.onnx.
   };
 }
 
-function encodeModel(graph: onnxProto.onnx.IGraphProto): Uint8Array {
+export function encodeModel(graph: onnxProto.onnx.IGraphProto, opsets: { domain: string; version: number }[] = [{ domain: '', version: 17 }]): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'moesim',
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: opsets,
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

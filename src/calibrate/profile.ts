@@ -42,6 +42,19 @@ const expertSampleSchema = z
   })
   .strict();
 
+/** A lower-bit copy's expert runs (low-bit.ts): bytes are its packed weights and scales plus x and y. */
+const lowBitSampleSchema = z
+  .object({
+    dtype: z.enum(['int4', 'int8']),
+    hiddenSize: positiveInt,
+    intermediateSize: positiveInt,
+    tokens: positiveInt,
+    bytes: positive,
+    flops: positive,
+    ...statsFields,
+  })
+  .strict();
+
 const transferSampleSchema = z.object({ bytes: positive, ...statsFields }).strict();
 
 const qualityFields = {
@@ -89,6 +102,13 @@ export const calibrationProfileSchema = z
         launch: statsSchema,
         /** Host-CPU expert runs, when the backend is not the CPU (they calibrate `hardware.cpu`). */
         cpuExpert: z.array(expertSampleSchema).min(1).optional(),
+        /**
+         * The CPU side's hand-off (miss-exec.ts): a one-token job posted to the worker thread and its
+         * result back, less the run's own time in the worker, for the cpu miss handler's replay.
+         */
+        cpuHandoff: statsSchema.optional(),
+        /** Expert runs of lower-bit copies on the backend (MatMulNBits), for the low-precision miss handler's replay. */
+        lowBitExpert: z.array(lowBitSampleSchema).min(1).optional(),
       })
       .strict(),
     fit: z
@@ -96,6 +116,7 @@ export const calibrationProfileSchema = z
         expert: expertFitSchema,
         transfer: transferFitSchema,
         cpuExpert: expertFitSchema.optional(),
+        lowBitExpert: z.object({ int4: expertFitSchema.optional(), int8: expertFitSchema.optional() }).strict().optional(),
       })
       .strict(),
     hardware: hardwareSchema,
@@ -105,6 +126,7 @@ export const calibrationProfileSchema = z
 export type CalibrationProfile = z.infer<typeof calibrationProfileSchema>;
 export type ExpertSampleRecord = z.infer<typeof expertSampleSchema>;
 export type TransferSampleRecord = z.infer<typeof transferSampleSchema>;
+export type LowBitSampleRecord = z.infer<typeof lowBitSampleSchema>;
 
 // Compile-time checks that the schemas match the types they mirror.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -219,6 +241,15 @@ export function formatProfileSummary(p: CalibrationProfile): string {
     '',
     `tiny run (1x1 Identity): median ${fmtSec(p.samples.launch.medianSec)} (p10 ${fmtSec(p.samples.launch.p10Sec)}, p90 ${fmtSec(p.samples.launch.p90Sec)})`,
   ];
+  for (const d of ['int4', 'int8'] as const) {
+    const f = p.fit.lowBitExpert?.[d];
+    const samples = (p.samples.lowBitExpert ?? []).filter((s) => s.dtype === d);
+    if (f && samples.length > 0) lines.push('', ...expertFitLines(`${d} copy (MatMulNBits)`, f, samples.map((s) => ({ ...s, dtype: 'float32' as const }))));
+  }
+  if (p.samples.cpuHandoff) {
+    const h = p.samples.cpuHandoff;
+    lines.push('', `CPU worker hand-off (a job to the CPU side's thread and back, less its run): median ${fmtSec(h.medianSec)} (p10 ${fmtSec(h.p10Sec)}, p90 ${fmtSec(h.p90Sec)})`);
+  }
   if (p.fit.cpuExpert && p.samples.cpuExpert) {
     lines.push('', ...expertFitLines('host CPU expert', p.fit.cpuExpert, p.samples.cpuExpert));
   }

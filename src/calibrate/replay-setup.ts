@@ -11,7 +11,9 @@ import { pickPolicyIndices } from '../scenario/pick.js';
 import { staticBatches } from '../trace/steps.js';
 import { truncateTrace } from '../trace/truncate.js';
 import { InputError } from '../util/errors.js';
-import { missHandlerInfo } from '../policies/miss/index.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
+import { lowBitDtypes } from './low-bit.js';
+import { checkServingReplayable } from './serving-replay.js';
 import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
 import { deviceExpertsNeeded } from './replay.js';
 import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
@@ -45,17 +47,22 @@ export function pickPolicies(loaded: LoadedScenario, names: string[] | undefined
 }
 
 /**
- * Replay fetches a miss into the device cache: a policy that computes misses elsewhere (on the CPU,
- * from a lower-bit copy) is refused, by name.
+ * Replay executes every miss handler (fetch; cpu: the expert on ORT's CPU EP beside the device;
+ * low-precision: an int4/int8 copy, miss-exec.ts). Refused by name: CPU-computed misses with
+ * prefetching (which prefetches run while the CPU finishes would depend on durations: no single
+ * order to execute), and lower-bit formats the replay does not build.
  */
 export function checkReplayable(loaded: LoadedScenario, indices: number[]): void {
   for (const i of indices) {
     const p = loaded.scenario.policies[i];
     const onMiss = 'onMiss' in p ? p.onMiss : undefined;
-    if (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly) {
-      throw new InputError(
-        `${loaded.file}: policies[${i}].onMiss: replay and validate fetch misses to the device (onMiss: fetch); ${onMiss.kind} on a miss is not executed yet; pick other policies with --policy`,
-      );
+    if (!onMiss) continue;
+    if (missHandlerInfo(onMiss.kind).bypassesCache && 'prefetch' in p && p.prefetch) {
+      throw new InputError(`${loaded.file}: policies[${i}].onMiss: replay and validate execute ${onMiss.kind} on a miss without prefetching; pick other policies with --policy`);
+    }
+    const lowBit = missLowBit(onMiss);
+    if (lowBit !== undefined && !(lowBitDtypes as readonly string[]).includes(lowBit)) {
+      throw new InputError(`${loaded.file}: policies[${i}].onMiss.dtype: replay and validate execute lower-bit copies as ${lowBitDtypes.join(' or ')}, not ${lowBit}; pick other policies with --policy`);
     }
   }
 }
@@ -65,9 +72,8 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   const loaded = loadScenarioFile(o.scenarioFile);
   const { scenario } = loaded;
   const workload = scenario.workload;
-  if (workload.kind === 'serving') throw new InputError(`${loaded.file}: workload: replay and validate run batch workloads; expected workload.kind batch`);
   let prep = await prepareScenario(scenario, { baseDir: loaded.baseDir, file: loaded.file });
-  if (o.maxTokens !== undefined) {
+  if (o.maxTokens !== undefined && workload.kind !== 'serving') {
     if (!(Number.isInteger(o.maxTokens) && o.maxTokens > 0)) throw new InputError(`--max-tokens: expected a positive integer, got ${o.maxTokens}`);
     const trace = truncateTrace(prep.trace, o.maxTokens);
     const batching = { batchSize: workload.batchSize, promptTokens: workload.promptTokens };
@@ -75,8 +81,14 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   }
   const policies = pickPolicies(loaded, o.policies);
   checkReplayable(loaded, policies);
+  checkServingReplayable(loaded, policies, o.maxTokens);
   const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
-  const onHost = o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes;
+  // A policy computing misses on the CPU: its worker thread holds a copy of the host weights (miss-exec.ts).
+  const cpuCopy = policies.some((i) => {
+    const p = scenario.policies[i];
+    return 'onMiss' in p && p.onMiss !== undefined && missHandlerInfo(p.onMiss.kind).bypassesCache;
+  });
+  const onHost = (o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes) + (cpuCopy ? scaled.hostBytes : 0);
   const free = os.freemem();
   if (onHost > 0.8 * free) {
     throw new InputError(

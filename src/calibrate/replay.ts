@@ -21,7 +21,14 @@
  *   - stage: a miss the cache does not keep is uploaded to a staging copy, freed after its run;
  *   - compute: the expert runs on its device-resident weights over the tokens the trace routes to
  *     it, and its output, weighted by the trace's gate weight (1/k when not recorded), is added to
- *     their hidden states (the residual stream), which feed the next layer.
+ *     their hidden states (the residual stream), which feed the next layer;
+ *   - cpu: a miss the simulator's miss handler (Fiddler) computes on the CPU runs on ORT's CPU EP in
+ *     a worker thread, from its copy of the host weights, posted at its gate while this thread goes
+ *     on with the layer's device operations; the layer ends once it is back (miss-exec.ts);
+ *   - stage-low: a miss fetched as a lower-bit copy (HOBBIT) uploads an int4/int8 copy, which its
+ *     compute runs (ORT MatMulNBits, low-bit.ts).
+ * A serving workload's steps are those its token scheduler gave the recording simulation, executed
+ * back to back (serving-replay.ts).
  *
  * The replay keeps its own books from what is on the device: an access is a hit when its expert's
  * weights were on the device before its layer's gate; bytes are those it uploaded. It checks every
@@ -48,8 +55,12 @@ import { OffloadSim, type SimCounters } from '../sim/offload-sim.js';
 import type { StepCosts } from '../timing/costs.js';
 import { stepCosts } from '../timing/roofline.js';
 import { buildWorld, createPolicyCache, type PolicyPredictors, type PreparedScenario } from '../sim/world.js';
-import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
+import { OP_CANCEL, OP_COMPUTE, OP_CPU, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STAGE_LOW, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
 import type { Step } from '../trace/steps.js';
+import type { MissDecision } from '../policies/miss/types.js';
+import { hostResidentRoundTrip, MissSide, policyMissCosts, recordingHandler, replayingHandler, type MissCostSourceSpec, type MissSpeed } from './miss-exec.js';
+import { isLowBit, type LowBitDeviceExpert } from './low-bit.js';
+import { emptyRecordedSteps, recordedSource, servingScheduleSource, type RecordedSteps } from './serving-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -76,6 +87,14 @@ export interface ReplayOptions {
    * policies + j). `validate` re-measures the profile's key points there.
    */
   betweenPasses?: (boundary: number) => Promise<void>;
+  /**
+   * The costs the schedules are recorded with: a miss handler that decides from time estimates
+   * (cpu) decides on these. Default: round-number expert times on the scenario's link; validate
+   * passes the profile's (profileCosts), so the replay executes the decisions it simulates.
+   */
+  recordCosts?: StepCosts;
+  /** Where the CPU and lower-bit paths' costs come from (miss-exec.ts); default the scenario's hardware. */
+  missCosts?: MissCostSourceSpec;
 }
 
 export interface ReplayPolicyResult {
@@ -101,6 +120,16 @@ export interface ReplayPolicyResult {
   evictions: number;
   /** Most experts on the device at once (cache, staging copies, victims still in use). */
   peakDeviceExperts: number;
+  /** Misses computed on the CPU (onMiss: cpu), and misses fetched as a lower-bit copy (onMiss: low-precision) with its bytes (in bytesH2D too). */
+  cpuExperts: number;
+  lowBitFetches: number;
+  lowBitBytes: number;
+  /** Time the CPU side's runs took (from their start), summed over the steps, median over the passes. */
+  cpuSec: number;
+  /** The miss handler's decisions the replay executed, in order (f fetch, c cpu, l lower-bit); absent without a deciding handler. */
+  missDecisions?: string;
+  /** A serving workload (serving-replay.ts): the steps this policy executed (the simulator's plan for it), its requests and the output tokens of each. */
+  serving?: { requests: number; steps: StepLog[]; tokensPerRequest: number[] };
   /** Per step, seconds: the median over the timed passes. */
   stepSec: number[];
   /** Per pass, per step, seconds. */
@@ -188,6 +217,10 @@ export interface RecordedSchedule {
   label: string;
   capacityExperts: number;
   log: ScheduleLog;
+  /** Its miss handler's decisions, in order (empty without one that decides). */
+  decisions: MissDecision[];
+  /** A serving workload: the steps the scheduler gave the simulation, which the replay executes. */
+  served?: RecordedSteps;
   /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
   evictLater: Uint8Array;
 }
@@ -211,12 +244,22 @@ export const UPLOADS_PER_EXPERT = 3;
  * Simulates policy `index` on `costs` (whose link must not overlap compute), recording its
  * operations. Returns the run's counters too.
  */
-export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, index: number, predictors: PolicyPredictors, costs: StepCosts): { schedule: RecordedSchedule; counters: SimCounters } {
+export function simulateSchedule(
+  prep: PreparedScenario,
+  scenario: Scenario,
+  index: number,
+  predictors: PolicyPredictors,
+  costs: StepCosts,
+  miss?: ScheduleMiss,
+  /** A serving workload: execute these steps (a replay's) instead of asking the scheduler. */
+  steps?: RecordedSteps,
+): { schedule: RecordedSchedule; counters: SimCounters; cpuBusySec: number } {
   const world = buildWorld(prep, scenario, index, predictors);
   const { cache, plan, label } = world;
   const log = new ScheduleLog();
-  const pf = world.options.prefetch;
+  const decisions: MissDecision[] = [];
   let options = { ...world.options, schedule: log };
+  const pf = world.options.prefetch;
   if (pf?.policy.buffers) {
     // The schedule has no operation for a copy into a spare buffer: the guesses go into cache
     // slots here (and in validate's simulation of the same schedule), as before buffers existed.
@@ -225,17 +268,64 @@ export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, ind
     const policy = pf.policy;
     options = { ...options, prefetch: { ...pf, policy: { kind: policy.kind, cancelStale: policy.cancelStale, plan: policy.plan.bind(policy) } } };
   }
-  const counters = new OffloadSim(prep.trace, costs, cache, prep.newSource(), undefined, options).run();
-  return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log) }, counters };
+  const handler = options.missHandler;
+  if (handler && options.missCosts) {
+    // The replay's own miss costs (its CPU, its lower-bit copies), and its decisions recorded or made again.
+    options.missCosts = policyMissCosts(scenario, index, miss?.source ?? { hardware: prep.hardware }, miss?.shape, miss?.speed);
+    options.missHandler = miss?.decisions ? replayingHandler(handler, miss.decisions, label) : recordingHandler(handler, decisions);
+  }
+  const served = prep.serving && !steps ? emptyRecordedSteps() : undefined;
+  const source = steps ? recordedSource(steps) : (servingScheduleSource(prep, cache, served) ?? prep.newSource());
+  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs, miss?.source), cache, source, undefined, options);
+  const counters = sim.run();
+  return {
+    schedule: { index, label, capacityExperts: plan.capacityExperts, log, decisions: miss?.decisions ? [...miss.decisions] : decisions, ...(served ? { served } : {}), evictLater: evictLater(log) },
+    counters,
+    cpuBusySec: sim.cpu.busySec,
+  };
+}
+
+/** How a simulation of a replay prices and decides its misses (policies with a cpu or low-precision handler). */
+export interface ScheduleMiss {
+  /** The replayed expert shape (the lower-bit copy's bytes depend on it). */
+  shape?: ExpertShape;
+  source?: MissCostSourceSpec;
+  speed?: MissSpeed;
+  /** Make these decisions again instead of deciding. */
+  decisions?: readonly MissDecision[];
 }
 
 /**
  * The operations of each of `policies`, recorded with round-number durations: any durations give
  * the same order on a link that does not overlap compute (validate checks it with the profile's).
  */
-export function recordSchedules(prep: PreparedScenario, scenario: Scenario, policies: number[], predictors: PolicyPredictors, expertBytes: number): RecordedSchedule[] {
-  const costs = replayCosts(expertBytes, prep.hardware, (tokens) => 1e-3 + 1e-6 * tokens);
-  return policies.map((index) => simulateSchedule(prep, scenario, index, predictors, costs).schedule);
+export function recordSchedules(
+  prep: PreparedScenario,
+  scenario: Scenario,
+  policies: number[],
+  predictors: PolicyPredictors,
+  expertBytes: number,
+  costs?: StepCosts,
+  miss?: ScheduleMiss | ((j: number) => ScheduleMiss),
+): RecordedSchedule[] {
+  const c = costs ?? replayCosts(expertBytes, prep.hardware, (tokens) => 1e-3 + 1e-6 * tokens);
+  return policies.map((index, j) => simulateSchedule(prep, scenario, index, predictors, c, typeof miss === 'function' ? miss(j) : miss).schedule);
+}
+
+const DECISION_LETTERS: Record<MissDecision, string> = { fetch: 'f', cpu: 'c', 'low-bit': 'l' };
+
+export function encodeDecisions(d: readonly MissDecision[]): string {
+  return d.map((x) => DECISION_LETTERS[x]).join('');
+}
+
+export function decodeDecisions(s: string | undefined): MissDecision[] | undefined {
+  if (s === undefined) return undefined;
+  const back = Object.fromEntries(Object.entries(DECISION_LETTERS).map(([k, v]) => [v, k])) as Record<string, MissDecision>;
+  return Array.from(s, (ch) => {
+    const d = back[ch];
+    if (d === undefined) throw new Error(`replay: unknown miss decision "${ch}"`);
+    return d;
+  });
 }
 
 /** For each EVICT operation, whether its old copy is computed later in the same layer (then it is freed after that). */
@@ -246,7 +336,7 @@ function evictLater(log: ScheduleLog): Uint8Array {
     const v = log.a(i);
     for (let j = i + 1; j < log.length; j++) {
       const op = log.op(j);
-      if (op === OP_LAYER || op === OP_STEP_END || ((op === OP_UPLOAD || op === OP_STAGE) && log.a(j) === v)) break;
+      if (op === OP_LAYER || op === OP_STEP_END || ((op === OP_UPLOAD || op === OP_STAGE || op === OP_STAGE_LOW || op === OP_CPU) && log.a(j) === v)) break;
       if (op === OP_COMPUTE && log.a(j) === v) {
         out[i] = 1;
         break;
@@ -266,6 +356,10 @@ interface PassCounters {
   bytesH2D: number;
   evictions: number;
   peakDeviceExperts: number;
+  cpuExperts: number;
+  lowBitFetches: number;
+  lowBitBytes: number;
+  cpuSec: number;
   perLayerAccesses: Float64Array;
   perLayerHits: Float64Array;
   stepSec: number[];
@@ -277,7 +371,7 @@ interface PassCounters {
 }
 
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
-async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null): Promise<PassCounters> {
+async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null, side: MissSide): Promise<PassCounters> {
   const { backend, prep } = o;
   const clock = o.clock ?? hrClock;
   const now = () => clock.now();
@@ -297,6 +391,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     bytesH2D: 0,
     evictions: 0,
     peakDeviceExperts: 0,
+    cpuExperts: 0,
+    lowBitFetches: 0,
+    lowBitBytes: 0,
+    cpuSec: 0,
     perLayerAccesses: new Float64Array(L),
     perLayerHits: new Float64Array(L),
     stepSec: [],
@@ -313,13 +411,14 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
   // and whether that upload was a prefetch.
   const cached: (DeviceExpert | undefined)[] = new Array(L * E);
   const dropped: (DeviceExpert | undefined)[] = new Array(L * E);
-  const staged: (DeviceExpert | undefined)[] = new Array(L * E);
+  const staged: (DeviceExpert | LowBitDeviceExpert | undefined)[] = new Array(L * E);
   const droppedBeforeUpload = new Uint8Array(L * E);
   const uploadedAt = new Int32Array(L * E).fill(-1);
   const byPrefetch = new Uint8Array(L * E);
   let live = 0;
-  const free = (d: DeviceExpert): void => {
-    backend.evict(d);
+  const release = (d: DeviceExpert | LowBitDeviceExpert): void => (isLowBit(d) ? side.lowBit(s.index).evict(d) : backend.evict(d));
+  const free = (d: DeviceExpert | LowBitDeviceExpert): void => {
+    release(d);
     live--;
   };
   const bug = (i: number, what: string): Error => new Error(`replay: ${s.label}: operation ${i} (${log.describe(i)}): ${what}`);
@@ -330,7 +429,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     }
     await backend.sync();
 
-    const source = prep.newSource();
+    const source = s.served ? recordedSource(s.served) : prep.newSource();
     const maxTokens = source.maxTokens;
     const hidden = new Float32Array(maxTokens * h);
     const normed = new Float32Array(maxTokens * h);
@@ -358,6 +457,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         t0 = now();
         tl = t0;
       } else if (op === OP_LAYER) {
+        await side.layerEnd(hidden, h, c);
         const t = now();
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         tl = t;
@@ -380,6 +480,24 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         else free(d);
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
+      } else if (op === OP_CPU) {
+        // Computed on the CPU from its host weights, while this thread goes on with the device's operations.
+        const n = side.submitCpu(step!, layer, key - layer * E, normed);
+        if (n !== log.b(i)) throw bug(i, `the trace routes ${n} tokens to it`);
+        c.accesses++;
+        c.perLayerAccesses[layer]++;
+        c.cpuExperts++;
+      } else if (op === OP_STAGE_LOW) {
+        if (staged[key] !== undefined || cached[key] !== undefined) throw bug(i, 'the expert is already on the device');
+        const tu = now();
+        const d = await side.lowBit(s.index).upload(side.quantized(s.index, key));
+        c.uploadSec += secondsSince(tu);
+        c.uploads++;
+        c.bytesH2D += d.sizeBytes;
+        c.lowBitFetches++;
+        c.lowBitBytes += d.sizeBytes;
+        if (++live > c.peakDeviceExperts) c.peakDeviceExperts = live;
+        staged[key] = d;
       } else if (op === OP_UPLOAD || op === OP_STAGE) {
         if ((op === OP_UPLOAD ? cached : staged)[key] !== undefined || dropped[key] !== undefined) throw bug(i, 'the expert is already on the device');
         const tu = now();
@@ -419,7 +537,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         const x = new Float32Array(n * h);
         for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
         const tc = now();
-        const y = (await backend.runExpert(x, dev)) as Float32Array;
+        const y = isLowBit(dev) ? await side.lowBit(s.index).run(x, dev) : ((await backend.runExpert(x, dev as DeviceExpert)) as Float32Array);
         c.computeSec += secondsSince(tc);
         for (let r = 0; r < n; r++) {
           const g = gates[r];
@@ -442,6 +560,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
           }
         }
       } else if (op === OP_STEP_END) {
+        await side.layerEnd(hidden, h, c);
         const t = now();
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
@@ -453,11 +572,19 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     }
     return c;
   } finally {
-    for (const copies of [cached, dropped, staged]) for (const d of copies) if (d !== undefined) backend.evict(d);
+    await side.drain();
+    for (const copies of [cached, dropped, staged]) for (const d of copies) if (d !== undefined) release(d);
   }
 }
 
 const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+/** Output tokens of each stream in executed steps. */
+function tokensPerStream(steps: readonly StepLog[], streams: number): number[] {
+  const out = new Array<number>(streams).fill(0);
+  for (const s of steps) for (const q of s.emitSeq) out[q]++;
+  return out;
+}
 
 /** Replay every requested policy: record its schedule, warm up, then timed passes. */
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {
@@ -469,7 +596,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const E = prep.model.numExperts;
   const { predictors } = o;
   const expertBytes = expertWeightBytes(o.shape, 'float32');
-  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
+  const miss: ScheduleMiss = { shape: o.shape, source: o.missCosts ?? { hardware: prep.hardware } };
+  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes, o.recordCosts, miss);
   const memory = new SlabAllocator();
   const clock = o.clock ?? hrClock;
   const t0 = clock.now();
@@ -479,20 +607,23 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
+  const side = await MissSide.open(backend, scenario, schedules, hosts, o.shape, prep.trace);
   try {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
+    const stepsOf: StepLog[][] = o.policies.map(() => []);
     await between(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
-        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null);
-        const log: StepLog[] | null = j === 0 && r === 0 ? [] : null;
-        const c = await replayPass(o, hosts, s, s.log.length, log);
-        if (log) steps = log;
+        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side);
+        const log: StepLog[] | null = r === 0 ? [] : null;
+        const c = await replayPass(o, hosts, s, s.log.length, log, side);
+        if (log) stepsOf[j] = log;
+        if (log && j === 0) steps = log;
         const first = passes[j][0];
-        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.stepSec.length !== c.stepSec.length)) {
+        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.cpuExperts !== c.cpuExperts || first.lowBitFetches !== c.lowBitFetches || first.stepSec.length !== c.stepSec.length)) {
           throw new Error(`replay: pass ${r} of ${s.label} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}`);
         }
         passes[j].push(c);
@@ -526,6 +657,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         bytesH2D: c0.bytesH2D,
         evictions: c0.evictions,
         peakDeviceExperts: c0.peakDeviceExperts,
+        cpuExperts: c0.cpuExperts,
+        lowBitFetches: c0.lowBitFetches,
+        lowBitBytes: c0.lowBitBytes,
+        cpuSec: median(ps.map((q) => q.cpuSec)),
+        ...(s.decisions.length > 0 ? { missDecisions: encodeDecisions(s.decisions) } : {}),
         stepSec,
         passStepSec: ps.map((q) => q.stepSec),
         perLayerSec: Array.from({ length: L }, (_, l) => median(ps.map((q) => q.perLayerSec[l]))),
@@ -536,10 +672,12 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passUploadSec: ps.map((q) => q.uploadSec),
         passComputeSec: ps.map((q) => q.computeSec),
         ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
-        latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
+        ...(s.served ? { serving: { requests: s.served.streams, steps: stepsOf[j], tokensPerRequest: tokensPerStream(stepsOf[j], s.served.streams) } } : {}),
+        latency: summarizeLatencies(tokenLatencies(stepsOf[j], stepSec, s.served?.streams ?? prep.trace.sequences.length)),
       });
     }
   } finally {
+    await side.close();
     memory.clear();
   }
   return {

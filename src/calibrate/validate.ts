@@ -13,6 +13,12 @@
  * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
  * over the passes, beside the error with the profile as calibrated; the table's rows compare the
  * median over the passes on both sides.
+ *
+ * Miss handlers that compute a miss elsewhere (miss-exec.ts): the replay's schedule is recorded on
+ * the profile's costs, so it executes the simulator's decisions; the simulation as calibrated
+ * decides again and must decide the same; the per-pass simulations make the replay's decisions.
+ * Their costs come from the profile (CPU expert fit, lower-bit fits). Serving workloads: every
+ * simulation of a pass executes the replay's steps (serving-replay.ts).
  */
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
@@ -21,7 +27,8 @@ import { RooflineCosts } from '../timing/roofline.js';
 import type { StepCosts } from '../timing/costs.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
-import { recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
+import { decodeDecisions, encodeDecisions, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
+import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
@@ -53,6 +60,13 @@ export interface SimulatedPolicy {
   /** Time the link and the compute stream were busy. */
   linkBusySec: number;
   gpuBusySec: number;
+  /** Misses computed on the CPU, fetched as lower-bit copies (and their bytes); the CPU's busy time. */
+  cpuComputations: number;
+  lowBitComputations: number;
+  lowBitBytes: number;
+  cpuBusySec: number;
+  /** A serving workload: the output tokens of each request. */
+  tokensPerRequest?: number[];
   latency: LatencySummary;
 }
 
@@ -63,8 +77,25 @@ type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'p
  * which must be those the replay executed (recorded with other durations): the order does not
  * depend on durations, and a difference is a bug, thrown as one.
  */
-export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult): SimulatedPolicy[] {
-  return simulatePasses(setup, () => hardware, replayed, 1).map((passes) => passes[0]);
+export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: ReplayResult, missSource?: MissCostSourceSpec): SimulatedPolicy[] {
+  return simulatePasses(setup, () => hardware, replayed, 1, { source: missSource, decide: true }).map((passes) => passes[0]);
+}
+
+/**
+ * The CPU and lower-bit paths of a simulation of a replay (miss-exec.ts): their costs' source
+ * (default: the hardware of the pass), their speed per pass, and whether the miss handler decides
+ * (then its decisions must be the replay's: the replay executed the simulator's plan) or makes the
+ * replay's decisions again (a pass simulated on the machine's speed of its minutes).
+ */
+export interface SimulatedMiss {
+  /**
+   * The hardware the replay's schedule was planned on (a serving workload's steps, a time-estimate
+   * handler's decisions): the profile as calibrated. Default: the first pass's.
+   */
+  planHardware?: Hardware;
+  source?: MissCostSourceSpec;
+  speedOf?: (j: number, pass: number) => MissSpeed;
+  decide?: boolean;
 }
 
 /**
@@ -72,18 +103,34 @@ export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: Re
  * `hardwareOf(j, r)` (the machine's speed in the minutes of that pass); the operations of every
  * simulation are checked against the replay's, as in simulateReplay.
  */
-export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number): SimulatedPolicy[][] {
+export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number, miss: SimulatedMiss = {}): SimulatedPolicy[][] {
   const { prep, loaded, policies, scaled, predictors } = setup;
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
+  const shape = scaled.shape;
+  const sourceOf = (j: number, r: number): MissCostSourceSpec => miss.source ?? { hardware: hardwareOf(j, r) };
+  const decisionsOf = (j: number) => decodeDecisions(replayed.policies[j].missDecisions);
+  // The replay's operations: recorded with its decisions (any durations then give the same order)
+  // on the hardware it was planned on (a serving workload's steps depend on durations).
+  const planCosts = profileCosts(scaled, miss.planHardware ?? hardwareOf(0, 0));
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }));
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
       const costs = profileCosts(scaled, hardwareOf(j, r));
-      const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+      const decisions = miss.decide ? undefined : decisionsOf(j);
+      // Deciding, it plans (its steps too); else it executes the replay's plan on the pass's speeds.
+      const steps = miss.decide ? undefined : executed[j].served;
+      const { schedule, counters: c, cpuBusySec } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions }, steps);
+      const replayedDecisions = replayed.policies[j].missDecisions ?? '';
+      if (miss.decide && encodeDecisions(schedule.decisions) !== replayedDecisions) {
+        throw new Error(`validate: ${schedule.label}: the simulator's miss decisions on this profile differ from those the replay executed (replay them with the profile's costs: validate does)`);
+      }
       if (!schedule.log.equals(executed[j].log)) {
         throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
       }
       const ends = c.stepEndSec.subarray(0, c.stepEndCount);
-      const stepSec = Array.from(ends, (t, i) => t - (i === 0 ? 0 : ends[i - 1]));
+      // A serving workload's steps from their start (the idle waits for arrivals are not executed by the replay).
+      const starts = schedule.served?.startSec;
+      const stepSec = Array.from(ends, (t, i) => t - (starts ? starts[i] : i === 0 ? 0 : ends[i - 1]));
+      const { steps: stepLog, streams } = stepsOf(replayed, j, prep.trace.sequences.length);
       return {
         index,
         accesses: c.accesses,
@@ -96,13 +143,24 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         perLayerSec: Array.from(c.perLayerSec),
         linkBusySec: c.linkBusySec,
         gpuBusySec: c.gpuBusySec,
-        latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+        cpuComputations: c.cpuComputations,
+        lowBitComputations: c.lowBitComputations,
+        lowBitBytes: c.lowBitBytes,
+        cpuBusySec,
+        ...(prep.serving ? { tokensPerRequest: Array.from(c.seqOutputs.subarray(0, streams)) } : {}),
+        latency: summarizeLatencies(tokenLatencies(stepLog, stepSec, streams)),
       };
     }),
   );
 }
 
 const median = (xs: readonly number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
+
+/** The steps policy j executed and the streams they index: its own (serving), or the replay's (batch: the same for every policy). */
+export function stepsOf(replayed: Pick<ReplayResult, 'steps' | 'policies'>, j: number, sequences: number): { steps: ReplayResult['steps']; streams: number } {
+  const sv = replayed.policies[j]?.serving;
+  return sv ? { steps: sv.steps, streams: sv.requests } : { steps: replayed.steps, streams: sequences };
+}
 
 /** The simulations of one policy's passes as one: per step (and layer, and busy time) the median over them. */
 export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pick<ReplayResult, 'steps'>, sequences: number): SimulatedPolicy {
@@ -115,6 +173,7 @@ export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pic
     perLayerSec: s0.perLayerSec.map((_, l) => median(sims.map((s) => s.perLayerSec[l]))),
     linkBusySec: median(sims.map((s) => s.linkBusySec)),
     gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
+    cpuBusySec: median(sims.map((s) => s.cpuBusySec)),
     latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
   };
 }
@@ -201,17 +260,24 @@ export interface ValidateResult {
   replay: ReplayResult;
 }
 
+const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
 const rel = (sim: number, meas: number) => (meas === 0 ? (sim === 0 ? 0 : Infinity) : (sim - meas) / meas);
 
 /** The comparison rows of one policy; throws if a count differs (a bug, not an error figure). */
 export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy, steps: number, onCoreTpotMs?: number): MetricRow[] {
+  if (r.serving && s.tokensPerRequest?.join(',') !== r.serving.tokensPerRequest.join(',')) {
+    throw new Error(`validate: ${r.label}: simulated tokens per request differ from the replayed ones: the simulator and the replay did not run the same steps`);
+  }
   for (const [what, a, b] of [
     ['accesses', s.accesses, r.accesses],
     ['hits', s.hits, r.hits],
     ['late hits', s.lateHits, r.lateHits],
     ['prefetch uploads', s.prefetchIssued, r.prefetchUploads],
     ['bytes moved', s.bytesH2D, r.bytesH2D],
+    ['CPU-computed experts', s.cpuComputations, r.cpuExperts],
+    ['lower-bit fetches', s.lowBitComputations, r.lowBitFetches],
+    ['lower-bit bytes', s.lowBitBytes, r.lowBitBytes],
   ] as const) {
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
   }
@@ -235,7 +301,16 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
     ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
+    ...(r.cpuExperts > 0 || s.cpuComputations > 0
+      ? [row('CPU expert time per step', 'ms', (1e3 * s.cpuBusySec) / steps, (1e3 * r.cpuSec) / steps), row('CPU-computed experts', '', s.cpuComputations, r.cpuExperts, true)]
+      : []),
+    ...(r.lowBitFetches > 0 || s.lowBitComputations > 0
+      ? [row('lower-bit fetches', '', s.lowBitComputations, r.lowBitFetches, true), row('lower-bit bytes', 'MiB', s.lowBitBytes / 2 ** 20, r.lowBitBytes / 2 ** 20, true)]
+      : []),
     row('hit rate', '%', pct(s.hits, s.accesses), pct(r.hits, r.accesses), true),
+    ...(r.serving
+      ? [row('requests', '', r.serving.requests, r.serving.requests, true), row('output tokens', '', sumOf(s.tokensPerRequest ?? []), sumOf(r.serving.tokensPerRequest), true)]
+      : []),
   ];
 }
 
@@ -292,9 +367,13 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     seed: o.seed,
     progress: o.progress,
     predictors: setup.predictors,
+    // The schedules are recorded on the profile, so a miss handler deciding from time estimates makes the simulator's decisions.
+    recordCosts: profileCosts(scaled, o.profile.hardware),
+    missCosts: { profile: o.profile },
   });
   const repeats = replayed.repeats;
-  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed);
+  const missSource: MissCostSourceSpec = { profile: o.profile };
+  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed, missSource);
   const perPass = prober
     ? simulatePasses(
         setup,
@@ -304,10 +383,23 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
         },
         replayed,
         repeats,
+        {
+          planHardware: o.profile.hardware,
+          source: missSource,
+          // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
+          // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
+          speedOf: (j, r) => {
+            const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
+            return { device: f.expert, cpu: backend.name === 'cpu' ? f.expert : 1 };
+          },
+        },
       )
     : asCalibrated.map((s) => Array.from({ length: repeats }, () => s));
   const sequences = prep.trace.sequences.length;
-  const simulated = perPass.map((sims) => medianOverPasses(sims, replayed, sequences));
+  const simulated = perPass.map((sims, j) => {
+    const own = stepsOf(replayed, j, sequences);
+    return medianOverPasses(sims, own, own.streams);
+  });
   const calibrated = o.profile.samples.expert.map((e) => expertWeightBytes({ hiddenSize: e.hiddenSize, intermediateSize: e.intermediateSize }, e.dtype));
   const lo = Math.min(...calibrated);
   const hi = Math.max(...calibrated);
@@ -322,19 +414,21 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     backend.name === 'cpu' && replayed.policies[0]?.passStepWaitSec && threads && Number(threads[1]) > 1
       ? [`the CPU backend runs ${threads[1]} ONNX Runtime threads, but the waits for a core are measured for the replaying thread only: the time on a core overstates what the pool's threads got`]
       : [];
-  const steps = replayed.trace.steps;
   const policies = replayed.policies.map((r, i): PolicyValidation => {
     const s = simulated[i];
+    // Per policy: a serving workload's steps are the scheduler's for that policy (batch: the trace's for all).
+    const own = stepsOf(replayed, i, sequences);
+    const steps = own.steps.length;
     return {
       index: r.index,
       policy: r.policy,
       label: r.label,
-      rows: compare(r, s, steps, onCoreTpot(r, replayed.steps, sequences)),
+      rows: compare(r, s, steps, onCoreTpot(r, own.steps, own.streams)),
       simulatedStepSec: s.stepSec,
       measuredStepSec: r.stepSec,
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
-      passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
+      passes: passErrors(r, perPass[i], asCalibrated[i], own.steps, own.streams),
     };
   });
   const probes = prober?.probes ?? [];

@@ -73,6 +73,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     // ONNX Runtime is slow to load: only these commands import it.
     const { setupReplay } = await import('../calibrate/replay-setup.js');
     const { replay } = await import('../calibrate/replay.js');
+    const { profileCosts } = await import('../calibrate/validate.js');
     const { describeScaled } = await import('../calibrate/scale.js');
     const { formatReplay } = await import('../report/validate.js');
     const setup = await setupReplay(setupOptions(a));
@@ -91,6 +92,8 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         seed: a.seed,
         progress,
         predictors: setup.predictors,
+        // Decisions from time estimates (onMiss: cpu) and a serving scheduler's steps: planned on the scenario's hardware.
+        recordCosts: profileCosts(setup.scaled, setup.prep.hardware),
       });
       const json = JSON.stringify({ scenario: setup.loaded.scenario.name, model: description, ...r }, null, 2) + '\n';
       if (a.out) writeFileAtomic(path.resolve(a.out), json);

@@ -31,7 +31,7 @@ export function timingNote(r: Pick<ReplayResult, 'warmupSteps' | 'repeats'>): st
 }
 
 export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
-  const header = ['policy', 'hit rate', 'hits', 'late', 'misses', 'prefetched', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread'];
+  const header = ['policy', 'hit rate', 'hits', 'late', 'misses', 'prefetched', 'uploaded MiB', 'TTFT ms', 'TPOT ms', 'TPOT p50', 'TPOT p99', 'upload ms/step', 'expert ms/step', 'layer ms min', 'layer ms max', 'pass spread', 'on CPU', 'low-bit'];
   const n = r.trace.steps;
   const rows = r.policies.map((p) => {
     const perLayer = p.perLayerSec.map((t) => t / n);
@@ -53,6 +53,8 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
       ms(Math.min(...perLayer)),
       ms(Math.max(...perLayer)),
       `${fmt(100 * spread, 1)}%`,
+      String(p.cpuExperts),
+      String(p.lowBitFetches),
     ];
   });
   return [
@@ -64,6 +66,7 @@ export function formatReplay(r: ReplayResult, h: ReplayHeader): string {
     renderTable(header, rows),
     '',
     'late: computed from a prefetch still to be uploaded at its gate; prefetched: uploads ahead of the gate',
+    'on CPU: misses computed on the CPU EP beside the device (onMiss: cpu); low-bit: misses fetched as an int4/int8 copy (onMiss: low-precision), their bytes in uploaded MiB',
     'pass spread: (slowest - fastest) / fastest mean step time over the timed passes',
     ...h.warnings.map((w) => `warning: ${w}`),
   ].join('\n');

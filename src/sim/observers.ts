@@ -7,8 +7,8 @@
  */
 import type { TimelineSpan } from '../metrics/types.js';
 import type { Step } from '../trace/steps.js';
-import { JOB_EXPERT, JOB_PRE, LINK_DEMAND, LINK_KIND_NAMES, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, WRITE_BACK_TAG, jobKey, jobKind } from './jobs.js';
-import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
+import { JOB_EXPERT, JOB_PRE, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, WRITE_BACK_TAG, jobKey, jobKind } from './jobs.js';
+import { OP_CANCEL, OP_COMPUTE, OP_CPU, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STAGE_LOW, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 /** The resource a job runs on. */
 export const LANE_GPU = 0;
@@ -37,6 +37,8 @@ export interface SimObserver {
   stepEnded(): void;
   /** The GPU idles, with no step, until `sec`. */
   idleUntil(sec: number): void;
+  /** A miss of `key` over `tokens` tokens is computed on the CPU: its job is submitted (it starts when the CPU is free). */
+  cpuSubmitted(key: number, tokens: number): void;
   /** A job (tags as in jobs.ts) starts on `lane` (LANE_*). */
   jobStarted(lane: number, tag: number, tag2: number, startSec: number, endSec: number): void;
   /** An SSD read of `key` (with a storage tier) starts; `demand`: a miss waits for it. */
@@ -54,6 +56,9 @@ export class Observers implements SimObserver {
   }
   gated(layer: number): void {
     for (const o of this.list) o.gated(layer);
+  }
+  cpuSubmitted(key: number, tokens: number): void {
+    for (const o of this.list) o.cpuSubmitted(key, tokens);
   }
   evicted(victim: number, key: number): void {
     for (const o of this.list) o.evicted(victim, key);
@@ -154,6 +159,8 @@ export class TimelineRecorder implements SimObserver {
     }
   }
 
+  cpuSubmitted(): void {}
+
   ssdRead(key: number, demand: boolean, startSec: number, endSec: number): void {
     if (!this.inWindow()) return;
     const E = this.numExperts;
@@ -193,6 +200,10 @@ export class ScheduleRecorder implements SimObserver {
   }
   idleUntil(): void {}
   ssdRead(): void {}
+  /** Recorded when the gate submits it: the CPU runs its jobs in that order beside the device (its start depends on durations). */
+  cpuSubmitted(key: number, tokens: number): void {
+    this.log.push(OP_CPU, key, tokens);
+  }
 
   jobStarted(lane: number, tag: number, tag2: number): void {
     const key = jobKey(tag);
@@ -202,7 +213,9 @@ export class ScheduleRecorder implements SimObserver {
       const kind = jobKind(tag);
       if (kind === LINK_STAGED) this.log.push(OP_STAGE, key);
       else if (kind === LINK_DEMAND || kind === LINK_PREFETCH) this.log.push(OP_UPLOAD, key, kind === LINK_PREFETCH ? 1 : 0);
+      else if (kind === LINK_LOW_BIT) this.log.push(OP_STAGE_LOW, key);
       else throw new Error(`schedule: link transfer of kind ${kind} cannot be recorded`);
-    } else throw new Error('schedule: CPU jobs cannot be recorded');
+    }
+    // CPU jobs are recorded when their gate submits them (cpuSubmitted).
   }
 }

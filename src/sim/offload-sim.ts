@@ -162,7 +162,9 @@ export class OffloadSim implements JobListener, LoopPosition {
     if (log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
       if (cost.linkOverlapsCompute) throw new Error('a schedule is recorded on a link that does not overlap compute (overlapsCompute: false)');
-      if ((this.handler && !missHandlerInfo(this.handler.kind).fetchesOnly) || options.prefillStreaming) throw new Error('a schedule is recorded with fetching on a miss and no prefill streaming');
+      if (options.prefillStreaming) throw new Error('a schedule is recorded without prefill streaming');
+      // With CPU-computed misses and prefetching, which prefetch uploads run while the CPU finishes would depend on durations.
+      if (this.handler && missHandlerInfo(this.handler.kind).bypassesCache && options.prefetch) throw new Error('a schedule with CPU-computed misses is recorded without prefetching');
       if (this.host) throw new Error('a schedule is recorded without a host thread');
       observers.push(new ScheduleRecorder(log, cache.resident));
     }
@@ -353,6 +355,7 @@ export class OffloadSim implements JobListener, LoopPosition {
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
       this.ledger.computedOnCpu(this.cpuTaskOpen ? 0 : 2 * mc!.activationBytes(n));
+      this.observer?.cpuSubmitted(key, n);
       if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
       return true;
     } else if (decision === 'low-bit') {

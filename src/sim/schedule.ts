@@ -17,6 +17,12 @@
  *                                             the slot's old contents stay until key's UPLOAD starts)
  *   CANCEL    a = key                         a queued prefetch of key was cancelled before it started
  *   STEP_END                                  the pass is over
+ *   CPU       a = key, b = tokens             a miss is computed on the CPU from host memory (Fiddler),
+ *                                             recorded when its gate submits it: the CPU runs its
+ *                                             jobs in that order beside the device, and the layer
+ *                                             ends once the last of them is done
+ *   STAGE_LOW a = key                         a miss's lower-bit copy goes to a staging buffer (HOBBIT);
+ *                                             its COMPUTE runs that copy
  */
 export const OP_STEP = 0;
 export const OP_LAYER = 1;
@@ -27,8 +33,10 @@ export const OP_EVICT = 5;
 export const OP_CANCEL = 6;
 export const OP_STEP_END = 7;
 export const OP_GATE = 8;
+export const OP_CPU = 9;
+export const OP_STAGE_LOW = 10;
 
-export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate'] as const;
+export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate', 'cpu', 'stage-low'] as const;
 
 export class ScheduleLog {
   ops = new Int32Array(3 * 1024);

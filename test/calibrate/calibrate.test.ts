@@ -60,6 +60,19 @@ describe('moesim calibrate --backend cpu --quick', () => {
     }
   });
 
+  it('measures lower-bit copies (int4, int8) on the plan\'s shapes, with fewer bytes than the fp32 runs', () => {
+    const lb = profile.samples.lowBitExpert!;
+    for (const dtype of ['int4', 'int8'] as const) {
+      const s = lb.filter((x) => x.dtype === dtype);
+      expect(new Set(s.map((x) => x.hiddenSize))).toEqual(new Set(quickPlan.shapes.map((x) => x.hiddenSize)));
+      expect(profile.fit.lowBitExpert![dtype]!.relativeResiduals).toHaveLength(s.length);
+      for (const x of s) {
+        const fp32 = profile.samples.expert.find((e) => e.hiddenSize === x.hiddenSize && e.tokens === x.tokens);
+        if (fp32) expect(x.bytes).toBeLessThan(fp32.bytes);
+      }
+    }
+  });
+
   it('reports fits with R² and a residual per point', () => {
     const { expert, transfer } = profile.fit;
     expect(expert.relativeResiduals).toHaveLength(profile.samples.expert.length);

@@ -277,11 +277,11 @@ describe('bad input', () => {
     expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/wide\.jsonl:1: "experts"\[1\]: expert id 9 is beyond the scenario's model, which has experts 0\.\.7/);
   });
 
-  it('a policy that computes misses elsewhere is refused, by name (not silently replayed as fetching)', async () => {
+  it('a policy that computes misses on the CPU while prefetching is refused, by name (no single order to execute)', async () => {
     const f = write('pf.yaml', tinyScenario(`
-  - { kind: lru, cache: { perLayer: 2 } }
-  - { kind: static, cache: { perLayer: 2 }, onMiss: { kind: cpu } }`));
-    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/policies\[1\]\.onMiss: replay and validate fetch misses to the device \(onMiss: fetch\); cpu on a miss is not executed yet/);
+  - { kind: static, cache: { perLayer: 2 }, onMiss: { kind: cpu } }
+  - { kind: lru, cache: { perLayer: 2 }, prefetch: { kind: pregated }, onMiss: { kind: cpu } }`));
+    expect(await err(setupReplay({ scenarioFile: f, backend: 'cpu', ...TINY }))).toMatch(/policies\[1\]\.onMiss: replay and validate execute cpu on a miss without prefetching/);
     const ok = await setupReplay({ scenarioFile: f, backend: 'cpu', policies: ['0'], ...TINY });
     expect(ok.policies).toEqual([0]);
     await ok.backend.close();
