@@ -284,7 +284,7 @@ workload:
   schedulers: ${schedulers}
 ${extra}policies:
   - { kind: lru, cache: { perLayer: 2 } }
-  - { kind: static, label: fiddler, cache: { perLayer: 3 }, onMiss: { kind: cpu } }
+  - { kind: static, label: fiddler, cache: { perLayer: 3 }, onMiss: { kind: cpu, belowTokens: 1000 } }
   - { kind: lru, label: hobbit, cache: { perLayer: 2 }, onMiss: { kind: low-precision, dtype: int4 } }
 `;
 
