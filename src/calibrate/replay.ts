@@ -35,6 +35,8 @@
  * a pass and not timed or counted, as the simulator charges nothing for them. `betweenPasses` runs
  * untimed before the first timed pass and after each (validate's calibration samples, drift.ts).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';
 import { SlabAllocator } from './backends.js';
@@ -50,6 +52,9 @@ import { stepCosts } from '../timing/roofline.js';
 import { buildWorld, createPolicyCache, type PolicyPredictors, type PreparedScenario } from '../sim/world.js';
 import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, ScheduleLog } from '../sim/schedule.js';
 import type { Step } from '../trace/steps.js';
+import { OP_READ } from '../sim/schedule.js';
+import type { Ssd } from '../hardware/storage.js';
+import { ExpertFile, hostResident, pageCacheShare, replayHostTier, type ExpertFileInfo } from './disk-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -76,6 +81,27 @@ export interface ReplayOptions {
    * policies + j). `validate` re-measures the profile's key points there.
    */
   betweenPasses?: (boundary: number) => Promise<void>;
+  /**
+   * Issue 16: the SSD of policies with a storage tier (default the scenario's hardware.storage):
+   * its request size and queue depth are those of the replay's reads, and its read time is what a
+   * recorded schedule is simulated with. validate passes the measured disk's.
+   */
+  storage?: Ssd;
+  /** The experts' file on the disk the SSD tier reads (default: in the OS's temporary folder); created and deleted. */
+  diskFile?: string;
+}
+
+/** Issue 16: a policy's SSD-tier reads, executed from a file on this machine's disk (disk-replay.ts). */
+export interface ReplaySsd {
+  file: ExpertFileInfo;
+  reads: number;
+  /** Bytes read (each read an expert's slot, its bytes aligned up to 4 KiB). */
+  bytes: number;
+  /** Time inside the reads, summed over the steps: median over the passes, and per pass. */
+  sec: number;
+  passSec: number[];
+  /** Per pass: the share of the bytes read that the page cache served, not the disk (/proc/self/io); absent where not reported. */
+  passPageCacheShare?: number[];
 }
 
 export interface ReplayPolicyResult {
@@ -124,6 +150,8 @@ export interface ReplayPolicyResult {
    */
   passStepWaitSec?: number[][];
   latency: LatencySummary;
+  /** Issue 16: its SSD reads, when its plan has a storage tier. */
+  ssd?: ReplaySsd;
 }
 
 export interface ReplayResult {
@@ -166,7 +194,7 @@ function fillUniform(out: Float32Array, seed: number, scale: number): void {
  * Every expert's weights in host memory, page-aligned (like pinned host memory), each expert's
  * three matrices contiguous. Scaled like a trained layer (uniform ±1/sqrt(fan-in)).
  */
-export function hostExperts(numKeys: number, shape: ExpertShape, seed: string, memory: SlabAllocator): ExpertWeights[] {
+export function hostExperts(numKeys: number, shape: ExpertShape, seed: string, memory: Pick<SlabAllocator, 'alloc'>): ExpertWeights[] {
   const { hiddenSize: h, intermediateSize: f } = shape;
   const out: ExpertWeights[] = [];
   for (let key = 0; key < numKeys; key++) {
@@ -190,6 +218,8 @@ export interface RecordedSchedule {
   log: ScheduleLog;
   /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
   evictLater: Uint8Array;
+  /** Issue 16: with a storage tier, the experts in host DRAM before the run (the rest come from the SSD). */
+  hostResident?: Uint8Array;
 }
 
 /**
@@ -211,22 +241,32 @@ export const UPLOADS_PER_EXPERT = 3;
  * Simulates policy `index` on `costs` (whose link must not overlap compute), recording its
  * operations. Returns the run's counters too.
  */
-export function simulateSchedule(prep: PreparedScenario, scenario: Scenario, index: number, predictors: PolicyPredictors, costs: StepCosts): { schedule: RecordedSchedule; counters: SimCounters } {
+export function simulateSchedule(
+  prep: PreparedScenario,
+  scenario: Scenario,
+  index: number,
+  predictors: PolicyPredictors,
+  costs: StepCosts,
+  storage: Ssd | undefined = prep.hardware.storage,
+): { schedule: RecordedSchedule; counters: SimCounters; ssd?: { reads: number; busySec: number } } {
   const world = buildWorld(prep, scenario, index, predictors);
   const { cache, plan, label } = world;
   const log = new ScheduleLog();
-  const options = { ...world.options, schedule: log };
+  const tier = replayHostTier(prep, scenario, index, costs, storage);
+  const hostResidentBefore = tier ? hostResident(tier) : undefined;
+  const options = { ...world.options, schedule: log, ...(tier ? { tiers: tier } : {}) };
   const counters = new OffloadSim(prep.trace, costs, cache, prep.newSource(), undefined, options).run();
-  return { schedule: { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log) }, counters };
+  const schedule: RecordedSchedule = { index, label, capacityExperts: plan.capacityExperts, log, evictLater: evictLater(log), ...(hostResidentBefore ? { hostResident: hostResidentBefore } : {}) };
+  return { schedule, counters, ...(tier ? { ssd: { reads: tier.counters.ssdReads, busySec: tier.counters.ssdBusySec } } : {}) };
 }
 
 /**
  * The operations of each of `policies`, recorded with round-number durations: any durations give
  * the same order on a link that does not overlap compute (validate checks it with the profile's).
  */
-export function recordSchedules(prep: PreparedScenario, scenario: Scenario, policies: number[], predictors: PolicyPredictors, expertBytes: number): RecordedSchedule[] {
+export function recordSchedules(prep: PreparedScenario, scenario: Scenario, policies: number[], predictors: PolicyPredictors, expertBytes: number, storage?: Ssd): RecordedSchedule[] {
   const costs = replayCosts(expertBytes, prep.hardware, (tokens) => 1e-3 + 1e-6 * tokens);
-  return policies.map((index) => simulateSchedule(prep, scenario, index, predictors, costs).schedule);
+  return policies.map((index) => simulateSchedule(prep, scenario, index, predictors, costs, storage ?? prep.hardware.storage).schedule);
 }
 
 /** For each EVICT operation, whether its old copy is computed later in the same layer (then it is freed after that). */
@@ -265,10 +305,14 @@ interface PassCounters {
   computeSec: number;
   /** Per step: seconds spent waiting for a core (empty when the clock does not say). */
   stepWaitSec: number[];
+  /** SSD-tier reads from the disk file: count, seconds, and the page cache's share of their bytes. */
+  ssdReads: number;
+  ssdSec: number;
+  ssdPageCacheShare?: number;
 }
 
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
-async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null): Promise<PassCounters> {
+async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null, disk?: ExpertFile): Promise<PassCounters> {
   const { backend, prep } = o;
   const clock = o.clock ?? hrClock;
   const now = () => clock.now();
@@ -295,6 +339,8 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     uploadSec: 0,
     computeSec: 0,
     stepWaitSec: [],
+    ssdReads: 0,
+    ssdSec: 0,
   };
   const waited = clock.waitedSec?.bind(clock);
   let w0 = 0;
@@ -320,6 +366,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
       live++;
     }
     await backend.sync();
+    // Issue 16: what the host tier does not hold comes from the disk file (poisoned until read back).
+    if (disk && s.hostResident) disk.poison(s.hostResident);
+    else if (disk) await disk.restore();
+    disk?.mark();
 
     const source = prep.newSource();
     const maxTokens = source.maxTokens;
@@ -369,6 +419,12 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (d === undefined) droppedBeforeUpload[key] = 1;
         else if (s.evictLater[i] === 1) dropped[key] = d;
         else free(d);
+      } else if (op === OP_READ) {
+        if (!disk) throw bug(i, 'an SSD read without a disk file');
+        const tr = now();
+        await disk.read(key);
+        c.ssdSec += secondsSince(tr);
+        c.ssdReads++;
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
       } else if (op === OP_UPLOAD || op === OP_STAGE) {
@@ -442,6 +498,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         }
       }
     }
+    if (disk) {
+      const share = pageCacheShare(disk.sinceMark());
+      if (share !== undefined) c.ssdPageCacheShare = share;
+    }
     return c;
   } finally {
     for (const copies of [cached, dropped, staged]) for (const d of copies) if (d !== undefined) backend.evict(d);
@@ -460,12 +520,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const E = prep.model.numExperts;
   const { predictors } = o;
   const expertBytes = expertWeightBytes(o.shape, 'float32');
-  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes);
+  const storage = o.storage ?? prep.hardware.storage;
+  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes, storage);
   const memory = new SlabAllocator();
   const clock = o.clock ?? hrClock;
   const t0 = clock.now();
-  const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
+  // Issue 16: with a storage tier, the experts' host memory is the disk file's aligned mirror.
+  const disk = schedules.some((s) => s.hostResident) ? new ExpertFile(o.diskFile ?? defaultDiskFile(), L * E, expertBytes, storage!) : undefined;
+  const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, disk?.memory ?? memory);
+  disk?.writeAll();
   const setupSec = secondsOn(clock, t0);
+  if (disk) progress(`SSD tier: ${L * E} experts in ${disk.info.file} (${disk.info.mode === 'direct' ? 'O_DIRECT, the page cache bypassed' : 'buffered: the file system refused O_DIRECT, the page cache may serve the reads'}), read in ${disk.info.blockBytes / 1024} KiB requests, ${disk.info.queueDepth} in flight`);
   const between = o.betweenPasses ?? (async () => {});
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
@@ -478,12 +543,12 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
-        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null);
+        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, disk);
         const log: StepLog[] | null = j === 0 && r === 0 ? [] : null;
-        const c = await replayPass(o, hosts, s, s.log.length, log);
+        const c = await replayPass(o, hosts, s, s.log.length, log, disk);
         if (log) steps = log;
         const first = passes[j][0];
-        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.stepSec.length !== c.stepSec.length)) {
+        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.ssdReads !== c.ssdReads || first.stepSec.length !== c.stepSec.length)) {
           throw new Error(`replay: pass ${r} of ${s.label} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}`);
         }
         passes[j].push(c);
@@ -527,11 +592,24 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passUploadSec: ps.map((q) => q.uploadSec),
         passComputeSec: ps.map((q) => q.computeSec),
         ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
+        ...(disk && s.hostResident
+          ? {
+              ssd: {
+                file: disk.info,
+                reads: c0.ssdReads,
+                bytes: c0.ssdReads * disk.info.slotBytes,
+                sec: median(ps.map((q) => q.ssdSec)),
+                passSec: ps.map((q) => q.ssdSec),
+                ...(ps.every((q) => q.ssdPageCacheShare !== undefined) ? { passPageCacheShare: ps.map((q) => q.ssdPageCacheShare!) } : {}),
+              },
+            }
+          : {}),
         latency: summarizeLatencies(tokenLatencies(steps, stepSec, prep.trace.sequences.length)),
       });
     }
   } finally {
     memory.clear();
+    disk?.close();
   }
   return {
     backend: { name: backend.name, device: backend.device },
@@ -554,4 +632,9 @@ export function deviceExpertsNeeded(prep: PreparedScenario, scenario: Scenario, 
     most = Math.max(most, plan.capacityExperts + prep.maxUnion);
   }
   return most;
+}
+
+/** The disk file of a replay's SSD tier when none is given: in the OS's temporary folder, one per process. */
+function defaultDiskFile(): string {
+  return join(tmpdir(), `moesim-experts-${process.pid}.bin`);
 }

@@ -28,6 +28,8 @@ import { expertWeightBytes } from './expert-graph.js';
 import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
+import type { Ssd } from '../hardware/storage.js';
+import { replayHostTier } from './disk-replay.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
@@ -54,6 +56,9 @@ export interface SimulatedPolicy {
   linkBusySec: number;
   gpuBusySec: number;
   latency: LatencySummary;
+  /** Issue 16: the SSD tier's reads and the time its read queue was busy (a storage tier only). */
+  ssdReads?: number;
+  ssdBusySec?: number;
 }
 
 type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>;
@@ -74,11 +79,12 @@ export function simulateReplay(setup: SimSetup, hardware: Hardware, replayed: Re
  */
 export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: number) => Hardware, replayed: ReplayResult, passes: number): SimulatedPolicy[][] {
   const { prep, loaded, policies, scaled, predictors } = setup;
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes);
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, hardwareOf(0, 0).storage);
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
-      const costs = profileCosts(scaled, hardwareOf(j, r));
-      const { schedule, counters: c } = simulateSchedule(prep, loaded.scenario, index, predictors, costs);
+      const hw = hardwareOf(j, r);
+      const costs = profileCosts(scaled, hw);
+      const { schedule, counters: c, ssd } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, hw.storage);
       if (!schedule.log.equals(executed[j].log)) {
         throw new Error(`validate: ${schedule.label}: the simulation's operations differ from the replay's at ${schedule.log.firstDifference(executed[j].log)}`);
       }
@@ -97,6 +103,7 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         linkBusySec: c.linkBusySec,
         gpuBusySec: c.gpuBusySec,
         latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, prep.trace.sequences.length)),
+        ...(ssd ? { ssdReads: ssd.reads, ssdBusySec: ssd.busySec } : {}),
       };
     }),
   );
@@ -115,6 +122,7 @@ export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pic
     perLayerSec: s0.perLayerSec.map((_, l) => median(sims.map((s) => s.perLayerSec[l]))),
     linkBusySec: median(sims.map((s) => s.linkBusySec)),
     gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
+    ...(s0.ssdBusySec !== undefined ? { ssdBusySec: median(sims.map((s) => s.ssdBusySec!)) } : {}),
     latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
   };
 }
@@ -143,6 +151,18 @@ export interface PolicyValidation {
   measuredLayerSec: number[];
   /** The TPOT of each timed pass, simulated and measured, and its error. */
   passes: PassErrors;
+  /** Issue 16: the SSD tier's read time per step of each pass, simulated and measured from the disk file, and its error. */
+  ssd?: SsdPassErrors;
+}
+
+export interface SsdPassErrors {
+  reads: number;
+  measuredMsPerStep: number[];
+  simulatedMsPerStep: number[];
+  error: number[];
+  errorSpread: Spread;
+  /** Per pass: the share of the bytes read that the page cache served (0 with O_DIRECT on a local disk). */
+  pageCacheShare?: number[];
 }
 
 export interface PassErrors {
@@ -199,6 +219,8 @@ export interface ValidateResult {
   loadAverage?: number[];
   /** Everything measured. */
   replay: ReplayResult;
+  /** Issue 16: the measured disk the SSD tier was simulated on (moesim calibrate --backend disk). */
+  disk?: { profileFile: string; ssd: Ssd };
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
@@ -215,6 +237,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
   ] as const) {
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
   }
+  if (r.ssd && s.ssdReads !== r.ssd.reads) throw new Error(`validate: ${r.label}: simulated SSD reads ${s.ssdReads} != replayed ${r.ssd.reads}`);
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const row = (metric: string, unit: string, simulated: number, measured: number, exact = false): MetricRow => ({
     metric,
@@ -232,6 +255,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
     row('upload time per step', 'ms', (1e3 * s.linkBusySec) / steps, (1e3 * r.uploadSec) / steps),
     row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
+    ...(r.ssd ? [row('SSD read time per step', 'ms', (1e3 * (s.ssdBusySec ?? 0)) / steps, (1e3 * r.ssd.sec) / steps), row('SSD reads', '', s.ssdReads ?? 0, r.ssd.reads, true)] : []),
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
     ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
@@ -256,6 +280,10 @@ export interface ValidateOptions {
   probePlan?: Partial<MicrobenchPlan>;
   /** The timer of the replay and the probes (tests: a fake clock driven by a fake backend). */
   clock?: Clock;
+  /** Issue 16: the measured disk (a disk profile's Ssd) a storage tier is simulated on and read with. */
+  disk?: { profileFile: string; ssd: Ssd };
+  /** The experts' file the SSD tier reads (default in the OS's temporary folder). */
+  diskFile?: string;
 }
 
 export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
@@ -263,6 +291,9 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   if (o.profile.backend !== backend.name) {
     throw new InputError(`${o.profileFile}: calibrated on backend ${o.profile.backend}, but validating on ${backend.name}; run moesim calibrate --backend ${backend.name}`);
   }
+  // Issue 16: a storage tier is simulated on the measured disk; refused before anything runs without one.
+  const hardware: Hardware = o.disk ? { ...o.profile.hardware, storage: o.disk.ssd } : o.profile.hardware;
+  for (const i of setup.policies) replayHostTier(prep, loaded.scenario, i, profileCosts(scaled, hardware), hardware.storage);
   const interleave = o.interleave ?? true;
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
@@ -286,6 +317,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     scenario: loaded.scenario,
     prep,
     policies: setup.policies,
+    ...(o.disk ? { storage: o.disk.ssd } : {}),
+    ...(o.diskFile ? { diskFile: o.diskFile } : {}),
     shape: scaled.shape,
     warmupSteps: o.warmupSteps,
     repeats: o.repeats,
@@ -294,13 +327,13 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     predictors: setup.predictors,
   });
   const repeats = replayed.repeats;
-  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed);
+  const asCalibrated = simulateReplay(setup, hardware, replayed);
   const perPass = prober
     ? simulatePasses(
         setup,
         (j, r) => {
           const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
-          return scaleHardware(o.profile.hardware, f.expert, f.upload);
+          return scaleHardware(hardware, f.expert, f.upload);
         },
         replayed,
         repeats,
@@ -335,6 +368,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
       passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
+      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], steps) } : {}),
     };
   });
   const probes = prober?.probes ?? [];
@@ -369,10 +403,33 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
       probeSec,
     },
-    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads])],
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed)])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
+    ...(o.disk ? { disk: o.disk } : {}),
   };
+}
+
+/** Per pass of one policy: the SSD tier's read time per step, simulated and measured, and the error. */
+export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], steps: number): SsdPassErrors {
+  const ssd = r.ssd!;
+  const measuredMsPerStep = ssd.passSec.map((t) => (1e3 * t) / steps);
+  const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
+  const error = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
+  return { reads: ssd.reads, measuredMsPerStep, simulatedMsPerStep, error, errorSpread: spreadOf(error), ...(ssd.passPageCacheShare ? { pageCacheShare: ssd.passPageCacheShare } : {}) };
+}
+
+/** Where the page cache, not the disk, served a storage tier's reads: said, so that its error is not taken for the disk's. */
+function pageCacheWarnings(replayed: ReplayResult): string[] {
+  const out: string[] = [];
+  for (const p of replayed.policies) {
+    if (!p.ssd) continue;
+    if (p.ssd.file.mode === 'buffered') out.push(`${p.label}: ${p.ssd.file.file}: the file system refused O_DIRECT; its SSD reads went through the page cache`);
+    const most = Math.max(0, ...(p.ssd.passPageCacheShare ?? []));
+    if (most > 0.05) out.push(`${p.label}: the page cache served up to ${(100 * most).toFixed(0)}% of its SSD-tier bytes (/proc/self/io read_bytes): the storage error is not the disk's`);
+    if (!p.ssd.passPageCacheShare) out.push(`${p.label}: whether the page cache served its SSD reads is not known (no /proc/self/io)`);
+  }
+  return out;
 }
 
 /** The measured TPOT on a core: per step, the median over the passes of its time less its waits for a core; undefined without waits. */

@@ -45,7 +45,7 @@ import { NO_EXPERT } from '../trace/types.js';
 import { PrefillStreamer, type PrefillStreaming } from './prefill-stream.js';
 import { JOB_EXPERT, JOB_PRE, JOB_TAIL, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, expertJob, jobKey, jobKind, linkJob } from './jobs.js';
 import { TIER_CPU, type TierHook } from './tiers.js';
-import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
+import { OP_CANCEL, OP_COMPUTE, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STEP, OP_STEP_END, OP_UPLOAD, OP_READ, type ScheduleLog } from './schedule.js';
 
 export type { MissCosts, StepCosts } from '../timing/costs.js';
 
@@ -203,8 +203,6 @@ export class OffloadSim implements JobListener {
     this.link.resource.remap = (_old, job) => {
       this.inflightJob[this.remapKey] = job;
     };
-    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
-    if (!cost.linkOverlapsCompute) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflightJob = new Int32Array(nKeys).fill(-1);
@@ -236,15 +234,22 @@ export class OffloadSim implements JobListener {
     this.linkLane = options.linkIsStorage ? 'ssd' : 'link';
     this.hostReadySec = new Float64Array(this.tiers ? nKeys : 0);
     if (this.tiers) {
-      if (options.prefillStreaming || this.log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
+      if (options.prefillStreaming || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined)) throw new Error('a storage tier is simulated without prefill streaming or lower-bit copies');
       this.tiers.bind(
         this.sim,
         (key, kind, n) => this.fromHost(key, kind, n),
         (key, demand, startSec, endSec) => {
+          this.log?.push(OP_READ, key, demand ? 1 : 0);
           if (!this.inWindow()) return;
           this.c.timeline.push({ resource: 'ssd', kind: demand ? 'ssd-read' : 'ssd-stage', startMs: startSec * 1e3, endMs: endSec * 1e3, step: this.step!.index, layer: (key / this.E) | 0, expert: key % this.E });
         },
       );
+    }
+    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
+    // A recorded schedule is executed by one thread, one operation at a time: the SSD's reads too.
+    if (!cost.linkOverlapsCompute) {
+      const ssd = this.log ? this.tiers?.ssdResource : undefined;
+      new ExclusiveGroup(ssd ? [this.gpu, this.link.resource, ssd] : [this.gpu, this.link.resource]);
     }
     if (this.log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.

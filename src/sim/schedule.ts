@@ -17,6 +17,8 @@
  *                                             the slot's old contents stay until key's UPLOAD starts)
  *   CANCEL    a = key                         a queued prefetch of key was cancelled before it started
  *   STEP_END                                  the pass is over
+ *   READ      a = key, b = 1 if a miss waits  an expert is read from the SSD into host DRAM (issue 16: a
+ *                                             storage tier; b = 0: a prefetch's staging)
  */
 export const OP_STEP = 0;
 export const OP_LAYER = 1;
@@ -27,8 +29,9 @@ export const OP_EVICT = 5;
 export const OP_CANCEL = 6;
 export const OP_STEP_END = 7;
 export const OP_GATE = 8;
+export const OP_READ = 9;
 
-export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate'] as const;
+export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate', 'read'] as const;
 
 export class ScheduleLog {
   ops = new Int32Array(3 * 1024);
