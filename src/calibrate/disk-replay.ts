@@ -211,6 +211,29 @@ export class ExpertFile {
     this.poisoned[key] = 0;
   }
 
+  /**
+   * The disk's speed now (untimed, between passes, like drift.ts's samples): `reads` experts read
+   * back to back, spread over the file; the median seconds of one read.
+   */
+  async probe(reads: number, waitedSec?: () => number): Promise<{ medianSec: number; medianOnCoreSec?: number }> {
+    const xs: number[] = [];
+    const on: number[] = [];
+    for (let i = 0; i < reads; i++) {
+      const w0 = waitedSec?.() ?? 0;
+      const t0 = process.hrtime.bigint();
+      await this.read((i * 7919 + 13) % this.numKeys);
+      const t = Number(process.hrtime.bigint() - t0) / 1e9;
+      xs.push(t);
+      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
+    }
+    const med = (v: number[]) => {
+      v.sort((a, b) => a - b);
+      const m = v.length >> 1;
+      return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+    };
+    return { medianSec: med(xs), ...(waitedSec ? { medianOnCoreSec: med(on) } : {}) };
+  }
+
   /** Starts counting (before a pass). */
   mark(): void {
     this.readBytes = 0;
@@ -241,4 +264,13 @@ export class ExpertFile {
 export function pageCacheShare(s: { bytes: number; deviceBytes?: number }): number | undefined {
   if (s.deviceBytes === undefined || s.bytes === 0) return undefined;
   return Math.max(0, 1 - s.deviceBytes / s.bytes);
+}
+
+/**
+ * An Ssd whose every read takes `factor` times as long (latency times it, bandwidth and IOPS ceiling
+ * divided by it: timing/storage.ts's ssdReadSec scales exactly), for a pass simulated on the disk's
+ * speed of its minutes.
+ */
+export function scaleSsd(ssd: Ssd, factor: number): Ssd {
+  return { ...ssd, readLatencySec: ssd.readLatencySec * factor, seqReadBytesPerSec: ssd.seqReadBytesPerSec / factor, randReadIops: ssd.randReadIops / factor };
 }

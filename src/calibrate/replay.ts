@@ -89,6 +89,8 @@ export interface ReplayOptions {
   storage?: Ssd;
   /** The experts' file on the disk the SSD tier reads (default: in the OS's temporary folder); created and deleted. */
   diskFile?: string;
+  /** With a disk file: time this many expert reads before the first timed pass and after each, untimed (validate's disk samples); default 0. */
+  ssdProbeReads?: number;
 }
 
 /** Issue 16: a policy's SSD-tier reads, executed from a file on this machine's disk (disk-replay.ts). */
@@ -100,6 +102,8 @@ export interface ReplaySsd {
   /** Time inside the reads, summed over the steps: median over the passes, and per pass. */
   sec: number;
   passSec: number[];
+  /** Per pass: of passSec, the replaying thread's waits for a core (a read's completion is handled on it); absent where not reported. */
+  passWaitSec?: number[];
   /** Per pass: the share of the bytes read that the page cache served, not the disk (/proc/self/io); absent where not reported. */
   passPageCacheShare?: number[];
 }
@@ -165,6 +169,15 @@ export interface ReplayResult {
   policies: ReplayPolicyResult[];
   /** Seconds spent creating the host weights. */
   setupSec: number;
+  /** Issue 16: the disk's speed at each pass boundary (as betweenPasses): the median seconds of one expert read from the file. */
+  ssdProbes?: SsdProbe[];
+}
+
+/** A disk sample between passes: the median seconds of one expert read, wall clock and less the replaying thread's waits for a core (where reported). */
+export interface SsdProbe {
+  boundary: number;
+  medianSec: number;
+  medianOnCoreSec?: number;
 }
 
 
@@ -308,6 +321,8 @@ interface PassCounters {
   /** SSD-tier reads from the disk file: count, seconds, and the page cache's share of their bytes. */
   ssdReads: number;
   ssdSec: number;
+  /** Of ssdSec: the replaying thread's waits for a core (0 where the clock does not say). */
+  ssdWaitSec: number;
   ssdPageCacheShare?: number;
 }
 
@@ -341,6 +356,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     stepWaitSec: [],
     ssdReads: 0,
     ssdSec: 0,
+    ssdWaitSec: 0,
   };
   const waited = clock.waitedSec?.bind(clock);
   let w0 = 0;
@@ -421,9 +437,11 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         else free(d);
       } else if (op === OP_READ) {
         if (!disk) throw bug(i, 'an SSD read without a disk file');
+        const wr = waited ? waited() : 0;
         const tr = now();
         await disk.read(key);
         c.ssdSec += secondsSince(tr);
+        if (waited) c.ssdWaitSec += waited() - wr;
         c.ssdReads++;
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
@@ -535,11 +553,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
+  const ssdProbes: SsdProbe[] = [];
   try {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
+    const probeReads = o.ssdProbeReads ?? 0;
+    const probeDisk = async (boundary: number) => {
+      if (disk && probeReads > 0) ssdProbes.push({ boundary, ...(await disk.probe(probeReads, clock.waitedSec?.bind(clock))) });
+    };
     await between(0);
+    await probeDisk(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
@@ -555,6 +579,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
         await between(r * o.policies.length + j + 1);
+        await probeDisk(r * o.policies.length + j + 1);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {
@@ -600,6 +625,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
                 bytes: c0.ssdReads * disk.info.slotBytes,
                 sec: median(ps.map((q) => q.ssdSec)),
                 passSec: ps.map((q) => q.ssdSec),
+                ...(c0.stepWaitSec.length === nSteps ? { passWaitSec: ps.map((q) => q.ssdWaitSec) } : {}),
                 ...(ps.every((q) => q.ssdPageCacheShare !== undefined) ? { passPageCacheShare: ps.map((q) => q.ssdPageCacheShare!) } : {}),
               },
             }
@@ -621,6 +647,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     steps,
     policies,
     setupSec,
+    ...(ssdProbes.length > 0 ? { ssdProbes } : {}),
   };
 }
 

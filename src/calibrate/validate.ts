@@ -29,7 +29,8 @@ import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import type { Ssd } from '../hardware/storage.js';
-import { replayHostTier } from './disk-replay.js';
+import { replayHostTier, scaleSsd } from './disk-replay.js';
+import { ssdReadSec } from '../timing/storage.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
@@ -159,8 +160,19 @@ export interface SsdPassErrors {
   reads: number;
   measuredMsPerStep: number[];
   simulatedMsPerStep: number[];
+  /** The validation's figure: simulated (on the disk samples where taken) against onCoreMsPerStep, against the wall clock where waits are not reported. */
   error: number[];
   errorSpread: Spread;
+  /** Per pass: measured less the replaying thread's waits for a core during the reads (a read's completion is handled on it). */
+  onCoreMsPerStep?: number[];
+  /** The simulated against the wall clock. */
+  wallError: number[];
+  wallErrorSpread: Spread;
+  /** Simulated on the disk profile as calibrated (no samples), per pass. */
+  profileError: number[];
+  profileErrorSpread: Spread;
+  /** Per pass: the disk's read time in its minutes over the profile's (the samples around it); absent without samples. */
+  diskFactor?: number[];
   /** Per pass: the share of the bytes read that the page cache served (0 with O_DIRECT on a local disk). */
   pageCacheShare?: number[];
 }
@@ -317,7 +329,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     scenario: loaded.scenario,
     prep,
     policies: setup.policies,
-    ...(o.disk ? { storage: o.disk.ssd } : {}),
+    ...(o.disk ? { storage: o.disk.ssd, ...(interleave ? { ssdProbeReads: SSD_PROBE_READS } : {}) } : {}),
     ...(o.diskFile ? { diskFile: o.diskFile } : {}),
     shape: scaled.shape,
     warmupSteps: o.warmupSteps,
@@ -328,12 +340,15 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   });
   const repeats = replayed.repeats;
   const asCalibrated = simulateReplay(setup, hardware, replayed);
+  const ssdFactor = ssdFactors(replayed, o.disk?.ssd);
   const perPass = prober
     ? simulatePasses(
         setup,
         (j, r) => {
-          const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
-          return scaleHardware(hardware, f.expert, f.upload);
+          const g = replayed.policies[j].passOrder[r];
+          const f = prober.factorsOfPass(g);
+          const h = scaleHardware(hardware, f.expert, f.upload);
+          return ssdFactor && h.storage ? { ...h, storage: scaleSsd(h.storage, ssdFactor(g)) } : h;
         },
         replayed,
         repeats,
@@ -368,7 +383,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
       passes: passErrors(r, perPass[i], asCalibrated[i], replayed.steps, sequences),
-      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], steps) } : {}),
+      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], asCalibrated[i], steps, ssdFactor ? r.passOrder.map(ssdFactor) : undefined) } : {}),
     };
   });
   const probes = prober?.probes ?? [];
@@ -410,13 +425,52 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   };
 }
 
-/** Per pass of one policy: the SSD tier's read time per step, simulated and measured, and the error. */
-export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], steps: number): SsdPassErrors {
+/** Expert reads of each disk sample between passes (drift.ts's method for the disk: untimed, each boundary). */
+export const SSD_PROBE_READS = 8;
+
+/**
+ * Per pass (by its global order g): the disk's speed in its minutes against the profile's, from the
+ * samples at boundaries g and g + 1 (their mean over ssdReadSec of the profile's read of the same
+ * expert; on a core where the waits for one are reported); undefined without samples.
+ */
+export function ssdFactors(replayed: ReplayResult, ssd: Ssd | undefined): ((g: number) => number) | undefined {
+  const probes = replayed.ssdProbes;
+  if (!ssd || !probes || probes.length === 0) return undefined;
+  // On a core where both the samples and the passes report the replaying thread's waits (as the TPOT on a core).
+  const onCore = probes.every((p) => p.medianOnCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+  const at = new Map(probes.map((p) => [p.boundary, onCore ? p.medianOnCoreSec! : p.medianSec]));
+  const slot = replayed.policies.find((p) => p.ssd)?.ssd?.file.slotBytes;
+  if (slot === undefined) return undefined;
+  const model = ssdReadSec(ssd, replayed.expertBytes, ssd.blockBytes, ssd.queueDepth);
+  return (g) => {
+    const xs = [at.get(g), at.get(g + 1)].filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? 1 : xs.reduce((a, b) => a + b, 0) / xs.length / model;
+  };
+}
+
+/** Per pass of one policy: the SSD tier's read time per step, simulated and measured, and the error (with the disk samples, and with the profile as calibrated). */
+export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: number, factors?: number[]): SsdPassErrors {
   const ssd = r.ssd!;
   const measuredMsPerStep = ssd.passSec.map((t) => (1e3 * t) / steps);
   const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
-  const error = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
-  return { reads: ssd.reads, measuredMsPerStep, simulatedMsPerStep, error, errorSpread: spreadOf(error), ...(ssd.passPageCacheShare ? { pageCacheShare: ssd.passPageCacheShare } : {}) };
+  const wallError = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
+  const profileError = measuredMsPerStep.map((m) => rel((1e3 * (asCalibrated.ssdBusySec ?? 0)) / steps, m));
+  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => (1e3 * (t - ssd.passWaitSec![k])) / steps) : undefined;
+  const error = onCoreMsPerStep ? onCoreMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m)) : wallError;
+  return {
+    reads: ssd.reads,
+    measuredMsPerStep,
+    simulatedMsPerStep,
+    error,
+    errorSpread: spreadOf(error),
+    wallError,
+    wallErrorSpread: spreadOf(wallError),
+    profileError,
+    profileErrorSpread: spreadOf(profileError),
+    ...(onCoreMsPerStep ? { onCoreMsPerStep } : {}),
+    ...(factors ? { diskFactor: factors } : {}),
+    ...(ssd.passPageCacheShare ? { pageCacheShare: ssd.passPageCacheShare } : {}),
+  };
 }
 
 /** Where the page cache, not the disk, served a storage tier's reads: said, so that its error is not taken for the disk's. */

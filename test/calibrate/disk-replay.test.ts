@@ -2,16 +2,17 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExpertFile, pageCacheShare } from '../../src/calibrate/disk-replay.js';
+import { ExpertFile, pageCacheShare, scaleSsd } from '../../src/calibrate/disk-replay.js';
 import { readProfile } from '../../src/calibrate/profile.js';
 import { recordSchedules, replay, type ReplayResult } from '../../src/calibrate/replay.js';
 import { setupReplay, type ReplaySetup } from '../../src/calibrate/replay-setup.js';
-import { simulateReplay, validate, type ValidateResult } from '../../src/calibrate/validate.js';
+import { simulateReplay, ssdFactors, validate, type ValidateResult } from '../../src/calibrate/validate.js';
 import { ssdPresets } from '../../src/hardware/storage.js';
 import { OP_READ, OP_STAGE, OP_UPLOAD, OP_COMPUTE } from '../../src/sim/schedule.js';
 import { ssdReadSec } from '../../src/timing/storage.js';
 import { InputError } from '../../src/util/errors.js';
 import { ROOT } from '../helpers/cli.js';
+import { formatValidation } from '../../src/report/validate.js';
 
 const KiB = 1024;
 const PROFILE = join(ROOT, 'test/fixtures/cpu-quick-profile.json');
@@ -86,6 +87,7 @@ describe('replay with a storage tier', () => {
       predictors: setup.predictors,
       storage: SSD,
       diskFile: join(dir, 'experts.bin'),
+      ssdProbeReads: 3,
     });
   }, 60_000);
   afterAll(async () => {
@@ -133,6 +135,21 @@ describe('replay with a storage tier', () => {
       if (ssd.file.mode === 'direct' && ssd.passPageCacheShare) for (const s of ssd.passPageCacheShare) expect(s).toBeLessThan(0.05);
     }
   });
+
+  it("samples the disk's read time before the first pass and after each (untimed); a pass is simulated on the samples around it", () => {
+    // 4 policies x 2 passes: boundaries 0..8.
+    expect(r.ssdProbes!.map((p) => p.boundary)).toEqual(Array.from({ length: 9 }, (_, i) => i));
+    expect(r.ssdProbes!.every((p) => p.medianSec > 0)).toBe(true);
+    const f = ssdFactors(r, SSD)!;
+    const model = ssdReadSec(SSD, 96 * KiB, SSD.blockBytes, SSD.queueDepth);
+    // On a core where the clock reports the replaying thread's waits (Linux), else the wall clock.
+    const onCore = r.ssdProbes!.every((p) => p.medianOnCoreSec !== undefined) && r.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+    const t = (b: number) => (onCore ? r.ssdProbes![b].medianOnCoreSec! : r.ssdProbes![b].medianSec);
+    expect(f(3)).toBeCloseTo((t(3) + t(4)) / 2 / model, 12);
+    if (onCore) for (const p of r.ssdProbes!) expect(p.medianOnCoreSec!).toBeLessThanOrEqual(p.medianSec);
+    // Scaling the Ssd scales every read's time exactly (latency and transfer alike).
+    for (const bytes of [4 * KiB, 96 * KiB, 5_000_000]) expect(ssdReadSec(scaleSsd(SSD, 2.5), bytes, SSD.blockBytes, 2)).toBeCloseTo(2.5 * ssdReadSec(SSD, bytes, SSD.blockBytes, 2), 15);
+  });
 });
 
 describe('validate with a storage tier', () => {
@@ -154,8 +171,13 @@ describe('validate with a storage tier', () => {
       expect(rows['SSD read time per step'].measured).toBeGreaterThan(0);
       expect(p.ssd!.error).toHaveLength(2);
       expect(p.ssd!.error.every(Number.isFinite)).toBe(true);
+      // Without interleaved samples every pass is simulated on the disk profile as calibrated.
+      expect(p.ssd!.profileError).toEqual(p.ssd!.wallError);
+      expect(p.ssd!.diskFactor).toBeUndefined();
     }
     expect(v.disk?.ssd.blockBytes).toBe(32 * KiB);
+    expect(formatValidation(v)).toMatch(/^SSD tier: experts read from .*v\.bin \((O_DIRECT|buffered)/m);
+    expect(formatValidation(v)).toMatch(/^ {2}pregated: \d+ reads; SSD ms\/step measured/m);
   });
 
   it('refuses a storage tier without the measured disk, before anything runs', async () => {
