@@ -426,7 +426,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
 }
 
 /** Expert reads of each disk sample between passes (drift.ts's method for the disk: untimed, each boundary). */
-export const SSD_PROBE_READS = 8;
+export const SSD_PROBE_READS = 32;
 
 /**
  * Per pass (by its global order g): the disk's speed in its minutes against the profile's, from the
