@@ -548,7 +548,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, disk?.memory ?? memory);
   disk?.writeAll();
   const setupSec = secondsOn(clock, t0);
-  if (disk) progress(`SSD tier: ${L * E} experts in ${disk.info.file} (${disk.info.mode === 'direct' ? 'O_DIRECT, the page cache bypassed' : 'buffered: the file system refused O_DIRECT, the page cache may serve the reads'}), read in ${disk.info.blockBytes / 1024} KiB requests, ${disk.info.queueDepth} in flight`);
+  if (disk) progress(`SSD tier: ${L * E} experts in ${disk.info.file} (${disk.info.mode === 'direct' ? 'O_DIRECT, the page cache bypassed' : 'buffered: the file system refused O_DIRECT, the page cache may serve the reads'}), read in ${disk.info.blockBytes / 1024} KiB requests, ${disk.info.queueDepth} in flight${disk.info.queueDepth > uvPool() ? ` (at most ${uvPool()} at once: libuv's thread pool; UV_THREADPOOL_SIZE sets it)` : ''}`);
   const between = o.betweenPasses ?? (async () => {});
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
@@ -664,4 +664,10 @@ export function deviceExpertsNeeded(prep: PreparedScenario, scenario: Scenario, 
 /** The disk file of a replay's SSD tier when none is given: in the OS's temporary folder, one per process. */
 function defaultDiskFile(): string {
   return join(tmpdir(), `moesim-experts-${process.pid}.bin`);
+}
+
+/** Threads of libuv's pool, which runs fs.read: the most reads in flight at once. */
+function uvPool(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 4;
 }
