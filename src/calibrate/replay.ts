@@ -42,6 +42,8 @@
  * a pass and not timed or counted, as the simulator charges nothing for them. `betweenPasses` runs
  * untimed before the first timed pass and after each (validate's calibration samples, drift.ts).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';
 import { SlabAllocator } from './backends.js';
@@ -61,6 +63,9 @@ import type { MissDecision } from '../policies/miss/types.js';
 import { hostResidentRoundTrip, MissSide, policyMissCosts, recordingHandler, replayingHandler, type MissCostSourceSpec, type MissSpeed } from './miss-exec.js';
 import { isLowBit, type LowBitDeviceExpert } from './low-bit.js';
 import { emptyRecordedSteps, recordedSource, servingScheduleSource, type RecordedSteps } from './serving-replay.js';
+import { OP_READ } from '../sim/schedule.js';
+import type { Ssd } from '../hardware/storage.js';
+import { ExpertFile, hostResident, pageCacheShare, replayHostTier, type ExpertFileInfo } from './disk-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -95,6 +100,31 @@ export interface ReplayOptions {
   recordCosts?: StepCosts;
   /** Where the CPU and lower-bit paths' costs come from (miss-exec.ts); default the scenario's hardware. */
   missCosts?: MissCostSourceSpec;
+  /**
+   * Issue 16: the SSD of policies with a storage tier (default the scenario's hardware.storage):
+   * its request size and queue depth are those of the replay's reads, and its read time is what a
+   * recorded schedule is simulated with. validate passes the measured disk's.
+   */
+  storage?: Ssd;
+  /** The experts' file on the disk the SSD tier reads (default: in the OS's temporary folder); created and deleted. */
+  diskFile?: string;
+  /** With a disk file: time this many expert reads before the first timed pass and after each, untimed (validate's disk samples); default 0. */
+  ssdProbeReads?: number;
+}
+
+/** Issue 16: a policy's SSD-tier reads, executed from a file on this machine's disk (disk-replay.ts). */
+export interface ReplaySsd {
+  file: ExpertFileInfo;
+  reads: number;
+  /** Bytes read (each read an expert's slot, its bytes aligned up to 4 KiB). */
+  bytes: number;
+  /** Time inside the reads, summed over the steps: median over the passes, and per pass. */
+  sec: number;
+  passSec: number[];
+  /** Per pass: of passSec, the replaying thread's waits for a core (a read's completion is handled on it); absent where not reported. */
+  passWaitSec?: number[];
+  /** Per pass: the share of the bytes read that the page cache served, not the disk (/proc/self/io); absent where not reported. */
+  passPageCacheShare?: number[];
 }
 
 export interface ReplayPolicyResult {
@@ -153,6 +183,8 @@ export interface ReplayPolicyResult {
    */
   passStepWaitSec?: number[][];
   latency: LatencySummary;
+  /** Issue 16: its SSD reads, when its plan has a storage tier. */
+  ssd?: ReplaySsd;
 }
 
 export interface ReplayResult {
@@ -166,6 +198,15 @@ export interface ReplayResult {
   policies: ReplayPolicyResult[];
   /** Seconds spent creating the host weights. */
   setupSec: number;
+  /** Issue 16: the disk's speed at each pass boundary (as betweenPasses): the median seconds of one expert read from the file. */
+  ssdProbes?: SsdProbe[];
+}
+
+/** A disk sample between passes: the median seconds of one expert read, wall clock and less the replaying thread's waits for a core (where reported). */
+export interface SsdProbe {
+  boundary: number;
+  medianSec: number;
+  medianOnCoreSec?: number;
 }
 
 
@@ -195,7 +236,7 @@ function fillUniform(out: Float32Array, seed: number, scale: number): void {
  * Every expert's weights in host memory, page-aligned (like pinned host memory), each expert's
  * three matrices contiguous. Scaled like a trained layer (uniform ±1/sqrt(fan-in)).
  */
-export function hostExperts(numKeys: number, shape: ExpertShape, seed: string, memory: SlabAllocator): ExpertWeights[] {
+export function hostExperts(numKeys: number, shape: ExpertShape, seed: string, memory: Pick<SlabAllocator, 'alloc'>): ExpertWeights[] {
   const { hiddenSize: h, intermediateSize: f } = shape;
   const out: ExpertWeights[] = [];
   for (let key = 0; key < numKeys; key++) {
@@ -223,6 +264,8 @@ export interface RecordedSchedule {
   served?: RecordedSteps;
   /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
   evictLater: Uint8Array;
+  /** Issue 16: with a storage tier, the experts in host DRAM before the run (the rest come from the SSD). */
+  hostResident?: Uint8Array;
 }
 
 /**
@@ -253,12 +296,15 @@ export function simulateSchedule(
   miss?: ScheduleMiss,
   /** A serving workload: execute these steps (a replay's) instead of asking the scheduler. */
   steps?: RecordedSteps,
-): { schedule: RecordedSchedule; counters: SimCounters; cpuBusySec: number } {
+  storage: Ssd | undefined = prep.hardware.storage,
+): { schedule: RecordedSchedule; counters: SimCounters; cpuBusySec: number; ssd?: { reads: number; busySec: number } } {
   const world = buildWorld(prep, scenario, index, predictors);
   const { cache, plan, label } = world;
   const log = new ScheduleLog();
   const decisions: MissDecision[] = [];
-  let options = { ...world.options, schedule: log };
+  const tier = replayHostTier(prep, scenario, index, costs, storage);
+  const hostResidentBefore = tier ? hostResident(tier) : undefined;
+  let options = { ...world.options, schedule: log, ...(tier ? { tiers: tier } : {}) };
   const pf = world.options.prefetch;
   if (pf?.policy.buffers) {
     // The schedule has no operation for a copy into a spare buffer: the guesses go into cache
@@ -279,9 +325,19 @@ export function simulateSchedule(
   const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs, miss?.source), cache, source, undefined, options);
   const counters = sim.run();
   return {
-    schedule: { index, label, capacityExperts: plan.capacityExperts, log, decisions: miss?.decisions ? [...miss.decisions] : decisions, ...(served ? { served } : {}), evictLater: evictLater(log) },
+    schedule: {
+      index,
+      label,
+      capacityExperts: plan.capacityExperts,
+      log,
+      decisions: miss?.decisions ? [...miss.decisions] : decisions,
+      ...(served ? { served } : {}),
+      evictLater: evictLater(log),
+      ...(hostResidentBefore ? { hostResident: hostResidentBefore } : {}),
+    },
     counters,
     cpuBusySec: sim.cpu.busySec,
+    ...(tier ? { ssd: { reads: tier.counters.ssdReads, busySec: tier.counters.ssdBusySec } } : {}),
   };
 }
 
@@ -307,9 +363,10 @@ export function recordSchedules(
   expertBytes: number,
   costs?: StepCosts,
   miss?: ScheduleMiss | ((j: number) => ScheduleMiss),
+  storage: Ssd | undefined = prep.hardware.storage,
 ): RecordedSchedule[] {
   const c = costs ?? replayCosts(expertBytes, prep.hardware, (tokens) => 1e-3 + 1e-6 * tokens);
-  return policies.map((index, j) => simulateSchedule(prep, scenario, index, predictors, c, typeof miss === 'function' ? miss(j) : miss).schedule);
+  return policies.map((index, j) => simulateSchedule(prep, scenario, index, predictors, c, typeof miss === 'function' ? miss(j) : miss, undefined, storage).schedule);
 }
 
 const DECISION_LETTERS: Record<MissDecision, string> = { fetch: 'f', cpu: 'c', 'low-bit': 'l' };
@@ -368,10 +425,16 @@ interface PassCounters {
   computeSec: number;
   /** Per step: seconds spent waiting for a core (empty when the clock does not say). */
   stepWaitSec: number[];
+  /** SSD-tier reads from the disk file: count, seconds, and the page cache's share of their bytes. */
+  ssdReads: number;
+  ssdSec: number;
+  /** Of ssdSec: the replaying thread's waits for a core (0 where the clock does not say). */
+  ssdWaitSec: number;
+  ssdPageCacheShare?: number;
 }
 
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
-async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null, side: MissSide): Promise<PassCounters> {
+async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null, side: MissSide, disk?: ExpertFile): Promise<PassCounters> {
   const { backend, prep } = o;
   const clock = o.clock ?? hrClock;
   const now = () => clock.now();
@@ -402,6 +465,9 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     uploadSec: 0,
     computeSec: 0,
     stepWaitSec: [],
+    ssdReads: 0,
+    ssdSec: 0,
+    ssdWaitSec: 0,
   };
   const waited = clock.waitedSec?.bind(clock);
   let w0 = 0;
@@ -428,6 +494,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
       live++;
     }
     await backend.sync();
+    // Issue 16: what the host tier does not hold comes from the disk file (poisoned until read back).
+    if (disk && s.hostResident) disk.poison(s.hostResident);
+    else if (disk) await disk.restore();
+    disk?.mark();
 
     const source = s.served ? recordedSource(s.served) : prep.newSource();
     const maxTokens = source.maxTokens;
@@ -478,6 +548,14 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (d === undefined) droppedBeforeUpload[key] = 1;
         else if (s.evictLater[i] === 1) dropped[key] = d;
         else free(d);
+      } else if (op === OP_READ) {
+        if (!disk) throw bug(i, 'an SSD read without a disk file');
+        const wr = waited ? waited() : 0;
+        const tr = now();
+        await disk.read(key);
+        c.ssdSec += secondsSince(tr);
+        if (waited) c.ssdWaitSec += waited() - wr;
+        c.ssdReads++;
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
       } else if (op === OP_CPU) {
@@ -570,6 +648,10 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         }
       }
     }
+    if (disk) {
+      const share = pageCacheShare(disk.sinceMark());
+      if (share !== undefined) c.ssdPageCacheShare = share;
+    }
     return c;
   } finally {
     await side.drain();
@@ -596,40 +678,52 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const E = prep.model.numExperts;
   const { predictors } = o;
   const expertBytes = expertWeightBytes(o.shape, 'float32');
+  const storage = o.storage ?? prep.hardware.storage;
   const miss: ScheduleMiss = { shape: o.shape, source: o.missCosts ?? { hardware: prep.hardware } };
-  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes, o.recordCosts, miss);
+  const schedules = recordSchedules(prep, scenario, o.policies, predictors, expertBytes, o.recordCosts, miss, storage);
   const memory = new SlabAllocator();
   const clock = o.clock ?? hrClock;
   const t0 = clock.now();
-  const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, memory);
+  // Issue 16: with a storage tier, the experts' host memory is the disk file's aligned mirror.
+  const disk = schedules.some((s) => s.hostResident) ? new ExpertFile(o.diskFile ?? defaultDiskFile(), L * E, expertBytes, storage!) : undefined;
+  const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, disk?.memory ?? memory);
+  disk?.writeAll();
   const setupSec = secondsOn(clock, t0);
+  if (disk) progress(`SSD tier: ${L * E} experts in ${disk.info.file} (${disk.info.mode === 'direct' ? 'O_DIRECT, the page cache bypassed' : 'buffered: the file system refused O_DIRECT, the page cache may serve the reads'}), read in ${disk.info.blockBytes / 1024} KiB requests, ${disk.info.queueDepth} in flight${disk.info.queueDepth > uvPool() ? ` (at most ${uvPool()} at once: libuv's thread pool; UV_THREADPOOL_SIZE sets it)` : ''}`);
   const between = o.betweenPasses ?? (async () => {});
   progress(`host weights: ${L * E} experts of ${o.shape.hiddenSize}x${o.shape.intermediateSize} in ${setupSec.toFixed(1)} s`);
   const policies: ReplayPolicyResult[] = [];
   let steps: StepLog[] = [];
   const side = await MissSide.open(backend, scenario, schedules, hosts, o.shape, prep.trace);
+  const ssdProbes: SsdProbe[] = [];
   try {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
     const passes: PassCounters[][] = o.policies.map(() => []);
     const stepsOf: StepLog[][] = o.policies.map(() => []);
+    const probeReads = o.ssdProbeReads ?? 0;
+    const probeDisk = async (boundary: number) => {
+      if (disk && probeReads > 0) ssdProbes.push({ boundary, ...(await disk.probe(probeReads, clock.waitedSec?.bind(clock))) });
+    };
     await between(0);
+    await probeDisk(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
-        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side);
+        if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side, disk);
         const log: StepLog[] | null = r === 0 ? [] : null;
-        const c = await replayPass(o, hosts, s, s.log.length, log, side);
+        const c = await replayPass(o, hosts, s, s.log.length, log, side, disk);
         if (log) stepsOf[j] = log;
         if (log && j === 0) steps = log;
         const first = passes[j][0];
-        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.cpuExperts !== c.cpuExperts || first.lowBitFetches !== c.lowBitFetches || first.stepSec.length !== c.stepSec.length)) {
+        if (first && (first.hits !== c.hits || first.bytesH2D !== c.bytesH2D || first.accesses !== c.accesses || first.cpuExperts !== c.cpuExperts || first.lowBitFetches !== c.lowBitFetches || first.ssdReads !== c.ssdReads || first.stepSec.length !== c.stepSec.length)) {
           throw new Error(`replay: pass ${r} of ${s.label} counted ${c.hits} hits and ${c.bytesH2D} bytes, pass 0 ${first.hits} and ${first.bytesH2D}`);
         }
         passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
         await between(r * o.policies.length + j + 1);
+        await probeDisk(r * o.policies.length + j + 1);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {
@@ -673,12 +767,26 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passComputeSec: ps.map((q) => q.computeSec),
         ...(c0.stepWaitSec.length === nSteps ? { passStepWaitSec: ps.map((q) => q.stepWaitSec) } : {}),
         ...(s.served ? { serving: { requests: s.served.streams, steps: stepsOf[j], tokensPerRequest: tokensPerStream(stepsOf[j], s.served.streams) } } : {}),
+        ...(disk && s.hostResident
+          ? {
+              ssd: {
+                file: disk.info,
+                reads: c0.ssdReads,
+                bytes: c0.ssdReads * disk.info.slotBytes,
+                sec: median(ps.map((q) => q.ssdSec)),
+                passSec: ps.map((q) => q.ssdSec),
+                ...(c0.stepWaitSec.length === nSteps ? { passWaitSec: ps.map((q) => q.ssdWaitSec) } : {}),
+                ...(ps.every((q) => q.ssdPageCacheShare !== undefined) ? { passPageCacheShare: ps.map((q) => q.ssdPageCacheShare!) } : {}),
+              },
+            }
+          : {}),
         latency: summarizeLatencies(tokenLatencies(stepsOf[j], stepSec, s.served?.streams ?? prep.trace.sequences.length)),
       });
     }
   } finally {
     await side.close();
     memory.clear();
+    disk?.close();
   }
   return {
     backend: { name: backend.name, device: backend.device },
@@ -690,6 +798,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     steps,
     policies,
     setupSec,
+    ...(ssdProbes.length > 0 ? { ssdProbes } : {}),
   };
 }
 
@@ -701,4 +810,15 @@ export function deviceExpertsNeeded(prep: PreparedScenario, scenario: Scenario, 
     most = Math.max(most, plan.capacityExperts + prep.maxUnion);
   }
   return most;
+}
+
+/** The disk file of a replay's SSD tier when none is given: in the OS's temporary folder, one per process. */
+function defaultDiskFile(): string {
+  return join(tmpdir(), `moesim-experts-${process.pid}.bin`);
+}
+
+/** Threads of libuv's pool, which runs fs.read: the most reads in flight at once. */
+function uvPool(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? n : 4;
 }

@@ -35,6 +35,9 @@ import { expertWeightBytes } from './expert-graph.js';
 import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
+import type { Ssd } from '../hardware/storage.js';
+import { replayHostTier, scaleSsd } from './disk-replay.js';
+import { ssdReadSec } from '../timing/storage.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
@@ -68,6 +71,9 @@ export interface SimulatedPolicy {
   /** A serving workload: the output tokens of each request. */
   tokensPerRequest?: number[];
   latency: LatencySummary;
+  /** Issue 16: the SSD tier's reads and the time its read queue was busy (a storage tier only). */
+  ssdReads?: number;
+  ssdBusySec?: number;
 }
 
 type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>;
@@ -111,14 +117,15 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
   // The replay's operations: recorded with its decisions (any durations then give the same order)
   // on the hardware it was planned on (a serving workload's steps depend on durations).
   const planCosts = profileCosts(scaled, miss.planHardware ?? hardwareOf(0, 0));
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }));
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }), hardwareOf(0, 0).storage);
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
-      const costs = profileCosts(scaled, hardwareOf(j, r));
+      const hw = hardwareOf(j, r);
+      const costs = profileCosts(scaled, hw);
       const decisions = miss.decide ? undefined : decisionsOf(j);
       // Deciding, it plans (its steps too); else it executes the replay's plan on the pass's speeds.
       const steps = miss.decide ? undefined : executed[j].served;
-      const { schedule, counters: c, cpuBusySec } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions }, steps);
+      const { schedule, counters: c, cpuBusySec, ssd } = simulateSchedule(prep, loaded.scenario, index, predictors, costs, { shape, source: sourceOf(j, r), speed: miss.speedOf?.(j, r), decisions }, steps, hw.storage);
       const replayedDecisions = replayed.policies[j].missDecisions ?? '';
       if (miss.decide && encodeDecisions(schedule.decisions) !== replayedDecisions) {
         throw new Error(`validate: ${schedule.label}: the simulator's miss decisions on this profile differ from those the replay executed (replay them with the profile's costs: validate does)`);
@@ -149,6 +156,7 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         cpuBusySec,
         ...(prep.serving ? { tokensPerRequest: Array.from(c.seqOutputs.subarray(0, streams)) } : {}),
         latency: summarizeLatencies(tokenLatencies(stepLog, stepSec, streams)),
+        ...(ssd ? { ssdReads: ssd.reads, ssdBusySec: ssd.busySec } : {}),
       };
     }),
   );
@@ -174,6 +182,7 @@ export function medianOverPasses(sims: readonly SimulatedPolicy[], replayed: Pic
     linkBusySec: median(sims.map((s) => s.linkBusySec)),
     gpuBusySec: median(sims.map((s) => s.gpuBusySec)),
     cpuBusySec: median(sims.map((s) => s.cpuBusySec)),
+    ...(s0.ssdBusySec !== undefined ? { ssdBusySec: median(sims.map((s) => s.ssdBusySec!)) } : {}),
     latency: summarizeLatencies(tokenLatencies(replayed.steps, stepSec, sequences)),
   };
 }
@@ -202,6 +211,29 @@ export interface PolicyValidation {
   measuredLayerSec: number[];
   /** The TPOT of each timed pass, simulated and measured, and its error. */
   passes: PassErrors;
+  /** Issue 16: the SSD tier's read time per step of each pass, simulated and measured from the disk file, and its error. */
+  ssd?: SsdPassErrors;
+}
+
+export interface SsdPassErrors {
+  reads: number;
+  measuredMsPerStep: number[];
+  simulatedMsPerStep: number[];
+  /** The validation's figure: simulated (on the disk samples where taken) against onCoreMsPerStep, against the wall clock where waits are not reported. */
+  error: number[];
+  errorSpread: Spread;
+  /** Per pass: measured less the replaying thread's waits for a core during the reads (a read's completion is handled on it). */
+  onCoreMsPerStep?: number[];
+  /** The simulated against the wall clock. */
+  wallError: number[];
+  wallErrorSpread: Spread;
+  /** Simulated on the disk profile as calibrated (no samples), per pass. */
+  profileError: number[];
+  profileErrorSpread: Spread;
+  /** Per pass: the disk's read time in its minutes over the profile's (the samples around it); absent without samples. */
+  diskFactor?: number[];
+  /** Per pass: the share of the bytes read that the page cache served (0 with O_DIRECT on a local disk). */
+  pageCacheShare?: number[];
 }
 
 export interface PassErrors {
@@ -258,6 +290,8 @@ export interface ValidateResult {
   loadAverage?: number[];
   /** Everything measured. */
   replay: ReplayResult;
+  /** Issue 16: the measured disk the SSD tier was simulated on (moesim calibrate --backend disk). */
+  disk?: { profileFile: string; ssd: Ssd };
 }
 
 const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -281,6 +315,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
   ] as const) {
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
   }
+  if (r.ssd && s.ssdReads !== r.ssd.reads) throw new Error(`validate: ${r.label}: simulated SSD reads ${s.ssdReads} != replayed ${r.ssd.reads}`);
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const row = (metric: string, unit: string, simulated: number, measured: number, exact = false): MetricRow => ({
     metric,
@@ -298,6 +333,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
     row('upload time per step', 'ms', (1e3 * s.linkBusySec) / steps, (1e3 * r.uploadSec) / steps),
     row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
+    ...(r.ssd ? [row('SSD read time per step', 'ms', (1e3 * (s.ssdBusySec ?? 0)) / steps, (1e3 * r.ssd.sec) / steps), row('SSD reads', '', s.ssdReads ?? 0, r.ssd.reads, true)] : []),
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
     ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
@@ -331,6 +367,10 @@ export interface ValidateOptions {
   probePlan?: Partial<MicrobenchPlan>;
   /** The timer of the replay and the probes (tests: a fake clock driven by a fake backend). */
   clock?: Clock;
+  /** Issue 16: the measured disk (a disk profile's Ssd) a storage tier is simulated on and read with. */
+  disk?: { profileFile: string; ssd: Ssd };
+  /** The experts' file the SSD tier reads (default in the OS's temporary folder). */
+  diskFile?: string;
 }
 
 export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
@@ -338,6 +378,9 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   if (o.profile.backend !== backend.name) {
     throw new InputError(`${o.profileFile}: calibrated on backend ${o.profile.backend}, but validating on ${backend.name}; run moesim calibrate --backend ${backend.name}`);
   }
+  // Issue 16: a storage tier is simulated on the measured disk; refused before anything runs without one.
+  const hardware: Hardware = o.disk ? { ...o.profile.hardware, storage: o.disk.ssd } : o.profile.hardware;
+  for (const i of setup.policies) replayHostTier(prep, loaded.scenario, i, profileCosts(scaled, hardware), hardware.storage);
   const interleave = o.interleave ?? true;
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
@@ -361,6 +404,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     scenario: loaded.scenario,
     prep,
     policies: setup.policies,
+    ...(o.disk ? { storage: o.disk.ssd, ...(interleave ? { ssdProbeReads: SSD_PROBE_READS } : {}) } : {}),
+    ...(o.diskFile ? { diskFile: o.diskFile } : {}),
     shape: scaled.shape,
     warmupSteps: o.warmupSteps,
     repeats: o.repeats,
@@ -368,23 +413,26 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     progress: o.progress,
     predictors: setup.predictors,
     // The schedules are recorded on the profile, so a miss handler deciding from time estimates makes the simulator's decisions.
-    recordCosts: profileCosts(scaled, o.profile.hardware),
+    recordCosts: profileCosts(scaled, hardware),
     missCosts: { profile: o.profile },
   });
   const repeats = replayed.repeats;
   const missSource: MissCostSourceSpec = { profile: o.profile };
-  const asCalibrated = simulateReplay(setup, o.profile.hardware, replayed, missSource);
+  const asCalibrated = simulateReplay(setup, hardware, replayed, missSource);
+  const ssdFactor = ssdFactors(replayed, o.disk?.ssd);
   const perPass = prober
     ? simulatePasses(
         setup,
         (j, r) => {
-          const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
-          return scaleHardware(o.profile.hardware, f.expert, f.upload);
+          const g = replayed.policies[j].passOrder[r];
+          const f = prober.factorsOfPass(g);
+          const h = scaleHardware(hardware, f.expert, f.upload);
+          return ssdFactor && h.storage ? { ...h, storage: scaleSsd(h.storage, ssdFactor(g)) } : h;
         },
         replayed,
         repeats,
         {
-          planHardware: o.profile.hardware,
+          planHardware: hardware,
           source: missSource,
           // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
           // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
@@ -429,6 +477,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
       passes: passErrors(r, perPass[i], asCalibrated[i], own.steps, own.streams),
+      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], asCalibrated[i], steps, ssdFactor ? r.passOrder.map(ssdFactor) : undefined) } : {}),
     };
   });
   const probes = prober?.probes ?? [];
@@ -463,10 +512,72 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
       probeSec,
     },
-    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads])],
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed)])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
+    ...(o.disk ? { disk: o.disk } : {}),
   };
+}
+
+/** Expert reads of each disk sample between passes (drift.ts's method for the disk: untimed, each boundary). */
+export const SSD_PROBE_READS = 32;
+
+/**
+ * Per pass (by its global order g): the disk's speed in its minutes against the profile's, from the
+ * samples at boundaries g and g + 1 (their mean over ssdReadSec of the profile's read of the same
+ * expert; on a core where the waits for one are reported); undefined without samples.
+ */
+export function ssdFactors(replayed: ReplayResult, ssd: Ssd | undefined): ((g: number) => number) | undefined {
+  const probes = replayed.ssdProbes;
+  if (!ssd || !probes || probes.length === 0) return undefined;
+  // On a core where both the samples and the passes report the replaying thread's waits (as the TPOT on a core).
+  const onCore = probes.every((p) => p.medianOnCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+  const at = new Map(probes.map((p) => [p.boundary, onCore ? p.medianOnCoreSec! : p.medianSec]));
+  const slot = replayed.policies.find((p) => p.ssd)?.ssd?.file.slotBytes;
+  if (slot === undefined) return undefined;
+  const model = ssdReadSec(ssd, replayed.expertBytes, ssd.blockBytes, ssd.queueDepth);
+  return (g) => {
+    const xs = [at.get(g), at.get(g + 1)].filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? 1 : xs.reduce((a, b) => a + b, 0) / xs.length / model;
+  };
+}
+
+/** Per pass of one policy: the SSD tier's read time per step, simulated and measured, and the error (with the disk samples, and with the profile as calibrated). */
+export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: number, factors?: number[]): SsdPassErrors {
+  const ssd = r.ssd!;
+  const measuredMsPerStep = ssd.passSec.map((t) => (1e3 * t) / steps);
+  const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
+  const wallError = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
+  const profileError = measuredMsPerStep.map((m) => rel((1e3 * (asCalibrated.ssdBusySec ?? 0)) / steps, m));
+  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => (1e3 * (t - ssd.passWaitSec![k])) / steps) : undefined;
+  const error = onCoreMsPerStep ? onCoreMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m)) : wallError;
+  return {
+    reads: ssd.reads,
+    measuredMsPerStep,
+    simulatedMsPerStep,
+    error,
+    errorSpread: spreadOf(error),
+    wallError,
+    wallErrorSpread: spreadOf(wallError),
+    profileError,
+    profileErrorSpread: spreadOf(profileError),
+    ...(onCoreMsPerStep ? { onCoreMsPerStep } : {}),
+    ...(factors ? { diskFactor: factors } : {}),
+    ...(ssd.passPageCacheShare ? { pageCacheShare: ssd.passPageCacheShare } : {}),
+  };
+}
+
+/** Where the page cache, not the disk, served a storage tier's reads: said, so that its error is not taken for the disk's. */
+function pageCacheWarnings(replayed: ReplayResult): string[] {
+  const out: string[] = [];
+  for (const p of replayed.policies) {
+    if (!p.ssd) continue;
+    if (p.ssd.file.mode === 'buffered') out.push(`${p.label}: ${p.ssd.file.file}: the file system refused O_DIRECT; its SSD reads went through the page cache`);
+    const most = Math.max(0, ...(p.ssd.passPageCacheShare ?? []));
+    if (most > 0.05) out.push(`${p.label}: the page cache served up to ${(100 * most).toFixed(0)}% of its SSD-tier bytes (/proc/self/io read_bytes): the storage error is not the disk's`);
+    if (!p.ssd.passPageCacheShare) out.push(`${p.label}: whether the page cache served its SSD reads is not known (no /proc/self/io)`);
+  }
+  return out;
 }
 
 /** The measured TPOT on a core: per step, the median over the passes of its time less its waits for a core; undefined without waits. */

@@ -26,6 +26,7 @@ export interface ReplayArgs {
   seed?: string;
   json: boolean;
   out?: string;
+  diskFile?: string;
 }
 
 export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
@@ -44,7 +45,8 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
     .option('repeats', { type: 'number', default: 3, describe: 'timed passes; a step\'s time is its median over them' })
     .option('seed', { type: 'string', describe: 'seed of the random weights (default: the scenario seed)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
-    .option('out', { type: 'string', describe: 'also write the JSON result to this file' }) as unknown as Argv<T & ReplayArgs>;
+    .option('out', { type: 'string', describe: 'also write the JSON result to this file' })
+    .option('disk-file', { type: 'string', describe: "a storage tier's experts are read from this file (created, then deleted; default in the OS's temporary folder): put it on the disk to measure" }) as unknown as Argv<T & ReplayArgs>;
 }
 
 export function setupOptions(a: ReplayArgs) {
@@ -94,6 +96,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         predictors: setup.predictors,
         // Decisions from time estimates (onMiss: cpu) and a serving scheduler's steps: planned on the scenario's hardware.
         recordCosts: profileCosts(setup.scaled, setup.prep.hardware),
+        ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}),
       });
       const json = JSON.stringify({ scenario: setup.loaded.scenario.name, model: description, ...r }, null, 2) + '\n';
       if (a.out) writeFileAtomic(path.resolve(a.out), json);

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { readDiskProfileSync } from '../hardware/storage.js';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -11,6 +13,7 @@ interface ValidateArgs extends ReplayArgs {
   reportDir?: string;
   report: boolean;
   interleave: boolean;
+  diskProfile?: string;
 }
 
 export { defaultValidateDir } from '../sweep/out-dir.js';
@@ -22,6 +25,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     replayOptions(y)
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
+      .option('disk-profile', { type: 'string', describe: 'the measured disk a storage tier is simulated on and read with (default reports/calibration/disk.json where it exists; moesim calibrate --backend disk writes it)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',
@@ -41,12 +45,14 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       }
       throw e;
     });
+    const diskProfile = a.diskProfile ?? (existsSync(defaultProfilePath('disk')) ? defaultProfilePath('disk') : undefined);
+    const disk = diskProfile ? { profileFile: diskProfile, ssd: readDiskProfileSync(diskProfile) } : undefined;
     const setup = await setupReplay(setupOptions(a));
     const progress = (m: string) => process.stderr.write(`  ${m}\n`);
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
     let result;
     try {
-      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave });
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
     } finally {
       await setup.backend.close();
     }

@@ -2,6 +2,7 @@
  * Text and HTML of `moesim replay` and `moesim validate`: pure functions of their results.
  */
 import type { ReplayResult } from '../calibrate/replay.js';
+import { ssdValidationLines } from './validate-ssd.js';
 import type { MetricRow, ValidateResult } from '../calibrate/validate.js';
 import type { Spread } from '../calibrate/drift.js';
 import { chartPage, escapeHtml, type PageChart, type VegaLibraries } from './chart-page.js';
@@ -177,6 +178,7 @@ export function formatValidation(v: ValidateResult): string {
   }
   const drift = driftLine(v);
   if (drift) lines.push(drift);
+  lines.push(...ssdValidationLines(v));
   if (v.loadAverage) lines.push(`load average at the end: ${v.loadAverage.map((x) => x.toFixed(2)).join(', ')} (other work on the machine adds timing noise)`);
   for (const w of v.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');

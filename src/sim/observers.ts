@@ -8,7 +8,7 @@
 import type { TimelineSpan } from '../metrics/types.js';
 import type { Step } from '../trace/steps.js';
 import { JOB_EXPERT, JOB_PRE, LINK_DEMAND, LINK_KIND_NAMES, LINK_LOW_BIT, LINK_PREFETCH, LINK_STAGED, STREAM_TAG, WRITE_BACK_TAG, jobKey, jobKind } from './jobs.js';
-import { OP_CANCEL, OP_COMPUTE, OP_CPU, OP_EVICT, OP_GATE, OP_LAYER, OP_STAGE, OP_STAGE_LOW, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
+import { OP_CANCEL, OP_COMPUTE, OP_CPU, OP_EVICT, OP_GATE, OP_LAYER, OP_READ, OP_STAGE, OP_STAGE_LOW, OP_STEP, OP_STEP_END, OP_UPLOAD, type ScheduleLog } from './schedule.js';
 
 /** The resource a job runs on. */
 export const LANE_GPU = 0;
@@ -199,7 +199,10 @@ export class ScheduleRecorder implements SimObserver {
     this.log.push(OP_STEP_END);
   }
   idleUntil(): void {}
-  ssdRead(): void {}
+  /** An SSD read into host DRAM (issue 16: a storage tier); b = 1 when a miss waits for it, 0 for a prefetch's staging. */
+  ssdRead(key: number, demand: boolean): void {
+    this.log.push(OP_READ, key, demand ? 1 : 0);
+  }
   /** Recorded when the gate submits it: the CPU runs its jobs in that order beside the device (its start depends on durations). */
   cpuSubmitted(key: number, tokens: number): void {
     this.log.push(OP_CPU, key, tokens);

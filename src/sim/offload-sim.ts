@@ -138,8 +138,6 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.link = new BandwidthLink(this.sim, 'link', cost.h2dSec, this);
     this.cpu = new SerialResource(this.sim, 'cpu', this);
     this.host = cost.host ? new SerialResource(this.sim, 'host', this) : null;
-    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
-    if (!cost.linkOverlapsCompute) new ExclusiveGroup([this.gpu, this.link.resource]);
     this.union = new LayerUnion(this.E);
     const nKeys = this.L * this.E;
     this.inflight = new InFlight(nKeys, this.link);
@@ -156,8 +154,8 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.ledger = new Ledger(this.L, nKeys, source.streams ?? trace.sequences.length, cost.expertBytes, this.tiers !== undefined);
     const observers: SimObserver[] = [];
     const log = options.schedule;
-    if (this.tiers && (options.prefillStreaming || log || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined))) {
-      throw new Error('a storage tier is simulated without prefill streaming, schedules or lower-bit copies');
+    if (this.tiers && (options.prefillStreaming || (this.handler !== undefined && missHandlerInfo(this.handler.kind).lowBit !== undefined))) {
+      throw new Error('a storage tier is simulated without prefill streaming or lower-bit copies');
     }
     if (log) {
       // With overlap, which operation runs next would depend on durations: no single order exists.
@@ -177,6 +175,12 @@ export class OffloadSim implements JobListener, LoopPosition {
         (key, kind, n) => this.fromHost(key, kind, n),
         obs ? (key, demand, startSec, endSec) => obs.ssdRead(key, demand, startSec, endSec) : undefined,
       );
+    }
+    // No copy engine: a transfer and a kernel never run at once; each waits for the other, in order.
+    // A recorded schedule is executed by one thread, one operation at a time: the SSD's reads too.
+    if (!cost.linkOverlapsCompute) {
+      const ssd = log ? this.tiers?.ssdResource : undefined;
+      new ExclusiveGroup(ssd ? [this.gpu, this.link.resource, ssd] : [this.gpu, this.link.resource]);
     }
     this.planner = options.prefetch
       ? new PrefetchReconciler(options.prefetch, {

@@ -23,6 +23,8 @@
  *                                             ends once the last of them is done
  *   STAGE_LOW a = key                         a miss's lower-bit copy goes to a staging buffer (HOBBIT);
  *                                             its COMPUTE runs that copy
+ *   READ      a = key, b = 1 if a miss waits  an expert is read from the SSD into host DRAM (issue 16: a
+ *                                             storage tier; b = 0: a prefetch's staging)
  */
 export const OP_STEP = 0;
 export const OP_LAYER = 1;
@@ -35,8 +37,9 @@ export const OP_STEP_END = 7;
 export const OP_GATE = 8;
 export const OP_CPU = 9;
 export const OP_STAGE_LOW = 10;
+export const OP_READ = 11;
 
-export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate', 'cpu', 'stage-low'] as const;
+export const opNames = ['step', 'layer', 'upload', 'stage', 'compute', 'evict', 'cancel', 'step-end', 'gate', 'cpu', 'stage-low', 'read'] as const;
 
 export class ScheduleLog {
   ops = new Int32Array(3 * 1024);

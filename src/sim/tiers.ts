@@ -49,6 +49,8 @@ export interface TierHook {
   stage(key: number, priority: number): boolean;
   /** Called when the run ends (resource totals into the counters). */
   finish(): void;
+  /** The SSD's read queue (after bind): a recorded schedule's one-at-a-time executor puts it in the link's exclusive group. */
+  readonly ssdResource?: SerialResource;
 }
 
 /** Counters of the host and storage tiers (bytes charged to the link each crossed). */

@@ -1,0 +1,276 @@
+/**
+ * The storage tier of `moesim replay` / `moesim validate` (issue 16): an SSD-tier expert's read is
+ * executed for real, from a file on this machine's disk.
+ *
+ * The simulated side: a policy whose tier plan (sim/tier-plan.ts) is three-tier (host DRAM in front
+ * of an SSD) runs with its host tier (sim/tiers.ts) in the replay world: the host tier's capacity in
+ * experts is planned with the scenario's model, as the GPU cache's is; its reads cost the SSD's
+ * ssdReadSec of the replayed (scaled) expert. The recorded schedule then has a READ operation where
+ * each SSD read starts (sim/schedule.ts); the SSD's read queue is in the exclusive group with the
+ * GPU and the link, since the replay executes one operation at a time.
+ *
+ * The executed side (ExpertFile): every expert's host weights live in one region whose slots are
+ * aligned for direct I/O; the file holds the same bytes, slot after slot, written with O_DIRECT
+ * (so the page cache never holds them). A READ reads the expert's slot back into its host slot,
+ * straight into the memory the upload then copies to the device (no staging copy): requests of the
+ * Ssd's blockBytes with its queueDepth in flight (Node's fs.read on libuv's thread pool, 4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise). Before each pass, every expert the host tier does not
+ * hold at the start has one float per 4 KiB page set to NaN: an expert computed without having been
+ * read back whole would turn the hidden state to NaN, which the replay throws on.
+ *
+ * The page cache: with O_DIRECT (mode "direct") it is bypassed. Where the file system refuses
+ * O_DIRECT (tmpfs, some network file systems), the file is read through the page cache (mode
+ * "buffered"), which then serves the reads: the share of the bytes read that reached the block
+ * device is measured per pass from /proc/self/io's read_bytes (Linux task I/O accounting, counted
+ * where a read is submitted to the block layer), and reported, so that a read the page cache served
+ * is never taken for a disk's.
+ */
+import { closeSync, constants, openSync, read as readCb, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import type { ExpertDtype, HostArray } from './expert-graph.js';
+import type { Ssd } from '../hardware/storage.js';
+import type { Hardware } from '../hardware/types.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { StepCosts } from '../timing/costs.js';
+import { planTiers, setupTiers } from '../sim/tier-plan.js';
+import type { HostTier } from '../sim/tiers.js';
+import { createPolicyCache, type PreparedScenario } from '../sim/world.js';
+import { fsInputError } from '../util/fs.js';
+import { InputError } from '../util/errors.js';
+
+/** Direct I/O alignment of offsets, sizes and buffer addresses (4 KiB covers 512 B devices too). */
+const ALIGN = 4096;
+const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
+
+/**
+ * The host tier of policy `index` in the replay world, or undefined where its plan keeps every
+ * expert in host DRAM. `costs` are the replay's (the scaled expert); `storage` the SSD whose reads
+ * are charged (the scenario's for recording a schedule, the measured disk's for validate).
+ */
+export function replayHostTier(prep: PreparedScenario, scenario: Scenario, index: number, costs: StepCosts, storage: Ssd | undefined): HostTier | undefined {
+  const p = scenario.policies[index];
+  const { plan: cachePlan } = createPolicyCache(prep, p, index);
+  const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
+  const plan = planTiers(prep.hardware, p, index, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+  if (plan.mode === 'dram') return undefined;
+  if (plan.mode === 'ssd-direct') {
+    throw new InputError(`policies[${index}] (${p.kind}): its GPU fetches experts from the SSD directly (unified memory or hostTier.gpuDirect); replay and validate execute a host tier in front of the SSD only`);
+  }
+  if (!storage) throw new InputError(`policies[${index}] (${p.kind}) reads experts from an SSD: validate needs the measured disk (--disk-profile, written by moesim calibrate --backend disk)`);
+  const hardware: Hardware = { ...prep.hardware, storage };
+  return setupTiers(plan, hardware, costs, dims).host;
+}
+
+/** Which experts the host tier holds before the run (warm: the first of the model file). */
+export function hostResident(tier: HostTier): Uint8Array {
+  return Uint8Array.from(tier.cache.resident);
+}
+
+/** /proc/self/io's read_bytes: bytes this process's reads fetched from block devices; undefined where not reported. */
+export function deviceReadBytes(): number | undefined {
+  try {
+    const m = /^read_bytes:\s*(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ExpertFileInfo {
+  file: string;
+  /** direct: O_DIRECT, the page cache bypassed; buffered: the file system refused O_DIRECT. */
+  mode: 'direct' | 'buffered';
+  expertBytes: number;
+  /** Bytes of one expert's slot (expertBytes aligned up): what one read transfers. */
+  slotBytes: number;
+  blockBytes: number;
+  queueDepth: number;
+}
+
+/** The experts' file on the disk and their aligned host memory (see the file's comment). */
+export class ExpertFile {
+  readonly info: ExpertFileInfo;
+  private fd: number;
+  private readonly region: Buffer;
+  private readonly base: number;
+  private next = 0;
+  private written = false;
+  /** Bytes read since the last mark, and the device's read_bytes then. */
+  private readBytes = 0;
+  private deviceMark: number | undefined;
+  /** Per key: 1 while its host copy is poisoned (not read back since). */
+  private readonly poisoned: Uint8Array;
+
+  constructor(
+    file: string,
+    private readonly numKeys: number,
+    expertBytes: number,
+    ssd: Pick<Ssd, 'blockBytes' | 'queueDepth'>,
+  ) {
+    if (!(ssd.blockBytes > 0 && ssd.blockBytes % ALIGN === 0)) throw new InputError(`hardware.storage.blockBytes: ${ssd.blockBytes} is not a positive multiple of ${ALIGN} (direct I/O reads whole 4 KiB blocks)`);
+    const slotBytes = alignUp(expertBytes);
+    this.poisoned = new Uint8Array(numKeys);
+    let mode: ExpertFileInfo['mode'] = 'direct';
+    try {
+      const w = openSync(file, 'w');
+      writeSync(w, Buffer.alloc(ALIGN));
+      closeSync(w);
+      try {
+        this.fd = openSync(file, constants.O_RDWR | constants.O_DIRECT);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        mode = 'buffered';
+        this.fd = openSync(file, 'r+');
+      }
+    } catch (e) {
+      throw fsInputError(e, 'write', file);
+    }
+    this.region = Buffer.allocUnsafeSlow(numKeys * slotBytes + 2 * ALIGN);
+    this.base = mode === 'direct' ? this.probeAlignment() : 0;
+    this.info = { file, mode, expertBytes, slotBytes, blockBytes: ssd.blockBytes, queueDepth: Math.max(1, Math.round(ssd.queueDepth)) };
+  }
+
+  /** The first offset into the region whose address direct I/O accepts. */
+  private probeAlignment(): number {
+    for (let o = 0; o < ALIGN; o += 8) {
+      try {
+        readSync(this.fd, this.region, o, ALIGN, 0);
+        return o;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      }
+    }
+    throw new InputError(`${this.info?.file ?? 'expert file'}: no buffer alignment was accepted for direct I/O; expected a file on a local disk (ext4, xfs)`);
+  }
+
+  /** Allocator of the experts' host weights (replay.ts hostExperts): slot after slot, in key order. */
+  readonly memory = {
+    alloc: (dtype: ExpertDtype, length: number): HostArray => {
+      if (dtype !== 'float32') throw new Error(`ExpertFile: experts are fp32 in a replay, got ${dtype}`);
+      if (4 * length !== this.info.expertBytes) throw new Error(`ExpertFile: an expert of ${4 * length} bytes, expected ${this.info.expertBytes}`);
+      if (this.next === this.numKeys) throw new Error(`ExpertFile: more than ${this.numKeys} experts`);
+      const off = this.region.byteOffset + this.base + this.next++ * this.info.slotBytes;
+      return new Float32Array(this.region.buffer, off, length);
+    },
+  };
+
+  /** Writes every expert's host bytes to its slot of the file (O_DIRECT in direct mode): after the weights are filled. */
+  writeAll(): void {
+    if (this.next !== this.numKeys) throw new Error(`ExpertFile: ${this.next} of ${this.numKeys} experts allocated`);
+    const total = this.numKeys * this.info.slotBytes;
+    const chunk = 64 * this.info.slotBytes;
+    try {
+      for (let done = 0; done < total; done += chunk) {
+        const n = Math.min(chunk, total - done);
+        if (writeSync(this.fd, this.region, this.base + done, n, done) !== n) throw new Error('short write');
+      }
+    } catch (e) {
+      throw fsInputError(e, 'write', this.info.file);
+    }
+    this.written = true;
+  }
+
+  private slot(key: number): Buffer {
+    return this.region.subarray(this.base + key * this.info.slotBytes, this.base + (key + 1) * this.info.slotBytes);
+  }
+
+  /** Sets one float per 4 KiB page of every expert not `resident` (1 = in host DRAM) to NaN: untimed, before a pass. */
+  poison(resident: Uint8Array | undefined): void {
+    for (let k = 0; k < this.numKeys; k++) {
+      if (resident && resident[k] === 1) continue;
+      const s = this.slot(k);
+      for (let o = 0; o < this.info.expertBytes; o += ALIGN) s.writeFloatLE(Number.NaN, o);
+      this.poisoned[k] = 1;
+    }
+  }
+
+  /** Reads back every poisoned expert (untimed: before a pass of a policy whose host DRAM holds every expert). */
+  async restore(): Promise<void> {
+    for (let k = 0; k < this.numKeys; k++) if (this.poisoned[k] === 1) await this.read(k);
+  }
+
+  /** Reads expert `key`'s slot from the file into its host memory: blockBytes requests, queueDepth in flight. */
+  async read(key: number): Promise<void> {
+    if (!this.written) throw new Error('ExpertFile: read before writeAll');
+    const { slotBytes, blockBytes, queueDepth } = this.info;
+    const buf = this.region;
+    const bufBase = this.base + key * slotBytes;
+    const pos = key * slotBytes;
+    const n = Math.ceil(slotBytes / blockBytes);
+    let next = 0;
+    const fd = this.fd;
+    const one = (i: number) =>
+      new Promise<void>((resolve, reject) => {
+        const len = Math.min(blockBytes, slotBytes - i * blockBytes);
+        readCb(fd, buf, bufBase + i * blockBytes, len, pos + i * blockBytes, (err, got) => (err ? reject(err) : got < len ? reject(new Error(`${this.info.file}: short read of expert ${key}: ${got} of ${len} bytes`)) : resolve()));
+      });
+    const worker = async () => {
+      while (next < n) await one(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(queueDepth, n) }, worker));
+    this.readBytes += slotBytes;
+    this.poisoned[key] = 0;
+  }
+
+  /**
+   * The disk's speed now (untimed, between passes, like drift.ts's samples): `reads` experts read
+   * back to back, spread over the file; the median seconds of one read.
+   */
+  async probe(reads: number, waitedSec?: () => number): Promise<{ medianSec: number; medianOnCoreSec?: number }> {
+    const xs: number[] = [];
+    const on: number[] = [];
+    for (let i = 0; i < reads; i++) {
+      const w0 = waitedSec?.() ?? 0;
+      const t0 = process.hrtime.bigint();
+      await this.read((i * 7919 + 13) % this.numKeys);
+      const t = Number(process.hrtime.bigint() - t0) / 1e9;
+      xs.push(t);
+      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
+    }
+    const med = (v: number[]) => {
+      v.sort((a, b) => a - b);
+      const m = v.length >> 1;
+      return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+    };
+    return { medianSec: med(xs), ...(waitedSec ? { medianOnCoreSec: med(on) } : {}) };
+  }
+
+  /** Starts counting (before a pass). */
+  mark(): void {
+    this.readBytes = 0;
+    this.deviceMark = deviceReadBytes();
+  }
+
+  /** Since the mark: bytes read, and of those the bytes the block device delivered (undefined where the OS does not say). */
+  sinceMark(): { bytes: number; deviceBytes?: number } {
+    const now = deviceReadBytes();
+    return { bytes: this.readBytes, ...(now !== undefined && this.deviceMark !== undefined ? { deviceBytes: now - this.deviceMark } : {}) };
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // closed
+    }
+    try {
+      unlinkSync(this.info.file);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** A pass's page-cache check: the share of the bytes read that the block device did not deliver (the page cache did). */
+export function pageCacheShare(s: { bytes: number; deviceBytes?: number }): number | undefined {
+  if (s.deviceBytes === undefined || s.bytes === 0) return undefined;
+  return Math.max(0, 1 - s.deviceBytes / s.bytes);
+}
+
+/**
+ * An Ssd whose every read takes `factor` times as long (latency times it, bandwidth and IOPS ceiling
+ * divided by it: timing/storage.ts's ssdReadSec scales exactly), for a pass simulated on the disk's
+ * speed of its minutes.
+ */
+export function scaleSsd(ssd: Ssd, factor: number): Ssd {
+  return { ...ssd, readLatencySec: ssd.readLatencySec * factor, seqReadBytesPerSec: ssd.seqReadBytesPerSec / factor, randReadIops: ssd.randReadIops / factor };
+}

@@ -1,0 +1,31 @@
+/** Issue 16: validate's storage-tier lines (the SSD read time per step, per pass, simulated vs measured from a file on this disk). */
+import type { ValidateResult } from '../calibrate/validate.js';
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+
+export function ssdValidationLines(v: ValidateResult): string[] {
+  const with_ = v.policies.filter((p) => p.ssd);
+  if (with_.length === 0) return [];
+  const first = v.replay.policies.find((p) => p.ssd)!.ssd!.file;
+  const ssd = v.disk?.ssd;
+  const lines = [
+    '',
+    `SSD tier: experts read from ${first.file} (${first.mode === 'direct' ? 'O_DIRECT: the page cache bypassed' : 'buffered: the file system refused O_DIRECT'}), ${first.blockBytes / 1024} KiB requests, ${first.queueDepth} in flight` +
+      (ssd ? `; simulated on ${v.disk!.profileFile}: ${(ssd.readLatencySec * 1e6).toFixed(1)} µs + bytes / ${(ssd.seqReadBytesPerSec / 1e9).toFixed(3)} GB/s` : ''),
+  ];
+  for (const p of with_) {
+    const s = p.ssd!;
+    const m = [...s.measuredMsPerStep].sort((a, b) => a - b);
+    const cache = s.pageCacheShare ? `; page cache served ${(100 * Math.max(...s.pageCacheShare)).toFixed(1)}% of the bytes at most` : '';
+    const disk = s.diskFactor ? `, disk at x${Math.min(...s.diskFactor).toFixed(2)} to x${Math.max(...s.diskFactor).toFixed(2)} the profile's` : '';
+    const onCore = s.onCoreMsPerStep !== undefined;
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
+    const sp = (x: { median: number; min: number; max: number }) => `${pct(x.median)} (${pct(x.min)} to ${pct(x.max)})`;
+    lines.push(
+      `  ${p.label}: ${s.reads} reads; SSD ms/step measured ${range(m)}${onCore ? `, on a core ${range(s.onCoreMsPerStep!)}` : ''} over ${m.length} passes; ` +
+        `error per pass ${onCore ? 'on a core' : 'wall clock'} ${sp(s.errorSpread)}${s.diskFactor ? ` with the disk samples${disk}` : ''}; wall clock ${sp(s.wallErrorSpread)}; ` +
+        `wall clock with the disk profile as calibrated ${sp(s.profileErrorSpread)}${cache}`,
+    );
+  }
+  return lines;
+}

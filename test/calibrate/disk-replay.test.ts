@@ -1,0 +1,192 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExpertFile, pageCacheShare, scaleSsd } from '../../src/calibrate/disk-replay.js';
+import { readProfile } from '../../src/calibrate/profile.js';
+import { recordSchedules, replay, type ReplayResult } from '../../src/calibrate/replay.js';
+import { setupReplay, type ReplaySetup } from '../../src/calibrate/replay-setup.js';
+import { simulateReplay, ssdFactors, validate, type ValidateResult } from '../../src/calibrate/validate.js';
+import { ssdPresets } from '../../src/hardware/storage.js';
+import { OP_READ, OP_STAGE, OP_UPLOAD, OP_COMPUTE } from '../../src/sim/schedule.js';
+import { ssdReadSec } from '../../src/timing/storage.js';
+import { InputError } from '../../src/util/errors.js';
+import { ROOT } from '../helpers/cli.js';
+import { formatValidation } from '../../src/report/validate.js';
+
+const KiB = 1024;
+const PROFILE = join(ROOT, 'test/fixtures/cpu-quick-profile.json');
+
+/**
+ * A 4-layer Mixtral-shaped model (8 experts of 336 MiB in bf16 per layer) on a host that gives
+ * 2 GiB to experts: host DRAM holds 5 of the 32, the rest come from a Samsung 990 Pro.
+ */
+const tierScenario = `
+name: tiny-ssd
+seed: 3
+model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
+hardware: { preset: rtx-4090, storage: samsung-990-pro }
+hostTier: { capacityGiB: 2, initial: cold }
+trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 2, tokensPerSequence: 8, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
+policies:
+  - { kind: lru, cache: { perLayer: 2 } }
+  - { kind: none }
+  - { kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }
+  - { kind: all-on-gpu }
+`;
+/** 64 x 128 fp32 experts: 96 KiB each, read as 32 KiB requests, 2 in flight. */
+const SHAPE = { scale: { hiddenSize: 64, intermediateSize: 128 } };
+const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'moesim-disk-replay-'));
+  writeFileSync(join(dir, 'tiny-ssd.yaml'), tierScenario);
+});
+
+describe('ExpertFile', () => {
+  it('reads an expert back from the file into its host memory; a poisoned expert stays NaN until read', async () => {
+    const f = new ExpertFile(join(dir, 'unit.bin'), 3, 20_000, { blockBytes: 8 * KiB, queueDepth: 2 });
+    const experts = [0, 1, 2].map((k) => {
+      const a = f.memory.alloc('float32', 5000) as Float32Array;
+      for (let i = 0; i < a.length; i++) a[i] = k * 10_000 + i;
+      return a;
+    });
+    f.writeAll();
+    f.poison(Uint8Array.from([1, 0, 0]));
+    expect(Number.isNaN(experts[1][0]) && Number.isNaN(experts[2][1024])).toBe(true);
+    expect(experts[0][0]).toBe(0);
+    f.mark();
+    await f.read(1);
+    expect(Array.from(experts[1]).every((x, i) => x === 10_000 + i)).toBe(true);
+    expect(Number.isNaN(experts[2][0])).toBe(true);
+    await f.restore();
+    expect(Array.from(experts[2]).every((x, i) => x === 20_000 + i)).toBe(true);
+    // Two reads of a 20 000-byte expert: its 20 480-byte slot each.
+    const since = f.sinceMark();
+    expect(since.bytes).toBe(2 * 20_480);
+    if (f.info.mode === 'direct' && since.deviceBytes !== undefined) expect(pageCacheShare(since)).toBeLessThan(0.05);
+    f.close();
+    expect(existsSync(join(dir, 'unit.bin'))).toBe(false);
+  });
+});
+
+describe('replay with a storage tier', () => {
+  let setup: ReplaySetup;
+  let r: ReplayResult;
+  beforeAll(async () => {
+    setup = await setupReplay({ scenarioFile: join(dir, 'tiny-ssd.yaml'), backend: 'cpu', ...SHAPE });
+    r = await replay({
+      backend: setup.backend,
+      scenario: setup.loaded.scenario,
+      prep: setup.prep,
+      policies: setup.policies,
+      shape: setup.scaled.shape,
+      warmupSteps: 2,
+      repeats: 2,
+      predictors: setup.predictors,
+      storage: SSD,
+      diskFile: join(dir, 'experts.bin'),
+      ssdProbeReads: 3,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await setup?.backend.close();
+  });
+
+  it("records each SSD read where it starts, before the expert's upload, in an order that does not depend on the SSD's speed", () => {
+    const slow = recordSchedules(setup.prep, setup.loaded.scenario, setup.policies, setup.predictors, setup.scaled.expertBytes, undefined, undefined, { ...SSD, seqReadBytesPerSec: 1e6, readLatencySec: 5e-3 });
+    const fast = recordSchedules(setup.prep, setup.loaded.scenario, setup.policies, setup.predictors, setup.scaled.expertBytes, undefined, undefined, SSD);
+    for (let j = 0; j < slow.length; j++) expect(slow[j].log.equals(fast[j].log)).toBe(true);
+    const [lru, , pregated, all] = fast;
+    expect(all.hostResident).toBeUndefined();
+    expect(Array.from(lru.hostResident!).every((x) => x === 0)).toBe(true);
+    // Every expert reaches the GPU only after it was read into host DRAM at least once.
+    for (const s of [lru, fast[1], pregated]) {
+      const read = new Set<number>();
+      let reads = 0;
+      for (let i = 0; i < s.log.length; i++) {
+        const op = s.log.op(i);
+        if (op === OP_READ) {
+          read.add(s.log.a(i));
+          reads++;
+        } else if (op === OP_UPLOAD || op === OP_STAGE) expect(read.has(s.log.a(i))).toBe(true);
+        else if (op === OP_COMPUTE) expect(read.has(s.log.a(i))).toBe(true);
+      }
+      expect(reads).toBeGreaterThan(read.size); // host DRAM (5 experts) re-reads some
+    }
+  });
+
+  it('reads every SSD-tier expert from the file on this disk, with the page cache bypassed, and counts what the simulation does', async () => {
+    expect(readdirSync(dir)).not.toContain('experts.bin');
+    const all = r.policies.find((p) => p.policy === 'all-on-gpu')!;
+    expect(all.ssd).toBeUndefined();
+    const sims = simulateReplay(setup, { ...(await readProfile(PROFILE)).hardware, storage: SSD }, r);
+    for (const [j, p] of r.policies.entries()) {
+      if (p.policy === 'all-on-gpu') continue;
+      const ssd = p.ssd!;
+      expect(ssd.reads).toBeGreaterThan(0);
+      expect(ssd.reads).toBe(sims[j].ssdReads);
+      expect(ssd.bytes).toBe(ssd.reads * 96 * KiB);
+      expect(ssd.passSec).toHaveLength(2);
+      expect(ssd.sec).toBeGreaterThan(0);
+      expect(sims[j].ssdBusySec).toBeCloseTo(ssd.reads * ssdReadSec(SSD, 96 * KiB, SSD.blockBytes, SSD.queueDepth), 12);
+      expect(['direct', 'buffered']).toContain(ssd.file.mode);
+      if (ssd.file.mode === 'direct' && ssd.passPageCacheShare) for (const s of ssd.passPageCacheShare) expect(s).toBeLessThan(0.05);
+    }
+  });
+
+  it("samples the disk's read time before the first pass and after each (untimed); a pass is simulated on the samples around it", () => {
+    // 4 policies x 2 passes: boundaries 0..8.
+    expect(r.ssdProbes!.map((p) => p.boundary)).toEqual(Array.from({ length: 9 }, (_, i) => i));
+    expect(r.ssdProbes!.every((p) => p.medianSec > 0)).toBe(true);
+    const f = ssdFactors(r, SSD)!;
+    const model = ssdReadSec(SSD, 96 * KiB, SSD.blockBytes, SSD.queueDepth);
+    // On a core where the clock reports the replaying thread's waits (Linux), else the wall clock.
+    const onCore = r.ssdProbes!.every((p) => p.medianOnCoreSec !== undefined) && r.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+    const t = (b: number) => (onCore ? r.ssdProbes![b].medianOnCoreSec! : r.ssdProbes![b].medianSec);
+    expect(f(3)).toBeCloseTo((t(3) + t(4)) / 2 / model, 12);
+    if (onCore) for (const p of r.ssdProbes!) expect(p.medianOnCoreSec!).toBeLessThanOrEqual(p.medianSec);
+    // Scaling the Ssd scales every read's time exactly (latency and transfer alike).
+    for (const bytes of [4 * KiB, 96 * KiB, 5_000_000]) expect(ssdReadSec(scaleSsd(SSD, 2.5), bytes, SSD.blockBytes, 2)).toBeCloseTo(2.5 * ssdReadSec(SSD, bytes, SSD.blockBytes, 2), 15);
+  });
+});
+
+describe('validate with a storage tier', () => {
+  let v: ValidateResult;
+  beforeAll(async () => {
+    const setup = await setupReplay({ scenarioFile: join(dir, 'tiny-ssd.yaml'), backend: 'cpu', policies: ['0', 'pregated'], ...SHAPE });
+    try {
+      v = await validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, warmupSteps: 2, repeats: 2, interleave: false, disk: { profileFile: 'preset', ssd: SSD }, diskFile: join(dir, 'v.bin') });
+    } finally {
+      await setup.backend.close();
+    }
+  }, 60_000);
+
+  it('compares the SSD read time per step, simulated and measured, per pass; SSD reads identical', () => {
+    for (const p of v.policies) {
+      const rows = Object.fromEntries(p.rows.map((x) => [x.metric, x]));
+      expect(rows['SSD reads'].exact).toBe(true);
+      expect(rows['SSD reads'].simulated).toBe(rows['SSD reads'].measured);
+      expect(rows['SSD read time per step'].measured).toBeGreaterThan(0);
+      expect(p.ssd!.error).toHaveLength(2);
+      expect(p.ssd!.error.every(Number.isFinite)).toBe(true);
+      // Without interleaved samples every pass is simulated on the disk profile as calibrated.
+      expect(p.ssd!.profileError).toEqual(p.ssd!.wallError);
+      expect(p.ssd!.diskFactor).toBeUndefined();
+    }
+    expect(v.disk?.ssd.blockBytes).toBe(32 * KiB);
+    expect(formatValidation(v)).toMatch(/^SSD tier: experts read from .*v\.bin \((O_DIRECT|buffered)/m);
+    expect(formatValidation(v)).toMatch(/^ {2}pregated: \d+ reads; SSD ms\/step measured/m);
+  });
+
+  it('refuses a storage tier without the measured disk, before anything runs', async () => {
+    const setup = await setupReplay({ scenarioFile: join(dir, 'tiny-ssd.yaml'), backend: 'cpu', policies: ['0'], ...SHAPE });
+    try {
+      await expect(validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, interleave: false })).rejects.toThrow(InputError);
+      await expect(validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, interleave: false })).rejects.toThrow(/--disk-profile/);
+    } finally {
+      await setup.backend.close();
+    }
+  });
+});
