@@ -108,6 +108,8 @@ export interface PointResult {
   comparison?: string;
   failure?: string;
   source: string;
+  /** The context it was simulated at, as its source states it: prompt and output tokens, what the figure times (`unstated` where the source says nothing). */
+  context: { promptTokens: number | 'unstated'; outputTokens: number | 'unstated'; timed: 'decode' | 'end-to-end' | 'unstated' };
 }
 
 export interface Fold {
@@ -313,6 +315,7 @@ function pointResult(prep: Prepared, sim: number | Error, value: number, fitted:
     usedForFitting,
     ...(p.comparison ? { comparison: p.comparison } : {}),
     source: `${p.source.ref}, ${p.source.locator}`,
+    context: { promptTokens: p.workload.promptTokens, outputTokens: p.workload.outputTokens, timed: p.workload.timed },
   };
   if (sim instanceof Error) return { ...base, failure: sim.message };
   const simulated = p.metric === 'secPerToken' ? sim : 1 / sim;

@@ -10,6 +10,7 @@ import { pointContext, simulatePoint, suiteBaseDir } from '../../src/reproduce/r
 import { resolveModel } from '../../src/model/resolve.js';
 import { kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer } from '../../src/model/derived.js';
 import { systemSemantics } from '../../src/systems/catalog.js';
+import { contextLabel } from '../../src/reproduce/format.js';
 import { ROOT } from '../helpers/cli.js';
 
 const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
@@ -25,6 +26,10 @@ test('each point decodes at the context its source states, and from an empty one
   expect(pointContext(point('llamacpp-issue5484-p40-fp16'))).toEqual({ promptTokens: 0, tokensPerSequence: 128 });
   // nothing stated: an empty context, as before
   expect(pointContext(point('mi-readme-qwen3-30b-a3b-moe-infinity'))).toEqual({ promptTokens: 0, tokensPerSequence: 48 });
+  expect(contextLabel({ promptTokens: 969, outputTokens: 300, timed: 'decode' })).toBe('969+300 decode');
+  expect(contextLabel({ promptTokens: 16, outputTokens: 512, timed: 'end-to-end' })).toBe('16+512 e2e');
+  expect(contextLabel({ promptTokens: 500, outputTokens: 'unstated', timed: 'decode' })).toBe('500+? decode');
+  expect(contextLabel({ promptTokens: 'unstated', outputTokens: 'unstated', timed: 'unstated' })).toBe('unstated');
   for (const p of suite.points) {
     // a figure that includes the prefill needs the output length to spread it over
     if (p.workload.timed === 'end-to-end') expect(p.workload.outputTokens, p.id).not.toBe('unstated');
