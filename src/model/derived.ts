@@ -158,6 +158,19 @@ export function kvBytesPerTokenPerLayer(m: MoeModel, dtype: Dtype): number {
 }
 
 /**
+ * KV-cache bytes one token adds to one layer of an MLA model whose runtime caches the per-head keys
+ * and values instead of the compressed latent: keys of qkNopeHeadDim + qkRopeHeadDim and values of
+ * vHeadDim for every head (llama.cpp before ggml-org/llama.cpp PR #12801, Apr 2025: DeepSeek-V3's
+ * 128 x (192 + 128) f16 = 80 KiB per token and layer, against the latent's 1152 bytes). A GQA model
+ * caches its keys and values either way: kvBytesPerTokenPerLayer.
+ */
+export function perHeadKvBytesPerTokenPerLayer(m: MoeModel, dtype: Dtype): number {
+  const a = m.attention;
+  if (a.kind === 'gqa') return kvBytesPerTokenPerLayer(m, dtype);
+  return a.numHeads * (a.qkNopeHeadDim + a.qkRopeHeadDim + a.vHeadDim) * bytesPerParam(dtype);
+}
+
+/**
  * FLOPs of the attention core (scores and weighted values, not the projections, which are
  * 2 x attentionParams FLOPs per token) for one new token attending to `contextTokens` cached tokens
  * in one layer. A multiply-add counts as 2 FLOPs; softmax is ignored.

@@ -8,8 +8,15 @@ const num = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.toF
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
+/** The context a point ran at: prompt+output tokens and what its figure times, `?` where the source does not state it. */
+export function contextLabel(c: PointResult['context']): string {
+  if (c.promptTokens === 'unstated' && c.outputTokens === 'unstated' && c.timed === 'unstated') return 'unstated';
+  const n = (x: number | 'unstated') => (x === 'unstated' ? '?' : String(x));
+  return `${n(c.promptTokens)}+${n(c.outputTokens)} ${c.timed === 'end-to-end' ? 'e2e' : c.timed === 'decode' ? 'decode' : '?'}`;
+}
+
 function pointTable(points: PointResult[], withParam: boolean): string {
-  const head = ['point', 'system', 'gpu', 'metric', 'published', 'simulated', 'error', ...(withParam ? ['param'] : [])];
+  const head = ['point', 'system', 'gpu', 'metric', 'published', 'simulated', 'error', 'context', ...(withParam ? ['param'] : [])];
   const rows = points.map((r) => [
     r.id,
     r.variant ? `${r.system} (${r.variant})` : r.system,
@@ -18,11 +25,12 @@ function pointTable(points: PointResult[], withParam: boolean): string {
     num(r.published),
     r.failure ? 'failed' : num(r.simulated),
     r.error === undefined ? '-' : pct(r.error),
+    contextLabel(r.context),
     ...(withParam ? [`${r.runtime} ${r.parameterValue}${r.fitted ? '' : ' (preset)'}`] : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const numeric = new Set([4, 5, 6]);
-  const line = (r: string[]) => r.map((c, i) => (numeric.has(i) ? lpad(c, w[i]) : pad(c, w[i]))).join('  ');
+  const line = (r: string[]) => r.map((c, i) => (numeric.has(i) ? lpad(c, w[i]) : pad(c, w[i]))).join('  ').trimEnd();
   const fails = points.filter((r) => r.failure).map((r) => `  ${r.id}: ${r.failure}`);
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line), ...(fails.length ? ['not simulated:', ...fails] : [])].join('\n');
 }

@@ -42,10 +42,19 @@ export const publishedPointSchema = z.strictObject({
   hardware: z.record(z.string(), z.unknown()),
   /** The host as the source describes it. */
   host: z.string().min(1),
+  /**
+   * The context the source states: prompt and output lengths, and whether its per-token figure
+   * times the decode only or the whole request (prefill included). `unstated` where the source says
+   * nothing: the point then decodes from an empty context (src/reproduce/run.ts) and nothing is
+   * guessed. `contextSource` cites where each was read.
+   */
   workload: z.strictObject({
     batchSize: z.number().int().positive(),
-    promptTokens: z.number().int().nonnegative().optional(),
-    outputTokens: z.number().int().positive().optional(),
+    promptTokens: z.union([z.number().int().nonnegative(), z.literal('unstated')]),
+    outputTokens: z.union([z.number().int().positive(), z.literal('unstated')]),
+    /** `decode`: time per output token after the first (prefill excluded); `end-to-end`: output tokens / (prefill + decode time). */
+    timed: z.enum(['decode', 'end-to-end', 'unstated']),
+    contextSource: z.string().min(10),
     note: z.string().optional(),
   }),
   /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU). */

@@ -6,7 +6,10 @@
  * and its real system preset (`system:` from src/systems/catalog.ts with the point's settings,
  * src/reproduce/systems.ts). Mixtral points replay the shipped routing trace recorded on the real
  * model; other models get a seeded synthetic trace with the model's shape. The metric is
- * decode-only: seconds per token = the simulated mean TPOT (tokens/s = 1 / that).
+ * decode at the context the source states (pointContext: its prompt length, and its output length
+ * where stated; an empty context where unstated): seconds per token = the simulated mean TPOT
+ * (tokens/s = 1 / that), or, for a point whose source times the whole request (workload.timed
+ * end-to-end), the makespan (prefill included) per output token.
  *
  * Fitted-parameter protocol (issue12c): one physical cost per runtime, `runtime.perKernelUs` (the
  * host cost of a kernel launch), fitted by grid search separately for each runtime on the points of
@@ -105,6 +108,8 @@ export interface PointResult {
   comparison?: string;
   failure?: string;
   source: string;
+  /** The context it was simulated at, as its source states it: prompt and output tokens, what the figure times (`unstated` where the source says nothing). */
+  context: { promptTokens: number | 'unstated'; outputTokens: number | 'unstated'; timed: 'decode' | 'end-to-end' | 'unstated' };
 }
 
 export interface Fold {
@@ -179,9 +184,26 @@ export function pointScenario(
   return scenarioOf(prep, opts);
 }
 
+/**
+ * The context a point decodes at: the source's prompt (0 where unstated: an empty context) and the
+ * tokens each trace sequence holds: the prompt, then one decode step per output token after the
+ * first (the prefill emits the first), so the mean TPOT is the mean over the generated tokens of
+ * the per-token cost at contexts prompt + 1 .. prompt + outputs - 1. Without a stated output length
+ * a synthetic trace decodes `syntheticTokens` tokens after the prompt (48 by default, as before).
+ * The recorded Mixtral trace keeps its own sequence lengths (83 and 254 tokens): its points take
+ * the stated prompt from them and decode the rest.
+ */
+export function pointContext(p: PublishedPoint, syntheticTokens = 48): { promptTokens: number; tokensPerSequence: number } {
+  const prompt = p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens;
+  const outputs = p.workload.outputTokens;
+  const tokensPerSequence = outputs === 'unstated' ? prompt + syntheticTokens : prompt + outputs - (prompt > 0 ? 1 : 0);
+  return { promptTokens: prompt, tokensPerSequence };
+}
+
 function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number }): Record<string, unknown> {
   const { point: p, model } = prep;
   const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
+  const ctx = pointContext(p, opts.syntheticTokens);
   const trace: TraceSpec =
     p.model === 'mixtral-8x7b' && p.topK === undefined
       ? { path: MIXTRAL_TRACE }
@@ -191,7 +213,7 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
             experts: model.numExperts,
             topK: model.topK,
             sequences: 2,
-            tokensPerSequence: opts.syntheticTokens ?? 48,
+            tokensPerSequence: ctx.tokensPerSequence,
             popularity: { kind: 'zipf', exponent: 1.0 },
             locality: 0.3,
             affinity: 0.2,
@@ -204,7 +226,7 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
     hardware: p.hardware,
     precision: p.precision,
     trace,
-    workload: { batchSize: 1, promptTokens: 0 },
+    workload: { batchSize: 1, promptTokens: ctx.promptTokens },
     system: prep.system,
     policies: [prep.policy],
   };
@@ -214,7 +236,15 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
 async function simulatePrepared(prep: Prepared, baseDir: string, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace }): Promise<number> {
   const scenario = parseScenario(scenarioOf(prep, opts), `${prep.point.id} (scenarios/published)`);
   const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
-  return result.results[0].metrics.tpotMs / 1000;
+  const m = result.results[0].metrics;
+  // End to end (the source divides the output tokens by prefill + decode time): the run's makespan
+  // (each sequence's prefill and decode, batch 1) per output token. Else the decode's mean TPOT.
+  if (prep.point.workload.timed !== 'end-to-end') return m.tpotMs / 1000;
+  // With the output length stated: (prefill + first token, then outputs - 1 decode steps) / outputs
+  // from the simulated TTFT and TPOT (the recorded Mixtral trace's sequences may be shorter than
+  // the stated output: their decode steps give the TPOT); else the makespan per output token.
+  const n = prep.point.workload.outputTokens;
+  return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n;
 }
 
 /** Simulated seconds per token of one point (throws what the scenario throws). */
@@ -285,6 +315,7 @@ function pointResult(prep: Prepared, sim: number | Error, value: number, fitted:
     usedForFitting,
     ...(p.comparison ? { comparison: p.comparison } : {}),
     source: `${p.source.ref}, ${p.source.locator}`,
+    context: { promptTokens: p.workload.promptTokens, outputTokens: p.workload.outputTokens, timed: p.workload.timed },
   };
   if (sim instanceof Error) return { ...base, failure: sim.message };
   const simulated = p.metric === 'secPerToken' ? sim : 1 / sim;

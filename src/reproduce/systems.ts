@@ -11,7 +11,7 @@
  */
 import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import type { PublishedPoint } from './points.js';
 
@@ -69,13 +69,20 @@ const OLLAMA_NUM_CTX = 2048;
 export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolean): number {
   const { model, hardware } = ctx;
   const bd = pointBpp(p, 'dense');
-  const kvLayer = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * OLLAMA_NUM_CTX;
+  // The KV cache llama.cpp allocates per GPU block: an MLA model's per head (the llama-cpp
+  // preset's mlaCache default, llama.cpp before PR #12801), num_ctx tokens of it.
+  const kvLayer = perHeadKvBytesPerTokenPerLayer(model, p.precision.kvCache) * OLLAMA_NUM_CTX;
   const moe = new Set(model.moeLayers);
   const block = (b: number) =>
     (moe.has(b)
       ? (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bd + model.numExperts * expertParams(model) * pointBpp(p, 'experts')
       : (attentionParams(model) + denseFfnParams(model)) * bd) + kvLayer;
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB;
+  // A stated prompt of at least 32 tokens (ggml-cuda's offload_op minimum batch) is prefilled with
+  // the CPU-resident experts copied to the GPU op by op: room for one layer's experts the prompt
+  // selects (the simulator stages a step's largest per-layer union of misses the same way).
+  const prompt = p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens;
+  const staging = prompt >= 32 ? Math.min(model.numExperts, prompt * model.topK) * expertParams(model) * pointBpp(p, 'experts') : 0;
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - staging;
   let used = buffer ? block(model.numLayers - 1) : 0;
   let n = 0;
   // From the last block down: the blocks -ngl puts on the GPU (llama.cpp's i_gpu_start). Ollama's

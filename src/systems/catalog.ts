@@ -181,6 +181,13 @@ export const systemSchema = z.discriminatedUnion('kind', [
        */
       ngl: count.optional(),
       quantization: anyFormat.default('gguf-q4_k'),
+      /**
+       * An MLA model's KV cache: `per-head` (every head's decompressed key and value, what llama.cpp
+       * stored for DeepSeek-V2/V3 until ggml-org/llama.cpp PR #12801, merged Apr 2025; PR #11446's
+       * thread, 2025-03-14: without MLA "the old behaviour that uses more memory for the KV-cache")
+       * or `latent` (releases from #12801 on, GGUFs converted with its MLA tensors). Absent: per-head.
+       */
+      mlaCache: z.enum(['per-head', 'latent']).optional(),
     })
     .strict(),
   z.object({ kind: z.literal('ktransformers'), quantization: anyFormat.default('gguf-q4_k') }).strict(),
@@ -431,6 +438,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
       `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in one NUMA node's page cache: on a multi-socket host the CPU reads them at one socket's bandwidth (cpuWeightsOnOneNode; the remote socket's threads over UPI are not modelled)`,
+      'an MLA model\'s KV cache per head, decompressed (mlaCache per-head, the default: DeepSeek-V3 128 x (192 + 128) f16 values = 80 KiB per token and layer, 71x the latent\'s 1152 bytes), read by each decode step on the device that holds the layer (the CPU for a CPU-resident layer): llama.cpp before ggml-org/llama.cpp PR #12801 (Apr 2025; the PR threads #11446 and #12801 were read, not the code at a commit); mlaCache latent for later releases',
       `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
     ],
     simplifies: [
@@ -478,6 +486,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // that help on some NUMA systems ... if run without this previously, it is recommended to
         // drop the system page cache"): the weights are where the page cache put them, one node.
         cpuWeightsOnOneNode: true,
+        mlaCache: s.mlaCache ?? 'per-head',
         sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH],
       });
     },

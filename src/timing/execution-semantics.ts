@@ -30,7 +30,7 @@ import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
-import { attentionParams, bytesPerParam, denseFfnParams, expertParams, kvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
 export type Source = string;
@@ -151,6 +151,14 @@ export interface ExecutionSemantics {
   cpuResidentLayers?: number[];
   /** The trailing dense layers and the output layer are in host memory too (-ngl <= n_layer). */
   cpuResidentTail?: boolean;
+  /**
+   * How an MLA model's KV cache is stored: `latent` (the compressed kvLoraRank + rope key, DeepSeek's
+   * absorb mode, FlashMLA, kTransformers' MLA kernels; the default) or `per-head` (every head's
+   * decompressed key and value, llama.cpp before PR #12801: model/derived.ts
+   * perHeadKvBytesPerTokenPerLayer). Sets the bytes each token of context adds and each decode
+   * step reads, on the GPU or, for CPU-resident layers, on the CPU. No effect on GQA models.
+   */
+  mlaCache?: 'latent' | 'per-head';
   /**
    * At or above this many tokens in a pass, the work of CPU-resident weights runs on the GPU with
    * the weights copied over the link (ggml-cuda offload_op: GGML_OP_OFFLOAD_MIN_BATCH = 32);
@@ -701,7 +709,8 @@ export class SemanticCostModel extends RooflineCosts {
       gpuBlocks -= model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
     }
     this.residentWeightBytes = resident;
-    this.kvBytesPerToken = kvBytesPerTokenPerLayer(model, precision.kvCache) * gpuBlocks;
+    if (semantics.mlaCache === 'per-head') this.kvBytesPerTokenLayer = perHeadKvBytesPerTokenPerLayer(model, precision.kvCache);
+    this.kvBytesPerToken = this.kvBytesPerTokenLayer * gpuBlocks;
   }
 
   /** Whether MoE layer `j`'s non-expert work runs on the CPU (llama.cpp -ngl placement). */

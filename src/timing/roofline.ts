@@ -121,7 +121,8 @@ export class RooflineCosts implements Costs {
   private readonly preFlopsPerToken: Float64Array;
   private readonly preLayers: Int32Array;
   private readonly attnFlopsPerContextToken: number;
-  private readonly kvBytesPerTokenLayer: number;
+  /** KV-cache bytes one token of context adds to one layer (a subclass may charge another cache layout: SemanticCostModel's mlaCache). */
+  protected kvBytesPerTokenLayer: number;
   /** After the last MoE layer: trailing dense layers and the LM head. */
   private readonly tailBytes: number;
   private readonly tailFlopsPerToken: number;
