@@ -58,13 +58,7 @@ export class EventQueue {
       const o = p * S;
       if (precedes(d, o, time, priority, s)) break;
       const w = i * S;
-      d[w + T] = d[o + T];
-      d[w + P] = d[o + P];
-      d[w + Q] = d[o + Q];
-      d[w + TG] = d[o + TG];
-      d[w + K] = d[o + K];
-      d[w + A] = d[o + A];
-      d[w + B] = d[o + B];
+      moveRow(d, w, o);
       i = p;
     }
     const w = i * S;
@@ -101,13 +95,7 @@ export class EventQueue {
         const o = c * S;
         if (!precedes(d, o, t, pr, s)) break;
         const w = i * S;
-        d[w + T] = d[o + T];
-        d[w + P] = d[o + P];
-        d[w + Q] = d[o + Q];
-        d[w + TG] = d[o + TG];
-        d[w + K] = d[o + K];
-        d[w + A] = d[o + A];
-        d[w + B] = d[o + B];
+        moveRow(d, w, o);
         i = c;
       }
       const w = i * S;
@@ -132,4 +120,9 @@ export class EventQueue {
     this.d = next;
     this.cap *= 2;
   }
+}
+
+/** Copies the event row at offset `o` over the row at offset `w` (a heap move). */
+function moveRow(d: Float64Array, w: number, o: number): void {
+  for (let f = 0; f < S; f++) d[w + f] = d[o + f];
 }
