@@ -25,6 +25,7 @@
  * where a read is submitted to the block layer), and reported, so that a read the page cache served
  * is never taken for a disk's.
  */
+import { median } from '../metrics/summarize.js';
 import { closeSync, constants, openSync, read as readCb, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { ExpertDtype, HostArray } from './expert-graph.js';
 import type { Ssd } from '../hardware/storage.js';
@@ -36,6 +37,7 @@ import type { HostTier } from '../sim/tiers.js';
 import { createPolicyCache, type PreparedScenario } from '../sim/world.js';
 import { fsInputError } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
+import { now, secondsSince } from '../util/clock.js';
 
 /** Direct I/O alignment of offsets, sizes and buffer addresses (4 KiB covers 512 B devices too). */
 const ALIGN = 4096;
@@ -220,18 +222,13 @@ export class ExpertFile {
     const on: number[] = [];
     for (let i = 0; i < reads; i++) {
       const w0 = waitedSec?.() ?? 0;
-      const t0 = process.hrtime.bigint();
+      const t0 = now();
       await this.read((i * 7919 + 13) % this.numKeys);
-      const t = Number(process.hrtime.bigint() - t0) / 1e9;
+      const t = secondsSince(t0);
       xs.push(t);
       if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
     }
-    const med = (v: number[]) => {
-      v.sort((a, b) => a - b);
-      const m = v.length >> 1;
-      return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-    };
-    return { medianSec: med(xs), ...(waitedSec ? { medianOnCoreSec: med(on) } : {}) };
+    return { medianSec: median(xs), ...(waitedSec ? { medianOnCoreSec: median(on) } : {}) };
   }
 
   /** Starts counting (before a pass). */

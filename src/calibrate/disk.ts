@@ -11,6 +11,7 @@
  * pool (4 threads unless UV_THREADPOOL_SIZE says otherwise); deeper queues than the pool are not
  * measured.
  */
+import { median } from '../metrics/summarize.js';
 import { closeSync, constants, openSync, readSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { read as readCb } from 'node:fs';
 import { hostname } from 'node:os';
@@ -140,12 +141,6 @@ async function timedRead(fd: number, buf: Buffer, bufOff: number, pos: number, b
   };
   await Promise.all(Array.from({ length: Math.min(qd, n) }, worker));
   return secondsSince(t0);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

@@ -42,13 +42,13 @@
  * a pass and not timed or counted, as the simulator charges nothing for them. `betweenPasses` runs
  * untimed before the first timed pass and after each (validate's calibration samples, drift.ts).
  */
+import { median } from '../metrics/summarize.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, DeviceExpert } from './backends.js';
 import { expertWeightBytes, type ExpertShape, type ExpertWeights } from './expert-graph.js';
 import { SlabAllocator } from './backends.js';
 import type { Progress } from './microbench.js';
-import { quantile } from './microbench.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog } from '../metrics/latency.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -659,7 +659,6 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
   }
 }
 
-const median = (xs: number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 /** Output tokens of each stream in executed steps. */
 function tokensPerStream(steps: readonly StepLog[], streams: number): number[] {

@@ -20,6 +20,7 @@
  * Their costs come from the profile (CPU expert fit, lower-bit fits). Serving workloads: every
  * simulation of a pass executes the replay's steps (serving-replay.ts).
  */
+import { median } from '../metrics/summarize.js';
 import os from 'node:os';
 import type { Hardware } from '../hardware/types.js';
 import { summarizeLatencies, tokenLatencies, type LatencySummary } from '../metrics/latency.js';
@@ -32,7 +33,7 @@ import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
-import { quantile, type MicrobenchPlan, type Progress } from './microbench.js';
+import type { MicrobenchPlan, Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import type { Ssd } from '../hardware/storage.js';
@@ -162,7 +163,6 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
   );
 }
 
-const median = (xs: readonly number[]): number => quantile([...xs].sort((a, b) => a - b), 0.5);
 
 /** The steps policy j executed and the streams they index: its own (serving), or the replay's (batch: the same for every policy). */
 export function stepsOf(replayed: Pick<ReplayResult, 'steps' | 'policies'>, j: number, sequences: number): { steps: ReplayResult['steps']; streams: number } {

@@ -3,12 +3,7 @@
 /** Signed relative error of a prediction, in the published metric's own unit: sim / published - 1. */
 export const signedError = (simulated: number, published: number): number => simulated / published - 1;
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median } from '../metrics/summarize.js';
 
 /** Share of |errors| at most `band` (0.25: within 25%). */
 export const shareWithin = (errors: readonly number[], band = 0.25): number =>
