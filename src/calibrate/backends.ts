@@ -231,34 +231,50 @@ const SLAB_BYTES = 64 * 2 ** 20;
  * make the copy what a pinned-host to device-allocator copy is.
  */
 export class SlabAllocator {
-  private slabs: ArrayBuffer[] = [];
+  /** The slab small buffers are carved from now (earlier slabs live as long as a buffer in them). */
+  private slab: ArrayBuffer | null = null;
   private used = 0;
   private readonly free_ = new Map<string, HostArray[]>();
+  /** Bytes held in the free lists, and when each list was last freed into (least recently used first out). */
+  private freeBytes = 0;
+  private readonly lastFreed = new Map<string, number>();
+  private tick = 0;
 
   /**
    * @param coldBytes a freed buffer is handed out again only once at least this many bytes of
    *   buffers of its size were freed after it (0: at once). Device memory is not in the CPU's
    *   caches; a buffer freed a moment ago is, and an upload into it would look cache-fast (a
    *   staging copy reused layer after layer: measured 40% faster than a cold copy).
+   * @param maxFreeBytes the free lists hold at most this many bytes (default: three sizes' cold
+   *   rotations); past it, the list of the size freed into longest ago is dropped, for the garbage
+   *   collector. Without a bound, a run over many sizes (calibrate's transfer sizes) held every
+   *   size's rotation: 2 x a 480 MiB L3 per size, 24 GiB in all, until the kernel killed it.
    */
-  constructor(private readonly coldBytes = 0) {}
+  constructor(
+    private readonly coldBytes = 0,
+    private readonly maxFreeBytes = coldBytes > 0 ? 3 * coldBytes : Infinity,
+  ) {}
 
   alloc(dtype: ExpertDtype, length: number): HostArray {
-    const list = this.free_.get(`${dtype}:${length}`);
+    const key = `${dtype}:${length}`;
+    const list = this.free_.get(key);
     const bytes = length * dtypeBytes(dtype);
     // The buffer freed longest ago, if enough were freed after it.
-    if (list !== undefined && list.length > 0 && (list.length - 1) * bytes >= this.coldBytes) return list.shift()!;
+    if (list !== undefined && list.length > 0 && (list.length - 1) * bytes >= this.coldBytes) {
+      this.freeBytes -= bytes;
+      return list.shift()!;
+    }
     let buffer: ArrayBuffer;
     let offset = 0;
     if (bytes > SLAB_BYTES / 4) {
       buffer = new ArrayBuffer(Math.max(bytes, SLAB_BYTES / 2)); // large: its own mmap'd block
     } else {
       const rounded = Math.ceil(bytes / PAGE) * PAGE;
-      if (this.slabs.length === 0 || this.used + rounded > SLAB_BYTES) {
-        this.slabs.push(new ArrayBuffer(SLAB_BYTES));
+      if (this.slab === null || this.used + rounded > SLAB_BYTES) {
+        this.slab = new ArrayBuffer(SLAB_BYTES);
         this.used = 0;
       }
-      buffer = this.slabs[this.slabs.length - 1];
+      buffer = this.slab;
       offset = this.used;
       this.used += rounded;
     }
@@ -270,12 +286,39 @@ export class SlabAllocator {
     const list = this.free_.get(key) ?? [];
     list.push(array);
     this.free_.set(key, list);
+    this.freeBytes += array.byteLength;
+    this.lastFreed.set(key, ++this.tick);
+    while (this.freeBytes > this.maxFreeBytes && this.dropOldestList(key));
+  }
+
+  /** Drops the free list (other than `keep`) freed into longest ago; false when there is none. */
+  private dropOldestList(keep: string): boolean {
+    let oldest: string | undefined;
+    let at = Infinity;
+    for (const [k, t] of this.lastFreed) {
+      if (k !== keep && t < at) {
+        at = t;
+        oldest = k;
+      }
+    }
+    if (oldest === undefined) return false;
+    for (const a of this.free_.get(oldest) ?? []) this.freeBytes -= a.byteLength;
+    this.free_.delete(oldest);
+    this.lastFreed.delete(oldest);
+    return true;
+  }
+
+  /** Bytes the free lists hold (for tests). */
+  get heldFreeBytes(): number {
+    return this.freeBytes;
   }
 
   clear(): void {
-    this.slabs = [];
+    this.slab = null;
     this.used = 0;
     this.free_.clear();
+    this.lastFreed.clear();
+    this.freeBytes = 0;
   }
 }
 

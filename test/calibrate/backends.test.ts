@@ -31,4 +31,28 @@ describe('SlabAllocator (the CPU backend\'s device memory)', () => {
     m.free('float32', fresh);
     expect(m.alloc('float32', 1000)).not.toBe(fresh);
   });
+
+  it('bounds what the free lists hold: a size freed into longest ago is dropped, the current one kept (calibrate over many sizes ran out of memory)', () => {
+    const cold = 4 * 4096;
+    const m = new SlabAllocator(cold); // bound: 3 x cold
+    const sizes = [1024, 2048, 3072, 4096, 5120];
+    for (const n of sizes) {
+      const bufs = Array.from({ length: 5 }, () => m.alloc('float32', n));
+      for (const b of bufs) m.free('float32', b);
+      expect(m.heldFreeBytes).toBeLessThanOrEqual(Math.max(3 * cold, 5 * n * 4));
+    }
+    // The last size's buffers are all still there, cold reuse intact: the first freed comes back once enough followed it.
+    const last = sizes[sizes.length - 1];
+    expect(m.heldFreeBytes).toBeGreaterThanOrEqual(5 * last * 4);
+    const again = m.alloc('float32', last);
+    expect(again.length).toBe(last);
+    // The first size's list was dropped: a new buffer, not one freed long ago.
+    const before = m.heldFreeBytes;
+    m.alloc('float32', sizes[0]);
+    expect(m.heldFreeBytes).toBe(before);
+    // Without a cold size nothing is bounded (buffers come back at once, so lists never grow).
+    const hot = new SlabAllocator();
+    for (const n of sizes) hot.free('float32', hot.alloc('float32', n));
+    expect(hot.heldFreeBytes).toBe(sizes.reduce((a, n) => a + 4 * n, 0));
+  });
 });
