@@ -18,6 +18,7 @@ import { lru } from '../policies/lru.js';
 import { createRng } from '../rng/rng.js';
 import { SyntheticSource } from '../trace/synthetic.js';
 import type { SyntheticSpec } from '../trace/synthetic.js';
+import type { TraceStream } from '../trace/stream.js';
 import { RooflineCosts } from '../timing/roofline.js';
 import { OffloadSim } from '../sim/offload-sim.js';
 import { streamingDecodeSteps } from '../trace/stream-steps.js';
@@ -202,18 +203,33 @@ async function traceLoad(tokens: number): Promise<[number, number, number]> {
   }
 }
 
-/** Full timing model on a streamed trace. Returns [accesses, seconds incl. generation, heap MiB after]. */
-function timingModel(tokens: number): [number, number, number] {
+/**
+ * Full timing model on a streamed trace. Returns [accesses, seconds incl. generation, heap MiB
+ * after, seconds of those spent generating the trace]. The generator's share is timed around each
+ * nextChunk call (a few dozen calls per run), so the simulation's own rate can be printed apart.
+ */
+function timingModel(tokens: number): [number, number, number, number] {
   const s = spec(tokens);
   const src = new SyntheticSource(s, createRng('bench').fork('trace'));
-  const { trace, source } = streamingDecodeSteps(src, s.sequences);
+  let genSec = 0;
+  const timed: TraceStream = {
+    header: src.header,
+    totalTokens: src.totalTokens,
+    nextChunk(maxTokens: number) {
+      const g0 = performance.now();
+      const c = src.nextChunk(maxTokens);
+      genSec += (performance.now() - g0) / 1e3;
+      return c;
+    },
+  };
+  const { trace, source } = streamingDecodeSteps(timed, s.sequences);
   const cost = new RooflineCosts(model, hardwarePresets['rtx-4090'], { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 });
   const t0 = performance.now();
   const counters = new OffloadSim(trace, cost, newCache(), source).run();
   const sec = (performance.now() - t0) / 1e3;
   (globalThis as { gc?: () => void }).gc?.();
   const mem = process.memoryUsage();
-  return [counters.accesses, sec, mem.heapUsed + mem.arrayBuffers];
+  return [counters.accesses, sec, mem.heapUsed + mem.arrayBuffers, genSec];
 }
 
 async function main(): Promise<void> {
@@ -249,12 +265,21 @@ async function main(): Promise<void> {
   console.log(`  yardstick (one pass over the bytes in memory, ids only, no checks): ${mly.toFixed(0)} MB/s; tree/yardstick ${(ml / mly).toFixed(2)}`);
 
   const timing: number[] = [];
+  const simOnly: number[] = [];
+  const timingYard: number[] = [];
   for (let r = 0; r < REPS; r++) {
-    const [a, sec] = timingModel(TOKENS);
+    const [a, sec, , genSec] = timingModel(TOKENS);
     acc = a;
     timing.push(a / sec);
+    simOnly.push(a / (sec - genSec));
+    // The yardstick again, right after, on a short replay: the same machine load as this repetition.
+    const f = cacheReplay(Math.min(TOKENS, 100_000));
+    timingYard.push(f.accesses / f.bareSec);
   }
-  console.log(`timing model (rtx-4090, int4): ${TOKENS.toLocaleString('en-US')} tokens, ${acc.toLocaleString('en-US')} accesses: ${(median(timing) / 1e6).toFixed(2)} M accesses/s`);
+  const [mtm, mso, mty] = [median(timing), median(simOnly), median(timingYard)];
+  console.log(`timing model (rtx-4090, int4): ${TOKENS.toLocaleString('en-US')} tokens, ${acc.toLocaleString('en-US')} accesses: ${(mtm / 1e6).toFixed(2)} M accesses/s (trace generation included)`);
+  console.log(`  without the trace generator's time (timed around its nextChunk calls): ${(mso / 1e6).toFixed(2)} M accesses/s`);
+  console.log(`  yardstick (bare LRU, measured after each repetition): ${(mty / 1e6).toFixed(1)} M accesses/s; tree/yardstick ${(mtm / mty).toFixed(3)} (generation included), ${(mso / mty).toFixed(3)} (without)`);
 
   console.log('\nmemory as the trace grows (timing model, JS heap + typed-array buffers after the run while its counters are live, and peak RSS so far):');
   for (const f of [0.125, 0.25, 0.5, 1]) {

@@ -46,6 +46,19 @@ export class EventQueue {
   }
 
   push(time: number, priority: number, target: number, kind: number, a: number, b: number): void {
+    this.nextTime = time;
+    this.pushAtNextTime(priority, target, kind, a, b);
+  }
+
+  /**
+   * The time of the event pushAtNextTime() adds. A field, not an argument: a float64 argument of a
+   * call the compiler does not inline is boxed (a heap allocation per event).
+   */
+  nextTime = 0;
+
+  /** push() at time `nextTime`. */
+  pushAtNextTime(priority: number, target: number, kind: number, a: number, b: number): void {
+    const time = this.nextTime;
     if (this.n === this.cap) this.grow();
     // Stored as ToInt32, as in the Int32Arrays this queue once kept them in.
     priority |= 0;

@@ -1,9 +1,14 @@
 import type { EventTarget, Simulator } from './simulator.js';
 
-/** Told when a job of a resource starts and ends. Tags are the caller's own numbers. */
+/**
+ * Told when a job of a resource starts and ends. Tags are the caller's own numbers. The job's times
+ * are read from the resource (startedSec, startedEndSec in onJobStart; doneStartSec in onJobDone),
+ * not passed: a float64 argument of a call the compiler does not inline is a heap allocation, and
+ * these calls run several times per simulated expert access.
+ */
 export interface JobListener {
-  onJobStart?(resource: SerialResource, job: number, tag: number, tag2: number, startSec: number, endSec: number): void;
-  onJobDone(resource: SerialResource, job: number, tag: number, tag2: number, startSec: number, payload: number): void;
+  onJobStart?(resource: SerialResource, job: number, tag: number, tag2: number): void;
+  onJobDone(resource: SerialResource, job: number, tag: number, tag2: number, payload: number): void;
 }
 
 const FREE = 0;
@@ -29,6 +34,13 @@ export class SerialResource implements EventTarget {
   /** Seconds spent running jobs. */
   busySec = 0;
   jobsDone = 0;
+  /** Sum of the payloads of completed jobs, in completion order (a link's bytes moved). */
+  payloadDone = 0;
+  /** In onJobStart: the starting job's start and end times. */
+  startedSec = 0;
+  startedEndSec = 0;
+  /** In onJobDone: the finished job's start time. */
+  doneStartSec = 0;
   private readonly id: number;
   private running = -1;
   private runningStart = 0;
@@ -75,11 +87,23 @@ export class SerialResource implements EventTarget {
 
   /** Submits a job; it starts now if the resource is idle. Returns the job handle. `seq`: a reserveSeq() place (default: now). */
   submit(durationSec: number, priority: number, tag: number, tag2 = 0, payload = 0, seq = -1): number {
+    this.nextDurationSec = durationSec;
+    return this.submitNext(priority, tag, tag2, payload, seq);
+  }
+
+  /**
+   * The duration of the job submitNext() submits: a field, not an argument, for the hot callers (a
+   * float64 argument of a call the compiler does not inline is a heap allocation).
+   */
+  nextDurationSec = 0;
+
+  /** submit(nextDurationSec, ...). */
+  submitNext(priority: number, tag: number, tag2: number, payload: number, seq: number): number {
     const j = this.alloc();
     const o = j * J;
     const d = this.jobs;
     d[o + J_PAYLOAD] = payload;
-    d[o + J_DURATION] = durationSec;
+    d[o + J_DURATION] = this.nextDurationSec;
     d[o + J_PRIO] = priority | 0;
     d[o + J_SEQ] = seq >= 0 ? seq : this.group ? this.group.nextSeq++ : this.nextSeq++;
     d[o + J_TAG] = tag | 0;
@@ -154,20 +178,22 @@ export class SerialResource implements EventTarget {
     const payload = this.jobs[o + J_PAYLOAD];
     this.busySec += this.sim.now - start;
     this.jobsDone++;
+    this.payloadDone += payload;
+    this.doneStartSec = start;
     this.running = -1;
     this.release(job);
     if (this.group) {
       // One stream, like a single-threaded executor: the listener reacts first (the group stays
       // busy, so what it submits queues), then the next job is picked by priority and submission
       // order among everything waiting.
-      this.listener.onJobDone(this, job, tag, tag2, start, payload);
+      this.listener.onJobDone(this, job, tag, tag2, payload);
       this.group.busy = false;
       this.group.startNext();
     } else {
       // Start the next waiting job before telling the listener, so that a job the listener submits
       // now queues behind jobs that were already waiting.
       this.startNext();
-      this.listener.onJobDone(this, job, tag, tag2, start, payload);
+      this.listener.onJobDone(this, job, tag, tag2, payload);
     }
   }
 
@@ -204,8 +230,12 @@ export class SerialResource implements EventTarget {
     this.runningStart = now;
     const o = j * J;
     const end = now + this.jobs[o + J_DURATION];
-    this.listener.onJobStart?.(this, j, this.jobs[o + J_TAG] | 0, this.jobs[o + J_TAG2] | 0, now, end);
-    this.sim.at(end, this.id, DONE_EVENT, j, 0, 0);
+    this.startedSec = now;
+    this.startedEndSec = end;
+    this.listener.onJobStart?.(this, j, this.jobs[o + J_TAG] | 0, this.jobs[o + J_TAG2] | 0);
+    const sim = this.sim;
+    sim.nextTime = end;
+    sim.atNextTime(this.id, DONE_EVENT, j, 0, 0);
   }
 
   private alloc(): number {
@@ -318,7 +348,6 @@ export class ExclusiveGroup {
  */
 export class BandwidthLink {
   readonly resource: SerialResource;
-  bytesMoved = 0;
 
   constructor(
     sim: Simulator,
@@ -326,18 +355,20 @@ export class BandwidthLink {
     readonly transferSec: (bytes: number) => number,
     listener: JobListener,
   ) {
-    this.resource = new SerialResource(sim, name, {
-      onJobStart: listener.onJobStart?.bind(listener),
-      onJobDone: (res, job, tag, tag2, start, bytes) => {
-        this.bytesMoved += bytes;
-        listener.onJobDone(res, job, tag, tag2, start, bytes);
-      },
-    });
+    // The listener directly (no wrapper): the resource sums its jobs' payloads, the bytes.
+    this.resource = new SerialResource(sim, name, listener);
+  }
+
+  /** Bytes of the completed transfers. */
+  get bytesMoved(): number {
+    return this.resource.payloadDone;
   }
 
   /** Queues a transfer; returns its job handle. */
   transfer(bytes: number, priority: number, tag: number, tag2 = 0): number {
-    return this.resource.submit(this.transferSec(bytes), priority, tag, tag2, bytes);
+    const r = this.resource;
+    r.nextDurationSec = this.transferSec(bytes);
+    return r.submitNext(priority, tag, tag2, bytes, -1);
   }
 
   cancel(job: number): boolean {

@@ -25,7 +25,21 @@ export class Simulator {
   /** Schedules an event at absolute time `time` (>= now). Lower priority runs first at equal times. */
   at(time: number, target: number, kind: number, a = 0, b = 0, priority = 0): void {
     if (!(time >= this.now)) throw new Error(`event scheduled in the past: ${time} < ${this.now}`);
-    this.queue.push(time, priority, target, kind, a, b);
+    const q = this.queue;
+    q.nextTime = time;
+    q.pushAtNextTime(priority, target, kind, a, b);
+  }
+
+  /** The time of the event atNextTime() schedules: a field, as EventQueue.nextTime (no boxed float64 argument). */
+  nextTime = 0;
+
+  /** at(nextTime, ...). */
+  atNextTime(target: number, kind: number, a: number, b: number, priority: number): void {
+    const time = this.nextTime;
+    if (!(time >= this.now)) throw new Error(`event scheduled in the past: ${time} < ${this.now}`);
+    const q = this.queue;
+    q.nextTime = time;
+    q.pushAtNextTime(priority, target, kind, a, b);
   }
 
   /** Schedules an event `delay` seconds from now. */

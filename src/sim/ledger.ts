@@ -36,6 +36,15 @@ export const FETCH_LOW_BIT = 3;
 export const FETCH_STREAM = 4;
 export const FETCH_KIND_NAMES = ['demand', 'staged', 'prefetch', 'low-bit', 'stream'] as const;
 
+/**
+ * The times of a job that is starting (a SerialResource in its listener's onJobStart), read from
+ * fields rather than passed: float64 arguments are boxed when a call is not inlined.
+ */
+export interface StartedJob {
+  readonly startedSec: number;
+  readonly startedEndSec: number;
+}
+
 export class Ledger {
   readonly counters: SimCounters;
   /** Bytes that arrived over the link, by FETCH_* kind (their sum is counters.bytesH2D up to rounding). */
@@ -261,19 +270,26 @@ export class Ledger {
     if (cpu && nowSec > this.cpuHostReadySec) this.cpuHostReadySec = nowSec;
   }
 
-  /** A transfer of `key` started on the link. */
-  transferStarted(key: number, startSec: number): void {
-    this.fetchStartSec[key] = startSec;
+  /** A transfer of `key` started on the link (its times: `job`, the link in its onJobStart). */
+  transferStarted(key: number, job: StartedJob): void {
+    this.fetchStartSec[key] = job.startedSec;
   }
 
-  /** A GPU job started (the computation of expert `expertKey`, or -1 for other work): an idle gap before an expert is stall. */
-  gpuJobStarted(expertKey: number, startSec: number, endSec: number): void {
-    if (expertKey >= 0 && startSec > this.gpuFreeAtSec) this.expertWait(this.gpuFreeAtSec, startSec, expertKey);
+  /**
+   * A GPU job started (the computation of expert `expertKey`, or -1 for other work; its times:
+   * `job`, the GPU in its onJobStart): an idle gap before an expert is stall.
+   */
+  gpuJobStarted(expertKey: number, job: StartedJob): void {
+    const startSec = job.startedSec;
+    const endSec = job.startedEndSec;
+    if (expertKey >= 0 && startSec > this.gpuFreeAtSec) this.expertWait(expertKey, job);
     if (endSec > this.gpuFreeAtSec) this.gpuFreeAtSec = endSec;
   }
 
-  /** Charges the GPU idle interval [from, to) that the computation of `key` ends, by its cause. */
-  private expertWait(from: number, to: number, key: number): void {
+  /** Charges the GPU idle interval [gpuFreeAtSec, job's start) that the computation of `key` ends, by its cause. */
+  private expertWait(key: number, job: StartedJob): void {
+    const from = this.gpuFreeAtSec;
+    const to = job.startedSec;
     const c = this.counters;
     const cls = this.waitClass[key];
     // A resident expert the GPU waited for waited for its launch on the host thread.

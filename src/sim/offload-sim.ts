@@ -491,19 +491,19 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.startStep();
   }
 
-  onJobStart(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, endSec: number): void {
+  onJobStart(res: SerialResource, _job: number, tag: number, tag2: number): void {
     let lane: number;
     if (res === this.gpu) {
       lane = LANE_GPU;
-      this.ledger.gpuJobStarted(jobKind(tag) === JOB_EXPERT ? jobKey(tag) : -1, startSec, endSec);
+      this.ledger.gpuJobStarted(jobKind(tag) === JOB_EXPERT ? jobKey(tag) : -1, res);
     } else if (res === this.link.resource) {
       lane = LANE_LINK;
-      if (tag2 !== WRITE_BACK_TAG) this.ledger.transferStarted(jobKey(tag), startSec);
+      if (tag2 !== WRITE_BACK_TAG) this.ledger.transferStarted(jobKey(tag), res);
     } else lane = res === this.cpu ? LANE_CPU : LANE_HOST;
-    if (this.observer !== null) this.observer.jobStarted(lane, tag, tag2, startSec, endSec);
+    if (this.observer !== null) this.observer.jobStarted(lane, tag, tag2, res.startedSec, res.startedEndSec);
   }
 
-  onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, startSec: number, payload: number): void {
+  onJobDone(res: SerialResource, _job: number, tag: number, tag2: number, payload: number): void {
     if (res === this.host) {
       this.launcher!.jobDone(tag);
       return;
@@ -512,7 +512,7 @@ export class OffloadSim implements JobListener, LoopPosition {
       const job = jobKind(tag);
       if (job === JOB_PRE) this.gate();
       else if (job === JOB_EXPERT) {
-        this.expertBusySec += this.sim.now - startSec;
+        this.expertBusySec += this.sim.now - res.doneStartSec;
         this.launcher?.expertDone();
         if (--this.pending === 0) this.layerDone();
       } else {
@@ -568,13 +568,21 @@ export class OffloadSim implements JobListener, LoopPosition {
 
   /** The GPU part of a stage (pre-expert work or the tail): now, or (host thread) when its launch is issued. */
   private submitStage(sec: number, tag: number): void {
-    if (this.launcher === null) this.gpu.submit(sec, 0, tag);
+    if (this.launcher === null) {
+      const gpu = this.gpu;
+      gpu.nextDurationSec = sec;
+      gpu.submitNext(0, tag, 0, 0, -1);
+    }
     else this.launcher.submitStage(sec, tag);
   }
 
   /** An expert's GPU job: now, or (host thread) when its launch is issued. */
   private submitExpert(sec: number, key: number, n: number): void {
-    if (this.launcher === null) this.gpu.submit(sec, 0, expertJob(key), n);
+    if (this.launcher === null) {
+      const gpu = this.gpu;
+      gpu.nextDurationSec = sec;
+      gpu.submitNext(0, expertJob(key), n, 0, -1);
+    }
     else this.launcher.submitExpert(sec, key, n);
   }
 }

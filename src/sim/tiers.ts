@@ -200,9 +200,9 @@ export class HostTier implements TierHook, JobListener {
     this.inflight[key] = this.ssd.transfer(this.expertBytes, priority, key);
   }
 
-  onJobStart(_res: SerialResource, _job: number, tag: number, _tag2: number, startSec: number, endSec: number): void {
+  onJobStart(res: SerialResource, _job: number, tag: number): void {
     this.readLog?.push(tag);
-    this.onRead?.(tag, this.waitKind[tag] !== NONE, startSec, endSec);
+    this.onRead?.(tag, this.waitKind[tag] !== NONE, res.startedSec, res.startedEndSec);
   }
 
   onJobDone(_res: SerialResource, _job: number, tag: number): void {

@@ -39,7 +39,7 @@ describe('SerialResource', () => {
   it('runs one job at a time, lower priority number first, FIFO within a priority', () => {
     const sim = new Simulator();
     const log: Array<[number, number, number]> = [];
-    const r = new SerialResource(sim, 'copy', { onJobDone: (_r, _j, tag, _t2, start) => log.push([tag, start, sim.now]) });
+    const r = new SerialResource(sim, 'copy', { onJobDone: (res, _j, tag) => log.push([tag, res.doneStartSec, sim.now]) });
     r.submit(1, 1, 10); // starts at once
     r.submit(1, 1, 11); // prefetch
     r.submit(1, 0, 12); // demand: jumps ahead of 11, not of the running 10
@@ -102,7 +102,7 @@ describe('ExclusiveGroup', () => {
   it('never runs two members at once; waiting jobs start in submission order across the group', () => {
     const sim = new Simulator();
     const log: string[] = [];
-    const listener = { onJobDone: (r: SerialResource, _j: number, tag: number, _t2: number, start: number) => log.push(`${r.name}${tag}:${start}-${sim.now}`) };
+    const listener = { onJobDone: (r: SerialResource, _j: number, tag: number) => log.push(`${r.name}${tag}:${r.doneStartSec}-${sim.now}`) };
     const gpu = new SerialResource(sim, 'gpu', listener);
     const copy = new SerialResource(sim, 'copy', listener);
     new ExclusiveGroup([gpu, copy]);
