@@ -172,10 +172,11 @@ describe('validate on the CPU backend', () => {
       expect(p.passes.tpotErrorSpread.n).toBe(2);
       expect(p.passes.tpotError.every(Number.isFinite)).toBe(true);
     }
-    // On Linux the replaying thread's waits for a core are measured: the time on a core is at most the wall time.
+    // On Linux the replaying thread's waits for a core are measured: the time on a core is at most the wall time
+    // (up to rounding: TPOT takes differences of cumulative step times, so with no waits the two can differ in the last bit).
     if (v.policies[0].passes.waitShare) {
       for (const p of v.policies) {
-        p.passes.onCoreTpotMs!.forEach((t, k) => expect(t).toBeLessThanOrEqual(p.passes.measuredTpotMs[k]));
+        p.passes.onCoreTpotMs!.forEach((t, k) => expect(t).toBeLessThanOrEqual(p.passes.measuredTpotMs[k] * (1 + 1e-12)));
         expect(p.passes.waitShare!.every((w) => w >= 0 && w < 1)).toBe(true);
       }
     }
