@@ -19,6 +19,26 @@ import { roundCosts, slowLink, traceOf } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
+/**
+ * The EP run trains its placement on the first token(s): a one-token training sequence is put in
+ * front, so its evaluation part is exactly the trace the single-GPU run serves from.
+ */
+function pad(t: Trace): Trace {
+  const row = t.numLayers * t.topK;
+  const experts = new Uint16Array(t.experts.length + row);
+  experts.set(t.experts.subarray(0, row));
+  experts.set(t.experts, row);
+  return { ...t, tokens: t.tokens + 1, experts, sequences: [{ id: 'train', start: 0, length: 1 }, ...t.sequences.map((s) => ({ ...s, start: s.start + 1 }))] };
+}
+
+/** TTFT and TPOT mean, p50 and p99 equal to 9 digits. */
+function expectSameLatencies(a: { ttftMs: Record<'mean' | 'p50' | 'p99', number>; tpotMs: Record<'mean' | 'p50' | 'p99', number> }, b: typeof a): void {
+  for (const k of ['mean', 'p50', 'p99'] as const) {
+    expect(a.ttftMs[k]).toBeCloseTo(b.ttftMs[k], 9);
+    expect(a.tpotMs[k]).toBeCloseTo(b.tpotMs[k], 9);
+  }
+}
+
 describe('serving on several GPUs', () => {
   test('two GPUs, two requests: TTFT and TPOT from the EP step costs, checked by hand', () => {
     // Two experts, one MoE layer, top-1; round-robin: expert 0 on GPU 0, expert 1 on GPU 1.
@@ -73,15 +93,6 @@ describe('serving on several GPUs', () => {
 
   test('with one GPU the expert-parallel path serves the same requests in the same times as the single-GPU simulator', async () => {
     const { scenario, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
-    // The EP run trains its placement on the first token(s): a one-token training sequence is put in
-    // front, so its evaluation part is exactly the trace the single-GPU run serves from.
-    const pad = (t: Trace): Trace => {
-      const row = t.numLayers * t.topK;
-      const experts = new Uint16Array(t.experts.length + row);
-      experts.set(t.experts.subarray(0, row));
-      experts.set(t.experts, row);
-      return { ...t, tokens: t.tokens + 1, experts, sequences: [{ id: 'train', start: 0, length: 1 }, ...t.sequences.map((s) => ({ ...s, start: s.start + 1 }))] };
-    };
     const one = { ...scenario, parallel: { ...scenario.parallel!, gpus: 1, train: { fraction: 0.001 }, placements: [{ kind: 'round-robin' as const }] } };
     const ep = await runParallelScenario(one, { baseDir, file, loadTrace: async (...a) => pad(await loadTrace(...a)) });
     const { parallel: _, ...single } = scenario;
@@ -90,10 +101,7 @@ describe('serving on several GPUs', () => {
     const b = sg.results[0].serving!;
     expect(a.prefillPasses).toBe(b.prefillPasses);
     expect(a.decodeMicroBatches).toBe(b.decodeMicroBatches);
-    for (const k of ['mean', 'p50', 'p99'] as const) {
-      expect(a.ttftMs[k]).toBeCloseTo(b.ttftMs[k], 9);
-      expect(a.tpotMs[k]).toBeCloseTo(b.tpotMs[k], 9);
-    }
+    expectSameLatencies(a, b);
     expect(a.throughputTokensPerSec).toBeCloseTo(b.throughputTokensPerSec, 9);
     expect(a.ttftMs.mean).toBeGreaterThan(0);
   }, 120_000);
@@ -123,13 +131,6 @@ describe('serving on several GPUs', () => {
 
   test("a scheduler's routing predictor runs with parallel: at one GPU it serves as the single-GPU simulator does", async () => {
     const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
-    const pad = (t: Trace): Trace => {
-      const row = t.numLayers * t.topK;
-      const experts = new Uint16Array(t.experts.length + row);
-      experts.set(t.experts.subarray(0, row));
-      experts.set(t.experts, row);
-      return { ...t, tokens: t.tokens + 1, experts, sequences: [{ id: 'train', start: 0, length: 1 }, ...t.sequences.map((s) => ({ ...s, start: s.start + 1 }))] };
-    };
     const r0 = raw as Record<string, Record<string, unknown>>;
     const withPred = parseScenario({ ...r0, workload: { ...r0.workload, microBatchSize: 4, schedulers: [{ kind: 'expertflow', predictor: { kind: 'path' } }] } }, file);
     const scenario = withPred;
@@ -141,10 +142,7 @@ describe('serving on several GPUs', () => {
     const b = sg.results[0].serving!;
     expect(a.completed).toBe(a.requests);
     expect(a.decodeMicroBatches).toBe(b.decodeMicroBatches);
-    for (const k of ['mean', 'p50', 'p99'] as const) {
-      expect(a.ttftMs[k]).toBeCloseTo(b.ttftMs[k], 9);
-      expect(a.tpotMs[k]).toBeCloseTo(b.tpotMs[k], 9);
-    }
+    expectSameLatencies(a, b);
     // The predictor is used: the same scheduler reading the trace's routing instead serves differently.
     const truth = parseScenario({ ...r0, workload: { ...r0.workload, microBatchSize: 4, schedulers: [{ kind: 'expertflow' }] } }, file);
     const epTruth = await runParallelScenario({ ...truth, parallel: one.parallel }, { baseDir, file, loadTrace: async (...a) => pad(await loadTrace(...a)) });
