@@ -571,13 +571,10 @@ export function cpuBandwidthEfficiency(hw: Hardware, sem: ExecutionSemantics): n
 }
 
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
-export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics, expertBytes: number): Hardware {
+export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics): Hardware {
   const mem = sem.link.memory;
   const eff = sem.link.efficiency[mem];
   const d2h = hw.link.d2hBytesPerSec * eff;
-  // The write-back of an evicted expert is charged per eviction (SemanticCostModel.evictWriteBackSec),
-  // not per transfer: a fetch into a free slot or a staging buffer writes nothing back.
-  void expertBytes;
   return {
     ...hw,
     name: hw.name,
@@ -781,6 +778,5 @@ export function denseTensorsPerBlock(model: MoeModel): number {
 
 /** The analytic costs of `model` on `hw` as executed under `sem`. */
 export function semanticCostModel(model: MoeModel, hw: Hardware, precision: Precision, sem: ExecutionSemantics): SemanticCostModel {
-  const expertBytes = expertParams(model) * bytesPerParam(precision.experts, precision.groupSize);
-  return new SemanticCostModel(model, effectiveHardware(hw, sem, expertBytes), precision, sem, hw);
+  return new SemanticCostModel(model, effectiveHardware(hw, sem), precision, sem, hw);
 }

@@ -41,10 +41,10 @@ describe('execution semantics: the named parameters', () => {
   });
 
   it('the link is the datasheet rate times the efficiency of its host memory, plus a per-transfer cost', () => {
-    const pinned = effectiveHardware(hw, sem(), 1e6);
+    const pinned = effectiveHardware(hw, sem());
     expect(pinned.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * 0.8, 0);
     expect(pinned.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6, 12);
-    const pageable = effectiveHardware(hw, sem({ link: linkPresets.pageable }), 1e6);
+    const pageable = effectiveHardware(hw, sem({ link: linkPresets.pageable }));
     expect(pageable.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * 0.45, 0);
     expect(pageable.link.latencySec).toBeCloseTo(hw.link.latencySec + 30e-6, 12);
     expect(pinned.link.overlapsCompute).toBe(hw.link.overlapsCompute);
@@ -52,7 +52,7 @@ describe('execution semantics: the named parameters', () => {
 
   it('copies on the compute stream never overlap compute; write-back is the evicted expert\'s device-to-host copy, charged per eviction', () => {
     const s = sem({ expertCopies: 'compute-stream', writeBackEvicted: true });
-    const h = effectiveHardware(hw, s, 1e6);
+    const h = effectiveHardware(hw, s);
     expect(h.link.overlapsCompute).toBe(false);
     // Not in every transfer's latency (a fetch into a free slot or a staging buffer writes nothing back) ...
     expect(h.link.latencySec).toBeCloseTo(hw.link.latencySec + 10e-6, 12);
@@ -64,10 +64,10 @@ describe('execution semantics: the named parameters', () => {
 
   it('cpuWeightsOnOneNode: a runtime whose weights sit in one NUMA node reads at one socket\'s share of the DRAM bandwidth', () => {
     const twoSockets = { ...hw, cpu: { ...hw.cpu, sockets: 2 } };
-    expect(effectiveHardware(twoSockets, sem({ cpuWeightsOnOneNode: true }), 1).cpu.dramBytesPerSec).toBeCloseTo((hw.cpu.dramBytesPerSec * 0.7) / 2, 0);
-    expect(effectiveHardware(twoSockets, sem(), 1).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+    expect(effectiveHardware(twoSockets, sem({ cpuWeightsOnOneNode: true })).cpu.dramBytesPerSec).toBeCloseTo((hw.cpu.dramBytesPerSec * 0.7) / 2, 0);
+    expect(effectiveHardware(twoSockets, sem()).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
     // One socket (or not stated): unchanged
-    expect(effectiveHardware(hw, sem({ cpuWeightsOnOneNode: true }), 1).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+    expect(effectiveHardware(hw, sem({ cpuWeightsOnOneNode: true })).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
   });
 
   it('cpuTaskPerLayer reaches the miss costs the simulator reads (and is absent otherwise)', () => {
@@ -76,7 +76,7 @@ describe('execution semantics: the named parameters', () => {
   });
 
   it('CPU efficiency scales the CPU roofline', () => {
-    const h = effectiveHardware(hw, sem(), 1);
+    const h = effectiveHardware(hw, sem());
     expect(h.cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
     expect(h.cpu.flopsPerSec).toBeCloseTo(hw.cpu.flopsPerSec * 0.5, 0);
   });
@@ -84,7 +84,7 @@ describe('execution semantics: the named parameters', () => {
   it('an expert pays the runtime\'s kernels beyond the roofline\'s 3, its syncs, and the dequantisation\'s bytes and kernels', () => {
     const s = sem({ expertFormat: weightFormats['hqq-4bit'] });
     const c = semanticCostModel(model, hw, precision, s);
-    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s), precision);
     const rt = runtimes['eager-pytorch'];
     const dequant = (expertParams(model) * 4) / hw.gpu.hbmBytesPerSec + 12 * rt.perKernelSec;
     expect(c.expertSec(1)).toBeCloseTo(plain.expertSec(1) + (9 - 3) * rt.perKernelSec + rt.syncSec + dequant, 12);
@@ -96,7 +96,7 @@ describe('execution semantics: the named parameters', () => {
   it('a layer pays the runtime\'s kernels beyond the roofline\'s 8; a pass pays the per-step cost', () => {
     const s = sem();
     const c = semanticCostModel(model, hw, precision, s);
-    const plain = new RooflineCosts(model, effectiveHardware(hw, s, c.expertBytes), precision);
+    const plain = new RooflineCosts(model, effectiveHardware(hw, s), precision);
     expect(c.preExpertSec(3, 1, 100)).toBeCloseTo(plain.preExpertSec(3, 1, 100) + 12 * 10e-6, 12);
     expect(c.tailSec(1, 100, 1)).toBeCloseTo(plain.tailSec(1, 100, 1) + 2e-3, 12);
   });
@@ -104,7 +104,7 @@ describe('execution semantics: the named parameters', () => {
   it('streamed embeddings and head (ZeRO-3): the embedding table, the tail and the LM head cross the link once per pass, after the last layer', () => {
     const c = semanticCostModel(model, hw, precision, sem());
     const s = semanticCostModel(model, hw, precision, sem({ streamEmbeddingsAndHead: true }));
-    const link = effectiveHardware(hw, sem(), c.expertBytes).link;
+    const link = effectiveHardware(hw, sem()).link;
     const table = model.vocabSize * model.hiddenSize * bytesPerParam('bf16', 128);
     expect(s.tailSec(1, 100, 1) - c.tailSec(1, 100, 1)).toBeCloseTo(link.latencySec + (c.tailWeightBytes() + table) / link.h2dBytesPerSec, 12);
     // Nothing else moves: the layers' time is unchanged.
@@ -153,7 +153,7 @@ describe('execution semantics: the named parameters', () => {
 
   it('tensor-by-tensor uploads (Accelerate\'s hooks): every copy call pays the link latency, the per-transfer cost and the hook, 3 per expert and one per dense tensor', () => {
     const base = sem({ link: linkPresets.pageable });
-    const one = effectiveHardware(hw, base, 0).link.latencySec;
+    const one = effectiveHardware(hw, base).link.latencySec;
     expect(one).toBeCloseTo(hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable, 15);
     // The hook: 6 ops at eager PyTorch's 10 us and 2 syncs at its 20 us = 100 us per tensor.
     const s = sem({ link: linkPresets.pageable, tensorsPerExpertTransfer: 3, hookPerTensor: { ops: 6, syncs: 2 }, streamedDenseLayers: [1] });
@@ -161,7 +161,7 @@ describe('execution semantics: the named parameters', () => {
     expect(hookPerTensorSec(sem())).toBe(0);
     const call = hw.link.latencySec + linkPresets.pageable.perTransferSec.pageable + 100e-6;
     // One expert upload: three calls.
-    expect(effectiveHardware(hw, s, 0).link.latencySec).toBeCloseTo(3 * call, 15);
+    expect(effectiveHardware(hw, s).link.latencySec).toBeCloseTo(3 * call, 15);
     const c = semanticCostModel(model, hw, precision, s);
     const link = c.hardware.link;
     expect(c.h2dSec(c.expertBytes)).toBeCloseTo(3 * call + c.expertBytes / link.h2dBytesPerSec, 12);
