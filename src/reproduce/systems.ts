@@ -208,7 +208,7 @@ export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
     settings:
-      'offloadPerLayer = experts - the cache per layer the source states (Table 2: 4, 2 on the RTX 3060; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation',
+      'offloadPerLayer = experts - the cache per layer the source states (Table 2: 4, 2 on the RTX 3060; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation; the MoE-Infinity README point is "lru": the repository of its time has no speculative loading (dvmazur/mixtral-offloading@ce54518:README.md lists it as work in progress; src/expert_cache.py load_experts swaps in the routed experts after the gate)',
     spec: (p, { model }) => {
       const onDemand = p.variant === 'on-demand';
       const cache = onDemand ? 0 : (p.params.cachePerLayer ?? 4);

@@ -37,6 +37,16 @@ test('mixtral-offloading points: offloaded experts = 8 - the stated cache, forma
   expect(policy('mo-t2-3bit-t4-on-demand').cache).toEqual({ perLayer: 0 });
 });
 
+test('the MoE-Infinity README\'s mixtral-offloading cell runs the repository of its time: the demo\'s cache, no speculative loading', () => {
+  // dvmazur/mixtral-offloading@ce54518 (master before the 2024-02-27 cell): README lists speculative
+  // prefetching as work in progress; load_experts swaps in only the routed experts after the gate.
+  const p = byId('mi-readme-mixtral-8x7b-mixtral-offloading');
+  expect(p.variant).toBe('lru');
+  expect(sys(p.id)).toMatchObject({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-2bit', speculative: false });
+  expect(policy(p.id).prefetch).toBeUndefined();
+  expect(policy(p.id).cache).toEqual({ perLayer: 4 });
+});
+
 test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload GiB, kTransformers format', () => {
   // Table 2 naive: the mixtral-offloading budget of its row, 32 layers x 4/8
   expect(sys('mo-t2-2bit-t4-naive')).toMatchObject({ kind: 'accelerate', gpuLayers: 16, quantization: 'hqq-2bit' });
