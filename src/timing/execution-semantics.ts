@@ -575,10 +575,12 @@ export const cpuPresets = {
     // Prefill only (decode is memory-bound); as the llamafile preset, not measured for ggml.
     flopsEfficiency: 0.7,
     // A host's measured k-quant fraction (quantGemvBandwidthFraction: 2x Xeon Gold 6454S 0.57, of
-    // kTransformers' NUMA-local llamafile kernel) bounds ggml's from above on that host: kTransformers
-    // reports its CPU kernels faster than llama.cpp's on the same machine
+    // kTransformers' NUMA-local llamafile kernel) bounds ggml's from above on that host. An
+    // assumption, not a measurement of ggml there (none is published outside the suite): the
+    // tutorial that measured it says its kernels outrun llama.cpp's on that machine
     // (kvcache-ai/ktransformers@034a116365d48481d1d23de3e3982a64a8d0a341:doc/en/DeepseekR1_V3_tutorial.md,
-    // "Some Explanations" 4: "running several times faster than existing llama.cpp implementations").
+    // "Some Explanations" 4, of its AMX kernel: "running several times faster than existing llama.cpp
+    // implementations").
     quantGemv: true,
     describe: 'llama.cpp ggml-cpu kernels (k-quant vec_dot against a Q8_K copy of the activation, one barrier per graph node)',
     sources: [
