@@ -14,6 +14,7 @@ import type { MoeModel } from '../model/types.js';
 import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
 import {
   cpuPresets,
+  GGML_CPU_COMMIT,
   linkPresets,
   runtimes,
   weightFormats,
@@ -49,6 +50,7 @@ const MOEINF_2024 = 'EfficientMoE/MoE-Infinity@350f0dd6501b6ca989e605b356deb5d15
 const LLAMA_ARG = 'ggml-org/llama.cpp@145b6280d6aa1890e22457143dad0badb3fd6820:common/arg.cpp';
 const LLAMA_MODEL = 'ggml-org/llama.cpp@a5410f046c01d01330c8a42f13b64a211fedf2c3:src/llama-model.cpp';
 const LLAMA_GRAPH = 'ggml-org/llama.cpp src/llama-graph.cpp llm_graph_context::build_moe_ffn (ggml_mul_mat_id over the selected experts of a layer; seen in code excerpts, not read at a commit this session)';
+const GGML_CPU = `ggml-org/llama.cpp@${GGML_CPU_COMMIT}:ggml/src/ggml-cpu/ggml-cpu.c`;
 const KT_EXPERTS = 'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py';
 const KT_V020 = 'kvcache-ai/ktransformers@7527619f532f3f50ce2ab7fd2ab91995c21e9ad6';
 const KT_V020_EXPERTS = `${KT_V020}:ktransformers/operators/experts.py`;
@@ -437,7 +439,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
-      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in one NUMA node's page cache: on a multi-socket host the CPU reads them at one socket's bandwidth (cpuWeightsOnOneNode; the remote socket's threads over UPI are not modelled)`,
+      `CPU work at llama.cpp's own ggml-cpu kernels (cpu preset ggml-cpu: k-quant vec_dot against a Q8_K copy of the activation, ${GGML_CPU}): ${cpuPresets['ggml-cpu'].bandwidthEfficiency} of the DIMMs' peak, the mean of three llama.cpp desktop decode measurements outside the suite (ggml-org/llama.cpp issue #4716: 0.84, 0.79, 0.79; mean 0.81); not kTransformers' kernel preset; a host's measured k-quant fraction (2x Xeon Gold 6454S: 0.57, of kTransformers' NUMA-local kernel) bounds it from above`,
+      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in the page cache of the node that first read them and the threads span every socket unpinned: on a multi-socket host the CPU reads them at one node's bandwidth, dramBytesPerSec / sockets (cpuWeightsOnOneNode). Measured so: llama-bench tg128, -t 64 on a 2-socket host, a dense Q4_0 model at -ngl 0 from a cold start: 3.70 tok/s with --numa distribute against 7.89 with the weights copied to both nodes (ggml-org/llama.cpp PR #27986, read as a thread excerpt): 0.47 of both nodes' rate, one node's; ggml_numa_init warns that kernel NUMA balancing "has been observed to impair performance" (${GGML_CPU})`,
       'an MLA model\'s KV cache per head, decompressed (mlaCache per-head, the default: DeepSeek-V3 128 x (192 + 128) f16 values = 80 KiB per token and layer, 71x the latent\'s 1152 bytes), read by each decode step on the device that holds the layer (the CPU for a CPU-resident layer): llama.cpp before ggml-org/llama.cpp PR #12801 (Apr 2025; the PR threads #11446 and #12801 were read, not the code at a commit); mlaCache latent for later releases',
       `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
     ],
@@ -446,7 +449,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
     ],
-    sources: [LLAMA_MODEL, LLAMA_ARG],
+    sources: [LLAMA_MODEL, LLAMA_ARG, GGML_CPU],
     expand: (s, model) => {
       const L = numMoeLayers(model);
       const E = model.numExperts;
@@ -474,7 +477,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       return baseSemantics({
         runtime: runtimes['llama-cpp-ggml'],
         expertFormat: weightFormats[s.quantization],
-        cpu: cpuPresets['llamafile-avx512'],
+        cpu: cpuPresets['ggml-cpu'],
         cpuResidentLayers: range(numMoeLayers(model)).filter((l) => place.cpuBlock(model.moeLayers[l])),
         cpuResidentTail: place.cpuOutput,
         cpuOffloadMinBatch: 32,
@@ -487,7 +490,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // drop the system page cache"): the weights are where the page cache put them, one node.
         cpuWeightsOnOneNode: true,
         mlaCache: s.mlaCache ?? 'per-head',
-        sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH],
+        sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH, GGML_CPU],
       });
     },
   },
@@ -673,7 +676,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     expand: (s) => ({
       policies: [{ kind: 'lru', label: `hobbit (${s.lowBit} below ${s.belowGateWeight})`, cache: { hbm: true, reserveGiB: 1 }, onMiss: { kind: 'low-precision', dtype: s.lowBit, belowGateWeight: s.belowGateWeight } }],
     }),
-    semantics: () => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], cpu: cpuPresets['llamafile-avx512'], sources: ['arXiv 2411.01433'] }),
+    semantics: () => baseSemantics({ runtime: runtimes['llama-cpp-ggml'], cpu: cpuPresets['ggml-cpu'], sources: ['arXiv 2411.01433'] }),
   },
 };
 

@@ -496,6 +496,29 @@ export type WeightFormatName = keyof typeof weightFormats;
 const STREAM_NOTE =
   'J. D. McCalpin, STREAM benchmark (cs.virginia.edu/stream): sustained Triad bandwidth on x86 servers and desktops is typically 70-85% of the DIMMs\' theoretical peak';
 
+/** The ggml-cpu source file read for llama.cpp's CPU kernels (the version the index stores; later than the points). */
+export const GGML_CPU_COMMIT = '005913fdaccf4efd0ef8f3b4be43e9540e8b06c7';
+
+/**
+ * llama.cpp CPU decode on single-socket desktops, published outside the reproduce suite: ggml-org/llama.cpp
+ * issue #4716 (Dec 2023 - Jan 2024). Bytes per token are Mixtral-8x7B's active parameters (12.75 G:
+ * attention and router of 32 layers, 2 of 8 experts and the output layer, model/derived.ts
+ * activeParamsPerToken) at the format's bytes per
+ * weight as moesim sizes it (Q8_0: 34 bytes per 32 weights; Q4_K_M: int4 with a 16-bit scale and
+ * zero per 37 weights, the suite's sizing); the DIMM peak is channels x MT/s x 8 bytes.
+ */
+export const GGML_CPU_DESKTOP_DECODE = [
+  { source: 'ggml-org/llama.cpp issue #4716 (nathanodle, 2023-12-31: Ryzen 9 5900X, 128 GB DDR4-3600 dual channel, Mixtral Q8_0, 12 threads)', tokPerSec: 3.58, gbPerToken: 13.545, peakGBps: 57.6 },
+  { source: 'ggml-org/llama.cpp issue #4716 (nathanodle, 2023-12-31: Ryzen 9 7950X, 128 GB DDR5-3600 dual channel, Mixtral Q8_0, 16 threads)', tokPerSec: 3.37, gbPerToken: 13.545, peakGBps: 57.6 },
+  { source: 'ggml-org/llama.cpp issue #4716 (jrichey98, 2024-01-03: Ryzen 9 5950X, 2 x DDR4-2800, Mixtral Q4_K_M, -ngl 0)', tokPerSec: 4.55, gbPerToken: 7.753, peakGBps: 44.8 },
+] as const;
+
+/** The mean achieved DRAM fraction of GGML_CPU_DESKTOP_DECODE, to 2 decimals. */
+export function ggmlCpuDesktopFraction(): number {
+  const f = GGML_CPU_DESKTOP_DECODE.map((d) => (d.tokPerSec * d.gbPerToken) / d.peakGBps);
+  return Math.round((f.reduce((a, b) => a + b, 0) / f.length) * 100) / 100;
+}
+
 export const cpuPresets = {
   'pytorch-eager-cpu': {
     bandwidthEfficiency: 0.7,
@@ -528,18 +551,43 @@ export const cpuPresets = {
   'llamafile-avx512': {
     bandwidthEfficiency: 0.75,
     flopsEfficiency: 0.7,
-    // GGUF k-quant mat-vecs (ggml-cpu vec_dot_q4_K_q8_K; kTransformers v0.2's MOE::forward_one calls
-    // llamafile_sgemm on the same blocks against a Q8_K copy of the input): a host's measured
-    // quantGemvBandwidthFraction caps the 0.75 (2x Xeon Gold 6454S: 0.57).
+    // GGUF k-quant mat-vecs (kTransformers v0.2's MOE::forward_one calls llamafile_sgemm on the GGUF
+    // blocks against a Q8_K copy of the input, each NUMA node reading its own copy): a host's
+    // measured quantGemvBandwidthFraction caps the 0.75 (2x Xeon Gold 6454S: 0.57, measured with
+    // this kernel).
     quantGemv: true,
-    describe: 'hand-written AVX-512/AMX kernels (llamafile sgemm in kTransformers, ggml-cpu in llama.cpp)',
+    describe: 'kTransformers\' CPU MoE kernel (llamafile sgemm on the GGUF blocks, a copy of the experts per NUMA node)',
     sources: [
       STREAM_NOTE,
       'kvcache-ai/ktransformers@8db6a4d402ba935e9bd7f812af3fb68b2a2734b3:ktransformers/operators/experts.py (KExpertsCPU: cpuinfer backend with llamafile/AMX kernels)',
       'kvcache-ai/ktransformers@30c96462eaeacc48f61c9c04249fd2364a096c59:ktransformers/ktransformers_ext/operators/llamafile/moe.cpp (MOE::forward_one: llamafile_sgemm(stride, 1, ...) per stripe with the weight\'s ggml type and its vec_dot_type)',
-      'desktop check: ggml-org/llama.cpp issue #4716 (Mixtral Q8_0, ggml CPU decode: 3.58 tok/s on a Ryzen 9 5900X, 3.37 on a 7950X, both 128 GB at 3600 MT/s dual channel): ~13.5 GB of active weights per token -> 48 and 46 GB/s, 0.84 and 0.79 of 57.6 GB/s, above the 0.75 used',
     ],
     fitted: true,
+  },
+  'ggml-cpu': {
+    // llama.cpp's own CPU path: ggml_compute_forward_mul_mat(_id) over the type traits' vec_dot
+    // (Q4_K: ggml_vec_dot_q4_K_q8_K against the activation quantised to Q8_K by from_float; Q8_0:
+    // ggml_vec_dot_q8_0_q8_0; F16: ggml_vec_dot_f16), each op ending in a ggml_barrier over all
+    // threads. Achieved DRAM fraction: the mean of llama.cpp decode on single-socket desktops
+    // published outside the reproduce suite (GGML_CPU_DESKTOP_DECODE: tok/s x bytes per token /
+    // DIMM peak).
+    bandwidthEfficiency: ggmlCpuDesktopFraction(),
+    // Prefill only (decode is memory-bound); as the llamafile preset, not measured for ggml.
+    flopsEfficiency: 0.7,
+    // A host's measured k-quant fraction (quantGemvBandwidthFraction: 2x Xeon Gold 6454S 0.57, of
+    // kTransformers' NUMA-local llamafile kernel) bounds ggml's from above on that host. An
+    // assumption, not a measurement of ggml there (none is published outside the suite): the
+    // tutorial that measured it says its kernels outrun llama.cpp's on that machine
+    // (kvcache-ai/ktransformers@034a116365d48481d1d23de3e3982a64a8d0a341:doc/en/DeepseekR1_V3_tutorial.md,
+    // "Some Explanations" 4, of its AMX kernel: "running several times faster than existing llama.cpp
+    // implementations").
+    quantGemv: true,
+    describe: 'llama.cpp ggml-cpu kernels (k-quant vec_dot against a Q8_K copy of the activation, one barrier per graph node)',
+    sources: [
+      `ggml-org/llama.cpp@${GGML_CPU_COMMIT}:ggml/src/ggml-cpu/ggml-cpu.c (type_traits_cpu: GGML_TYPE_Q4_K vec_dot = ggml_vec_dot_q4_K_q8_K, vec_dot_type = GGML_TYPE_Q8_K; ggml_barrier: every thread's atomic_fetch_add on n_barrier, the last releases the rest) - read at a later commit than the points' (the stored version), the type traits and the barrier unchanged in kind`,
+      ...GGML_CPU_DESKTOP_DECODE.map((d) => `${d.source}: ${d.tokPerSec} tok/s x ${d.gbPerToken} GB/token / ${d.peakGBps} GB/s = ${((d.tokPerSec * d.gbPerToken) / d.peakGBps).toFixed(3)}`),
+    ],
+    fitted: false,
   },
 } satisfies Record<string, CpuSemantics>;
 export type CpuPresetName = keyof typeof cpuPresets;

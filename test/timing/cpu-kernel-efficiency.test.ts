@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { modelPresets } from '../../src/model/presets.js';
-import { bytesPerParam, expertParams, numMoeLayers } from '../../src/model/derived.js';
+import { activeParamsPerToken, bytesPerParam, expertParams, numMoeLayers } from '../../src/model/derived.js';
 import { cpuPresets as hostPresets, hardwarePresets } from '../../src/hardware/presets.js';
 import { resolveHardware } from '../../src/hardware/resolve.js';
-import { cpuBandwidthEfficiency, cpuPresets, gpuHbmEfficiency, runtimes, semanticCostModel } from '../../src/timing/execution-semantics.js';
+import { cpuBandwidthEfficiency, cpuPresets, GGML_CPU_DESKTOP_DECODE, ggmlCpuDesktopFraction, gpuHbmEfficiency, runtimes, semanticCostModel } from '../../src/timing/execution-semantics.js';
 import { systemSemantics } from '../../src/systems/catalog.js';
 
 /**
@@ -56,6 +56,62 @@ describe('quantised mat-vec bandwidth of a host', () => {
     const hw = hardwarePresets['rtx-4090d'];
     const costs = semanticCostModel(m, hw, { experts: 'int4', dense: 'int4', kvCache: 'bf16', groupSize: 37 }, ll);
     expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo((0.57 * hw.cpu.dramBytesPerSec) / 2, 0);
+  });
+});
+
+/**
+ * llama.cpp's CPU kernels are ggml-cpu's, not kTransformers' llamafile MoE: their achieved DRAM
+ * fraction is the mean of llama.cpp desktop decode measurements outside the reproduce suite
+ * (ggml-org/llama.cpp issue #4716), and a host's k-quant figure measured with kTransformers' kernel
+ * only bounds it from above.
+ */
+describe('ggml-cpu (llama.cpp) CPU kernel efficiency', () => {
+  const mixtral = modelPresets['mixtral-8x7b'];
+  const active = activeParamsPerToken(mixtral);
+
+  it('each published desktop figure is tok/s x the active bytes moesim sizes / the DIMM peak; the preset is their mean', () => {
+    // Mixtral-8x7B's active parameters per token: attention and router of 32 layers, 2 of 8 experts, the output layer.
+    expect(active / 1e9).toBeCloseTo(12.75, 2);
+    const [q8a, q8b, q4] = GGML_CPU_DESKTOP_DECODE;
+    expect(q8a.gbPerToken).toBeCloseTo((active * (34 / 32)) / 1e9, 2); // Q8_0: 34 bytes per 32 weights
+    expect(q4.gbPerToken).toBeCloseTo((active * bytesPerParam('int4', 37)) / 1e9, 2); // the suite's Q4_K_M sizing
+    expect(q8b.gbPerToken).toBe(q8a.gbPerToken);
+    // Dual-channel DIMM peaks: DDR4/DDR5-3600 57.6 GB/s, DDR4-2800 44.8 GB/s.
+    expect(q8a.peakGBps).toBeCloseTo((2 * 3600e6 * 8) / 1e9, 6);
+    expect(q4.peakGBps).toBeCloseTo((2 * 2800e6 * 8) / 1e9, 6);
+    const f = GGML_CPU_DESKTOP_DECODE.map((d) => (d.tokPerSec * d.gbPerToken) / d.peakGBps);
+    expect(f[0]).toBeCloseTo(0.842, 2);
+    expect(f[1]).toBeCloseTo(0.792, 2);
+    expect(f[2]).toBeCloseTo(0.787, 2);
+    expect(ggmlCpuDesktopFraction()).toBe(0.81);
+    expect(cpuPresets['ggml-cpu'].bandwidthEfficiency).toBe(0.81);
+    expect(cpuPresets['ggml-cpu'].fitted).toBe(false);
+  });
+
+  it('llama.cpp and HOBBIT run ggml-cpu, kTransformers its llamafile kernel; on a desktop each reads at its own fraction', () => {
+    const ll = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, quantization: 'gguf-q4_k' }, mixtral);
+    const hb = systemSemantics({ kind: 'hobbit', lowBit: 'int4', belowGateWeight: 0.5 }, mixtral);
+    const kt = systemSemantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, mixtral);
+    expect(ll.cpu).toBe(cpuPresets['ggml-cpu']);
+    expect(hb.cpu).toBe(cpuPresets['ggml-cpu']);
+    expect(kt.cpu).toBe(cpuPresets['llamafile-avx512']);
+    const desktop = hardwarePresets['rtx-3090'];
+    expect(cpuBandwidthEfficiency(desktop, ll)).toBe(0.81);
+    expect(cpuBandwidthEfficiency(desktop, kt)).toBe(0.75);
+    // A CPU expert at one token on the 7950X desktop: its bytes at 0.81 of 83.2 GB/s (one socket: no NUMA split).
+    const precision = { experts: 'int4', dense: 'int4', kvCache: 'fp16', groupSize: 37 } as const;
+    const costs = semanticCostModel(mixtral, desktop, precision, ll);
+    expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo(0.81 * 83.2e9, 0);
+    expect(costs.cpuExpertSec(1)).toBeCloseTo((expertParams(mixtral) * bytesPerParam('int4', 37)) / (0.81 * 83.2e9), 9);
+  });
+
+  it('on the 2x 6454S host the kTransformers-measured 0.57 bounds ggml from above, and without --numa one node serves', () => {
+    const m = modelPresets['deepseek-v3'];
+    const ll = systemSemantics({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 2, quantization: 'gguf-q4_k' }, m);
+    const hw = hardwarePresets['rtx-4090d'];
+    expect(cpuBandwidthEfficiency(hw, ll)).toBe(Math.min(0.81, 0.57));
+    const costs = semanticCostModel(m, hw, { experts: 'int4', dense: 'int4', kvCache: 'bf16', groupSize: 37 }, ll);
+    expect(costs.hardware.cpu.dramBytesPerSec).toBeCloseTo((0.57 * 614.4e9) / 2, 0);
   });
 });
 
