@@ -71,6 +71,7 @@ export function formatReproduce(r: ReproduceResult): string {
         : `protocol: per runtime, fitted on the declared systems ${r.fit.kind === 'subset' ? r.fit.systems.join(', ') : ''}; reported on the rest`,
     );
     out.push('points used for fitting: every point of the listed systems of that runtime, and none of the systems it predicts (ids per fold in the JSON: folds[].fitPoints)');
+    for (const x of r.notForFitting) out.push(`  never fitted on ${x.id}: ${x.reason}`);
     for (const f of r.folds)
       out.push(
         f.fitPoints.length

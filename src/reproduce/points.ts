@@ -63,6 +63,12 @@ export const publishedPointSchema = z.strictObject({
   value: z.number().positive(),
   /** Points measured on the same setup share a comparison id: their ranking is checked. */
   comparison: z.string().min(1).optional(),
+  /**
+   * Why this point never enters a fit (a reason, with its evidence): a point whose setup the suite
+   * cannot reconstruct (its notes show what was tried) is still predicted and reported, but a
+   * runtime's fitted cost would absorb the unknown setup rather than measure the runtime.
+   */
+  notForFitting: z.string().min(20).optional(),
   notes: z.string().optional(),
 });
 export type PublishedPoint = z.infer<typeof publishedPointSchema>;

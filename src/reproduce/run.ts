@@ -15,7 +15,9 @@
  * host cost of a kernel launch), fitted by grid search separately for each runtime on the points of
  * systems that run on it, from a declared subset only; errors are reported on points not used for
  * fitting. `loso`: each system is predicted with its runtime's value fitted on the other systems of
- * that runtime (the preset value when no other system shares it).
+ * that runtime (the preset value when no other system shares it). A point marked `notForFitting`
+ * (its setup could not be reconstructed; the reason is in the point) is predicted and reported but
+ * never fits a runtime, in either protocol.
  */
 import { dirname, join, resolve } from 'node:path';
 import { parseScenario } from '../scenario/load.js';
@@ -143,6 +145,8 @@ export interface ReproduceResult {
   parameter?: { name: string; unit: string; meaning: string; grid: number[]; presets: Record<string, number> };
   fit: FitMode;
   folds: Fold[];
+  /** Points the suite marks notForFitting: predicted and reported, never in a fit set (with the suite's reason). */
+  notForFitting: Array<{ id: string; reason: string }>;
   /** Errors with every parameter at its preset value, every point. */
   unfitted: { points: PointResult[]; summary: Summary };
   /**
@@ -371,6 +375,8 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
   };
 
   const folds: Fold[] = [];
+  // A point the suite marks notForFitting is predicted like any other but never fits a runtime.
+  const fittable = (i: number) => suite.points[i].notForFitting === undefined;
   let heldOut: PointResult[] | undefined;
   const systems = [...new Set(suite.points.map((p) => p.system))].sort();
   const idx = suite.points.map((_, i) => i);
@@ -381,7 +387,7 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     for (const s of systems) {
       const mine = idx.filter((i) => suite.points[i].system === s);
       for (const r of [...new Set(mine.map((i) => preps[i].runtime))].sort()) {
-        const fitIdx = idx.filter((i) => suite.points[i].system !== s && preps[i].runtime === r);
+        const fitIdx = idx.filter((i) => fittable(i) && suite.points[i].system !== s && preps[i].runtime === r);
         const f = fitIdx.length ? fit(fitIdx) : undefined;
         const fitSystems = [...new Set(fitIdx.map((i) => suite.points[i].system))].sort();
         folds.push({ heldOut: [s], runtime: r, fitSystems, fitPoints: fitIdx.map((i) => suite.points[i].id), value: f ? f.value : parameter.preset(r), fitObjective: f ? f.objective : NaN });
@@ -395,7 +401,7 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
     const rest = idx.filter((i) => !inFit(i));
     const byPoint = new Map<number, PointResult>();
     for (const r of [...new Set(preps.map((p) => p.runtime))].sort()) {
-      const fitIdx = idx.filter((i) => inFit(i) && preps[i].runtime === r);
+      const fitIdx = idx.filter((i) => fittable(i) && inFit(i) && preps[i].runtime === r);
       const f = fitIdx.length ? fit(fitIdx) : undefined;
       const predicted = rest.filter((i) => preps[i].runtime === r);
       if (!predicted.length) continue;
@@ -420,6 +426,7 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
       : {}),
     fit: opts.fit,
     folds,
+    notForFitting: suite.points.flatMap((p) => (p.notForFitting === undefined ? [] : [{ id: p.id, reason: p.notForFitting }])),
     unfitted: { points: unfittedPoints, summary: summarize(unfittedPoints) },
     presetFits: { fits: presetFits, outside: { points: outsidePresetFits, summary: summarize(outsidePresetFits) } },
     ...(heldOut ? { heldOut: { points: heldOut, summary: summarize(heldOut), outsidePresetFits: summarize(heldOutOutside!) } } : {}),
