@@ -270,7 +270,7 @@ export const systemTable: Record<string, SystemRow> = {
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts); max_model_len defaults to the model\'s max_position_embeddings: ' +
+      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts; V0 the same: raise_if_cache_size_invalid, "The model\'s max seq len ... is larger than the maximum number of tokens that can be stored in KV cache", vllm/worker/worker.py, seen in code excerpts; the MLA cache counted latent for the Feb 2025 cell too, as from v0.7.1); max_model_len defaults to the model\'s max_position_embeddings: ' +
       Object.entries(VLLM_MAX_MODEL_LEN)
         .map(([m, n]) => `${m} ${n}`)
         .join(', ') +
