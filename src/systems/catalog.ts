@@ -574,7 +574,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'vllm-cpu-offload': {
     kind: 'vllm-cpu-offload',
-    describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
+    describe: 'vLLM --cpu-offload-gb: the first layers\' parameters kept on the host, copied to the GPU inside every forward pass (V0) or, with uva (V1), read in place by the kernels as zero-copy loads',
     models: [
       `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; the wrapped forward builds device_state = {k: v.to(device, non_blocking=True) for k, v in module.state_dict().items()} and runs functional_call on it, on the current stream (${VLLM_UTILS}: maybe_offload_to_cpu, read line by line at that commit, session s19-f12)`,
       'so on that path an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
