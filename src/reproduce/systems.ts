@@ -182,6 +182,25 @@ export const DS_MII_SETUP = {
     'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:benchmarks/eval-baseline.py (init_deepspeed_mii: "offload_param": {"device": "cpu", "pin_memory": True}, bf16, deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock])) and benchmarks/README.md (pip install deepspeed-mii accelerate; DeepSpeed v0.13.1 at the time, which has set_z3_leaf_modules since v0.13.0): pinned, the MoE block a leaf module (every expert gathered every pass)',
 };
 
+const MI_README_VLLM_HISTORY =
+  'EfficientMoE/MoE-Infinity README history: the vLLM row was added unversioned on 2025-02-23 (@cca059c) with Mixtral-8x7b 2.137 and DeepSeek-V2-Lite 0.493; on 2025-05-12 (@8d190e9) it was relabelled "vLLM (v0.8.5)", DeepSeek-V2-Lite re-measured to 0.149 and Qwen3-30B-A3B added at 0.205, Mixtral-8x7b left at 2.137';
+/**
+ * Which vLLM engine measured each cell, from the README's history (MI_README_VLLM_HISTORY): a
+ * cell of Feb 2025 ran a v0.7 release (v0.7.3 of 2025-02-20 the newest), whose default engine is
+ * V0, and V1 had no CPU offloading before PR #15354 (vllm-project/vllm, "[V1] Fully Transparent
+ * Implementation of CPU Offloading", 2025-03: "Right now (in v0.8.1), vLLM V1 does not support CPU
+ * offloading"; in releases from v0.8.4, vllm-project/vllm#17062): so the functional_call copy of
+ * every offloaded layer's whole state dict each forward (maybe_offload_to_cpu at vllm-project/vllm@d30d0c1, the V0 path,
+ * kept for V0 in later releases too). A cell of May 2025 ran v0.8.5 as labelled, V1 by default:
+ * UVA, the kernels reading the offloaded parameters in place.
+ */
+export const VLLM_RUNS: Record<string, { uva: boolean; source: string }> = {
+  'mi-readme-mixtral-8x7b-vllm-cpu-offload': { uva: false, source: 'cell unchanged since 2025-02-23 (@cca059c): vLLM v0.7.x, V0, functional_call copy' },
+  'mi-readme-2025-02-deepseek-v2-lite-vllm-cpu-offload': { uva: false, source: 'the cell of 2025-02-23 (@cca059c), 0.493: vLLM v0.7.x, V0, functional_call copy' },
+  'mi-readme-deepseek-v2-lite-vllm-cpu-offload': { uva: true, source: 're-measured 2025-05-12 (@8d190e9), 0.493 -> 0.149, row labelled v0.8.5: V1, UVA' },
+  'mi-readme-qwen3-30b-a3b-vllm-cpu-offload': { uva: true, source: 'added 2025-05-12 (@8d190e9) in the row labelled v0.8.5: V1, UVA' },
+};
+
 /** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
 export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
   'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
@@ -251,17 +270,21 @@ export const systemTable: Record<string, SystemRow> = {
   'vllm-cpu-offload': {
     preset: 'vllm-cpu-offload',
     settings:
-      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts); max_model_len defaults to the model\'s max_position_embeddings: ' +
+      'cpuOffloadGiB, which the README does not state: the least offload that lets vLLM start, i.e. the model\'s bytes minus what gpu_memory_utilization 0.9 (the default) leaves after a 2 GiB reserve for activations and the KV cache of one request at max_model_len (vLLM V1 refuses to start otherwise: check_enough_kv_cache_memory, "enough for the KV cache to hold at least one request with the model\'s max_model_len", vllm/v1/core/kv_cache_utils.py, seen in code excerpts; V0 the same: raise_if_cache_size_invalid, "The model\'s max seq len ... is larger than the maximum number of tokens that can be stored in KV cache", vllm/worker/worker.py, seen in code excerpts; the MLA cache counted latent for the Feb 2025 cell too, as from v0.7.1); max_model_len defaults to the model\'s max_position_embeddings: ' +
       Object.entries(VLLM_MAX_MODEL_LEN)
         .map(([m, n]) => `${m} ${n}`)
         .join(', ') +
       '; ' +
-      'uva: true, from the version the README names (vLLM v0.8.5, whose default engine is V1): maybe_offload_to_cpu of that line reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session; a third-party report of v0.8.5 gives the same assertion); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s)',
+      `the engine by the release that measured the cell (${MI_README_VLLM_HISTORY}): ` +
+      Object.entries(VLLM_RUNS)
+        .map(([id, r]) => `${id}: ${r.uva ? 'uva (V1)' : 'copy (V0)'}, ${r.source}`)
+        .join('; ') +
+      '; uva in v0.8.5 (V1): maybe_offload_to_cpu reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s); a point with no entry runs uva (V1, the default engine since v0.8)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
       const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * (VLLM_MAX_MODEL_LEN[p.model] ?? 0);
       const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB - kv;
-      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: true, quantization: format(p, 'gguf') } };
+      return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: VLLM_RUNS[p.id]?.uva ?? true, quantization: format(p, 'gguf') } };
     },
   },
   'moe-infinity': {

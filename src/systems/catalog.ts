@@ -21,6 +21,7 @@ import {
   type ExecutionSemantics,
   type RuntimeOverheads,
   type WeightFormatName,
+  ZERO_COPY_EFFICIENCY,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
 
@@ -576,11 +577,12 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
   },
   'vllm-cpu-offload': {
     kind: 'vllm-cpu-offload',
-    describe: 'vLLM --cpu-offload-gb: whole layers\' parameters kept on the host, copied to the GPU inside every forward pass',
+    describe: 'vLLM --cpu-offload-gb: the first layers\' parameters kept on the host, copied to the GPU inside every forward pass (V0) or, with uva (V1), read in place by the kernels as zero-copy loads',
     models: [
       `maybe_offload_to_cpu moves parameters to CPU memory, pin_memory = is_pin_memory_available(), parameter by parameter until cpu_offload_gb is used up ("one module might have some parameters offloaded and some not"), first layers first; the wrapped forward builds device_state = {k: v.to(device, non_blocking=True) for k, v in module.state_dict().items()} and runs functional_call on it, on the current stream (${VLLM_UTILS}: maybe_offload_to_cpu, read line by line at that commit, session s19-f12)`,
       'so on that path an offloaded layer moves all its weights, every expert included (the fused expert tensor), every pass, serialised with compute',
-      'uva: true (newer vLLM: p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call; vllm/model_executor/offloader/uva.py, not read at a commit this session): the kernels read the offloaded parameters in place over the link, so the dense weights of offloaded layers cross every pass but of their experts only the routed ones (the fused-MoE kernel reads the blocks of experts that have tokens); modelled as a static placement with those layers\' experts never cached and read per use',
+      `uva: true (V1 engine, vLLM v0.8.4+, PR #15354 "[V1] Fully Transparent Implementation of CPU Offloading": "the cpu offloaded tensor always live in cpu, and cuda threads will directly fetch them in the kernel"; maybe_offload_to_cpu of that line: "if envs.VLLM_USE_V1: assert uva_available ...; uva_offloading = True", then p._vllm_offloaded_cpu_data = cpu_data; p.data = get_cuda_view_from_cpu_tensor(cpu_data) and no forward wrapper, while V0 keeps the functional_call copy; seen in code excerpts of vllm/model_executor/models/utils.py, not at a vLLM commit): the kernels read the offloaded parameters in place over the link, so the dense weights of offloaded layers cross every pass but of their experts only the routed ones (the fused-MoE kernel reads the blocks of experts that have tokens); modelled as a static placement with those layers' experts never cached and read per use`,
+      `uva reads are zero-copy (link memory 'mapped'): no copy call per read (perTransferSec 0) at ZERO_COPY_EFFICIENCY = ${ZERO_COPY_EFFICIENCY} of the link, the pinned DMA figure, because the decode MoE kernel's loads are whole 128-byte lines (EMOGI, PVLDB 14(2): coalesced, aligned zero-copy requests nearly saturate PCIe)`,
     ],
     simplifies: ['GPU memory is reported as if every expert were resident (the offloaded layers\' bytes are not subtracted)', 'CUDA-graph capture with offloading assumed (check the vLLM version used)'],
     sources: [VLLM_UTILS],
@@ -598,6 +600,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       const n = vllmOffloadedLayers(s, model);
       return baseSemantics({
         runtime: runtimes['cuda-graphs'],
+        // UVA: the kernels read the host's pinned pages in place (zero-copy); the copy path copies them.
+        link: s.uva ? linkPresets.mapped : linkPresets.pinned,
         expertFormat: weightFormats[s.quantization],
         expertCopies: 'compute-stream',
         streamedDenseLayers: range(n),

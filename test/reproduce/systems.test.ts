@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { loadSuite } from '../../src/reproduce/points.js';
-import { systemTable, systemRows } from '../../src/reproduce/systems.js';
+import { systemTable, systemRows, VLLM_RUNS } from '../../src/reproduce/systems.js';
 import { perKernelCost, pointScenario, reproduce, simulatePoint, suiteBaseDir, type FittedParameter } from '../../src/reproduce/run.js';
 import { systems as catalog } from '../../src/systems/catalog.js';
 import { ROOT } from '../helpers/cli.js';
@@ -82,6 +82,23 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   expect(d).toBeLessThan(15.5);
   expect(sys('kt-v02-dual-8e')).toEqual({ kind: 'ktransformers', quantization: 'gguf-q4_k' });
 });
+
+test('vLLM cells run the engine of the release that measured them (README history): Feb 2025 cells V0 (functional_call copy), the v0.8.5 cells of May 2025 V1 (UVA)', async () => {
+  expect(VLLM_RUNS['mi-readme-mixtral-8x7b-vllm-cpu-offload'].uva).toBe(false);
+  expect(sys('mi-readme-mixtral-8x7b-vllm-cpu-offload')).toMatchObject({ kind: 'vllm-cpu-offload', uva: false });
+  expect(sys('mi-readme-2025-02-deepseek-v2-lite-vllm-cpu-offload')).toMatchObject({ uva: false });
+  expect(sys('mi-readme-deepseek-v2-lite-vllm-cpu-offload')).toMatchObject({ uva: true });
+  expect(sys('mi-readme-qwen3-30b-a3b-vllm-cpu-offload')).toMatchObject({ uva: true });
+  // the two DeepSeek-V2-Lite cells differ in the engine only: the same offload by the same rule
+  expect(sys('mi-readme-2025-02-deepseek-v2-lite-vllm-cpu-offload').cpuOffloadGiB).toBe(sys('mi-readme-deepseek-v2-lite-vllm-cpu-offload').cpuOffloadGiB);
+  // every entry names a point of the suite
+  for (const id of Object.keys(VLLM_RUNS)) expect(byId(id)?.system).toBe('vllm-cpu-offload');
+  // the copy of whole layers (every expert) is slower than reading the routed experts in place, as the README's 0.493 -> 0.149
+  const base = suiteBaseDir(FILE);
+  const old = await simulatePoint(byId('mi-readme-2025-02-deepseek-v2-lite-vllm-cpu-offload'), base, { suite });
+  const v085 = await simulatePoint(byId('mi-readme-deepseek-v2-lite-vllm-cpu-offload'), base, { suite });
+  expect(old).toBeGreaterThan(2 * v085);
+}, 60_000);
 
 test('README rows run the release and the Hugging Face code of their time: MoE-Infinity\'s dispatcher (every row postdates the Feb 2025 rewrite); ZeRO-3 gathers every expert only where the MoE block calls every expert', () => {
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });

@@ -222,6 +222,20 @@ describe('systems catalog', () => {
     expect(inPlace.misses).toBeGreaterThan(0);
     expect(inPlace.tpotMs).toBeLessThan(copy.tpotMs);
   });
+
+  it('vllm-cpu-offload: UVA reads the host\'s pages in place (link memory mapped, zero-copy); the V0 copy path copies pinned pages', () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const uva = systemSemantics({ kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva: true, quantization: 'bf16' }, m);
+    const copy = systemSemantics({ kind: 'vllm-cpu-offload', cpuOffloadGiB: 70, uva: false, quantization: 'bf16' }, m);
+    expect(uva.link.memory).toBe('mapped');
+    expect(uva.link.perTransferSec.mapped).toBe(0);
+    expect(uva.streamAllExpertsOfStreamedLayers).toBe(false);
+    expect(copy.link.memory).toBe('pinned');
+    expect(copy.streamAllExpertsOfStreamedLayers).toBe(true);
+    // the copy path streams only whole offloaded layers (26 of 70 GiB / 2.7 GiB); UVA counts the partly offloaded one too
+    expect(copy.streamedDenseLayers).toHaveLength(25);
+    expect(uva.streamedDenseLayers).toHaveLength(26);
+  });
 });
 
 describe('llama-cpp -ngl (llama.cpp@a5410f0 load_tensors: i_gpu_start = max(n_layer - ngl, 0), act = min(ngl, n_layer + 1))', () => {

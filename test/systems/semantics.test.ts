@@ -12,7 +12,9 @@ import {
   denseTensorsPerBlock,
   hookPerTensorSec,
   weightFormats,
+  ZERO_COPY_EFFICIENCY,
   type ExecutionSemantics,
+  type LinkSemantics,
 } from '../../src/timing/execution-semantics.js';
 import { traceOf } from '../helpers/trace.js';
 import { simulate } from '../helpers/sim.js';
@@ -48,6 +50,19 @@ describe('execution semantics: the named parameters', () => {
     expect(pageable.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * 0.45, 0);
     expect(pageable.link.latencySec).toBeCloseTo(hw.link.latencySec + 30e-6, 12);
     expect(pinned.link.overlapsCompute).toBe(hw.link.overlapsCompute);
+  });
+
+  it('mapped (zero-copy, UVA) host memory: the kernels read it at the zero-copy efficiency with no copy call per read', () => {
+    // EMOGI: coalesced 128-byte zero-copy requests nearly saturate PCIe, so the DMA figure, and no
+    // per-transfer cost (the kernel's loads are the transfer): only the link's own latency remains.
+    expect(ZERO_COPY_EFFICIENCY).toBe(linkPresets.pinned.efficiency.pinned);
+    const mapped = effectiveHardware(hw, sem({ link: linkPresets.mapped }));
+    expect(mapped.link.h2dBytesPerSec).toBeCloseTo(hw.link.h2dBytesPerSec * ZERO_COPY_EFFICIENCY, 0);
+    expect(mapped.link.latencySec).toBe(hw.link.latencySec);
+    // One 1 MiB read: the pinned copy's time less exactly its 10 us copy call.
+    const read = (link: LinkSemantics) => linkCosts(effectiveHardware(hw, sem({ link })).link).h2dSec(2 ** 20);
+    expect(read(linkPresets.pinned) - read(linkPresets.mapped)).toBeCloseTo(10e-6, 12);
+    expect(linkPresets.mapped.sources.join(' ')).toMatch(/EMOGI/);
   });
 
   it('copies on the compute stream never overlap compute; write-back is the evicted expert\'s device-to-host copy, charged per eviction', () => {

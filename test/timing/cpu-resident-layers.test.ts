@@ -43,7 +43,7 @@ const precision = { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 
 const sem = (over: Partial<ExecutionSemantics>): ExecutionSemantics => ({
   // Unit efficiencies: the test pins the placement, not ggml's measured HBM fraction (test/timing/cpu-kernel-efficiency.test.ts).
   runtime: { ...runtimes['llama-cpp-ggml'], perKernelSec: 0, syncsPerExpert: 0, perStepSec: 0, hbmEfficiency: undefined },
-  link: { memory: 'pinned', efficiency: { pinned: 1, pageable: 1 }, perTransferSec: { pinned: 0, pageable: 0 }, sources: ['test'], fitted: false },
+  link: { memory: 'pinned', efficiency: { pinned: 1, pageable: 1, mapped: 1 }, perTransferSec: { pinned: 0, pageable: 0, mapped: 0 }, sources: ['test'], fitted: false },
   expertCopies: 'copy-engine',
   writeBackEvicted: false,
   cpu: { bandwidthEfficiency: 1, flopsEfficiency: 1, describe: 'test', sources: ['test'], fitted: false },
