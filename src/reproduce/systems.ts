@@ -152,19 +152,20 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
 
 /**
  * mixtral-offloading Table 2's "Naive offloading (accelerate)": the paper's baseline code is not in
- * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), so which experts
- * its offloaded layers moved is not read from code. Taken: every expert of an offloaded layer, every
- * pass (the layer offloaded whole, as Hugging Face's Mixtral loop over range(num_experts) does under
- * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, 2024-08-05, "The current
- * implementation loops all the experts and inevitably loads experts' weight, which brings extra IO
- * costs"). Bound: routed experts only (a quarter of the bytes) in the published 0.72 s/token on the
- * A100 (PCIe 4.0) would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the
- * ~11 GB/s measured for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
+ * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), but the paper
+ * states what it moves: arXiv 2312.17238 §4.3, "all schemes significantly outperform naive
+ * offloading that loads the entire MoE layer" (re-read in session 23). So every expert of an
+ * offloaded layer, every pass (as Hugging Face's Mixtral loop over range(num_experts) does under
+ * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, "The current
+ * implementation loops all the experts and inevitably loads experts' weight"). Bound, as before:
+ * routed experts only (a quarter of the bytes) in the published 0.72 s/token on the A100 (PCIe 4.0)
+ * would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the ~11 GB/s measured
+ * for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
  */
 export const MO_T2_NAIVE = {
   callsEveryExpert: true,
   source:
-    'baseline code not published; whole offloaded layers taken (transformers#32429: the HF Mixtral loop under offloading "loops all the experts and inevitably loads experts\' weight"); routed-only would need 2.9 GB/s pageable on PCIe 4.0 against ~11 GB/s measured (onnxruntime#20947)',
+    'arXiv 2312.17238 §4.3: "naive offloading that loads the entire MoE layer" (the baseline code is not published); as transformers#32429 says of the HF Mixtral loop under offloading ("loops all the experts and inevitably loads experts\' weight")',
 };
 
 /**
@@ -208,7 +209,7 @@ export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
     settings:
-      'offloadPerLayer = experts - the cache per layer the source states (Table 2: 4, 2 on the RTX 3060; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation',
+      'offloadPerLayer = experts - the cache per layer the source states (Table 2: arXiv 2312.17238 §4.3 "We use k = 2 for RTX 3060 and k = 4 for all other GPUs", k the LRU cache size; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation',
     spec: (p, { model }) => {
       const onDemand = p.variant === 'on-demand';
       const cache = onDemand ? 0 : (p.params.cachePerLayer ?? 4);

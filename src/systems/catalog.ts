@@ -340,7 +340,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     ],
     simplifies: [
       'the speculative guess uses hidden states a trace lacks: an oracle at the paper\'s recall stands in (system.predictor replaces it)',
-      'the host CPU of each published setup is not modelled: one fitted host cost per op serves every setup (Table 2 names no CPU; its residuals follow host speed: the RTX 3060 desktop simulated ~33% too slow, the Colab/Azure T4 ~10% too fast)',
+      'the host CPU of each published setup is not modelled: one fitted host cost per op serves every setup (Table 2 names no CPU). Its residuals are not all host speed: the "W/o LRU cache & pre-loading" rows (no cache, so no write-back) are within -11% to +30% on every GPU (RTX 3060 -1% and +2%), while the cached rows of the k = 2 RTX 3060 are ~33% too slow: there every miss (66% of accesses on the shipped trace) pays the serial write-back of its victim, which the measured rows do not show (LRU 1.33x faster than no cache on that GPU; with the write-back and the trace\'s 34% hits at k = 2 it cannot be faster). The write-back is read in code (_swap, same stream), but Table 2 ran code that was not published (its full algorithm is not in the repository): whether that code wrote evicted experts back is not known',
       'the copies on the compute stream are serialised with the kernels; they overlap the host thread (Python dispatch), which issues ahead of the GPU until a sync',
       'the buffer_size look-ahead window of load_experts (up to 3 demand swaps issued at once) and the buffers\' sharing between demand and speculative loads are not modelled; replay/validate record the guesses into cache slots (their schedules have no buffer operation)',
     ],
