@@ -183,6 +183,28 @@ export const DS_MII_SETUP = {
     'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:benchmarks/eval-baseline.py (init_deepspeed_mii: "offload_param": {"device": "cpu", "pin_memory": True}, bf16, deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock])) and benchmarks/README.md (pip install deepspeed-mii accelerate; DeepSpeed v0.13.1 at the time, which has set_z3_leaf_modules since v0.13.0): pinned, the MoE block a leaf module (every expert gathered every pass)',
 };
 
+/**
+ * Which code measured mixtral-offloading's Table 2 (arXiv 2312.17238): not the published one. Its
+ * "Full algorithm" row is speculative pre-loading, which the repository does not have
+ * (dvmazur/mixtral-offloading@0d3c605:README.md, "Work in progress": "Speculative expert
+ * prefetching"). The published ExpertCache copies each evicted expert back to the host on the
+ * compute stream (src/expert_cache.py _swap); the measured rows show no such cost. Within one
+ * GPU's column every host cost cancels between "W/o LRU cache & pre-loading" (no cache: nothing
+ * to evict) and "W/o expert pre-loading" (LRU): with the 3-bit minus 2-bit difference of the
+ * no-cache row as the link rate (9.9 GB/s on the RTX 3060's PCIe Gen.3, 16.5 on the 3080
+ * Mobile, 21 on the A100), the LRU rows' saving needs a hit rate of 43% at k = 2 (RTX 3060) and
+ * 54-58% at k = 4 (3080 Mobile, A100) without write-back, 71% and 77-79% with it; the shipped
+ * Mixtral trace's LRU hit rates are 34% at k = 2 and 60% at k = 4 (traces/PROVENANCE.md). With the
+ * write-back and 34% hits a k = 2 cache is slower than none (2 x 66% of the copies), while the
+ * RTX 3060's LRU row is 1.33x faster than its no-cache row. So Table 2's points run without it;
+ * the preset's default (and the README point, which ran the published code) keep it.
+ */
+export const MO_T2_CODE = {
+  writeBack: false,
+  source:
+    'Table 2 ran unpublished code (its full algorithm is not in the repository, @0d3c605 README "Work in progress"); its LRU rows are 1.27-1.38x faster than its no-cache rows on every GPU, which a serial write-back per miss rules out at the k = 2 of the RTX 3060 (the LRU saving would need 71% hits; the trace gives 34%)',
+};
+
 /** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
 export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
   'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
@@ -209,13 +231,20 @@ export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
     settings:
-      'offloadPerLayer = experts - the cache per layer the source states (Table 2: arXiv 2312.17238 §4.3 "We use k = 2 for RTX 3060 and k = 4 for all other GPUs", k the LRU cache size; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation',
+      'offloadPerLayer = experts - the cache per layer the source states (Table 2: arXiv 2312.17238 §4.3 "We use k = 2 for RTX 3060 and k = 4 for all other GPUs", k the LRU cache size; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation; ' +
+      `writeBack: Table 2 false (${MO_T2_CODE.source}), the README point the published code's true`,
     spec: (p, { model }) => {
       const onDemand = p.variant === 'on-demand';
       const cache = onDemand ? 0 : (p.params.cachePerLayer ?? 4);
       const speculative = p.variant === undefined || p.variant === 'full';
       return {
-        system: { kind: 'mixtral-offloading', offloadPerLayer: model.numExperts - cache, quantization: format(p, 'hqq') as 'hqq-2bit' | 'hqq-3bit', speculative },
+        system: {
+          kind: 'mixtral-offloading',
+          offloadPerLayer: model.numExperts - cache,
+          quantization: format(p, 'hqq') as 'hqq-2bit' | 'hqq-3bit',
+          speculative,
+          ...(p.id.startsWith('mo-t2-') ? { writeBack: MO_T2_CODE.writeBack } : {}),
+        },
         policyIndex: 'last',
       };
     },

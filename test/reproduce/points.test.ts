@@ -82,6 +82,12 @@ describe('mixtral-offloading Table 2 settings as the paper states them', () => {
       expect([p.id, sys.offloadPerLayer]).toEqual([p.id, 8 - k]);
     }
   });
+  test("Table 2 ran unpublished code without the serial write-back (MO_T2_CODE); the README point keeps the published code's", () => {
+    for (const p of suite.points.filter((q) => q.system === 'mixtral-offloading')) {
+      const sys = pointScenario(p, { suite }).system as { writeBack?: boolean };
+      expect([p.id, sys.writeBack ?? true]).toEqual([p.id, !p.id.startsWith('mo-t2-')]);
+    }
+  });
   test('the naive baseline loads every expert of an offloaded layer', () => {
     for (const p of t2.filter((q) => q.system === 'hf-accelerate')) {
       expect((pointScenario(p, { suite }).system as { callsEveryExpert: boolean }).callsEveryExpert).toBe(true);
