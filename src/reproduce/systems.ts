@@ -191,9 +191,9 @@ export const DS_MII_SETUP = {
  * compute stream (src/expert_cache.py _swap); the measured rows show no such cost. Within one
  * GPU's column every host cost cancels between "W/o LRU cache & pre-loading" (no cache: nothing
  * to evict) and "W/o expert pre-loading" (LRU): with the 3-bit minus 2-bit difference of the
- * no-cache row as the link rate (9.9 GB/s on the RTX 3060's PCIe Gen.3, 16.5 on the 3080
+ * no-cache row as the link rate (9.9 GB/s on the RTX 3060's PCIe Gen.3, 16.4 on the 3080
  * Mobile, 21 on the A100), the LRU rows' saving needs a hit rate of 43% at k = 2 (RTX 3060) and
- * 54-58% at k = 4 (3080 Mobile, A100) without write-back, 71% and 77-79% with it; the shipped
+ * 54-57% at k = 4 (3080 Mobile, A100) without write-back, 71% and 77-78% with it (2-bit rows; the 3-bit rows give 44%, 47-52% and 72%, 74-76%); the shipped
  * Mixtral trace's LRU hit rates are 34% at k = 2 and 60% at k = 4 (traces/PROVENANCE.md). With the
  * write-back and 34% hits a k = 2 cache is slower than none (2 x 66% of the copies), while the
  * RTX 3060's LRU row is 1.33x faster than its no-cache row. So Table 2's points run without it;
