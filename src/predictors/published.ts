@@ -74,7 +74,7 @@ export const publishedAccuracies = {
       '"expert recall": the fraction of times an expert needed for inference was already on the GPU; for speculative loading in isolation, how often the next layer\'s actual experts were loaded by applying the next layer\'s gate to the current layer\'s activations (recall 1.0: both of Mixtral\'s active experts pre-fetched), for 1, 2 and 10 layers ahead and a varying number of experts pre-loaded',
     value: null,
     setting: 'Mixtral-8x7B-Instruct on OpenAssistant conversations',
-    note: 'the values are given only in Figure 2\'s plot (the text gives the definition, not a number); not read here, so no value',
+    note: 'the values are given only in Figure 2\'s plot (the text gives the definition, not a number; §4.1 and the caption re-read in session 23: "(left) LRU cache hit ratio for different cache size k; (right) speculative loading recall when pre-loading a different number of experts", 1, 2 and 10 layers ahead); the plot is an image no corpus of this session had, so no value, and no LRU hit rate of the paper\'s to set beside the shipped trace\'s (34% at k = 2, 60% at k = 4)',
   },
   'pregated-moe': {
     system: 'pregated-moe',

@@ -8,6 +8,7 @@
  */
 import { cpuPresets } from '../hardware/presets.js';
 import { runtimes } from '../timing/execution-semantics.js';
+import { MO_T2_CODE } from './systems.js';
 
 export interface PresetFit {
   /** The preset field, as `preset.field`. */
@@ -33,6 +34,13 @@ export const presetFits: readonly PresetFit[] = [
     value: String(cpuPresets['xeon-gold-6454s-2s'].quantGemvBandwidthFraction),
     fitOn: ['kt-v02-dual-8e', 'kt-v02-single-8e', 'kt-v02-dual-6e', 'kt-v02-single-6e'],
     how: "by difference of kTransformers' V0.2 rows at 8 and 6 experts (every fixed cost cancels), rederived by test/timing/cpu-kernel-efficiency.test.ts",
+  },
+  {
+    parameter: 'mixtral-offloading Table 2 writeBack (src/reproduce/systems.ts MO_T2_CODE)',
+    value: String(MO_T2_CODE.writeBack),
+    // The rows of the derivation: within a GPU's column host costs cancel between no cache and LRU.
+    fitOn: ['a100-80gb', 'rtx-3080-laptop', 'rtx-3060'].flatMap((gpu) => ['lru', 'on-demand'].map((v) => `mo-t2-2bit-${gpu}-${v}`)),
+    how: "a structural choice, not a grid value: the published code writes each evicted expert back (_swap), Table 2 ran unpublished code, and its LRU vs no-cache rows at the 2-bit half's link rates need 43-57% hits without the write-back against 71-78% with it (the shipped trace gives 34% and 60%); derivation in MO_T2_CODE's comment",
   },
 ];
 

@@ -152,19 +152,20 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
 
 /**
  * mixtral-offloading Table 2's "Naive offloading (accelerate)": the paper's baseline code is not in
- * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), so which experts
- * its offloaded layers moved is not read from code. Taken: every expert of an offloaded layer, every
- * pass (the layer offloaded whole, as Hugging Face's Mixtral loop over range(num_experts) does under
- * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, 2024-08-05, "The current
- * implementation loops all the experts and inevitably loads experts' weight, which brings extra IO
- * costs"). Bound: routed experts only (a quarter of the bytes) in the published 0.72 s/token on the
- * A100 (PCIe 4.0) would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the
- * ~11 GB/s measured for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
+ * the repository (dvmazur/mixtral-offloading@0d3c605 has no accelerate baseline), but the paper
+ * states what it moves: arXiv 2312.17238 §4.3, "all schemes significantly outperform naive
+ * offloading that loads the entire MoE layer" (re-read in session 23). So every expert of an
+ * offloaded layer, every pass (as Hugging Face's Mixtral loop over range(num_experts) does under
+ * Accelerate's per-module hooks from 2024: huggingface/transformers#32429, "The current
+ * implementation loops all the experts and inevitably loads experts' weight"). Bound, as before:
+ * routed experts only (a quarter of the bytes) in the published 0.72 s/token on the A100 (PCIe 4.0)
+ * would mean 2.9 GB/s for pageable copies of 22-66 MB tensors, a quarter of the ~11 GB/s measured
+ * for pageable uploads (microsoft/onnxruntime#20947, nsys: 1.573 MB in 139 us).
  */
 export const MO_T2_NAIVE = {
   callsEveryExpert: true,
   source:
-    'baseline code not published; whole offloaded layers taken (transformers#32429: the HF Mixtral loop under offloading "loops all the experts and inevitably loads experts\' weight"); routed-only would need 2.9 GB/s pageable on PCIe 4.0 against ~11 GB/s measured (onnxruntime#20947)',
+    'arXiv 2312.17238 §4.3: "naive offloading that loads the entire MoE layer" (the baseline code is not published); as transformers#32429 says of the HF Mixtral loop under offloading ("loops all the experts and inevitably loads experts\' weight")',
 };
 
 /**
@@ -201,6 +202,28 @@ export const VLLM_RUNS: Record<string, { uva: boolean; source: string }> = {
   'mi-readme-qwen3-30b-a3b-vllm-cpu-offload': { uva: true, source: 'added 2025-05-12 (@8d190e9) in the row labelled v0.8.5: V1, UVA' },
 };
 
+/**
+ * Which code measured mixtral-offloading's Table 2 (arXiv 2312.17238): not the published one. Its
+ * "Full algorithm" row is speculative pre-loading, which the repository does not have
+ * (dvmazur/mixtral-offloading@0d3c605:README.md, "Work in progress": "Speculative expert
+ * prefetching"). The published ExpertCache copies each evicted expert back to the host on the
+ * compute stream (src/expert_cache.py _swap); the measured rows show no such cost. Within one
+ * GPU's column every host cost cancels between "W/o LRU cache & pre-loading" (no cache: nothing
+ * to evict) and "W/o expert pre-loading" (LRU): with the 3-bit minus 2-bit difference of the
+ * no-cache row as the link rate (9.9 GB/s on the RTX 3060's PCIe Gen.3, 16.4 on the 3080
+ * Mobile, 21 on the A100), the LRU rows' saving needs a hit rate of 43% at k = 2 (RTX 3060) and
+ * 54-57% at k = 4 (3080 Mobile, A100) without write-back, 71% and 77-78% with it (2-bit rows; the 3-bit rows give 44%, 47-52% and 72%, 74-76%); the shipped
+ * Mixtral trace's LRU hit rates are 34% at k = 2 and 60% at k = 4 (traces/PROVENANCE.md). With the
+ * write-back and 34% hits a k = 2 cache is slower than none (2 x 66% of the copies), while the
+ * RTX 3060's LRU row is 1.33x faster than its no-cache row. So Table 2's points run without it;
+ * the preset's default (and the README point, which ran the published code) keep it.
+ */
+export const MO_T2_CODE = {
+  writeBack: false,
+  source:
+    'Table 2 ran unpublished code (its full algorithm is not in the repository, @0d3c605 README "Work in progress"); its LRU rows are 1.27-1.38x faster than its no-cache rows on every GPU, which a serial write-back per miss rules out at the k = 2 of the RTX 3060 (the LRU saving would need 71% hits; the trace gives 34%)',
+};
+
 /** vLLM's default max_model_len: the model's max_position_embeddings (Hugging Face config.json of each checkpoint). */
 export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
   'mixtral-8x7b': 32768, // mistralai/Mixtral-8x7B-Instruct-v0.1 config.json
@@ -227,13 +250,21 @@ export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
     settings:
-      'offloadPerLayer = experts - the cache per layer the source states (Table 2: 4, 2 on the RTX 3060; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation; the MoE-Infinity README point is "lru": the repository of its time has no speculative loading (dvmazur/mixtral-offloading@ce54518:README.md lists it as work in progress; src/expert_cache.py load_experts swaps in the routed experts after the gate)',
+      'offloadPerLayer = experts - the cache per layer the source states (Table 2: arXiv 2312.17238 §4.3 "We use k = 2 for RTX 3060 and k = 4 for all other GPUs", k the LRU cache size; the README point: the demo\'s 4); quantization hqq-2bit / hqq-3bit as stated; "full" = speculative loading on, "lru" = off, "on-demand" = every expert offloaded, no speculation; ' +
+      `writeBack: Table 2 false (${MO_T2_CODE.source}), the README point the published code's true; ` +
+      'the MoE-Infinity README point is "lru": the repository of its time has no speculative loading (dvmazur/mixtral-offloading@ce54518:README.md lists it as work in progress; src/expert_cache.py load_experts swaps in the routed experts after the gate)',
     spec: (p, { model }) => {
       const onDemand = p.variant === 'on-demand';
       const cache = onDemand ? 0 : (p.params.cachePerLayer ?? 4);
       const speculative = p.variant === undefined || p.variant === 'full';
       return {
-        system: { kind: 'mixtral-offloading', offloadPerLayer: model.numExperts - cache, quantization: format(p, 'hqq') as 'hqq-2bit' | 'hqq-3bit', speculative },
+        system: {
+          kind: 'mixtral-offloading',
+          offloadPerLayer: model.numExperts - cache,
+          quantization: format(p, 'hqq') as 'hqq-2bit' | 'hqq-3bit',
+          speculative,
+          ...(p.id.startsWith('mo-t2-') ? { writeBack: MO_T2_CODE.writeBack } : {}),
+        },
         policyIndex: 'last',
       };
     },

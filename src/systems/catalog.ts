@@ -144,6 +144,14 @@ export const systemSchema = z.discriminatedUnion('kind', [
       speculative: z.boolean().default(true),
       /** The stand-in for the speculative guess (a routing trace has no hidden states): default affinity. */
       predictor: predictorSchema.optional(),
+      /**
+       * Whether a swap copies the evicted expert back to the host on the compute stream. true: the
+       * published code (dvmazur/mixtral-offloading@0d3c605:src/expert_cache.py _swap, a
+       * device-to-host copy_ after the host-to-device one, both on the current stream). false: a
+       * host that keeps every expert, so an eviction only drops the device copy (see MO_T2_CODE in
+       * src/reproduce/systems.ts for where the suite uses it). Default (absent): true.
+       */
+      writeBack: z.boolean().optional(),
     })
     .strict(),
   z
@@ -335,7 +343,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     describe: 'Eliseev & Mazur (arXiv 2312.17238): per-layer LRU of experts on the GPU, HQQ 2-4-bit experts, speculative loading of the next layer',
     models: [
       `per-layer LRU of E - offloadPerLayer experts (${MO}: EvictionGroupInfo keeps main_infos in LRU order; choose_expert_to_evict takes the least recently used)`,
-      `a swap copies the new expert in and the evicted one back out, both non_blocking on the current (compute) stream (${MO}: _swap, two .copy_(non_blocking=True) with no stream context); the write-back is charged per eviction (StepCosts.evictWriteBackSec): a fetch with no victim (on demand: no cache) writes nothing back`,
+      `a swap copies the new expert in and the evicted one back out, both non_blocking on the current (compute) stream (${MO}: _swap, two .copy_(non_blocking=True) with no stream context); the write-back is charged per eviction (StepCosts.evictWriteBackSec): a fetch with no victim (on demand: no cache) writes nothing back; writeBack: false drops it (a host that keeps every expert)`,
       `host copies in pinned memory (${MO}: offloaded_storages = UntypedStorage(...).pin_memory())`,
       'speculative loading of the next layer after each layer\'s expert launches (prefetch: speculative, lookahead 1), not cancelled; not in the repository (README: "Speculative expert prefetching" under work in progress): modelled from arXiv 2312.17238 §3.2-3.3, the guess an oracle at the paper\'s recall (SPECULATIVE_RECALL), into MO_BUFFERS spare device buffers: a wrong guess evicts nothing, a confirmed one replaces the layer\'s LRU expert at its gate',
       `HQQ linears as fused Triton dequant-matmuls (${MO_LAYERS}: forward_triton), each a Python Triton launch (runtime eager-pytorch-hqq-triton: 4 per layer for q/k/v/o, 3 per expert), the 8-bit scale and zero dequantised by ATen ops per call; the host cost per counted op (80 us) fitted on Table 2's 3-bit half (moesim reproduce --fit 'mo-t2-3bit-*')`,
@@ -343,7 +351,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     ],
     simplifies: [
       'the speculative guess uses hidden states a trace lacks: an oracle at the paper\'s recall stands in (system.predictor replaces it)',
-      'the host CPU of each published setup is not modelled: one fitted host cost per op serves every setup (Table 2 names no CPU; its residuals follow host speed: the RTX 3060 desktop simulated ~33% too slow, the Colab/Azure T4 ~10% too fast)',
+      'the host CPU of each published setup is not modelled: one fitted host cost per op serves every setup (Table 2 names no CPU); with Table 2 run without the write-back (below) its residuals per GPU are alike across the three variants (RTX 3060 -12% to +2%, 3080 Mobile 0% to +15%, A100 -5% to -16%, T4 +16% to +43%: the cloud T4s simulated too fast in every row, the no-cache row included), which is what one host speed per setup would leave',
+      'the write-back of _swap is the published code; Table 2 ran code that was not published (its full algorithm is not in the repository), and its rows rule out a serial write-back per miss at k = 2 (the RTX 3060\'s LRU row is 1.33x faster than its no-cache row; with the write-back and the shipped trace\'s 34% hits at k = 2 a cache is slower than none), so its points set writeBack: false (MO_T2_CODE in src/reproduce/systems.ts): an inference from the table, not code read',
       'the copies on the compute stream are serialised with the kernels; they overlap the host thread (Python dispatch), which issues ahead of the GPU until a sync',
       'the buffer_size look-ahead window of load_experts (up to 3 demand swaps issued at once) and the buffers\' sharing between demand and speculative loads are not modelled; replay/validate record the guesses into cache slots (their schedules have no buffer operation)',
     ],
@@ -368,7 +377,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       baseSemantics({
         runtime: runtimes['eager-pytorch-hqq-triton'],
         expertCopies: 'compute-stream',
-        writeBackEvicted: true,
+        writeBackEvicted: s.writeBack ?? true,
         // issue12c: mixtral-offloading does not take HQQ's dequantise-then-matmul path:
         // HQQLinearTritonSavable.forward = forward_triton, a fused Triton dequant-matmul
         // (triton_matmul2/3/4_transpose) that reads the packed weight; only the 8-bit scale and zero

@@ -367,7 +367,9 @@ export const runtimes = {
       'mixtral-offloading: eager PyTorch running Hugging Face Mixtral with every linear (attention and experts) an HQQLinearTritonSavable whose forward launches a Triton dequant-matmul from Python',
     // Fitted on a declared subset (issue 12, part 5): the 12 Table-2 points of arXiv 2312.17238
     // with 3-bit experts (4 GPUs x full / LRU / on-demand), grid 20-120 us, median |log(sim/pub)|
-    // 0.128 at 80 us (0.44 at the former 10 us); reported on the 12 2-bit points and the MoE-Infinity
+    // 0.128 at 80 us (0.44 at the former 10 us); refitted in session 23 with Table 2's points run
+    // without the write-back (MO_T2_CODE, src/reproduce/systems.ts): still 80 us on the grid 1-320,
+    // 0.122; reported on the 12 2-bit points and the MoE-Infinity
     // README point, which it never saw. It stands for the host seconds per counted op including the
     // Python the counts leave out (module calls, HF generate's per-step work, the HQQ meta dict
     // handling in forward_triton, load_experts' generator), on the published setups' host CPUs.
@@ -393,7 +395,7 @@ export const runtimes = {
     sources: [
       PYTORCH_BLOG_CUDA_GRAPHS,
       'dvmazur/mixtral-offloading@0d3c605a2282b77225ba2aa14cf71927c00a1701:src/custom_layers.py (HQQLinearTritonSavable.forward = forward_triton: two Quantizer.dequantize of the 8-bit scale and zero, then triton_matmul{2,3,4}_transpose; SparseMoeWrapper.forward: torch.where, two .tolist() per expert); src/build_model.py (replace_attn_layers: q/k/v/o_proj are HQQLinearTritonSavable); src/triton_kernels.py (matmul2_kernel_transpose: 20 runtime arguments, @triton.autotune)',
-      'perKernelSec fitted on a declared subset: `moesim reproduce --fit \'mo-t2-3bit-*\'` (the 12 mixtral-offloading points of arXiv 2312.17238 Table 2 with 3-bit experts; grid 1-320 us, 80 us, median |log| 0.128); held out: the 12 2-bit points (median |error| 13%) and the MoE-Infinity README point (test/reproduce/mo-fit.test.ts)',
+      'perKernelSec fitted on a declared subset: `moesim reproduce --fit \'mo-t2-3bit-*\'` (the 12 mixtral-offloading points of arXiv 2312.17238 Table 2 with 3-bit experts; grid 1-320 us, 80 us, median |log| 0.122 with Table 2 run without the write-back, MO_T2_CODE); held out: the 12 2-bit points (median |error| 12%) and the MoE-Infinity README point (test/reproduce/mo-fit.test.ts)',
       'Triton launch from Python: triton-lang/triton PR #3503 (liboyue, 2024): with the Triton 2 shipped with PyTorch 2.2, JITFunction.run costs about 40 us for a kernel with a few arguments and 62 us with many; PR #3638 measured 108 us before its fix on its benchmark; 62 us taken (the HQQ matmul kernels take 20 arguments)',
     ],
     fitted: true,

@@ -64,3 +64,38 @@ test('seconds per token from either unit', () => {
   expect(secPerToken('secPerToken', 0.5)).toBe(0.5);
   expect(secPerToken('tokensPerSec', 4)).toBe(0.25);
 });
+
+/**
+ * arXiv 2312.17238 §4.3 (re-read in session 23): "We use k = 2 for RTX 3060 and k = 4 for all other
+ * GPUs" (k: the LRU cache size per layer), and the naive baseline "loads the entire MoE layer".
+ */
+describe('mixtral-offloading Table 2 settings as the paper states them', () => {
+  const t2 = suite.points.filter((p) => p.id.startsWith('mo-t2-'));
+  test('32 cells: 2 formats x 4 GPUs x 4 rows', () => {
+    expect(t2).toHaveLength(32);
+  });
+  test('the cached rows run k = 2 on the RTX 3060 and k = 4 elsewhere; the no-cache rows offload all 8', () => {
+    for (const p of t2.filter((q) => q.system === 'mixtral-offloading')) {
+      const sys = pointScenario(p, { suite }).system as { offloadPerLayer: number };
+      const k = p.variant === 'on-demand' ? 0 : p.gpu === 'rtx-3060' ? 2 : 4;
+      expect([p.id, p.params.cachePerLayer ?? 0]).toEqual([p.id, k]);
+      expect([p.id, sys.offloadPerLayer]).toEqual([p.id, 8 - k]);
+    }
+  });
+  test("Table 2 ran unpublished code without the serial write-back (MO_T2_CODE); the README point keeps the published code's", () => {
+    for (const p of suite.points.filter((q) => q.system === 'mixtral-offloading')) {
+      const sys = pointScenario(p, { suite }).system as { writeBack?: boolean };
+      expect([p.id, sys.writeBack ?? true]).toEqual([p.id, !p.id.startsWith('mo-t2-')]);
+    }
+  });
+  test('the naive baseline loads every expert of an offloaded layer', () => {
+    for (const p of t2.filter((q) => q.system === 'hf-accelerate')) {
+      expect((pointScenario(p, { suite }).system as { callsEveryExpert: boolean }).callsEveryExpert).toBe(true);
+    }
+  });
+  test('the suspect 3-bit RTX 3060 naive cell says why in its notes', () => {
+    const p = t2.find((q) => q.id === 'mo-t2-3bit-rtx-3060-naive')!;
+    expect(p.value).toBe(1.791);
+    expect(p.notes).toMatch(/typo/);
+  });
+});

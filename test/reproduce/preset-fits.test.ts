@@ -19,16 +19,21 @@ test('every preset fit names points of the suite, of the system whose preset it 
       expect(matched.length, `${f.parameter}: ${e}`).toBeGreaterThan(0);
       for (const p of matched) expect(ids.has(p.id)).toBe(true);
     }
-  // The two fits of this suite, their subsets exactly: mixtral-offloading's 3-bit half (not Accelerate's naive rows of it),
+  // The three fits of this suite, their subsets exactly: mixtral-offloading's 3-bit half (not Accelerate's naive rows of it)
+  // plus the six 2-bit LRU and no-cache rows of the write-back inference (A100, 3080 Mobile, 3060; not the T4's),
   // and kTransformers' four V0.2 rows (not the llama.cpp row on that machine, nor the V0.2.1 rows).
   const fitted = suite.points.filter((p) => usedForPresetFit(p.id));
-  expect(fitted.filter((p) => p.system === 'mixtral-offloading').map((p) => p.id).every((id) => id.startsWith('mo-t2-3bit-'))).toBe(true);
-  expect(fitted.filter((p) => p.system === 'mixtral-offloading')).toHaveLength(12);
+  const mo = fitted.filter((p) => p.system === 'mixtral-offloading').map((p) => p.id);
+  expect(mo.filter((id) => id.startsWith('mo-t2-3bit-'))).toHaveLength(12);
+  expect(mo.filter((id) => !id.startsWith('mo-t2-3bit-')).sort()).toEqual(
+    ['a100-80gb', 'rtx-3060', 'rtx-3080-laptop'].flatMap((g) => [`mo-t2-2bit-${g}-lru`, `mo-t2-2bit-${g}-on-demand`]).sort(),
+  );
   expect(fitted.filter((p) => p.system === 'ktransformers').map((p) => p.id).sort()).toEqual(['kt-v02-dual-6e', 'kt-v02-dual-8e', 'kt-v02-single-6e', 'kt-v02-single-8e']);
   expect(fitted.map((p) => p.system).filter((s) => s !== 'mixtral-offloading' && s !== 'ktransformers')).toEqual([]);
   // The values printed are the presets' own.
   expect(presetFits[0].value).toBe(`${Math.round(runtimes['eager-pytorch-hqq-triton'].perKernelSec * 1e6)} us`);
   expect(presetFits[1].value).toBe(String(cpuPresets['xeon-gold-6454s-2s'].quantGemvBandwidthFraction));
+  expect(presetFits[2].value).toBe('false');
 });
 
 test('reproduce reports the unfitted errors on the points outside every preset fit, and says which were in-sample', async () => {

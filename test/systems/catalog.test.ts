@@ -71,6 +71,22 @@ describe('systems catalog', () => {
     expect(a.tpotMs).toBeGreaterThan(b.tpotMs);
   });
 
+  it('mixtral-offloading writes evicted experts back by default (the published _swap); writeBack: false drops only that copy', async () => {
+    const m = modelPresets['mixtral-8x7b'];
+    expect(systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 6, quantization: 'hqq-2bit', speculative: false }, m).writeBackEvicted).toBe(true);
+    expect(systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 6, quantization: 'hqq-2bit', speculative: false, writeBack: false }, m).writeBackEvicted).toBe(false);
+    const run = async (writeBack?: boolean) =>
+      (await runScenario(parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: 6, speculative: false, ...(writeBack === undefined ? {} : { writeBack }) } }), { baseDir: '.' })).results[0].metrics;
+    const dflt = await run();
+    const wb = await run(true);
+    const none = await run(false);
+    expect(wb).toEqual(dflt);
+    expect(none.hits).toBe(wb.hits);
+    expect(none.misses).toBeGreaterThan(0);
+    expect(none.tpotMs).toBeLessThan(wb.tpotMs);
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', writeBack: 'no' } })).toThrow(/system\.writeBack/);
+  });
+
   it('kTransformers v0.2: one CPU task per layer, the decode graph\'s nodes as GPU time; Fiddler: the CPU below 10 tokens with its eager bf16 CPU preset', () => {
     const m = modelPresets['mixtral-8x7b'];
     const kt = systemSemantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, m);
