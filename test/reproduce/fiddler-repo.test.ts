@@ -1,0 +1,40 @@
+/**
+ * The Fiddler repository's DeepSpeed-MII measurements (efeslab/fiddler@ebdded3, branch
+ * batched_baseline): the L4 row runs on the README's Environment 2 host, a Cascade Lake Xeon, whose
+ * PCIe 3.0 root ports train the L4's Gen4 x16 link at Gen3. ZeRO-3 with a leaf MoE block gathers
+ * every weight every pass, so the link rate sets the token rate: the point must be slower on its
+ * Gen3 host than on the l4 machine preset's Gen4 link, by close to the 2x rate ratio.
+ */
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { loadSuite } from '../../src/reproduce/points.js';
+import { simulatePoint, suiteBaseDir } from '../../src/reproduce/run.js';
+import { ROOT } from '../helpers/cli.js';
+
+const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
+const suite = loadSuite(FILE);
+const base = suiteBaseDir(FILE);
+
+test('the Fiddler repository L4 DeepSpeed-MII point runs at its Cascade Lake host link (PCIe 3.0)', async () => {
+  const p = suite.points.find((q) => q.id === 'fiddler-repo-l4-mii-128-512')!;
+  expect(p.hardware).toMatchObject({ preset: 'l4', link: { preset: 'pcie3-x16' } });
+  const gen3 = await simulatePoint(p, base, { suite });
+  const gen4 = await simulatePoint({ ...p, hardware: { preset: 'l4' } }, base, { suite });
+  const ratio = gen3 / gen4;
+  expect(ratio).toBeGreaterThan(1.6);
+  expect(ratio).toBeLessThan(2.05);
+});
+
+test('the Fiddler repository points are the authors\' CSV rows, DeepSpeed-MII as its script sets it up', () => {
+  const ps = suite.points.filter((q) => q.id.startsWith('fiddler-repo-'));
+  expect(ps.map((q) => q.gpu).sort()).toEqual(['l4', 'rtx-6000-ada', 'rtx-a6000']);
+  for (const q of ps) {
+    expect(q.source.url).toMatch(/efeslab\/fiddler\/blob\/ebdded3f89d2a16a81ea39fca3f3649897dd3af9\/benchmarks\/results\/.+\.csv$/);
+    expect(q.variant).toBe('deepspeed-mii');
+    expect(q.workload).toMatchObject({ batchSize: 1, promptTokens: 128, outputTokens: 512, timed: 'end-to-end' });
+    // the value is output tokens / the row's time column, as the quote shows
+    const m = q.source.quote!.match(/^128, 512, 1, ([0-9.]+),/);
+    expect(m).not.toBeNull();
+    expect(q.value).toBeCloseTo(512 / Number(m![1]), 4);
+  }
+});
