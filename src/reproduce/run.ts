@@ -37,6 +37,12 @@ import { median, rankAgreement, shareWithin, signedError, type RankAgreement } f
 
 /** The shipped Mixtral-8x7B-Instruct routing trace, relative to the suite file's folder (scenarios/published/). */
 export const MIXTRAL_TRACE = '../../traces/mixtral-8x7b-instruct/humaneval-decode.jsonl';
+/**
+ * Its longest sequence: the trace holds two, of 83 and 254 tokens (10,779 routing records / 32 layers).
+ * A stated prompt longer than that cannot be taken from it (the prompt would be cut to the sequence,
+ * src/trace/steps.ts staticBatches): such a point runs the seeded synthetic trace of the model's shape.
+ */
+export const MIXTRAL_TRACE_LONGEST_TOKENS = 254;
 
 /**
  * A fitted parameter: a physical cost of one runtime (src/timing/execution-semantics.ts), fitted
@@ -205,7 +211,7 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
   const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
   const ctx = pointContext(p, opts.syntheticTokens);
   const trace: TraceSpec =
-    p.model === 'mixtral-8x7b' && p.topK === undefined
+    p.model === 'mixtral-8x7b' && p.topK === undefined && ctx.promptTokens <= MIXTRAL_TRACE_LONGEST_TOKENS
       ? { path: MIXTRAL_TRACE }
       : ({
           synthetic: {
@@ -243,7 +249,10 @@ async function simulatePrepared(prep: Prepared, baseDir: string, opts: { paramet
   // With the output length stated: (prefill + first token, then outputs - 1 decode steps) / outputs
   // from the simulated TTFT and TPOT (the recorded Mixtral trace's sequences may be shorter than
   // the stated output: their decode steps give the TPOT); else the makespan per output token.
+  // One output token (a prefill-only measurement: generate with max_new_tokens = 1): the TTFT, no
+  // decode step exists (the TPOT is undefined).
   const n = prep.point.workload.outputTokens;
+  if (n === 1) return m.ttftMs / 1000;
   return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n;
 }
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { loadSuite } from '../../src/reproduce/points.js';
-import { simulatePoint, suiteBaseDir } from '../../src/reproduce/run.js';
+import { MIXTRAL_TRACE, MIXTRAL_TRACE_LONGEST_TOKENS, pointScenario, simulatePoint, suiteBaseDir } from '../../src/reproduce/run.js';
 import { ROOT } from '../helpers/cli.js';
 
 const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
@@ -27,8 +27,8 @@ test('the Fiddler repository L4 DeepSpeed-MII point runs at its Cascade Lake hos
 
 test('the Fiddler repository points are the authors\' CSV rows, DeepSpeed-MII as its script sets it up', () => {
   const ps = suite.points.filter((q) => q.id.startsWith('fiddler-repo-'));
-  expect(ps.map((q) => q.gpu).sort()).toEqual(['l4', 'rtx-6000-ada', 'rtx-a6000']);
-  for (const q of ps) {
+  expect([...new Set(ps.map((q) => q.gpu))].sort()).toEqual(['l4', 'rtx-6000-ada', 'rtx-a6000']);
+  for (const q of ps.filter((r) => r.workload.outputTokens === 512)) {
     expect(q.source.url).toMatch(/efeslab\/fiddler\/blob\/ebdded3f89d2a16a81ea39fca3f3649897dd3af9\/benchmarks\/results\/.+\.csv$/);
     expect(q.variant).toBe('deepspeed-mii');
     expect(q.workload).toMatchObject({ batchSize: 1, promptTokens: 128, outputTokens: 512, timed: 'end-to-end' });
@@ -37,4 +37,35 @@ test('the Fiddler repository points are the authors\' CSV rows, DeepSpeed-MII as
     expect(m).not.toBeNull();
     expect(q.value).toBeCloseTo(512 / Number(m![1]), 4);
   }
+  // prefill-only rows: the value is the row's time for the prompt and its one output token
+  for (const q of ps.filter((r) => r.workload.outputTokens === 1)) {
+    expect(q.metric).toBe('secPerToken');
+    const m = q.source.quote!.match(/^(\d+), 1, 1, ([0-9.]+),/);
+    expect(Number(m![1])).toBe(q.workload.promptTokens);
+    expect(q.value).toBe(Number(m![2]));
+  }
+});
+
+test('a prefill-only row (one output token) is simulated as its TTFT, finite, and longer for the longer prompt', async () => {
+  const short = suite.points.find((q) => q.id === 'fiddler-repo-ada6000-mii-prefill-1024')!;
+  const long = suite.points.find((q) => q.id === 'fiddler-repo-ada6000-mii-prefill-8192')!;
+  const a = await simulatePoint(short, base, { suite });
+  const b = await simulatePoint(long, base, { suite });
+  expect(Number.isFinite(a)).toBe(true);
+  expect(b).toBeGreaterThan(a);
+  // One ZeRO-3 gather of every weight bounds a prefill from below: the 128+512 decode point's
+  // per-token time on the same card is that gather plus one token's compute.
+  const decode = await simulatePoint(suite.points.find((q) => q.id === 'fiddler-repo-ada6000-mii-128-512')!, base, { suite });
+  expect(a).toBeGreaterThan(0.9 * decode);
+});
+
+test('a stated prompt longer than the shipped Mixtral trace runs a synthetic trace holding the whole prompt', () => {
+  const long = suite.points.find((q) => q.id === 'fiddler-repo-l4-mii-prefill-4096')!;
+  const short = suite.points.find((q) => q.id === 'fiddler-repo-l4-mii-128-512')!;
+  const sl = pointScenario(long, { suite, baseDir: base }) as { trace: { synthetic?: { tokensPerSequence: number }; path?: string } };
+  const ss = pointScenario(short, { suite, baseDir: base }) as { trace: { synthetic?: unknown; path?: string } };
+  expect(MIXTRAL_TRACE_LONGEST_TOKENS).toBe(254);
+  expect(sl.trace.path).toBeUndefined();
+  expect(sl.trace.synthetic!.tokensPerSequence).toBe(4096);
+  expect(ss.trace.path).toBe(MIXTRAL_TRACE);
 });
