@@ -31,11 +31,12 @@ test('the Fiddler repository points are the authors\' CSV rows, DeepSpeed-MII as
   for (const q of ps.filter((r) => r.workload.outputTokens === 512)) {
     expect(q.source.url).toMatch(/efeslab\/fiddler\/blob\/ebdded3f89d2a16a81ea39fca3f3649897dd3af9\/benchmarks\/results\/.+\.csv$/);
     expect(q.variant).toBe('deepspeed-mii');
-    expect(q.workload).toMatchObject({ batchSize: 1, promptTokens: 128, outputTokens: 512, timed: 'end-to-end' });
-    // the value is output tokens / the row's time column, as the quote shows
-    const m = q.source.quote!.match(/^128, 512, 1, ([0-9.]+),/);
+    expect(q.workload).toMatchObject({ promptTokens: 128, outputTokens: 512, timed: 'end-to-end' });
+    // the value is output tokens x batch size / the row's time column, as the quote shows
+    const m = q.source.quote!.match(/^128, 512, (\d+), ([0-9.]+),/);
     expect(m).not.toBeNull();
-    expect(q.value).toBeCloseTo(512 / Number(m![1]), 4);
+    expect(Number(m![1])).toBe(q.workload.batchSize);
+    expect(q.value).toBeCloseTo((q.workload.batchSize * 512) / Number(m![2]), 4);
   }
   // prefill-only rows: the value is the row's time for the prompt and its one output token
   for (const q of ps.filter((r) => r.workload.outputTokens === 1)) {
@@ -68,4 +69,17 @@ test('a stated prompt longer than the shipped Mixtral trace runs a synthetic tra
   expect(sl.trace.path).toBeUndefined();
   expect(sl.trace.synthetic!.tokensPerSequence).toBe(4096);
   expect(ss.trace.path).toBe(MIXTRAL_TRACE);
+});
+
+test('a batch point runs its stated batch (one synthetic sequence per slot) and counts every sequence\'s tokens', async () => {
+  const b16 = suite.points.find((q) => q.id === 'fiddler-repo-l4-mii-128-512-b16')!;
+  const sc = pointScenario(b16, { suite, baseDir: base }) as { workload: { batchSize: number }; trace: { synthetic?: { sequences: number } } };
+  expect(sc.workload.batchSize).toBe(16);
+  expect(sc.trace.synthetic!.sequences).toBe(16);
+  const batched = await simulatePoint(b16, base, { suite });
+  const single = await simulatePoint({ ...b16, workload: { ...b16.workload, batchSize: 1 } }, base, { suite });
+  // ZeRO-3 gathers every weight once per step whatever the batch: the step costs a little more at
+  // batch 16 (compute), so the seconds per counted token fall by a little less than 16x.
+  expect(batched).toBeLessThan(single / 12);
+  expect(batched).toBeGreaterThan(single / 16);
 });
