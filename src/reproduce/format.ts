@@ -52,7 +52,7 @@ function summaryText(s: Summary): string {
 export function formatReproduce(r: ReproduceResult): string {
   const out: string[] = [
     `moesim reproduce: ${r.suite.points} published points, ${r.suite.systems.length} systems, ${r.suite.gpus.length} GPUs`,
-    'error = simulated / published - 1, in the published unit (tok/s or s/token); decode only, batch 1',
+    'error = simulated / published - 1, in the published unit (tok/s or s/token); at the stated batch (a batch figure counts every sequence)',
     '',
     `== Unfitted: every parameter at its preset value${r.parameter ? ` (${r.parameter.name}: ${Object.entries(r.parameter.presets).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; nothing fitted in this run`,
     'each point runs its real system preset (src/systems/catalog.ts) with its stated quantisation and offload settings (src/reproduce/systems.ts)',

@@ -2,7 +2,7 @@
  * moesim reproduce: simulate every published point and compare.
  *
  * Each point becomes one scenario: the point's model preset (with its topK when the source changed
- * it), its hardware (GPU preset plus the source's host link / CPU), its stated precision, batch 1,
+ * it), its hardware (GPU preset plus the source's host link / CPU), its stated precision, its stated batch,
  * and its real system preset (`system:` from src/systems/catalog.ts with the point's settings,
  * src/reproduce/systems.ts). Mixtral points replay the shipped routing trace recorded on the real
  * model; other models get a seeded synthetic trace with the model's shape. The metric is
@@ -39,6 +39,14 @@ import { median, rankAgreement, shareWithin, signedError, type RankAgreement } f
 
 /** The shipped Mixtral-8x7B-Instruct routing trace, relative to the suite file's folder (scenarios/published/). */
 export const MIXTRAL_TRACE = '../../traces/mixtral-8x7b-instruct/humaneval-decode.jsonl';
+/**
+ * Its longest sequence: the trace holds two, of 83 and 254 tokens (10,779 routing records / 32 layers).
+ * A stated prompt longer than that cannot be taken from it (the prompt would be cut to the sequence,
+ * src/trace/steps.ts staticBatches): such a point runs the seeded synthetic trace of the model's shape.
+ */
+export const MIXTRAL_TRACE_LONGEST_TOKENS = 254;
+/** Its sequences: a stated batch larger than that runs the synthetic trace, one sequence per batch slot. */
+export const MIXTRAL_TRACE_SEQUENCES = 2;
 
 /**
  * A fitted parameter: a physical cost of one runtime (src/timing/execution-semantics.ts), fitted
@@ -208,15 +216,16 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
   const { point: p, model } = prep;
   const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
   const ctx = pointContext(p, opts.syntheticTokens);
+  const batch = p.workload.batchSize;
   const trace: TraceSpec =
-    p.model === 'mixtral-8x7b' && p.topK === undefined
+    p.model === 'mixtral-8x7b' && p.topK === undefined && ctx.promptTokens <= MIXTRAL_TRACE_LONGEST_TOKENS && batch <= MIXTRAL_TRACE_SEQUENCES
       ? { path: MIXTRAL_TRACE }
       : ({
           synthetic: {
             layers: numMoeLayers(model),
             experts: model.numExperts,
             topK: model.topK,
-            sequences: 2,
+            sequences: Math.max(2, batch),
             tokensPerSequence: ctx.tokensPerSequence,
             popularity: { kind: 'zipf', exponent: 1.0 },
             locality: 0.3,
@@ -230,7 +239,7 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
     hardware: p.hardware,
     precision: p.precision,
     trace,
-    workload: { batchSize: 1, promptTokens: ctx.promptTokens },
+    workload: { batchSize: batch, promptTokens: ctx.promptTokens },
     system: prep.system,
     policies: [prep.policy],
   };
@@ -241,14 +250,21 @@ async function simulatePrepared(prep: Prepared, baseDir: string, opts: { paramet
   const scenario = parseScenario(scenarioOf(prep, opts), `${prep.point.id} (scenarios/published)`);
   const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
   const m = result.results[0].metrics;
+  // A batch's figure counts every sequence's tokens (the sources divide outputs x batch size by the
+  // time): a sequence's time per token over the batch. TTFT and TPOT are per sequence; every
+  // sequence of a static batch steps together.
+  const B = prep.point.workload.batchSize;
   // End to end (the source divides the output tokens by prefill + decode time): the run's makespan
-  // (each sequence's prefill and decode, batch 1) per output token. Else the decode's mean TPOT.
-  if (prep.point.workload.timed !== 'end-to-end') return m.tpotMs / 1000;
+  // (each sequence's prefill and decode) per output token. Else the decode's mean TPOT.
+  if (prep.point.workload.timed !== 'end-to-end') return m.tpotMs / 1000 / B;
   // With the output length stated: (prefill + first token, then outputs - 1 decode steps) / outputs
   // from the simulated TTFT and TPOT (the recorded Mixtral trace's sequences may be shorter than
   // the stated output: their decode steps give the TPOT); else the makespan per output token.
+  // One output token (a prefill-only measurement: generate with max_new_tokens = 1): the TTFT, no
+  // decode step exists (the TPOT is undefined).
   const n = prep.point.workload.outputTokens;
-  return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n;
+  if (n === 1) return m.ttftMs / 1000 / B;
+  return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n / B;
 }
 
 /** Simulated seconds per token of one point (throws what the scenario throws). */
