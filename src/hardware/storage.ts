@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, positiveNumber } from '../model/resolve.js';
+import type { SsdBurst } from '../timing/storage.js';
 
 export interface Ssd {
   name: string;
@@ -37,7 +38,30 @@ export interface Ssd {
   /** Requests the reader keeps in flight. */
   queueDepth: number;
   source: string;
+  /**
+   * A token bucket the reads pass (timing/storage.ts SsdBurst, SsdBucket): absent for every drive
+   * preset, since a datasheet NVMe drive has none for reads (see BURST_SOURCES); present for a
+   * cloud or virtual machine's disk, where the provider or the hypervisor limits throughput.
+   */
+  burst?: SsdBurst & { source: string };
 }
+
+/**
+ * Where the token-bucket model of a disk's throughput comes from (cited where a burst is described):
+ * - AWS EBS: gp2 volumes earn I/O credits at a baseline rate into a bucket of 5.4 million credits and
+ *   spend them to burst to 3,000 IOPS; st1/sc1 use a throughput-credit bucket with a baseline and a
+ *   burst throughput (docs.aws.amazon.com/ebs/latest/userguide/ebs-volume-types.html, general purpose
+ *   and HDD volumes); gp3 has no burst: a provisioned baseline.
+ * - Firecracker (the hypervisor of this machine, /proc/cmdline --firecracker-init, kernel -fc-): a
+ *   block device's rate limiter is a token bucket per bandwidth and per ops, {size, refill_time,
+ *   one_time_burst} (firecracker-microvm/firecracker docs/api_requests/patch-block.md and
+ *   src/vmm/src/rate_limiter/mod.rs TokenBucket).
+ * - Azure managed disks: credit-based bursting, credits accrued while below the provisioned target
+ *   and spent to burst up to 30 minutes (learn.microsoft.com/azure/virtual-machines/disk-bursting).
+ * - Consumer NVMe: the SLC-cache cliff of reviews is a write effect; sustained reads run at the
+ *   datasheet rate, so the presets have no burst.
+ */
+export const BURST_MODEL = 'token bucket: bucketBytes of credit, spent per byte read, refilled at sustainedBytesPerSec; bytes flow at burstBytesPerSec while credit lasts';
 
 const MBps = 1e6;
 const KiB = 1024;
@@ -125,6 +149,12 @@ export const storageSpecSchema = z
     lanes: positiveInt(),
     blockKiB: positiveNumber(),
     queueDepth: positiveInt(),
+    /** A token bucket in front of the disk (MB = 1e6 bytes); null removes a profile's. */
+    burst: z
+      .object({ bucketMB: nonNegative(), burstMBps: positiveNumber(), sustainedMBps: positiveNumber() })
+      .strict()
+      .refine((b) => b.burstMBps >= b.sustainedMBps, { message: 'burstMBps must be at least sustainedMBps' })
+      .nullable(),
   })
   .partial()
   .strict();
@@ -146,6 +176,11 @@ const diskProfileSchema = z
         blockBytes: z.number().positive(),
         queueDepth: z.number().int().positive(),
         source: z.string(),
+        burst: z
+          .object({ bucketBytes: z.number().nonnegative(), burstBytesPerSec: z.number().positive(), sustainedBytesPerSec: z.number().positive(), source: z.string() })
+          .strict()
+          .refine((b) => b.burstBytesPerSec >= b.sustainedBytesPerSec, { message: 'burstBytesPerSec must be at least sustainedBytesPerSec' })
+          .optional(),
       })
       .strict(),
   })
@@ -197,6 +232,12 @@ export function resolveStorage(spec: StorageSpec | string, fieldPath: string, ba
   const overridden = Object.entries(s)
     .filter(([k, v]) => k !== 'preset' && k !== 'profile' && v !== undefined)
     .map(([k]) => k);
+  const burst =
+    s.burst === null
+      ? undefined
+      : s.burst !== undefined
+        ? { bucketBytes: s.burst.bucketMB * MBps, burstBytesPerSec: s.burst.burstMBps * MBps, sustainedBytesPerSec: s.burst.sustainedMBps * MBps, source: `inline in scenario (${fieldPath}.burst)` }
+        : from?.burst;
   return {
     name: s.name ?? from?.name ?? 'custom SSD',
     seqReadBytesPerSec: s.seqReadMBps !== undefined ? s.seqReadMBps * MBps : from!.seqReadBytesPerSec,
@@ -207,5 +248,6 @@ export function resolveStorage(spec: StorageSpec | string, fieldPath: string, ba
     blockBytes: s.blockKiB !== undefined ? s.blockKiB * KiB : (from?.blockBytes ?? DEFAULT_BLOCK_BYTES),
     queueDepth: s.queueDepth ?? from?.queueDepth ?? DEFAULT_QUEUE_DEPTH,
     source: from === undefined ? 'inline in scenario' : overridden.length > 0 ? `${from.source}; overridden in scenario: ${overridden.join(', ')}` : from.source,
+    ...(burst ? { burst } : {}),
   };
 }
