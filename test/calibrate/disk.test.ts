@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { calibrateDisk, fitDisk, formatDiskSummary, replayDiskReads, writeDiskProfile, type DiskPoint } from '../../src/calibrate/disk.js';
+import { calibrateDisk, fitBurst, fitDisk, formatDiskSummary, replayDiskReads, simulateLongRun, writeDiskProfile, type DiskPoint } from '../../src/calibrate/disk.js';
 import { ssdPresets } from '../../src/hardware/storage.js';
 import { readDiskProfileSync } from '../../src/hardware/storage.js';
 import { resolveHardware } from '../../src/hardware/resolve.js';
-import { ssdReadSec } from '../../src/timing/storage.js';
+import { SsdBucket, ssdReadSec } from '../../src/timing/storage.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -29,6 +29,41 @@ describe('fitDisk', () => {
   });
 });
 
+describe('fitBurst: a token bucket from a long run', () => {
+  const bytesPerRead = 8 * MiB;
+  /** A run of `reads` back-to-back reads through a bucket (full at the start), each `driveSec` on the drive alone. */
+  const runOf = (reads: number, driveSec: number, burst?: { bucketBytes: number; burstBytesPerSec: number; sustainedBytesPerSec: number }) => {
+    const k = burst ? new SsdBucket(burst) : undefined;
+    const endSec: number[] = [];
+    let t = 0;
+    for (let i = 0; i < reads; i++) {
+      t += k ? k.read(t, bytesPerRead, driveSec) : driveSec;
+      endSec.push(t);
+    }
+    return { idleSec: 5, reads, bytesPerRead, endSec };
+  };
+  test('recovers the bucket and the sustained rate that generated the run; the model then reproduces the run', () => {
+    // The drive: 8 MiB in 4 ms (2.1 GB/s); a 1 GiB bucket refilled at 0.9 GB/s.
+    const burst = { bucketBytes: 1 * 2 ** 30, burstBytesPerSec: bytesPerRead / 4e-3, sustainedBytesPerSec: 0.9e9 };
+    const run = runOf(2000, 4e-3, burst);
+    const f = fitBurst(run, burst.burstBytesPerSec);
+    expect(f.burst).toBeDefined();
+    expect(Math.abs(f.sustainedBytesPerSec / 0.9e9 - 1)).toBeLessThan(1e-3);
+    // The intercept is the bucket to within a read (reads are whole).
+    expect(Math.abs(f.interceptBytes - burst.bucketBytes)).toBeLessThan(bytesPerRead);
+    const ssd = { ...ssdPresets['samsung-990-pro'], seqReadBytesPerSec: 1e15, readLatencySec: 4e-3, blockBytes: 16 * MiB, queueDepth: 1 };
+    expect(simulateLongRun(ssd, run, f.burst) / run.endSec[run.endSec.length - 1]).toBeCloseTo(1, 2);
+    // Without the bucket the model reads at the drive's rate throughout: far too fast.
+    expect(simulateLongRun(ssd, run) / run.endSec[run.endSec.length - 1]).toBeLessThan(0.5);
+  });
+  test('a run at one rate has no bucket, and says why', () => {
+    const f = fitBurst(runOf(500, 9e-3), bytesPerRead / 4e-3);
+    expect(f.burst).toBeUndefined();
+    expect(f.why).toMatch(/no bucket seen/);
+    expect(fitBurst(runOf(500, 4e-3), bytesPerRead / 5e-3).why).toMatch(/not below the short reads' rate/);
+  });
+});
+
 describe('calibrate --backend disk on this machine', () => {
   test('times O_DIRECT reads, fits, validates held-out expert reads, writes a profile a scenario reads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'moesim-disk-'));
@@ -43,6 +78,9 @@ describe('calibrate --backend disk on this machine', () => {
       repeats: 3,
       replayReads: 4,
       seed: 1,
+      // The long runs in CI: short (the bucket of this machine's disk is measured with --long 20, README).
+      longSec: 0.5,
+      longIdleSec: 0.2,
     });
     expect(existsSync(file)).toBe(false);
     expect(p.measurements.length).toBe(2 * 3 * 3 - 2 + 1);
@@ -59,6 +97,13 @@ describe('calibrate --backend disk on this machine', () => {
     expect(readDiskProfileSync(out).seqReadBytesPerSec).toBe(p.ssd.seqReadBytesPerSec);
     const h = resolveHardware({ preset: 'rtx-4090', storage: { profile: 'disk.json' } }, 'hardware', dir);
     expect(h.storage?.readLatencySec).toBe(p.fit.readLatencySec);
+    // The long runs: both timed, the held-out one simulated with the fitted bucket (if any) and without.
+    const l = p.long!;
+    expect(l.fitRun.reads).toBeGreaterThan(0);
+    expect(l.heldOut.endSec.at(-1)).toBeGreaterThanOrEqual(0.5);
+    expect(l.simulatedSec.withoutBurst).toBe(simulateLongRun(p.ssd, l.heldOut));
+    expect(l.simulatedSec.withBurst).toBe(simulateLongRun(p.ssd, l.heldOut, l.burstFit.burst));
+    expect(p.ssd.burst === undefined).toBe(l.burstFit.burst === undefined);
     // The measured error is reported (README), not asserted: it is a property of this machine's disk.
     console.log(formatDiskSummary(p));
   }, 60_000);
