@@ -47,19 +47,28 @@ export interface Ssd {
 }
 
 /**
- * Where the token-bucket model of a disk's throughput comes from (cited where a burst is described):
- * - AWS EBS: gp2 volumes earn I/O credits at a baseline rate into a bucket of 5.4 million credits and
- *   spend them to burst to 3,000 IOPS; st1/sc1 use a throughput-credit bucket with a baseline and a
- *   burst throughput (docs.aws.amazon.com/ebs/latest/userguide/ebs-volume-types.html, general purpose
- *   and HDD volumes); gp3 has no burst: a provisioned baseline.
- * - Firecracker (the hypervisor of this machine, /proc/cmdline --firecracker-init, kernel -fc-): a
- *   block device's rate limiter is a token bucket per bandwidth and per ops, {size, refill_time,
- *   one_time_burst} (firecracker-microvm/firecracker docs/api_requests/patch-block.md and
- *   src/vmm/src/rate_limiter/mod.rs TokenBucket).
- * - Azure managed disks: credit-based bursting, credits accrued while below the provisioned target
- *   and spent to burst up to 30 minutes (learn.microsoft.com/azure/virtual-machines/disk-bursting).
- * - Consumer NVMe: the SLC-cache cliff of reviews is a write effect; sustained reads run at the
- *   datasheet rate, so the presets have no burst.
+ * Where the token-bucket model of a disk's throughput comes from (BURST_MODEL below):
+ * - AWS EBS gp2: "larger volumes have higher baseline performance levels and accumulate I/O
+ *   credits faster"; "Each volume receives an initial I/O credit balance of 5.4 million I/O
+ *   credits, which is enough to sustain the maximum burst performance of 3,000 IOPS for 30
+ *   minutes" (Amazon EC2 user guide, ebs-volume-types.md, read through the search tool in
+ *   siagholami/aws-documentation; the AWS knowledge-center page rds-low-burst-balance says the same:
+ *   the volume falls back to its baseline once the balance is spent, and refills while below it).
+ * - Firecracker, the hypervisor of the machine calibrated here (/proc/cmdline --firecracker-init,
+ *   kernel 6.18.44-fc, a virtio-blk disk vda): a device's rate limiter is a TokenBucket {size,
+ *   refill_time, one_time_burst}: "The refill-rate is derived from size and refill_time, and it is
+ *   the constant rate at which the tokens replenish ... Consumption from the token bucket is
+ *   unbounded in speed which allows for bursts bound in size by the amount of tokens available.
+ *   Once the token bucket is empty, consumption speed is bound by the refill_rate"
+ *   (firecracker-microvm/firecracker@004d935399ba6062240af269638635d54229f5bf:
+ *   src/firecracker/swagger/firecracker.yaml, TokenBucket). one_time_burst (an initial credit
+ *   that does not refill) is not modelled.
+ * - Azure managed disks: credit-based bursting is the default on eligible premium SSDs of 512 GiB
+ *   and less (learn.microsoft.com/azure/virtual-machines/disks-enable-bursting).
+ * - Datasheet NVMe drives have none for reads: the cliff reviews measure is the SLC write cache's;
+ *   "the read performance remains constant across the full storage capacity ... ~6100 MB/sec on
+ *   average throughout the entire linear reading process" (guru3d.com, Lexar NM800 Pro 2TB
+ *   review, page 9, its full-span linear read). So the presets have no burst.
  */
 export const BURST_MODEL = 'token bucket: bucketBytes of credit, spent per byte read, refilled at sustainedBytesPerSec; bytes flow at burstBytesPerSec while credit lasts';
 
