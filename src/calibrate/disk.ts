@@ -240,9 +240,10 @@ export function fitDisk(points: DiskPoint[]): DiskFit {
  * spent, then the sustained rate S, B the bucket. S and B are the slope and intercept of a least
  * squares line through the run's second half (past any burst of the length the run can show); R
  * is the drive's own rate at the profile's request size and queue depth from the short reads'
- * fit (Firecracker's bucket is "unbounded in speed": the burst runs at what the device does). A
- * bucket is reported only where it is seen: S below R, and a full bucket lasting at least two
- * reads at R (shorter is not resolved by this run); otherwise none, with the reason.
+ * fit (Firecracker's bucket is "unbounded in speed": the burst runs at what the device does). With
+ * S at or above R there is no throttle (none). With S below R: a bucket of B where a full one lasts
+ * at least two reads at R (a shorter one is not resolved by this run), else a bucket of 0 (a plain
+ * limit at the sustained rate the long run measured); the reason is said.
  */
 export function fitBurst(run: DiskLongRun, burstBytesPerSec: number): DiskBurstFit {
   const n = run.endSec.length;
@@ -269,8 +270,12 @@ export function fitBurst(run: DiskLongRun, burstBytesPerSec: number): DiskBurstF
   const base = { sustainedBytesPerSec: S, interceptBytes: B, burstBytesPerSec: R, drainSec };
   if (!(S > 0)) return { ...base, why: 'no sustained rate (the run did not progress)' };
   if (!(R > S)) return { ...base, why: `the sustained rate (${(S / 1e9).toFixed(3)} GB/s) is not below the short reads' rate (${(R / 1e9).toFixed(3)} GB/s): no burst` };
-  if (!(drainSec >= 2 * readSec)) return { ...base, why: `no bucket seen: the intercept (${(B / MiB).toFixed(1)} MiB) is under two reads at the burst rate` };
-  return { ...base, burst: { bucketBytes: B, burstBytesPerSec: R, sustainedBytesPerSec: S }, why: `a bucket of ${(B / MiB).toFixed(0)} MiB (${drainSec.toFixed(2)} s at the burst rate)` };
+  // S below R: the long run is throttled. A bucket is resolved where a full one lasts at least two
+  // reads at R; otherwise the bucket is 0 (a plain limit at S: what the long run sustained).
+  if (!(drainSec >= 2 * readSec)) {
+    return { ...base, burst: { bucketBytes: 0, burstBytesPerSec: R, sustainedBytesPerSec: S }, why: `a rate limit at ${(S / 1e9).toFixed(3)} GB/s, no bucket resolved (the intercept, ${(B / MiB).toFixed(1)} MiB, is under two reads at the burst rate)` };
+  }
+  return { ...base, burst: { bucketBytes: B, burstBytesPerSec: R, sustainedBytesPerSec: S }, why: `a bucket of ${(B / MiB).toFixed(0)} MiB (${drainSec.toFixed(2)} s at the burst rate), then ${(S / 1e9).toFixed(3)} GB/s` };
 }
 
 /** Seconds the model gives a long run: each read ssdReadSec, through the bucket (full at the start) when there is one. */
@@ -415,7 +420,8 @@ export interface DiskReplay {
  * Reads a run's SSD read sequence (expert keys in the order the simulated SSD started them) from a
  * file laid out one expert after another, serially, each at the Ssd's request size and queue depth
  * with the page cache bypassed; the measured total against the simulated SSD busy time of the same
- * reads (each ssdReadSec(expertBytes)). Creates `file` and deletes it.
+ * reads (each ssdReadSec(expertBytes), through the Ssd's token bucket if it has one). Creates `file`
+ * and deletes it.
  */
 export async function replayDiskReads(file: string, keys: number[], expertBytes: number, ssd: Ssd, seed = 1): Promise<DiskReplay> {
   const slot = alignUp(expertBytes);
@@ -439,7 +445,8 @@ export async function replayDiskReads(file: string, keys: number[], expertBytes:
     const { buf, offset } = alignedBuffer(fd, slot + ALIGN);
     let measuredSec = 0;
     for (const k of keys) measuredSec += await timedRead(fd, buf, offset, index.get(k)! * slot, expertBytes, ssd.blockBytes, ssd.queueDepth);
-    const simulatedSec = keys.length * ssdReadSec(ssd, expertBytes, ssd.blockBytes, ssd.queueDepth);
+    // Back to back, as read: through the disk's token bucket (full at the start) where it has one.
+    const simulatedSec = simulateLongRun(ssd, { reads: keys.length, bytesPerRead: expertBytes }, ssd.burst);
     return { reads: keys.length, distinctExperts: index.size, expertBytes, measuredSec, simulatedSec, error: (simulatedSec - measuredSec) / measuredSec };
   } finally {
     closeSync(fd);

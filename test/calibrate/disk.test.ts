@@ -56,11 +56,14 @@ describe('fitBurst: a token bucket from a long run', () => {
     // Without the bucket the model reads at the drive's rate throughout: far too fast.
     expect(simulateLongRun(ssd, run) / run.endSec[run.endSec.length - 1]).toBeLessThan(0.5);
   });
-  test('a run at one rate has no bucket, and says why', () => {
+  test('a run at one rate: a plain limit where it is below the drive, none where it is not; the reason said', () => {
     const f = fitBurst(runOf(500, 9e-3), bytesPerRead / 4e-3);
-    expect(f.burst).toBeUndefined();
-    expect(f.why).toMatch(/no bucket seen/);
-    expect(fitBurst(runOf(500, 4e-3), bytesPerRead / 5e-3).why).toMatch(/not below the short reads' rate/);
+    expect(f.burst?.bucketBytes).toBe(0);
+    expect(Math.abs(f.burst!.sustainedBytesPerSec / (bytesPerRead / 9e-3) - 1)).toBeLessThan(1e-9);
+    expect(f.why).toMatch(/a rate limit at .* no bucket resolved/);
+    const none = fitBurst(runOf(500, 4e-3), bytesPerRead / 5e-3);
+    expect(none.burst).toBeUndefined();
+    expect(none.why).toMatch(/not below the short reads' rate/);
   });
 });
 
