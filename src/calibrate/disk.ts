@@ -73,6 +73,8 @@ export interface DiskBurstFit {
   burstBytesPerSec: number;
   /** Seconds a full bucket lasts at the burst rate: interceptBytes / (burst - sustained). */
   drainSec: number;
+  /** The second half's scatter: (max - min) / sustained of its four quarters' rates; a throttle smaller than it is not resolved. */
+  spread: number;
   /** The bucket, when one is seen (see fitBurst); undefined: none. */
   burst?: SsdBurst;
   why: string;
@@ -241,7 +243,8 @@ export function fitDisk(points: DiskPoint[]): DiskFit {
  * squares line through the run's second half (past any burst of the length the run can show); R
  * is the drive's own rate at the profile's request size and queue depth from the short reads'
  * fit (Firecracker's bucket is "unbounded in speed": the burst runs at what the device does). With
- * S at or above R there is no throttle (none). With S below R: a bucket of B where a full one lasts
+ * S at or above R, or below it by less than the run's own scatter (the spread of its second
+ * half's quarters), no throttle is resolved (none). With S below R by more: a bucket of B where a full one lasts
  * at least two reads at R (a shorter one is not resolved by this run), else a bucket of 0 (a plain
  * limit at the sustained rate the long run measured); the reason is said.
  */
@@ -267,9 +270,21 @@ export function fitBurst(run: DiskLongRun, burstBytesPerSec: number): DiskBurstF
   const R = burstBytesPerSec;
   const drainSec = R > S && B > 0 ? B / (R - S) : 0;
   const readSec = run.bytesPerRead / R;
-  const base = { sustainedBytesPerSec: S, interceptBytes: B, burstBytesPerSec: R, drainSec };
+  // The run's own scatter: the rates of the second half's four quarters, (max - min) / S.
+  const h = Math.floor(n / 2);
+  const q = Math.max(1, Math.floor((n - h) / 4));
+  const rates: number[] = [];
+  for (let a = h; a + q <= n; a += q) {
+    const t0 = a === 0 ? 0 : run.endSec[a - 1];
+    rates.push((q * run.bytesPerRead) / (run.endSec[a + q - 1] - t0));
+  }
+  const spread = (Math.max(...rates) - Math.min(...rates)) / S;
+  const base = { sustainedBytesPerSec: S, interceptBytes: B, burstBytesPerSec: R, drainSec, spread };
   if (!(S > 0)) return { ...base, why: 'no sustained rate (the run did not progress)' };
-  if (!(R > S)) return { ...base, why: `the sustained rate (${(S / 1e9).toFixed(3)} GB/s) is not below the short reads' rate (${(R / 1e9).toFixed(3)} GB/s): no burst` };
+  if (!(R > S * (1 + spread))) {
+    if (R > S) return { ...base, why: `no throttle resolved: the short reads' rate (${(R / 1e9).toFixed(3)} GB/s) is above the sustained rate (${(S / 1e9).toFixed(3)} GB/s) by less than the run's own spread (${(100 * spread).toFixed(1)}%)` };
+    return { ...base, why: `the sustained rate (${(S / 1e9).toFixed(3)} GB/s) is not below the short reads' rate (${(R / 1e9).toFixed(3)} GB/s): no burst` };
+  }
   // S below R: the long run is throttled. A bucket is resolved where a full one lasts at least two
   // reads at R; otherwise the bucket is 0 (a plain limit at S: what the long run sustained).
   if (!(drainSec >= 2 * readSec)) {
