@@ -122,5 +122,10 @@ describe('replayDiskReads', () => {
     expect([r.reads, r.distinctExperts]).toEqual([6, 3]);
     expect(r.simulatedSec).toBe(6 * ssdReadSec(ssd, 1 * MiB + 100, 256 * KiB, 2));
     expect(r.measuredSec).toBeGreaterThan(0);
+    // Through a bucket of two reads' bytes refilled at 1 MB/s: two at the drive's time, four at 1 MB/s less what they earn.
+    const burst = { bucketBytes: 2 * (1 * MiB + 100), burstBytesPerSec: 1e12, sustainedBytesPerSec: 1e6, source: 'test' };
+    const b = await replayDiskReads(file, [5, 9, 5, 1, 9, 9], 1 * MiB + 100, { ...ssd, burst });
+    expect(b.simulatedSec).toBe(simulateLongRun(ssd, { reads: 6, bytesPerRead: 1 * MiB + 100 }, burst));
+    expect(b.simulatedSec).toBeGreaterThan((4 * (1 * MiB + 100)) / 1e6 - 6 * ssdReadSec(ssd, 1 * MiB + 100, 256 * KiB, 2));
   });
 });
