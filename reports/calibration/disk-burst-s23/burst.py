@@ -23,7 +23,7 @@ for idle in idles:
     ts = [threading.Thread(target=w) for _ in range(qd)]; [t.start() for t in ts]; [t.join() for t in ts]
     ev.sort()
     ms = {}
-    for mb in (64, 256, 512, 1024, 2048, 4096):
+    for mb in (128, 256, 384, 512, 1024, 2048):
         k = mb * 2**20 // block
         if k <= len(ev): ms[mb] = round(ev[k-1], 4)
     # rate per segment
