@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkBackend } from './replay.js';
+import { InputError } from '../util/errors.js';
 import { createProgress } from '../sweep/progress.js';
 import type { MicrobenchPlan } from '../calibrate/microbench.js';
 
@@ -84,7 +85,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         describe: 'seed of the random weights and activations',
       })
       .check((a) => {
-        for (const k of ['long', 'long-idle'] as const) if (!(Number(a[k]) >= 0)) throw new Error(`--${k}: expected seconds >= 0, got ${String(a[k])}`);
+        for (const k of ['long', 'long-idle'] as const) if (!(Number(a[k]) >= 0)) throw new InputError(`--${k}: expected seconds >= 0, got ${String(a[k])}`);
         return a.backend === 'disk' || checkBackend(a.backend);
       }),
   handler: async (args) => {
