@@ -7,14 +7,14 @@ import { InputError } from '../util/errors.js';
 import { makeFolder } from '../util/fs.js';
 import { calibrateDisk, defaultDiskOptions, formatDiskSummary, writeDiskProfile } from './disk.js';
 
-export async function runDiskCalibration(a: { output: string; file?: string; model: string; experts: string; quick: boolean; scenario?: string; maxReads?: number }): Promise<void> {
+export async function runDiskCalibration(a: { output: string; file?: string; model: string; experts: string; quick: boolean; scenario?: string; maxReads?: number; longSec?: number; longIdleSec?: number }): Promise<void> {
   const model = resolveModel(a.model, '--model');
   const dtype = dtypeSchema.safeParse(a.experts);
   if (!dtype.success) throw new InputError(`--experts: unknown dtype "${a.experts}"`);
   const expertBytes = Math.round(expertParams(model) * bytesPerParam(dtype.data, 128));
   makeFolder(dirname(a.output));
   const file = a.file ?? join(dirname(a.output), 'disk-testfile.bin');
-  const profile = await calibrateDisk({ ...defaultDiskOptions(file, expertBytes, a.quick), progress: (m) => process.stderr.write(`  ${m}\n`) });
+  const profile = await calibrateDisk({ ...defaultDiskOptions(file, expertBytes, a.quick), longSec: a.longSec ?? 0, longIdleSec: a.longIdleSec, progress: (m) => process.stderr.write(`  ${m}\n`) });
   writeDiskProfile(a.output, profile);
   process.stdout.write(`${formatDiskSummary(profile)}\n\nwrote ${a.output} (hardware.storage.profile reads it)\n`);
   if (a.scenario) process.stdout.write(`\n${await replayScenarioDisk({ scenario: a.scenario, profile: a.output, file, maxReads: a.maxReads ?? 64 })}\n`);

@@ -266,8 +266,11 @@ export function pageCacheShare(s: { bytes: number; deviceBytes?: number }): numb
 /**
  * An Ssd whose every read takes `factor` times as long (latency times it, bandwidth and IOPS ceiling
  * divided by it: timing/storage.ts's ssdReadSec scales exactly), for a pass simulated on the disk's
- * speed of its minutes.
+ * speed of its minutes. Without the profile's token bucket: the samples (reads back to back, as
+ * the passes read) already run at whatever rate the disk's throttle allows in those minutes, so
+ * the scaled drive stands for both; the profile as calibrated keeps its bucket.
  */
 export function scaleSsd(ssd: Ssd, factor: number): Ssd {
-  return { ...ssd, readLatencySec: ssd.readLatencySec * factor, seqReadBytesPerSec: ssd.seqReadBytesPerSec / factor, randReadIops: ssd.randReadIops / factor };
+  const { burst: _burst, ...drive } = ssd;
+  return { ...drive, readLatencySec: ssd.readLatencySec * factor, seqReadBytesPerSec: ssd.seqReadBytesPerSec / factor, randReadIops: ssd.randReadIops / factor };
 }

@@ -18,8 +18,8 @@ import { hostname } from 'node:os';
 import { InputError } from '../util/errors.js';
 import { now, secondsSince } from '../util/clock.js';
 import { writeFileAtomic, fsInputError } from '../util/fs.js';
-import { DISK_PROFILE_KIND, type Ssd } from '../hardware/storage.js';
-import { ssdReadSec } from '../timing/storage.js';
+import { BURST_MODEL, DISK_PROFILE_KIND, type Ssd } from '../hardware/storage.js';
+import { SsdBucket, ssdReadRate, ssdReadSec, type SsdBurst } from '../timing/storage.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -54,6 +54,32 @@ export interface DiskValidationPoint {
   error: number;
 }
 
+/** One long run of expert reads back to back after an idle time (the token bucket's measurement). */
+export interface DiskLongRun {
+  idleSec: number;
+  reads: number;
+  bytesPerRead: number;
+  /** Seconds from the run's start at which each read ended. */
+  endSec: number[];
+}
+
+/** What a long run says about a token bucket in front of the disk (fitBurst). */
+export interface DiskBurstFit {
+  /** The long run's slope over its second half: the rate the disk sustains, bytes/s. */
+  sustainedBytesPerSec: number;
+  /** The line's intercept: bytes read above the sustained rate (a full bucket), bytes. */
+  interceptBytes: number;
+  /** The drive's own rate at the profile's request size and queue depth (the short reads' fit): the burst rate. */
+  burstBytesPerSec: number;
+  /** Seconds a full bucket lasts at the burst rate: interceptBytes / (burst - sustained). */
+  drainSec: number;
+  /** The second half's scatter: (max - min) / sustained of its four quarters' rates; a throttle smaller than it is not resolved. */
+  spread: number;
+  /** The bucket, when one is seen (see fitBurst); undefined: none. */
+  burst?: SsdBurst;
+  why: string;
+}
+
 export interface DiskProfile {
   kind: typeof DISK_PROFILE_KIND;
   version: 1;
@@ -61,6 +87,8 @@ export interface DiskProfile {
   measurements: DiskPoint[];
   fit: DiskFit;
   validation: { points: DiskValidationPoint[]; meanAbsError: number; replayError: number };
+  /** With --long: the fitting run, the bucket fit, and a held-out run of the same length simulated with and without it. */
+  long?: { fitRun: DiskLongRun; burstFit: DiskBurstFit; heldOut: DiskLongRun; heldOutError: { withBurst: number; withoutBurst: number }; simulatedSec: { withBurst: number; withoutBurst: number }; measuredSec: number; loadAverage: number[] };
 }
 
 export interface DiskCalibrateOptions {
@@ -77,6 +105,10 @@ export interface DiskCalibrateOptions {
   /** Experts read back to back in the replay. */
   replayReads: number;
   seed: number;
+  /** Seconds of each long run (the token bucket's measurement), 0: none. */
+  longSec?: number;
+  /** Idle seconds before each long run (the bucket refills while idle). */
+  longIdleSec?: number;
   progress?: (m: string) => void;
 }
 
@@ -204,6 +236,73 @@ export function fitDisk(points: DiskPoint[]): DiskFit {
   return { readLatencySec: best.lat, seqReadBytesPerSec: best.bw, randReadIops: iops, fitRmsRel: Math.sqrt(all / use.length) };
 }
 
+/**
+ * A token bucket from a long run of back-to-back reads that starts after an idle time (the bucket
+ * full): the bytes read by time t follow min(R t, B + S t), the burst rate R until the credit is
+ * spent, then the sustained rate S, B the bucket. S and B are the slope and intercept of a least
+ * squares line through the run's second half (past any burst of the length the run can show); R
+ * is the drive's own rate at the profile's request size and queue depth from the short reads'
+ * fit (Firecracker's bucket is "unbounded in speed": the burst runs at what the device does). With
+ * S at or above R, or below it by less than the run's own scatter (the spread of its second
+ * half's quarters), no throttle is resolved (none). With S below R by more: a bucket of B where a full one lasts
+ * at least two reads at R (a shorter one is not resolved by this run), else a bucket of 0 (a plain
+ * limit at the sustained rate the long run measured); the reason is said.
+ */
+export function fitBurst(run: DiskLongRun, burstBytesPerSec: number): DiskBurstFit {
+  const n = run.endSec.length;
+  if (n < 4) throw new Error('fitBurst: needs at least four reads');
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = Math.floor(n / 2); i < n; i++) {
+    xs.push(run.endSec[i]);
+    ys.push((i + 1) * run.bytesPerRead);
+  }
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < xs.length; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  const S = sxy / sxx;
+  const B = my - S * mx;
+  const R = burstBytesPerSec;
+  const drainSec = R > S && B > 0 ? B / (R - S) : 0;
+  const readSec = run.bytesPerRead / R;
+  // The run's own scatter: the rates of the second half's four quarters, (max - min) / S.
+  const h = Math.floor(n / 2);
+  const q = Math.max(1, Math.floor((n - h) / 4));
+  const rates: number[] = [];
+  for (let a = h; a + q <= n; a += q) {
+    const t0 = a === 0 ? 0 : run.endSec[a - 1];
+    rates.push((q * run.bytesPerRead) / (run.endSec[a + q - 1] - t0));
+  }
+  const spread = (Math.max(...rates) - Math.min(...rates)) / S;
+  const base = { sustainedBytesPerSec: S, interceptBytes: B, burstBytesPerSec: R, drainSec, spread };
+  if (!(S > 0)) return { ...base, why: 'no sustained rate (the run did not progress)' };
+  if (!(R > S * (1 + spread))) {
+    if (R > S) return { ...base, why: `no throttle resolved: the short reads' rate (${(R / 1e9).toFixed(3)} GB/s) is above the sustained rate (${(S / 1e9).toFixed(3)} GB/s) by less than the run's own spread (${(100 * spread).toFixed(1)}%)` };
+    return { ...base, why: `the sustained rate (${(S / 1e9).toFixed(3)} GB/s) is not below the short reads' rate (${(R / 1e9).toFixed(3)} GB/s): no burst` };
+  }
+  // S below R: the long run is throttled. A bucket is resolved where a full one lasts at least two
+  // reads at R; otherwise the bucket is 0 (a plain limit at S: what the long run sustained).
+  if (!(drainSec >= 2 * readSec)) {
+    return { ...base, burst: { bucketBytes: 0, burstBytesPerSec: R, sustainedBytesPerSec: S }, why: `a rate limit at ${(S / 1e9).toFixed(3)} GB/s, no bucket resolved (the intercept, ${(B / MiB).toFixed(1)} MiB, is under two reads at the burst rate)` };
+  }
+  return { ...base, burst: { bucketBytes: B, burstBytesPerSec: R, sustainedBytesPerSec: S }, why: `a bucket of ${(B / MiB).toFixed(0)} MiB (${drainSec.toFixed(2)} s at the burst rate), then ${(S / 1e9).toFixed(3)} GB/s` };
+}
+
+/** Seconds the model gives a long run: each read ssdReadSec, through the bucket (full at the start) when there is one. */
+export function simulateLongRun(ssd: Ssd, run: Pick<DiskLongRun, 'reads' | 'bytesPerRead'>, burst?: SsdBurst): number {
+  const drive = ssdReadSec(ssd, run.bytesPerRead, ssd.blockBytes, ssd.queueDepth);
+  if (!burst) return run.reads * drive;
+  const bucket = new SsdBucket(burst);
+  let t = 0;
+  for (let i = 0; i < run.reads; i++) t += bucket.read(t, run.bytesPerRead, drive);
+  return t;
+}
+
 /** Measures, fits, validates. Creates `file` (fileBytes of incompressible data) and deletes it. */
 export async function calibrateDisk(o: DiskCalibrateOptions): Promise<DiskProfile> {
   const say = o.progress ?? (() => {});
@@ -280,7 +379,39 @@ export async function calibrateDisk(o: DiskCalibrateOptions): Promise<DiskProfil
     const replayError = (replaySim - replayMeasured) / replayMeasured;
     points.push({ what: `replay: ${o.replayReads} expert reads back to back, QD${deepest}`, bytes: o.replayReads * o.expertBytes, blockBytes: block, queueDepth: deepest, measuredSec: replayMeasured, simulatedSec: replaySim, error: replayError });
     const meanAbsError = points.reduce((s, p) => s + Math.abs(p.error), 0) / points.length;
-    return { kind: DISK_PROFILE_KIND, version: 1, ssd, measurements, fit, validation: { points, meanAbsError, replayError } };
+    let long: DiskProfile['long'];
+    if (o.longSec && o.longSec > 0) {
+      const idleSec = o.longIdleSec ?? 5;
+      const longRun = async (): Promise<DiskLongRun> => {
+        await new Promise((r) => setTimeout(r, idleSec * 1e3));
+        say(`long run: expert reads back to back for ${o.longSec} s (after ${idleSec} s idle)`);
+        const endSec: number[] = [];
+        const t0 = now();
+        while (secondsSince(t0) < o.longSec!) {
+          await timedRead(fd, buf, offset, pos(o.expertBytes), o.expertBytes, block, deepest);
+          endSec.push(secondsSince(t0));
+        }
+        return { idleSec, reads: endSec.length, bytesPerRead: o.expertBytes, endSec };
+      };
+      const fitRun = await longRun();
+      const burstFit = fitBurst(fitRun, ssdReadRate(ssd, block, deepest));
+      if (burstFit.burst) ssd.burst = { ...burstFit.burst, source: `moesim calibrate --backend disk --long ${o.longSec}: ${fitRun.reads} expert reads back to back after ${idleSec} s idle on ${hostname()}, fitted (calibrate/disk.ts fitBurst); ${BURST_MODEL}` };
+      const heldOut = await longRun();
+      const measuredSec = heldOut.endSec[heldOut.endSec.length - 1];
+      const withBurst = simulateLongRun(ssd, heldOut, burstFit.burst);
+      const withoutBurst = simulateLongRun(ssd, heldOut);
+      const { loadavg } = await import('node:os');
+      long = {
+        fitRun,
+        burstFit,
+        heldOut,
+        measuredSec,
+        simulatedSec: { withBurst, withoutBurst },
+        heldOutError: { withBurst: (withBurst - measuredSec) / measuredSec, withoutBurst: (withoutBurst - measuredSec) / measuredSec },
+        loadAverage: loadavg(),
+      };
+    }
+    return { kind: DISK_PROFILE_KIND, version: 1, ssd, measurements, fit, validation: { points, meanAbsError, replayError }, ...(long ? { long } : {}) };
   } finally {
     closeSync(fd);
     try {
@@ -304,7 +435,8 @@ export interface DiskReplay {
  * Reads a run's SSD read sequence (expert keys in the order the simulated SSD started them) from a
  * file laid out one expert after another, serially, each at the Ssd's request size and queue depth
  * with the page cache bypassed; the measured total against the simulated SSD busy time of the same
- * reads (each ssdReadSec(expertBytes)). Creates `file` and deletes it.
+ * reads (each ssdReadSec(expertBytes), through the Ssd's token bucket if it has one). Creates `file`
+ * and deletes it.
  */
 export async function replayDiskReads(file: string, keys: number[], expertBytes: number, ssd: Ssd, seed = 1): Promise<DiskReplay> {
   const slot = alignUp(expertBytes);
@@ -328,7 +460,8 @@ export async function replayDiskReads(file: string, keys: number[], expertBytes:
     const { buf, offset } = alignedBuffer(fd, slot + ALIGN);
     let measuredSec = 0;
     for (const k of keys) measuredSec += await timedRead(fd, buf, offset, index.get(k)! * slot, expertBytes, ssd.blockBytes, ssd.queueDepth);
-    const simulatedSec = keys.length * ssdReadSec(ssd, expertBytes, ssd.blockBytes, ssd.queueDepth);
+    // Back to back, as read: through the disk's token bucket (full at the start) where it has one.
+    const simulatedSec = simulateLongRun(ssd, { reads: keys.length, bytesPerRead: expertBytes }, ssd.burst);
     return { reads: keys.length, distinctExperts: index.size, expertBytes, measuredSec, simulatedSec, error: (simulatedSec - measuredSec) / measuredSec };
   } finally {
     closeSync(fd);
@@ -356,5 +489,15 @@ export function formatDiskSummary(p: DiskProfile): string {
     ...p.validation.points.map((v) => `  ${v.what}: ${(v.bytes / MiB).toFixed(2)} MiB, measured ${(v.measuredSec * 1e3).toFixed(3)} ms, simulated ${(v.simulatedSec * 1e3).toFixed(3)} ms, error ${(100 * v.error).toFixed(1)}%`),
     `mean |error| ${(100 * p.validation.meanAbsError).toFixed(1)}%, replay error ${(100 * p.validation.replayError).toFixed(1)}%`,
   ];
+  if (p.long) {
+    const l = p.long;
+    const b = l.burstFit;
+    const rate = (r: DiskLongRun) => (r.reads * r.bytesPerRead) / r.endSec[r.endSec.length - 1] / 1e9;
+    lines.push(
+      `long runs (${l.fitRun.endSec[l.fitRun.endSec.length - 1].toFixed(1)} s each after ${l.fitRun.idleSec} s idle; load average ${l.loadAverage.map((x) => x.toFixed(2)).join(' ')}): fitting run ${rate(l.fitRun).toFixed(3)} GB/s, held out ${rate(l.heldOut).toFixed(3)} GB/s`,
+      `  bucket fit: sustained ${(b.sustainedBytesPerSec / 1e9).toFixed(3)} GB/s, burst (the drive's rate) ${(b.burstBytesPerSec / 1e9).toFixed(3)} GB/s, intercept ${(b.interceptBytes / MiB).toFixed(1)} MiB: ${b.why}`,
+      `  held-out run of ${l.heldOut.reads} expert reads: measured ${l.measuredSec.toFixed(3)} s, simulated ${l.simulatedSec.withBurst.toFixed(3)} s with the bucket (error ${(100 * l.heldOutError.withBurst).toFixed(1)}%), ${l.simulatedSec.withoutBurst.toFixed(3)} s without (${(100 * l.heldOutError.withoutBurst).toFixed(1)}%)`,
+    );
+  }
   return lines.join('\n');
 }

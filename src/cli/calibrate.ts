@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkBackend } from './replay.js';
+import { InputError } from '../util/errors.js';
 import { createProgress } from '../sweep/progress.js';
 import type { MicrobenchPlan } from '../calibrate/microbench.js';
 
@@ -39,6 +40,8 @@ export interface CalibrateArgs {
   experts?: string;
   scenario?: string;
   maxReads?: number;
+  long?: number;
+  longIdle?: number;
   output?: string;
   quick: boolean;
   seed: string;
@@ -64,6 +67,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option('scenario', { type: 'string', describe: 'disk: then replay this scenario\'s SSD reads (with the measured profile as its SSD) from a file on the disk, simulated vs measured' })
       .option('max-reads', { type: 'number', default: 64, describe: 'disk --scenario: replay at most this many SSD reads per policy' })
       .option('experts', { type: 'string', default: 'int4', describe: 'disk: the experts\' dtype (expert size)' })
+      .option('long', { type: 'number', default: 0, describe: 'disk: seconds of each of two long runs of back-to-back expert reads (a token bucket: burst, then the sustained rate); the first fits the bucket, the second is held out; 0: none' })
+      .option('long-idle', { type: 'number', default: 5, describe: 'disk --long: idle seconds before each long run (the bucket refills)' })
       .option('output', {
         alias: 'o',
         type: 'string',
@@ -79,11 +84,14 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         default: 'moesim-calibrate',
         describe: 'seed of the random weights and activations',
       })
-      .check((a) => a.backend === 'disk' || checkBackend(a.backend)),
+      .check((a) => {
+        for (const k of ['long', 'long-idle'] as const) if (!(Number(a[k]) >= 0)) throw new InputError(`--${k}: expected seconds >= 0, got ${String(a[k])}`);
+        return a.backend === 'disk' || checkBackend(a.backend);
+      }),
   handler: async (args) => {
     if (args.backend === 'disk') {
       const { runDiskCalibration } = await import('../calibrate/disk-cli.js');
-      await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads });
+      await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads, longSec: args.long, longIdleSec: args.longIdle });
       return;
     }
     // Loaded here, not at the top: ONNX Runtime and mathjs are slow to load and only this command needs them.

@@ -58,6 +58,12 @@ export class SerialResource implements EventTarget {
   private queuedCount = 0;
   /** Resources this one never runs at the same time as (see ExclusiveGroup). */
   group: ExclusiveGroup | null = null;
+  /**
+   * Where a job's time depends on when it starts (an SSD behind a token bucket, timing/storage.ts
+   * SsdBucket): called as a job starts with its start time, submitted duration and payload; returns
+   * the duration it runs. Null (the default): jobs run their submitted duration.
+   */
+  atStart: ((startSec: number, durationSec: number, payload: number) => number) | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -229,6 +235,7 @@ export class SerialResource implements EventTarget {
     const now = this.sim.now;
     this.runningStart = now;
     const o = j * J;
+    if (this.atStart !== null) this.jobs[o + J_DURATION] = this.atStart(now, this.jobs[o + J_DURATION], this.jobs[o + J_PAYLOAD]);
     const end = now + this.jobs[o + J_DURATION];
     this.startedSec = now;
     this.startedEndSec = end;

@@ -96,6 +96,8 @@ export const ssdSchema = z
     /** Requests the reader keeps in flight. */
     queueDepth: positive,
     source: z.string().min(1),
+    /** A token bucket in front of the disk (timing/storage.ts SsdBucket); absent: none. */
+    burst: z.object({ bucketBytes: nonNegative, burstBytesPerSec: positive, sustainedBytesPerSec: positive, source: z.string().min(1) }).strict().optional(),
   })
   .strict();
 

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, positiveNumber } from '../model/resolve.js';
+import type { SsdBurst } from '../timing/storage.js';
 
 export interface Ssd {
   name: string;
@@ -37,7 +38,39 @@ export interface Ssd {
   /** Requests the reader keeps in flight. */
   queueDepth: number;
   source: string;
+  /**
+   * A token bucket the reads pass (timing/storage.ts SsdBurst, SsdBucket): absent for every drive
+   * preset, since a datasheet NVMe drive has none for reads (see BURST_SOURCES); present for a
+   * cloud or virtual machine's disk, where the provider or the hypervisor limits throughput.
+   */
+  burst?: SsdBurst & { source: string };
 }
+
+/**
+ * Where the token-bucket model of a disk's throughput comes from (BURST_MODEL below):
+ * - AWS EBS gp2: "larger volumes have higher baseline performance levels and accumulate I/O
+ *   credits faster"; "Each volume receives an initial I/O credit balance of 5.4 million I/O
+ *   credits, which is enough to sustain the maximum burst performance of 3,000 IOPS for 30
+ *   minutes" (Amazon EC2 user guide, ebs-volume-types.md, read through the search tool in
+ *   siagholami/aws-documentation; the AWS knowledge-center page rds-low-burst-balance says the same:
+ *   the volume falls back to its baseline once the balance is spent, and refills while below it).
+ * - Firecracker, the hypervisor of the machine calibrated here (/proc/cmdline --firecracker-init,
+ *   kernel 6.18.44-fc, a virtio-blk disk vda): a device's rate limiter is a TokenBucket {size,
+ *   refill_time, one_time_burst}: "The refill-rate is derived from size and refill_time, and it is
+ *   the constant rate at which the tokens replenish ... Consumption from the token bucket is
+ *   unbounded in speed which allows for bursts bound in size by the amount of tokens available.
+ *   Once the token bucket is empty, consumption speed is bound by the refill_rate"
+ *   (firecracker-microvm/firecracker@004d935399ba6062240af269638635d54229f5bf:
+ *   src/firecracker/swagger/firecracker.yaml, TokenBucket). one_time_burst (an initial credit
+ *   that does not refill) is not modelled.
+ * - Azure managed disks: credit-based bursting is the default on eligible premium SSDs of 512 GiB
+ *   and less (learn.microsoft.com/azure/virtual-machines/disks-enable-bursting).
+ * - Datasheet NVMe drives have none for reads: the cliff reviews measure is the SLC write cache's;
+ *   "the read performance remains constant across the full storage capacity ... ~6100 MB/sec on
+ *   average throughout the entire linear reading process" (guru3d.com, Lexar NM800 Pro 2TB
+ *   review, page 9, its full-span linear read). So the presets have no burst.
+ */
+export const BURST_MODEL = 'token bucket: bucketBytes of credit, spent per byte read, refilled at sustainedBytesPerSec; bytes flow at burstBytesPerSec while credit lasts';
 
 const MBps = 1e6;
 const KiB = 1024;
@@ -125,6 +158,12 @@ export const storageSpecSchema = z
     lanes: positiveInt(),
     blockKiB: positiveNumber(),
     queueDepth: positiveInt(),
+    /** A token bucket in front of the disk (MB = 1e6 bytes); null removes a profile's. */
+    burst: z
+      .object({ bucketMB: nonNegative(), burstMBps: positiveNumber(), sustainedMBps: positiveNumber() })
+      .strict()
+      .refine((b) => b.burstMBps >= b.sustainedMBps, { message: 'burstMBps must be at least sustainedMBps' })
+      .nullable(),
   })
   .partial()
   .strict();
@@ -146,6 +185,11 @@ const diskProfileSchema = z
         blockBytes: z.number().positive(),
         queueDepth: z.number().int().positive(),
         source: z.string(),
+        burst: z
+          .object({ bucketBytes: z.number().nonnegative(), burstBytesPerSec: z.number().positive(), sustainedBytesPerSec: z.number().positive(), source: z.string() })
+          .strict()
+          .refine((b) => b.burstBytesPerSec >= b.sustainedBytesPerSec, { message: 'burstBytesPerSec must be at least sustainedBytesPerSec' })
+          .optional(),
       })
       .strict(),
   })
@@ -197,6 +241,12 @@ export function resolveStorage(spec: StorageSpec | string, fieldPath: string, ba
   const overridden = Object.entries(s)
     .filter(([k, v]) => k !== 'preset' && k !== 'profile' && v !== undefined)
     .map(([k]) => k);
+  const burst =
+    s.burst === null
+      ? undefined
+      : s.burst !== undefined
+        ? { bucketBytes: s.burst.bucketMB * MBps, burstBytesPerSec: s.burst.burstMBps * MBps, sustainedBytesPerSec: s.burst.sustainedMBps * MBps, source: `inline in scenario (${fieldPath}.burst)` }
+        : from?.burst;
   return {
     name: s.name ?? from?.name ?? 'custom SSD',
     seqReadBytesPerSec: s.seqReadMBps !== undefined ? s.seqReadMBps * MBps : from!.seqReadBytesPerSec,
@@ -207,5 +257,6 @@ export function resolveStorage(spec: StorageSpec | string, fieldPath: string, ba
     blockBytes: s.blockKiB !== undefined ? s.blockKiB * KiB : (from?.blockBytes ?? DEFAULT_BLOCK_BYTES),
     queueDepth: s.queueDepth ?? from?.queueDepth ?? DEFAULT_QUEUE_DEPTH,
     source: from === undefined ? 'inline in scenario' : overridden.length > 0 ? `${from.source}; overridden in scenario: ${overridden.join(', ')}` : from.source,
+    ...(burst ? { burst } : {}),
   };
 }

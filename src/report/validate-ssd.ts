@@ -11,7 +11,8 @@ export function ssdValidationLines(v: ValidateResult): string[] {
   const lines = [
     '',
     `SSD tier: experts read from ${first.file} (${first.mode === 'direct' ? 'O_DIRECT: the page cache bypassed' : 'buffered: the file system refused O_DIRECT'}), ${first.blockBytes / 1024} KiB requests, ${first.queueDepth} in flight` +
-      (ssd ? `; simulated on ${v.disk!.profileFile}: ${(ssd.readLatencySec * 1e6).toFixed(1)} µs + bytes / ${(ssd.seqReadBytesPerSec / 1e9).toFixed(3)} GB/s` : ''),
+      (ssd ? `; simulated on ${v.disk!.profileFile}: ${(ssd.readLatencySec * 1e6).toFixed(1)} µs + bytes / ${(ssd.seqReadBytesPerSec / 1e9).toFixed(3)} GB/s` : '') +
+      (ssd?.burst ? `, behind a token bucket of ${(ssd.burst.bucketBytes / 2 ** 20).toFixed(0)} MiB (burst ${(ssd.burst.burstBytesPerSec / 1e9).toFixed(3)} GB/s, sustained ${(ssd.burst.sustainedBytesPerSec / 1e9).toFixed(3)} GB/s; the profile as calibrated keeps it, the disk samples stand for it)` : ''),
   ];
   for (const p of with_) {
     const s = p.ssd!;

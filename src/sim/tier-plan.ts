@@ -120,7 +120,10 @@ export function setupTiers(
 ): TierSetup {
   if (plan.mode === 'dram') return { cost };
   const read = ssdReadCost(hardware.storage!);
-  if (plan.mode === 'ssd-direct') return { cost: storageLinkCosts(cost, read), direct: true };
+  if (plan.mode === 'ssd-direct') {
+    if (hardware.storage!.burst) throw new InputError('hardware.storage.burst: a token bucket is simulated on the host tier\'s SSD reads (a host tier in front of the SSD); this plan fetches from the SSD straight to the GPU (unified memory or hostTier.gpuDirect): remove the burst or use a host tier');
+    return { cost: storageLinkCosts(cost, read), direct: true };
+  }
   const L = dims.numLayers;
   const E = dims.numExperts;
   const cap = plan.hostCapacityExperts;
@@ -133,7 +136,7 @@ export function setupTiers(
   const cache = new ExpertCache(L, E, cap, false, policy);
   // Warm: the first experts of the model file (layer-major) that fit, loaded in order.
   if (plan.spec.initial === 'warm') for (let k = 0; k < Math.min(cap, L * E); k++) cache.insert(k);
-  return { cost, host: new HostTier(cache, cost.expertBytes, read) };
+  return { cost, host: new HostTier(cache, cost.expertBytes, read, hardware.storage!.burst) };
 }
 
 /** The TierMetrics of a run. */

@@ -24,6 +24,7 @@ import type { Simulator } from '../engine/simulator.js';
 import { BandwidthLink, type JobListener, type SerialResource } from '../engine/resource.js';
 import { HIT, BYPASSED, wasAdmitted, type ExpertCache } from '../policies/expert-cache.js';
 import type { StepCosts } from '../timing/costs.js';
+import { SsdBucket, type SsdBurst } from '../timing/storage.js';
 
 /** What the host tier hands back when an expert is in host DRAM: go on with `kind` (a link kind or TIER_CPU). */
 export type TierReady = (key: number, kind: number, tokens: number) => void;
@@ -118,6 +119,8 @@ export class HostTier implements TierHook, JobListener {
     readonly expertBytes: number,
     /** Seconds of one SSD read of `bytes` (timing/storage.ts). */
     readonly ssdReadSec: (bytes: number) => number,
+    /** A token bucket the SSD's reads pass (timing/storage.ts): each read's seconds then depend on when it starts. */
+    readonly burst?: SsdBurst,
   ) {
     const n = cache.numKeys;
     this.inflight = new Int32Array(n).fill(NONE);
@@ -133,6 +136,11 @@ export class HostTier implements TierHook, JobListener {
     this.ready = ready;
     this.onRead = onRead;
     this.ssd = new BandwidthLink(sim, 'ssd', this.ssdReadSec, this);
+    if (this.burst) {
+      const bucket = new SsdBucket(this.burst);
+      // The payload of an SSD job is its bytes (BandwidthLink.transfer).
+      this.ssd.resource.atStart = (startSec, driveSec, bytes) => bucket.read(startSec, bytes, driveSec);
+    }
     this.ssd.resource.remap = (_old, job) => {
       this.inflight[this.remapKey] = job;
     };

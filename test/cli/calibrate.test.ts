@@ -12,3 +12,14 @@ describe('calibrate progress', () => {
     expect(out).toEqual(['  backend cpu: x\n', '  upload 64 KiB: 10 us\n']);
   });
 });
+
+describe('calibrate --backend disk flags', () => {
+  it('--long and --long-idle below 0 (or not numbers): one line naming the flag, exit 2, nothing measured', async () => {
+    const { moesim } = await import('../helpers/cli.js');
+    for (const [flag, v] of [['--long', '-1'], ['--long-idle', 'abc']]) {
+      const r = moesim(['calibrate', '--backend', 'disk', flag, v, '-o', '/nonexistent-moesim/x.json']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(new RegExp(`^moesim: ${flag}: expected seconds >= 0, got (-1|NaN)$`));
+    }
+  });
+});

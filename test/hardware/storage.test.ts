@@ -60,3 +60,19 @@ test('unified machines: one pool, an SSD, sources', () => {
   expect(h.cpu.dramBytes).toBe(64 * GiB);
   expect(() => resolveHardware({ preset: 'm3-max', gpu: { memoryGiB: 64 }, cpu: { memoryGiB: 32 } })).toThrow(/one pool/);
 });
+
+test('hardware.storage.burst: no preset has one (datasheet drives burst no reads); inline, from a profile, or removed with null', () => {
+  for (const s of Object.values(ssdPresets)) expect(s.burst).toBeUndefined();
+  expect(resolveStorage({ preset: 'samsung-990-pro' }, 'hardware.storage', '.').burst).toBeUndefined();
+  const inline = resolveStorage({ preset: 'samsung-990-pro', burst: { bucketMB: 500, burstMBps: 2000, sustainedMBps: 900 } }, 'hardware.storage', '.');
+  expect(inline.burst).toEqual({ bucketBytes: 5e8, burstBytesPerSec: 2e9, sustainedBytesPerSec: 9e8, source: 'inline in scenario (hardware.storage.burst)' });
+  const dir = mkdtempSync(join(tmpdir(), 'moesim-burst-'));
+  const ssd = { name: 'measured', seqReadBytesPerSec: 2e9, randReadIops: 1e5, readLatencySec: 1e-4, pcieGen: 0, lanes: 0, blockBytes: 1 << 20, queueDepth: 4, source: 'test' };
+  const burst = { bucketBytes: 1e9, burstBytesPerSec: 2e9, sustainedBytesPerSec: 1e9, source: 'measured' };
+  writeFileSync(join(dir, 'b.json'), JSON.stringify({ kind: DISK_PROFILE_KIND, version: 1, ssd: { ...ssd, burst } }));
+  expect(resolveStorage({ profile: 'b.json' }, 'hardware.storage', dir).burst).toEqual(burst);
+  expect(resolveStorage({ profile: 'b.json', burst: null }, 'hardware.storage', dir).burst).toBeUndefined();
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ kind: DISK_PROFILE_KIND, version: 1, ssd: { ...ssd, burst: { ...burst, burstBytesPerSec: 1 } } }));
+  expect(() => resolveStorage({ profile: 'bad.json' }, 'hardware.storage', dir)).toThrow(/bad\.json: ssd\.burst: burstBytesPerSec must be at least sustainedBytesPerSec/);
+  expect(() => resolveHardware({ preset: 'rtx-4090', storage: { preset: 'wd-sn850x', burst: { bucketMB: 1, burstMBps: 1, sustainedMBps: 2 } } })).toThrow(/hardware\.storage\.burst: burstMBps must be at least sustainedMBps/);
+});

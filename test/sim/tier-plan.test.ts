@@ -98,3 +98,30 @@ describe('host memory is never silently oversubscribed', () => {
     expect(a).toBe(b);
   });
 });
+
+describe('hardware.storage.burst in a scenario', () => {
+  const hw = { preset: 'rtx-4090', cpu: { memoryGiB: 4 } };
+  test('a bucket slows the SSD tier once its credit is spent; a bucket no read exhausts changes nothing', async () => {
+    const plain = await run({ hardware: { ...hw, storage: 'samsung-990-pro' } });
+    // 7,450 MB/s burst (the datasheet), a 100 MB bucket, 500 MB/s sustained: the 12 MiB reads drain it in the first few.
+    const slow = await run({ hardware: { ...hw, storage: { preset: 'samsung-990-pro', burst: { bucketMB: 100, burstMBps: 7450, sustainedMBps: 500 } } } });
+    const huge = await run({ hardware: { ...hw, storage: { preset: 'samsung-990-pro', burst: { bucketMB: 1e9, burstMBps: 1e6, sustainedMBps: 500 } } } });
+    const p = plain.results[0];
+    const s = slow.results[0];
+    // The same reads (the order does not depend on durations here: fetch on miss) and the same bytes, charged to the SSD.
+    expect(s.tiers!.ssd!.reads).toBe(p.tiers!.ssd!.reads);
+    expect(s.tiers!.bytes.ssdToHost).toBe(p.tiers!.bytes.ssdToHost);
+    // Throttled: no more than the bucket plus what 500 MB/s earned back over the run (credit refills while idle too).
+    const bytes = s.tiers!.bytes.ssdToHost;
+    expect(bytes).toBeLessThanOrEqual(100e6 + 500e6 * (s.metrics.makespanMs / 1e3));
+    expect(bytes).toBeGreaterThan(100e6 + 500e6 * (p.metrics.makespanMs / 1e3));
+    expect(s.metrics.makespanMs).toBeGreaterThan(p.metrics.makespanMs);
+    // A bucket never exhausted and faster than the drive: the drive's own times, exactly.
+    expect(huge.results[0].metrics).toEqual(p.metrics);
+  });
+  test('a machine that fetches from the SSD straight to the GPU refuses a bucket, by name', async () => {
+    await expect(
+      run({ hardware: { preset: 'm3-max', gpu: { memoryGiB: 8 }, storage: { preset: 'apple-m3-max-ssd', burst: { bucketMB: 1, burstMBps: 2, sustainedMBps: 1 } } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] }),
+    ).rejects.toThrow(/hardware\.storage\.burst: a token bucket is simulated on the host tier's SSD reads/);
+  });
+});

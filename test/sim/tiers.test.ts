@@ -168,3 +168,27 @@ describe('three tiers: GPU <- host DRAM <- SSD', () => {
     );
   });
 });
+
+describe('the SSD behind a token bucket (hardware.storage.burst)', () => {
+  it('pins the SSD lane: reads within the bucket at the drive/burst rate, then at the sustained rate, refilled while idle', () => {
+    // One layer, top-3: step 0 needs experts 0,1,2, step 1 needs 3,4,5; GPU 3 slots, host DRAM 6 (cold).
+    // The drive alone: 1 s per 3-byte expert (3 B/s). Bucket 3 B, burst 3 B/s, refill 1 B/s.
+    const tr = traceOf([[[[0, 1, 2]], [[3, 4, 5]]]], 6);
+    const burst = { bucketBytes: 3, burstBytesPerSec: 3, sustainedBytesPerSec: 1 };
+    const host = new HostTier(hostCache(tr, 6, 'lru'), 3, () => 1, burst);
+    const L = tr.numLayers;
+    const E = tr.numExperts;
+    const gpu = new ExpertCache(L, E, 3, true, cachePolicies.lru.create({ numLayers: L, numExperts: E, capacityPerScope: 3, scopes: L }));
+    const c = new OffloadSim(tr, costs, gpu, staticBatches(tr, { batchSize: 1, promptTokens: 0 }), { fromStep: 0, steps: 10 }, { tiers: host }).run();
+    const ssd = c.timeline.filter((s) => s.resource === 'ssd').map((s) => `e${s.expert} ${s.startMs / 1e3}-${s.endMs / 1e3}`);
+    // Step 0, gate at 1 s: e0 full bucket: 1 s (credit 3 + 1 - 3 = 1); e1: credit 1 lasts 1 x 3 / 2 = 1.5 B
+    // at 3 B/s (0.5 s), 1.5 B at 1 B/s (1.5 s): 2 s (credit 0); e2 empty: 3 s.
+    expect(ssd.slice(0, 3)).toEqual(['e0 1-2', 'e1 2-4', 'e2 4-7']);
+    // e2's copy [8,11] (the link: e0 [2,5], e1 [5,8]), its expert [11,13], head [13,13.5]; step 1's gate at 14.5:
+    // 7.5 s idle refill the bucket (capped at 3 B): e3 1 s again, then e4 2 s, e5 3 s.
+    expect(ssd.slice(3)).toEqual(['e3 14.5-15.5', 'e4 15.5-17.5', 'e5 17.5-20.5']);
+    // Every byte charged to the SSD; its busy time is the throttled one.
+    expect(host.counters.bytesSsdToHost).toBe(18);
+    expect(host.counters.ssdBusySec).toBe(12);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { ssdIops, ssdReadRate, ssdReadSec } from '../../src/timing/storage.js';
+import { SsdBucket, bucketPassSec, ssdIops, ssdReadRate, ssdReadSec } from '../../src/timing/storage.js';
 import { ssdPresets } from '../../src/hardware/storage.js';
 
 const round = { seqReadBytesPerSec: 1e9, randReadIops: 1e9, readLatencySec: 1e-4 };
@@ -39,5 +39,61 @@ describe('ssdReadSec', () => {
         expect(ssdReadSec(s, bytes, block, qd)).toBeGreaterThanOrEqual(s.readLatencySec + bytes / s.seqReadBytesPerSec - 1e-15);
       }),
     );
+  });
+});
+
+describe('SsdBucket: a token bucket in front of the drive', () => {
+  // Bucket 10 B, burst 10 B/s, sustained (refill) 2 B/s; the drive alone is faster (0.1 s per read).
+  const b = { bucketBytes: 10, burstBytesPerSec: 10, sustainedBytesPerSec: 2 };
+  test('reads within the bucket at the burst rate, then at the sustained rate, refilled while idle', () => {
+    const k = new SsdBucket(b);
+    // t=0, full (10): 5 B at 10 B/s = 0.5 s; credit 10 + 2 x 0.5 - 5 = 6.
+    expect(k.read(0, 5, 0.1)).toBe(0.5);
+    expect(k.tokens).toBe(6);
+    // t=0.5: credit 6 lasts 6 x 10 / (10 - 2) = 7.5 B at 10 B/s (0.75 s), the other 2.5 B at 2 B/s (1.25 s).
+    expect(k.read(0.5, 10, 0.1)).toBe(2);
+    expect(k.tokens).toBe(0);
+    // Empty: at the sustained rate.
+    expect(k.read(2.5, 2, 0.1)).toBe(1);
+    // Idle 3.5 -> 5.5: refilled 2 B/s x 2 s to 4 (then capped at 10 further on).
+    expect(k.tokensAt(5.5)).toBe(4);
+    expect(k.tokensAt(100)).toBe(10);
+    // 4 B within 4 x 10 / 8 = 5 B of burst: at 10 B/s.
+    expect(k.read(5.5, 4, 0.1)).toBeCloseTo(0.4, 15);
+  });
+  test('a drive slower than the bucket sets the time, and spends credit at its own rate', () => {
+    const k = new SsdBucket(b);
+    // 10 B that the drive serves in 2 s (5 B/s < 10 B/s): 2 s; credit 10 + 2 x 2 - 10 = 4.
+    expect(k.read(0, 10, 2)).toBe(2);
+    expect(k.tokens).toBe(4);
+    // 10 B more, drive 2 s: credit 4 drains at 5 - 2 = 3 B/s for 4/3 s (6.67 B), then 3.33 B at 2 B/s.
+    expect(k.read(2, 10, 2)).toBeCloseTo(4 / 3 + (10 - 20 / 3) / 2, 12);
+  });
+  test('no credit past the bucket; burst = sustained is a plain rate limit', () => {
+    expect(bucketPassSec(b, 0, 6)).toBe(3);
+    expect(bucketPassSec({ ...b, burstBytesPerSec: 2 }, 10, 6)).toBe(3);
+  });
+  test('bytes are conserved: over a long run the rate is the sustained one, plus one bucket', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: 0, max: 2, noNaN: true }), fc.double({ min: 0.1, max: 20, noNaN: true })), { minLength: 1, maxLength: 40 }), (reads) => {
+        const k = new SsdBucket(b);
+        let t = 0;
+        let bytes = 0;
+        for (const [idle, n] of reads) {
+          t += idle;
+          t += k.read(t, n, 0);
+          bytes += n;
+        }
+        // Never more than the bucket plus what the refill earned; never slower than the sustained rate alone.
+        expect(bytes).toBeLessThanOrEqual(b.bucketBytes + b.sustainedBytesPerSec * t + 1e-9);
+        expect(k.tokens).toBeGreaterThanOrEqual(0);
+        expect(k.tokens).toBeLessThanOrEqual(b.bucketBytes);
+      }),
+    );
+  });
+  test('a read that starts before the previous one ended is a caller error', () => {
+    const k = new SsdBucket(b);
+    k.read(0, 5, 0.1);
+    expect(() => k.read(0.2, 1, 0.1)).toThrow(/before the previous one ended/);
   });
 });
