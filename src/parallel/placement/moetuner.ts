@@ -7,14 +7,18 @@
  * scenario's Costs and interconnect (PlacementContext). MoETuner's own weights between its terms
  * are not published in a form this reproduces; these are the modelled times.
  *
- * `program: joint` (default) solves the one program over all layers (joint.ts): the per-layer
- * solution (ilp.ts, each layer given the one before) is the start, improved by block-coordinate
- * descent (each layer re-solved with both neighbours fixed), then handed to HiGHS as the incumbent
- * of the joint ILP, which stops at `relGap` or `jointMaxNodes` branch-and-bound nodes
- * (deterministic). The note reports HiGHS's status, incumbent, dual bound and gap. The placement
- * returned is the best of (HiGHS's incumbent, the improved start, the per-layer start, round-robin)
- * on the joint objective of the training tokens, so it is never worse than round-robin's there.
- * `program: per-layer` is the per-layer program alone (objective.ts's held-GPU crossings).
+ * `program: joint` solves the one program over all layers (joint.ts). With one expert per GPU
+ * (E = G) it decomposes into an assignment problem per layer pair, solved exactly (bound.ts
+ * assignmentChain; no branch and bound). Otherwise the per-layer solution (ilp.ts, each layer given
+ * the one before) is the start, improved by block-coordinate descent (each layer re-solved with both
+ * neighbours fixed), then handed to HiGHS as the incumbent of the joint ILP, which stops at `relGap`
+ * or `jointMaxNodes` branch-and-bound nodes (deterministic). The placement returned is the best of
+ * (HiGHS's incumbent, the improved start, the per-layer start, round-robin) on the joint objective
+ * of the training tokens, so it is never worse than round-robin's there. The note reports HiGHS's
+ * status, nodes and dual bound, the decomposed bound (bound.ts), the chain DP's exact optimum where
+ * it applies (chain-dp.ts), and the gap proven against the best of them.
+ * `program: per-layer` (the schema's default) is the per-layer program alone (objective.ts's
+ * held-GPU crossings); its note gives its joint objective and the same proven gap.
  */
 import { assignmentChain, decomposedBound } from './bound.js';
 import { chainOptimum } from './chain-dp.js';
