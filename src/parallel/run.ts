@@ -11,7 +11,7 @@ import { createRng } from '../rng/rng.js';
 import type { PlacementSpec, PolicySpec, Scenario } from '../scenario/schema.js';
 import { fitTraceToModel, type RunContext } from '../sim/run.js';
 import { loadTrace } from '../trace/load.js';
-import type { Trace } from '../trace/types.js';
+import { NO_EXPERT, type Trace } from '../trace/types.js';
 import { bytesSec, RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
@@ -72,6 +72,13 @@ export interface ParallelRun {
   collectiveSec: number;
   /** Share of routes (layers 1..L-1) that go to a GPU holding none of the token's previous-layer experts. */
   crossFraction: number;
+  /**
+   * ExFlow's routing cost (YJHMITWEB/ExFlow@a1b5c455 solve_affinity.py calculate_cost): per
+   * evaluation token, the layer transitions whose top-1 expert (trace slot 0, the larger gate weight)
+   * sits on another GPU than the previous layer's, scaled to L - 1 transitions, averaged over tokens.
+   * Static placements; a replicated expert counts at its first replica.
+   */
+  top1Hops?: number;
   /** The placement objective (placement/objective.ts) on the training and the evaluation tokens; single-replica static placements. */
   objective?: { trainSec: number; evalSec: number; roundRobinTrainSec: number; roundRobinEvalSec: number };
   migrations: number;
@@ -330,6 +337,7 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
         collectiveBytes: layers.reduce((s, x) => s + x.collectiveBytes, 0),
         collectiveSec: layers.reduce((s, x) => s + x.collectiveSec, 0),
         crossFraction: routes > 0 ? cross / routes : 0,
+        ...(plan.dynamic ? {} : { top1Hops: top1Hops(trace, evalRange, owners) }),
         ...(single
           ? { objective: { trainSec: placementObjective(trace, train, owners, G, w, trainLoad).totalSec, evalSec: placementObjective(trace, evalRange, owners, G, w, evalLoad).totalSec, roundRobinTrainSec: rrTrain, roundRobinEvalSec: rrEval } }
           : {}),
@@ -359,4 +367,23 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
     warnings,
     runs,
   };
+}
+
+/** ExFlow's calculate_cost (solve_affinity.py) on a token range: mean top-1 GPU changes per token over L - 1 transitions. */
+export function top1Hops(trace: Trace, range: { from: number; to: number }, owner: ArrayLike<number>): number {
+  const { numLayers: L, numExperts: E, topK: K, experts } = trace;
+  let sum = 0, tokens = 0;
+  for (let t = range.from; t < range.to; t++) {
+    let hops = 0, n = 0;
+    for (let l = 1; l < L; l++) {
+      const a = experts[(t * L + l - 1) * K], b = experts[(t * L + l) * K];
+      if (a === NO_EXPERT || b === NO_EXPERT) continue;
+      n++;
+      if (owner[(l - 1) * E + a] !== owner[l * E + b]) hops++;
+    }
+    if (n === 0) continue;
+    sum += (hops / n) * (L - 1);
+    tokens++;
+  }
+  return tokens > 0 ? sum / tokens : 0;
 }

@@ -13,7 +13,7 @@ export function parallelTable(r: ParallelRunResult): string {
   ];
   const servingCols = r.workload !== undefined ? ['TTFT ms', 'p50', 'p99'] : [];
   const tpotCols = r.workload !== undefined ? ['TPOT ms', 'p50', 'p99'] : ['TPOT ms', 'p99 ms'];
-  const cols = ['placement | cache', ...servingCols, ...tpotCols, 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'objective eval ms (rr)', 'migr'];
+  const cols = ['placement | cache', ...servingCols, ...tpotCols, 'tok/s', 'imbalance', 'tok imb', 'a2a MB/step', 'a2a ms/step', 'cross %', 'top-1 hops', 'objective eval ms (rr)', 'migr'];
   const rows = r.runs.map((x) => [
     x.label,
     ...(x.serving ? [x.serving.ttftMs.mean, x.serving.ttftMs.p50, x.serving.ttftMs.p99, x.serving.tpotMs.mean, x.serving.tpotMs.p50, x.serving.tpotMs.p99].map((v) => v.toFixed(3)) : [x.tpotMeanMs.toFixed(3), x.tpotP99Ms.toFixed(3)]),
@@ -23,6 +23,7 @@ export function parallelTable(r: ParallelRunResult): string {
     (x.collectiveBytes / Math.max(1, x.steps) / 1e6).toFixed(3),
     ((x.collectiveSec / Math.max(1, x.steps)) * 1e3).toFixed(3),
     (x.crossFraction * 100).toFixed(1),
+    x.top1Hops !== undefined ? x.top1Hops.toFixed(2) : '-',
     x.objective ? `${(x.objective.evalSec * 1e3).toFixed(2)} (${(x.objective.roundRobinEvalSec * 1e3).toFixed(2)})` : '-',
     String(x.migrations),
   ]);

@@ -18,6 +18,8 @@ describe('published claims, direction only', () => {
     // "up to 67% of tokens' cross-GPU routing latency" removed: here the share of routes changing GPU falls.
     expect(by('exflow').crossFraction).toBeLessThan(by('round-robin').crossFraction);
     expect(by('moetuner').crossFraction).toBeLessThan(by('round-robin').crossFraction);
+    // ExFlow's own cost (its repo's calculate_cost: top-1 GPU changes per token over L - 1 transitions) falls too.
+    expect(by('exflow').top1Hops!).toBeLessThan(by('round-robin').top1Hops!);
     // One all-to-all per layer instead of two: the same placement on data-parallel attention moves more bytes.
     const rawP = raw as Record<string, Record<string, unknown>>;
     const data = parseScenario({ ...rawP, parallel: { ...rawP.parallel, attention: 'data', placements: [{ kind: 'round-robin' }] } }, file);

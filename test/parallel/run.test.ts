@@ -2,10 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
-import { runParallelScenario } from '../../src/parallel/run.js';
+import { top1Hops, runParallelScenario } from '../../src/parallel/run.js';
 import { parallelTable } from '../../src/parallel/table.js';
 import { parallelCharts } from '../../src/report/parallel.js';
 import { expandSweep } from '../../src/sweep/expand.js';
+import { traceOf } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const scenarioFiles = readdirSync(join(ROOT, 'scenarios')).filter((f) => f.startsWith('parallel-') && f.endsWith('.yaml'));
@@ -43,6 +44,17 @@ describe('several-GPU scenarios', () => {
     const again = await runParallelScenario(scenario, { baseDir, file });
     expect(JSON.stringify(again)).toBe(JSON.stringify(r));
   }, 120_000);
+
+  test("top1Hops is ExFlow's calculate_cost: top-1 GPU changes per token, scaled to L - 1 transitions", () => {
+    // 3 layers, 2 experts on 2 GPUs (expert e on GPU e). Token 0: top-1 0 -> 1 -> 1 (one change of 2);
+    // token 1: 1 -> absent -> 0 (no transition with both present: skipped); token 2: 0 -> 0 -> 1 (one change).
+    const t = traceOf(2, 2, [[[0, 1], [1, 0], [1, 0]], [[1, 0], [], [0, 1]], [[0, 1], [0, 1], [1, 0]]]);
+    const owner = [0, 1, 0, 1, 0, 1];
+    expect(top1Hops(t, { from: 0, to: 3 }, owner)).toBe(1);
+    // Layer 1's experts both on GPU 1, layer 2's expert 1 on GPU 0: tokens 0 and 2 change GPU at both transitions.
+    expect(top1Hops(t, { from: 0, to: 3 }, [0, 1, 1, 1, 1, 0])).toBe(2);
+    expect(top1Hops(t, { from: 0, to: 3 }, [0, 0, 0, 0, 0, 0])).toBe(0);
+  });
 
   test('bad input: one line naming the field', () => {
     const base = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
