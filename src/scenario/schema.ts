@@ -74,9 +74,10 @@ export const placementSchema = z.discriminatedUnion('kind', [
    * program over all layers (src/parallel/placement/joint.ts), started from the per-layer solution and
    * stopped at relative gap relGap or after jointMaxNodes branch-and-bound nodes (deterministic;
    * timeLimitSec, if set, adds a wall-clock limit and makes the result machine-dependent);
-   * `per-layer` (the default: the joint program takes minutes at Mixtral's scale and does not finish
-   * its root node at 64 experts on 8 GPUs on a 2-core machine): a program per layer, each stopped at
-   * relGap or maxNodes nodes.
+   * `per-layer` (the default: with more than one expert per GPU the joint program takes minutes at
+   * Mixtral's scale and does not finish its root node at 64 experts on 8 GPUs on a 2-core machine; at
+   * one expert per GPU it decomposes into assignment problems and is exact in seconds,
+   * src/parallel/placement/bound.ts): a program per layer, each stopped at relGap or maxNodes nodes.
    */
   z
     .object({
