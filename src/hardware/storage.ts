@@ -24,7 +24,13 @@ import { z } from 'zod';
 import { InputError } from '../util/errors.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, positiveNumber } from '../model/resolve.js';
-import type { SsdBurst } from '../timing/storage.js';
+
+/** A token bucket in front of a drive (its timing: timing/storage.ts bucketPassSec and SsdBucket). */
+export interface SsdBurst {
+  bucketBytes: number;
+  burstBytesPerSec: number;
+  sustainedBytesPerSec: number;
+}
 
 export interface Ssd {
   name: string;

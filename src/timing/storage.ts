@@ -15,7 +15,7 @@
  * At QD1 this is N (latency + block / bw); at a deep queue, latency + bytes / bw: the same
  * latency + bytes / bandwidth primitive as the host link (roofline.ts's linkSec).
  */
-import type { Ssd } from '../hardware/storage.js';
+import type { Ssd, SsdBurst } from '../hardware/storage.js';
 import { bytesSec, linkSec } from './roofline.js';
 
 /** Steady read rate (bytes/s) with `queueDepth` requests of `blockBytes` in flight. */
@@ -55,11 +55,7 @@ export function ssdIops(ssd: Pick<Ssd, 'seqReadBytesPerSec' | 'randReadIops' | '
  * optional `one_time_burst`), and Azure documents for credit-based disk bursting; the sources are
  * in hardware/storage.ts. A datasheet NVMe drive has none for reads.
  */
-export interface SsdBurst {
-  bucketBytes: number;
-  burstBytesPerSec: number;
-  sustainedBytesPerSec: number;
-}
+export type { SsdBurst };
 
 /**
  * Seconds for `bytes` to pass a bucket holding `tokens` (no drive time: the bucket alone): at the
