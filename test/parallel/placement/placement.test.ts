@@ -164,22 +164,25 @@ function balanced(E: number, G: number): number[][] {
   return out;
 }
 
+/** Random small placement programs: L layers, E experts, G GPUs, T tokens of one or two experts a layer. */
+const arbProgram = (shapes: [number, number, number][]) =>
+  fc.record({ shape: fc.constantFrom(...shapes), T: fc.integer({ min: 2, max: 16 }), seed: fc.integer(), wLoad: fc.integer({ min: 0, max: 5 }), wCross: fc.integer({ min: 0, max: 5 }) }).map(({ shape: [L, E, G], T, seed, wLoad, wCross }) => {
+    let x = seed >>> 0 || 1;
+    const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const routes = Array.from({ length: T }, () => Array.from({ length: L }, () => {
+      const a = Math.floor(E * rnd() * rnd());
+      let b = Math.floor(E * rnd());
+      if (b === a) b = (a + 1) % E;
+      return rnd() < 0.5 ? [a] : [a, b];
+    }));
+    const trace = traceOf(E, 2, routes);
+    const range = { from: 0, to: T };
+    return { L, E, G, prog: { numLayers: L, numExperts: E, gpus: G, load: routeLoad(trace, range), flow: layerFlow(trace, range), wLoad, wCross } };
+  });
+
+
 describe("MoETuner's joint program over all layers (joint.ts)", () => {
-  const arbJoint = fc
-    .record({ shape: fc.constantFrom<[number, number, number]>([2, 4, 2], [3, 4, 2], [2, 6, 2], [2, 6, 3], [3, 6, 2]), T: fc.integer({ min: 2, max: 16 }), seed: fc.integer(), wLoad: fc.integer({ min: 0, max: 5 }), wCross: fc.integer({ min: 0, max: 5 }) })
-    .map(({ shape: [L, E, G], T, seed, wLoad, wCross }) => {
-      let x = seed >>> 0 || 1;
-      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
-      const routes = Array.from({ length: T }, () => Array.from({ length: L }, () => {
-        const a = Math.floor(E * rnd() * rnd());
-        let b = Math.floor(E * rnd());
-        if (b === a) b = (a + 1) % E;
-        return rnd() < 0.5 ? [a] : [a, b];
-      }));
-      const trace = traceOf(E, 2, routes);
-      const range = { from: 0, to: T };
-      return { L, E, G, prog: { numLayers: L, numExperts: E, gpus: G, load: routeLoad(trace, range), flow: layerFlow(trace, range), wLoad, wCross } };
-    });
+  const arbJoint = arbProgram([[2, 4, 2], [3, 4, 2], [2, 6, 2], [2, 6, 3], [3, 6, 2]]);
 
   test('solved to optimality, it equals the best of every balanced placement of every layer (exhaustive)', async () => {
     await fc.assert(
@@ -250,20 +253,6 @@ describe("MoETuner's joint program over all layers (joint.ts)", () => {
 });
 
 describe('the decomposed lower bound (bound.ts)', () => {
-  const arbShape = (shapes: [number, number, number][]) =>
-    fc.record({ shape: fc.constantFrom(...shapes), T: fc.integer({ min: 2, max: 16 }), seed: fc.integer(), wLoad: fc.integer({ min: 0, max: 5 }), wCross: fc.integer({ min: 0, max: 5 }) }).map(({ shape: [L, E, G], T, seed, wLoad, wCross }) => {
-      let x = seed >>> 0 || 1;
-      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
-      const routes = Array.from({ length: T }, () => Array.from({ length: L }, () => {
-        const a = Math.floor(E * rnd() * rnd());
-        let b = Math.floor(E * rnd());
-        if (b === a) b = (a + 1) % E;
-        return rnd() < 0.5 ? [a] : [a, b];
-      }));
-      const trace = traceOf(E, 2, routes);
-      const range = { from: 0, to: T };
-      return { L, E, G, prog: { numLayers: L, numExperts: E, gpus: G, load: routeLoad(trace, range), flow: layerFlow(trace, range), wLoad, wCross } };
-    });
   const exhaustive = (L: number, E: number, G: number, f: (o: Int32Array) => number) => {
     const per = balanced(E, G);
     let best = Infinity;
@@ -281,7 +270,7 @@ describe('the decomposed lower bound (bound.ts)', () => {
 
   test('never above the optimum (exhaustive), and equal to it with one expert per GPU, where assignmentChain attains it', async () => {
     await fc.assert(
-      fc.asyncProperty(arbShape([[2, 4, 2], [3, 4, 2], [2, 6, 3], [3, 6, 2], [2, 3, 3], [3, 4, 4], [4, 3, 3]]), async ({ L, E, G, prog }) => {
+      fc.asyncProperty(arbProgram([[2, 4, 2], [3, 4, 2], [2, 6, 3], [3, 6, 2], [2, 3, 3], [3, 4, 4], [4, 3, 3]]), async ({ L, E, G, prog }) => {
         const best = exhaustive(L, E, G, (o) => jointObjective(prog, o).total);
         const lb = await decomposedBound(prog);
         expect(lb.total).toBeLessThanOrEqual(best + 1e-9);
