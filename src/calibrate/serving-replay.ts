@@ -36,6 +36,7 @@ function copyStep(s: Step): Step {
     count: s.count,
     tokens: s.tokens.slice(0, s.count),
     contextTokens: s.contextTokens,
+    kvTokens: s.kvTokens,
     emitSeq: s.emitSeq.slice(0, s.emitCount),
     emitCount: s.emitCount,
     startSeq: s.startSeq.slice(0, s.startCount),

@@ -269,14 +269,15 @@ export function simulateEp(o: EpOptions): EpResult {
       let A = 0;
       if (dataParallel) {
         for (let g = 0; g < G; g++) {
-          const t = homeTokens[g] > 0 ? costs.preExpertSec(l, homeTokens[g], homeContext[g]) : 0;
+          // EpStep carries per-token contexts, not sequences: the KV cache is charged per token (kvTokens = context), as before.
+          const t = homeTokens[g] > 0 ? costs.preExpertSec(l, homeTokens[g], homeContext[g], homeContext[g]) : 0;
           attnEnd[g] = clock[g] + t;
           span(s, l, g, 'attention', clock[g], attnEnd[g]);
           gpus[g].busySec += t;
           if (attnEnd[g] > A) A = attnEnd[g];
         }
       } else {
-        const t = tensorParallelPreExpertSec((j, n, c) => costs.preExpertSec(j, n, c), l, B, ctxTotal, G);
+        const t = tensorParallelPreExpertSec((j, n, c) => costs.preExpertSec(j, n, c, c), l, B, ctxTotal, G);
         let m = 0;
         for (let g = 0; g < G; g++) {
           const e = clock[g] + t;
@@ -465,8 +466,8 @@ export function simulateEp(o: EpOptions): EpResult {
     let end = 0;
     for (let g = 0; g < G; g++) {
       const t = dataParallel
-        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g]) : 0)
-        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n), 0, B, ctxTotal, G);
+        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g], homeContext[g]) : 0)
+        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n, c), 0, B, ctxTotal, G);
       span(s, L, g, 'tail', clock[g], clock[g] + t);
       gpus[g].busySec += t;
       clock[g] += t;

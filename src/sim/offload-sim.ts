@@ -265,11 +265,11 @@ export class OffloadSim implements JobListener, LoopPosition {
     if (this.layer === this.L) {
       // Every MoE layer is computed: the step's routing is known from now on.
       this.planner?.stepRouted();
-      this.submitStage(this.cost.tailSec(step.count, step.contextTokens, step.emitCount), JOB_TAIL);
+      this.submitStage(this.cost.tailSec(step.count, step.contextTokens, step.emitCount, step.kvTokens), JOB_TAIL);
     } else {
       this.observer?.layerStarted(this.layer);
       this.streamer?.layerStarted(this.layer);
-      this.submitStage(this.cost.preExpertSec(this.layer, step.count, step.contextTokens), JOB_PRE);
+      this.submitStage(this.cost.preExpertSec(this.layer, step.count, step.contextTokens, step.kvTokens), JOB_PRE);
       if (this.layer === 0 && this.planner) this.planner.reconcile(0);
     }
   }

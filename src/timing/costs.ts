@@ -17,10 +17,14 @@ export interface StepCosts {
   readonly linkOverlapsCompute: boolean;
   /** GPU time of one expert FFN over `tokens` tokens routed to it. */
   expertSec(tokens: number): number;
-  /** Non-expert GPU work charged before MoE layer `moeLayer`'s experts. */
-  preExpertSec(moeLayer: number, tokens: number, contextTokens: number): number;
-  /** Work after the last MoE layer (trailing dense layers, LM head on `outputs` tokens). */
-  tailSec(tokens: number, contextTokens: number, outputs: number): number;
+  /**
+   * Non-expert GPU work charged before MoE layer `moeLayer`'s experts: `tokens` tokens whose
+   * contexts sum to `contextTokens` (attention FLOPs), the attention kernel reading `kvTokens`
+   * tokens of KV cache per layer (Step.kvTokens; a decode step: contextTokens).
+   */
+  preExpertSec(moeLayer: number, tokens: number, contextTokens: number, kvTokens: number): number;
+  /** Work after the last MoE layer (trailing dense layers, LM head on `outputs` tokens); `kvTokens` as above. */
+  tailSec(tokens: number, contextTokens: number, outputs: number, kvTokens: number): number;
   /** Host-to-device time of one transfer of `bytes` (excluding queueing). */
   h2dSec(bytes: number): number;
   /**

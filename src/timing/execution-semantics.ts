@@ -807,9 +807,9 @@ export class SemanticCostModel extends RooflineCosts {
   }
 
   /** Non-expert work of CPU-resident layer `j`: on the CPU, or on the GPU with its weights copied in for a large batch. */
-  private cpuResidentPreSec(j: number, tokens: number, contextTokens: number): number {
+  private cpuResidentPreSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
     if (tokens >= this.cpuMinBatch) {
-      return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.h2dSec(this.preExpertWeightBytes(j));
+      return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.perLayerExtraSec + this.h2dSec(this.preExpertWeightBytes(j));
     }
     return this.preExpertCpuSec(j, tokens, contextTokens);
   }
@@ -832,22 +832,22 @@ export class SemanticCostModel extends RooflineCosts {
     return super.expertSecAs(dtype, tokens) + this.perExpertExtraSec;
   }
 
-  override preExpertSec(j: number, tokens: number, contextTokens: number): number {
+  override preExpertSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
     // A split boundary (this layer's work on the other side of the previous one's): the hidden
     // states cross the link once. Layer 0 follows the input embeddings, not charged (as before).
     const cross = j > 0 && this.cpuLayer[j] !== this.cpuLayer[j - 1] ? this.boundarySec(tokens) : 0;
-    if (this.cpuLayer[j] === 1) return this.cpuResidentPreSec(j, tokens, contextTokens) + cross;
-    return super.preExpertSec(j, tokens, contextTokens) + this.perLayerExtraSec + this.streamSec[j] + cross;
+    if (this.cpuLayer[j] === 1) return this.cpuResidentPreSec(j, tokens, contextTokens, kvTokens) + cross;
+    return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.perLayerExtraSec + this.streamSec[j] + cross;
   }
 
-  override tailSec(tokens: number, contextTokens: number, outputs: number): number {
+  override tailSec(tokens: number, contextTokens: number, outputs: number, kvTokens: number): number {
     const step = this.host ? 0 : this.semantics.runtime.perStepSec;
     const last = this.cpuLayer.length - 1;
     const lastOnCpu = last >= 0 && this.cpuLayer[last] === 1;
     const cross = this.cpuTail !== lastOnCpu ? this.boundarySec(tokens) : 0;
     if (this.cpuTail && tokens < this.cpuMinBatch) return this.tailCpuSec(tokens, contextTokens, outputs) + cross + step;
     const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
-    return super.tailSec(tokens, contextTokens, outputs) + copy + cross + step + this.tailStreamSec;
+    return super.tailSec(tokens, contextTokens, outputs, kvTokens) + copy + cross + step + this.tailStreamSec;
   }
 }
 

@@ -28,21 +28,22 @@ export function recordedLayersCosts<C extends Costs>(cost: C, ords: number[], to
     return n * cost.expertSec(routes / n);
   };
   /** Unrecorded MoE layer o: its non-expert work and its (resident) experts. */
-  const otherLayerSec = (o: number, tokens: number, contextTokens: number): number => cost.preExpertSec(o, tokens, contextTokens) + residentExpertSec(tokens);
+  const otherLayerSec = (o: number, tokens: number, contextTokens: number, kvTokens: number): number =>
+    cost.preExpertSec(o, tokens, contextTokens, kvTokens) + residentExpertSec(tokens);
   const wrapped = Object.create(cost) as C;
   Object.defineProperty(wrapped, 'preExpertSec', {
-    value: (moeLayer: number, tokens: number, contextTokens: number): number => {
+    value: (moeLayer: number, tokens: number, contextTokens: number, kvTokens: number): number => {
       const to = ords[moeLayer];
       const from = moeLayer === 0 ? 0 : ords[moeLayer - 1] + 1;
-      let sec = cost.preExpertSec(to, tokens, contextTokens);
-      for (let o = from; o < to; o++) if (!recorded.has(o)) sec += otherLayerSec(o, tokens, contextTokens);
+      let sec = cost.preExpertSec(to, tokens, contextTokens, kvTokens);
+      for (let o = from; o < to; o++) if (!recorded.has(o)) sec += otherLayerSec(o, tokens, contextTokens, kvTokens);
       return sec;
     },
   });
   Object.defineProperty(wrapped, 'tailSec', {
-    value: (tokens: number, contextTokens: number, outputs: number): number => {
-      let sec = cost.tailSec(tokens, contextTokens, outputs);
-      for (let o = ords[ords.length - 1] + 1; o < totalLayers; o++) sec += otherLayerSec(o, tokens, contextTokens);
+    value: (tokens: number, contextTokens: number, outputs: number, kvTokens: number): number => {
+      let sec = cost.tailSec(tokens, contextTokens, outputs, kvTokens);
+      for (let o = ords[ords.length - 1] + 1; o < totalLayers; o++) sec += otherLayerSec(o, tokens, contextTokens, kvTokens);
       return sec;
     },
   });

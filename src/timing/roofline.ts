@@ -33,6 +33,35 @@ export interface Precision {
 export const KERNELS_PER_LAYER = 8; // norm, qkv, rope, attention, out-proj, norm, router, top-k
 export const KERNELS_PER_EXPERT = 3; // gate/up, activation x up, down
 
+/**
+ * Query rows per tile of a fused attention kernel: FlashAttention-2's forward pass (Dao 2023,
+ * arXiv 2307.08691, Algorithm 1: each thread block holds one block of B_r queries and streams every
+ * K/V block it needs from HBM once) runs one block per kBlockM = 128 query rows for head dims 64 and
+ * 128 on sm80/sm90 (Dao-AILab/flash-attention@01afd16d248c4c7d0f9aed1914084f16c490eaed:
+ * csrc/flash_attn/src/flash_fwd_launch_template.h, run_mha_fwd_hdim64/hdim128:
+ * Flash_fwd_kernel_traits<Headdim, 128, ...>). DeepSpeed-FastGen's blocked flash attention uses the
+ * same block (microsoft/DeepSpeed:deepspeed/inference/v2/kernels/ragged_ops/blocked_flash/
+ * blocked_flash.py get_q_block_size: 128 for head size <= 64, and <= 160 on cc x.0; 64 on
+ * sm86/sm89, which this constant does not tell apart).
+ */
+export const ATTENTION_QUERY_TILE = 128;
+
+/**
+ * KV-cache tokens a fused causal attention kernel reads, per layer, for `n` new tokens of one
+ * sequence after `prior` cached ones: ceil(n / ATTENTION_QUERY_TILE) query tiles, each streaming the
+ * keys and values up to its last query once (causal: FlashAttention-2 stops at the diagonal,
+ * flash_fwd_kernel.h compute_attn_1rowblock's n_block_max), so tile i (from 1) reads
+ * prior + min(i x tile, n) tokens, at most prior + n (the ceil(n / tile) x context bound). One token
+ * (decode) reads its context, prior + 1, as before. Sums of integers: exact in a double.
+ */
+export function kvReadTokens(prior: number, n: number): number {
+  if (n <= 0) return 0;
+  const b = ATTENTION_QUERY_TILE;
+  const tiles = Math.ceil(n / b);
+  // Tiles 1 .. tiles-1 end at i x b; the last ends at n.
+  return tiles * prior + (b * (tiles - 1) * tiles) / 2 + n;
+}
+
 /** The dtype the GPU computes in for weights stored as `d`: weight-only quantization dequantizes to bf16. */
 export function computeDtype(d: Dtype, gpuFlops: Partial<Record<Dtype, number>>): Dtype {
   if (d === 'fp32') return 'fp32';
@@ -234,21 +263,23 @@ export class RooflineCosts implements Costs {
   /**
    * Non-expert GPU work charged before MoE layer `j`'s experts: the dense layers since the previous
    * MoE layer and this layer's attention, router and shared experts. `tokens` tokens this step,
-   * `contextTokens` = sum over those tokens of the context each attends to.
+   * `contextTokens` = sum over those tokens of the context each attends to (the attention FLOPs),
+   * `kvTokens` = KV-cache tokens the attention kernel reads per layer (Step.kvTokens: kvReadTokens
+   * per sequence; equal to contextTokens for a decode step).
    */
-  preExpertSec(j: number, tokens: number, contextTokens: number): number {
+  preExpertSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
     const layers = this.preLayers[j];
-    const bytes = this.preBytes[j] + layers * this.kvBytesPerTokenLayer * contextTokens;
+    const bytes = this.preBytes[j] + layers * this.kvBytesPerTokenLayer * kvTokens;
     const flops = this.preFlopsPerToken[j] * tokens + layers * this.attnFlopsPerContextToken * contextTokens;
     return this.roofline(bytes, flops, layers * KERNELS_PER_LAYER);
   }
 
   /**
    * Work after the last MoE layer: trailing dense layers, final norm and the LM head, which runs on
-   * `outputs` tokens (one per sequence that emits a token this step).
+   * `outputs` tokens (one per sequence that emits a token this step); `kvTokens` as in preExpertSec.
    */
-  tailSec(tokens: number, contextTokens: number, outputs: number): number {
-    const bytes = this.tailBytes + this.tailLayers * this.kvBytesPerTokenLayer * contextTokens + this.lmHeadBytes;
+  tailSec(tokens: number, contextTokens: number, outputs: number, kvTokens: number): number {
+    const bytes = this.tailBytes + this.tailLayers * this.kvBytesPerTokenLayer * kvTokens + this.lmHeadBytes;
     const flops =
       this.tailFlopsPerToken * tokens + this.tailLayers * this.attnFlopsPerContextToken * contextTokens + this.lmHeadFlopsPerToken * outputs;
     return this.roofline(bytes, flops, this.tailLayers * KERNELS_PER_LAYER + 2);

@@ -3,6 +3,7 @@
  * (a prompt's tokens together) or a decode step (one token per running sequence). The simulator
  * consumes steps from a StepSource; batching and scheduling strategies are StepSources.
  */
+import { kvReadTokens } from '../timing/roofline.js';
 import type { Trace } from './types.js';
 
 export interface Step {
@@ -14,6 +15,12 @@ export interface Step {
   tokens: Int32Array;
   /** Sum over this step's tokens of the context each attends to (itself included). */
   contextTokens: number;
+  /**
+   * KV-cache tokens the attention kernel reads per layer this step: per sequence, kvReadTokens of its
+   * tokens here and the context before them (a fused kernel reads the cache once per query tile, not
+   * once per token). A decode step (one token per sequence) has kvTokens === contextTokens.
+   */
+  kvTokens: number;
   /**
    * Streams that emit an output token when this step ends: indices into trace.sequences, or request
    * ids when the source declares `streams` (a serving workload).
@@ -72,6 +79,7 @@ export function staticBatches(trace: Trace, opts: StaticBatching): StepSource {
     count: 0,
     tokens: new Int32Array(maxTokens),
     contextTokens: 0,
+    kvTokens: 0,
     emitSeq: new Int32Array(B),
     emitCount: 0,
     startSeq: new Int32Array(B),
@@ -88,6 +96,7 @@ export function staticBatches(trace: Trace, opts: StaticBatching): StepSource {
         const end = Math.min(group + B, seqs.length);
         step.count = 0;
         step.contextTokens = 0;
+        step.kvTokens = 0;
         step.emitCount = 0;
         step.startCount = 0;
         step.prefill = false;
@@ -102,6 +111,7 @@ export function staticBatches(trace: Trace, opts: StaticBatching): StepSource {
                 step.tokens[step.count++] = seqs[s].start + p;
                 step.contextTokens += p + 1;
               }
+              step.kvTokens += kvReadTokens(0, n);
               if (n > 0) step.emitSeq[step.emitCount++] = s;
             }
             pos = P;
@@ -116,6 +126,7 @@ export function staticBatches(trace: Trace, opts: StaticBatching): StepSource {
           if (pos < seqs[s].length) {
             step.tokens[step.count++] = seqs[s].start + pos;
             step.contextTokens += pos + 1;
+            step.kvTokens += pos + 1;
             step.emitSeq[step.emitCount++] = s;
           }
         }

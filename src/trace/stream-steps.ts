@@ -30,6 +30,7 @@ export function streamingDecodeSteps(stream: TraceStream, numSequences: number, 
     count: 1,
     tokens: new Int32Array(1),
     contextTokens: 0,
+    kvTokens: 0,
     emitSeq: new Int32Array(1),
     emitCount: 1,
     startSeq: new Int32Array(1),
@@ -66,6 +67,7 @@ export function streamingDecodeSteps(stream: TraceStream, numSequences: number, 
       }
       step.tokens[0] = tokenInChunk;
       step.contextTokens = ++pos;
+      step.kvTokens = pos;
       step.emitSeq[0] = seq;
       step.index++;
       tokenInChunk++;

@@ -18,6 +18,7 @@
  * learn from them).
  */
 import type { TokenScheduler, ReadyTokens } from '../scheduling/types.js';
+import { kvReadTokens } from '../timing/roofline.js';
 import type { Step, StepSource } from '../trace/steps.js';
 import type { Trace } from '../trace/types.js';
 import type { RequestTable } from './requests.js';
@@ -99,6 +100,7 @@ export class ServingSource implements StepSource {
       count: 0,
       tokens: new Int32Array(this.maxTokens),
       contextTokens: 0,
+      kvTokens: 0,
       emitSeq: new Int32Array(this.lastReq.length),
       emitCount: 0,
       startSeq: new Int32Array(this.lastReq.length),
@@ -138,6 +140,7 @@ export class ServingSource implements StepSource {
     const step = this.step;
     step.count = 0;
     step.contextTokens = 0;
+    step.kvTokens = 0;
     step.emitCount = 0;
     step.startCount = 0;
     this.lastCount = 0;
@@ -203,6 +206,7 @@ export class ServingSource implements StepSource {
         step.tokens[step.count++] = first + p;
         step.contextTokens += from + p + 1;
       }
+      step.kvTokens += kvReadTokens(from, n);
       budget -= n;
       this.markStart(r);
       if (n === left) step.emitSeq[step.emitCount++] = r;
@@ -253,6 +257,7 @@ export class ServingSource implements StepSource {
       this.tokenContext[step.count] = pos + 1;
       step.tokens[step.count++] = ready.token[idx];
       step.contextTokens += pos + 1;
+      step.kvTokens += pos + 1;
       step.emitSeq[step.emitCount++] = r;
       this.markStart(r);
       this.lastReq[this.lastCount] = r;

@@ -30,6 +30,7 @@ function distinctPairs(trace: Trace, ready: ReadyTokens, picked: number[]): numb
     count: picked.length,
     tokens: Int32Array.from(picked.map((i) => ready.token[i])),
     contextTokens: 0,
+    kvTokens: 0,
     emitSeq: new Int32Array(0),
     emitCount: 0,
     startSeq: new Int32Array(0),

@@ -112,8 +112,8 @@ describe('execution semantics: the named parameters', () => {
     const s = sem();
     const c = semanticCostModel(model, hw, precision, s);
     const plain = new RooflineCosts(model, effectiveHardware(hw, s), precision);
-    expect(c.preExpertSec(3, 1, 100)).toBeCloseTo(plain.preExpertSec(3, 1, 100) + 12 * 10e-6, 12);
-    expect(c.tailSec(1, 100, 1)).toBeCloseTo(plain.tailSec(1, 100, 1) + 2e-3, 12);
+    expect(c.preExpertSec(3, 1, 100, 100)).toBeCloseTo(plain.preExpertSec(3, 1, 100, 100) + 12 * 10e-6, 12);
+    expect(c.tailSec(1, 100, 1, 100)).toBeCloseTo(plain.tailSec(1, 100, 1, 100) + 2e-3, 12);
   });
 
   it('streamed embeddings and head (ZeRO-3): the embedding table, the tail and the LM head cross the link once per pass, after the last layer', () => {
@@ -121,9 +121,9 @@ describe('execution semantics: the named parameters', () => {
     const s = semanticCostModel(model, hw, precision, sem({ streamEmbeddingsAndHead: true }));
     const link = effectiveHardware(hw, sem()).link;
     const table = model.vocabSize * model.hiddenSize * bytesPerParam('bf16', 128);
-    expect(s.tailSec(1, 100, 1) - c.tailSec(1, 100, 1)).toBeCloseTo(link.latencySec + (c.tailWeightBytes() + table) / link.h2dBytesPerSec, 12);
+    expect(s.tailSec(1, 100, 1, 100) - c.tailSec(1, 100, 1, 100)).toBeCloseTo(link.latencySec + (c.tailWeightBytes() + table) / link.h2dBytesPerSec, 12);
     // Nothing else moves: the layers' time is unchanged.
-    expect(s.preExpertSec(3, 1, 100)).toBeCloseTo(c.preExpertSec(3, 1, 100), 15);
+    expect(s.preExpertSec(3, 1, 100, 100)).toBeCloseTo(c.preExpertSec(3, 1, 100, 100), 15);
   });
 
   it('empty expert calls (a loop over every expert) pay the runtime\'s per-expert kernels and syncs per layer, on the host or in line', () => {
@@ -131,11 +131,11 @@ describe('execution semantics: the named parameters', () => {
     const per = rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec;
     const inline = semanticCostModel(model, hw, precision, sem({ emptyExpertCallsPerLayer: 6 }));
     const none = semanticCostModel(model, hw, precision, sem());
-    expect(inline.preExpertSec(2, 1, 100) - none.preExpertSec(2, 1, 100)).toBeCloseTo(6 * per, 12);
+    expect(inline.preExpertSec(2, 1, 100, 100) - none.preExpertSec(2, 1, 100, 100)).toBeCloseTo(6 * per, 12);
     const host = semanticCostModel(model, hw, precision, sem({ emptyExpertCallsPerLayer: 6, hostThread: true }));
     const hostNone = semanticCostModel(model, hw, precision, sem({ hostThread: true }));
     expect(host.host!.preExpertSec(2, 1, 100) - hostNone.host!.preExpertSec(2, 1, 100)).toBeCloseTo(6 * per, 12);
-    expect(host.preExpertSec(2, 1, 100)).toBeCloseTo(hostNone.preExpertSec(2, 1, 100), 15);
+    expect(host.preExpertSec(2, 1, 100, 100)).toBeCloseTo(hostNone.preExpertSec(2, 1, 100, 100), 15);
   });
 
   it('Triton launches (mixtral-offloading\'s HQQ linears) cost the runtime\'s Triton launch time, per layer and per expert, on the host thread or in the GPU jobs', () => {
@@ -147,7 +147,7 @@ describe('execution semantics: the named parameters', () => {
     const withT = semanticCostModel(model, hw, precision, sem({ runtime: rt }));
     const without = semanticCostModel(model, hw, precision, sem({ runtime: base }));
     expect(withT.expertSec(1) - without.expertSec(1)).toBeCloseTo(3 * t.launchSec, 12);
-    expect(withT.preExpertSec(3, 1, 100) - without.preExpertSec(3, 1, 100)).toBeCloseTo(4 * t.launchSec, 12);
+    expect(withT.preExpertSec(3, 1, 100, 100) - without.preExpertSec(3, 1, 100, 100)).toBeCloseTo(4 * t.launchSec, 12);
     // On the host thread: the host's expert and pre-expert times carry them.
     const hostT = semanticCostModel(model, hw, precision, sem({ runtime: rt, hostThread: true })).host!;
     const hostB = semanticCostModel(model, hw, precision, sem({ runtime: base, hostThread: true })).host!;

@@ -61,12 +61,12 @@ describe('CPU-resident layers (llama.cpp -ngl)', () => {
   it('a CPU layer is its weights at DRAM speed; the next GPU layer pays one hidden-state crossing; no weight copy at decode', () => {
     const c = semanticCostModel(model, hw, precision, sem({ cpuResidentLayers: [0], cpuOffloadMinBatch: 32 }));
     const gpu = semanticCostModel(model, hw, precision, sem({}));
-    expect(c.preExpertSec(0, 1, 0)).toBe(544 / 256); // 2.125 s on the CPU
-    expect(gpu.preExpertSec(0, 1, 0)).toBe(544 / 1024);
+    expect(c.preExpertSec(0, 1, 0, 0)).toBe(544 / 256); // 2.125 s on the CPU
+    expect(gpu.preExpertSec(0, 1, 0, 0)).toBe(544 / 1024);
     // Layer 1 on the GPU: its roofline plus 16 bytes of hidden state at 64 B/s.
-    expect(c.preExpertSec(1, 1, 0)).toBe(544 / 1024 + 0.25);
+    expect(c.preExpertSec(1, 1, 0, 0)).toBe(544 / 1024 + 0.25);
     // 32 tokens: ggml offloads the op to the GPU and copies the layer's weights (544 B at 64 B/s).
-    expect(c.preExpertSec(0, 32, 0)).toBe(gpu.preExpertSec(0, 32, 0) + 544 / 64);
+    expect(c.preExpertSec(0, 32, 0, 0)).toBe(gpu.preExpertSec(0, 32, 0, 0) + 544 / 64);
     // Its dense weights and KV cache stay in host memory: not counted against the GPU.
     expect(gpu.residentWeightBytes - c.residentWeightBytes).toBe(544);
     expect(c.kvBytesPerToken).toBe(gpu.kvBytesPerToken / 2);
@@ -75,7 +75,7 @@ describe('CPU-resident layers (llama.cpp -ngl)', () => {
   it('the output layer on the CPU (-ngl <= n_layer): the LM head at DRAM speed, one crossing after a GPU layer', () => {
     const c = semanticCostModel(model, hw, precision, sem({ cpuResidentTail: true }));
     const lmHeadBytes = 8 * 16 * 2;
-    expect(c.tailSec(1, 0, 1)).toBe(lmHeadBytes / 256 + 0.25);
+    expect(c.tailSec(1, 0, 1, 0)).toBe(lmHeadBytes / 256 + 0.25);
   });
 
   it('timeline: CPU attention of layer 0, its expert on the CPU, then the GPU layer after one crossing', () => {

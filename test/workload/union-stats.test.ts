@@ -8,6 +8,7 @@ const stepOf = (tokens: number[], prefill = false): Step => ({
   count: tokens.length,
   tokens: Int32Array.from(tokens),
   contextTokens: 0,
+  kvTokens: 0,
   emitSeq: new Int32Array(0),
   emitCount: 0,
   startSeq: new Int32Array(0),
