@@ -44,6 +44,8 @@ export interface EpStep {
   tokens: Int32Array;
   /** Context tokens each attends to. */
   context: Float64Array;
+  /** KV-cache tokens each reads: its context in decode, its share of its query tile's read in prefill (tileKvShare). */
+  kv: Float64Array;
   /** A serving workload's prefill pass (prefill streaming applies to these only). */
   prefill?: boolean;
 }
@@ -150,6 +152,7 @@ export function simulateEp(o: EpOptions): EpResult {
   const tokensPerGpu = new Float64Array(G);
   const homeTokens = new Float64Array(G);
   const homeContext = new Float64Array(G);
+  const homeKv = new Float64Array(G);
   const ready = new Float64Array(E);
   const missed = new Uint8Array(E);
   const lockedKeys = new Int32Array(E);
@@ -247,9 +250,11 @@ export function simulateEp(o: EpOptions): EpResult {
     clock.fill(now);
     linkFree.fill(now);
     let ctxTotal = 0;
+    let kvTotal = 0;
     for (let i = 0; i < B; i++) {
       home[i] = i % G;
       ctxTotal += step.context[i];
+      kvTotal += step.kv[i];
     }
     prevHad.fill(0);
     streamingStep = streamReady !== undefined && step.prefill === true && B >= o.streaming!.minTokens;
@@ -261,23 +266,24 @@ export function simulateEp(o: EpOptions): EpResult {
     for (let l = 0; l < L; l++) {
       homeTokens.fill(0);
       homeContext.fill(0);
+      homeKv.fill(0);
       for (let i = 0; i < B; i++) {
         homeTokens[home[i]]++;
         homeContext[home[i]] += step.context[i];
+        homeKv[home[i]] += step.kv[i];
       }
       // 1. Attention.
       let A = 0;
       if (dataParallel) {
         for (let g = 0; g < G; g++) {
-          // EpStep carries per-token contexts, not sequences: the KV cache is charged per token (kvTokens = context), as before.
-          const t = homeTokens[g] > 0 ? costs.preExpertSec(l, homeTokens[g], homeContext[g], homeContext[g]) : 0;
+          const t = homeTokens[g] > 0 ? costs.preExpertSec(l, homeTokens[g], homeContext[g], homeKv[g]) : 0;
           attnEnd[g] = clock[g] + t;
           span(s, l, g, 'attention', clock[g], attnEnd[g]);
           gpus[g].busySec += t;
           if (attnEnd[g] > A) A = attnEnd[g];
         }
       } else {
-        const t = tensorParallelPreExpertSec((j, n, c) => costs.preExpertSec(j, n, c, c), l, B, ctxTotal, G);
+        const t = tensorParallelPreExpertSec((j, n, c) => costs.preExpertSec(j, n, c, kvTotal), l, B, ctxTotal, G);
         let m = 0;
         for (let g = 0; g < G; g++) {
           const e = clock[g] + t;
@@ -459,15 +465,17 @@ export function simulateEp(o: EpOptions): EpResult {
     // Tail: trailing dense layers and the LM head, where the tokens are.
     homeTokens.fill(0);
     homeContext.fill(0);
+    homeKv.fill(0);
     for (let i = 0; i < B; i++) {
       homeTokens[home[i]]++;
       homeContext[home[i]] += step.context[i];
+      homeKv[home[i]] += step.kv[i];
     }
     let end = 0;
     for (let g = 0; g < G; g++) {
       const t = dataParallel
-        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g], homeContext[g]) : 0)
-        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n, c), 0, B, ctxTotal, G);
+        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g], homeKv[g]) : 0)
+        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n, kvTotal), 0, B, ctxTotal, G);
       span(s, L, g, 'tail', clock[g], clock[g] + t);
       gpus[g].busySec += t;
       clock[g] += t;

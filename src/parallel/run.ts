@@ -145,7 +145,7 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
       tokens[i] = t + i;
       context[i] = promptTokens + pos[t + i] + 1;
     }
-    steps.push({ tokens, context });
+    steps.push({ tokens, context, kv: context });
   }
   return steps;
 }

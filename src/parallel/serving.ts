@@ -52,6 +52,6 @@ export class EpServingSteps implements EpStepSource {
     c.tokens += step.count;
     c.steps++;
     if (step.contextTokens > c.peakContextTokens) c.peakContextTokens = step.contextTokens;
-    return { tokens: step.tokens.slice(0, step.count), context: this.source.tokenContext.slice(0, step.count), prefill: step.prefill };
+    return { tokens: step.tokens.slice(0, step.count), context: this.source.tokenContext.slice(0, step.count), kv: this.source.tokenKv.slice(0, step.count), prefill: step.prefill };
   }
 }

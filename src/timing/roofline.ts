@@ -62,6 +62,18 @@ export function kvReadTokens(prior: number, n: number): number {
   return tiles * prior + (b * (tiles - 1) * tiles) / 2 + n;
 }
 
+/**
+ * Token p's share (0 <= p < n) of kvReadTokens(prior, n): its query tile's KV read split evenly over
+ * the tile's tokens, so the shares of the n tokens sum to kvReadTokens(prior, n) (up to rounding).
+ * Used where a step's tokens are split over GPUs (expert parallelism, data-parallel attention).
+ */
+export function tileKvShare(prior: number, n: number, p: number): number {
+  const b = ATTENTION_QUERY_TILE;
+  const start = p - (p % b);
+  const end = Math.min(start + b, n);
+  return (prior + end) / (end - start);
+}
+
 /** The dtype the GPU computes in for weights stored as `d`: weight-only quantization dequantizes to bf16. */
 export function computeDtype(d: Dtype, gpuFlops: Partial<Record<Dtype, number>>): Dtype {
   if (d === 'fp32') return 'fp32';

@@ -18,7 +18,7 @@
  * learn from them).
  */
 import type { TokenScheduler, ReadyTokens } from '../scheduling/types.js';
-import { kvReadTokens } from '../timing/roofline.js';
+import { kvReadTokens, tileKvShare } from '../timing/roofline.js';
 import type { Step, StepSource } from '../trace/steps.js';
 import type { Trace } from '../trace/types.js';
 import type { RequestTable } from './requests.js';
@@ -43,6 +43,8 @@ export class ServingSource implements StepSource {
   readonly stats: UnionStats;
   /** Context each of the current step's tokens attends to (itself included); contextTokens is their sum. */
   readonly tokenContext: Float64Array;
+  /** KV-cache tokens each of the current step's tokens reads, its share of its query tile's (tileKvShare); kvTokens is their sum. */
+  readonly tokenKv: Float64Array;
   /** Decode micro-batches whose choice the scheduler made among more ready tokens than places. */
   contestedMicroBatches = 0;
   private readonly prefilled: Int32Array;
@@ -95,6 +97,7 @@ export class ServingSource implements StepSource {
     this.lastTok = new Int32Array(this.lastReq.length);
     this.stats = new UnionStats(trace, numExperts);
     this.tokenContext = new Float64Array(this.maxTokens);
+    this.tokenKv = new Float64Array(this.maxTokens);
     this.step = {
       index: -1,
       count: 0,
@@ -203,6 +206,7 @@ export class ServingSource implements StepSource {
       const first = t.firstToken[r] + from;
       for (let p = 0; p < n; p++) {
         this.tokenContext[step.count] = from + p + 1;
+        this.tokenKv[step.count] = tileKvShare(from, n, p);
         step.tokens[step.count++] = first + p;
         step.contextTokens += from + p + 1;
       }
@@ -255,6 +259,7 @@ export class ServingSource implements StepSource {
       waited[r] = 0;
       const pos = t.promptTokens[r] + this.decoded[r];
       this.tokenContext[step.count] = pos + 1;
+      this.tokenKv[step.count] = pos + 1;
       step.tokens[step.count++] = ready.token[idx];
       step.contextTokens += pos + 1;
       step.kvTokens += pos + 1;

@@ -9,7 +9,7 @@ import { roundCosts, slowLink, traceOf } from './helpers.js';
 // Two GPUs, four experts (round-robin: 0, 2 on GPU 0; 1, 3 on GPU 1), one MoE layer, top-1.
 // Token 0 (home GPU 0) goes to expert 1, token 1 (home GPU 1) to expert 3: GPU 1 does all the work.
 const trace = traceOf(4, 1, [[[1]], [[3]]]);
-const step: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]) };
+const step: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]), kv: Float64Array.from([1, 1]) };
 const collectives = new CollectiveCosts({ gpus: 2, gpusPerNode: 2, intra: slowLink, inter: slowLink }, 'direct');
 const plan = { placement: roundRobinPlacement(2, 1, 4), note: '' };
 
@@ -99,7 +99,7 @@ describe('prefill streaming on several GPUs', () => {
   const trace2 = traceOf(4, 1, [[[1], [2]], [[3], [0]]]);
   const plan2 = { placement: roundRobinPlacement(2, 2, 4), note: '' };
   const caches = () => [0, 1].map(() => new ExpertCache(2, 4, 1, true, lru({ numLayers: 2, numExperts: 4, capacityPerScope: 1, scopes: 2 })));
-  const prefill: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]), prefill: true };
+  const prefill: EpStep = { tokens: Int32Array.from([0, 1]), context: Float64Array.from([1, 1]), kv: Float64Array.from([1, 1]), prefill: true };
 
   test("each GPU streams its held experts of the next layer behind the demand fetches; a streamed miss waits only for its weights", () => {
     const r = simulateEp({ trace: trace2, steps: [prefill], plan: plan2, costs: roundCosts, collectives, attention: 'data', caches: caches(), timelineSteps: 1, streaming: { minTokens: 2 } });

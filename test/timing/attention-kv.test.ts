@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ATTENTION_QUERY_TILE, RooflineCosts, kvReadTokens } from '../../src/timing/roofline.js';
+import { ATTENTION_QUERY_TILE, RooflineCosts, kvReadTokens, tileKvShare } from '../../src/timing/roofline.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
 import { staticBatches } from '../../src/trace/steps.js';
@@ -17,6 +17,19 @@ const memOnly = new RooflineCosts(model, { ...hw, gpu: { ...hw.gpu, flopsPerSec:
 describe('KV-cache reads of a fused attention kernel', () => {
   it('the query tile is FlashAttention-2\'s kBlockM for head dim 128 on sm80/sm90', () => {
     expect(B).toBe(128);
+  });
+
+  it('per-token shares (split over GPUs by expert parallelism) sum to the chunk\'s KV read; a lone token\'s share is its context', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20000 }), fc.integer({ min: 1, max: 1000 }), (prior, n) => {
+        let sum = 0;
+        for (let p = 0; p < n; p++) sum += tileKvShare(prior, n, p);
+        expect(sum).toBeCloseTo(kvReadTokens(prior, n), 6);
+      }),
+    );
+    expect(tileKvShare(41, 1, 0)).toBe(42);
+    // Tokens 128..129 of a 130-token chunk share the last tile, which reads prior + 130.
+    expect(tileKvShare(0, 130, 129)).toBe(65);
   });
 
   it('decode: one token reads its context, prior + 1', () => {
