@@ -120,6 +120,21 @@ export interface PointResult {
   source: string;
   /** The context it was simulated at, as its source states it: prompt and output tokens, what the figure times (`unstated` where the source says nothing). */
   context: { promptTokens: number | 'unstated'; outputTokens: number | 'unstated'; timed: 'decode' | 'end-to-end' | 'unstated' };
+  /**
+   * Where the simulated time went, at the preset values (unfitted results only): seconds the host
+   * link and the GPU were busy over the whole run, prefill included, per output token. The rest of
+   * simulatedSecPerToken is host time (runtime overheads, syncs) and waits; with a serial runtime
+   * link + gpu + rest add up, with overlap link + gpu can exceed it. A residual against the published
+   * figure that is constant across a column's variants while `linkSecPerToken` changes is a per-token
+   * cost, not a per-byte one (the Table 2 T4 diagnosis in the README).
+   */
+  busy?: BusyPerToken;
+}
+
+/** Busy seconds per output token of one simulated point (PointResult.busy). */
+export interface BusyPerToken {
+  linkSecPerToken: number;
+  gpuSecPerToken: number;
 }
 
 export interface Fold {
@@ -247,9 +262,25 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
 }
 
 async function simulatePrepared(prep: Prepared, baseDir: string, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace }): Promise<number> {
+  return (await simulatePreparedDetailed(prep, baseDir, opts)).secPerToken;
+}
+
+async function simulatePreparedDetailed(
+  prep: Prepared,
+  baseDir: string,
+  opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace },
+): Promise<{ secPerToken: number; busy: BusyPerToken }> {
   const scenario = parseScenario(scenarioOf(prep, opts), `${prep.point.id} (scenarios/published)`);
   const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
   const m = result.results[0].metrics;
+  // summarize() writes these three beside the typed fields (metrics/summarize.ts).
+  const outputs = m.outputTokens as number;
+  const busy = { linkSecPerToken: (m.linkBusyMs as number) / 1000 / outputs, gpuSecPerToken: (m.gpuBusyMs as number) / 1000 / outputs };
+  return { secPerToken: secPerTokenOf(prep, m), busy };
+}
+
+/** The point's figure, seconds per token, from a run's metrics. */
+function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; tokensPerSec: number }): number {
   // A batch's figure counts every sequence's tokens (the sources divide outputs x batch size by the
   // time): a sequence's time per token over the batch. TTFT and TPOT are per sequence; every
   // sequence of a static batch steps together.
@@ -342,6 +373,8 @@ function pointResult(prep: Prepared, sim: number | Error, value: number, fitted:
   return { ...base, simulated, error: signedError(simulated, p.value), simulatedSecPerToken: sim };
 }
 
+const withBusy = (r: PointResult, b: BusyPerToken | undefined): PointResult => (b && r.failure === undefined ? { ...r, busy: b } : r);
+
 const logErr = (simSec: number, pubSec: number) => Math.abs(Math.log(simSec / pubSec));
 
 export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): Promise<ReproduceResult> {
@@ -359,15 +392,20 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
   const preps = suite.points.map((p) => prepare(p, suite, opts.baseDir));
   // sims[pointIndex][slot]: seconds per token or the error that stopped it.
   const sims: (number | Error)[][] = [];
+  // busy[pointIndex]: where the time went at the preset values (slot 0).
+  const busy: (BusyPerToken | undefined)[] = [];
   const total = suite.points.length * (1 + grid.length);
   let done = 0;
   for (const prep of preps) {
     const row: (number | Error)[] = [];
     for (const v of [undefined, ...grid]) {
       try {
-        row.push(await simulatePrepared(prep, opts.baseDir, { parameter, value: v, syntheticTokens: opts.syntheticTokens, loadTrace: cachedLoad }));
+        const r = await simulatePreparedDetailed(prep, opts.baseDir, { parameter, value: v, syntheticTokens: opts.syntheticTokens, loadTrace: cachedLoad });
+        row.push(r.secPerToken);
+        if (v === undefined) busy.push(r.busy);
       } catch (e) {
         row.push(e as Error);
+        if (v === undefined) busy.push(undefined);
       }
       opts.onProgress?.(++done, total);
     }
@@ -375,7 +413,7 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
   }
   const presetOf = (i: number) => (parameter ?? perKernelCost).preset(preps[i].runtime);
   const at = (i: number, v: number | undefined) => sims[i][v === undefined ? 0 : 1 + grid.indexOf(v)];
-  const unfittedPoints = preps.map((prep, i) => pointResult(prep, at(i, undefined), presetOf(i), false, false));
+  const unfittedPoints = preps.map((prep, i) => withBusy(pointResult(prep, at(i, undefined), presetOf(i), false, false), busy[i]));
 
   const fit = (fitIdx: number[]): { value: number; objective: number } => {
     let best = { value: grid[0], objective: Infinity };
