@@ -230,9 +230,9 @@ export const gpuPresets: Record<string, Gpu> = {
     hbmBytes: 8 * GiB,
     hbmBytesPerSec: 448 * GBps, // 256-bit GDDR6 at 14 Gbps
     // Turing TU104, 46 SMs (2944 CUDA cores), 1.71 GHz reference boost: FP32 10.07; FP16 tensor with FP32
-    // accumulate 40.3 (GeForce Turing runs FP32-accumulate at half the FP16-accumulate 80.5); INT8 161 TOPS.
+    // accumulate 46 x 1.71 GHz x 512 = 40.3 (GeForce Turing runs FP32-accumulate at half the FP16-accumulate 80.5); INT8 161 TOPS.
     // Turing has no bf16 tensor cores: bf16 at the fp32 rate.
-    flopsPerSec: { fp32: 10.07 * TFLOPS, bf16: 10.07 * TFLOPS, fp16: 40.3 * TFLOPS, int8: 161.1 * TFLOPS },
+    flopsPerSec: { fp32: 10.07 * TFLOPS, bf16: 10.07 * TFLOPS, fp16: 46 * 1.71e9 * 512, int8: 161.1 * TFLOPS },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA Turing GPU Architecture whitepaper (WP-09183-001, Appendix A, GeForce RTX 2080 reference: 2944 cores, 1710 MHz boost, 8 GB GDDR6 256-bit 14 Gbps = 448 GB/s, 10.1 TFLOPS FP32, 80.5 / 40.3 TFLOPS FP16 tensor with FP16 / FP32 accumulate, 161.1 INT8 TOPS), https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf',
   },
