@@ -102,7 +102,7 @@ test('published-setup GPUs at datasheet figures', () => {
   expect(gpuPresets['rtx-2080'].hbmBytesPerSec).toBe((256 / 8) * 14e9);
   expect(gpuPresets['rtx-2080'].hbmBytes).toBe(8 * GiB);
   expect(gpuPresets['rtx-2080'].flopsPerSec.fp16).toBeCloseTo(46 * 1.71e9 * 512, -11);
-  expect(gpuPresets['rtx-2080'].flopsPerSec.fp16 * 2).toBeCloseTo(80.5e12, -11);
+  expect(gpuPresets['rtx-2080'].flopsPerSec.fp16! * 2).toBeCloseTo(80.5e12, -11);
   expect(hardwarePresets['rtx-2080'].link).toBe(linkPresets['pcie3-x16']);
   expect(gpuPresets.h200.hbmBytes).toBe(141 * GiB);
   expect(gpuPresets.h200.hbmBytesPerSec).toBe(4.8e12);
