@@ -234,7 +234,7 @@ export const gpuPresets: Record<string, Gpu> = {
     // Turing has no bf16 tensor cores: bf16 at the fp32 rate.
     flopsPerSec: { fp32: 10.07 * TFLOPS, bf16: 10.07 * TFLOPS, fp16: 46 * 1.71e9 * 512, int8: 161.1 * TFLOPS },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
-    source: 'NVIDIA Turing GPU Architecture whitepaper (WP-09183-001, Appendix A, GeForce RTX 2080 reference: 2944 cores, 1710 MHz boost, 8 GB GDDR6 256-bit 14 Gbps = 448 GB/s, 10.1 TFLOPS FP32, 80.5 / 40.3 TFLOPS FP16 tensor with FP16 / FP32 accumulate, 161.1 INT8 TOPS), https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf',
+    source: 'NVIDIA Turing GPU Architecture whitepaper (WP-09183-001, Appendix A, GeForce RTX 2080 reference: 2944 cores, 1710 MHz boost, 8 GB GDDR6 256-bit 14 Gbps = 448 GB/s, 10.1 TFLOPS FP32, 80.5 / 40.3 TFLOPS FP16 tensor with FP16 / FP32 accumulate, 161.1 INT8 TOPS; figures recalled, the PDF not re-read this session: to be checked), https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf',
   },
   'quadro-rtx-6000': {
     name: 'NVIDIA Quadro RTX 6000 24GB',
