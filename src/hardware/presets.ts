@@ -225,6 +225,17 @@ export const gpuPresets: Record<string, Gpu> = {
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA Tesla P40 datasheet, https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf',
   },
+  'rtx-2080': {
+    name: 'NVIDIA GeForce RTX 2080 8GB',
+    hbmBytes: 8 * GiB,
+    hbmBytesPerSec: 448 * GBps, // 256-bit GDDR6 at 14 Gbps
+    // Turing TU104, 46 SMs (2944 CUDA cores), 1.71 GHz reference boost: FP32 10.07; FP16 tensor with FP32
+    // accumulate 46 x 1.71 GHz x 512 = 40.3 (GeForce Turing runs FP32-accumulate at half the FP16-accumulate 80.5); INT8 161 TOPS.
+    // Turing has no bf16 tensor cores: bf16 at the fp32 rate.
+    flopsPerSec: { fp32: 10.07 * TFLOPS, bf16: 10.07 * TFLOPS, fp16: 46 * 1.71e9 * 512, int8: 161.1 * TFLOPS },
+    launchOverheadSec: LAUNCH_OVERHEAD_SEC,
+    source: 'NVIDIA Turing GPU Architecture whitepaper (WP-09183-001, Appendix A, GeForce RTX 2080 reference: 2944 cores, 1710 MHz boost, 8 GB GDDR6 256-bit 14 Gbps = 448 GB/s, 10.1 TFLOPS FP32, 80.5 / 40.3 TFLOPS FP16 tensor with FP16 / FP32 accumulate, 161.1 INT8 TOPS; figures recalled, the PDF not re-read this session: to be checked), https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf',
+  },
   'quadro-rtx-6000': {
     name: 'NVIDIA Quadro RTX 6000 24GB',
     hbmBytes: 24 * GiB,
@@ -491,6 +502,8 @@ export const hardwarePresets: Record<string, Hardware> = {
   l40s: machine('l40s', 'l40s', 'pcie4-x16', 'epyc-9654-2s'),
   v100: machine('v100', 'v100', 'pcie3-x16', 'xeon-e5-2698v4-2s'),
   p40: machine('p40', 'p40', 'pcie3-x16', 'xeon-gold-6126-2s'),
+  // Turing desktop card (llmfit PR #755): a point's own host is set per point.
+  'rtx-2080': machine('rtx-2080', 'rtx-2080', 'pcie3-x16', 'core-i9-13900k'),
   'quadro-rtx-6000': machine('quadro-rtx-6000', 'quadro-rtx-6000', 'pcie3-x16', 'xeon-gold-6126-2s'),
   // Fiddler's (ICLR 2025) second environment: an RTX 6000 Ada with a Sapphire Rapids Xeon Platinum 8480+ host.
   'rtx-6000-ada': machine('rtx-6000-ada', 'rtx-6000-ada', 'pcie4-x16', 'xeon-8480plus-2s'),

@@ -57,8 +57,12 @@ export const publishedPointSchema = z.strictObject({
     contextSource: z.string().min(10),
     note: z.string().optional(),
   }),
-  /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU). */
-  params: z.strictObject({ cachePerLayer: z.number().int().nonnegative().optional(), ngl: z.number().int().nonnegative().optional() }),
+  /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU; ngl: llama.cpp -ngl; nCpuMoe: llama.cpp --n-cpu-moe). */
+  params: z.strictObject({
+    cachePerLayer: z.number().int().nonnegative().optional(),
+    ngl: z.number().int().nonnegative().optional(),
+    nCpuMoe: z.number().int().nonnegative().optional(),
+  }),
   metric: z.enum(METRICS),
   value: z.number().positive(),
   /** Points measured on the same setup share a comparison id: their ranking is checked. */

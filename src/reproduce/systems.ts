@@ -344,8 +344,8 @@ export const systemTable: Record<string, SystemRow> = {
   'llama.cpp': {
     preset: 'llama-cpp',
     settings:
-      'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); -ngl as stated (issue #4729: 28), else the most whole layers that fit after a 2 GiB reserve (no source states --n-cpu-moe or -ot); layers past -ngl run entirely on the CPU',
-    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: p.params.ngl ?? nglThatFits(p, ctx, false), quantization: format(p, 'gguf') } }),
+      'the llama-cpp preset with the stated format (Q4_K_M = gguf-q4_k, FP16 = bf16); -ngl as stated (issue #4729: 28), else the most whole layers that fit after a 2 GiB reserve; --n-cpu-moe as stated (llmfit PR #755: -ngl 99 --n-cpu-moe 36), else 0; layers past -ngl run entirely on the CPU',
+    spec: (p, ctx) => ({ system: { kind: 'llama-cpp', nCpuMoe: p.params.nCpuMoe ?? 0, ngl: p.params.ngl ?? nglThatFits(p, ctx, false), quantization: format(p, 'gguf') } }),
   },
   fiddler: {
     preset: 'fiddler',

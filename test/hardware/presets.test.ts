@@ -98,6 +98,12 @@ test('published-setup GPUs at datasheet figures', () => {
   expect(gpuPresets.v100.flopsPerSec.fp16).toBe(125e12);
   expect(gpuPresets.p40.hbmBytesPerSec).toBe(346e9);
   expect(gpuPresets['quadro-rtx-6000'].hbmBytesPerSec).toBe(672e9);
+  // RTX 2080 (Turing whitepaper): 256-bit GDDR6 at 14 Gbps; GeForce FP32-accumulate tensor = half the FP16-accumulate 80.5.
+  expect(gpuPresets['rtx-2080'].hbmBytesPerSec).toBe((256 / 8) * 14e9);
+  expect(gpuPresets['rtx-2080'].hbmBytes).toBe(8 * GiB);
+  expect(gpuPresets['rtx-2080'].flopsPerSec.fp16).toBeCloseTo(46 * 1.71e9 * 512, -11);
+  expect(gpuPresets['rtx-2080'].flopsPerSec.fp16! * 2).toBeCloseTo(80.5e12, -11);
+  expect(hardwarePresets['rtx-2080'].link).toBe(linkPresets['pcie3-x16']);
   expect(gpuPresets.h200.hbmBytes).toBe(141 * GiB);
   expect(gpuPresets.h200.hbmBytesPerSec).toBe(4.8e12);
   expect(gpuPresets.b200.flopsPerSec.bf16).toBe(2.25e15);

@@ -58,6 +58,9 @@ test('the schema rejects a point without a source, a stray field, or a duplicate
   expect(() => parseSuite({ ...raw, points: [noSource] }, 'x.json')).toThrow(/x\.json: points\.0\.source/);
   expect(() => parseSuite({ ...raw, points: [{ ...first, extra: 1 }] }, 'x.json')).toThrow(/x\.json/);
   expect(() => parseSuite({ ...raw, points: [first, first] }, 'x.json')).toThrow(/duplicate point id/);
+  // a stated llama.cpp --n-cpu-moe is a layer count: not negative, not fractional, named in the error
+  expect(() => parseSuite({ ...raw, points: [{ ...first, params: { nCpuMoe: -1 } }] }, 'x.json')).toThrow(/x\.json: points\.0\.params\.nCpuMoe/);
+  expect(() => parseSuite({ ...raw, points: [{ ...first, params: { nCpuMoe: 1.5 } }] }, 'x.json')).toThrow(/params\.nCpuMoe/);
 });
 
 test('seconds per token from either unit', () => {

@@ -67,6 +67,9 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 2, quantization: 'gguf-q4_k' });
   // the issue states -ngl 28 for Mixtral Q4 on the RTX 3090
   expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ ngl: 28 });
+  // a stated --n-cpu-moe passes through with its -ngl (llmfit PR #755: -ngl 99 --n-cpu-moe 36); unstated, 0
+  expect(sys('llmfit-pr755-2080-qwen3-30b-ncmoe36')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 36, ngl: 99 });
+  expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ nCpuMoe: 0 });
   // Ollama by the release of each cell: Mixtral (Feb 2024) by v0.1.27's proportional rule,
   // 33 x (21.6 GiB avail - graph) / (KV + 28.4 GB file at 4.86 bits) = 26 of 33 slots;
   // DeepSeek-V2-Lite (Feb 2025, EstimateGPULayers) Q4 (~9 GiB) fits whole: 27 blocks + the output layer
