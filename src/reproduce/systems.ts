@@ -34,9 +34,10 @@ export interface PointContext {
 }
 
 /** The catalog weight format that matches the point's stated quantisation (and its precision block). */
-function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3bit' | 'gguf-q4_k' | 'bf16' {
+function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3bit' | 'gguf-q4_k' | 'bf16' | 'fp32' {
   const e = p.precision.experts;
   if (e === 'fp16' || e === 'bf16') return 'bf16';
+  if (e === 'fp32') return 'fp32';
   if (family === 'gguf') return 'gguf-q4_k';
   return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
 }
@@ -272,7 +273,7 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
+      'quantization as stated (Table 2: the same HQQ format; README: unstated, so transformers\' from_pretrained default, fp32); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
       `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
         .join(', ')}, as for DeepSpeed)`,

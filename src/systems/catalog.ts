@@ -111,7 +111,7 @@ export const SPECULATIVE_RECALL = 0.8;
 export const MO_BUFFERS = 4;
 
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
-const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16']);
+const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16', 'fp32']);
 
 /**
  * deepspeed-zero with the MoE block a leaf module: no hooks under the block, so an expert call is the

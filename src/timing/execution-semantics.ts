@@ -527,6 +527,15 @@ export const weightFormats = {
     sources: ['no quantisation'],
     fitted: false,
   },
+  fp32: {
+    name: 'fp32',
+    dtype: 'fp32',
+    groupSize: 128,
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['no quantisation, fp32: what transformers\' from_pretrained loads when no torch_dtype is passed (its releases of 2024, docstring: "If not specified - the model will get loaded in torch.float (fp32)")'],
+    fitted: false,
+  },
 } satisfies Record<string, WeightFormat>;
 export type WeightFormatName = keyof typeof weightFormats;
 
