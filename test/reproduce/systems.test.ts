@@ -171,3 +171,18 @@ test('per-runtime leave-one-system-out: a fold fits only its runtime, only on ot
   expect(held.get('mo-t2-2bit-t4-naive')!.fitted).toBe(false);
   expect([...held.values()].every((p) => !p.usedForFitting)).toBe(true);
 }, 120_000);
+
+test('the 2024 MoE-Infinity README cells run the hooks release (MOEINF_POINT_RUNS), the 2025 cells the dispatcher', () => {
+  expect(sys('mi-readme-2024-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  expect(sys('mi-readme-2024-b32-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
+  // device_memory_ratio 0.75 (interface_example.py@87eacf7) vs 0.85 (@cca059c): a larger reserve.
+  expect(sys('mi-readme-2024-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeGreaterThan(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number);
+});
+
+test('Accelerate layers that fit leave room to stage the experts one offloaded layer runs in a step: batch 32 keeps one Mixtral layer fewer than batch 1', () => {
+  // fp16 Mixtral on 24 GiB: a layer is 2.70 GiB; 21.5 GiB after the embeddings and the 2 GiB reserve.
+  // Batch 1 stages 2 experts (0.66 GiB): 7 layers; batch 32 stages all 8 (2.63 GiB): 6 layers.
+  expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 7 });
+  expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 6 });
+});
