@@ -360,9 +360,9 @@ export const systemTable: Record<string, SystemRow> = {
     settings:
       `Ollama runs llama.cpp with -ngl chosen from free VRAM by the rule of the release that measured the cell (${Object.entries(OLLAMA_RUNS)
         .map(([m, r]) => `${m}: ${r.rule}, ${r.source}`)
-        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
+        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU; a point whose log states the layers offloaded (ollama/ollama#3301: "offloaded 23/33 layers to GPU") takes that -ngl instead of the rule`,
     spec: (p, ctx) => ({
-      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true), quantization: format(p, 'gguf') },
+      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: p.params.ngl ?? (OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true)), quantization: format(p, 'gguf') },
     }),
   },
   'llama.cpp': {
