@@ -263,6 +263,7 @@ export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; dev
  */
 export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
   'mi-readme-2024-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '0.895 in the README @6efc133 to @3133d18 (2024 releases); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
+  'mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.85, source: '0.181 added @d73d27911330a4e32830fcf179f0d830d93573cb (2025-02-06), before the dispatcher rewrite @cca059c (2025-02-23); that commit\'s examples/interface_example.py: --device_memory_ratio default 0.85' },
   'mi-readme-2024-b32-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '12.579 tokens/s at batch 32 in the README @6efc133 to @51f5730 (commented out @3133d18); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
 };
 
