@@ -46,11 +46,18 @@ const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerPara
 /** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
 const RESERVE_GIB = 2;
 
-/** Transformer layers (dense weights and all experts) that fit in HBM after the embeddings and the reserve. */
+/**
+ * Transformer layers (dense weights and all experts) that fit in HBM after the embeddings, the
+ * reserve, and room to stage the experts an offloaded layer runs in one step (Accelerate's hook
+ * moves an offloaded module's weights to the GPU for its forward): the experts the step's tokens
+ * can route, min(experts, batch x max(1, stated prompt) x top-k), as nglThatFits stages a prompt's.
+ */
 function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   const { model, hardware } = ctx;
   const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense');
+  const stepTokens = p.workload.batchSize * Math.max(1, p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens);
+  const staging = Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK)) * expertParams(model) * pointBpp(p, 'experts');
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - staging;
   return Math.max(0, Math.min(numMoeLayers(model), Math.floor(free / perLayer)));
 }
 
@@ -247,6 +254,20 @@ export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; dev
   'qwen3-30b-a3b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'column added after the rewrite; interface_example.py@cca059c' },
 };
 
+/**
+ * Points measured by a MoE-Infinity release other than the one MOEINF_RUNS gives their model: the
+ * 2024 README cells (EfficientMoE/MoE-Infinity@6efc133984704c3618fac3ac48d32e14c90f93a0 to
+ * @51f5730186f6ad2d24fb9826e27d146d68201c6b: Mixtral-8x7b 0.895 s/token, 12.579 tokens/s at batch
+ * 32) predate the Feb 2025 dispatcher rewrite (@cca059c), so they ran the hooks release; its first
+ * published script, examples/interface_example.py@87eacf7ada2590e80db2e5e98702d632a6869d6a,
+ * defaults to device_memory_ratio 0.75 (the README does not say which script measured the table).
+ */
+export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'mi-readme-2024-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '0.895 in the README @6efc133 to @3133d18 (2024 releases); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
+  'mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.85, source: '0.181 added @d73d27911330a4e32830fcf179f0d830d93573cb (2025-02-06), before the dispatcher rewrite @cca059c (2025-02-23); that commit\'s examples/interface_example.py: --device_memory_ratio default 0.85' },
+  'mi-readme-2024-b32-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '12.579 tokens/s at batch 32 in the README @6efc133 to @51f5730 (commented out @3133d18); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
+};
+
 export const systemTable: Record<string, SystemRow> = {
   'mixtral-offloading': {
     preset: 'mixtral-offloading',
@@ -273,7 +294,7 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: unstated, so transformers\' from_pretrained default, fp32); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
+      'quantization as stated (Table 2: the same HQQ format; README: unstated, so transformers\' from_pretrained default, fp32); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings, a 2 GiB reserve and room to stage the experts one offloaded layer runs in a step (min(experts, batch x max(1, prompt) x top-k)); ' +
       `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
         .join(', ')}, as for DeepSpeed)`,
@@ -326,9 +347,13 @@ export const systemTable: Record<string, SystemRow> = {
       Object.entries(MOEINF_RUNS)
         .map(([m, r]) => `${m}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio} (${r.source})`)
         .join('; ') +
+      '; points of another release by id: ' +
+      Object.entries(MOEINF_POINT_RUNS)
+        .map(([id, r]) => `${id}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio} (${r.source})`)
+        .join('; ') +
       '; reserveGiB = (1 - device_memory_ratio) x HBM (the cache is ratio x HBM minus the dense weights)',
     spec: (p, { hardware }) => {
-      const r = MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
+      const r = MOEINF_POINT_RUNS[p.id] ?? MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
       return { system: { kind: 'moe-infinity', reserveGiB: ((1 - r.deviceMemoryRatio) * hardware.gpu.hbmBytes) / GiB, dispatch: r.dispatch } };
     },
   },
@@ -337,9 +362,9 @@ export const systemTable: Record<string, SystemRow> = {
     settings:
       `Ollama runs llama.cpp with -ngl chosen from free VRAM by the rule of the release that measured the cell (${Object.entries(OLLAMA_RUNS)
         .map(([m, r]) => `${m}: ${r.rule}, ${r.source}`)
-        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU`,
+        .join('; ')}): v0.1.27 ${OLLAMA_V0127}; memory.go ${OLLAMA_MEMORY}: EstimateGPULayers, one buffer layer, blocks while they fit, then the output layer; 2 GiB declared reserve; num_ctx ${OLLAMA_NUM_CTX}; the llama-cpp preset with Q4 (gguf-q4_k); layers past -ngl run entirely on the CPU; a point whose log states the layers offloaded (ollama/ollama#3301: "offloaded 23/33 layers to GPU") takes that -ngl instead of the rule`,
     spec: (p, ctx) => ({
-      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true), quantization: format(p, 'gguf') },
+      system: { kind: 'llama-cpp', nCpuMoe: 0, ngl: p.params.ngl ?? (OLLAMA_RUNS[p.model]?.rule === 'v0.1.27' ? ollamaV0127Ngl(p, ctx) : nglThatFits(p, ctx, true)), quantization: format(p, 'gguf') },
     }),
   },
   'llama.cpp': {

@@ -106,6 +106,9 @@ test('vLLM cells run the engine of the release that measured them (README histor
 
 test('README rows run the release and the Hugging Face code of their time: MoE-Infinity\'s dispatcher (every row postdates the Feb 2025 rewrite); ZeRO-3 gathers every expert only where the MoE block calls every expert', () => {
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
+  // DeepSeek-V2-Lite's cell of 2025-02-06 (0.181) predates the rewrite of 2025-02-23 (0.155).
+  expect(sys('mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  expect(sys('mi-readme-2025-02-23-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
   expect(sys('mi-readme-qwen3-30b-a3b-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
   expect(sys('mi-readme-deepseek-v2-lite-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
@@ -175,3 +178,18 @@ test('per-runtime leave-one-system-out: a fold fits only its runtime, only on ot
   expect(held.get('mo-t2-2bit-t4-naive')!.fitted).toBe(false);
   expect([...held.values()].every((p) => !p.usedForFitting)).toBe(true);
 }, 120_000);
+
+test('the 2024 MoE-Infinity README cells run the hooks release (MOEINF_POINT_RUNS), the 2025 cells the dispatcher', () => {
+  expect(sys('mi-readme-2024-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  expect(sys('mi-readme-2024-b32-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
+  // device_memory_ratio 0.75 (interface_example.py@87eacf7) vs 0.85 (@cca059c): a larger reserve.
+  expect(sys('mi-readme-2024-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeGreaterThan(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number);
+});
+
+test('Accelerate layers that fit leave room to stage the experts one offloaded layer runs in a step: batch 32 keeps one Mixtral layer fewer than batch 1', () => {
+  // fp32 Mixtral (transformers' default dtype) on 24 GiB: a layer is 5.41 GiB; ~20.9 GiB after the fp32 embeddings and the 2 GiB reserve.
+  // Batch 1 stages 2 experts (1.31 GiB): 3 layers; batch 32 stages all 8 (5.25 GiB): 2 layers.
+  expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 3 });
+  expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 2 });
+});
