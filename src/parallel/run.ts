@@ -105,6 +105,8 @@ export interface ParallelRunResult {
   batchTokens: number;
   /** Serving workloads: the workload as planned (planServing's description). */
   workload?: string;
+  /** parallel.train.inSample: evaluated on the training tokens themselves. */
+  inSample?: boolean;
   prices: { computeSecPerToken: number; crossSecPerToken: number };
   warnings: string[];
   runs: ParallelRun[];
@@ -299,8 +301,10 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const T = trace.tokens;
   const nTrain = Math.min(T - 1, Math.max(1, Math.round(spec.train.fraction * T)));
   const train = { from: 0, to: nTrain };
-  const evalRange = { from: nTrain, to: T };
+  // train.inSample: evaluated on the training tokens themselves (an in-sample bound, as a profile taken on the served data).
+  const evalRange = spec.train.inSample ? { ...train } : { from: nTrain, to: T };
   const workload = scenario.workload;
+  if (spec.train.inSample && workload.kind === 'serving') throw new InputError('parallel.train.inSample: applies to batch workloads (serving requests come from the tokens after the training part); expected inSample false');
   // Serving: requests are drawn from the evaluation part only (sequences cut at the split), so the
   // placement never sees the tokens it is evaluated on.
   const serving = workload.kind === 'serving' ? planServing(evalPart(trace, nTrain), workload, rng.fork('workload'), String(scenario.seed), warnings) : undefined;
@@ -413,8 +417,9 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
     model: model.name,
     hardware: hardware.name,
     fabric: { gpus: G, gpusPerNode: fabric.gpusPerNode, nodes: fabric.nodes, intraNode: fabric.intraKey, interNode: fabric.interKey, allToAll: spec.allToAll, attention: spec.attention },
-    trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: T - nTrain, layers: L, experts: E, topK: trace.topK },
+    trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: evalRange.to - evalRange.from, layers: L, experts: E, topK: trace.topK },
     batchTokens: spec.prefill ? batch * spec.prefill.copies : batch,
+    ...(spec.train.inSample ? { inSample: true } : {}),
     ...(serving ? { workload: serving.description } : {}),
     prices: { computeSecPerToken, crossSecPerToken },
     warnings,

@@ -120,8 +120,12 @@ export const parallelSchema = z
      */
     attention: z.enum(['data', 'tensor', 'coherent']).default('data'),
     placements: z.array(placementSchema).min(1),
-    /** Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest. */
-    train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5) }).strict().default({ fraction: 0.5 }),
+    /**
+     * Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest;
+     * `inSample: true` (batch workloads): evaluated on those training tokens themselves, the bound a
+     * placement profiled on the very data it serves reaches.
+     */
+    train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5), inSample: z.boolean().optional() }).strict().default({ fraction: 0.5 }),
     /** Record a per-GPU timeline of the first this many evaluated steps (0: none). */
     timelineSteps: count.default(0),
     /**

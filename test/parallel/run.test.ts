@@ -119,4 +119,22 @@ describe('several-GPU scenarios', () => {
     await expect(runParallelScenario(bad, { baseDir: serving.baseDir, file: serving.file })).rejects.toThrow(/^parallel\.prefill: applies to batch workloads/);
     expect(() => parseScenario({ ...raw, parallel: { ...(raw.parallel as object), prefill: { copies: 0 } } }, 'x.yaml')).toThrow(/parallel\.prefill\.copies/);
   }, 120_000);
+
+  test('train.inSample: the placement is evaluated on its own training tokens (its evaluation objective is its training one); refused with serving', async () => {
+    const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml'));
+    const rawP = raw as Record<string, Record<string, unknown>>;
+    const sc = (inSample: boolean) => parseScenario({ ...rawP, parallel: { ...rawP.parallel, placements: [{ kind: 'moetuner', program: 'per-layer' }], train: { fraction: 0.5, inSample } } }, file);
+    const [held, ins] = [await runParallelScenario(sc(false), { baseDir, file }), await runParallelScenario(sc(true), { baseDir, file })];
+    expect(ins.inSample).toBe(true);
+    expect(held.inSample).toBeUndefined();
+    expect(ins.trace).toMatchObject({ trainTokens: 169, evalTokens: 169 });
+    const [h, i] = [held.runs[0], ins.runs[0]];
+    // In sample the evaluation objective is the training one; held out it is not.
+    expect(i.objective!.evalSec).toBeCloseTo(i.objective!.trainSec, 12);
+    expect(Math.abs(h.objective!.evalSec - h.objective!.trainSec)).toBeGreaterThan(1e-6);
+    const serving = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
+    const sr = serving.raw as Record<string, Record<string, unknown>>;
+    const bad = parseScenario({ ...sr, parallel: { ...sr.parallel, train: { fraction: 0.5, inSample: true } } }, 'x.yaml');
+    await expect(runParallelScenario(bad, { baseDir: serving.baseDir, file: serving.file })).rejects.toThrow(/^parallel\.train\.inSample: applies to batch workloads/);
+  }, 120_000);
 });
