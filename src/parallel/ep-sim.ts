@@ -48,6 +48,12 @@ export interface EpStep {
   kv: Float64Array;
   /** A serving workload's prefill pass (prefill streaming applies to these only). */
   prefill?: boolean;
+  /**
+   * The key that splits a token over a replicated expert's replicas ((key + slot) mod replicas);
+   * absent: the trace token id. Copies of one trace token in a step (parallel.prefill.copies) get
+   * distinct keys, so that they spread over the replicas as distinct tokens would.
+   */
+  splitKey?: Int32Array;
 }
 
 /**
@@ -308,6 +314,7 @@ export function simulateEp(o: EpOptions): EpResult {
       const layerMetrics = layers[l];
       for (let i = 0; i < B; i++) {
         const t = step.tokens[i];
+        const u = step.splitKey ? step.splitKey[i] : t;
         const h = home[i];
         nextHome[i] = -1;
         const base = (t * L + l) * K;
@@ -316,7 +323,7 @@ export function simulateEp(o: EpOptions): EpResult {
           if (e === NO_EXPERT) continue;
           const key = l * E + e;
           window[key]++;
-          const r = replicaOf(key, t, k);
+          const r = replicaOf(key, u, k);
           if (nextHome[i] < 0) nextHome[i] = r;
           tokensOn[r * E + e]++;
           layerMetrics.routes++;

@@ -12,7 +12,7 @@ import type { PlacementSpec, PolicySpec, Scenario } from '../scenario/schema.js'
 import { fitTraceToModel, type RunContext } from '../sim/run.js';
 import { loadTrace } from '../trace/load.js';
 import { NO_EXPERT, type Trace } from '../trace/types.js';
-import { bytesSec, RooflineCosts } from '../timing/roofline.js';
+import { bytesSec, RooflineCosts, tileKvShare } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { CollectiveCosts } from '../timing/collectives.js';
@@ -105,6 +105,8 @@ export interface ParallelRunResult {
   batchTokens: number;
   /** Serving workloads: the workload as planned (planServing's description). */
   workload?: string;
+  /** parallel.train.inSample: evaluated on the training tokens themselves. */
+  inSample?: boolean;
   prices: { computeSecPerToken: number; crossSecPerToken: number };
   warnings: string[];
   runs: ParallelRun[];
@@ -146,6 +148,53 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
       context[i] = promptTokens + pos[t + i] + 1;
     }
     steps.push({ tokens, context, kv: context });
+  }
+  return steps;
+}
+
+/**
+ * Prefill passes over tokens [from, to), `batch` trace tokens a pass (parallel.prefill): each token at
+ * its position in its trace sequence after `promptTokens` cached ones, the tokens of one sequence in a
+ * pass one chunk of its prefill (tileKvShare over the chunk, the sequence's earlier tokens already
+ * cached, as the serving prefill pass); every trace token enters the pass `copies` times (copy c of
+ * token t split over replicas as key t x copies + c: consecutive keys, so the copies spread over a
+ * replicated expert's replicas as distinct tokens do). copies = 1 gives decodeSteps' tokens.
+ */
+export function prefillSteps(trace: Trace, from: number, to: number, batch: number, promptTokens: number, copies: number): EpStep[] {
+  const pos = new Int32Array(trace.tokens);
+  const seq = new Int32Array(trace.tokens).fill(-1);
+  for (const [j, s] of trace.sequences.entries()) for (let i = 0; i < s.length; i++) { pos[s.start + i] = i; seq[s.start + i] = j; }
+  const steps: EpStep[] = [];
+  for (let t = from; t < to; t += batch) {
+    const n = Math.min(batch, to - t);
+    const context = new Float64Array(n);
+    const kv = new Float64Array(n);
+    // Runs of consecutive tokens of one sequence: one prefill chunk each.
+    for (let a = 0; a < n; ) {
+      let b = a + 1;
+      while (b < n && seq[t + b] === seq[t + a] && pos[t + b] === pos[t + b - 1] + 1) b++;
+      const prior = promptTokens + pos[t + a];
+      for (let i = a; i < b; i++) {
+        context[i] = promptTokens + pos[t + i] + 1;
+        kv[i] = tileKvShare(prior, b - a, i - a);
+      }
+      a = b;
+    }
+    const m = n * copies;
+    const tokens = new Int32Array(m);
+    const ctx = new Float64Array(m);
+    const kvs = new Float64Array(m);
+    const splitKey = copies > 1 ? new Int32Array(m) : undefined;
+    for (let c = 0; c < copies; c++) {
+      for (let i = 0; i < n; i++) {
+        const j = c * n + i;
+        tokens[j] = t + i;
+        ctx[j] = context[i];
+        kvs[j] = kv[i];
+        if (splitKey) splitKey[j] = (t + i) * copies + c;
+      }
+    }
+    steps.push(splitKey ? { tokens, context: ctx, kv: kvs, prefill: true, splitKey } : { tokens, context: ctx, kv: kvs, prefill: true });
   }
   return steps;
 }
@@ -252,14 +301,22 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const T = trace.tokens;
   const nTrain = Math.min(T - 1, Math.max(1, Math.round(spec.train.fraction * T)));
   const train = { from: 0, to: nTrain };
-  const evalRange = { from: nTrain, to: T };
+  // train.inSample: evaluated on the training tokens themselves (an in-sample bound, as a profile taken on the served data).
+  const evalRange = spec.train.inSample ? { ...train } : { from: nTrain, to: T };
   const workload = scenario.workload;
+  if (spec.train.inSample && workload.kind === 'serving') throw new InputError('parallel.train.inSample: applies to batch workloads (serving requests come from the tokens after the training part); expected inSample false');
   // Serving: requests are drawn from the evaluation part only (sequences cut at the split), so the
   // placement never sees the tokens it is evaluated on.
   const serving = workload.kind === 'serving' ? planServing(evalPart(trace, nTrain), workload, rng.fork('workload'), String(scenario.seed), warnings) : undefined;
   const schedPredictors = await schedulerPredictors(serving, evalPart(trace, nTrain), model, ctx, rng, warnings);
   const batch = workload.kind === 'serving' ? serving!.limits.microBatchSize : workload.batchSize;
-  const steps = workload.kind === 'serving' ? [] : decodeSteps(trace, evalRange.from, evalRange.to, batch, workload.promptTokens);
+  if (spec.prefill && workload.kind === 'serving') throw new InputError('parallel.prefill: applies to batch workloads (a serving workload has its own prefill passes); expected no parallel.prefill');
+  const steps =
+    workload.kind === 'serving'
+      ? []
+      : spec.prefill
+        ? prefillSteps(trace, evalRange.from, evalRange.to, batch, workload.promptTokens, spec.prefill.copies)
+        : decodeSteps(trace, evalRange.from, evalRange.to, batch, workload.promptTokens);
 
   // Prices of the placement objective: a token through an expert at the compute-bound slope of
   // Costs.expertSec, and one hidden state over the intra-node interconnect.
@@ -360,8 +417,9 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
     model: model.name,
     hardware: hardware.name,
     fabric: { gpus: G, gpusPerNode: fabric.gpusPerNode, nodes: fabric.nodes, intraNode: fabric.intraKey, interNode: fabric.interKey, allToAll: spec.allToAll, attention: spec.attention },
-    trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: T - nTrain, layers: L, experts: E, topK: trace.topK },
-    batchTokens: batch,
+    trace: { source: where, tokens: T, trainTokens: nTrain, evalTokens: evalRange.to - evalRange.from, layers: L, experts: E, topK: trace.topK },
+    batchTokens: spec.prefill ? batch * spec.prefill.copies : batch,
+    ...(spec.train.inSample ? { inSample: true } : {}),
     ...(serving ? { workload: serving.description } : {}),
     prices: { computeSecPerToken, crossSecPerToken },
     warnings,

@@ -9,7 +9,7 @@ export function parallelTable(r: ParallelRunResult): string {
     `${r.scenario.name}: ${r.model} on ${f.gpus} x ${r.hardware} (${f.nodes} node${f.nodes === 1 ? '' : 's'}, ${f.intraNode}${f.nodes > 1 ? ` + ${f.interNode}` : ''}), attention ${f.attention === 'coherent' ? 'context-coherent (ExFlow)' : `${f.attention}-parallel`}, ${f.allToAll} all-to-all`,
     r.workload !== undefined
       ? `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}; serving requests drawn from the other ${r.trace.evalTokens}: ${r.workload}`
-      : `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on the other ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
+      : `trace ${r.trace.source}: placement trained on tokens 0..${r.trace.trainTokens - 1}, evaluated on ${r.trace.evalTokens === r.trace.trainTokens && r.inSample ? 'the same' : 'the other'} ${r.trace.evalTokens} in steps of ${r.batchTokens} tokens`,
   ];
   const servingCols = r.workload !== undefined ? ['TTFT ms', 'p50', 'p99'] : [];
   const tpotCols = r.workload !== undefined ? ['TPOT ms', 'p50', 'p99'] : ['TPOT ms', 'p99 ms'];

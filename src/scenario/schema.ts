@@ -65,6 +65,8 @@ const presetName = (table: Record<string, unknown>, what: string) =>
 export const placementSchema = z.discriminatedUnion('kind', [
   /** Expert e of every layer on GPU e mod G: the baseline. */
   z.object({ kind: z.literal('round-robin'), label }).strict(),
+  /** Experts [g E/G, (g+1) E/G) on GPU g: Megatron-LM's layout, MoETuner's baseline. */
+  z.object({ kind: z.literal('contiguous'), label }).strict(),
   /** DeepSeek EPLB: `redundantPerGpu` extra replicas of the hottest experts on every GPU, packed by load. */
   z.object({ kind: z.literal('eplb'), label, redundantPerGpu: count.default(1) }).strict(),
   /** ExFlow: inter-layer affinity (tokens stay on one GPU across layers), an integer program per layer. */
@@ -118,10 +120,22 @@ export const parallelSchema = z
      */
     attention: z.enum(['data', 'tensor', 'coherent']).default('data'),
     placements: z.array(placementSchema).min(1),
-    /** Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest. */
-    train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5) }).strict().default({ fraction: 0.5 }),
+    /**
+     * Placement is computed on the first `fraction` of the trace's tokens and evaluated on the rest;
+     * `inSample: true` (batch workloads): evaluated on those training tokens themselves, the bound a
+     * placement profiled on the very data it serves reaches.
+     */
+    train: z.object({ fraction: z.number().gt(0).lt(1).default(0.5), inSample: z.boolean().optional() }).strict().default({ fraction: 0.5 }),
     /** Record a per-GPU timeline of the first this many evaluated steps (0: none). */
     timelineSteps: count.default(0),
+    /**
+     * Batch workloads: each step is a prefill pass instead of a decode step (every token reads the KV
+     * cache by query tile, tileKvShare, at its position in its trace sequence after promptTokens), and
+     * every trace token enters it `copies` times: a prefill-scale step of batchSize x copies tokens built
+     * from a decode trace. Assumes the pass's routing is its trace tokens' routes, each `copies` times
+     * (README, Several GPUs: "Prefill-scale steps").
+     */
+    prefill: z.object({ copies: positiveInt.max(4096).default(1) }).strict().optional(),
   })
   .strict();
 export type ParallelSpec = z.infer<typeof parallelSchema>;

@@ -4,6 +4,7 @@ import { roundRobin, roundRobinPlacement } from '../../src/parallel/placement/ro
 import { CollectiveCosts } from '../../src/timing/collectives.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { lru } from '../../src/policies/lru.js';
+import { placementFromLists } from '../../src/parallel/placement/types.js';
 import { roundCosts, slowLink, traceOf } from './helpers.js';
 
 // Two GPUs, four experts (round-robin: 0, 2 on GPU 0; 1, 3 on GPU 1), one MoE layer, top-1.
@@ -147,5 +148,28 @@ describe('prefill streaming on several GPUs', () => {
     expect(on({ streaming: { minTokens: 3 } }).stepSec).toEqual([50]);
     expect(on({ streaming: { minTokens: 1 }, steps: [{ ...prefill, prefill: false }] }).stepSec).toEqual([50]);
     expect(on({ streaming: { minTokens: 3 } }).streaming).toEqual({ streamedBytes: 0, wastedBytes: 0, streamedSteps: 0 });
+  });
+});
+
+describe('copies of one trace token in a step (parallel.prefill.copies)', () => {
+  // Two GPUs, two experts, one layer, top-1; expert 0 replicated on both GPUs, expert 1 on GPU 1.
+  const placement = placementFromLists(2, 1, 2, 2, [[0, 1], [1]]);
+  const rep = { placement, note: '' };
+  const twins = traceOf(2, 1, [[[0]], [[0]]]);
+  const sim = (st: EpStep) => simulateEp({ trace: twins, steps: [st], plan: rep, costs: roundCosts, collectives, attention: 'data', timelineSteps: 1 });
+  const ones = Float64Array.from([1, 1]);
+
+  test('with consecutive split keys, two copies of a token run as two distinct tokens of the same route', () => {
+    const distinct = sim({ tokens: Int32Array.from([0, 1]), context: ones, kv: ones });
+    const copies = sim({ tokens: Int32Array.from([0, 0]), context: ones, kv: ones, splitKey: Int32Array.from([0, 1]) });
+    expect(copies.stepSec).toEqual(distinct.stepSec);
+    expect(spans(copies)).toEqual(spans(distinct));
+    // (key + slot) mod 2 sends key 0 to expert 0's replica on GPU 0, key 1 to the one on GPU 1: both GPUs compute.
+    expect(copies.gpus.map((g) => g.expertSec)).toEqual([2, 2]);
+  });
+
+  test('without split keys both copies go to the same replica (the trace id picks it): one GPU does both', () => {
+    const r = sim({ tokens: Int32Array.from([0, 0]), context: ones, kv: ones });
+    expect(r.gpus.map((g) => g.expertSec)).toEqual([4, 0]);
   });
 });

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadScenarioFile, parseScenario } from '../../src/scenario/load.js';
-import { top1Hops, runParallelScenario } from '../../src/parallel/run.js';
+import { decodeSteps, prefillSteps, top1Hops, runParallelScenario } from '../../src/parallel/run.js';
+import { kvReadTokens } from '../../src/timing/roofline.js';
 import { parallelTable } from '../../src/parallel/table.js';
 import { parallelCharts } from '../../src/report/parallel.js';
 import { expandSweep } from '../../src/sweep/expand.js';
@@ -67,4 +68,73 @@ describe('several-GPU scenarios', () => {
     const raw = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
     expect(() => expandSweep({ ...raw, sweep: { grid: { 'workload.batchSize': [8, 16] } } }, { file: 'p.yaml' })).toThrow(/^p\.yaml: parallel: several GPUs are not swept yet/);
   });
+
+  test('prefill steps: decode tokens as prefill chunks (KV read by query tile), each trace token `copies` times', () => {
+    // Two sequences of 200 and 100 tokens, one layer; steps of 250 tokens: [0, 250) spans both sequences, [250, 300) the rest of the second.
+    const routes = Array.from({ length: 300 }, (_, t) => [[t % 4]]);
+    const t = traceOf(4, 1, routes);
+    t.sequences = [{ id: 'a', start: 0, length: 200 }, { id: 'b', start: 200, length: 100 }];
+    const one = prefillSteps(t, 0, 300, 250, 10, 1);
+    const dec = decodeSteps(t, 0, 300, 250, 10);
+    expect(one.map((s) => [...s.tokens])).toEqual(dec.map((s) => [...s.tokens]));
+    expect(one.map((s) => [...s.context])).toEqual(dec.map((s) => [...s.context]));
+    expect(one.every((s) => s.prefill === true && s.splitKey === undefined)).toBe(true);
+    // KV reads: chunk a (200 tokens after 10 cached), chunk b (its first 50 after 10), then b's last 50 after 10 + 50.
+    const sum = (xs: Float64Array) => xs.reduce((x, y) => x + y, 0);
+    expect(sum(one[0].kv)).toBeCloseTo(kvReadTokens(10, 200) + kvReadTokens(10, 50), 9);
+    expect(sum(one[1].kv)).toBeCloseTo(kvReadTokens(60, 50), 9);
+    // Far less than decode's per-token context reads of the same tokens.
+    expect(sum(one[0].kv)).toBeLessThan(sum(dec[0].kv) / 2);
+
+    const three = prefillSteps(t, 0, 300, 250, 10, 3);
+    expect(three.map((s) => s.tokens.length)).toEqual([750, 150]);
+    for (const [j, s] of three.entries()) {
+      const n = one[j].tokens.length;
+      for (let c = 0; c < 3; c++) {
+        expect([...s.tokens.subarray(c * n, (c + 1) * n)]).toEqual([...one[j].tokens]);
+        expect([...s.kv.subarray(c * n, (c + 1) * n)]).toEqual([...one[j].kv]);
+      }
+      // Split keys t x copies + c: distinct within the step, consecutive over a token's copies.
+      expect(new Set(s.splitKey).size).toBe(s.tokens.length);
+      expect(s.splitKey![n] - s.splitKey![0]).toBe(1);
+    }
+  });
+
+  test('parallel.prefill on a scenario: the step is batchSize x copies tokens, copies scale the collective bytes; refused with serving', async () => {
+    const raw = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
+    const { baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml'));
+    const with_ = (copies: number) =>
+      parseScenario({ ...raw, workload: { batchSize: 169, promptTokens: 0 }, parallel: { ...(raw.parallel as object), placements: [{ kind: 'contiguous' }], prefill: { copies } } }, 'x.yaml');
+    const [a, b] = [await runParallelScenario(with_(1), { baseDir, file }), await runParallelScenario(with_(4), { baseDir, file })];
+    expect([a.batchTokens, b.batchTokens]).toEqual([169, 676]);
+    expect(b.runs[0].tokens).toBe(4 * a.runs[0].tokens);
+    // About 4x the bytes (not exactly: a copy's home GPU is its index in the step mod G, so the copies of a token start from different GPUs).
+    expect(Math.abs(b.runs[0].collectiveBytes / (4 * a.runs[0].collectiveBytes) - 1)).toBeLessThan(0.01);
+    expect(b.runs[0].crossFraction).toBeCloseTo(a.runs[0].crossFraction, 12);
+    // Four times the tokens: longer steps, more tokens a second (the weights are read once a step).
+    expect(b.runs[0].tpotMeanMs).toBeGreaterThan(a.runs[0].tpotMeanMs);
+    expect(b.runs[0].throughputTokPerSec).toBeGreaterThan(a.runs[0].throughputTokPerSec);
+    const serving = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
+    const bad = parseScenario({ ...(serving.raw as object), parallel: { ...((serving.raw as Record<string, unknown>).parallel as object), prefill: { copies: 2 } } }, 'x.yaml');
+    await expect(runParallelScenario(bad, { baseDir: serving.baseDir, file: serving.file })).rejects.toThrow(/^parallel\.prefill: applies to batch workloads/);
+    expect(() => parseScenario({ ...raw, parallel: { ...(raw.parallel as object), prefill: { copies: 0 } } }, 'x.yaml')).toThrow(/parallel\.prefill\.copies/);
+  }, 120_000);
+
+  test('train.inSample: the placement is evaluated on its own training tokens (its evaluation objective is its training one); refused with serving', async () => {
+    const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml'));
+    const rawP = raw as Record<string, Record<string, unknown>>;
+    const sc = (inSample: boolean) => parseScenario({ ...rawP, parallel: { ...rawP.parallel, placements: [{ kind: 'moetuner', program: 'per-layer' }], train: { fraction: 0.5, inSample } } }, file);
+    const [held, ins] = [await runParallelScenario(sc(false), { baseDir, file }), await runParallelScenario(sc(true), { baseDir, file })];
+    expect(ins.inSample).toBe(true);
+    expect(held.inSample).toBeUndefined();
+    expect(ins.trace).toMatchObject({ trainTokens: 169, evalTokens: 169 });
+    const [h, i] = [held.runs[0], ins.runs[0]];
+    // In sample the evaluation objective is the training one; held out it is not.
+    expect(i.objective!.evalSec).toBeCloseTo(i.objective!.trainSec, 12);
+    expect(Math.abs(h.objective!.evalSec - h.objective!.trainSec)).toBeGreaterThan(1e-6);
+    const serving = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
+    const sr = serving.raw as Record<string, Record<string, unknown>>;
+    const bad = parseScenario({ ...sr, parallel: { ...sr.parallel, train: { fraction: 0.5, inSample: true } } }, 'x.yaml');
+    await expect(runParallelScenario(bad, { baseDir: serving.baseDir, file: serving.file })).rejects.toThrow(/^parallel\.train\.inSample: applies to batch workloads/);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 /** The placement policies: one typed table, a kind without an implementation does not compile. */
 import type { PlacementKind, PlacementSpec } from '../../scenario/schema.js';
+import { contiguous } from './contiguous.js';
 import { eplb } from './eplb.js';
 import { exflow } from './exflow.js';
 import { lina } from './lina.js';
@@ -18,6 +19,7 @@ export interface PlacementInfo<K extends PlacementKind> {
 
 export const placementPolicies: { [K in PlacementKind]: PlacementInfo<K> } = {
   'round-robin': { create: roundRobin, describe: 'expert e on GPU e mod G (baseline)', dynamic: false },
+  contiguous: { create: contiguous, describe: 'experts in blocks of E/G per GPU (Megatron-LM; MoETuner\'s baseline)', dynamic: false },
   eplb: { create: eplb, describe: 'DeepSeek EPLB: replicate hot experts, pack replicas by load', dynamic: false },
   exflow: { create: exflow, describe: 'ExFlow: inter-layer affinity, an integer program per layer (HiGHS)', dynamic: false },
   moetuner: { create: moetuner, describe: 'MoETuner: ILP over token load and inter-layer routing, joint over all layers or per layer (HiGHS)', dynamic: false },

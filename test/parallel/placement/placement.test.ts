@@ -5,6 +5,7 @@ import { placementObjective, crossCost } from '../../../src/parallel/placement/o
 import { solveLayer } from '../../../src/parallel/placement/ilp.js';
 import { balancedPacking, replicateExperts } from '../../../src/parallel/placement/eplb.js';
 import { roundRobinPlacement } from '../../../src/parallel/placement/round-robin.js';
+import { contiguousPlacement } from '../../../src/parallel/placement/contiguous.js';
 import { layerFlow, routeLoad } from '../../../src/parallel/placement/stats.js';
 import { canonicalOwners, improveByLayers, jointObjective, solveJoint } from '../../../src/parallel/placement/joint.js';
 import { chainOptimum } from '../../../src/parallel/placement/chain-dp.js';
@@ -49,6 +50,7 @@ const ctxOf = (c: { trace: ReturnType<typeof traceOf>; G: number }): PlacementCo
 
 const specs: PlacementSpec[] = [
   { kind: 'round-robin' },
+  { kind: 'contiguous' },
   { kind: 'eplb', redundantPerGpu: 1 },
   { kind: 'eplb', redundantPerGpu: 2 },
   { kind: 'exflow', maxNodes: 100000, relGap: 0 },
@@ -59,7 +61,15 @@ const specs: PlacementSpec[] = [
 
 describe('placement invariants', () => {
   test('the table covers every kind', () => {
-    expect(Object.keys(placementPolicies).sort()).toEqual(['eplb', 'exflow', 'lina', 'moetuner', 'round-robin']);
+    expect(Object.keys(placementPolicies).sort()).toEqual(['contiguous', 'eplb', 'exflow', 'lina', 'moetuner', 'round-robin']);
+  });
+
+  test("contiguous is Megatron-LM's layout: EP rank g holds experts g x E/G .. (g+1) x E/G - 1 of every layer", () => {
+    const owners = [...ownersOf(contiguousPlacement(4, 2, 8))];
+    expect(owners).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 1, 2, 2, 3, 3]);
+    // It differs from round-robin (e mod G) whenever a GPU holds more than one expert, and equals it at E = G.
+    expect(owners).not.toEqual([...ownersOf(roundRobinPlacement(4, 2, 8))]);
+    expect([...ownersOf(contiguousPlacement(8, 1, 8))]).toEqual([...ownersOf(roundRobinPlacement(8, 1, 8))]);
   });
 
   test('every expert placed, on real GPUs, and no GPU over its slots (every policy)', async () => {
