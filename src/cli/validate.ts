@@ -14,6 +14,7 @@ interface ValidateArgs extends ReplayArgs {
   report: boolean;
   interleave: boolean;
   diskProfile?: string;
+  diskBracketBound?: number;
 }
 
 export { defaultValidateDir } from '../sweep/out-dir.js';
@@ -26,6 +27,10 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
       .option('disk-profile', { type: 'string', describe: 'the measured disk a storage tier is simulated on and read with (default reports/calibration/disk.json where it exists; moesim calibrate --backend disk writes it)' })
+      .option('disk-bracket-bound', {
+        type: 'number',
+        describe: "a storage tier's pass counts as bracketed when the disk samples immediately before and after it differ by at most this (max / min - 1; default 0.2, validate.ts DISK_BRACKET_BOUND: their geometric mean within 9.5% of a rate between them); a pass outside it is reported as not bracketed",
+      })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',
@@ -52,7 +57,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
     let result;
     try {
-      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(a.diskBracketBound !== undefined ? { diskBracketBound: a.diskBracketBound } : {}), ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
     } finally {
       await setup.backend.close();
     }
