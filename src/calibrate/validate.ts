@@ -430,6 +430,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   const diskBrackets = o.diskBrackets ?? interleave;
   const bound = o.diskBracketBound ?? DISK_BRACKET_BOUND;
   if (!(bound >= 0)) throw new InputError(`--disk-bracket-bound: ${bound} is not a non-negative number`);
+  if (o.diskProbeReads !== undefined && !(Number.isInteger(o.diskProbeReads) && o.diskProbeReads >= 2)) throw new InputError(`--disk-probe-reads: ${o.diskProbeReads} is not a whole number of at least 2`);
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
   const points = driftPoints(o.profile, scaled.expertBytes);
@@ -594,6 +595,12 @@ export interface SsdBracket {
   afterMedianSec: number;
   /** afterSec / beforeSec - 1: how far the disk's speed moved across the pass. */
   drift: number;
+  /**
+   * The samples' own noise in that ratio: the relative standard errors of the two means (sample
+   * standard deviation / sqrt(reads) / mean) added in quadrature. A drift within about twice it is
+   * what two samples of a steady disk's heavy-tailed reads differ by.
+   */
+  driftNoise: number;
   /** sqrt(beforeSec * afterSec) over the disk profile's time for the same read: the pass is simulated on the profile scaled by it. */
   factor: number;
   /** max / min - 1 of the two within the bound: the brackets agree. */
@@ -623,6 +630,7 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
     if (!after) throw new Error(`validate: pass ${before.pass} has a disk sample before it and none after`);
     const b = meanOf(times(before));
     const a = meanOf(times(after));
+    const relSe = (xs: readonly number[]) => (xs.length < 2 ? 0 : spreadOf(xs).sd / Math.sqrt(xs.length) / meanOf(xs));
     out.set(before.pass, {
       pass: before.pass,
       beforeSec: b,
@@ -630,6 +638,7 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
       beforeMedianSec: median(times(before)),
       afterMedianSec: median(times(after)),
       drift: a / b - 1,
+      driftNoise: Math.hypot(relSe(times(before)), relSe(times(after))),
       factor: Math.sqrt(a * b) / model,
       within: Math.max(a, b) / Math.min(a, b) - 1 <= bound,
     });

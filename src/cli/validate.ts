@@ -15,6 +15,7 @@ interface ValidateArgs extends ReplayArgs {
   interleave: boolean;
   diskProfile?: string;
   diskBracketBound?: number;
+  diskProbeReads?: number;
 }
 
 export { defaultValidateDir } from '../sweep/out-dir.js';
@@ -31,6 +32,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
         type: 'number',
         describe: "a storage tier's pass counts as bracketed when the disk samples immediately before and after it differ by at most this (max / min - 1; default 0.2, validate.ts DISK_BRACKET_BOUND: their geometric mean within 9.5% of a rate between them); a pass outside it is reported as not bracketed",
       })
+      .option('disk-probe-reads', { type: 'number', describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',
@@ -57,7 +59,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
     let result;
     try {
-      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(a.diskBracketBound !== undefined ? { diskBracketBound: a.diskBracketBound } : {}), ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(a.diskBracketBound !== undefined ? { diskBracketBound: a.diskBracketBound } : {}), ...(a.diskProbeReads !== undefined ? { diskProbeReads: a.diskProbeReads } : {}), ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
     } finally {
       await setup.backend.close();
     }

@@ -19,7 +19,7 @@ export function ssdValidationLines(v: ValidateResult): string[] {
     const out = dd.outside.length === 0 ? 'every pass within it' : `outside it: pass${dd.outside.length === 1 ? '' : 'es'} ${dd.outside.map((g) => g + 1).join(', ')} (not bracketed: the disk changed speed across ${dd.outside.length === 1 ? 'it' : 'them'})`;
     lines.push(
       `  disk brackets: ${dd.reads} expert reads immediately before and after each pass; the disk at x${dd.factorSpread.min.toFixed(2)} to x${dd.factorSpread.max.toFixed(2)} the profile's read time; ` +
-        `drift across a pass ${pct(dd.driftSpread.median)} (${pct(dd.driftSpread.min)} to ${pct(dd.driftSpread.max)}); bound ${(100 * dd.bound).toFixed(0)}%, ${out}`,
+        `drift across a pass ${pct(dd.driftSpread.median)} (${pct(dd.driftSpread.min)} to ${pct(dd.driftSpread.max)}; the samples' own noise in it ${(100 * Math.min(...dd.brackets.map((b) => b.driftNoise))).toFixed(0)}-${(100 * Math.max(...dd.brackets.map((b) => b.driftNoise))).toFixed(0)}%); bound ${(100 * dd.bound).toFixed(0)}%, ${out}`,
     );
   }
   for (const p of with_) {

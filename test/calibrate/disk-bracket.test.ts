@@ -70,7 +70,7 @@ afterAll(async () => {
   await setup?.backend.close();
 });
 
-const run = async (o: { bound?: number } = {}): Promise<ValidateResult> =>
+const run = async (o: { bound?: number; reads?: number } = {}): Promise<ValidateResult> =>
   validate(setup, {
     profile: await readProfile(PROFILE),
     profileFile: PROFILE,
@@ -78,7 +78,7 @@ const run = async (o: { bound?: number } = {}): Promise<ValidateResult> =>
     repeats: 3,
     interleave: false,
     diskBrackets: true,
-    diskProbeReads: 4,
+    diskProbeReads: o.reads ?? 4,
     disk: { profileFile: 'preset', ssd: SSD },
     diskFile: join(dir, 'experts.bin'),
     clock,
@@ -103,6 +103,8 @@ describe('validate with disk brackets on a disk whose rate drifts (fake clock, r
     for (const b of dd.brackets) {
       expect(b.factor).toBeCloseTo(1, 4);
       expect(b.drift).toBeCloseTo(0, 4);
+      // Every read of a steady fake disk takes the same time: no noise in the samples.
+      expect(b.driftNoise).toBeLessThan(1e-4);
       expect(b.within).toBe(true);
     }
     expect(dd.outside).toEqual([]);
@@ -173,5 +175,6 @@ describe('validate with disk brackets on a disk whose rate drifts (fake clock, r
   it('a negative bound is bad input, refused before anything runs', async () => {
     await expect(run({ bound: -0.1 })).rejects.toThrow(InputError);
     await expect(run({ bound: Number.NaN })).rejects.toThrow(/--disk-bracket-bound/);
+    await expect(run({ reads: 1 })).rejects.toThrow(/--disk-probe-reads/);
   });
 });

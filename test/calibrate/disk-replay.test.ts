@@ -150,6 +150,12 @@ describe('replay with a storage tier', () => {
     const [before, after] = r.ssdProbes!.filter((p) => p.pass === 5);
     expect(b.get(5)!.factor).toBeCloseTo(Math.sqrt(mean(before) * mean(after)) / model, 12);
     expect(b.get(5)!.drift).toBeCloseTo(mean(after) / mean(before) - 1, 12);
+    const relSe = (p: SsdProbe) => {
+      const xs = onCore ? p.onCoreSec! : p.readSec;
+      const m = mean(p);
+      return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) / Math.sqrt(xs.length) / m;
+    };
+    expect(b.get(5)!.driftNoise).toBeCloseTo(Math.hypot(relSe(before), relSe(after)), 12);
     if (onCore) for (const p of r.ssdProbes!) p.onCoreSec!.forEach((t, k) => expect(t).toBeLessThanOrEqual(p.readSec[k]));
     // Scaling the Ssd scales every read's time exactly (latency and transfer alike).
     for (const bytes of [4 * KiB, 96 * KiB, 5_000_000]) expect(ssdReadSec(scaleSsd(SSD, 2.5), bytes, SSD.blockBytes, 2)).toBeCloseTo(2.5 * ssdReadSec(SSD, bytes, SSD.blockBytes, 2), 15);
