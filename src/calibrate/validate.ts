@@ -12,7 +12,9 @@
  * before the first timed pass and after each, and simulates each pass on the profile's hardware
  * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
  * over the passes, beside the error with the profile as calibrated; the table's rows compare the
- * median over the passes on both sides.
+ * median over the passes on both sides. A storage tier's passes are bracketed by disk samples of
+ * their own, immediately before and after each (ssdBrackets): the pass's SSD is the disk profile
+ * scaled to them, and a pass whose brackets disagree by more than a bound is reported as such.
  *
  * Miss handlers that compute a miss elsewhere (miss-exec.ts): the replay's schedule is recorded on
  * the profile's costs, so it executes the simulator's decisions; the simulation as calibrated
