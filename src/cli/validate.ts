@@ -37,7 +37,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('interleave', {
         type: 'boolean',
         default: true,
-        describe: "re-measure the profile's key points (expert run, upload) before the first timed pass and after each, and simulate each pass on the machine's speed of its minutes (--no-interleave: every pass on the profile as calibrated)",
+        describe: "re-measure the profile's key points (expert run, upload) before the first timed pass and after each, and a storage tier's disk immediately before and after each of its passes, and simulate each pass on the machine's speed of its minutes (--no-interleave: every pass on the profiles as calibrated)",
       }) as never,
   handler: async (a) => {
     const { readProfile } = await import('../calibrate/profile.js');
