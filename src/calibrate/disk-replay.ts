@@ -25,7 +25,6 @@
  * where a read is submitted to the block layer), and reported, so that a read the page cache served
  * is never taken for a disk's.
  */
-import { median } from '../metrics/summarize.js';
 import { closeSync, constants, openSync, read as readCb, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { ExpertDtype, HostArray } from './expert-graph.js';
 import type { Ssd } from '../hardware/storage.js';
@@ -37,7 +36,7 @@ import type { HostTier } from '../sim/tiers.js';
 import { createPolicyCache, type PreparedScenario } from '../sim/world.js';
 import { fsInputError } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
-import { now, secondsSince } from '../util/clock.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 
 /** Direct I/O alignment of offsets, sizes and buffer addresses (4 KiB covers 512 B devices too). */
 const ALIGN = 4096;
@@ -102,11 +101,17 @@ export class ExpertFile {
   /** Per key: 1 while its host copy is poisoned (not read back since). */
   private readonly poisoned: Uint8Array;
 
+  /**
+   * `afterRead`: called after each read of an expert's slot with its bytes (tests: a fake disk
+   * advances a fake clock by the time it stands for); `clock` times the bracketing samples (probe).
+   */
   constructor(
     file: string,
     private readonly numKeys: number,
     expertBytes: number,
     ssd: Pick<Ssd, 'blockBytes' | 'queueDepth'>,
+    private readonly clock: Clock = hrClock,
+    private readonly afterRead?: (bytes: number) => void,
   ) {
     if (!(ssd.blockBytes > 0 && ssd.blockBytes % ALIGN === 0)) throw new InputError(`hardware.storage.blockBytes: ${ssd.blockBytes} is not a positive multiple of ${ALIGN} (direct I/O reads whole 4 KiB blocks)`);
     const slotBytes = alignUp(expertBytes);
@@ -209,26 +214,30 @@ export class ExpertFile {
       while (next < n) await one(next++);
     };
     await Promise.all(Array.from({ length: Math.min(queueDepth, n) }, worker));
+    this.afterRead?.(slotBytes);
     this.readBytes += slotBytes;
     this.poisoned[key] = 0;
   }
 
   /**
-   * The disk's speed now (untimed, between passes, like drift.ts's samples): `reads` experts read
-   * back to back, spread over the file; the median seconds of one read.
+   * The disk's speed now (untimed by the replay, immediately before and after a timed pass):
+   * `reads` experts read back to back, spread over the file, as the pass reads them (the slot,
+   * the replay's request size and queue depth); each read's seconds, wall clock and, where the
+   * clock reports the replaying thread's waits for a core, less those waits.
    */
-  async probe(reads: number, waitedSec?: () => number): Promise<{ medianSec: number; medianOnCoreSec?: number }> {
-    const xs: number[] = [];
+  async probe(reads: number): Promise<DiskSample> {
+    const waitedSec = this.clock.waitedSec?.bind(this.clock);
+    const readSec: number[] = [];
     const on: number[] = [];
     for (let i = 0; i < reads; i++) {
       const w0 = waitedSec?.() ?? 0;
-      const t0 = now();
+      const t0 = this.clock.now();
       await this.read((i * 7919 + 13) % this.numKeys);
-      const t = secondsSince(t0);
-      xs.push(t);
+      const t = secondsOn(this.clock, t0);
+      readSec.push(t);
       if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
     }
-    return { medianSec: median(xs), ...(waitedSec ? { medianOnCoreSec: median(on) } : {}) };
+    return { readSec, ...(waitedSec ? { onCoreSec: on } : {}) };
   }
 
   /** Starts counting (before a pass). */
@@ -255,6 +264,12 @@ export class ExpertFile {
       // already gone
     }
   }
+}
+
+/** One bracketing sample of the disk: the seconds of each of its expert reads, wall clock and on a core (where reported). */
+export interface DiskSample {
+  readSec: number[];
+  onCoreSec?: number[];
 }
 
 /** A pass's page-cache check: the share of the bytes read that the block device did not deliver (the page cache did). */

@@ -65,7 +65,7 @@ import { isLowBit, type LowBitDeviceExpert } from './low-bit.js';
 import { emptyRecordedSteps, recordedSource, servingScheduleSource, type RecordedSteps } from './serving-replay.js';
 import { OP_READ } from '../sim/schedule.js';
 import type { Ssd } from '../hardware/storage.js';
-import { ExpertFile, hostResident, pageCacheShare, replayHostTier, type ExpertFileInfo } from './disk-replay.js';
+import { ExpertFile, hostResident, pageCacheShare, replayHostTier, type DiskSample, type ExpertFileInfo } from './disk-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -108,8 +108,14 @@ export interface ReplayOptions {
   storage?: Ssd;
   /** The experts' file on the disk the SSD tier reads (default: in the OS's temporary folder); created and deleted. */
   diskFile?: string;
-  /** With a disk file: time this many expert reads before the first timed pass and after each, untimed (validate's disk samples); default 0. */
+  /**
+   * With a disk file: time this many expert reads immediately before and immediately after each
+   * timed pass, untimed by the pass (validate's disk brackets: after the pass's warm-up and the
+   * other calibration samples, before them after it); default 0.
+   */
   ssdProbeReads?: number;
+  /** Called after each read from the disk file with its bytes (tests: a fake disk advancing a fake clock). */
+  afterDiskRead?: (bytes: number) => void;
 }
 
 /** Issue 16: a policy's SSD-tier reads, executed from a file on this machine's disk (disk-replay.ts). */
@@ -198,15 +204,17 @@ export interface ReplayResult {
   policies: ReplayPolicyResult[];
   /** Seconds spent creating the host weights. */
   setupSec: number;
-  /** Issue 16: the disk's speed at each pass boundary (as betweenPasses): the median seconds of one expert read from the file. */
+  /** Issue 16: the disk's speed immediately before and after each timed pass: its expert reads from the file, timed. */
   ssdProbes?: SsdProbe[];
 }
 
-/** A disk sample between passes: the median seconds of one expert read, wall clock and less the replaying thread's waits for a core (where reported). */
-export interface SsdProbe {
-  boundary: number;
-  medianSec: number;
-  medianOnCoreSec?: number;
+/** A disk sample bracketing a timed pass: the seconds of each expert read, wall clock and less the replaying thread's waits for a core (where reported). */
+export interface SsdProbe extends DiskSample {
+  /** The pass's place in the order of all passes (g), and which side of it. */
+  pass: number;
+  side: 'before' | 'after';
+  /** When the sample started: seconds on the replay's clock since the replay started. */
+  startSec: number;
 }
 
 
@@ -684,7 +692,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const clock = o.clock ?? hrClock;
   const t0 = clock.now();
   // Issue 16: with a storage tier, the experts' host memory is the disk file's aligned mirror.
-  const disk = schedules.some((s) => s.hostResident) ? new ExpertFile(o.diskFile ?? defaultDiskFile(), L * E, expertBytes, storage!) : undefined;
+  const disk = schedules.some((s) => s.hostResident) ? new ExpertFile(o.diskFile ?? defaultDiskFile(), L * E, expertBytes, storage!, clock, o.afterDiskRead) : undefined;
   const hosts = hostExperts(L * E, o.shape, o.seed ?? `${scenario.seed}`, disk?.memory ?? memory);
   disk?.writeAll();
   const setupSec = secondsOn(clock, t0);
@@ -701,17 +709,20 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const passes: PassCounters[][] = o.policies.map(() => []);
     const stepsOf: StepLog[][] = o.policies.map(() => []);
     const probeReads = o.ssdProbeReads ?? 0;
-    const probeDisk = async (boundary: number) => {
-      if (disk && probeReads > 0) ssdProbes.push({ boundary, ...(await disk.probe(probeReads, clock.waitedSec?.bind(clock))) });
+    // A policy with a storage tier: its pass bracketed by disk samples, the closest to it of everything untimed.
+    const probeDisk = async (pass: number, side: SsdProbe['side'], s: RecordedSchedule) => {
+      if (disk && s.hostResident && probeReads > 0) ssdProbes.push({ pass, side, startSec: secondsOn(clock, t0), ...(await disk.probe(probeReads)) });
     };
     await between(0);
-    await probeDisk(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
+        const g = r * o.policies.length + j;
         if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side, disk);
         const log: StepLog[] | null = r === 0 ? [] : null;
+        await probeDisk(g, 'before', s);
         const c = await replayPass(o, hosts, s, s.log.length, log, side, disk);
+        await probeDisk(g, 'after', s);
         if (log) stepsOf[j] = log;
         if (log && j === 0) steps = log;
         const first = passes[j][0];
@@ -721,8 +732,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         passes[j].push(c);
         const mean = c.stepSec.reduce((a, b) => a + b, 0) / c.stepSec.length;
         progress(`${s.label} pass ${r + 1}/${repeats}: ${c.stepSec.length} steps, mean ${(mean * 1e3).toFixed(3)} ms/step, ${c.hits}/${c.accesses} hits`);
-        await between(r * o.policies.length + j + 1);
-        await probeDisk(r * o.policies.length + j + 1);
+        await between(g + 1);
       }
     }
     for (let j = 0; j < o.policies.length; j++) {

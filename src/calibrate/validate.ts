@@ -12,7 +12,9 @@
  * before the first timed pass and after each, and simulates each pass on the profile's hardware
  * scaled to the speed of the samples around it. Each pass's TPOT error is reported, with its spread
  * over the passes, beside the error with the profile as calibrated; the table's rows compare the
- * median over the passes on both sides.
+ * median over the passes on both sides. A storage tier's passes are bracketed by disk samples of
+ * their own, immediately before and after each (ssdBrackets): the pass's SSD is the disk profile
+ * scaled to them, and a pass whose brackets disagree by more than a bound is reported as such.
  *
  * Miss handlers that compute a miss elsewhere (miss-exec.ts): the replay's schedule is recorded on
  * the profile's costs, so it executes the simulator's decisions; the simulation as calibrated
@@ -28,7 +30,7 @@ import { RooflineCosts } from '../timing/roofline.js';
 import type { StepCosts } from '../timing/costs.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
-import { decodeDecisions, encodeDecisions, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult } from './replay.js';
+import { decodeDecisions, encodeDecisions, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult, type SsdProbe } from './replay.js';
 import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
@@ -232,6 +234,12 @@ export interface SsdPassErrors {
   profileErrorSpread: Spread;
   /** Per pass: the disk's read time in its minutes over the profile's (the samples around it); absent without samples. */
   diskFactor?: number[];
+  /** Per pass: how far the disk's speed moved across it (after / before - 1 of its brackets); absent without samples. */
+  bracketDrift?: number[];
+  /** Per pass: whether its brackets agree within the bound (validate's DiskDriftReport.bound). */
+  bracketed?: boolean[];
+  /** The error over the bracketed passes only; absent where none is (or without samples). */
+  bracketedErrorSpread?: Spread;
   /** Per pass: the share of the bytes read that the page cache served (0 with O_DIRECT on a local disk). */
   pageCacheShare?: number[];
 }
@@ -272,6 +280,34 @@ export interface DriftReport {
   uploadRatio?: Spread;
   /** Seconds the probes took, in all (untimed by the replay). */
   probeSec: number;
+  /** Issue 16: the disk samples bracketing each pass of a storage tier; absent without them. */
+  disk?: DiskDriftReport;
+}
+
+export interface DiskDriftReport {
+  /** Expert reads per sample. */
+  reads: number;
+  /** A pass's brackets agree when max / min - 1 of their mean reads is at most this. */
+  bound: number;
+  /** Per pass, in the order of all passes. */
+  brackets: SsdBracket[];
+  /** Over the passes: the drift across each (after / before - 1), and the bracket factors (the disk's read time over the profile's). */
+  driftSpread: Spread;
+  factorSpread: Spread;
+  /** Passes whose brackets differ by more than the bound. */
+  outside: number[];
+}
+
+function diskDriftReport(brackets: Map<number, SsdBracket>, bound: number, reads: number): DiskDriftReport {
+  const all = [...brackets.values()].sort((a, b) => a.pass - b.pass);
+  return {
+    reads,
+    bound,
+    brackets: all,
+    driftSpread: spreadOf(all.map((b) => b.drift)),
+    factorSpread: spreadOf(all.map((b) => b.factor)),
+    outside: all.filter((b) => !b.within).map((b) => b.pass),
+  };
 }
 
 export interface ValidateResult {
@@ -371,6 +407,17 @@ export interface ValidateOptions {
   disk?: { profileFile: string; ssd: Ssd };
   /** The experts' file the SSD tier reads (default in the OS's temporary folder). */
   diskFile?: string;
+  /**
+   * Sample the disk immediately before and after each timed pass of a storage tier and simulate
+   * the pass on the disk profile scaled to them (default: interleave).
+   */
+  diskBrackets?: boolean;
+  /** Expert reads per disk sample (default SSD_PROBE_READS). */
+  diskProbeReads?: number;
+  /** A pass's brackets may differ by this much (max / min - 1) and it still counts as bracketed (default DISK_BRACKET_BOUND). */
+  diskBracketBound?: number;
+  /** Called after each read from the disk file (tests: a fake disk advancing the fake clock). */
+  afterDiskRead?: (bytes: number) => void;
 }
 
 export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<ValidateResult> {
@@ -382,6 +429,10 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   const hardware: Hardware = o.disk ? { ...o.profile.hardware, storage: o.disk.ssd } : o.profile.hardware;
   for (const i of setup.policies) replayHostTier(prep, loaded.scenario, i, profileCosts(scaled, hardware), hardware.storage);
   const interleave = o.interleave ?? true;
+  const diskBrackets = o.diskBrackets ?? interleave;
+  const bound = o.diskBracketBound ?? DISK_BRACKET_BOUND;
+  if (!(bound >= 0)) throw new InputError(`--disk-bracket-bound: ${bound} is not a non-negative number`);
+  if (o.diskProbeReads !== undefined && !(Number.isInteger(o.diskProbeReads) && o.diskProbeReads >= 2)) throw new InputError(`--disk-probe-reads: ${o.diskProbeReads} is not a whole number of at least 2`);
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
   const points = driftPoints(o.profile, scaled.expertBytes);
@@ -404,7 +455,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     scenario: loaded.scenario,
     prep,
     policies: setup.policies,
-    ...(o.disk ? { storage: o.disk.ssd, ...(interleave ? { ssdProbeReads: SSD_PROBE_READS } : {}) } : {}),
+    ...(o.disk ? { storage: o.disk.ssd, ...(diskBrackets ? { ssdProbeReads: o.diskProbeReads ?? SSD_PROBE_READS } : {}) } : {}),
+    ...(o.afterDiskRead ? { afterDiskRead: o.afterDiskRead } : {}),
     ...(o.diskFile ? { diskFile: o.diskFile } : {}),
     shape: scaled.shape,
     warmupSteps: o.warmupSteps,
@@ -419,13 +471,14 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   const repeats = replayed.repeats;
   const missSource: MissCostSourceSpec = { profile: o.profile };
   const asCalibrated = simulateReplay(setup, hardware, replayed, missSource);
-  const ssdFactor = ssdFactors(replayed, o.disk?.ssd);
-  const perPass = prober
+  const brackets = ssdBrackets(replayed, o.disk?.ssd, bound);
+  const ssdFactor = brackets ? (g: number) => brackets.get(g)?.factor ?? 1 : undefined;
+  const perPass = prober || ssdFactor
     ? simulatePasses(
         setup,
         (j, r) => {
           const g = replayed.policies[j].passOrder[r];
-          const f = prober.factorsOfPass(g);
+          const f = prober?.factorsOfPass(g) ?? { expert: 1, upload: 1 };
           const h = scaleHardware(hardware, f.expert, f.upload);
           return ssdFactor && h.storage ? { ...h, storage: scaleSsd(h.storage, ssdFactor(g)) } : h;
         },
@@ -437,7 +490,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
           // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
           // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
           speedOf: (j, r) => {
-            const f = prober.factorsOfPass(replayed.policies[j].passOrder[r]);
+            const f = prober?.factorsOfPass(replayed.policies[j].passOrder[r]) ?? { expert: 1, upload: 1 };
             return { device: f.expert, cpu: backend.name === 'cpu' ? f.expert : 1 };
           },
         },
@@ -477,7 +530,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       simulatedLayerSec: s.perLayerSec.map((t) => t / steps),
       measuredLayerSec: r.perLayerSec.map((t) => t / steps),
       passes: passErrors(r, perPass[i], asCalibrated[i], own.steps, own.streams),
-      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], asCalibrated[i], steps, ssdFactor ? r.passOrder.map(ssdFactor) : undefined) } : {}),
+      ...(r.ssd ? { ssd: ssdPassErrors(r, perPass[i], asCalibrated[i], steps, brackets ? r.passOrder.map((g) => brackets.get(g)!) : undefined) } : {}),
     };
   });
   const probes = prober?.probes ?? [];
@@ -511,6 +564,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       probes,
       ...(probes.length > 0 ? { expertRatio: spreadOf(probes.map((p) => p.expertRatio)), uploadRatio: spreadOf(probes.map((p) => p.uploadRatio)) } : {}),
       probeSec,
+      ...(brackets ? { disk: diskDriftReport(brackets, bound, o.diskProbeReads ?? SSD_PROBE_READS) } : {}),
     },
     warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed)])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
@@ -519,31 +573,83 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   };
 }
 
-/** Expert reads of each disk sample between passes (drift.ts's method for the disk: untimed, each boundary). */
+/** Expert reads of each disk sample bracketing a pass (untimed by it): 32, since 8-read samples (1.7-4.0 ms) moved with every burst of other work (session 22). */
 export const SSD_PROBE_READS = 32;
 
 /**
- * Per pass (by its global order g): the disk's speed in its minutes against the profile's, from the
- * samples at boundaries g and g + 1 (their mean over ssdReadSec of the profile's read of the same
- * expert; on a core where the waits for one are reported); undefined without samples.
+ * The largest disagreement of a pass's two disk brackets (max / min - 1 of their mean read times)
+ * for which the pass counts as bracketed: where the disk's rate during the pass lies between the
+ * two, their geometric mean is within sqrt(1 + bound) of it, and sqrt(1.2) = 1.095 keeps that
+ * within the issue's 10% target. A pass whose brackets differ by more changed speed during the
+ * pass (or the samples did): it is reported as such, and left out of the bracketed spread.
  */
-export function ssdFactors(replayed: ReplayResult, ssd: Ssd | undefined): ((g: number) => number) | undefined {
+export const DISK_BRACKET_BOUND = 0.2;
+
+/** The disk samples around one timed pass, and what validate makes of them. */
+export interface SsdBracket {
+  /** The pass's place in the order of all passes. */
+  pass: number;
+  /** The mean seconds of one expert read in the sample before and after the pass (on a core where the waits are reported, as the pass's figure). */
+  beforeSec: number;
+  afterSec: number;
+  /** The same with the median read: the samples' typical read, without their slow tail. */
+  beforeMedianSec: number;
+  afterMedianSec: number;
+  /** afterSec / beforeSec - 1: how far the disk's speed moved across the pass. */
+  drift: number;
+  /**
+   * The samples' own noise in that ratio: the relative standard errors of the two means (sample
+   * standard deviation / sqrt(reads) / mean) added in quadrature. A drift within about twice it is
+   * what two samples of a steady disk's heavy-tailed reads differ by.
+   */
+  driftNoise: number;
+  /** sqrt(beforeSec * afterSec) over the disk profile's time for the same read: the pass is simulated on the profile scaled by it. */
+  factor: number;
+  /** max / min - 1 of the two within the bound: the brackets agree. */
+  within: boolean;
+}
+
+const meanOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Per pass (by its global order g): its disk brackets, from the samples taken immediately before
+ * and after it, against the profile's read of the same expert (ssdReadSec at the replay's request
+ * size and queue depth); undefined without samples. A pass's SSD time is the sum of its reads, so
+ * the samples' mean read time (not their median, which leaves out the slow reads the sum holds) is
+ * what scales the profile; both are kept.
+ */
+export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound = DISK_BRACKET_BOUND): Map<number, SsdBracket> | undefined {
   const probes = replayed.ssdProbes;
   if (!ssd || !probes || probes.length === 0) return undefined;
   // On a core where both the samples and the passes report the replaying thread's waits (as the TPOT on a core).
-  const onCore = probes.every((p) => p.medianOnCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
-  const at = new Map(probes.map((p) => [p.boundary, onCore ? p.medianOnCoreSec! : p.medianSec]));
-  const slot = replayed.policies.find((p) => p.ssd)?.ssd?.file.slotBytes;
-  if (slot === undefined) return undefined;
+  const onCore = probes.every((p) => p.onCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+  const times = (p: SsdProbe) => (onCore ? p.onCoreSec! : p.readSec);
   const model = ssdReadSec(ssd, replayed.expertBytes, ssd.blockBytes, ssd.queueDepth);
-  return (g) => {
-    const xs = [at.get(g), at.get(g + 1)].filter((x): x is number => x !== undefined);
-    return xs.length === 0 ? 1 : xs.reduce((a, b) => a + b, 0) / xs.length / model;
-  };
+  const out = new Map<number, SsdBracket>();
+  for (const before of probes) {
+    if (before.side !== 'before') continue;
+    const after = probes.find((p) => p.pass === before.pass && p.side === 'after');
+    if (!after) throw new Error(`validate: pass ${before.pass} has a disk sample before it and none after`);
+    const b = meanOf(times(before));
+    const a = meanOf(times(after));
+    const relSe = (xs: readonly number[]) => (xs.length < 2 ? 0 : spreadOf(xs).sd / Math.sqrt(xs.length) / meanOf(xs));
+    out.set(before.pass, {
+      pass: before.pass,
+      beforeSec: b,
+      afterSec: a,
+      beforeMedianSec: median(times(before)),
+      afterMedianSec: median(times(after)),
+      drift: a / b - 1,
+      driftNoise: Math.hypot(relSe(times(before)), relSe(times(after))),
+      factor: Math.sqrt(a * b) / model,
+      within: Math.max(a, b) / Math.min(a, b) - 1 <= bound,
+    });
+  }
+  return out;
 }
 
 /** Per pass of one policy: the SSD tier's read time per step, simulated and measured, and the error (with the disk samples, and with the profile as calibrated). */
-export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: number, factors?: number[]): SsdPassErrors {
+export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonly SimulatedPolicy[], asCalibrated: SimulatedPolicy, steps: number, brackets?: SsdBracket[]): SsdPassErrors {
   const ssd = r.ssd!;
   const measuredMsPerStep = ssd.passSec.map((t) => (1e3 * t) / steps);
   const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
@@ -562,7 +668,14 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
     profileError,
     profileErrorSpread: spreadOf(profileError),
     ...(onCoreMsPerStep ? { onCoreMsPerStep } : {}),
-    ...(factors ? { diskFactor: factors } : {}),
+    ...(brackets
+      ? {
+          diskFactor: brackets.map((b) => b.factor),
+          bracketDrift: brackets.map((b) => b.drift),
+          bracketed: brackets.map((b) => b.within),
+          ...(brackets.some((b) => b.within) ? { bracketedErrorSpread: spreadOf(error.filter((_, k) => brackets[k].within)) } : {}),
+        }
+      : {}),
     ...(ssd.passPageCacheShare ? { pageCacheShare: ssd.passPageCacheShare } : {}),
   };
 }

@@ -14,6 +14,8 @@ interface ValidateArgs extends ReplayArgs {
   report: boolean;
   interleave: boolean;
   diskProfile?: string;
+  diskBracketBound?: number;
+  diskProbeReads?: number;
 }
 
 export { defaultValidateDir } from '../sweep/out-dir.js';
@@ -26,11 +28,16 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
       .option('disk-profile', { type: 'string', describe: 'the measured disk a storage tier is simulated on and read with (default reports/calibration/disk.json where it exists; moesim calibrate --backend disk writes it)' })
+      .option('disk-bracket-bound', {
+        type: 'number',
+        describe: "a storage tier's pass counts as bracketed when the disk samples immediately before and after it differ by at most this (max / min - 1; default 0.2, validate.ts DISK_BRACKET_BOUND: their geometric mean within 9.5% of a rate between them); a pass outside it is reported as not bracketed",
+      })
+      .option('disk-probe-reads', { type: 'number', describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',
         default: true,
-        describe: "re-measure the profile's key points (expert run, upload) before the first timed pass and after each, and simulate each pass on the machine's speed of its minutes (--no-interleave: every pass on the profile as calibrated)",
+        describe: "re-measure the profile's key points (expert run, upload) before the first timed pass and after each, and a storage tier's disk immediately before and after each of its passes, and simulate each pass on the machine's speed of its minutes (--no-interleave: every pass on the profiles as calibrated)",
       }) as never,
   handler: async (a) => {
     const { readProfile } = await import('../calibrate/profile.js');
@@ -52,7 +59,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
     let result;
     try {
-      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
+      result = await validate(setup, { profile, profileFile, warmupSteps: a.warmupSteps, repeats: a.repeats, seed: a.seed, progress, interleave: a.interleave, ...(a.diskBracketBound !== undefined ? { diskBracketBound: a.diskBracketBound } : {}), ...(a.diskProbeReads !== undefined ? { diskProbeReads: a.diskProbeReads } : {}), ...(disk ? { disk } : {}), ...(a.diskFile ? { diskFile: path.resolve(a.diskFile) } : {}) });
     } finally {
       await setup.backend.close();
     }

@@ -14,6 +14,14 @@ export function ssdValidationLines(v: ValidateResult): string[] {
       (ssd ? `; simulated on ${v.disk!.profileFile}: ${(ssd.readLatencySec * 1e6).toFixed(1)} µs + bytes / ${(ssd.seqReadBytesPerSec / 1e9).toFixed(3)} GB/s` : '') +
       (ssd?.burst ? `, behind a token bucket of ${(ssd.burst.bucketBytes / 2 ** 20).toFixed(0)} MiB (burst ${(ssd.burst.burstBytesPerSec / 1e9).toFixed(3)} GB/s, sustained ${(ssd.burst.sustainedBytesPerSec / 1e9).toFixed(3)} GB/s; the profile as calibrated keeps it, the disk samples stand for it)` : ''),
   ];
+  const dd = v.drift.disk;
+  if (dd) {
+    const out = dd.outside.length === 0 ? 'every pass within it' : `outside it: pass${dd.outside.length === 1 ? '' : 'es'} ${dd.outside.map((g) => g + 1).join(', ')} (not bracketed: the disk changed speed across ${dd.outside.length === 1 ? 'it' : 'them'})`;
+    lines.push(
+      `  disk brackets: ${dd.reads} expert reads immediately before and after each pass; the disk at x${dd.factorSpread.min.toFixed(2)} to x${dd.factorSpread.max.toFixed(2)} the profile's read time; ` +
+        `drift across a pass ${pct(dd.driftSpread.median)} (${pct(dd.driftSpread.min)} to ${pct(dd.driftSpread.max)}; the samples' own noise in it ${(100 * Math.min(...dd.brackets.map((b) => b.driftNoise))).toFixed(0)}-${(100 * Math.max(...dd.brackets.map((b) => b.driftNoise))).toFixed(0)}%); bound ${(100 * dd.bound).toFixed(0)}%, ${out}`,
+    );
+  }
   for (const p of with_) {
     const s = p.ssd!;
     const m = [...s.measuredMsPerStep].sort((a, b) => a - b);
@@ -27,6 +35,13 @@ export function ssdValidationLines(v: ValidateResult): string[] {
         `error per pass ${onCore ? 'on a core' : 'wall clock'} ${sp(s.errorSpread)}${s.diskFactor ? ` with the disk samples${disk}` : ''}; wall clock ${sp(s.wallErrorSpread)}; ` +
         `wall clock with the disk profile as calibrated ${sp(s.profileErrorSpread)}${cache}`,
     );
+    if (s.bracketed) {
+      const n = s.bracketed.filter(Boolean).length;
+      lines.push(
+        `    bracketed passes: ${n} of ${s.bracketed.length}${s.bracketedErrorSpread ? `, error ${sp(s.bracketedErrorSpread)}` : ''}; per pass ` +
+          s.error.map((e, k) => `${pct(e)} (drift ${pct(s.bracketDrift![k])}${s.bracketed![k] ? '' : ', not bracketed'})`).join(', '),
+      );
+    }
   }
   return lines;
 }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpertFile, pageCacheShare, scaleSsd } from '../../src/calibrate/disk-replay.js';
 import { readProfile } from '../../src/calibrate/profile.js';
-import { recordSchedules, replay, type ReplayResult } from '../../src/calibrate/replay.js';
+import { recordSchedules, replay, type ReplayResult, type SsdProbe } from '../../src/calibrate/replay.js';
 import { setupReplay, type ReplaySetup } from '../../src/calibrate/replay-setup.js';
-import { simulateReplay, ssdFactors, validate, type ValidateResult } from '../../src/calibrate/validate.js';
+import { simulateReplay, ssdBrackets, validate, type ValidateResult } from '../../src/calibrate/validate.js';
 import { ssdPresets } from '../../src/hardware/storage.js';
 import { OP_READ, OP_STAGE, OP_UPLOAD, OP_COMPUTE } from '../../src/sim/schedule.js';
 import { ssdReadSec } from '../../src/timing/storage.js';
@@ -136,17 +136,27 @@ describe('replay with a storage tier', () => {
     }
   });
 
-  it("samples the disk's read time before the first pass and after each (untimed); a pass is simulated on the samples around it", () => {
-    // 4 policies x 2 passes: boundaries 0..8.
-    expect(r.ssdProbes!.map((p) => p.boundary)).toEqual(Array.from({ length: 9 }, (_, i) => i));
-    expect(r.ssdProbes!.every((p) => p.medianSec > 0)).toBe(true);
-    const f = ssdFactors(r, SSD)!;
+  it("samples the disk's read time immediately before and after each timed pass of a storage tier (untimed); a pass is simulated on its brackets", () => {
+    // 4 policies x 2 passes (global order g = r * 4 + j); all-on-gpu (j = 3) has no storage tier, no samples.
+    const withTier = [0, 1, 2, 4, 5, 6];
+    expect(r.ssdProbes!.map((p) => `${p.pass}${p.side[0]}`)).toEqual(withTier.flatMap((g) => [`${g}b`, `${g}a`]));
+    expect(r.ssdProbes!.every((p) => p.readSec.length === 3 && p.readSec.every((t) => t > 0))).toBe(true);
+    const b = ssdBrackets(r, SSD)!;
+    expect([...b.keys()]).toEqual(withTier);
     const model = ssdReadSec(SSD, 96 * KiB, SSD.blockBytes, SSD.queueDepth);
     // On a core where the clock reports the replaying thread's waits (Linux), else the wall clock.
-    const onCore = r.ssdProbes!.every((p) => p.medianOnCoreSec !== undefined) && r.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
-    const t = (b: number) => (onCore ? r.ssdProbes![b].medianOnCoreSec! : r.ssdProbes![b].medianSec);
-    expect(f(3)).toBeCloseTo((t(3) + t(4)) / 2 / model, 12);
-    if (onCore) for (const p of r.ssdProbes!) expect(p.medianOnCoreSec!).toBeLessThanOrEqual(p.medianSec);
+    const onCore = r.ssdProbes!.every((p) => p.onCoreSec !== undefined) && r.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+    const mean = (p: SsdProbe) => (onCore ? p.onCoreSec! : p.readSec).reduce((x, y) => x + y, 0) / 3;
+    const [before, after] = r.ssdProbes!.filter((p) => p.pass === 5);
+    expect(b.get(5)!.factor).toBeCloseTo(Math.sqrt(mean(before) * mean(after)) / model, 12);
+    expect(b.get(5)!.drift).toBeCloseTo(mean(after) / mean(before) - 1, 12);
+    const relSe = (p: SsdProbe) => {
+      const xs = onCore ? p.onCoreSec! : p.readSec;
+      const m = mean(p);
+      return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) / Math.sqrt(xs.length) / m;
+    };
+    expect(b.get(5)!.driftNoise).toBeCloseTo(Math.hypot(relSe(before), relSe(after)), 12);
+    if (onCore) for (const p of r.ssdProbes!) p.onCoreSec!.forEach((t, k) => expect(t).toBeLessThanOrEqual(p.readSec[k]));
     // Scaling the Ssd scales every read's time exactly (latency and transfer alike).
     for (const bytes of [4 * KiB, 96 * KiB, 5_000_000]) expect(ssdReadSec(scaleSsd(SSD, 2.5), bytes, SSD.blockBytes, 2)).toBeCloseTo(2.5 * ssdReadSec(SSD, bytes, SSD.blockBytes, 2), 15);
   });

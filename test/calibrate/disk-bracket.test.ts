@@ -1,0 +1,180 @@
+/**
+ * validate's disk brackets on a disk whose rate drifts, made deterministic: the experts are read
+ * from a real file (a few MiB, in the OS's temporary folder), but the replay's clock is a fake one
+ * that only the disk advances: each read of an expert takes the profile's ssdReadSec times a
+ * slowdown of the fake time. The disk profile as calibrated (the slowdown 1) then predicts a
+ * slowed pass too fast; the pass simulated on the samples taken immediately before and after it
+ * does not, and a pass across which the disk changed speed is reported as not bracketed.
+ * Nothing here asserts a wall-clock time (a read's fake time is rounded to the nanosecond: agreement to 1e-4).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readProfile } from '../../src/calibrate/profile.js';
+import { setupReplay, type ReplaySetup } from '../../src/calibrate/replay-setup.js';
+import { DISK_BRACKET_BOUND, validate, type ValidateResult } from '../../src/calibrate/validate.js';
+import { ssdPresets } from '../../src/hardware/storage.js';
+import { ssdValidationLines } from '../../src/report/validate-ssd.js';
+import { ssdReadSec } from '../../src/timing/storage.js';
+import type { Clock } from '../../src/util/clock.js';
+import { InputError } from '../../src/util/errors.js';
+import { ROOT } from '../helpers/cli.js';
+
+const KiB = 1024;
+const PROFILE = join(ROOT, 'test/fixtures/cpu-quick-profile.json');
+/** Host DRAM holds 5 of 32 experts; the rest come from the SSD (as test/calibrate/disk-replay.test.ts). */
+const scenarioText = `
+name: bracket-ssd
+seed: 3
+model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
+hardware: { preset: rtx-4090, storage: samsung-990-pro }
+hostTier: { capacityGiB: 2, initial: cold }
+trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 2, tokensPerSequence: 8, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
+policies:
+  - { kind: lru, cache: { perLayer: 2 } }
+  - { kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }
+`;
+const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
+/** 64 x 128 fp32 experts: 96 KiB, a whole number of 4 KiB pages (the slot is the expert). */
+const EXPERT_BYTES = 96 * KiB;
+const READ_SEC = ssdReadSec(SSD, EXPERT_BYTES, SSD.blockBytes, SSD.queueDepth);
+
+/** A clock only the fake disk moves. */
+class FakeClock implements Clock {
+  t = 0n;
+  now(): bigint {
+    return this.t;
+  }
+  get sec(): number {
+    return Number(this.t) / 1e9;
+  }
+}
+
+let dir: string;
+let setup: ReplaySetup;
+const clock = new FakeClock();
+/** The disk's read time over the profile's at fake time t. */
+let slowdown: (tSec: number) => number = () => 1;
+const afterDiskRead = (bytes: number) => {
+  expect(bytes).toBe(EXPERT_BYTES);
+  clock.t += BigInt(Math.round(READ_SEC * slowdown(clock.sec) * 1e9));
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'moesim-disk-bracket-'));
+  writeFileSync(join(dir, 'bracket-ssd.yaml'), scenarioText);
+  setup = await setupReplay({ scenarioFile: join(dir, 'bracket-ssd.yaml'), backend: 'cpu', scale: { hiddenSize: 64, intermediateSize: 128 } });
+}, 60_000);
+afterAll(async () => {
+  await setup?.backend.close();
+});
+
+const run = async (o: { bound?: number; reads?: number } = {}): Promise<ValidateResult> =>
+  validate(setup, {
+    profile: await readProfile(PROFILE),
+    profileFile: PROFILE,
+    warmupSteps: 2,
+    repeats: 3,
+    interleave: false,
+    diskBrackets: true,
+    diskProbeReads: o.reads ?? 4,
+    disk: { profileFile: 'preset', ssd: SSD },
+    diskFile: join(dir, 'experts.bin'),
+    clock,
+    afterDiskRead,
+    ...(o.bound !== undefined ? { diskBracketBound: o.bound } : {}),
+  });
+
+const all = (v: ValidateResult, which: 'error' | 'profileError') => v.policies.flatMap((p) => p.ssd![which]);
+const worst = (xs: number[]) => Math.max(...xs.map(Math.abs));
+
+describe('validate with disk brackets on a disk whose rate drifts (fake clock, real file)', () => {
+  let steady: ValidateResult;
+  beforeAll(async () => {
+    slowdown = () => 1;
+    steady = await run();
+  }, 60_000);
+
+  it('on a steady disk the brackets read x1, agree, and both simulations match every pass', () => {
+    const dd = steady.drift.disk!;
+    expect(dd.bound).toBe(DISK_BRACKET_BOUND);
+    expect(dd.brackets.map((b) => b.pass)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const b of dd.brackets) {
+      expect(b.factor).toBeCloseTo(1, 4);
+      expect(b.drift).toBeCloseTo(0, 4);
+      // Every read of a steady fake disk takes the same time: no noise in the samples.
+      expect(b.driftNoise).toBeLessThan(1e-4);
+      expect(b.within).toBe(true);
+    }
+    expect(dd.outside).toEqual([]);
+    expect(worst(all(steady, 'error'))).toBeLessThan(1e-4);
+    expect(worst(all(steady, 'profileError'))).toBeLessThan(1e-4);
+    for (const p of steady.policies) expect(p.ssd!.bracketed).toEqual([true, true, true]);
+  });
+
+  it('when the disk slows down over the run, the profile measured up front is too fast and the brackets are not', async () => {
+    // The read time grows linearly to x2.5 over a steady run's length.
+    const t0 = clock.sec;
+    const D = Math.max(...steady.replay.ssdProbes!.map((p) => p.startSec));
+    slowdown = (t) => 1 + (1.5 * Math.max(0, t - t0)) / D;
+    const v = await run();
+    slowdown = () => 1;
+    const dd = v.drift.disk!;
+    // The drift is seen, and the disk gets slower across every pass.
+    expect(dd.factorSpread.max).toBeGreaterThan(2);
+    for (const b of dd.brackets) expect(b.drift).toBeGreaterThan(0);
+    for (let i = 1; i < dd.brackets.length; i++) expect(dd.brackets[i].factor).toBeGreaterThan(dd.brackets[i - 1].factor);
+    // Up front: every pass but the first predicted too fast, later ones by more than half.
+    expect(Math.min(...all(v, 'profileError'))).toBeLessThan(-0.5);
+    for (const p of v.policies) expect(p.ssd!.profileError[2]).toBeLessThan(p.ssd!.profileError[0]);
+    // Bracketed: every pass within 2% (the geometric mean of the two ends of a linear ramp).
+    expect(worst(all(v, 'error'))).toBeLessThan(0.02);
+    for (const p of v.policies) {
+      const bracketed = p.ssd!.bracketed!.filter(Boolean).length;
+      if (bracketed > 0) expect(worst([p.ssd!.bracketedErrorSpread!.min, p.ssd!.bracketedErrorSpread!.max])).toBeLessThan(0.02);
+    }
+    // Counts are the simulator's, whatever the disk's speed.
+    for (const p of v.policies) for (const r of p.rows.filter((x) => x.exact)) expect(r.simulated).toBe(r.measured);
+  });
+
+  it('a pass across which the disk changed speed is reported as not bracketed, and left out of the bracketed spread', async () => {
+    // The steady run's layout: pass g between the end of its "before" sample and the start of its "after" one.
+    const probes = steady.replay.ssdProbes!;
+    const g = 3;
+    const before = probes.find((p) => p.pass === g && p.side === 'before')!;
+    const after = probes.find((p) => p.pass === g && p.side === 'after')!;
+    const mid = (before.startSec + before.readSec.reduce((a, b) => a + b, 0) + after.startSec) / 2;
+    const t0 = clock.sec;
+    // x1 until the middle of pass 3 (the pregated policy's second pass), then x3.
+    slowdown = (t) => (t - t0 < mid ? 1 : 3);
+    const v = await run();
+    slowdown = () => 1;
+    const dd = v.drift.disk!;
+    expect(dd.outside).toEqual([g]);
+    const b = dd.brackets.find((x) => x.pass === g)!;
+    expect(b.drift).toBeCloseTo(2, 4);
+    expect(b.within).toBe(false);
+    const pregated = v.policies.find((p) => p.label === 'pregated')!.ssd!;
+    expect(pregated.bracketed).toEqual([true, false, true]);
+    // Its error is the brackets' guess at a pass that ran at x1 then x3: the geometric mean x1.73 for a mean near x2.
+    expect(Math.abs(pregated.error[1])).toBeGreaterThan(0.05);
+    // The other passes are exact; the bracketed spread leaves the pass out.
+    expect(worst([pregated.error[0], pregated.error[2]])).toBeLessThan(1e-4);
+    expect(pregated.bracketedErrorSpread!.n).toBe(2);
+    expect(worst([pregated.bracketedErrorSpread!.min, pregated.bracketedErrorSpread!.max])).toBeLessThan(1e-4);
+    expect(pregated.errorSpread.n).toBe(3);
+    const lines = ssdValidationLines(v).join('\n');
+    expect(lines).toMatch(/bound 20%, outside it: pass 4 \(not bracketed/);
+    expect(lines).toMatch(/pregated: .*\n {4}bracketed passes: 2 of 3, error .*, not bracketed\)/);
+    // A looser bound takes it in.
+    const loose = await run({ bound: 2.5 });
+    expect(loose.drift.disk!.outside).toEqual([]);
+  }, 60_000);
+
+  it('a negative bound is bad input, refused before anything runs', async () => {
+    await expect(run({ bound: -0.1 })).rejects.toThrow(InputError);
+    await expect(run({ bound: Number.NaN })).rejects.toThrow(/--disk-bracket-bound/);
+    await expect(run({ reads: 1 })).rejects.toThrow(/--disk-probe-reads/);
+  });
+});
