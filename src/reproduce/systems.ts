@@ -13,7 +13,7 @@ import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
-import type { PublishedPoint } from './points.js';
+import { pointContext, type PublishedPoint } from './points.js';
 
 const GiB = 2 ** 30;
 
@@ -36,7 +36,10 @@ export interface PointContext {
 /** The catalog weight format that matches the point's stated quantisation (and its precision block). */
 function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3bit' | 'gguf-q4_k' | 'bf16' {
   const e = p.precision.experts;
-  if (e === 'fp16' || e === 'bf16') return 'bf16';
+  // Unquantised weights: 'bf16' is the catalog's no-quantisation format (no dequantisation kernels,
+  // the float HBM efficiency); the bytes moved and read come from the point's precision block (fp32
+  // for the T5-family checkpoints Hugging Face loads in float32).
+  if (e === 'fp16' || e === 'bf16' || e === 'fp32') return 'bf16';
   if (family === 'gguf') return 'gguf-q4_k';
   return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
 }
@@ -45,12 +48,40 @@ const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerPara
 /** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
 const RESERVE_GIB = 2;
 
-/** Transformer layers (dense weights and all experts) that fit in HBM after the embeddings and the reserve. */
-function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
+/**
+ * Encoder-decoder models (modelled as their decoder stack, src/model/presets.ts notes) whose
+ * encoder comes first in module order: Accelerate's device_map="auto" (infer_auto_device_map)
+ * fills the GPU with modules in the order named_children gives them, then the CPU (recalled, not
+ * read at a commit this session), and both Hugging Face classes hold the encoder before the
+ * decoder (SwitchTransformersModel: shared, encoder, decoder; NllbMoeModel: shared, encoder,
+ * decoder; duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107, forks of early-2024
+ * upstream). The encoder's MoE layers (the same shape as the decoder's, minus cross-attention)
+ * take the GPU memory first; the decoder gets what is left.
+ */
+export const ENCODER_FIRST: Record<string, { encoderMoeLayers: number; source: string }> = {
+  'switch-large-128': { encoderMoeLayers: 12, source: 'num_layers 24, encoder_sparse_step 2 (google/flaxformer@3cbba275:flaxformer/t5x/configs/moe/models/switch_large.gin: NUM_ENCODER_SPARSE_LAYERS = 12)' },
+  'nllb-moe-54b': { encoderMoeLayers: 6, source: 'encoder_layers 24, encoder_sparse_step 4' },
+};
+
+/**
+ * Transformer layers (dense weights and all experts) that fit in HBM after the embeddings, the
+ * reserve, the batch's KV cache and the experts one offloaded layer stages for its call; for an encoder-first model (ENCODER_FIRST), the decoder's share after the encoder's MoE
+ * layers took theirs.
+ */
+export function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   const { model, hardware } = ctx;
   const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense');
-  return Math.max(0, Math.min(numMoeLayers(model), Math.floor(free / perLayer)));
+  // The KV cache of the point's batch at the context it decodes to (src/reproduce/run.ts
+  // pointContext) is held on the GPU too: at batch 32 it outgrows what the reserve leaves.
+  const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * pointContext(p).tokensPerSequence * p.workload.batchSize;
+  // An offloaded layer's forward materialises its called experts on the GPU (Accelerate's hook moves
+  // a module's weights to the execution device for the call): every expert where the model's loop
+  // calls them all, else at most one step's routed experts, batch x topK.
+  const everyExpert = p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false);
+  const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, p.workload.batchSize * model.topK)) * expertParams(model) * pointBpp(p, 'experts');
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - kv - staged;
+  const fit = Math.floor(free / perLayer) - (ENCODER_FIRST[p.model]?.encoderMoeLayers ?? 0);
+  return Math.max(0, Math.min(numMoeLayers(model), fit));
 }
 
 const OLLAMA_MEMORY = 'ollama/ollama@3241b457904a91c709b4c77075a50917fab43aaa:llm/memory.go';
@@ -142,6 +173,16 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   'deepseek-v2-lite': {
     callsEveryExpert: false,
     source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
+  },
+  'switch-large-128': {
+    callsEveryExpert: true,
+    source:
+      'transformers SwitchTransformersSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, :, idx].bool(); next_states[token_indices] = expert(hidden_states[token_indices]), every expert module called, zero tokens or not (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/switch_transformers/modeling_switch_transformers.py, a fork with the tuple KV cache of upstream before v4.40); later upstream loops over the activated experts only (huggingface/transformers@00dcc6dda6f6d8e69541a6b51f97986a80242367, idx_mask = torch.nonzero(...)); MoE-Infinity\'s own replacement of the block adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/switch_transformers.py), so the baselines ran the calling-every-expert loop',
+  },
+  'nllb-moe-54b': {
+    callsEveryExpert: true,
+    source:
+      'transformers NllbMoeSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, idx]; expert_output = expert(masked_hidden_states[idx, token_indices]), every expert called (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/nllb_moe/modeling_nllb_moe.py); MoE-Infinity\'s replacement adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/nllb_moe.py)',
   },
   'qwen3-30b-a3b': {
     callsEveryExpert: true,
@@ -241,9 +282,30 @@ export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
  * device_memory_ratio 0.85.
  */
 export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'switch-large-128': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.230 -> 0.130 with the rewrite @cca059c; interface_example.py@cca059c' },
+  'nllb-moe-54b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.239 -> 0.119 with the rewrite @cca059c; interface_example.py@cca059c' },
   'mixtral-8x7b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.895 -> 0.735 with the rewrite @cca059c; interface_example.py@cca059c' },
   'deepseek-v2-lite': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.181 (@3133d18) -> 0.155 (@cca059c) -> 0.100; interface_example.py@cca059c' },
   'qwen3-30b-a3b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'column added after the rewrite; interface_example.py@cca059c' },
+};
+
+/**
+ * Cells of the README's first version (EfficientMoE/MoE-Infinity@6efc133, 2024-02-27) that no later
+ * version re-measured: the 2024 release with per-expert hooks and the activation-matrix prefetch
+ * (the code released the next day, @9cd8e99, 2024-02-28), at the device_memory_ratio its README
+ * example and benchmark script set (README@6efc133: "device_memory_ratio": 0.75;
+ * @9cd8e99:examples/interface_example.py: --device_memory_ratio default 0.75). The latency cells of
+ * these columns (0.230, 0.239) changed with the Feb 2025 rewrite (@cca059c: 0.130, 0.119), so those
+ * points are the dispatcher's (MOEINF_RUNS); the throughput table was never re-measured (commented
+ * out from @3133d18, 2025-02-11), so all its cells are the 2024 release's.
+ */
+const MOEINF_2024 = { dispatch: 'hooks' as const, deviceMemoryRatio: 0.75, source: 'README@6efc133 cell, 2024 release (@9cd8e99: hooks, device_memory_ratio 0.75)' };
+export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'mi-readme-2024-switch-large-128-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-nllb-moe-54b-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-bs32-switch-large-128-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-bs32-nllb-moe-54b-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-bs32-mixtral-8x7b-moe-infinity': MOEINF_2024,
 };
 
 export const systemTable: Record<string, SystemRow> = {
@@ -272,7 +334,11 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings and a 2 GiB reserve; ' +
+      'quantization as stated (Table 2: the same HQQ format; README: fp16 = bf16, fp32 unquantised too); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings, a 2 GiB reserve, the KV cache of the point\'s batch and the experts an offloaded layer\'s call stages on the GPU (all of them where the loop calls every expert, else batch x topK at most), for an encoder-decoder model after the encoder\'s MoE layers took theirs (' +
+      Object.entries(ENCODER_FIRST)
+        .map(([m, r]) => `${m}: ${r.encoderMoeLayers} encoder MoE layers, ${r.source}`)
+        .join('; ') +
+      '; device_map="auto" fills the GPU in module order, the encoder first); ' +
       `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
         .join(', ')}, as for DeepSpeed)`,
@@ -325,9 +391,14 @@ export const systemTable: Record<string, SystemRow> = {
       Object.entries(MOEINF_RUNS)
         .map(([m, r]) => `${m}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio} (${r.source})`)
         .join('; ') +
+      '; the cells of the README\'s first version that no later version re-measured: ' +
+      Object.entries(MOEINF_POINT_RUNS)
+        .map(([id, r]) => `${id}: ${r.dispatch}, device_memory_ratio ${r.deviceMemoryRatio}`)
+        .join('; ') +
+      ` (${MOEINF_2024.source})` +
       '; reserveGiB = (1 - device_memory_ratio) x HBM (the cache is ratio x HBM minus the dense weights)',
     spec: (p, { hardware }) => {
-      const r = MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
+      const r = MOEINF_POINT_RUNS[p.id] ?? MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
       return { system: { kind: 'moe-infinity', reserveGiB: ((1 - r.deviceMemoryRatio) * hardware.gpu.hbmBytes) / GiB, dispatch: r.dispatch } };
     },
   },
