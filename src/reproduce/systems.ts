@@ -277,9 +277,11 @@ export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
  * (EfficientMoE/MoE-Infinity): through the 2024 releases (@350f0dd, Aug 2024) the Mixtral-8x7B
  * cell was 0.895; the Feb 2025 rewrite to the C++ expert dispatcher (@cca059c, "Refactor code for
  * better performance") changed it to 0.735 and DeepSeek-V2-Lite's 0.181 (@3133d18) to 0.155, later
- * 0.100; the Qwen3-30B-A3B column came later still. So every row of the suite is the dispatcher
- * release, whose benchmark script (examples/interface_example.py@cca059c) defaults to
- * device_memory_ratio 0.85.
+ * 0.100; the Qwen3-30B-A3B column came later still. So every row of the later table is the
+ * dispatcher release, whose benchmark script (examples/interface_example.py@cca059c) defaults to
+ * device_memory_ratio 0.85. The first README's cells that were never re-measured (its batch-32
+ * table, and the Switch/NLLB latency cells as first published) are the 2024 release's:
+ * MOEINF_POINT_RUNS, which a point's id selects before this per-model table.
  */
 export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
   'switch-large-128': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.230 -> 0.130 with the rewrite @cca059c; interface_example.py@cca059c' },
