@@ -322,6 +322,77 @@ export const modelPresets: Record<string, MoeModel> = {
       'the encoder and the decoder cross-attention are not counted. Shape read from the sibling ' +
       'switch-base-32/64/256 configs, which differ from switch-base-128 only in num_experts.',
   },
+  'switch-large-128': {
+    name: 'switch-large-128',
+    displayName: 'Switch-Large-128 (decoder)',
+    source: hf('google/switch-large-128'),
+    // Not read from the checkpoint's config.json: the shape is the T5X gin the checkpoint was
+    // trained from (google/flaxformer@3cbba275:flaxformer/t5x/configs/moe/models/switch_large.gin:
+    // NUM_DECODER_LAYERS 24, NUM_HEADS 16, HEAD_DIM 64, EMBED_DIM 1024, MLP_DIM 4096,
+    // NUM_EXPERTS 128, "every other MLP sublayer is an MoE sublayer", NUM_DECODER_SPARSE_LAYERS 12),
+    // the HF keys recalled as num_decoder_layers 24, decoder_sparse_step 2, d_model 1024, d_ff 4096,
+    // num_heads 16, d_kv 64, vocab_size 32128. Check: 24 sparse layers (encoder + decoder) x 128 x
+    // 2 x 1024 x 4096 = 25.8B expert parameters, 26.4B in all as the Pre-gated MoE paper's Table I
+    // lists (105.6 GB in fp32, 4 bytes each).
+    numLayers: 24,
+    moeLayers: range(0, 12).map((i) => 2 * i + 1), // SwitchTransformersStack: sparse when i % 2 == 1
+    numExperts: 128,
+    topK: 1, // Top-1 router
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 1024, // d_model
+    expertIntermediateSize: 4096, // d_ff
+    expertMatrices: 2, // wi, wo (ReLU, is_gated_act false)
+    expertBias: false,
+    denseIntermediateSize: 4096, // d_ff
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 64 }, // num_heads, d_kv
+    vocabSize: 32128,
+    tiedEmbeddings: true, // T5-style shared embedding
+    notes:
+      'Encoder-decoder model, modelled as its decoder stack only (24 layers, MoE every other layer); ' +
+      'the encoder (the same 24-layer shape, run once per request in the prefill) and the decoder cross-attention ' +
+      '(q, k, v, o of d_model x d_model per layer, 4.2M parameters; after the first step only q and o are ' +
+      'called, k and v reuse the cached encoder projections) are not counted: the model type has no ' +
+      'cross-attention or encoder weights. For offloading that streams whole layers with every expert ' +
+      '(Accelerate and ZeRO-3 on the Hugging Face loop, which calls every expert) the missing cross-attention ' +
+      'is 0.4% of an MoE layer\'s bytes (4.2M of 1.08B parameters), about 0.8% of a decode step\'s streamed bytes in all (24 x 4.2M of 13.1B); the shape was not read from the ' +
+      'checkpoint\'s config.json (see the preset).',
+  },
+  'nllb-moe-54b': {
+    name: 'nllb-moe-54b',
+    displayName: 'NLLB-MoE-54B (decoder)',
+    source: hf('facebook/nllb-moe-54b'),
+    // config.json keys as quoted by a third-party audit that fetched facebook/nllb-moe-54b's
+    // config (the config.json itself not read this session): decoder_layers 24, decoder_sparse_step
+    // 4, d_model 2048, decoder_attention_heads 16, decoder_ffn_dim 8192, num_experts 128,
+    // vocab_size 256206, activation_function relu, torch_dtype float32. Sparse layers: transformers'
+    // NllbMoeDecoder makes layer i sparse when (i + 1) % decoder_sparse_step == 0 (duyy97/transformers
+    // @ebebfbf5:src/transformers/models/nllb_moe/modeling_nllb_moe.py, a fork of early-2024 upstream),
+    // so layers 3, 7, ..., 23. Router: NllbMoeTop2Router (top-2).
+    numLayers: 24,
+    moeLayers: [3, 7, 11, 15, 19, 23],
+    numExperts: 128,
+    topK: 2,
+    numSharedExperts: 0,
+    sharedExpertIntermediateSize: 0,
+    hiddenSize: 2048, // d_model
+    expertIntermediateSize: 8192, // decoder_ffn_dim
+    expertMatrices: 2, // fc1, fc2 (ReLU)
+    expertBias: true, // NllbMoeDenseActDense: nn.Linear with bias
+    denseIntermediateSize: 8192, // decoder_ffn_dim
+    attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 128 }, // MHA, d_model / heads
+    vocabSize: 256206,
+    tiedEmbeddings: true, // shared embedding, lm_head tied
+    notes:
+      'Encoder-decoder model, modelled as its decoder stack only (24 layers, MoE every fourth layer); ' +
+      'the encoder (24 layers of the same shape, run once per request in the prefill) and the decoder ' +
+      'cross-attention (q, k, v, o of 2048 x 2048 with biases per layer, 16.8M parameters; after the first step ' +
+      'only q_proj and out_proj are called) are not counted, nor the attention biases: the model type has no ' +
+      'cross-attention or encoder weights. For whole-layer streaming with every expert (the Hugging Face ' +
+      'NllbMoeSparseMLP calls every expert) the missing cross-attention is 0.4% of an MoE layer\'s bytes ' +
+      '(16.8M of 4.33B parameters), a third of a dense layer\'s self-attention and FFN (16.8M + 33.6M), about 1.5% of a decode step\'s streamed bytes in all (24 x 16.8M of 27B); ' +
+      'the shape was read from a third-party copy of the config, not the config.json itself (see the preset).',
+  },
   'gpt-oss-20b': {
     name: 'gpt-oss-20b',
     displayName: 'gpt-oss-20b',

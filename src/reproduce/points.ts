@@ -110,3 +110,19 @@ export function loadSuite(file: string): PublishedSuite {
 
 /** Seconds per output token, whatever the published unit. */
 export const secPerToken = (metric: PublishedMetric, value: number): number => (metric === 'secPerToken' ? value : 1 / value);
+
+/**
+ * The context a point decodes at: the source's prompt (0 where unstated: an empty context) and the
+ * tokens each trace sequence holds: the prompt, then one decode step per output token after the
+ * first (the prefill emits the first), so the mean TPOT is the mean over the generated tokens of
+ * the per-token cost at contexts prompt + 1 .. prompt + outputs - 1. Without a stated output length
+ * a synthetic trace decodes `syntheticTokens` tokens after the prompt (48 by default, as before).
+ * The recorded Mixtral trace keeps its own sequence lengths (83 and 254 tokens): its points take
+ * the stated prompt from them and decode the rest.
+ */
+export function pointContext(p: PublishedPoint, syntheticTokens = 48): { promptTokens: number; tokensPerSequence: number } {
+  const prompt = p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens;
+  const outputs = p.workload.outputTokens;
+  const tokensPerSequence = outputs === 'unstated' ? prompt + syntheticTokens : prompt + outputs - (prompt > 0 ? 1 : 0);
+  return { promptTokens: prompt, tokensPerSequence };
+}

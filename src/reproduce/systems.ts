@@ -13,7 +13,7 @@ import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
-import type { PublishedPoint } from './points.js';
+import { pointContext, type PublishedPoint } from './points.js';
 
 const GiB = 2 ** 30;
 
@@ -47,18 +47,40 @@ const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerPara
 const RESERVE_GIB = 2;
 
 /**
- * Transformer layers (dense weights and all experts) that fit in HBM after the embeddings, the
- * reserve, and room to stage the experts an offloaded layer runs in one step (Accelerate's hook
- * moves an offloaded module's weights to the GPU for its forward): the experts the step's tokens
- * can route, min(experts, batch x max(1, stated prompt) x top-k), as nglThatFits stages a prompt's.
+ * Encoder-decoder models (modelled as their decoder stack, src/model/presets.ts notes) whose
+ * encoder comes first in module order: Accelerate's device_map="auto" (infer_auto_device_map)
+ * fills the GPU with modules in the order named_children gives them, then the CPU (recalled, not
+ * read at a commit this session), and both Hugging Face classes hold the encoder before the
+ * decoder (SwitchTransformersModel: shared, encoder, decoder; NllbMoeModel: shared, encoder,
+ * decoder; duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107, forks of early-2024
+ * upstream). The encoder's MoE layers (the same shape as the decoder's, minus cross-attention)
+ * take the GPU memory first; the decoder gets what is left.
  */
-function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
+export const ENCODER_FIRST: Record<string, { encoderMoeLayers: number; source: string }> = {
+  'switch-large-128': { encoderMoeLayers: 12, source: 'num_layers 24, encoder_sparse_step 2 (google/flaxformer@3cbba275:flaxformer/t5x/configs/moe/models/switch_large.gin: NUM_ENCODER_SPARSE_LAYERS = 12)' },
+  'nllb-moe-54b': { encoderMoeLayers: 6, source: 'encoder_layers 24, encoder_sparse_step 4' },
+};
+
+/**
+ * Transformer layers (dense weights and all experts) that fit in HBM after the embeddings, the
+ * reserve, the batch's KV cache, and room to stage the experts an offloaded layer runs in one step
+ * (Accelerate's hook moves an offloaded module's weights to the GPU for its forward): every expert
+ * where the model's loop calls them all, else the experts the step's tokens can route,
+ * min(experts, batch x max(1, stated prompt) x top-k), as nglThatFits stages a prompt's; for an
+ * encoder-first model (ENCODER_FIRST), the decoder's share after the encoder's MoE layers took theirs.
+ */
+export function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   const { model, hardware } = ctx;
   const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
+  // The KV cache of the point's batch at the context it decodes to (pointContext) is held on the
+  // GPU too: at batch 32 it outgrows what the reserve leaves.
+  const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * pointContext(p).tokensPerSequence * p.workload.batchSize;
+  const everyExpert = p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false);
   const stepTokens = p.workload.batchSize * Math.max(1, p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens);
-  const staging = Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK)) * expertParams(model) * pointBpp(p, 'experts');
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - staging;
-  return Math.max(0, Math.min(numMoeLayers(model), Math.floor(free / perLayer)));
+  const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK))) * expertParams(model) * pointBpp(p, 'experts');
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - kv - staged;
+  const fit = Math.floor(free / perLayer) - (ENCODER_FIRST[p.model]?.encoderMoeLayers ?? 0);
+  return Math.max(0, Math.min(numMoeLayers(model), fit));
 }
 
 const OLLAMA_MEMORY = 'ollama/ollama@3241b457904a91c709b4c77075a50917fab43aaa:llm/memory.go';
@@ -150,6 +172,16 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   'deepseek-v2-lite': {
     callsEveryExpert: false,
     source: 'DeepSeek-V2 remote code, DeepseekV2MoE.moe_infer: for i, num_tokens in enumerate(tokens_per_expert): ... if num_tokens == 0: continue (vendored at EfficientMoE/MoE-Infinity@d6178017933c3d39f82be99f702d8a3e4ce98f8f:moe_infinity/models/modeling_deepseek/modeling_deepseek.py)',
+  },
+  'switch-large-128': {
+    callsEveryExpert: true,
+    source:
+      'transformers SwitchTransformersSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, :, idx].bool(); next_states[token_indices] = expert(hidden_states[token_indices]), every expert module called, zero tokens or not (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/switch_transformers/modeling_switch_transformers.py, a fork with the tuple KV cache of upstream before v4.40); later upstream loops over the activated experts only (huggingface/transformers@00dcc6dda6f6d8e69541a6b51f97986a80242367, idx_mask = torch.nonzero(...)); MoE-Infinity\'s own replacement of the block adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/switch_transformers.py), so the baselines ran the calling-every-expert loop',
+  },
+  'nllb-moe-54b': {
+    callsEveryExpert: true,
+    source:
+      'transformers NllbMoeSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, idx]; expert_output = expert(masked_hidden_states[idx, token_indices]), every expert called (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/nllb_moe/modeling_nllb_moe.py); MoE-Infinity\'s replacement adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/nllb_moe.py)',
   },
   'qwen3-30b-a3b': {
     callsEveryExpert: true,
@@ -244,11 +276,15 @@ export const VLLM_MAX_MODEL_LEN: Record<string, number> = {
  * (EfficientMoE/MoE-Infinity): through the 2024 releases (@350f0dd, Aug 2024) the Mixtral-8x7B
  * cell was 0.895; the Feb 2025 rewrite to the C++ expert dispatcher (@cca059c, "Refactor code for
  * better performance") changed it to 0.735 and DeepSeek-V2-Lite's 0.181 (@3133d18) to 0.155, later
- * 0.100; the Qwen3-30B-A3B column came later still. So every row of the suite is the dispatcher
- * release, whose benchmark script (examples/interface_example.py@cca059c) defaults to
- * device_memory_ratio 0.85.
+ * 0.100; the Qwen3-30B-A3B column came later still. So every row of the later table is the
+ * dispatcher release, whose benchmark script (examples/interface_example.py@cca059c) defaults to
+ * device_memory_ratio 0.85. The first README's cells that were never re-measured (its batch-32
+ * table, and the Switch/NLLB latency cells as first published) are the 2024 release's:
+ * MOEINF_POINT_RUNS, which a point's id selects before this per-model table.
  */
 export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
+  'switch-large-128': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.230 -> 0.130 with the rewrite @cca059c; interface_example.py@cca059c' },
+  'nllb-moe-54b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.239 -> 0.119 with the rewrite @cca059c; interface_example.py@cca059c' },
   'mixtral-8x7b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.895 -> 0.735 with the rewrite @cca059c; interface_example.py@cca059c' },
   'deepseek-v2-lite': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.181 (@3133d18) -> 0.155 (@cca059c) -> 0.100; interface_example.py@cca059c' },
   'qwen3-30b-a3b': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: 'column added after the rewrite; interface_example.py@cca059c' },
@@ -261,11 +297,25 @@ export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; dev
  * 32) predate the Feb 2025 dispatcher rewrite (@cca059c), so they ran the hooks release; its first
  * published script, examples/interface_example.py@87eacf7ada2590e80db2e5e98702d632a6869d6a,
  * defaults to device_memory_ratio 0.75 (the README does not say which script measured the table).
+ *
+ * Switch-Large-128 and NLLB-MoE-54B: cells of the README's first version (@6efc133, 2024-02-27) that no later
+ * version re-measured: the 2024 release with per-expert hooks and the activation-matrix prefetch
+ * (the code released the next day, @9cd8e99, 2024-02-28), at the device_memory_ratio its README
+ * example and benchmark script set (README@6efc133: "device_memory_ratio": 0.75;
+ * @9cd8e99:examples/interface_example.py: --device_memory_ratio default 0.75). The latency cells of
+ * these columns (0.230, 0.239) changed with the Feb 2025 rewrite (@cca059c: 0.130, 0.119), so those
+ * points are the dispatcher's (MOEINF_RUNS); the throughput table was never re-measured (commented
+ * out from @3133d18, 2025-02-11), so all its cells are the 2024 release's.
  */
+const MOEINF_2024 = { dispatch: 'hooks' as const, deviceMemoryRatio: 0.75, source: 'README@6efc133 cell, 2024 release (@9cd8e99: hooks, device_memory_ratio 0.75)' };
 export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
   'mi-readme-2024-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '0.895 in the README @6efc133 to @3133d18 (2024 releases); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
   'mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.85, source: '0.181 added @d73d27911330a4e32830fcf179f0d830d93573cb (2025-02-06), before the dispatcher rewrite @cca059c (2025-02-23); that commit\'s examples/interface_example.py: --device_memory_ratio default 0.85' },
   'mi-readme-2024-b32-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '12.579 tokens/s at batch 32 in the README @6efc133 to @51f5730 (commented out @3133d18); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
+  'mi-readme-2024-switch-large-128-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-nllb-moe-54b-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-bs32-switch-large-128-moe-infinity': MOEINF_2024,
+  'mi-readme-2024-bs32-nllb-moe-54b-moe-infinity': MOEINF_2024,
 };
 
 export const systemTable: Record<string, SystemRow> = {
@@ -294,7 +344,11 @@ export const systemTable: Record<string, SystemRow> = {
   'hf-accelerate': {
     preset: 'accelerate',
     settings:
-      'quantization as stated (Table 2: the same HQQ format; README: unstated, so transformers\' from_pretrained default, fp32); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings, a 2 GiB reserve and room to stage the experts one offloaded layer runs in a step (min(experts, batch x max(1, prompt) x top-k)); ' +
+      'quantization as stated (Table 2: the same HQQ format; README: unstated for Mixtral and DeepSeek-V2-Lite, so transformers\' from_pretrained default, fp32; fp32 for Switch and NLLB); gpuLayers, which no source states: Table 2 (same memory budget as mixtral-offloading in that row) = layers x cachePerLayer / experts; the README (RTX A5000) = the transformer layers that fit in HBM after the embeddings, a 2 GiB reserve, the KV cache of the point\'s batch and the experts an offloaded layer\'s call stages on the GPU (all of them where the loop calls every expert, else min(experts, batch x max(1, prompt) x top-k)), for an encoder-decoder model after the encoder\'s MoE layers took theirs (' +
+      Object.entries(ENCODER_FIRST)
+        .map(([m, r]) => `${m}: ${r.encoderMoeLayers} encoder MoE layers, ${r.source}`)
+        .join('; ') +
+      '; device_map="auto" fills the GPU in module order, the encoder first); ' +
       `which experts an offloaded layer uploads: Table 2 every expert (${MO_T2_NAIVE.source}); the README the model's Hugging Face loop (${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'}`)
         .join(', ')}, as for DeepSpeed)`,

@@ -12,7 +12,7 @@ describe.each(Object.entries(modelPresets))('preset %s', (key, model) => {
   });
 });
 
-test('the catalog has the twenty models the docs list', () => {
+test('the catalog has the twenty-two models the docs list', () => {
   expect(Object.keys(modelPresets).sort()).toEqual(
     [
       'deepseek-v2-lite',
@@ -26,6 +26,8 @@ test('the catalog has the twenty models the docs list', () => {
       'qwen1.5-moe-a2.7b',
       'qwen3-30b-a3b',
       'switch-base-128',
+      'switch-large-128',
+      'nllb-moe-54b',
       'deepseek-r1',
       'kimi-k2',
       'qwen3-235b-a22b',
@@ -50,6 +52,20 @@ test('Switch is a decoder stack with MoE on odd layers, top-1', () => {
   expect(s.moeLayers).toEqual([1, 3, 5, 7, 9, 11]);
   expect(s.topK).toBe(1);
   expect(s.notes).toMatch(/decoder/);
+});
+
+test('Switch-Large-128 and NLLB-MoE-54B: decoder stacks, MoE every 2nd / 4th layer, top-1 / top-2, sizes of the published totals', async () => {
+  const { totalParams } = await import('../../src/model/derived.js');
+  const s = modelPresets['switch-large-128'];
+  expect([s.numLayers, s.moeLayers.length, s.moeLayers[0], s.moeLayers.at(-1), s.topK, s.numExperts]).toEqual([24, 12, 1, 23, 1, 128]);
+  // encoder and decoder of the same shape: twice the decoder stack is the 26.4B the Pre-gated MoE paper lists (within 2%)
+  expect(Math.abs((2 * totalParams(s)) / 26.4e9 - 1)).toBeLessThan(0.02);
+  const n = modelPresets['nllb-moe-54b'];
+  expect(n.moeLayers).toEqual([3, 7, 11, 15, 19, 23]);
+  expect([n.topK, n.expertBias, n.hiddenSize, n.expertIntermediateSize]).toEqual([2, true, 2048, 8192]);
+  // 54.5B in all (the model card's 54B): twice the decoder stack (the shared embedding counted twice, 1%)
+  expect(Math.abs((2 * totalParams(n)) / 54.5e9 - 1)).toBeLessThan(0.02);
+  for (const m of [s, n]) expect(m.notes).toMatch(/decoder stack only.*cross-attention/s);
 });
 
 test('FLAME-MoE: layer 0 dense, 64 experts top-6 with 2 shared, the traces\' MoE layers', () => {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { loadSuite } from '../../src/reproduce/points.js';
-import { systemTable, systemRows, VLLM_RUNS } from '../../src/reproduce/systems.js';
+import { ENCODER_FIRST, HF_MOE_LOOP, MOEINF_POINT_RUNS, systemTable, systemRows, VLLM_RUNS } from '../../src/reproduce/systems.js';
 import { perKernelCost, pointScenario, reproduce, simulatePoint, suiteBaseDir, type FittedParameter } from '../../src/reproduce/run.js';
 import { systems as catalog } from '../../src/systems/catalog.js';
 import { ROOT } from '../helpers/cli.js';
@@ -193,3 +193,38 @@ test('Accelerate layers that fit leave room to stage the experts one offloaded l
   expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 3 });
   expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 2 });
 });
+test('the README\'s first tables (@6efc133): fp32 T5-family cells unquantised, the encoder fills the GPU first, the Switch/NLLB loops call every expert, the 2024 cells run the hooks release', () => {
+  // fp32 is no quantisation: the catalog's fp32 format (no dequantisation; its bytes come from the point's precision)
+  for (const id of ['mi-readme-switch-large-128-hf-accelerate', 'mi-readme-2024-bs32-nllb-moe-54b-deepspeed-zero-inference']) {
+    expect(byId(id).precision.experts).toBe('fp32');
+    expect(sys(id).quantization).toBe('fp32');
+    expect(pointScenario(byId(id), { suite, baseDir: suiteBaseDir(FILE) }).precision).toMatchObject({ experts: 'fp32', dense: 'fp32' });
+  }
+  // device_map auto, encoder first: 12 (Switch) / 6 (NLLB) encoder MoE layers of ~4.3 / 17 GB in fp32
+  // take more than the A5000 has, so no decoder layer is on the GPU
+  expect(ENCODER_FIRST['switch-large-128'].encoderMoeLayers).toBe(12);
+  for (const m of ['switch-large-128', 'nllb-moe-54b']) {
+    expect(HF_MOE_LOOP[m].callsEveryExpert).toBe(true);
+    expect(sys(`mi-readme-${m}-hf-accelerate`)).toMatchObject({ kind: 'accelerate', gpuLayers: 0, callsEveryExpert: true });
+    expect(sys(`mi-readme-2024-bs32-${m}-hf-accelerate`)).toMatchObject({ gpuLayers: 0, callsEveryExpert: true });
+    expect(sys(`mi-readme-${m}-deepspeed-zero-inference`)).toMatchObject({ kind: 'deepspeed-zero-inference', pinMemory: false, callsEveryExpert: true, leafMoeBlock: false });
+    expect(policy(`mi-readme-${m}-hf-accelerate`).kind).toBe('all-on-gpu');
+  }
+  // the 2024 cells: hooks release at device_memory_ratio 0.75; the Feb 2025 re-measurement: the dispatcher at 0.85
+  for (const id of Object.keys(MOEINF_POINT_RUNS).filter((i) => /switch|nllb/.test(i))) {
+    expect(byId(id)?.system).toBe('moe-infinity');
+    expect(sys(id)).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+    expect(sys(id).reserveGiB as number).toBeCloseTo(0.25 * 24, 9);
+  }
+  expect(sys('mi-readme-2025-switch-large-128-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
+  expect(sys('mi-readme-2025-nllb-moe-54b-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
+});
+
+test('the new Switch and NLLB points simulate, and ZeRO-3 gathering every fp32 expert costs about the same per step at batch 1 and 32 (transfer-bound), as the README\'s DeepSpeed cells do', async () => {
+  const base = suiteBaseDir(FILE);
+  const b1 = await simulatePoint(byId('mi-readme-switch-large-128-deepspeed-zero-inference'), base, { suite });
+  const b32 = await simulatePoint(byId('mi-readme-2024-bs32-switch-large-128-deepspeed-zero-inference'), base, { suite });
+  // seconds per token: the batch-32 step is 32 x its per-token figure
+  expect((32 * b32) / b1).toBeGreaterThan(0.8);
+  expect((32 * b32) / b1).toBeLessThan(1.25);
+}, 60_000);
