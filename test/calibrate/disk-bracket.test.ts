@@ -20,21 +20,12 @@ import { ssdReadSec } from '../../src/timing/storage.js';
 import type { Clock } from '../../src/util/clock.js';
 import { InputError } from '../../src/util/errors.js';
 import { ROOT } from '../helpers/cli.js';
+import { tinySsdScenario } from '../helpers/tiers.js';
 
 const KiB = 1024;
 const PROFILE = join(ROOT, 'test/fixtures/cpu-quick-profile.json');
-/** Host DRAM holds 5 of 32 experts; the rest come from the SSD (as test/calibrate/disk-replay.test.ts). */
-const scenarioText = `
-name: bracket-ssd
-seed: 3
-model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
-hardware: { preset: rtx-4090, storage: samsung-990-pro }
-hostTier: { capacityGiB: 2, initial: cold }
-trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 2, tokensPerSequence: 8, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
-policies:
-  - { kind: lru, cache: { perLayer: 2 } }
-  - { kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }
-`;
+/** Host DRAM holds 5 of 32 experts; the rest come from the SSD (tinySsdScenario). */
+const scenarioText = tinySsdScenario('bracket-ssd', ['{ kind: lru, cache: { perLayer: 2 } }', '{ kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }']);
 const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
 /** 64 x 128 fp32 experts: 96 KiB, a whole number of 4 KiB pages (the slot is the expert). */
 const EXPERT_BYTES = 96 * KiB;

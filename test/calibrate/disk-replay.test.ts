@@ -12,28 +12,14 @@ import { OP_READ, OP_STAGE, OP_UPLOAD, OP_COMPUTE } from '../../src/sim/schedule
 import { ssdReadSec } from '../../src/timing/storage.js';
 import { InputError } from '../../src/util/errors.js';
 import { ROOT } from '../helpers/cli.js';
+import { tinySsdScenario } from '../helpers/tiers.js';
 import { formatValidation } from '../../src/report/validate.js';
 
 const KiB = 1024;
 const PROFILE = join(ROOT, 'test/fixtures/cpu-quick-profile.json');
 
-/**
- * A 4-layer Mixtral-shaped model (8 experts of 336 MiB in bf16 per layer) on a host that gives
- * 2 GiB to experts: host DRAM holds 5 of the 32, the rest come from a Samsung 990 Pro.
- */
-const tierScenario = `
-name: tiny-ssd
-seed: 3
-model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
-hardware: { preset: rtx-4090, storage: samsung-990-pro }
-hostTier: { capacityGiB: 2, initial: cold }
-trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 2, tokensPerSequence: 8, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
-policies:
-  - { kind: lru, cache: { perLayer: 2 } }
-  - { kind: none }
-  - { kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }
-  - { kind: all-on-gpu }
-`;
+/** Host DRAM holds 5 of 32 experts; the rest come from the SSD (tinySsdScenario). */
+const tierScenario = tinySsdScenario('tiny-ssd', ['{ kind: lru, cache: { perLayer: 2 } }', '{ kind: none }', '{ kind: lru, label: pregated, cache: { perLayer: 2 }, prefetch: { kind: pregated } }', '{ kind: all-on-gpu }']);
 /** 64 x 128 fp32 experts: 96 KiB each, read as 32 KiB requests, 2 in flight. */
 const SHAPE = { scale: { hiddenSize: 64, intermediateSize: 128 } };
 const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
