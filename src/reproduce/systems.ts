@@ -14,6 +14,7 @@ import type { Hardware } from '../hardware/types.js';
 import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import type { PublishedPoint } from './points.js';
+import { InputError } from '../util/errors.js';
 
 const GiB = 2 ** 30;
 
@@ -38,8 +39,14 @@ function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3b
   const e = p.precision.experts;
   if (e === 'fp16' || e === 'bf16') return 'bf16';
   if (e === 'fp32') return 'fp32';
-  if (family === 'gguf') return 'gguf-q4_k';
-  return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
+  // Only the pairs the suite's sources state map to a format; any other dtype is an error, not a
+  // silent fall-through to a format of other bytes (an fp32 point once ran as hqq-2bit that way).
+  if (family === 'gguf' && e === 'int4') return 'gguf-q4_k';
+  // HQQ points size their experts as int2 (the 3-bit ones too: the format's own dtype sets their bytes).
+  if (family === 'hqq' && e === 'int2') return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
+  throw new InputError(
+    `${p.id}.precision.experts: ${e} has no ${family === 'gguf' ? 'GGUF' : 'HQQ'} weight format for ${p.system} (src/reproduce/systems.ts format); expected ${family === 'gguf' ? 'int4 (Q4_K)' : 'int2 (HQQ 2/3-bit)'}, fp16, bf16 or fp32`,
+  );
 }
 
 const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerParam(p.precision[which], p.precision.groupSize);

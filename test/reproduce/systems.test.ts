@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { loadSuite } from '../../src/reproduce/points.js';
-import { systemTable, systemRows, VLLM_RUNS } from '../../src/reproduce/systems.js';
+import { MOEINF_POINT_RUNS, systemTable, systemRows, VLLM_RUNS } from '../../src/reproduce/systems.js';
 import { perKernelCost, pointScenario, reproduce, simulatePoint, suiteBaseDir, type FittedParameter } from '../../src/reproduce/run.js';
 import { systems as catalog } from '../../src/systems/catalog.js';
 import { ROOT } from '../helpers/cli.js';
@@ -192,4 +192,21 @@ test('Accelerate layers that fit leave room to stage the experts one offloaded l
   // Batch 1 stages 2 experts (1.31 GiB): 3 layers; batch 32 stages all 8 (5.25 GiB): 2 layers.
   expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 3 });
   expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 2 });
+});
+
+test('a point whose experts dtype has no weight format for its system is refused, naming the field (no fall-through to hqq-2bit or gguf-q4_k)', () => {
+  const edited = (id: string, experts: string) => ({ ...byId(id), precision: { ...byId(id).precision, experts } }) as ReturnType<typeof byId>;
+  // fp8 on a GGUF system, int4 on an HQQ one: formats the suite's rows do not define
+  expect(() => pointScenario(edited('llamacpp-issue4729-3090-q4km', 'fp8'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/llamacpp-issue4729-3090-q4km\.precision\.experts: fp8 has no GGUF weight format/);
+  expect(() => pointScenario(edited('mo-t2-2bit-t4-naive', 'int4'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mo-t2-2bit-t4-naive\.precision\.experts: int4 has no HQQ weight format/);
+  // the stated pairs still map
+  expect(pointScenario(edited('mo-t2-2bit-t4-naive', 'fp32'), { suite, baseDir: suiteBaseDir(FILE) }).system).toMatchObject({ quantization: 'fp32' });
+  expect(sys('mo-t2-3bit-t4-naive')).toMatchObject({ quantization: 'hqq-3bit' });
+});
+
+test('every MOEINF_POINT_RUNS entry names a MoE-Infinity point of the suite (a mistyped id would fall back to the model row)', () => {
+  for (const id of Object.keys(MOEINF_POINT_RUNS)) {
+    expect(byId(id)?.system, id).toBe('moe-infinity');
+    expect(sys(id), id).toMatchObject({ kind: 'moe-infinity', dispatch: MOEINF_POINT_RUNS[id].dispatch });
+  }
 });
