@@ -192,6 +192,8 @@ test('Accelerate layers that fit leave room to stage the experts one offloaded l
   // Batch 1 stages 2 experts (1.31 GiB): 3 layers; batch 32 stages all 8 (5.25 GiB): 2 layers.
   expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 3 });
   expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 2 });
+  // fp32 DeepSeek-V2-Lite: 2.18 GiB a layer, ~20.4 GiB after the 1.56 GiB fp32 embeddings and the reserve, less 6 staged experts (0.19 GiB): 9 of 26 (README system table)
+  expect(sys('mi-readme-deepseek-v2-lite-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 9, quantization: 'fp32' });
 });
 
 test('a point whose experts dtype has no weight format for its system is refused, naming the field (no fall-through to hqq-2bit or gguf-q4_k)', () => {
