@@ -212,3 +212,9 @@ test('every MOEINF_POINT_RUNS entry names a MoE-Infinity point of the suite (a m
     expect(sys(id), id).toMatchObject({ kind: 'moe-infinity', dispatch: MOEINF_POINT_RUNS[id].dispatch });
   }
 });
+
+test('a MoE-Infinity or vLLM point of a model without a release / max_model_len entry is refused, naming the field (no fallback to another model\'s row or to no KV cache)', () => {
+  const other = (id: string) => ({ ...byId(id), id: `${id}-x`, model: 'mixtral-8x22b' }) as ReturnType<typeof byId>;
+  expect(() => pointScenario(other('mi-readme-mixtral-8x7b-moe-infinity'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mi-readme-mixtral-8x7b-moe-infinity-x\.model: no MoE-Infinity release known for mixtral-8x22b/);
+  expect(() => pointScenario(other('mi-readme-mixtral-8x7b-vllm-cpu-offload'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mi-readme-mixtral-8x7b-vllm-cpu-offload-x\.model: no max_model_len known for mixtral-8x22b/);
+});
