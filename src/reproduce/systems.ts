@@ -14,6 +14,7 @@ import type { Hardware } from '../hardware/types.js';
 import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import { pointContext, type PublishedPoint } from './points.js';
+import { InputError } from '../util/errors.js';
 
 const GiB = 2 ** 30;
 
@@ -38,8 +39,14 @@ function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3b
   const e = p.precision.experts;
   if (e === 'fp16' || e === 'bf16') return 'bf16';
   if (e === 'fp32') return 'fp32';
-  if (family === 'gguf') return 'gguf-q4_k';
-  return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
+  // Only the pairs the suite's sources state map to a format; any other dtype is an error, not a
+  // silent fall-through to a format of other bytes (an fp32 point once ran as hqq-2bit that way).
+  if (family === 'gguf' && e === 'int4') return 'gguf-q4_k';
+  // HQQ points size their experts as int2 (the 3-bit ones too: the format's own dtype sets their bytes).
+  if (family === 'hqq' && e === 'int2') return /3-?bit/i.test(p.quantization) || p.id.includes('-3bit-') ? 'hqq-3bit' : 'hqq-2bit';
+  throw new InputError(
+    `${p.id}.precision.experts: ${e} has no ${family === 'gguf' ? 'GGUF' : 'HQQ'} weight format for ${p.system} (src/reproduce/systems.ts format); expected ${family === 'gguf' ? 'int4 (Q4_K)' : 'int2 (HQQ 2/3-bit)'}, fp16, bf16 or fp32`,
+  );
 }
 
 const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerParam(p.precision[which], p.precision.groupSize);
@@ -389,7 +396,10 @@ export const systemTable: Record<string, SystemRow> = {
       '; uva in v0.8.5 (V1): maybe_offload_to_cpu reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s); a point with no entry runs uva (V1, the default engine since v0.8)',
     spec: (p, { model, hardware }) => {
       const bytes = totalParams(model) * pointBpp(p, 'experts');
-      const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * (VLLM_MAX_MODEL_LEN[p.model] ?? 0);
+      const maxLen = VLLM_MAX_MODEL_LEN[p.model];
+      // Not 0 by default: an unknown max_model_len would silently reserve no KV cache.
+      if (maxLen === undefined) throw new InputError(`${p.id}.model: no max_model_len known for ${p.model} (src/reproduce/systems.ts VLLM_MAX_MODEL_LEN, from the model's config.json); expected one of ${Object.keys(VLLM_MAX_MODEL_LEN).join(', ')}`);
+      const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * maxLen;
       const keep = 0.9 * hardware.gpu.hbmBytes - RESERVE_GIB * GiB - kv;
       return { system: { kind: 'vllm-cpu-offload', cpuOffloadGiB: Math.max(0.5, (bytes - keep) / GiB), uva: VLLM_RUNS[p.id]?.uva ?? true, quantization: format(p, 'gguf') } };
     },
@@ -407,7 +417,9 @@ export const systemTable: Record<string, SystemRow> = {
         .join('; ') +
       '; reserveGiB = (1 - device_memory_ratio) x HBM (the cache is ratio x HBM minus the dense weights)',
     spec: (p, { hardware }) => {
-      const r = MOEINF_POINT_RUNS[p.id] ?? MOEINF_RUNS[p.model] ?? MOEINF_RUNS['deepseek-v2-lite'];
+      const r = MOEINF_POINT_RUNS[p.id] ?? MOEINF_RUNS[p.model];
+      // No silent fallback to another model's release: which release measured a cell is per source.
+      if (!r) throw new InputError(`${p.id}.model: no MoE-Infinity release known for ${p.model} (src/reproduce/systems.ts MOEINF_RUNS / MOEINF_POINT_RUNS); expected one of ${Object.keys(MOEINF_RUNS).join(', ')}, or an entry for the point`);
       return { system: { kind: 'moe-infinity', reserveGiB: ((1 - r.deviceMemoryRatio) * hardware.gpu.hbmBytes) / GiB, dispatch: r.dispatch } };
     },
   },

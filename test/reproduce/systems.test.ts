@@ -192,6 +192,31 @@ test('Accelerate layers that fit leave room to stage the experts one offloaded l
   // Batch 1 stages 2 experts (1.31 GiB): 3 layers; batch 32 stages all 8 (5.25 GiB): 2 layers.
   expect(sys('mi-readme-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 3 });
   expect(sys('mi-readme-2024-b32-mixtral-8x7b-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 2 });
+  // fp32 DeepSeek-V2-Lite: 2.18 GiB a layer, ~20.4 GiB after the 1.56 GiB fp32 embeddings and the reserve, less 6 staged experts (0.19 GiB): 9 of 26 (README system table)
+  expect(sys('mi-readme-deepseek-v2-lite-hf-accelerate')).toMatchObject({ kind: 'accelerate', gpuLayers: 9, quantization: 'fp32' });
+});
+
+test('a point whose experts dtype has no weight format for its system is refused, naming the field (no fall-through to hqq-2bit or gguf-q4_k)', () => {
+  const edited = (id: string, experts: string) => ({ ...byId(id), precision: { ...byId(id).precision, experts } }) as ReturnType<typeof byId>;
+  // fp8 on a GGUF system, int4 on an HQQ one: formats the suite's rows do not define
+  expect(() => pointScenario(edited('llamacpp-issue4729-3090-q4km', 'fp8'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/llamacpp-issue4729-3090-q4km\.precision\.experts: fp8 has no GGUF weight format/);
+  expect(() => pointScenario(edited('mo-t2-2bit-t4-naive', 'int4'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mo-t2-2bit-t4-naive\.precision\.experts: int4 has no HQQ weight format/);
+  // the stated pairs still map
+  expect(pointScenario(edited('mo-t2-2bit-t4-naive', 'fp32'), { suite, baseDir: suiteBaseDir(FILE) }).system).toMatchObject({ quantization: 'fp32' });
+  expect(sys('mo-t2-3bit-t4-naive')).toMatchObject({ quantization: 'hqq-3bit' });
+});
+
+test('every MOEINF_POINT_RUNS entry names a MoE-Infinity point of the suite (a mistyped id would fall back to the model row)', () => {
+  for (const id of Object.keys(MOEINF_POINT_RUNS)) {
+    expect(byId(id)?.system, id).toBe('moe-infinity');
+    expect(sys(id), id).toMatchObject({ kind: 'moe-infinity', dispatch: MOEINF_POINT_RUNS[id].dispatch });
+  }
+});
+
+test('a MoE-Infinity or vLLM point of a model without a release / max_model_len entry is refused, naming the field (no fallback to another model\'s row or to no KV cache)', () => {
+  const other = (id: string) => ({ ...byId(id), id: `${id}-x`, model: 'mixtral-8x22b' }) as ReturnType<typeof byId>;
+  expect(() => pointScenario(other('mi-readme-mixtral-8x7b-moe-infinity'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mi-readme-mixtral-8x7b-moe-infinity-x\.model: no MoE-Infinity release known for mixtral-8x22b/);
+  expect(() => pointScenario(other('mi-readme-mixtral-8x7b-vllm-cpu-offload'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mi-readme-mixtral-8x7b-vllm-cpu-offload-x\.model: no max_model_len known for mixtral-8x22b/);
 });
 test('the README\'s first tables (@6efc133): fp32 T5-family cells unquantised, the encoder fills the GPU first, the Switch/NLLB loops call every expert, the 2024 cells run the hooks release', () => {
   // fp32 is no quantisation: the catalog's fp32 format (no dequantisation; its bytes come from the point's precision)
