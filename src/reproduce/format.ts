@@ -40,7 +40,7 @@ function summaryText(s: Summary): string {
     `points simulated: ${s.simulated} of ${s.points}; median |error| ${share(s.medianAbsError)} (typical factor off: ${s.medianFactor.toFixed(2)}x); within 25%: ${Math.round(s.within25 * s.simulated)} of ${s.simulated} (${share(s.within25)}); simulated faster than published: ${s.tooFast} of ${s.simulated}`,
     `published comparisons with their ranking preserved: ${s.preserved} of ${s.comparisons.length}`,
     ...s.comparisons.map((c) => `  ${c.agreement.preserved ? 'kept    ' : 'BROKEN  '} ${c.id}: ${c.agreement.concordant}/${c.agreement.pairs} pairs in the published order`),
-    'per system (median |error|, median signed error, within 25%, typical factor off, simulated too fast):',
+    'per system (median |error|, median signed error in s/token (negative: too fast), within 25%, typical factor off, simulated too fast):',
     ...s.perSystem.map(
       (p) =>
         `  ${pad(p.system, 26)} n=${lpad(String(p.n), 2)}  ${lpad(share(p.medianAbsError), 6)}  ${lpad(pct(p.medianSignedError), 6)}  ${lpad(share(p.within25), 4)}  ${lpad(p.medianFactor.toFixed(2), 6)}x  ${p.tooFast}/${p.n} too fast`,

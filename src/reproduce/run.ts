@@ -326,7 +326,8 @@ function summarize(points: PointResult[]): Summary {
         system: s,
         n: e.length,
         medianAbsError: median(e.map(Math.abs)),
-        medianSignedError: median(e),
+        // In seconds per token whatever the published unit, so that negative always means too fast.
+        medianSignedError: median(rs.map((r) => r.simulatedSecPerToken! / r.publishedSecPerToken - 1)),
         within25: shareWithin(e),
         medianFactor: Math.exp(median(rs.map((r) => logErr(r.simulatedSecPerToken!, r.publishedSecPerToken)))),
         tooFast: rs.filter((r) => r.simulatedSecPerToken! < r.publishedSecPerToken).length,
