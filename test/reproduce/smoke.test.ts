@@ -30,6 +30,16 @@ test('unfitted run on 3 points: every point simulated, errors signed in the publ
   expect(formatReproduce(r)).toContain('nothing fitted in this run');
 }, 60_000);
 
+test('the per-system signed error is in seconds per token: negative when too fast, for tok/s points too', async () => {
+  // Table 2's T4 rows are tok/s points simulated too fast (their published-unit errors are positive).
+  const r = await reproduce(smallSuite(), { baseDir: suiteBaseDir(FILE), fit: { kind: 'none' } });
+  const mo = r.unfitted.summary.perSystem.find((x) => x.system === 'mixtral-offloading')!;
+  const pts = r.unfitted.points.filter((p) => p.system === 'mixtral-offloading');
+  expect(pts.every((p) => p.simulatedSecPerToken! < p.publishedSecPerToken && p.error! > 0)).toBe(true);
+  expect(mo.tooFast).toBe(pts.length);
+  expect(mo.medianSignedError).toBeLessThan(0);
+}, 60_000);
+
 test('leave-one-system-out: each system predicted by a fit that never saw it', async () => {
   // Table 2's naive baseline (hf-accelerate) and Fiddler both run eager PyTorch: each fold fits on the other
   // system; mixtral-offloading's runtime (eager-pytorch-hqq-triton) has no other system: its preset value.
