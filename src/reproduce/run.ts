@@ -124,7 +124,9 @@ export interface PointResult {
    * Where the simulated time went, at the preset values (unfitted results only): seconds the host
    * link and the GPU were busy over the whole run, prefill included, per output token. The rest of
    * simulatedSecPerToken is host time (runtime overheads, syncs) and waits; with a serial runtime
-   * link + gpu + rest add up, with overlap link + gpu can exceed it. A residual against the published
+   * link + gpu + rest add up for a point that times the whole run, with overlap link + gpu can exceed
+   * it, and for a decode-timed point busy includes the prefill that simulatedSecPerToken leaves out,
+   * so link + gpu can exceed it there too. A residual against the published
    * figure that is constant across a column's variants while `linkSecPerToken` changes is a per-token
    * cost, not a per-byte one (the Table 2 T4 diagnosis in the README).
    */
