@@ -82,7 +82,7 @@ export function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   // The KV cache of the point's batch at the context it decodes to (pointContext) is held on the
   // GPU too: at batch 32 it outgrows what the reserve leaves.
   const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * pointContext(p).tokensPerSequence * p.workload.batchSize;
-  const everyExpert = p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false);
+  const everyExpert = accelerateCallsEveryExpert(p);
   const stepTokens = p.workload.batchSize * Math.max(1, p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens);
   const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK))) * expertParams(model) * pointBpp(p, 'experts');
   const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - kv - staged;
@@ -214,6 +214,11 @@ export const MO_T2_NAIVE = {
   source:
     'arXiv 2312.17238 §4.3: "naive offloading that loads the entire MoE layer" (the baseline code is not published); as transformers#32429 says of the HF Mixtral loop under offloading ("loops all the experts and inevitably loads experts\' weight")',
 };
+
+/** Whether an Accelerate point's offloaded layers upload every expert: Table 2's naive baseline by the paper, the README's cells by the model's Hugging Face loop. */
+function accelerateCallsEveryExpert(p: PublishedPoint): boolean {
+  return p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false);
+}
 
 /**
  * Fiddler's "DeepSpeed-MII" baseline as its script sets it up (v1 of the paper, Feb 2024): ZeRO-3
@@ -364,7 +369,7 @@ export const systemTable: Record<string, SystemRow> = {
       const L = numMoeLayers(ctx.model);
       const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : layersThatFit(p, ctx);
       const q = format(p, 'hqq');
-      return { system: { kind: 'accelerate', gpuLayers, quantization: q, callsEveryExpert: p.id.startsWith('mo-t2-') ? MO_T2_NAIVE.callsEveryExpert : (HF_MOE_LOOP[p.model]?.callsEveryExpert ?? false) } };
+      return { system: { kind: 'accelerate', gpuLayers, quantization: q, callsEveryExpert: accelerateCallsEveryExpert(p) } };
     },
   },
   'deepspeed-zero-inference': {
