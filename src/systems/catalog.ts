@@ -459,6 +459,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
       'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
+      'threads across sockets: the 0.5 applies to every CPU read on a multi-socket host; the mat-vecs with at least 4 chunks of 64 rows per thread are work-stolen instead (DeepSeek-V3 at 64 threads: wq_b, wkv_b and the output layer, ~9% of a layer\'s bytes), and the KV cache\'s placement is taken as the weights\'',
     ],
     sources: [LLAMA_MODEL, LLAMA_ARG, GGML_CPU],
     expand: (s, model) => {

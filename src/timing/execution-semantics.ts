@@ -557,9 +557,11 @@ export const GGML_CPU_COMMIT = '005913fdaccf4efd0ef8f3b4be43e9540e8b06c7';
  * ggml's CPU threads over two sockets reading weights that sit in one NUMA node, as a fraction of
  * the rate of one socket's threads on that node's memory (ExecutionSemantics.cpuThreadsAcrossSocketsFraction).
  * Mechanism, from the code: without --numa llama.cpp neither pins its threads nor places the
- * weights (common/arg.cpp: --numa off unless given; ggml_is_numa() is false, g_state.numa.n_nodes
- * stays 0 without ggml_numa_init), its default thread count is the physical cores of every socket
- * (cpu_get_num_math), and a decode mat-vec is split evenly over the threads whenever it has fewer
+ * weights (common/arg.cpp: --numa off unless given; ggml-org/llama.cpp@5bc7a7409fc39d2801b3eeddc9e22fdd4bda718d:src/llama.cpp
+ * llama_numa_init calls the CPU backend's numa init only for a strategy other than DISABLED, so
+ * ggml_is_numa() is false), its default thread count is the physical cores of every socket
+ * (common/common.cpp cpu_get_num_math, read in excerpts of stored versions: physical cores unless
+ * the CPU is hybrid), and a decode mat-vec is split evenly over the threads whenever it has fewer
  * than 4 chunks of 64 rows per thread (ggml-org/llama.cpp@1b5f9501154fe4dbb2f8528131b1dc35f55653a2:ggml/src/ggml-cpu/ggml-cpu.c
  * ggml_compute_forward_mul_mat: `if (nchunk0 * nchunk1 < nth * 4 || ggml_is_numa())` re-chunks by
  * thread, the rule of PR #6915 (2024), and the same in ggml_compute_forward_mul_mat_id; a later
