@@ -569,7 +569,7 @@ export const GGML_CPU_COMMIT = '005913fdaccf4efd0ef8f3b4be43e9540e8b06c7';
  * 7168 rows: 32 and 112 chunks, under 256) and most of its attention are split by thread), so an op
  * ends at its barrier when the remote socket's threads have read their half over the socket link.
  * Measured (one program, build, model and host; only the placement differs): mozilla-ai/llamafile
- * issue #765 (SlavikCA, 2025-06-02; llamafile is a fork of llama.cpp on ggml's threads): 2x Xeon
+ * issue #765 (SlavikCA, 2025-06-02; llamafile is a fork of llama.cpp and its ggml): 2x Xeon
  * Gold 5218, 6 DDR4 channels per socket, localscore --cpu at 32 threads "~4t/s of TG" unpinned
  * against "~8t/s" with `numactl --cpunodebind=1 --membind=1`: 0.5. A cross-build comparison on
  * another host agrees in direction, not in size (ggml-org/llama.cpp PR #1556, rankaiyx, 2x E5-2698B
