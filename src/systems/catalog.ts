@@ -15,6 +15,7 @@ import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpert
 import {
   cpuPresets,
   GGML_CPU_COMMIT,
+  GGML_THREADS_ACROSS_SOCKETS,
   linkPresets,
   runtimes,
   weightFormats,
@@ -450,7 +451,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
       `CPU work at llama.cpp's own ggml-cpu kernels (cpu preset ggml-cpu: k-quant vec_dot against a Q8_K copy of the activation, ${GGML_CPU}): ${cpuPresets['ggml-cpu'].bandwidthEfficiency} of the DIMMs' peak, the mean of three llama.cpp desktop decode measurements outside the suite (ggml-org/llama.cpp issue #4716: 0.84, 0.79, 0.79; mean 0.81); not kTransformers' kernel preset; a host's measured k-quant fraction (2x Xeon Gold 6454S: 0.57, of kTransformers' NUMA-local kernel) bounds it from above`,
-      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in the page cache of the node that first read them and the threads span every socket unpinned: on a multi-socket host the CPU reads them at one node's bandwidth, dramBytesPerSec / sockets (cpuWeightsOnOneNode). Measured so: llama-bench tg128, -t 64 on a 2-socket host, a dense Q4_0 model at -ngl 0 from a cold start: 3.70 tok/s with --numa distribute against 7.89 with the weights copied to both nodes (ggml-org/llama.cpp PR #27986, read as a thread excerpt): 0.47 of both nodes' rate, one node's; ggml_numa_init warns that kernel NUMA balancing "has been observed to impair performance" (${GGML_CPU})`,
+      `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in the page cache of the node that first read them and the threads span every socket unpinned: on a multi-socket host the CPU reads them at one node's bandwidth, dramBytesPerSec / sockets (cpuWeightsOnOneNode), and at ${GGML_THREADS_ACROSS_SOCKETS} of it, because ggml splits a decode mat-vec's rows evenly over threads on both sockets and each op waits for the remote half (cpuThreadsAcrossSocketsFraction; mozilla-ai/llamafile issue #765: 2x Xeon Gold 5218, ~4 t/s unpinned against ~8 t/s bound to one node; GGML_THREADS_ACROSS_SOCKETS in src/timing/execution-semantics.ts). Measured so: llama-bench tg128, -t 64 on a 2-socket host, a dense Q4_0 model at -ngl 0 from a cold start: 3.70 tok/s with --numa distribute against 7.89 with the weights copied to both nodes (ggml-org/llama.cpp PR #27986, read as a thread excerpt): 0.47 of both nodes' rate, one node's; ggml_numa_init warns that kernel NUMA balancing "has been observed to impair performance" (${GGML_CPU})`,
       'an MLA model\'s KV cache per head, decompressed (mlaCache per-head, the default: DeepSeek-V3 128 x (192 + 128) f16 values = 80 KiB per token and layer, 71x the latent\'s 1152 bytes), read by each decode step on the device that holds the layer (the CPU for a CPU-resident layer): llama.cpp before ggml-org/llama.cpp PR #12801 (Apr 2025; the PR threads #11446 and #12801 were read, not the code at a commit); mlaCache latent for later releases',
       `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
     ],
@@ -458,6 +459,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
       'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
+      'threads across sockets: the 0.5 applies to every CPU read on a multi-socket host; the mat-vecs with at least 4 chunks of 64 rows per thread are work-stolen instead (DeepSeek-V3 at 64 threads: wq_b, wkv_b and the output layer, ~9% of a layer\'s bytes), and the KV cache\'s placement is taken as the weights\'',
     ],
     sources: [LLAMA_MODEL, LLAMA_ARG, GGML_CPU],
     expand: (s, model) => {
@@ -499,6 +501,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // that help on some NUMA systems ... if run without this previously, it is recommended to
         // drop the system page cache"): the weights are where the page cache put them, one node.
         cpuWeightsOnOneNode: true,
+        // ... while its threads (one per physical core, cpu_get_num_math) run on every socket:
+        // each decode mat-vec waits for the remote socket's share (GGML_THREADS_ACROSS_SOCKETS).
+        cpuThreadsAcrossSocketsFraction: GGML_THREADS_ACROSS_SOCKETS,
         mlaCache: s.mlaCache ?? 'per-head',
         sources: [LLAMA_MODEL, LLAMA_ARG, LLAMA_GRAPH, GGML_CPU],
       });

@@ -180,10 +180,18 @@ export interface ExecutionSemantics {
   /**
    * The runtime's host weights sit in one NUMA node's memory (llama.cpp without --numa: the
    * mmap'ed model in the page cache where it was first read): on a host of several sockets the
-   * CPU reads them at one socket's bandwidth, dramBytesPerSec / sockets (cross-socket links not
-   * modelled, an optimistic bound for the remote threads).
+   * CPU reads them at one socket's bandwidth, dramBytesPerSec / sockets (the remote threads' share:
+   * cpuThreadsAcrossSocketsFraction).
    */
   cpuWeightsOnOneNode?: boolean;
+  /**
+   * With cpuWeightsOnOneNode on a host of several sockets: the threads run on every socket while
+   * the weights sit in one node, and the rate they reach on them is this fraction of that node's
+   * local rate (the remote threads read across the socket link; ggml splits a decode mat-vec's rows
+   * evenly over the threads, so each op waits for its remote share). Absent: 1, the remote threads
+   * as fast as the local ones. llama.cpp: GGML_THREADS_ACROSS_SOCKETS.
+   */
+  cpuThreadsAcrossSocketsFraction?: number;
   /**
    * The CPU experts of a layer are one task with one hidden-state round trip (kTransformers'
    * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
@@ -546,6 +554,32 @@ const STREAM_NOTE =
 export const GGML_CPU_COMMIT = '005913fdaccf4efd0ef8f3b4be43e9540e8b06c7';
 
 /**
+ * ggml's CPU threads over two sockets reading weights that sit in one NUMA node, as a fraction of
+ * the rate of one socket's threads on that node's memory (ExecutionSemantics.cpuThreadsAcrossSocketsFraction).
+ * Mechanism, from the code: without --numa llama.cpp neither pins its threads nor places the
+ * weights (common/arg.cpp: --numa off unless given; ggml-org/llama.cpp@5bc7a7409fc39d2801b3eeddc9e22fdd4bda718d:src/llama.cpp
+ * llama_numa_init calls the CPU backend's numa init only for a strategy other than DISABLED, so
+ * ggml_is_numa() is false), its default thread count is the physical cores of every socket
+ * (common/common.cpp cpu_get_num_math, read in excerpts of stored versions: physical cores unless
+ * the CPU is hybrid), and a decode mat-vec is split evenly over the threads whenever it has fewer
+ * than 4 chunks of 64 rows per thread (ggml-org/llama.cpp@1b5f9501154fe4dbb2f8528131b1dc35f55653a2:ggml/src/ggml-cpu/ggml-cpu.c
+ * ggml_compute_forward_mul_mat: `if (nchunk0 * nchunk1 < nth * 4 || ggml_is_numa())` re-chunks by
+ * thread, the rule of PR #6915 (2024), and the same in ggml_compute_forward_mul_mat_id; a later
+ * commit than the points', the rule older than them: at 64 threads DeepSeek-V3's experts (2048 and
+ * 7168 rows: 32 and 112 chunks, under 256) and most of its attention are split by thread), so an op
+ * ends at its barrier when the remote socket's threads have read their half over the socket link.
+ * Measured (one program, build, model and host; only the placement differs): mozilla-ai/llamafile
+ * issue #765 (SlavikCA, 2025-06-02; llamafile is a fork of llama.cpp and its ggml): 2x Xeon
+ * Gold 5218, 6 DDR4 channels per socket, localscore --cpu at 32 threads "~4t/s of TG" unpinned
+ * against "~8t/s" with `numactl --cpunodebind=1 --membind=1`: 0.5. A cross-build comparison on
+ * another host agrees in direction, not in size (ggml-org/llama.cpp PR #1556, rankaiyx, 2x E5-2698B
+ * v3: llama.cpp of May 2023 at -t 32, a 46.7 GB 65B q5_1 in node 0, 1296 ms a token, 36 GB/s;
+ * ggml-org/llama.cpp PR #5377, the same host in Feb 2024, `numactl -N0 -m0 -t 16` on llama-2-13b
+ * Q4_K_M, 7.87 GB at 168.6 ms, 46.7 GB/s: 0.77); not averaged in (different builds and models).
+ */
+export const GGML_THREADS_ACROSS_SOCKETS = 0.5;
+
+/**
  * llama.cpp CPU decode on single-socket desktops, published outside the reproduce suite: ggml-org/llama.cpp
  * issue #4716 (Dec 2023 - Jan 2024). Bytes per token are Mixtral-8x7B's active parameters (12.75 G:
  * attention and router of 32 layers, 2 of 8 experts and the output layer, model/derived.ts
@@ -664,6 +698,17 @@ export function cpuBandwidthEfficiency(hw: Hardware, sem: ExecutionSemantics): n
   return measured === undefined ? sem.cpu.bandwidthEfficiency : Math.min(sem.cpu.bandwidthEfficiency, measured);
 }
 
+/**
+ * The share of the host's DRAM bandwidth a runtime whose weights sit in one NUMA node reaches: one
+ * socket's (1 / sockets), times cpuThreadsAcrossSocketsFraction when its threads span the sockets;
+ * 1 on one socket or without cpuWeightsOnOneNode.
+ */
+export function oneNodeShare(hw: Hardware, sem: ExecutionSemantics): number {
+  const sockets = hw.cpu.sockets ?? 1;
+  if (!sem.cpuWeightsOnOneNode || sockets <= 1) return 1;
+  return (sem.cpuThreadsAcrossSocketsFraction ?? 1) / sockets;
+}
+
 /** The hardware as the runtime achieves it: the link at its efficiency and per-transfer cost, the CPU at its efficiency. */
 export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics): Hardware {
   const mem = sem.link.memory;
@@ -686,7 +731,7 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics): Hardwa
     },
     cpu: {
       ...hw.cpu,
-      dramBytesPerSec: (hw.cpu.dramBytesPerSec * cpuBandwidthEfficiency(hw, sem)) / (sem.cpuWeightsOnOneNode ? (hw.cpu.sockets ?? 1) : 1),
+      dramBytesPerSec: (hw.cpu.dramBytesPerSec * cpuBandwidthEfficiency(hw, sem)) * oneNodeShare(hw, sem),
       flopsPerSec: hw.cpu.flopsPerSec * sem.cpu.flopsEfficiency,
     },
   };

@@ -271,4 +271,11 @@ describe('llama-cpp -ngl (llama.cpp@a5410f0 load_tensors: i_gpu_start = max(n_la
     expect(systems['llama-cpp'].semantics(spec(0), m)).toMatchObject({ cpuResidentLayers: [...Array(32).keys()], cpuResidentTail: true });
     expect(systems['llama-cpp'].semantics(spec(undefined), m)).toMatchObject({ cpuResidentLayers: [], cpuResidentTail: false });
   });
+  it('without --numa: weights in one node, threads on every socket (each mat-vec waits for the remote half: 0.5)', () => {
+    expect(systems['llama-cpp'].semantics(spec(0), m)).toMatchObject({ cpuWeightsOnOneNode: true, cpuThreadsAcrossSocketsFraction: 0.5 });
+    // kTransformers keeps a copy per node (USE_NUMA): neither
+    const kt = systems.ktransformers.semantics({ kind: 'ktransformers', quantization: 'gguf-q4_k' }, modelPresets['deepseek-v3']);
+    expect(kt.cpuWeightsOnOneNode).toBeFalsy();
+    expect(kt.cpuThreadsAcrossSocketsFraction).toBeUndefined();
+  });
 });

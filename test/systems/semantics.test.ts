@@ -13,6 +13,8 @@ import {
   hookPerTensorSec,
   weightFormats,
   ZERO_COPY_EFFICIENCY,
+  GGML_THREADS_ACROSS_SOCKETS,
+  oneNodeShare,
   type ExecutionSemantics,
   type LinkSemantics,
 } from '../../src/timing/execution-semantics.js';
@@ -83,6 +85,19 @@ describe('execution semantics: the named parameters', () => {
     expect(effectiveHardware(twoSockets, sem()).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
     // One socket (or not stated): unchanged
     expect(effectiveHardware(hw, sem({ cpuWeightsOnOneNode: true })).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+  });
+
+  it('cpuThreadsAcrossSocketsFraction: threads on every socket over one node\'s weights reach that fraction of the node\'s rate', () => {
+    const twoSockets = { ...hw, cpu: { ...hw.cpu, sockets: 2 } };
+    const across = sem({ cpuWeightsOnOneNode: true, cpuThreadsAcrossSocketsFraction: 0.5 });
+    // 2 sockets: one node's half of the DRAM bandwidth, then half of that (0.7 is the CPU preset's efficiency)
+    expect(effectiveHardware(twoSockets, across).cpu.dramBytesPerSec).toBeCloseTo((hw.cpu.dramBytesPerSec * 0.7) / 4, 0);
+    expect(oneNodeShare(twoSockets, across)).toBe(0.25);
+    // One socket: no remote threads, unchanged; without cpuWeightsOnOneNode the fraction does nothing
+    expect(effectiveHardware(hw, across).cpu.dramBytesPerSec).toBeCloseTo(hw.cpu.dramBytesPerSec * 0.7, 0);
+    expect(oneNodeShare(twoSockets, sem({ cpuThreadsAcrossSocketsFraction: 0.5 }))).toBe(1);
+    // llama.cpp's value: llamafile issue #765, ~4 t/s unpinned against ~8 t/s bound to one node
+    expect(GGML_THREADS_ACROSS_SOCKETS).toBe(0.5);
   });
 
   it('cpuTaskPerLayer reaches the miss costs the simulator reads (and is absent otherwise)', () => {
