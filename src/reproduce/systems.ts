@@ -235,6 +235,27 @@ export const DS_MII_SETUP = {
     'efeslab/fiddler@1ad7a6c624a6c4f297d67f8d753efd75c0b0fa77:benchmarks/eval-baseline.py (init_deepspeed_mii: "offload_param": {"device": "cpu", "pin_memory": True}, bf16, deepspeed.utils.set_z3_leaf_modules(model, [MixtralSparseMoeBlock])) and benchmarks/README.md (pip install deepspeed-mii accelerate; DeepSpeed v0.13.1 at the time, which has set_z3_leaf_modules since v0.13.0): pinned, the MoE block a leaf module (every expert gathered every pass)',
 };
 
+/**
+ * Which ZeRO-3 setup could have measured the MoE-Infinity README's Mixtral cells (2.486 s/token at
+ * batch 1, 7.727 tokens/s at batch 32; both in the first README, @6efc133 of 2024-02-27, so a release
+ * before v0.15.3, v0.13.4 the newest). Not DeepSpeed's all-default config: with the default prefetch such a coordinator raises
+ * "still have inflight params" after the first decode pass whose experts differ from the prefill's
+ * (catalog DS_V013_COORD; deepspeedai/DeepSpeed#4808). Not a leaf MoE block either (the other
+ * documented way to run Mixtral then, #4966): every expert gathered per token is 93.4 GB in 2.486 s,
+ * 37.6 GB/s, above PCIe 4.0 x16's 31.5. So the experts are fetched per call with no prefetch
+ * overlap, as modelled, and pin_memory keeps its default. The batch-32 cell is then out of reach of
+ * the code: 32 tokens x top-2 reach every expert of every layer, so a step gathers the whole model,
+ * and 32 / 7.727 = 4.14 s per step is >= 22.5 GB/s, above the pageable rate (0.45 x 31.5 = 14.2);
+ * pinned memory would fit it (simulated 3.97 s) but put the batch-1 cell at 1.10 s (-56%), and a
+ * leaf block with pinned memory gives 3.78 s (+52%) at batch 1: no one setup gives both cells (the
+ * published step ratio 4.14 / 2.486 = 1.67 against a bytes ratio of 93.4 / 25.8 = 3.6), so the
+ * batch-32 cell stays a miss rather than a per-point setting.
+ */
+export const DS_README_MIXTRAL_2024 = {
+  source:
+    'the README cells of 2024-02-27 (EfficientMoE/MoE-Infinity@6efc133) ran a DeepSpeed before v0.15.3: its default prefetch crashes on a routing-dependent module order (microsoft/DeepSpeed@18179807 v0.13.2 partitioned_param_coordinator.py reset_step: "still have inflight params"; deepspeedai/DeepSpeed#4808), a leaf MoE block is excluded by the batch-1 cell (93.4 GB in 2.486 s = 37.6 GB/s > PCIe 4.0 x16), so experts fetched per call, no prefetch overlap, pin_memory default (pageable); the batch-32 cell (>= 22.5 GB/s for the whole model each step) is reached by no setup that also gives the batch-1 cell',
+};
+
 const MI_README_VLLM_HISTORY =
   'EfficientMoE/MoE-Infinity README history: the vLLM row was added unversioned on 2025-02-23 (@cca059c) with Mixtral-8x7b 2.137 and DeepSeek-V2-Lite 0.493; on 2025-05-12 (@8d190e9) it was relabelled "vLLM (v0.8.5)", DeepSeek-V2-Lite re-measured to 0.149 and Qwen3-30B-A3B added at 0.205, Mixtral-8x7b left at 2.137';
 /**
@@ -379,6 +400,7 @@ export const systemTable: Record<string, SystemRow> = {
       `whether the MoE block calls (and ZeRO-3 gathers) every expert or only the routed ones follows the model's Hugging Face code: ${Object.entries(HF_MOE_LOOP)
         .map(([m, r]) => `${m}: ${r.callsEveryExpert ? 'every expert' : 'routed only'} (${r.source})`)
         .join('; ')}; ` +
+      `the README's Mixtral cells: ${DS_README_MIXTRAL_2024.source}; ` +
       `the Fiddler figure's DeepSpeed-MII (variant deepspeed-mii) runs the setup of its script: ${DS_MII_SETUP.source}`,
     spec: (p) => {
       const q = format(p, 'gguf');

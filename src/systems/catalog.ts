@@ -68,6 +68,19 @@ const DS_LEAF = 'microsoft/DeepSpeed@1d35db76a07b9aba002ddb98d793ec148275c6cf (v
 const DS_LEAF_DEFAULT = 'deepspeedai/DeepSpeed@79caae1c04fca210345bdeb03bcacf87b1ac2f23 (v0.18.0):deepspeed/runtime/zero/leaf_module_config.py (DEFAULT_LEAF_MODULE_CLASSES: transformers Mixtral, Qwen2-MoE and Qwen3-MoE sparse MoE blocks), applied by engine.py (apply_zero_leaf_module_config); added by #7604 (7d9a2f2, 2025-10-03); no such default up to v0.17 (the v0.16.2 leaf API is set_z3_leaf_modules or stage3_module_granularity_threshold, default 0: off)';
 /** World size 1: no all-gather; each parameter is copied to the GPU by .to(device, non_blocking=True) and the handle's wait synchronises the stream. */
 const DS_NOGATHER = 'microsoft/DeepSpeed@1d35db76a07b9aba002ddb98d793ec148275c6cf (v0.13.1):deepspeed/runtime/zero/partition_parameters.py (all_gather_coalesced: "if self.num_partitions == 1: return _no_gather_coalesced(params)"; NoGatherCoalescedHandle: param.data = param.ds_tensor.data.to(device, non_blocking=True) per parameter, wait(): get_accelerator().current_stream().synchronize()); the same at b344c04 (v0.16.2)';
+/**
+ * The coordinator of the 2024 releases (read at v0.13.2, 2024-02-10, the release of the MoE-Infinity
+ * README's first DeepSpeed cells): the trace cycles RECORD -> COMPLETE -> (a module out of order)
+ * INVALID -> RECORD (reset_step at the end of every forward without grad); prefetch runs only with a
+ * COMPLETE trace, after the current module's wait, at most stage3_prefetch_bucket_size (5e7)
+ * parameters and at most stage3_max_live_parameters (1e9) minus those gathered; and a prefetched
+ * parameter whose module then does not run stays in the in-flight registry, so reset_step raises
+ * "still have inflight params" (deepspeedai/DeepSpeed#4808, Mixtral generate under ZeRO-3, Dec 2023;
+ * #4966's description: "ZeRO3 does not work with MoE models because the order of executing modules
+ * can change at every forward/backward pass"); the registry is cleaned on invalidation only from
+ * #6557 (7d751ee, in v0.15.3).
+ */
+const DS_V013_COORD = 'microsoft/DeepSpeed@18179807f5fa5dbb93b7af51d51f9002e1539478 (v0.13.2):deepspeed/runtime/zero/partitioned_param_coordinator.py (trace_prologue l.161-178: "Invalidate trace cache"; reset_step l.204-229: raise RuntimeError("still have inflight params"), RECORD -> COMPLETE, INVALID -> RECORD; fetch_sub_module l.261-391: prefetch only (l.323) "if self.is_complete_trace()", max_params_to_prefetch = min(max_n_available_params - n_available_params, prefetch_bucket_sz)), config.py l.194/217 (stage3_prefetch_bucket_size 5e7, stage3_max_live_parameters 1e9), parameter_offload.py l.232 (reset_step after each forward without grad); the in-flight cleanup on invalidation from 7d751ee (#6557, v0.15.3)';
 const VLLM_UTILS = 'vllm-project/vllm@d30d0c133c3f47a6436788f82398b21eb23df8c0:vllm/model_executor/models/utils.py';
 const ACC_HOOKS = 'huggingface/accelerate@c0a3aefea8aa5008a0fbf55b049bd3f0efa9cbf2:src/accelerate/hooks.py';
 /** The release of the points' time (Dec 2023 - Feb 2024): hooks attached per leaf module, set_module_tensor_to_device per tensor with an empty_cache after each. */
@@ -548,7 +561,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     models: [
       `every parameter lives on the host and is fetched by the module's pre-forward hook, released after (${DS_OFFLOAD}); the embedding module's hook gathers the whole table, and the LM head's its whole matrix, every pass (streamEmbeddingsAndHead)`,
       `offload_param.pin_memory defaults to false (${DS_CONFIG}: DeepSpeedZeroOffloadParamConfig.pin_memory: bool = False): host partitions are pageable, so each gather is a pageable upload (the pageable link); pinMemory: true for a config that sets it`,
-      `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels`,
+      `no prefetch: fetch_sub_module prefetches only "if self.is_complete_trace()", and trace_prologue invalidates the trace when a module comes out of the recorded order ("Invalidate trace cache @ step ...: expected module ..., but got module ..."), which a routed MoE does every pass (${DS_COORD}); each gather is then waited for before the module runs: copies on the compute stream, serialised with the kernels. Releases before v0.15.3 cannot even run a routing-dependent order with the default prefetch: the prefetched parameter of the module the trace expected stays in flight and reset_step raises "still have inflight params" at the end of the first decode pass whose experts differ from the prefill's (${DS_V013_COORD})`,
       `leafMoeBlock (set_z3_leaf_modules on the MoE block class, ${DS_LEAF}): hooks are not registered below the block, and the block's one pre-forward fetch gathers every parameter under it, router and all experts, every pass (streamed with the layer, policy all-on-gpu); DeepSpeed flags MixtralSparseMoeBlock, Qwen2MoeSparseMoeBlock and Qwen3MoeSparseMoeBlock by default only from v0.18.0 (${DS_LEAF_DEFAULT}), so before that only a script that calls set_z3_leaf_modules has it`,
       `world size 1 has no all-gather: each parameter is copied to the GPU by .to(device, non_blocking=True) and the fetch waits on a stream synchronize (${DS_NOGATHER}); so no device-side copy into a gather buffer is charged, and each fetch is a host sync`,
       'experts: the hook of each expert module that the model\'s MoE block calls; callsEveryExpert (a loop over every expert, zero tokens or not) fetches all of a layer\'s experts every pass (streamed with the layer, policy all-on-gpu) and pays the ops of the E - k empty calls on the host (emptyExpertCallsPerLayer), otherwise only the routed ones are fetched, staged and never cached (policy none)',
@@ -556,10 +569,10 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     ],
     simplifies: [
       'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch) and used for every model: a model with more modules per layer (DeepSeek-V2\'s MLA projections and norms, Qwen3\'s q/k norms) pays a few more; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
-      'with leafMoeBlock the module trace no longer changes with the routing, so fetch_sub_module\'s prefetch (stage3_prefetch_bucket_size, default 5e7 parameters) is active; not modelled (copies stay serialised with compute): it can hide at most the compute between fetches, milliseconds in decode against seconds of copies',
+      `where the module order does not change with the routing (leafMoeBlock, callsEveryExpert, or a batch that routes tokens to every expert of every layer, as Mixtral's at batch 32), the trace completes and fetch_sub_module's prefetch is active; not modelled (copies stay serialised with compute): after each module's wait it issues at most stage3_prefetch_bucket_size (5e7) parameters ahead, one 14336 x 4096 Mixtral expert matrix, and none while more than stage3_max_live_parameters (1e9) are gathered (a leaf Mixtral block holds 1.41e9), so it hides at most the current module's compute, under a millisecond per module in decode against seconds of copies per pass (${DS_V013_COORD})`,
       'with callsEveryExpert or leafMoeBlock the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
-    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, DS_LEAF, DS_LEAF_DEFAULT, DS_NOGATHER],
+    sources: [DS_OFFLOAD, DS_CONFIG, DS_COORD, DS_V013_COORD, DS_LEAF, DS_LEAF_DEFAULT, DS_NOGATHER],
     expand: (s) => ({
       policies: [
         s.leafMoeBlock

@@ -10,6 +10,10 @@ import { ENCODER_FIRST, HF_MOE_LOOP, MOEINF_POINT_RUNS, systemTable, systemRows,
 import { perKernelCost, pointScenario, reproduce, simulatePoint, suiteBaseDir, type FittedParameter } from '../../src/reproduce/run.js';
 import { systems as catalog } from '../../src/systems/catalog.js';
 import { ROOT } from '../helpers/cli.js';
+import { modelPresets } from '../../src/model/presets.js';
+import { expertParams, numMoeLayers, totalParams } from '../../src/model/derived.js';
+import { hardwarePresets } from '../../src/hardware/presets.js';
+import { linkPresets } from '../../src/timing/execution-semantics.js';
 
 const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
 const suite = loadSuite(FILE);
@@ -253,3 +257,28 @@ test('the new Switch and NLLB points simulate, and ZeRO-3 gathering every fp32 e
   expect((32 * b32) / b1).toBeGreaterThan(0.8);
   expect((32 * b32) / b1).toBeLessThan(1.25);
 }, 60_000);
+
+test('ZeRO-3 on Mixtral (README 2024): batch 1 gathers the routed experts, batch 32 every expert, so the simulated step ratio is the bytes ratio (~3.6), not the published 1.67; the batch-32 cell needs more than the pageable rate', async () => {
+  const base = suiteBaseDir(FILE);
+  const id1 = 'mi-readme-mixtral-8x7b-deepspeed-zero-inference';
+  const id32 = 'mi-readme-2024-b32-mixtral-8x7b-deepspeed-zero-inference';
+  expect(sys(id1)).toMatchObject({ pinMemory: false, leafMoeBlock: false, callsEveryExpert: false });
+  expect(sys(id32)).toMatchObject({ pinMemory: false, leafMoeBlock: false, callsEveryExpert: false });
+  const m = modelPresets['mixtral-8x7b'];
+  const bytes = (n: number) => n * 2; // fp16
+  const all = bytes(totalParams(m));
+  const routed = bytes(totalParams(m) - expertParams(m) * m.numExperts * numMoeLayers(m) + expertParams(m) * m.topK * numMoeLayers(m));
+  const b1 = await simulatePoint(byId(id1), base, { suite });
+  const b32 = await simulatePoint(byId(id32), base, { suite });
+  // seconds per token; the batch-32 step is 32 x its figure. Transfer-bound: the ratio is within 10% of the bytes ratio.
+  const ratio = (32 * b32) / b1;
+  expect(ratio / (all / routed)).toBeGreaterThan(0.9);
+  expect(ratio / (all / routed)).toBeLessThan(1.1);
+  // The published cells: a step ratio of 1.67 ...
+  const step32 = 32 / byId(id32).value;
+  expect(step32 / byId(id1).value).toBeCloseTo(1.67, 2);
+  // ... and a batch-32 step that moves the whole model at >= 22.5 GB/s, above the pageable rate of the A5000's PCIe 4.0 x16.
+  const pageable = hardwarePresets['rtx-a5000'].link.h2dBytesPerSec * linkPresets.pageable.efficiency.pageable;
+  expect(all / step32 / 1e9).toBeGreaterThan(22.4);
+  expect(all / step32).toBeGreaterThan(1.5 * pageable);
+}, 120_000);
