@@ -363,7 +363,7 @@ export const modelPresets: Record<string, MoeModel> = {
     },
     notes:
       'Encoder-decoder model: the layers are its decoder stack (24 layers, MoE every other layer), `encoder` its encoder stack ' +
-      '(the same 24-layer shape, run once per request over the prompt: src/reproduce/run.ts encoderPass); the decoder cross-attention ' +
+      '(the same 24-layer shape, run once per request over the prompt: src/reproduce/run.ts prepareEncoder); the decoder cross-attention ' +
       '(q, k, v, o of d_model x d_model per layer, 4.2M parameters; after the first step only q and o are ' +
       'called, k and v reuse the cached encoder projections) is not counted: the model type has no ' +
       'cross-attention weights. For offloading that streams whole layers with every expert ' +
@@ -408,7 +408,7 @@ export const modelPresets: Record<string, MoeModel> = {
     },
     notes:
       'Encoder-decoder model: the layers are its decoder stack (24 layers, MoE every fourth layer), `encoder` its encoder stack ' +
-      '(24 layers of the same shape, run once per request over the prompt: src/reproduce/run.ts encoderPass); the decoder ' +
+      '(24 layers of the same shape, run once per request over the prompt: src/reproduce/run.ts prepareEncoder); the decoder ' +
       'cross-attention (q, k, v, o of 2048 x 2048 with biases per layer, 16.8M parameters; after the first step ' +
       'only q_proj and out_proj are called) is not counted, nor the attention biases: the model type has no ' +
       'cross-attention weights. For whole-layer streaming with every expert (the Hugging Face ' +

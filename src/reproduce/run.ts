@@ -190,7 +190,7 @@ interface Prepared {
   system: SystemSpec;
   runtime: RuntimeName;
   policy: Record<string, unknown>;
-  /** An encoder-decoder model with a stated prompt: its encoder pass, run as its own scenario (encoderPass). */
+  /** An encoder-decoder model with a stated prompt: its encoder pass, run as its own scenario (prepareEncoder). */
   encoder?: Prepared;
 }
 

@@ -82,3 +82,9 @@ test('Accelerate\'s device_map fills the GPU with the encoder first: the encoder
   expect(e).toBe(4);
   expect(layersThatFit(p, { model, hardware, siblings: [p] })).toBe(0);
 });
+
+test('ENCODER_FIRST (the encoder\'s share of Accelerate\'s GPU) counts the MoE layers the presets\' encoders declare', async () => {
+  const { ENCODER_FIRST } = await import('../../src/reproduce/systems.js');
+  const { modelPresets } = await import('../../src/model/presets.js');
+  for (const [m, r] of Object.entries(ENCODER_FIRST)) expect(r.encoderMoeLayers, m).toBe(modelPresets[m].encoder?.moeLayers.length);
+});
