@@ -188,3 +188,18 @@ export function attentionFlopsPerToken(m: MoeModel, contextTokens: number): numb
   }
   return 2 * a.numHeads * (2 * a.kvLoraRank + a.qkRopeHeadDim) * contextTokens;
 }
+
+/**
+ * An encoder-decoder model's encoder as a model of its own (undefined for a decoder-only model):
+ * the encoder's layers and MoE layers with the decoder's widths (MoeModel.encoder), so that its
+ * pass over the prompt is simulated like a prefill of that stack. The embedding is the shared one
+ * (both presets tie it); the encoder has no LM head, the stack keeps the model's tied one: its cost
+ * in the pass (one token per sequence; for a system that streams it, the shared embedding's bytes)
+ * stands for the encoder's embedding lookup, small next to the experts.
+ */
+export function encoderStack(m: MoeModel): MoeModel | undefined {
+  const e = m.encoder;
+  if (e === undefined) return undefined;
+  const { encoder: _encoder, ...decoder } = m;
+  return { ...decoder, name: `${m.name}-encoder`, displayName: `${m.displayName} encoder`, numLayers: e.numLayers, moeLayers: [...e.moeLayers], notes: `encoder stack of ${m.name}: ${e.source}` };
+}

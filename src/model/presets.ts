@@ -348,12 +348,25 @@ export const modelPresets: Record<string, MoeModel> = {
     attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 64 }, // num_heads, d_kv
     vocabSize: 32128,
     tiedEmbeddings: true, // T5-style shared embedding
+    // The encoder: gin NUM_ENCODER_LAYERS 24 and NUM_ENCODER_SPARSE_LAYERS 12 (the same switch_large.gin),
+    // which transformers' gin-to-config conversion maps to num_layers and num_sparse_encoder_layers
+    // (convert_switch_transformers_original_flax_checkpoint_to_pytorch.py, GIN_TO_CONFIG_MAPPING, seen in
+    // code excerpts); SwitchTransformersConfig sets encoder_sparse_step = num_layers //
+    // num_sparse_encoder_layers = 2, and SwitchTransformersStack makes layer i sparse when i % 2 == 1,
+    // as for the decoder. MoE-Infinity counts the same 12 (EfficientMoE/MoE-Infinity@9cd8e99:
+    // moe_infinity/utils/hf_config.py, parse_moe_param: num_encoder_layers = config.num_sparse_encoder_layers).
+    // The encoder has the decoder's d_model, d_ff, heads and experts (one set of keys for both stacks).
+    encoder: {
+      numLayers: 24,
+      moeLayers: range(0, 12).map((i) => 2 * i + 1),
+      source: 'num_layers 24, num_sparse_encoder_layers 12 (encoder_sparse_step 2; google/flaxformer@3cbba275:flaxformer/t5x/configs/moe/models/switch_large.gin NUM_ENCODER_LAYERS 24, NUM_ENCODER_SPARSE_LAYERS 12; config.json not read this session)',
+    },
     notes:
-      'Encoder-decoder model, modelled as its decoder stack only (24 layers, MoE every other layer); ' +
-      'the encoder (the same 24-layer shape, run once per request in the prefill) and the decoder cross-attention ' +
+      'Encoder-decoder model: the layers are its decoder stack (24 layers, MoE every other layer), `encoder` its encoder stack ' +
+      '(the same 24-layer shape, run once per request over the prompt: src/reproduce/run.ts prepareEncoder); the decoder cross-attention ' +
       '(q, k, v, o of d_model x d_model per layer, 4.2M parameters; after the first step only q and o are ' +
-      'called, k and v reuse the cached encoder projections) are not counted: the model type has no ' +
-      'cross-attention or encoder weights. For offloading that streams whole layers with every expert ' +
+      'called, k and v reuse the cached encoder projections) is not counted: the model type has no ' +
+      'cross-attention weights. For offloading that streams whole layers with every expert ' +
       '(Accelerate and ZeRO-3 on the Hugging Face loop, which calls every expert) the missing cross-attention ' +
       'is 0.4% of an MoE layer\'s bytes (4.2M of 1.08B parameters), about 0.8% of a decode step\'s streamed bytes in all (24 x 4.2M of 13.1B); the shape was not read from the ' +
       'checkpoint\'s config.json (see the preset).',
@@ -383,12 +396,22 @@ export const modelPresets: Record<string, MoeModel> = {
     attention: { kind: 'gqa', numHeads: 16, numKvHeads: 16, headDim: 128 }, // MHA, d_model / heads
     vocabSize: 256206,
     tiedEmbeddings: true, // shared embedding, lm_head tied
+    // The encoder, from the same third-party quote of the config: encoder_layers 24,
+    // encoder_sparse_step 4, encoder_ffn_dim 8192, encoder_attention_heads 16 (the decoder's widths);
+    // NllbMoeEncoder makes layer i sparse when (i + 1) % encoder_sparse_step == 0 as the decoder does,
+    // layers 3, 7, ..., 23; MoE-Infinity counts encoder_layers // encoder_sparse_step = 6
+    // (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/utils/hf_config.py, parse_moe_param).
+    encoder: {
+      numLayers: 24,
+      moeLayers: [3, 7, 11, 15, 19, 23],
+      source: 'encoder_layers 24, encoder_sparse_step 4, encoder_ffn_dim 8192 (as quoted by a third-party copy of facebook/nllb-moe-54b config.json; the config.json itself not read this session)',
+    },
     notes:
-      'Encoder-decoder model, modelled as its decoder stack only (24 layers, MoE every fourth layer); ' +
-      'the encoder (24 layers of the same shape, run once per request in the prefill) and the decoder ' +
+      'Encoder-decoder model: the layers are its decoder stack (24 layers, MoE every fourth layer), `encoder` its encoder stack ' +
+      '(24 layers of the same shape, run once per request over the prompt: src/reproduce/run.ts prepareEncoder); the decoder ' +
       'cross-attention (q, k, v, o of 2048 x 2048 with biases per layer, 16.8M parameters; after the first step ' +
-      'only q_proj and out_proj are called) are not counted, nor the attention biases: the model type has no ' +
-      'cross-attention or encoder weights. For whole-layer streaming with every expert (the Hugging Face ' +
+      'only q_proj and out_proj are called) is not counted, nor the attention biases: the model type has no ' +
+      'cross-attention weights. For whole-layer streaming with every expert (the Hugging Face ' +
       'NllbMoeSparseMLP calls every expert) the missing cross-attention is 0.4% of an MoE layer\'s bytes ' +
       '(16.8M of 4.33B parameters), a third of a dense layer\'s self-attention and FFN (16.8M + 33.6M), about 1.5% of a decode step\'s streamed bytes in all (24 x 16.8M of 27B); ' +
       'the shape was read from a third-party copy of the config, not the config.json itself (see the preset).',

@@ -52,8 +52,25 @@ export interface MoeModel {
   vocabSize: number;
   /** Whether input embedding and LM head share weights. */
   tiedEmbeddings: boolean;
-  /** Encoder-decoder models (Switch) are modelled as their decoder stack only; say so here. */
+  /** What the layers are, where that needs saying (an encoder-decoder model: its decoder stack, `encoder` the encoder). */
   notes?: string;
+  /**
+   * An encoder-decoder model's encoder stack (the fields above are its decoder): `generate` runs it
+   * once over the prompt before the first decoder step (src/reproduce/run.ts prepareEncoder). Its
+   * layers have the decoder's widths (hidden, expert and dense FFN sizes, heads, experts, top-k):
+   * true of both presets that declare one (their configs give one d_ff / ffn_dim for both stacks).
+   */
+  encoder?: ModelEncoder;
+}
+
+/** The encoder stack of an encoder-decoder model (MoeModel.encoder). */
+export interface ModelEncoder {
+  /** Encoder transformer layers. */
+  numLayers: number;
+  /** Indices (0-based, ascending) of the encoder layers whose FFN is a routed MoE. */
+  moeLayers: number[];
+  /** The config keys these come from. */
+  source: string;
 }
 
 /** Storage formats for weights. */

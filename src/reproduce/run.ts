@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseScenario } from '../scenario/load.js';
 import { runScenario } from '../sim/run.js';
 import { resolveModel } from '../model/resolve.js';
-import { numMoeLayers } from '../model/derived.js';
+import { encoderStack, numMoeLayers } from '../model/derived.js';
 import { loadTrace } from '../trace/load.js';
 import type { Trace } from '../trace/types.js';
 import type { Rng } from '../rng/rng.js';
@@ -190,6 +190,35 @@ interface Prepared {
   system: SystemSpec;
   runtime: RuntimeName;
   policy: Record<string, unknown>;
+  /** An encoder-decoder model with a stated prompt: its encoder pass, run as its own scenario (prepareEncoder). */
+  encoder?: Prepared;
+}
+
+/**
+ * The encoder pass of an encoder-decoder model (MoeModel.encoder). Hugging Face `generate` runs the
+ * encoder once over the whole prompt (_prepare_encoder_decoder_kwargs_for_generation) before the
+ * decoder starts from one decoder_start_token per sequence (_prepare_decoder_input_ids_for_generation),
+ * and before the first streamer.put, so a streamer-timed decode excludes it
+ * (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/generation/utils.py,
+ * generate; a fork of early-2024 upstream). Simulated as a prefill of the encoder stack
+ * (encoderStack) over the point's stated prompt, by the point's system (its spec for the encoder:
+ * PointContext.encoderPass): each MoE layer's experts fetched as that system fetches them (MoE-Infinity
+ * the routed ones, Accelerate and ZeRO-3 on a loop that calls every expert all of them), the routing
+ * the seeded synthetic trace of the encoder's shape. Its time counts in a point that times the whole
+ * request (workload.timed end-to-end), once per batch; a decode-timed point leaves it out.
+ * Simplified: the pass runs on its own simulated GPU and cache, so the decoder's run starts with no
+ * decoder expert cached (the encoder's experts are of other layers) and a later batch's encoder pass
+ * does not evict the decoder's experts; the decoder's cross-attention over the prompt is not counted.
+ * A prompt that is unstated (0 tokens) has no encoder pass.
+ */
+function prepareEncoder(p: PublishedPoint, model: MoeModel, hardware: ReturnType<typeof resolveHardware>, siblings: PublishedPoint[]): Prepared | undefined {
+  const enc = encoderStack(model);
+  if (enc === undefined || p.workload.promptTokens === 'unstated' || p.workload.promptTokens === 0) return undefined;
+  const { system, policyIndex } = pointSystem(p, { model: enc, hardware, siblings, encoderPass: true });
+  const policies = expandSystem(system, enc).policies;
+  const policy = policyIndex === 'last' ? policies[policies.length - 1] : policies[0];
+  const runtime = systemSemantics(system, enc).runtime.name as RuntimeName;
+  return { point: p, model: enc, system, runtime, policy: { ...policy, label: `${p.system} (encoder)` } };
 }
 
 function prepare(p: PublishedPoint, suite: PublishedSuite | undefined, baseDir: string): Prepared {
@@ -201,7 +230,8 @@ function prepare(p: PublishedPoint, suite: PublishedSuite | undefined, baseDir: 
   const policies = expandSystem(system, model).policies;
   const policy = policyIndex === 'last' ? policies[policies.length - 1] : policies[0];
   const runtime = systemSemantics(system, model).runtime.name as RuntimeName;
-  return { point: p, model, system, runtime, policy: { ...policy, label: p.variant ? `${p.system} (${p.variant})` : p.system } };
+  const encoder = prepareEncoder(p, model, hardware, siblings);
+  return { point: p, model, system, runtime, policy: { ...policy, label: p.variant ? `${p.system} (${p.variant})` : p.system }, ...(encoder ? { encoder } : {}) };
 }
 
 /** The scenario (raw, before validation) a point is simulated with: its system preset, its stated precision. */
@@ -216,10 +246,28 @@ export function pointScenario(
 import { pointContext } from './points.js';
 export { pointContext };
 
-function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number }): Record<string, unknown> {
+/**
+ * The context a prepared run simulates: the point's (pointContext), except for an encoder-decoder
+ * model with a stated prompt, whose prompt is the encoder's: the encoder pass prefills it (and emits
+ * nothing the figure counts), the decoder prefills one decoder_start_token per sequence, then
+ * decodes the rest of the outputs.
+ */
+function runContext(prep: Prepared, isEncoder: boolean, syntheticTokens?: number): { promptTokens: number; tokensPerSequence: number } {
+  const ctx = pointContext(prep.point, syntheticTokens);
+  if (isEncoder) return { promptTokens: ctx.promptTokens, tokensPerSequence: ctx.promptTokens };
+  if (prep.encoder === undefined) return ctx;
+  const outputs = prep.point.workload.outputTokens;
+  return { promptTokens: 1, tokensPerSequence: outputs === 'unstated' ? 1 + (syntheticTokens ?? 48) : outputs };
+}
+
+function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number }, isEncoder = false): Record<string, unknown> {
   const { point: p, model } = prep;
-  const modelSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
-  const ctx = pointContext(p, opts.syntheticTokens);
+  const presetSpec = p.topK !== undefined ? { preset: p.model, topK: p.topK } : p.model;
+  // The encoder pass: the preset with the encoder's layers (the widths are the decoder's, encoderStack).
+  const modelSpec = isEncoder
+    ? { ...(typeof presetSpec === 'string' ? { preset: presetSpec } : presetSpec), name: model.name, displayName: model.displayName, numLayers: model.numLayers, moeLayers: model.moeLayers }
+    : presetSpec;
+  const ctx = runContext(prep, isEncoder, opts.syntheticTokens);
   const batch = p.workload.batchSize;
   const trace: TraceSpec =
     p.model === 'mixtral-8x7b' && p.topK === undefined && ctx.promptTokens <= MIXTRAL_TRACE_LONGEST_TOKENS && batch <= MIXTRAL_TRACE_SEQUENCES
@@ -229,7 +277,8 @@ function scenarioOf(prep: Prepared, opts: { parameter?: FittedParameter; value?:
             layers: numMoeLayers(model),
             experts: model.numExperts,
             topK: model.topK,
-            sequences: Math.max(2, batch),
+            // The encoder pass: one batch, one pass.
+            sequences: isEncoder ? batch : Math.max(2, batch),
             tokensPerSequence: ctx.tokensPerSequence,
             popularity: { kind: 'zipf', exponent: 1.0 },
             locality: 0.3,
@@ -259,17 +308,31 @@ async function simulatePreparedDetailed(
   baseDir: string,
   opts: { parameter?: FittedParameter; value?: number; syntheticTokens?: number; loadTrace?: typeof loadTrace },
 ): Promise<{ secPerToken: number; busy: BusyPerToken }> {
-  const scenario = parseScenario(scenarioOf(prep, opts), `${prep.point.id} (scenarios/published)`);
-  const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
-  const m = result.results[0].metrics;
+  const run = async (isEncoder: boolean) => {
+    const scenario = parseScenario(scenarioOf(isEncoder ? prep.encoder! : prep, opts, isEncoder), `${prep.point.id}${isEncoder ? ' encoder pass' : ''} (scenarios/published)`);
+    const result = await runScenario(scenario, { baseDir, file: prep.point.id, ...(opts.loadTrace ? { loadTrace: opts.loadTrace } : {}) });
+    return result.results[0].metrics;
+  };
+  const m = await run(false);
+  const enc = prep.encoder ? encoderPassOf(prep, await run(true)) : undefined;
   // summarize() writes these three beside the typed fields (metrics/summarize.ts).
   const outputs = m.outputTokens as number;
-  const busy = { linkSecPerToken: (m.linkBusyMs as number) / 1000 / outputs, gpuSecPerToken: (m.gpuBusyMs as number) / 1000 / outputs };
-  return { secPerToken: secPerTokenOf(prep, m), busy };
+  const busy = { linkSecPerToken: ((m.linkBusyMs as number) / 1000 + (enc?.linkSec ?? 0)) / outputs, gpuSecPerToken: ((m.gpuBusyMs as number) / 1000 + (enc?.gpuSec ?? 0)) / outputs };
+  return { secPerToken: secPerTokenOf(prep, m, enc?.secPerBatch ?? 0, outputs), busy };
 }
 
-/** The point's figure, seconds per token, from a run's metrics. */
-function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; tokensPerSec: number }): number {
+/**
+ * The encoder pass from its run's metrics: seconds per batch (its TTFT: the one prefill step and
+ * the stack's tail), and the link and GPU busy seconds of as many passes as the decoder's run has
+ * batches (each batch runs its own).
+ */
+function encoderPassOf(prep: Prepared, e: Record<string, unknown>): { secPerBatch: number; linkSec: number; gpuSec: number } {
+  const batches = decoderBatches(prep);
+  return { secPerBatch: (e.ttftMs as number) / 1000, linkSec: (batches * (e.linkBusyMs as number)) / 1000, gpuSec: (batches * (e.gpuBusyMs as number)) / 1000 };
+}
+
+/** The point's figure, seconds per token, from a run's metrics; `encoderSec`: the encoder pass per batch (0: none). */
+function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; tokensPerSec: number }, encoderSec = 0, outputs = 0): number {
   // A batch's figure counts every sequence's tokens (the sources divide outputs x batch size by the
   // time): a sequence's time per token over the batch. TTFT and TPOT are per sequence; every
   // sequence of a static batch steps together.
@@ -282,9 +345,16 @@ function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; toke
   // the stated output: their decode steps give the TPOT); else the makespan per output token.
   // One output token (a prefill-only measurement: generate with max_new_tokens = 1): the TTFT, no
   // decode step exists (the TPOT is undefined).
+  // An encoder-decoder request runs its encoder pass first (encoderSec per batch, prepareEncoder).
   const n = prep.point.workload.outputTokens;
-  if (n === 1) return m.ttftMs / 1000 / B;
-  return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n / B;
+  if (n === 1) return (encoderSec + m.ttftMs / 1000) / B;
+  return n === 'unstated' ? 1 / m.tokensPerSec + (encoderSec * decoderBatches(prep)) / outputs : (encoderSec + (m.ttftMs + (n - 1) * m.tpotMs) / 1000) / n / B;
+}
+
+/** Static batches of the decoder's run of an encoder-decoder point (its synthetic trace's max(2, batch) sequences, scenarioOf). */
+function decoderBatches(prep: Prepared): number {
+  const B = prep.point.workload.batchSize;
+  return Math.ceil(Math.max(2, B) / B);
 }
 
 /** Simulated seconds per token of one point (throws what the scenario throws). */

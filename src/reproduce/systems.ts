@@ -32,6 +32,8 @@ export interface PointContext {
   hardware: Hardware;
   /** Points of the same comparison (Table 2's naive baseline takes the mixtral-offloading budget of its row). */
   siblings: PublishedPoint[];
+  /** The spec is for the encoder pass of an encoder-decoder model (`model` is its encoder stack, src/model/derived.ts encoderStack). */
+  encoderPass?: boolean;
 }
 
 /** The catalog weight format that matches the point's stated quantisation (and its precision block). */
@@ -77,6 +79,20 @@ export const ENCODER_FIRST: Record<string, { encoderMoeLayers: number; source: s
  * encoder-first model (ENCODER_FIRST), the decoder's share after the encoder's MoE layers took theirs.
  */
 export function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
+  const fit = layerBudget(p, ctx) - (ENCODER_FIRST[p.model]?.encoderMoeLayers ?? 0);
+  return Math.max(0, Math.min(numMoeLayers(ctx.model), fit));
+}
+
+/**
+ * The encoder's share of layersThatFit's budget (ctx.model the encoder stack): device_map="auto"
+ * places the encoder first, so its first MoE layers take the GPU, up to all of them.
+ */
+export function encoderLayersThatFit(p: PublishedPoint, ctx: PointContext): number {
+  return Math.max(0, Math.min(numMoeLayers(ctx.model), layerBudget(p, ctx)));
+}
+
+/** How many MoE layers (dense weights and every expert) fit in HBM by layersThatFit's rule, encoder and decoder together. */
+function layerBudget(p: PublishedPoint, ctx: PointContext): number {
   const { model, hardware } = ctx;
   const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
   // The KV cache of the point's batch at the context it decodes to (pointContext) is held on the
@@ -86,8 +102,7 @@ export function layersThatFit(p: PublishedPoint, ctx: PointContext): number {
   const stepTokens = p.workload.batchSize * Math.max(1, p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens);
   const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK))) * expertParams(model) * pointBpp(p, 'experts');
   const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - kv - staged;
-  const fit = Math.floor(free / perLayer) - (ENCODER_FIRST[p.model]?.encoderMoeLayers ?? 0);
-  return Math.max(0, Math.min(numMoeLayers(model), fit));
+  return Math.floor(free / perLayer);
 }
 
 const OLLAMA_MEMORY = 'ollama/ollama@3241b457904a91c709b4c77075a50917fab43aaa:llm/memory.go';
@@ -388,7 +403,7 @@ export const systemTable: Record<string, SystemRow> = {
     spec: (p, ctx) => {
       const mo = ctx.siblings.find((s) => s.system === 'mixtral-offloading' && s.params.cachePerLayer !== undefined);
       const L = numMoeLayers(ctx.model);
-      const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : layersThatFit(p, ctx);
+      const gpuLayers = p.id.startsWith('mo-t2-') && mo ? Math.floor((L * mo.params.cachePerLayer!) / ctx.model.numExperts) : ctx.encoderPass ? encoderLayersThatFit(p, ctx) : layersThatFit(p, ctx);
       const q = format(p, 'hqq');
       return { system: { kind: 'accelerate', gpuLayers, quantization: q, callsEveryExpert: accelerateCallsEveryExpert(p) } };
     },

@@ -65,7 +65,24 @@ test('Switch-Large-128 and NLLB-MoE-54B: decoder stacks, MoE every 2nd / 4th lay
   expect([n.topK, n.expertBias, n.hiddenSize, n.expertIntermediateSize]).toEqual([2, true, 2048, 8192]);
   // 54.5B in all (the model card's 54B): twice the decoder stack (the shared embedding counted twice, 1%)
   expect(Math.abs((2 * totalParams(n)) / 54.5e9 - 1)).toBeLessThan(0.02);
-  for (const m of [s, n]) expect(m.notes).toMatch(/decoder stack only.*cross-attention/s);
+  for (const m of [s, n]) expect(m.notes).toMatch(/decoder stack.*encoder.*cross-attention/s);
+});
+
+test('Switch-Large-128 and NLLB-MoE-54B declare their encoders: 24 layers, 12 / 6 MoE layers at the decoder\'s sparse steps; the encoder stack and the decoder make the published totals', async () => {
+  const { encoderStack, totalParams } = await import('../../src/model/derived.js');
+  const s = modelPresets['switch-large-128'];
+  const n = modelPresets['nllb-moe-54b'];
+  expect(s.encoder?.moeLayers).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23]);
+  expect(n.encoder?.moeLayers).toEqual([3, 7, 11, 15, 19, 23]);
+  const se = encoderStack(s)!;
+  const ne = encoderStack(n)!;
+  expect([se.numLayers, se.moeLayers.length, se.numExperts, se.topK, se.hiddenSize, se.expertIntermediateSize, se.encoder]).toEqual([24, 12, 128, 1, 1024, 4096, undefined]);
+  expect([ne.numLayers, ne.moeLayers.length, ne.numExperts, ne.topK, ne.hiddenSize, ne.expertIntermediateSize]).toEqual([24, 6, 128, 2, 2048, 8192]);
+  // encoder + decoder: 26.4B (Pre-gated MoE, Table I) and 54.5B, within 2% (the shared embedding counted in both stacks)
+  expect(Math.abs((totalParams(se) + totalParams(s)) / 26.4e9 - 1)).toBeLessThan(0.02);
+  expect(Math.abs((totalParams(ne) + totalParams(n)) / 54.5e9 - 1)).toBeLessThan(0.02);
+  // a decoder-only model has none
+  expect(encoderStack(modelPresets['mixtral-8x7b'])).toBeUndefined();
 });
 
 test('FLAME-MoE: layer 0 dense, 64 experts top-6 with 2 shared, the traces\' MoE layers', () => {
