@@ -24,6 +24,7 @@ import {
   ZERO_COPY_EFFICIENCY,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
+import { DSV2_CODE, hfRuntimeDelta, type HfPath } from '../timing/hf-model-code.js';
 
 const count = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
@@ -129,6 +130,27 @@ function dsLeafRuntime(model: MoeModel): RuntimeOverheads {
     kernelsPerExpert: 9,
     syncsPerExpert: 1,
     sources: [...rt.sources, DS_LEAF],
+  };
+}
+
+/**
+ * A runtime counted on Mixtral's Hugging Face modules, running `model`'s: the ops and waits its
+ * modeling code issues beyond (or short of) Mixtral's, counted from the code (src/timing/hf-model-code.ts),
+ * added per transformer layer, per MoE block and per expert. The same runtime (name, per-op and
+ * per-sync costs) for a model with no count or no difference.
+ */
+export function hfRuntime(rt: RuntimeOverheads, model: MoeModel, path: HfPath): RuntimeOverheads {
+  const d = hfRuntimeDelta(model.name, path);
+  if (d.layerOps === 0 && d.layerSyncs === 0 && d.blockOps === 0 && d.blockSyncs === 0 && d.expertOps === 0 && d.expertSyncs === 0) return rt;
+  return {
+    ...rt,
+    describe: `${rt.describe}; with ${model.name}'s modeling code (per layer ${d.layerOps >= 0 ? '+' : ''}${d.layerOps} ops, ${d.layerSyncs} waits; per MoE block +${d.blockOps} ops, ${d.blockSyncs} waits; per expert ${d.expertOps} ops, ${d.expertSyncs} waits)`,
+    kernelsPerLayer: rt.kernelsPerLayer + d.layerOps,
+    syncsPerLayer: (rt.syncsPerLayer ?? 0) + d.layerSyncs,
+    moeBlock: { kernels: (rt.moeBlock?.kernels ?? 0) + d.blockOps, syncs: (rt.moeBlock?.syncs ?? 0) + d.blockSyncs },
+    kernelsPerExpert: rt.kernelsPerExpert + d.expertOps,
+    syncsPerExpert: rt.syncsPerExpert + d.expertSyncs,
+    sources: [...rt.sources, 'src/timing/hf-model-code.ts', ...(model.name === 'deepseek-v2-lite' ? [DSV2_CODE] : [])],
   };
 }
 
@@ -414,9 +436,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         policies: [prefetch ? { kind, label: 'moe-infinity', cache, prefetch: pf, predictor: { kind: 'activation-matrix' } } : { kind, label: 'moe-infinity', cache }],
       };
     },
-    semantics: (s) =>
+    semantics: (s, model) =>
       baseSemantics({
-        runtime: s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'],
+        runtime: hfRuntime(s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'], model, 'moe-infinity'),
         sources: [MOEINF_DISPATCH, MOEINF_PREFETCH, MOEINF_PINNED],
       }),
   },
@@ -567,7 +589,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     }),
     semantics: (s, model) =>
       baseSemantics({
-        runtime: s.leafMoeBlock ? dsLeafRuntime(model) : runtimes['deepspeed-zero'],
+        // The model's own modules (hf-model-code.ts): under a leaf block no hooks below it, so only the model's ops change there.
+        runtime: s.leafMoeBlock ? hfRuntime(dsLeafRuntime(model), model, 'hf') : hfRuntime(runtimes['deepspeed-zero'], model, 'deepspeed'),
         link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],
@@ -648,6 +671,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     },
     semantics: (s, model) => {
       return baseSemantics({
+        runtime: hfRuntime(runtimes['eager-pytorch'], model, 'hf'),
         link: linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],
