@@ -572,7 +572,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
     simplifies: [
-      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch) and used for every model: a model with more modules per layer (DeepSeek-V2\'s MLA projections and norms, Qwen3\'s q/k norms) pays a few more; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
+      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch), plus the difference where a model\'s code was counted (hfRuntime, src/timing/hf-model-code.ts: DeepSeek-V2-Lite\'s 6 more modules and 4 more fetched parameters per layer); other models (Qwen3\'s q/k norms) pay a few more than charged; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
       'with leafMoeBlock the module trace no longer changes with the routing, so fetch_sub_module\'s prefetch (stage3_prefetch_bucket_size, default 5e7 parameters) is active; not modelled (copies stay serialised with compute): it can hide at most the compute between fetches, milliseconds in decode against seconds of copies',
       'with callsEveryExpert or leafMoeBlock the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
@@ -654,7 +654,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     simplifies: [
       'the order device_map fills devices is taken as first layers on the GPU',
       'disk offload is not modelled',
-      'the dense tensors per block are counted for a Mixtral decoder layer (denseTensorsPerBlock); DeepSeek-V2\'s MLA block has three more',
+      'the dense tensors per block are counted for a Mixtral decoder layer (denseTensorsPerBlock) except where a model\'s modeling code was counted (src/timing/hf-model-code.ts: DeepSeek-V2-Lite\'s MLA block, 11); the per-layer and per-expert ops likewise (hfRuntime: DeepSeek-V2-Lite\'s remote code issues 53 + 22 more ops and 2 waits per layer, 3 fewer ops and no wait per expert)',
+      'torch.cuda.empty_cache() after each set_module_tensor_to_device releases the freed blocks with cudaFree and makes the next upload cudaMalloc afresh (58 calls per offloaded DeepSeek-V2-Lite layer and token): charged only as a sync (syncSec) each; no measured cudaMalloc/cudaFree cost per size was found to charge',
       'cudaMalloc of each fresh upload (after the empty_cache) is inside the per-sync cost, not sized by the tensor',
       'with callsEveryExpert the policy is all-on-gpu (every expert of an offloaded layer streamed with it), so the GPU memory reported counts every expert as resident',
     ],

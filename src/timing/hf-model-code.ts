@@ -70,8 +70,10 @@ export const HF_MODEL_CODE: Record<string, HfModelCode> = {
     sources: ['the counts behind the runtimes of execution-semantics.ts (eager-pytorch-hqq-triton, deepspeed-zero, moe-infinity-dispatcher)', MIXTRAL_MI_BLOCK],
   },
   /**
-   * DeepSeek-V2-Lite (q_lora_rank null, rope_scaling yarn, topk_method greedy, norm_topk_prob false,
-   * 2 shared experts fused into one DeepseekV2MLP of 2 x 1408) in ${DSV2_CODE}, decode:
+   * DeepSeek-V2-Lite (q_lora_rank null, rope_scaling yarn with factor 40, topk_method greedy,
+   * norm_topk_prob false, routed_scaling_factor 1.0: deepseek-ai/DeepSeek-V2-Lite-Chat config.json,
+   * snapshot 85864749, as a training log in the code index prints it; the 2 shared experts fused into
+   * one DeepseekV2MLP of 2 x 1408) in ${DSV2_CODE}, decode:
    *
    * attention part 114 ops, 1 sync: input_layernorm and post_attention_layernorm (DeepseekV2RMSNorm:
    * to, pow, mean, add, rsqrt, mul, to, mul weight: 8 each); DeepseekV2Attention.forward: q_proj, view,

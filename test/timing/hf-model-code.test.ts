@@ -56,11 +56,11 @@ describe('DeepSeek-V2-Lite\'s Hugging Face remote code, counted per decode step 
     const c = semanticCostModel(dsv2, hw, precision, sem({ runtime: rt, hostThread: true }));
     const perLayer = (40 + 53) * 10e-6 + 1 * 20e-6;
     const block = 28 * 10e-6;
-    expect(c.host!.preExpertSec(0)).toBeCloseTo(2 * perLayer + block, 12);
-    expect(c.host!.preExpertSec(1)).toBeCloseTo(perLayer + block, 12);
+    expect(c.host!.preExpertSec(0, 1, 100)).toBeCloseTo(2 * perLayer + block, 12);
+    expect(c.host!.preExpertSec(1, 1, 100)).toBeCloseTo(perLayer + block, 12);
     // The same runtime without the model's difference: 40 ops a layer, nothing else.
     const base = semanticCostModel(dsv2, hw, precision, sem({ runtime: runtimes['moe-infinity-dispatcher'], hostThread: true }));
-    expect(base.host!.preExpertSec(1)).toBeCloseTo(40 * 10e-6, 12);
+    expect(base.host!.preExpertSec(1, 1, 100)).toBeCloseTo(40 * 10e-6, 12);
   });
 
   it('inside the GPU jobs (no host thread): once per MoE layer, the layer\'s and the block\'s ops and waits; per expert 3 ops and the wait fewer', () => {
