@@ -46,7 +46,9 @@ export interface HfModelCode {
  * The model the runtimes' counts were made for: Mixtral-8x7B's transformers modules (MixtralDecoderLayer,
  * MixtralSparseMoeBlock), as eager-pytorch-hqq-triton's count of them (execution-semantics.ts): two
  * RMSNorms 16, q/k/v views and transposes 6, rotary 18, KV-cache cat 2, repeat_kv 4, eager attention 9,
- * residual adds 2, q/k/v/o 4 = 61; the router 11; per expert 9 ops and the torch.where / .tolist() wait;
+ * residual adds 2, q/k/v/o 4 = 61 (no rotary rebuild: transformers' MixtralRotaryEmbedding, "Copied from
+ * LlamaRotaryEmbedding", keeps max_seq_len_cached = max_position_embeddings after __init__ and
+ * rebuilds only past it; seen in code excerpts of the 2024 releases, not read at a commit); the router 11; per expert 9 ops and the torch.where / .tolist() wait;
  * 11 modules (decoder layer, 2 norms, attention, q/k/v/o, rotary: 9; MoE block, router: 2) and q/k/v/o fetched
  * (the 4096 x 8 router is under the persistence threshold), deepspeed-zero's count; 7 tensors
  * (denseTensorsPerBlock); MoE-Infinity's SyncMixtralSparseMoeBlock.forward (${MIXTRAL_MI_BLOCK}): view,
