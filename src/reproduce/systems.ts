@@ -358,7 +358,13 @@ export const MOEINF_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; dev
 const MOEINF_2024 = { dispatch: 'hooks' as const, deviceMemoryRatio: 0.75, source: 'README@6efc133 cell, 2024 release (@9cd8e99: hooks, device_memory_ratio 0.75)' };
 export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher'; deviceMemoryRatio: number; source: string }> = {
   'mi-readme-2024-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '0.895 in the README @6efc133 to @3133d18 (2024 releases); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
-  'mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.85, source: '0.181 added @d73d27911330a4e32830fcf179f0d830d93573cb (2025-02-06), before the dispatcher rewrite @cca059c (2025-02-23); that commit\'s examples/interface_example.py: --device_memory_ratio default 0.85' },
+  // s26-dsv2: the dispatcher, not the hooks: at that commit DeepSeek's MoE block is already
+  // MoE-Infinity's DeepseekMoEBlock, whose forward hands the routed experts to the C++ ExpertDispatcher
+  // (moe_infinity/models/deepseek.py: self.expert_executor.dispatch_local(...); model_offload.py
+  // replaces DeepseekV2MoE with it) and whose prefetch_experts calls are commented out; the rewrite of
+  // @cca059c reworked that dispatcher (condition variables for its 10 us sleep-polling queues), it did
+  // not introduce it. What the older dispatcher does differently is not modelled.
+  'mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity': { dispatch: 'dispatcher', deviceMemoryRatio: 0.85, source: '0.181 added @d73d27911330a4e32830fcf179f0d830d93573cb (2025-02-06), before the rewrite @cca059c (2025-02-23) but already through the C++ expert dispatcher for DeepSeek (@d73d279:moe_infinity/models/deepseek.py DeepseekMoEBlock.forward -> expert_executor.dispatch_local; moe_infinity/distributed/expert_executor.py; core/parallel/expert_dispatcher.cpp), prefetch calls commented out; that commit\'s examples/interface_example.py: --device_memory_ratio default 0.85' },
   'mi-readme-2024-b32-mixtral-8x7b-moe-infinity': { dispatch: 'hooks', deviceMemoryRatio: 0.75, source: '12.579 tokens/s at batch 32 in the README @6efc133 to @51f5730 (commented out @3133d18); interface_example.py@87eacf7 --device_memory_ratio default 0.75' },
   'mi-readme-2024-switch-large-128-moe-infinity': MOEINF_2024,
   'mi-readme-2024-nllb-moe-54b-moe-infinity': MOEINF_2024,

@@ -25,6 +25,7 @@ import {
   ZERO_COPY_EFFICIENCY,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
+import { DSV2_CODE, hfRuntimeDelta, type HfPath } from '../timing/hf-model-code.js';
 
 const count = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
@@ -143,6 +144,27 @@ function dsLeafRuntime(model: MoeModel): RuntimeOverheads {
     kernelsPerExpert: 9,
     syncsPerExpert: 1,
     sources: [...rt.sources, DS_LEAF],
+  };
+}
+
+/**
+ * A runtime counted on Mixtral's Hugging Face modules, running `model`'s: the ops and waits its
+ * modeling code issues beyond (or short of) Mixtral's, counted from the code (src/timing/hf-model-code.ts),
+ * added per transformer layer, per MoE block and per expert. The same runtime (name, per-op and
+ * per-sync costs) for a model with no count or no difference.
+ */
+export function hfRuntime(rt: RuntimeOverheads, model: MoeModel, path: HfPath): RuntimeOverheads {
+  const d = hfRuntimeDelta(model.name, path);
+  if (d.layerOps === 0 && d.layerSyncs === 0 && d.blockOps === 0 && d.blockSyncs === 0 && d.expertOps === 0 && d.expertSyncs === 0) return rt;
+  return {
+    ...rt,
+    describe: `${rt.describe}; with ${model.name}'s modeling code (per layer ${d.layerOps >= 0 ? '+' : ''}${d.layerOps} ops, ${d.layerSyncs} waits; per MoE block +${d.blockOps} ops, ${d.blockSyncs} waits; per expert ${d.expertOps} ops, ${d.expertSyncs} waits)`,
+    kernelsPerLayer: rt.kernelsPerLayer + d.layerOps,
+    syncsPerLayer: (rt.syncsPerLayer ?? 0) + d.layerSyncs,
+    moeBlock: { kernels: (rt.moeBlock?.kernels ?? 0) + d.blockOps, syncs: (rt.moeBlock?.syncs ?? 0) + d.blockSyncs },
+    kernelsPerExpert: rt.kernelsPerExpert + d.expertOps,
+    syncsPerExpert: rt.syncsPerExpert + d.expertSyncs,
+    sources: [...rt.sources, 'src/timing/hf-model-code.ts', ...(model.name === 'deepseek-v2-lite' ? [DSV2_CODE] : [])],
   };
 }
 
@@ -428,9 +450,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         policies: [prefetch ? { kind, label: 'moe-infinity', cache, prefetch: pf, predictor: { kind: 'activation-matrix' } } : { kind, label: 'moe-infinity', cache }],
       };
     },
-    semantics: (s) =>
+    semantics: (s, model) =>
       baseSemantics({
-        runtime: s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'],
+        runtime: hfRuntime(s.dispatch === 'dispatcher' ? runtimes['moe-infinity-dispatcher'] : runtimes['eager-pytorch'], model, 'moe-infinity'),
         sources: [MOEINF_DISPATCH, MOEINF_PREFETCH, MOEINF_PINNED],
       }),
   },
@@ -568,7 +590,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `with pageable memory the host thread stages each upload itself (${CUDA_SYNC}), so it cannot run ahead of the copies: hostThread false, the runtime's launches charged in line (pinMemory: true keeps the host thread)`,
     ],
     simplifies: [
-      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch) and used for every model: a model with more modules per layer (DeepSeek-V2\'s MLA projections and norms, Qwen3\'s q/k norms) pays a few more; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
+      'the hooks are charged as ops counted for a Mixtral decoder layer (deepspeed-zero: 4 hooks per module, a .to() and a release per fetched parameter, an event, a wait_stream and a stream synchronize per fetch), plus the difference where a model\'s code was counted (hfRuntime, src/timing/hf-model-code.ts: DeepSeek-V2-Lite\'s 6 more modules and 4 more fetched parameters per layer); other models (Qwen3\'s q/k norms) pay a few more than charged; the hooks\' pure-Python bookkeeping (trace checks, ds_active_sub_modules) is inside the per-op cost',
       `where the module order does not change with the routing (leafMoeBlock, callsEveryExpert, or a batch that routes tokens to every expert of every layer, as Mixtral's at batch 32), the trace completes and fetch_sub_module's prefetch is active; not modelled (copies stay serialised with compute): after each module's wait it issues at most stage3_prefetch_bucket_size (5e7) parameters ahead, one 14336 x 4096 Mixtral expert matrix, and none while more than stage3_max_live_parameters (1e9) are gathered (a leaf Mixtral block holds 1.41e9), so it hides at most the current module's compute, under a millisecond per module in decode against seconds of copies per pass (${DS_V013_COORD})`,
       'with callsEveryExpert or leafMoeBlock the policy is all-on-gpu (every expert streamed with its layer), so the GPU memory reported counts every expert as resident',
     ],
@@ -585,7 +607,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     }),
     semantics: (s, model) =>
       baseSemantics({
-        runtime: s.leafMoeBlock ? dsLeafRuntime(model) : runtimes['deepspeed-zero'],
+        // The model's own modules (hf-model-code.ts): under a leaf block no hooks below it, so only the model's ops change there.
+        runtime: s.leafMoeBlock ? hfRuntime(dsLeafRuntime(model), model, 'hf') : hfRuntime(runtimes['deepspeed-zero'], model, 'deepspeed'),
         link: s.pinMemory ? linkPresets.pinned : linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],
@@ -649,7 +672,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     simplifies: [
       'the order device_map fills devices is taken as first layers on the GPU',
       'disk offload is not modelled',
-      'the dense tensors per block are counted for a Mixtral decoder layer (denseTensorsPerBlock); DeepSeek-V2\'s MLA block has three more',
+      'the dense tensors per block are counted for a Mixtral decoder layer (denseTensorsPerBlock) except where a model\'s modeling code was counted (src/timing/hf-model-code.ts: DeepSeek-V2-Lite\'s MLA block, 11); the per-layer and per-expert ops likewise (hfRuntime: DeepSeek-V2-Lite\'s remote code issues 53 + 22 more ops and 2 waits per layer, 3 fewer ops and no wait per expert)',
+      'torch.cuda.empty_cache() after each set_module_tensor_to_device releases the freed blocks with cudaFree and makes the next upload cudaMalloc afresh (58 calls per offloaded DeepSeek-V2-Lite layer and token): charged only as a sync (syncSec) each; no measured cudaMalloc/cudaFree cost per size was found to charge',
       'cudaMalloc of each fresh upload (after the empty_cache) is inside the per-sync cost, not sized by the tensor',
       'with callsEveryExpert the policy is all-on-gpu (every expert of an offloaded layer streamed with it), so the GPU memory reported counts every expert as resident',
     ],
@@ -666,6 +690,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     },
     semantics: (s, model) => {
       return baseSemantics({
+        runtime: hfRuntime(runtimes['eager-pytorch'], model, 'hf'),
         link: linkPresets.pageable,
         expertCopies: 'compute-stream',
         expertFormat: weightFormats[s.quantization],

@@ -30,6 +30,7 @@ import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
+import { HF_MODEL_CODE } from './hf-model-code.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -50,6 +51,14 @@ export interface RuntimeOverheads {
   syncSec: number;
   /** Fixed cost per forward pass (sampling, the Python decode loop, logits to host), seconds. */
   perStepSec: number;
+  /** Host waits per transformer layer's non-expert work (a blocking host-to-device copy, a `.cpu()`), each at syncSec. Absent: none. */
+  syncsPerLayer?: number;
+  /**
+   * Ops and waits of each MoE layer's block (outside its experts) beyond kernelsPerLayer: what a
+   * model's MoE block issues more than the one the runtime was counted for (./hf-model-code.ts).
+   * Absent: none.
+   */
+  moeBlock?: { kernels: number; syncs: number };
   /**
    * Triton kernels launched from Python per transformer layer's non-expert work and per expert
    * computed (mixtral-offloading's fused HQQ dequant-matmul: one per quantised linear). A Triton
@@ -777,6 +786,9 @@ export class SemanticCostModel extends RooflineCosts {
     const emptyCallsSec = (semantics.emptyExpertCallsPerLayer ?? 0) * (rt.kernelsPerExpert * rt.perKernelSec + rt.syncsPerExpert * rt.syncSec);
     const tritonPerExpert = rt.triton ? rt.triton.launchesPerExpert * rt.triton.launchSec : 0;
     const tritonPerLayer = rt.triton ? rt.triton.launchesPerLayer * rt.triton.launchSec : 0;
+    // Per transformer layer: its waits; per MoE layer: the block's ops and waits beyond the count (hf-model-code.ts).
+    const layerSyncSec = (rt.syncsPerLayer ?? 0) * rt.syncSec;
+    const blockSec = rt.moeBlock ? rt.moeBlock.kernels * rt.perKernelSec + rt.moeBlock.syncs * rt.syncSec : 0;
     if (semantics.hostThread) {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
       // the runtime's kernels and waits in its syncs.
@@ -786,10 +798,10 @@ export class SemanticCostModel extends RooflineCosts {
       const preHostSec = new Float64Array(model.moeLayers.length);
       for (let j = 0; j < model.moeLayers.length; j++) {
         const prev = j === 0 ? -1 : model.moeLayers[j - 1];
-        preHostSec[j] = (model.moeLayers[j] - prev) * (rt.kernelsPerLayer * rt.perKernelSec + tritonPerLayer) + emptyCallsSec;
+        preHostSec[j] = (model.moeLayers[j] - prev) * (rt.kernelsPerLayer * rt.perKernelSec + tritonPerLayer + layerSyncSec) + blockSec + emptyCallsSec;
       }
       const denseAfter = model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1];
-      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + denseAfter * tritonPerLayer + rt.perStepSec;
+      const tailHostSec = (denseAfter * rt.kernelsPerLayer + 2) * rt.perKernelSec + denseAfter * (tritonPerLayer + layerSyncSec) + rt.perStepSec;
       this.host = {
         preExpertSec: (j) => preHostSec[j],
         expertSec: () => expertHostSec,
@@ -800,7 +812,7 @@ export class SemanticCostModel extends RooflineCosts {
       const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
       // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
       this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + tritonPerExpert + rt.syncsPerExpert * rt.syncSec + dequantSec;
-      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + tritonPerLayer + emptyCallsSec;
+      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + tritonPerLayer + layerSyncSec + blockSec + emptyCallsSec;
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
@@ -907,12 +919,13 @@ export class SemanticCostModel extends RooflineCosts {
 
 /**
  * Weight tensors of one transformer block outside its routed experts, as a Hugging Face module tree
- * registers them: q/k/v/o projections (4), the two RMSNorm weights (2), the router (1), and 3 per
- * shared expert (gate/up/down). Counted for Mixtral's MixtralDecoderLayer; a model with more
- * attention tensors (DeepSeek-V2's MLA: kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj) has a few more.
+ * registers them: the model's counted figure where its modeling code was read (HF_MODEL_CODE:
+ * DeepSeek-V2-Lite's MLA block and fused shared experts, 11), else q/k/v/o projections (4), the two
+ * RMSNorm weights (2), the router (1), and 3 per shared expert (gate/up/down), as Mixtral's
+ * MixtralDecoderLayer.
  */
 export function denseTensorsPerBlock(model: MoeModel): number {
-  return 4 + 2 + 1 + 3 * model.numSharedExperts;
+  return HF_MODEL_CODE[model.name]?.tensorsPerBlock ?? 4 + 2 + 1 + 3 * model.numSharedExperts;
 }
 
 /** The analytic costs of `model` on `hw` as executed under `sem`. */

@@ -110,8 +110,9 @@ test('vLLM cells run the engine of the release that measured them (README histor
 
 test('README rows run the release and the Hugging Face code of their time: MoE-Infinity\'s dispatcher (every row postdates the Feb 2025 rewrite); ZeRO-3 gathers every expert only where the MoE block calls every expert', () => {
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
-  // DeepSeek-V2-Lite's cell of 2025-02-06 (0.181) predates the rewrite of 2025-02-23 (0.155).
-  expect(sys('mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'hooks' });
+  // DeepSeek-V2-Lite's cell of 2025-02-06 (0.181) predates the rewrite of 2025-02-23 (0.155), but
+  // DeepSeek's block already ran through the C++ dispatcher then (@d73d279 moe_infinity/models/deepseek.py).
+  expect(sys('mi-readme-2025-02-06-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
   expect(sys('mi-readme-2025-02-23-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
   expect(sys('mi-readme-qwen3-30b-a3b-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
