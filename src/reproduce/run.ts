@@ -284,7 +284,10 @@ function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; toke
   // decode step exists (the TPOT is undefined).
   const n = prep.point.workload.outputTokens;
   if (n === 1) return m.ttftMs / 1000 / B;
-  return n === 'unstated' ? 1 / m.tokensPerSec : (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / n / B;
+  if (n === 'unstated') return 1 / m.tokensPerSec;
+  // A rate that counts the prompt's tokens too (countsPromptTokens: parseSuite checks both lengths are stated).
+  const counted = prep.point.workload.countsPromptTokens ? n + (prep.point.workload.promptTokens as number) : n;
+  return (m.ttftMs + (n - 1) * m.tpotMs) / 1000 / counted / B;
 }
 
 /** Simulated seconds per token of one point (throws what the scenario throws). */
