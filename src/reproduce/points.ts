@@ -54,6 +54,12 @@ export const publishedPointSchema = z.strictObject({
     outputTokens: z.union([z.number().int().positive(), z.literal('unstated')]),
     /** `decode`: time per output token after the first (prefill excluded); `end-to-end`: output tokens / (prefill + decode time). */
     timed: z.enum(['decode', 'end-to-end', 'unstated']),
+    /**
+     * The published rate counts the prompt's tokens with the generated ones (a script dividing
+     * len(generate(...).sequences), prompt included, by the time: h39s/mlsys@02a7818:run_benchmark.py);
+     * only with timed end-to-end and both lengths stated. Absent: output tokens only.
+     */
+    countsPromptTokens: z.boolean().optional(),
     contextSource: z.string().min(10),
     note: z.string().optional(),
   }),
@@ -93,6 +99,9 @@ export function parseSuite(raw: unknown, file = 'points.json'): PublishedSuite {
   const ids = new Set<string>();
   for (const p of r.data.points) {
     if (ids.has(p.id)) throw new InputError(`${file}: duplicate point id "${p.id}"`);
+    const w = p.workload;
+    if (w.countsPromptTokens && (w.timed !== 'end-to-end' || w.promptTokens === 'unstated' || w.outputTokens === 'unstated'))
+      throw new InputError(`${file}: ${p.id}.workload.countsPromptTokens: needs timed "end-to-end" and promptTokens and outputTokens stated (got timed ${w.timed}, promptTokens ${w.promptTokens}, outputTokens ${w.outputTokens})`);
     ids.add(p.id);
   }
   return r.data;

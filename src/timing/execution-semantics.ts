@@ -390,6 +390,8 @@ export const runtimes = {
     // README point, which it never saw. It stands for the host seconds per counted op including the
     // Python the counts leave out (module calls, HF generate's per-step work, the HQQ meta dict
     // handling in forward_triton, load_experts' generator), on the published setups' host CPUs.
+    // One constant, not scaled by the host CPU: a cost inversely proportional to the host preset's
+    // clock, refitted on the same subset, worsens the held-out points (README, round s26-mo).
     perKernelSec: 80e-6,
     // HF Mixtral decoder layer at batch 1, ATen ops outside the quantised linears: two RMSNorms
     // (to fp32, pow, mean, add, rsqrt, mul, mul weight, to: 16), q/k/v views and transposes (6),
