@@ -42,7 +42,7 @@ import type { Ssd } from '../hardware/storage.js';
 import type { Hardware } from '../hardware/types.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { StepCosts } from '../timing/costs.js';
-import { planTiers, setupTiers } from '../sim/tier-plan.js';
+import { planTiers, setupTiers, type TierPlan } from '../sim/tier-plan.js';
 import type { HostTier } from '../sim/tiers.js';
 import { createPolicyCache, type PreparedScenario } from '../sim/world.js';
 import { fsInputError } from '../util/fs.js';
@@ -53,6 +53,14 @@ import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 /** Direct I/O alignment of offsets, sizes and buffer addresses (4 KiB covers 512 B devices too). */
 const ALIGN = 4096;
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
+
+/** Policy `index`'s memory tiers, planned for the full-size model (as `moesim run` plans them). */
+function tierPlanOf(prep: PreparedScenario, scenario: Scenario, index: number): TierPlan {
+  const p = scenario.policies[index];
+  const { plan: cachePlan } = createPolicyCache(prep, p, index);
+  const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
+  return planTiers(prep.hardware, p, index, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+}
 
 /** What a policy's tiers are in the replay world: the costs its simulation charges, and its host tier (three-tier) or direct SSD fetches (unified memory). */
 export interface ReplayTiers {
@@ -71,9 +79,8 @@ export interface ReplayTiers {
  */
 export function replayTiers(prep: PreparedScenario, scenario: Scenario, index: number, costs: StepCosts, storage: Ssd | undefined): ReplayTiers {
   const p = scenario.policies[index];
-  const { plan: cachePlan } = createPolicyCache(prep, p, index);
   const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
-  const plan = planTiers(prep.hardware, p, index, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+  const plan = tierPlanOf(prep, scenario, index);
   if (plan.mode === 'dram') return { cost: costs };
   const label = `policies[${index}] (${p.kind})`;
   if (plan.mode === 'ssd-direct') {
@@ -89,11 +96,6 @@ export function replayTiers(prep: PreparedScenario, scenario: Scenario, index: n
   return { cost: t.cost, ...(t.host ? { host: t.host } : {}), ...(t.direct ? { direct: true as const } : {}) };
 }
 
-/** The host tier of policy `index` in the replay world (replayTiers), or undefined where it has none. */
-export function replayHostTier(prep: PreparedScenario, scenario: Scenario, index: number, costs: StepCosts, storage: Ssd | undefined): HostTier | undefined {
-  return replayTiers(prep, scenario, index, costs, storage).host;
-}
-
 /**
  * Unified memory runs on the cpu backend only: ONNX Runtime's CPU EP computes an expert from the
  * host memory its SSD read filled, in place, which is what one pool shared by CPU and GPU does; on
@@ -102,11 +104,8 @@ export function replayHostTier(prep: PreparedScenario, scenario: Scenario, index
 export function checkPoolBackend(prep: PreparedScenario, scenario: Scenario, policies: number[], backend: string): void {
   if (backend === 'cpu' || !prep.hardware.unified) return;
   for (const i of policies) {
-    const p = scenario.policies[i];
-    const { plan: cachePlan } = createPolicyCache(prep, p, i);
-    const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
-    if (planTiers(prep.hardware, p, i, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined).mode !== 'ssd-direct') continue;
-    throw new InputError(`--backend ${backend}: policies[${i}] (${p.kind}) runs on unified memory (${prep.hardware.gpu.name}), which the replay executes as host memory on the cpu backend (an expert computed in place where its SSD read put it); expected --backend cpu`);
+    if (tierPlanOf(prep, scenario, i).mode !== 'ssd-direct') continue;
+    throw new InputError(`--backend ${backend}: policies[${i}] (${scenario.policies[i].kind}) runs on unified memory (${prep.hardware.gpu.name}), which the replay executes as host memory on the cpu backend (an expert computed in place where its SSD read put it); expected --backend cpu`);
   }
 }
 

@@ -268,6 +268,7 @@ describe('replay and validate on unified memory', () => {
       expect(p.ssd!.error).toHaveLength(2);
       expect(p.ssd!.error.every(Number.isFinite)).toBe(true);
     }
+    expect(formatValidation(v)).toMatch(/^ {2}lru, HBM, 9 experts: \d+ reads into the unified pool \(computed in place\); SSD ms\/step measured/m);
   }, 60_000);
 
   it('refuses what it does not execute, in one line, before anything runs', async () => {
