@@ -18,6 +18,17 @@
  * hold at the start has one float per 4 KiB page set to NaN: an expert computed without having been
  * read back whole would turn the hidden state to NaN, which the replay throws on.
  *
+ * Unified memory (a hardware.unified machine, plan ssd-direct): one pool is the CPU's memory and the
+ * GPU's; the GPU's cache is sized in it and what it misses is read from the SSD straight into it
+ * (sim/tier-plan.ts). The replay world has no host tier then: the recorded schedule is the GPU
+ * cache's (uploads, evictions), each upload charged as an SSD read (setupTiers' storageLinkCosts,
+ * as moesim run charges it), and replay.ts executes it on the cpu backend, which stands in for the
+ * pool: an upload is ExpertFile.read of the expert into its host slot (no copy to a device
+ * region), the expert is computed in place from that slot, and an eviction poisons the slot (its
+ * memory is another expert's now), untimed, so that a fetch read back is checked as the first is.
+ * Not replayed (refused by name): GPUDirect Storage (hostTier.gpuDirect on a discrete GPU), a
+ * miss computed on the CPU or from a lower-bit copy on unified memory, a backend other than cpu.
+ *
  * The page cache: with O_DIRECT (mode "direct") it is bypassed. Where the file system refuses
  * O_DIRECT (tmpfs, some network file systems), the file is read through the page cache (mode
  * "buffered"), which then serves the reads: the share of the bytes read that reached the block
@@ -31,10 +42,11 @@ import type { Ssd } from '../hardware/storage.js';
 import type { Hardware } from '../hardware/types.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { StepCosts } from '../timing/costs.js';
-import { planTiers, setupTiers } from '../sim/tier-plan.js';
+import { planTiers, setupTiers, type TierPlan } from '../sim/tier-plan.js';
 import type { HostTier } from '../sim/tiers.js';
 import { createPolicyCache, type PreparedScenario } from '../sim/world.js';
 import { fsInputError } from '../util/fs.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { InputError } from '../util/errors.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 
@@ -42,23 +54,59 @@ import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 const ALIGN = 4096;
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
 
-/**
- * The host tier of policy `index` in the replay world, or undefined where its plan keeps every
- * expert in host DRAM. `costs` are the replay's (the scaled expert); `storage` the SSD whose reads
- * are charged (the scenario's for recording a schedule, the measured disk's for validate).
- */
-export function replayHostTier(prep: PreparedScenario, scenario: Scenario, index: number, costs: StepCosts, storage: Ssd | undefined): HostTier | undefined {
+/** Policy `index`'s memory tiers, planned for the full-size model (as `moesim run` plans them). */
+function tierPlanOf(prep: PreparedScenario, scenario: Scenario, index: number): TierPlan {
   const p = scenario.policies[index];
   const { plan: cachePlan } = createPolicyCache(prep, p, index);
   const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
-  const plan = planTiers(prep.hardware, p, index, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
-  if (plan.mode === 'dram') return undefined;
+  return planTiers(prep.hardware, p, index, dims, prep.cost.expertBytes, cachePlan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+}
+
+/** What a policy's tiers are in the replay world: the costs its simulation charges, and its host tier (three-tier) or direct SSD fetches (unified memory). */
+export interface ReplayTiers {
+  cost: StepCosts;
+  host?: HostTier;
+  /** Unified memory: the GPU's cache is the pool, and what it misses is read from the SSD straight into it (the link's transfers are SSD reads). */
+  direct?: true;
+}
+
+/**
+ * The tiers of policy `index` in the replay world. `costs` are the replay's (the scaled expert);
+ * `storage` the SSD whose reads are charged (the scenario's for recording a schedule, the measured
+ * disk's for validate). Where its plan keeps every expert in host DRAM (or the pool), `costs` as
+ * they are. Unified memory (plan ssd-direct on a hardware.unified machine): the same costs with the
+ * link's transfers charged as SSD reads (tier-plan.ts setupTiers, as `moesim run` charges them).
+ */
+export function replayTiers(prep: PreparedScenario, scenario: Scenario, index: number, costs: StepCosts, storage: Ssd | undefined): ReplayTiers {
+  const p = scenario.policies[index];
+  const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
+  const plan = tierPlanOf(prep, scenario, index);
+  if (plan.mode === 'dram') return { cost: costs };
+  const label = `policies[${index}] (${p.kind})`;
   if (plan.mode === 'ssd-direct') {
-    throw new InputError(`policies[${index}] (${p.kind}): its GPU fetches experts from the SSD directly (unified memory or hostTier.gpuDirect); replay and validate execute a host tier in front of the SSD only`);
+    if (!prep.hardware.unified) throw new InputError(`${label}: hostTier.gpuDirect (GPUDirect Storage, SSD -> GPU memory) is not replayed; replay and validate execute a host tier in front of the SSD, or a unified-memory pool`);
+    const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+    if (onMiss && (missHandlerInfo(onMiss.kind).bypassesCache || missLowBit(onMiss) !== undefined)) {
+      throw new InputError(`${label}.onMiss: ${onMiss.kind} on a unified-memory machine is not replayed (a miss not fetched into the pool would be computed from memory the SSD has not filled); expected onMiss fetch`);
+    }
   }
-  if (!storage) throw new InputError(`policies[${index}] (${p.kind}) reads experts from an SSD: validate needs the measured disk (--disk-profile, written by moesim calibrate --backend disk)`);
+  if (!storage) throw new InputError(`${label} reads experts from an SSD: validate needs the measured disk (--disk-profile, written by moesim calibrate --backend disk)`);
   const hardware: Hardware = { ...prep.hardware, storage };
-  return setupTiers(plan, hardware, costs, dims).host;
+  const t = setupTiers(plan, hardware, costs, dims);
+  return { cost: t.cost, ...(t.host ? { host: t.host } : {}), ...(t.direct ? { direct: true as const } : {}) };
+}
+
+/**
+ * Unified memory runs on the cpu backend only: ONNX Runtime's CPU EP computes an expert from the
+ * host memory its SSD read filled, in place, which is what one pool shared by CPU and GPU does; on
+ * a discrete device (webgpu) every run would copy the weights over the bus first.
+ */
+export function checkPoolBackend(prep: PreparedScenario, scenario: Scenario, policies: number[], backend: string): void {
+  if (backend === 'cpu' || !prep.hardware.unified) return;
+  for (const i of policies) {
+    if (tierPlanOf(prep, scenario, i).mode !== 'ssd-direct') continue;
+    throw new InputError(`--backend ${backend}: policies[${i}] (${scenario.policies[i].kind}) runs on unified memory (${prep.hardware.gpu.name}), which the replay executes as host memory on the cpu backend (an expert computed in place where its SSD read put it); expected --backend cpu`);
+  }
 }
 
 /** Which experts the host tier holds before the run (warm: the first of the model file). */
@@ -182,17 +230,19 @@ export class ExpertFile {
 
   /** Sets one float per 4 KiB page of every expert not `resident` (1 = in host DRAM) to NaN: untimed, before a pass. */
   poison(resident: Uint8Array | undefined): void {
-    for (let k = 0; k < this.numKeys; k++) {
-      if (resident && resident[k] === 1) continue;
-      const s = this.slot(k);
-      for (let o = 0; o < this.info.expertBytes; o += ALIGN) s.writeFloatLE(Number.NaN, o);
-      this.poisoned[k] = 1;
-    }
+    for (let k = 0; k < this.numKeys; k++) if (!(resident && resident[k] === 1)) this.poisonKey(k);
   }
 
-  /** Reads back every poisoned expert (untimed: before a pass of a policy whose host DRAM holds every expert). */
-  async restore(): Promise<void> {
-    for (let k = 0; k < this.numKeys; k++) if (this.poisoned[k] === 1) await this.read(k);
+  /** Poisons one expert's host copy (unified memory: the pool dropped it, its memory is another expert's now). */
+  poisonKey(key: number): void {
+    const s = this.slot(key);
+    for (let o = 0; o < this.info.expertBytes; o += ALIGN) s.writeFloatLE(Number.NaN, o);
+    this.poisoned[key] = 1;
+  }
+
+  /** Reads back every poisoned expert, or those of them `only` marks (untimed: before a pass, what its host DRAM or pool holds). */
+  async restore(only?: Uint8Array): Promise<void> {
+    for (let k = 0; k < this.numKeys; k++) if (this.poisoned[k] === 1 && (!only || only[k] === 1)) await this.read(k);
   }
 
   /** Reads expert `key`'s slot from the file into its host memory: blockBytes requests, queueDepth in flight. */

@@ -16,6 +16,7 @@ import { lowBitDtypes } from './low-bit.js';
 import { checkServingReplayable } from './serving-replay.js';
 import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
 import { deviceExpertsNeeded } from './replay.js';
+import { checkPoolBackend } from './disk-replay.js';
 import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
 
 export interface ReplaySetupOptions {
@@ -82,6 +83,7 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
   const policies = pickPolicies(loaded, o.policies);
   checkReplayable(loaded, policies);
   checkServingReplayable(loaded, policies, o.maxTokens);
+  checkPoolBackend(prep, scenario, policies, o.backend);
   const scaled = scaleModel(prep.model, o.scale ?? {}, deviceExpertsNeeded(prep, scenario, policies));
   // A policy computing misses on the CPU: its worker thread holds a copy of the host weights (miss-exec.ts).
   const cpuCopy = policies.some((i) => {

@@ -27,6 +27,8 @@
  *     on with the layer's device operations; the layer ends once it is back (miss-exec.ts);
  *   - stage-low: a miss fetched as a lower-bit copy (HOBBIT) uploads an int4/int8 copy, which its
  *     compute runs (ORT MatMulNBits, low-bit.ts).
+ * Issue 16: a storage tier's SSD reads (read) come from a file on this disk (disk-replay.ts); on
+ * unified memory an upload is that read, into the host memory the expert is then computed from.
  * A serving workload's steps are those its token scheduler gave the recording simulation, executed
  * back to back (serving-replay.ts).
  *
@@ -65,7 +67,7 @@ import { isLowBit, type LowBitDeviceExpert } from './low-bit.js';
 import { emptyRecordedSteps, recordedSource, servingScheduleSource, type RecordedSteps } from './serving-replay.js';
 import { OP_READ } from '../sim/schedule.js';
 import type { Ssd } from '../hardware/storage.js';
-import { ExpertFile, hostResident, pageCacheShare, replayHostTier, type DiskSample, type ExpertFileInfo } from './disk-replay.js';
+import { ExpertFile, hostResident, pageCacheShare, replayTiers, type DiskSample, type ExpertFileInfo } from './disk-replay.js';
 
 export interface ReplayOptions {
   backend: Backend;
@@ -131,6 +133,8 @@ export interface ReplaySsd {
   passWaitSec?: number[];
   /** Per pass: the share of the bytes read that the page cache served, not the disk (/proc/self/io); absent where not reported. */
   passPageCacheShare?: number[];
+  /** Unified memory: each read is a fetch into the pool (host memory), computed in place; no host tier, no upload after it. */
+  pool?: true;
 }
 
 export interface ReplayPolicyResult {
@@ -272,8 +276,14 @@ export interface RecordedSchedule {
   served?: RecordedSteps;
   /** Per EVICT operation: 1 when the victim is still computed later in the same layer. */
   evictLater: Uint8Array;
-  /** Issue 16: with a storage tier, the experts in host DRAM before the run (the rest come from the SSD). */
+  /** Issue 16: with a storage tier, the experts in host DRAM (unified memory: in the pool) before the run (the rest come from the SSD). */
   hostResident?: Uint8Array;
+  /**
+   * Unified memory (issue 16): the device's cache is the pool, host memory. An upload is the
+   * expert's SSD read into its host slot, an eviction poisons that slot, and an expert is computed
+   * in place from it (the cpu backend; replay-setup.ts refuses others).
+   */
+  pool?: true;
 }
 
 /**
@@ -310,7 +320,8 @@ export function simulateSchedule(
   const { cache, plan, label } = world;
   const log = new ScheduleLog();
   const decisions: MissDecision[] = [];
-  const tier = replayHostTier(prep, scenario, index, costs, storage);
+  const tiers = replayTiers(prep, scenario, index, hostResidentRoundTrip(costs, miss?.source), storage);
+  const tier = tiers.host;
   const hostResidentBefore = tier ? hostResident(tier) : undefined;
   let options = { ...world.options, schedule: log, ...(tier ? { tiers: tier } : {}) };
   const pf = world.options.prefetch;
@@ -330,8 +341,10 @@ export function simulateSchedule(
   }
   const served = prep.serving && !steps ? emptyRecordedSteps() : undefined;
   const source = steps ? recordedSource(steps) : (servingScheduleSource(prep, cache, served) ?? prep.newSource());
-  const sim = new OffloadSim(prep.trace, hostResidentRoundTrip(costs, miss?.source), cache, source, undefined, options);
+  const sim = new OffloadSim(prep.trace, tiers.cost, cache, source, undefined, options);
   const counters = sim.run();
+  // Unified memory: the pool holds what the cache holds before the run (its initial residents); the rest is read from the SSD.
+  const resident = hostResidentBefore ?? (tiers.direct ? poolResident(log, prep.trace.numLayers * prep.model.numExperts) : undefined);
   return {
     schedule: {
       index,
@@ -341,12 +354,36 @@ export function simulateSchedule(
       decisions: miss?.decisions ? [...miss.decisions] : decisions,
       ...(served ? { served } : {}),
       evictLater: evictLater(log),
-      ...(hostResidentBefore ? { hostResident: hostResidentBefore } : {}),
+      ...(resident ? { hostResident: resident } : {}),
+      ...(tiers.direct ? { pool: true as const } : {}),
     },
     counters,
     cpuBusySec: sim.cpu.busySec,
     ...(tier ? { ssd: { reads: tier.counters.ssdReads, busySec: tier.counters.ssdBusySec } } : {}),
+    // Unified memory: every transfer is an SSD read into the pool, the link's busy time the SSD's.
+    ...(tiers.direct ? { ssd: { reads: transfers(log), busySec: counters.linkBusySec } } : {}),
   };
+}
+
+/** Unified memory: 1 for each expert the cache holds before the run (the schedule's initial residents), which the pool holds; the rest start on the SSD. */
+function poolResident(log: ScheduleLog, numKeys: number): Uint8Array {
+  const out = new Uint8Array(numKeys);
+  for (const k of log.initial) out[k] = 1;
+  return out;
+}
+
+/** The schedule's transfers to the device (uploads and staging copies; unified memory: its SSD reads). */
+function transfers(log: ScheduleLog): number {
+  let n = 0;
+  for (let i = 0; i < log.length; i++) if (log.op(i) === OP_UPLOAD || log.op(i) === OP_STAGE) n++;
+  return n;
+}
+
+/** The schedule's evictions. */
+export function evictionsOf(log: ScheduleLog): number {
+  let n = 0;
+  for (let i = 0; i < log.length; i++) if (log.op(i) === OP_EVICT) n++;
+  return n;
 }
 
 /** How a simulation of a replay prices and decides its misses (policies with a cpu or low-precision handler). */
@@ -441,6 +478,22 @@ interface PassCounters {
   ssdPageCacheShare?: number;
 }
 
+/** Unified memory: an expert in the pool, which is its host slot (computed in place; nothing was copied). */
+interface PoolExpert {
+  readonly pool: true;
+  readonly key: number;
+  readonly weights: ExpertWeights;
+  readonly sizeBytes: number;
+}
+
+function poolExpert(key: number, weights: ExpertWeights): PoolExpert {
+  return { pool: true, key, weights, sizeBytes: expertWeightBytes(weights.shape, weights.dtype) };
+}
+
+function isPoolExpert(d: object): d is PoolExpert {
+  return 'pool' in d;
+}
+
 /** Executes the operations of `s` up to (not including) operation `end` on the backend. */
 async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedSchedule, end: number, steps: StepLog[] | null, side: MissSide, disk?: ExpertFile): Promise<PassCounters> {
   const { backend, prep } = o;
@@ -483,28 +536,43 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
   // (freed after that); a staging copy; whether its queued upload was dropped by the cache before
   // it started (it lands as a dropped copy); the operation that uploaded it (-1: before the run),
   // and whether that upload was a prefetch.
-  const cached: (DeviceExpert | undefined)[] = new Array(L * E);
-  const dropped: (DeviceExpert | undefined)[] = new Array(L * E);
-  const staged: (DeviceExpert | LowBitDeviceExpert | undefined)[] = new Array(L * E);
+  const cached: (DeviceExpert | PoolExpert | undefined)[] = new Array(L * E);
+  const dropped: (DeviceExpert | PoolExpert | undefined)[] = new Array(L * E);
+  const staged: (DeviceExpert | LowBitDeviceExpert | PoolExpert | undefined)[] = new Array(L * E);
   const droppedBeforeUpload = new Uint8Array(L * E);
   const uploadedAt = new Int32Array(L * E).fill(-1);
   const byPrefetch = new Uint8Array(L * E);
   let live = 0;
-  const release = (d: DeviceExpert | LowBitDeviceExpert): void => (isLowBit(d) ? side.lowBit(s.index).evict(d) : backend.evict(d));
-  const free = (d: DeviceExpert | LowBitDeviceExpert): void => {
-    release(d);
+  // Unified memory: the pool's copy is the host slot; dropping it poisons the slot (its memory is another expert's now).
+  const pool = s.pool === true;
+  if (pool && (!disk || !s.hostResident)) throw new Error(`replay: ${s.label}: a unified-memory schedule without its disk file`);
+  const release = (d: DeviceExpert | LowBitDeviceExpert | PoolExpert): void => {
+    if (!isPoolExpert(d)) (isLowBit(d) ? side.lowBit(s.index).evict(d) : backend.evict(d));
+  };
+  // The time a dropped pool copy's poisoning takes is not the pass's (the simulation charges nothing for an eviction): taken out of the step's and the layer's.
+  let untimed = 0n;
+  const free = (d: DeviceExpert | LowBitDeviceExpert | PoolExpert): void => {
+    if (isPoolExpert(d)) {
+      const tp = now();
+      disk!.poisonKey(d.key);
+      untimed += now() - tp;
+    } else release(d);
     live--;
   };
   const bug = (i: number, what: string): Error => new Error(`replay: ${s.label}: operation ${i} (${log.describe(i)}): ${what}`);
   try {
     for (let i = 0; i < log.initial.length; i++) {
-      cached[log.initial[i]] = await backend.upload(hosts[log.initial[i]]);
+      const k = log.initial[i];
+      cached[k] = pool ? poolExpert(k, hosts[k]) : await backend.upload(hosts[k]);
       live++;
     }
     await backend.sync();
-    // Issue 16: what the host tier does not hold comes from the disk file (poisoned until read back).
-    if (disk && s.hostResident) disk.poison(s.hostResident);
-    else if (disk) await disk.restore();
+    // Issue 16: what the host tier (unified memory: the pool) does not hold comes from the disk file (poisoned until read back);
+    // what it holds is read back first where an earlier pass left it poisoned.
+    if (disk && s.hostResident) {
+      await disk.restore(s.hostResident);
+      disk.poison(s.hostResident);
+    } else if (disk) await disk.restore();
     disk?.mark();
 
     const source = s.served ? recordedSource(s.served) : prep.newSource();
@@ -532,11 +600,12 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
         layer = -1;
         if (waited) w0 = waited();
+        untimed = 0n;
         t0 = now();
         tl = t0;
       } else if (op === OP_LAYER) {
         await side.layerEnd(hidden, h, c);
-        const t = now();
+        const t = now() - untimed;
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         tl = t;
         layer = key;
@@ -586,9 +655,23 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         staged[key] = d;
       } else if (op === OP_UPLOAD || op === OP_STAGE) {
         if ((op === OP_UPLOAD ? cached : staged)[key] !== undefined || dropped[key] !== undefined) throw bug(i, 'the expert is already on the device');
-        const tu = now();
-        const d = await backend.upload(hosts[key]);
-        c.uploadSec += secondsSince(tu);
+        let d: DeviceExpert | PoolExpert;
+        if (pool) {
+          // Unified memory: the SSD read into the pool is the transfer (no copy over a bus).
+          const wr = waited ? waited() : 0;
+          const tu = now();
+          await disk!.read(key);
+          const sec = secondsSince(tu);
+          c.uploadSec += sec;
+          c.ssdSec += sec;
+          if (waited) c.ssdWaitSec += waited() - wr;
+          c.ssdReads++;
+          d = poolExpert(key, hosts[key]);
+        } else {
+          const tu = now();
+          d = await backend.upload(hosts[key]);
+          c.uploadSec += secondsSince(tu);
+        }
         c.uploads++;
         c.bytesH2D += d.sizeBytes;
         if (++live > c.peakDeviceExperts) c.peakDeviceExperts = live;
@@ -623,7 +706,8 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         const x = new Float32Array(n * h);
         for (let r = 0; r < n; r++) x.set(normed.subarray(rows[r] * h, rows[r] * h + h), r * h);
         const tc = now();
-        const y = isLowBit(dev) ? await side.lowBit(s.index).run(x, dev) : ((await backend.runExpert(x, dev as DeviceExpert)) as Float32Array);
+        // Unified memory: computed in place, from the host slot the SSD read filled.
+        const y = isPoolExpert(dev) ? ((await backend.runExpert(x, dev.weights)) as Float32Array) : isLowBit(dev) ? await side.lowBit(s.index).run(x, dev) : ((await backend.runExpert(x, dev as DeviceExpert)) as Float32Array);
         c.computeSec += secondsSince(tc);
         for (let r = 0; r < n; r++) {
           const g = gates[r];
@@ -647,7 +731,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         }
       } else if (op === OP_STEP_END) {
         await side.layerEnd(hidden, h, c);
-        const t = now();
+        const t = now() - untimed;
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
         if (waited) c.stepWaitSec.push(waited() - w0);
@@ -786,6 +870,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
                 passSec: ps.map((q) => q.ssdSec),
                 ...(c0.stepWaitSec.length === nSteps ? { passWaitSec: ps.map((q) => q.ssdWaitSec) } : {}),
                 ...(ps.every((q) => q.ssdPageCacheShare !== undefined) ? { passPageCacheShare: ps.map((q) => q.ssdPageCacheShare!) } : {}),
+                ...(s.pool ? { pool: true as const } : {}),
               },
             }
           : {}),

@@ -30,7 +30,7 @@ import { RooflineCosts } from '../timing/roofline.js';
 import type { StepCosts } from '../timing/costs.js';
 import { InputError } from '../util/errors.js';
 import type { CalibrationProfile } from './profile.js';
-import { decodeDecisions, encodeDecisions, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult, type SsdProbe } from './replay.js';
+import { decodeDecisions, encodeDecisions, evictionsOf, recordSchedules, replay, replayCosts, simulateSchedule, type ReplayResult, type SsdProbe } from './replay.js';
 import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
@@ -39,7 +39,7 @@ import type { MicrobenchPlan, Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import type { Ssd } from '../hardware/storage.js';
-import { replayHostTier, scaleSsd } from './disk-replay.js';
+import { replayTiers, scaleSsd } from './disk-replay.js';
 import { ssdReadSec } from '../timing/storage.js';
 
 /**
@@ -74,9 +74,11 @@ export interface SimulatedPolicy {
   /** A serving workload: the output tokens of each request. */
   tokensPerRequest?: number[];
   latency: LatencySummary;
-  /** Issue 16: the SSD tier's reads and the time its read queue was busy (a storage tier only). */
+  /** Issue 16: the SSD tier's reads and the time its read queue was busy (a storage tier only; unified memory: the fetches into the pool and the link's busy time). */
   ssdReads?: number;
   ssdBusySec?: number;
+  /** The device cache's evictions (unified memory: experts dropped from the pool). */
+  evictions: number;
 }
 
 type SimSetup = Pick<ReplaySetup, 'prep' | 'loaded' | 'policies' | 'scaled' | 'predictors'>;
@@ -160,6 +162,7 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
         ...(prep.serving ? { tokensPerRequest: Array.from(c.seqOutputs.subarray(0, streams)) } : {}),
         latency: summarizeLatencies(tokenLatencies(stepLog, stepSec, streams)),
         ...(ssd ? { ssdReads: ssd.reads, ssdBusySec: ssd.busySec } : {}),
+        evictions: evictionsOf(schedule.log),
       };
     }),
   );
@@ -352,6 +355,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     if (a !== b) throw new Error(`validate: ${r.label}: simulated ${what} ${a} != replayed ${b}: the simulator and the replay did not run the same policy on the same accesses`);
   }
   if (r.ssd && s.ssdReads !== r.ssd.reads) throw new Error(`validate: ${r.label}: simulated SSD reads ${s.ssdReads} != replayed ${r.ssd.reads}`);
+  if (s.evictions !== r.evictions) throw new Error(`validate: ${r.label}: simulated evictions ${s.evictions} != replayed ${r.evictions}`);
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const row = (metric: string, unit: string, simulated: number, measured: number, exact = false): MetricRow => ({
     metric,
@@ -369,7 +373,7 @@ export function compare(r: ReplayResult['policies'][number], s: SimulatedPolicy,
     row('time per step', 'ms', (1e3 * sum(s.stepSec)) / steps, (1e3 * sum(r.stepSec)) / steps),
     row('upload time per step', 'ms', (1e3 * s.linkBusySec) / steps, (1e3 * r.uploadSec) / steps),
     row('expert time per step', 'ms', (1e3 * s.gpuBusySec) / steps, (1e3 * r.computeSec) / steps),
-    ...(r.ssd ? [row('SSD read time per step', 'ms', (1e3 * (s.ssdBusySec ?? 0)) / steps, (1e3 * r.ssd.sec) / steps), row('SSD reads', '', s.ssdReads ?? 0, r.ssd.reads, true)] : []),
+    ...(r.ssd ? [row('SSD read time per step', 'ms', (1e3 * (s.ssdBusySec ?? 0)) / steps, (1e3 * r.ssd.sec) / steps), row('SSD reads', '', s.ssdReads ?? 0, r.ssd.reads, true), row('evictions', '', s.evictions, r.evictions, true)] : []),
     row('bytes moved', 'MiB', s.bytesH2D / 2 ** 20, r.bytesH2D / 2 ** 20, true),
     row('hits', '', s.hits, r.hits, true),
     ...(r.prefetch ? [row('late hits', '', s.lateHits, r.lateHits, true), row('prefetch uploads', '', s.prefetchIssued, r.prefetchUploads, true)] : []),
@@ -427,7 +431,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   }
   // Issue 16: a storage tier is simulated on the measured disk; refused before anything runs without one.
   const hardware: Hardware = o.disk ? { ...o.profile.hardware, storage: o.disk.ssd } : o.profile.hardware;
-  for (const i of setup.policies) replayHostTier(prep, loaded.scenario, i, profileCosts(scaled, hardware), hardware.storage);
+  for (const i of setup.policies) replayTiers(prep, loaded.scenario, i, profileCosts(scaled, hardware), hardware.storage);
   const interleave = o.interleave ?? true;
   const diskBrackets = o.diskBrackets ?? interleave;
   const bound = o.diskBracketBound ?? DISK_BRACKET_BOUND;

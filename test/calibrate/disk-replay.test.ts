@@ -11,7 +11,10 @@ import { ssdPresets } from '../../src/hardware/storage.js';
 import { OP_READ, OP_STAGE, OP_UPLOAD, OP_COMPUTE } from '../../src/sim/schedule.js';
 import { ssdReadSec } from '../../src/timing/storage.js';
 import { InputError } from '../../src/util/errors.js';
-import { ROOT } from '../helpers/cli.js';
+import { moesim, ROOT } from '../helpers/cli.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/sim/run.js';
+import { parse as parseYaml } from 'yaml';
 import { tinySsdScenario } from '../helpers/tiers.js';
 import { formatValidation } from '../../src/report/validate.js';
 
@@ -24,10 +27,26 @@ const tierScenario = tinySsdScenario('tiny-ssd', ['{ kind: lru, cache: { perLaye
 const SHAPE = { scale: { hiddenSize: 64, intermediateSize: 128 } };
 const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
 
+/**
+ * Unified memory: the 4-layer Mixtral-shaped model (32 bf16 experts of 336 MiB) on an M3 Max with a
+ * 4 GiB pool, which caches 9 of them (cache.hbm); the rest are read from its SSD into the pool.
+ */
+const unifiedScenario = (name: string, policies: string[], hardware = '{ preset: m3-max, gpu: { memoryGiB: 4 } }') => `
+name: ${name}
+seed: 3
+model: { preset: mixtral-8x7b, numLayers: 4, moeLayers: [0, 1, 2, 3] }
+hardware: ${hardware}
+trace: { synthetic: { layers: 4, experts: 8, topK: 2, sequences: 2, tokensPerSequence: 8, popularity: { kind: zipf, exponent: 1.0 }, locality: 0.4 } }
+policies:
+${policies.map((p) => `  - ${p}`).join('\n')}
+`;
+const unifiedPolicies = ['{ kind: lru, cache: { hbm: true } }', '{ kind: lru, label: pregated, cache: { hbm: true }, prefetch: { kind: pregated } }', '{ kind: belady, cache: { hbm: true } }'];
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'moesim-disk-replay-'));
   writeFileSync(join(dir, 'tiny-ssd.yaml'), tierScenario);
+  writeFileSync(join(dir, 'tiny-unified.yaml'), unifiedScenario('tiny-unified', unifiedPolicies));
 });
 
 describe('ExpertFile', () => {
@@ -52,6 +71,12 @@ describe('ExpertFile', () => {
     const since = f.sinceMark();
     expect(since.bytes).toBe(2 * 20_480);
     if (f.info.mode === 'direct' && since.deviceBytes !== undefined) expect(pageCacheShare(since)).toBeLessThan(0.05);
+    // Unified memory: an expert the pool dropped is poisoned; restore(only) reads back only those marked.
+    f.poisonKey(0);
+    f.poisonKey(2);
+    await f.restore(Uint8Array.from([0, 0, 1]));
+    expect(Number.isNaN(experts[0][4096 / 4])).toBe(true);
+    expect(experts[2][1024]).toBe(20_000 + 1024);
     f.close();
     expect(existsSync(join(dir, 'unit.bin'))).toBe(false);
   });
@@ -183,6 +208,84 @@ describe('validate with a storage tier', () => {
       await expect(validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, interleave: false })).rejects.toThrow(/--disk-profile/);
     } finally {
       await setup.backend.close();
+    }
+  });
+});
+
+describe('replay and validate on unified memory', () => {
+  let setup: ReplaySetup;
+  let r: ReplayResult;
+  beforeAll(async () => {
+    setup = await setupReplay({ scenarioFile: join(dir, 'tiny-unified.yaml'), backend: 'cpu', ...SHAPE });
+    r = await replay({
+      backend: setup.backend,
+      scenario: setup.loaded.scenario,
+      prep: setup.prep,
+      policies: setup.policies,
+      shape: setup.scaled.shape,
+      warmupSteps: 2,
+      repeats: 2,
+      predictors: setup.predictors,
+      storage: SSD,
+      diskFile: join(dir, 'pool.bin'),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await setup?.backend.close();
+  });
+
+  it("reads every miss from the SSD into the pool and computes it there: hits, SSD reads and evictions are moesim run's", async () => {
+    const run = await runScenario(parseScenario(parseYaml(unifiedScenario('tiny-unified', unifiedPolicies))), { baseDir: dir });
+    const fullExpert = run.results[0].tiers!.bytes.ssdToGpu / (run.results[0].metrics.misses);
+    for (const j of [0, 2]) {
+      // lru and belady fetch on every miss, no prefetching: the same decisions whatever the durations.
+      const sim = run.results[j];
+      const p = r.policies[j];
+      expect(sim.tiers!.mode).toBe('ssd-direct');
+      expect(p.capacityExperts).toBe(9);
+      expect([p.hits, p.misses, p.ssd!.reads]).toEqual([sim.metrics.hits, sim.metrics.misses, sim.tiers!.bytes.ssdToGpu / fullExpert]);
+      // The pool starts empty and every read into the full pool drops one expert.
+      expect(p.evictions).toBe(p.ssd!.reads - 9);
+      // No copy over a bus: the bytes moved are the bytes read (96 KiB experts), and the time of the "uploads" is the reads'.
+      expect(p.bytesH2D).toBe(p.ssd!.reads * 96 * KiB);
+      expect(p.uploadSec).toBeCloseTo(p.ssd!.sec, 12);
+    }
+    expect([r.policies[0].hits, r.policies[0].ssd!.reads, r.policies[0].evictions, r.policies[2].hits, r.policies[2].ssd!.reads, r.policies[2].evictions]).toEqual([70, 58, 49, 86, 42, 33]);
+    const sims = simulateReplay(setup, { ...(await readProfile(PROFILE)).hardware, storage: SSD }, r);
+    for (const [j, p] of r.policies.entries()) {
+      expect([sims[j].hits, sims[j].lateHits, sims[j].ssdReads, sims[j].evictions, sims[j].bytesH2D]).toEqual([p.hits, p.lateHits, p.ssd!.reads, p.evictions, p.bytesH2D]);
+      // The SSD is the fetch path: its busy time is the link's, one read of the expert per fetch.
+      expect(sims[j].ssdBusySec).toBeCloseTo(p.ssd!.reads * ssdReadSec(SSD, 96 * KiB, SSD.blockBytes, SSD.queueDepth), 12);
+      expect(sims[j].linkBusySec).toBe(sims[j].ssdBusySec);
+    }
+  });
+
+  it('validate reports the SSD read time per step per pass, and the counts as exact rows', async () => {
+    const v = await validate(setup, { profile: await readProfile(PROFILE), profileFile: PROFILE, warmupSteps: 2, repeats: 2, interleave: false, disk: { profileFile: 'preset', ssd: SSD }, diskFile: join(dir, 'vu.bin') });
+    for (const p of v.policies) {
+      const rows = Object.fromEntries(p.rows.map((x) => [x.metric, x]));
+      for (const m of ['SSD reads', 'evictions', 'hits', 'bytes moved']) expect([m, rows[m].exact, rows[m].simulated]).toEqual([m, true, rows[m].measured]);
+      expect(p.ssd!.error).toHaveLength(2);
+      expect(p.ssd!.error.every(Number.isFinite)).toBe(true);
+    }
+    expect(formatValidation(v)).toMatch(/^ {2}lru, HBM, 9 experts: \d+ reads into the unified pool \(computed in place\); SSD ms\/step measured/m);
+  }, 60_000);
+
+  it('refuses what it does not execute, in one line, before anything runs', async () => {
+    await expect(setupReplay({ scenarioFile: join(dir, 'tiny-unified.yaml'), backend: 'webgpu', ...SHAPE })).rejects.toThrow(/^--backend webgpu: policies\[0\] \(lru\) runs on unified memory .*expected --backend cpu$/);
+    const cli = moesim(['replay', join(dir, 'tiny-unified.yaml'), '--backend', 'webgpu', '--hidden', '64']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cli.stderr).toMatch(/unified memory .*expected --backend cpu/);
+    writeFileSync(join(dir, 'unified-cpu-miss.yaml'), unifiedScenario('unified-cpu-miss', ['{ kind: lru, cache: { hbm: true }, onMiss: { kind: cpu } }']));
+    writeFileSync(join(dir, 'gpu-direct.yaml'), tinySsdScenario('gpu-direct', ['{ kind: lru, cache: { perLayer: 2 } }']).replace('hostTier: { capacityGiB: 2, initial: cold }', 'hostTier: { gpuDirect: true }'));
+    for (const [file, msg] of [['unified-cpu-miss.yaml', /onMiss: cpu on a unified-memory machine is not replayed/], ['gpu-direct.yaml', /hostTier\.gpuDirect .* is not replayed/]] as const) {
+      const s = await setupReplay({ scenarioFile: join(dir, file), backend: 'cpu', ...SHAPE });
+      try {
+        await expect(validate(s, { profile: await readProfile(PROFILE), profileFile: PROFILE, interleave: false, disk: { profileFile: 'preset', ssd: SSD } })).rejects.toThrow(msg);
+      } finally {
+        await s.backend.close();
+      }
     }
   });
 });
