@@ -610,6 +610,15 @@ export function ggmlCpuDesktopFraction(): number {
   return Math.round((f.reduce((a, b) => a + b, 0) / f.length) * 100) / 100;
 }
 
+/**
+ * Fiddler's CPU expert as its own cost model prices it: latency_cpu = 7 (read as ms) per token
+ * (efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py, __init__ and
+ * mixtral_forward: tokens x latency_cpu) on the paper's Environment 1 host, as a fraction of that
+ * host's peak: one Mixtral token through one expert (2 x 3 x 4096 x 14336 FLOP) in 7 ms against
+ * 2 x 12 cores x 2.6 GHz x 64 FLOP/cycle (Intel ARK, Xeon Gold 6126; the xeon-gold-6126-2s preset).
+ */
+export const FIDDLER_CPU_FLOPS_FRACTION = Math.round(((2 * 3 * 4096 * 14336) / 7e-3 / (2 * 12 * 2.6e9 * 64)) * 1e4) / 1e4;
+
 export const cpuPresets = {
   'pytorch-eager-cpu': {
     bandwidthEfficiency: 0.7,
@@ -631,7 +640,14 @@ export const cpuPresets = {
     // Skylake host of the paper's Environment 1. Eager PyTorch bf16 GEMV without AVX512_BF16 (Skylake
     // has none: bf16 is widened to fp32) with 16 threads over two sockets' memory.
     bandwidthEfficiency: 0.2,
-    flopsEfficiency: 0.25,
+    // The same 7 is a cost per token: Fiddler charges a CPU expert tokens x latency_cpu
+    // (mixtral_forward: cost_per_expert[e, 0] = top_2.shape[0] * self.latency_cpu), linear in the
+    // tokens, i.e. compute-bound: 7 ms for each token's 2 x 3 x 4096 x 14336 = 352 MFLOP on the
+    // 4.0 TFLOP/s (AVX-512 peak) of 2x Xeon Gold 6126, 50 GFLOP/s, 0.0126 of peak (FIDDLER_CPU_FLOPS_FRACTION).
+    // Checked, not fitted, against the v1 README bars (asset/results.png @227715b, suite points
+    // fiddler-v1-*): Environment 1's prefill of 16 tokens, ~770 CPU token-experts, takes 4.5 s
+    // (5.8 ms each), as long per token as a decode step's CPU expert (~6 ms).
+    flopsEfficiency: FIDDLER_CPU_FLOPS_FRACTION,
     describe: 'an expert FFN in bf16 called by eager PyTorch on CPU tensors (Fiddler: the Hugging Face expert module, torch.set_num_threads(16)), no AVX512_BF16 kernel',
     sources: [
       'efeslab/fiddler@f2c111c2cd17c8fe4c9a140e371e193879fef2ab:src/fiddler/mixtral.py (latency_cpu = 7, latency_gpu = 70; run_expert_at_cpu; torch.set_num_threads(16))',

@@ -147,3 +147,21 @@ describe('GPU decode HBM efficiency of a runtime', () => {
     expect(costs.expertSec(1) - bare.expertSec(1)).toBeCloseTo(costs.expertBytes / (0.57 * hw.gpu.hbmBytesPerSec) - costs.expertBytes / hw.gpu.hbmBytesPerSec, 9);
   });
 });
+
+/**
+ * Fiddler's CPU expert is priced per token (latency_cpu = 7 x tokens, efeslab/fiddler@f2c111c:
+ * src/fiddler/mixtral.py mixtral_forward): compute-bound, so a 4-token prefill expert costs four
+ * one-token ones, not one (the bandwidth roof alone would give ~1x).
+ */
+describe("Fiddler's CPU expert on the paper's Environment 1 host", () => {
+  const m = modelPresets['mixtral-8x7b'];
+  const fid = systemSemantics({ kind: 'fiddler', reserveGiB: 1.2 }, m);
+  const costs = semanticCostModel(m, hardwarePresets['quadro-rtx-6000'], { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 }, fid);
+
+  it('one token takes latency_cpu = 7 ms, and each further token as much again', () => {
+    expect(cpuPresets['pytorch-bf16-cpu'].flopsEfficiency).toBe(0.0126);
+    expect(costs.cpuExpertSec(1)).toBeCloseTo(7e-3, 4);
+    expect(costs.cpuExpertSec(4) / costs.cpuExpertSec(1)).toBeCloseTo(4, 2);
+    expect(costs.cpuExpertSec(9) / costs.cpuExpertSec(1)).toBeCloseTo(9, 2);
+  });
+});
