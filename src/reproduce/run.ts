@@ -35,7 +35,7 @@ import { expandSystem, systemSemantics, type SystemSpec } from '../systems/catal
 import { runtimes, type RuntimeName } from '../timing/execution-semantics.js';
 import type { MoeModel } from '../model/types.js';
 import { presetFits, usedForPresetFit, type PresetFit } from './preset-fits.js';
-import { median, rankAgreement, shareWithin, signedError, type RankAgreement } from './stats.js';
+import { median, rankAgreement, shareWithin, signedError, perSystemMedian, type RankAgreement } from './stats.js';
 
 /** The shipped Mixtral-8x7B-Instruct routing trace, relative to the suite file's folder (scenarios/published/). */
 export const MIXTRAL_TRACE = '../../traces/mixtral-8x7b-instruct/humaneval-decode.jsonl';
@@ -478,14 +478,15 @@ export async function reproduce(suite: PublishedSuite, opts: ReproduceOptions): 
   const at = (i: number, v: number | undefined) => sims[i][v === undefined ? 0 : 1 + grid.indexOf(v)];
   const unfittedPoints = preps.map((prep, i) => withBusy(pointResult(prep, at(i, undefined), presetOf(i), false, false), busy[i]));
 
+  // The objective: the median |log error| over the fit points, each system weighted equally (a
+  // point weighs 1 / its system's points in the fit), so a system with many points (one figure read
+  // bar by bar) does not set a runtime's value for the others.
   const fit = (fitIdx: number[]): { value: number; objective: number } => {
     let best = { value: grid[0], objective: Infinity };
     for (const v of grid) {
-      const errs = fitIdx.flatMap((i) => {
-        const s = at(i, v);
-        return s instanceof Error ? [] : [logErr(s, secPerToken(suite.points[i].metric, suite.points[i].value))];
-      });
-      const obj = median(errs);
+      const ok = fitIdx.filter((i) => !(at(i, v) instanceof Error));
+      const errs = ok.map((i) => logErr(at(i, v) as number, secPerToken(suite.points[i].metric, suite.points[i].value)));
+      const obj = perSystemMedian(errs, ok.map((i) => suite.points[i].system));
       if (obj < best.objective) best = { value: v, objective: obj };
     }
     return best;
