@@ -347,10 +347,10 @@ function secPerTokenOf(prep: Prepared, m: { tpotMs: number; ttftMs: number; toke
   // decode step exists (the TPOT is undefined).
   // An encoder-decoder request runs its encoder pass first (encoderSec per batch, prepareEncoder).
   const n = prep.point.workload.outputTokens;
-  if (n === 1) return (encoderSec + m.ttftMs / 1000) / B;
   if (n === 'unstated') return 1 / m.tokensPerSec + (encoderSec * decoderBatches(prep)) / outputs;
   // A rate that counts the prompt's tokens too (countsPromptTokens: parseSuite checks both lengths are stated).
   const counted = prep.point.workload.countsPromptTokens ? n + (prep.point.workload.promptTokens as number) : n;
+  if (n === 1) return (encoderSec + m.ttftMs / 1000) / counted / B;
   return (encoderSec + (m.ttftMs + (n - 1) * m.tpotMs) / 1000) / counted / B;
 }
 

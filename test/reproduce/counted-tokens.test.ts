@@ -34,6 +34,16 @@ test('counting the prompt divides the same run by prompt + outputs instead of ou
   expect(counted).toBeLessThan(0.48);
 }, 60_000);
 
+test('one output token (a prefill-only request): a counted prompt still divides the same run by prompt + 1', async () => {
+  const p = point('mo-fork-h39s-rtx-4090-off4-lru');
+  const one = { ...p, workload: { ...p.workload, outputTokens: 1 as const } };
+  const base = suiteBaseDir(FILE);
+  const counted = await simulatePoint(one, base, { suite });
+  const outputsOnly = await simulatePoint({ ...one, workload: { ...one.workload, countsPromptTokens: false } }, base, { suite });
+  // len(generate(...).sequences) is the prompt's 24 tokens and the one generated
+  expect(counted * (1 + 24)).toBeCloseTo(outputsOnly, 9);
+}, 60_000);
+
 test('countsPromptTokens needs an end-to-end figure with both lengths stated', () => {
   const raw = JSON.parse(readFileSync(FILE, 'utf8'));
   const fork = raw.points.find((q: { id: string }) => q.id === 'mo-fork-h39s-rtx-4090-off4-lru');
