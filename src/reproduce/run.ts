@@ -314,7 +314,9 @@ async function simulatePreparedDetailed(
     return result.results[0].metrics;
   };
   const m = await run(false);
-  const enc = prep.encoder ? encoderPassOf(prep, await run(true)) : undefined;
+  // The encoder pass only where the point's figure holds it (end to end): a decode-timed figure
+  // leaves it out (secPerTokenOf), and so do its busy fields.
+  const enc = prep.encoder && prep.point.workload.timed === 'end-to-end' ? encoderPassOf(prep, await run(true)) : undefined;
   // summarize() writes these three beside the typed fields (metrics/summarize.ts).
   const outputs = m.outputTokens as number;
   const busy = { linkSecPerToken: ((m.linkBusyMs as number) / 1000 + (enc?.linkSec ?? 0)) / outputs, gpuSecPerToken: ((m.gpuBusyMs as number) / 1000 + (enc?.gpuSec ?? 0)) / outputs };

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { loadSuite, type PublishedPoint } from '../../src/reproduce/points.js';
-import { pointScenario, simulatePoint, suiteBaseDir } from '../../src/reproduce/run.js';
+import { pointScenario, reproduce, simulatePoint, suiteBaseDir } from '../../src/reproduce/run.js';
 import { ROOT } from '../helpers/cli.js';
 
 const FILE = join(ROOT, 'scenarios', 'published', 'points.json');
@@ -88,3 +88,17 @@ test('ENCODER_FIRST (the encoder\'s share of Accelerate\'s GPU) counts the MoE l
   const { modelPresets } = await import('../../src/model/presets.js');
   for (const [m, r] of Object.entries(ENCODER_FIRST)) expect(r.encoderMoeLayers, m).toBe(modelPresets[m].encoder?.moeLayers.length);
 });
+
+test('the encoder pass is run and charged in the busy fields only where the figure holds it (end to end), not for a decode-timed point', async () => {
+  const ds = point('mi-readme-switch-large-128-deepspeed-zero-inference');
+  const busyOf = async (p: PublishedPoint) => {
+    const r = await reproduce({ ...suite, points: [p] }, { baseDir: base, fit: { kind: 'none' } });
+    return r.unfitted.points[0].busy!;
+  };
+  const decode = await busyOf(withContext(ds, 8, 2, 'decode'));
+  const e2e = await busyOf(withContext(ds, 8, 2, 'end-to-end'));
+  // ZeRO-3 streams the encoder stack once per request on the compute stream (GPU busy): about one
+  // more decoder step over 2 outputs.
+  expect(e2e.gpuSecPerToken / decode.gpuSecPerToken).toBeGreaterThan(1.3);
+  expect(e2e.gpuSecPerToken / decode.gpuSecPerToken).toBeLessThan(1.7);
+}, 120_000);
