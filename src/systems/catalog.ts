@@ -25,7 +25,7 @@ import {
   ZERO_COPY_EFFICIENCY,
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
-import { DSV2_CODE, hfRuntimeDelta, type HfPath } from '../timing/hf-model-code.js';
+import { hfModelCode, hfRuntimeDelta, type HfPath } from '../timing/hf-model-code.js';
 
 const count = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
@@ -164,7 +164,7 @@ export function hfRuntime(rt: RuntimeOverheads, model: MoeModel, path: HfPath): 
     moeBlock: { kernels: (rt.moeBlock?.kernels ?? 0) + d.blockOps, syncs: (rt.moeBlock?.syncs ?? 0) + d.blockSyncs },
     kernelsPerExpert: rt.kernelsPerExpert + d.expertOps,
     syncsPerExpert: rt.syncsPerExpert + d.expertSyncs,
-    sources: [...rt.sources, 'src/timing/hf-model-code.ts', ...(model.name === 'deepseek-v2-lite' ? [DSV2_CODE] : [])],
+    sources: [...rt.sources, 'src/timing/hf-model-code.ts', ...(hfModelCode(model.name)?.sources ?? [])],
   };
 }
 

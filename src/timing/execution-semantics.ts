@@ -30,7 +30,7 @@ import type { Dtype, MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
-import { HF_MODEL_CODE } from './hf-model-code.js';
+import { hfModelCode } from './hf-model-code.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -943,7 +943,7 @@ export class SemanticCostModel extends RooflineCosts {
  * MixtralDecoderLayer.
  */
 export function denseTensorsPerBlock(model: MoeModel): number {
-  return HF_MODEL_CODE[model.name]?.tensorsPerBlock ?? 4 + 2 + 1 + 3 * model.numSharedExperts;
+  return hfModelCode(model.name)?.tensorsPerBlock ?? 4 + 2 + 1 + 3 * model.numSharedExperts;
 }
 
 /** The analytic costs of `model` on `hw` as executed under `sem`. */

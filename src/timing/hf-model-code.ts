@@ -142,6 +142,14 @@ export interface HfDelta {
   expertSyncs: number;
 }
 
+/**
+ * A model's counted code by its preset name; a scenario's overrides of a preset (`name+overrides`:
+ * topK, expert counts, ...) change its sizes, not the modeling code's calls, so they keep the count.
+ */
+export function hfModelCode(model: string): HfModelCode | undefined {
+  return HF_MODEL_CODE[model.replace(/\+overrides$/, '')];
+}
+
 const NONE: HfDelta = { layerOps: 0, layerSyncs: 0, blockOps: 0, blockSyncs: 0, expertOps: 0, expertSyncs: 0 };
 
 /**
@@ -149,9 +157,9 @@ const NONE: HfDelta = { layerOps: 0, layerSyncs: 0, blockOps: 0, blockSyncs: 0, 
  * for a model with no count (its runtime keeps the Mixtral figures, as before).
  */
 export function hfRuntimeDelta(model: string, path: HfPath): HfDelta {
-  const m = HF_MODEL_CODE[model];
+  const m = hfModelCode(model);
   const b = HF_MODEL_CODE[HF_BASELINE_MODEL];
-  if (!m || model === HF_BASELINE_MODEL) return NONE;
+  if (!m || m === b) return NONE;
   const d: HfDelta = { ...NONE, layerOps: m.attentionOps - b.attentionOps, layerSyncs: m.attentionSyncs - b.attentionSyncs };
   // MoE-Infinity: the expert work is its dispatcher's (C++, alike for every model); only its Python block differs.
   if (path === 'moe-infinity') return { ...d, blockOps: m.moeInfinityBlockOps - b.moeInfinityBlockOps };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HF_MODEL_CODE, hfRuntimeDelta } from '../../src/timing/hf-model-code.js';
-import { cpuPresets, linkPresets, runtimes, semanticCostModel, type ExecutionSemantics } from '../../src/timing/execution-semantics.js';
+import { HF_MODEL_CODE, hfModelCode, hfRuntimeDelta } from '../../src/timing/hf-model-code.js';
+import { cpuPresets, denseTensorsPerBlock, linkPresets, runtimes, semanticCostModel, type ExecutionSemantics } from '../../src/timing/execution-semantics.js';
 import { hfRuntime, systemSemantics } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
@@ -26,6 +26,15 @@ describe('DeepSeek-V2-Lite\'s Hugging Face remote code, counted per decode step 
     expect([d.modules.attention, d.modules.moeBlock, d.fetchedParams.attention, d.fetchedParams.moeBlock, d.tensorsPerBlock, d.moeInfinityBlockOps]).toEqual([10, 7, 4, 4, 11, 50]);
     const m = HF_MODEL_CODE['mixtral-8x7b'];
     expect([m.attentionOps, m.moeBlockOps, m.expertOps, m.expertSyncs, m.modules.attention + m.modules.moeBlock, m.fetchedParams.attention]).toEqual([61, 11, 9, 1, 11, 4]);
+  });
+
+  it('a scenario that overrides a preset\'s fields keeps its model code\'s counts (name+overrides)', () => {
+    expect(hfModelCode('deepseek-v2-lite+overrides')).toBe(HF_MODEL_CODE['deepseek-v2-lite']);
+    expect(hfRuntimeDelta('deepseek-v2-lite+overrides', 'hf')).toEqual(hfRuntimeDelta('deepseek-v2-lite', 'hf'));
+    expect(hfRuntimeDelta('deepseek-v2-lite', 'hf').layerOps).toBeGreaterThan(0);
+    const m = modelPresets['deepseek-v2-lite'];
+    expect(denseTensorsPerBlock({ ...m, name: 'deepseek-v2-lite+overrides', topK: 4 })).toBe(denseTensorsPerBlock(m));
+    expect(hfModelCode('no-such-model')).toBeUndefined();
   });
 
   it('the difference per path: Hugging Face\'s block, under ZeRO-3\'s hooks, or MoE-Infinity\'s block and dispatcher', () => {
