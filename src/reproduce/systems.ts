@@ -189,7 +189,7 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   'mixtral-8x7b': {
     callsEveryExpert: false,
     source:
-      'transformers MixtralSparseMoeBlock of 2024 skips an expert without tokens (if top_x.shape[0] == 0: continue; recalled, not read at a commit this session); bound: gathering all 87 GiB every pass in the published 2.486 s would need 37 GB/s, above PCIe 4.0 x16\'s 31.5 GB/s',
+      'transformers MixtralSparseMoeBlock.forward of the v4.37 era: for expert_idx in range(self.num_experts): ... idx, top_x = torch.where(expert_mask[expert_idx]); if top_x.shape[0] == 0: continue, so an expert without tokens is not called (read in a fork of upstream of that time, RezaYazdaniAminabadi/transformers-1@073fc2345b834e9216aae4c2c2198c7c2eecf76d:src/transformers/models/mixtral/modeling_mixtral.py, whose own edits are tp_size and moe_layer_frequency, not the loop; its SDPA class carries the v4.37 torch==2.1.2 note); the skip was dropped later for torch.fx tracing (huggingface/transformers#30209, numbered after #30083 of 2024-04-06, i.e. after the Feb 2024 cell; #32429 of 2024-08-05 describes that loop, "loops all the experts and inevitably loads experts\' weight", and restores the skip); bound: gathering all 87 GiB every pass in the published 2.486 s would need 37 GB/s, above PCIe 4.0 x16\'s 31.5 GB/s',
   },
   'deepseek-v2-lite': {
     callsEveryExpert: false,
@@ -198,7 +198,7 @@ export const HF_MOE_LOOP: Record<string, { callsEveryExpert: boolean; source: st
   'switch-large-128': {
     callsEveryExpert: true,
     source:
-      'transformers SwitchTransformersSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, :, idx].bool(); next_states[token_indices] = expert(hidden_states[token_indices]), every expert module called, zero tokens or not (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/switch_transformers/modeling_switch_transformers.py, a fork with the tuple KV cache of upstream before v4.40); later upstream loops over the activated experts only (huggingface/transformers@00dcc6dda6f6d8e69541a6b51f97986a80242367, idx_mask = torch.nonzero(...)); MoE-Infinity\'s own replacement of the block adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/switch_transformers.py), so the baselines ran the calling-every-expert loop',
+      'transformers SwitchTransformersSparseMLP.forward of early 2024: for idx, expert in enumerate(self.experts.values()): token_indices = router_mask[:, :, idx].bool(); next_states[token_indices] = expert(hidden_states[token_indices]), every expert module called, zero tokens or not (duyy97/transformers@ebebfbf58043b749f47a2f701a161f0c12e5f107:src/transformers/models/switch_transformers/modeling_switch_transformers.py, a fork with the tuple KV cache of upstream before v4.40); later upstream loops over the activated experts only (huggingface/transformers@00dcc6dda6f6d8e69541a6b51f97986a80242367, idx_mask = torch.nonzero(...): PR #31173, opened 2024-06-01 after #30490 of 2024-04-26, so after the README\'s cells of 2024-02-27, whose repository pinned no transformers until @87eacf7 of 2024-04-09, >=4.37.1); MoE-Infinity\'s own replacement of the block adds if token_indices.any() (EfficientMoE/MoE-Infinity@9cd8e99:moe_infinity/models/switch_transformers.py), so the baselines ran the calling-every-expert loop',
   },
   'nllb-moe-54b': {
     callsEveryExpert: true,

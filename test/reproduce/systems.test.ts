@@ -259,6 +259,21 @@ test('the new Switch and NLLB points simulate, and ZeRO-3 gathering every fp32 e
   expect((32 * b32) / b1).toBeLessThan(1.25);
 }, 60_000);
 
+test('Accelerate on the Switch/NLLB Hugging Face loop (every expert called, so uploaded): the batch-1 and batch-32 steps move the same bytes and cost about the same, against published step ratios of 5.3x and 2.4x', async () => {
+  const base = suiteBaseDir(FILE);
+  for (const [m, published] of [['switch-large-128', 5.3], ['nllb-moe-54b', 2.4]] as const) {
+    const id1 = `mi-readme-${m}-hf-accelerate`;
+    const id32 = `mi-readme-2024-bs32-${m}-hf-accelerate`;
+    const b1 = await simulatePoint(byId(id1), base, { suite });
+    const b32 = await simulatePoint(byId(id32), base, { suite });
+    // seconds per token; the batch-32 step is 32 x its figure
+    expect((32 * b32) / b1, m).toBeGreaterThan(0.8);
+    expect((32 * b32) / b1, m).toBeLessThan(1.25);
+    // the cells: batch-1 s/token, batch-32 tokens/s
+    expect(32 / byId(id32).value / byId(id1).value, m).toBeCloseTo(published, 1);
+  }
+}, 120_000);
+
 test('ZeRO-3 on Mixtral (README 2024): batch 1 gathers the routed experts, batch 32 every expert, so the simulated step ratio is the bytes ratio (~3.6), not the published 1.67; the batch-32 cell needs more than the pageable rate', async () => {
   const base = suiteBaseDir(FILE);
   const id1 = 'mi-readme-mixtral-8x7b-deepspeed-zero-inference';
