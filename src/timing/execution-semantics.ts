@@ -771,7 +771,10 @@ export function effectiveHardware(hw: Hardware, sem: ExecutionSemantics): Hardwa
  */
 export class SemanticCostModel extends RooflineCosts {
   private readonly perExpertExtraSec: number;
-  private readonly perLayerExtraSec: number;
+  /** Per MoE layer ordinal: the runtime's costs beyond the roofline's for its transformer layers since the previous MoE layer, and its MoE block's. */
+  private readonly layerExtraSec: Float64Array;
+  /** The same for the dense layers after the last MoE layer (in tailSec; 0 on the host thread's path). */
+  private readonly tailExtraSec: number;
   private readonly streamSec: Float64Array;
   /** Seconds of streaming the embeddings, trailing layers and LM head every pass (streamEmbeddingsAndHead). */
   private readonly tailStreamSec: number;
@@ -811,7 +814,8 @@ export class SemanticCostModel extends RooflineCosts {
       // The GPU jobs keep their kernels' time (no launch cost: effectiveHardware); the host issues
       // the runtime's kernels and waits in its syncs.
       this.perExpertExtraSec = dequantHbmSec;
-      this.perLayerExtraSec = 0;
+      this.layerExtraSec = new Float64Array(model.moeLayers.length);
+      this.tailExtraSec = 0;
       const expertHostSec = (rt.kernelsPerExpert + dequantKernels) * rt.perKernelSec + tritonPerExpert + rt.syncsPerExpert * rt.syncSec;
       const preHostSec = new Float64Array(model.moeLayers.length);
       for (let j = 0; j < model.moeLayers.length; j++) {
@@ -830,7 +834,15 @@ export class SemanticCostModel extends RooflineCosts {
       const dequantSec = dequantHbmSec + dequantKernels * rt.perKernelSec;
       // The roofline already charges 3 launches per expert and 8 per layer; the runtime's counts replace them.
       this.perExpertExtraSec = Math.max(0, rt.kernelsPerExpert - KERNELS_PER_EXPERT) * rt.perKernelSec + tritonPerExpert + rt.syncsPerExpert * rt.syncSec + dequantSec;
-      this.perLayerExtraSec = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + tritonPerLayer + layerSyncSec + blockSec + emptyCallsSec;
+      // Per transformer layer (as the roofline counts its launches: the dense layers since the
+      // previous MoE layer and the MoE layer itself), then the MoE block's once.
+      const perTransformerLayer = Math.max(0, rt.kernelsPerLayer - KERNELS_PER_LAYER) * rt.perKernelSec + tritonPerLayer + layerSyncSec;
+      this.layerExtraSec = new Float64Array(model.moeLayers.length);
+      for (let j = 0; j < model.moeLayers.length; j++) {
+        const prev = j === 0 ? -1 : model.moeLayers[j - 1];
+        this.layerExtraSec[j] = (model.moeLayers[j] - prev) * perTransformerLayer + blockSec + emptyCallsSec;
+      }
+      this.tailExtraSec = (model.numLayers - 1 - model.moeLayers[model.moeLayers.length - 1]) * perTransformerLayer;
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
@@ -893,7 +905,7 @@ export class SemanticCostModel extends RooflineCosts {
   /** Non-expert work of CPU-resident layer `j`: on the CPU, or on the GPU with its weights copied in for a large batch. */
   private cpuResidentPreSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
     if (tokens >= this.cpuMinBatch) {
-      return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.perLayerExtraSec + this.h2dSec(this.preExpertWeightBytes(j));
+      return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.layerExtraSec[j] + this.h2dSec(this.preExpertWeightBytes(j));
     }
     return this.preExpertCpuSec(j, tokens, contextTokens);
   }
@@ -921,7 +933,7 @@ export class SemanticCostModel extends RooflineCosts {
     // states cross the link once. Layer 0 follows the input embeddings, not charged (as before).
     const cross = j > 0 && this.cpuLayer[j] !== this.cpuLayer[j - 1] ? this.boundarySec(tokens) : 0;
     if (this.cpuLayer[j] === 1) return this.cpuResidentPreSec(j, tokens, contextTokens, kvTokens) + cross;
-    return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.perLayerExtraSec + this.streamSec[j] + cross;
+    return super.preExpertSec(j, tokens, contextTokens, kvTokens) + this.layerExtraSec[j] + this.streamSec[j] + cross;
   }
 
   override tailSec(tokens: number, contextTokens: number, outputs: number, kvTokens: number): number {
@@ -931,7 +943,7 @@ export class SemanticCostModel extends RooflineCosts {
     const cross = this.cpuTail !== lastOnCpu ? this.boundarySec(tokens) : 0;
     if (this.cpuTail && tokens < this.cpuMinBatch) return this.tailCpuSec(tokens, contextTokens, outputs) + cross + step;
     const copy = this.cpuTail ? this.h2dSec(this.tailWeightBytes()) : 0;
-    return super.tailSec(tokens, contextTokens, outputs, kvTokens) + copy + cross + step + this.tailStreamSec;
+    return super.tailSec(tokens, contextTokens, outputs, kvTokens) + copy + cross + step + this.tailStreamSec + this.tailExtraSec;
   }
 }
 

@@ -72,11 +72,13 @@ describe('DeepSeek-V2-Lite\'s Hugging Face remote code, counted per decode step 
     expect(base.host!.preExpertSec(1, 1, 100)).toBeCloseTo(40 * 10e-6, 12);
   });
 
-  it('inside the GPU jobs (no host thread): once per MoE layer, the layer\'s and the block\'s ops and waits; per expert 3 ops and the wait fewer', () => {
+  it('inside the GPU jobs (no host thread): per transformer layer its ops and waits (dense layer 0 charged with MoE layer 0), per MoE layer the block\'s; per expert 3 ops and the wait fewer', () => {
     const rt = hfRuntime(runtimes['eager-pytorch'], dsv2, 'hf');
     const c = semanticCostModel(dsv2, hw, precision, sem({ runtime: rt, hostThread: false }));
     const base = semanticCostModel(dsv2, hw, precision, sem({ runtime: runtimes['eager-pytorch'], hostThread: false }));
     expect(c.preExpertSec(1, 1, 100, 100) - base.preExpertSec(1, 1, 100, 100)).toBeCloseTo((53 + 22) * 10e-6 + 2 * 20e-6, 12);
+    expect(dsv2.moeLayers[0]).toBe(1);
+    expect(c.preExpertSec(0, 1, 100, 100) - base.preExpertSec(0, 1, 100, 100)).toBeCloseTo((2 * 53 + 22) * 10e-6 + 3 * 20e-6, 12);
     expect(c.expertSec(1) - base.expertSec(1)).toBeCloseTo(-3 * 10e-6 - 20e-6, 12);
   });
 });
