@@ -331,7 +331,8 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const big = 1 << 20;
   const computeSecPerToken = (costs.expertSec(big) - costs.expertSec(big / 2)) / (big / 2);
   const crossSecPerToken = bytesSec(costs.activationBytes(1), fabric.intra.bytesPerSec);
-  const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken };
+  const crossInterSecPerToken = bytesSec(costs.activationBytes(1), fabric.inter.bytesPerSec);
+  const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken, crossInterSecPerToken };
 
   const trainLoad = routeLoad(trace, train);
   const evalLoad = routeLoad(trace, evalRange);
