@@ -45,7 +45,7 @@ const NS = 1e9;
 
 export async function moetuner(ctx: PlacementContext, spec: MoETunerSpec): Promise<PlacementPlan> {
   if (spec.program === 'two-stage') {
-    const { placement, note } = await moetunerTwoStage(ctx, { maxNodes: spec.maxNodes, relGap: spec.relGap });
+    const { placement, note } = await moetunerTwoStage(ctx, { maxNodes: spec.maxNodes, relGap: spec.relGap, ...(spec.timeLimitSec !== undefined ? { timeLimitSec: spec.timeLimitSec } : {}) });
     return { placement, note };
   }
   const per = await sequentialPlacement(ctx, { name: 'MoETuner ILP', wLoad: ctx.computeSecPerToken, wCross: ctx.crossSecPerToken, maxNodes: spec.maxNodes, relGap: spec.relGap, firstRoundRobin: false });

@@ -27,7 +27,9 @@
  * permuted to equal totals), ILP 1 is re-solved with exactly E / G experts per cluster, said in the
  * note (moesim's choice; the summary does not say what MoETuner does then).
  *
- * The solver stops at relGap or maxNodes (deterministic). MoETuner used Gurobi 12.0.0 with a tolerance
+ * The solver stops at relGap or maxNodes (deterministic; an optional timeLimitSec adds a wall-clock limit
+ * and makes the result machine-dependent: at 8 GPUs ILP 2 by HiGHS had not returned in 5 minutes
+ * under a 200-node limit for 3 layers of 64 experts here). MoETuner used Gurobi 12.0.0 with a tolerance
  * of 0.025 (the summary's 実装 line); the scenarios set relGap: 0.025.
  */
 import { highsSolver } from './ilp.js';
@@ -38,6 +40,8 @@ import { placementFromLists } from './types.js';
 export interface TwoStageOptions {
   maxNodes: number;
   relGap: number;
+  /** Optional wall-clock limit of each HiGHS run, seconds (machine-dependent; off by default). */
+  timeLimitSec?: number;
 }
 
 /** HiGHS's model status in words (its node limit reports as the solution limit). */
@@ -57,8 +61,38 @@ export function clusterDeviation(load: ArrayLike<number>, cluster: ArrayLike<num
 }
 
 /**
+ * A start for ILP 1: the heaviest expert first into the lightest cluster that still has room (every
+ * cluster kept fillable: a cluster left empty takes the next expert once only as many experts remain
+ * as empty clusters); with `size`, at most `size` experts a cluster.
+ */
+export function greedyClusters(load: ArrayLike<number>, G: number, size?: number): Int32Array {
+  const E = load.length;
+  const order = Array.from({ length: E }, (_, e) => e).sort((a, b) => load[b] - load[a] || a - b);
+  const sum = new Float64Array(G);
+  const count = new Int32Array(G);
+  const cluster = new Int32Array(E);
+  for (const [i, e] of order.entries()) {
+    const empty = count.reduce((n, c) => n + (c === 0 ? 1 : 0), 0);
+    let best = -1;
+    for (let c = 0; c < G; c++) {
+      if (size !== undefined && count[c] >= size) continue;
+      if (E - i <= empty && count[c] > 0) continue;
+      if (best < 0 || sum[c] < sum[best]) best = c;
+    }
+    cluster[e] = best;
+    sum[best] += load[e];
+    count[best]++;
+  }
+  // Relabel so that expert 0 is in cluster 0 (the program's symmetry row).
+  const c0 = cluster[0];
+  for (let e = 0; e < E; e++) cluster[e] = cluster[e] === c0 ? 0 : cluster[e] === 0 ? c0 : cluster[e];
+  return cluster;
+}
+
+/**
  * ILP 1 for one layer: cluster[e] in 0..G-1, every cluster non-empty (and of exactly `size` experts
- * when given). Expert 0 is put in cluster 0 (the clusters are interchangeable).
+ * when given). Expert 0 is put in cluster 0 (the clusters are interchangeable). HiGHS starts from
+ * greedyClusters (setSolution), so a node limit returns at worst that start.
  */
 export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoStageOptions, size?: number): Promise<{ cluster: Int32Array; status: string }> {
   const E = load.length;
@@ -66,34 +100,87 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
   let total = 0;
   for (let e = 0; e < E; e++) total += load[e];
   const mean = total / G;
-  const x = (e: number, c: number) => `x_${e}_${c}`;
-  const rows: string[] = [];
-  for (let e = 0; e < E; e++) rows.push(` one_${e}: ${Array.from({ length: G }, (_, c) => x(e, c)).join(' + ')} = 1`);
-  for (let c = 0; c < G; c++) rows.push(` size_${c}: ${Array.from({ length: E }, (_, e) => x(e, c)).join(' + ')} ${size === undefined ? '>= 1' : `= ${size}`}`);
-  for (let c = 0; c < G; c++) {
-    let sum = '';
-    for (let e = 0; e < E; e++) if (load[e] !== 0) sum += ` - ${load[e]} ${x(e, c)}`;
-    rows.push(` over_${c}: d_${c}${sum} >= ${-mean}`);
-    rows.push(` under_${c}: d_${c}${sum.replaceAll(' - ', ' + ')} >= ${mean}`);
-  }
-  rows.push(` fix: ${x(0, 0)} = 1`);
-  const bins: string[] = [];
-  for (let e = 0; e < E; e++) for (let c = 0; c < G; c++) bins.push(x(e, c));
-  const lp = `Minimize\n obj: ${Array.from({ length: G }, (_, c) => `d_${c}`).join(' + ')}\nSubject To\n${rows.join('\n')}\nBounds\n${Array.from({ length: G }, (_, c) => ` d_${c} >= 0`).join('\n')}\nBinary\n ${bins.join(' ')}\nEnd\n`;
   const highs = await highsSolver();
-  const r = highs.solve(lp, { mip_max_nodes: o.maxNodes, output_flag: false, mip_rel_gap: o.relGap });
-  const cluster = new Int32Array(E).fill(-1);
-  if ('Columns' in r) {
-    const cols = r.Columns as Record<string, { Primal: number }>;
-    for (let e = 0; e < E; e++) for (let c = 0; c < G; c++) if ((cols[x(e, c)]?.Primal ?? 0) > 0.5) cluster[e] = c;
+  // Columns: x[e][c], then d[c] (the cluster's deviation from the mean).
+  const xCol = (e: number, c: number) => e * G + c;
+  const dCol = (c: number) => E * G + c;
+  const numCols = E * G + G;
+  const colCost = new Float64Array(numCols);
+  const colLower = new Float64Array(numCols);
+  const colUpper = new Float64Array(numCols).fill(1);
+  const integrality = new Int32Array(numCols);
+  for (let i = 0; i < E * G; i++) integrality[i] = 1;
+  for (let c = 0; c < G; c++) {
+    colCost[dCol(c)] = 1;
+    colUpper[dCol(c)] = highs.infinity;
   }
-  if (cluster.some((c) => c < 0)) {
-    // No assignment from the solver: clusters of consecutive experts (Megatron-LM's blocks), said in the status.
-    const P = Math.ceil(E / G);
-    for (let e = 0; e < E; e++) cluster[e] = Math.min(G - 1, Math.floor(e / P));
-    return { cluster, status: `${r.Status} without an assignment (contiguous blocks used)` };
+  for (let c = 1; c < G; c++) colUpper[xCol(0, c)] = 0; // expert 0 in cluster 0
+  const starts: number[] = [0];
+  const idx: number[] = [];
+  const val: number[] = [];
+  const rowLower: number[] = [];
+  const rowUpper: number[] = [];
+  const row = (entries: [number, number][], lo: number, hi: number) => {
+    for (const [c, v] of entries) {
+      idx.push(c);
+      val.push(v);
+    }
+    starts.push(idx.length);
+    rowLower.push(lo);
+    rowUpper.push(hi);
+  };
+  for (let e = 0; e < E; e++) row(Array.from({ length: G }, (_, c): [number, number] => [xCol(e, c), 1]), 1, 1);
+  for (let c = 0; c < G; c++) row(Array.from({ length: E }, (_, e): [number, number] => [xCol(e, c), 1]), size ?? 1, size ?? highs.infinity);
+  for (let c = 0; c < G; c++) {
+    const routes: [number, number][] = [];
+    for (let e = 0; e < E; e++) if (load[e] !== 0) routes.push([xCol(e, c), load[e]]);
+    row([[dCol(c), 1], ...routes.map(([i, v]): [number, number] => [i, -v])], -mean, highs.infinity); // d >= routes - mean
+    row([[dCol(c), 1], ...routes], mean, highs.infinity); // d >= mean - routes
   }
-  return { cluster, status: r.Status };
+  const numRows = rowLower.length;
+  const start = greedyClusters(load, G, size);
+  const model = highs.createModel();
+  try {
+    model.passModel({
+      numCols,
+      numRows,
+      offset: 0,
+      colCost,
+      colLower,
+      colUpper,
+      rowLower: Float64Array.from(rowLower),
+      rowUpper: Float64Array.from(rowUpper),
+      matrix: { format: 'csr', numRows, numCols, starts: Int32Array.from(starts), indices: Int32Array.from(idx), values: Float64Array.from(val) },
+      integrality,
+    });
+    model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
+    const colValue = new Float64Array(numCols);
+    const per = new Float64Array(G);
+    for (let e = 0; e < E; e++) {
+      colValue[xCol(e, start[e])] = 1;
+      per[start[e]] += load[e];
+    }
+    for (let c = 0; c < G; c++) colValue[dCol(c)] = Math.abs(per[c] - mean);
+    model.setSolution({ colValue });
+    const run = model.run();
+    const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
+    let primal = 0;
+    try {
+      primal = Number(model.info.get('primal_solution_status'));
+    } catch {
+      primal = 0;
+    }
+    const cluster = new Int32Array(E).fill(-1);
+    if (primal === 2) {
+      const x = model.getSolution().colValue;
+      for (let e = 0; e < E; e++) for (let c = 0; c < G; c++) if (x[xCol(e, c)] > 0.5) cluster[e] = c;
+    }
+    if (cluster.some((c) => c < 0)) return { cluster: start, status: `${status} without an assignment (the greedy start kept)` };
+    // The start is HiGHS's incumbent from the outset, so its answer is never worse; kept only if strictly better.
+    return clusterDeviation(load, cluster, G) < clusterDeviation(load, start, G) ? { cluster, status } : { cluster: start, status: `${status} (the greedy start)` };
+  } finally {
+    model.dispose();
+  }
 }
 
 export interface ClusterMapProgram {
@@ -297,7 +384,7 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
       matrix: { format: 'csr', numRows, numCols, starts: Int32Array.from(starts), indices: Int32Array.from(idx), values: Float64Array.from(val) },
       integrality,
     });
-    model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap });
+    model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
     const run = model.run();
     const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
     const info = (name: string): number => {
@@ -371,6 +458,11 @@ export async function moetunerTwoStage(ctx: PlacementContext, o: TwoStageOptions
       const sol = await solveClusterMap(prog, o, symmetric);
       gpuOf = sol.gpuOf;
       ilp2 = `ILP 2 (HiGHS): ${sol.status} after ${sol.nodes} nodes, ${gpuOf ? us(clusterMapObjective(prog, gpuOf)) : 'no feasible map'}` + (Number.isFinite(sol.dualBound) ? `, dual bound ${us(sol.dualBound)}` : '');
+    }
+    if (!gpuOf && size !== undefined) {
+      // Equal clusters: every map is balanced; HiGHS stopped without one, so cluster c goes to GPU c.
+      gpuOf = Int32Array.from({ length: L * G }, (_, k) => k % G);
+      ilp2 += ' (cluster c on GPU c kept)';
     }
     notes.push(`${ilp1}; ${ilp2}`);
     if (!gpuOf) continue;

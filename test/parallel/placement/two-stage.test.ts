@@ -5,6 +5,7 @@ import {
   clusterLayer,
   clusterMapChain,
   clusterMapObjective,
+  greedyClusters,
   memoryBalanced,
   moetunerTwoStage,
   solveClusterMap,
@@ -62,6 +63,31 @@ describe("MoETuner's ILP 1: token-balanced clusters", () => {
         const sized = await clusterLayer(load, G, exact, 6 / G);
         expect(clusterDeviation(load, sized.cluster, G)).toBeCloseTo(bestSized, 9);
         for (let c = 0; c < G; c++) expect(free.cluster.includes(c)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe("ILP 1's start (greedy, heaviest first to the lightest cluster)", () => {
+  test('by hand: 9, 7, 5, 3, 1 in 2 clusters: {9, 3, 1} and {7, 5}; with 2 a cluster from 4 experts {9, 3} and {7, 5}', () => {
+    expect([...greedyClusters([9, 7, 5, 3, 1], 2)]).toEqual([0, 1, 1, 0, 0]);
+    expect([...greedyClusters([9, 7, 5, 3], 2, 2)]).toEqual([0, 1, 1, 0]);
+  });
+
+  test('no cluster left empty, sizes respected; with a node limit of 1 HiGHS returns no worse than the start', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 12, maxLength: 12 }), fc.constantFrom(2, 3, 4), fc.boolean(), async (load, G, sized) => {
+        const size = sized ? 12 / G : undefined;
+        const g = greedyClusters(load, G, size);
+        for (let c = 0; c < G; c++) {
+          const n = [...g].filter((x) => x === c).length;
+          expect(n).toBeGreaterThanOrEqual(1);
+          if (size !== undefined) expect(n).toBe(size);
+        }
+        expect(g[0]).toBe(0);
+        const r = await clusterLayer(load, G, { maxNodes: 1, relGap: 0 }, size);
+        expect(clusterDeviation(load, r.cluster, G)).toBeLessThanOrEqual(clusterDeviation(load, g, G));
       }),
       { numRuns: 25 },
     );
