@@ -16,8 +16,10 @@
  *    GPU and its weights are ready. Resident experts run first.
  * 4. Combine: the dispatch's reverse all-to-all (data), or a ring all-reduce of the outputs (tensor),
  *    once the slowest GPU is done computing. The layer ends when the slowest GPU has combined.
- * After the last MoE layer the tail (LM head) runs where attention ran; the step ends when every GPU
- * is done, and the next step starts there for all (decode needs every token's output).
+ * After the last MoE layer the tail (trailing dense layers and the LM head) runs where attention ran,
+ * the LM head on the tokens that emit an output (EpStep.emits: every decode token, a prompt's last
+ * token in a prefill pass, as Step.emitCount on one GPU); the step ends when every GPU is done, and
+ * the next step starts there for all (decode needs every token's output).
  *
  * `coherent` (ExFlow's context-coherent expert parallelism): a token's hidden state stays on the GPU
  * of its first expert; the next layer's attention runs there and the dispatch starts from there, so
@@ -54,6 +56,12 @@ export interface EpStep {
    * distinct keys, so that they spread over the replicas as distinct tokens would.
    */
   splitKey?: Int32Array;
+  /**
+   * 1 for a token whose sequence emits an output when the step ends, so the LM head runs on it (a
+   * prefill chunk: its last token when the chunk completes the prompt; Step.emitSeq on one GPU);
+   * absent: every token emits (a decode step).
+   */
+  emits?: Uint8Array;
 }
 
 /**
@@ -159,6 +167,7 @@ export function simulateEp(o: EpOptions): EpResult {
   const homeTokens = new Float64Array(G);
   const homeContext = new Float64Array(G);
   const homeKv = new Float64Array(G);
+  const homeEmits = new Float64Array(G);
   const ready = new Float64Array(E);
   const missed = new Uint8Array(E);
   const lockedKeys = new Int32Array(E);
@@ -473,16 +482,21 @@ export function simulateEp(o: EpOptions): EpResult {
     homeTokens.fill(0);
     homeContext.fill(0);
     homeKv.fill(0);
+    homeEmits.fill(0);
+    let emitsTotal = 0;
     for (let i = 0; i < B; i++) {
+      const emits = step.emits ? step.emits[i] : 1;
       homeTokens[home[i]]++;
       homeContext[home[i]] += step.context[i];
       homeKv[home[i]] += step.kv[i];
+      homeEmits[home[i]] += emits;
+      emitsTotal += emits;
     }
     let end = 0;
     for (let g = 0; g < G; g++) {
       const t = dataParallel
-        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeTokens[g], homeKv[g]) : 0)
-        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, n, kvTotal), 0, B, ctxTotal, G);
+        ? (homeTokens[g] > 0 ? costs.tailSec(homeTokens[g], homeContext[g], homeEmits[g], homeKv[g]) : 0)
+        : tensorParallelPreExpertSec((_j, n, c) => costs.tailSec(n, c, emitsTotal, kvTotal), 0, B, ctxTotal, G);
       span(s, L, g, 'tail', clock[g], clock[g] + t);
       gpus[g].busySec += t;
       clock[g] += t;

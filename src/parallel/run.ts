@@ -158,7 +158,10 @@ export function decodeSteps(trace: Trace, from: number, to: number, batch: numbe
  * pass one chunk of its prefill (tileKvShare over the chunk, the sequence's earlier tokens already
  * cached, as the serving prefill pass); every trace token enters the pass `copies` times (copy c of
  * token t split over replicas as key t x copies + c: consecutive keys, so the copies spread over a
- * replicated expert's replicas as distinct tokens do). copies = 1 gives decodeSteps' tokens.
+ * replicated expert's replicas as distinct tokens do). copies = 1 gives decodeSteps' tokens. A chunk
+ * emits an output (its last token runs the LM head, EpStep.emits) when it completes its sequence's
+ * prompt, i.e. holds the sequence's last token of [from, to) (as a serving prefill chunk does, and
+ * one GPU's Step.emitSeq); every copy of it emits.
  */
 export function prefillSteps(trace: Trace, from: number, to: number, batch: number, promptTokens: number, copies: number): EpStep[] {
   const pos = new Int32Array(trace.tokens);
@@ -169,21 +172,25 @@ export function prefillSteps(trace: Trace, from: number, to: number, batch: numb
     const n = Math.min(batch, to - t);
     const context = new Float64Array(n);
     const kv = new Float64Array(n);
+    const emit = new Uint8Array(n);
+    const continues = (u: number) => u + 1 < to && seq[u + 1] === seq[u] && pos[u + 1] === pos[u] + 1;
     // Runs of consecutive tokens of one sequence: one prefill chunk each.
     for (let a = 0; a < n; ) {
       let b = a + 1;
-      while (b < n && seq[t + b] === seq[t + a] && pos[t + b] === pos[t + b - 1] + 1) b++;
+      while (b < n && continues(t + b - 1)) b++;
       const prior = promptTokens + pos[t + a];
       for (let i = a; i < b; i++) {
         context[i] = promptTokens + pos[t + i] + 1;
         kv[i] = tileKvShare(prior, b - a, i - a);
       }
+      if (!continues(t + b - 1)) emit[b - 1] = 1;
       a = b;
     }
     const m = n * copies;
     const tokens = new Int32Array(m);
     const ctx = new Float64Array(m);
     const kvs = new Float64Array(m);
+    const emits = new Uint8Array(m);
     const splitKey = copies > 1 ? new Int32Array(m) : undefined;
     for (let c = 0; c < copies; c++) {
       for (let i = 0; i < n; i++) {
@@ -191,10 +198,11 @@ export function prefillSteps(trace: Trace, from: number, to: number, batch: numb
         tokens[j] = t + i;
         ctx[j] = context[i];
         kvs[j] = kv[i];
+        emits[j] = emit[i];
         if (splitKey) splitKey[j] = (t + i) * copies + c;
       }
     }
-    steps.push(splitKey ? { tokens, context: ctx, kv: kvs, prefill: true, splitKey } : { tokens, context: ctx, kv: kvs, prefill: true });
+    steps.push(splitKey ? { tokens, context: ctx, kv: kvs, prefill: true, splitKey, emits } : { tokens, context: ctx, kv: kvs, prefill: true, emits });
   }
   return steps;
 }
@@ -323,7 +331,8 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const big = 1 << 20;
   const computeSecPerToken = (costs.expertSec(big) - costs.expertSec(big / 2)) / (big / 2);
   const crossSecPerToken = bytesSec(costs.activationBytes(1), fabric.intra.bytesPerSec);
-  const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken };
+  const crossInterSecPerToken = bytesSec(costs.activationBytes(1), fabric.inter.bytesPerSec);
+  const pctx: PlacementContext = { trace, train, gpus: G, gpusPerNode: fabric.gpusPerNode, computeSecPerToken, crossSecPerToken, crossInterSecPerToken };
 
   const trainLoad = routeLoad(trace, train);
   const evalLoad = routeLoad(trace, evalRange);

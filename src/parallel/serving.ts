@@ -7,7 +7,8 @@
  *
  * A prefill pass is an EpStep like any other: each of its tokens goes through attention on its home
  * GPU (token i of the step on GPU i mod G), is dispatched to the GPUs holding its experts (the
- * all-to-all carries every prompt token's hidden state), computed there and combined back.
+ * all-to-all carries every prompt token's hidden state), computed there and combined back; the LM
+ * head runs on the prompts' last tokens only, where a request's prompt completes (EpStep.emits).
  * Same clocks as OffloadSim: a request's clock starts when its first step starts; an output is
  * emitted when the step that produces it ends (every GPU done).
  */
@@ -52,6 +53,6 @@ export class EpServingSteps implements EpStepSource {
     c.tokens += step.count;
     c.steps++;
     if (step.contextTokens > c.peakContextTokens) c.peakContextTokens = step.contextTokens;
-    return { tokens: step.tokens.slice(0, step.count), context: this.source.tokenContext.slice(0, step.count), kv: this.source.tokenKv.slice(0, step.count), prefill: step.prefill };
+    return { tokens: step.tokens.slice(0, step.count), context: this.source.tokenContext.slice(0, step.count), kv: this.source.tokenKv.slice(0, step.count), emits: this.source.tokenEmits.slice(0, step.count), prefill: step.prefill };
   }
 }

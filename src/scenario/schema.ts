@@ -80,12 +80,15 @@ export const placementSchema = z.discriminatedUnion('kind', [
    * Mixtral's scale and does not finish its root node at 64 experts on 8 GPUs on a 2-core machine; at
    * one expert per GPU it decomposes into assignment problems and is exact in seconds,
    * src/parallel/placement/bound.ts): a program per layer, each stopped at relGap or maxNodes nodes.
+   * `two-stage`: MoETuner's two programs as its body describes them (src/parallel/placement/two-stage.ts):
+   * token-balanced clusters per layer, then clusters to GPUs by the heaviest bandwidth-priced GPU pair
+   * under equal experts per GPU over the model; relGap and maxNodes apply to both (the paper: 0.025).
    */
   z
     .object({
       kind: z.literal('moetuner'),
       label,
-      program: z.enum(['joint', 'per-layer']).default('per-layer'),
+      program: z.enum(['joint', 'per-layer', 'two-stage']).default('per-layer'),
       maxNodes: positiveInt.default(2000),
       relGap: unit.default(0.01),
       jointMaxNodes: positiveInt.default(200),

@@ -45,6 +45,8 @@ export class ServingSource implements StepSource {
   readonly tokenContext: Float64Array;
   /** KV-cache tokens each of the current step's tokens reads, its share of its query tile's (tileKvShare); kvTokens is their sum. */
   readonly tokenKv: Float64Array;
+  /** 1 for each of the current step's tokens whose request emits an output with it (a decode token, a prompt's last token); emitCount is their sum. */
+  readonly tokenEmits: Uint8Array;
   /** Decode micro-batches whose choice the scheduler made among more ready tokens than places. */
   contestedMicroBatches = 0;
   private readonly prefilled: Int32Array;
@@ -98,6 +100,7 @@ export class ServingSource implements StepSource {
     this.stats = new UnionStats(trace, numExperts);
     this.tokenContext = new Float64Array(this.maxTokens);
     this.tokenKv = new Float64Array(this.maxTokens);
+    this.tokenEmits = new Uint8Array(this.maxTokens);
     this.step = {
       index: -1,
       count: 0,
@@ -207,6 +210,7 @@ export class ServingSource implements StepSource {
       for (let p = 0; p < n; p++) {
         this.tokenContext[step.count] = from + p + 1;
         this.tokenKv[step.count] = tileKvShare(from, n, p);
+        this.tokenEmits[step.count] = n === left && p === n - 1 ? 1 : 0;
         step.tokens[step.count++] = first + p;
         step.contextTokens += from + p + 1;
       }
@@ -260,6 +264,7 @@ export class ServingSource implements StepSource {
       const pos = t.promptTokens[r] + this.decoded[r];
       this.tokenContext[step.count] = pos + 1;
       this.tokenKv[step.count] = pos + 1;
+      this.tokenEmits[step.count] = 1;
       step.tokens[step.count++] = ready.token[idx];
       step.contextTokens += pos + 1;
       step.kvTokens += pos + 1;

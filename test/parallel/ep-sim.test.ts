@@ -173,3 +173,35 @@ describe('copies of one trace token in a step (parallel.prefill.copies)', () => 
     expect(r.gpus.map((g) => g.expertSec)).toEqual([4, 0]);
   });
 });
+
+describe('the tail: the LM head on the tokens that emit an output (EpStep.emits)', () => {
+  // Tail cost: 1 s a token through the trailing layers, 10 s a token through the LM head.
+  const tailCosts = { ...roundCosts, tailSec: (n: number, _c: number, outputs: number) => n + 10 * outputs };
+  // Four tokens on GPUs [0, 1, 0, 1], all to expert 0 (GPU 0) in the one layer.
+  const t4 = traceOf(4, 1, [[[0]], [[0]], [[0]], [[0]]]);
+  const ones4 = Float64Array.from([1, 1, 1, 1]);
+  const run = (emits?: Uint8Array, attention: 'data' | 'tensor' = 'data') =>
+    simulateEp({ trace: t4, steps: [{ tokens: Int32Array.from([0, 1, 2, 3]), context: ones4, kv: ones4, prefill: true, ...(emits ? { emits } : {}) }], plan, costs: tailCosts, collectives, attention, timelineSteps: 1 });
+  const tails = (r: ReturnType<typeof simulateEp>) => r.timeline.filter((s) => s.kind === 'tail').map((s) => [s.gpu, s.endSec - s.startSec]);
+
+  test('a prefill pass whose only emitting token is token 3 (GPU 1): the LM head runs once, on GPU 1', () => {
+    expect(tails(run(Uint8Array.from([0, 0, 0, 1])))).toEqual([
+      [0, 2],
+      [1, 12],
+    ]);
+  });
+
+  test('without emits every token emits (a decode step): 2 tokens + 2 LM-head rows on each GPU', () => {
+    expect(tails(run())).toEqual([
+      [0, 22],
+      [1, 22],
+    ]);
+  });
+
+  test('tensor-parallel attention: the tail of all 4 tokens and the 1 emitting one, split over the 2 GPUs', () => {
+    expect(tails(run(Uint8Array.from([0, 0, 0, 1]), 'tensor'))).toEqual([
+      [0, 7],
+      [1, 7],
+    ]);
+  });
+});

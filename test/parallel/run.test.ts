@@ -85,6 +85,9 @@ describe('several-GPU scenarios', () => {
     expect(sum(one[1].kv)).toBeCloseTo(kvReadTokens(60, 50), 9);
     // Far less than decode's per-token context reads of the same tokens.
     expect(sum(one[0].kv)).toBeLessThan(sum(dec[0].kv) / 2);
+    // The LM head runs where a chunk completes its sequence: a's last token (199), b's (299, in the second pass); not b's first chunk.
+    const emitting = (s: { emits?: Uint8Array }) => [...s.emits!.entries()].filter(([, v]) => v === 1).map(([i]) => i);
+    expect(one.map(emitting)).toEqual([[199], [49]]);
 
     const three = prefillSteps(t, 0, 300, 250, 10, 3);
     expect(three.map((s) => s.tokens.length)).toEqual([750, 150]);
@@ -94,6 +97,8 @@ describe('several-GPU scenarios', () => {
         expect([...s.tokens.subarray(c * n, (c + 1) * n)]).toEqual([...one[j].tokens]);
         expect([...s.kv.subarray(c * n, (c + 1) * n)]).toEqual([...one[j].kv]);
       }
+      // Every copy of an emitting token emits.
+      expect(emitting(s)).toEqual([0, 1, 2].flatMap((c) => emitting(one[j]).map((i) => c * n + i)));
       // Split keys t x copies + c: distinct within the step, consecutive over a token's copies.
       expect(new Set(s.splitKey).size).toBe(s.tokens.length);
       expect(s.splitKey![n] - s.splitKey![0]).toBe(1);

@@ -69,6 +69,26 @@ describe('serving on several GPUs', () => {
     expect(r.layers[0].collectiveBytes).toBe(600);
   });
 
+  test("the LM head runs on the prompts' last tokens in a prefill pass, on every token in decode", () => {
+    // The case above with a tail of 3 s per output: the prompts' last tokens (1 and 4) are both on GPU 1.
+    const trace: Trace = { ...traceOf(2, 1, [[[0]], [[0]], [[1]], [[1]], [[1]], [[1]]]), sequences: [{ id: 'a', start: 0, length: 3 }, { id: 'b', start: 3, length: 3 }] };
+    const w = servingWorkloadSchema.parse({ kind: 'serving', requests: 2, arrivals: { kind: 'closed', users: 2 }, maxBatchSize: 2, promptTokens: 2, outputTokens: 2 });
+    const rng = createRng(1);
+    const plan = planServing(trace, w, rng.fork('workload'), '1', []);
+    const source = servingSource(plan, trace, 2, 0, undefined, rng.fork('workload'));
+    const collectives = new CollectiveCosts({ gpus: 2, gpusPerNode: 2, intra: slowLink, inter: slowLink }, 'direct');
+    const costs = { ...roundCosts, tailSec: (_n: number, _c: number, outputs: number) => 3 * outputs };
+    const r = simulateEp({ trace, steps: new EpServingSteps(source, newCounters(1, 2)), plan: { placement: roundRobinPlacement(2, 1, 2), note: '' }, costs, collectives, attention: 'data', timelineSteps: 2 });
+    const tails = r.timeline.filter((s) => s.kind === 'tail').map((s) => [s.step, s.gpu, s.endSec - s.startSec]);
+    // Prefill: GPU 0 holds tokens 0 and 3 (no output), GPU 1 tokens 1 and 4 (both outputs); decode: one output on each.
+    expect(tails).toEqual([
+      [0, 1, 6],
+      [1, 0, 3],
+      [1, 1, 3],
+    ]);
+    expect(r.stepSec).toEqual([16, 12]);
+  });
+
   test('the shipped serving scenario: every placement in one table, TTFT/TPOT percentiles ordered, every request served', async () => {
     const { scenario, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-serving.yaml'));
     const r = await runParallelScenario(scenario, { baseDir, file });

@@ -19,19 +19,23 @@
  * it applies (chain-dp.ts), and the gap proven against the best of them.
  * `program: per-layer` (the schema's default) is the per-layer program alone (objective.ts's
  * held-GPU crossings); its note gives its joint objective and the same proven gap.
+ * `program: two-stage` is MoETuner's own pair of programs as the summary of its body describes them
+ * (two-stage.ts): token-balanced clusters per layer, then clusters to GPUs by the heaviest
+ * bandwidth-priced GPU pair, the expert count per GPU equal over the model, not per layer.
  */
 import { assignmentChain, decomposedBound } from './bound.js';
 import { chainOptimum } from './chain-dp.js';
 import { improveByLayers, jointObjective, solveJoint, type JointProgram } from './joint.js';
 import { roundRobinPlacement } from './round-robin.js';
 import { sequentialPlacement } from './sequential.js';
+import { moetunerTwoStage } from './two-stage.js';
 import { layerFlow, routeLoad } from './stats.js';
 import { ownersOf, placementFromOwners, type PlacementContext, type PlacementPlan } from './types.js';
 
 export interface MoETunerSpec {
   maxNodes: number;
   relGap: number;
-  program?: 'joint' | 'per-layer';
+  program?: 'joint' | 'per-layer' | 'two-stage';
   jointMaxNodes?: number;
   timeLimitSec?: number;
 }
@@ -40,6 +44,10 @@ export interface MoETunerSpec {
 const NS = 1e9;
 
 export async function moetuner(ctx: PlacementContext, spec: MoETunerSpec): Promise<PlacementPlan> {
+  if (spec.program === 'two-stage') {
+    const { placement, note } = await moetunerTwoStage(ctx, { maxNodes: spec.maxNodes, relGap: spec.relGap, ...(spec.timeLimitSec !== undefined ? { timeLimitSec: spec.timeLimitSec } : {}) });
+    return { placement, note };
+  }
   const per = await sequentialPlacement(ctx, { name: 'MoETuner ILP', wLoad: ctx.computeSecPerToken, wCross: ctx.crossSecPerToken, maxNodes: spec.maxNodes, relGap: spec.relGap, firstRoundRobin: false });
   if ((spec.program ?? 'joint') === 'per-layer') return { ...per, note: `${per.note}; ${await certify(jointProgramOf(ctx, spec), ownersOf(per.placement))}` };
   return moetunerJoint(ctx, spec, ownersOf(per.placement));

@@ -34,6 +34,8 @@ export interface PlacementContext {
    */
   computeSecPerToken: number;
   crossSecPerToken: number;
+  /** One token's hidden state between GPUs of different nodes (absent: crossSecPerToken); MoETuner's ILP 2 prices GPU pairs by it. */
+  crossInterSecPerToken?: number;
 }
 
 /** A dynamic placement: re-planned every `intervalSteps` steps from the load seen since the last plan. */

@@ -56,6 +56,7 @@ const specs: PlacementSpec[] = [
   { kind: 'exflow', maxNodes: 100000, relGap: 0 },
   { kind: 'moetuner', program: 'per-layer', maxNodes: 100000, relGap: 0, jointMaxNodes: 1 },
   { kind: 'moetuner', program: 'joint', maxNodes: 100000, relGap: 0, jointMaxNodes: 50 },
+  { kind: 'moetuner', program: 'two-stage', maxNodes: 100000, relGap: 0, jointMaxNodes: 1 },
   { kind: 'lina', intervalSteps: 4 },
 ];
 
@@ -83,7 +84,17 @@ describe('placement invariants', () => {
         }
         for (let l = 0; l < L; l++) for (let g = 0; g < c.G; g++) expect(slotsUsed(p, l, g)).toBeLessThanOrEqual(p.slotsPerGpu);
         const extra = spec.kind === 'eplb' ? spec.redundantPerGpu : 0;
-        expect(p.slotsPerGpu).toBe(E / c.G + extra);
+        if (spec.kind === 'moetuner' && spec.program === 'two-stage') {
+          // MoETuner's memory balance is over the model: every GPU L E / G experts, at least one of every layer.
+          for (let g = 0; g < c.G; g++) {
+            let held = 0;
+            for (let l = 0; l < L; l++) {
+              expect(slotsUsed(p, l, g)).toBeGreaterThanOrEqual(1);
+              held += slotsUsed(p, l, g);
+            }
+            expect(held).toBe((L * E) / c.G);
+          }
+        } else expect(p.slotsPerGpu).toBe(E / c.G + extra);
         expect(p.repGpu.length).toBe(L * (E + extra * c.G));
       }),
       { numRuns: 30 },
