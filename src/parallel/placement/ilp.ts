@@ -22,6 +22,46 @@ import type { Highs } from 'highs';
 
 let solver: Promise<Highs> | undefined;
 
+/**
+ * The constraint rows of a linear program, added one at a time and handed to HiGHS as its CSR
+ * matrix: a row lo <= sum of coefficient x column over its (column, coefficient) entries <= hi.
+ */
+export class CsrRows {
+  private readonly starts: number[] = [0];
+  private readonly idx: number[] = [];
+  private readonly val: number[] = [];
+  private readonly lower: number[] = [];
+  private readonly upper: number[] = [];
+
+  add(entries: readonly (readonly [number, number])[], lo: number, hi: number): void {
+    for (const [c, v] of entries) {
+      this.idx.push(c);
+      this.val.push(v);
+    }
+    this.starts.push(this.idx.length);
+    this.lower.push(lo);
+    this.upper.push(hi);
+  }
+
+  get count(): number {
+    return this.lower.length;
+  }
+
+  /** passModel's row fields for a program of `numCols` columns. */
+  model(numCols: number) {
+    const numRows = this.count;
+    return {
+      numRows,
+      rowLower: Float64Array.from(this.lower),
+      rowUpper: Float64Array.from(this.upper),
+      matrix: { format: 'csr' as const, numRows, numCols, starts: Int32Array.from(this.starts), indices: Int32Array.from(this.idx), values: Float64Array.from(this.val) },
+    };
+  }
+}
+
+/** 0, 1, ..., n - 1. */
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
 /** The HiGHS instance, loaded once (its wasm build). */
 export function highsSolver(): Promise<Highs> {
   // highs is CommonJS: under Node's ESM interop its module.exports (the loader) is the default export.

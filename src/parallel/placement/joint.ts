@@ -33,7 +33,7 @@
  * is optional and makes the result machine-dependent). The result says the status, incumbent,
  * dual bound and gap HiGHS reached, not a claim of optimality it did not prove.
  */
-import { highsSolver, solveLayer } from './ilp.js';
+import { CsrRows, highsSolver, range, solveLayer } from './ilp.js';
 
 export interface JointProgram {
   numLayers: number;
@@ -145,21 +145,8 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
   }
 
   // Rows, as CSR.
-  const starts: number[] = [0];
-  const idx: number[] = [];
-  const val: number[] = [];
-  const rowLower: number[] = [];
-  const rowUpper: number[] = [];
-  const row = (entries: [number, number][], lo: number, hi: number) => {
-    for (const [c, v] of entries) {
-      idx.push(c);
-      val.push(v);
-    }
-    starts.push(idx.length);
-    rowLower.push(lo);
-    rowUpper.push(hi);
-  };
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const rows = new CsrRows();
+  const row = (entries: [number, number][], lo: number, hi: number) => rows.add(entries, lo, hi);
   for (let l = 0; l < L; l++) {
     for (let e = 0; e < E; e++) row(range(G).map((g) => [xCol(l, e, g), 1]), 1, 1);
     for (let g = 0; g < G; g++) row(range(E).map((e) => [xCol(l, e, g), 1]), P, P);
@@ -187,20 +174,17 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
     for (let g = 0; g < G; g++) row([...list.map((i): [number, number] => [yCol(i, g), 1]), [xCol(l, b, g), -P]], -highs.infinity, 0);
   }
   if (G > 1) for (let i = 0; i < pairs.length; i++) row(range(G).map((g) => [yCol(i, g), 1]), -highs.infinity, 1);
-  const numRows = rowLower.length;
+  const numRows = rows.count;
 
   const model = highs.createModel();
   try {
     model.passModel({
       numCols,
-      numRows,
       offset,
       colCost,
       colLower,
       colUpper,
-      rowLower: Float64Array.from(rowLower),
-      rowUpper: Float64Array.from(rowUpper),
-      matrix: { format: 'csr', numRows, numCols, starts: Int32Array.from(starts), indices: Int32Array.from(idx), values: Float64Array.from(val) },
+      ...rows.model(numCols),
       integrality,
     });
     model.options.set({ output_flag: false, mip_max_nodes: p.maxNodes, mip_rel_gap: p.relGap, ...(p.timeLimitSec !== undefined ? { time_limit: p.timeLimitSec } : {}) });

@@ -32,7 +32,7 @@
  * under a 200-node limit for 3 layers of 64 experts here). MoETuner used Gurobi 12.0.0 with a tolerance
  * of 0.025 (the summary's 実装 line); the scenarios set relGap: 0.025.
  */
-import { highsSolver } from './ilp.js';
+import { CsrRows, highsSolver, range } from './ilp.js';
 import { layerFlow, routeLoad } from './stats.js';
 import type { PlacementContext, Placement, PlacementPlan } from './types.js';
 import { placementFromLists } from './types.js';
@@ -115,20 +115,8 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
     colUpper[dCol(c)] = highs.infinity;
   }
   for (let c = 1; c < G; c++) colUpper[xCol(0, c)] = 0; // expert 0 in cluster 0
-  const starts: number[] = [0];
-  const idx: number[] = [];
-  const val: number[] = [];
-  const rowLower: number[] = [];
-  const rowUpper: number[] = [];
-  const row = (entries: [number, number][], lo: number, hi: number) => {
-    for (const [c, v] of entries) {
-      idx.push(c);
-      val.push(v);
-    }
-    starts.push(idx.length);
-    rowLower.push(lo);
-    rowUpper.push(hi);
-  };
+  const rows = new CsrRows();
+  const row = (entries: [number, number][], lo: number, hi: number) => rows.add(entries, lo, hi);
   for (let e = 0; e < E; e++) row(Array.from({ length: G }, (_, c): [number, number] => [xCol(e, c), 1]), 1, 1);
   for (let c = 0; c < G; c++) row(Array.from({ length: E }, (_, e): [number, number] => [xCol(e, c), 1]), size ?? 1, size ?? highs.infinity);
   for (let c = 0; c < G; c++) {
@@ -137,20 +125,17 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
     row([[dCol(c), 1], ...routes.map(([i, v]): [number, number] => [i, -v])], -mean, highs.infinity); // d >= routes - mean
     row([[dCol(c), 1], ...routes], mean, highs.infinity); // d >= mean - routes
   }
-  const numRows = rowLower.length;
+  const numRows = rows.count;
   const start = greedyClusters(load, G, size);
   const model = highs.createModel();
   try {
     model.passModel({
       numCols,
-      numRows,
       offset: 0,
       colCost,
       colLower,
       colUpper,
-      rowLower: Float64Array.from(rowLower),
-      rowUpper: Float64Array.from(rowUpper),
-      matrix: { format: 'csr', numRows, numCols, starts: Int32Array.from(starts), indices: Int32Array.from(idx), values: Float64Array.from(val) },
+      ...rows.model(numCols),
       integrality,
     });
     model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
@@ -333,21 +318,8 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
   }
   // Symmetry: every GPU alike (one node): layer 0's cluster c on GPU c; otherwise cluster 0 on GPU 0 (nodes of equal size).
   for (let c = 0; c < G; c++) for (let g = 0; g < G; g++) if ((symmetric || c === 0) && g !== c) colUpper[yCol(0, c, g)] = 0;
-  const starts: number[] = [0];
-  const idx: number[] = [];
-  const val: number[] = [];
-  const rowLower: number[] = [];
-  const rowUpper: number[] = [];
-  const row = (entries: [number, number][], lo: number, hi: number) => {
-    for (const [c, v] of entries) {
-      idx.push(c);
-      val.push(v);
-    }
-    starts.push(idx.length);
-    rowLower.push(lo);
-    rowUpper.push(hi);
-  };
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const rows = new CsrRows();
+  const row = (entries: [number, number][], lo: number, hi: number) => rows.add(entries, lo, hi);
   for (let l = 0; l < L; l++) {
     for (let c = 0; c < G; c++) row(range(G).map((g) => [yCol(l, c, g), 1]), 1, 1);
     for (let g = 0; g < G; g++) row(range(G).map((c) => [yCol(l, c, g), 1]), 1, 1);
@@ -369,19 +341,16 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
     for (let l = 0; l < L; l++) for (let c = 0; c < G; c++) r.push([yCol(l, c, g), p.size[l * G + c]]);
     row(r, p.perGpu, p.perGpu);
   }
-  const numRows = rowLower.length;
+  const numRows = rows.count;
   const model = highs.createModel();
   try {
     model.passModel({
       numCols,
-      numRows,
       offset: 0,
       colCost,
       colLower,
       colUpper,
-      rowLower: Float64Array.from(rowLower),
-      rowUpper: Float64Array.from(rowUpper),
-      matrix: { format: 'csr', numRows, numCols, starts: Int32Array.from(starts), indices: Int32Array.from(idx), values: Float64Array.from(val) },
+      ...rows.model(numCols),
       integrality,
     });
     model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
