@@ -273,25 +273,34 @@ export class ExpertFile {
    * The disk's speed now (untimed by the replay, immediately before and after a timed pass):
    * `reads` experts read back to back, spread over the file, as the pass reads them (the slot,
    * the replay's request size and queue depth); each read's seconds, wall clock and, where the
-   * clock reports the replaying thread's waits for a core, less those waits.
+   * clock reports the replaying thread's waits for a core, less those waits and less the increase
+   * of the other threads' waits (libuv's pool: clock.othersWaitedSec) over the read: the same
+   * subtraction as the pass's reads (replay.ts), so that both sides of the brackets see it.
    */
   async probe(reads: number): Promise<DiskSample> {
     const waitedSec = this.clock.waitedSec?.bind(this.clock);
+    const othersSec = waitedSec ? this.clock.othersWaitedSec?.bind(this.clock) : undefined;
+    this.clock.rescanThreads?.();
     const readSec: number[] = [];
     const on: number[] = [];
+    const others: number[] = [];
     for (let i = 0; i < reads; i++) {
       const w0 = waitedSec?.() ?? 0;
+      const o0 = othersSec?.() ?? 0;
       const t0 = this.clock.now();
       await this.read((i * 7919 + 13) % this.numKeys);
       const t = secondsOn(this.clock, t0);
       readSec.push(t);
-      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
+      const o = othersSec ? othersSec() - o0 : 0;
+      if (othersSec) others.push(o);
+      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0) - o));
     }
-    return { readSec, ...(waitedSec ? { onCoreSec: on } : {}) };
+    return { readSec, ...(waitedSec ? { onCoreSec: on } : {}), ...(othersSec ? { otherWaitSec: others } : {}) };
   }
 
   /** Starts counting (before a pass). */
   mark(): void {
+    this.clock.rescanThreads?.();
     this.readBytes = 0;
     this.deviceMark = deviceReadBytes();
   }
@@ -319,7 +328,10 @@ export class ExpertFile {
 /** One bracketing sample of the disk: the seconds of each of its expert reads, wall clock and on a core (where reported). */
 export interface DiskSample {
   readSec: number[];
+  /** Each read's seconds less the replaying thread's waits for a core and the other threads' (otherWaitSec) during it. */
   onCoreSec?: number[];
+  /** Per read: the increase of the other threads' run-queue waits over it (an upper bound on the read's share: replay.ts ReplaySsd.passOtherWaitSec). */
+  otherWaitSec?: number[];
 }
 
 /** A pass's page-cache check: the share of the bytes read that the block device did not deliver (the page cache did). */

@@ -227,8 +227,13 @@ export interface SsdPassErrors {
   /** The validation's figure: simulated (on the disk samples where taken) against onCoreMsPerStep, against the wall clock where waits are not reported. */
   error: number[];
   errorSpread: Spread;
-  /** Per pass: measured less the replaying thread's waits for a core during the reads (a read's completion is handled on it). */
+  /**
+   * Per pass: measured less the replaying thread's waits for a core during the reads (a read's
+   * completion is handled on it) and, where reported, less the other threads' (otherWaitMsPerStep).
+   */
   onCoreMsPerStep?: number[];
+  /** Per pass: of measuredMsPerStep, the other threads' (libuv's pool) waits for a core during the reads, summed over them (an upper bound: ReplaySsd.passOtherWaitSec). */
+  otherWaitMsPerStep?: number[];
   /** The simulated against the wall clock. */
   wallError: number[];
   wallErrorSpread: Spread;
@@ -626,7 +631,10 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
   const probes = replayed.ssdProbes;
   if (!ssd || !probes || probes.length === 0) return undefined;
   // On a core where both the samples and the passes report the replaying thread's waits (as the TPOT on a core).
-  const onCore = probes.every((p) => p.onCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+  // The other threads' waits are subtracted on both sides or on neither (one clock measures both).
+  const othersInProbes = probes.every((p) => p.otherWaitSec !== undefined);
+  const othersInPasses = replayed.policies.every((p) => !p.ssd || p.ssd.passOtherWaitSec);
+  const onCore = probes.every((p) => p.onCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec) && othersInProbes === othersInPasses;
   const times = (p: SsdProbe) => (onCore ? p.onCoreSec! : p.readSec);
   const model = ssdReadSec(ssd, replayed.expertBytes, ssd.blockBytes, ssd.queueDepth);
   const out = new Map<number, SsdBracket>();
@@ -659,7 +667,8 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
   const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
   const wallError = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
   const profileError = measuredMsPerStep.map((m) => rel((1e3 * (asCalibrated.ssdBusySec ?? 0)) / steps, m));
-  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => (1e3 * (t - ssd.passWaitSec![k])) / steps) : undefined;
+  const otherWaitMsPerStep = ssd.passWaitSec && ssd.passOtherWaitSec ? ssd.passOtherWaitSec.map((w) => (1e3 * w) / steps) : undefined;
+  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => Math.max(0, (1e3 * (t - ssd.passWaitSec![k])) / steps - (otherWaitMsPerStep?.[k] ?? 0))) : undefined;
   const error = onCoreMsPerStep ? onCoreMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m)) : wallError;
   return {
     reads: ssd.reads,
@@ -672,6 +681,7 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
     profileError,
     profileErrorSpread: spreadOf(profileError),
     ...(onCoreMsPerStep ? { onCoreMsPerStep } : {}),
+    ...(otherWaitMsPerStep ? { otherWaitMsPerStep } : {}),
     ...(brackets
       ? {
           diskFactor: brackets.map((b) => b.factor),

@@ -8,6 +8,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { ThreadWaits } from './thread-waits.js';
 
 /** Now, in nanoseconds of the monotonic clock. */
 export const now = (): bigint => process.hrtime.bigint();
@@ -23,6 +24,13 @@ export interface Clock {
    * (absent where the OS does not say). Time measured on `now` includes those waits.
    */
   waitedSec?(): number;
+  /**
+   * Seconds the process's other threads (libuv's pool, which runs a disk read's requests) have so
+   * far spent runnable but waiting for a core, summed over them (thread-waits.ts; absent where the
+   * OS does not say). `rescanThreads` takes in threads started since (call it outside any timed window).
+   */
+  othersWaitedSec?(): number;
+  rescanThreads?(): void;
 }
 
 const SCHEDSTAT = '/proc/thread-self/schedstat';
@@ -42,8 +50,13 @@ export function threadWaitedSec(): number | undefined {
   }
 }
 
-/** The process's monotonic clock (`now`), with the calling thread's run-queue waits where Linux reports them. */
-export const hrClock: Clock = threadWaitedSec() === undefined ? { now } : { now, waitedSec: () => threadWaitedSec()! };
+const others = new ThreadWaits();
+
+/** The process's monotonic clock (`now`), with the calling thread's and the other threads' run-queue waits where Linux reports them. */
+export const hrClock: Clock =
+  threadWaitedSec() === undefined
+    ? { now }
+    : { now, waitedSec: () => threadWaitedSec()!, othersWaitedSec: () => others.waitedSec(), rescanThreads: () => others.rescan() };
 
 /** Seconds elapsed on `clock` since `t0` (a reading of it). */
 export const secondsOn = (clock: Clock, t0: bigint): number => Number(clock.now() - t0) / 1e9;

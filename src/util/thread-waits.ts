@@ -1,0 +1,120 @@
+/**
+ * Linux: the run-queue waits of this process's other threads (issue 16, the storage tier's time on
+ * a core). A read from the experts' file (disk-replay.ts ExpertFile.read) runs its requests on
+ * libuv's thread pool; when a request's I/O completes, the pool thread that issued it must get a
+ * core to finish it and post the completion, and on a loaded machine it waits for one. Those waits
+ * are in the read's wall time but are not the disk's, and the replaying thread's own schedstat
+ * (clock.ts threadWaitedSec) does not see them.
+ *
+ * What is summed: field 2 of /proc/self/task/<tid>/schedstat ("time spent waiting on a runqueue",
+ * nanoseconds; the kernel's Documentation/scheduler/sched-stats.rst) over every thread of the
+ * process except the one that called `rescan` (the replaying thread). Node 20 names none of its
+ * threads (every /proc/self/task/<tid>/comm reads "node"), so libuv's pool threads cannot be told
+ * from V8's platform workers (GC, compilation): all are summed.
+ *
+ * Cheap: each thread's file is opened once, at `rescan` (before a pass or a disk sample, untimed),
+ * and `waitedSec` reads every file into one reused buffer (readSync at position 0) and parses the
+ * digits in place: no allocation per call. A thread that starts after the last rescan is not seen
+ * until the next; one that exits keeps its last value (the sum never goes down).
+ */
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+
+const TASKS = '/proc/self/task';
+
+/** The calling thread's id (/proc/thread-self links to <pid>/task/<tid>); undefined where not Linux. */
+export function selfTid(): string | undefined {
+  try {
+    const l = readlinkSync('/proc/thread-self');
+    return l.slice(l.lastIndexOf('/') + 1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 2 (run-queue wait, ns) of a schedstat line held in buf[0, n); NaN if malformed. */
+export function schedstatWaitNs(buf: Uint8Array, n: number): number {
+  let i = 0;
+  while (i < n && buf[i] !== 32) i++;
+  i++;
+  if (i >= n) return Number.NaN;
+  let v = 0;
+  const start = i;
+  for (; i < n; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return i > start && (i === n || buf[i] === 32 || buf[i] === 10) ? v : Number.NaN;
+}
+
+/** The summed run-queue waits of a process's threads other than one (see the file's comment). */
+export class ThreadWaits {
+  private tids: string[] = [];
+  private fds: number[] = [];
+  /** Per thread: its wait at the last read (ns); kept when its file no longer reads (the thread exited). */
+  private last: number[] = [];
+  private readonly buf = Buffer.alloc(256);
+
+  /** `dir`: the task directory (tests: a fake one); `self`: the thread to leave out (default: the caller of rescan). */
+  constructor(
+    private readonly dir = TASKS,
+    private readonly self: () => string | undefined = selfTid,
+  ) {}
+
+  /** Opens the files of threads started since the last rescan (untimed: outside any read's window). */
+  rescan(): void {
+    const me = this.self();
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const t of names) {
+      if (t === me || this.tids.includes(t)) continue;
+      let fd: number;
+      try {
+        fd = openSync(`${this.dir}/${t}/schedstat`, 'r');
+      } catch {
+        continue;
+      }
+      this.tids.push(t);
+      this.fds.push(fd);
+      this.last.push(this.readNs(fd) ?? 0);
+    }
+    // The excluded thread, if it was taken in by an earlier rescan from another thread: dropped.
+    const i = me === undefined ? -1 : this.tids.indexOf(me);
+    if (i >= 0) {
+      closeSync(this.fds[i]);
+      this.tids.splice(i, 1);
+      this.fds.splice(i, 1);
+      this.last.splice(i, 1);
+    }
+  }
+
+  private readNs(fd: number): number | undefined {
+    try {
+      const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+      const ns = schedstatWaitNs(this.buf, n);
+      return Number.isFinite(ns) ? ns : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Threads summed (those opened by the rescans). */
+  get threads(): number {
+    return this.tids.length;
+  }
+
+  /** Seconds the other threads have spent runnable but waiting for a core, summed (a thread gone: its last value). */
+  waitedSec(): number {
+    let s = 0;
+    for (let i = 0; i < this.fds.length; i++) {
+      const ns = this.readNs(this.fds[i]);
+      if (ns !== undefined && ns > this.last[i]) this.last[i] = ns;
+      s += this.last[i];
+    }
+    return s / 1e9;
+  }
+}
