@@ -8,7 +8,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { ThreadWaits } from './thread-waits.js';
+import { ThreadWaits, type ThreadWaitWindow } from './thread-waits.js';
 
 /** Now, in nanoseconds of the monotonic clock. */
 export const now = (): bigint => process.hrtime.bigint();
@@ -25,12 +25,10 @@ export interface Clock {
    */
   waitedSec?(): number;
   /**
-   * Seconds the process's other threads (libuv's pool, which runs a disk read's requests) have so
-   * far spent runnable but waiting for a core, summed over them (thread-waits.ts; absent where the
-   * OS does not say). `rescanThreads` takes in threads started since (call it outside any timed window).
+   * The process's other threads' run-queue waits over a window (libuv's pool runs a disk read's
+   * requests: thread-waits.ts); absent where the OS does not say.
    */
-  othersWaitedSec?(): number;
-  rescanThreads?(): void;
+  otherThreads?: ThreadWaitWindow;
 }
 
 const SCHEDSTAT = '/proc/thread-self/schedstat';
@@ -50,13 +48,11 @@ export function threadWaitedSec(): number | undefined {
   }
 }
 
-const others = new ThreadWaits();
-
 /** The process's monotonic clock (`now`), with the calling thread's and the other threads' run-queue waits where Linux reports them. */
 export const hrClock: Clock =
   threadWaitedSec() === undefined
     ? { now }
-    : { now, waitedSec: () => threadWaitedSec()!, othersWaitedSec: () => others.waitedSec(), rescanThreads: () => others.rescan() };
+    : { now, waitedSec: () => threadWaitedSec()!, otherThreads: new ThreadWaits() };
 
 /** Seconds elapsed on `clock` since `t0` (a reading of it). */
 export const secondsOn = (clock: Clock, t0: bigint): number => Number(clock.now() - t0) / 1e9;

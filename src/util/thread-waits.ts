@@ -47,13 +47,42 @@ export function schedstatWaitNs(buf: Uint8Array, n: number): number {
   return i > start && (i === n || buf[i] === 32 || buf[i] === 10) ? v : Number.NaN;
 }
 
-/** The summed run-queue waits of a process's threads other than one (see the file's comment). */
-export class ThreadWaits {
+/**
+ * What the other threads' waits over one read's window could have added to it: at most the sum of
+ * their increases, and at most `rounds` times the largest single thread's. A read issues its
+ * requests `rounds` times in turn (ceil(requests / requests in flight)); each round's last request
+ * is finished by one pool thread, so the read's critical path runs through one pool thread per
+ * round, and no thread's wait on it exceeds that thread's increase over the window. The bound holds
+ * when waits overlap in time (pool threads waiting at once for the same cores delay the read once,
+ * and the sum counts them once per thread) and when a thread that waits does not serve the read
+ * (V8's workers: Node names no thread); no lower bound is known but 0 (a thread may wait off the
+ * critical path, after its request's completion was posted).
+ */
+export function ioWaitBound(sumSec: number, maxSec: number, rounds: number): number {
+  return Math.min(sumSec, rounds * maxSec);
+}
+
+/** A window over the other threads' waits: `begin` and `end` around a read (outside its timed span); then the increases' sum and largest. */
+export interface ThreadWaitWindow {
+  rescan(): void;
+  begin(): void;
+  end(): void;
+  /** After end: the threads' increases over the window, summed and the largest (seconds). */
+  readonly sumSec: number;
+  readonly maxSec: number;
+}
+
+/** The run-queue waits of a process's threads other than one (see the file's comment). */
+export class ThreadWaits implements ThreadWaitWindow {
   private tids: string[] = [];
   private fds: number[] = [];
   /** Per thread: its wait at the last read (ns); kept when its file no longer reads (the thread exited). */
   private last: number[] = [];
+  /** Per thread: its wait at begin (ns); reallocated only by rescan. */
+  private start = new Float64Array(0);
   private readonly buf = Buffer.alloc(256);
+  sumSec = 0;
+  maxSec = 0;
 
   /** `dir`: the task directory (tests: a fake one); `self`: the thread to leave out (default: the caller of rescan). */
   constructor(
@@ -90,6 +119,7 @@ export class ThreadWaits {
       this.fds.splice(i, 1);
       this.last.splice(i, 1);
     }
+    if (this.start.length !== this.fds.length) this.start = new Float64Array(this.fds.length);
   }
 
   private readNs(fd: number): number | undefined {
@@ -102,19 +132,34 @@ export class ThreadWaits {
     }
   }
 
-  /** Threads summed (those opened by the rescans). */
+  /** Reads every thread's wait into `last` (a thread gone, or a lower reading: its last value). */
+  private readAll(): void {
+    for (let i = 0; i < this.fds.length; i++) {
+      const ns = this.readNs(this.fds[i]);
+      if (ns !== undefined && ns > this.last[i]) this.last[i] = ns;
+    }
+  }
+
+  /** Threads read (those opened by the rescans). */
   get threads(): number {
     return this.tids.length;
   }
 
-  /** Seconds the other threads have spent runnable but waiting for a core, summed (a thread gone: its last value). */
-  waitedSec(): number {
-    let s = 0;
+  begin(): void {
+    this.readAll();
+    for (let i = 0; i < this.fds.length; i++) this.start[i] = this.last[i];
+  }
+
+  end(): void {
+    this.readAll();
+    let sum = 0;
+    let max = 0;
     for (let i = 0; i < this.fds.length; i++) {
-      const ns = this.readNs(this.fds[i]);
-      if (ns !== undefined && ns > this.last[i]) this.last[i] = ns;
-      s += this.last[i];
+      const d = this.last[i] - this.start[i];
+      sum += d;
+      if (d > max) max = d;
     }
-    return s / 1e9;
+    this.sumSec = sum / 1e9;
+    this.maxSec = max / 1e9;
   }
 }

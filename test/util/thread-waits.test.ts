@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { schedstatWaitNs, selfTid, ThreadWaits } from '../../src/util/thread-waits.js';
+import { ioWaitBound, schedstatWaitNs, selfTid, ThreadWaits } from '../../src/util/thread-waits.js';
 
 let dir: string;
 const set = (tid: string, waitNs: number | string) => {
@@ -31,38 +31,65 @@ describe('schedstatWaitNs', () => {
   });
 });
 
+describe('ioWaitBound', () => {
+  it('is the least of the summed increases and rounds times the largest', () => {
+    // Three pool threads waiting 1 ms each at once, one round: the read was delayed by 1 ms at most, not 3.
+    expect(ioWaitBound(0.003, 0.001, 1)).toBe(0.001);
+    expect(ioWaitBound(0.003, 0.001, 2)).toBe(0.002);
+    // One thread did all the waiting: the sum.
+    expect(ioWaitBound(0.001, 0.001, 3)).toBe(0.001);
+    expect(ioWaitBound(0, 0, 2)).toBe(0);
+  });
+});
+
 describe('ThreadWaits on a fake task directory', () => {
-  it("sums every thread's wait but the replaying one's, takes new threads in at a rescan, and never goes down", () => {
+  it("over a window: every thread's increase but the replaying one's, summed and the largest; new threads at a rescan; never down", () => {
     set('100', 1_000_000_000); // the replaying thread
     set('101', 2_000_000);
     set('102', 3_000_000);
     const w = new ThreadWaits(dir, () => '100');
-    expect(w.waitedSec()).toBe(0); // nothing opened before the first rescan
+    w.begin();
+    w.end();
+    expect([w.sumSec, w.maxSec]).toEqual([0, 0]); // nothing opened before the first rescan
     w.rescan();
     expect(w.threads).toBe(2);
-    expect(w.waitedSec()).toBeCloseTo(0.005, 12);
-    // A pool thread waits 1.5 ms during a read: the increase is that; the replaying thread's own wait is not in it.
-    const before = w.waitedSec();
+    // Two pool threads wait 1.5 and 0.5 ms during a read; the replaying thread's own wait is not in it.
+    w.begin();
     set('101', 3_500_000);
+    set('102', 3_500_000);
     set('100', 9_000_000_000);
-    expect(w.waitedSec() - before).toBeCloseTo(0.0015, 12);
+    w.end();
+    expect(w.sumSec).toBeCloseTo(0.002, 12);
+    expect(w.maxSec).toBeCloseTo(0.0015, 12);
     // A thread started since: not seen until the next rescan.
     set('103', 4_000_000);
-    expect(w.waitedSec()).toBeCloseTo(0.0065, 12);
+    w.begin();
+    set('103', 9_000_000);
+    w.end();
+    expect(w.sumSec).toBe(0);
     w.rescan();
     expect(w.threads).toBe(3);
-    expect(w.waitedSec()).toBeCloseTo(0.0105, 12);
+    w.begin();
+    set('103', 10_000_000);
+    w.end();
+    expect(w.sumSec).toBeCloseTo(0.001, 12);
     // A thread that exited (its file unreadable or empty) keeps its last value; a lower reading is not taken.
+    w.begin();
     set('102', '');
     set('103', 1_000_000);
-    expect(w.waitedSec()).toBeCloseTo(0.0105, 12);
+    set('101', 3_600_000);
+    w.end();
+    expect(w.sumSec).toBeCloseTo(0.0001, 12);
+    expect(w.maxSec).toBeCloseTo(0.0001, 12);
   });
 
-  it('a missing task directory sums nothing', () => {
+  it('a missing task directory gives nothing', () => {
     const w = new ThreadWaits(join(dir, 'none'), () => '1');
     w.rescan();
     expect(w.threads).toBe(0);
-    expect(w.waitedSec()).toBe(0);
+    w.begin();
+    w.end();
+    expect(w.sumSec).toBe(0);
   });
 
   it.runIf(process.platform === 'linux')('on this process: the caller is left out, and the other threads are read', async () => {
@@ -72,7 +99,11 @@ describe('ThreadWaits on a fake task directory', () => {
     const w = new ThreadWaits();
     w.rescan();
     expect(w.threads).toBeGreaterThan(0);
-    expect(w.waitedSec()).toBeGreaterThanOrEqual(0);
+    w.begin();
+    await readFile(__filename);
+    w.end();
+    expect(w.maxSec).toBeGreaterThanOrEqual(0);
+    expect(w.sumSec).toBeGreaterThanOrEqual(w.maxSec);
     expect(me).toMatch(/^\d+$/);
   });
 });
