@@ -205,13 +205,17 @@ export class ExpertFile {
     this.clock.otherThreads?.begin();
   }
 
-  /** After it, outside its timed span: what the other threads' waits could have added to the read (ioWaitBound: an upper bound), in seconds. */
-  otherWaitEnd(): number {
+  /**
+   * After it, outside its timed span: what the other threads' waits could have added to the read
+   * (ioWaitBound: an upper bound), in seconds, and never more than `leftSec` (the read's time less
+   * the replaying thread's waits in it: waits of two threads at the same instant delay it once).
+   */
+  otherWaitEnd(leftSec: number): number {
     const w = this.clock.otherThreads;
     if (!w) return 0;
     w.end();
     this.otherWaitSumSec = w.sumSec;
-    return ioWaitBound(w.sumSec, w.maxSec, this.rounds);
+    return Math.min(ioWaitBound(w.sumSec, w.maxSec, this.rounds), Math.max(0, leftSec));
   }
 
   /** The first offset into the region whose address direct I/O accepts. */
@@ -322,9 +326,10 @@ export class ExpertFile {
       await this.read((i * 7919 + 13) % this.numKeys);
       const t = secondsOn(this.clock, t0);
       readSec.push(t);
-      const o = others ? this.otherWaitEnd() : 0;
+      const main = waitedSec ? waitedSec() - w0 : 0;
+      const o = others ? this.otherWaitEnd(t - main) : 0;
       if (others) otherSec.push(o);
-      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0) - o));
+      if (waitedSec) on.push(Math.max(0, t - main - o));
     }
     return { readSec, ...(waitedSec ? { onCoreSec: on } : {}), ...(others ? { otherWaitSec: otherSec } : {}) };
   }

@@ -135,7 +135,9 @@ export interface ReplaySsd {
    * Per pass: of passSec, what the other threads' waits for a core could have added to the reads
    * (libuv's pool threads run a read's requests and post their completions): per read, the least
    * of the threads' increases over it summed and `rounds` times the largest one
-   * (util/thread-waits.ts ioWaitBound, an upper bound), summed over the reads. Absent where not reported.
+   * (util/thread-waits.ts ioWaitBound, an upper bound; counting only the threads that made a read
+   * system call in it), at most the read's time less the replaying thread's waits in it, summed
+   * over the reads. Absent where not reported.
    */
   passOtherWaitSec?: number[];
   /** Per pass: the threads' increases over the reads, summed over threads and reads (the loose bound, for the record). */
@@ -581,9 +583,9 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     disk!.otherWaitBegin();
     untimed += now() - tq;
   };
-  const othersEnd = (): void => {
+  const othersEnd = (leftSec: number): void => {
     const tq = now();
-    c.ssdOtherWaitSec += disk!.otherWaitEnd();
+    c.ssdOtherWaitSec += disk!.otherWaitEnd(leftSec);
     c.ssdOtherWaitSumSec += disk!.otherWaitSumSec;
     untimed += now() - tq;
   };
@@ -659,9 +661,11 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (othersWaited) othersBegin();
         const tr = now();
         await disk.read(key);
-        c.ssdSec += secondsSince(tr);
-        if (waited) c.ssdWaitSec += waited() - wr;
-        if (othersWaited) othersEnd();
+        const sec = secondsSince(tr);
+        c.ssdSec += sec;
+        const wm = waited ? waited() - wr : 0;
+        c.ssdWaitSec += wm;
+        if (othersWaited) othersEnd(sec - wm);
         c.ssdReads++;
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
@@ -695,8 +699,9 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
           const sec = secondsSince(tu);
           c.uploadSec += sec;
           c.ssdSec += sec;
-          if (waited) c.ssdWaitSec += waited() - wr;
-          if (othersWaited) othersEnd();
+          const wm = waited ? waited() - wr : 0;
+          c.ssdWaitSec += wm;
+          if (othersWaited) othersEnd(sec - wm);
           c.ssdReads++;
           d = poolExpert(key, hosts[key]);
         } else {

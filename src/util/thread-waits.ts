@@ -8,9 +8,13 @@
  *
  * What is summed: field 2 of /proc/self/task/<tid>/schedstat ("time spent waiting on a runqueue",
  * nanoseconds; the kernel's Documentation/scheduler/sched-stats.rst) over every thread of the
- * process except the one that called `rescan` (the replaying thread). Node 20 names none of its
- * threads (every /proc/self/task/<tid>/comm reads "node"), so libuv's pool threads cannot be told
- * from V8's platform workers (GC, compilation): all are summed.
+ * process except the one that called `rescan` (the replaying thread), and over a window (one read)
+ * only the threads that made a read system call in it: /proc/self/task/<tid>/io's syscr grew (the
+ * kernel's Documentation/filesystems/proc.rst, "syscr: read I/O operations"), i.e. the libuv pool
+ * threads that ran the read's requests. Node 20 names none of its threads (every comm reads
+ * "node"), and V8's platform workers (GC, compilation) wait for a core too, more while the replay
+ * computes: counted, they made the bound far too loose on this VM (session 26, the README). Where
+ * a thread's io file does not open, every thread is counted (`ioFiltered` false).
  *
  * Cheap: each thread's file is opened once, at `rescan` (before a pass or a disk sample, untimed),
  * and `waitedSec` reads every file into one reused buffer (readSync at position 0) and parses the
@@ -29,6 +33,24 @@ export function selfTid(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** syscr (line 3: "syscr: N") of a /proc/<pid>/task/<tid>/io text held in buf[0, n); NaN if malformed. */
+export function procIoSyscr(buf: Uint8Array, n: number): number {
+  let i = 0;
+  for (let lines = 0; i < n && lines < 2; i++) if (buf[i] === 10) lines++;
+  // "syscr: "
+  if (!(i + 7 <= n && buf[i] === 115 && buf[i + 1] === 121 && buf[i + 2] === 115 && buf[i + 3] === 99 && buf[i + 4] === 114 && buf[i + 5] === 58)) return Number.NaN;
+  i += 6;
+  while (i < n && buf[i] === 32) i++;
+  let v = 0;
+  const start = i;
+  for (; i < n; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return i > start ? v : Number.NaN;
 }
 
 /** Field 2 (run-queue wait, ns) of a schedstat line held in buf[0, n); NaN if malformed. */
@@ -76,6 +98,9 @@ export interface ThreadWaitWindow {
 export class ThreadWaits implements ThreadWaitWindow {
   private tids: string[] = [];
   private fds: number[] = [];
+  /** Per thread: its io file (-1: not opened), and its syscr at begin and at end. */
+  private ioFds: number[] = [];
+  private ioStart = new Float64Array(0);
   /** Per thread: its wait at the last read (ns); kept when its file no longer reads (the thread exited). */
   private last: number[] = [];
   /** Per thread: its wait at begin (ns); reallocated only by rescan. */
@@ -107,19 +132,31 @@ export class ThreadWaits implements ThreadWaitWindow {
       } catch {
         continue;
       }
+      let io = -1;
+      try {
+        io = openSync(`${this.dir}/${t}/io`, 'r');
+      } catch {
+        // counted in every window (ioFiltered false)
+      }
       this.tids.push(t);
       this.fds.push(fd);
+      this.ioFds.push(io);
       this.last.push(this.readNs(fd) ?? 0);
     }
     // The excluded thread, if it was taken in by an earlier rescan from another thread: dropped.
     const i = me === undefined ? -1 : this.tids.indexOf(me);
     if (i >= 0) {
       closeSync(this.fds[i]);
+      if (this.ioFds[i] >= 0) closeSync(this.ioFds[i]);
       this.tids.splice(i, 1);
       this.fds.splice(i, 1);
+      this.ioFds.splice(i, 1);
       this.last.splice(i, 1);
     }
-    if (this.start.length !== this.fds.length) this.start = new Float64Array(this.fds.length);
+    if (this.start.length !== this.fds.length) {
+      this.start = new Float64Array(this.fds.length);
+      this.ioStart = new Float64Array(this.fds.length);
+    }
   }
 
   private readNs(fd: number): number | undefined {
@@ -130,6 +167,22 @@ export class ThreadWaits implements ThreadWaitWindow {
     } catch {
       return undefined;
     }
+  }
+
+  /** A thread's syscr now; NaN where its io file is not open or does not read (the thread exited). */
+  private readSyscr(i: number): number {
+    const fd = this.ioFds[i];
+    if (fd < 0) return Number.NaN;
+    try {
+      return procIoSyscr(this.buf, readSync(fd, this.buf, 0, this.buf.length, 0));
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** Whether every thread's io file is open: the windows count only the threads that read in them. */
+  get ioFiltered(): boolean {
+    return this.ioFds.every((fd) => fd >= 0);
   }
 
   /** Reads every thread's wait into `last` (a thread gone, or a lower reading: its last value). */
@@ -147,7 +200,10 @@ export class ThreadWaits implements ThreadWaitWindow {
 
   begin(): void {
     this.readAll();
-    for (let i = 0; i < this.fds.length; i++) this.start[i] = this.last[i];
+    for (let i = 0; i < this.fds.length; i++) {
+      this.start[i] = this.last[i];
+      this.ioStart[i] = this.readSyscr(i);
+    }
   }
 
   end(): void {
@@ -155,6 +211,9 @@ export class ThreadWaits implements ThreadWaitWindow {
     let sum = 0;
     let max = 0;
     for (let i = 0; i < this.fds.length; i++) {
+      // Only a thread that made a read system call in the window (where its io file reads: else counted).
+      const io = this.readSyscr(i);
+      if (this.ioFds[i] >= 0 && !(io > this.ioStart[i])) continue;
       const d = this.last[i] - this.start[i];
       sum += d;
       if (d > max) max = d;

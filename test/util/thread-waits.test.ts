@@ -7,9 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ioWaitBound, schedstatWaitNs, selfTid, ThreadWaits } from '../../src/util/thread-waits.js';
+import { ioWaitBound, procIoSyscr, schedstatWaitNs, selfTid, ThreadWaits } from '../../src/util/thread-waits.js';
 
 let dir: string;
+const io = (tid: string, syscr: number) => writeFileSync(join(dir, tid, 'io'), `rchar: 6976\nwchar: 0\nsyscr: ${syscr}\nsyscw: 0\nread_bytes: 0\n`);
 const set = (tid: string, waitNs: number | string) => {
   mkdirSync(join(dir, tid), { recursive: true });
   writeFileSync(join(dir, tid, 'schedstat'), typeof waitNs === 'string' ? waitNs : `5000000 ${waitNs} 7\n`);
@@ -28,6 +29,15 @@ describe('schedstatWaitNs', () => {
     expect(schedstatWaitNs(b('1 x 1\n'), 6)).toBeNaN();
     expect(schedstatWaitNs(b('12345'), 5)).toBeNaN();
     expect(schedstatWaitNs(b(''), 0)).toBeNaN();
+  });
+});
+
+describe('procIoSyscr', () => {
+  it('reads syscr from a task io file, NaN where it is not one', () => {
+    const t = 'rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 0\nread_bytes: 0\n';
+    expect(procIoSyscr(Buffer.from(t), t.length)).toBe(10);
+    expect(procIoSyscr(Buffer.from('rchar: 1\nwchar: 0\nsyscw: 3\n'), 27)).toBeNaN();
+    expect(procIoSyscr(Buffer.from(''), 0)).toBeNaN();
   });
 });
 
@@ -83,6 +93,33 @@ describe('ThreadWaits on a fake task directory', () => {
     expect(w.maxSec).toBeCloseTo(0.0001, 12);
   });
 
+  it('with io files: only the threads that made a read system call in the window are counted', () => {
+    set('100', 0);
+    for (const t of ['101', '102', '103']) {
+      set(t, 1_000_000);
+      io(t, 5);
+    }
+    io('100', 5);
+    const w = new ThreadWaits(dir, () => '100');
+    w.rescan();
+    expect(w.ioFiltered).toBe(true);
+    w.begin();
+    // 101 ran a request (2 reads) and waited 2 ms; 102 (a V8 worker, say) waited 7 ms without reading; 103 read, no wait.
+    set('101', 3_000_000);
+    io('101', 7);
+    set('102', 8_000_000);
+    io('103', 6);
+    w.end();
+    expect(w.sumSec).toBeCloseTo(0.002, 12);
+    expect(w.maxSec).toBeCloseTo(0.002, 12);
+    // A thread whose io file is gone (exited) is left out too.
+    w.begin();
+    set('101', 4_000_000);
+    writeFileSync(join(dir, '101', 'io'), '');
+    w.end();
+    expect(w.sumSec).toBe(0);
+  });
+
   it('a missing task directory gives nothing', () => {
     const w = new ThreadWaits(join(dir, 'none'), () => '1');
     w.rescan();
@@ -99,6 +136,7 @@ describe('ThreadWaits on a fake task directory', () => {
     const w = new ThreadWaits();
     w.rescan();
     expect(w.threads).toBeGreaterThan(0);
+    expect(w.ioFiltered).toBe(true);
     w.begin();
     await readFile(__filename);
     w.end();
