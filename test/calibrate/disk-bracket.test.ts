@@ -237,6 +237,8 @@ describe("a storage tier's time on a core: the I/O threads' waits for a core are
     }
     // Without the other threads' waits subtracted the brackets would read the disk at x2; with their sum, x0.5.
     for (const b of v.drift.disk!.brackets) expect(b.factor).toBeCloseTo(1, 4);
+    // With the replaying thread's waits only (session 24's figure): x2, the pool's waits taken for the disk's.
+    for (const b of v.drift.disk!.brackets) expect(b.factorReplayingThread).toBeCloseTo(2, 4);
     // The thread list is refreshed outside the reads' windows: before each pass and each sample.
     expect(waiting.rescans).toBeGreaterThanOrEqual(12 + 6);
   });
@@ -256,9 +258,11 @@ describe("a storage tier's time on a core: the I/O threads' waits for a core are
       // Not subtracted, the pass would read 2 x the disk's time on a core (error -50%); with the sum, half of it.
       for (const m of s.onCoreMsPerStep!) expect(m / disk).toBeCloseTo(1, 4);
       expect(worst(s.error)).toBeLessThan(1e-4);
+      // The replaying thread's waits only, on both sides: here the pool waits as much in the passes as in the samples, so it agrees too.
+      expect(worst(s.replayingThreadError!)).toBeLessThan(1e-4);
       // Against the wall clock: all the waits in (-56%).
       for (const e of s.wallError) expect(e).toBeCloseTo(1 / 2.25 - 1, 4);
     }
-    expect(ssdValidationLines(v).join('\n')).toMatch(/less the I\/O threads' waits for a core, /);
+    expect(ssdValidationLines(v).join('\n')).toMatch(/less the I\/O threads' waits for a core, .*less the replaying thread's waits only /);
   });
 });
