@@ -49,6 +49,7 @@ import { fsInputError } from '../util/fs.js';
 import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { InputError } from '../util/errors.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
+import { ioWaitBound } from '../util/thread-waits.js';
 
 /** Direct I/O alignment of offsets, sizes and buffer addresses (4 KiB covers 512 B devices too). */
 const ALIGN = 4096;
@@ -148,6 +149,13 @@ export class ExpertFile {
   private deviceMark: number | undefined;
   /** Per key: 1 while its host copy is poisoned (not read back since). */
   private readonly poisoned: Uint8Array;
+  /**
+   * Rounds of requests in one read: ceil(requests / requests at once), at most libuv's pool
+   * (UV_THREADPOOL_SIZE, default 4) at once; the other threads' waits are bounded by it (ioWaitBound).
+   */
+  readonly rounds: number;
+  /** After otherWaitEnd: the other threads' increases over the window, summed (the bound's loose side). */
+  otherWaitSumSec = 0;
 
   /**
    * `afterRead`: called after each read of an expert's slot with its bytes (tests: a fake disk
@@ -182,6 +190,32 @@ export class ExpertFile {
     this.region = Buffer.allocUnsafeSlow(numKeys * slotBytes + 2 * ALIGN);
     this.base = mode === 'direct' ? this.probeAlignment() : 0;
     this.info = { file, mode, expertBytes, slotBytes, blockBytes: ssd.blockBytes, queueDepth: Math.max(1, Math.round(ssd.queueDepth)) };
+    const requests = Math.ceil(slotBytes / ssd.blockBytes);
+    const pool = Number(process.env.UV_THREADPOOL_SIZE);
+    this.rounds = Math.ceil(requests / Math.min(this.info.queueDepth, Number.isInteger(pool) && pool > 0 ? pool : 4, requests));
+  }
+
+  /** Whether the clock reports the other threads' waits (and the replaying thread's, which the on-a-core figures need too). */
+  get otherWaits(): boolean {
+    return this.clock.waitedSec !== undefined && this.clock.otherThreads !== undefined;
+  }
+
+  /** Before one read, outside its timed span: the other threads' waits now. */
+  otherWaitBegin(): void {
+    this.clock.otherThreads?.begin();
+  }
+
+  /**
+   * After it, outside its timed span: what the other threads' waits could have added to the read
+   * (ioWaitBound: an upper bound), in seconds, and never more than `leftSec` (the read's time less
+   * the replaying thread's waits in it: waits of two threads at the same instant delay it once).
+   */
+  otherWaitEnd(leftSec: number): number {
+    const w = this.clock.otherThreads;
+    if (!w) return 0;
+    w.end();
+    this.otherWaitSumSec = w.sumSec;
+    return Math.min(ioWaitBound(w.sumSec, w.maxSec, this.rounds), Math.max(0, leftSec));
   }
 
   /** The first offset into the region whose address direct I/O accepts. */
@@ -273,25 +307,36 @@ export class ExpertFile {
    * The disk's speed now (untimed by the replay, immediately before and after a timed pass):
    * `reads` experts read back to back, spread over the file, as the pass reads them (the slot,
    * the replay's request size and queue depth); each read's seconds, wall clock and, where the
-   * clock reports the replaying thread's waits for a core, less those waits.
+   * clock reports the replaying thread's waits for a core, less those waits and less what the
+   * other threads' waits (libuv's pool: clock.otherThreads) could have added to the read
+   * (otherWaitEnd): the same subtraction as the pass's reads (replay.ts), so that both sides of the
+   * brackets see it.
    */
   async probe(reads: number): Promise<DiskSample> {
     const waitedSec = this.clock.waitedSec?.bind(this.clock);
+    const others = this.otherWaits;
+    this.clock.otherThreads?.rescan();
     const readSec: number[] = [];
     const on: number[] = [];
+    const otherSec: number[] = [];
     for (let i = 0; i < reads; i++) {
       const w0 = waitedSec?.() ?? 0;
+      if (others) this.otherWaitBegin();
       const t0 = this.clock.now();
       await this.read((i * 7919 + 13) % this.numKeys);
       const t = secondsOn(this.clock, t0);
       readSec.push(t);
-      if (waitedSec) on.push(Math.max(0, t - (waitedSec() - w0)));
+      const main = waitedSec ? waitedSec() - w0 : 0;
+      const o = others ? this.otherWaitEnd(t - main) : 0;
+      if (others) otherSec.push(o);
+      if (waitedSec) on.push(Math.max(0, t - main - o));
     }
-    return { readSec, ...(waitedSec ? { onCoreSec: on } : {}) };
+    return { readSec, ...(waitedSec ? { onCoreSec: on } : {}), ...(others ? { otherWaitSec: otherSec } : {}) };
   }
 
   /** Starts counting (before a pass). */
   mark(): void {
+    this.clock.otherThreads?.rescan();
     this.readBytes = 0;
     this.deviceMark = deviceReadBytes();
   }
@@ -319,7 +364,10 @@ export class ExpertFile {
 /** One bracketing sample of the disk: the seconds of each of its expert reads, wall clock and on a core (where reported). */
 export interface DiskSample {
   readSec: number[];
+  /** Each read's seconds less the replaying thread's waits for a core and the other threads' (otherWaitSec) during it. */
   onCoreSec?: number[];
+  /** Per read: what the other threads' waits for a core could have added to it (ExpertFile.otherWaitEnd, an upper bound). */
+  otherWaitSec?: number[];
 }
 
 /** A pass's page-cache check: the share of the bytes read that the block device did not deliver (the page cache did). */

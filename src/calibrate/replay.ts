@@ -131,6 +131,17 @@ export interface ReplaySsd {
   passSec: number[];
   /** Per pass: of passSec, the replaying thread's waits for a core (a read's completion is handled on it); absent where not reported. */
   passWaitSec?: number[];
+  /**
+   * Per pass: of passSec, what the other threads' waits for a core could have added to the reads
+   * (libuv's pool threads run a read's requests and post their completions): per read, the least
+   * of the threads' increases over it summed and `rounds` times the largest one
+   * (util/thread-waits.ts ioWaitBound, an upper bound; counting only the threads that made a read
+   * system call in it), at most the read's time less the replaying thread's waits in it, summed
+   * over the reads. Absent where not reported.
+   */
+  passOtherWaitSec?: number[];
+  /** Per pass: the threads' increases over the reads, summed over threads and reads (the loose bound, for the record). */
+  passOtherWaitSumSec?: number[];
   /** Per pass: the share of the bytes read that the page cache served, not the disk (/proc/self/io); absent where not reported. */
   passPageCacheShare?: number[];
   /** Unified memory: each read is a fetch into the pool (host memory), computed in place; no host tier, no upload after it. */
@@ -475,6 +486,9 @@ interface PassCounters {
   ssdSec: number;
   /** Of ssdSec: the replaying thread's waits for a core (0 where the clock does not say). */
   ssdWaitSec: number;
+  /** Of ssdSec: the other threads' waits for a core during the reads (ReplaySsd.passOtherWaitSec, passOtherWaitSumSec; 0 where not reported). */
+  ssdOtherWaitSec: number;
+  ssdOtherWaitSumSec: number;
   ssdPageCacheShare?: number;
 }
 
@@ -529,8 +543,11 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     ssdReads: 0,
     ssdSec: 0,
     ssdWaitSec: 0,
+    ssdOtherWaitSec: 0,
+    ssdOtherWaitSumSec: 0,
   };
   const waited = clock.waitedSec?.bind(clock);
+  const othersWaited = waited !== undefined && disk !== undefined && disk.otherWaits;
   let w0 = 0;
   // Per key: its copy in the cache; a copy the cache dropped that this layer still computes with
   // (freed after that); a staging copy; whether its queued upload was dropped by the cache before
@@ -558,6 +575,19 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
       untimed += now() - tp;
     } else release(d);
     live--;
+  };
+  // The other threads' waits, read around each SSD read: the reading itself (one pread per thread,
+  // ~50 us on this VM) is not the pass's and is taken out of the step's and the layer's time.
+  const othersBegin = (): void => {
+    const tq = now();
+    disk!.otherWaitBegin();
+    untimed += now() - tq;
+  };
+  const othersEnd = (leftSec: number): void => {
+    const tq = now();
+    c.ssdOtherWaitSec += disk!.otherWaitEnd(leftSec);
+    c.ssdOtherWaitSumSec += disk!.otherWaitSumSec;
+    untimed += now() - tq;
   };
   const bug = (i: number, what: string): Error => new Error(`replay: ${s.label}: operation ${i} (${log.describe(i)}): ${what}`);
   try {
@@ -628,10 +658,14 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
       } else if (op === OP_READ) {
         if (!disk) throw bug(i, 'an SSD read without a disk file');
         const wr = waited ? waited() : 0;
+        if (othersWaited) othersBegin();
         const tr = now();
         await disk.read(key);
-        c.ssdSec += secondsSince(tr);
-        if (waited) c.ssdWaitSec += waited() - wr;
+        const sec = secondsSince(tr);
+        c.ssdSec += sec;
+        const wm = waited ? waited() - wr : 0;
+        c.ssdWaitSec += wm;
+        if (othersWaited) othersEnd(sec - wm);
         c.ssdReads++;
       } else if (op === OP_CANCEL) {
         if (cached[key] !== undefined) throw bug(i, 'a cancelled prefetch is on the device');
@@ -659,12 +693,15 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         if (pool) {
           // Unified memory: the SSD read into the pool is the transfer (no copy over a bus).
           const wr = waited ? waited() : 0;
+          if (othersWaited) othersBegin();
           const tu = now();
           await disk!.read(key);
           const sec = secondsSince(tu);
           c.uploadSec += sec;
           c.ssdSec += sec;
-          if (waited) c.ssdWaitSec += waited() - wr;
+          const wm = waited ? waited() - wr : 0;
+          c.ssdWaitSec += wm;
+          if (othersWaited) othersEnd(sec - wm);
           c.ssdReads++;
           d = poolExpert(key, hosts[key]);
         } else {
@@ -869,6 +906,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
                 sec: median(ps.map((q) => q.ssdSec)),
                 passSec: ps.map((q) => q.ssdSec),
                 ...(c0.stepWaitSec.length === nSteps ? { passWaitSec: ps.map((q) => q.ssdWaitSec) } : {}),
+                ...(c0.stepWaitSec.length === nSteps && disk.otherWaits ? { passOtherWaitSec: ps.map((q) => q.ssdOtherWaitSec), passOtherWaitSumSec: ps.map((q) => q.ssdOtherWaitSumSec) } : {}),
                 ...(ps.every((q) => q.ssdPageCacheShare !== undefined) ? { passPageCacheShare: ps.map((q) => q.ssdPageCacheShare!) } : {}),
                 ...(s.pool ? { pool: true as const } : {}),
               },

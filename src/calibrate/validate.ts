@@ -227,8 +227,21 @@ export interface SsdPassErrors {
   /** The validation's figure: simulated (on the disk samples where taken) against onCoreMsPerStep, against the wall clock where waits are not reported. */
   error: number[];
   errorSpread: Spread;
-  /** Per pass: measured less the replaying thread's waits for a core during the reads (a read's completion is handled on it). */
+  /**
+   * Per pass: measured less the replaying thread's waits for a core during the reads (a read's
+   * completion is handled on it) and, where reported, less the other threads' (otherWaitMsPerStep).
+   */
   onCoreMsPerStep?: number[];
+  /** Per pass: of measuredMsPerStep, what the other threads' (libuv's pool) waits for a core could have added to the reads (an upper bound: ReplaySsd.passOtherWaitSec). */
+  otherWaitMsPerStep?: number[];
+  /**
+   * Per pass: the error with only the replaying thread's waits subtracted, on both sides of the
+   * brackets (session 24's figure; the simulation's SSD time scales with the disk factor exactly).
+   * The I/O threads' subtraction being an upper bound on their delay, the pass's time on a core lies
+   * between the two measured figures. Absent without the other threads' waits or brackets.
+   */
+  replayingThreadError?: number[];
+  replayingThreadErrorSpread?: Spread;
   /** The simulated against the wall clock. */
   wallError: number[];
   wallErrorSpread: Spread;
@@ -609,6 +622,11 @@ export interface SsdBracket {
   driftNoise: number;
   /** sqrt(beforeSec * afterSec) over the disk profile's time for the same read: the pass is simulated on the profile scaled by it. */
   factor: number;
+  /**
+   * The same factor with only the replaying thread's waits subtracted from the samples' reads (the
+   * I/O threads' kept in, as session 24 measured); absent where the other threads' waits are not reported.
+   */
+  factorReplayingThread?: number;
   /** max / min - 1 of the two within the bound: the brackets agree. */
   within: boolean;
 }
@@ -626,7 +644,10 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
   const probes = replayed.ssdProbes;
   if (!ssd || !probes || probes.length === 0) return undefined;
   // On a core where both the samples and the passes report the replaying thread's waits (as the TPOT on a core).
-  const onCore = probes.every((p) => p.onCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec);
+  // The other threads' waits are subtracted on both sides or on neither (one clock measures both).
+  const othersInProbes = probes.every((p) => p.otherWaitSec !== undefined);
+  const othersInPasses = replayed.policies.every((p) => !p.ssd || p.ssd.passOtherWaitSec);
+  const onCore = probes.every((p) => p.onCoreSec !== undefined) && replayed.policies.every((p) => !p.ssd || p.ssd.passWaitSec) && othersInProbes === othersInPasses;
   const times = (p: SsdProbe) => (onCore ? p.onCoreSec! : p.readSec);
   const model = ssdReadSec(ssd, replayed.expertBytes, ssd.blockBytes, ssd.queueDepth);
   const out = new Map<number, SsdBracket>();
@@ -637,6 +658,7 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
     const b = meanOf(times(before));
     const a = meanOf(times(after));
     const relSe = (xs: readonly number[]) => (xs.length < 2 ? 0 : spreadOf(xs).sd / Math.sqrt(xs.length) / meanOf(xs));
+    const kept = (p: SsdProbe) => meanOf(p.onCoreSec!.map((t, i) => t + p.otherWaitSec![i]));
     out.set(before.pass, {
       pass: before.pass,
       beforeSec: b,
@@ -646,6 +668,7 @@ export function ssdBrackets(replayed: ReplayResult, ssd: Ssd | undefined, bound 
       drift: a / b - 1,
       driftNoise: Math.hypot(relSe(times(before)), relSe(times(after))),
       factor: Math.sqrt(a * b) / model,
+      ...(onCore && othersInProbes ? { factorReplayingThread: Math.sqrt(kept(before) * kept(after)) / model } : {}),
       within: Math.max(a, b) / Math.min(a, b) - 1 <= bound,
     });
   }
@@ -659,8 +682,13 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
   const simulatedMsPerStep = sims.map((s) => (1e3 * (s.ssdBusySec ?? 0)) / steps);
   const wallError = measuredMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m));
   const profileError = measuredMsPerStep.map((m) => rel((1e3 * (asCalibrated.ssdBusySec ?? 0)) / steps, m));
-  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => (1e3 * (t - ssd.passWaitSec![k])) / steps) : undefined;
+  const otherWaitMsPerStep = ssd.passWaitSec && ssd.passOtherWaitSec ? ssd.passOtherWaitSec.map((w) => (1e3 * w) / steps) : undefined;
+  const onCoreMsPerStep = ssd.passWaitSec ? ssd.passSec.map((t, k) => Math.max(0, (1e3 * (t - ssd.passWaitSec![k])) / steps - (otherWaitMsPerStep?.[k] ?? 0))) : undefined;
   const error = onCoreMsPerStep ? onCoreMsPerStep.map((m, k) => rel(simulatedMsPerStep[k], m)) : wallError;
+  const replayingThreadError =
+    otherWaitMsPerStep && brackets && brackets.every((b) => b.factorReplayingThread !== undefined)
+      ? ssd.passSec.map((t, k) => rel((simulatedMsPerStep[k] * brackets[k].factorReplayingThread!) / brackets[k].factor, (1e3 * (t - ssd.passWaitSec![k])) / steps))
+      : undefined;
   return {
     reads: ssd.reads,
     measuredMsPerStep,
@@ -672,6 +700,8 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
     profileError,
     profileErrorSpread: spreadOf(profileError),
     ...(onCoreMsPerStep ? { onCoreMsPerStep } : {}),
+    ...(otherWaitMsPerStep ? { otherWaitMsPerStep } : {}),
+    ...(replayingThreadError ? { replayingThreadError, replayingThreadErrorSpread: spreadOf(replayingThreadError) } : {}),
     ...(brackets
       ? {
           diskFactor: brackets.map((b) => b.factor),

@@ -31,9 +31,9 @@ export function ssdValidationLines(v: ValidateResult): string[] {
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)} to ${Math.max(...xs).toFixed(2)}`;
     const sp = (x: { median: number; min: number; max: number }) => `${pct(x.median)} (${pct(x.min)} to ${pct(x.max)})`;
     lines.push(
-      `  ${p.label}: ${s.reads} reads${v.replay.policies.find((q) => q.index === p.index)?.ssd?.pool ? ' into the unified pool (computed in place)' : ''}; SSD ms/step measured ${range(m)}${onCore ? `, on a core ${range(s.onCoreMsPerStep!)}` : ''} over ${m.length} passes; ` +
+      `  ${p.label}: ${s.reads} reads${v.replay.policies.find((q) => q.index === p.index)?.ssd?.pool ? ' into the unified pool (computed in place)' : ''}; SSD ms/step measured ${range(m)}${onCore ? `, on a core ${range(s.onCoreMsPerStep!)}` : ''}${s.otherWaitMsPerStep ? ` (less the I/O threads' waits for a core, ${range(s.otherWaitMsPerStep)})` : ''} over ${m.length} passes; ` +
         `error per pass ${onCore ? 'on a core' : 'wall clock'} ${sp(s.errorSpread)}${s.diskFactor ? ` with the disk samples${disk}` : ''}; wall clock ${sp(s.wallErrorSpread)}; ` +
-        `wall clock with the disk profile as calibrated ${sp(s.profileErrorSpread)}${cache}`,
+        `${s.replayingThreadErrorSpread ? `less the replaying thread's waits only ${sp(s.replayingThreadErrorSpread)}; ` : ''}wall clock with the disk profile as calibrated ${sp(s.profileErrorSpread)}${cache}`,
     );
     if (s.bracketed) {
       const n = s.bracketed.filter(Boolean).length;

@@ -8,6 +8,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { ThreadWaits, type ThreadWaitWindow } from './thread-waits.js';
 
 /** Now, in nanoseconds of the monotonic clock. */
 export const now = (): bigint => process.hrtime.bigint();
@@ -23,6 +24,11 @@ export interface Clock {
    * (absent where the OS does not say). Time measured on `now` includes those waits.
    */
   waitedSec?(): number;
+  /**
+   * The process's other threads' run-queue waits over a window (libuv's pool runs a disk read's
+   * requests: thread-waits.ts); absent where the OS does not say.
+   */
+  otherThreads?: ThreadWaitWindow;
 }
 
 const SCHEDSTAT = '/proc/thread-self/schedstat';
@@ -42,8 +48,11 @@ export function threadWaitedSec(): number | undefined {
   }
 }
 
-/** The process's monotonic clock (`now`), with the calling thread's run-queue waits where Linux reports them. */
-export const hrClock: Clock = threadWaitedSec() === undefined ? { now } : { now, waitedSec: () => threadWaitedSec()! };
+/** The process's monotonic clock (`now`), with the calling thread's and the other threads' run-queue waits where Linux reports them. */
+export const hrClock: Clock =
+  threadWaitedSec() === undefined
+    ? { now }
+    : { now, waitedSec: () => threadWaitedSec()!, otherThreads: new ThreadWaits() };
 
 /** Seconds elapsed on `clock` since `t0` (a reading of it). */
 export const secondsOn = (clock: Clock, t0: bigint): number => Number(clock.now() - t0) / 1e9;

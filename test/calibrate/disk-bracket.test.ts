@@ -42,14 +42,56 @@ class FakeClock implements Clock {
   }
 }
 
+/**
+ * A fake clock that also reports waits for a core: per read, the replaying thread waits `mainSec`,
+ * and three pool threads `poolSec` each, at once (so the read is delayed by one of them per round
+ * of requests, not by their sum: ioWaitBound).
+ */
+class WaitingClock extends FakeClock {
+  main = 0n;
+  /** The pool threads' waits during the current read (each), in seconds. */
+  pool = 0;
+  rescans = 0;
+  constructor(
+    readonly mainSec: number,
+    readonly poolSec: number,
+  ) {
+    super();
+  }
+  waitedSec(): number {
+    return Number(this.main) / 1e9;
+  }
+  readonly otherThreads = {
+    sumSec: 0,
+    maxSec: 0,
+    rescan: () => {
+      this.rescans++;
+    },
+    begin: () => {
+      this.pool = 0;
+    },
+    end: () => {
+      this.otherThreads.sumSec = 3 * this.pool;
+      this.otherThreads.maxSec = this.pool;
+    },
+  };
+}
+
 let dir: string;
 let setup: ReplaySetup;
-const clock = new FakeClock();
+let clock: FakeClock = new FakeClock();
 /** The disk's read time over the profile's at fake time t. */
 let slowdown: (tSec: number) => number = () => 1;
 const afterDiskRead = (bytes: number) => {
   expect(bytes).toBe(EXPERT_BYTES);
   clock.t += BigInt(Math.round(READ_SEC * slowdown(clock.sec) * 1e9));
+  if (clock instanceof WaitingClock) {
+    // 96 KiB in 32 KiB requests, 2 in flight: two rounds, each delayed by one pool thread's wait.
+    const m = BigInt(Math.round(clock.mainSec * 1e9));
+    clock.main += m;
+    clock.pool = clock.poolSec;
+    clock.t += m + BigInt(Math.round(2 * clock.poolSec * 1e9));
+  }
 };
 
 beforeAll(async () => {
@@ -167,5 +209,60 @@ describe('validate with disk brackets on a disk whose rate drifts (fake clock, r
     await expect(run({ bound: -0.1 })).rejects.toThrow(InputError);
     await expect(run({ bound: Number.NaN })).rejects.toThrow(/--disk-bracket-bound/);
     await expect(run({ reads: 1 })).rejects.toThrow(/--disk-probe-reads/);
+  });
+});
+
+describe("a storage tier's time on a core: the I/O threads' waits for a core are subtracted on both sides of the brackets", () => {
+  // Per read: the disk's READ_SEC, the replaying thread's wait READ_SEC / 4, and two rounds of three pool threads
+  // waiting READ_SEC / 2 at once (READ_SEC in all on the read's path; their sum over threads 1.5 READ_SEC).
+  const waiting = new WaitingClock(READ_SEC / 4, READ_SEC / 2);
+  let v: ValidateResult;
+  beforeAll(async () => {
+    const plain = clock;
+    clock = waiting;
+    try {
+      v = await run();
+    } finally {
+      clock = plain;
+    }
+  }, 60_000);
+
+  it("the samples' reads on a core are the disk's time, with the other threads' waits kept per read", () => {
+    const probes = v.replay.ssdProbes!;
+    expect(probes.length).toBe(12);
+    for (const p of probes) {
+      for (const t of p.readSec) expect(t).toBeCloseTo(2.25 * READ_SEC, 8);
+      for (const t of p.onCoreSec!) expect(t).toBeCloseTo(READ_SEC, 8);
+      for (const t of p.otherWaitSec!) expect(t).toBeCloseTo(READ_SEC, 8);
+    }
+    // Without the other threads' waits subtracted the brackets would read the disk at x2; with their sum, x0.5.
+    for (const b of v.drift.disk!.brackets) expect(b.factor).toBeCloseTo(1, 4);
+    // With the replaying thread's waits only (session 24's figure): x2, the pool's waits taken for the disk's.
+    for (const b of v.drift.disk!.brackets) expect(b.factorReplayingThread).toBeCloseTo(2, 4);
+    // The thread list is refreshed outside the reads' windows: before each pass and each sample.
+    expect(waiting.rescans).toBeGreaterThanOrEqual(12 + 6);
+  });
+
+  it("each pass's SSD time on a core is its reads' disk time, and the simulation on the brackets matches it", () => {
+    const steps = v.replay.steps.length;
+    for (const p of v.policies) {
+      const r = v.replay.policies.find((q) => q.index === p.index)!.ssd!;
+      const s = p.ssd!;
+      const disk = (1e3 * r.reads * READ_SEC) / steps;
+      // A read's fake times are rounded to the nanosecond: agreement to 1e-4.
+      for (const w of r.passOtherWaitSec!) expect(w / (r.reads * READ_SEC)).toBeCloseTo(1, 4);
+      for (const w of r.passOtherWaitSumSec!) expect(w / (1.5 * r.reads * READ_SEC)).toBeCloseTo(1, 4);
+      for (const w of r.passWaitSec!) expect(w / ((r.reads * READ_SEC) / 4)).toBeCloseTo(1, 4);
+      for (const m of s.measuredMsPerStep) expect(m / (2.25 * disk)).toBeCloseTo(1, 4);
+      for (const w of s.otherWaitMsPerStep!) expect(w / disk).toBeCloseTo(1, 4);
+      // Not subtracted, the pass would read 2 x the disk's time on a core (error -50%); with the sum, half of it.
+      for (const m of s.onCoreMsPerStep!) expect(m / disk).toBeCloseTo(1, 4);
+      expect(worst(s.error)).toBeLessThan(1e-4);
+      // The replaying thread's waits only, on both sides: here the pool waits as much in the passes as in the samples, so it agrees too.
+      expect(worst(s.replayingThreadError!)).toBeLessThan(1e-4);
+      // Against the wall clock: all the waits in (-56%).
+      for (const e of s.wallError) expect(e).toBeCloseTo(1 / 2.25 - 1, 4);
+    }
+    expect(ssdValidationLines(v).join('\n')).toMatch(/less the I\/O threads' waits for a core, .*less the replaying thread's waits only /);
   });
 });
