@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { hardwarePresets } from '../hardware/presets.js';
+import { cpuPresets as hostCpuPresets, gpuPresets, hardwarePresets, linkPresets as hostLinkPresets } from '../hardware/presets.js';
 import { storagePresetsText } from '../hardware/presets-text.js';
 import { modelPresets } from '../model/presets.js';
 import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
@@ -29,6 +29,23 @@ export function presetsText(): string {
       (h.cpu.dramBytesPerSec / 1e9).toFixed(0),
     ]),
   );
+  // The component presets a scenario can combine (hardware: { preset, gpu: { preset }, cpu: { preset }, link: { preset } }):
+  // some host CPUs (Cascade Lake) are in no machine preset, so list them on their own.
+  const cpus = renderTable(
+    ['cpu (hardware.cpu.preset)', 'name', 'cores', 'DRAM GB/s', 'fp32 TFLOP/s', 'ISA'],
+    Object.entries(hostCpuPresets).map(([key, c]) => [
+      key,
+      c.name,
+      c.cores === undefined ? '-' : String(c.cores),
+      (c.dramBytesPerSec / 1e9).toFixed(0),
+      (c.flopsPerSec / 1e12).toFixed(1),
+      c.isa?.join(' ') ?? '-',
+    ]),
+  );
+  const components = [
+    `gpu presets (hardware.gpu.preset): ${Object.keys(gpuPresets).join(', ')}`,
+    `link presets (hardware.link.preset): ${Object.entries(hostLinkPresets).map(([k, l]) => `${k} (${(l.h2dBytesPerSec / 1e9).toFixed(1)} GB/s)`).join(', ')}`,
+  ].join('\n');
   const models = renderTable(
     ['model', 'layers', 'MoE layers', 'experts', 'top-k', 'shared', 'params B', 'expert MiB (bf16)'],
     Object.entries(modelPresets).map(([key, m]) => [
@@ -52,6 +69,7 @@ export function presetsText(): string {
   );
   const sources = [
     ...Object.entries(hardwarePresets).map(([k, h]) => `  ${k}: GPU ${h.gpu.source}; link ${h.link.source}; CPU ${h.cpu.source}`),
+    ...Object.entries(hostCpuPresets).map(([k, c]) => `  cpu ${k}: ${c.source}`),
     ...Object.entries(modelPresets).map(([k, m]) => `  ${k}: ${m.source}`),
   ];
   const prefetch = renderTable(
@@ -83,9 +101,9 @@ export function presetsText(): string {
     ...Object.values(weightFormats).map((f) => `  format ${f.name}: ${f.sources.join('; ')}`),
     ...Object.entries(cpuPresets).map(([k, c]) => `  cpu ${k} (bandwidth x${c.bandwidthEfficiency}, FLOP/s x${c.flopsEfficiency}): ${c.sources.join('; ')}`),
   ];
-  const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`)]);
+  const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`), `    sources: ${systems[k].sources.join('; ')}`]);
   return [
-    hw, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', publishedTable, '', miss, '', schedulers, '',
+    hw, '', cpus, '', components, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', publishedTable, '', miss, '', schedulers, '',
     systemTable, '', runtimeTable, '', formatTable, '',
     'Sources:', ...sources, '', 'Execution semantics sources:', ...semanticSources, '', 'Systems (from their code):', ...systemSources,
   ].join('\n');
@@ -104,6 +122,13 @@ export function presetsJson(): unknown {
     predictors: Object.fromEntries(predictorKinds.map((k) => [k, { describe: predictors[k].describe, ...(k === 'published' ? { of: publishedAccuracies } : {}) }])),
     onMiss: Object.fromEntries(missHandlerKinds.map((k) => [k, { describe: missHandlers[k].describe }])),
     schedulers: Object.fromEntries(schedulerKinds.map((k) => [k, { describe: tokenSchedulers[k].describe }])),
+    // Component presets (hardware: { gpu: { preset }, cpu: { preset }, link: { preset } }).
+    components: { gpus: gpuPresets, cpus: hostCpuPresets, links: hostLinkPresets },
+    // The systems catalog and the execution semantics it draws on, each with its sources.
+    systems: Object.fromEntries(
+      systemKinds.map((k) => [k, { describe: systems[k].describe, models: systems[k].models, simplifies: systems[k].simplifies, sources: systems[k].sources }]),
+    ),
+    executionSemantics: { runtimes, links: linkPresets, weightFormats, cpus: cpuPresets },
   };
 }
 

@@ -17,8 +17,15 @@ const GiB = 2 ** 30;
 const GBps = 1e9;
 const TFLOPS = 1e12;
 const LAUNCH_OVERHEAD_SEC = 5e-6;
+/** Said in each GPU's source, so `moesim presets --json` shows which of its numbers no datasheet gives. */
+const LAUNCH_NOTE = 'launchOverheadSec 5 us: not from the datasheet, a typical CUDA launch-to-start latency with no cited measurement (moesim calibrate replaces it)';
 
-export const gpuPresets: Record<string, Gpu> = {
+function withLaunchNote(gpus: Record<string, Gpu>): Record<string, Gpu> {
+  for (const g of Object.values(gpus)) if (g.launchOverheadSec === LAUNCH_OVERHEAD_SEC) g.source = `${g.source}; ${LAUNCH_NOTE}`;
+  return gpus;
+}
+
+export const gpuPresets: Record<string, Gpu> = withLaunchNote({
   'h100-sxm': {
     name: 'NVIDIA H100 SXM5 80GB',
     hbmBytes: 80 * GiB,
@@ -283,7 +290,7 @@ export const gpuPresets: Record<string, Gpu> = {
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA GH200 Grace Hopper Superchip datasheet (96GB HBM3, 4 TB/s), https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip',
   },
-};
+});
 
 /**
  * Host-to-device links at PCI-SIG signalling rates, per direction, after 128b/130b encoding:
@@ -293,6 +300,7 @@ export const gpuPresets: Record<string, Gpu> = {
  * for small transfers, not a spec number.
  */
 const pcieLatencySec = 10e-6;
+const LINK_LATENCY_NOTE = 'latencySec 10 us per transfer: not from the specification, a typical small-copy issue-to-completion time with no cited measurement (moesim calibrate replaces it)';
 function pcie(gen: number, gtPerSec: number): HostLink {
   const bytesPerSec = (16 * gtPerSec * 1e9 * 128) / 130 / 8;
   return {
@@ -300,7 +308,7 @@ function pcie(gen: number, gtPerSec: number): HostLink {
     h2dBytesPerSec: bytesPerSec,
     d2hBytesPerSec: bytesPerSec,
     latencySec: pcieLatencySec,
-    source: `PCI-SIG PCI Express Base Specification ${gen}.0: ${gtPerSec} GT/s per lane, 128b/130b encoding, x16, per direction`,
+    source: `PCI-SIG PCI Express Base Specification ${gen}.0: ${gtPerSec} GT/s per lane, 128b/130b encoding, x16, per direction; ${LINK_LATENCY_NOTE}`,
   };
 }
 
@@ -317,7 +325,7 @@ export const linkPresets: Record<string, HostLink> = {
     h2dBytesPerSec: 450 * GBps,
     d2hBytesPerSec: 450 * GBps,
     latencySec: pcieLatencySec,
-    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet: NVLink-C2C 900 GB/s bidirectional CPU-GPU bandwidth, https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip',
+    source: `NVIDIA GH200 Grace Hopper Superchip datasheet: NVLink-C2C 900 GB/s bidirectional CPU-GPU bandwidth, https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip; ${LINK_LATENCY_NOTE} (the PCIe figure, not measured for C2C)`,
   },
 };
 

@@ -127,3 +127,8 @@ test('server CPUs of published setups: DRAM bandwidth is sockets x channels x MT
   expect(cpuPresets['ryzen-5950x'].dramBytesPerSec).toBe(51.2e9);
   expect(cpuPresets['xeon-gold-6454s-2s'].isa).toContain('amx');
 });
+
+test('the numbers no datasheet gives (launch 5 us, 10 us per transfer) say so in the preset source', () => {
+  for (const [k, g] of Object.entries(gpuPresets)) if (g.launchOverheadSec === 5e-6) expect(g.source, k).toContain('launchOverheadSec 5 us: not from the datasheet');
+  for (const [k, l] of Object.entries(linkPresets)) if (l.latencySec === 10e-6) expect(l.source, k).toContain('latencySec 10 us per transfer: not from the specification');
+});
