@@ -99,7 +99,7 @@ function presetFitsText(r: ReproduceResult): string[] {
 
 export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): string {
   const rows = (set: string, pts: PointResult[]) =>
-    pts.filter((p) => p.simulatedSecPerToken !== undefined).map((p) => ({ set, id: p.id, system: p.system, gpu: p.gpu, published: p.publishedSecPerToken, simulated: p.simulatedSecPerToken, error: p.error }));
+    pts.filter((p) => p.simulatedSecPerToken !== undefined).map((p) => ({ set, id: p.id, system: p.system, gpu: p.gpu, published: p.publishedSecPerToken, simulated: p.simulatedSecPerToken, error: p.error, secError: p.simulatedSecPerToken! / p.publishedSecPerToken - 1 }));
   const outside = new Set(r.presetFits.outside.points.map((p) => p.id));
   const data = [
     ...rows('unfitted', r.unfitted.points.filter((p) => outside.has(p.id))),
@@ -134,9 +134,10 @@ export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): st
     mark: { type: 'tick', thickness: 2 },
     encoding: {
       y: { field: 'system', type: 'nominal' },
-      x: { field: 'error', type: 'quantitative', title: 'signed error (simulated / published - 1)', axis: { format: '%' } },
+      // One sign for every point, whatever its published unit: in seconds per token, as the parity plot.
+      x: { field: 'secError', type: 'quantitative', title: 'signed error in s/token (simulated / published - 1; negative: too fast)', axis: { format: '%' } },
       color: { field: 'set', type: 'nominal' },
-      tooltip: [{ field: 'id' }, { field: 'gpu' }, { field: 'error', format: '+.0%' }],
+      tooltip: [{ field: 'id' }, { field: 'gpu' }, { field: 'secError', title: 'error in s/token', format: '+.0%' }, { field: 'error', title: 'error in the published unit', format: '+.0%' }],
     },
   };
   const mapping = `<h2>System presets each point runs (src/reproduce/systems.ts, src/systems/catalog.ts)</h2><table><tr><th>system</th><th>preset</th><th>does, and the point's settings</th><th>the preset simplifies</th></tr>${Object.entries(r.mapping)
@@ -148,7 +149,7 @@ export function renderReproduceHtml(r: ReproduceResult, libs: VegaLibraries): st
     html: mapping,
     charts: [
       { id: 'parity', title: 'Parity (seconds per token, log axes)', note: 'on the dashed line the simulator matches the publication; below it, it is too fast', spec: parity },
-      { id: 'errors', title: 'Signed error per system', spec: errors },
+      { id: 'errors', title: 'Signed error per system, in seconds per token (negative: simulated too fast)', spec: errors },
     ],
     libs,
   });
