@@ -31,5 +31,9 @@ export function parallelTable(r: ParallelRunResult): string {
   const line = (cells: string[]) => cells.map((c, i) => pad(c, w[i], i > 0)).join('  ');
   // One line per placement (its label, e.g. two moetuner programs side by side), not per cache policy.
   const notes = r.runs.filter((x, i, a) => a.findIndex((y) => y.placement === x.placement && y.note === x.note) === i).map((x) => `  ${x.label.split(' | ')[0]}: ${x.note}`);
-  return [...head, '', line(cols), ...rows.map(line), '', 'placements:', ...notes, ...r.warnings.map((m) => `warning: ${m}`)].join('\n');
+  // Per-GPU busy time (its compute: attention, experts, the tail; collectives and fetch waits not counted) and expert time, per step.
+  const lw = Math.max(...r.runs.map((x) => x.label.length));
+  const perStep = (sec: number, steps: number) => ((sec / Math.max(1, steps)) * 1e3).toFixed(3);
+  const busy = r.runs.map((x) => `  ${pad(x.label, lw)}  ${x.gpus.map((g) => `${perStep(g.busySec, x.steps)} (${perStep(g.expertSec, x.steps)})`).join('  ')}`);
+  return [...head, '', line(cols), ...rows.map(line), '', `per-GPU busy ms/step (expert ms/step), GPU 0..${f.gpus - 1}:`, ...busy, '', 'placements:', ...notes, ...r.warnings.map((m) => `warning: ${m}`)].join('\n');
 }

@@ -27,7 +27,7 @@ export function parallelCharts(r: ParallelRunResult): PageChart[] {
       x: { field: 'layer', type: 'quantitative', title: 'MoE layer' },
       y: { field, type: 'quantitative', title },
       color: { field: 'run', type: 'nominal', title: 'placement | cache' },
-      tooltip: [{ field: 'run' }, { field: 'layer' }, { field, format: '.3f' }],
+      tooltip: [{ field: 'run' }, { field: 'layer' }, { field, format: '.3f' }, ...(field === 'mbPerStep' ? [{ field: 'msPerStep', format: '.4f', title: 'ms per step' }] : [])],
     },
   });
   const totals = r.runs.map((x) => ({ run: x.label, tpot: x.tpotMeanMs, p99: x.tpotP99Ms, imbalance: x.meanImbalance, mb: x.collectiveBytes / Math.max(1, x.steps) / 1e6 }));
@@ -52,7 +52,7 @@ export function parallelCharts(r: ParallelRunResult): PageChart[] {
       },
     },
     { id: 'imbalance', title: 'Load imbalance per layer', note: 'Busiest GPU expert time over the mean GPU expert time (1 = balanced), mean over steps.', spec: line('imbalance', 'max / mean GPU expert time') },
-    { id: 'traffic', title: 'Collective traffic per layer', note: 'Bytes all GPUs send in the layer (dispatch + combine, or all-reduces), per step.', spec: line('mbPerStep', 'MB per step') },
+    { id: 'traffic', title: 'Collective traffic per layer', note: 'Bytes all GPUs send in the layer (dispatch + combine, or all-reduces), per step; the collectives\u2019 time in the tooltip.', spec: line('mbPerStep', 'MB per step') },
     { id: 'cross', title: 'Routes leaving the previous layer\u2019s GPUs', note: 'Share of a layer\u2019s routes to a GPU that held none of the token\u2019s experts in the layer before (ExFlow\u2019s affinity target).', spec: line('crossPct', '% of routes') },
   ];
 }

@@ -5,6 +5,7 @@ import { CollectiveCosts } from '../../src/timing/collectives.js';
 import { ExpertCache } from '../../src/policies/expert-cache.js';
 import { lru } from '../../src/policies/lru.js';
 import { placementFromLists } from '../../src/parallel/placement/types.js';
+import { repack } from '../../src/parallel/placement/lina.js';
 import { roundCosts, slowLink, traceOf } from './helpers.js';
 
 // Two GPUs, four experts (round-robin: 0, 2 on GPU 0; 1, 3 on GPU 1), one MoE layer, top-1.
@@ -91,6 +92,34 @@ describe('expert parallelism on two GPUs', () => {
     expect(run('data').layers.map((l) => l.collectiveBytes)).toEqual([200, 400]);
     // coherent: layer 0 sends token 0 to GPU 1 where it stays; layer 1 sends token 1 to GPU 0; no combine traffic.
     expect(run('coherent').layers.map((l) => l.collectiveBytes)).toEqual([100, 100]);
+  });
+});
+
+describe("Lina-like re-placement: the migration is charged before the step", () => {
+  test('two experts move after a step that loaded GPU 1 only; each copy is one peer message, the step waits for it', () => {
+    // Steps of 2 tokens, both routed to experts 1 and 3 (GPU 1 under round-robin), re-planned every step.
+    const t4 = traceOf(4, 1, [[[1]], [[3]], [[1]], [[3]]]);
+    const steps: EpStep[] = [0, 2].map((t) => ({ tokens: Int32Array.from([t, t + 1]), context: Float64Array.from([1, 1]), kv: Float64Array.from([1, 1]) }));
+    const dyn = { placement: roundRobinPlacement(2, 1, 4), note: '', dynamic: { intervalSteps: 1, replan: repack } };
+    const r = simulateEp({ trace: t4, steps, plan: dyn, costs: roundCosts, collectives, attention: 'data', timelineSteps: 2 });
+    // Load since the last plan: experts 1 and 3 one route each. Packing (heaviest first, lightest pack):
+    // {1, 0} and {3, 2}; relabelled to keep the most experts in place: {1, 0} on GPU 0, {3, 2} on GPU 1.
+    // Experts 1 (GPU 1 -> 0) and 2 (GPU 0 -> 1) move: 1000 bytes each, 1 s + 1000 B / 100 B/s = 11 s, in parallel.
+    expect(r.timeline.filter((s) => s.kind === 'migration').map((s) => [s.step, s.gpu, s.startSec, s.endSec])).toEqual([
+      [1, 0, 9, 20],
+      [1, 1, 9, 20],
+    ]);
+    expect(r).toMatchObject({ migrations: 2, migrationSec: 11, migrationBytes: 2000 });
+    // Step 1 after the move: token 2 (home GPU 0) to expert 1 now on GPU 0, token 3 to expert 3 on GPU 1; nothing crosses.
+    expect(r.timeline.filter((s) => s.step === 1 && s.kind !== 'migration').map((s) => [s.gpu, s.kind, s.startSec, s.endSec])).toEqual([
+      [0, 'attention', 20, 21],
+      [1, 'attention', 20, 21],
+      [0, 'expert', 21, 23],
+      [1, 'expert', 21, 23],
+    ]);
+    // The step's time includes its migration: 11 + 1 + 2.
+    expect(r.stepSec).toEqual([9, 14]);
+    expect(r.totalSec).toBe(23);
   });
 });
 

@@ -40,7 +40,10 @@ describe('several-GPU scenarios', () => {
       for (const g of x.gpus) expect(g.busySec).toBeLessThanOrEqual(x.totalSec);
       if (x.objective && x.placement === 'moetuner') expect(x.objective.trainSec).toBeLessThanOrEqual(x.objective.roundRobinTrainSec);
     }
-    expect(parallelTable(r)).toContain('moetuner | all-on-gpu');
+    const table = parallelTable(r);
+    expect(table).toContain('moetuner | all-on-gpu');
+    // Per-GPU busy and expert time per step, printed (not only in --json).
+    expect(table).toContain('per-GPU busy ms/step (expert ms/step), GPU 0..1:\n  round-robin | all-on-gpu    25.083 (22.262)  24.826 (22.006)\n');
     expect(parallelCharts(r).map((c) => c.id)).toEqual(['tpot', 'imbalance', 'traffic', 'cross']);
     const again = await runParallelScenario(scenario, { baseDir, file });
     expect(JSON.stringify(again)).toBe(JSON.stringify(r));
