@@ -5,6 +5,7 @@
  * No file writing, no clock reading: same scenario and seed, same result.
  */
 import { resolveHardware } from '../hardware/resolve.js';
+import type { Hardware } from '../hardware/types.js';
 import { interconnectPresets, machinePresets, type Fabric } from '../hardware/interconnect.js';
 import { resolveModel } from '../model/resolve.js';
 import { createRng } from '../rng/rng.js';
@@ -261,6 +262,42 @@ function checkPolicy(p: PolicySpec, i: number): void {
   }
 }
 
+const GiB = 2 ** 30;
+
+/**
+ * Issue 16's host memory check for several GPUs: an offloading cache (anything but all-on-gpu) keeps
+ * the experts it may fetch in its node's host DRAM, as the one-GPU run does (sim/tier-plan.ts
+ * planTiers): per node, every expert with a replica on one of the node's GPUs (a dynamic placement
+ * may move any expert to any GPU: all of them). Against it: hardware.cpu.memoryGiB (one host per
+ * node), less hostTier.reserveGiB, at most hostTier.capacityGiB. A storage tier behind it is not
+ * modelled with parallel: (ep-sim fetches from host DRAM only), so what does not fit is an error.
+ */
+function checkHostMemory(scenario: Scenario, hardware: Hardware, p: PolicySpec, i: number, ps: PlacementSpec, dynamic: boolean, pl: Placement, fabric: Fabric, expertBytes: number): void {
+  if (cachePolicyInfo(p.kind).capacity === 'all') return;
+  const n = pl.numLayers * pl.numExperts;
+  const nodes = Math.ceil(fabric.gpus / fabric.gpusPerNode);
+  const reserveGiB = scenario.hostTier?.reserveGiB ?? 0;
+  let available = Math.max(0, hardware.cpu.dramBytes - reserveGiB * GiB);
+  if (scenario.hostTier?.capacityGiB !== undefined) available = Math.min(available, scenario.hostTier.capacityGiB * GiB);
+  for (let node = 0; node < nodes; node++) {
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
+      if (dynamic) kept++;
+      else
+        for (let r = pl.repStart[k]; r < pl.repStart[k + 1]; r++)
+          if (Math.floor(pl.repGpu[r] / fabric.gpusPerNode) === node) {
+            kept++;
+            break;
+          }
+    }
+    const need = kept * expertBytes;
+    if (need > available)
+      throw new InputError(
+        `hardware.cpu.memoryGiB: policies[${i}] (${p.kind}) with placement ${placementLabel(ps)} keeps ${kept} experts (${(need / GiB).toFixed(2)} GiB) in node ${node}'s host memory, more than the ${(available / GiB).toFixed(2)} GiB of DRAM the host has for them (${hardware.cpu.name}: ${(hardware.cpu.dramBytes / GiB).toFixed(2)} GiB${reserveGiB > 0 ? `, less hostTier.reserveGiB ${reserveGiB}` : ''}); expected a larger cpu.memoryGiB, lower precision.experts, more GPUs or nodes, or all-on-gpu (a storage tier is not modelled with parallel:)`,
+      );
+  }
+}
+
 function policyName(p: PolicySpec): string {
   if (p.label) return p.label;
   if (cachePolicyInfo(p.kind).capacity !== 'configured' || !('cache' in p)) return p.kind;
@@ -354,9 +391,10 @@ export async function runParallelScenario(scenario: Scenario, ctx: RunContext): 
   const hbm = hardware.gpu.hbmBytes;
   const denseBytes = spec.attention === 'tensor' ? costs.residentWeightBytes / G : costs.residentWeightBytes;
   const runs: ParallelRun[] = [];
-  for (const policy of scenario.policies) {
+  for (const [i, policy] of scenario.policies.entries()) {
     for (const { spec: ps, plan } of plans) {
       const pl = plan.placement;
+      checkHostMemory(scenario, hardware, policy, i, ps, plan.dynamic !== undefined, pl, fabric, costs.expertBytes);
       if (cachePolicyInfo(policy.kind).capacity === 'all') {
         const need = denseBytes + pl.slotsPerGpu * L * costs.expertBytes;
         if (need > hbm) warnings.push(`${placementLabel(ps)}: ${pl.slotsPerGpu} experts x ${L} layers per GPU + the dense weights need ${(need / 2 ** 30).toFixed(1)} GiB, more than the GPU's ${(hbm / 2 ** 30).toFixed(1)} GiB (simulated anyway; cache them with lru/lfu to model offloading)`);

@@ -18,7 +18,7 @@ import { RooflineCosts } from '../timing/roofline.js';
 import { semanticCostModel } from '../timing/execution-semantics.js';
 import { scenarioSemantics } from '../systems/catalog.js';
 import { OffloadSim } from './offload-sim.js';
-import { missHandlerInfo } from '../policies/miss/index.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { accessKeys } from '../trace/union.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import { createPolicyCache } from './world.js';
@@ -435,6 +435,13 @@ function runPolicy(
   const onMiss = 'onMiss' in p ? p.onMiss : undefined;
   // Issue 16: host memory checked; host DRAM and the SSD as tiers where the machine has one.
   const tierPlan = planTiers(prep.hardware, p, i, { numLayers: trace.numLayers, numExperts: E }, prep.cost.expertBytes, first.plan.capacityExperts, scenario.hostTier, prep.streaming !== undefined);
+  // ssd-direct (unified memory, GPUDirect): no host tier holds what the GPU misses, so a miss computed on
+  // the CPU or from a lower-bit copy would read memory the SSD has not filled, and no byte be charged.
+  if (tierPlan.mode === 'ssd-direct' && onMiss && (missHandlerInfo(onMiss.kind).bypassesCache || missLowBit(onMiss) !== undefined)) {
+    throw new InputError(
+      `policies[${i}].onMiss: ${onMiss.kind} is not modelled where the GPU fetches its misses from the SSD itself (${prep.hardware.unified ? 'unified memory' : 'hostTier.gpuDirect'}): no host tier holds the experts it would compute from, and the SSD read is not charged; expected onMiss fetch, or a host tier in front of the SSD`,
+    );
+  }
   const hostBelady: HostBelady = {
     allowed: !serving && !pf && (!onMiss || missHandlerInfo(onMiss.kind).fetchesOnly) ? true : 'it runs with a batch workload, fetch on miss and no prefetching',
     gpuKeys: () => accessKeys(trace, prep.newSource(), E),

@@ -67,6 +67,31 @@ describe('several-GPU scenarios', () => {
     expect(bad({ placements: [{ kind: 'exflw' }] })).toThrow(/parallel\.placements\[0\]/);
   });
 
+  test("host memory is checked per node: an offloading cache keeps its node's experts in host DRAM (issue 16)", async () => {
+    const { raw, baseDir, file } = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml'));
+    const base = raw as Record<string, unknown>;
+    // Mixtral-8x7B bf16: 256 experts of 336 MiB (84 GiB); 4 GPUs in nodes of 2 (a100-2x-nvlink), round-robin: 128 per node (42 GiB).
+    const run = (gpus: number, memoryGiB: number, kind = 'round-robin') =>
+      runParallelScenario(
+        parseScenario(
+          {
+            ...base,
+            hardware: { preset: 'a100-80gb', cpu: { memoryGiB } },
+            workload: { batchSize: 4, promptTokens: 0 },
+            policies: [{ kind: 'lru', cache: { perLayer: 1 } }],
+            parallel: { ...(base.parallel as object), gpus, nodes: gpus / 2, placements: [kind === 'lina' ? { kind, intervalSteps: 4 } : { kind }] },
+          },
+          file,
+        ),
+        { baseDir, file },
+      );
+    await expect(run(2, 64)).rejects.toThrow(/^hardware\.cpu\.memoryGiB: policies\[0\] \(lru\) with placement round-robin keeps 256 experts \(84\.00 GiB\) in node 0's host memory, more than the 64\.00 GiB of DRAM/);
+    await expect(run(4, 32)).rejects.toThrow(/keeps 128 experts \(42\.00 GiB\) in node 0's host memory, more than the 32\.00 GiB/);
+    // A dynamic placement may move any expert to any GPU: each node keeps all of them.
+    await expect(run(4, 64, 'lina')).rejects.toThrow(/placement lina \/4 steps keeps 256 experts \(84\.00 GiB\) in node 0's/);
+    expect((await run(4, 64)).runs).toHaveLength(1);
+  }, 120_000);
+
   test('a sweep of a several-GPU scenario is refused in one line (the sweep runner simulates one GPU)', () => {
     const raw = loadScenarioFile(join(ROOT, 'scenarios/parallel-mixtral-2gpu.yaml')).raw as Record<string, unknown>;
     expect(() => expandSweep({ ...raw, sweep: { grid: { 'workload.batchSize': [8, 16] } } }, { file: 'p.yaml' })).toThrow(/^p\.yaml: parallel: several GPUs are not swept yet/);

@@ -66,6 +66,19 @@ describe('host memory is never silently oversubscribed', () => {
     ).resolves.toBeDefined();
   });
 
+  test('ssd-direct (unified memory, GPUDirect): a miss computed on the CPU or from a lower-bit copy is refused (no host tier holds it; the SSD read would go uncharged)', async () => {
+    const unified = { preset: 'm3-max', gpu: { memoryGiB: 8 } };
+    for (const onMiss of [{ kind: 'cpu' }, { kind: 'low-precision', dtype: 'int4' }])
+      await expect(run({ hardware: unified, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 }, onMiss }] })).rejects.toThrow(
+        new RegExp(`^policies\\[0\\]\\.onMiss: ${onMiss.kind} is not modelled where the GPU fetches its misses from the SSD itself \\(unified memory\\)`),
+      );
+    await expect(
+      run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' }, hostTier: { gpuDirect: true }, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'cpu' } }] }),
+    ).rejects.toThrow(/onMiss: cpu is not modelled .*\(hostTier\.gpuDirect\)/);
+    // Where the pool holds every expert (mode dram) a CPU miss reads the pool: still allowed.
+    await expect(run({ hardware: 'm3-max', policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 }, onMiss: { kind: 'cpu' } }] })).resolves.toBeDefined();
+  });
+
   test('a Belady host tier is refused where its access order is not known before the run', async () => {
     await expect(
       run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 4 }, storage: 'samsung-990-pro' }, hostTier: { policy: 'belady' }, policies: [{ kind: 'lru', cache: { perLayer: 8 }, onMiss: { kind: 'cpu' } }] }),
