@@ -69,6 +69,8 @@ export interface ReplayTiers {
   host?: HostTier;
   /** Unified memory: the GPU's cache is the pool, and what it misses is read from the SSD straight into it (the link's transfers are SSD reads). */
   direct?: true;
+  /** Unified memory whose pool holds every expert, warm: the cache starts with all of them (tier-plan.ts fillPool). */
+  poolHoldsAll?: true;
 }
 
 /**
@@ -82,7 +84,7 @@ export function replayTiers(prep: PreparedScenario, scenario: Scenario, index: n
   const p = scenario.policies[index];
   const dims = { numLayers: prep.trace.numLayers, numExperts: prep.model.numExperts };
   const plan = tierPlanOf(prep, scenario, index);
-  if (plan.mode === 'dram') return { cost: costs };
+  if (plan.mode === 'dram') return { cost: costs, ...(plan.poolHoldsAll ? { poolHoldsAll: true as const } : {}) };
   const label = `policies[${index}] (${p.kind})`;
   if (plan.mode === 'ssd-direct') {
     if (!prep.hardware.unified) throw new InputError(`${label}: hostTier.gpuDirect (GPUDirect Storage, SSD -> GPU memory) is not replayed; replay and validate execute a host tier in front of the SSD, or a unified-memory pool`);

@@ -56,6 +56,8 @@ import { summarizeLatencies, tokenLatencies, type LatencySummary, type StepLog }
 import type { Scenario } from '../scenario/schema.js';
 import type { Hardware } from '../hardware/types.js';
 import { OffloadSim, type SimCounters } from '../sim/offload-sim.js';
+import { fillPool } from '../sim/tier-plan.js';
+import { cachePolicyInfo } from '../policies/index.js';
 import type { StepCosts } from '../timing/costs.js';
 import { stepCosts } from '../timing/roofline.js';
 import { buildWorld, createPolicyCache, type PolicyPredictors, type PreparedScenario } from '../sim/world.js';
@@ -352,6 +354,7 @@ export function simulateSchedule(
   }
   const served = prep.serving && !steps ? emptyRecordedSteps() : undefined;
   const source = steps ? recordedSource(steps) : (servingScheduleSource(prep, cache, served) ?? prep.newSource());
+  fillPool(tiers.poolHoldsAll, cachePolicyInfo(scenario.policies[index].kind).fillsOnMiss, cache, prep.trace.numLayers * prep.model.numExperts);
   const sim = new OffloadSim(prep.trace, tiers.cost, cache, source, undefined, options);
   const counters = sim.run();
   // Unified memory: the pool holds what the cache holds before the run (its initial residents); the rest is read from the SSD.

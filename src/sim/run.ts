@@ -22,7 +22,7 @@ import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { accessKeys } from '../trace/union.js';
 import type { ExpertCache } from '../policies/expert-cache.js';
 import { createPolicyCache } from './world.js';
-import { planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
+import { fillPool, planTiers, setupTiers, tierMetrics, type TierPlan } from './tier-plan.js';
 import type { PredictorReport, PublishedComparison, SchedulerPredictorReport } from '../metrics/types.js';
 import { publishedAccuracy, systemOfStandIn, type PublishedSystem } from '../predictors/published.js';
 import { prefetchInfo, type PrefetchInfo } from '../policies/prefetch/index.js';
@@ -361,7 +361,6 @@ function checkServable(p: PolicySpec, i: number): void {
   }
 }
 
-/** Simulates one world on one step source and summarizes it. */
 /** Tokens simulated over all of a run's policies, for RunContext.progress. */
 interface RunProgress {
   report?: (done: number, total: number) => void;
@@ -373,6 +372,7 @@ interface RunProgress {
 /** What a Belady host tier needs (tier-plan.ts setupTiers). */
 type HostBelady = { allowed: string | true; gpuKeys: () => Int32Array; freshGpuCache: () => ExpertCache };
 
+/** Simulates one world on one step source and summarizes it. */
 function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec, world: World, source: StepSource, tierPlan: TierPlan, hostBelady: HostBelady, progress: RunProgress) {
   const { trace, cost, warnings, residentBytes, allOnGpuBytes, hardware } = prep;
   const { plan, cache, options, label } = world;
@@ -380,6 +380,7 @@ function simulateWorld(scenario: Scenario, prep: PreparedScenario, p: PolicySpec
   // Issue 16: host DRAM and the SSD as tiers where the machine has one (tier-plan.ts).
   const tiers = setupTiers(tierPlan, hardware, cost, { numLayers: trace.numLayers, numExperts: prep.model.numExperts }, hostBelady);
   if (tiers.host) options.tiers = tiers.host;
+  fillPool(tierPlan.poolHoldsAll, cachePolicyInfo(p.kind).fillsOnMiss, cache, trace.numLayers * prep.model.numExperts);
   if (tiers.direct) options.linkIsStorage = true;
   const total = progress.runs * progress.tokens;
   const base = progress.done++ * progress.tokens;

@@ -15,7 +15,8 @@
  *   and how to fix it. Never silently oversubscribed.
  *
  * Unified memory: the GPU's expert cache is the pool (planCapacity sizes it); what it cannot hold
- * must come from the SSD (mode ssd-direct), else the same error. GPUDirect Storage
+ * must come from the SSD (mode ssd-direct), else the same error. A pool that holds every expert
+ * starts with all of them (warm: poolHoldsAll) or reads each from the SSD at its first use (cold). GPUDirect Storage
  * (hostTier.gpuDirect): the GPU fetches from the SSD directly, host DRAM holds no experts.
  */
 import type { Hardware } from '../hardware/types.js';
@@ -41,6 +42,12 @@ export interface TierPlan {
   neededBytes: number;
   /** Experts the host tier holds (three-tier). */
   hostCapacityExperts: number;
+  /**
+   * Unified memory whose pool holds every expert, warm (hostTier.initial): the model is in the pool
+   * before the run, so the GPU's cache starts with every expert (setupTiers' caller fills it) and
+   * each is computed where it lies; nothing is fetched.
+   */
+  poolHoldsAll?: true;
 }
 
 /** Plans policy `i`'s memory tiers, or throws the bad-input error. */
@@ -63,7 +70,16 @@ export function planTiers(
   const label = `policies[${i}] (${p.kind})`;
   if (hardware.unified) {
     const pool = hardware.gpu.hbmBytes;
-    if (info.capacity === 'all' || gpuCapacityExperts >= total) return { mode: 'dram', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0 };
+    if (info.capacity === 'all' || gpuCapacityExperts >= total) {
+      // The pool holds every expert. Warm (the default, as a host tier starts): in place from the
+      // start. Cold: each expert is read from the SSD at its first use (a fetch-on-miss cache; a
+      // static placement's pins are taken as loaded).
+      if (spec.initial === 'cold' && info.capacity !== 'all') {
+        if (!hardware.storage) throw new InputError(`hostTier.initial: cold on unified memory reads every expert from storage at its first use; expected hardware.storage, or initial: warm`);
+        return { mode: 'ssd-direct', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0 };
+      }
+      return { mode: 'dram', spec, availableBytes: pool, neededBytes: 0, hostCapacityExperts: 0, ...(info.capacity !== 'all' ? { poolHoldsAll: true as const } : {}) };
+    }
     if (!hardware.storage) {
       throw new InputError(
         `hardware: ${label} on unified memory holds ${gpuCapacityExperts} of ${total} experts in the ${gib(pool)} pool; the other ${gib((total - gpuCapacityExperts) * expertBytes)} need a storage tier; expected hardware.storage (e.g. storage: samsung-990-pro), more memory (gpu.memoryGiB), or lower precision.experts`,
@@ -137,6 +153,14 @@ export function setupTiers(
   // Warm: the first experts of the model file (layer-major) that fit, loaded in order.
   if (plan.spec.initial === 'warm') for (let k = 0; k < Math.min(cap, L * E); k++) cache.insert(k);
   return { cost, host: new HostTier(cache, cost.expertBytes, read, hardware.storage!.burst) };
+}
+
+/**
+ * A unified pool that holds every expert, warm (TierPlan.poolHoldsAll): the GPU's cache is that
+ * pool, so a fetch-on-miss cache starts with every expert in it (a static placement keeps its pins).
+ */
+export function fillPool(poolHoldsAll: boolean | undefined, fillsOnMiss: boolean, cache: ExpertCache, keys: number): void {
+  if (poolHoldsAll && fillsOnMiss) for (let k = 0; k < keys; k++) cache.insert(k);
 }
 
 /** The TierMetrics of a run. */

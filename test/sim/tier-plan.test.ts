@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { tierRunner } from '../helpers/tiers.js';
 import { InputError } from '../../src/util/errors.js';
+import { planTiers } from '../../src/sim/tier-plan.js';
+import { storageMachinePresets } from '../../src/hardware/unified.js';
 
 // OLMoE-1B-7B, bf16: 16 x 64 experts of 12 MiB = 12 GiB of experts.
 const run = tierRunner('tiers');
@@ -64,6 +66,32 @@ describe('host memory is never silently oversubscribed', () => {
     await expect(
       run({ hardware: { preset: 'jetson-agx-orin-64gb', gpu: { memoryGiB: 8 }, storage: { seqReadMBps: 1000, randReadKiops: 10, latencyUs: 100 } }, policies: [{ kind: 'lru', cache: { hbm: true, reserveGiB: 2 } }] }),
     ).resolves.toBeDefined();
+  });
+
+  test('a unified pool that holds every expert: warm (the default), each computed in place, nothing fetched; cold, each read from the SSD at its first use', async () => {
+    const pool = { kind: 'lru', cache: { hbm: true, reserveGiB: 2 } };
+    const warm = await run({ hardware: 'm3-max', policies: [pool] });
+    const w = warm.results[0];
+    expect(w.tiers!.mode).toBe('dram');
+    expect([w.metrics.misses, w.metrics.bytesH2D, w.tiers!.bytes.hostToGpu]).toEqual([0, 0, 0]);
+    expect(w.metrics.hits).toBeGreaterThan(0);
+    const cold = await run({ hardware: 'm3-max', hostTier: { initial: 'cold' }, policies: [pool] });
+    const c = cold.results[0];
+    expect(c.tiers!.mode).toBe('ssd-direct');
+    // The pool never evicts: each expert the trace touches is read once, SSD -> pool, nothing host -> GPU.
+    expect(c.metrics.misses).toBeGreaterThan(0);
+    expect(c.metrics.misses).toBeLessThanOrEqual(16 * 64);
+    expect(c.metrics.bytesH2D).toBe(c.metrics.misses * 3 * 2048 * 1024 * 2);
+    expect(c.tiers!.bytes.ssdToGpu).toBe(c.metrics.bytesH2D);
+    expect(c.tiers!.bytes.hostToGpu).toBe(0);
+    expect(c.metrics.hits + c.metrics.misses).toBe(w.metrics.hits);
+    // all-on-gpu is resident whatever the start; cold with no storage to read from is an error.
+    const all = await run({ hardware: 'm3-max', hostTier: { initial: 'cold' }, policies: [{ kind: 'all-on-gpu' }] });
+    expect(all.results[0].tiers!.mode).toBe('dram');
+    const { storage: _, ...noSsd } = storageMachinePresets['m3-max'];
+    expect(() => planTiers(noSsd, { kind: 'lru' } as never, 0, { numLayers: 16, numExperts: 64 }, 12 * 2 ** 20, 16 * 64, { reserveGiB: 0, policy: 'lru', initial: 'cold' } as never)).toThrow(
+      /^hostTier\.initial: cold on unified memory reads every expert from storage at its first use; expected hardware\.storage/,
+    );
   });
 
   test('ssd-direct (unified memory, GPUDirect): a miss computed on the CPU or from a lower-bit copy is refused (no host tier holds it; the SSD read would go uncharged)', async () => {
