@@ -130,17 +130,18 @@ export const ssdPresets: Record<string, Ssd> = {
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test / AmorphousDiskMark reviews of M3 Max MacBook Pros) read ~5.5-6.5 GB/s sequential; 4 KB random and QD1 latency of the order of other PCIe 4 drives; all from memory (not confirmed by the search tool)',
+      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test / AmorphousDiskMark reviews of M3 Max MacBook Pros) read ~5.5-6.5 GB/s sequential; 4 KB random and QD1 latency of the order of other PCIe 4 drives; all from memory (not confirmed by the search tool: the nearest measurements it found are of the predecessors, https://www.macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds: Blackmagic read 5,319 MB/s on a 2 TB 14-inch M2 Max, 5,372 MB/s on a 2 TB 16-inch M2 Pro, 5,797 MB/s on a 1 TB M1 Pro; and a report that "SSD speeds remained similar between the M1 Max and M3 Max", https://www.insidewalessport.co.uk/performance-comparison-m3-max-macbook-pro-vs-m1-max-macbook-pro/; so 6,000 MB/s may be ~10% high)',
   }),
   'apple-m4-max-ssd': drive({
     name: 'Apple internal SSD (MacBook Pro / Mac Studio M4 Max)',
-    seqReadBytesPerSec: 6700 * MBps,
+    // 13.6 GB/s (M5 Max, The Verge) / 1.86 = 7.3 GB/s for the M4 Max 4 TB (see source).
+    seqReadBytesPerSec: 7300 * MBps,
     randReadIops: 200_000,
     readLatencySec: 60e-6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test reviews of M4 Max machines) read ~6.5-7 GB/s sequential; random and QD1 latency as for the M3 Max SSD; all from memory (not confirmed by the search tool)',
+      'Apple publishes no SSD figures; sequential read from The Verge\'s M5 Max MacBook Pro review as summarised at https://briefly.co/anchor/Gadgets/story/apples-new-m5-max-feels-like-a-huge-upgrade-if-you-bought-your-laptop-3-years-ago: the 4 TB SSD of the 16-inch M5 Max "could sustain a 13.6GB/s read speed", "86% faster reads ... than M4 counterparts", so 13.6 / 1.86 = 7.3 GB/s for the M4 Max 4 TB (was 6,700 MB/s from memory); random IOPS and QD1 latency as for the M3 Max SSD, from memory (not confirmed by the search tool)',
   }),
 };
 

@@ -54,7 +54,7 @@ const socs: UnifiedSoc[] = [
     name: 'Apple M3 Max (16-core CPU, 40-core GPU, 128 GB)',
     poolGiB: 128,
     poolGBps: 400,
-    // 40 cores x 128 ALUs x 2 x ~1.4 GHz; Apple GPUs run fp16/bf16 at the fp32 rate.
+    // 40 cores x 128 ALUs x 2 x 1.398 GHz = 14.32 TFLOPS (hmc-tech.com, below); Apple GPUs run fp16/bf16 at the fp32 rate.
     gpuFp32Tflops: 14.3,
     gpuBf16Tflops: 14.3,
     // 12 P-cores x 4 x 128-bit FMA (32 fp32 FLOP/cycle) x 4.05 GHz.
@@ -62,20 +62,21 @@ const socs: UnifiedSoc[] = [
     cores: 16,
     ssd: 'apple-m3-max-ssd',
     source:
-      'Apple MacBook Pro (M3 Max, 2023) tech specs: up to 128 GB unified memory, 400 GB/s; GPU and CPU FLOP/s derived from core counts and clocks; all from memory (the search tool did not confirm them)',
+      'Apple MacBook Pro (M3 Max, 2023) tech specs: up to 128 GB unified memory, 400 GB/s; GPU: https://hmc-tech.com/gpu/apple-32-core-m4-max-vs-apple-40-core-m3-max lists the 40-core M3 Max at 5120 shaders, 1398 MHz, FP32 14.32 TFLOPS and FP16 14.32 TFLOPS; CPU FLOP/s derived from core counts and clocks, from memory (the search tool did not confirm them)',
   },
   {
     key: 'm4-max',
     name: 'Apple M4 Max (16-core CPU, 40-core GPU, 128 GB)',
     poolGiB: 128,
     poolGBps: 546,
-    gpuFp32Tflops: 16.2,
-    gpuBf16Tflops: 16.2,
+    // 5120 ALUs x 2 x 1.678 GHz (the 32-core M4 Max's clock, hmc-tech.com, below) = 17.2 TFLOPS.
+    gpuFp32Tflops: 17.2,
+    gpuBf16Tflops: 17.2,
     cpuGflops: 1820,
     cores: 16,
     ssd: 'apple-m4-max-ssd',
     source:
-      'Apple M4 Max newsroom / MacBook Pro tech specs: up to 128 GB unified memory, 546 GB/s; GPU 40 cores x 128 ALUs x 2 x ~1.58 GHz; CPU 12 P-cores x 32 FLOP/cycle x 4.5 GHz + 4 E-cores; from memory',
+      'Apple M4 Max newsroom / MacBook Pro tech specs: up to 128 GB unified memory, 546 GB/s (16-core CPU, 40-core GPU, 546 GB/s confirmed by https://macmegasite.com/2024/10/30/m4-max-chip-has-16-core-cpu-40-core-gpu-and-35-increase-in-memory-bandwidth); GPU: https://hmc-tech.com/gpu/apple-32-core-m4-max-vs-apple-40-core-m3-max lists the 32-core M4 Max at 4096 shaders, 1678 MHz, FP32 = FP16 13.74 TFLOPS, so the 40-core part (5120 shaders, same clock assumed) is 17.2 TFLOPS; CPU 12 P-cores x 32 FLOP/cycle x 4.5 GHz + 4 E-cores, from memory',
   },
   {
     key: 'm3-ultra',
@@ -88,7 +89,7 @@ const socs: UnifiedSoc[] = [
     cores: 32,
     ssd: 'apple-m4-max-ssd',
     source:
-      'Apple Mac Studio (M3 Ultra) tech specs: up to 512 GB unified memory, 819 GB/s; two M3 Max dies (GPU, CPU FLOP/s twice the M3 Max); SSD as measured on current Mac Studios (M4 Max figures); from memory',
+      'Apple Mac Studio (M3 Ultra) tech specs: up to 512 GB unified memory, 819 GB/s; two M3 Max dies (GPU, CPU FLOP/s twice the M3 Max: GPU 2 x 14.32 TFLOPS of the 40-core M3 Max at 1398 MHz, https://hmc-tech.com/gpu/apple-32-core-m4-max-vs-apple-40-core-m3-max, the same clock assumed; 80-core GPU, https://iphonewalle.netlify.app/2025/03/07/m3-ultra-chip-gpu-benchmark); CPU FLOP/s and the SSD (M4 Max figures) from memory',
   },
   {
     key: 'jetson-agx-orin-64gb',
@@ -103,14 +104,14 @@ const socs: UnifiedSoc[] = [
     cores: 12,
     ssd: 'samsung-990-pro',
     source:
-      'NVIDIA Jetson AGX Orin series technical brief: 64 GB 256-bit LPDDR5 at 204.8 GB/s, 2048-core Ampere GPU at 1.3 GHz, 12-core Cortex-A78AE at 2.2 GHz, 275 TOPS (sparse, GPU + DLA); an M.2 PCIe 4 NVMe drive in its M.2 Key M slot; tensor rate derivation from memory',
+      'NVIDIA Jetson AGX Orin series technical brief: 64 GB 256-bit LPDDR5 at 204.8 GB/s, 2048-core Ampere GPU at 1.3 GHz, 12-core Cortex-A78AE at 2.2 GHz, 275 TOPS (sparse, GPU + DLA); the brief as quoted at http://mzph.cn/web/30785.shtml: 16 SMs of 128 CUDA cores, 2048 in all, 5.3 FP32 TFLOPS, 64 tensor cores, 170 sparse INT8 TOPS; an M.2 PCIe 4 NVMe drive in its M.2 Key M slot; the dense bf16 derivation (int8 / 2, sparse / 2) and the CPU FLOP/s from memory',
   },
   {
     key: 'dgx-spark',
     name: 'NVIDIA DGX Spark (GB10 Grace Blackwell, 128 GB)',
     poolGiB: 128,
     poolGBps: 273,
-    // 1 PFLOP FP4 sparse -> 500 dense FP4 -> 125 dense bf16 (x4 per halving of width); fp32 from memory.
+    // 1 PFLOP FP4 sparse -> 500 dense FP4 -> 125 dense bf16 (x4 per halving of width); fp32 31 TFLOPS (NVIDIA at Hot Chips 2025, below).
     gpuFp32Tflops: 31,
     gpuBf16Tflops: 125,
     // 10 Cortex-X925 x 32 FLOP/cycle x 3.9 GHz + 10 Cortex-A725 x 16 x 2.8 GHz.
@@ -118,7 +119,7 @@ const socs: UnifiedSoc[] = [
     cores: 20,
     ssd: 'samsung-990-pro',
     source:
-      'NVIDIA DGX Spark product page: 128 GB LPDDR5x unified memory, 273 GB/s, 1 PFLOP FP4 (sparse), 20-core Arm CPU (10 X925 + 10 A725), up to 4 TB NVMe M.2; dense bf16 derived, fp32 and the drive model from memory',
+      'NVIDIA DGX Spark product page: 128 GB LPDDR5x unified memory, 273 GB/s, 1 PFLOP FP4 (sparse), 20-core Arm CPU (10 X925 + 10 A725), up to 4 TB NVMe M.2; fp32: The Register on NVIDIA\'s Hot Chips 2025 GB10 talk (copy at https://afnnews.qaasid.com/145463): "roughly 1 petaFLOP of peak FP4 performance with sparsity or about 31 teraFLOPS of single precision compute (FP32)", and https://dgx-spark.warehack.ing/hardware/: 6,144 CUDA cores; dense bf16 derived; the bf16 derivation rule, the CPU FLOP/s and the drive model from memory',
   },
   {
     key: 'strix-halo',
@@ -133,7 +134,7 @@ const socs: UnifiedSoc[] = [
     cores: 16,
     ssd: 'samsung-990-pro',
     source:
-      'AMD Ryzen AI Max+ 395 product page: 16 Zen 5 cores, 3.0 GHz base, Radeon 8060S (40 CUs, 2.9 GHz), up to 128 GB LPDDR5X-8000 on a 256-bit bus (256 GB/s); FLOP/s derived, from memory',
+      'AMD Ryzen AI Max+ 395 product page: 16 Zen 5 cores, 3.0 GHz base, Radeon 8060S (40 CUs, 2.9 GHz), up to 128 GB LPDDR5X-8000 on a 256-bit bus (256 GB/s); GPU fp32: https://fpsbench.com/compare/gpu/amd-radeon-8060s-vs-amd-radeon-r9-m295x lists the 8060S at 2,560 shaders, 40 CUs, 2900 MHz boost, FP32 14.85 TFLOPS, FP16 29.70 TFLOPS (2:1, packed vector math); the 4x WMMA bf16 rate (59.4) and the CPU FLOP/s from memory',
   },
 ];
 
