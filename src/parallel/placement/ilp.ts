@@ -18,7 +18,7 @@
  * depend on the machine. The decomposition is a heuristic for the joint program: callers keep round-robin when
  * its joint objective is lower (and say so).
  */
-import type { Highs } from 'highs';
+import type { Highs, Model } from 'highs';
 
 let solver: Promise<Highs> | undefined;
 
@@ -56,6 +56,20 @@ export class CsrRows {
       rowUpper: Float64Array.from(this.upper),
       matrix: { format: 'csr' as const, numRows, numCols, starts: Int32Array.from(this.starts), indices: Int32Array.from(this.idx), values: Float64Array.from(this.val) },
     };
+  }
+}
+
+/** The MIP options every placement program runs with: quiet, deterministic stops (nodes, gap), a wall-clock limit only if asked. */
+export function setMipOptions(model: Model, o: { maxNodes: number; relGap: number; timeLimitSec?: number }): void {
+  model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
+}
+
+/** A HiGHS info value as a number, NaN where the solver does not report it (no solution yet). */
+export function mipInfo(model: Model, name: string): number {
+  try {
+    return Number(model.info.get(name));
+  } catch {
+    return NaN;
   }
 }
 

@@ -33,7 +33,7 @@
  * is optional and makes the result machine-dependent). The result says the status, incumbent,
  * dual bound and gap HiGHS reached, not a claim of optimality it did not prove.
  */
-import { CsrRows, highsSolver, range, solveLayer } from './ilp.js';
+import { CsrRows, highsSolver, mipInfo, range, setMipOptions, solveLayer } from './ilp.js';
 
 export interface JointProgram {
   numLayers: number;
@@ -187,7 +187,7 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
       ...rows.model(numCols),
       integrality,
     });
-    model.options.set({ output_flag: false, mip_max_nodes: p.maxNodes, mip_rel_gap: p.relGap, ...(p.timeLimitSec !== undefined ? { time_limit: p.timeLimitSec } : {}) });
+    setMipOptions(model, p);
     if (p.start) {
       const own = canonicalOwners(p.start, E, G);
       const colValue = new Float64Array(numCols);
@@ -202,13 +202,7 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
     }
     const run = model.run();
     const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
-    const info = (name: string): number => {
-      try {
-        return Number(model.info.get(name));
-      } catch {
-        return NaN;
-      }
-    };
+    const info = (name: string) => mipInfo(model, name);
     const base = { status, objective: info('objective_function_value'), dualBound: info('mip_dual_bound'), gap: info('mip_gap'), nodes: info('mip_node_count'), columns: numCols, rows: numRows };
     if (info('primal_solution_status') !== 2) return base;
     const x = model.getSolution().colValue;

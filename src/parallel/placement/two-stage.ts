@@ -32,7 +32,7 @@
  * under a 200-node limit for 3 layers of 64 experts here). MoETuner used Gurobi 12.0.0 with a tolerance
  * of 0.025 (the summary's 実装 line); the scenarios set relGap: 0.025.
  */
-import { CsrRows, highsSolver, range } from './ilp.js';
+import { CsrRows, highsSolver, mipInfo, range, setMipOptions } from './ilp.js';
 import { layerFlow, routeLoad } from './stats.js';
 import type { PlacementContext, Placement, PlacementPlan } from './types.js';
 import { placementFromLists } from './types.js';
@@ -138,7 +138,7 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
       ...rows.model(numCols),
       integrality,
     });
-    model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
+    setMipOptions(model, o);
     const colValue = new Float64Array(numCols);
     const per = new Float64Array(G);
     for (let e = 0; e < E; e++) {
@@ -149,12 +149,7 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
     model.setSolution({ colValue });
     const run = model.run();
     const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
-    let primal = 0;
-    try {
-      primal = Number(model.info.get('primal_solution_status'));
-    } catch {
-      primal = 0;
-    }
+    const primal = mipInfo(model, 'primal_solution_status');
     const cluster = new Int32Array(E).fill(-1);
     if (primal === 2) {
       const x = model.getSolution().colValue;
@@ -353,16 +348,10 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
       ...rows.model(numCols),
       integrality,
     });
-    model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });
+    setMipOptions(model, o);
     const run = model.run();
     const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
-    const info = (name: string): number => {
-      try {
-        return Number(model.info.get(name));
-      } catch {
-        return NaN;
-      }
-    };
+    const info = (name: string) => mipInfo(model, name);
     const base = { status, objective: info('objective_function_value'), dualBound: info('mip_dual_bound'), nodes: info('mip_node_count') };
     if (info('primal_solution_status') !== 2) return base;
     const y = model.getSolution().colValue;
