@@ -35,6 +35,22 @@ export function selfTid(): string | undefined {
   }
 }
 
+/** Where the last decimalAt stopped (a module variable: no object per parse on the per-read path). */
+let decimalEnd = 0;
+
+/** The unsigned decimal at buf[i, n), up to its first non-digit (decimalEnd); NaN if there is no digit. */
+function decimalAt(buf: Uint8Array, i: number, n: number): number {
+  let v = 0;
+  const start = i;
+  for (; i < n; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  decimalEnd = i;
+  return i > start ? v : Number.NaN;
+}
+
 /** syscr (line 3: "syscr: N") of a /proc/<pid>/task/<tid>/io text held in buf[0, n); NaN if malformed. */
 export function procIoSyscr(buf: Uint8Array, n: number): number {
   let i = 0;
@@ -43,14 +59,7 @@ export function procIoSyscr(buf: Uint8Array, n: number): number {
   if (!(i + 7 <= n && buf[i] === 115 && buf[i + 1] === 121 && buf[i + 2] === 115 && buf[i + 3] === 99 && buf[i + 4] === 114 && buf[i + 5] === 58)) return Number.NaN;
   i += 6;
   while (i < n && buf[i] === 32) i++;
-  let v = 0;
-  const start = i;
-  for (; i < n; i++) {
-    const c = buf[i];
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-  }
-  return i > start ? v : Number.NaN;
+  return decimalAt(buf, i, n);
 }
 
 /** Field 2 (run-queue wait, ns) of a schedstat line held in buf[0, n); NaN if malformed. */
@@ -59,14 +68,9 @@ export function schedstatWaitNs(buf: Uint8Array, n: number): number {
   while (i < n && buf[i] !== 32) i++;
   i++;
   if (i >= n) return Number.NaN;
-  let v = 0;
-  const start = i;
-  for (; i < n; i++) {
-    const c = buf[i];
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-  }
-  return i > start && (i === n || buf[i] === 32 || buf[i] === 10) ? v : Number.NaN;
+  const v = decimalAt(buf, i, n);
+  const end = decimalEnd;
+  return end === n || buf[end] === 32 || buf[end] === 10 ? v : Number.NaN;
 }
 
 /**
