@@ -27,6 +27,22 @@ const tierScenario = tinySsdScenario('tiny-ssd', ['{ kind: lru, cache: { perLaye
 const SHAPE = { scale: { hiddenSize: 64, intermediateSize: 128 } };
 const SSD = { ...ssdPresets['samsung-990-pro'], blockBytes: 32 * KiB, queueDepth: 2 };
 
+/** A replay of `setup`'s scenario (2 warm-up steps, 2 passes) with its storage tier read from `file` in the test folder. */
+const replayOnDisk = (setup: ReplaySetup, file: string, extra: { ssdProbeReads?: number } = {}): Promise<ReplayResult> =>
+  replay({
+    backend: setup.backend,
+    scenario: setup.loaded.scenario,
+    prep: setup.prep,
+    policies: setup.policies,
+    shape: setup.scaled.shape,
+    warmupSteps: 2,
+    repeats: 2,
+    predictors: setup.predictors,
+    storage: SSD,
+    diskFile: join(dir, file),
+    ...extra,
+  });
+
 /**
  * Unified memory: the 4-layer Mixtral-shaped model (32 bf16 experts of 336 MiB) on an M3 Max with a
  * 4 GiB pool, which caches 9 of them (cache.hbm); the rest are read from its SSD into the pool.
@@ -87,19 +103,7 @@ describe('replay with a storage tier', () => {
   let r: ReplayResult;
   beforeAll(async () => {
     setup = await setupReplay({ scenarioFile: join(dir, 'tiny-ssd.yaml'), backend: 'cpu', ...SHAPE });
-    r = await replay({
-      backend: setup.backend,
-      scenario: setup.loaded.scenario,
-      prep: setup.prep,
-      policies: setup.policies,
-      shape: setup.scaled.shape,
-      warmupSteps: 2,
-      repeats: 2,
-      predictors: setup.predictors,
-      storage: SSD,
-      diskFile: join(dir, 'experts.bin'),
-      ssdProbeReads: 3,
-    });
+    r = await replayOnDisk(setup, 'experts.bin', { ssdProbeReads: 3 });
   }, 60_000);
   afterAll(async () => {
     await setup?.backend.close();
@@ -217,18 +221,7 @@ describe('replay and validate on unified memory', () => {
   let r: ReplayResult;
   beforeAll(async () => {
     setup = await setupReplay({ scenarioFile: join(dir, 'tiny-unified.yaml'), backend: 'cpu', ...SHAPE });
-    r = await replay({
-      backend: setup.backend,
-      scenario: setup.loaded.scenario,
-      prep: setup.prep,
-      policies: setup.policies,
-      shape: setup.scaled.shape,
-      warmupSteps: 2,
-      repeats: 2,
-      predictors: setup.predictors,
-      storage: SSD,
-      diskFile: join(dir, 'pool.bin'),
-    });
+    r = await replayOnDisk(setup, 'pool.bin');
   }, 60_000);
   afterAll(async () => {
     await setup?.backend.close();
