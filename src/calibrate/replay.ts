@@ -387,18 +387,10 @@ function poolResident(log: ScheduleLog, numKeys: number): Uint8Array {
 }
 
 /** The schedule's transfers to the device (uploads and staging copies; unified memory: its SSD reads). */
-function transfers(log: ScheduleLog): number {
-  let n = 0;
-  for (let i = 0; i < log.length; i++) if (log.op(i) === OP_UPLOAD || log.op(i) === OP_STAGE) n++;
-  return n;
-}
+const transfers = (log: ScheduleLog): number => log.count(OP_UPLOAD, OP_STAGE);
 
 /** The schedule's evictions. */
-export function evictionsOf(log: ScheduleLog): number {
-  let n = 0;
-  for (let i = 0; i < log.length; i++) if (log.op(i) === OP_EVICT) n++;
-  return n;
-}
+export const evictionsOf = (log: ScheduleLog): number => log.count(OP_EVICT);
 
 /** How a simulation of a replay prices and decides its misses (policies with a cpu or low-precision handler). */
 export interface ScheduleMiss {

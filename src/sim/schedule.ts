@@ -72,6 +72,13 @@ export class ScheduleLog {
     return this.ops[3 * i + 2];
   }
 
+  /** How many operations are one of `ops`. */
+  count(...ops: number[]): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (ops.includes(this.ops[3 * i])) n++;
+    return n;
+  }
+
   /** Index one past the STEP_END of the first `steps` steps (all of them if fewer). */
   endOfSteps(steps: number): number {
     let seen = 0;

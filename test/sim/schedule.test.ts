@@ -57,6 +57,14 @@ const count = (log: ScheduleLog, op: number, b?: number) => {
 };
 
 describe('ScheduleLog (operations in the order a non-overlapping run executes them)', () => {
+  it('counts the operations of the kinds asked for', () => {
+    const log = new ScheduleLog();
+    for (const op of [OP_UPLOAD, OP_COMPUTE, OP_STAGE, OP_UPLOAD, OP_STEP_END]) log.push(op, 1, 2);
+    expect(log.count(OP_UPLOAD)).toBe(2);
+    expect(log.count(OP_UPLOAD, OP_STAGE)).toBe(3);
+    expect(log.count(OP_CANCEL)).toBe(0);
+  });
+
   it('the order does not depend on durations, for every kind of policy', async () => {
     await fc.assert(
       fc.asyncProperty(
