@@ -15,26 +15,18 @@ import {
   ZERO_COPY_EFFICIENCY,
   GGML_THREADS_ACROSS_SOCKETS,
   oneNodeShare,
-  type ExecutionSemantics,
   type LinkSemantics,
 } from '../../src/timing/execution-semantics.js';
 import { traceOf } from '../helpers/trace.js';
 import { simulate } from '../helpers/sim.js';
 import type { StepCosts } from '../../src/timing/costs.js';
+import { baseSemantics } from '../helpers/semantics.js';
 
 const model = modelPresets['mixtral-8x7b'];
 const hw = hardwarePresets['rtx-4090'];
 const precision = { experts: 'int4', dense: 'bf16', kvCache: 'bf16', groupSize: 128 } as const;
 
-const sem = (over: Partial<ExecutionSemantics> = {}): ExecutionSemantics => ({
-  runtime: runtimes['eager-pytorch'],
-  link: linkPresets.pinned,
-  expertCopies: 'copy-engine',
-  writeBackEvicted: false,
-  cpu: cpuPresets['pytorch-eager-cpu'],
-  sources: [],
-  ...over,
-});
+const sem = baseSemantics;
 
 describe('execution semantics: the named parameters', () => {
   it('every preset names a source', () => {

@@ -1,23 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HF_MODEL_CODE, hfModelCode, hfRuntimeDelta } from '../../src/timing/hf-model-code.js';
-import { cpuPresets, denseTensorsPerBlock, linkPresets, runtimes, semanticCostModel, type ExecutionSemantics } from '../../src/timing/execution-semantics.js';
+import { denseTensorsPerBlock, runtimes, semanticCostModel } from '../../src/timing/execution-semantics.js';
 import { hfRuntime, systemSemantics } from '../../src/systems/catalog.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
+import { baseSemantics } from '../helpers/semantics.js';
 
 const dsv2 = modelPresets['deepseek-v2-lite'];
 const mixtral = modelPresets['mixtral-8x7b'];
 const hw = hardwarePresets['rtx-a5000'];
 const precision = { experts: 'bf16', dense: 'bf16', kvCache: 'bf16', groupSize: 128 } as const;
-const sem = (over: Partial<ExecutionSemantics>): ExecutionSemantics => ({
-  runtime: runtimes['eager-pytorch'],
-  link: linkPresets.pinned,
-  expertCopies: 'copy-engine',
-  writeBackEvicted: false,
-  cpu: cpuPresets['pytorch-eager-cpu'],
-  sources: [],
-  ...over,
-});
+const sem = baseSemantics;
 
 describe('DeepSeek-V2-Lite\'s Hugging Face remote code, counted per decode step against Mixtral\'s', () => {
   it('pins the counts: the per-step YaRN rotary rebuild (and its blocking copy) per layer, moe_infer\'s .cpu(), 6 ops and no wait per expert', () => {
