@@ -59,6 +59,27 @@ export class CsrRows {
   }
 }
 
+/** The columns of a binary-and-continuous program: costs 0, bounds [0, 1], continuous, until the caller sets them. */
+export class MipColumns {
+  readonly cost: Float64Array;
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+  readonly integrality: Int32Array;
+
+  constructor(readonly count: number) {
+    this.cost = new Float64Array(count);
+    this.lower = new Float64Array(count);
+    this.upper = new Float64Array(count).fill(1);
+    this.integrality = new Int32Array(count);
+  }
+}
+
+/** Hands `model` the program (columns, rows, objective offset) and the MIP options. */
+export function loadMip(model: Model, cols: MipColumns, rows: CsrRows, o: { maxNodes: number; relGap: number; timeLimitSec?: number }, offset = 0): void {
+  model.passModel({ numCols: cols.count, offset, colCost: cols.cost, colLower: cols.lower, colUpper: cols.upper, ...rows.model(cols.count), integrality: cols.integrality });
+  setMipOptions(model, o);
+}
+
 /** The MIP options every placement program runs with: quiet, deterministic stops (nodes, gap), a wall-clock limit only if asked. */
 export function setMipOptions(model: Model, o: { maxNodes: number; relGap: number; timeLimitSec?: number }): void {
   model.options.set({ output_flag: false, mip_max_nodes: o.maxNodes, mip_rel_gap: o.relGap, ...(o.timeLimitSec !== undefined ? { time_limit: o.timeLimitSec } : {}) });

@@ -33,7 +33,7 @@
  * is optional and makes the result machine-dependent). The result says the status, incumbent,
  * dual bound and gap HiGHS reached, not a claim of optimality it did not prove.
  */
-import { CsrRows, highsSolver, mipInfo, range, setMipOptions, solveLayer } from './ilp.js';
+import { CsrRows, highsSolver, loadMip, MipColumns, mipInfo, range, solveLayer } from './ilp.js';
 
 export interface JointProgram {
   numLayers: number;
@@ -128,10 +128,8 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
   const yCol = (i: number, g: number) => yBase + i * G + g;
   const numCols = yBase + pairs.length * G;
 
-  const colCost = new Float64Array(numCols);
-  const colLower = new Float64Array(numCols);
-  const colUpper = new Float64Array(numCols).fill(1);
-  const integrality = new Int32Array(numCols);
+  const cols = new MipColumns(numCols);
+  const { cost: colCost, upper: colUpper, integrality } = cols;
   for (let c = 0; c < nX; c++) integrality[c] = 1;
   for (let e = 0; e < E; e++) for (let g = e + 1; g < G; g++) colUpper[xCol(0, e, g)] = 0; // symmetry
   for (let l = 0; l < L; l++) {
@@ -178,16 +176,7 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
 
   const model = highs.createModel();
   try {
-    model.passModel({
-      numCols,
-      offset,
-      colCost,
-      colLower,
-      colUpper,
-      ...rows.model(numCols),
-      integrality,
-    });
-    setMipOptions(model, p);
+    loadMip(model, cols, rows, p, offset);
     if (p.start) {
       const own = canonicalOwners(p.start, E, G);
       const colValue = new Float64Array(numCols);

@@ -32,7 +32,7 @@
  * under a 200-node limit for 3 layers of 64 experts here). MoETuner used Gurobi 12.0.0 with a tolerance
  * of 0.025 (the summary's 実装 line); the scenarios set relGap: 0.025.
  */
-import { CsrRows, highsSolver, mipInfo, range, setMipOptions } from './ilp.js';
+import { CsrRows, highsSolver, loadMip, MipColumns, mipInfo, range } from './ilp.js';
 import { layerFlow, routeLoad } from './stats.js';
 import type { PlacementContext, Placement, PlacementPlan } from './types.js';
 import { placementFromLists } from './types.js';
@@ -105,10 +105,8 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
   const xCol = (e: number, c: number) => e * G + c;
   const dCol = (c: number) => E * G + c;
   const numCols = E * G + G;
-  const colCost = new Float64Array(numCols);
-  const colLower = new Float64Array(numCols);
-  const colUpper = new Float64Array(numCols).fill(1);
-  const integrality = new Int32Array(numCols);
+  const cols = new MipColumns(numCols);
+  const { cost: colCost, upper: colUpper, integrality } = cols;
   for (let i = 0; i < E * G; i++) integrality[i] = 1;
   for (let c = 0; c < G; c++) {
     colCost[dCol(c)] = 1;
@@ -125,20 +123,10 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
     row([[dCol(c), 1], ...routes.map(([i, v]): [number, number] => [i, -v])], -mean, highs.infinity); // d >= routes - mean
     row([[dCol(c), 1], ...routes], mean, highs.infinity); // d >= mean - routes
   }
-  const numRows = rows.count;
   const start = greedyClusters(load, G, size);
   const model = highs.createModel();
   try {
-    model.passModel({
-      numCols,
-      offset: 0,
-      colCost,
-      colLower,
-      colUpper,
-      ...rows.model(numCols),
-      integrality,
-    });
-    setMipOptions(model, o);
+    loadMip(model, cols, rows, o);
     const colValue = new Float64Array(numCols);
     const per = new Float64Array(G);
     for (let e = 0; e < E; e++) {
@@ -302,10 +290,8 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
   const wBase = nY + Math.max(0, L - 1);
   const wCol = (i: number, g: number, h: number) => wBase + (i * G + g) * G + h;
   const numCols = wBase + cells.length * G * G;
-  const colCost = new Float64Array(numCols);
-  const colLower = new Float64Array(numCols);
-  const colUpper = new Float64Array(numCols).fill(1);
-  const integrality = new Int32Array(numCols);
+  const cols = new MipColumns(numCols);
+  const { cost: colCost, upper: colUpper, integrality } = cols;
   for (let c = 0; c < nY; c++) integrality[c] = 1;
   for (let l = 1; l < L; l++) {
     colCost[mCol(l)] = 1;
@@ -336,19 +322,9 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
     for (let l = 0; l < L; l++) for (let c = 0; c < G; c++) r.push([yCol(l, c, g), p.size[l * G + c]]);
     row(r, p.perGpu, p.perGpu);
   }
-  const numRows = rows.count;
   const model = highs.createModel();
   try {
-    model.passModel({
-      numCols,
-      offset: 0,
-      colCost,
-      colLower,
-      colUpper,
-      ...rows.model(numCols),
-      integrality,
-    });
-    setMipOptions(model, o);
+    loadMip(model, cols, rows, o);
     const run = model.run();
     const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
     const info = (name: string) => mipInfo(model, name);

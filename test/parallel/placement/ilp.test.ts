@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { CsrRows, range } from '../../../src/parallel/placement/ilp.js';
+import { CsrRows, MipColumns, range } from '../../../src/parallel/placement/ilp.js';
 
 test('CsrRows hands HiGHS the rows it was given, as a CSR matrix with their bounds', () => {
   const rows = new CsrRows();
@@ -17,4 +17,10 @@ test('CsrRows hands HiGHS the rows it was given, as a CSR matrix with their boun
   expect([...m.matrix.values]).toEqual([1, -3, 2]);
   expect(range(3)).toEqual([0, 1, 2]);
   expect(range(0)).toEqual([]);
+});
+
+test('MipColumns start every column continuous in [0, 1] at cost 0', () => {
+  const c = new MipColumns(3);
+  expect(c.count).toBe(3);
+  expect([...c.cost, ...c.lower, ...c.upper, ...c.integrality]).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]);
 });
