@@ -473,7 +473,7 @@ export const cpuPresets: Record<string, Cpu> = {
     flopsPerSecByIsa: { avx2: 1 * 2.2e9 * 32 },
     source:
       'CPU: /proc/cpuinfo of the Colab free-tier instance posted in milochen0418/pynecone-colab-ide issue #19 (2023-07-13, https://github.com/milochen0418/pynecone-colab-ide/issues/19: "model name : Intel(R) Xeon(R) CPU @ 2.20GHz", family 6 model 79 (Broadwell), "cache size : 56320 KB", "siblings : 2", "cpu cores : 1", flags with avx2 and fma, no avx512) and the same model, cache and 1 core / 2 siblings for Colab Pro in googlecolab/colabtools issue #1937 (2021-03-31, https://github.com/googlecolab/colabtools/issues/1937); Google names no SKU (a 2.20 GHz 55 MB Broadwell is an E5-2699 v4 or E7-8880 v4 on Intel ARK). ' +
-      'Memory: "12.7 GB of System RAM" on a T4 runtime, googlecolab/colabtools issue #4134 (2023-11-06, https://github.com/googlecolab/colabtools/issues/4134), the month before arXiv:2312.17238. ' +
+      'Memory: 12.7 GB of System RAM on Colab\'s standard (not high-RAM) runtime, googlecolab/colabtools issue #4134 (2023-11-06, https://github.com/googlecolab/colabtools/issues/4134: "it is using 12.7 GB of System RAM instead of 32 GB", a Colab Pro user on the standard runtime, answered about T4s), the month before arXiv:2312.17238; high-RAM runtimes are Colab Pro\'s (Colab\'s own out-of-memory message, quoted in PV-Lab/FTCP issue #8, 2022-05-19: "If you are interested in access to high-RAM runtimes, you may want to check out Colab Pro"). ' +
       'dramBytesPerSec not sourced for the VM: the socket peak of the Xeon E5 v4 line (4 channels DDR4-2400, Intel ARK)',
   },
   'epyc-7v12-nc4as': {
