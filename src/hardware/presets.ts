@@ -459,6 +459,38 @@ export const cpuPresets: Record<string, Cpu> = {
     flopsPerSecByIsa: { avx2: 8 * 3.0e9 * 32 + 16 * 2.2e9 * 16 },
     source: 'Intel ARK, Core i9-13900K: 8 P-cores 3.0 GHz base, 16 E-cores 2.2 GHz base, DDR5-5600 dual channel, AVX2 (ark.intel.com/content/www/us/en/ark/products/230496)',
   },
+  // --- Cloud VMs of published setups (s27-hosts). A VM's vCPUs are a slice of a host socket: cores
+  // and FLOP/s are the VM's; the DRAM bandwidth is the socket's peak, as no source gives the VM's share.
+  'colab-xeon-2vcpu': {
+    name: 'Google Colab free-tier VM: 2 vCPUs (1 core, 2 threads) of an Intel Xeon @ 2.20GHz (Broadwell)',
+    dramBytes: 12.7 * GiB, // Colab's "12.7 GB" System RAM on a T4 runtime (taken in GiB, as every preset here)
+    // Not sourced for the VM: Broadwell-EP's socket peak, 4 channels DDR4-2400 (the Xeon E5 v4 line's maximum).
+    dramBytesPerSec: 4 * 2400e6 * 8, // 76.8 GB/s
+    flopsPerSec: 1 * 2.2e9 * 32, // 70.4 GFLOP/s: one core (the 2 vCPUs are its 2 hyperthreads), AVX2 with 2 FMA units
+    sockets: 1,
+    cores: 1,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 1 * 2.2e9 * 32 },
+    source:
+      'CPU: /proc/cpuinfo of the Colab free-tier instance posted in milochen0418/pynecone-colab-ide issue #19 (2023-07-13, https://github.com/milochen0418/pynecone-colab-ide/issues/19: "model name : Intel(R) Xeon(R) CPU @ 2.20GHz", family 6 model 79 (Broadwell), "cache size : 56320 KB", "siblings : 2", "cpu cores : 1", flags with avx2 and fma, no avx512) and the same model, cache and 1 core / 2 siblings for Colab Pro in googlecolab/colabtools issue #1937 (2021-03-31, https://github.com/googlecolab/colabtools/issues/1937); Google names no SKU (a 2.20 GHz 55 MB Broadwell is an E5-2699 v4 or E7-8880 v4 on Intel ARK). ' +
+      'Memory: 12.7 GB of System RAM on Colab\'s standard (not high-RAM) runtime, googlecolab/colabtools issue #4134 (2023-11-06, https://github.com/googlecolab/colabtools/issues/4134: "it is using 12.7 GB of System RAM instead of 32 GB", a Colab Pro user on the standard runtime, answered about T4s), the month before arXiv:2312.17238; high-RAM runtimes are Colab Pro\'s (Colab\'s own out-of-memory message, quoted in PV-Lab/FTCP issue #8, 2022-05-19: "If you are interested in access to high-RAM runtimes, you may want to check out Colab Pro"). ' +
+      'dramBytesPerSec not sourced for the VM: the socket peak of the Xeon E5 v4 line (4 channels DDR4-2400, Intel ARK)',
+  },
+  'epyc-7v12-nc4as': {
+    name: 'Azure NCasT4_v3 VM: AMD EPYC 7V12 (Rome), 4 vCPUs (NC4as_T4_v3)',
+    dramBytes: 28 * GiB, // NC4as_T4_v3, the family's one-GPU size with the least memory
+    // Not sourced for the VM: a Rome socket's peak, 8 channels DDR4-3200.
+    dramBytesPerSec: 8 * 3200e6 * 8, // 204.8 GB/s
+    flopsPerSec: 4 * 2.45e9 * 32, // 0.31 TFLOP/s: 4 non-multithreaded cores at the 2.45 GHz base, AVX2 (Zen 2: two 256-bit FMA pipes)
+    sockets: 1,
+    cores: 4,
+    isa: ['avx2'],
+    flopsPerSecByIsa: { avx2: 4 * 2.45e9 * 32 },
+    source:
+      'Microsoft Learn, NCasT4_v3-series (MicrosoftDocs/azure-docs articles/virtual-machines/nct4-v3-series.md and sizes/gpu-accelerated/includes/ncast4-v3-series-specs.md, https://learn.microsoft.com/azure/virtual-machines/nct4-v3-series): "powered by Nvidia Tesla T4 GPUs and AMD EPYC 7V12(Rome) CPUs", "up to 64 non-multithreaded AMD EPYC 7V12 (Rome) processor cores (base frequency of 2.45 GHz, all-cores peak frequency of 3.1 GHz and single-core peak frequency of 3.3 GHz)", 4-64 vCores, 28-440 GiB; the sizes with one T4 are NC4as (4 vCPUs, 28 GiB), NC8as (8, 56) and NC16as (16, 110) (Aspire.Hosting.Azure.Kubernetes AksNodeVmSizes, StandardNCASv3T4). ' +
+      'arXiv:2312.17238 §4.3 names no size: NC4as_T4_v3 taken (4 cores, 28 GiB); the cores and memory are the only fields that differ between the sizes, and no mixtral-offloading or accelerate point reads either beyond the memory bound. ' +
+      'dramBytesPerSec not sourced for the VM: the socket peak of EPYC Rome (8 channels DDR4-3200)',
+  },
   'grace-72c': {
     name: 'NVIDIA Grace CPU (72 Arm Neoverse V2 cores, GH200)',
     dramBytes: 480 * GiB, // LPDDR5X

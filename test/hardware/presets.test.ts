@@ -132,3 +132,20 @@ test('the numbers no datasheet gives (launch 5 us, 10 us per transfer) say so in
   for (const [k, g] of Object.entries(gpuPresets)) if (g.launchOverheadSec === 5e-6) expect(g.source, k).toContain('launchOverheadSec 5 us: not from the datasheet');
   for (const [k, l] of Object.entries(linkPresets)) if (l.latencySec === 10e-6) expect(l.source, k).toContain('latencySec 10 us per transfer: not from the specification');
 });
+
+test("Table 2's cloud T4 hosts (s27-hosts): Colab's 2 vCPUs of a Broadwell Xeon with 12.7 GiB, Azure NCasT4_v3's 4 cores of an EPYC 7V12 with 28 GiB", () => {
+  const colab = cpuPresets['colab-xeon-2vcpu'];
+  expect(colab.dramBytes).toBeCloseTo(12.7 * GiB, -3);
+  expect(colab.cores).toBe(1); // siblings 2, cpu cores 1: the 2 vCPUs are one core's hyperthreads
+  expect(colab.flopsPerSec).toBeCloseTo(2.2e9 * 32, -3);
+  expect(colab.isa).not.toContain('avx512');
+  expect(colab.source).toContain('googlecolab/colabtools/issues/4134');
+  expect(colab.source).toContain('dramBytesPerSec not sourced');
+  const azure = cpuPresets['epyc-7v12-nc4as'];
+  expect(azure.name).toContain('EPYC 7V12');
+  expect(azure.dramBytes).toBe(28 * GiB);
+  expect(azure.cores).toBe(4);
+  expect(azure.flopsPerSec).toBeCloseTo(4 * 2.45e9 * 32, -3);
+  expect(azure.source).toContain('nct4-v3-series');
+  expect(azure.source).toContain('dramBytesPerSec not sourced');
+});

@@ -102,3 +102,14 @@ describe('mixtral-offloading Table 2 settings as the paper states them', () => {
     expect(p.notes).toMatch(/typo/);
   });
 });
+
+test("Table 2's T4 rows run on their sourced cloud hosts where moesim can hold their experts (s27-hosts)", () => {
+  const by = Object.fromEntries(suite.points.map((p) => [p.id, p]));
+  for (const v of ['full', 'lru', 'on-demand', 'naive']) expect(by[`mo-t2-3bit-t4-${v}`].hardware, v).toEqual({ preset: 't4', cpu: { preset: 'epyc-7v12-nc4as' } });
+  expect(by['mo-t2-2bit-t4-naive'].hardware).toEqual({ preset: 't4', cpu: { preset: 'colab-xeon-2vcpu' } });
+  // The mixtral-offloading rows keep a host copy of every expert (writeBack false): more than Colab's 12.7 GB.
+  for (const v of ['full', 'lru', 'on-demand']) {
+    expect(by[`mo-t2-2bit-t4-${v}`].hardware, v).toEqual({ preset: 't4' });
+    expect(by[`mo-t2-2bit-t4-${v}`].notes, v).toContain('cannot run on it');
+  }
+});

@@ -83,3 +83,13 @@ test('every published point of the suite is simulated (none refused by its own s
   const r = await reproduce(loadSuite(FILE), { baseDir: suiteBaseDir(FILE), fit: { kind: 'none' } });
   expect(r.unfitted.points.filter((p) => p.failure !== undefined).map((p) => `${p.id}: ${p.failure}`)).toEqual([]);
 }, 120_000);
+
+test("on the sourced Colab host the 2-bit T4 LRU row is refused: Table 2's no-write-back cache keeps every expert on the host, more than its 12.7 GiB (s27-hosts)", async () => {
+  const suite = loadSuite(FILE);
+  const p = suite.points.find((q) => q.id === 'mo-t2-2bit-t4-lru')!;
+  const r = await reproduce({ ...suite, points: [{ ...p, hardware: { preset: 't4', cpu: { preset: 'colab-xeon-2vcpu' } } }] }, { baseDir: suiteBaseDir(FILE), fit: { kind: 'none' } });
+  const failure = (r.unfitted.points[0] as { failure?: string }).failure ?? '';
+  expect(failure).toContain('hardware.cpu.memoryGiB');
+  expect(failure).toContain('keeps 256 experts');
+  expect(failure).toContain('12.70 GiB');
+}, 60_000);
