@@ -28,7 +28,8 @@ describe('systems catalog', () => {
     expect(s.policies.map((p) => p.kind)).toEqual(['lru', 'lru']);
     expect(s.policies[0]).toMatchObject({ cache: { perLayer: 4 } });
     expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL } });
-    expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 32 });
+    // HQQ as the demo configures it: 2-bit experts at group 16, 4-bit attention at group 64 (src/model/formats.ts).
+    expect(s.precision).toEqual({ experts: { format: 'hqq-2bit-g16' }, dense: { format: 'hqq-4bit-g64' }, kvCache: 'bf16', groupSize: 16 });
     const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
     expect(own.policies.map((p) => p.kind)).toEqual(['none']);
     expect(own.precision.experts).toBe('int4');
