@@ -72,6 +72,20 @@ describe('systems catalog', () => {
     expect(a.tpotMs).toBeGreaterThan(b.tpotMs);
   });
 
+  it("mixtral-offloading's fused Triton path dequantises each group's scale and zero: 8 / group bytes per weight, and the experts take the format's storage", () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const fmt = (quantization: 'hqq-2bit' | 'hqq-3bit') => systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization, speculative: false }, m).expertFormat!;
+    expect(fmt('hqq-2bit').dequantBytesPerParam).toBe(0.5);
+    expect(fmt('hqq-3bit').dequantBytesPerParam).toBe(0.125);
+    expect(fmt('hqq-3bit').dtype).toBe('int3');
+    expect(expandSystem({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-3bit', speculative: false }, m).precision).toEqual({
+      experts: { format: 'hqq-3bit-g64' },
+      dense: { format: 'hqq-4bit-g64' },
+      kvCache: 'bf16',
+      groupSize: 64,
+    });
+  });
+
   it('mixtral-offloading writes evicted experts back by default (the published _swap); writeBack: false drops only that copy', async () => {
     const m = modelPresets['mixtral-8x7b'];
     expect(systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 6, quantization: 'hqq-2bit', speculative: false }, m).writeBackEvicted).toBe(true);
