@@ -11,7 +11,8 @@ import { missHandlerKinds, missHandlers } from '../policies/miss/index.js';
 import { predictorKinds, predictors } from '../predictors/index.js';
 import { publishedAccuracies, publishedSystems } from '../predictors/published.js';
 import { systemKinds, systems } from '../systems/catalog.js';
-import { cpuPresets, linkPresets, runtimes, weightFormats } from '../timing/execution-semantics.js';
+import { cpuPresets, linkPresets, runtimes, weightFormats, type WeightFormat } from '../timing/execution-semantics.js';
+import { formatBitsPerWeight, storageFormats } from '../model/formats.js';
 
 const GiB = 2 ** 30;
 
@@ -92,19 +93,26 @@ export function presetsText(): string {
     Object.values(runtimes).map((r) => [r.name, (r.perKernelSec * 1e6).toFixed(1), String(r.kernelsPerLayer), String(r.kernelsPerExpert), String(r.syncsPerExpert), (r.perStepSec * 1e3).toFixed(1), r.fitted ? 'yes' : 'no']),
   );
   const formatTable = renderTable(
-    ['weight format', 'sized as', 'group', 'dequant B/param', 'dequant kernels/expert'],
-    Object.values(weightFormats).map((f) => [f.name, f.dtype, String(f.groupSize), String(f.dequantBytesPerParam), String(f.dequantKernelsPerExpert)]),
+    ['weight format', 'stored as', 'group', 'dequant B/param', 'dequant kernels/expert'],
+    Object.values(weightFormats).map((f: WeightFormat) => [f.name, f.storage ?? f.dtype, String(f.groupSize), String(f.dequantBytesPerParam), String(f.dequantKernelsPerExpert)]),
+  );
+  // The storage formats a precision tier can name (src/model/formats.ts), bits per weight from their layouts.
+  const mix = modelPresets['mixtral-8x7b'];
+  const storageTable = renderTable(
+    ['storage format', 'dtype', 'bits/weight (Mixtral experts)', 'layout'],
+    Object.entries(storageFormats).map(([k, f]) => [k, f.dtype, formatBitsPerWeight(k, mix, 'experts').toFixed(4), f.describe]),
   );
   const semanticSources = [
     ...Object.values(runtimes).map((r) => `  runtime ${r.name}: ${r.sources.join('; ')}`),
     ...Object.entries(linkPresets).map(([k, l]) => `  link ${k} (efficiency pinned ${l.efficiency.pinned}, pageable ${l.efficiency.pageable}): ${l.sources.join('; ')}`),
     ...Object.values(weightFormats).map((f) => `  format ${f.name}: ${f.sources.join('; ')}`),
+    ...Object.entries(storageFormats).map(([k, f]) => `  storage ${k}: ${f.source}`),
     ...Object.entries(cpuPresets).map(([k, c]) => `  cpu ${k} (bandwidth x${c.bandwidthEfficiency}, FLOP/s x${c.flopsEfficiency}): ${c.sources.join('; ')}`),
   ];
   const systemSources = systemKinds.flatMap((k) => [`  ${k}:`, ...systems[k].models.map((m) => `    models: ${m}`), ...systems[k].simplifies.map((m) => `    simplifies: ${m}`), `    sources: ${systems[k].sources.join('; ')}`]);
   return [
     hw, '', cpus, '', components, '', storagePresetsText(), '', models, '', policies, '', prefetch, '', predictorTable, '', publishedTable, '', miss, '', schedulers, '',
-    systemTable, '', runtimeTable, '', formatTable, '',
+    systemTable, '', runtimeTable, '', formatTable, '', storageTable, '',
     'Sources:', ...sources, '', 'Execution semantics sources:', ...semanticSources, '', 'Systems (from their code):', ...systemSources,
   ].join('\n');
 }

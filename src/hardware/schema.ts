@@ -23,6 +23,7 @@ export const gpuSchema = z
         fp8: positive.optional(),
         int8: positive.optional(),
         int4: positive.optional(),
+        int3: positive.optional(),
         int2: positive.optional(),
       })
       .strict(),

@@ -13,8 +13,10 @@ import type { Dtype, MoeModel } from './types.js';
 /**
  * Storage bytes per weight. Sub-byte formats (int4, int2) carry group-wise quantisation metadata, as
  * in GPTQ/AWQ: one fp16 scale and one fp16 zero point per group of `groupSize` weights, i.e.
- * +4/groupSize bytes per weight (0.53125 B for int4 at group 128). int8/fp8 use per-channel or
- * per-tensor scales whose size is negligible, so they count as 1 byte.
+ * +4/groupSize bytes per weight (0.53125 B for int4 at group 128; int3 is 3/8 B of values, GPTQ's
+ * 3-bit packing of 32 values in 3 int32 words). int8/fp8 use per-channel or per-tensor scales whose
+ * size is negligible, so they count as 1 byte. Real formats' own layouts (HQQ's 8-bit scales, GGUF's
+ * k-quant blocks, GPTQ's packed zeros) are the named formats of src/model/formats.ts.
  */
 export function bytesPerParam(dtype: Dtype, groupSize = 128): number {
   switch (dtype) {
@@ -28,6 +30,8 @@ export function bytesPerParam(dtype: Dtype, groupSize = 128): number {
       return 1;
     case 'int4':
       return 0.5 + 4 / groupSize;
+    case 'int3':
+      return 0.375 + 4 / groupSize;
     case 'int2':
       return 0.25 + 4 / groupSize;
   }

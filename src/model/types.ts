@@ -74,4 +74,4 @@ export interface ModelEncoder {
 }
 
 /** Storage formats for weights. */
-export type Dtype = 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'int4' | 'int2';
+export type Dtype = 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'int4' | 'int3' | 'int2';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
-import { dtypeSchema } from '../scenario/schema.js';
+import { dtypeSchema, tierPrecisionSchema } from '../scenario/schema.js';
 
 export const METRICS = ['tokensPerSec', 'secPerToken'] as const;
 export type PublishedMetric = (typeof METRICS)[number];
@@ -34,8 +34,8 @@ export const publishedPointSchema = z.strictObject({
   topK: z.number().int().positive().optional(),
   /** The format as the source states it (or "not stated; ..." with what is assumed). */
   quantization: z.string().min(1),
-  /** The bytes per parameter moesim charges for it (scenario `precision:`). */
-  precision: z.strictObject({ experts: dtypeSchema, dense: dtypeSchema, kvCache: dtypeSchema, groupSize: z.number().int().positive() }),
+  /** The bytes per parameter moesim charges for it (scenario `precision:`): a tier's dtype (at groupSize) or a named format (src/model/formats.ts). */
+  precision: z.strictObject({ experts: tierPrecisionSchema, dense: tierPrecisionSchema, kvCache: dtypeSchema, groupSize: z.number().int().positive().default(128) }),
   /** The GPU preset. */
   gpu: z.string().min(1),
   /** The scenario's `hardware:` for this setup (GPU preset plus the host link / CPU of the source). */

@@ -11,10 +11,12 @@
  */
 import type { MoeModel } from '../model/types.js';
 import type { Hardware } from '../hardware/types.js';
-import { bytesPerParam, denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer, perHeadKvBytesPerTokenPerLayer, numMoeLayers, residentParams, totalParams, attentionParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import { pointContext, type PublishedPoint } from './points.js';
 import { InputError } from '../util/errors.js';
+import { precisionBytesPerParam, tierDtype } from '../model/formats.js';
+import { weightFormats, type WeightFormatName } from '../timing/execution-semantics.js';
 
 const GiB = 2 ** 30;
 
@@ -37,10 +39,22 @@ export interface PointContext {
 }
 
 /** The catalog weight format that matches the point's stated quantisation (and its precision block). */
-function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3bit' | 'gguf-q4_k' | 'bf16' | 'fp32' {
-  const e = p.precision.experts;
+function format(p: PublishedPoint, family: 'hqq' | 'gguf'): WeightFormatName {
+  const t = p.precision.experts;
+  const e = tierDtype(t);
   if (e === 'fp16' || e === 'bf16') return 'bf16';
   if (e === 'fp32') return 'fp32';
+  // A named storage format: the catalog format of the family stored that way.
+  if (typeof t === 'object' && 'format' in t) {
+    const f = Object.values(weightFormats).find((w) => 'storage' in w && w.storage === t.format && w.name.startsWith(`${family}-`));
+    if (f) return f.name as WeightFormatName;
+    throw new InputError(
+      `${p.id}.precision.experts.format: ${t.format} has no ${family === 'gguf' ? 'GGUF' : 'HQQ'} weight format for ${p.system} (src/reproduce/systems.ts format); expected one of ${Object.values(weightFormats)
+        .filter((w) => 'storage' in w && w.name.startsWith(`${family}-`))
+        .map((w) => (w as { storage: string }).storage)
+        .join(', ')}`,
+    );
+  }
   // Only the pairs the suite's sources state map to a format; any other dtype is an error, not a
   // silent fall-through to a format of other bytes (an fp32 point once ran as hqq-2bit that way).
   if (family === 'gguf' && e === 'int4') return 'gguf-q4_k';
@@ -51,7 +65,8 @@ function format(p: PublishedPoint, family: 'hqq' | 'gguf'): 'hqq-2bit' | 'hqq-3b
   );
 }
 
-const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense') => bytesPerParam(p.precision[which], p.precision.groupSize);
+/** Bytes per parameter of one tier of the point's precision (a dtype at its groupSize, or a named format) for `model`. */
+const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense', model: MoeModel) => precisionBytesPerParam(p.precision, which, model);
 /** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
 const RESERVE_GIB = 2;
 
@@ -94,14 +109,14 @@ export function encoderLayersThatFit(p: PublishedPoint, ctx: PointContext): numb
 /** How many MoE layers (dense weights and every expert) fit in HBM by layersThatFit's rule, encoder and decoder together. */
 function layerBudget(p: PublishedPoint, ctx: PointContext): number {
   const { model, hardware } = ctx;
-  const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense') + model.numExperts * expertParams(model) * pointBpp(p, 'experts');
+  const perLayer = (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * pointBpp(p, 'dense', model) + model.numExperts * expertParams(model) * pointBpp(p, 'experts', model);
   // The KV cache of the point's batch at the context it decodes to (pointContext) is held on the
   // GPU too: at batch 32 it outgrows what the reserve leaves.
   const kv = kvBytesPerTokenPerLayer(model, p.precision.kvCache) * model.numLayers * pointContext(p).tokensPerSequence * p.workload.batchSize;
   const everyExpert = accelerateCallsEveryExpert(p);
   const stepTokens = p.workload.batchSize * Math.max(1, p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens);
-  const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK))) * expertParams(model) * pointBpp(p, 'experts');
-  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense') - kv - staged;
+  const staged = (everyExpert ? model.numExperts : Math.min(model.numExperts, stepTokens * (p.topK ?? model.topK))) * expertParams(model) * pointBpp(p, 'experts', model);
+  const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - embeddingParams(model) * pointBpp(p, 'dense', model) - kv - staged;
   return Math.floor(free / perLayer);
 }
 
@@ -120,20 +135,20 @@ const OLLAMA_NUM_CTX = 2048;
  */
 export function nglThatFits(p: PublishedPoint, ctx: PointContext, buffer: boolean): number {
   const { model, hardware } = ctx;
-  const bd = pointBpp(p, 'dense');
+  const bd = pointBpp(p, 'dense', model);
   // The KV cache llama.cpp allocates per GPU block: an MLA model's per head (the llama-cpp
   // preset's mlaCache default, llama.cpp before PR #12801), num_ctx tokens of it.
   const kvLayer = perHeadKvBytesPerTokenPerLayer(model, p.precision.kvCache) * OLLAMA_NUM_CTX;
   const moe = new Set(model.moeLayers);
   const block = (b: number) =>
     (moe.has(b)
-      ? (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bd + model.numExperts * expertParams(model) * pointBpp(p, 'experts')
+      ? (attentionParams(model) + routerParams(model) + sharedExpertParams(model)) * bd + model.numExperts * expertParams(model) * pointBpp(p, 'experts', model)
       : (attentionParams(model) + denseFfnParams(model)) * bd) + kvLayer;
   // A stated prompt of at least 32 tokens (ggml-cuda's offload_op minimum batch) is prefilled with
   // the CPU-resident experts copied to the GPU op by op: room for one layer's experts the prompt
   // selects (the simulator stages a step's largest per-layer union of misses the same way).
   const prompt = p.workload.promptTokens === 'unstated' ? 0 : p.workload.promptTokens;
-  const staging = prompt >= 32 ? Math.min(model.numExperts, prompt * model.topK) * expertParams(model) * pointBpp(p, 'experts') : 0;
+  const staging = prompt >= 32 ? Math.min(model.numExperts, prompt * model.topK) * expertParams(model) * pointBpp(p, 'experts', model) : 0;
   const free = hardware.gpu.hbmBytes - RESERVE_GIB * GiB - staging;
   let used = buffer ? block(model.numLayers - 1) : 0;
   let n = 0;
@@ -167,7 +182,7 @@ export function ollamaV0127Ngl(p: PublishedPoint, ctx: PointContext): number {
   const graph = ((a.numHeads / a.numKvHeads) * kv) / 6;
   const free = hardware.gpu.hbmBytes;
   const avail = free - Math.max(free / 10, GiB);
-  const size = totalParams(model) * pointBpp(p, 'experts');
+  const size = totalParams(model) * pointBpp(p, 'experts', model);
   const max = model.numLayers + 1;
   const layers = Math.min(max, Math.floor((max * (avail - graph)) / (kv + size)));
   if (layers <= 0 || graph + (kv * layers) / max > avail) return 0;
@@ -443,7 +458,7 @@ export const systemTable: Record<string, SystemRow> = {
         .join('; ') +
       '; uva in v0.8.5 (V1): maybe_offload_to_cpu reads "if envs.VLLM_USE_V1: assert uva_available, \"V1 CPU offloading requires uva (pin memory) support\"; uva_offloading = True" and then p.data = get_cuda_view_from_cpu_tensor(cpu_data), no functional_call (seen in code excerpts of vllm/model_executor/models/utils.py, not read at a vLLM commit this session); consistent with the Qwen3-30B-A3B figure, 0.205 s/token, shorter than one copy of the ~40 GiB this rule offloads at the PCIe 4.0 x16 peak (>= 1.3 s); a point with no entry runs uva (V1, the default engine since v0.8)',
     spec: (p, { model, hardware }) => {
-      const bytes = totalParams(model) * pointBpp(p, 'experts');
+      const bytes = totalParams(model) * pointBpp(p, 'experts', model);
       const maxLen = VLLM_MAX_MODEL_LEN[p.model];
       // Not 0 by default: an unknown max_model_len would silently reserve no KV cache.
       if (maxLen === undefined) throw new InputError(`${p.id}.model: no max_model_len known for ${p.model} (src/reproduce/systems.ts VLLM_MAX_MODEL_LEN, from the model's config.json); expected one of ${Object.keys(VLLM_MAX_MODEL_LEN).join(', ')}`);

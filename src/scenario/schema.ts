@@ -13,6 +13,7 @@ import { interconnectPresets, machinePresets } from '../hardware/interconnect.js
 
 export { dtypeSchema } from '../model/dtype.js';
 import { dtypeSchema } from '../model/dtype.js';
+import { tierSchema } from '../model/formats.js';
 
 export { capacitySchema, prefetchSchema, onMissSchema, policySchema, type Capacity, type PrefetchSpec, type OnMissSpec, type PolicySpec } from '../policies/spec.js';
 export { predictorSchema, predictorTrainingSchema, type PredictorSpec, type PredictorTraining } from '../predictors/spec.js';
@@ -22,14 +23,21 @@ const positiveInt = z.number().int().positive();
 const label = z.string().min(1).optional();
 const unit = z.number().min(0).max(1);
 
+/**
+ * A precision tier: a dtype (`int4`, sized at precision.groupSize), a named weight format
+ * (`{ format: hqq-3bit-g64 }`, src/model/formats.ts) or a dtype with its own group size
+ * (`{ dtype: int4, groupSize: 64 }`).
+ */
+export const tierPrecisionSchema = tierSchema(dtypeSchema);
+
 export const precisionSchema = z
   .object({
     /** Routed experts, on the host and on the GPU. */
-    experts: dtypeSchema.default('bf16'),
+    experts: tierPrecisionSchema.default('bf16'),
     /** Everything else (attention, shared experts, embeddings). */
-    dense: dtypeSchema.default('bf16'),
+    dense: tierPrecisionSchema.default('bf16'),
     kvCache: dtypeSchema.default('bf16'),
-    /** Weights per quantization group (scale + zero point per group) for int formats. */
+    /** Weights per quantization group (fp16 scale + zero point per group) for plain int dtypes of a tier. */
     groupSize: z.number().int().positive().default(128),
   })
   .strict();

@@ -26,6 +26,7 @@ import { TraceView } from '../predictors/trace-view.js';
 import { createPrefetch, prefetchLabelDetail, prefetchPolicies, prefetchPredictor } from '../policies/prefetch/index.js';
 import { createMissHandler, missCostsOf, missHandlerInfo, missLabel, missLowBit } from '../policies/miss/index.js';
 import { bytesPerParam } from '../model/derived.js';
+import { precisionBytesPerParam, tierLabel } from '../model/formats.js';
 import type { StepSource } from '../trace/steps.js';
 import type { planServing } from '../workload/plan.js';
 import { accessKeys } from '../trace/union.js';
@@ -307,8 +308,8 @@ export function policyOptions(prep: PreparedScenario, scenario: Scenario, i: num
   if (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly) {
     options.missHandler = createMissHandler(onMiss);
     const lowBit = missLowBit(onMiss);
-    if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= bytesPerParam(scenario.precision.experts, scenario.precision.groupSize)) {
-      warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${scenario.precision.experts}; the lower-bit copy saves nothing`);
+    if (lowBit && bytesPerParam(lowBit, scenario.precision.groupSize) >= precisionBytesPerParam(scenario.precision, 'experts', model)) {
+      warn(`policies[${i}].onMiss.dtype: ${lowBit} is no smaller than the experts' ${tierLabel(scenario.precision.experts)}; the lower-bit copy saves nothing`);
     }
     options.missCosts = missCostsOf(onMiss, cost);
     if (missHandlerInfo(onMiss.kind).bypassesCache && !pf && cachePolicyInfo(p.kind).fillsOnMiss) {

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { MoeModel } from '../model/types.js';
+import type { TierPrecision } from '../model/formats.js';
 import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
 import {
   cpuPresets,
@@ -21,6 +22,7 @@ import {
   weightFormats,
   type ExecutionSemantics,
   type RuntimeOverheads,
+  type WeightFormat,
   type WeightFormatName,
   ZERO_COPY_EFFICIENCY,
 } from '../timing/execution-semantics.js';
@@ -126,7 +128,7 @@ export const SPECULATIVE_RECALL = 0.8;
 export const MO_BUFFERS = 4;
 
 const hqq = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit']);
-const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'bf16', 'fp32']);
+const anyFormat = z.enum(['hqq-2bit', 'hqq-3bit', 'hqq-4bit', 'gptq-4bit', 'gguf-q4_k', 'gguf-q4_k_m', 'gguf-q4_0', 'bf16', 'fp32']);
 
 /**
  * deepspeed-zero with the MoE block a leaf module: no hooks under the block, so an expert call is the
@@ -320,9 +322,19 @@ export interface SystemPreset<S extends SystemSpec = SystemSpec> {
 
 type Of<K extends SystemKind> = Extract<SystemSpec, { kind: K }>;
 
-function formatPrecision(name: WeightFormatName, dense: string = 'bf16'): Record<string, unknown> {
-  const f = weightFormats[name];
-  return { experts: f.dtype, dense, kvCache: 'bf16', groupSize: f.groupSize };
+/** The precision a system's weight format gives a scenario: the experts in its storage format (src/model/formats.ts) where it has one. */
+function formatPrecision(name: WeightFormatName, dense: TierPrecision = 'bf16'): Record<string, unknown> {
+  const f = weightFormats[name] as WeightFormat;
+  return { experts: f.storage ? { format: f.storage } : f.dtype, dense, kvCache: 'bf16', groupSize: f.groupSize };
+}
+
+/**
+ * mixtral-offloading's fused Triton path dequantises only each group's 8-bit scale and zero to fp16
+ * first (two tensors of one element per group, each written and read: 2 x 2 B x 2 / groupSize
+ * bytes per parameter; 0.5 at the experts' group of 16).
+ */
+export function hqqTritonDequantBytesPerParam(name: WeightFormatName): number {
+  return (2 * 2 * 2) / weightFormats[name].groupSize;
 }
 
 const baseSemantics = (over: Partial<ExecutionSemantics>): ExecutionSemantics => ({
@@ -407,7 +419,8 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
           predictor: s.predictor ?? { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL },
         });
       }
-      return { policies, precision: formatPrecision(s.quantization, 'int4') };
+      // Attention in HQQ 4-bit at group 64 (the demo's attn_config); the gate, embeddings and LM head are fp16 in the code, sized with the dense tier here.
+      return { policies, precision: formatPrecision(s.quantization, { format: 'hqq-4bit-g64' }) };
     },
     semantics: (s) =>
       baseSemantics({
@@ -418,8 +431,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // HQQLinearTritonSavable.forward = forward_triton, a fused Triton dequant-matmul
         // (triton_matmul2/3/4_transpose) that reads the packed weight; only the 8-bit scale and zero
         // of each 16-weight group are dequantised to fp16 first (Quantizer.dequantize, written and
-        // read: 2 tensors x 2 B x 2 / 16 = 0.5 B/param), two small dequantisations per linear.
-        expertFormat: { ...weightFormats[s.quantization], name: `${s.quantization}-triton`, dequantBytesPerParam: 0.5, dequantKernelsPerExpert: 12, sources: [MO_LAYERS], fitted: false },
+        // read: 2 tensors x 2 B x 2 / 16 = 0.5 B/param at group 16, hqqTritonDequantBytesPerParam),
+        // two small dequantisations per linear.
+        expertFormat: { ...weightFormats[s.quantization], name: `${s.quantization}-triton`, dequantBytesPerParam: hqqTritonDequantBytesPerParam(s.quantization), dequantKernelsPerExpert: 12, sources: [MO_LAYERS], fitted: false },
         sources: [MO, MO_LAYERS],
       }),
   },

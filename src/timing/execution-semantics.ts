@@ -31,7 +31,8 @@ import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
 import { hfModelCode } from './hf-model-code.js';
-import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { attentionParams, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { precisionBytesPerParam } from '../model/formats.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
 export type Source = string;
@@ -100,9 +101,12 @@ export type CopyStream = 'copy-engine' | 'compute-stream';
 
 export interface WeightFormat {
   name: string;
-  /** The dtype moesim sizes it by (bytes per parameter incl. scales and zeros at the group size). */
+  /** The nominal dtype (the compute dtype and the HBM efficiency class follow it). */
   dtype: Dtype;
+  /** Weights per quantisation group (the storage format's, where it has one). */
   groupSize: number;
+  /** The storage format (src/model/formats.ts) that sizes it; absent: the plain dtype. */
+  storage?: string;
   /** Extra HBM bytes per parameter the dequantisation moves (0: dequantised inside the matmul kernel). */
   dequantBytesPerParam: number;
   /** Extra kernels per expert for the dequantisation (per weight matrix: 3 per expert in a SwiGLU FFN). */
@@ -489,10 +493,10 @@ export const weightFormats = {
   'hqq-2bit': {
     name: 'hqq-2bit',
     dtype: 'int2',
-    // HQQ groups of 16 with quant_scale/quant_zero: scale and zero are themselves 8-bit, 16 bits per
-    // 16 weights = 1 bit/param of metadata, 3 bits/param in all; moesim's int2 at group 32 (fp16
-    // scale + zero per 32 weights) has the same 3 bits/param.
-    groupSize: 32,
+    // HQQ groups of 16 with quant_scale/quant_zero: scale and zero are themselves 8-bit (and the
+    // scales' own fp16 scale and zero per 128), 3.016 bits/param in all (src/model/formats.ts).
+    groupSize: 16,
+    storage: 'hqq-2bit-g16',
     dequantBytesPerParam: 4,
     dequantKernelsPerExpert: 12,
     sources: [
@@ -503,17 +507,19 @@ export const weightFormats = {
   },
   'hqq-3bit': {
     name: 'hqq-3bit',
-    dtype: 'int4',
+    dtype: 'int3',
     groupSize: 64,
+    storage: 'hqq-3bit-g64',
     dequantBytesPerParam: 4,
     dequantKernelsPerExpert: 12,
-    sources: ['HQQ: as hqq-2bit; 3-bit is stored in 32-bit words of 10 values, sized here as int4 (over-estimates its bytes by ~30%)'],
+    sources: ['HQQ: as hqq-2bit; 3-bit is stored in 32-bit words of 10 values (3.2 bits) with 8-bit scales and zeros per 64 weights: 3.454 bits/param (src/model/formats.ts hqq-3bit-g64)'],
     fitted: true,
   },
   'hqq-4bit': {
     name: 'hqq-4bit',
     dtype: 'int4',
     groupSize: 64,
+    storage: 'hqq-4bit-g64',
     dequantBytesPerParam: 4,
     dequantKernelsPerExpert: 12,
     sources: ['HQQ: as hqq-2bit'],
@@ -523,6 +529,7 @@ export const weightFormats = {
     name: 'gptq-4bit',
     dtype: 'int4',
     groupSize: 128,
+    storage: 'gptq-4bit-g128',
     dequantBytesPerParam: 0,
     dequantKernelsPerExpert: 0,
     sources: ['GPTQ with the ExLlama/Marlin kernels: dequantisation fused into the matmul (no bf16 copy)'],
@@ -531,10 +538,31 @@ export const weightFormats = {
   'gguf-q4_k': {
     name: 'gguf-q4_k',
     dtype: 'int4',
-    groupSize: 32,
+    groupSize: 256,
+    storage: 'gguf-q4_k',
     dequantBytesPerParam: 0,
     dequantKernelsPerExpert: 0,
-    sources: ['llama.cpp ggml-cuda mmvq: quantised mat-vec kernels dequantise in registers (no bf16 copy); Q4_K is 4.5 bits/weight, sized as int4 with 32-weight groups'],
+    sources: ['llama.cpp ggml-cuda mmvq: quantised mat-vec kernels dequantise in registers (no bf16 copy); Q4_K is 4.5 bits/weight (block_q4_K, src/model/formats.ts)'],
+    fitted: false,
+  },
+  'gguf-q4_k_m': {
+    name: 'gguf-q4_k_m',
+    dtype: 'int4',
+    groupSize: 256,
+    storage: 'gguf-q4_k_m',
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['as gguf-q4_k; the Q4_K_M file type mixes Q4_K, Q5_K, Q6_K and Q8_0 tensors by llama.cpp\'s rules (src/model/formats.ts gguf-q4_k_m)'],
+    fitted: false,
+  },
+  'gguf-q4_0': {
+    name: 'gguf-q4_0',
+    dtype: 'int4',
+    groupSize: 32,
+    storage: 'gguf-q4_0',
+    dequantBytesPerParam: 0,
+    dequantKernelsPerExpert: 0,
+    sources: ['as gguf-q4_k; Q4_0 is 18 bytes per 32 weights, 4.5 bits/weight (block_q4_0, src/model/formats.ts)'],
     fitted: false,
   },
   bf16: {
@@ -846,7 +874,7 @@ export class SemanticCostModel extends RooflineCosts {
     }
     // Streamed dense weights: on the compute stream before the layer (a hook or functional_call that copies then computes).
     this.streamSec = new Float64Array(model.moeLayers.length);
-    const bpDense = bytesPerParam(precision.dense, precision.groupSize);
+    const bpDense = precisionBytesPerParam(precision, 'dense', model);
     const blockParams = attentionParams(model) + routerParams(model) + sharedExpertParams(model);
     const link = hardware.link;
     for (const j of semantics.streamedDenseLayers ?? []) {

@@ -7,6 +7,7 @@
  * multiply and a max.
  */
 import type { Dtype, MoeModel } from '../model/types.js';
+import { precisionBytesPerParam, tierDtype, type TieredPrecision } from '../model/formats.js';
 import type { Cpu, Gpu, Hardware, HostLink } from '../hardware/types.js';
 import type { Costs, MissCosts, StepCosts } from './costs.js';
 import {
@@ -22,12 +23,8 @@ import {
   sharedExpertParams,
 } from '../model/derived.js';
 
-export interface Precision {
-  experts: Dtype;
-  dense: Dtype;
-  kvCache: Dtype;
-  groupSize: number;
-}
+/** The scenario's precision: each weight tier a dtype or a named format (src/model/formats.ts). */
+export type Precision = TieredPrecision;
 
 /** Kernel launches the model charges: per transformer layer's non-expert work, and per expert. */
 export const KERNELS_PER_LAYER = 8; // norm, qkv, rope, attention, out-proj, norm, router, top-k
@@ -182,17 +179,16 @@ export class RooflineCosts implements Costs {
     this.h2dSec = links.h2dSec;
     this.d2hSec = links.d2hSec;
     this.cpuRoundTripSec = links.cpuRoundTripSec;
-    const g = precision.groupSize;
-    const bpExpert = bytesPerParam(precision.experts, g);
-    const bpDense = bytesPerParam(precision.dense, g);
+    const bpExpert = precisionBytesPerParam(precision, 'experts', model);
+    const bpDense = precisionBytesPerParam(precision, 'dense', model);
     const eParams = expertParams(model);
     this.expertParamCount = eParams;
     this.expertBytes = eParams * bpExpert;
     this.expertFlopsPerToken = 2 * eParams;
     this.hbm = gpu.hbmBytesPerSec;
     this.launch = gpu.launchOverheadSec;
-    const eFlops = gpu.flopsPerSec[computeDtype(precision.experts, gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
-    this.denseFlops = gpu.flopsPerSec[computeDtype(precision.dense, gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
+    const eFlops = gpu.flopsPerSec[computeDtype(tierDtype(precision.experts), gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
+    this.denseFlops = gpu.flopsPerSec[computeDtype(tierDtype(precision.dense), gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
     this.expertLaunchSec = KERNELS_PER_EXPERT * gpu.launchOverheadSec;
     this.expertMemSec = this.expertBytes / gpu.hbmBytesPerSec;
     this.expertSecPerToken = this.expertFlopsPerToken / eFlops;
@@ -263,12 +259,13 @@ export class RooflineCosts implements Costs {
   }
 
   /** The costs of the miss handlers, with lower-bit copies in `lowBit`. */
-  missCosts(lowBit: Dtype = this.precision.experts): MissCosts {
+  missCosts(lowBit?: Dtype): MissCosts {
+    // Without a lower-bit dtype the copy is the experts' own (their tier, a dtype or a named format).
     return {
       cpuExpertSec: (n) => this.cpuExpertSec(n),
       activationBytes: (n) => this.activationBytes(n),
-      lowBitExpertBytes: this.expertBytesAs(lowBit),
-      lowBitExpertSec: (n) => this.expertSecAs(lowBit, n),
+      lowBitExpertBytes: lowBit === undefined ? this.expertBytes : this.expertBytesAs(lowBit),
+      lowBitExpertSec: lowBit === undefined ? (n) => this.expertSec(n) : (n) => this.expertSecAs(lowBit, n),
     };
   }
 

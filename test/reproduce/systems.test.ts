@@ -69,14 +69,14 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   // -ngl by what fits: DeepSeek-V3 Q4 on 24 GiB: its last 2 of 61 blocks (~6 GiB each) after the 2 GiB reserve,
   // the per-head KV cache of num_ctx tokens per block (80 KiB a token) and room to stage one layer's
   // experts for the stated 500-token prompt (ggml-cuda offloads a >= 32-token batch's CPU weights)
-  expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 2, quantization: 'gguf-q4_k' });
+  expect(sys('kt-v02-llamacpp-8e')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 0, ngl: 2, quantization: 'gguf-q4_k_m' });
   // the issue states -ngl 28 for Mixtral Q4 on the RTX 3090
   expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ ngl: 28 });
   // a stated --n-cpu-moe passes through with its -ngl (llmfit PR #755: -ngl 99 --n-cpu-moe 36); unstated, 0
   expect(sys('llmfit-pr755-2080-qwen3-30b-ncmoe36')).toMatchObject({ kind: 'llama-cpp', nCpuMoe: 36, ngl: 99 });
   expect(sys('llamacpp-issue4729-3090-q4km')).toMatchObject({ nCpuMoe: 0 });
   // Ollama by the release of each cell: Mixtral (Feb 2024) by v0.1.27's proportional rule,
-  // 33 x (21.6 GiB avail - graph) / (KV + 28.4 GB file at 4.86 bits) = 26 of 33 slots;
+  // 33 x (21.6 GiB avail - graph) / (KV + 28.4 GB file: Q4_K_M's tensor mix) = 26 of 33 slots;
   // DeepSeek-V2-Lite (Feb 2025, EstimateGPULayers) Q4 (~9 GiB) fits whole: 27 blocks + the output layer
   expect(sys('mi-readme-mixtral-8x7b-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 26 });
   expect(sys('mi-readme-deepseek-v2-lite-ollama')).toMatchObject({ kind: 'llama-cpp', ngl: 28 });
@@ -88,7 +88,9 @@ test('capacity rules: accelerate layers, llama.cpp and Ollama -ngl, vLLM offload
   const d = sys('mi-readme-deepseek-v2-lite-vllm-cpu-offload').cpuOffloadGiB as number;
   expect(d).toBeGreaterThan(13.5);
   expect(d).toBeLessThan(15.5);
-  expect(sys('kt-v02-dual-8e')).toEqual({ kind: 'ktransformers', quantization: 'gguf-q4_k' });
+  expect(sys('kt-v02-dual-8e')).toEqual({ kind: 'ktransformers', quantization: 'gguf-q4_k_m' });
+  // Ollama's Q4_0 cell (issue #3301) takes the Q4_0 format
+  expect(sys('ollama-issue3301-3090-mixtral-q4-ngl23')).toMatchObject({ kind: 'llama-cpp', ngl: 23, quantization: 'gguf-q4_0' });
 });
 
 test('vLLM cells run the engine of the release that measured them (README history): Feb 2025 cells V0 (functional_call copy), the v0.8.5 cells of May 2025 V1 (UVA)', async () => {
@@ -209,6 +211,12 @@ test('a point whose experts dtype has no weight format for its system is refused
   // the stated pairs still map
   expect(pointScenario(edited('mo-t2-2bit-t4-naive', 'fp32'), { suite, baseDir: suiteBaseDir(FILE) }).system).toMatchObject({ quantization: 'fp32' });
   expect(sys('mo-t2-3bit-t4-naive')).toMatchObject({ quantization: 'hqq-3bit' });
+  // a named format of another family is refused the same way, naming the format field
+  const named = (id: string, format: string) => ({ ...byId(id), precision: { ...byId(id).precision, experts: { format } } }) as ReturnType<typeof byId>;
+  expect(() => pointScenario(named('mo-t2-3bit-t4-lru', 'gguf-q4_k_m'), { suite, baseDir: suiteBaseDir(FILE) })).toThrow(/mo-t2-3bit-t4-lru\.precision\.experts\.format: gguf-q4_k_m has no HQQ weight format for mixtral-offloading .*expected one of hqq-2bit-g16, hqq-3bit-g64, hqq-4bit-g64/);
+  expect(byId('mo-t2-3bit-t4-lru').precision).toEqual({ experts: { format: 'hqq-3bit-g64' }, dense: { format: 'hqq-4bit-g64' }, kvCache: 'fp16', groupSize: 128 });
+  expect(sys('mo-t2-3bit-t4-lru')).toMatchObject({ quantization: 'hqq-3bit' });
+  expect(sys('mo-t2-2bit-t4-lru')).toMatchObject({ quantization: 'hqq-2bit' });
 });
 
 test('every MOEINF_POINT_RUNS entry names a MoE-Infinity point of the suite (a mistyped id would fall back to the model row)', () => {

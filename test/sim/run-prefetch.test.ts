@@ -124,7 +124,7 @@ describe('scenarios with prefetching, predictors and miss handlers', () => {
     expect(bad({ kind: 'lru', cache: { perLayer: 4 }, prefetch: { kind: 'psychic' } })).toThrow(/policies\[0\]\.prefetch\.kind/);
     expect(bad({ kind: 'lru', cache: { perLayer: 4 }, predictor: { kind: 'path', train: { fraction: 0.5, path: 'a' } } })).toThrow(/fraction or path, not both/);
     expect(bad({ kind: 'static', cache: { perLayer: 4 }, prefetch: { kind: 'pregated' } })).toThrow(/unknown field "prefetch"/);
-    expect(bad({ kind: 'lru', cache: { perLayer: 4 }, onMiss: { kind: 'low-precision', dtype: 'int3' } })).toThrow(/onMiss\.dtype/);
+    expect(bad({ kind: 'lru', cache: { perLayer: 4 }, onMiss: { kind: 'low-precision', dtype: 'int5' } })).toThrow(/onMiss\.dtype/);
     const s = small([{ kind: 'lru', cache: { perLayer: 4 }, prefetch: { kind: 'pregated' }, predictor: { kind: 'affinity' } }]);
     await expect(runScenario(s, { baseDir: root })).rejects.toThrow(/policies\[0\]\.predictor: pregated models its pre-gate/);
     const one = small([{ kind: 'lru', cache: { perLayer: 4 }, predictor: { kind: 'affinity', train: { fraction: 0.5 } } }]);

@@ -28,7 +28,8 @@ describe('systems catalog', () => {
     expect(s.policies.map((p) => p.kind)).toEqual(['lru', 'lru']);
     expect(s.policies[0]).toMatchObject({ cache: { perLayer: 4 } });
     expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL } });
-    expect(s.precision).toEqual({ experts: 'int2', dense: 'int4', kvCache: 'bf16', groupSize: 32 });
+    // HQQ as the demo configures it: 2-bit experts at group 16, 4-bit attention at group 64 (src/model/formats.ts).
+    expect(s.precision).toEqual({ experts: { format: 'hqq-2bit-g16' }, dense: { format: 'hqq-4bit-g64' }, kvCache: 'bf16', groupSize: 16 });
     const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
     expect(own.policies.map((p) => p.kind)).toEqual(['none']);
     expect(own.precision.experts).toBe('int4');
@@ -69,6 +70,20 @@ describe('systems catalog', () => {
     const b = (await runScenario(bare, { baseDir: '.' })).results[0].metrics;
     expect(a.hits).toBe(b.hits);
     expect(a.tpotMs).toBeGreaterThan(b.tpotMs);
+  });
+
+  it("mixtral-offloading's fused Triton path dequantises each group's scale and zero: 8 / group bytes per weight, and the experts take the format's storage", () => {
+    const m = modelPresets['mixtral-8x7b'];
+    const fmt = (quantization: 'hqq-2bit' | 'hqq-3bit') => systemSemantics({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization, speculative: false }, m).expertFormat!;
+    expect(fmt('hqq-2bit').dequantBytesPerParam).toBe(0.5);
+    expect(fmt('hqq-3bit').dequantBytesPerParam).toBe(0.125);
+    expect(fmt('hqq-3bit').dtype).toBe('int3');
+    expect(expandSystem({ kind: 'mixtral-offloading', offloadPerLayer: 4, quantization: 'hqq-3bit', speculative: false }, m).precision).toEqual({
+      experts: { format: 'hqq-3bit-g64' },
+      dense: { format: 'hqq-4bit-g64' },
+      kvCache: 'bf16',
+      groupSize: 64,
+    });
   });
 
   it('mixtral-offloading writes evicted experts back by default (the published _swap); writeBack: false drops only that copy', async () => {
