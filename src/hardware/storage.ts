@@ -117,12 +117,13 @@ export const ssdPresets: Record<string, Ssd> = {
     name: 'Solidigm D7-P5520 7.68TB (PCIe 4.0 x4, U.2)',
     seqReadBytesPerSec: 7100 * MBps,
     randReadIops: 1_100_000,
-    // Not sourced (see source): every figure is session 26's recollection of the product brief.
+    // The product brief was not found (see source): 7,100 MB/s agrees with a published measurement;
+    // the IOPS and the QD1 latency are session 26's recollection of the brief, not sourced.
     readLatencySec: 82e-6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'not sourced: Solidigm D7-P5520 product brief (7.68 TB) as recalled in session 26: sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; the search tool found neither the brief nor a review (session 27). Nearest found: a catalog listing of the 3.84 TB SSDPF2KX038T11Z titled "D7-P5520 Series 6500 MB/s Read" (acmemicro.com, cited by a paper in the code index), a different capacity; and the predecessor Intel D7-P5500 (7.68 TB and less) at 7,000 MB/s sequential and 1M IOPS 4 KB random read (https://ilsoftware.it/intel-presenta-le-sue-unita-ssd-pcie-40-per-le-aziende-d7-p5500-e-d7-p5600_21379). Treat all three figures as estimates',
+      'not sourced: Solidigm D7-P5520 product brief (7.68 TB) as recalled in session 26: sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; the search tool found neither the brief nor a review (session 27). Nearest found: a catalog listing of the 3.84 TB SSDPF2KX038T11Z titled "D7-P5520 Series 6500 MB/s Read" (acmemicro.com, cited by a paper in the code index), a different capacity; and the predecessor Intel D7-P5500 (7.68 TB and less) at 7,000 MB/s sequential and 1M IOPS 4 KB random read (https://ilsoftware.it/intel-presenta-le-sue-unita-ssd-pcie-40-per-le-aziende-d7-p5500-e-d7-p5600_21379). Measured, secondary, for the sequential figure only: 4 x D7-P5520 7.68 TB (SSDPF2KX076T1, ext4) "每盘约 6.5–7.0 GB/s 读" (about 6.5-7.0 GB/s read per drive), and fio (libaio, direct=1) replaying 64 KiB production reads at random addresses "完全随机 26.59 GiB/s" over the 4 drives = 7.14 GB/s per drive (ljye2023/Tutti@8f4c1cf451982229853182a5b32f8a23868e9648:doc/design/kv-storage-layout-and-io-submission.md), consistent with 7,100 MB/s. The IOPS and the QD1 latency remain estimates',
   }),
   'apple-m3-max-ssd': drive({
     name: 'Apple internal SSD (MacBook Pro M3 Max, 2-4 TB)',
