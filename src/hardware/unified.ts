@@ -117,12 +117,12 @@ const socs: UnifiedSoc[] = [
     // 1 PFLOP FP4 sparse -> 500 dense FP4 -> 125 dense bf16 (x4 per halving of width); fp32 31 TFLOPS (NVIDIA at Hot Chips 2025, below).
     gpuFp32Tflops: 31,
     gpuBf16Tflops: 125,
-    // 10 Cortex-X925 x 32 FLOP/cycle x 3.9 GHz + 10 Cortex-A725 x 16 x 2.8 GHz = 1696 (clocks and FLOP/cycle not sourced).
-    cpuGflops: 10 * 32 * 3.9 + 10 * 16 * 2.8,
+    // X925: 5 x 3.9 GHz + 5 x 4.0 GHz, x 32 FLOP/cycle; A725: 10 x 2.8 GHz x 16 = 1712 (FLOP/cycle not sourced).
+    cpuGflops: (5 * 3.9 + 5 * 4.0) * 32 + 10 * 2.8 * 16,
     cores: 20,
     ssd: 'samsung-990-pro',
     source:
-      'NVIDIA DGX Spark product page: 128 GB LPDDR5x unified memory, 273 GB/s, 1 PFLOP FP4 (sparse), 20-core Arm CPU (10 X925 + 10 A725), up to 4 TB NVMe M.2; fp32: The Register on NVIDIA\'s Hot Chips 2025 GB10 talk (copy at https://afnnews.qaasid.com/145463): "roughly 1 petaFLOP of peak FP4 performance with sparsity or about 31 teraFLOPS of single precision compute (FP32)", and https://dgx-spark.warehack.ing/hardware/: 6,144 CUDA cores; dense bf16 derived; not sourced: the bf16 derivation rule (x4 per halving of width), the drive (a 990 PRO stands in for the unnamed M.2 drive), and the CPU FLOP/s: the 10 X925 + 10 A725 cores are confirmed ("10x Cortex-X925 + 10x Cortex-A725", https://dgx-spark.warehack.ing/hardware/), their clocks (3.9 / 2.8 GHz) and fp32 FLOP/cycle (32 / 16: four / two 128-bit FMA pipes) are session 26\'s recollection, not found by the search tool',
+      'NVIDIA DGX Spark product page: 128 GB LPDDR5x unified memory, 273 GB/s, 1 PFLOP FP4 (sparse), 20-core Arm CPU (10 X925 + 10 A725), up to 4 TB NVMe M.2; fp32: The Register on NVIDIA\'s Hot Chips 2025 GB10 talk (copy at https://afnnews.qaasid.com/145463): "roughly 1 petaFLOP of peak FP4 performance with sparsity or about 31 teraFLOPS of single precision compute (FP32)", and https://dgx-spark.warehack.ing/hardware/: 6,144 CUDA cores; dense bf16 derived; not sourced: the bf16 derivation rule (x4 per halving of width), the drive (a 990 PRO stands in for the unnamed M.2 drive), and the CPU FLOP/s: the 10 X925 + 10 A725 cores are confirmed ("10x Cortex-X925 + 10x Cortex-A725", https://dgx-spark.warehack.ing/hardware/), their clocks measured by Chips and Cheese ("All of the A725 cores run at 2.8 GHz. X925 cores clock up to 3.9 GHz on the first cluster, and up to 4 GHz on the second", https://old.chipsandcheese.com/2025/12/31/inside-nvidia-gb10s-memory-subsystem-from-the-cpu-side, five X925 per cluster); fp32 FLOP/cycle not sourced: 32 per X925 takes four of its "six 128-bit vector pipelines" (https://probsee.com/p/arm_cortex_x925) to do FMA, 16 per A725 two 128-bit FMA pipes, session 26\'s recollection (was 1,696 GFLOP/s with every X925 at 3.9 GHz)',
   },
   {
     key: 'strix-halo',
