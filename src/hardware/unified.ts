@@ -92,7 +92,7 @@ const socs: UnifiedSoc[] = [
     cores: 32,
     ssd: 'apple-m4-max-ssd',
     source:
-      'Apple Mac Studio (M3 Ultra) tech specs: up to 512 GB unified memory, 819 GB/s; two M3 Max dies (GPU, CPU FLOP/s twice the M3 Max: GPU 2 x 14.32 TFLOPS of the 40-core M3 Max at 1398 MHz, https://hmc-tech.com/gpu/apple-32-core-m4-max-vs-apple-40-core-m3-max, the same clock assumed; 80-core GPU, https://iphonewalle.netlify.app/2025/03/07/m3-ultra-chip-gpu-benchmark); CPU FLOP/s: 24 P-cores (two M3 Max dies of 12) at the M3 Max\'s 4.05 GHz and 32 fp32 FLOP/cycle (see m3-max; the M3 Ultra\'s own clock not sourced); the SSD is the M4 Max preset, whose random IOPS and QD1 latency are not sourced',
+      'Apple Mac Studio (M3 Ultra) tech specs: up to 512 GB unified memory, 819 GB/s; two M3 Max dies (GPU, CPU FLOP/s twice the M3 Max: GPU 2 x 14.32 TFLOPS of the 40-core M3 Max at 1398 MHz, https://hmc-tech.com/gpu/apple-32-core-m4-max-vs-apple-40-core-m3-max, the same clock assumed; 80-core GPU, https://iphonewalle.netlify.app/2025/03/07/m3-ultra-chip-gpu-benchmark); CPU FLOP/s: 24 P-cores (Apple\'s newsroom as quoted at https://mjtsai.com/blog/2025/03/05/apple-m3-ultra/: "links two M3 Max dies", "up to a 32-core CPU with 24 performance cores and eight efficiency cores") at the M3 Max\'s 4.05 GHz and 32 fp32 FLOP/cycle (see m3-max; the M3 Ultra\'s own clock not sourced); the SSD is the M4 Max preset, whose random IOPS and QD1 latency are not sourced',
   },
   {
     key: 'jetson-agx-orin-64gb',
