@@ -495,12 +495,14 @@ export const cpuPresets: Record<string, Cpu> = {
     name: 'NVIDIA Grace CPU (72 Arm Neoverse V2 cores, GH200)',
     dramBytes: 480 * GiB, // LPDDR5X
     dramBytesPerSec: 512e9, // datasheet: up to 512 GB/s
-    flopsPerSec: 7.1e12, // Grace CPU Superchip (144 cores) FP64 peak 7.1 TF -> 72 cores FP32 7.1 TF
+    // 72 cores x 3.1 GHz base x 32 fp32 FLOP/cycle (16 FP64 FLOP/cycle, twice as many fp32 lanes in
+    // the same 128-bit SVE2 vectors) = 7.14 TF, as the Grace CPU Superchip's FP64 7.1 TF over 144 cores.
+    flopsPerSec: 72 * 3.1e9 * 32,
     sockets: 1,
     cores: 72,
     isa: ['neon', 'sve2'],
-    flopsPerSecByIsa: { sve2: 7.1e12 },
-    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet (72 Neoverse V2 cores, up to 480 GB LPDDR5X at up to 512 GB/s), https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip; FP64 7.1 TF per 144 cores from the NVIDIA Grace CPU Superchip datasheet',
+    flopsPerSecByIsa: { sve2: 72 * 3.1e9 * 32 },
+    source: 'NVIDIA GH200 Grace Hopper Superchip datasheet (72 Neoverse V2 cores, up to 480 GB LPDDR5X at up to 512 GB/s), https://resources.nvidia.com/en-us-grace-cpu/grace-hopper-superchip; flopsPerSec = 72 cores x 3.1 GHz x 32 fp32 FLOP/cycle: "Grace can perform 16 FP64 FMA operations per cycle, so a Grace CPU with a nominal CPU frequency of 3.3GHz should report between 52 and 53 Gop/sec" (NVIDIA Grace CPU Benchmarking Guide, https://nvidia.github.io/grace-cpu-benchmarking-guide/foundations/FMA/index.html: 16 FP64 FLOP per cycle, i.e. four 128-bit FP/ASIMD pipes, as the Neoverse V2 port map lists "6-9 FP/ASIMD units 4 x SIMD (16 B, 128 bit)", https://www.emergentmind.com/topics/grace-arm-neoverse-v2-cpu after Laukemann et al. 2024), so 32 fp32 FLOP per cycle; 3.1 GHz: "host_processor_frequency": "3.1 GHz base / 3.44 GHz boost" for the Grace CPU in mlcommons/inference_results_v6.1 closed/Crusoe/systems/GB200-NVL72_GB200-186GB_aarch64x16_Dynamo.json (secondary: a GB200 system description); consistent with FP64 7.1 TF per 144 cores in the NVIDIA Grace CPU Superchip datasheet (144 x 16 x 3.1 GHz = 7.14 TF)',
   },
 };
 

@@ -8,7 +8,8 @@
  *   as the datasheet states): the drive's ceiling on requests per second.
  * - readLatencySec: the time of one 4 KiB read at queue depth 1 (command + flash read tR +
  *   transfer), from the datasheet's QD1 IOPS where one is published (latency = 1 / IOPS_QD1), else
- *   from published measurements (said so in `source`).
+ *   from published measurements. No preset's QD1 figure could be sourced with the search tool
+ *   (session 27): each source says "not sourced" and how the value was chosen.
  * - pcieGen, lanes: the drive's interface (informational; the read model uses the figures above).
  * - blockBytes, queueDepth: how the reader issues a large read (request size and requests in
  *   flight). The defaults are the datasheet's sequential-read conditions (128 KiB, QD32), under
@@ -93,34 +94,36 @@ export const ssdPresets: Record<string, Ssd> = {
     name: 'Samsung 990 PRO 2TB (PCIe 4.0 x4)',
     seqReadBytesPerSec: 7450 * MBps,
     randReadIops: 1_400_000,
-    // Datasheet: 4 KB random read QD1 22,000 IOPS -> 45.5 us per read.
-    readLatencySec: 1 / 22_000,
+    // Measured (secondary, TheFPSReview): CrystalDiskMark RND4K Q1T1 read 82 MB/s (1e6 bytes/s) of
+    // 4 KiB requests = 20,020 IOPS -> 49.95 us per read (was 1 / 22,000 = 45.5 us, unsourced).
+    readLatencySec: 4096 / 82e6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'Samsung 990 PRO data sheet (MZ-V9P2T0): sequential read 7,450 MB/s, random read 4 KB QD32 1,400K IOPS (2 TB), confirmed by https://www.slashcam.com/news/single/Samsung-990-PRO--New-NVMe-SSD-top-model-reaches-th-17407.html; QD1 random read 22K IOPS from the data sheet, from memory (not confirmed by the search tool)',
+      'Samsung 990 PRO data sheet (MZ-V9P2T0): sequential read 7,450 MB/s, random read 4 KB QD32 1,400K IOPS (2 TB), confirmed by https://www.slashcam.com/news/single/Samsung-990-PRO--New-NVMe-SSD-top-model-reaches-th-17407.html and the retailer listing of the MZ-V9P2T0BW, https://www.digitec.ch/en/s1/product/samsung-990-pro-2000-gb-m2-7450-mbs-2000-gb-m2-ssd-35511542 ("sequential read speeds up to 7450 MB/s", "up to 1400K IOPS for reads"); readLatencySec measured, secondary: "In RND4K Q1T1 performance the Samsung 990 PRO 1TB SSD dominates performance in read performance at 82MB/s" (TheFPSReview, Samsung 990 PRO with Heatsink 1TB review, https://www.thefpsreview.com/2024/05/27/samsung-990-pro-with-heatsink-1tb-pcie-gen4-m-2-nvme-ssd-review/4), i.e. 82e6 / 4096 = 20,020 IOPS at QD1, 49.95 us per 4 KiB read through Windows and the file system; the 1 TB model (the 2 TB not measured there: QD1 reads wait on one die\'s read, so capacity changes them little, an assumption). Samsung\'s data sheet QD1 figure (22K IOPS as recalled in session 26) was not found by the search tool',
   }),
   'wd-sn850x': drive({
     name: 'WD_BLACK SN850X 2TB (PCIe 4.0 x4)',
     seqReadBytesPerSec: 7300 * MBps,
     randReadIops: 1_200_000,
-    // WD publishes no QD1 figure; ~17K IOPS (4 KB QD1) is the order reviews measure: from memory.
+    // WD publishes no QD1 figure; 1 / 17,000 IOPS = 59 us: not sourced (see source).
     readLatencySec: 1 / 17_000,
     pcieGen: 4,
     lanes: 4,
     source:
-      'WD_BLACK SN850X product brief: sequential read 7,300 MB/s (all capacities), random read 1,200K IOPS (2 TB), https://www.tomshardware.com/news/wd-black-sn850x-pcie-40-ps5-ssd-hits-retail-4tb-for-dollar820; QD1 latency (~59 us) from published reviews, from memory (not confirmed by the search tool)',
+      'WD_BLACK SN850X product brief: sequential read 7,300 MB/s (all capacities), random read 1,200K IOPS (2 TB), https://www.tomshardware.com/news/wd-black-sn850x-pcie-40-ps5-ssd-hits-retail-4tb-for-dollar820, and the 2 TB review at https://www.newsdirectory3.com/nvme1-4-pcie4-0x4-wd-black-sn850x-2tb-with-the-fastest-sequential-read-and-write-speed-reviews-8/ ("Sequential Read: 7,300MB/s", "Read IOPS: 1,200K"); readLatencySec not sourced: WD publishes no QD1 figure, and 1 / 17K IOPS (59 us) is the order session 26 recalled from reviews, not a measurement of this drive the search tool found (session 27); KitGuru\'s CrystalDiskMark 8 single-thread 4K QD1 random reads of other PCIe 4 drives are of the same order: Lexar NM790 4TB 20,176 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/lexar-nm790-with-heatsink-4tb-ssd-review/11), TeamGroup T-Force Cardea A440 Pro Special Series 1TB 20,336 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/teamgroup-t-force-cardea-a440-pro-special-series-1tb-ssd-review/11), secondary and not of this drive',
   }),
   'solidigm-d7-p5520': drive({
     name: 'Solidigm D7-P5520 7.68TB (PCIe 4.0 x4, U.2)',
     seqReadBytesPerSec: 7100 * MBps,
     randReadIops: 1_100_000,
-    // Product brief: 4 KB random read latency (QD1) typical ~82 us: from memory.
+    // The product brief was not found (see source): 7,100 MB/s agrees with a published measurement;
+    // the IOPS and the QD1 latency are session 26's recollection of the brief, not sourced.
     readLatencySec: 82e-6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'Solidigm D7-P5520 product brief (7.68 TB): sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; all from memory (the search tool did not find the brief)',
+      'not sourced: Solidigm D7-P5520 product brief (7.68 TB) as recalled in session 26: sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; the search tool found neither the brief nor a review (session 27). Nearest found: a catalog listing of the 3.84 TB SSDPF2KX038T11Z titled "D7-P5520 Series 6500 MB/s Read" (acmemicro.com, cited by a paper in the code index), a different capacity; and the predecessor Intel D7-P5500 (7.68 TB and less) at 7,000 MB/s sequential and 1M IOPS 4 KB random read (https://ilsoftware.it/intel-presenta-le-sue-unita-ssd-pcie-40-per-le-aziende-d7-p5500-e-d7-p5600_21379). Measured, secondary, for the sequential figure only: 4 x D7-P5520 7.68 TB (SSDPF2KX076T1, ext4) "每盘约 6.5–7.0 GB/s 读" (about 6.5-7.0 GB/s read per drive), and fio (libaio, direct=1) replaying 64 KiB production reads at random addresses "完全随机 26.59 GiB/s" over the 4 drives = 7.14 GB/s per drive (ljye2023/Tutti@8f4c1cf451982229853182a5b32f8a23868e9648:doc/design/kv-storage-layout-and-io-submission.md), consistent with 7,100 MB/s. The IOPS and the QD1 latency remain estimates',
   }),
   'apple-m3-max-ssd': drive({
     name: 'Apple internal SSD (MacBook Pro M3 Max, 2-4 TB)',
@@ -130,7 +133,7 @@ export const ssdPresets: Record<string, Ssd> = {
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; published measurements (Blackmagic Disk Speed Test / AmorphousDiskMark reviews of M3 Max MacBook Pros) read ~5.5-6.5 GB/s sequential; 4 KB random and QD1 latency of the order of other PCIe 4 drives; all from memory (not confirmed by the search tool: the nearest measurements it found are of the predecessors, https://www.macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds: Blackmagic read 5,319 MB/s on a 2 TB 14-inch M2 Max, 5,372 MB/s on a 2 TB 16-inch M2 Pro, 5,797 MB/s on a 1 TB M1 Pro; and a report that "SSD speeds remained similar between the M1 Max and M3 Max", https://www.insidewalessport.co.uk/performance-comparison-m3-max-macbook-pro-vs-m1-max-macbook-pro/; so 6,000 MB/s may be ~10% high)',
+      'Apple publishes no SSD figures; not sourced: sequential 6,000 MB/s, randReadIops 200K and readLatencySec 60 us not sourced: session 26\'s estimates (6,000 MB/s from recalled Blackmagic / AmorphousDiskMark reviews of M3 Max MacBook Pros; 4 KB random and QD1 latency taken of the order of other PCIe 4 drives), unconfirmed by the search tool in sessions 26 and 27 (the nearest measurements it found are of the predecessors, https://www.macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds: Blackmagic read 5,319 MB/s on a 2 TB 14-inch M2 Max, 5,372 MB/s on a 2 TB 16-inch M2 Pro, 5,797 MB/s on a 1 TB M1 Pro; and a report that "SSD speeds remained similar between the M1 Max and M3 Max", https://www.insidewalessport.co.uk/performance-comparison-m3-max-macbook-pro-vs-m1-max-macbook-pro/; so 6,000 MB/s may be ~10% high)',
   }),
   'apple-m4-max-ssd': drive({
     name: 'Apple internal SSD (MacBook Pro / Mac Studio M4 Max)',
@@ -141,7 +144,7 @@ export const ssdPresets: Record<string, Ssd> = {
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; sequential read from The Verge\'s M5 Max MacBook Pro review as summarised at https://briefly.co/anchor/Gadgets/story/apples-new-m5-max-feels-like-a-huge-upgrade-if-you-bought-your-laptop-3-years-ago: the 4 TB SSD of the 16-inch M5 Max "could sustain a 13.6GB/s read speed", "86% faster reads ... than M4 counterparts", so 13.6 / 1.86 = 7.3 GB/s for the M4 Max 4 TB (was 6,700 MB/s from memory); random IOPS and QD1 latency as for the M3 Max SSD, from memory (not confirmed by the search tool)',
+      'Apple publishes no SSD figures; sequential read from The Verge\'s M5 Max MacBook Pro review as summarised at https://briefly.co/anchor/Gadgets/story/apples-new-m5-max-feels-like-a-huge-upgrade-if-you-bought-your-laptop-3-years-ago: the 4 TB SSD of the 16-inch M5 Max "could sustain a 13.6GB/s read speed", "86% faster reads ... than M4 counterparts", so 13.6 / 1.86 = 7.3 GB/s for the M4 Max 4 TB (was 6,700 MB/s from memory); randReadIops 200K and readLatencySec 60 us not sourced: the M3 Max SSD\'s estimates, unconfirmed by the search tool (sessions 26 and 27)',
   }),
 };
 
