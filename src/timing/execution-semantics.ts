@@ -1009,8 +1009,8 @@ export class SemanticCostModel extends RooflineCosts {
     if (!h || this.cpuLayer[j] === 1) return 0;
     const link = this.hardware.link;
     let sec = 0;
-    for (const t of h.toHost) sec += link.latencySec + splitTensorBytes(t, this.model, tokens) / link.d2hBytesPerSec;
-    for (const t of h.toDevice) sec += link.latencySec + splitTensorBytes(t, this.model, tokens) / link.h2dBytesPerSec;
+    for (const t of h.toHost) sec += linkSec(link.latencySec, link.d2hBytesPerSec, splitTensorBytes(t, this.model, tokens));
+    for (const t of h.toDevice) sec += linkSec(link.latencySec, link.h2dBytesPerSec, splitTensorBytes(t, this.model, tokens));
     return sec;
   }
 
