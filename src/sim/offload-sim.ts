@@ -445,6 +445,8 @@ export class OffloadSim implements JobListener, LoopPosition {
   private cpuJobSec(n: number, inTask = false): number {
     const mc = this.missCosts!;
     if (inTask && mc.cpuTaskPerLayer) return mc.cpuExpertSec(n);
+    // A runtime's own hand-off (llama.cpp's split copies) moves the whole step's hidden states.
+    if (mc.cpuTaskHandoffSec) return mc.cpuTaskHandoffSec(this.layer, this.step!.count) + mc.cpuExpertSec(n);
     return this.cost.cpuRoundTripSec(mc.activationBytes(n), mc.cpuExpertSec(n));
   }
 

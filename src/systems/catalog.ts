@@ -16,6 +16,7 @@ import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpert
 import {
   cpuPresets,
   GGML_CPU_COMMIT,
+  GGML_SCHED_CPU_EXPERTS_HANDOFF,
   GGML_THREADS_ACROSS_SOCKETS,
   linkPresets,
   runtimes,
@@ -503,9 +504,10 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
       `without --numa (${LLAMA_ARG}: the option is off unless given) the mmap'ed weights sit in the page cache of the node that first read them and the threads span every socket unpinned: on a multi-socket host the CPU reads them at one node's bandwidth, dramBytesPerSec / sockets (cpuWeightsOnOneNode), and at ${GGML_THREADS_ACROSS_SOCKETS} of it, because ggml splits a decode mat-vec's rows evenly over threads on both sockets and each op waits for the remote half (cpuThreadsAcrossSocketsFraction; mozilla-ai/llamafile issue #765: 2x Xeon Gold 5218, ~4 t/s unpinned against ~8 t/s bound to one node; GGML_THREADS_ACROSS_SOCKETS in src/timing/execution-semantics.ts). A thread excerpt agrees in direction only: llama-bench tg128, -t 64 on a 2-socket host, a dense Q4_0 model at -ngl 0 from a cold start: 3.70 tok/s with --numa distribute against 7.89 with the weights copied to both nodes (ggml-org/llama.cpp PR #27986): 0.47 of both nodes' rate, which would be 0.94 of one node's if the cold start left the pages in one node, as the thread does not establish (the model charges 0.5 x one node's, 0.25 of both nodes', on llamafile #765's controlled pair); ggml_numa_init warns that kernel NUMA balancing "has been observed to impair performance" (${GGML_CPU})`,
       'an MLA model\'s KV cache per head, decompressed (mlaCache per-head, the default: DeepSeek-V3 128 x (192 + 128) f16 values = 80 KiB per token and layer, 71x the latent\'s 1152 bytes), read by each decode step on the device that holds the layer (the CPU for a CPU-resident layer): llama.cpp before ggml-org/llama.cpp PR #12801 (Apr 2025; the PR threads #11446 and #12801 were read, not the code at a commit); mlaCache latent for later releases',
       `a layer's CPU experts are one task (cpuTaskPerLayer): build_moe_ffn computes the selected experts of a layer with one ggml_mul_mat_id per matrix on the backend that holds them (${LLAMA_GRAPH})`,
+      `the task's hand-off is the ggml scheduler's (cpuSplitHandoff, GGML_SCHED_CPU_EXPERTS_HANDOFF in src/timing/execution-semantics.ts: ${GGML_SCHED_CPU_EXPERTS_HANDOFF.sources.join('; ')}): at a layer whose attention is on the GPU, the CPU split (up, gate, SwiGLU, down) gets the normed hidden state (f32) and the expert ids (int32), and the next GPU split gets the down outputs (f32, one row per routed slot), each one blocking copy at the link's small-copy latency: three per layer, where the generic CPU round trip charges two bf16 hidden states; inside a CPU-resident layer (-ngl) there is no split boundary, so no copy (the block boundary's one is charged with the layer)`,
     ],
     simplifies: [
-      'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (which charges a hidden-state round trip per expert the layer does not need)',
+      'a CPU layer\'s attention is charged on the GPU stream\'s timeline (the GPU waits for it; the time is the CPU roofline), its experts go through the CPU miss handler (with no hand-off copy: cpuSplitHandoff charges none inside a CPU-resident layer)',
       'the input embeddings (always on the CPU in llama.cpp) cross to the GPU without a charge',
       '-ot regular-expression placement is expressible only as a static profile (policies: static with profile)',
       'threads across sockets: the 0.5 applies to every CPU read on a multi-socket host; the mat-vecs with at least 4 chunks of 64 rows per thread are work-stolen instead (DeepSeek-V3 at 64 threads: wq_b, wkv_b and the output layer, ~9% of a layer\'s bytes), and the KV cache\'s placement is taken as the weights\'',
@@ -546,6 +548,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
         // the backend holding the expert tensors (llm_graph_context::build_moe_ffn): the CPU split
         // of a layer gets the hidden states once, not once per expert.
         cpuTaskPerLayer: true,
+        // ... handed over by the scheduler's split copies: two tensors to the CPU split (the normed
+        // hidden state, the expert ids), one back (the down outputs), each a blocking copy.
+        cpuSplitHandoff: GGML_SCHED_CPU_EXPERTS_HANDOFF,
         // No point states --numa (default: disabled, ${LLAMA_ARG}: "--numa TYPE attempt optimizations
         // that help on some NUMA systems ... if run without this previously, it is recommended to
         // drop the system page cache"): the weights are where the page cache put them, one node.

@@ -83,6 +83,13 @@ export interface MissCosts {
    * way per layer, not per expert. Absent or false: one round trip per CPU expert.
    */
   readonly cpuTaskPerLayer?: boolean;
+  /**
+   * Seconds of a CPU task's hand-off at MoE layer `layer` in a step of `tokens` tokens when the
+   * runtime moves it its own way (llama.cpp: the ggml scheduler's synchronous split-input copies,
+   * ExecutionSemantics.cpuSplitHandoff): charged with the layer's first CPU expert in place of
+   * cpuRoundTripSec's two copies. Undefined: cpuRoundTripSec.
+   */
+  cpuTaskHandoffSec?(layer: number, tokens: number): number;
 }
 
 /** Everything the simulator charges time for. */

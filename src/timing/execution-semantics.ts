@@ -130,6 +130,33 @@ export interface CpuSemantics {
   fitted: boolean;
 }
 
+/** One tensor crossing a CPU/GPU split boundary per CPU task; its bytes per token. */
+export interface SplitTensor {
+  name: string;
+  /** Bytes per hidden-size element (an f32 hidden state: 4). */
+  perHidden?: number;
+  /** Bytes per routed slot (top-k int32 expert ids: 4). */
+  perSlot?: number;
+  /** Bytes per routed slot and hidden-size element (one f32 row per routed expert: 4). */
+  perSlotHidden?: number;
+}
+
+/** The tensors a CPU task's split boundary copies (ExecutionSemantics.cpuSplitHandoff). */
+export interface CpuSplitHandoff {
+  /** Device to host, before the CPU split runs. */
+  toHost: SplitTensor[];
+  /** Host to device, into the GPU split after it. */
+  toDevice: SplitTensor[];
+  sources: Source[];
+}
+
+/** Bytes of `t` for `tokens` tokens of `model`. */
+export function splitTensorBytes(t: SplitTensor, model: MoeModel, tokens: number): number {
+  const h = model.hiddenSize;
+  const k = model.topK;
+  return tokens * (h * (t.perHidden ?? 0) + k * (t.perSlot ?? 0) + k * h * (t.perSlotHidden ?? 0));
+}
+
 export interface ExecutionSemantics {
   runtime: RuntimeOverheads;
   link: LinkSemantics;
@@ -210,6 +237,15 @@ export interface ExecutionSemantics {
    * KExpertsCPU: one cpuinfer moe.forward per layer); false: a round trip per CPU expert.
    */
   cpuTaskPerLayer?: boolean;
+  /**
+   * A CPU task's hand-off as the runtime's scheduler moves it (llama.cpp's ggml_backend_sched): the
+   * CPU split's inputs from the GPU and its outputs back, each tensor one synchronous copy at the
+   * link's latency (LINK: latencySec with the link preset's per-transfer cost). Charged with the
+   * first CPU expert of a layer whose non-expert work is on the GPU, in place of cpuRoundTripSec's
+   * two bf16 hidden-state copies; nothing inside a CPU-resident layer (cpuResidentLayers: its whole
+   * block is one CPU split, whose boundary preExpertSec charges). Absent: cpuRoundTripSec.
+   */
+  cpuSplitHandoff?: CpuSplitHandoff;
   /**
    * Copy calls per weight upload: a runtime that moves a module's weights tensor by tensor (HF
    * Accelerate's AlignDevicesHook: one set_module_tensor_to_device per parameter) pays the link's
@@ -618,6 +654,44 @@ export const GGML_CPU_COMMIT = '005913fdaccf4efd0ef8f3b4be43e9540e8b06c7';
  */
 export const GGML_THREADS_ACROSS_SOCKETS = 0.5;
 
+/** The ggml backend scheduler source read for llama.cpp's CPU/GPU split copies. */
+export const GGML_BACKEND_COMMIT = '5bc7a7409fc39d2801b3eeddc9e22fdd4bda718d';
+/** The llama.cpp graph source read for the MoE FFN's nodes (build_moe_ffn). */
+export const LLAMA_GRAPH_COMMIT = '434f71a5b4d1ff9c9c9b59e08326f0fe3d15193a';
+
+/**
+ * The split copies around a layer's CPU experts when llama.cpp keeps a layer's experts in host
+ * memory and the rest of the layer on the GPU (--n-cpu-moe, -ot exps=CPU). From the code:
+ * build_moe_ffn (ggml-org/llama.cpp@${LLAMA_GRAPH_COMMIT}:src/llama-graph.cpp) computes the router
+ * (logits, softmax, top-k selected_experts, get_rows weights, their normalisation) with GPU weights,
+ * then ggml_mul_mat_id for up, gate and down with the expert tensors, the SwiGLU between them, then
+ * ggml_mul(experts, weights), n_expert_used - 1 ggml_add of views, and the residual add. The
+ * scheduler (ggml-org/llama.cpp@${GGML_BACKEND_COMMIT}:ggml/src/ggml-backend.cpp
+ * ggml_backend_sched_split_graph) assigns an op to the backend of its weights (pass 1), then
+ * expands the GPU backends down and up over unassigned ops, stopping at CPU ops ("cpu will never be
+ * used unless weights are on cpu, or there are no gpu ops between cpu ops", pass 2), the rest last:
+ * so the CPU split is up, gate, SwiGLU and down; the weights multiply and the adds, between down and
+ * the next GPU op, expand to the GPU. Pass 5 makes every source on another backend a split input:
+ * the CPU split's are the normed hidden state (f32, a view of the GPU's ffn_norm output) and
+ * selected_experts (int32, n_expert_used per token); the next GPU split's is the down output, one
+ * f32 row of n_embd per routed slot. ggml_backend_sched_compute_splits copies each input in turn: a
+ * split backend without cpy_tensor_async (the CPU's has none; CUDA's takes CUDA-to-CUDA copies
+ * only, seen in ggml-cuda.cu excerpts of stored versions) synchronises the input's backend and
+ * calls ggml_backend_tensor_copy, a blocking tensor get or set: three copies per layer, each paying
+ * the link's small-copy latency.
+ */
+export const GGML_SCHED_CPU_EXPERTS_HANDOFF: CpuSplitHandoff = {
+  toHost: [
+    { name: 'the normed hidden state (ffn_norm output, f32)', perHidden: 4 },
+    { name: 'selected_experts (int32 expert ids)', perSlot: 4 },
+  ],
+  toDevice: [{ name: 'ffn_moe_down (f32, one row per routed slot)', perSlotHidden: 4 }],
+  sources: [
+    `ggml-org/llama.cpp@${GGML_BACKEND_COMMIT}:ggml/src/ggml-backend.cpp (ggml_backend_sched_split_graph passes 1, 2 and 5; ggml_backend_sched_compute_splits: per split input, ggml_backend_synchronize(input_backend) then ggml_backend_tensor_copy when the split backend has no cpy_tensor_async)`,
+    `ggml-org/llama.cpp@${LLAMA_GRAPH_COMMIT}:src/llama-graph.cpp (llm_graph_context::build_moe_ffn: top-k selected_experts and weights on the router's backend, build_lora_mm_id for up, gate and down, ggml_mul(experts, weights), the views and n_expert_used - 1 ggml_add)`,
+  ],
+};
+
 /**
  * llama.cpp CPU decode on single-socket desktops, published outside the reproduce suite: ggml-org/llama.cpp
  * issue #4716 (Dec 2023 - Jan 2024). Bytes per token are Mixtral-8x7B's active parameters (12.75 G:
@@ -949,7 +1023,23 @@ export class SemanticCostModel extends RooflineCosts {
 
   override missCosts(lowBit?: Dtype): MissCosts {
     const mc = super.missCosts(lowBit);
-    return this.semantics.cpuTaskPerLayer ? { ...mc, cpuTaskPerLayer: true } : mc;
+    const task = this.semantics.cpuTaskPerLayer ? { ...mc, cpuTaskPerLayer: true } : mc;
+    return this.semantics.cpuSplitHandoff ? { ...task, cpuTaskHandoffSec: (j: number, tokens: number) => this.cpuSplitHandoffSec(j, tokens) } : task;
+  }
+
+  /**
+   * Seconds of the split copies around MoE layer `j`'s CPU task over `tokens` tokens
+   * (semantics.cpuSplitHandoff): each tensor one copy at the link's latency plus its bytes; 0 in a
+   * CPU-resident layer, or without cpuSplitHandoff.
+   */
+  cpuSplitHandoffSec(j: number, tokens: number): number {
+    const h = this.semantics.cpuSplitHandoff;
+    if (!h || this.cpuLayer[j] === 1) return 0;
+    const link = this.hardware.link;
+    let sec = 0;
+    for (const t of h.toHost) sec += linkSec(link.latencySec, link.d2hBytesPerSec, splitTensorBytes(t, this.model, tokens));
+    for (const t of h.toDevice) sec += linkSec(link.latencySec, link.h2dBytesPerSec, splitTensorBytes(t, this.model, tokens));
+    return sec;
   }
 
   override expertSecAs(dtype: Dtype, tokens: number): number {
