@@ -346,8 +346,9 @@ function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats 
  * one released longest ago). Before the samples, backend.warmBuffers puts the destinations in the
  * state the replay's passes have too: enough buffers faulted in and freed that, with the ring
  * held (transferRingLive), every upload reuses one past the pool's threshold: no sample pays for
- * allocation or page faults (before session 27 the warm-up freed only the ring, one buffer short
- * of the threshold, so samples went into fresh pages or reused ones by history), and none finds
+ * allocation or page faults (before session 27 the warm-up freed only as many as the ring holds,
+ * so once the ring held its buffers the free list fell below the threshold and samples went into
+ * fresh pages or reused ones by history), and none finds
  * its source or destination in a cache.
  */
 export async function benchTransfer(

@@ -631,10 +631,14 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
         for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
         layer = -1;
-        if (waited) w0 = waited();
         untimed = 0n;
         t0 = now();
         tl = t0;
+        // The waits are read inside the step's clock readings, never outside them: a wait for a core
+        // between the two readings (reading schedstat is a system call, a point of preemption) would
+        // otherwise be counted as the step's without being in its time (seen: waits >= 100% of a
+        // pass's step time under a load of 10 on 2 cores).
+        if (waited) w0 = waited();
       } else if (op === OP_LAYER) {
         await side.layerEnd(hidden, h, c);
         const t = now() - untimed;
@@ -770,10 +774,11 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         }
       } else if (op === OP_STEP_END) {
         await side.layerEnd(hidden, h, c);
+        const w1 = waited ? waited() : 0;
         const t = now() - untimed;
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
-        if (waited) c.stepWaitSec.push(waited() - w0);
+        if (waited) c.stepWaitSec.push(w1 - w0);
         for (let j = 0; j < step!.count * h; j++) {
           if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
         }
