@@ -76,6 +76,22 @@ export interface Backend {
   /** Host-to-device transfer of one buffer of `data.length` elements, as [1, n] unless dims are given. */
   uploadBuffer(data: HostArray, dtype: ExpertDtype, dims?: readonly number[]): Promise<DeviceBuffer>;
   releaseBuffer(buffer: DeviceBuffer): void;
+  /**
+   * Puts the device memory of buffers of `length` elements of `dtype` in the state every timed
+   * upload of them must find, the same in the calibration, the drift probes and the replay's
+   * passes: up to `live` of them held at once (the new one included), every upload goes into a buffer whose pages were
+   * faulted in and which is cold (reused past the allocator's threshold), none into fresh pages.
+   * Untimed; until the returned function is called. On the cpu backend: warmBufferCount buffers
+   * allocated, every page written, and freed in order, their free list kept out of the allocator's
+   * bound (an upload into fresh pages pays a page fault per 4 KiB: x4 to x6 the time of one into a
+   * reused buffer on the 2-core VMs, reports/calibration/s27-drift/fresh-vs-reused.txt). On webgpu
+   * nothing: ORT's WebGPU EP allocates its buffers itself (not steered from here; not measured).
+   */
+  warmBuffers(dtype: ExpertDtype, length: number, live: number): () => void;
+  /** The cpu backend: device buffers carved out of new memory so far (their pages not yet faulted in; warmBuffers's own not counted). */
+  freshBuffers?(): number;
+  /** The cpu backend: its device memory's reuse threshold, bytes (OpenBackendOptions.cpuReuseAfterBytes). */
+  readonly reuseAfterBytes?: number;
   /** Resolves once all work submitted so far has completed on the device. */
   sync(): Promise<void>;
   /** The smallest thing a run can do: a 1x1 Identity, host to host. */
@@ -125,6 +141,13 @@ export interface OpenBackendOptions {
    * environment variable MOESIM_CPU_THREADS sets it too. A profile and a replay must use the same.
    */
   cpuThreads?: number;
+  /**
+   * CPU backend: a freed device buffer is handed out again only once this many bytes of buffers
+   * of its size were freed after it. Default: twice the last-level cache (lastLevelCacheBytes),
+   * so that no upload finds its destination in a cache. Tests set a small one to keep the warm
+   * sets (warmBuffers) small.
+   */
+  cpuReuseAfterBytes?: number;
 }
 
 /**
@@ -139,7 +162,7 @@ export async function openBackend(name: BackendName | string, options: OpenBacke
   if (!(Number.isInteger(threads) && threads > 0)) {
     throw new InputError(`MOESIM_CPU_THREADS: expected a positive integer, got ${JSON.stringify(env)}`);
   }
-  return backend === 'cpu' ? openCpu(ort, threads) : openWebGpu(ort, options);
+  return backend === 'cpu' ? openCpu(ort, threads, options.cpuReuseAfterBytes ?? 2 * lastLevelCacheBytes()) : openWebGpu(ort, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +238,21 @@ export function lastLevelCacheBytes(): number {
 }
 
 const PAGE = 4096;
+
+/**
+ * Buffers of `bytes` a SlabAllocator whose reuse threshold is `reuseAfterBytes` must hold freed so
+ * that, with up to `live` of them held at once (the one being allocated included), every
+ * allocation reuses one of them: a freed buffer comes back once `reuseAfterBytes` of its size were
+ * freed after it, i.e. when its list holds at least reuseAfterBytes / bytes + 1 buffers, and up
+ * to live - 1 are out when one more is asked for: ceil(reuseAfterBytes / bytes) + live.
+ * Calibration's warm-up of session 26 freed only ceil(reuseAfterBytes / bytes) (its ring, the
+ * cold rotation), short of it by the ring the timed uploads hold, so its uploads went into fresh
+ * or reused pages depending on what ran before (x0.3 to x7 of the profile's time, README "Miss
+ * handlers and serving, measured").
+ */
+export function warmBufferCount(bytes: number, reuseAfterBytes: number, live: number): number {
+  return Math.ceil(reuseAfterBytes / Math.max(1, bytes)) + Math.max(1, live);
+}
 /**
  * Slab size. glibc serves allocations of 32 MiB and more (its largest dynamic mmap threshold) with
  * mmap, so every slab starts at the same offset within a page.
@@ -239,6 +277,9 @@ export class SlabAllocator {
   private freeBytes = 0;
   private readonly lastFreed = new Map<string, number>();
   private tick = 0;
+  /** Sizes kept out of the bound (warm), with how many holders each. */
+  private readonly pinned = new Map<string, number>();
+  private fresh = 0;
 
   /**
    * @param coldBytes a freed buffer is handed out again only once at least this many bytes of
@@ -255,15 +296,30 @@ export class SlabAllocator {
     private readonly maxFreeBytes = coldBytes > 0 ? 3 * coldBytes : Infinity,
   ) {}
 
+  /** The reuse threshold: bytes of a size freed after a buffer before it is handed out again. */
+  get reuseAfterBytes(): number {
+    return this.coldBytes;
+  }
+
+  /** Buffers carved out of new memory by alloc (their pages faulted in by their first write), warm's not counted. */
+  get freshAllocations(): number {
+    return this.fresh;
+  }
+
   alloc(dtype: ExpertDtype, length: number): HostArray {
     const key = `${dtype}:${length}`;
     const list = this.free_.get(key);
     const bytes = length * dtypeBytes(dtype);
     // The buffer freed longest ago, if enough were freed after it.
     if (list !== undefined && list.length > 0 && (list.length - 1) * bytes >= this.coldBytes) {
-      this.freeBytes -= bytes;
+      if (!this.pinned.has(key)) this.freeBytes -= bytes;
       return list.shift()!;
     }
+    this.fresh++;
+    return this.carve(dtype, length, bytes);
+  }
+
+  private carve(dtype: ExpertDtype, length: number, bytes: number): HostArray {
     let buffer: ArrayBuffer;
     let offset = 0;
     if (bytes > SLAB_BYTES / 4) {
@@ -286,9 +342,49 @@ export class SlabAllocator {
     const list = this.free_.get(key) ?? [];
     list.push(array);
     this.free_.set(key, list);
-    this.freeBytes += array.byteLength;
     this.lastFreed.set(key, ++this.tick);
+    if (this.pinned.has(key)) return;
+    this.freeBytes += array.byteLength;
     while (this.freeBytes > this.maxFreeBytes && this.dropOldestList(key));
+  }
+
+  /**
+   * Makes the free list of `length` elements of `dtype` hold warmBufferCount(its bytes,
+   * reuseAfterBytes, live) buffers, each page of the new ones written (faulted in) and then freed
+   * in order, and keeps the list out of the bound until the returned function is called (then it
+   * counts again and may be dropped). While it is warm, `live` buffers of the size can be held at
+   * once (the one being allocated included) and every alloc still reuses a faulted-in buffer
+   * freed past the threshold.
+   */
+  warm(dtype: ExpertDtype, length: number, live: number): () => void {
+    const key = `${dtype}:${length}`;
+    const bytes = length * dtypeBytes(dtype);
+    const list = this.free_.get(key) ?? [];
+    this.free_.set(key, list);
+    const holders = this.pinned.get(key) ?? 0;
+    if (holders === 0) this.freeBytes -= list.reduce((a, b) => a + b.byteLength, 0);
+    this.pinned.set(key, holders + 1);
+    const want = warmBufferCount(bytes, this.coldBytes, live);
+    const made: HostArray[] = [];
+    while (list.length + made.length < want) {
+      const a = this.carve(dtype, length, bytes);
+      a.fill(0); // every page written: faulted in now, not during a timed upload
+      made.push(a);
+    }
+    for (const a of made) this.free(dtype, a);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.pinned.get(key) ?? 1) - 1;
+      if (n > 0) {
+        this.pinned.set(key, n);
+        return;
+      }
+      this.pinned.delete(key);
+      this.freeBytes += (this.free_.get(key) ?? []).reduce((a, b) => a + b.byteLength, 0);
+      while (this.freeBytes > this.maxFreeBytes && this.dropOldestList(key));
+    };
   }
 
   /** Drops the free list (other than `keep`) freed into longest ago; false when there is none. */
@@ -296,7 +392,7 @@ export class SlabAllocator {
     let oldest: string | undefined;
     let at = Infinity;
     for (const [k, t] of this.lastFreed) {
-      if (k !== keep && t < at) {
+      if (k !== keep && !this.pinned.has(k) && t < at) {
         at = t;
         oldest = k;
       }
@@ -308,9 +404,11 @@ export class SlabAllocator {
     return true;
   }
 
-  /** Bytes the free lists hold (for tests). */
+  /** Bytes the free lists hold, warm ones included (for tests). */
   get heldFreeBytes(): number {
-    return this.freeBytes;
+    let pinned = 0;
+    for (const k of this.pinned.keys()) for (const a of this.free_.get(k) ?? []) pinned += a.byteLength;
+    return this.freeBytes + pinned;
   }
 
   clear(): void {
@@ -318,6 +416,7 @@ export class SlabAllocator {
     this.used = 0;
     this.free_.clear();
     this.lastFreed.clear();
+    this.pinned.clear();
     this.freeBytes = 0;
   }
 }
@@ -335,7 +434,7 @@ class CpuBuffer implements DeviceBuffer {
   }
 }
 
-async function openCpu(ort: Ort, threads: number): Promise<Backend> {
+async function openCpu(ort: Ort, threads: number, reuseAfterBytes: number): Promise<Backend> {
   const sessionOptions = {
     executionProviders: ['cpu'],
     logSeverityLevel: 3 as const,
@@ -354,7 +453,7 @@ async function openCpu(ort: Ort, threads: number): Promise<Backend> {
   const tinyInput = new ort.Tensor('float32', new Float32Array([1]), [1, 1]);
 
   // Device memory is not in the CPU's caches: freed buffers are reused only cold (twice the LLC).
-  const memory = new SlabAllocator(2 * lastLevelCacheBytes());
+  const memory = new SlabAllocator(reuseAfterBytes);
 
   const hostTensor = (a: HostArray, dtype: ExpertDtype, dims: readonly number[]): Tensor =>
     dtype === 'float32'
@@ -411,6 +510,9 @@ async function openCpu(ort: Ort, threads: number): Promise<Backend> {
     ...expertTransfers(uploadBuffer, releaseBuffer),
     uploadBuffer,
     releaseBuffer,
+    warmBuffers: (dtype, length, live) => memory.warm(dtype, length, live),
+    freshBuffers: () => memory.freshAllocations,
+    reuseAfterBytes,
     async sync() {
       // Copies and runs complete before their promises resolve.
     },
@@ -623,6 +725,7 @@ async function openWebGpu(ort: Ort, options: OpenBackendOptions): Promise<Backen
     ...expertTransfers(uploadBuffer, releaseBuffer),
     uploadBuffer,
     releaseBuffer,
+    warmBuffers: () => () => {},
     sync,
     async launchTiny() {
       await tiny.run({ in: tinyInput });

@@ -241,7 +241,7 @@ export class LowBitDevice {
       up8 = await ort.InferenceSession.create(uploadModel(T.UINT8, 3), { ...base, preferredOutputLocation: 'gpu-buffer' });
       upF = await ort.InferenceSession.create(uploadModel(T.FLOAT, 1), { ...base, preferredOutputLocation: 'gpu-buffer' });
     }
-    return new LowBitDevice(ort, ep, session, up8, upF, new SlabAllocator(ep === 'cpu' ? 2 * lastLevelCacheBytes() : 0), shape, format);
+    return new LowBitDevice(ort, ep, session, up8, upF, new SlabAllocator(ep === 'cpu' ? (backend.reuseAfterBytes ?? 2 * lastLevelCacheBytes()) : 0), shape, format);
   }
 
   private dims(): { w13: number[]; w2: number[] } {
@@ -276,6 +276,25 @@ export class LowBitDevice {
       for (const t of [w13, w2, scales]) if (t.location !== 'gpu-buffer') throw new Error(`webgpu low-bit upload: output landed in "${t.location}", not gpu-buffer`);
     }
     return { lowBit: true, shape: this.shape, format: this.format, sizeBytes: q.w13.length + q.w2.length + 4 * q.scales.length, w13, w2, scales, released: false };
+  }
+
+  /**
+   * The destinations' state of the timed uploads, as the backend's warmBuffers gives its own: on
+   * the cpu backend each of a copy's three buffer sizes warmed for `live` copies held at once
+   * (SlabAllocator.warm); on webgpu nothing. Until the returned function is called.
+   */
+  warm(live: number): () => void {
+    if (this.backend !== 'cpu') return () => {};
+    const b = lowBitBufferBytes(this.shape, this.format);
+    const undo = [b.w13, b.w2, b.scales].map((bytes) => this.memory.warm('float32', Math.ceil(bytes / 4), live));
+    return () => {
+      for (const u of undo) u();
+    };
+  }
+
+  /** Buffers its memory carved out of new pages so far (the cpu backend; warm's not counted). */
+  get freshBuffers(): number {
+    return this.memory.freshAllocations;
   }
 
   async run(x: Float32Array, d: LowBitDeviceExpert): Promise<Float32Array> {

@@ -343,8 +343,13 @@ function perOperation(s: SampleStats, fixedSec: number, k: number): SampleStats 
  * is subtracted and the rest divided by the uploads. Never batched further. Sources rotate through
  * copies (coldBytes in all); destinations are held in a ring of as many and released when they
  * fall out of it, so each upload gets a free device buffer (the CPU backend's pool recycles the
- * one released longest ago): no sample pays for allocation or page faults, and none finds its
- * source or destination in a cache.
+ * one released longest ago). Before the samples, backend.warmBuffers puts the destinations in the
+ * state the replay's passes have too: enough buffers faulted in and freed that, with the ring
+ * held (transferRingLive), every upload reuses one past the pool's threshold: no sample pays for
+ * allocation or page faults (before session 27 the warm-up freed only as many as the ring holds,
+ * so once the ring held its buffers the free list fell below the threshold and samples went into
+ * fresh pages or reused ones by history), and none finds
+ * its source or destination in a cache.
  */
 export async function benchTransfer(
   backend: Backend,
@@ -367,6 +372,14 @@ export async function benchTransfer(
   return out;
 }
 
+/**
+ * Device buffers a transfer benchmark holds at once: its ring of `copies` destinations (each
+ * released once it falls out of the ring) and the UPLOADS_PER_SAMPLE of the sample in flight.
+ */
+export function transferRingLive(copies: number): number {
+  return copies + UPLOADS_PER_SAMPLE;
+}
+
 async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, options: Partial<MeasureOptions>, pools: Map<number, Pool>, clock: Clock): Promise<void> {
   const elem = plan.dtype === 'float32' ? 4 : 2;
   const k = UPLOADS_PER_SAMPLE;
@@ -382,7 +395,10 @@ async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, o
       else (data as Uint16Array).set(toHalf(values));
       sources.push(data);
     }
-    // Fault in as many device buffers as the ring will hold, then free them for the timed uploads.
+    // The destinations' state, the same as the drift probes' and the replay's passes' (warmBuffers):
+    // with the ring held, plus a sample's uploads, every timed upload goes into a faulted-in buffer
+    // reused past the device allocator's threshold, none into fresh pages.
+    const unwarm = backend.warmBuffers(plan.dtype, n, transferRingLive(copies));
     const held: DeviceBuffer[] = [];
     for (const src of sources) held.push(await backend.uploadBuffer(src, plan.dtype));
     await backend.sync();
@@ -403,6 +419,7 @@ async function transferRound(backend: Backend, plan: MicrobenchPlan, rng: Rng, o
       clock,
     );
     for (const b of held) backend.releaseBuffer(b);
+    unwarm();
     host.clear();
     Pool.of(pools, n * elem).add(batch);
   }

@@ -308,6 +308,21 @@ export class MissSide {
     return d;
   }
 
+  /** Warms every lower-bit device's buffers for `live` copies held at once (LowBitDevice.warm); until the returned function is called. */
+  warmLowBit(live: number): () => void {
+    const undo = [...new Set(this.devices.values())].map((d) => d.warm(live));
+    return () => {
+      for (const u of undo) u();
+    };
+  }
+
+  /** Buffers the lower-bit devices carved out of new pages so far. */
+  get lowBitFreshBuffers(): number {
+    let n = 0;
+    for (const d of new Set(this.devices.values())) n += d.freshBuffers;
+    return n;
+  }
+
   quantized(index: number, key: number): LowBitWeights {
     const q = this.copies.get(index)?.get(key);
     if (!q) throw new Error(`policies[${index}]: expert ${key} has no lower-bit copy`);

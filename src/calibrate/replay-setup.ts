@@ -14,7 +14,7 @@ import { InputError } from '../util/errors.js';
 import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import { lowBitDtypes } from './low-bit.js';
 import { checkServingReplayable } from './serving-replay.js';
-import { openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
+import { lastLevelCacheBytes, openBackend, parseBackendName, type Backend, type OpenBackendOptions } from './backends.js';
 import { deviceExpertsNeeded } from './replay.js';
 import { checkPoolBackend } from './disk-replay.js';
 import { fmtSize, scaleModel, type ScaleRequest, type ScaledModel } from './scale.js';
@@ -90,7 +90,11 @@ export async function setupReplay(o: ReplaySetupOptions): Promise<ReplaySetup> {
     const p = scenario.policies[i];
     return 'onMiss' in p && p.onMiss !== undefined && missHandlerInfo(p.onMiss.kind).bypassesCache;
   });
-  const onHost = (o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes : scaled.hostBytes) + (cpuCopy ? scaled.hostBytes : 0);
+  // The cpu backend's device copies, and the buffers warmed past its reuse threshold (replay.ts warmReplayDevice):
+  // one threshold for the fp32 matrices, one for each of a lower-bit format's three buffers.
+  const lowBitFormats = new Set(policies.map((i) => scenario.policies[i]).flatMap((p) => ('onMiss' in p && p.onMiss ? [missLowBit(p.onMiss)] : [])).filter((d) => d !== undefined));
+  const warmBytes = o.backend === 'cpu' ? (o.backendOptions?.cpuReuseAfterBytes ?? 2 * lastLevelCacheBytes()) * (1 + 3 * lowBitFormats.size) + scaled.expertBytes : 0;
+  const onHost = (o.backend === 'cpu' ? scaled.hostBytes + scaled.deviceBytes + warmBytes : scaled.hostBytes) + (cpuCopy ? scaled.hostBytes : 0);
   const free = os.freemem();
   if (onHost > 0.8 * free) {
     throw new InputError(

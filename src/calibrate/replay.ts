@@ -221,6 +221,13 @@ export interface ReplayResult {
   policies: ReplayPolicyResult[];
   /** Seconds spent creating the host weights. */
   setupSec: number;
+  /**
+   * The cpu backend: device buffers (fp32 experts' and lower-bit copies') the warm-up and timed
+   * passes carved out of new memory, whose first write paid a page fault per 4 KiB. 0 when
+   * warmReplayDevice covered every upload, as it must: then the passes' uploads time what
+   * calibrate's and the drift probes' do. Absent where the backend does not report it (webgpu).
+   */
+  freshDeviceBuffers?: number;
   /** Issue 16: the disk's speed immediately before and after each timed pass: its expert reads from the file, timed. */
   ssdProbes?: SsdProbe[];
 }
@@ -624,10 +631,14 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         // The tokens' embeddings: seeded by token index, untimed (the simulation charges no embedding).
         for (let t = 0; t < step.count; t++) fillUniform(hidden.subarray(t * h, (t + 1) * h), hash32(`token/${step.tokens[t]}`), 1);
         layer = -1;
-        if (waited) w0 = waited();
         untimed = 0n;
         t0 = now();
         tl = t0;
+        // The waits are read inside the step's clock readings, never outside them: a wait for a core
+        // between the two readings (reading schedstat is a system call, a point of preemption) would
+        // otherwise be counted as the step's without being in its time (seen: waits >= 100% of a
+        // pass's step time under a load of 10 on 2 cores).
+        if (waited) w0 = waited();
       } else if (op === OP_LAYER) {
         await side.layerEnd(hidden, h, c);
         const t = now() - untimed;
@@ -763,10 +774,11 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
         }
       } else if (op === OP_STEP_END) {
         await side.layerEnd(hidden, h, c);
+        const w1 = waited ? waited() : 0;
         const t = now() - untimed;
         if (layer >= 0) c.perLayerSec[layer] += Number(t - tl) / 1e9;
         c.stepSec.push(Number(t - t0) / 1e9);
-        if (waited) c.stepWaitSec.push(waited() - w0);
+        if (waited) c.stepWaitSec.push(w1 - w0);
         for (let j = 0; j < step!.count * h; j++) {
           if (!Number.isFinite(hidden[j])) throw new Error(`replay: the hidden state diverged at step ${c.stepSec.length - 1}`);
         }
@@ -819,6 +831,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let steps: StepLog[] = [];
   const side = await MissSide.open(backend, scenario, schedules, hosts, o.shape, prep.trace);
   const ssdProbes: SsdProbe[] = [];
+  let freshDeviceBuffers: number | undefined;
+  const unwarm = warmReplayDevice(backend, side, o.shape, schedules, deviceExpertsNeeded(prep, scenario, o.policies), prep.maxUnion);
   try {
     // Passes go round-robin over the policies (pass 1 of each, then pass 2 of each, ...), so that
     // a burst of other work on the machine slows every policy alike rather than one of them.
@@ -829,15 +843,21 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const probeDisk = async (pass: number, side: SsdProbe['side'], s: RecordedSchedule) => {
       if (disk && s.hostResident && probeReads > 0) ssdProbes.push({ pass, side, startSec: secondsOn(clock, t0), ...(await disk.probe(probeReads)) });
     };
+    const fresh = (): number => (backend.freshBuffers?.() ?? 0) + side.lowBitFreshBuffers;
+    let freshInPasses = 0;
     await between(0);
     for (let r = 0; r < repeats; r++) {
       for (let j = 0; j < o.policies.length; j++) {
         const s = schedules[j];
         const g = r * o.policies.length + j;
+        const f0 = fresh();
         if (r === 0 && warmupSteps > 0) await replayPass(o, hosts, s, s.log.endOfSteps(warmupSteps), null, side, disk);
+        freshInPasses += fresh() - f0;
         const log: StepLog[] | null = r === 0 ? [] : null;
         await probeDisk(g, 'before', s);
+        const f1 = fresh();
         const c = await replayPass(o, hosts, s, s.log.length, log, side, disk);
+        freshInPasses += fresh() - f1;
         await probeDisk(g, 'after', s);
         if (log) stepsOf[j] = log;
         if (log && j === 0) steps = log;
@@ -851,6 +871,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         await between(g + 1);
       }
     }
+    if (backend.freshBuffers) freshDeviceBuffers = freshInPasses;
     for (let j = 0; j < o.policies.length; j++) {
       const s = schedules[j];
       const p = scenario.policies[s.index];
@@ -911,6 +932,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       });
     }
   } finally {
+    unwarm();
     await side.close();
     memory.clear();
     disk?.close();
@@ -925,7 +947,27 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     steps,
     policies,
     setupSec,
+    ...(freshDeviceBuffers !== undefined ? { freshDeviceBuffers } : {}),
     ...(ssdProbes.length > 0 ? { ssdProbes } : {}),
+  };
+}
+
+/**
+ * The device memory of the replay's uploads put, before the warm-up pass and so before every timed
+ * pass, in the state calibrate's and the drift probes' uploads find (Backend.warmBuffers, the same
+ * routine benchTransfer calls): every expert matrix's upload goes into a faulted-in buffer reused
+ * past the device allocator's threshold, with up to `deviceExperts` experts (three matrices each)
+ * on the device at once; likewise each lower-bit format's three buffers for `staged` copies (a
+ * layer's misses at most). Without it a size's first threshold's worth of uploads (2 x the
+ * last-level cache) went into fresh pages, x4 to x6 slower, and the rest into reused ones
+ * (reports/calibration/s27-drift/fresh-vs-reused.txt). Not for unified memory (nothing uploaded).
+ */
+export function warmReplayDevice(backend: Backend, side: Pick<MissSide, 'warmLowBit'>, shape: ExpertShape, schedules: readonly { pool?: boolean }[], deviceExperts: number, staged: number): () => void {
+  const undo: (() => void)[] = [];
+  if (schedules.some((s) => s.pool !== true)) undo.push(backend.warmBuffers('float32', shape.hiddenSize * shape.intermediateSize, UPLOADS_PER_EXPERT * deviceExperts));
+  undo.push(side.warmLowBit(staged));
+  return () => {
+    for (const u of undo) u();
   };
 }
 

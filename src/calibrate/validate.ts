@@ -583,7 +583,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
       probeSec,
       ...(brackets ? { disk: diskDriftReport(brackets, bound, o.diskProbeReads ?? SSD_PROBE_READS) } : {}),
     },
-    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed)])],
+    warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed), ...freshBufferWarnings(replayed)])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
     ...(o.disk ? { disk: o.disk } : {}),
@@ -715,6 +715,12 @@ export function ssdPassErrors(r: ReplayResult['policies'][number], sims: readonl
 }
 
 /** Where the page cache, not the disk, served a storage tier's reads: said, so that its error is not taken for the disk's. */
+/** Uploads of the passes that went into fresh pages (not into the warmed buffers the profile's uploads went into: replay.ts warmReplayDevice). */
+function freshBufferWarnings(replayed: ReplayResult): string[] {
+  const n = replayed.freshDeviceBuffers ?? 0;
+  return n > 0 ? [`${n} device buffers of the passes were carved out of new memory (a page fault per 4 KiB), not the warmed ones the profile's uploads went into: their upload times are not the profile's`] : [];
+}
+
 function pageCacheWarnings(replayed: ReplayResult): string[] {
   const out: string[] = [];
   for (const p of replayed.policies) {

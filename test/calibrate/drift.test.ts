@@ -89,6 +89,9 @@ class DriftingBackend implements Backend {
   }
   evict(): void {}
   releaseBuffer(): void {}
+  warmBuffers(): () => void {
+    return () => {};
+  }
   async sync(): Promise<void> {
     this.clock.advance(2e-6);
   }

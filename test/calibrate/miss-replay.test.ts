@@ -35,6 +35,8 @@ const POLICIES = `
   - { kind: lru, label: fetch, cache: { perLayer: 2 } }`;
 
 const SHAPE = { hiddenSize: 32, intermediateSize: 64 };
+/** The cpu backend's reuse threshold in these replays: small, so that its warm sets are (the default is 2 x the last-level cache). */
+const REUSE = 2 ** 20;
 
 /** Small enough for seconds on a loaded 2-core VM, shapes 30x apart so that time grows with work through noise; the replayed 32x64 expert is below them. */
 const PLAN: MicrobenchPlan = {
@@ -165,7 +167,7 @@ describe('replay and validate of the cpu and low-precision miss handlers on the 
 
   beforeAll(async () => {
     profile = await calibrate({ backend: 'cpu', plan: PLAN, createdAt: new Date(0) });
-    setup = await setupReplay({ scenarioFile: write('s.yaml', scenario(POLICIES)), backend: 'cpu', scale: SHAPE });
+    setup = await setupReplay({ scenarioFile: write('s.yaml', scenario(POLICIES)), backend: 'cpu', scale: SHAPE, backendOptions: { cpuReuseAfterBytes: REUSE } });
     try {
       v = await validate(setup, { profile, profileFile: 'tiny-profile', warmupSteps: 1, repeats: 2, probePlan: { coldBytes: 0 } });
       r = v.replay;
@@ -173,6 +175,11 @@ describe('replay and validate of the cpu and low-precision miss handlers on the 
       await setup.backend.close();
     }
   }, 180_000);
+
+  it('no upload of a pass went into fresh pages: fp32 and lower-bit device buffers warmed before the warm-up pass', () => {
+    expect(r.freshDeviceBuffers).toBe(0);
+    expect(r.policies.some((p) => p.lowBitFetches > 0) && r.policies.some((p) => p.uploads > p.lowBitFetches)).toBe(true);
+  });
 
   it('calibrate measured the CPU worker\'s hand-off, which the simulation charges per CPU expert', () => {
     const h = profile.samples.cpuHandoff!;
@@ -293,7 +300,7 @@ describe('replay and validate of a serving workload on the CPU backend', () => {
   let setup: ReplaySetup;
   beforeAll(async () => {
     const profile = await calibrate({ backend: 'cpu', plan: PLAN, createdAt: new Date(0) });
-    setup = await setupReplay({ scenarioFile: write('serving.yaml', serving('[{ kind: expertflow }]')), backend: 'cpu', scale: SHAPE });
+    setup = await setupReplay({ scenarioFile: write('serving.yaml', serving('[{ kind: expertflow }]')), backend: 'cpu', scale: SHAPE, backendOptions: { cpuReuseAfterBytes: REUSE } });
     try {
       v = await validate(setup, { profile, profileFile: 'tiny-profile', warmupSteps: 1, repeats: 2, probePlan: { coldBytes: 0 } });
     } finally {
@@ -317,6 +324,8 @@ describe('replay and validate of a serving workload on the CPU backend', () => {
     }
     expect(v.replay.policies[1].cpuExperts).toBeGreaterThan(0);
     expect(v.replay.policies[2].lowBitFetches).toBeGreaterThan(0);
+    // Its steps' uploads, fp32 and lower-bit, all into warmed buffers.
+    expect(v.replay.freshDeviceBuffers).toBe(0);
   });
 });
 
