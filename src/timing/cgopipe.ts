@@ -26,11 +26,22 @@
  * exhaustive search over the handful of integers the paper's MILP solves; fastmoe/backend/optimizer.py
  * solve_lp: `prob += T >= ctog; prob += T >= cpu_T; prob += T >= gpu_T`).
  */
-import type { MoeModel } from '../model/types.js';
-import type { Hardware } from '../hardware/types.js';
+import type { Dtype, MoeModel } from '../model/types.js';
+import type { Gpu, Hardware } from '../hardware/types.js';
 import { attentionFlopsPerToken, attentionParams, bytesPerParam, embeddingParams, expertParams, kvBytesPerTokenPerLayer, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
-import { cpuExpertTimeSec, kernelTimeSec, linkSec, type Precision } from './roofline.js';
+import { cpuExpertTimeSec, gpuFlopsPerSec, linkSec, rooflineSec, type Precision } from './roofline.js';
 import { InputError } from '../util/errors.js';
+
+/**
+ * A GPU stage: `kernels` launches plus the slower of its HBM bytes and its FLOPs. Float weights are
+ * computed in their own dtype where the GPU lists a rate for it (fp16 on a T4's tensor cores, which
+ * have no bf16); the roofline's computeDtype takes every non-fp32 weight to bf16 (right for
+ * dequantised weights), which would run a T4's fp16 at its bf16 = fp32 rate, 8x below its fp16 rate.
+ */
+function gpuStageSec(gpu: Gpu, bytes: number, flops: number, dtype: Dtype, kernels: number): number {
+  const rate = dtype === 'fp16' || dtype === 'bf16' ? (gpu.flopsPerSec[dtype] ?? gpuFlopsPerSec(gpu, dtype)) : gpuFlopsPerSec(gpu, dtype);
+  return rooflineSec(kernels * gpu.launchOverheadSec, bytes, gpu.hbmBytesPerSec, flops, rate);
+}
 
 export const CGO_ARTIFACT = 'caoshiyi/artifacts@6bc860091230db3b56944a614bb9493f22b801a4 (branch asplos25)';
 
@@ -157,7 +168,7 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const link = hw.link;
   const act = 2;
   const preBytes = s.qkvParams * s.bpDense + tokens * (s.h + s.qkvWidth) * act;
-  const preSec = kernelTimeSec(gpu, preBytes, 2 * s.qkvParams * tokens, precision.dense, 2);
+  const preSec = gpuStageSec(gpu, preBytes, 2 * s.qkvParams * tokens, precision.dense, 2);
   const qkvSec = linkSec(link.latencySec, link.d2hBytesPerSec, tokens * s.qkvWidth * act);
   // The CPU reads the micro-batch's KV cache from host DRAM (and its Q, K, V); the attention FLOPs per context token.
   const attnSec = cpuExpertTimeSec(hw.cpu, contextTokens * s.kvBytes + tokens * s.qkvWidth * act, s.attnFlops * contextTokens);
@@ -165,7 +176,7 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const used = Math.min(model.numExperts, tokens * model.topK);
   const postBytes = s.postParams * s.bpDense + used * s.expertBytes + tokens * s.h * act * 2;
   const postFlops = 2 * tokens * (s.postParams + model.topK * expertParams(model));
-  const postSec = kernelTimeSec(gpu, postBytes, postFlops, precision.experts, 2 + 3 * used);
+  const postSec = gpuStageSec(gpu, postBytes, postFlops, precision.experts, 2 + 3 * used);
   const offloaded = (1 - policy.gpuWeightFraction) * model.numExperts * s.expertBytes;
   const pageSec = offloaded > 0 ? linkSec(link.latencySec, link.h2dBytesPerSec, offloaded / policy.microBatches) : 0;
   return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec };
