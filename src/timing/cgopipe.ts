@@ -75,8 +75,8 @@ const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 
  * The timeline of one decode step over `layers` layers and `micro` micro-batches. Each resource runs
  * its operations in the decode loop's issue order, each when its inputs are done:
  *   pre(i, k) after post(i - 1, k) (its hidden state); qkv after pre; attn after qkv; hid after attn;
- *   page(i + 1, k) after hid(i, k) on the same stream and after post(i - 1, k) (the slot of the
- *   two-layer buffer it overwrites); post(i, k) after hid(i, k), and post(i, 0) after the last page
+ *   page(i + 1, k) after hid(i, k) on the same stream and after post(i - 1, n - 1) (the half of the
+ *   two-layer buffer it overwrites is layer i - 1's, read by all its PostAttns); post(i, k) after hid(i, k), and post(i, 0) after the last page
  *   of layer i. Layer 0's pages were moved during the previous step's last layer, as this step's
  *   last layer moves the next step's (steady state), so every step moves L layers of pages.
  * Returns the operations in order of issue and the makespan (the last post or page).
@@ -113,8 +113,11 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
     for (let k = 0; k < n; k++) {
       const f = i * n + k;
       run('hid', f, end.attn[f], i, k);
-      // The next layer's page k (layer 0 of the next step after the last layer): its slot was layer i - 1's.
-      const slotFree = i > 0 ? end.post[f - n] : 0;
+      // The next layer's page k (layer 0 of the next step after the last layer) overwrites layer
+      // i - 1's part of the two-layer buffer, which every PostAttn of layer i - 1 reads (each
+      // micro-batch's fused MoE kernel reads all the layer's experts): after its last one. The code
+      // has no event for it (the copy is on load_stream); stream order and the host's waits make it hold.
+      const slotFree = i > 0 ? end.post[i * n - 1] : 0;
       run('page', f, slotFree, (i + 1) % layers, k);
       // Layer i's weights: its pages moved during layer i - 1 (layer 0's: before this step).
       const weights = k === 0 && i > 0 ? end.page[f - 1] : 0;

@@ -56,6 +56,17 @@ describe('CGOPipe schedule (two layers, two micro-batches)', () => {
     expect(at(slow.ops, 'post', 1, 0)[0]).toBe(28);
   });
 
+  it('two-layer buffer: a page of layer i + 1 waits for the last PostAttn of layer i - 1, whose half it overwrites', () => {
+    // long PostAttns (5), short everything else: page(2, 0) could start after hid(1, 0) at 5.8, but
+    // layer 0's last PostAttn still reads the buffer until 10.5
+    const r = cgoPipeSchedule(3, 2, { preSec: 0.1, qkvSec: 0.1, attnSec: 0.1, hidSec: 0.1, postSec: 5, pageSec: 0.5 }, true);
+    expect(at(r.ops, 'hid', 1, 0)[1]).toBeCloseTo(5.8, 12);
+    expect(at(r.ops, 'post', 0, 1)[1]).toBeCloseTo(10.5, 12);
+    expect(at(r.ops, 'page', 2, 0)[0]).toBeCloseTo(10.5, 12);
+    // layer 2's pages in turn wait for layer 1's last PostAttn... of the next step's layer 0: post(1, 1)
+    expect(at(r.ops, 'page', 0, 0)[0]).toBeCloseTo(at(r.ops, 'post', 1, 1)[1], 12);
+  });
+
   it('the HRM estimate is the busiest resource per layer: max(comm, T_cpu, T_gpu)', () => {
     // comm 2 x (1 + 2) = 6, CPU 2 x 3 = 6, GPU 2 x (1 + 2) = 6, D2H 2
     expect(hrmLayerSec(costs, 2)).toBe(6);
