@@ -63,11 +63,13 @@ export const publishedPointSchema = z.strictObject({
     contextSource: z.string().min(10),
     note: z.string().optional(),
   }),
-  /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU; ngl: llama.cpp -ngl; nCpuMoe: llama.cpp --n-cpu-moe). */
+  /** System parameters the source states (cachePerLayer: experts per layer kept on the GPU; ngl: llama.cpp -ngl; nCpuMoe: llama.cpp --n-cpu-moe; microBatches: MoE-Lightning --n-ub). */
   params: z.strictObject({
     cachePerLayer: z.number().int().nonnegative().optional(),
     ngl: z.number().int().nonnegative().optional(),
     nCpuMoe: z.number().int().nonnegative().optional(),
+    /** MoE-Lightning: micro-batches of the batch (the artifact's --n-ub). */
+    microBatches: z.number().int().positive().optional(),
   }),
   metric: z.enum(METRICS),
   value: z.number().positive(),

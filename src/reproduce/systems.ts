@@ -67,6 +67,14 @@ function format(p: PublishedPoint, family: 'hqq' | 'gguf'): WeightFormatName {
 
 /** Bytes per parameter of one tier of the point's precision (a dtype at its groupSize, or a named format) for `model`. */
 const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense', model: MoeModel) => precisionBytesPerParam(p.precision, which, model);
+
+/** A float point's weight format (MoE-Lightning runs fp16 checkpoints); any other dtype is an error naming the field. */
+function floatFormat(p: PublishedPoint): 'bf16' | 'fp32' {
+  const e = p.precision.experts;
+  if (e === 'fp16' || e === 'bf16') return 'bf16';
+  if (e === 'fp32') return 'fp32';
+  throw new InputError(`${p.id}.precision.experts: ${e} has no weight format for ${p.system} (src/reproduce/systems.ts floatFormat); expected fp16, bf16 or fp32`);
+}
 /** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
 const RESERVE_GIB = 2;
 
@@ -512,6 +520,14 @@ export const systemTable: Record<string, SystemRow> = {
     preset: 'ktransformers',
     settings: 'the preset with gguf-q4_k (the tutorial\'s Q4_K_M); every routed expert on the CPU, the rest on the GPU',
     spec: (p) => ({ system: { kind: 'ktransformers', quantization: format(p, 'gguf') } }),
+  },
+  'moe-lightning': {
+    preset: 'moe-lightning',
+    settings:
+      'microBatches: the point\'s params.microBatches, the --n-ub the artifact README lists for that GPU and generation length (the batch is n_ub x ubs, execution_engine.py build_context: bs = policy.n_ub * ubs); gpuWeightFraction: the largest that fits (the HRM search, src/timing/cgopipe.ts); fp16 weights',
+    spec: (p) => ({
+      system: { kind: 'moe-lightning', quantization: floatFormat(p), ...(p.params.microBatches !== undefined ? { microBatches: p.params.microBatches } : {}) },
+    }),
   },
 };
 

@@ -29,6 +29,7 @@ import {
 } from '../timing/execution-semantics.js';
 import { predictorSchema } from '../predictors/spec.js';
 import { hfModelCode, hfRuntimeDelta, type HfPath } from '../timing/hf-model-code.js';
+import { CGO_ARTIFACT } from '../timing/cgopipe.js';
 
 const count = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
@@ -300,6 +301,16 @@ export const systemSchema = z.discriminatedUnion('kind', [
       predictor: predictorSchema.optional(),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('moe-lightning'),
+      /** n_ub: micro-batches of the batch (the artifact's --n-ub); absent: searched (HRM estimate). */
+      microBatches: z.number().int().positive().optional(),
+      /** wg: fraction of the expert weights kept on the GPU; absent: the largest that fits (src/timing/cgopipe.ts). */
+      gpuWeightFraction: unit.optional(),
+      quantization: anyFormat.default('bf16'),
+    })
+    .strict(),
   z.object({ kind: z.literal('hobbit'), lowBit: z.enum(['int4', 'int2']).default('int4'), belowGateWeight: unit.default(0.5) }).strict(),
 ]);
 export type SystemSpec = z.infer<typeof systemSchema>;
@@ -384,6 +395,10 @@ export function llamaCppPlacement(ngl: number | undefined, model: MoeModel): { g
   return { gpuStart, cpuBlock: onCpu, cpuOutput: onCpu(n) };
 }
 
+const ML_ENGINE = `${CGO_ARTIFACT}:fastmoe/backend/execution_engine.py`;
+const ML_LOOP = `${CGO_ARTIFACT}:fastmoe/serve/router/model_rpc.py`;
+const ML_OPT = `${CGO_ARTIFACT}:fastmoe/backend/optimizer.py`;
+const ML_PAPER = 'Cao et al., "MoE-Lightning: High-Throughput MoE Inference on Memory-constrained GPUs", ASPLOS 2025, arXiv 2411.11217 (CGOPipe, HRM)';
 const range = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => i);
 
 export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
@@ -741,6 +756,41 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     sources: ['arXiv 2410.17954 (no code repository consulted)'],
     expand: (s) => ({ policies: [{ kind: 'lru', label: 'expertflow', cache: { experts: s.experts }, prefetch: { kind: 'expertflow' }, predictor: s.predictor ?? { kind: 'path' } }] }),
     semantics: () => baseSemantics({ sources: ['arXiv 2410.17954'] }),
+  },
+  'moe-lightning': {
+    kind: 'moe-lightning',
+    describe: 'Cao et al. (ASPLOS 2025, arXiv 2411.11217): batch inference with CGOPipe: attention on the CPU over a host KV cache, PostAttn and the MoE FFN on the GPU per micro-batch, the next layer\'s expert weights paged in between into a two-layer GPU buffer; policy by its HRM performance model',
+    models: [
+      `the decode loop's issue order (${ML_LOOP}: the prologue issues pre_attention, offload_qkv and cpu_attention of micro-batches 0 and 1; per layer i and micro-batch k: load_hidden(i, k), prefetch_experts(i + 1, 0, k), post_attention(i, k), then the pre-attention of the micro-batch two ahead), each stage on its own resource: PreAttn and PostAttn on the GPU's stream, the QKV copy on offload_stream (device to host), the attention on a cpu_executor thread over the KV cache in host memory, the hidden states and the weight pages on load_stream (host to device) (${ML_ENGINE}); the timeline is src/timing/cgopipe.ts cgoPipeSchedule`,
+      `the next layer's offloaded experts are paged, one page per micro-batch, into a buffer of two layers' experts (weights_prefetch_num_pages_gpu = 2); a layer's first PostAttn waits for its last page (post_attention: prefetch_events[...].wait at batch_id 0); a page overwrites the half of the buffer of the layer two back, after that layer's last PostAttn (every micro-batch's fused MoE kernel reads all its experts; no event in the code: stream order and the host's waits) (${ML_ENGINE})`,
+      `the policy: n_ub micro-batches (microBatches) and wg, the fraction of expert weights resident on the GPU (gpuWeightFraction); the KV cache all in host memory and attention on the CPU (the artifact README's policies print cg = 0.00, cc = 1.00); fields left out are searched: every n_ub in 1..64 with the largest wg that fits 90% of HBM, the least T = max(comm, T_cpu, T_gpu) per layer (${ML_OPT}: solve_lp, an MILP in the paper, an exhaustive search here)`,
+      `the non-expert weights stay on the GPU (the README's optimizer output: "non-experts weights size: 2.5000 GB", gpu_home); host memory pinned (qkv_pin, hidden_pin and experts_pin allocated with pin_memory, ${ML_ENGINE} build_context)`,
+      'the CPU attention at the host\'s measured DRAM bandwidth and FLOP/s (cpu preset fastmoe-cpu-attention: the HRM takes --cpu-mem-bdw as measured)',
+    ],
+    simplifies: [
+      'every MoE layer is charged the step\'s makespan / L (the layers are alike); the FFN of each micro-batch is one roofline kernel over the experts it routes to (min(E, tokens x k)) with tokens spread evenly over micro-batches, not the trace\'s routing',
+      'the pinned staging of each page (prefetch_experts_to_pin: a CPU copy from pageable host memory to the pinned buffer on copy_executor) is not charged; it overlaps on the CPU beside the attention',
+      'prefill is charged with the decode pipeline (attention on the CPU over the prompt); FastMoE\'s prefill runs attention on the GPU and offloads the KV cache (execution_engine.py layer, offload_kv_cache)',
+      'the host thread\'s waits (load_hidden blocks on the CPU attention\'s future before issuing the next GPU work) are the dependencies of the schedule; Python dispatch is not charged beside them',
+      'the policy search runs per step shape (prefill and decode may get different ones); the batch is the scenario\'s',
+    ],
+    sources: [ML_PAPER, ML_ENGINE, ML_LOOP, ML_OPT, `${CGO_ARTIFACT}:README.md (policies per generation length for S1 and S2)`],
+    expand: (s) => ({
+      // Every expert of every layer is used each pass (whole layers are paged in): no per-expert cache.
+      policies: [{ kind: 'all-on-gpu', label: `moe-lightning (CGOPipe${s.microBatches ? `, ${s.microBatches} micro-batches` : ''})` }],
+      precision: formatPrecision(s.quantization),
+    }),
+    semantics: (s) =>
+      baseSemantics({
+        runtime: runtimes['eager-pytorch'],
+        link: linkPresets.pinned,
+        expertFormat: weightFormats[s.quantization],
+        cpu: cpuPresets['fastmoe-cpu-attention'],
+        // The schedule's stages hold the GPU's work; launches are charged inside the GPU jobs.
+        hostThread: false,
+        cgoPipe: { ...(s.microBatches !== undefined ? { microBatches: s.microBatches } : {}), ...(s.gpuWeightFraction !== undefined ? { gpuWeightFraction: s.gpuWeightFraction } : {}) },
+        sources: [ML_ENGINE, ML_LOOP, ML_OPT],
+      }),
   },
   hobbit: {
     kind: 'hobbit',

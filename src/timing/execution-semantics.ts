@@ -31,7 +31,8 @@ import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
 import { hfModelCode } from './hf-model-code.js';
-import { attentionParams, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
+import { cgoGpuBytes, cgoPipeSchedule, cgoStageCosts, chooseCgoPolicy, type CgoPolicy } from './cgopipe.js';
+import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { precisionBytesPerParam } from '../model/formats.js';
 
 /** A source for a number: a microbenchmark, a paper, a vendor document, or code at a commit. */
@@ -260,6 +261,15 @@ export interface ExecutionSemantics {
    * syncSec, so a per-kernel override (execution.perKernelUs, the reproduce fit) reaches them too.
    */
   hookPerTensor?: { ops: number; syncs: number };
+  /**
+   * MoE-Lightning's CGOPipe (./cgopipe.ts): every MoE layer runs as the micro-batch pipeline of
+   * PreAttn on the GPU, QKV to the host, attention on the CPU over a host-resident KV cache, the
+   * hidden states back, PostAttn and the MoE FFN on the GPU, with the next layer's offloaded expert
+   * weights paged in between. A layer's time is the pipeline's makespan over all layers / L
+   * (cgoPipeSchedule), charged as its non-expert work; its experts' FFN is inside it (expertSec 0).
+   * A field left out is chosen per step shape by the HRM search (chooseCgoPolicy).
+   */
+  cgoPipe?: Partial<CgoPolicy>;
   /** Sources of the stream and write-back choices. */
   sources: Source[];
 }
@@ -773,6 +783,21 @@ export const cpuPresets = {
     ],
     fitted: true,
   },
+  'fastmoe-cpu-attention': {
+    // MoE-Lightning's CPU attention (fastmoe/csrc/flashattention.cpp, an MKL kernel over the host KV
+    // cache) as its own performance model prices it: the HRM takes the host's DRAM bandwidth as the
+    // user measures it (--cpu-mem-bdw, measured with likwid-bench load_mem / store_mem:
+    // benchmarks/cpu_profile/mem_bdw.sh) and the CPU FLOP/s (cpu_flops) as achieved, no further
+    // fraction (fastmoe/backend/optimizer.py: cpu_comm = attention_bytes / c_bdw). So the host's
+    // figures in hardware.cpu are the measured ones, at 1.
+    bandwidthEfficiency: 1,
+    flopsEfficiency: 1,
+    describe: 'MoE-Lightning\'s CPU attention kernel over the host-resident KV cache, at the host\'s measured bandwidth and FLOP/s (give them in hardware.cpu)',
+    sources: [
+      'caoshiyi/artifacts@6bc860091230db3b56944a614bb9493f22b801a4:fastmoe/backend/optimizer.py (solve_lp: cpu_comm == attention_bytes(...) / c_bdw; cpu_comp at cpu_flops), benchmarks/cpu_profile/mem_bdw.sh (likwid-bench -t load_mem / store_mem), fastmoe/csrc/flashattention.cpp',
+    ],
+    fitted: false,
+  },
   'ggml-cpu': {
     // llama.cpp's own CPU path: ggml_compute_forward_mul_mat(_id) over the type traits' vec_dot
     // (Q4_K: ggml_vec_dot_q4_K_q8_K against the activation quantised to Q8_K by from_float; Q8_0:
@@ -896,6 +921,8 @@ export class SemanticCostModel extends RooflineCosts {
   override readonly residentWeightBytes: number;
   /** KV cache per token of context on the GPU: CPU-resident layers keep theirs in host memory (llama.cpp allocates a layer's KV on its device). */
   override readonly kvBytesPerToken: number;
+  /** CGOPipe (semantics.cgoPipe): the last step shape's per-layer time, so a step's L layers schedule once. */
+  private cgoLast = { tokens: -1, contextTokens: -1, layerSec: 0 };
 
   constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
     super(model, hardware, precision);
@@ -991,6 +1018,31 @@ export class SemanticCostModel extends RooflineCosts {
     this.residentWeightBytes = resident;
     if (semantics.mlaCache === 'per-head') this.kvBytesPerTokenLayer = perHeadKvBytesPerTokenPerLayer(model, precision.kvCache);
     this.kvBytesPerToken = this.kvBytesPerTokenLayer * gpuBlocks;
+    if (semantics.cgoPipe) {
+      // CGOPipe: the KV cache is in host memory (FastMoE's policies: cg = 0, cc = 1); the GPU holds
+      // the non-expert weights, r_w of the experts and the two-layer buffer (cgoGpuBytes, one token per micro-batch here).
+      this.kvBytesPerToken = 0;
+      const w = semantics.cgoPipe.gpuWeightFraction ?? 0;
+      this.residentWeightBytes = cgoGpuBytes(model, precision, 1, w);
+    }
+  }
+
+  /**
+   * CGOPipe's seconds per MoE layer for a step of `tokens` tokens whose contexts sum to
+   * `contextTokens`: the pipeline's makespan over the step's L layers, split evenly (the layers are
+   * alike). The policy is the semantics' fields, a missing one searched for this step shape.
+   */
+  cgoLayerSec(tokens: number, contextTokens: number): number {
+    const last = this.cgoLast;
+    if (last.tokens === tokens && last.contextTokens === contextTokens) return last.layerSec;
+    const given = this.semantics.cgoPipe ?? {};
+    const policy = chooseCgoPolicy(this.model, this.hardware, this.precision, tokens, contextTokens / Math.max(1, tokens), given);
+    const n = Math.min(policy.microBatches, Math.max(1, tokens));
+    const L = this.model.moeLayers.length;
+    const c = cgoStageCosts(this.model, this.hardware, this.precision, tokens / n, contextTokens / n, { ...policy, microBatches: n });
+    const layerSec = cgoPipeSchedule(L, n, c).makespanSec / L;
+    this.cgoLast = { tokens, contextTokens, layerSec };
+    return layerSec;
   }
 
   /** Whether MoE layer `j`'s non-expert work runs on the CPU (llama.cpp -ngl placement). */
@@ -1018,6 +1070,8 @@ export class SemanticCostModel extends RooflineCosts {
   }
 
   override expertSec(tokens: number): number {
+    // CGOPipe: the FFN runs inside the layer's pipeline (PostAttn), charged by cgoLayerSec.
+    if (this.semantics.cgoPipe) return 0;
     return super.expertSec(tokens) + this.perExpertExtraSec;
   }
 
@@ -1047,6 +1101,7 @@ export class SemanticCostModel extends RooflineCosts {
   }
 
   override preExpertSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
+    if (this.semantics.cgoPipe) return this.cgoLayerSec(tokens, contextTokens);
     // A split boundary (this layer's work on the other side of the previous one's): the hidden
     // states cross the link once. Layer 0 follows the input embeddings, not charged (as before).
     const cross = j > 0 && this.cpuLayer[j] !== this.cpuLayer[j - 1] ? this.boundarySec(tokens) : 0;

@@ -6,13 +6,14 @@ import { modelPresets } from '../../src/model/presets.js';
 import { InputError } from '../../src/util/errors.js';
 import { SemanticCostModel, cpuPresets, hookPerTensorSec, runtimes } from '../../src/timing/execution-semantics.js';
 import { prepareScenario } from '../../src/sim/run.js';
+import { cgoPipeSchedule, cgoStageCosts } from '../../src/timing/cgopipe.js';
 
 const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 12, popularity: { kind: 'zipf', exponent: 1.0 }, locality: 0.3, affinity: 0.2 } };
 const base = { name: 't', seed: 1, model: 'mixtral-8x7b', hardware: 'rtx-4090', trace: synthetic };
 
 describe('systems catalog', () => {
   it('covers the systems of issue 12 and each names its sources, what it models and what it simplifies', () => {
-    for (const k of ['mixtral-offloading', 'moe-infinity', 'fiddler', 'llama-cpp', 'ktransformers', 'deepspeed-zero-inference', 'vllm-cpu-offload', 'accelerate', 'pregated-moe', 'expertflow', 'hobbit']) {
+    for (const k of ['mixtral-offloading', 'moe-infinity', 'fiddler', 'llama-cpp', 'ktransformers', 'deepspeed-zero-inference', 'vllm-cpu-offload', 'accelerate', 'pregated-moe', 'expertflow', 'hobbit', 'moe-lightning']) {
       expect(systemKinds).toContain(k);
     }
     for (const k of systemKinds) {
@@ -266,6 +267,40 @@ describe('systems catalog', () => {
     // the copy path streams only whole offloaded layers (26 of 70 GiB / 2.7 GiB); UVA counts the partly offloaded one too
     expect(copy.streamedDenseLayers).toHaveLength(25);
     expect(uva.streamedDenseLayers).toHaveLength(26);
+  });
+});
+
+describe('moe-lightning (CGOPipe)', () => {
+  const t4 = { preset: 't4', cpu: { memoryGiB: 192, bandwidthGBps: 107.37, gflops: 800 } };
+  const fp16 = { experts: 'fp16', dense: 'fp16', kvCache: 'fp16', groupSize: 128 };
+
+  it('expands to every expert used (whole layers paged), with the CGOPipe policy in its semantics; the block is strict', () => {
+    const s = parseScenario({ ...base, hardware: t4, system: { kind: 'moe-lightning', microBatches: 2 } });
+    expect(s.policies.map((p) => p.kind)).toEqual(['all-on-gpu']);
+    const sem = systemSemantics({ kind: 'moe-lightning', microBatches: 2, quantization: 'bf16' }, modelPresets['mixtral-8x7b']);
+    expect(sem.cgoPipe).toEqual({ microBatches: 2 });
+    expect(sem.hostThread).toBe(false);
+    expect(sem.cpu).toBe(cpuPresets['fastmoe-cpu-attention']);
+    expect(() => parseScenario({ ...base, system: { kind: 'moe-lightning', microBatches: 0 } })).toThrow(/system\.microBatches: /);
+    expect(() => parseScenario({ ...base, system: { kind: 'moe-lightning', gpuWeightFraction: 1.5 } })).toThrow(/system\.gpuWeightFraction: /);
+  });
+
+  it('each MoE layer costs the pipeline makespan / L for the step; the FFN is inside it, the KV cache on the host', async () => {
+    const scenario = parseScenario({ ...base, hardware: t4, precision: fp16, workload: { batchSize: 4 }, system: { kind: 'moe-lightning', microBatches: 2, gpuWeightFraction: 0 } });
+    const prep = await prepareScenario(scenario, { baseDir: '.' });
+    const cost = prep.cost as SemanticCostModel;
+    const m = modelPresets['mixtral-8x7b'];
+    // 4 decode tokens whose contexts sum to 40: two micro-batches of 2 tokens and 20 context tokens
+    const c = cgoStageCosts(m, cost.hardware, cost.precision, 2, 20, { microBatches: 2, gpuWeightFraction: 0 });
+    const layer = cgoPipeSchedule(32, 2, c).makespanSec / 32;
+    expect(cost.preExpertSec(0, 4, 40, 40)).toBe(layer);
+    expect(cost.preExpertSec(31, 4, 40, 40)).toBe(layer);
+    expect(cost.expertSec(5)).toBe(0);
+    expect(cost.kvBytesPerToken).toBe(0);
+    // gpuWeightFraction 0: every layer's 8 experts (8 x 3 x 4096 x 14336 x 2 B) cross PCIe each step, in 2 pages
+    expect(c.pageSec).toBeCloseTo(cost.hardware.link.latencySec + (8 * 3 * 4096 * 14336 * 2) / 2 / cost.hardware.link.h2dBytesPerSec, 9);
+    // at this batch the pages bound the layer: the makespan is at least L layers of pages
+    expect(layer).toBeGreaterThanOrEqual(2 * c.pageSec);
   });
 });
 
