@@ -33,15 +33,9 @@ import { cpuExpertTimeSec, gpuFlopsPerSec, linkSec, rooflineSec, type Precision 
 import { InputError } from '../util/errors.js';
 import { precisionBytesPerParam, tierDtype } from '../model/formats.js';
 
-/**
- * A GPU stage: `kernels` launches plus the slower of its HBM bytes and its FLOPs. Float weights are
- * computed in their own dtype where the GPU lists a rate for it (fp16 on a T4's tensor cores, which
- * have no bf16); the roofline's computeDtype takes every non-fp32 weight to bf16 (right for
- * dequantised weights), which would run a T4's fp16 at its bf16 = fp32 rate, 8x below its fp16 rate.
- */
+/** A GPU stage: `kernels` launches plus the slower of its HBM bytes and its FLOPs at the rate of computeDtype(dtype) (a T4's fp16 on its tensor cores). */
 function gpuStageSec(gpu: Gpu, bytes: number, flops: number, dtype: Dtype, kernels: number): number {
-  const rate = dtype === 'fp16' || dtype === 'bf16' ? (gpu.flopsPerSec[dtype] ?? gpuFlopsPerSec(gpu, dtype)) : gpuFlopsPerSec(gpu, dtype);
-  return rooflineSec(kernels * gpu.launchOverheadSec, bytes, gpu.hbmBytesPerSec, flops, rate);
+  return rooflineSec(kernels * gpu.launchOverheadSec, bytes, gpu.hbmBytesPerSec, flops, gpuFlopsPerSec(gpu, dtype));
 }
 
 export const CGO_ARTIFACT = 'caoshiyi/artifacts@6bc860091230db3b56944a614bb9493f22b801a4 (branch asplos25)';

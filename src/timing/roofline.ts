@@ -71,10 +71,19 @@ export function tileKvShare(prior: number, n: number, p: number): number {
   return (prior + end) / (end - start);
 }
 
-/** The dtype the GPU computes in for weights stored as `d`: weight-only quantization dequantizes to bf16. */
+/**
+ * The dtype the GPU computes in for weights stored as `d`: fp32 and fp16 weights in their own
+ * dtype (an fp16 checkpoint's matmuls run in fp16), fp8 where the GPU has fp8 tensor cores, and
+ * weight-only quantization dequantizes to the half type of the activations: bf16, or fp16 on a GPU
+ * without bf16 tensor cores (its preset's bf16 rate below its fp16 rate: Volta, Turing), where
+ * runtimes run fp16 activations (HQQ's and GPTQ's kernels take fp16; a bf16 matmul there falls
+ * back to the fp32 rate).
+ */
 export function computeDtype(d: Dtype, gpuFlops: Partial<Record<Dtype, number>>): Dtype {
   if (d === 'fp32') return 'fp32';
+  if (d === 'fp16' && gpuFlops.fp16) return 'fp16';
   if (d === 'fp8' && gpuFlops.fp8) return 'fp8';
+  if (d !== 'bf16' && gpuFlops.fp16 !== undefined && (gpuFlops.bf16 === undefined || gpuFlops.bf16 < gpuFlops.fp16)) return 'fp16';
   return 'bf16';
 }
 
