@@ -94,6 +94,9 @@ export function mipInfo(model: Model, name: string): number {
   }
 }
 
+/** HiGHS's model status codes (HighsModelStatus) as the placement programs report them. */
+export const MIP_STATUS: Record<number, string> = { 7: 'Optimal', 8: 'Infeasible', 13: 'Time limit reached', 14: 'Iteration limit reached', 15: 'Unknown', 16: 'Node limit reached', 17: 'Interrupted' };
+
 /** 0, 1, ..., n - 1. */
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
