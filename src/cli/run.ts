@@ -27,6 +27,7 @@ interface RunArgs {
   policy?: string[];
   seed?: string;
   jobs?: number;
+  tierBounds?: boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -45,6 +46,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('jobs', {
         type: 'number',
         describe: `threads for the policies (default: the core count, ${availableParallelism()} here, when each policy has at least 4 M expert accesses; 1: one thread); the result is the same`,
+      })
+      .option('tier-bounds', {
+        type: 'boolean',
+        default: true,
+        describe: 'three tiers (host DRAM in front of an SSD): compute per-tier Belady and the joint two-tier optimum (HiGHS) on the run\'s accesses (--no-tier-bounds: do not)',
       })
       .option('timings', {
         type: 'boolean',
@@ -84,7 +90,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const timings = args.timings ?? !args.json;
     // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
     const progress = stderrProgress('run', 'tokens');
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress), jobs: args.jobs ?? 'auto' })
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress), jobs: args.jobs ?? 'auto', tierBounds: args.tierBounds ?? true })
       .catch((e: unknown) => {
         throw inScenarioFile(e, file);
       })

@@ -222,24 +222,27 @@ export async function jointOptimum(inst: TwoTierInstance, o: JointOptions, highs
     const base = { method: o.method, status, columns: cols.count, rows: rows.count };
     const hasSolution = mipInfo(model, 'primal_solution_status') === 2;
     const value = mipInfo(model, 'objective_function_value');
-    if (o.method === 'lp') {
-      let integral = true;
-      if (hasSolution) {
-        const x = model.getSolution().colValue;
-        for (let c = 0; c < prog.binaries; c++) if (Math.abs(x[c] - Math.round(x[c])) > 1e-6) integral = false;
+    const counts = () => {
+      const x = model.getSolution().colValue;
+      let kept = 0;
+      let reads = 0;
+      for (let t = 0; t < N; t++) {
+        kept += Math.round(x[prog.gCol(t)]);
+        reads += Math.round(x[prog.aCol(t)]);
       }
-      return { ...base, exact: false, lowerBoundSec: status === 'Optimal' ? value : NaN, ...(status === 'Optimal' ? { lpIntegral: integral } : {}) };
+      return { gpuFetches: N - kept, ssdReads: reads, transferSec: transferSec(inst, N - kept, reads) };
+    };
+    if (o.method === 'lp') {
+      if (status !== 'Optimal' || !hasSolution) return { ...base, exact: false, lowerBoundSec: NaN };
+      const x = model.getSolution().colValue;
+      let integral = true;
+      for (let c = 0; c < prog.binaries; c++) if (Math.abs(x[c] - Math.round(x[c])) > 1e-6) integral = false;
+      // An integral relaxed optimum is a schedule, hence the optimum.
+      return integral ? { ...base, exact: true, best: counts(), lowerBoundSec: value, lpIntegral: true } : { ...base, exact: false, lowerBoundSec: value, lpIntegral: false };
     }
     const dual = mipInfo(model, 'mip_dual_bound');
     if (!hasSolution) return { ...base, exact: false, lowerBoundSec: dual };
-    const x = model.getSolution().colValue;
-    let kept = 0;
-    let reads = 0;
-    for (let t = 0; t < N; t++) {
-      kept += Math.round(x[prog.gCol(t)]);
-      reads += Math.round(x[prog.aCol(t)]);
-    }
-    const best = { gpuFetches: N - kept, ssdReads: reads, transferSec: transferSec(inst, N - kept, reads) };
+    const best = counts();
     const exact = status === 'Optimal';
     const lowerBoundSec = exact ? best.transferSec : Math.min(best.transferSec, dual);
     return { ...base, exact, best, lowerBoundSec, gapPct: best.transferSec > 0 ? (100 * (best.transferSec - lowerBoundSec)) / best.transferSec : 0 };

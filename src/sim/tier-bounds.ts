@@ -1,0 +1,87 @@
+/**
+ * Issue 16 item 2: bounds per tier and jointly, attached to each three-tier policy's TierMetrics
+ * (`moesim run` asks for them: RunContext.tierBounds). What the run moved, per-tier Belady composed
+ * (Belady's MIN on the GPU, then on host DRAM over the GPU's misses), and the joint two-tier
+ * optimum of tier-optimum.ts: the MIP where the trace is small enough, its LP relaxation (a lower
+ * bound) up to a larger size, else skipped with the reason. Sizes, not wall-clock limits, decide,
+ * so the result is a function of the scenario alone.
+ */
+import type { Scenario } from '../scenario/schema.js';
+import type { PolicyResult } from '../metrics/types.js';
+import type { TierBounds, TierMoves } from '../metrics/tiers.js';
+import { cachePolicyInfo } from '../policies/index.js';
+import { missHandlerInfo } from '../policies/miss/index.js';
+import { accessKeys } from '../trace/union.js';
+import { ssdReadCost } from '../timing/storage.js';
+import { highsSolver } from '../parallel/placement/ilp.js';
+import { composedCost, jointOptimum, transferSec, type TwoTierInstance } from './tier-optimum.js';
+import { createPolicyCache, type PreparedScenario } from './world.js';
+
+/**
+ * Accesses up to which the MIP is solved, and the LP relaxation. Measured on this machine (HiGHS's
+ * wasm build, one core, Zipf-like synthetic sequences, one GPU scope; reports/tier-optimum-s27/):
+ * the MIP took 3 s at 1,000 accesses, 13 s at 2,000 and 248 s at 4,000; the LP 2 s at 1,000 and
+ * 14 s at 4,000.
+ */
+export const JOINT_MIP_MAX_ACCESSES = 2000;
+export const JOINT_LP_MAX_ACCESSES = 5000;
+/** Branch-and-bound nodes the MIP may explore (a deterministic stop; past it the gap is reported). */
+export const JOINT_MIP_MAX_NODES = 500;
+
+/** Adds `tiers.bounds` to each batch result whose plan is three-tier (results in policy order). */
+export async function addTierBounds(scenario: Scenario, prep: PreparedScenario, results: PolicyResult[]): Promise<void> {
+  if (prep.serving || results.length !== scenario.policies.length) return;
+  const E = prep.model.numExperts;
+  const L = prep.trace.numLayers;
+  let keys: Int32Array | undefined;
+  const solved = new Map<string, TierBounds['joint']>();
+  for (const [i, r] of results.entries()) {
+    const t = r.tiers;
+    if (!t || t.mode !== 'three-tier' || !t.ssd) continue;
+    const p = scenario.policies[i];
+    const info = cachePolicyInfo(p.kind);
+    const onMiss = 'onMiss' in p ? p.onMiss : undefined;
+    if (info.capacity !== 'configured' || !info.fillsOnMiss || (onMiss && !missHandlerInfo(onMiss.kind).fetchesOnly)) continue;
+    keys ??= accessKeys(prep.trace, prep.newSource(), E);
+    const plan = createPolicyCache({ ...prep, warnings: [] }, p, i).plan;
+    const bytes = prep.cost.expertBytes;
+    const inst: TwoTierInstance = {
+      keys,
+      numLayers: L,
+      numExperts: E,
+      gpuCapacityPerScope: plan.capacityPerScope,
+      gpuPerLayer: plan.perLayer,
+      hostCapacity: t.hostDram.capacityExperts,
+      hostWarm: t.hostDram.initial === 'warm',
+      hostToGpuSec: prep.cost.h2dSec(bytes),
+      ssdReadSec: ssdReadCost(prep.hardware.storage!)(bytes),
+    };
+    const fetches = Math.round(t.bytes.hostToGpu / bytes);
+    const run: TierMoves = { gpuFetches: fetches, ssdReads: t.ssd.reads, transferSec: transferSec(inst, fetches, t.ssd.reads) };
+    const perTierBelady = composedCost(inst, 'belady', 'belady');
+    const key = `${plan.capacityPerScope}|${plan.perLayer}|${inst.hostCapacity}|${inst.hostWarm}`;
+    let joint = solved.get(key);
+    if (!joint) {
+      joint = await solveJoint(inst, Math.min(run.transferSec, perTierBelady.transferSec));
+      solved.set(key, joint);
+    }
+    t.bounds = { accesses: keys.length, perExpertSec: { hostToGpu: inst.hostToGpuSec, ssdRead: inst.ssdReadSec }, run, perTierBelady, joint };
+  }
+}
+
+async function solveJoint(inst: TwoTierInstance, bestKnownSec: number): Promise<TierBounds['joint']> {
+  const n = inst.keys.length;
+  if (inst.gpuCapacityPerScope < 1 || inst.hostCapacity < 1) return { method: 'skipped', status: `skipped: a tier holds no expert (GPU ${inst.gpuCapacityPerScope} per scope, host DRAM ${inst.hostCapacity})` };
+  if (n > JOINT_LP_MAX_ACCESSES) return { method: 'skipped', status: `skipped: ${n} accesses, more than the ${JOINT_LP_MAX_ACCESSES} the LP relaxation is solved for (MIP up to ${JOINT_MIP_MAX_ACCESSES})` };
+  const highs = await highsSolver();
+  const method = n <= JOINT_MIP_MAX_ACCESSES ? 'mip' : 'lp';
+  const s = await jointOptimum(inst, { method, maxNodes: JOINT_MIP_MAX_NODES }, highs);
+  const size = { columns: s.columns, rows: s.rows };
+  if (!Number.isFinite(s.lowerBoundSec)) return { method, status: s.status, ...size };
+  if (s.best) {
+    const best = s.best;
+    return { method, status: s.status, exact: s.exact, best, lowerBoundSec: s.lowerBoundSec, gapPct: s.gapPct ?? 0, ...(s.lpIntegral !== undefined ? { lpIntegral: s.lpIntegral } : {}), ...size };
+  }
+  const gapPct = bestKnownSec > 0 ? (100 * Math.max(0, bestKnownSec - s.lowerBoundSec)) / bestKnownSec : 0;
+  return { method, status: s.status, exact: false, lowerBoundSec: s.lowerBoundSec, gapPct, ...(s.lpIntegral !== undefined ? { lpIntegral: s.lpIntegral } : {}), ...size };
+}
