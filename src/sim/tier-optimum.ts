@@ -44,7 +44,7 @@
 import type { Highs } from 'highs';
 import { ExpertCache } from '../policies/expert-cache.js';
 import { cachePolicies } from '../policies/index.js';
-import { nextUseOf } from '../policies/belady.js';
+import { firstUseOf, nextUseOf } from '../policies/belady.js';
 import { CsrRows, highsSolver, loadMip, MIP_STATUS, MipColumns, mipInfo } from '../parallel/placement/ilp.js';
 import { hostAccessKeys } from './tiers.js';
 
@@ -91,7 +91,8 @@ export function composedCost(inst: TwoTierInstance, gpu: 'lru' | 'lfu' | 'belady
   };
   const misses = hostAccessKeys(inst.keys, gpuCache());
   const nextUse = host === 'belady' ? nextUseOf(misses, L * E) : undefined;
-  const policy = cachePolicies[host].create({ numLayers: L, numExperts: E, capacityPerScope: inst.hostCapacity, scopes: 1, nextUse });
+  const firstUse = host === 'belady' ? firstUseOf(misses, L * E) : undefined;
+  const policy = cachePolicies[host].create({ numLayers: L, numExperts: E, capacityPerScope: inst.hostCapacity, scopes: 1, nextUse, firstUse });
   const dram = new ExpertCache(L, E, inst.hostCapacity, false, policy);
   if (inst.hostWarm) for (let k = 0; k < Math.min(inst.hostCapacity, L * E); k++) dram.insert(k);
   const hostHits = dram.accessMany(misses, 0, misses.length);
