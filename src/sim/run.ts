@@ -12,7 +12,7 @@ import { cachePolicyInfo } from '../policies/index.js';
 import type { PolicySpec, PredictorSpec, Scenario } from '../scenario/schema.js';
 import { loadTrace } from '../trace/load.js';
 import { createRng } from '../rng/rng.js';
-import { addTierBounds } from './tier-bounds.js';
+import { addTierBounds, type TierBoundOptions } from './tier-bounds.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { RooflineCosts } from '../timing/roofline.js';
@@ -89,9 +89,10 @@ export interface RunContext {
   jobs?: number | 'auto';
   /**
    * Three-tier policies: attach per-tier Belady and the joint two-tier optimum (./tier-bounds.ts) to
-   * each result's tiers. `moesim run` sets it; it costs up to a HiGHS solve per GPU capacity.
+   * each result's tiers (with the LP's size limit, if given). `moesim run` sets it; it costs up to
+   * a HiGHS solve per GPU capacity.
    */
-  tierBounds?: boolean;
+  tierBounds?: boolean | TierBoundOptions;
 }
 
 const GiB = 2 ** 30;
@@ -180,7 +181,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     results = outcomes.flatMap((o) => o.results);
   }
   warnTwins(prep, results);
-  if (ctx.tierBounds) await addTierBounds(scenario, prep, results);
+  if (ctx.tierBounds) await addTierBounds(scenario, prep, results, ctx.tierBounds === true ? {} : ctx.tierBounds);
   return runResult(scenario, ctx, prep, results);
 }
 

@@ -18,18 +18,25 @@ import { composedCost, jointOptimum, transferSec, type TwoTierInstance } from '.
 import { createPolicyCache, type PreparedScenario } from './world.js';
 
 /**
- * Accesses up to which the MIP is solved, and the LP relaxation. Measured on this machine (HiGHS's
- * wasm build, one core, Zipf-like synthetic sequences, one GPU scope; reports/tier-optimum-s27/):
- * the MIP took 3 s at 1,000 accesses, 13 s at 2,000 and 248 s at 4,000; the LP 2 s at 1,000 and
- * 14 s at 4,000.
+ * Accesses up to which the MIP is solved, and the LP relaxation (by default). Measured on this
+ * machine (HiGHS's wasm build, one core of a shared 2-core VM; reports/tier-optimum-s27/): the MIP
+ * took 11 s at 1,000 accesses of validate-mixtral-ssd.yaml (4 per layer, DRAM 68 experts) and 204 s
+ * at 2,000; the LP 2.5 s at 1,000; on the whole deepseek-v3-4090-nvme.yaml trace (22,272) the LP
+ * took 428 s.
  */
-export const JOINT_MIP_MAX_ACCESSES = 2000;
+export const JOINT_MIP_MAX_ACCESSES = 1000;
 export const JOINT_LP_MAX_ACCESSES = 5000;
 /** Branch-and-bound nodes the MIP may explore (a deterministic stop; past it the gap is reported). */
 export const JOINT_MIP_MAX_NODES = 500;
 
+export interface TierBoundOptions {
+  /** Accesses up to which the LP relaxation is solved (default JOINT_LP_MAX_ACCESSES). */
+  lpMaxAccesses?: number;
+}
+
 /** Adds `tiers.bounds` to each batch result whose plan is three-tier (results in policy order). */
-export async function addTierBounds(scenario: Scenario, prep: PreparedScenario, results: PolicyResult[]): Promise<void> {
+export async function addTierBounds(scenario: Scenario, prep: PreparedScenario, results: PolicyResult[], o: TierBoundOptions = {}): Promise<void> {
+  const lpMax = Math.max(o.lpMaxAccesses ?? JOINT_LP_MAX_ACCESSES, JOINT_MIP_MAX_ACCESSES);
   if (prep.serving || results.length !== scenario.policies.length) return;
   const E = prep.model.numExperts;
   const L = prep.trace.numLayers;
@@ -62,17 +69,17 @@ export async function addTierBounds(scenario: Scenario, prep: PreparedScenario, 
     const key = `${plan.capacityPerScope}|${plan.perLayer}|${inst.hostCapacity}|${inst.hostWarm}`;
     let joint = solved.get(key);
     if (!joint) {
-      joint = await solveJoint(inst, Math.min(run.transferSec, perTierBelady.transferSec));
+      joint = await solveJoint(inst, Math.min(run.transferSec, perTierBelady.transferSec), lpMax);
       solved.set(key, joint);
     }
     t.bounds = { accesses: keys.length, perExpertSec: { hostToGpu: inst.hostToGpuSec, ssdRead: inst.ssdReadSec }, run, perTierBelady, joint };
   }
 }
 
-async function solveJoint(inst: TwoTierInstance, bestKnownSec: number): Promise<TierBounds['joint']> {
+async function solveJoint(inst: TwoTierInstance, bestKnownSec: number, lpMax: number): Promise<TierBounds['joint']> {
   const n = inst.keys.length;
   if (inst.gpuCapacityPerScope < 1 || inst.hostCapacity < 1) return { method: 'skipped', status: `skipped: a tier holds no expert (GPU ${inst.gpuCapacityPerScope} per scope, host DRAM ${inst.hostCapacity})` };
-  if (n > JOINT_LP_MAX_ACCESSES) return { method: 'skipped', status: `skipped: ${n} accesses, more than the ${JOINT_LP_MAX_ACCESSES} the LP relaxation is solved for (MIP up to ${JOINT_MIP_MAX_ACCESSES})` };
+  if (n > lpMax) return { method: 'skipped', status: `skipped: ${n} accesses, more than the ${lpMax} the LP relaxation is solved for (MIP up to ${JOINT_MIP_MAX_ACCESSES}; --tier-bounds-max-accesses raises it)` };
   const highs = await highsSolver();
   const method = n <= JOINT_MIP_MAX_ACCESSES ? 'mip' : 'lp';
   const s = await jointOptimum(inst, { method, maxNodes: JOINT_MIP_MAX_NODES }, highs);

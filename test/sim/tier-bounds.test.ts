@@ -40,12 +40,26 @@ describe('tier bounds on a three-tier run', () => {
     expect(r.results[0].tiers!.bounds).toBeUndefined();
   });
 
+  it('between the MIP and the LP limits: the LP relaxation, a lower bound; a lower LP limit skips it', async () => {
+    const trace = { synthetic: { ...tierBase.trace.synthetic, tokensPerSequence: 10 } };
+    const r = await run({ trace, policies: [policies[0]] });
+    const b = r.results[0].tiers!.bounds!;
+    expect(b.accesses).toBe(1280);
+    expect(b.joint.method).toBe('lp');
+    expect(b.joint.status).toBe('Optimal');
+    expect(b.joint.lowerBoundSec!).toBeLessThanOrEqual(b.perTierBelady.transferSec + 1e-12);
+    expect(b.joint.lowerBoundSec!).toBeLessThanOrEqual(b.run.transferSec + 1e-12);
+    expect(tierTable(r)).toMatch(b.joint.exact ? /exact: HiGHS LP relaxation integral/ : /LP lower bound, gap \d+\.\d%/);
+    const capped = await runScenario(parseScenario({ name: 'tier-bounds', ...tierBase, hardware, trace, policies: [policies[0]] }), { baseDir: '.', tierBounds: { lpMaxAccesses: 1100 } });
+    expect(capped.results[0].tiers!.bounds!.joint.status).toMatch(/^skipped: 1280 accesses, more than the 1100 the LP relaxation/);
+  });
+
   it('a trace above the size guard: skipped, in one line that says why', async () => {
     const trace = { synthetic: { ...tierBase.trace.synthetic, tokensPerSequence: 50 } };
     const r = await run({ trace, policies: [policies[0]] });
     const j = r.results[0].tiers!.bounds!.joint;
     expect(j.method).toBe('skipped');
-    expect(j.status).toBe(`skipped: 6400 accesses, more than the ${JOINT_LP_MAX_ACCESSES} the LP relaxation is solved for (MIP up to 2000)`);
+    expect(j.status).toBe(`skipped: 6400 accesses, more than the ${JOINT_LP_MAX_ACCESSES} the LP relaxation is solved for (MIP up to 1000; --tier-bounds-max-accesses raises it)`);
     expect(tierTable(r)).toContain(j.status);
   });
 });
