@@ -21,11 +21,11 @@ import { createPolicyCache, type PreparedScenario } from './world.js';
  * Accesses up to which the MIP is solved, and the LP relaxation (by default). Measured on this
  * machine (HiGHS's wasm build, one core of a shared 2-core VM; reports/tier-optimum-s27/): the MIP
  * took 11 s at 1,000 accesses of validate-mixtral-ssd.yaml (4 per layer, DRAM 68 experts) and 204 s
- * at 2,000; the LP 2.5 s at 1,000; on the whole deepseek-v3-4090-nvme.yaml trace (22,272) the LP
+ * at 2,000; the LP 2.5 s at 1,000, 12 s at 3,000, 108 s at 5,000; on the whole deepseek-v3-4090-nvme.yaml trace (22,272) the LP
  * took 428 s.
  */
 export const JOINT_MIP_MAX_ACCESSES = 1000;
-export const JOINT_LP_MAX_ACCESSES = 5000;
+export const JOINT_LP_MAX_ACCESSES = 3000;
 /** Branch-and-bound nodes the MIP may explore (a deterministic stop; past it the gap is reported). */
 export const JOINT_MIP_MAX_NODES = 500;
 
