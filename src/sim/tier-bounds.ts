@@ -13,7 +13,7 @@ import { cachePolicyInfo } from '../policies/index.js';
 import { missHandlerInfo } from '../policies/miss/index.js';
 import { accessKeys } from '../trace/union.js';
 import { ssdReadCost } from '../timing/storage.js';
-import { highsSolver } from '../parallel/placement/ilp.js';
+import { highsSolver } from '../util/highs.js';
 import { composedCost, jointOptimum, transferSec, type TwoTierInstance } from './tier-optimum.js';
 import { createPolicyCache, type PreparedScenario } from './world.js';
 

@@ -45,7 +45,7 @@ import type { Highs } from 'highs';
 import { ExpertCache } from '../policies/expert-cache.js';
 import { cachePolicies } from '../policies/index.js';
 import { firstUseOf, nextUseOf } from '../policies/belady.js';
-import { CsrRows, highsSolver, loadMip, MIP_STATUS, MipColumns, mipInfo } from '../parallel/placement/ilp.js';
+import { CsrRows, highsSolver, loadMip, MIP_STATUS, MipColumns, mipInfo } from '../util/highs.js';
 import { hostAccessKeys } from './tiers.js';
 
 /** One access sequence through GPU HBM <- host DRAM <- SSD. */
