@@ -11,6 +11,7 @@ import { resolvePath, setIn } from '../sweep/path.js';
 import { InputError } from '../util/errors.js';
 import { pickPolicyIndices } from '../scenario/pick.js';
 import { runScenario } from '../sim/run.js';
+import { JOINT_LP_MAX_ACCESSES, JOINT_MIP_MAX_ACCESSES } from '../sim/tier-bounds.js';
 import { comparisonTable } from '../report/table.js';
 import { defaultRunDir } from '../sweep/out-dir.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -27,6 +28,8 @@ interface RunArgs {
   policy?: string[];
   seed?: string;
   jobs?: number;
+  tierBounds?: boolean;
+  tierBoundsMaxAccesses?: number;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -45,6 +48,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('jobs', {
         type: 'number',
         describe: `threads for the policies (default: the core count, ${availableParallelism()} here, when each policy has at least 4 M expert accesses; 1: one thread); the result is the same`,
+      })
+      .option('tier-bounds', {
+        type: 'boolean',
+        default: true,
+        describe: 'three tiers (host DRAM in front of an SSD): compute per-tier Belady and the joint two-tier optimum (HiGHS) on the run\'s accesses (--no-tier-bounds: do not)',
+      })
+      .option('tier-bounds-max-accesses', {
+        type: 'number',
+        describe: `solve the joint optimum's LP relaxation up to this many expert accesses (default ${JOINT_LP_MAX_ACCESSES}; the MIP up to ${JOINT_MIP_MAX_ACCESSES}); HiGHS took 428 s on 22,272 here`,
       })
       .option('timings', {
         type: 'boolean',
@@ -81,10 +93,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
     }
     if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) throw new InputError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
+    const tb = args.tierBoundsMaxAccesses;
+    if (tb !== undefined && (!Number.isInteger(tb) || tb < 1)) throw new InputError(`--tier-bounds-max-accesses: expected a whole number >= 1, got ${tb}`);
     const timings = args.timings ?? !args.json;
     // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
     const progress = stderrProgress('run', 'tokens');
-    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress), jobs: args.jobs ?? 'auto' })
+    const result = await runScenario(scenario, { baseDir, file, ...(timings ? { clock: () => performance.now() } : {}), progress: progressCallback(progress), jobs: args.jobs ?? 'auto', tierBounds: args.tierBounds === false ? false : { lpMaxAccesses: args.tierBoundsMaxAccesses } })
       .catch((e: unknown) => {
         throw inScenarioFile(e, file);
       })

@@ -20,6 +20,7 @@ export class BeladyPolicy implements CachePolicy {
     if (!ctx.nextUse) throw new Error('belady needs the future access sequence (nextUse)');
     this.nextUseOfAccess = ctx.nextUse;
     this.nextUse = new Int32Array(ctx.numLayers * ctx.numExperts).fill(NEVER);
+    if (ctx.firstUse) for (let k = 0; k < this.nextUse.length; k++) if (ctx.firstUse[k] >= 0) this.nextUse[k] = ctx.firstUse[k];
   }
 
   onAccess(key: number, access: number): void {
@@ -64,4 +65,11 @@ export function nextUseOf(keys: Int32Array, numKeys: number): Int32Array {
     seen[k] = i;
   }
   return next;
+}
+
+/** first[k] = index of the first access to key k, or -1. */
+export function firstUseOf(keys: Int32Array, numKeys: number): Int32Array {
+  const first = new Int32Array(numKeys).fill(-1);
+  for (let i = keys.length - 1; i >= 0; i--) first[keys[i]] = i;
+  return first;
 }

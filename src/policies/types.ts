@@ -36,6 +36,12 @@ export interface PolicyContext {
   scopes: number;
   /** For offline policies (Belady): next access index of the same key after access i, or -1. */
   nextUse?: Int32Array;
+  /**
+   * For Belady on a cache that holds keys before its first access (a warm host tier): per key, the
+   * index of its first access, -1 never (belady.ts firstUseOf). Without it such residents rank as
+   * never used, and MIN evicts ones needed soon.
+   */
+  firstUse?: Int32Array;
   /** For static placement: access counts per key, measured on a warm-up prefix or given. */
   popularity?: Float64Array;
 }

@@ -4,6 +4,7 @@
  * no result has tiers (no SSD, no unified memory, no hostTier block).
  */
 import type { RunResult } from '../metrics/types.js';
+import type { TierMetrics } from '../metrics/tiers.js';
 import type { Chart } from './charts.js';
 import type { ReportSource } from './data.js';
 import { chartConfig, FULL_WIDTH, SCHEMA } from './style.js';
@@ -37,10 +38,32 @@ export function tierTable(r: RunResult): string | null {
     ];
   });
   const drive = rows[0].tiers!.storage;
-  return [
+  const out = [
     `memory tiers${drive ? ` (storage: ${drive})` : ''}: bytes charged to the link each crossed; SSD wait = the part of the GPU's stall spent waiting for SSD reads into host DRAM (three tiers)`,
     renderTable(header, body),
-  ].join('\n');
+  ];
+  const bounded = rows.filter((p) => p.tiers!.bounds);
+  if (bounded.length > 0) {
+    const c = bounded[0].tiers!.bounds!.perExpertSec;
+    out.push(
+      '',
+      `tier bounds: link seconds to serve the run's ${bounded[0].tiers!.bounds!.accesses} expert accesses = host->GPU copies x ${f(1e3 * c.hostToGpu, 3)} ms + SSD reads x ${f(1e3 * c.ssdRead, 3)} ms (per expert); per-tier Belady = Belady on the GPU, then on host DRAM over its misses; joint = both tiers' decisions together (sim/tier-optimum.ts)`,
+      renderTable(['policy', 'copies', 'SSD reads', 'run s', 'per-tier Belady s', 'joint s', 'joint'], bounded.map((p) => boundRow(p.label, p.tiers!.bounds!))),
+    );
+  }
+  return out.join('\n');
+}
+
+/** One policy's bounds: its moves, per-tier Belady's, the joint optimum (exact, a bound with its gap, or why skipped). */
+function boundRow(label: string, b: NonNullable<TierMetrics['bounds']>): string[] {
+  const j = b.joint;
+  let what: string;
+  if (j.method === 'skipped') what = j.status;
+  else if (j.exact) what = j.method === 'mip' ? 'joint optimum (exact, HiGHS MIP)' : 'joint optimum (exact: HiGHS LP relaxation integral)';
+  else if (j.lowerBoundSec === undefined) what = `no bound (HiGHS ${j.method}: ${j.status})`;
+  else what = `${j.method === 'lp' ? 'LP lower bound' : `MIP bound (${j.status})`}, gap ${f(j.gapPct ?? NaN, 1)}%`;
+  const value = j.exact && j.best ? j.best.transferSec : j.lowerBoundSec;
+  return [label, String(b.run.gpuFetches), String(b.run.ssdReads), f(b.run.transferSec, 3), f(b.perTierBelady.transferSec, 3), value === undefined ? '-' : `${j.exact ? '' : '>= '}${f(value, 3)}`, what];
 }
 
 /** The report's chart of bytes per link and busy time per resource, one bar per policy. */

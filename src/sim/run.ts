@@ -12,6 +12,7 @@ import { cachePolicyInfo } from '../policies/index.js';
 import type { PolicySpec, PredictorSpec, Scenario } from '../scenario/schema.js';
 import { loadTrace } from '../trace/load.js';
 import { createRng } from '../rng/rng.js';
+import { addTierBounds, type TierBoundOptions } from './tier-bounds.js';
 import { InputError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { RooflineCosts } from '../timing/roofline.js';
@@ -86,6 +87,12 @@ export interface RunContext {
    * trace is large enough to pay for a worker). Absent: one thread. Never changes the result.
    */
   jobs?: number | 'auto';
+  /**
+   * Three-tier policies: attach per-tier Belady and the joint two-tier optimum (./tier-bounds.ts) to
+   * each result's tiers (with the LP's size limit, if given). `moesim run` sets it; it costs up to
+   * a HiGHS solve per GPU capacity.
+   */
+  tierBounds?: boolean | TierBoundOptions;
 }
 
 const GiB = 2 ** 30;
@@ -174,6 +181,7 @@ export async function runScenario(scenario: Scenario, ctx: RunContext): Promise<
     results = outcomes.flatMap((o) => o.results);
   }
   warnTwins(prep, results);
+  if (ctx.tierBounds) await addTierBounds(scenario, prep, results, ctx.tierBounds === true ? {} : ctx.tierBounds);
   return runResult(scenario, ctx, prep, results);
 }
 

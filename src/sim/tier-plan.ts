@@ -23,7 +23,7 @@ import type { Hardware } from '../hardware/types.js';
 import { ExpertCache } from '../policies/expert-cache.js';
 import { cachePolicies, cachePolicyInfo } from '../policies/index.js';
 import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
-import { nextUseOf } from '../policies/belady.js';
+import { firstUseOf, nextUseOf } from '../policies/belady.js';
 import { hostTierSchema, type HostTierSpec, type PolicySpec } from '../scenario/schema.js';
 import { ssdReadCost } from '../timing/storage.js';
 import type { StepCosts } from '../timing/costs.js';
@@ -144,11 +144,15 @@ export function setupTiers(
   const E = dims.numExperts;
   const cap = plan.hostCapacityExperts;
   let nextUse: Int32Array | undefined;
+  let firstUse: Int32Array | undefined;
   if (plan.spec.policy === 'belady') {
     if (!belady || belady.allowed !== true) throw new InputError(`hostTier.policy: belady on the host tier needs its whole access order before the run: ${belady ? belady.allowed : 'not available here'}`);
-    nextUse = nextUseOf(hostAccessKeys(belady.gpuKeys(), belady.freshGpuCache()), L * E);
+    const keys = hostAccessKeys(belady.gpuKeys(), belady.freshGpuCache());
+    nextUse = nextUseOf(keys, L * E);
+    // A warm tier holds keys before their first access: MIN ranks them by it (session 27).
+    firstUse = firstUseOf(keys, L * E);
   }
-  const policy = cachePolicies[plan.spec.policy].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes: 1, nextUse });
+  const policy = cachePolicies[plan.spec.policy].create({ numLayers: L, numExperts: E, capacityPerScope: cap, scopes: 1, nextUse, firstUse });
   const cache = new ExpertCache(L, E, cap, false, policy);
   // Warm: the first experts of the model file (layer-major) that fit, loaded in order.
   if (plan.spec.initial === 'warm') for (let k = 0; k < Math.min(cap, L * E); k++) cache.insert(k);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ExpertCache, HIT } from '../../src/policies/expert-cache.js';
 import { cachePolicies, type CachePolicyKind } from '../../src/policies/index.js';
-import { nextUseOf } from '../../src/policies/belady.js';
+import { firstUseOf, nextUseOf } from '../../src/policies/belady.js';
 import { referenceHits, type Kind } from './reference.js';
 
 function replay(keys: number[], L: number, E: number, capacity: number, perLayer: boolean, kind: CachePolicyKind, popularity?: Float64Array) {
@@ -30,6 +30,22 @@ const traceArb = fc.record({
   cap: fc.integer({ min: 0, max: 6 }),
   perLayer: fc.boolean(),
   raw: fc.array(fc.nat(), { minLength: 1, maxLength: 150 }),
+});
+
+/** A cache that holds keys 0..warm-1 before the first access (a warm host tier, tier-plan.ts setupTiers). */
+function replayWarm(keys: number[], K: number, capacity: number, warm: number, kind: 'lru' | 'lfu' | 'belady') {
+  const k = Int32Array.from(keys);
+  const policy = cachePolicies[kind].create({ numLayers: 1, numExperts: K, capacityPerScope: capacity, scopes: 1, nextUse: nextUseOf(k, K), firstUse: firstUseOf(k, K) });
+  const cache = new ExpertCache(1, K, capacity, false, policy);
+  for (let key = 0; key < warm; key++) cache.insert(key);
+  return cache.accessMany(k, 0, k.length);
+}
+
+describe('Belady on a cache that starts warm (session 27)', () => {
+  it('ranks residents by their first use: capacity 2, warm {0, 1}, accesses 2 0 1 miss twice', () => {
+    // MIN evicts 1 (next use at 2) for 2, hits 0, misses 1. Ranking both as never used evicted 0.
+    expect(replayWarm([2, 0, 1], 3, 2, 2, 'belady')).toBe(1);
+  });
 });
 
 describe('cache policies', () => {

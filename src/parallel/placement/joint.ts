@@ -33,7 +33,7 @@
  * is optional and makes the result machine-dependent). The result says the status, incumbent,
  * dual bound and gap HiGHS reached, not a claim of optimality it did not prove.
  */
-import { CsrRows, highsSolver, loadMip, MipColumns, mipInfo, range, solveLayer } from './ilp.js';
+import { CsrRows, highsSolver, loadMip, MIP_STATUS, MipColumns, mipInfo, range, solveLayer } from './ilp.js';
 
 export interface JointProgram {
   numLayers: number;
@@ -104,7 +104,6 @@ export function canonicalOwners(owner: ArrayLike<number>, numExperts: number, gp
 }
 
 /** HiGHS's model status in words (its node limit reports as the solution limit). */
-const STATUS: Record<number, string> = { 7: 'Optimal', 8: 'Infeasible', 13: 'Time limit reached', 14: 'Iteration limit reached', 15: 'Unknown', 16: 'Node limit reached', 17: 'Interrupted' };
 
 export async function solveJoint(p: JointProgram): Promise<JointSolution> {
   const { numLayers: L, numExperts: E, gpus: G } = p;
@@ -190,7 +189,7 @@ export async function solveJoint(p: JointProgram): Promise<JointSolution> {
       model.setSolution({ colValue });
     }
     const run = model.run();
-    const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
+    const status = MIP_STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
     const info = (name: string) => mipInfo(model, name);
     const base = { status, objective: info('objective_function_value'), dualBound: info('mip_dual_bound'), gap: info('mip_gap'), nodes: info('mip_node_count'), columns: numCols, rows: numRows };
     if (info('primal_solution_status') !== 2) return base;

@@ -32,7 +32,7 @@
  * under a 200-node limit for 3 layers of 64 experts here). MoETuner used Gurobi 12.0.0 with a tolerance
  * of 0.025 (the summary's 実装 line); the scenarios set relGap: 0.025.
  */
-import { CsrRows, highsSolver, loadMip, MipColumns, mipInfo, range } from './ilp.js';
+import { CsrRows, highsSolver, loadMip, MIP_STATUS, MipColumns, mipInfo, range } from './ilp.js';
 import { layerFlow, routeLoad } from './stats.js';
 import type { PlacementContext, Placement, PlacementPlan } from './types.js';
 import { placementFromLists } from './types.js';
@@ -45,7 +45,6 @@ export interface TwoStageOptions {
 }
 
 /** HiGHS's model status in words (its node limit reports as the solution limit). */
-const STATUS: Record<number, string> = { 7: 'Optimal', 8: 'Infeasible', 13: 'Time limit reached', 14: 'Iteration limit reached', 15: 'Unknown', 16: 'Node limit reached', 17: 'Interrupted' };
 
 /** ILP 1's objective for one layer: sum over clusters of |cluster routes - mean|. */
 export function clusterDeviation(load: ArrayLike<number>, cluster: ArrayLike<number>, G: number): number {
@@ -136,7 +135,7 @@ export async function clusterLayer(load: ArrayLike<number>, G: number, o: TwoSta
     for (let c = 0; c < G; c++) colValue[dCol(c)] = Math.abs(per[c] - mean);
     model.setSolution({ colValue });
     const run = model.run();
-    const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
+    const status = MIP_STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
     const primal = mipInfo(model, 'primal_solution_status');
     const cluster = new Int32Array(E).fill(-1);
     if (primal === 2) {
@@ -326,7 +325,7 @@ export async function solveClusterMap(p: ClusterMapProgram, o: TwoStageOptions, 
   try {
     loadMip(model, cols, rows, o);
     const run = model.run();
-    const status = STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
+    const status = MIP_STATUS[run.modelStatus] ?? `HiGHS model status ${run.modelStatus}`;
     const info = (name: string) => mipInfo(model, name);
     const base = { status, objective: info('objective_function_value'), dualBound: info('mip_dual_bound'), nodes: info('mip_node_count') };
     if (info('primal_solution_status') !== 2) return base;
