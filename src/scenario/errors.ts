@@ -31,7 +31,10 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   let issue = err.issues[0];
   const unionErrors = (issue as { errors?: z.core.$ZodIssue[][] }).errors;
   if (issue.code === 'invalid_union' && unionErrors && unionErrors.length) {
-    const flat = unionErrors.flat();
+    // An object branch that rejects the value's own keys is not the one it meant, when another
+    // branch takes them (`{dtype: int5}` is a bad dtype, not a `{format}` missing its format).
+    const keysFit = unionErrors.filter((b) => !b.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0));
+    const flat = (keysFit.some((b) => b.some((i) => i.path.length > 0)) ? keysFit : unionErrors).flat();
     const deepest = flat.sort((a, b) => b.path.length - a.path.length)[0];
     if (deepest) issue = { ...deepest, path: [...issue.path, ...deepest.path] } as typeof issue;
   }
