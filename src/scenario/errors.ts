@@ -74,8 +74,8 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   } else {
     const got = valueAt(raw, issue.path);
     const message = issue.message.replace(/^Invalid input: /, '').replace(/, received [^,]*$/, '');
-    // Messages from nested schemas (model, hardware) already say what they got.
-    msg = /, got /.test(message) ? message : `${message}, got ${show(got)}`;
+    // Messages from nested schemas (and refinements that quote the bad string) already say what they got.
+    msg = /, got /.test(message) || (typeof got === 'string' && message.includes(JSON.stringify(got))) ? message : `${message}, got ${show(got)}`;
   }
   return new InputError(`${file ? file + ': ' : ''}${path}: ${msg}`);
 }
