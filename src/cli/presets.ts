@@ -12,7 +12,7 @@ import { predictorKinds, predictors } from '../predictors/index.js';
 import { publishedAccuracies, publishedSystems } from '../predictors/published.js';
 import { systemKinds, systems } from '../systems/catalog.js';
 import { cpuPresets, linkPresets, runtimes, weightFormats, type WeightFormat } from '../timing/execution-semantics.js';
-import { formatBitsPerWeight, storageFormats } from '../model/formats.js';
+import { formatBitsPerWeight, groupedBits, storageFormats } from '../model/formats.js';
 
 const GiB = 2 ** 30;
 
@@ -137,6 +137,16 @@ export function presetsJson(): unknown {
       systemKinds.map((k) => [k, { describe: systems[k].describe, models: systems[k].models, simplifies: systems[k].simplifies, sources: systems[k].sources }]),
     ),
     executionSemantics: { runtimes, links: linkPresets, weightFormats, cpus: cpuPresets },
+    // The named storage formats a precision tier can take ({ format: NAME }), bits per weight from their
+    // layouts; a mix (Q4_K_M) has its bits by model and tier, given here for Mixtral-8x7B as the text table does.
+    storageFormats: Object.fromEntries(
+      Object.entries(storageFormats).map(([k, f]) => {
+        const mix = modelPresets['mixtral-8x7b'];
+        const layout = f.kind === 'grouped' ? { quantBits: f.quantBits, groupSize: f.groupSize, metaBitsPerGroup: f.metaBitsPerGroup } : {};
+        const bits = f.kind === 'grouped' ? { bitsPerWeight: groupedBits(f) } : { bitsPerWeightMixtral: { experts: formatBitsPerWeight(k, mix, 'experts'), dense: formatBitsPerWeight(k, mix, 'dense') } };
+        return [k, { kind: f.kind, dtype: f.dtype, ...layout, ...bits, describe: f.describe, source: f.source }];
+      }),
+    ),
   };
 }
 

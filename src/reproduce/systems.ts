@@ -15,7 +15,7 @@ import { denseFfnParams, embeddingParams, expertParams, kvBytesPerTokenPerLayer,
 import { FIDDLER_FREE_FRACTION, systems as catalog, type SystemSpec } from '../systems/catalog.js';
 import { pointContext, type PublishedPoint } from './points.js';
 import { InputError } from '../util/errors.js';
-import { precisionBytesPerParam, tierDtype } from '../model/formats.js';
+import { precisionBytesPerParam, tierDtype, tierLabel } from '../model/formats.js';
 import { weightFormats, type WeightFormatName } from '../timing/execution-semantics.js';
 
 const GiB = 2 ** 30;
@@ -70,10 +70,12 @@ const pointBpp = (p: PublishedPoint, which: 'experts' | 'dense', model: MoeModel
 
 /** A float point's weight format (MoE-Lightning runs fp16 checkpoints); any other dtype is an error naming the field. */
 function floatFormat(p: PublishedPoint): 'bf16' | 'fp32' {
-  const e = p.precision.experts;
+  const t = p.precision.experts;
+  // A named storage format is a quantised layout (src/model/formats.ts), never a float one.
+  const e = typeof t === 'object' && 'format' in t ? undefined : tierDtype(t);
   if (e === 'fp16' || e === 'bf16') return 'bf16';
   if (e === 'fp32') return 'fp32';
-  throw new InputError(`${p.id}.precision.experts: ${e} has no weight format for ${p.system} (src/reproduce/systems.ts floatFormat); expected fp16, bf16 or fp32`);
+  throw new InputError(`${p.id}.precision.experts: ${tierLabel(t)} has no weight format for ${p.system} (src/reproduce/systems.ts floatFormat); expected fp16, bf16 or fp32`);
 }
 /** Declared reserve for activations, KV cache and the CUDA context when a rule sizes what fits. */
 const RESERVE_GIB = 2;

@@ -31,7 +31,10 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   let issue = err.issues[0];
   const unionErrors = (issue as { errors?: z.core.$ZodIssue[][] }).errors;
   if (issue.code === 'invalid_union' && unionErrors && unionErrors.length) {
-    const flat = unionErrors.flat();
+    // An object branch that rejects the value's own keys is not the one it meant, when another
+    // branch takes them (`{dtype: int5}` is a bad dtype, not a `{format}` missing its format).
+    const keysFit = unionErrors.filter((b) => !b.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0));
+    const flat = (keysFit.some((b) => b.some((i) => i.path.length > 0)) ? keysFit : unionErrors).flat();
     const deepest = flat.sort((a, b) => b.path.length - a.path.length)[0];
     if (deepest) issue = { ...deepest, path: [...issue.path, ...deepest.path] } as typeof issue;
   }
@@ -71,8 +74,8 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   } else {
     const got = valueAt(raw, issue.path);
     const message = issue.message.replace(/^Invalid input: /, '').replace(/, received [^,]*$/, '');
-    // Messages from nested schemas (model, hardware) already say what they got.
-    msg = /, got /.test(message) ? message : `${message}, got ${show(got)}`;
+    // Messages from nested schemas (and refinements that quote the bad string) already say what they got.
+    msg = /, got /.test(message) || (typeof got === 'string' && message.includes(JSON.stringify(got))) ? message : `${message}, got ${show(got)}`;
   }
   return new InputError(`${file ? file + ': ' : ''}${path}: ${msg}`);
 }

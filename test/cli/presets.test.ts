@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { presetsJson, presetsText } from '../../src/cli/presets.js';
 import { cpuPresets, hardwarePresets } from '../../src/hardware/presets.js';
 import { systemKinds } from '../../src/systems/catalog.js';
+import { storageFormats } from '../../src/model/formats.js';
 
 interface Sourced { sources: string[] }
 interface Doc {
@@ -27,6 +28,15 @@ describe('moesim presets (src/cli/presets.ts)', () => {
     for (const table of [doc.components.gpus, doc.components.cpus, doc.components.links]) {
       for (const [k, v] of Object.entries(table)) expect(v.source.length, k).toBeGreaterThan(10);
     }
+  });
+
+  it('--json carries the named storage formats with their bits per weight and sources (src/model/formats.ts)', () => {
+    const doc = presetsJson() as { storageFormats: Record<string, { dtype: string; bitsPerWeight?: number; bitsPerWeightMixtral?: { experts: number }; source: string }> };
+    expect(Object.keys(doc.storageFormats)).toEqual(Object.keys(storageFormats));
+    expect(doc.storageFormats['hqq-2bit-g16'].bitsPerWeight).toBeCloseTo(2 + 16.25 / 16, 12);
+    expect(doc.storageFormats['gguf-q4_k'].bitsPerWeight).toBe((144 * 8) / 256);
+    expect(doc.storageFormats['gguf-q4_k_m'].bitsPerWeightMixtral!.experts).toBeCloseTo(4.844, 3);
+    for (const [k, f] of Object.entries(doc.storageFormats)) expect(f.source.length, k).toBeGreaterThan(20);
   });
 
   it('the text lists every host CPU preset (some are in no machine preset) and every system with its sources', () => {

@@ -306,3 +306,12 @@ test('ZeRO-3 on Mixtral (README 2024): batch 1 gathers the routed experts, batch
   expect(all / step32 / 1e9).toBeGreaterThan(22.4);
   expect(all / step32).toBeGreaterThan(1.5 * pageable);
 }, 120_000);
+
+test('moe-lightning points: a tier object in precision.experts is named in the error, and a {dtype} float tier runs', () => {
+  const p = byId('ml-s1-t4-mtbench-gen256');
+  const run = (experts: unknown) => () => pointScenario({ ...p, precision: { ...p.precision, experts } } as typeof p, { suite, baseDir: suiteBaseDir(FILE) });
+  expect(run({ format: 'hqq-4bit-g64' })).toThrow(/ml-s1-t4-mtbench-gen256\.precision\.experts: hqq-4bit-g64 has no weight format for moe-lightning/);
+  expect(run({ format: 'hqq-4bit-g64' })).not.toThrow(/object Object/);
+  expect(run('int4')).toThrow(/precision\.experts: int4 has no weight format/);
+  expect((run({ dtype: 'fp16', groupSize: 64 })().system as Record<string, unknown>).quantization).toBe('bf16');
+});

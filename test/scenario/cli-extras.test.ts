@@ -47,7 +47,7 @@ describe('CLI conveniences', () => {
     const r = moesim(['presets', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(Object.keys(j)).toEqual(['hardware', 'models', 'policies', 'prefetch', 'predictors', 'onMiss', 'schedulers', 'components', 'systems', 'executionSemantics']);
+    expect(Object.keys(j)).toEqual(['hardware', 'models', 'policies', 'prefetch', 'predictors', 'onMiss', 'schedulers', 'components', 'systems', 'executionSemantics', 'storageFormats']);
     expect(j.models['mixtral-8x7b'].numExperts).toBe(8);
     expect(j.hardware['rtx-4090']).toBeDefined();
   });

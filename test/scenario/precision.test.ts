@@ -33,8 +33,13 @@ describe('precision tiers', () => {
   it('bad tiers are input errors naming the field', () => {
     expect(() => parse({ experts: { format: 'hqq-5bit' } })).toThrow(InputError);
     expect(() => parse({ experts: { format: 'hqq-5bit' } })).toThrow(/^precision\.experts\.format: unknown weight format "hqq-5bit"; expected one of hqq-2bit-g16, /);
+    // The bad name is quoted once, not again as ', got "hqq-5bit"'.
+    expect(() => parse({ experts: { format: 'hqq-5bit' } })).toThrow(/gguf-q4_k_m$/);
     expect(() => parse({ dense: { dtype: 'int3', groupSize: 0 } })).toThrow(/^precision\.dense\.groupSize: /);
     expect(() => parse({ dense: { format: 'gguf-q4_k', groupSize: 32 } })).toThrow(/^precision\.dense: unknown field "groupSize"/);
+    // A bad dtype in the {dtype} shape names that field, not the {format} shape's missing format.
+    expect(() => parse({ experts: { dtype: 'int5' } })).toThrow(/^precision\.experts\.dtype: .*expected one of .*"int3".*, got "int5"$/);
+    expect(() => parse({ experts: { dtype: 'int5', groupSize: 64 } })).toThrow(/^precision\.experts\.dtype: /);
   });
 });
 
