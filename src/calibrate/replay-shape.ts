@@ -1,0 +1,166 @@
+/**
+ * The operations a replay executes, measured at the replay's own expert shape and token counts
+ * (session 27, issue 12 item 7): the simulator's costs of a validate pass come from these curves
+ * instead of the calibration profile's fits over other shapes.
+ *
+ * Why (reports/calibration/s27-missval/shape-probe-*.txt, the 2-core VM, load ~4): at the replayed
+ * shape 128x448 the profile's fits priced
+ *   - the device's fp32 expert at 89 µs for 1 to 8 tokens, measured 96-113 µs at 1 token and
+ *     132-169 µs at 2 to 8 (ORT's CPU MatMul takes another path past one row; the fit, anchored on
+ *     each calibrated shape's one-token run, is flat there): the serving steps' 2-16-token runs were
+ *     priced 33-47% short;
+ *   - Fiddler's CPU expert (on the cpu backend the same fit) at 89 µs, while the CPU worker's own
+ *     session.run (miss-exec.ts: fresh input tensors and output each job) took 114-116 µs at 1 token
+ *     and 158-179 µs at 2 to 8;
+ *   - a lower-bit copy's upload as the link's latency + bytes / bandwidth (12 µs for an int4 copy,
+ *     20 µs for int8), while LowBitDevice.upload (three ORT Identity session runs) took 67 µs and
+ *     117 µs;
+ *   - int8 copy runs 5-19% long, int4 within 3%.
+ * The curves are measured the way the replay runs: copies rotated past twice the last-level cache
+ * (cold, as the replay's many experts are), medians of many runs; between measured token counts
+ * the time is linear in tokens, past the last it goes on at the last segment's slope.
+ */
+import type { Backend, DeviceExpert } from './backends.js';
+import { lastLevelCacheBytes } from './backends.js';
+import { expertWeightBytes, randomActivations, randomExpertWeights, type ExpertShape } from './expert-graph.js';
+import { LowBitDevice, lowBitExpertBytes, lowBitFormat, quantizeExpert, type LowBitDeviceExpert, type LowBitDtype } from './low-bit.js';
+import { CpuExpertRunner } from './miss-exec.js';
+import type { Rng } from '../rng/rng.js';
+import { hrClock, secondsOn, type Clock } from '../util/clock.js';
+
+/** Median seconds of one operation at each measured token count (ascending, the first 1). */
+export interface TokenCurve {
+  tokens: number[];
+  sec: number[];
+}
+
+/** What a replay of one shape executes, measured at that shape. */
+export interface ReplayShapeCurves {
+  shape: ExpertShape;
+  /** The device's fp32 expert run (backend.runExpert). */
+  expert: TokenCurve;
+  /** The CPU worker's expert run, its own seconds (CpuExpertRunner: what miss-exec times), when the replay computes on the CPU. */
+  cpu?: TokenCurve;
+  /** Lower-bit copies' runs (LowBitDevice.run), per format the replay uses. */
+  lowBit: Partial<Record<LowBitDtype, TokenCurve>>;
+  /** One lower-bit copy's upload (LowBitDevice.upload: its three buffers), seconds, per format. */
+  lowBitUploadSec: Partial<Record<LowBitDtype, number>>;
+}
+
+/** Seconds of `tokens` tokens on `c`: linear between measured counts, the last segment's slope past the last, the first point's time below it. */
+export function curveSec(c: TokenCurve, tokens: number): number {
+  const t = c.tokens;
+  const s = c.sec;
+  const n = t.length;
+  if (n === 0) throw new Error('curveSec: an empty curve');
+  if (n === 1 || tokens <= t[0]) return s[0];
+  let i = 1;
+  while (i < n - 1 && t[i] < tokens) i++;
+  const slope = (s[i] - s[i - 1]) / (t[i] - t[i - 1]);
+  return Math.max(s[i - 1], s[i - 1] + slope * (tokens - t[i - 1]));
+}
+
+/** `c` with every time multiplied by `f`. */
+export function scaleCurve(c: TokenCurve, f: number): TokenCurve {
+  return { tokens: c.tokens, sec: c.sec.map((x) => x * f) };
+}
+
+export interface MeasureShapeOptions {
+  /** Token counts measured: 1, 2, 4, … up to the first power of two at least this (default 1). */
+  maxTokens?: number;
+  /** Measure the CPU worker's runs (a policy computes misses on the CPU). */
+  cpu?: boolean;
+  /** Lower-bit formats the replay uses. */
+  lowBit?: readonly LowBitDtype[];
+  /** Bytes the copies rotate through (default twice the last-level cache). */
+  coldBytes?: number;
+  /** Timed runs per point (default 100). */
+  runs?: number;
+  clock?: Clock;
+}
+
+/** Powers of two from 1 to the first at least `max`. */
+export function tokenCounts(max: number): number[] {
+  const out = [1];
+  while (out[out.length - 1] < max) out.push(out[out.length - 1] * 2);
+  return out;
+}
+
+/** Median of `runs` timed runs of `op` (after 10 untimed ones), seconds. */
+async function medianOf(op: (i: number) => Promise<unknown>, runs: number, clock: Clock): Promise<number> {
+  for (let i = 0; i < 10; i++) await op(i);
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = clock.now();
+    await op(i);
+    ts.push(secondsOn(clock, t0));
+  }
+  ts.sort((a, b) => a - b);
+  return ts[ts.length >> 1];
+}
+
+/** Measures `backend`'s runs of a replay of `shape` (see the module's comment). */
+export async function measureReplayShape(backend: Backend, shape: ExpertShape, rng: Rng, o: MeasureShapeOptions = {}): Promise<ReplayShapeCurves> {
+  const clock = o.clock ?? hrClock;
+  const runs = o.runs ?? 100;
+  const cold = o.coldBytes ?? 2 * lastLevelCacheBytes();
+  const tokens = tokenCounts(o.maxTokens ?? 1);
+  const copiesFor = (bytes: number) => Math.max(2, Math.ceil(cold / bytes));
+  const xs = tokens.map((t) => randomActivations(t, shape.hiddenSize, 'float32', rng.fork(`rs-x:${t}`)) as Float32Array);
+  const threads = Number(/(\d+) intra-op thread/.exec(backend.device)?.[1] ?? 1);
+
+  const fp32 = randomExpertWeights(shape, 'float32', rng.fork('rs-w'));
+  const copies = copiesFor(expertWeightBytes(shape, 'float32'));
+  const devs: DeviceExpert[] = [];
+  const expert: TokenCurve = { tokens, sec: [] };
+  try {
+    for (let c = 0; c < copies; c++) devs.push(await backend.upload(fp32));
+    let next = 0;
+    for (const x of xs) expert.sec.push(await medianOf(() => backend.runExpert(x, devs[next++ % copies]), runs, clock));
+  } finally {
+    for (const d of devs) backend.evict(d);
+  }
+
+  let cpu: TokenCurve | undefined;
+  if (o.cpu) {
+    // Distinct host weights per copy (the replay's worker holds every expert's own): one array
+    // shared by all would run from the cache.
+    const hosts = Array.from({ length: copies }, (_, c) => (c === 0 ? fp32 : randomExpertWeights(shape, 'float32', rng.fork(`rs-cpu:${c}`))));
+    const runner = await CpuExpertRunner.open(hosts, hosts.keys(), threads);
+    cpu = { tokens, sec: [] };
+    try {
+      for (const x of xs) {
+        // The worker's own seconds of each run, as the replay reports the CPU side's busy time.
+        for (let i = 0; i < 10; i++) await runner.submit(i % copies, x.slice());
+        const own: number[] = [];
+        for (let i = 0; i < runs; i++) own.push((await runner.submit(i % copies, x.slice())).sec);
+        own.sort((a, b) => a - b);
+        cpu.sec.push(own[own.length >> 1]);
+      }
+    } finally {
+      await runner.close();
+    }
+  }
+
+  const lowBit: ReplayShapeCurves['lowBit'] = {};
+  const lowBitUploadSec: ReplayShapeCurves['lowBitUploadSec'] = {};
+  for (const dtype of o.lowBit ?? []) {
+    const fmt = lowBitFormat(dtype, shape);
+    const q = quantizeExpert(fp32, fmt);
+    const dev = await LowBitDevice.open(backend, shape, fmt, threads);
+    const n = copiesFor(lowBitExpertBytes(shape, fmt));
+    const held: LowBitDeviceExpert[] = [];
+    try {
+      lowBitUploadSec[dtype] = await medianOf(async () => dev.evict(await dev.upload(q)), runs, clock);
+      for (let c = 0; c < n; c++) held.push(await dev.upload(q));
+      let next = 0;
+      const curve: TokenCurve = { tokens, sec: [] };
+      for (const x of xs) curve.sec.push(await medianOf(() => dev.run(x, held[next++ % n]), runs, clock));
+      lowBit[dtype] = curve;
+    } finally {
+      for (const d of held) dev.evict(d);
+      await dev.close();
+    }
+  }
+  return { shape, expert, ...(cpu ? { cpu } : {}), lowBit, lowBitUploadSec };
+}
