@@ -16,14 +16,15 @@
  *     20 µs for int8), while LowBitDevice.upload (three ORT Identity session runs) took 67 µs and
  *     117 µs;
  *   - int8 copy runs 5-19% long, int4 within 3%.
- * The curves are measured the way the replay runs: copies rotated past twice the last-level cache
- * (cold, as the replay's many experts are), medians of many runs; between measured token counts
+ * The curves are measured the way the replay runs: fp32 copies rotated past twice the last-level
+ * cache (cold, as the replay's many cached experts are); a lower-bit copy run right after its own
+ * upload (the replay stages each for one miss and runs it at once); medians of many runs; between measured token counts
  * the time is linear in tokens, past the last it goes on at the last segment's slope.
  */
 import type { Backend, DeviceExpert } from './backends.js';
 import { lastLevelCacheBytes } from './backends.js';
 import { expertWeightBytes, randomActivations, randomExpertWeights, type ExpertShape } from './expert-graph.js';
-import { LowBitDevice, lowBitExpertBytes, lowBitFormat, quantizeExpert, type LowBitDeviceExpert, type LowBitDtype } from './low-bit.js';
+import { LowBitDevice, lowBitFormat, quantizeExpert, type LowBitDtype } from './low-bit.js';
 import { CpuExpertRunner } from './miss-exec.js';
 import type { Rng } from '../rng/rng.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
@@ -86,9 +87,16 @@ export function tokenCounts(max: number): number[] {
   return out;
 }
 
-/** Median of `runs` timed runs of `op` (after 10 untimed ones), seconds. */
+/**
+ * Untimed runs before each point's timed ones: a session's first runs at a new input shape are
+ * slower (on the 2-core VM a lower-bit copy's 1-token point measured first after the session
+ * opened, with 10: 654 µs against 409 µs at 4 tokens).
+ */
+const WARMUP = 30;
+
+/** Median of `runs` timed runs of `op` (after WARMUP untimed ones), seconds. */
 async function medianOf(op: (i: number) => Promise<unknown>, runs: number, clock: Clock): Promise<number> {
-  for (let i = 0; i < 10; i++) await op(i);
+  for (let i = 0; i < WARMUP; i++) await op(i);
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = clock.now();
@@ -131,7 +139,7 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
     try {
       for (const x of xs) {
         // The worker's own seconds of each run, as the replay reports the CPU side's busy time.
-        for (let i = 0; i < 10; i++) await runner.submit(i % copies, x.slice());
+        for (let i = 0; i < WARMUP; i++) await runner.submit(i % copies, x.slice());
         const own: number[] = [];
         for (let i = 0; i < runs; i++) own.push((await runner.submit(i % copies, x.slice())).sec);
         own.sort((a, b) => a - b);
@@ -148,17 +156,39 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
     const fmt = lowBitFormat(dtype, shape);
     const q = quantizeExpert(fp32, fmt);
     const dev = await LowBitDevice.open(backend, shape, fmt, threads);
-    const n = copiesFor(lowBitExpertBytes(shape, fmt));
-    const held: LowBitDeviceExpert[] = [];
+    // Its destinations warmed as the replay warms its own (LowBitDevice.warm): an upload into new
+    // pages takes their page faults, which the replay's uploads do not (s27-drift).
+    const unwarm = dev.warm(2);
     try {
-      lowBitUploadSec[dtype] = await medianOf(async () => dev.evict(await dev.upload(q)), runs, clock);
-      for (let c = 0; c < n; c++) held.push(await dev.upload(q));
-      let next = 0;
+      // A copy is staged for the one miss that fetched it (never cached): the replay uploads it and
+      // runs it at once, from buffers just written. So each timed run here follows its own upload
+      // (untimed), and the copy is evicted after it.
       const curve: TokenCurve = { tokens, sec: [] };
-      for (const x of xs) curve.sec.push(await medianOf(() => dev.run(x, held[next++ % n]), runs, clock));
+      let upSec: number[] = [];
+      for (const x of xs) {
+        const run: number[] = [];
+        const up: number[] = [];
+        for (let i = 0; i < WARMUP + runs; i++) {
+          const t0 = clock.now();
+          const d = await dev.upload(q);
+          const t1 = clock.now();
+          await dev.run(x, d);
+          const t2 = clock.now();
+          dev.evict(d);
+          if (i >= WARMUP) {
+            up.push(Number(t1 - t0) / 1e9);
+            run.push(Number(t2 - t1) / 1e9);
+          }
+        }
+        run.sort((a, b) => a - b);
+        curve.sec.push(run[run.length >> 1]);
+        if (upSec.length === 0) upSec = up;
+      }
+      upSec.sort((a, b) => a - b);
+      lowBitUploadSec[dtype] = upSec[upSec.length >> 1];
       lowBit[dtype] = curve;
     } finally {
-      for (const d of held) dev.evict(d);
+      unwarm();
       await dev.close();
     }
   }

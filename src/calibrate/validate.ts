@@ -110,6 +110,8 @@ export interface SimulatedMiss {
    * handler's decisions): the profile as calibrated. Default: the first pass's.
    */
   planHardware?: Hardware;
+  /** The miss costs the replay's schedule was planned with (the profile's fits); default `source`. */
+  planSource?: MissCostSourceSpec;
   source?: MissCostSourceSpec;
   speedOf?: (j: number, pass: number) => MissSpeed;
   decide?: boolean;
@@ -130,7 +132,7 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
   // The replay's operations: recorded with its decisions (any durations then give the same order)
   // on the hardware it was planned on (a serving workload's steps depend on durations).
   const planCosts = profileCosts(scaled, miss.planHardware ?? hardwareOf(0, 0));
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }), hardwareOf(0, 0).storage);
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: miss.planSource ?? sourceOf(j, 0), decisions: decisionsOf(j) }), hardwareOf(0, 0).storage);
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
       const hw = hardwareOf(j, r);
@@ -542,6 +544,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
         repeats,
         {
           planHardware: hardware,
+          planSource: missSource,
           source: passSource,
           ...(shapeCurves ? { expertCurve: shapeCurves.expert } : {}),
           // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
