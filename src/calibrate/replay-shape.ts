@@ -76,7 +76,7 @@ export interface MeasureShapeOptions {
   lowBit?: readonly LowBitDtype[];
   /** Bytes the copies rotate through (default twice the last-level cache). */
   coldBytes?: number;
-  /** Timed runs per point (default 100). */
+  /** Timed runs per point, over all rounds (default 150). */
   runs?: number;
   clock?: Clock;
 }
@@ -95,6 +95,22 @@ export function tokenCounts(max: number): number[] {
  */
 const WARMUP = 30;
 
+/**
+ * Rounds over a curve's points: each point timed in each round, its time the median of its rounds'
+ * medians. In one pass over the points a busy minute shifts a whole run of neighbouring points (on
+ * the 2-core VM an int4 copy's curve read 764, 789, 795, 501 µs at 1-8 tokens, the next run's 426,
+ * 425, 434, 697 µs).
+ */
+const ROUNDS = 3;
+
+/** Per op, the median over ROUNDS rounds of the median of `runs` timed runs; the ops interleaved round by round. */
+async function curveOf(ops: Array<(i: number) => Promise<unknown>>, runs: number, clock: Clock): Promise<number[]> {
+  const per = ops.map(() => [] as number[]);
+  const r = Math.max(1, Math.round(runs / ROUNDS));
+  for (let k = 0; k < ROUNDS; k++) for (let j = 0; j < ops.length; j++) per[j].push(await medianOf(ops[j], r, clock));
+  return per.map((xs) => xs.sort((a, b) => a - b)[xs.length >> 1]);
+}
+
 /** Median of `runs` timed runs of `op` (after WARMUP untimed ones), seconds. */
 async function medianOf(op: (i: number) => Promise<unknown>, runs: number, clock: Clock): Promise<number> {
   for (let i = 0; i < WARMUP; i++) await op(i);
@@ -111,7 +127,7 @@ async function medianOf(op: (i: number) => Promise<unknown>, runs: number, clock
 /** Measures `backend`'s runs of a replay of `shape` (see the module's comment). */
 export async function measureReplayShape(backend: Backend, shape: ExpertShape, rng: Rng, o: MeasureShapeOptions = {}): Promise<ReplayShapeCurves> {
   const clock = o.clock ?? hrClock;
-  const runs = o.runs ?? 100;
+  const runs = o.runs ?? 150;
   const cold = o.coldBytes ?? 2 * lastLevelCacheBytes();
   const tokens = tokenCounts(o.maxTokens ?? 1);
   const copiesFor = (bytes: number) => Math.max(2, Math.ceil(cold / bytes));
@@ -125,7 +141,7 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
   try {
     for (let c = 0; c < copies; c++) devs.push(await backend.upload(fp32));
     let next = 0;
-    for (const x of xs) expert.sec.push(await medianOf(() => backend.runExpert(x, devs[next++ % copies]), runs, clock));
+    expert.sec = await curveOf(xs.map((x) => () => backend.runExpert(x, devs[next++ % copies])), runs, clock);
   } finally {
     for (const d of devs) backend.evict(d);
   }
@@ -138,14 +154,19 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
     const runner = await CpuExpertRunner.open(hosts, hosts.keys(), threads);
     cpu = { tokens, sec: [] };
     try {
-      for (const x of xs) {
-        // The worker's own seconds of each run, as the replay reports the CPU side's busy time.
-        for (let i = 0; i < WARMUP; i++) await runner.submit(i % copies, x.slice());
-        const own: number[] = [];
-        for (let i = 0; i < runs; i++) own.push((await runner.submit(i % copies, x.slice())).sec);
-        own.sort((a, b) => a - b);
-        cpu.sec.push(own[own.length >> 1]);
+      // The worker's own seconds of each run, as the replay reports the CPU side's busy time; in rounds as curveOf.
+      const per = xs.map(() => [] as number[]);
+      const r = Math.max(1, Math.round(runs / ROUNDS));
+      for (let k = 0; k < ROUNDS; k++) {
+        for (const [j, x] of xs.entries()) {
+          for (let i = 0; i < WARMUP; i++) await runner.submit(i % copies, x.slice());
+          const own: number[] = [];
+          for (let i = 0; i < r; i++) own.push((await runner.submit(i % copies, x.slice())).sec);
+          own.sort((a, b) => a - b);
+          per[j].push(own[own.length >> 1]);
+        }
       }
+      cpu.sec = per.map((v) => v.sort((a, b) => a - b)[v.length >> 1]);
     } finally {
       await runner.close();
     }
@@ -172,7 +193,7 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
       for (let c = 0; c < n; c++) held.push(await dev.upload(q));
       let next = 0;
       const curve: TokenCurve = { tokens, sec: [] };
-      for (const x of xs) curve.sec.push(await medianOf(() => dev.run(x, held[next++ % n]), runs, clock));
+      curve.sec = await curveOf(xs.map((x) => () => dev.run(x, held[next++ % n])), runs, clock);
       lowBit[dtype] = curve;
     } finally {
       for (const d of held) dev.evict(d);
