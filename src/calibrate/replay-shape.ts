@@ -74,7 +74,7 @@ export interface MeasureShapeOptions {
   cpu?: boolean;
   /** Lower-bit formats the replay uses. */
   lowBit?: readonly LowBitDtype[];
-  /** Bytes the copies rotate through (default twice the last-level cache). */
+  /** Bytes the copies rotate through (default twice the last-level cache; validate: its drift samples' cold rotation, coldBytesFor). */
   coldBytes?: number;
   /** Timed runs per point, over all rounds (default 150). */
   runs?: number;
@@ -130,7 +130,7 @@ export async function measureReplayShape(backend: Backend, shape: ExpertShape, r
   const runs = o.runs ?? 150;
   const cold = o.coldBytes ?? 2 * lastLevelCacheBytes();
   const tokens = tokenCounts(o.maxTokens ?? 1);
-  const copiesFor = (bytes: number) => Math.max(2, Math.ceil(cold / bytes));
+  const copiesFor = (bytes: number) => Math.max(cold > 0 ? 2 : 1, Math.ceil(cold / bytes));
   const xs = tokens.map((t) => randomActivations(t, shape.hiddenSize, 'float32', rng.fork(`rs-x:${t}`)) as Float32Array);
   const threads = Number(/(\d+) intra-op thread/.exec(backend.device)?.[1] ?? 1);
 

@@ -35,7 +35,7 @@ import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
-import type { MicrobenchPlan, Progress } from './microbench.js';
+import { coldBytesFor, type MicrobenchPlan, type Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import type { Ssd } from '../hardware/storage.js';
@@ -471,7 +471,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
   const points = driftPoints(o.profile, scaled.expertBytes);
-  const prober = interleave ? new DriftProber(backend, points, probePlan(o.profile, points, o.probePlan), clock) : undefined;
+  const plannedProbe = probePlan(o.profile, points, o.probePlan);
+  const prober = interleave ? new DriftProber(backend, points, plannedProbe, clock) : undefined;
   let probeSec = 0;
   const fmtRatio = (x: number) => `x${x.toFixed(3)}`;
   const replayed = await replay({
@@ -505,8 +506,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   });
   const repeats = replayed.repeats;
   // The operations the replay executed, measured at its shape and token counts right after its last
-  // pass (replay-shape.ts) and expressed at the profile's speed through the last calibration sample
-  // (taken just before): each pass's simulation then scales them by its own samples, as the fits.
+  // pass (replay-shape.ts) and expressed at the profile's speed through the calibration samples just
+  // before and just after: each pass's simulation then scales them by its own samples, as the fits.
   const lastProbe = prober?.probes[prober.probes.length - 1];
   let shapeCurves: ReplayShapeCurves | undefined;
   if (lastProbe && (o.replayShape ?? true)) {
@@ -515,8 +516,10 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     const scenarioPolicies = setup.policies.map((i) => loaded.scenario.policies[i]);
     const lowBit = [...new Set(scenarioPolicies.flatMap((p) => ('onMiss' in p && p.onMiss ? [missLowBit(p.onMiss)] : [])).filter((d): d is LowBitDtype => d === 'int4' || d === 'int8'))];
     const cpu = scenarioPolicies.some((p) => 'onMiss' in p && p.onMiss?.kind === 'cpu');
-    const measured = await measureReplayShape(backend, scaled.shape, createRng(`replay-shape:${o.seed ?? 0}`), { maxTokens, cpu, lowBit, ...(o.clock ? { clock: o.clock } : {}) });
-    const toProfile = 1 / lastProbe.expertRatio;
+    const measured = await measureReplayShape(backend, scaled.shape, createRng(`replay-shape:${o.seed ?? 0}`), { maxTokens, cpu, lowBit, coldBytes: coldBytesFor(plannedProbe), ...(o.clock ? { clock: o.clock } : {}) });
+    // Bracketed as a pass is: the last sample before, one more (not reported) after.
+    const after = await prober!.probe(lastProbe.boundary + 1, false);
+    const toProfile = 1 / Math.sqrt(lastProbe.expertRatio * after.expertRatio);
     shapeCurves = {
       shape: measured.shape,
       expert: scaleCurve(measured.expert, toProfile),
