@@ -169,7 +169,8 @@ export class DriftProber {
     this.rng = createRng('moesim-validate-drift');
   }
 
-  async probe(boundary: number): Promise<DriftProbe> {
+  /** A sample; `record` false: not kept in `probes` (validate's bracket of its replay-shape measurement). */
+  async probe(boundary: number, record = true): Promise<DriftProbe> {
     this.t0 ??= this.clock.now();
     const atSec = secondsOn(this.clock, this.t0);
     const expert = this.points.shapes.length > 0 ? await benchExpert(this.backend, this.plan, this.rng.fork('expert'), undefined, this.clock) : [];
@@ -201,7 +202,7 @@ export class DriftProber {
       expertMeanRatio: ratio('expert', meanSec),
       uploadMeanRatio: ratio('upload', meanSec),
     };
-    this.probes.push(probe);
+    if (record) this.probes.push(probe);
     return probe;
   }
 

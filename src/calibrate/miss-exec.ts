@@ -39,6 +39,7 @@ import { missLowBit } from '../policies/miss/index.js';
 import { OP_CPU, OP_STAGE_LOW, type ScheduleLog } from '../sim/schedule.js';
 import type { CalibrationProfile } from './profile.js';
 import { KERNELS_PER_EXPERT } from '../timing/roofline.js';
+import { curveSec, type ReplayShapeCurves } from './replay-shape.js';
 
 type FitLike = Pick<ExpertFit, 'overheadSec' | 'memBandwidthBytesPerSec' | 'throughputFlopsPerSec'>;
 
@@ -48,7 +49,7 @@ export function lowBitBytesMoved(shape: ExpertShape, dtype: LowBitDtype, tokens:
 }
 
 /** Where the replay's miss costs come from: a calibration profile's fits, or (no profile) a Hardware's roofline. */
-export type MissCostSourceSpec = { profile: CalibrationProfile } | { hardware: Hardware };
+export type MissCostSourceSpec = { profile: CalibrationProfile; curves?: ReplayShapeCurves } | { hardware: Hardware };
 
 /** Per-pass speed factors (drift.ts): the device's expert runs, and the CPU path's. */
 export interface MissSpeed {
@@ -70,7 +71,21 @@ export function replayMissCosts(shape: ExpertShape, source: MissCostSourceSpec, 
     const p = source.profile;
     const cpuFit: FitLike = p.fit.cpuExpert ?? p.fit.expert;
     cpuSec = (n) => speed.cpu * predictExpert(cpuFit, fp32Bytes(n), expertFlops(shape, n));
+    const curves = source.curves && source.curves.shape.hiddenSize === shape.hiddenSize && source.curves.shape.intermediateSize === shape.intermediateSize ? source.curves : undefined;
     const lf = fmt ? p.fit.lowBitExpert?.[fmt.dtype] : undefined;
+    const lowCurve = fmt ? curves?.lowBit[fmt.dtype] : undefined;
+    const cpuCurve = curves?.cpu;
+    const up = fmt ? curves?.lowBitUploadSec[fmt.dtype] : undefined;
+    if (cpuCurve) cpuSec = (n) => speed.cpu * curveSec(cpuCurve, n);
+    if (fmt && lowCurve) {
+      return {
+        cpuExpertSec: cpuSec,
+        activationBytes: (n) => n * shape.hiddenSize * 4,
+        lowBitExpertBytes: lbBytes,
+        lowBitExpertSec: (n) => speed.device * curveSec(lowCurve, n),
+        ...(up !== undefined ? { lowBitUploadSec: speed.device * up } : {}),
+      };
+    }
     if (fmt && lf === undefined) {
       throw new InputError(`profile: no ${fmt.dtype} expert runs (fit.lowBitExpert.${fmt.dtype}); re-run moesim calibrate --backend ${p.backend} to measure lower-bit copies`);
     }
@@ -137,6 +152,12 @@ const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 const weights = new Map();
 const queue = [];
+// This thread's run-queue wait so far, seconds: field 2 of /proc/thread-self/schedstat (the kernel's
+// Documentation/scheduler/sched-stats.rst); 0 where it does not read (not Linux).
+const fs = require('node:fs');
+function queued() {
+  try { return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e9; } catch { return 0; }
+}
 let session;
 let busy = false;
 async function pump() {
@@ -148,11 +169,13 @@ async function pump() {
       const w = weights.get(m.key);
       if (w === undefined) throw new Error('no host weights of expert ' + m.key);
       const T = ort.Tensor;
+      const q0 = queued();
       const t0 = performance.now();
       const out = await session.run({ x: new T('float32', m.x, [m.x.length / w.h, w.h]), w1: new T('float32', w.w1, [w.h, w.f]), w3: new T('float32', w.w3, [w.h, w.f]), w2: new T('float32', w.w2, [w.f, w.h]) });
       const sec = (performance.now() - t0) / 1e3;
+      const waitSec = queued() - q0;
       const y = out.y.data;
-      parentPort.postMessage({ id: m.id, y, sec }, [y.buffer]);
+      parentPort.postMessage({ id: m.id, y, sec, waitSec }, [y.buffer]);
     } catch (e) {
       parentPort.postMessage({ id: m.id, error: String(e && e.message ? e.message : e) });
     }
@@ -181,16 +204,16 @@ ort.InferenceSession.create(workerData.model, { executionProviders: ['cpu'], int
 export class CpuExpertRunner {
   private next = 0;
   private readonly inflight = new Set<Promise<unknown>>();
-  private readonly waiting = new Map<number, { resolve: (r: { y: Float32Array; sec: number }) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (r: { y: Float32Array; sec: number; waitSec: number }) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (m: { id?: number; y?: Float32Array; sec?: number; error?: string }) => {
+    worker.on('message', (m: { id?: number; y?: Float32Array; sec?: number; waitSec?: number; error?: string }) => {
       if (m.id === undefined) return;
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
       if (m.error !== undefined) w.reject(new Error(`CPU expert run: ${m.error}`));
-      else w.resolve({ y: m.y!, sec: m.sec! });
+      else w.resolve({ y: m.y!, sec: m.sec!, waitSec: m.waitSec ?? 0 });
     });
   }
 
@@ -221,9 +244,9 @@ export class CpuExpertRunner {
   }
 
   /** Queues one run of expert `key` on x ([tokens, hidden]); resolves with y and the seconds the run took in the worker. */
-  submit(key: number, x: Float32Array): Promise<{ y: Float32Array; sec: number }> {
+  submit(key: number, x: Float32Array): Promise<{ y: Float32Array; sec: number; waitSec: number }> {
     const id = this.next++;
-    const done = new Promise<{ y: Float32Array; sec: number }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const done = new Promise<{ y: Float32Array; sec: number; waitSec: number }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.inflight.add(done);
     done.then(
       () => this.inflight.delete(done),
@@ -252,7 +275,7 @@ export function policyMissCosts(scenario: Scenario, index: number, source: MissC
 interface CpuJob {
   rows: Int32Array;
   gates: Float32Array;
-  run: Promise<{ y: Float32Array; sec: number }>;
+  run: Promise<{ y: Float32Array; sec: number; waitSec: number }>;
 }
 
 /**
@@ -358,13 +381,14 @@ export class MissSide {
   }
 
   /** The layer's CPU jobs are waited for, in order, and their outputs added to the hidden states. */
-  async layerEnd(hidden: Float32Array, h: number, c: { cpuSec: number }): Promise<void> {
+  async layerEnd(hidden: Float32Array, h: number, c: { cpuSec: number; cpuWaitSec: number }): Promise<void> {
     if (this.pending.length === 0) return;
     const jobs = this.pending;
     this.pending = [];
     for (const j of jobs) {
-      const { y, sec } = await j.run;
+      const { y, sec, waitSec } = await j.run;
       c.cpuSec += sec;
+      c.cpuWaitSec += waitSec;
       for (let r = 0; r < j.rows.length; r++) {
         const g = j.gates[r];
         const off = j.rows[r] * h;

@@ -179,6 +179,8 @@ export interface ReplayPolicyResult {
   lowBitBytes: number;
   /** Time the CPU side's runs took (from their start), summed over the steps, median over the passes. */
   cpuSec: number;
+  /** Of cpuSec, the CPU worker thread's waits for a core during its runs (Linux schedstat), median over the passes; in the step times whenever the device side waited for the worker. */
+  cpuWaitSec: number;
   /** The miss handler's decisions the replay executed, in order (f fetch, c cpu, l lower-bit); absent without a deciding handler. */
   missDecisions?: string;
   /** A serving workload (serving-replay.ts): the steps this policy executed (the simulator's plan for it), its requests and the output tokens of each. */
@@ -475,6 +477,7 @@ interface PassCounters {
   lowBitFetches: number;
   lowBitBytes: number;
   cpuSec: number;
+  cpuWaitSec: number;
   perLayerAccesses: Float64Array;
   perLayerHits: Float64Array;
   stepSec: number[];
@@ -535,6 +538,7 @@ async function replayPass(o: ReplayOptions, hosts: ExpertWeights[], s: RecordedS
     lowBitFetches: 0,
     lowBitBytes: 0,
     cpuSec: 0,
+    cpuWaitSec: 0,
     perLayerAccesses: new Float64Array(L),
     perLayerHits: new Float64Array(L),
     stepSec: [],
@@ -901,6 +905,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         lowBitFetches: c0.lowBitFetches,
         lowBitBytes: c0.lowBitBytes,
         cpuSec: median(ps.map((q) => q.cpuSec)),
+        cpuWaitSec: median(ps.map((q) => q.cpuWaitSec)),
         ...(s.decisions.length > 0 ? { missDecisions: encodeDecisions(s.decisions) } : {}),
         stepSec,
         passStepSec: ps.map((q) => q.stepSec),

@@ -35,20 +35,26 @@ import type { MissCostSourceSpec, MissSpeed } from './miss-exec.js';
 import type { ReplaySetup } from './replay-setup.js';
 import { describeScaled, fmtSize, type ScaledModel } from './scale.js';
 import { expertWeightBytes } from './expert-graph.js';
-import type { MicrobenchPlan, Progress } from './microbench.js';
+import { coldBytesFor, type MicrobenchPlan, type Progress } from './microbench.js';
 import { DriftProber, driftPoints, probePlan, scaleHardware, spreadOf, type DriftPoint, type DriftProbe, type Spread } from './drift.js';
 import { hrClock, secondsOn, type Clock } from '../util/clock.js';
 import type { Ssd } from '../hardware/storage.js';
 import { replayTiers, scaleSsd } from './disk-replay.js';
 import { ssdReadSec } from '../timing/storage.js';
+import { curveSec, measureReplayShape, scaleCurve, type ReplayShapeCurves, type TokenCurve } from './replay-shape.js';
+import { createRng } from '../rng/rng.js';
+import { missLowBit } from '../policies/miss/index.js';
+import type { LowBitDtype } from './low-bit.js';
 
 /**
  * The simulator's costs for a replay on `hardware` (a calibration profile's): the RooflineCosts of the
  * scaled model for the experts; nothing for non-expert work, which the replay does not execute.
  */
-export function profileCosts(scaled: ScaledModel, hardware: Hardware): StepCosts {
+export function profileCosts(scaled: ScaledModel, hardware: Hardware, expertCurve?: TokenCurve, curveFactor = 1): StepCosts {
   const cost = new RooflineCosts(scaled.model, hardware, { experts: 'fp32', dense: 'fp32', kvCache: 'fp32', groupSize: 128 });
   if (cost.expertBytes !== scaled.expertBytes) throw new Error(`profileCosts: expert bytes ${cost.expertBytes} != ${scaled.expertBytes}`);
+  // With the replay's shape measured (replay-shape.ts): the device's expert run from its curve at the pass's speed.
+  if (expertCurve) return replayCosts(cost.expertBytes, hardware, (tokens) => curveFactor * curveSec(expertCurve, tokens));
   return replayCosts(cost.expertBytes, hardware, (tokens) => cost.expertSec(tokens));
 }
 
@@ -104,9 +110,13 @@ export interface SimulatedMiss {
    * handler's decisions): the profile as calibrated. Default: the first pass's.
    */
   planHardware?: Hardware;
+  /** The miss costs the replay's schedule was planned with (the profile's fits); default `source`. */
+  planSource?: MissCostSourceSpec;
   source?: MissCostSourceSpec;
   speedOf?: (j: number, pass: number) => MissSpeed;
   decide?: boolean;
+  /** The device's fp32 expert run measured at the replay's shape, at the profile's speed (replay-shape.ts); times multiplied by the pass's device speed. */
+  expertCurve?: TokenCurve;
 }
 
 /**
@@ -122,11 +132,11 @@ export function simulatePasses(setup: SimSetup, hardwareOf: (j: number, pass: nu
   // The replay's operations: recorded with its decisions (any durations then give the same order)
   // on the hardware it was planned on (a serving workload's steps depend on durations).
   const planCosts = profileCosts(scaled, miss.planHardware ?? hardwareOf(0, 0));
-  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: sourceOf(j, 0), decisions: decisionsOf(j) }), hardwareOf(0, 0).storage);
+  const executed = recordSchedules(prep, loaded.scenario, policies, predictors, scaled.expertBytes, planCosts, (j) => ({ shape, source: miss.planSource ?? sourceOf(j, 0), decisions: decisionsOf(j) }), hardwareOf(0, 0).storage);
   return policies.map((index, j) =>
     Array.from({ length: passes }, (_, r): SimulatedPolicy => {
       const hw = hardwareOf(j, r);
-      const costs = profileCosts(scaled, hw);
+      const costs = profileCosts(scaled, hw, miss.expertCurve, miss.speedOf?.(j, r).device ?? 1);
       const decisions = miss.decide ? undefined : decisionsOf(j);
       // Deciding, it plans (its steps too); else it executes the replay's plan on the pass's speeds.
       const steps = miss.decide ? undefined : executed[j].served;
@@ -332,6 +342,8 @@ export interface ValidateResult {
   profile: { file: string; backend: string; device: string; createdAt: string; plan: string; hardware: Hardware };
   scaled: { name: string; hiddenSize: number; intermediateSize: number; expertBytes: number; factor: number; description: string };
   trace: ReplayResult['trace'];
+  /** The replay's operations measured at its shape after the passes, at the profile's speed (replay-shape.ts); the passes' simulations use them. */
+  replayShape?: ReplayShapeCurves;
   warmupSteps: number;
   repeats: number;
   policies: PolicyValidation[];
@@ -425,6 +437,12 @@ export interface ValidateOptions {
   /** The experts' file the SSD tier reads (default in the OS's temporary folder). */
   diskFile?: string;
   /**
+   * After the passes, measure the operations the replay executed at its shape and token counts
+   * (replay-shape.ts) and simulate each pass with them instead of the profile's fits (default true;
+   * needs the calibration samples, interleave).
+   */
+  replayShape?: boolean;
+  /**
    * Sample the disk immediately before and after each timed pass of a storage tier and simulate
    * the pass on the disk profile scaled to them (default: interleave).
    */
@@ -453,7 +471,8 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
   const clock = o.clock ?? hrClock;
   const progress = o.progress ?? (() => {});
   const points = driftPoints(o.profile, scaled.expertBytes);
-  const prober = interleave ? new DriftProber(backend, points, probePlan(o.profile, points, o.probePlan), clock) : undefined;
+  const plannedProbe = probePlan(o.profile, points, o.probePlan);
+  const prober = interleave ? new DriftProber(backend, points, plannedProbe, clock) : undefined;
   let probeSec = 0;
   const fmtRatio = (x: number) => `x${x.toFixed(3)}`;
   const replayed = await replay({
@@ -486,7 +505,32 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     missCosts: { profile: o.profile },
   });
   const repeats = replayed.repeats;
+  // The operations the replay executed, measured at its shape and token counts right after its last
+  // pass (replay-shape.ts) and expressed at the profile's speed through the calibration samples just
+  // before and just after: each pass's simulation then scales them by its own samples, as the fits.
+  const lastProbe = prober?.probes[prober.probes.length - 1];
+  let shapeCurves: ReplayShapeCurves | undefined;
+  if (lastProbe && (o.replayShape ?? true)) {
+    const sequencesOf = prep.trace.sequences.length;
+    const maxTokens = Math.max(1, ...replayed.policies.map((_, j) => Math.max(0, ...stepsOf(replayed, j, sequencesOf).steps.map((st) => st.count))));
+    const scenarioPolicies = setup.policies.map((i) => loaded.scenario.policies[i]);
+    const lowBit = [...new Set(scenarioPolicies.flatMap((p) => ('onMiss' in p && p.onMiss ? [missLowBit(p.onMiss)] : [])).filter((d): d is LowBitDtype => d === 'int4' || d === 'int8'))];
+    const cpu = scenarioPolicies.some((p) => 'onMiss' in p && p.onMiss?.kind === 'cpu');
+    const measured = await measureReplayShape(backend, scaled.shape, createRng(`replay-shape:${o.seed ?? 0}`), { maxTokens, cpu, lowBit, coldBytes: coldBytesFor(plannedProbe), ...(o.clock ? { clock: o.clock } : {}) });
+    // Bracketed as a pass is: the last sample before, one more (not reported) after.
+    const after = await prober!.probe(lastProbe.boundary + 1, false);
+    const toProfile = 1 / Math.sqrt(lastProbe.expertRatio * after.expertRatio);
+    shapeCurves = {
+      shape: measured.shape,
+      expert: scaleCurve(measured.expert, toProfile),
+      ...(measured.cpu ? { cpu: scaleCurve(measured.cpu, toProfile) } : {}),
+      lowBit: Object.fromEntries(Object.entries(measured.lowBit).map(([d, c]) => [d, scaleCurve(c, toProfile)])),
+      lowBitUploadSec: Object.fromEntries(Object.entries(measured.lowBitUploadSec).map(([d, x]) => [d, x * toProfile])),
+    };
+    progress(`replayed shape ${scaled.shape.hiddenSize}x${scaled.shape.intermediateSize} measured (tokens ${measured.expert.tokens.join(', ')}): expert ${measured.expert.sec.map((x) => (x * 1e6).toFixed(0)).join(', ')} µs`);
+  }
   const missSource: MissCostSourceSpec = { profile: o.profile };
+  const passSource: MissCostSourceSpec = shapeCurves ? { profile: o.profile, curves: shapeCurves } : missSource;
   const asCalibrated = simulateReplay(setup, hardware, replayed, missSource);
   const brackets = ssdBrackets(replayed, o.disk?.ssd, bound);
   const ssdFactor = brackets ? (g: number) => brackets.get(g)?.factor ?? 1 : undefined;
@@ -503,7 +547,9 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
         repeats,
         {
           planHardware: hardware,
-          source: missSource,
+          planSource: missSource,
+          source: passSource,
+          ...(shapeCurves ? { expertCurve: shapeCurves.expert } : {}),
           // The lower-bit copies run on the device: its expert speed. The CPU path runs on the host CPU: on the cpu
           // backend that is the device, whose speed the samples measure; on webgpu it is not sampled.
           speedOf: (j, r) => {
@@ -586,6 +632,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     warnings: [...new Set([...prep.warnings, ...extrapolated, ...otherDevice, ...manyThreads, ...pageCacheWarnings(replayed), ...freshBufferWarnings(replayed)])],
     ...(load.some((x) => x > 0) ? { loadAverage: load } : {}),
     replay: replayed,
+    ...(shapeCurves ? { replayShape: shapeCurves } : {}),
     ...(o.disk ? { disk: o.disk } : {}),
   };
 }

@@ -366,7 +366,8 @@ export class OffloadSim implements JobListener, LoopPosition {
       this.evicted(cache.access(key, false), key);
       this.ledger.computedLowBit(mc!.lowBitExpertBytes);
       this.stagingNow++;
-      this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, linkJob(key, LINK_LOW_BIT), n);
+      if (mc!.lowBitUploadSec !== undefined) this.link.resource.submit(mc!.lowBitUploadSec, PRIORITY_DEMAND, linkJob(key, LINK_LOW_BIT), n, mc!.lowBitExpertBytes);
+      else this.link.transfer(mc!.lowBitExpertBytes, PRIORITY_DEMAND, linkJob(key, LINK_LOW_BIT), n);
     } else {
       const outcome = cache.access(key);
       this.evicted(outcome, key);

@@ -78,6 +78,12 @@ export interface MissCosts {
   /** GPU time of the lower-bit copy over `tokens` tokens. */
   lowBitExpertSec(tokens: number): number;
   /**
+   * Seconds of one lower-bit copy's upload on the link when measured as the runtime sends it
+   * (a replay: LowBitDevice.upload, calibrate/replay-shape.ts). Undefined: the link's time for
+   * lowBitExpertBytes.
+   */
+  readonly lowBitUploadSec?: number;
+  /**
    * The CPU-computed experts of one layer are one CPU task (kTransformers: one cpuinfer
    * moe.forward per layer for all its routed experts): the hidden states cross the link once each
    * way per layer, not per expert. Absent or false: one round trip per CPU expert.
