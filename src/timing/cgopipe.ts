@@ -181,9 +181,139 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const postBytes = s.postParams * s.bpDense + used * s.expertBytes + tokens * s.h * act * 2;
   const postFlops = 2 * tokens * (s.postParams + model.topK * expertParams(model));
   const postSec = gpuStageSec(gpu, postBytes, postFlops, tierDtype(precision.experts), 2 + 3 * used);
-  const offloaded = (1 - policy.gpuWeightFraction) * model.numExperts * s.expertBytes;
+  const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
   const pageSec = offloaded > 0 ? linkSec(link.latencySec, link.h2dBytesPerSec, offloaded / policy.microBatches) : 0;
   return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec };
+}
+
+/**
+ * Seconds of one micro-batch's prefill of one layer (FastMoE's prefill, fastmoe/serve/router/model_rpc.py
+ * batch_forward_step "# prefill", execution_engine.py `layer`): the whole layer on the GPU
+ * (model_runner.prefill with DecodePart.ALL), its KV cache copied to host memory, its hidden states
+ * offloaded and reloaded between layers, and one page per layer of the offloaded experts.
+ */
+export interface CgoPrefillCosts {
+  /** Norm, QKV projection and the attention over the prompt on the GPU, up to attn_event (mixtral-offload.py MixtralAttention.forward records it after self.attn). */
+  attnSec: number;
+  /** The rest of the layer on the GPU: o-proj, router and the fused MoE over every expert with tokens. */
+  postSec: number;
+  /** The micro-batch's KV cache to host memory (offload_kv_cache on offload_stream; kv_data_cpu is pageable). */
+  kvSec: number;
+  /** The hidden states to pinned host memory (offload_hidden_prefill, offload_stream). */
+  hidOffSec: number;
+  /** The hidden states back to the GPU (load_hidden_prefill, load_stream). */
+  hidLoadSec: number;
+  /** The next layer's offloaded experts, one page (prefetch_experts stage "prefill": a copy from the pageable `ws` on prefetch_stream). */
+  pageSec: number;
+}
+
+/** A link as the pageable copies achieve it (FastMoE's `ws` and kv_data_cpu are allocated without pin_memory). */
+export interface CgoLinkRates {
+  latencySec: number;
+  h2dBytesPerSec: number;
+  d2hBytesPerSec: number;
+}
+
+/**
+ * Prefill stage costs of one layer for a micro-batch of `tokens` prompt tokens whose contexts sum to
+ * `contextTokens`: the GPU attention reads and writes the micro-batch's K and V once (a
+ * flash-attention kernel, fastmoe/layers/context_flashattention_nopad.py) at the attention FLOPs per
+ * context token; the MoE as in decode's PostAttn (cgoStageCosts). The KV copy and the weight page go
+ * over `pageable` (their host buffers are pageable), the hidden states over the pinned `hw.link`.
+ */
+export function cgoPrefillCosts(model: MoeModel, hw: Hardware, pageable: CgoLinkRates, precision: Precision, tokens: number, contextTokens: number, policy: CgoPolicy): CgoPrefillCosts {
+  const s = shapes(model, precision);
+  const d = cgoStageCosts(model, hw, precision, tokens, contextTokens, policy);
+  const act = 2;
+  const attnBytes = 2 * tokens * s.kvBytes + tokens * s.qkvWidth * act + tokens * s.h * act;
+  const attn = gpuStageSec(hw.gpu, attnBytes, s.attnFlops * contextTokens, tierDtype(precision.dense), 1);
+  const link = hw.link;
+  const hidden = tokens * s.h * act;
+  const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
+  return {
+    attnSec: d.preSec + attn,
+    postSec: d.postSec,
+    kvSec: linkSec(pageable.latencySec, pageable.d2hBytesPerSec, tokens * s.kvBytes),
+    hidOffSec: linkSec(link.latencySec, link.d2hBytesPerSec, hidden),
+    hidLoadSec: linkSec(link.latencySec, link.h2dBytesPerSec, hidden),
+    pageSec: offloaded > 0 ? linkSec(pageable.latencySec, pageable.h2dBytesPerSec, offloaded) : 0,
+  };
+}
+
+export type CgoPrefillStage = 'layer' | 'kv' | 'hidOff' | 'hidLoad' | 'page';
+/** One operation of the prefill timeline; for `layer`, `attnEndSec` is when its attention ends (attn_event). */
+export interface CgoPrefillOp {
+  stage: CgoPrefillStage;
+  layer: number;
+  micro: number;
+  resource: 'gpu' | 'd2h' | 'h2d';
+  startSec: number;
+  endSec: number;
+}
+
+/**
+ * The timeline of FastMoE's prefill over `layers` layers and `micro` micro-batches, in the code's
+ * issue order (model_rpc.py batch_forward_step: prefetch_experts(0); per layer i and micro-batch k:
+ * layer(i, 0, k), offload_kv_cache(i, k), and with more than one micro-batch
+ * offload_hidden_prefill(k), load_hidden_prefill((k + 1) % n); after the layer's micro-batches
+ * prefetch_experts(i + 1), layer 0's for the decode after the last layer). Three streams: the GPU's
+ * (cur_stream), device to host (offload_stream: KV and hidden states, in order), host to device
+ * (load_stream and prefetch_stream share the link; in issue order). Waits, from execution_engine.py:
+ *   layer(i, k) after the hidden load of (i, k) (prefill_load_hidden_events), for k = 0 after layer i's
+ *   page (prefetch_events), and after the KV copy last issued on its cache line (offload_kv_events,
+ *   two lines, alternating per micro-batch: memory.py alloc_cpu);
+ *   kv(i, k) after layer(i, k)'s attention (attn_events); hidOff(i, k) after layer(i, k) (compute_events);
+ *   hidLoad of micro-batch m for layer i after layer(i - 1, m) (compute_events; layer 0 has none,
+ *   the last layer offloads none).
+ * The host thread issues in that order and blocks in the two pageable copies (CUDA runtime API,
+ * "API synchronization behavior": a copy from device to pageable host memory returns once it has
+ * completed; one from pageable host memory returns once the source is staged, which is the copy):
+ * after kv(i, k) and after each page, nothing later is issued before they end. So a page also waits
+ * for the layer before's last KV copy, which is after its attention: the page's half of the two-layer
+ * buffer (layer i - 1's) is no longer read. Returns the makespan (the last operation, layer 0's page
+ * for the decode included).
+ */
+export function cgoPrefillSchedule(layers: number, micro: number, c: CgoPrefillCosts, record = false): { makespanSec: number; ops: CgoPrefillOp[] } {
+  if (!(layers >= 1 && micro >= 1)) throw new Error(`cgoPrefillSchedule: layers and micro-batches must be >= 1 (got ${layers}, ${micro})`);
+  const n = micro;
+  const layerEnd = new Float64Array(layers * n);
+  const hidLoadEnd = new Float64Array(layers * n);
+  const lineKvEnd = [0, 0];
+  const free = { gpu: 0, d2h: 0, h2d: 0 };
+  const ops: CgoPrefillOp[] = [];
+  let host = 0;
+  let makespan = 0;
+  const run = (stage: CgoPrefillStage, r: 'gpu' | 'd2h' | 'h2d', ready: number, sec: number, layer: number, k: number) => {
+    const s0 = Math.max(free[r], ready, host);
+    const e = s0 + sec;
+    free[r] = e;
+    makespan = Math.max(makespan, e);
+    if (record) ops.push({ stage, layer, micro: k, resource: r, startSec: s0, endSec: e });
+    return { s0, e };
+  };
+  let pageEnd = run('page', 'h2d', 0, c.pageSec, 0, 0).e;
+  host = pageEnd;
+  for (let i = 0; i < layers; i++) {
+    for (let k = 0; k < n; k++) {
+      const f = i * n + k;
+      const line = k % 2;
+      const ready = Math.max(k === 0 ? pageEnd : 0, hidLoadEnd[f], lineKvEnd[line]);
+      const L = run('layer', 'gpu', ready, c.attnSec + c.postSec, i, k);
+      layerEnd[f] = L.e;
+      const kv = run('kv', 'd2h', L.s0 + c.attnSec, c.kvSec, i, k).e;
+      lineKvEnd[line] = kv;
+      host = Math.max(host, kv);
+      if (n > 1) {
+        if (i < layers - 1) run('hidOff', 'd2h', L.e, c.hidOffSec, i, k);
+        const m = (k + 1) % n;
+        const target = m === 0 ? i + 1 : i;
+        if (target >= 1 && target < layers) hidLoadEnd[target * n + m] = run('hidLoad', 'h2d', layerEnd[(target - 1) * n + m], c.hidLoadSec, target, m).e;
+      }
+    }
+    pageEnd = run('page', 'h2d', 0, c.pageSec, (i + 1) % layers, 0).e;
+    host = Math.max(host, pageEnd);
+  }
+  return { makespanSec: makespan, ops };
 }
 
 /**
@@ -196,11 +326,21 @@ export function cgoGpuBytes(model: MoeModel, precision: Precision, tokensPerMicr
   const s = shapes(model, precision);
   const L = numMoeLayers(model);
   const nonExpert = (L * (s.attnParams + routerParams(model) + sharedExpertParams(model)) + embeddingParams(model)) * s.bpDense;
-  const experts = L * model.numExperts * s.expertBytes;
-  const layerExperts = model.numExperts * s.expertBytes;
-  const buffer = 2 * (1 - gpuWeightFraction) * layerExperts;
+  const resident = residentExperts(model, gpuWeightFraction);
+  const experts = L * resident * s.expertBytes;
+  // experts_pool_size = num_layers x num_experts_gpu + 2 x (eg - num_experts_gpu) (build_context).
+  const buffer = 2 * (model.numExperts - resident) * s.expertBytes;
   const act = tokensPerMicro * model.topK * 2 * model.expertIntermediateSize * 2;
-  return nonExpert + gpuWeightFraction * experts + buffer + act;
+  return nonExpert + experts + buffer + act;
+}
+
+/**
+ * Experts per layer kept on the GPU for the fraction `w`: FastMoE truncates, `num_experts_gpu =
+ * int(num_local_experts * policy.wg)` (execution_engine.py build_context and
+ * init_weights_prefetch_meta), so a Mixtral policy of wg = 0.07 keeps no expert on the GPU.
+ */
+export function residentExperts(model: MoeModel, w: number): number {
+  return Math.trunc(model.numExperts * w);
 }
 
 /** GPU memory the search leaves free (the CUDA context, allocator slack): 10% of HBM, as FastMoE's `gpu peak mem ... / 21.600 GB` of a 24 GB L4 (the README's optimizer output). */
