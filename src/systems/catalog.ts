@@ -771,7 +771,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     ],
     simplifies: [
       'every MoE layer is charged the step\'s makespan / L (the layers are alike); the FFN of each micro-batch is one roofline kernel over the experts it routes to (min(E, tokens x k)) with tokens spread evenly over micro-batches, not the trace\'s routing',
-      'the pinned staging of each page (prefetch_experts_to_pin: a CPU copy from pageable host memory to the pinned buffer on copy_executor) is not charged; it overlaps on the CPU beside the attention',
+      'the pinned staging copy of each decode page (prefetch_experts_to_pin: pageable ws to experts_pin on the one copy_executor thread, twice the page\'s bytes at the host\'s DRAM bandwidth) is its own resource, not sharing the DRAM with the CPU attention; the host waits for it before issuing the page and the PostAttn after it (copy_futures[k].result())',
       'the prefill\'s KV copy moves the micro-batch\'s prompt tokens; the code\'s store spans the cache line up to the last prompt token, the output slots reserved between the prompts included (task.py offload_kv_cache: store_size = kv_pt - cpu_kv_pool_start_loc); the pinned staging buffers\' first allocation (offload_hidden_prefill: pin_memory at layer 0) is not charged',
       'the host thread\'s waits (load_hidden blocks on the CPU attention\'s future before issuing the next GPU work) are the dependencies of the schedule; Python dispatch is not charged beside them',
       'the policy search runs per step shape (prefill and decode may get different ones); the batch is the scenario\'s',

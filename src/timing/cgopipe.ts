@@ -55,10 +55,15 @@ export interface CgoStageCosts {
   postSec: number;
   /** One page of the next layer's offloaded expert weights over H2D (a layer's are `microBatches` pages). */
   pageSec: number;
+  /**
+   * The page's staging copy on the CPU, from the pageable weights (`ws`) into the pinned buffer
+   * (prefetch_experts_to_pin on copy_executor, one thread); absent: 0.
+   */
+  pinSec?: number;
 }
 
-export type CgoResource = 'gpu' | 'd2h' | 'cpu' | 'h2d';
-export type CgoStage = 'pre' | 'qkv' | 'attn' | 'hid' | 'post' | 'page';
+export type CgoResource = 'gpu' | 'd2h' | 'cpu' | 'h2d' | 'copy';
+export type CgoStage = 'pre' | 'qkv' | 'attn' | 'hid' | 'post' | 'page' | 'pin';
 
 /** One operation of the timeline: stage, layer, micro-batch (for a page: the slot), start and end. */
 export interface CgoOp {
@@ -70,7 +75,7 @@ export interface CgoOp {
   endSec: number;
 }
 
-const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 'd2h', attn: 'cpu', hid: 'h2d', page: 'h2d' };
+const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 'd2h', attn: 'cpu', hid: 'h2d', page: 'h2d', pin: 'copy' };
 
 /**
  * The timeline of one decode step over `layers` layers and `micro` micro-batches. Each resource runs
@@ -78,7 +83,8 @@ const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 
  *   pre(i, k) after post(i - 1, k) (its hidden state); qkv after pre; attn after qkv; hid after attn;
  *   page(i + 1, k) after hid(i, k) on the same stream and after post(i - 1, n - 1) (the half of the
  *   two-layer buffer it overwrites is layer i - 1's, read by all its PostAttns); post(i, k) after hid(i, k), and post(i, 0) after the last page
- *   of layer i. Layer 0's pages were moved during the previous step's last layer, as this step's
+ *   of layer i; a page, and the PostAttn issued after it, after the page's staging copy (pin: the host
+ *   waits on its future), itself submitted two positions earlier on the one copy thread. Layer 0's pages were moved during the previous step's last layer, as this step's
  *   last layer moves the next step's (steady state), so every step moves L layers of pages.
  * Returns the operations in order of issue and the makespan (the last post or page).
  */
@@ -86,10 +92,10 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
   if (!(layers >= 1 && micro >= 1)) throw new Error(`cgoPipeSchedule: layers and micro-batches must be >= 1 (got ${layers}, ${micro})`);
   const n = micro;
   const N = layers * n;
-  const end = { pre: new Float64Array(N), qkv: new Float64Array(N), attn: new Float64Array(N), hid: new Float64Array(N), post: new Float64Array(N), page: new Float64Array(N) };
-  const free: Record<CgoResource, number> = { gpu: 0, d2h: 0, cpu: 0, h2d: 0 };
+  const end = { pre: new Float64Array(N), qkv: new Float64Array(N), attn: new Float64Array(N), hid: new Float64Array(N), post: new Float64Array(N), page: new Float64Array(N), pin: new Float64Array(N) };
+  const free: Record<CgoResource, number> = { gpu: 0, d2h: 0, cpu: 0, h2d: 0, copy: 0 };
   const ops: CgoOp[] = [];
-  const sec: Record<CgoStage, number> = { pre: c.preSec, qkv: c.qkvSec, attn: c.attnSec, hid: c.hidSec, post: c.postSec, page: c.pageSec };
+  const sec: Record<CgoStage, number> = { pre: c.preSec, qkv: c.qkvSec, attn: c.attnSec, hid: c.hidSec, post: c.postSec, page: c.pageSec, pin: c.pinSec ?? 0 };
   const run = (stage: CgoStage, f: number, ready: number, layer: number, k: number) => {
     const r = RESOURCE[stage];
     const s = Math.max(free[r], ready);
@@ -108,7 +114,21 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
   };
   // Two micro-batches ahead (one when there is one): the prologue, then one per PostAttn.
   const ahead = Math.min(2, n);
-  for (let f = 0; f < ahead; f++) issuePre(f);
+  // The staging copy of page f (the page issued at loop position f, of layer (i + 1) % L), submitted
+  // two positions earlier (get_prefetch_e2p_idx: slot k + 2; the prologue submits slots 0 and 1) when
+  // the host passes that position, after its wait on that position's CPU attention; one copy thread.
+  // It waits for no upload from its slot: prefetch_experts_to_pin_func synchronises
+  // prefetch_events[slot], which the decode records on prefetch_stream while its copies run on
+  // load_stream, so the event is already complete.
+  const issuePin = (f: number) => {
+    if (f >= N) return;
+    const i = Math.floor(f / n);
+    run('pin', f, f >= ahead ? end.attn[f - ahead] : 0, (i + 1) % layers, f % n);
+  };
+  for (let f = 0; f < ahead; f++) {
+    issuePre(f);
+    issuePin(f);
+  }
   let makespan = 0;
   for (let i = 0; i < layers; i++) {
     for (let k = 0; k < n; k++) {
@@ -119,11 +139,14 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
       // micro-batch's fused MoE kernel reads all the layer's experts): after its last one. The code
       // has no event for it (the copy is on load_stream); stream order and the host's waits make it hold.
       const slotFree = i > 0 ? end.post[i * n - 1] : 0;
-      run('page', f, slotFree, (i + 1) % layers, k);
+      // The host waits for the page's staging copy (copy_futures[k].result()) before it issues the
+      // page and the PostAttn after it.
+      run('page', f, Math.max(slotFree, end.pin[f]), (i + 1) % layers, k);
       // Layer i's weights: its pages moved during layer i - 1 (layer 0's: before this step).
       const weights = k === 0 && i > 0 ? end.page[f - 1] : 0;
-      run('post', f, Math.max(end.hid[f], weights), i, k);
+      run('post', f, Math.max(end.hid[f], weights, end.pin[f]), i, k);
       if (f + ahead < N) issuePre(f + ahead);
+      issuePin(f + ahead);
       makespan = Math.max(makespan, end.post[f], end.page[f]);
     }
   }
@@ -183,7 +206,9 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const postSec = gpuStageSec(gpu, postBytes, postFlops, tierDtype(precision.experts), 2 + 3 * used);
   const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
   const pageSec = offloaded > 0 ? linkSec(link.latencySec, link.h2dBytesPerSec, offloaded / policy.microBatches) : 0;
-  return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec };
+  // The staging copy reads the page from host DRAM and writes it to the pinned buffer: twice its bytes at the host's DRAM bandwidth.
+  const pinSec = offloaded > 0 ? (2 * offloaded) / policy.microBatches / hw.cpu.dramBytesPerSec : 0;
+  return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec, pinSec };
 }
 
 /**

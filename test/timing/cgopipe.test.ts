@@ -56,6 +56,19 @@ describe('CGOPipe schedule (two layers, two micro-batches)', () => {
     expect(at(slow.ops, 'post', 1, 0)[0]).toBe(28);
   });
 
+  it('a slow staging copy (CPU memory to the pinned buffer, one thread) holds the page and the PostAttn the host issues after it', () => {
+    // pins: page 0's [0, 6] and page 1's [6, 12] in the prologue, page 2's [12, 18] (submitted at 5), page 3's [18, 24]
+    const slow = cgoPipeSchedule(2, 2, { ...costs, pinSec: 6 }, true);
+    expect(at(slow.ops, 'pin', 1, 1)).toEqual([6, 12]);
+    expect(at(slow.ops, 'page', 1, 1)).toEqual([12, 14]);
+    expect(at(slow.ops, 'post', 0, 1)).toEqual([12, 14]);
+    expect(at(slow.ops, 'page', 0, 0)).toEqual([18, 20]);
+    expect(at(slow.ops, 'post', 1, 1)).toEqual([24, 26]);
+    expect(slow.makespanSec).toBe(26);
+    // a fast one hides behind the link: the timeline without it
+    expect(cgoPipeSchedule(2, 2, { ...costs, pinSec: 4 }).makespanSec).toBe(19);
+  });
+
   it('two-layer buffer: a page of layer i + 1 waits for the last PostAttn of layer i - 1, whose half it overwrites', () => {
     // long PostAttns (5), short everything else: page(2, 0) could start after hid(1, 0) at 5.8, but
     // layer 0's last PostAttn still reads the buffer until 10.5
