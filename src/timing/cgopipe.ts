@@ -19,6 +19,10 @@
  * post_attention(i, k), then pre_attention of the micro-batch two ahead, (i, k + 2) or
  * (i + 1, k + 2 - n)).
  *
+ * A prefill runs its own schedule (cgoPrefillSchedule, model_rpc.py batch_forward_step "# prefill"):
+ * per layer and micro-batch the whole layer on the GPU, the KV cache copied to host memory, the hidden
+ * states offloaded and reloaded, the next layer's offloaded experts as one page.
+ *
  * This module is time only: the stage costs from the roofline of the effective hardware
  * (cgoStageCosts), the schedule's timeline as a list schedule of those stages in that issue order
  * (cgoPipeSchedule), and the policy (n micro-batches, the fraction r_w of expert weights kept on the
