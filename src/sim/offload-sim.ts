@@ -269,7 +269,7 @@ export class OffloadSim implements JobListener, LoopPosition {
     } else {
       this.observer?.layerStarted(this.layer);
       this.streamer?.layerStarted(this.layer);
-      this.submitStage(this.cost.preExpertSec(this.layer, step.count, step.contextTokens, step.kvTokens), JOB_PRE);
+      this.submitStage(this.cost.preExpertSec(this.layer, step.count, step.contextTokens, step.kvTokens, step.prefill), JOB_PRE);
       if (this.layer === 0 && this.planner) this.planner.reconcile(0);
     }
   }

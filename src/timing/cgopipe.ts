@@ -19,6 +19,10 @@
  * post_attention(i, k), then pre_attention of the micro-batch two ahead, (i, k + 2) or
  * (i + 1, k + 2 - n)).
  *
+ * A prefill runs its own schedule (cgoPrefillSchedule, model_rpc.py batch_forward_step "# prefill"):
+ * per layer and micro-batch the whole layer on the GPU, the KV cache copied to host memory, the hidden
+ * states offloaded and reloaded, the next layer's offloaded experts as one page.
+ *
  * This module is time only: the stage costs from the roofline of the effective hardware
  * (cgoStageCosts), the schedule's timeline as a list schedule of those stages in that issue order
  * (cgoPipeSchedule), and the policy (n micro-batches, the fraction r_w of expert weights kept on the
@@ -49,10 +53,15 @@ export interface CgoStageCosts {
   postSec: number;
   /** One page of the next layer's offloaded expert weights over H2D (a layer's are `microBatches` pages). */
   pageSec: number;
+  /**
+   * The page's staging copy on the CPU, from the pageable weights (`ws`) into the pinned buffer
+   * (prefetch_experts_to_pin on copy_executor, one thread); absent: 0.
+   */
+  pinSec?: number;
 }
 
-export type CgoResource = 'gpu' | 'd2h' | 'cpu' | 'h2d';
-export type CgoStage = 'pre' | 'qkv' | 'attn' | 'hid' | 'post' | 'page';
+export type CgoResource = 'gpu' | 'd2h' | 'cpu' | 'h2d' | 'copy';
+export type CgoStage = 'pre' | 'qkv' | 'attn' | 'hid' | 'post' | 'page' | 'pin';
 
 /** One operation of the timeline: stage, layer, micro-batch (for a page: the slot), start and end. */
 export interface CgoOp {
@@ -64,7 +73,7 @@ export interface CgoOp {
   endSec: number;
 }
 
-const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 'd2h', attn: 'cpu', hid: 'h2d', page: 'h2d' };
+const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 'd2h', attn: 'cpu', hid: 'h2d', page: 'h2d', pin: 'copy' };
 
 /**
  * The timeline of one decode step over `layers` layers and `micro` micro-batches. Each resource runs
@@ -72,7 +81,8 @@ const RESOURCE: Record<CgoStage, CgoResource> = { pre: 'gpu', post: 'gpu', qkv: 
  *   pre(i, k) after post(i - 1, k) (its hidden state); qkv after pre; attn after qkv; hid after attn;
  *   page(i + 1, k) after hid(i, k) on the same stream and after post(i - 1, n - 1) (the half of the
  *   two-layer buffer it overwrites is layer i - 1's, read by all its PostAttns); post(i, k) after hid(i, k), and post(i, 0) after the last page
- *   of layer i. Layer 0's pages were moved during the previous step's last layer, as this step's
+ *   of layer i; a page, and the PostAttn issued after it, after the page's staging copy (pin: the host
+ *   waits on its future), itself submitted two positions earlier on the one copy thread. Layer 0's pages were moved during the previous step's last layer, as this step's
  *   last layer moves the next step's (steady state), so every step moves L layers of pages.
  * Returns the operations in order of issue and the makespan (the last post or page).
  */
@@ -80,10 +90,10 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
   if (!(layers >= 1 && micro >= 1)) throw new Error(`cgoPipeSchedule: layers and micro-batches must be >= 1 (got ${layers}, ${micro})`);
   const n = micro;
   const N = layers * n;
-  const end = { pre: new Float64Array(N), qkv: new Float64Array(N), attn: new Float64Array(N), hid: new Float64Array(N), post: new Float64Array(N), page: new Float64Array(N) };
-  const free: Record<CgoResource, number> = { gpu: 0, d2h: 0, cpu: 0, h2d: 0 };
+  const end = { pre: new Float64Array(N), qkv: new Float64Array(N), attn: new Float64Array(N), hid: new Float64Array(N), post: new Float64Array(N), page: new Float64Array(N), pin: new Float64Array(N) };
+  const free: Record<CgoResource, number> = { gpu: 0, d2h: 0, cpu: 0, h2d: 0, copy: 0 };
   const ops: CgoOp[] = [];
-  const sec: Record<CgoStage, number> = { pre: c.preSec, qkv: c.qkvSec, attn: c.attnSec, hid: c.hidSec, post: c.postSec, page: c.pageSec };
+  const sec: Record<CgoStage, number> = { pre: c.preSec, qkv: c.qkvSec, attn: c.attnSec, hid: c.hidSec, post: c.postSec, page: c.pageSec, pin: c.pinSec ?? 0 };
   const run = (stage: CgoStage, f: number, ready: number, layer: number, k: number) => {
     const r = RESOURCE[stage];
     const s = Math.max(free[r], ready);
@@ -102,7 +112,21 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
   };
   // Two micro-batches ahead (one when there is one): the prologue, then one per PostAttn.
   const ahead = Math.min(2, n);
-  for (let f = 0; f < ahead; f++) issuePre(f);
+  // The staging copy of page f (the page issued at loop position f, of layer (i + 1) % L), submitted
+  // two positions earlier (get_prefetch_e2p_idx: slot k + 2; the prologue submits slots 0 and 1) when
+  // the host passes that position, after its wait on that position's CPU attention; one copy thread.
+  // It waits for no upload from its slot: prefetch_experts_to_pin_func synchronises
+  // prefetch_events[slot], which the decode records on prefetch_stream while its copies run on
+  // load_stream, so the event is already complete.
+  const issuePin = (f: number) => {
+    if (f >= N) return;
+    const i = Math.floor(f / n);
+    run('pin', f, f >= ahead ? end.attn[f - ahead] : 0, (i + 1) % layers, f % n);
+  };
+  for (let f = 0; f < ahead; f++) {
+    issuePre(f);
+    issuePin(f);
+  }
   let makespan = 0;
   for (let i = 0; i < layers; i++) {
     for (let k = 0; k < n; k++) {
@@ -113,11 +137,14 @@ export function cgoPipeSchedule(layers: number, micro: number, c: CgoStageCosts,
       // micro-batch's fused MoE kernel reads all the layer's experts): after its last one. The code
       // has no event for it (the copy is on load_stream); stream order and the host's waits make it hold.
       const slotFree = i > 0 ? end.post[i * n - 1] : 0;
-      run('page', f, slotFree, (i + 1) % layers, k);
+      // The host waits for the page's staging copy (copy_futures[k].result()) before it issues the
+      // page and the PostAttn after it.
+      run('page', f, Math.max(slotFree, end.pin[f]), (i + 1) % layers, k);
       // Layer i's weights: its pages moved during layer i - 1 (layer 0's: before this step).
       const weights = k === 0 && i > 0 ? end.page[f - 1] : 0;
-      run('post', f, Math.max(end.hid[f], weights), i, k);
+      run('post', f, Math.max(end.hid[f], weights, end.pin[f]), i, k);
       if (f + ahead < N) issuePre(f + ahead);
+      issuePin(f + ahead);
       makespan = Math.max(makespan, end.post[f], end.page[f]);
     }
   }
@@ -175,9 +202,141 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const postBytes = s.postParams * s.bpDense + used * s.expertBytes + tokens * s.h * act * 2;
   const postFlops = 2 * tokens * (s.postParams + model.topK * expertParams(model));
   const postSec = gpuStageSec(gpu, postBytes, postFlops, tierDtype(precision.experts), 2 + 3 * used);
-  const offloaded = (1 - policy.gpuWeightFraction) * model.numExperts * s.expertBytes;
+  const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
   const pageSec = offloaded > 0 ? linkSec(link.latencySec, link.h2dBytesPerSec, offloaded / policy.microBatches) : 0;
-  return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec };
+  // The staging copy reads the page from host DRAM and writes it to the pinned buffer: twice its bytes at the host's DRAM bandwidth.
+  const pinSec = offloaded > 0 ? (2 * offloaded) / policy.microBatches / hw.cpu.dramBytesPerSec : 0;
+  return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec, pinSec };
+}
+
+/**
+ * Seconds of one micro-batch's prefill of one layer (FastMoE's prefill, fastmoe/serve/router/model_rpc.py
+ * batch_forward_step "# prefill", execution_engine.py `layer`): the whole layer on the GPU
+ * (model_runner.prefill with DecodePart.ALL), its KV cache copied to host memory, its hidden states
+ * offloaded and reloaded between layers, and one page per layer of the offloaded experts.
+ */
+export interface CgoPrefillCosts {
+  /** Norm, QKV projection and the attention over the prompt on the GPU, up to attn_event (mixtral-offload.py MixtralAttention.forward records it after self.attn). */
+  attnSec: number;
+  /** The rest of the layer on the GPU: o-proj, router and the fused MoE over every expert with tokens. */
+  postSec: number;
+  /** The micro-batch's KV cache to host memory (offload_kv_cache on offload_stream; kv_data_cpu is pageable). */
+  kvSec: number;
+  /** The hidden states to pinned host memory (offload_hidden_prefill, offload_stream). */
+  hidOffSec: number;
+  /** The hidden states back to the GPU (load_hidden_prefill, load_stream). */
+  hidLoadSec: number;
+  /** The next layer's offloaded experts, one page (prefetch_experts stage "prefill": a copy from the pageable `ws` on prefetch_stream). */
+  pageSec: number;
+}
+
+/** A link as the pageable copies achieve it (FastMoE's `ws` and kv_data_cpu are allocated without pin_memory). */
+export interface CgoLinkRates {
+  latencySec: number;
+  h2dBytesPerSec: number;
+  d2hBytesPerSec: number;
+}
+
+/**
+ * Prefill stage costs of one layer for a micro-batch of `tokens` prompt tokens whose contexts sum to
+ * `contextTokens`: the GPU attention reads and writes the micro-batch's K and V once (a
+ * flash-attention kernel, fastmoe/layers/context_flashattention_nopad.py) at the attention FLOPs per
+ * context token; the MoE as in decode's PostAttn (cgoStageCosts). The KV copy and the weight page go
+ * over `pageable` (their host buffers are pageable), the hidden states over the pinned `hw.link`.
+ */
+export function cgoPrefillCosts(model: MoeModel, hw: Hardware, pageable: CgoLinkRates, precision: Precision, tokens: number, contextTokens: number, policy: CgoPolicy): CgoPrefillCosts {
+  const s = shapes(model, precision);
+  const d = cgoStageCosts(model, hw, precision, tokens, contextTokens, policy);
+  const act = 2;
+  const attnBytes = 2 * tokens * s.kvBytes + tokens * s.qkvWidth * act + tokens * s.h * act;
+  const attn = gpuStageSec(hw.gpu, attnBytes, s.attnFlops * contextTokens, tierDtype(precision.dense), 1);
+  const link = hw.link;
+  const hidden = tokens * s.h * act;
+  const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
+  return {
+    attnSec: d.preSec + attn,
+    postSec: d.postSec,
+    kvSec: linkSec(pageable.latencySec, pageable.d2hBytesPerSec, tokens * s.kvBytes),
+    hidOffSec: linkSec(link.latencySec, link.d2hBytesPerSec, hidden),
+    hidLoadSec: linkSec(link.latencySec, link.h2dBytesPerSec, hidden),
+    pageSec: offloaded > 0 ? linkSec(pageable.latencySec, pageable.h2dBytesPerSec, offloaded) : 0,
+  };
+}
+
+export type CgoPrefillStage = 'layer' | 'kv' | 'hidOff' | 'hidLoad' | 'page';
+/** One operation of the prefill timeline; for `layer`, `attnEndSec` is when its attention ends (attn_event). */
+export interface CgoPrefillOp {
+  stage: CgoPrefillStage;
+  layer: number;
+  micro: number;
+  resource: 'gpu' | 'd2h' | 'h2d';
+  startSec: number;
+  endSec: number;
+}
+
+/**
+ * The timeline of FastMoE's prefill over `layers` layers and `micro` micro-batches, in the code's
+ * issue order (model_rpc.py batch_forward_step: prefetch_experts(0); per layer i and micro-batch k:
+ * layer(i, 0, k), offload_kv_cache(i, k), and with more than one micro-batch
+ * offload_hidden_prefill(k), load_hidden_prefill((k + 1) % n); after the layer's micro-batches
+ * prefetch_experts(i + 1), layer 0's for the decode after the last layer). Three streams: the GPU's
+ * (cur_stream), device to host (offload_stream: KV and hidden states, in order), host to device
+ * (load_stream and prefetch_stream share the link; in issue order). Waits, from execution_engine.py:
+ *   layer(i, k) after the hidden load of (i, k) (prefill_load_hidden_events), for k = 0 after layer i's
+ *   page (prefetch_events), and after the KV copy last issued on its cache line (offload_kv_events,
+ *   two lines, alternating per micro-batch: memory.py alloc_cpu);
+ *   kv(i, k) after layer(i, k)'s attention (attn_events); hidOff(i, k) after layer(i, k) (compute_events);
+ *   hidLoad of micro-batch m for layer i after layer(i - 1, m) (compute_events; layer 0 has none,
+ *   the last layer offloads none).
+ * The host thread issues in that order and blocks in the two pageable copies (CUDA runtime API,
+ * "API synchronization behavior": a copy from device to pageable host memory returns once it has
+ * completed; one from pageable host memory returns once the source is staged, which is the copy):
+ * after kv(i, k) and after each page, nothing later is issued before they end. So a page also waits
+ * for the layer before's last KV copy, which is after its attention: the page's half of the two-layer
+ * buffer (layer i - 1's) is no longer read. Returns the makespan (the last operation, layer 0's page
+ * for the decode included).
+ */
+export function cgoPrefillSchedule(layers: number, micro: number, c: CgoPrefillCosts, record = false): { makespanSec: number; ops: CgoPrefillOp[] } {
+  if (!(layers >= 1 && micro >= 1)) throw new Error(`cgoPrefillSchedule: layers and micro-batches must be >= 1 (got ${layers}, ${micro})`);
+  const n = micro;
+  const layerEnd = new Float64Array(layers * n);
+  const hidLoadEnd = new Float64Array(layers * n);
+  const lineKvEnd = [0, 0];
+  const free = { gpu: 0, d2h: 0, h2d: 0 };
+  const ops: CgoPrefillOp[] = [];
+  let host = 0;
+  let makespan = 0;
+  const run = (stage: CgoPrefillStage, r: 'gpu' | 'd2h' | 'h2d', ready: number, sec: number, layer: number, k: number) => {
+    const s0 = Math.max(free[r], ready, host);
+    const e = s0 + sec;
+    free[r] = e;
+    makespan = Math.max(makespan, e);
+    if (record) ops.push({ stage, layer, micro: k, resource: r, startSec: s0, endSec: e });
+    return { s0, e };
+  };
+  let pageEnd = run('page', 'h2d', 0, c.pageSec, 0, 0).e;
+  host = pageEnd;
+  for (let i = 0; i < layers; i++) {
+    for (let k = 0; k < n; k++) {
+      const f = i * n + k;
+      const line = k % 2;
+      const ready = Math.max(k === 0 ? pageEnd : 0, hidLoadEnd[f], lineKvEnd[line]);
+      const L = run('layer', 'gpu', ready, c.attnSec + c.postSec, i, k);
+      layerEnd[f] = L.e;
+      const kv = run('kv', 'd2h', L.s0 + c.attnSec, c.kvSec, i, k).e;
+      lineKvEnd[line] = kv;
+      host = Math.max(host, kv);
+      if (n > 1) {
+        if (i < layers - 1) run('hidOff', 'd2h', L.e, c.hidOffSec, i, k);
+        const m = (k + 1) % n;
+        const target = m === 0 ? i + 1 : i;
+        if (target >= 1 && target < layers) hidLoadEnd[target * n + m] = run('hidLoad', 'h2d', layerEnd[(target - 1) * n + m], c.hidLoadSec, target, m).e;
+      }
+    }
+    pageEnd = run('page', 'h2d', 0, c.pageSec, (i + 1) % layers, 0).e;
+    host = Math.max(host, pageEnd);
+  }
+  return { makespanSec: makespan, ops };
 }
 
 /**
@@ -190,11 +349,21 @@ export function cgoGpuBytes(model: MoeModel, precision: Precision, tokensPerMicr
   const s = shapes(model, precision);
   const L = numMoeLayers(model);
   const nonExpert = (L * (s.attnParams + routerParams(model) + sharedExpertParams(model)) + embeddingParams(model)) * s.bpDense;
-  const experts = L * model.numExperts * s.expertBytes;
-  const layerExperts = model.numExperts * s.expertBytes;
-  const buffer = 2 * (1 - gpuWeightFraction) * layerExperts;
+  const resident = residentExperts(model, gpuWeightFraction);
+  const experts = L * resident * s.expertBytes;
+  // experts_pool_size = num_layers x num_experts_gpu + 2 x (eg - num_experts_gpu) (build_context).
+  const buffer = 2 * (model.numExperts - resident) * s.expertBytes;
   const act = tokensPerMicro * model.topK * 2 * model.expertIntermediateSize * 2;
-  return nonExpert + gpuWeightFraction * experts + buffer + act;
+  return nonExpert + experts + buffer + act;
+}
+
+/**
+ * Experts per layer kept on the GPU for the fraction `w`: FastMoE truncates, `num_experts_gpu =
+ * int(num_local_experts * policy.wg)` (execution_engine.py build_context and
+ * init_weights_prefetch_meta), so a Mixtral policy of wg = 0.07 keeps no expert on the GPU.
+ */
+export function residentExperts(model: MoeModel, w: number): number {
+  return Math.trunc(model.numExperts * w);
 }
 
 /** GPU memory the search leaves free (the CUDA context, allocator slack): 10% of HBM, as FastMoE's `gpu peak mem ... / 21.600 GB` of a 24 GB L4 (the README's optimizer output). */

@@ -20,9 +20,10 @@ export interface StepCosts {
   /**
    * Non-expert GPU work charged before MoE layer `moeLayer`'s experts: `tokens` tokens whose
    * contexts sum to `contextTokens` (attention FLOPs), the attention kernel reading `kvTokens`
-   * tokens of KV cache per layer (Step.kvTokens; a decode step: contextTokens).
+   * tokens of KV cache per layer (Step.kvTokens; a decode step: contextTokens); `prefill`: the step
+   * is a prefill (Step.prefill; a system whose prefill runs another schedule reads it).
    */
-  preExpertSec(moeLayer: number, tokens: number, contextTokens: number, kvTokens: number): number;
+  preExpertSec(moeLayer: number, tokens: number, contextTokens: number, kvTokens: number, prefill?: boolean): number;
   /** Work after the last MoE layer (trailing dense layers, LM head on `outputs` tokens); `kvTokens` as above. */
   tailSec(tokens: number, contextTokens: number, outputs: number, kvTokens: number): number;
   /** Host-to-device time of one transfer of `bytes` (excluding queueing). */

@@ -31,7 +31,7 @@ import type { Hardware } from '../hardware/types.js';
 import { bytesSec, KERNELS_PER_EXPERT, KERNELS_PER_LAYER, linkSec, RooflineCosts, type Precision } from './roofline.js';
 import type { HostCosts, MissCosts } from './costs.js';
 import { hfModelCode } from './hf-model-code.js';
-import { cgoGpuBytes, cgoPipeSchedule, cgoStageCosts, chooseCgoPolicy, type CgoPolicy } from './cgopipe.js';
+import { cgoGpuBytes, cgoPipeSchedule, cgoPrefillCosts, cgoPrefillSchedule, cgoStageCosts, chooseCgoPolicy, type CgoPolicy } from './cgopipe.js';
 import { attentionParams, bytesPerParam, denseFfnParams, expertParams, perHeadKvBytesPerTokenPerLayer, residentParams, routerParams, sharedExpertParams } from '../model/derived.js';
 import { precisionBytesPerParam } from '../model/formats.js';
 
@@ -922,7 +922,7 @@ export class SemanticCostModel extends RooflineCosts {
   /** KV cache per token of context on the GPU: CPU-resident layers keep theirs in host memory (llama.cpp allocates a layer's KV on its device). */
   override readonly kvBytesPerToken: number;
   /** CGOPipe (semantics.cgoPipe): the last step shape's per-layer time, so a step's L layers schedule once. */
-  private cgoLast = { tokens: -1, contextTokens: -1, layerSec: 0 };
+  private cgoLast = { tokens: -1, contextTokens: -1, prefill: false, layerSec: 0 };
 
   constructor(model: MoeModel, hardware: Hardware, precision: Precision, readonly semantics: ExecutionSemantics, readonly datasheet: Hardware) {
     super(model, hardware, precision);
@@ -1032,17 +1032,35 @@ export class SemanticCostModel extends RooflineCosts {
    * `contextTokens`: the pipeline's makespan over the step's L layers, split evenly (the layers are
    * alike). The policy is the semantics' fields, a missing one searched for this step shape.
    */
-  cgoLayerSec(tokens: number, contextTokens: number): number {
+  cgoLayerSec(tokens: number, contextTokens: number, prefill = false): number {
     const last = this.cgoLast;
-    if (last.tokens === tokens && last.contextTokens === contextTokens) return last.layerSec;
+    if (last.tokens === tokens && last.contextTokens === contextTokens && last.prefill === prefill) return last.layerSec;
     const given = this.semantics.cgoPipe ?? {};
     const policy = chooseCgoPolicy(this.model, this.hardware, this.precision, tokens, contextTokens / Math.max(1, tokens), given);
     const n = Math.min(policy.microBatches, Math.max(1, tokens));
     const L = this.model.moeLayers.length;
-    const c = cgoStageCosts(this.model, this.hardware, this.precision, tokens / n, contextTokens / n, { ...policy, microBatches: n });
-    const layerSec = cgoPipeSchedule(L, n, c).makespanSec / L;
-    this.cgoLast = { tokens, contextTokens, layerSec };
+    const p = { ...policy, microBatches: n };
+    // A prefill runs FastMoE's prefill schedule (attention on the GPU, the KV cache offloaded), a decode step CGOPipe.
+    const layerSec = prefill
+      ? cgoPrefillSchedule(L, n, cgoPrefillCosts(this.model, this.hardware, this.pageableLink(), this.precision, tokens / n, contextTokens / n, p)).makespanSec / L
+      : cgoPipeSchedule(L, n, cgoStageCosts(this.model, this.hardware, this.precision, tokens / n, contextTokens / n, p)).makespanSec / L;
+    this.cgoLast = { tokens, contextTokens, prefill, layerSec };
     return layerSec;
+  }
+
+  /**
+   * The link as copies from or to pageable host memory achieve it: the effective link with the
+   * link semantics' pageable efficiency and per-transfer cost in place of its own kind's.
+   */
+  private pageableLink(): { latencySec: number; h2dBytesPerSec: number; d2hBytesPerSec: number } {
+    const l = this.semantics.link;
+    const scale = l.efficiency.pageable / l.efficiency[l.memory];
+    const link = this.hardware.link;
+    return {
+      latencySec: link.latencySec - l.perTransferSec[l.memory] + l.perTransferSec.pageable,
+      h2dBytesPerSec: link.h2dBytesPerSec * scale,
+      d2hBytesPerSec: link.d2hBytesPerSec * scale,
+    };
   }
 
   /** Whether MoE layer `j`'s non-expert work runs on the CPU (llama.cpp -ngl placement). */
@@ -1100,8 +1118,8 @@ export class SemanticCostModel extends RooflineCosts {
     return super.expertSecAs(dtype, tokens) + this.perExpertExtraSec;
   }
 
-  override preExpertSec(j: number, tokens: number, contextTokens: number, kvTokens: number): number {
-    if (this.semantics.cgoPipe) return this.cgoLayerSec(tokens, contextTokens);
+  override preExpertSec(j: number, tokens: number, contextTokens: number, kvTokens: number, prefill = false): number {
+    if (this.semantics.cgoPipe) return this.cgoLayerSec(tokens, contextTokens, prefill);
     // A split boundary (this layer's work on the other side of the previous one's): the hidden
     // states cross the link once. Layer 0 follows the input embeddings, not charged (as before).
     const cross = j > 0 && this.cpuLayer[j] !== this.cpuLayer[j - 1] ? this.boundarySec(tokens) : 0;

@@ -34,3 +34,17 @@ describe('a MoE-Lightning run: every decode step is the CGOPipe schedule of its 
     expect(lo).toBeGreaterThan(32 * 2 * ((4 * 3 * 4096 * 14336 * 2) / cost.hardware.link.h2dBytesPerSec));
   });
 });
+
+describe('a MoE-Lightning prefill is FastMoE\'s prefill schedule (GPU attention, the KV cache offloaded), not the decode pipeline', () => {
+  it('the first token comes after 32 layers of cgoPrefillSchedule plus the tail; the decode pipeline would charge another time', async () => {
+    const sc = scenario();
+    const prep = await prepareScenario(sc, { baseDir: '.' });
+    const cost = prep.cost as SemanticCostModel;
+    // 4 prompts of 2 tokens: 8 tokens, contexts 1 + 2 each
+    const prefill = 32 * cost.cgoLayerSec(8, 12, true) + cost.tailSec(8, 12, 4, 12);
+    expect(cost.cgoLayerSec(8, 12, true)).not.toBeCloseTo(cost.cgoLayerSec(8, 12, false), 6);
+    const r = await runScenario(sc, { baseDir: '.' });
+    const m = r.results[0].metrics;
+    expect(m.ttftMs / 1000).toBeCloseTo(prefill, 6);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cgoPipeSchedule, chooseCgoPolicy, hrmLayerSec, type CgoOp } from '../../src/timing/cgopipe.js';
+import { cgoGpuBytes, cgoPipeSchedule, cgoPrefillSchedule, cgoStageCosts, chooseCgoPolicy, hrmLayerSec, residentExperts, type CgoOp, type CgoPrefillOp } from '../../src/timing/cgopipe.js';
 import { modelPresets } from '../../src/model/presets.js';
 import { hardwarePresets } from '../../src/hardware/presets.js';
 
@@ -56,6 +56,19 @@ describe('CGOPipe schedule (two layers, two micro-batches)', () => {
     expect(at(slow.ops, 'post', 1, 0)[0]).toBe(28);
   });
 
+  it('a slow staging copy (CPU memory to the pinned buffer, one thread) holds the page and the PostAttn the host issues after it', () => {
+    // pins: page 0's [0, 6] and page 1's [6, 12] in the prologue, page 2's [12, 18] (submitted at 5), page 3's [18, 24]
+    const slow = cgoPipeSchedule(2, 2, { ...costs, pinSec: 6 }, true);
+    expect(at(slow.ops, 'pin', 1, 1)).toEqual([6, 12]);
+    expect(at(slow.ops, 'page', 1, 1)).toEqual([12, 14]);
+    expect(at(slow.ops, 'post', 0, 1)).toEqual([12, 14]);
+    expect(at(slow.ops, 'page', 0, 0)).toEqual([18, 20]);
+    expect(at(slow.ops, 'post', 1, 1)).toEqual([24, 26]);
+    expect(slow.makespanSec).toBe(26);
+    // a fast one hides behind the link: the timeline without it
+    expect(cgoPipeSchedule(2, 2, { ...costs, pinSec: 4 }).makespanSec).toBe(19);
+  });
+
   it('two-layer buffer: a page of layer i + 1 waits for the last PostAttn of layer i - 1, whose half it overwrites', () => {
     // long PostAttns (5), short everything else: page(2, 0) could start after hid(1, 0) at 5.8, but
     // layer 0's last PostAttn still reads the buffer until 10.5
@@ -80,8 +93,79 @@ describe('CGOPipe schedule (two layers, two micro-batches)', () => {
     const fixed = chooseCgoPolicy(m, hw, prec, 1440, 200, { microBatches: 15, gpuWeightFraction: 0.1 });
     expect(fixed).toEqual({ microBatches: 15, gpuWeightFraction: 0.1 });
     const searched = chooseCgoPolicy(m, hw, prec, 1440, 200, { microBatches: 15 });
-    // 16 GiB x 0.9 less 2.5 GB of non-expert weights and a two-layer buffer (2 x 2.8 GB): a few % of 84.6 GB of experts
-    expect(searched.gpuWeightFraction).toBeGreaterThan(0);
-    expect(searched.gpuWeightFraction).toBeLessThan(0.1);
+    // 16 GiB x 0.9 less 2.5 GB of non-expert weights and a two-layer buffer (2 x 2.8 GB) leaves a few % of
+    // 84.6 GB of experts, less than one expert per layer (32 x 0.35 GB): FastMoE keeps int(8 x wg) = 0, so
+    // the largest wg is the largest below 1/8
+    expect(searched.gpuWeightFraction).toBe(0.12);
+    expect(residentExperts(m, searched.gpuWeightFraction)).toBe(0);
+  });
+});
+
+// Round prefill costs: the layer's attention 1 and the rest 2 on the GPU, KV copy 1, hidden states 1 each way, a page 2.
+const pre = { attnSec: 1, postSec: 2, kvSec: 1, hidOffSec: 1, hidLoadSec: 1, pageSec: 2 };
+const pat = (ops: CgoPrefillOp[], stage: string, layer: number, micro: number) => {
+  const o = ops.find((x) => x.stage === stage && x.layer === layer && x.micro === micro);
+  if (!o) throw new Error(`no ${stage}(${layer}, ${micro})`);
+  return [o.startSec, o.endSec];
+};
+
+describe('FastMoE prefill schedule (two layers, two micro-batches)', () => {
+  const { makespanSec, ops } = cgoPrefillSchedule(2, 2, pre, true);
+
+  it('layer 0: the page first, then each micro-batch\'s whole layer on the GPU, its KV copy after its attention, its hidden states offloaded', () => {
+    expect(pat(ops, 'page', 0, 0)).toEqual([0, 2]);
+    expect(pat(ops, 'layer', 0, 0)).toEqual([2, 5]);
+    expect(pat(ops, 'kv', 0, 0)).toEqual([3, 4]);
+    expect(pat(ops, 'hidOff', 0, 0)).toEqual([5, 6]);
+    expect(pat(ops, 'layer', 0, 1)).toEqual([5, 8]);
+    expect(pat(ops, 'kv', 0, 1)).toEqual([6, 7]);
+    expect(pat(ops, 'hidOff', 0, 1)).toEqual([8, 9]);
+    // micro-batch 0's hidden states for layer 1, issued after the host's wait on kv(0, 1) (a pageable copy)
+    expect(pat(ops, 'hidLoad', 1, 0)).toEqual([7, 8]);
+    // layer 1's page queues behind it on the host-to-device link
+    expect(pat(ops, 'page', 1, 0)).toEqual([8, 10]);
+    // no hidden load of micro-batch 1 for layer 0 (it was never offloaded)
+    expect(ops.some((o) => o.stage === 'hidLoad' && o.layer === 0)).toBe(false);
+  });
+
+  it('layer 1 waits for its page; the host\'s wait on each KV copy holds back the next hidden load; the last layer offloads no hidden states; layer 0\'s page for the decode ends it', () => {
+    expect(pat(ops, 'layer', 1, 0)).toEqual([10, 13]);
+    expect(pat(ops, 'kv', 1, 0)).toEqual([11, 12]);
+    expect(pat(ops, 'hidLoad', 1, 1)).toEqual([12, 13]);
+    expect(pat(ops, 'layer', 1, 1)).toEqual([13, 16]);
+    expect(pat(ops, 'kv', 1, 1)).toEqual([14, 15]);
+    expect(ops.some((o) => o.stage === 'hidOff' && o.layer === 1)).toBe(false);
+    expect(pat(ops, 'page', 0, 0)).toEqual([0, 2]);
+    expect(ops.filter((o) => o.stage === 'page').map((o) => [o.layer, o.startSec, o.endSec])).toEqual([[0, 0, 2], [1, 8, 10], [0, 15, 17]]);
+    expect(makespanSec).toBe(17);
+  });
+
+  it('one micro-batch moves no hidden states; a slow KV copy holds the GPU (the host blocks in it before issuing the next layer)', () => {
+    const one = cgoPrefillSchedule(2, 1, pre, true);
+    expect(one.ops.some((o) => o.stage === 'hidOff' || o.stage === 'hidLoad')).toBe(false);
+    // page 0 [0, 2]; layer(0, 0) [2, 5], kv [3, 4]; page 1 [4, 6]; layer(1, 0) [6, 9], kv [7, 8]; page 0 [8, 10]
+    expect(one.makespanSec).toBe(10);
+    const slowKv = cgoPrefillSchedule(2, 2, { ...pre, kvSec: 4 }, true);
+    // kv(0, 0) [3, 7]: layer(0, 1) is issued only then
+    expect(pat(slowKv.ops, 'layer', 0, 1)).toEqual([7, 10]);
+  });
+
+  it('differs from the decode pipeline on the same stage sizes (the old prefill charge)', () => {
+    const decode = cgoPipeSchedule(2, 2, { preSec: 0.5, qkvSec: 1, attnSec: 0.5, hidSec: 1, postSec: 2, pageSec: 1 }).makespanSec;
+    expect(makespanSec).not.toBe(decode);
+  });
+});
+
+describe('resident experts are whole experts (int(num_local_experts x wg))', () => {
+  const m = modelPresets['mixtral-8x7b'];
+  const prec = { experts: 'fp16', dense: 'fp16', kvCache: 'fp16', groupSize: 128 } as const;
+  const hw = hardwarePresets['t4'];
+  it('wg 0.12 keeps none of 8 on the GPU: the same pages and GPU bytes as wg 0; 0.125 keeps one', () => {
+    expect(residentExperts(m, 0.12)).toBe(0);
+    expect(residentExperts(m, 0.125)).toBe(1);
+    const page = (w: number) => cgoStageCosts(m, hw, prec, 8, 800, { microBatches: 2, gpuWeightFraction: w }).pageSec;
+    expect(page(0.12)).toBe(page(0));
+    expect(page(0.125)).toBeLessThan(page(0));
+    expect(cgoGpuBytes(m, prec, 8, 0.12)).toBe(cgoGpuBytes(m, prec, 8, 0));
   });
 });
