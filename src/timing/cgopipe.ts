@@ -33,7 +33,7 @@
 import type { Dtype, MoeModel } from '../model/types.js';
 import type { Gpu, Hardware } from '../hardware/types.js';
 import { attentionFlopsPerToken, attentionParams, bytesPerParam, embeddingParams, expertParams, kvBytesPerTokenPerLayer, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
-import { cpuExpertTimeSec, gpuFlopsPerSec, linkSec, rooflineSec, type Precision } from './roofline.js';
+import { bytesSec, cpuExpertTimeSec, gpuFlopsPerSec, linkSec, rooflineSec, type Precision } from './roofline.js';
 import { InputError } from '../util/errors.js';
 import { precisionBytesPerParam, tierDtype } from '../model/formats.js';
 
@@ -205,7 +205,7 @@ export function cgoStageCosts(model: MoeModel, hw: Hardware, precision: Precisio
   const offloaded = (model.numExperts - residentExperts(model, policy.gpuWeightFraction)) * s.expertBytes;
   const pageSec = offloaded > 0 ? linkSec(link.latencySec, link.h2dBytesPerSec, offloaded / policy.microBatches) : 0;
   // The staging copy reads the page from host DRAM and writes it to the pinned buffer: twice its bytes at the host's DRAM bandwidth.
-  const pinSec = offloaded > 0 ? (2 * offloaded) / policy.microBatches / hw.cpu.dramBytesPerSec : 0;
+  const pinSec = offloaded > 0 ? bytesSec((2 * offloaded) / policy.microBatches, hw.cpu.dramBytesPerSec) : 0;
   return { preSec, qkvSec, attnSec, hidSec, postSec, pageSec, pinSec };
 }
 
