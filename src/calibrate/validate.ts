@@ -43,7 +43,7 @@ import { replayTiers, scaleSsd } from './disk-replay.js';
 import { ssdReadSec } from '../timing/storage.js';
 import { curveSec, measureReplayShape, scaleCurve, type ReplayShapeCurves, type TokenCurve } from './replay-shape.js';
 import { createRng } from '../rng/rng.js';
-import { missLowBit } from '../policies/miss/index.js';
+import { missHandlerInfo, missLowBit } from '../policies/miss/index.js';
 import type { LowBitDtype } from './low-bit.js';
 
 /**
@@ -515,7 +515,7 @@ export async function validate(setup: ReplaySetup, o: ValidateOptions): Promise<
     const maxTokens = Math.max(1, ...replayed.policies.map((_, j) => Math.max(0, ...stepsOf(replayed, j, sequencesOf).steps.map((st) => st.count))));
     const scenarioPolicies = setup.policies.map((i) => loaded.scenario.policies[i]);
     const lowBit = [...new Set(scenarioPolicies.flatMap((p) => ('onMiss' in p && p.onMiss ? [missLowBit(p.onMiss)] : [])).filter((d): d is LowBitDtype => d === 'int4' || d === 'int8'))];
-    const cpu = scenarioPolicies.some((p) => 'onMiss' in p && p.onMiss?.kind === 'cpu');
+    const cpu = scenarioPolicies.some((p) => 'onMiss' in p && p.onMiss !== undefined && missHandlerInfo(p.onMiss.kind).bypassesCache);
     const measured = await measureReplayShape(backend, scaled.shape, createRng(`replay-shape:${o.seed ?? 0}`), { maxTokens, cpu, lowBit, coldBytes: coldBytesFor(plannedProbe), ...(o.clock ? { clock: o.clock } : {}) });
     // Bracketed as a pass is: the last sample before, one more (not reported) after.
     const after = await prober!.probe(lastProbe.boundary + 1, false);

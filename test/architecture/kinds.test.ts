@@ -32,8 +32,6 @@ const TABLES = new Set([
 const KNOWN: Record<string, number> = {
   // A fit protocol's kind (none / loso / subset), not a cache policy's.
   'reproduce/run.ts': 1,
-  // The replay-shape measurement asks whether any policy runs misses on the CPU worker (session 27, s27-missval): to be a miss-table flag.
-  'calibrate/validate.ts': 1,
 };
 
 const SRC = join(import.meta.dirname, '../../src');
