@@ -358,7 +358,10 @@ export class OffloadSim implements JobListener, LoopPosition {
     this.ledger.waitsFor(key, waitClass, this.sim.now);
     if (decision === 'cpu') {
       this.evicted(cache.access(key, false), key);
-      this.ledger.computedOnCpu(this.cpuTaskOpen ? 0 : 2 * mc!.activationBytes(n));
+      // The bytes the task's hand-off moves: once per layer's task; a runtime's own split copies
+      // (llama.cpp) move what they move, the whole step's tensors, none inside a CPU-resident layer.
+      const handoff = this.cpuTaskOpen ? 0 : mc!.cpuTaskHandoffBytes ? mc!.cpuTaskHandoffBytes(layer, this.step!.count) : 2 * mc!.activationBytes(n);
+      this.ledger.computedOnCpu(handoff);
       this.observer?.cpuSubmitted(key, n);
       if (!this.tiers || this.tiers.request(key, TIER_CPU, n)) this.cpu.submit(this.cpuTaskSec(n), 0, expertJob(key), n);
       return true;

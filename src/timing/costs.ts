@@ -97,6 +97,8 @@ export interface MissCosts {
    * cpuRoundTripSec's two copies. Undefined: cpuRoundTripSec.
    */
   cpuTaskHandoffSec?(layer: number, tokens: number): number;
+  /** Bytes that hand-off moves across the link, both ways (the ledger's activation bytes); with cpuTaskHandoffSec. */
+  cpuTaskHandoffBytes?(layer: number, tokens: number): number;
 }
 
 /** Everything the simulator charges time for. */

@@ -1096,7 +1096,13 @@ export class SemanticCostModel extends RooflineCosts {
   override missCosts(lowBit?: Dtype): MissCosts {
     const mc = super.missCosts(lowBit);
     const task = this.semantics.cpuTaskPerLayer ? { ...mc, cpuTaskPerLayer: true } : mc;
-    return this.semantics.cpuSplitHandoff ? { ...task, cpuTaskHandoffSec: (j: number, tokens: number) => this.cpuSplitHandoffSec(j, tokens) } : task;
+    return this.semantics.cpuSplitHandoff
+      ? {
+          ...task,
+          cpuTaskHandoffSec: (j: number, tokens: number) => this.cpuSplitHandoffSec(j, tokens),
+          cpuTaskHandoffBytes: (j: number, tokens: number) => this.cpuSplitHandoffBytes(j, tokens),
+        }
+      : task;
   }
 
   /**
@@ -1104,6 +1110,15 @@ export class SemanticCostModel extends RooflineCosts {
    * (semantics.cpuSplitHandoff): each tensor one copy at the link's latency plus its bytes; 0 in a
    * CPU-resident layer, or without cpuSplitHandoff.
    */
+  /** The bytes cpuSplitHandoffSec moves (both ways); 0 where it charges nothing. */
+  cpuSplitHandoffBytes(j: number, tokens: number): number {
+    const h = this.semantics.cpuSplitHandoff;
+    if (!h || this.cpuLayer[j] === 1) return 0;
+    let bytes = 0;
+    for (const t of [...h.toHost, ...h.toDevice]) bytes += splitTensorBytes(t, this.model, tokens);
+    return bytes;
+  }
+
   cpuSplitHandoffSec(j: number, tokens: number): number {
     const h = this.semantics.cpuSplitHandoff;
     if (!h || this.cpuLayer[j] === 1) return 0;

@@ -86,6 +86,15 @@ describe('ggml scheduler hand-off of a layer\'s CPU experts (cpuSplitHandoff)', 
     const cpu = r.timeline.filter((s) => s.resource === 'cpu').map((s) => (s.endMs - s.startMs) / 1e3);
     const expertSec = (3 * 8 * 8 * 2) / 256; // 384 B at 256 B/s = 1.5 s
     expect(cpu).toEqual([HANDOFF_SEC + expertSec, expertSec, HANDOFF_SEC + expertSec, expertSec]);
+    // The ledger counts the bytes those copies move, once per layer's task: (32 + 8 + 64) B x 2 layers.
+    expect(r.activationBytes).toBe(2 * 104);
+    expect(c.missCosts().cpuTaskHandoffBytes!(0, 1)).toBe(104);
+  });
+
+  it('no hand-off bytes inside a CPU-resident layer', () => {
+    const c = semanticCostModel(model, hw, precision, sem({ cpuSplitHandoff: GGML_SCHED_CPU_EXPERTS_HANDOFF, cpuResidentLayers: [1] }));
+    expect(c.cpuSplitHandoffBytes(0, 3)).toBe(3 * 104);
+    expect(c.cpuSplitHandoffBytes(1, 3)).toBe(0);
   });
 
   it('the llama-cpp system hands its CPU experts over this way; kTransformers does not', () => {
