@@ -8,8 +8,9 @@
  *   as the datasheet states): the drive's ceiling on requests per second.
  * - readLatencySec: the time of one 4 KiB read at queue depth 1 (command + flash read tR +
  *   transfer), from the datasheet's QD1 IOPS where one is published (latency = 1 / IOPS_QD1), else
- *   from published measurements. No preset's QD1 figure could be sourced with the search tool
- *   (session 27): each source says "not sourced" and how the value was chosen.
+ *   from published measurements. Only the 990 PRO's is a published measurement of the drive (a
+ *   review's CrystalDiskMark RND4K Q1T1); no other preset's QD1 figure could be sourced with the
+ *   search tool (sessions 27 and 28): each of those sources says "estimate" and how it was chosen.
  * - pcieGen, lanes: the drive's interface (informational; the read model uses the figures above).
  * - blockBytes, queueDepth: how the reader issues a large read (request size and requests in
  *   flight). The defaults are the datasheet's sequential-read conditions (128 KiB, QD32), under
@@ -106,34 +107,36 @@ export const ssdPresets: Record<string, Ssd> = {
     name: 'WD_BLACK SN850X 2TB (PCIe 4.0 x4)',
     seqReadBytesPerSec: 7300 * MBps,
     randReadIops: 1_200_000,
-    // WD publishes no QD1 figure; 1 / 17,000 IOPS = 59 us: not sourced (see source).
+    // Estimate (see source): WD publishes no QD1 figure and no measurement of this drive was found;
+    // 1 / 17,000 IOPS = 59 us, above the 46.7-50 us measured on the predecessor and peers.
     readLatencySec: 1 / 17_000,
     pcieGen: 4,
     lanes: 4,
     source:
-      'WD_BLACK SN850X product brief: sequential read 7,300 MB/s (all capacities), random read 1,200K IOPS (2 TB), https://www.tomshardware.com/news/wd-black-sn850x-pcie-40-ps5-ssd-hits-retail-4tb-for-dollar820, and the 2 TB review at https://www.newsdirectory3.com/nvme1-4-pcie4-0x4-wd-black-sn850x-2tb-with-the-fastest-sequential-read-and-write-speed-reviews-8/ ("Sequential Read: 7,300MB/s", "Read IOPS: 1,200K"); readLatencySec not sourced: WD publishes no QD1 figure, and 1 / 17K IOPS (59 us) is the order session 26 recalled from reviews, not a measurement of this drive the search tool found (session 27); KitGuru\'s CrystalDiskMark 8 single-thread 4K QD1 random reads of other PCIe 4 drives are of the same order: Lexar NM790 4TB 20,176 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/lexar-nm790-with-heatsink-4tb-ssd-review/11), TeamGroup T-Force Cardea A440 Pro Special Series 1TB 20,336 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/teamgroup-t-force-cardea-a440-pro-special-series-1tb-ssd-review/11), secondary and not of this drive',
+      'WD_BLACK SN850X product brief: sequential read 7,300 MB/s (all capacities), random read 1,200K IOPS (2 TB), https://www.tomshardware.com/news/wd-black-sn850x-pcie-40-ps5-ssd-hits-retail-4tb-for-dollar820, and the 2 TB review at https://www.newsdirectory3.com/nvme1-4-pcie4-0x4-wd-black-sn850x-2tb-with-the-fastest-sequential-read-and-write-speed-reviews-8/ ("Sequential Read: 7,300MB/s", "Read IOPS: 1,200K"); readLatencySec an estimate, not sourced: WD publishes no QD1 figure, and the search tool found no QD1 measurement of the SN850X (sessions 27 and 28; reviews of it found quote only the brief\'s figures); 1 / 17K IOPS (59 us) is the order session 26 recalled from reviews. Measured QD1 4K reads of nearby drives, secondary and not of this drive, take 15-21% less time: its predecessor the WD_BLACK SN850 1TB, "单队列纵深下的4K随机读取速度为87.77MB/s" (CrystalDiskMark QD1 4K random read 87.77 MB/s, PChome, https://article.pchome.net/content-2130321-2.html) = 21,430 IOPS, 46.7 us; KitGuru\'s CrystalDiskMark 8 single-thread 4K QD1 random reads: Lexar NM790 4TB 20,176 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/lexar-nm790-with-heatsink-4tb-ssd-review/11), TeamGroup T-Force Cardea A440 Pro Special Series 1TB 20,336 IOPS (https://kitguru.net/components/ssd-drives/simon-crisp/teamgroup-t-force-cardea-a440-pro-special-series-1tb-ssd-review/11), 49.6 and 49.2 us; the 990 PRO 1TB\'s 50.0 us (samsung-990-pro). Kept at 59 us until the SN850X itself is measured (override latencyUs, or calibrate --backend disk)',
   }),
   'solidigm-d7-p5520': drive({
     name: 'Solidigm D7-P5520 7.68TB (PCIe 4.0 x4, U.2)',
     seqReadBytesPerSec: 7100 * MBps,
     randReadIops: 1_100_000,
-    // The product brief was not found (see source): 7,100 MB/s agrees with a published measurement;
-    // the IOPS and the QD1 latency are session 26's recollection of the brief, not sourced.
+    // 7,100 MB/s and 1,100K IOPS: the product brief's as a third-party compilation quotes it, and
+    // 7,100 MB/s agrees with a published measurement; the 82 us QD1 read is an estimate (see source).
     readLatencySec: 82e-6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'not sourced: Solidigm D7-P5520 product brief (7.68 TB) as recalled in session 26: sequential read 7,100 MB/s, 4 KB random read 1,100K IOPS, 4 KB random read QD1 latency ~82 us; the search tool found neither the brief nor a review (session 27). Nearest found: a catalog listing of the 3.84 TB SSDPF2KX038T11Z titled "D7-P5520 Series 6500 MB/s Read" (acmemicro.com, cited by a paper in the code index), a different capacity; and the predecessor Intel D7-P5500 (7.68 TB and less) at 7,000 MB/s sequential and 1M IOPS 4 KB random read (https://ilsoftware.it/intel-presenta-le-sue-unita-ssd-pcie-40-per-le-aziende-d7-p5500-e-d7-p5600_21379). Measured, secondary, for the sequential figure only: 4 x D7-P5520 7.68 TB (SSDPF2KX076T1, ext4) "每盘约 6.5–7.0 GB/s 读" (about 6.5-7.0 GB/s read per drive), and fio (libaio, direct=1) replaying 64 KiB production reads at random addresses "完全随机 26.59 GiB/s" over the 4 drives = 7.14 GB/s per drive (ljye2023/Tutti@8f4c1cf451982229853182a5b32f8a23868e9648:doc/design/kv-storage-layout-and-io-submission.md), consistent with 7,100 MB/s. The IOPS and the QD1 latency remain estimates',
+      'Solidigm D7-P5520 product brief (7.68 TB) not found by the search tool itself (sessions 27 and 28); its figures as a third-party compilation quotes them, secondary: a drive profile naming "Solidigm D7-P5520/P5620 Product Brief (official)" and "StorageReview review 2022-05" as its sources gives "sequential": {"read_MBps": 7100, ...}, "random_4k": {"read_IOPS": 1100000, ...}, "latency_us": {"qd1_read_4nines": 130} (aprilrushh/aprilrushh-cognitive-prefetch-poc@cb1192aaebd48af87a0d23684cb565efcb1a1d48:configs/profiles/d7_p5520.json; no capacity given for them, the family is 1.92-15.36 TB), the same 7,100 MB/s and 1,100K IOPS session 26 recalled from the brief. Measured, secondary, for the sequential figure: 4 x D7-P5520 7.68 TB (SSDPF2KX076T1, ext4) "每盘约 6.5–7.0 GB/s 读" (about 6.5-7.0 GB/s read per drive), and fio (libaio, direct=1) replaying 64 KiB production reads at random addresses "完全随机 26.59 GiB/s" over the 4 drives = 7.14 GB/s per drive (ljye2023/Tutti@8f4c1cf451982229853182a5b32f8a23868e9648:doc/design/kv-storage-layout-and-io-submission.md), consistent with 7,100 MB/s; a catalog listing of the smaller 3.84 TB SSDPF2KX038T11Z is titled "D7-P5520 Series 6500 MB/s Read" (acmemicro.com, cited by a paper in the code index). readLatencySec 82 us an estimate, not sourced: session 26\'s recollection of the brief\'s typical 4 KB QD1 read latency; the compilation above gives only the 99.99th-percentile QD1 read latency, 130 us, a tail bound which the mean (the figure this model needs) lies below, consistent with 82 us but not a source for it',
   }),
   'apple-m3-max-ssd': drive({
-    name: 'Apple internal SSD (MacBook Pro M3 Max, 2-4 TB)',
-    seqReadBytesPerSec: 6000 * MBps,
+    name: 'Apple internal SSD (MacBook Pro M3 Max)',
+    // Measured, secondary: 5,032 MB/s read (MacRumors' M1 Max vs M3 Max tests, see source); was 6,000 (estimate).
+    seqReadBytesPerSec: 5032 * MBps,
     randReadIops: 200_000,
     readLatencySec: 60e-6,
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; not sourced: sequential 6,000 MB/s, randReadIops 200K and readLatencySec 60 us not sourced: session 26\'s estimates (6,000 MB/s from recalled Blackmagic / AmorphousDiskMark reviews of M3 Max MacBook Pros; 4 KB random and QD1 latency taken of the order of other PCIe 4 drives), unconfirmed by the search tool in sessions 26 and 27 (the nearest measurements it found are of the predecessors, https://www.macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds: Blackmagic read 5,319 MB/s on a 2 TB 14-inch M2 Max, 5,372 MB/s on a 2 TB 16-inch M2 Pro, 5,797 MB/s on a 1 TB M1 Pro; and a report that "SSD speeds remained similar between the M1 Max and M3 Max", https://www.insidewalessport.co.uk/performance-comparison-m3-max-macbook-pro-vs-m1-max-macbook-pro/; so 6,000 MB/s may be ~10% high)',
+      'Apple publishes no SSD figures. seqReadBytesPerSec measured, secondary: MacRumors\' M3 Max vs M1 Max MacBook Pro comparison as reported by macerkopf.de, https://www.macerkopf.de/2023/11/14/performance-vergleich-m3-max-macbook/: "Die SSD-Geschwindigkeitstests zeigten hingegen eine ähnliche Leistung zwischen den beiden Chips, wobei der M1 Max Lese-/Schreibwerte von 5727/5980 und der M3 Max 5032/6197 erreichte" (the SSD tests showed similar performance, M1 Max read/write 5,727/5,980, M3 Max 5,032/6,197 MB/s), the tool and the unit\'s capacity not stated there (was 6,000 MB/s, session 26\'s estimate); consistent with Blackmagic reads of the predecessors, 5,319 MB/s on a 2 TB 14-inch M2 Max and 5,797 MB/s on a 1 TB M1 Pro (https://www.macrumors.com/2023/01/24/new-macbook-pro-ssd-speeds). randReadIops 200K and readLatencySec 60 us estimates, not sourced: no 4 KB random or QD1 measurement of an Apple internal SSD was found by the search tool (sessions 26-28); taken of the order of PCIe 4 drives (the 990 PRO\'s measured QD1 read is 50.0 us, samsung-990-pro)',
   }),
   'apple-m4-max-ssd': drive({
     name: 'Apple internal SSD (MacBook Pro / Mac Studio M4 Max)',
@@ -144,7 +147,7 @@ export const ssdPresets: Record<string, Ssd> = {
     pcieGen: 4,
     lanes: 4,
     source:
-      'Apple publishes no SSD figures; sequential read from The Verge\'s M5 Max MacBook Pro review as summarised at https://briefly.co/anchor/Gadgets/story/apples-new-m5-max-feels-like-a-huge-upgrade-if-you-bought-your-laptop-3-years-ago: the 4 TB SSD of the 16-inch M5 Max "could sustain a 13.6GB/s read speed", "86% faster reads ... than M4 counterparts", so 13.6 / 1.86 = 7.3 GB/s for the M4 Max 4 TB (was 6,700 MB/s from memory); randReadIops 200K and readLatencySec 60 us not sourced: the M3 Max SSD\'s estimates, unconfirmed by the search tool (sessions 26 and 27)',
+      'Apple publishes no SSD figures; sequential read from The Verge\'s M5 Max MacBook Pro review as summarised at https://briefly.co/anchor/Gadgets/story/apples-new-m5-max-feels-like-a-huge-upgrade-if-you-bought-your-laptop-3-years-ago: the 4 TB SSD of the 16-inch M5 Max "could sustain a 13.6GB/s read speed", "86% faster reads ... than M4 counterparts", so 13.6 / 1.86 = 7.3 GB/s for the M4 Max 4 TB (was 6,700 MB/s from memory); randReadIops 200K and readLatencySec 60 us estimates, not sourced: the M3 Max SSD\'s (see apple-m3-max-ssd), unconfirmed by the search tool (sessions 26-28)',
   }),
 };
 

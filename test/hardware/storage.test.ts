@@ -24,6 +24,16 @@ test('datasheet figures', () => {
   expect(ssdPresets['wd-sn850x'].seqReadBytesPerSec).toBe(7.3e9);
 });
 
+test('sourced figures of session 28, and estimates marked as such in their sources', () => {
+  // M3 Max SSD read: MacRumors' measured 5,032 MB/s (was the 6,000 MB/s estimate).
+  expect(ssdPresets['apple-m3-max-ssd'].seqReadBytesPerSec).toBe(5.032e9);
+  expect(storageMachinePresets['m3-max'].storage?.seqReadBytesPerSec).toBe(5.032e9);
+  // DGX Spark dense bf16: 1 PFLOP sparse FP4 / 16, the consumer Blackwell ratio (was 125 = / 8).
+  expect(storageMachinePresets['dgx-spark'].gpu.flopsPerSec.bf16).toBe(62.5e12);
+  // What is still an estimate says so in its source.
+  for (const k of ['wd-sn850x', 'solidigm-d7-p5520', 'apple-m3-max-ssd', 'apple-m4-max-ssd']) expect(ssdPresets[k].source).toMatch(/estimate/);
+});
+
 test('hardware.storage: a preset name, overrides, and errors naming the field', () => {
   const h = resolveHardware({ preset: 'rtx-4090', storage: 'samsung-990-pro' });
   expect(h.storage?.name).toMatch(/990 PRO/);
