@@ -91,7 +91,7 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     sustainedFlopsPerSec: {
       fp16: 24 * TFLOPS,
       source:
-        'NVIDIA Developer Forums, "About GPU peak performance" (https://forums.developer.nvidia.com/t/about-gpu-peak-performance/264462): cuBLAS fp16 4096x4096 by 4096x4096, mean of 100 iterations, "T4\'s real FP16 flops is about 24T"; NVIDIA\'s moderator: "the performance of ~24T is arising due to power capping of the GPU ... about 70W. It is expected behavior for approximately continuous matrix multiply operations on a T4"',
+        'NVIDIA Developer Forums, "About GPU peak performance" (https://forums.developer.nvidia.com/t/about-gpu-peak-performance/264462): cuBLAS fp16 4096x4096 by 4096x4096, mean of 100 iterations, "T4’s real FP16 flops is about 24T"; NVIDIA\'s moderator: "the performance of ~24T is arising due to power capping of the GPU ... about 70W. It is expected behavior for approximately continuous matrix multiply operations on a T4"',
     },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA T4 Tensor Core GPU datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf',
