@@ -221,9 +221,20 @@ export class DriftProber {
  */
 export function scaleHardware(hardware: Hardware, expert: number, upload: number): Hardware {
   const flops = Object.fromEntries(Object.entries(hardware.gpu.flopsPerSec).map(([k, v]) => [k, v === undefined ? v : v / expert])) as Hardware['gpu']['flopsPerSec'];
+  const s = hardware.gpu.sustainedFlopsPerSec;
+  const sustained = s
+    ? (Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v / expert : v])) as NonNullable<Hardware['gpu']['sustainedFlopsPerSec']>)
+    : undefined;
   return {
     ...hardware,
-    gpu: { ...hardware.gpu, hbmBytesPerSec: hardware.gpu.hbmBytesPerSec / expert, flopsPerSec: flops, launchOverheadSec: hardware.gpu.launchOverheadSec * expert },
+    gpu: {
+      ...hardware.gpu,
+      hbmBytesPerSec: hardware.gpu.hbmBytesPerSec / expert,
+      flopsPerSec: flops,
+      // A measured sustained rate (Gpu.sustainedFlopsPerSec) slows with the peaks.
+      ...(sustained ? { sustainedFlopsPerSec: sustained } : {}),
+      launchOverheadSec: hardware.gpu.launchOverheadSec * expert,
+    },
     link: { ...hardware.link, h2dBytesPerSec: hardware.link.h2dBytesPerSec / upload, d2hBytesPerSec: hardware.link.d2hBytesPerSec / upload, latencySec: hardware.link.latencySec * upload },
   };
 }

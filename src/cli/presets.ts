@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { cpuPresets as hostCpuPresets, gpuPresets, hardwarePresets, linkPresets as hostLinkPresets } from '../hardware/presets.js';
 import { storagePresetsText } from '../hardware/presets-text.js';
+import type { Gpu } from '../hardware/types.js';
 import { modelPresets } from '../model/presets.js';
 import { expertBytes, numMoeLayers, totalParams } from '../model/derived.js';
 import { cachePolicies, cachePolicyKinds } from '../policies/index.js';
@@ -16,15 +17,26 @@ import { formatBitsPerWeight, groupedBits, storageFormats } from '../model/forma
 
 const GiB = 2 ** 30;
 
+/** A GPU's measured sustained large-GEMM rates ("fp16 24, bf16 ..." TFLOP/s), or "peak" when it has none (the roofline then charges the datasheet peak). */
+function sustainedText(g: Gpu): string {
+  const s = g.sustainedFlopsPerSec;
+  if (!s) return 'peak';
+  return (['fp32', 'bf16', 'fp16', 'fp8', 'int8'] as const)
+    .filter((d) => s[d] !== undefined)
+    .map((d) => `${d} ${Number((s[d]! / 1e12).toPrecision(4))}`)
+    .join(', ');
+}
+
 export function presetsText(): string {
   const hw = renderTable(
-    ['hardware', 'GPU', 'HBM GiB', 'HBM GB/s', 'bf16 TFLOP/s', 'link GB/s', 'CPU', 'DRAM GB/s'],
+    ['hardware', 'GPU', 'HBM GiB', 'HBM GB/s', 'bf16 TFLOP/s', 'sustained TFLOP/s', 'link GB/s', 'CPU', 'DRAM GB/s'],
     Object.entries(hardwarePresets).map(([key, h]) => [
       key,
       h.gpu.name,
       (h.gpu.hbmBytes / GiB).toFixed(0),
       (h.gpu.hbmBytesPerSec / 1e9).toFixed(0),
       (h.gpu.flopsPerSec.bf16 / 1e12).toFixed(0),
+      sustainedText(h.gpu),
       (h.link.h2dBytesPerSec / 1e9).toFixed(1),
       h.cpu.name,
       (h.cpu.dramBytesPerSec / 1e9).toFixed(0),
@@ -69,7 +81,9 @@ export function presetsText(): string {
     schedulerKinds.map((k) => [k, tokenSchedulers[k].describe]),
   );
   const sources = [
-    ...Object.entries(hardwarePresets).map(([k, h]) => `  ${k}: GPU ${h.gpu.source}; link ${h.link.source}; CPU ${h.cpu.source}`),
+    ...Object.entries(hardwarePresets).map(
+      ([k, h]) => `  ${k}: GPU ${h.gpu.source}${h.gpu.sustainedFlopsPerSec ? `; sustained GEMM rate (${sustainedText(h.gpu)} TFLOP/s) ${h.gpu.sustainedFlopsPerSec.source}` : ''}; link ${h.link.source}; CPU ${h.cpu.source}`,
+    ),
     ...Object.entries(hostCpuPresets).map(([k, c]) => `  cpu ${k}: ${c.source}`),
     ...Object.entries(modelPresets).map(([k, m]) => `  ${k}: ${m.source}`),
   ];

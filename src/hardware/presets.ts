@@ -50,6 +50,11 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     hbmBytesPerSec: 2039 * GBps,
     // Datasheet: BF16/FP16 312 dense (624 sparse), INT8 624 dense. No FP8.
     flopsPerSec: { fp32: 19.5 * TFLOPS, bf16: 312 * TFLOPS, fp16: 312 * TFLOPS, int8: 624 * TFLOPS },
+    sustainedFlopsPerSec: {
+      bf16: 271.2 * TFLOPS,
+      source:
+        'Maximum Achievable Matmul FLOPS (mean of 100 torch.matmul iterations after 50 warm-up, best shape of a search), stas00/ml-engineering@b9e29720eebd4aa946fa9678975385efbc90a777:compute/accelerator/README.md (https://github.com/stas00/ml-engineering/blob/b9e29720eebd4aa946fa9678975385efbc90a777/compute/accelerator/README.md), BF16 table: "| NVIDIA A100 SXM | 271.2 | 312 | 86.9% | 1024x10240x5120 | 2.6.0+cu126 |" (the row names no memory size; no fp16 row)',
+    },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM column), https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf',
   },
@@ -67,6 +72,12 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     hbmBytesPerSec: 300 * GBps,
     // Datasheet quotes tensor numbers with sparsity: BF16/FP16 242, FP8/INT8 485; halved for dense.
     flopsPerSec: { fp32: 30.3 * TFLOPS, bf16: 121 * TFLOPS, fp16: 121 * TFLOPS, fp8: 242.5 * TFLOPS, int8: 242.5 * TFLOPS },
+    sustainedFlopsPerSec: {
+      fp16: 52.47 * TFLOPS,
+      bf16: 56.9 * TFLOPS,
+      source:
+        'zzc0721/torch-performance-test-data issue #120 (2026-01-12, https://github.com/zzc0721/torch-performance-test-data/issues/120: "NVIDIA L4", a physical machine, PyTorch 2.9.0+cu128): "FP16: ... 10240x10240: 52.47 TFLOPS", "BF16: ... 10240x10240: 56.90 TFLOPS"; the script (test.py@9d82827637262c4351e3f9483f96b8cff57a601f) times 30 torch.mm of two n x n matrices after 10 warm-up with CUDA events, 2 n^3 FLOP each; the 10240 row taken, the longest run (about 1.2 s), as the 72 W part power-caps a continuous GEMM (its 2048 row, milliseconds long, reads 68.83 / 70.89)',
+    },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA L4 Tensor Core GPU datasheet, https://resources.nvidia.com/en-us-data-center-overview/l4-gpu-datasheet',
   },
@@ -77,6 +88,11 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     // Datasheet: FP32 8.1, mixed-precision FP16/FP32 65, INT8 130 TOPS. Turing has no bf16 tensor
     // cores: bf16 runs at the fp32 rate here (use fp16 on this part).
     flopsPerSec: { fp32: 8.1 * TFLOPS, bf16: 8.1 * TFLOPS, fp16: 65 * TFLOPS, int8: 130 * TFLOPS },
+    sustainedFlopsPerSec: {
+      fp16: 24 * TFLOPS,
+      source:
+        'NVIDIA Developer Forums, "About GPU peak performance" (https://forums.developer.nvidia.com/t/about-gpu-peak-performance/264462): cuBLAS fp16 4096x4096 by 4096x4096, mean of 100 iterations, "T4’s real FP16 flops is about 24T"; NVIDIA\'s moderator: "the performance of ~24T is arising due to power capping of the GPU ... about 70W. It is expected behavior for approximately continuous matrix multiply operations on a T4"',
+    },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA T4 Tensor Core GPU datasheet, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf',
   },
@@ -126,6 +142,12 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     hbmBytesPerSec: 360 * GBps, // 192-bit GDDR6 at 15 Gbps
     // 28 SMs (3584 CUDA cores), 1.777 GHz boost: FP32 12.74; FP16/BF16 tensor, FP32 accumulate 28 x 1.777 x 512 = 25.5; INT8 102.
     flopsPerSec: { fp32: 12.74 * TFLOPS, bf16: 25.5 * TFLOPS, fp16: 25.5 * TFLOPS, int8: 102 * TFLOPS },
+    sustainedFlopsPerSec: {
+      fp16: 24.8 * TFLOPS,
+      bf16: 25.47 * TFLOPS,
+      source:
+        'zzc0721/torch-performance-test-data issue #131 (2026-02-02, https://github.com/zzc0721/torch-performance-test-data/issues/131: "NVIDIA GeForce RTX 3060", a physical machine, PyTorch 2.7.0+cu128; the memory size is not stated): "FP16: ... 10240x10240: 24.80 TFLOPS", "BF16: ... 10240x10240: 25.47 TFLOPS" (test.py@9d82827637262c4351e3f9483f96b8cff57a601f: 30 timed torch.mm after 10 warm-up; the 10240 row, the longest run)',
+    },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA GeForce RTX 3060 family specifications (3584 cores, 1.78 GHz boost, 12 GB GDDR6 192-bit), https://www.nvidia.com/en-us/geforce/graphics-cards/30-series/rtx-3060-3060ti/; tensor rates per the NVIDIA Ampere GA102 whitepaper method, https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf',
   },
@@ -145,6 +167,12 @@ export const gpuPresets: Record<string, Gpu> = withLaunchNote({
     // GA104, 48 SMs (6144 CUDA cores); boost 1.245-1.71 GHz by the laptop's power limit: the top (1.71 GHz)
     // is taken: FP32 21.0, FP16/BF16 tensor FP32-accumulate 48 x 1.71 x 512 = 42.0, INT8 168.
     flopsPerSec: { fp32: 21.0 * TFLOPS, bf16: 42.0 * TFLOPS, fp16: 42.0 * TFLOPS, int8: 168 * TFLOPS },
+    sustainedFlopsPerSec: {
+      fp16: 33.65 * TFLOPS,
+      bf16: 33.3 * TFLOPS,
+      source:
+        'zzc0721/torch-performance-test-data issue #61 (2025-10-08, https://github.com/zzc0721/torch-performance-test-data/issues/61: "NVIDIA GeForce RTX 3080 Laptop GPU", PyTorch 2.6.0+cu124; the laptop\'s power limit is not stated): "FP16: ... 10240x10240: 33.65 TFLOPS", "BF16: ... 10240x10240: 33.30 TFLOPS" (test.py@9d82827637262c4351e3f9483f96b8cff57a601f: 30 timed torch.mm after 10 warm-up; the 10240 row, the longest run)',
+    },
     launchOverheadSec: LAUNCH_OVERHEAD_SEC,
     source: 'NVIDIA GeForce RTX 3080 Laptop GPU specifications (6144 cores, 1245-1710 MHz boost, 16 GB GDDR6 256-bit), https://www.nvidia.com/en-us/geforce/laptops/30-series/',
   },

@@ -40,6 +40,8 @@ const gpuSpecSchema = z
     memoryGiB: positiveNumber(),
     bandwidthGBps: positiveNumber(),
     tflops: tflopsSchema,
+    /** Measured sustained large-GEMM TFLOP/s by dtype (Gpu.sustainedFlopsPerSec), each at most that dtype's peak. */
+    sustainedTflops: tflopsSchema,
     launchOverheadUs: z.number().nonnegative({ error: (iss) => `expected a number >= 0, got ${describeValue(iss.input)}` }),
   })
   .partial()
@@ -92,6 +94,7 @@ function knownKeys(path: readonly PropertyKey[]): readonly string[] {
     '': Object.keys(hardwareObjectSchema.shape),
     gpu: Object.keys(gpuSpecSchema.shape),
     'gpu.tflops': Object.keys(tflopsSchema.shape),
+    'gpu.sustainedTflops': Object.keys(tflopsSchema.shape),
     link: Object.keys(linkSpecSchema.shape),
     cpu: Object.keys(cpuSpecSchema.shape),
     storage: Object.keys(storageSpecSchema.shape),
@@ -113,7 +116,7 @@ function lookup<T>(table: Record<string, T>, what: string, name: string, fieldPa
 function overriddenFields(spec: object): string[] {
   return Object.entries(spec)
     .filter(([k, v]) => k !== 'preset' && v !== undefined)
-    .flatMap(([k, v]) => (k === 'tflops' ? Object.keys(v as object).map((d) => `tflops.${d}`) : [k]));
+    .flatMap(([k, v]) => (k === 'tflops' || k === 'sustainedTflops' ? Object.keys(v as object).map((d) => `${k}.${d}`) : [k]));
 }
 
 function withOverrideNote(source: string, fields: string[]): string {
@@ -141,14 +144,53 @@ function resolveGpu(spec: GpuSpec | undefined, base: Gpu | undefined, fieldPath:
     if (tflops !== undefined) flopsPerSec[dtype as Dtype & keyof typeof flopsPerSec] = tflops * 1e12;
   }
   const fields = overriddenFields(s);
+  const sustained = resolveSustained(s, from, flopsPerSec, fieldPath);
   return {
     name: s.name ?? from?.name ?? 'custom GPU',
     hbmBytes: s.memoryGiB !== undefined ? s.memoryGiB * GiB : from!.hbmBytes,
     hbmBytesPerSec: s.bandwidthGBps !== undefined ? s.bandwidthGBps * GB : from!.hbmBytesPerSec,
     flopsPerSec,
     launchOverheadSec: s.launchOverheadUs !== undefined ? s.launchOverheadUs * 1e-6 : from!.launchOverheadSec,
+    ...(sustained ? { sustainedFlopsPerSec: sustained } : {}),
     source: from === undefined ? 'inline in scenario' : withOverrideNote(from.source, fields),
   };
+}
+
+type SustainedDtype = keyof typeof tflopsSchema.shape;
+
+/**
+ * The GPU's sustained large-GEMM rates: the preset's, less each dtype whose peak the scenario
+ * overrides (the measurement was of the preset's part), plus `sustainedTflops`; each at most the
+ * dtype's peak (an InputError naming the field otherwise). Undefined when no dtype has one.
+ */
+function resolveSustained(s: GpuSpec, from: Gpu | undefined, peaks: Gpu['flopsPerSec'], fieldPath: string): Gpu['sustainedFlopsPerSec'] {
+  const rates: Partial<Record<SustainedDtype, number>> = {};
+  const base = from?.sustainedFlopsPerSec;
+  let fromPreset = false;
+  if (base) {
+    for (const d of Object.keys(tflopsSchema.shape) as SustainedDtype[]) {
+      const v = base[d];
+      if (v !== undefined && s.tflops?.[d] === undefined) {
+        rates[d] = v;
+        fromPreset = true;
+      }
+    }
+  }
+  const given = Object.entries(s.sustainedTflops ?? {}).filter(([, v]) => v !== undefined) as [SustainedDtype, number][];
+  for (const [d, tflops] of given) {
+    const peak = peaks[d];
+    const field = `${fieldPath}.sustainedTflops.${d}`;
+    if (peak === undefined) throw new InputError(`${field}: the GPU has no ${d} peak (give tflops.${d} too)`);
+    if (tflops * 1e12 > peak) throw new InputError(`${field}: expected at most the ${d} peak (${peak / 1e12} TFLOP/s), got ${tflops}`);
+    rates[d] = tflops * 1e12;
+  }
+  if (Object.keys(rates).length === 0) return undefined;
+  const source = fromPreset
+    ? given.length > 0
+      ? `${base!.source}; overridden in scenario: ${given.map(([d]) => `sustainedTflops.${d}`).join(', ')}`
+      : base!.source
+    : 'inline in scenario';
+  return { ...rates, source };
 }
 
 function resolveLink(spec: LinkSpec | undefined, base: HostLink | undefined, fieldPath: string): HostLink {

@@ -9,6 +9,26 @@ const finite = z.number().finite();
 const positive = finite.positive();
 const nonNegative = finite.nonnegative();
 
+/** Compute dtypes a sustained rate can be given for (the GEMM dtypes of flopsPerSec). */
+const SUSTAINED_DTYPES = ['fp32', 'bf16', 'fp16', 'fp8', 'int8'] as const;
+
+/**
+ * Measured sustained dense large-GEMM FLOP/s by compute dtype (issue 12): what a long run of large
+ * matmuls reaches on the part as sold (power and clock limits included: a 70 W T4 runs cuBLAS fp16
+ * at ~24 of its 65 TFLOP/s). The roofline charges compute at this rate where a dtype has one and at
+ * the datasheet peak otherwise. Each value is at most that dtype's peak; `source` cites the measurement.
+ */
+export const sustainedFlopsSchema = z
+  .object({
+    fp32: positive.optional(),
+    bf16: positive.optional(),
+    fp16: positive.optional(),
+    fp8: positive.optional(),
+    int8: positive.optional(),
+    source: z.string().min(1),
+  })
+  .strict();
+
 export const gpuSchema = z
   .object({
     name: z.string().min(1),
@@ -29,10 +49,23 @@ export const gpuSchema = z
       .strict(),
     /** Fixed cost per kernel launch, seconds. */
     launchOverheadSec: nonNegative,
+    /** Measured sustained large-GEMM FLOP/s by compute dtype, where published; absent: the peak above. */
+    sustainedFlopsPerSec: sustainedFlopsSchema.optional(),
     /** Datasheet or measurement each number comes from. */
     source: z.string().min(1),
   })
-  .strict();
+  .strict()
+  .superRefine((g, ctx) => {
+    const s = g.sustainedFlopsPerSec;
+    if (!s) return;
+    for (const d of SUSTAINED_DTYPES) {
+      const v = s[d];
+      if (v === undefined) continue;
+      const peak = g.flopsPerSec[d];
+      if (peak === undefined) ctx.addIssue({ code: 'custom', path: ['sustainedFlopsPerSec', d], message: `expected a dtype with a peak in flopsPerSec (flopsPerSec.${d} is not given)` });
+      else if (v > peak) ctx.addIssue({ code: 'custom', path: ['sustainedFlopsPerSec', d], message: `expected at most the peak flopsPerSec.${d} (${peak}), got ${v}` });
+    }
+  });
 
 export const hostLinkSchema = z
   .object({

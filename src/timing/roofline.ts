@@ -1,7 +1,8 @@
 /**
  * The analytic timing model, and the only module where bytes are divided by a bandwidth: roofline
- * kernels on the GPU (time = launches x overhead + max(bytes / HBM bandwidth, FLOPs / peak
- * FLOP/s)), transfers on the host link (latency + bytes / bandwidth), experts on the CPU (the
+ * kernels on the GPU (time = launches x overhead + max(bytes / HBM bandwidth, FLOPs / FLOP/s), the
+ * FLOP/s being the preset's measured sustained large-GEMM rate where it has one, the datasheet peak
+ * otherwise), transfers on the host link (latency + bytes / bandwidth), experts on the CPU (the
  * slower of reading the weights from DRAM and computing). The primitives below are what
  * calibrate/fit.ts fits; RooflineCosts precomputes them once per run, so the hot loop does a
  * multiply and a max.
@@ -87,9 +88,25 @@ export function computeDtype(d: Dtype, gpuFlops: Partial<Record<Dtype, number>>)
   return 'bf16';
 }
 
-/** Peak FLOP/s of `gpu` for weights stored as `stored` (computed in computeDtype(stored)); bf16 when unlisted. */
+/**
+ * FLOP/s the roofline charges `gpu` in compute dtype `d`: the measured sustained large-GEMM rate
+ * (Gpu.sustainedFlopsPerSec: a power-capped T4 runs cuBLAS fp16 at ~24 of its 65 TFLOP/s) where the
+ * preset has one for `d`, the datasheet peak otherwise; the bf16 rate when `d` has neither.
+ */
+export function gpuComputeRate(gpu: Gpu, d: Dtype): number {
+  const sustained = gpu.sustainedFlopsPerSec?.[d as 'fp32' | 'bf16' | 'fp16' | 'fp8' | 'int8'];
+  if (sustained !== undefined) return sustained;
+  const peak = gpu.flopsPerSec[d];
+  if (peak !== undefined) return peak;
+  return gpu.sustainedFlopsPerSec?.bf16 ?? gpu.flopsPerSec.bf16;
+}
+
+/**
+ * FLOP/s of `gpu` for weights stored as `stored`, computed in computeDtype(stored) (the dtype is chosen
+ * by the datasheet peaks; its rate is gpuComputeRate's: sustained where measured); bf16 when unlisted.
+ */
 export function gpuFlopsPerSec(gpu: Gpu, stored: Dtype | undefined): number {
-  return (stored === undefined ? undefined : gpu.flopsPerSec[computeDtype(stored, gpu.flopsPerSec)]) ?? gpu.flopsPerSec.bf16;
+  return gpuComputeRate(gpu, stored === undefined ? 'bf16' : computeDtype(stored, gpu.flopsPerSec));
 }
 
 /**
@@ -196,8 +213,8 @@ export class RooflineCosts implements Costs {
     this.expertFlopsPerToken = 2 * eParams;
     this.hbm = gpu.hbmBytesPerSec;
     this.launch = gpu.launchOverheadSec;
-    const eFlops = gpu.flopsPerSec[computeDtype(tierDtype(precision.experts), gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
-    this.denseFlops = gpu.flopsPerSec[computeDtype(tierDtype(precision.dense), gpu.flopsPerSec)] ?? gpu.flopsPerSec.bf16;
+    const eFlops = gpuFlopsPerSec(gpu, tierDtype(precision.experts));
+    this.denseFlops = gpuFlopsPerSec(gpu, tierDtype(precision.dense));
     this.expertLaunchSec = KERNELS_PER_EXPERT * gpu.launchOverheadSec;
     this.expertMemSec = this.expertBytes / gpu.hbmBytesPerSec;
     this.expertSecPerToken = this.expertFlopsPerToken / eFlops;

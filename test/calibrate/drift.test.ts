@@ -287,6 +287,17 @@ describe('drift helpers', () => {
     for (const bytes of [1, 1e6, 1e9]) expect(b.h2dSec(bytes) / a.h2dSec(bytes)).toBeCloseTo(0.8, 12);
   });
 
+  it('scaleHardware scales a measured sustained GEMM rate with the peaks (the T4 in fp16, compute-bound at 4096 tokens)', () => {
+    const hw = hardwarePresets.t4;
+    expect(hw.gpu.sustainedFlopsPerSec?.fp16).toBeDefined();
+    const precision = { experts: 'fp16', dense: 'fp16', kvCache: 'fp16', groupSize: 128 } as const;
+    const model = modelPresets['mixtral-8x7b'];
+    const a = new RooflineCosts(model, hw, precision);
+    const b = new RooflineCosts(model, scaleHardware(hw, 1.7, 0.8), precision);
+    for (const tokens of [1, 4096]) expect(b.expertSec(tokens) / a.expertSec(tokens)).toBeCloseTo(1.7, 12);
+    expect(scaleHardware(hw, 2, 1).gpu.sustainedFlopsPerSec).toEqual({ ...hw.gpu.sustainedFlopsPerSec, fp16: 12e12 });
+  });
+
   it('driftPoints: the calibrated one-token runs and upload sizes on each side of the replayed expert', () => {
     const bytesOf = (h: number, f: number) => 12 * h * f;
     const names = (e: number) => driftPoints(profile, e).points.map((p) => p.label);

@@ -30,6 +30,18 @@ describe('moesim presets (src/cli/presets.ts)', () => {
     }
   });
 
+  it('shows each machine\'s sustained GEMM rate (issue 12), "peak" where none is measured, with its source', () => {
+    const text = presetsText();
+    const row = (k: string) => text.split('\n').find((l) => l.startsWith(`${k} `))!;
+    expect(row('t4')).toContain('fp16 24 ');
+    expect(row('l4')).toContain('bf16 56.9, fp16 52.47');
+    expect(row('h100-sxm')).toMatch(/ peak /);
+    expect(text).toContain(`sustained GEMM rate (fp16 24 TFLOP/s) ${hardwarePresets.t4.gpu.sustainedFlopsPerSec!.source}`);
+    const doc = presetsJson() as { hardware: Record<string, { gpu: { sustainedFlopsPerSec?: { fp16?: number } } }> };
+    expect(doc.hardware.t4.gpu.sustainedFlopsPerSec?.fp16).toBe(24e12);
+    expect(doc.hardware['h100-sxm'].gpu.sustainedFlopsPerSec).toBeUndefined();
+  });
+
   it('--json carries the named storage formats with their bits per weight and sources (src/model/formats.ts)', () => {
     const doc = presetsJson() as { storageFormats: Record<string, { dtype: string; bitsPerWeight?: number; bitsPerWeightMixtral?: { experts: number }; source: string }> };
     expect(Object.keys(doc.storageFormats)).toEqual(Object.keys(storageFormats));
