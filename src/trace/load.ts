@@ -13,8 +13,9 @@
  * content is an error that says which format to set.
  */
 import { existsSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
+import { compressionOf, decompressToTemp, innerExtension, readHead, requireReadable } from './compressed.js';
 import { z } from 'zod';
 import type { Rng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
@@ -166,14 +167,11 @@ const REFINES: Partial<Record<TraceFormat, TraceFormat[]>> = { csv: ['moe-beyond
 
 /** What the first bytes of a file look like, or undefined. */
 export async function sniffFormat(path: string): Promise<TraceFormat | undefined> {
-  const fh = await open(path, 'r').catch((e: unknown) => {
+  // decompressed: a .jsonl.gz is sniffed as JSON lines (a zstd file is refused here, by name)
+  const head = await readHead(path, 4096, displayName(path)).catch((e: unknown) => {
     throw wrapFsError(e, displayName(path));
   });
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
+  if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
     if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
     const text = head.toString('utf8').replace(/^\uFEFF/, '');
@@ -186,16 +184,13 @@ export async function sniffFormat(path: string): Promise<TraceFormat | undefined
     if (first.startsWith('{')) return 'jsonl';
     if (/(^|,)\s*token(_id)?\s*(,|$)/.test(first) && /(^|,)\s*expert_?0\s*(,|$)/.test(first)) return 'csv';
     return undefined;
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The format of a file: `format` if given and not auto, else by extension checked against the content. */
 export async function detectFormat(path: string, format: 'auto' | TraceFormat = 'auto'): Promise<TraceFormat> {
   if (format !== 'auto') return format;
   const file = displayName(path);
-  const byExt = EXTENSIONS[extname(path).toLowerCase()];
+  const byExt = EXTENSIONS[innerExtension(path)];
   const byContent = await sniffFormat(path);
   const known = TRACE_FORMATS.join(', ');
   if (byExt !== undefined && byContent !== undefined && byExt !== byContent && !REFINES[byExt]?.includes(byContent)) {
@@ -223,7 +218,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       const dir = paths[0];
       // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
       const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
-      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(extname(n).toLowerCase())).sort(naturalCompare);
+      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(innerExtension(n))).sort(naturalCompare);
       if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
       paths = names.filter((n) => !n.split(/[\\/]/).some((part) => part.startsWith('.'))).map((n) => join(dir, n));
       fromFolder = displayName(dir);
@@ -244,7 +239,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   );
   if (fromFolder !== undefined && paths.length > 1) {
     // In a folder, a .json is a trace only as a JSON format of its own (expert-json, sglang): one that reads as JSON lines is a document (metadata, a config).
-    formats = formats.map((f, i) => (f === 'jsonl' && extname(paths[i]).toLowerCase() === '.json' ? undefined : f));
+    formats = formats.map((f, i) => (f === 'jsonl' && innerExtension(paths[i]) === '.json' ? undefined : f));
     // A folder's trace is its files of the most common format; the others are named and left out.
     const count = new Map<TraceFormat, number>();
     for (const f of formats) if (f !== undefined) count.set(f, (count.get(f) ?? 0) + 1);
@@ -306,7 +301,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model, modelExperts: opts.modelExperts });
       break;
     case 'parquet':
-      trace = await importParquet(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      trace = await importParquetMaybeGz(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'expert-json':
       trace = await importExpertJson(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
@@ -337,15 +332,39 @@ async function requireRegularFile(path: string): Promise<void> {
 }
 
 async function isZipFile(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch((e: unknown) => {
+  const b = await readHead(path, 4, displayName(path)).catch((e: unknown) => {
     throw wrapFsError(e, displayName(path));
   });
+  return b.length === 4 && b.readUInt32LE(0) === 0x04034b50;
+}
+
+/**
+ * Parquet is read by random access (footer first): a gzip-compressed Parquet file is decompressed,
+ * streaming, to a temporary file of the same name less ".gz", read, and removed.
+ */
+async function importParquetMaybeGz(paths: string[], opts: Parameters<typeof importParquet>[1]): Promise<Trace> {
+  const temps: { path: string; cleanup: () => Promise<void> }[] = [];
   try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    return b.readUInt32LE(0) === 0x04034b50;
+    const real: string[] = [];
+    for (const p of paths) {
+      let c;
+      try {
+        c = compressionOf(p);
+      } catch (e) {
+        throw wrapFsError(e, displayName(p));
+      }
+      requireReadable(c, displayName(p));
+      if (c === 'gzip') {
+        const t = await decompressToTemp(p, displayName(p));
+        temps.push(t);
+        real.push(t.path);
+      } else real.push(p);
+    }
+    const trace = await importParquet(real, opts);
+    if (temps.length > 0) trace.source.path = paths.length === 1 ? paths[0] : paths.join(',');
+    return trace;
   } finally {
-    await fh.close();
+    for (const t of temps) await t.cleanup();
   }
 }
 

@@ -18,10 +18,10 @@
  * parsed whole, one file at a time.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { layerFromFileName } from './jsonl.js';
+import { fileStem } from './compressed.js';
 import { displayName, forEachLine, readJsonDocument, wrapFsError } from './lines.js';
 import { splitCsv } from './moe-beyond.js';
 import { RowCollector } from './rows.js';
@@ -100,7 +100,7 @@ export async function importMapped(paths: string[], m: TraceMapping, opts: Mappe
   const rows = new RowCollector({ topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, positions: m.position === 'order' || m.rowHolds === 'sequence' ? 'order' : 'given' });
   for (const path of paths) {
     const file = displayName(path);
-    const stem = basename(path, extname(path));
+    const stem = fileStem(path);
     const fileLayer = layerFromFileName(path);
     const get = (row: Record<string, unknown>, key: string, line: number | undefined, what: string): unknown => {
       if (!(key in row)) throw inputErrorAt(file, line, `no ${what} "${key}" (the mapping's ${what === 'column' ? 'columns' : 'keys'}: the row has ${Object.keys(row).slice(0, 12).map((k) => `"${k}"`).join(', ')})`);

@@ -12,9 +12,9 @@
  * A file (and batch row) is a sequence: `prompt_1002` (`prompt_1002/b1` for batch row 1). Streamed line by
  * line; a file's rows are held until it ends (one prompt).
  */
-import { basename, extname } from 'node:path';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
+import { fileStem } from './compressed.js';
 import { displayName, forEachLine } from './lines.js';
 import type { Trace } from './types.js';
 
@@ -80,7 +80,7 @@ export async function importMoeBeyond(paths: string[], opts: MoeBeyondImportOpti
   let firstFile = '';
   for (const path of paths) {
     const file = displayName(path);
-    const stem = basename(path, extname(path)).replace(/_data$/, '');
+    const stem = fileStem(path).replace(/_data$/, '');
     const seqs = new Map<number, SeqRows>();
     await forEachLine(path, (buf, start, end, line) => {
       let text = buf.toString('utf8', start, end);
