@@ -28,6 +28,7 @@ import { checkDegenerate } from './degenerate.js';
 import { MISSING_LAYERS_MODES } from './layer-subset.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
 import { importParquet } from './parquet.js';
+import { importSafetensors } from './safetensors.js';
 import { importExpertJson, looksLikeExpertJson } from './expert-json.js';
 import { importSglang, looksLikeSglang } from './sglang.js';
 import { importMoeBeyond, MOE_BEYOND_HEADER } from './moe-beyond.js';
@@ -38,9 +39,9 @@ import { checkReadBack, TraceLimitError } from './checks.js';
 /**
  * The formats table: every importer moesim has, by its `format:` name. `parquet`: FLAME-MoE-Traces layer
  * files; `expert-json`: the per-query JSON of arXiv 2510.05497; `sglang`: SGLang's routed experts responses;
- * `moe-beyond`: MoE-Beyond's per-prompt CSV. Each importer's file cites the schema it reads.
+ * `moe-beyond`: MoE-Beyond's per-prompt CSV; `safetensors`: Hugging Face tensor dumps of router ids or logits. Each importer's file cites the schema it reads.
  */
-export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond'] as const;
+export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond', 'safetensors'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
 export const jsonlFieldsSchema = z.strictObject({
@@ -157,6 +158,7 @@ const EXTENSIONS: Record<string, TraceFormat> = {
   '.npy': 'npy',
   '.npz': 'npy',
   '.parquet': 'parquet',
+  '.safetensors': 'safetensors',
 };
 
 /** Files a folder is read for: the known extensions, and .json (the content says which JSON format). */
@@ -174,6 +176,8 @@ export async function sniffFormat(path: string): Promise<TraceFormat | undefined
   if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
     if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  // safetensors: a u64 header length (at most 100 MB: its top bytes are 0), then the JSON header's "{"
+  if (head.length >= 10 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0 && /^\{\s*("|\})/.test(head.toString('latin1', 8, Math.min(head.length, 16)))) return 'safetensors';
     const text = head.toString('utf8').replace(/^\uFEFF/, '');
     if (text.startsWith(CANONICAL_MAGIC) || text.startsWith('# moesim-trace')) return 'moesim';
     const first = text.split('\n', 1)[0].trim();
@@ -219,7 +223,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
       const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
       const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(innerExtension(n))).sort(naturalCompare);
-      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
+      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet, .safetensors or .json, plain or .gz)`);
       paths = names.filter((n) => !n.split(/[\\/]/).some((part) => part.startsWith('.'))).map((n) => join(dir, n));
       fromFolder = displayName(dir);
     }
@@ -254,7 +258,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
-    if (format === 'moesim' || format === 'npy') throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => f !== 'moesim' && f !== 'npy').join(', ')} traces (e.g. one file per layer or per query) can span several files`);
+    if (format === 'moesim' || format === 'npy' || format === 'safetensors') throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => f !== 'moesim' && f !== 'npy' && f !== 'safetensors').join(', ')} traces (e.g. one file per layer or per query) can span several files`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
   let trace: Trace;
@@ -311,6 +315,9 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       break;
     case 'moe-beyond':
       trace = await importMoeBeyond(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'safetensors':
+      trace = await importSafetensors(paths[0], { topK: opts.topK, modelTopK: opts.modelTopK, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'npy': {
       const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model };

@@ -99,7 +99,7 @@ function checkLayout(h: NpyHeader, file: string, what: string): void {
 }
 
 /** Read element i of a raw little-endian array as a number. */
-function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => number {
+export function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => number {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const n = h.itemBytes;
   switch (`${h.kind}${n}`) {
@@ -139,7 +139,7 @@ export function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-interface Shape3 {
+export interface Shape3 {
   tokens: number;
   layers: number;
   k: number;
@@ -157,7 +157,7 @@ function shape3(h: NpyHeader, file: string, what: string): Shape3 {
 }
 
 /** State that converts expert ids into a Uint16Array, chunk by chunk, validating as it goes. */
-class ExpertConverter {
+export class ExpertConverter {
   maxExpert = -1;
   absent = 0;
   constructor(
@@ -295,7 +295,7 @@ function decodeWeights(arr: DecodedArray, s: Shape3, file: string, expertShape: 
   return w;
 }
 
-function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string, ids?: string[]): Trace {
+export function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string, ids?: string[]): Trace {
   const file = displayName(path);
   if (opts.layerIds !== undefined && opts.layerIds.length !== s.layers) throw inputErrorAt(file, undefined, `layerIds has ${opts.layerIds.length} entries but the array has ${s.layers} layers`);
   const b = new TraceBuilder({ numLayers: s.layers, topK: s.k, initialTokens: 16 });
@@ -426,9 +426,9 @@ export function readZipEntry(zip: Buffer, e: ZipEntry, file: string): Buffer {
   return out;
 }
 
-const EXPERT_ENTRIES = ['experts', 'ids', 'topk_ids', 'expert_ids'];
-const WEIGHT_ENTRIES = ['weights', 'topk_weights', 'gating_probs'];
-const LENGTH_ENTRIES = ['lengths', 'seq_lens', 'sequence_lengths'];
+export const EXPERT_ENTRIES = ['experts', 'ids', 'topk_ids', 'expert_ids'];
+export const WEIGHT_ENTRIES = ['weights', 'topk_weights', 'gating_probs'];
+export const LENGTH_ENTRIES = ['lengths', 'seq_lens', 'sequence_lengths'];
 
 /** Import an .npz archive with an experts array and optional weights and lengths. */
 export async function importNpz(path: string, opts: NpyImportOptions = {}): Promise<Trace> {
