@@ -30,6 +30,7 @@ import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js'
 import { ByteReader } from './compressed.js';
 import { displayName, wrapFsError } from './lines.js';
 import { EXPERT_ENTRIES, ExpertConverter, finish, halfToFloat, LENGTH_ENTRIES, WEIGHT_ENTRIES, type NpyImportOptions, type Shape3 } from './npy.js';
+import { layerNumberIn } from './numbers.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
 export interface SafetensorsImportOptions extends NpyImportOptions {
@@ -123,8 +124,7 @@ export function parseSafetensorsHeader(json: Buffer, dataBytes: number | undefin
 
 /** The layer number a tensor name holds ("model.layers.3.mlp.gate" -> 3, "router_logits.12" -> 12), or undefined. */
 export function layerOfTensorName(name: string): number | undefined {
-  const m = /(?:^|[._/])(?:layers?|blocks?|blk|h)[._/]?(\d+)(?=$|[._/])/i.exec(name) ?? /(?:^|[._/])(\d+)(?=$|[._/])/.exec(name);
-  return m === null ? undefined : Number(m[1]);
+  return layerNumberIn(name);
 }
 
 function isDenseProbName(name: string): boolean {

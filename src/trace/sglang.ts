@@ -137,6 +137,8 @@ export async function importSglang(paths: string[], opts: SglangImportOptions = 
       continue;
     }
     await forEachLine(path, (buf, start, end, line) => {
+      // a UTF-8 byte-order mark before the first response
+      if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
       let s = start;
       while (s < end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
       if (s === end) return;
