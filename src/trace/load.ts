@@ -29,6 +29,7 @@ import { MISSING_LAYERS_MODES } from './layer-subset.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
 import { importParquet } from './parquet.js';
 import { importSafetensors } from './safetensors.js';
+import { importPt } from './pt.js';
 import { importExpertJson, looksLikeExpertJson } from './expert-json.js';
 import { importSglang, looksLikeSglang } from './sglang.js';
 import { importMoeBeyond, MOE_BEYOND_HEADER } from './moe-beyond.js';
@@ -39,9 +40,9 @@ import { checkReadBack, TraceLimitError } from './checks.js';
 /**
  * The formats table: every importer moesim has, by its `format:` name. `parquet`: FLAME-MoE-Traces layer
  * files; `expert-json`: the per-query JSON of arXiv 2510.05497; `sglang`: SGLang's routed experts responses;
- * `moe-beyond`: MoE-Beyond's per-prompt CSV; `safetensors`: Hugging Face tensor dumps of router ids or logits. Each importer's file cites the schema it reads.
+ * `moe-beyond`: MoE-Beyond's per-prompt CSV; `safetensors`: Hugging Face tensor dumps of router ids or logits; `pt`: the same in a torch.save file. Each importer's file cites the schema it reads.
  */
-export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond', 'safetensors'] as const;
+export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond', 'safetensors', 'pt'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
 export const jsonlFieldsSchema = z.strictObject({
@@ -159,6 +160,8 @@ const EXTENSIONS: Record<string, TraceFormat> = {
   '.npz': 'npy',
   '.parquet': 'parquet',
   '.safetensors': 'safetensors',
+  '.pt': 'pt',
+  '.pth': 'pt',
 };
 
 /** Files a folder is read for: the known extensions, and .json (the content says which JSON format). */
@@ -174,7 +177,11 @@ export async function sniffFormat(path: string): Promise<TraceFormat | undefined
     throw wrapFsError(e, displayName(path));
   });
   if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
-    if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
+    if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
+    // a zip: torch.save writes "<name>/data.pkl" first, an .npz holds .npy entries
+    const nameLen = head.length >= 30 ? head.readUInt16LE(26) : 0;
+    return /(^|\/)data\.pkl$/.test(head.toString('utf8', 30, Math.min(head.length, 30 + nameLen))) ? 'pt' : 'npy';
+  }
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
   // safetensors: a u64 header length (at most 100 MB: its top bytes are 0), then the JSON header's "{"
   if (head.length >= 10 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0 && /^\{\s*("|\})/.test(head.toString('latin1', 8, Math.min(head.length, 16)))) return 'safetensors';
@@ -208,6 +215,9 @@ export async function detectFormat(path: string, format: 'auto' | TraceFormat = 
   return f;
 }
 
+/** Formats whose trace is one file. */
+const ONE_FILE: TraceFormat[] = ['moesim', 'npy', 'safetensors', 'pt'];
+
 /** Read a trace from one file, several CSV files, or a folder of CSV files. */
 export async function readTrace(pathOrPaths: string | string[], opts: TraceReadOptions = {}): Promise<Trace> {
   let paths = Array.isArray(pathOrPaths) ? pathOrPaths : [pathOrPaths];
@@ -223,7 +233,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
       const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
       const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(innerExtension(n))).sort(naturalCompare);
-      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet, .safetensors or .json, plain or .gz)`);
+      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet, .safetensors, .pt or .json, plain or .gz)`);
       paths = names.filter((n) => !n.split(/[\\/]/).some((part) => part.startsWith('.'))).map((n) => join(dir, n));
       fromFolder = displayName(dir);
     }
@@ -258,7 +268,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
-    if (format === 'moesim' || format === 'npy' || format === 'safetensors') throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => f !== 'moesim' && f !== 'npy' && f !== 'safetensors').join(', ')} traces (e.g. one file per layer or per query) can span several files`);
+    if (ONE_FILE.includes(format)) throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => !ONE_FILE.includes(f)).join(', ')} traces (e.g. one file per layer or per query) can span several files`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
   let trace: Trace;
@@ -318,6 +328,9 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       break;
     case 'safetensors':
       trace = await importSafetensors(paths[0], { topK: opts.topK, modelTopK: opts.modelTopK, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'pt':
+      trace = await importPt(paths[0], { topK: opts.topK, modelTopK: opts.modelTopK, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'npy': {
       const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model };

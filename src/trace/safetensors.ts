@@ -199,6 +199,43 @@ export async function importSafetensors(path: string, opts: SafetensorsImportOpt
     const json = Buffer.alloc(n);
     if ((await r.read(json, 0, n)) !== n) throw inputErrorAt(file, undefined, `truncated safetensors file: the header is ${n} bytes`);
     const { tensors } = parseSafetensorsHeader(json, size === undefined ? undefined : size - 8 - n, file);
+    return await routesFromTensors(tensors, r, path, opts, 'safetensors');
+  } finally {
+    r.close();
+  }
+}
+
+/** Bytes read front to back: a file (ByteReader) or a buffer in memory. */
+export interface SequentialBytes {
+  read(buf: Uint8Array, off: number, len: number): Promise<number>;
+  skip(n: number): Promise<number>;
+}
+
+/** A buffer as SequentialBytes. */
+export function bytesOf(data: Uint8Array): SequentialBytes {
+  let at = 0;
+  return {
+    read: async (buf, off, len) => {
+      const n = Math.max(0, Math.min(len, data.length - at));
+      buf.set(data.subarray(at, at + n), off);
+      at += n;
+      return n;
+    },
+    skip: async (k) => {
+      const n = Math.max(0, Math.min(k, data.length - at));
+      at += n;
+      return n;
+    },
+  };
+}
+
+/**
+ * The trace in a set of named tensors whose data `r` yields front to back, each tensor at its [begin, end)
+ * (the safetensors layout; a .pt file's tensors are laid out so too): see the file comment for the names.
+ */
+export async function routesFromTensors(tensors: SafeTensor[], r: SequentialBytes, path: string, opts: SafetensorsImportOptions, format: string): Promise<Trace> {
+  const file = displayName(path);
+  {
     const plan = planTensors(tensors, opts, file);
     const { s, targets, numExperts: denseExperts, seqLen } = plan;
     const total = s.tokens * s.layers * s.k;
@@ -312,9 +349,7 @@ export async function importSafetensors(path: string, opts: SafetensorsImportOpt
     conv.maxExpert = maxExpert;
     conv.absent = absent;
     const layerIds = plan.layerIds !== undefined && !plan.layerIds.every((l, i) => l === i) ? plan.layerIds : undefined;
-    return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, 'safetensors');
-  } finally {
-    r.close();
+    return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, format);
   }
 }
 
