@@ -24,6 +24,9 @@ import { listZipEntries, readZipEntry, type ZipEntry } from './npy.js';
 import { bytesOf, routesFromTensors, type SafeTensor, type SafetensorsImportOptions } from './safetensors.js';
 import type { Trace } from './types.js';
 
+/** The largest tensor read (2 GiB, Node's largest Buffer on 32-bit-length platforms). */
+const MAX_TENSOR_BYTES = 2 ** 31 - 1;
+
 /** torch.<T>Storage -> the safetensors dtype name and bytes per element. */
 const STORAGES: Record<string, { dtype: string; bytes: number }> = {
   FloatStorage: { dtype: 'F32', bytes: 4 },
@@ -398,7 +401,7 @@ export function restrictedUnpickle(data: Uint8Array, file: string): unknown {
         const items = popMark();
         const l = top();
         if (!Array.isArray(l)) throw bad(`APPENDS to ${describe(l)}, not a list`);
-        l.push(...items);
+        for (const x of items) l.push(x);
         break;
       }
       case 0x30: // POP
@@ -434,8 +437,14 @@ function describe(v: unknown): string {
 /** The tensors of an unpickled object, by their path ("router_logits.3"); other values are left out. */
 export function namedTensors(root: unknown): [string, PtTensor][] {
   const out: [string, PtTensor][] = [];
+  // each container once: a pickle can make a list hold itself (memo), which would walk forever
+  const seen = new Set<unknown>();
   const walk = (v: unknown, name: string, depth: number): void => {
     if (depth > 64) return;
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return;
+      seen.add(v);
+    }
     if (v instanceof PtTensor) out.push([name, v]);
     else if (v instanceof Dict) for (const [k, x] of v.entries) walk(x, name === '' ? String(k) : `${name}.${k}`, depth + 1);
     else if (Array.isArray(v) || v instanceof Tuple) (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, name === '' ? String(i) : `${name}.${i}`, depth + 1));
@@ -492,6 +501,8 @@ export async function importPt(path: string, opts: SafetensorsImportOptions = {}
 function contiguous(t: PtTensor, raw: Buffer, item: number, name: string, file: string): Buffer {
   const n = t.size.reduce((a, d) => a * d, 1);
   if (n === 0) return Buffer.alloc(0);
+  // a stride of 0 repeats elements: a small storage could ask for any size
+  if (!Number.isSafeInteger(n * item) || n * item > MAX_TENSOR_BYTES) throw inputErrorAt(file, undefined, `tensor "${name}": size (${t.size.join(', ')}) is ${n} elements, more than a routing tensor moesim reads (${MAX_TENSOR_BYTES} bytes)`);
   let last = t.offset;
   for (let d = 0; d < t.size.length; d++) last += (t.size[d] - 1) * t.stride[d];
   if ((last + 1) * item > raw.length) throw inputErrorAt(file, undefined, `tensor "${name}": offset ${t.offset}, size (${t.size.join(', ')}), stride (${t.stride.join(', ')}) reach past its storage of ${raw.length / item} elements`);

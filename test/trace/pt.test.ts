@@ -143,7 +143,18 @@ describe('the restricted unpickler refuses, in one line, and runs nothing', () =
     });
   }
 
+  it('a list that holds itself is walked once', () => {
+    // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND: l = []; l.append(l)
+    const p = new Pickle().op(0x5d).put().op(0x68, 0, 0x61).bytes();
+    const v = restrictedUnpickle(p, 'x.pt') as unknown[];
+    expect(v[0]).toBe(v);
+  });
+
   it('bad archives', async () => {
+    const zero = new Pickle().tensor('IntStorage', '0', 1, 0, [1 << 20, 1 << 20], [0, 0]).bytes();
+    await expect(importPt(ptFile('zero.pt', zero, { 0: le('i32', [1]) }))).rejects.toThrow(/^zero\.pt: tensor "experts": size \(1048576, 1048576\) is 1099511627776 elements, more than a routing tensor moesim reads/);
+    const loop = new Pickle().op(0x5d).put().op(0x68, 0, 0x61).bytes();
+    await expect(importPt(ptFile('loop.pt', loop, {}))).rejects.toThrow(/^loop\.pt: no tensors in the saved object$/);
     const good = new Pickle().tensor('IntStorage', '0', 2, 0, [2, 1], [1, 1]).bytes();
     await expect(importPt(ptFile('nostore.pt', good, {}))).rejects.toThrow(/^nostore\.pt: tensor "experts": its storage archive\/data\/0 is not in the archive$/);
     await expect(importPt(ptFile('short.pt', good, { 0: le('i32', [1]) }))).rejects.toThrow(/^short\.pt: tensor "experts": storage 0 has 4 bytes, its 2 elements need 8$/);
