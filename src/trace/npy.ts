@@ -347,6 +347,16 @@ export interface ZipEntry {
 
 /** The entries of a zip file, from its central directory (zip64 sizes/offsets supported). */
 export function listZipEntries(zip: Buffer, file: string): ZipEntry[] {
+  try {
+    return listZipEntriesUnchecked(zip, file);
+  } catch (e) {
+    // a record pointing outside the file (a zip64 locator, an extra field): a corrupt archive, said in one line
+    if (e instanceof RangeError) throw inputErrorAt(file, undefined, 'corrupt zip: a directory record points outside the file');
+    throw e;
+  }
+}
+
+function listZipEntriesUnchecked(zip: Buffer, file: string): ZipEntry[] {
   const minEocd = 22;
   let eocd = -1;
   for (let i = zip.length - minEocd; i >= Math.max(0, zip.length - minEocd - 65535); i--) {
