@@ -85,7 +85,8 @@ export class ByteReader {
   private fd = -1;
   private pos = 0;
   private iter: AsyncIterator<Buffer> | undefined;
-  private stream: NodeJS.ReadableStream & { destroy(): void } | undefined;
+  private stream: { destroy(): void } | undefined;
+  private source: { destroy(): void } | undefined;
   private pending: Buffer | undefined;
   private pendingAt = 0;
   private done = false;
@@ -109,6 +110,7 @@ export class ByteReader {
       src.on('error', (e) => gz.destroy(e));
       src.pipe(gz);
       r.stream = gz;
+      r.source = src;
       r.iter = gz[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     } else r.fd = openSync(path, 'r');
     return r;
@@ -178,8 +180,11 @@ export class ByteReader {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    // both ends: the file is closed even when reading stops early (a sniff, a line callback that stops)
     this.stream?.destroy();
+    this.source?.destroy();
     this.stream = undefined;
+    this.source = undefined;
   }
 }
 

@@ -235,122 +235,120 @@ export function bytesOf(data: Uint8Array): SequentialBytes {
  */
 export async function routesFromTensors(tensors: SafeTensor[], r: SequentialBytes, path: string, opts: SafetensorsImportOptions, format: string): Promise<Trace> {
   const file = displayName(path);
-  {
-    const plan = planTensors(tensors, opts, file);
-    const { s, targets, numExperts: denseExperts, seqLen } = plan;
-    const total = s.tokens * s.layers * s.k;
-    const experts = new Uint16Array(total);
-    const weights = targets.some((t) => t.role !== 'ids' && t.role !== 'lengths') ? new Float32Array(total) : undefined;
-    const limit = opts.numExperts ?? NO_EXPERT;
-    const modelExperts = opts.modelExperts ?? Infinity;
-    let maxExpert = -1;
-    let absent = 0;
-    let lengths: number[] | undefined = seqLen === undefined ? undefined : Array.from({ length: s.tokens / seqLen }, () => seqLen);
-    const topVal = new Float64Array(s.k);
-    const topIdx = new Int32Array(s.k);
-    let dataAt = 0;
-    for (const tg of [...targets].sort((a, b) => a.t.begin - b.t.begin)) {
-      const t = tg.t;
-      const label = `${file}[${t.name}]`;
-      if (t.begin > dataAt) {
-        if ((await r.skip(t.begin - dataAt)) !== t.begin - dataAt) throw inputErrorAt(file, undefined, `truncated data before "${t.name}"`);
-        dataAt = t.begin;
-      }
-      const last = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
-      const rows = last === 0 ? 0 : (t.end - t.begin) / t.itemBytes / last;
-      const rowBytes = last * t.itemBytes;
-      if (tg.role === 'lengths') {
-        const b = Buffer.alloc(t.end - t.begin);
-        if ((await r.read(b, 0, b.length)) !== b.length) throw inputErrorAt(label, undefined, 'truncated data');
-        dataAt = t.end;
-        const rd = reader(t, b);
-        lengths = Array.from({ length: t.shape[0] }, (_, i) => rd(i));
-        continue;
-      }
-      const chunkRows = Math.max(1, Math.floor((4 << 20) / Math.max(1, rowBytes)));
-      const chunk = Buffer.alloc(Math.min(rows, chunkRows) * rowBytes);
-      const where = (row: number): string => (tg.layer < 0 ? `row ${row} (token ${Math.floor(row / s.layers)}, layer ${row % s.layers})` : `token ${row}`);
-      for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-        const m = Math.min(chunkRows, rows - r0);
-        const got = await r.read(chunk, 0, m * rowBytes);
-        if (got !== m * rowBytes) throw inputErrorAt(label, undefined, `truncated data (${where(r0)})`);
-        const rd = reader(t, chunk);
-        for (let i = 0; i < m; i++) {
-          const row = r0 + i;
-          const dst = row * tg.rowStride + tg.rowOffset;
-          const src = i * last;
-          if (tg.role === 'ids') {
-            let neg = 0;
-            for (let j = 0; j < s.k; j++) {
-              const v = rd(src + j);
-              if (v === -1) {
-                neg++;
-                experts[dst + j] = NO_EXPERT;
-              } else if (v < 0 || v >= limit) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: value ${v} is not an expert id in 0..${limit - 1} (or -1 for absent)`);
-              else if (v >= modelExperts) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: expert id ${v} is beyond the scenario's model, which has experts 0..${modelExperts - 1}`);
-              else {
-                experts[dst + j] = v;
-                if (v > maxExpert) maxExpert = v;
+  const plan = planTensors(tensors, opts, file);
+  const { s, targets, numExperts: denseExperts, seqLen } = plan;
+  const total = s.tokens * s.layers * s.k;
+  const experts = new Uint16Array(total);
+  const weights = targets.some((t) => t.role !== 'ids' && t.role !== 'lengths') ? new Float32Array(total) : undefined;
+  const limit = opts.numExperts ?? NO_EXPERT;
+  const modelExperts = opts.modelExperts ?? Infinity;
+  let maxExpert = -1;
+  let absent = 0;
+  let lengths: number[] | undefined = seqLen === undefined ? undefined : Array.from({ length: s.tokens / seqLen }, () => seqLen);
+  const topVal = new Float64Array(s.k);
+  const topIdx = new Int32Array(s.k);
+  let dataAt = 0;
+  for (const tg of [...targets].sort((a, b) => a.t.begin - b.t.begin)) {
+    const t = tg.t;
+    const label = `${file}[${t.name}]`;
+    if (t.begin > dataAt) {
+      if ((await r.skip(t.begin - dataAt)) !== t.begin - dataAt) throw inputErrorAt(file, undefined, `truncated data before "${t.name}"`);
+      dataAt = t.begin;
+    }
+    const last = t.shape.length === 0 ? 1 : t.shape[t.shape.length - 1];
+    const rows = last === 0 ? 0 : (t.end - t.begin) / t.itemBytes / last;
+    const rowBytes = last * t.itemBytes;
+    if (tg.role === 'lengths') {
+      const b = Buffer.alloc(t.end - t.begin);
+      if ((await r.read(b, 0, b.length)) !== b.length) throw inputErrorAt(label, undefined, 'truncated data');
+      dataAt = t.end;
+      const rd = reader(t, b);
+      lengths = Array.from({ length: t.shape[0] }, (_, i) => rd(i));
+      continue;
+    }
+    const chunkRows = Math.max(1, Math.floor((4 << 20) / Math.max(1, rowBytes)));
+    const chunk = Buffer.alloc(Math.min(rows, chunkRows) * rowBytes);
+    const where = (row: number): string => (tg.layer < 0 ? `row ${row} (token ${Math.floor(row / s.layers)}, layer ${row % s.layers})` : `token ${row}`);
+    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+      const m = Math.min(chunkRows, rows - r0);
+      const got = await r.read(chunk, 0, m * rowBytes);
+      if (got !== m * rowBytes) throw inputErrorAt(label, undefined, `truncated data (${where(r0)})`);
+      const rd = reader(t, chunk);
+      for (let i = 0; i < m; i++) {
+        const row = r0 + i;
+        const dst = row * tg.rowStride + tg.rowOffset;
+        const src = i * last;
+        if (tg.role === 'ids') {
+          let neg = 0;
+          for (let j = 0; j < s.k; j++) {
+            const v = rd(src + j);
+            if (v === -1) {
+              neg++;
+              experts[dst + j] = NO_EXPERT;
+            } else if (v < 0 || v >= limit) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: value ${v} is not an expert id in 0..${limit - 1} (or -1 for absent)`);
+            else if (v >= modelExperts) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: expert id ${v} is beyond the scenario's model, which has experts 0..${modelExperts - 1}`);
+            else {
+              experts[dst + j] = v;
+              if (v > maxExpert) maxExpert = v;
+            }
+          }
+          if (neg > 0) {
+            if (neg !== s.k) throw inputErrorAt(label, undefined, `${where(row)} mixes -1 with expert ids; -1 must fill all ${s.k} slots of an absent route`);
+            absent++;
+          }
+        } else if (tg.role === 'weights') {
+          const w = weights as Float32Array;
+          for (let j = 0; j < s.k; j++) {
+            const v = rd(src + j);
+            // NaN is "not recorded" (as in an .npz); anything else must be a finite float32
+            if (!Number.isNaN(v) && !isStorableWeight(v)) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: ${badWeightMessage(String(v))}`);
+            w[dst + j] = v;
+          }
+        } else {
+          // dense scores: the k largest (ties: lower id first), softmax first for logits
+          let filled = 0;
+          let max = -Infinity;
+          for (let e = 0; e < last; e++) {
+            const v = rd(src + e);
+            if (Number.isNaN(v) || v === Infinity) throw inputErrorAt(label, undefined, `${where(row)}, expert ${e}: router ${tg.role === 'logits' ? 'logit' : 'probability'} ${v} is not a number moesim can rank (expected finite, or -Infinity for a masked expert)`);
+            if (v > max) max = v;
+            if (filled < s.k || v > topVal[s.k - 1]) {
+              let p = filled < s.k ? filled++ : s.k - 1;
+              while (p > 0 && topVal[p - 1] < v) {
+                topVal[p] = topVal[p - 1];
+                topIdx[p] = topIdx[p - 1];
+                p--;
               }
+              topVal[p] = v;
+              topIdx[p] = e;
             }
-            if (neg > 0) {
-              if (neg !== s.k) throw inputErrorAt(label, undefined, `${where(row)} mixes -1 with expert ids; -1 must fill all ${s.k} slots of an absent route`);
-              absent++;
-            }
-          } else if (tg.role === 'weights') {
-            const w = weights as Float32Array;
-            for (let j = 0; j < s.k; j++) {
-              const v = rd(src + j);
-              // NaN is "not recorded" (as in an .npz); anything else must be a finite float32
-              if (!Number.isNaN(v) && !isStorableWeight(v)) throw inputErrorAt(label, undefined, `${where(row)}, slot ${j}: ${badWeightMessage(String(v))}`);
-              w[dst + j] = v;
-            }
-          } else {
-            // dense scores: the k largest (ties: lower id first), softmax first for logits
-            let filled = 0;
-            let max = -Infinity;
-            for (let e = 0; e < last; e++) {
-              const v = rd(src + e);
-              if (Number.isNaN(v) || v === Infinity) throw inputErrorAt(label, undefined, `${where(row)}, expert ${e}: router ${tg.role === 'logits' ? 'logit' : 'probability'} ${v} is not a number moesim can rank (expected finite, or -Infinity for a masked expert)`);
-              if (v > max) max = v;
-              if (filled < s.k || v > topVal[s.k - 1]) {
-                let p = filled < s.k ? filled++ : s.k - 1;
-                while (p > 0 && topVal[p - 1] < v) {
-                  topVal[p] = topVal[p - 1];
-                  topIdx[p] = topIdx[p - 1];
-                  p--;
-                }
-                topVal[p] = v;
-                topIdx[p] = e;
-              }
-            }
-            if (max === -Infinity) throw inputErrorAt(label, undefined, `${where(row)}: every expert is masked (-Infinity)`);
-            let sum = 1;
-            if (tg.role === 'logits') {
-              sum = 0;
-              for (let e = 0; e < last; e++) sum += Math.exp(rd(src + e) - max);
-            }
-            const w = weights as Float32Array;
-            for (let j = 0; j < s.k; j++) {
-              const e = topIdx[j];
-              if (e >= modelExperts) throw inputErrorAt(label, undefined, `${where(row)}: expert ${e} is among the top-${s.k}, beyond the scenario's model, which has experts 0..${modelExperts - 1}`);
-              experts[dst + j] = e;
-              if (e > maxExpert) maxExpert = e;
-              const p = tg.role === 'logits' ? Math.exp(topVal[j] - max) / sum : topVal[j];
-              if (!isStorableWeight(p)) throw inputErrorAt(label, undefined, `${where(row)}, expert ${e}: ${badWeightMessage(String(p))}`);
-              w[dst + j] = p;
-            }
+          }
+          if (max === -Infinity) throw inputErrorAt(label, undefined, `${where(row)}: every expert is masked (-Infinity)`);
+          let sum = 1;
+          if (tg.role === 'logits') {
+            sum = 0;
+            for (let e = 0; e < last; e++) sum += Math.exp(rd(src + e) - max);
+          }
+          const w = weights as Float32Array;
+          for (let j = 0; j < s.k; j++) {
+            const e = topIdx[j];
+            if (e >= modelExperts) throw inputErrorAt(label, undefined, `${where(row)}: expert ${e} is among the top-${s.k}, beyond the scenario's model, which has experts 0..${modelExperts - 1}`);
+            experts[dst + j] = e;
+            if (e > maxExpert) maxExpert = e;
+            const p = tg.role === 'logits' ? Math.exp(topVal[j] - max) / sum : topVal[j];
+            if (!isStorableWeight(p)) throw inputErrorAt(label, undefined, `${where(row)}, expert ${e}: ${badWeightMessage(String(p))}`);
+            w[dst + j] = p;
           }
         }
       }
-      dataAt = t.end;
     }
-    const conv = new ExpertConverter(experts, s.k, s.layers * s.k, limit, file, opts.modelExperts);
-    conv.maxExpert = maxExpert;
-    conv.absent = absent;
-    const layerIds = plan.layerIds !== undefined && !plan.layerIds.every((l, i) => l === i) ? plan.layerIds : undefined;
-    return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, format);
+    dataAt = t.end;
   }
+  const conv = new ExpertConverter(experts, s.k, s.layers * s.k, limit, file, opts.modelExperts);
+  conv.maxExpert = maxExpert;
+  conv.absent = absent;
+  const layerIds = plan.layerIds !== undefined && !plan.layerIds.every((l, i) => l === i) ? plan.layerIds : undefined;
+  return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, format);
 }
 
 interface Plan {
