@@ -120,19 +120,22 @@ export class ByteReader {
     return this.compression !== undefined;
   }
 
+  /** A plain file's next bytes, read at once (no await): for readers whose hot loop should not yield per chunk. */
+  readPlain(buf: Uint8Array, off: number, len: number): number {
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, buf, off + got, len - got, this.pos);
+      if (n === 0) break;
+      got += n;
+      this.pos += n;
+    }
+    this.offset += got;
+    return got;
+  }
+
   /** Read up to `len` bytes into `buf` at `off`. */
   async read(buf: Uint8Array, off: number, len: number): Promise<number> {
-    if (this.iter === undefined) {
-      let got = 0;
-      while (got < len) {
-        const n = readSync(this.fd, buf, off + got, len - got, this.pos);
-        if (n === 0) break;
-        got += n;
-        this.pos += n;
-      }
-      this.offset += got;
-      return got;
-    }
+    if (this.iter === undefined) return this.readPlain(buf, off, len);
     let got = 0;
     while (got < len) {
       if (this.pending === undefined || this.pendingAt >= this.pending.length) {

@@ -43,7 +43,7 @@ export async function forEachLine(path: string, onLine: LineCallback, label = di
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }
-      const n = await reader.read(buf, have, buf.length - have);
+      const n = reader.compressed ? await reader.read(buf, have, buf.length - have) : reader.readPlain(buf, have, buf.length - have);
       const limit = have + n;
       let pos = 0;
       for (let from = have; ; ) {
