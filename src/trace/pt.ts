@@ -12,8 +12,8 @@
  * the `torch.<T>Storage` types, `collections.OrderedDict`); any other global, and every opcode that could
  * call or build an arbitrary object, is refused with a one-line error. Nothing in the file is executed.
  *
- * The tensors are then named by their path in the object (`router_logits.3` for the 4th entry of a list
- * under "router_logits") and read as a safetensors file's (src/trace/safetensors.ts): trace-wide
+ * The tensors are then named by their path in the object (`router_logits.3` for the 4th tensor of a list
+ * under "router_logits"; `records[3].ids` for a tensor inside the 4th entry, whose index is no layer) and read as a safetensors file's (src/trace/safetensors.ts): trace-wide
  * `experts` / `weights` / `lengths`, per-layer tensors by the layer number in the name, or dense router
  * logits reduced to the top-k. The archive is read whole (as an .npz).
  */
@@ -447,7 +447,11 @@ export function namedTensors(root: unknown): [string, PtTensor][] {
     }
     if (v instanceof PtTensor) out.push([name, v]);
     else if (v instanceof Dict) for (const [k, x] of v.entries) walk(x, name === '' ? String(k) : `${name}.${k}`, depth + 1);
-    else if (Array.isArray(v) || v instanceof Tuple) (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, name === '' ? String(i) : `${name}.${i}`, depth + 1));
+    else if (Array.isArray(v) || v instanceof Tuple) {
+      // an entry holding a tensor is named "name.i" (a layer: HF's tuple of per-layer router logits); one
+      // holding more is "name[i]" (a record, a batch: its index is no layer number)
+      (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, x instanceof PtTensor ? (name === '' ? String(i) : `${name}.${i}`) : `${name}[${i}]`, depth + 1));
+    }
   };
   walk(root, '', 0);
   return out.map(([n, t]) => [n === '' ? 'experts' : n, t]);
@@ -472,6 +476,10 @@ export async function importPt(path: string, opts: SafetensorsImportOptions = {}
   const root = restrictedUnpickle(readZipEntry(zip, pkl, file), file);
   const named = namedTensors(root);
   if (named.length === 0) throw inputErrorAt(file, undefined, 'no tensors in the saved object');
+  if (named.some(([n]) => /^records\[\d+\]\.topk_ids_of_layer$/.test(n))) {
+    // sgl-project/sglang@02295fe5:python/sglang/srt/eplb/expert_distribution.py, _DetailAccumulator.dump
+    throw inputErrorAt(file, undefined, 'an SGLang expert-distribution recorder dump (records of forward passes, topk_ids_of_layer [layers, tokens, 8] of physical expert ids): its tokens are grouped by forward pass, not by request, and moesim does not read it yet; record with --enable-return-routed-experts instead (format sglang)');
+  }
   // each tensor made contiguous, one after another: the layout routesFromTensors reads
   const byKey = new Map<string, ZipEntry>();
   for (const e of entries) if (e.name.startsWith(`${prefix}data/`)) byKey.set(e.name.slice(prefix.length + 5), e);

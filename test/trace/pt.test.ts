@@ -124,6 +124,17 @@ describe('torch.save .pt files', () => {
   });
 });
 
+describe('names', () => {
+  it("a list entry's index is a layer only when the entry is a tensor; an SGLang recorder dump is named as such", async () => {
+    // {"records": [{"topk_ids_of_layer": tensor}], ...}: records[0] is a forward pass, not layer 0
+    const p = new Pickle().op(0x7d).put().str('records').op(0x5d).put().op(0x7d).put().str('topk_ids_of_layer').tensor('IntStorage', '0', 4, 0, [1, 2, 2], [4, 2, 1]).op(0x73, 0x61, 0x73);
+    await expect(importPt(ptFile('expert_distribution_recorder_1.0_0.pt', p.bytes(), { 0: le('i32', [1, 2, 3, 0]) }))).rejects.toThrow(/^expert_distribution_recorder_1\.0_0\.pt: an SGLang expert-distribution recorder dump \(records of forward passes/);
+    const q = new Pickle().op(0x7d).put().str('runs').op(0x5d).put().op(0x7d).put().str('ids').tensor('IntStorage', '0', 4, 0, [2, 2], [2, 1]).op(0x73, 0x61, 0x73);
+    const t = await importPt(ptFile('runs.pt', q.bytes(), { 0: le('i32', [1, 2, 3, 0]) }));
+    expect([t.numLayers, t.layerIds]).toEqual([1, undefined]);
+  });
+});
+
 describe('the restricted unpickler refuses, in one line, and runs nothing', () => {
   const refuse: [string, () => Buffer, RegExp][] = [
     ['os.system', () => new Pickle().global('os', 'system').str('touch /tmp/pwned').op(0x85, 0x52).bytes(), /^x\.pt: data\.pkl: refuses the pickle global os\.system: moesim reads only tensors/],
