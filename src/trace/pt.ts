@@ -502,7 +502,15 @@ export async function importPt(path: string, opts: SafetensorsImportOptions = {}
     parts.push(bytes);
     at += bytes.length;
   }
-  return routesFromTensors(tensors, bytesOf(Buffer.concat(parts)), path, opts, 'pt');
+  // sequence ids: a list of strings (or numbers) under "sequence_ids" in a saved dict, as an .npz's
+  const idsValue = root instanceof Dict ? root.entries.get('sequence_ids') : undefined;
+  let ids: string[] | undefined;
+  if (idsValue !== undefined) {
+    const list = Array.isArray(idsValue) ? idsValue : idsValue instanceof Tuple ? idsValue.items : undefined;
+    if (list === undefined || list.some((x) => typeof x !== 'string' && typeof x !== 'number')) throw inputErrorAt(file, undefined, `"sequence_ids": expected a list of strings (one per sequence), got ${describe(idsValue)}`);
+    ids = list.map(String);
+  }
+  return routesFromTensors(tensors, bytesOf(Buffer.concat(parts)), path, opts, 'pt', ids);
 }
 
 /** A tensor's elements in C order, gathered from its storage by offset and strides (bounds-checked). */

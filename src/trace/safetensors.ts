@@ -8,7 +8,8 @@
  * - one trace-wide set: an integer tensor `experts` (or `ids`, `topk_ids`, `expert_ids`) shaped
  *   [tokens, layers, k] or [tokens, k]; -1 in every slot of a (token, layer) marks it absent; optional float
  *   `weights` (or `topk_weights`, `gating_probs`) of the same shape; optional 1-D integer `lengths`
- *   (or `seq_lens`, `sequence_lengths`) summing to tokens;
+ *   (or `seq_lens`, `sequence_lengths`) summing to tokens, and their ids as a JSON list in
+ *   `__metadata__.sequence_ids` (the .npz's `sequence_ids`; a .pt's a list of strings under that key);
  * - or per-layer tensors: every name holding a layer number (`model.layers.3.mlp.gate`, `router_logits.3`,
  *   `layer_3.topk_ids`) is that layer's; its integer tensor is the ids [tokens, k] (or [batch, seq, k]: batch
  *   sequences of seq tokens), a float tensor of the same shape its weights;
@@ -198,8 +199,20 @@ export async function importSafetensors(path: string, opts: SafetensorsImportOpt
     if (size !== undefined && 8 + n > size) throw inputErrorAt(file, undefined, `truncated safetensors file: the header is ${n} bytes, the file ${size}`);
     const json = Buffer.alloc(n);
     if ((await r.read(json, 0, n)) !== n) throw inputErrorAt(file, undefined, `truncated safetensors file: the header is ${n} bytes`);
-    const { tensors } = parseSafetensorsHeader(json, size === undefined ? undefined : size - 8 - n, file);
-    return await routesFromTensors(tensors, r, path, opts, 'safetensors');
+    const { tensors, metadata } = parseSafetensorsHeader(json, size === undefined ? undefined : size - 8 - n, file);
+    // sequence ids (strings, which tensors cannot hold) as the .npz's sequence_ids: a JSON list in the metadata
+    let ids: string[] | undefined;
+    if (metadata.sequence_ids !== undefined) {
+      let v: unknown;
+      try {
+        v = JSON.parse(String(metadata.sequence_ids));
+      } catch {
+        v = undefined;
+      }
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' && typeof x !== 'number')) throw inputErrorAt(file, undefined, `__metadata__.sequence_ids: expected a JSON list of strings (one per sequence), got ${String(metadata.sequence_ids).slice(0, 40)}`);
+      ids = v.map(String);
+    }
+    return await routesFromTensors(tensors, r, path, opts, 'safetensors', ids);
   } finally {
     r.close();
   }
@@ -233,7 +246,7 @@ export function bytesOf(data: Uint8Array): SequentialBytes {
  * The trace in a set of named tensors whose data `r` yields front to back, each tensor at its [begin, end)
  * (the safetensors layout; a .pt file's tensors are laid out so too): see the file comment for the names.
  */
-export async function routesFromTensors(tensors: SafeTensor[], r: SequentialBytes, path: string, opts: SafetensorsImportOptions, format: string): Promise<Trace> {
+export async function routesFromTensors(tensors: SafeTensor[], r: SequentialBytes, path: string, opts: SafetensorsImportOptions, format: string, sequenceIds?: string[]): Promise<Trace> {
   const file = displayName(path);
   const plan = planTensors(tensors, opts, file);
   const { s, targets, numExperts: denseExperts, seqLen } = plan;
@@ -348,7 +361,11 @@ export async function routesFromTensors(tensors: SafeTensor[], r: SequentialByte
   conv.maxExpert = maxExpert;
   conv.absent = absent;
   const layerIds = plan.layerIds !== undefined && !plan.layerIds.every((l, i) => l === i) ? plan.layerIds : undefined;
-  return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, format);
+  if (sequenceIds !== undefined) {
+    if (lengths === undefined || sequenceIds.length !== lengths.length) throw inputErrorAt(file, undefined, `sequence_ids has ${sequenceIds.length} entries but lengths has ${lengths?.length ?? 'none'}; they go one per sequence`);
+    if (new Set(sequenceIds).size !== sequenceIds.length) throw inputErrorAt(file, undefined, 'sequence_ids: the ids must be distinct');
+  }
+  return finish(experts, weights, s, conv, lengths, { ...opts, numExperts: opts.numExperts ?? denseExperts, layerIds: opts.layerIds ?? layerIds }, path, format, sequenceIds);
 }
 
 interface Plan {

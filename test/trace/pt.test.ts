@@ -114,12 +114,13 @@ describe('torch.save .pt files', () => {
     expect([routeOf(t, 0, 0), routeOf(t, 1, 0)]).toEqual([[1, 2], [3, 0]]);
   });
 
-  it('a list of per-layer ids with a lengths tensor in a dict', async () => {
+  it('a list of per-layer ids with lengths and sequence_ids in a dict', async () => {
     const p = new Pickle().op(0x7d).put().op(0x28);
     p.str('experts').op(0x5d).put().op(0x28).tensor('LongStorage', '0', 3, 0, [3, 1], [1, 1]).tensor('LongStorage', '1', 3, 0, [3, 1], [1, 1]).op(0x65);
-    p.str('lengths').tensor('LongStorage', '2', 2, 0, [2], [1]).op(0x75);
+    p.str('lengths').tensor('LongStorage', '2', 2, 0, [2], [1]);
+    p.str('sequence_ids').op(0x5d).put().op(0x28).str('req-a').str('req-b').op(0x65).op(0x75);
     const t = await importPt(ptFile('list.pt', p.bytes(), { 0: le('i64', [1, 2, 3]), 1: le('i64', [4, 5, 6]), 2: le('i64', [1, 2]) }));
-    expect(t.sequences.map((s) => s.length)).toEqual([1, 2]);
+    expect(t.sequences.map((s) => [s.id, s.length])).toEqual([['req-a', 1], ['req-b', 2]]);
     expect([routeOf(t, 2, 0), routeOf(t, 2, 1)]).toEqual([[3], [6]]);
   });
 });

@@ -54,6 +54,17 @@ describe('safetensors: trace-wide tensors (as an .npz)', () => {
     }
   });
 
+  it('sequence ids from __metadata__.sequence_ids, one per length', async () => {
+    const tensors = [
+      { name: 'experts', dtype: 'I64', shape: [3, 2, 2], data: i64(IDS) },
+      { name: 'lengths', dtype: 'I32', shape: [2], data: i32([2, 1]) },
+    ];
+    const t = await importSafetensors(put('ids.safetensors', encodeSafetensors(tensors, { sequence_ids: '["humaneval/0", "humaneval/1"]' })));
+    expect(t.sequences.map((q) => q.id)).toEqual(['humaneval/0', 'humaneval/1']);
+    await expect(importSafetensors(put('ids3.safetensors', encodeSafetensors(tensors, { sequence_ids: '["a", "b", "c"]' })))).rejects.toThrow(/^ids3\.safetensors: sequence_ids has 3 entries but lengths has 2/);
+    await expect(importSafetensors(put('idsx.safetensors', encodeSafetensors(tensors, { sequence_ids: 'a,b' })))).rejects.toThrow(/^idsx\.safetensors: __metadata__\.sequence_ids: expected a JSON list of strings/);
+  });
+
   it('gives the same trace as the .npz of the same routes', async () => {
     const plain = await readTrace(MIXTRAL);
     const npz = join(dir, 'mix.npz');
@@ -63,12 +74,12 @@ describe('safetensors: trace-wide tensors (as an .npz)', () => {
       { name: 'topk_ids', dtype: 'I32', shape: [plain.tokens, plain.numLayers, plain.topK], data: i32(ids) },
       { name: 'topk_weights', dtype: 'F32', shape: [plain.tokens, plain.numLayers, plain.topK], data: new Uint8Array((plain.weights as Float32Array).slice().buffer) },
       { name: 'seq_lens', dtype: 'I64', shape: [plain.sequences.length], data: i64(plain.sequences.map((s) => s.length)) },
-    ]));
+    ], { sequence_ids: JSON.stringify(plain.sequences.map((s) => s.id)) }));
     const a = await readTrace(p);
     const b = await readTrace(npz);
     expect(Buffer.from(a.experts.buffer).equals(Buffer.from(b.experts.buffer))).toBe(true);
     expect(Buffer.from((a.weights as Float32Array).buffer).equals(Buffer.from((b.weights as Float32Array).buffer))).toBe(true);
-    expect(a.sequences.map((s) => s.length)).toEqual(b.sequences.map((s) => s.length));
+    expect(a.sequences).toEqual(b.sequences);
     // and compressed
     const z = put('mix.safetensors.gz', gzipSync(readFileSync(p)));
     expect(Buffer.from((await readTrace(z)).experts.buffer).equals(Buffer.from(a.experts.buffer))).toBe(true);
