@@ -13,7 +13,7 @@
 import { basename } from 'node:path';
 import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, excerpt, forEachLine } from './lines.js';
-import { lowerBound, parseFloatBytes, parseUintBytes } from './numbers.js';
+import { isNonFiniteText, layerNumberIn, lowerBound, parseFloatBytes, parseUintBytes } from './numbers.js';
 import { badWeightMessage, isStorableWeight } from './checks.js';
 import type { Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
@@ -64,7 +64,10 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
     let topVal = new Float64Array(0);
     let topIdx = new Int32Array(0);
     await forEachLine(path, (buf, start, end, line) => {
-      if (end === start) return;
+      // blank (or whitespace-only) lines
+      let b = start;
+      while (b < end && (buf[b] === 32 || buf[b] === 9)) b++;
+      if (b === end) return;
       if (roles === undefined) {
         const cols = buf.toString('utf8', start, end).replace(/^\uFEFF/, '').split(',').map((c) => c.trim());
         roles = new Int32Array(cols.length).fill(-1);
@@ -117,7 +120,10 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
         while (fe > fs && buf[fe - 1] === 32) fe--;
         if (role >= 0) {
           const v = parseFloatBytes(buf, fs, fe);
-          if (Number.isNaN(v)) throw inputErrorAt(file, line, `column ${col + 1} (expert_${role}): expected a number, got "${buf.toString('utf8', fs, fe)}"`);
+          if (Number.isNaN(v)) {
+            const text = buf.toString('utf8', fs, fe);
+            throw inputErrorAt(file, line, `column ${col + 1} (expert_${role}): ${isNonFiniteText(text) ? badWeightMessage(`"${text}"`) : `expected a number, got "${text}"`}`);
+          }
           if (!isStorableWeight(v)) throw inputErrorAt(file, line, `column ${col + 1} (expert_${role}): ${badWeightMessage(`"${buf.toString('utf8', fs, fe)}"`)}`);
           if (v !== 0) {
             nonZero++;
@@ -137,8 +143,10 @@ export async function importGateCsv(paths: string | string[], opts: GateCsvImpor
             }
           }
         } else if (role === -2) {
-          const v = parseUintBytes(buf, fs, fe);
-          if (v < 0) throw inputErrorAt(file, line, `layer_id: expected a non-negative integer, got "${buf.toString('utf8', fs, fe)}"`);
+          let v = parseUintBytes(buf, fs, fe);
+          // a module name holding the layer ("model.layers.3.mlp.gate"), quoted or not
+          if (v < 0) v = layerNumberIn(buf.toString('utf8', fs, fe).replace(/^"(.*)"$/, '$1')) ?? -1;
+          if (v < 0) throw inputErrorAt(file, line, `layer_id: expected a non-negative integer (or a layer name such as "model.layers.3.mlp.gate"), got "${buf.toString('utf8', fs, fe)}"`);
           if (fileLayer === undefined) layer = v;
         } else if (role === -3) {
           token = parseUintBytes(buf, fs, fe);

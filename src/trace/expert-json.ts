@@ -19,9 +19,10 @@
  *
  * Streamed file by file (each file is one query, a few hundred KB): memory is the trace plus one query.
  */
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
+import { fileStem } from './compressed.js';
 import { displayName, readJsonDocument } from './lines.js';
 import type { Trace } from './types.js';
 
@@ -66,7 +67,7 @@ export async function importExpertJson(paths: string[], opts: ExpertJsonImportOp
       layerIndex = new Map(ids.map((l, i) => [String(l), i]));
     }
     const numLayers = layerIds.length;
-    let seq = `${basename(dirname(path))}/${basename(path, extname(path))}`;
+    let seq = `${basename(dirname(path))}/${fileStem(path)}`;
     for (let s = 0; s < steps.length; s++) {
       const step = steps[s];
       const at = `[${s}]`;

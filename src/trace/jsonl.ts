@@ -10,7 +10,7 @@
  * per sequence (order of first appearance), tokens ascending. A (token, layer) without a row is left
  * absent (NO_EXPERT) and counted in one warning line.
  */
-import { lowerBound } from './numbers.js';
+import { intOf, isNonFiniteText, layerNumberIn, lowerBound, quoteNonFinite } from './numbers.js';
 import { GrowableArray, TraceBuilder } from './builder.js';
 import { displayName, forEachLine } from './lines.js';
 import type { Trace } from './types.js';
@@ -160,8 +160,15 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
     try {
       row = JSON.parse(text);
     } catch (e) {
-      const cut = !text.trimEnd().endsWith('}') && text.trimStart().startsWith('{');
-      throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message})${cut ? '; truncated line?' : ''}`);
+      // NaN / Infinity (Python's json.dumps writes them): quoted, so the field holding one is named below
+      const quoted = quoteNonFinite(text);
+      try {
+        if (quoted === undefined) throw e;
+        row = JSON.parse(quoted);
+      } catch {
+        const cut = !text.trimEnd().endsWith('}') && text.trimStart().startsWith('{');
+        throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message})${cut ? '; truncated line?' : ''}`);
+      }
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw inputErrorAt(file, line, 'expected a JSON object per line');
     const r = row as Record<string, unknown>;
@@ -177,15 +184,18 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
       if (wk !== undefined) throw inputErrorAt(file, line, `has gate weights "${wk}" but the first row (line ${firstLine}) has none; give them on every row, or set fields.weights: false to ignore them`);
     }
 
-    const layer = f.layer === '' || (opts.fileLayers !== undefined && opts.fields?.layer === undefined) ? fileLayer : r[f.layer];
-    if (layer === undefined) throw inputErrorAt(file, line, `missing field "${f.layer}" (the layer)`);
+    const layerField = f.layer === '' || (opts.fileLayers !== undefined && opts.fields?.layer === undefined) ? fileLayer : r[f.layer];
+    if (layerField === undefined) throw inputErrorAt(file, line, `missing field "${f.layer}" (the layer)`);
+    // a number, a decimal string ("3") or a module name holding it ("model.layers.3.mlp.gate")
+    const layer = typeof layerField === 'string' ? layerNumberIn(layerField) : layerField;
     if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 0 || layer >= maxLayers) {
-      throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}, got ${typeof layer === 'number' ? String(layer) : JSON.stringify(layer)}`);
+      throw inputErrorAt(file, line, `"${f.layer}": expected an integer in 0..${maxLayers - 1}${typeof layerField === 'string' ? ' (or a layer name such as "model.layers.3.mlp.gate")' : ''}, got ${typeof layerField === 'number' ? String(layerField) : JSON.stringify(layerField)}`);
     }
-    let token = byOrder ? 0 : r[f.token];
-    if (token === undefined) throw inputErrorAt(file, line, `missing field "${f.token}" (the token position)`);
+    const tokenField = byOrder ? 0 : r[f.token];
+    if (tokenField === undefined) throw inputErrorAt(file, line, `missing field "${f.token}" (the token position)`);
+    let token = typeof tokenField === 'string' ? intOf(tokenField) : tokenField;
     if (typeof token !== 'number' || !Number.isInteger(token) || token < 0) {
-      throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${typeof token === 'number' ? String(token) : JSON.stringify(token)}`);
+      throw inputErrorAt(file, line, `"${f.token}": expected a non-negative integer, got ${typeof tokenField === 'number' ? String(tokenField) : JSON.stringify(tokenField)}`);
     }
     const ex = r[f.experts];
     if (ex === undefined) throw inputErrorAt(file, line, `missing field "${f.experts}" (the expert ids)`);
@@ -236,7 +246,9 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
     const at = rowExperts.length;
     stamp++;
     for (let k = 0; k < topK; k++) {
-      const e = ex[k];
+      const given = ex[k];
+      // an id as a decimal string ("3"), as some loggers write them
+      const e = typeof given === 'string' ? (intOf(given) ?? given) : given;
       if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e >= maxExperts) {
         if (expertsFrom !== '' && typeof e === 'number' && Number.isInteger(e) && e >= maxExperts) {
           throw inputErrorAt(file, line, `"${f.experts}"[${k}]: expert id ${e} is beyond the scenario's model, which has experts 0..${maxExperts - 1}`);
@@ -257,7 +269,9 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
       const wArr = rowWeights.reserve(topK);
       const wat = rowWeights.length;
       for (let k = 0; k < topK; k++) {
-        const v = w[k];
+        const given = w[k];
+        if (isNonFiniteText(given)) throw inputErrorAt(file, line, `"${f.weights}"[${k}]: ${badWeightMessage(given.trim())}`);
+        const v = typeof given === 'string' && given.trim() !== '' && Number.isFinite(Number(given)) ? Number(given) : given;
         if (typeof v !== 'number') throw inputErrorAt(file, line, `"${f.weights}"[${k}]: expected a number, got ${JSON.stringify(v)}`);
         if (!isStorableWeight(v)) throw inputErrorAt(file, line, `"${f.weights}"[${k}]: ${badWeightMessage(String(v))}`);
         wArr[wat + k] = v;

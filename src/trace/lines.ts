@@ -3,10 +3,9 @@
  * callback as a byte range of a Buffer (no string per line unless the caller decodes one), so a
  * 1 GB trace is never held in memory, as one string or as JS objects.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError, inputErrorAt } from '../util/errors.js';
+import { ByteReader, readWhole } from './compressed.js';
 
 /**
  * Called once per line with `buf[start, end)` (no trailing "\n" or "\r") and its 1-based number.
@@ -22,12 +21,13 @@ const CHUNKS_PER_YIELD = 16;
  * Read `path` line by line; resolves with the number of lines read. The file is read with
  * synchronous reads into one reused 1 MiB buffer (the unfinished last line is moved to its front
  * before the next read; the buffer doubles only for a line longer than it), so nothing is
- * allocated per chunk and no read waits on the thread pool.
+ * allocated per chunk and no read waits on the thread pool. A gzip file is decompressed as it
+ * is read (src/trace/compressed.ts); zstd, xz and bzip2 are refused.
  */
 export async function forEachLine(path: string, onLine: LineCallback, label = displayName(path)): Promise<number> {
-  let fd: number;
+  let reader: ByteReader;
   try {
-    fd = openSync(path, 'r');
+    reader = ByteReader.open(path, label);
   } catch (err) {
     throw wrapFsError(err, label);
   }
@@ -43,7 +43,7 @@ export async function forEachLine(path: string, onLine: LineCallback, label = di
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }
-      const n = readSync(fd, buf, have, buf.length - have, null);
+      const n = reader.compressed ? await reader.read(buf, have, buf.length - have) : reader.readPlain(buf, have, buf.length - have);
       const limit = have + n;
       let pos = 0;
       for (let from = have; ; ) {
@@ -69,7 +69,7 @@ export async function forEachLine(path: string, onLine: LineCallback, label = di
   } catch (err) {
     throw wrapFsError(err, label);
   } finally {
-    closeSync(fd);
+    reader.close();
   }
 }
 
@@ -105,9 +105,10 @@ export function excerpt(buf: Buffer, start: number, end: number): string {
 
 /** A whole JSON file (one document, not JSON lines): read, a UTF-8 BOM dropped, parsed; errors name the file. */
 export async function readJsonDocument(path: string, file = displayName(path)): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+  const bytes = await readWhole(path, file).catch((e: unknown) => {
     throw wrapFsError(e, file);
   });
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {

@@ -13,8 +13,9 @@
  * content is an error that says which format to set.
  */
 import { existsSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
+import { compressionOf, decompressToTemp, innerExtension, readHead, requireReadable } from './compressed.js';
 import { z } from 'zod';
 import type { Rng } from '../rng/rng.js';
 import { InputError } from '../util/errors.js';
@@ -27,6 +28,8 @@ import { checkDegenerate } from './degenerate.js';
 import { MISSING_LAYERS_MODES } from './layer-subset.js';
 import { generateSyntheticTrace, syntheticSpecSchema } from './synthetic.js';
 import { importParquet } from './parquet.js';
+import { importSafetensors } from './safetensors.js';
+import { importPt } from './pt.js';
 import { importExpertJson, looksLikeExpertJson } from './expert-json.js';
 import { importSglang, looksLikeSglang } from './sglang.js';
 import { importMoeBeyond, MOE_BEYOND_HEADER } from './moe-beyond.js';
@@ -37,9 +40,9 @@ import { checkReadBack, TraceLimitError } from './checks.js';
 /**
  * The formats table: every importer moesim has, by its `format:` name. `parquet`: FLAME-MoE-Traces layer
  * files; `expert-json`: the per-query JSON of arXiv 2510.05497; `sglang`: SGLang's routed experts responses;
- * `moe-beyond`: MoE-Beyond's per-prompt CSV. Each importer's file cites the schema it reads.
+ * `moe-beyond`: MoE-Beyond's per-prompt CSV; `safetensors`: Hugging Face tensor dumps of router ids or logits; `pt`: the same in a torch.save file. Each importer's file cites the schema it reads.
  */
-export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond'] as const;
+export const TRACE_FORMATS = ['jsonl', 'moesim', 'csv', 'npy', 'parquet', 'expert-json', 'sglang', 'moe-beyond', 'safetensors', 'pt'] as const;
 export type TraceFormat = (typeof TRACE_FORMATS)[number];
 
 export const jsonlFieldsSchema = z.strictObject({
@@ -156,6 +159,9 @@ const EXTENSIONS: Record<string, TraceFormat> = {
   '.npy': 'npy',
   '.npz': 'npy',
   '.parquet': 'parquet',
+  '.safetensors': 'safetensors',
+  '.pt': 'pt',
+  '.pth': 'pt',
 };
 
 /** Files a folder is read for: the known extensions, and .json (the content says which JSON format). */
@@ -166,16 +172,19 @@ const REFINES: Partial<Record<TraceFormat, TraceFormat[]>> = { csv: ['moe-beyond
 
 /** What the first bytes of a file look like, or undefined. */
 export async function sniffFormat(path: string): Promise<TraceFormat | undefined> {
-  const fh = await open(path, 'r').catch((e: unknown) => {
+  // decompressed: a .jsonl.gz is sniffed as JSON lines (a zstd file is refused here, by name)
+  const head = await readHead(path, 4096, displayName(path)).catch((e: unknown) => {
     throw wrapFsError(e, displayName(path));
   });
-  try {
-    const buf = Buffer.alloc(4096);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
-    if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'npy';
+  if (head.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))) return 'npy';
+    if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
+    // a zip: torch.save writes "<name>/data.pkl" first, an .npz holds .npy entries
+    const nameLen = head.length >= 30 ? head.readUInt16LE(26) : 0;
+    return /(^|\/)data\.pkl$/.test(head.toString('utf8', 30, Math.min(head.length, 30 + nameLen))) ? 'pt' : 'npy';
+  }
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return 'parquet';
+  // safetensors: a u64 header length (at most 100 MB: its top bytes are 0), then the JSON header's "{"
+  if (head.length >= 10 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0 && /^\{\s*("|\})/.test(head.toString('latin1', 8, Math.min(head.length, 16)))) return 'safetensors';
     const text = head.toString('utf8').replace(/^\uFEFF/, '');
     if (text.startsWith(CANONICAL_MAGIC) || text.startsWith('# moesim-trace')) return 'moesim';
     const first = text.split('\n', 1)[0].trim();
@@ -186,16 +195,13 @@ export async function sniffFormat(path: string): Promise<TraceFormat | undefined
     if (first.startsWith('{')) return 'jsonl';
     if (/(^|,)\s*token(_id)?\s*(,|$)/.test(first) && /(^|,)\s*expert_?0\s*(,|$)/.test(first)) return 'csv';
     return undefined;
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The format of a file: `format` if given and not auto, else by extension checked against the content. */
 export async function detectFormat(path: string, format: 'auto' | TraceFormat = 'auto'): Promise<TraceFormat> {
   if (format !== 'auto') return format;
   const file = displayName(path);
-  const byExt = EXTENSIONS[extname(path).toLowerCase()];
+  const byExt = EXTENSIONS[innerExtension(path)];
   const byContent = await sniffFormat(path);
   const known = TRACE_FORMATS.join(', ');
   if (byExt !== undefined && byContent !== undefined && byExt !== byContent && !REFINES[byExt]?.includes(byContent)) {
@@ -208,6 +214,9 @@ export async function detectFormat(path: string, format: 'auto' | TraceFormat = 
   }
   return f;
 }
+
+/** Formats whose trace is one file. */
+const ONE_FILE: TraceFormat[] = ['moesim', 'npy', 'safetensors', 'pt'];
 
 /** Read a trace from one file, several CSV files, or a folder of CSV files. */
 export async function readTrace(pathOrPaths: string | string[], opts: TraceReadOptions = {}): Promise<Trace> {
@@ -223,8 +232,8 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
       const dir = paths[0];
       // recursive: a dataset's subject folders (profiling_result/<model>/<benchmark>/<subject>/<n>.json)
       const wanted = opts.mapping !== undefined ? new Set([`.${opts.mapping.format}`]) : FOLDER_EXTENSIONS;
-      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(extname(n).toLowerCase())).sort(naturalCompare);
-      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet or .json)`);
+      const names = (await readdir(dir, { recursive: true })).filter((n) => wanted.has(innerExtension(n))).sort(naturalCompare);
+      if (names.length === 0) throw new InputError(`${displayName(dir)}: no trace files in this folder (expected .jsonl, ${CANONICAL_EXTENSION}, .csv, .npy, .npz, .parquet, .safetensors, .pt or .json, plain or .gz)`);
       paths = names.filter((n) => !n.split(/[\\/]/).some((part) => part.startsWith('.'))).map((n) => join(dir, n));
       fromFolder = displayName(dir);
     }
@@ -244,7 +253,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   );
   if (fromFolder !== undefined && paths.length > 1) {
     // In a folder, a .json is a trace only as a JSON format of its own (expert-json, sglang): one that reads as JSON lines is a document (metadata, a config).
-    formats = formats.map((f, i) => (f === 'jsonl' && extname(paths[i]).toLowerCase() === '.json' ? undefined : f));
+    formats = formats.map((f, i) => (f === 'jsonl' && innerExtension(paths[i]) === '.json' ? undefined : f));
     // A folder's trace is its files of the most common format; the others are named and left out.
     const count = new Map<TraceFormat, number>();
     for (const f of formats) if (f !== undefined) count.set(f, (count.get(f) ?? 0) + 1);
@@ -259,7 +268,7 @@ export async function readTrace(pathOrPaths: string | string[], opts: TraceReadO
   if (paths.length > 1) {
     const other = formats.findIndex((f) => f !== format);
     if (other >= 0) throw new InputError(`${displayName(paths[other])} is ${formats[other]} but ${displayName(paths[0])} is ${format}; a multi-file trace has one format`);
-    if (format === 'moesim' || format === 'npy') throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => f !== 'moesim' && f !== 'npy').join(', ')} traces (e.g. one file per layer or per query) can span several files`);
+    if (ONE_FILE.includes(format)) throw new InputError(`${paths.map(displayName).join(', ')}: a ${format} trace is one file; only ${TRACE_FORMATS.filter((f) => !ONE_FILE.includes(f)).join(', ')} traces (e.g. one file per layer or per query) can span several files`);
   }
   const layers = opts.layers ?? (opts.layer !== undefined ? [opts.layer] : undefined);
   let trace: Trace;
@@ -306,7 +315,7 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       trace = await importGateCsv(paths, { layers, topK: opts.topK, tokensPerSequence: opts.tokensPerSequence, model: opts.model, modelExperts: opts.modelExperts });
       break;
     case 'parquet':
-      trace = await importParquet(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      trace = await importParquetMaybeGz(paths, { layers: layers !== undefined && layers.length === paths.length ? layers : undefined, tokensPerSequence: opts.tokensPerSequence, topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'expert-json':
       trace = await importExpertJson(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
@@ -316,6 +325,12 @@ async function readFormat(format: TraceFormat, paths: string[], opts: TraceReadO
       break;
     case 'moe-beyond':
       trace = await importMoeBeyond(paths, { topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'safetensors':
+      trace = await importSafetensors(paths[0], { topK: opts.topK, modelTopK: opts.modelTopK, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
+      break;
+    case 'pt':
+      trace = await importPt(paths[0], { topK: opts.topK, modelTopK: opts.modelTopK, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model });
       break;
     case 'npy': {
       const npyOpts = { weightsPath: opts.weightsPath, tokensPerSequence: opts.tokensPerSequence, numExperts: opts.numExperts, modelExperts: opts.modelExperts, model: opts.model };
@@ -337,15 +352,39 @@ async function requireRegularFile(path: string): Promise<void> {
 }
 
 async function isZipFile(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch((e: unknown) => {
+  const b = await readHead(path, 4, displayName(path)).catch((e: unknown) => {
     throw wrapFsError(e, displayName(path));
   });
+  return b.length === 4 && b.readUInt32LE(0) === 0x04034b50;
+}
+
+/**
+ * Parquet is read by random access (footer first): a gzip-compressed Parquet file is decompressed,
+ * streaming, to a temporary file of the same name less ".gz", read, and removed.
+ */
+async function importParquetMaybeGz(paths: string[], opts: Parameters<typeof importParquet>[1]): Promise<Trace> {
+  const temps: { path: string; cleanup: () => Promise<void> }[] = [];
   try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    return b.readUInt32LE(0) === 0x04034b50;
+    const real: string[] = [];
+    for (const p of paths) {
+      let c;
+      try {
+        c = compressionOf(p);
+      } catch (e) {
+        throw wrapFsError(e, displayName(p));
+      }
+      requireReadable(c, displayName(p));
+      if (c === 'gzip') {
+        const t = await decompressToTemp(p, displayName(p));
+        temps.push(t);
+        real.push(t.path);
+      } else real.push(p);
+    }
+    const trace = await importParquet(real, opts);
+    if (temps.length > 0) trace.source.path = paths.length === 1 ? paths[0] : paths.join(',');
+    return trace;
   } finally {
-    await fh.close();
+    for (const t of temps) await t.cleanup();
   }
 }
 

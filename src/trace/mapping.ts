@@ -18,10 +18,11 @@
  * parsed whole, one file at a time.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { layerFromFileName } from './jsonl.js';
+import { fileStem } from './compressed.js';
+import { isNonFiniteText, layerNumberIn, quoteNonFinite } from './numbers.js';
 import { displayName, forEachLine, readJsonDocument, wrapFsError } from './lines.js';
 import { splitCsv } from './moe-beyond.js';
 import { RowCollector } from './rows.js';
@@ -77,19 +78,27 @@ function parseList(cell: unknown): unknown {
     try {
       return JSON.parse(s);
     } catch {
-      return undefined;
+      // [NaN, 0.5] as Python writes it: the NaN quoted, for numbers() and the row check to name it
+      const quoted = quoteNonFinite(s);
+      try {
+        return quoted === undefined ? undefined : JSON.parse(quoted);
+      } catch {
+        return undefined;
+      }
     }
   }
   if (s === '') return [];
-  return s.split(/[\s,;|]+/).map(Number);
+  // the items as text: numbers() reads them (and lets "nan" / "inf" through for the row check to refuse)
+  return s.split(/[\s,;|]+/);
 }
 
 function numbers(v: unknown): number[] | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: number[] = [];
   for (const x of v) {
-    const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : Number.NaN;
-    if (Number.isNaN(n)) return undefined;
+    const n = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x.trim().replace(/^[+-]?inf$/i, (t) => `${t.startsWith('-') ? '-' : ''}Infinity`)) : Number.NaN;
+    // a NaN written as text ("nan", "NaN") goes on, for the row check to refuse it by its field and line
+    if (Number.isNaN(n) && !isNonFiniteText(x)) return undefined;
     out.push(n);
   }
   return out;
@@ -100,7 +109,7 @@ export async function importMapped(paths: string[], m: TraceMapping, opts: Mappe
   const rows = new RowCollector({ topK: opts.topK, numExperts: opts.numExperts, modelExperts: opts.modelExperts, positions: m.position === 'order' || m.rowHolds === 'sequence' ? 'order' : 'given' });
   for (const path of paths) {
     const file = displayName(path);
-    const stem = basename(path, extname(path));
+    const stem = fileStem(path);
     const fileLayer = layerFromFileName(path);
     const get = (row: Record<string, unknown>, key: string, line: number | undefined, what: string): unknown => {
       if (!(key in row)) throw inputErrorAt(file, line, `no ${what} "${key}" (the mapping's ${what === 'column' ? 'columns' : 'keys'}: the row has ${Object.keys(row).slice(0, 12).map((k) => `"${k}"`).join(', ')})`);
@@ -119,7 +128,7 @@ export async function importMapped(paths: string[], m: TraceMapping, opts: Mappe
           layer = fileLayer;
         } else if (m.layer !== undefined) {
           const v = get(row, m.layer, line, what);
-          layer = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+          layer = typeof v === 'number' ? v : typeof v === 'string' ? (layerNumberIn(v) ?? Number.NaN) : Number.NaN;
           if (Number.isNaN(layer)) throw inputErrorAt(file, line, `"${m.layer}": expected a layer number, got ${JSON.stringify(v)}`);
         }
       }
@@ -180,13 +189,21 @@ export async function importMapped(paths: string[], m: TraceMapping, opts: Mappe
       });
     } else if (m.format === 'jsonl') {
       await forEachLine(path, (buf, start, end, line) => {
-        const text = buf.toString('utf8', start, end).trim();
+        let text = buf.toString('utf8', start, end).trim();
+        if (line === 1) text = text.replace(/^\uFEFF/, '');
         if (text === '') return;
         let row: unknown;
         try {
           row = JSON.parse(text);
         } catch (e) {
-          throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message})`);
+          // NaN / Infinity (Python's json.dumps writes them): quoted, for the row check to name the field
+          const quoted = quoteNonFinite(text);
+          try {
+            if (quoted === undefined) throw e;
+            row = JSON.parse(quoted);
+          } catch {
+            throw inputErrorAt(file, line, `invalid JSON (${(e as Error).message})`);
+          }
         }
         if (typeof row !== 'object' || row === null || Array.isArray(row)) throw inputErrorAt(file, line, 'expected a JSON object per line');
         emit(row as Record<string, unknown>, line, 'key');

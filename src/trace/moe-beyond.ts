@@ -12,9 +12,9 @@
  * A file (and batch row) is a sequence: `prompt_1002` (`prompt_1002/b1` for batch row 1). Streamed line by
  * line; a file's rows are held until it ends (one prompt).
  */
-import { basename, extname } from 'node:path';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
+import { fileStem } from './compressed.js';
 import { displayName, forEachLine } from './lines.js';
 import type { Trace } from './types.js';
 
@@ -80,7 +80,7 @@ export async function importMoeBeyond(paths: string[], opts: MoeBeyondImportOpti
   let firstFile = '';
   for (const path of paths) {
     const file = displayName(path);
-    const stem = basename(path, extname(path)).replace(/_data$/, '');
+    const stem = fileStem(path).replace(/_data$/, '');
     const seqs = new Map<number, SeqRows>();
     await forEachLine(path, (buf, start, end, line) => {
       let text = buf.toString('utf8', start, end);
@@ -93,13 +93,16 @@ export async function importMoeBeyond(paths: string[], opts: MoeBeyondImportOpti
       if (text.trim() === '') return;
       const f = splitCsv(text);
       if (f === undefined || f.length !== 4) throw inputErrorAt(file, line, `expected 4 fields (Layer ID, Batch Number, Token, Activated Expert IDs), got ${f === undefined ? 'an unterminated quote' : f.length}`);
+      f[0] = f[0].trim();
+      f[1] = f[1].trim();
       const layer = Number(f[0]);
       if (!/^\d+$/.test(f[0]) || layer > 0xfffe) throw inputErrorAt(file, line, `"Layer ID": expected a layer number, got "${f[0]}"`);
       if (!/^\d+$/.test(f[1])) throw inputErrorAt(file, line, `"Batch Number": expected a non-negative integer, got "${f[1]}"`);
       const batch = Number(f[1]);
-      const m = /^\s*\[([\d,\s]*)\]\s*$/.exec(f[3]);
+      // ids as numbers, or quoted ("['8', '26']": a Python list of strings)
+      const m = /^\s*\[((?:\s*(?:\d+|'\d+'|"\d+")\s*,?)*)\]\s*$/.exec(f[3]);
       if (m === null) throw inputErrorAt(file, line, `"Activated Expert IDs": expected a list like "[8, 26, 56]", got "${f[3].slice(0, 40)}"`);
-      const ids = m[1].split(',').map((x) => x.trim()).filter((x) => x !== '').map(Number);
+      const ids = m[1].split(',').map((x) => x.trim().replace(/^['"](.*)['"]$/, '$1')).filter((x) => x !== '').map(Number);
       if (ids.length === 0) throw inputErrorAt(file, line, '"Activated Expert IDs": empty list');
       if (topK < 0) topK = ids.length;
       if (ids.length !== topK) throw inputErrorAt(file, line, `"Activated Expert IDs" has ${ids.length} experts, expected ${topK} (${opts.topK !== undefined ? 'topK option' : 'as the first row'})`);

@@ -13,7 +13,8 @@
  * directory are parsed here; deflated entries are inflated with node:zlib. A .npy file is read in
  * chunks and converted as it goes; an .npz file is read whole (it is binary and compact).
  */
-import { open, readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { ByteReader, readWhole } from './compressed.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -98,7 +99,7 @@ function checkLayout(h: NpyHeader, file: string, what: string): void {
 }
 
 /** Read element i of a raw little-endian array as a number. */
-function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => number {
+export function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => number {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const n = h.itemBytes;
   switch (`${h.kind}${n}`) {
@@ -138,7 +139,7 @@ export function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-interface Shape3 {
+export interface Shape3 {
   tokens: number;
   layers: number;
   k: number;
@@ -156,7 +157,7 @@ function shape3(h: NpyHeader, file: string, what: string): Shape3 {
 }
 
 /** State that converts expert ids into a Uint16Array, chunk by chunk, validating as it goes. */
-class ExpertConverter {
+export class ExpertConverter {
   maxExpert = -1;
   absent = 0;
   constructor(
@@ -215,42 +216,61 @@ function checkFloatDtype(h: NpyHeader, file: string): void {
 /** Import a .npy experts array (read in chunks), with optional weights from another .npy. */
 export async function importNpy(path: string, opts: NpyImportOptions = {}): Promise<Trace> {
   const file = displayName(path);
-  const fh = await open(path, 'r').catch((e: unknown) => {
-    throw wrapFsError(e, file);
-  });
+  let fh: ByteReader;
   try {
-    const head = Buffer.alloc(65536 + 12);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const h = parseNpyHeader(head.subarray(0, bytesRead), file);
+    fh = ByteReader.open(path, file);
+  } catch (e) {
+    throw wrapFsError(e, file);
+  }
+  try {
+    // read front to back (a .npy.gz is decompressed as it goes): the fixed part, then the header dict
+    const head = Buffer.alloc(12);
+    const got0 = await fh.read(head, 0, 12);
+    if (got0 < 10 || !head.subarray(0, 6).equals(MAGIC)) parseNpyHeader(head.subarray(0, got0), file);
+    const v1 = head[6] === 1;
+    const headerEnd = v1 ? 10 + head.readUInt16LE(8) : got0 < 12 ? got0 : 12 + head.readUInt32LE(8);
+    if (headerEnd > (1 << 24)) throw inputErrorAt(file, undefined, `.npy header of ${headerEnd} bytes (more than 16 MiB: not a routing array)`);
+    const whole = Buffer.alloc(Math.max(headerEnd, got0));
+    head.copy(whole, 0, 0, got0);
+    const gotH = got0 + (headerEnd > got0 ? await fh.read(whole, got0, headerEnd - got0) : 0);
+    const h = parseNpyHeader(whole.subarray(0, gotH), file);
     checkIntegerDtype(h, file);
     checkLayout(h, file, 'experts');
     const s = shape3(h, file, 'experts');
     const total = s.tokens * s.layers * s.k;
-    const size = (await fh.stat()).size;
-    if (size < h.dataOffset + total * h.itemBytes) throw inputErrorAt(file, undefined, `truncated: shape (${h.shape.join(', ')}) needs ${total * h.itemBytes} data bytes, the file has ${size - h.dataOffset}`);
+    // a v1 header read 2 bytes past its dict: those are data
+    const carry = gotH - h.dataOffset;
+    if (!fh.compressed) {
+      const size = (await stat(path)).size;
+      if (size < h.dataOffset + total * h.itemBytes) throw inputErrorAt(file, undefined, `truncated: shape (${h.shape.join(', ')}) needs ${total * h.itemBytes} data bytes, the file has ${size - h.dataOffset}`);
+    }
     const experts = new Uint16Array(total);
     const conv = new ExpertConverter(experts, s.k, s.layers * s.k, opts.numExperts ?? NO_EXPERT, file, opts.modelExperts);
     const groupBytes = s.k * h.itemBytes;
     const chunkGroups = Math.max(1, Math.floor((4 << 20) / groupBytes));
     const chunk = Buffer.alloc(chunkGroups * groupBytes);
+    let carried = carry;
     for (let g = 0; g < total / s.k; g += chunkGroups) {
       const groups = Math.min(chunkGroups, total / s.k - g);
       const bytes = groups * groupBytes;
-      const { bytesRead: got } = await fh.read(chunk, 0, bytes, h.dataOffset + g * groupBytes);
-      if (got !== bytes) throw inputErrorAt(file, undefined, 'truncated data');
+      const pre = Math.min(carried, bytes);
+      if (pre > 0) whole.copy(chunk, 0, h.dataOffset + carry - carried, h.dataOffset + carry - carried + pre);
+      carried -= pre;
+      const got = pre + (bytes > pre ? await fh.read(chunk, pre, bytes - pre) : 0);
+      if (got !== bytes) throw inputErrorAt(file, undefined, `truncated: shape (${h.shape.join(', ')}) needs ${total * h.itemBytes} data bytes, the file has ${g * groupBytes + got}`);
       conv.convert(h, chunk.subarray(0, bytes), g * s.k, groups * s.k);
     }
     let weights: Float32Array | undefined;
     if (opts.weightsPath !== undefined) {
       const wfile = displayName(opts.weightsPath);
-      const wbytes = await readFile(opts.weightsPath).catch((e: unknown) => {
+      const wbytes = await readWhole(opts.weightsPath, wfile).catch((e: unknown) => {
         throw wrapFsError(e, wfile);
       });
       weights = decodeWeights({ header: parseNpyHeader(wbytes, wfile), data: wbytes }, s, wfile, h.shape);
     }
     return finish(experts, weights, s, conv, undefined, opts, path, 'npy');
   } finally {
-    await fh.close();
+    fh.close();
   }
 }
 
@@ -275,7 +295,7 @@ function decodeWeights(arr: DecodedArray, s: Shape3, file: string, expertShape: 
   return w;
 }
 
-function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string, ids?: string[]): Trace {
+export function finish(experts: Uint16Array, weights: Float32Array | undefined, s: Shape3, conv: ExpertConverter, lengths: number[] | undefined, opts: NpyImportOptions, path: string, format: string, ids?: string[]): Trace {
   const file = displayName(path);
   if (opts.layerIds !== undefined && opts.layerIds.length !== s.layers) throw inputErrorAt(file, undefined, `layerIds has ${opts.layerIds.length} entries but the array has ${s.layers} layers`);
   const b = new TraceBuilder({ numLayers: s.layers, topK: s.k, initialTokens: 16 });
@@ -327,6 +347,16 @@ export interface ZipEntry {
 
 /** The entries of a zip file, from its central directory (zip64 sizes/offsets supported). */
 export function listZipEntries(zip: Buffer, file: string): ZipEntry[] {
+  try {
+    return listZipEntriesUnchecked(zip, file);
+  } catch (e) {
+    // a record pointing outside the file (a zip64 locator, an extra field): a corrupt archive, said in one line
+    if (e instanceof RangeError) throw inputErrorAt(file, undefined, 'corrupt zip: a directory record points outside the file');
+    throw e;
+  }
+}
+
+function listZipEntriesUnchecked(zip: Buffer, file: string): ZipEntry[] {
   const minEocd = 22;
   let eocd = -1;
   for (let i = zip.length - minEocd; i >= Math.max(0, zip.length - minEocd - 65535); i--) {
@@ -406,14 +436,14 @@ export function readZipEntry(zip: Buffer, e: ZipEntry, file: string): Buffer {
   return out;
 }
 
-const EXPERT_ENTRIES = ['experts', 'ids', 'topk_ids', 'expert_ids'];
-const WEIGHT_ENTRIES = ['weights', 'topk_weights', 'gating_probs'];
-const LENGTH_ENTRIES = ['lengths', 'seq_lens', 'sequence_lengths'];
+export const EXPERT_ENTRIES = ['experts', 'ids', 'topk_ids', 'expert_ids'];
+export const WEIGHT_ENTRIES = ['weights', 'topk_weights', 'gating_probs'];
+export const LENGTH_ENTRIES = ['lengths', 'seq_lens', 'sequence_lengths'];
 
 /** Import an .npz archive with an experts array and optional weights and lengths. */
 export async function importNpz(path: string, opts: NpyImportOptions = {}): Promise<Trace> {
   const file = displayName(path);
-  const zip = await readFile(path).catch((e: unknown) => {
+  const zip = await readWhole(path, file).catch((e: unknown) => {
     throw wrapFsError(e, file);
   });
   const entries = listZipEntries(zip, file);

@@ -113,3 +113,37 @@ export function lowerBound(a: Float64Array, v: number): number {
   }
   return lo;
 }
+
+/**
+ * The layer number a module or tensor name holds: "model.layers.3.mlp.gate" -> 3, "layer_3" -> 3,
+ * "blk.7.ffn_gate_inp" -> 7, "router_logits.12" -> 12 (a number after layer/layers/block/blk/h, else a
+ * number standing alone between separators); a plain "3" -> 3; undefined when there is none.
+ */
+export function layerNumberIn(name: string): number | undefined {
+  const s = name.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = /(?:^|[._/\-\s])(?:layers?|blocks?|blk|h)[._/\-]?(\d+)(?=$|[._/\-\s])/i.exec(s) ?? /(?:^|[._/\-\s])(\d+)(?=$|[._/\-\s])/.exec(s);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** A non-negative integer given as a number or as a decimal string ("3", " 3 "), else undefined. */
+export function intOf(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/**
+ * A JSON text with the non-standard tokens NaN, Infinity and -Infinity (Python's json.dumps writes them
+ * for float nan / inf) quoted as strings, so the row parses and the importer can name the field holding
+ * one; undefined when there is none to quote.
+ */
+export function quoteNonFinite(text: string): string | undefined {
+  const out = text.replace(/([:,[]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, '$1"$2"');
+  return out === text ? undefined : out;
+}
+
+/** "NaN", "Infinity", "-Infinity", "nan", "inf" as text: a number that is not finite. */
+export function isNonFiniteText(v: unknown): v is string {
+  return typeof v === 'string' && /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(v);
+}

@@ -15,7 +15,7 @@
  * `prompt_tokens + completion_tokens - 1` tokens when meta_info has them, else from `numLayers`
  * (the model's num_hidden_layers). No gate weights are returned by SGLang.
  */
-import { open } from 'node:fs/promises';
+import { readHead } from './compressed.js';
 import { inputErrorAt } from '../util/errors.js';
 import { TraceBuilder } from './builder.js';
 import { displayName, forEachLine, readJsonDocument, wrapFsError } from './lines.js';
@@ -137,6 +137,8 @@ export async function importSglang(paths: string[], opts: SglangImportOptions = 
       continue;
     }
     await forEachLine(path, (buf, start, end, line) => {
+      // a UTF-8 byte-order mark before the first response
+      if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
       let s = start;
       while (s < end && (buf[s] === 32 || buf[s] === 9 || buf[s] === 13)) s++;
       if (s === end) return;
@@ -160,14 +162,8 @@ export async function importSglang(paths: string[], opts: SglangImportOptions = 
 }
 
 async function firstChar(path: string, file: string): Promise<string> {
-  const fh = await open(path, 'r').catch((e: unknown) => {
+  const buf = await readHead(path, 256, file).catch((e: unknown) => {
     throw wrapFsError(e, file);
   });
-  try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, 256, 0);
-    return buf.toString('utf8', 0, bytesRead).replace(/^\uFEFF/, '').trimStart().slice(0, 1);
-  } finally {
-    await fh.close();
-  }
+  return buf.toString('utf8').replace(/^\uFEFF/, '').trimStart().slice(0, 1);
 }

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { moesim } from '../helpers/cli.js';
-import { flameParquet } from '../trace/helpers.js';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { encodeZip } from '../../src/trace/npy.js';
+import { encodeSafetensors } from '../../src/trace/safetensors.js';
+import { FLAME, flameParquet, MIXTRAL } from '../trace/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moesim-formats-'));
 const put = (rel: string, data: string | Buffer): string => {
@@ -66,5 +70,46 @@ describe('trace convert, one command per public format (README Traces)', () => {
     const r = moesim(['trace', 'convert', join(dir, 'training_data_eamc'), '-o', join(dir, 'v2-lite.moesim')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/4 tokens, 2 sequences, 2 layers/);
+  });
+});
+
+describe('trace convert, tensor dumps and compressed logs (README Traces > Tensor dumps and compressed logs)', () => {
+  it('gzip: a .jsonl.gz and a folder of .csv.gz layer files', () => {
+    const r = moesim(['trace', 'convert', put('gz/humaneval-decode.jsonl.gz', gzipSync(readFileSync(MIXTRAL))), '-o', join(dir, 'mixtral.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/338 tokens, .* 32 layers, 8 experts, top-2/);
+    FLAME.forEach((f, i) => put(`flame-gz/encoder-layer${i + 2}.csv.gz`, gzipSync(readFileSync(f))));
+    const c = moesim(['trace', 'convert', join(dir, 'flame-gz'), '--tokens-per-sequence', '64', '-o', join(dir, 'flame-gz.moesim')]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout + c.stderr).toMatch(/2048 tokens, 32 sequences, 3 layers, 64 experts, top-6/);
+  });
+
+  it('zstd is refused in one line, exit 2', () => {
+    const r = moesim(['trace', 'convert', put('r.jsonl.zst', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0])), '-o', join(dir, 'z.moesim')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('moesim: r.jsonl.zst: zstd-compressed: decompress with `zstd -d` first');
+  });
+
+  it('safetensors: ids, and dense router logits with --top-k', () => {
+    const ids = new Uint8Array(new BigInt64Array([0, 1, 2, 3, 4, 5, 6, 7].map(BigInt)).buffer);
+    const r = moesim(['trace', 'convert', put('topk.safetensors', encodeSafetensors([{ name: 'experts', dtype: 'I64', shape: [2, 2, 2], data: ids }])), '-o', join(dir, 'topk.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/2 tokens, 1 sequence, 2 layers, 8 experts, top-2/);
+    const logits = (seed: number) => new Uint8Array(new Float32Array(Array.from({ length: 3 * 8 }, (_, i) => ((i * 7 + seed) % 11) / 3)).buffer);
+    const f = put('router_logits.safetensors', encodeSafetensors([0, 1, 2, 3].map((l) => ({ name: `model.layers.${l}.mlp.gate`, dtype: 'F32', shape: [3, 8], data: logits(l) }))));
+    const d = moesim(['trace', 'convert', f, '--top-k', '2', '-o', join(dir, 'routes.moesim')]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout + d.stderr).toMatch(/3 tokens, 1 sequence, 4 layers, 8 experts, top-2/);
+  });
+
+  it('torch.save .pt: {"router_logits": (layer 0, layer 1)} with --top-k', () => {
+    // the pickle CPython's protocol-2 Pickler writes for this dict of a tuple of two float32 [2, 4] tensors
+    const t = (key: string) => `ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00${key}X\x03\x00\x00\x00cpuK\x08tQK\x00K\x02K\x04\x86K\x04K\x01\x86\x89ccollections\nOrderedDict\n)RtR`;
+    const pkl = Buffer.from(`\x80\x02}X\x0d\x00\x00\x00router_logits${t('0')}${t('1')}\x86s.`, 'latin1');
+    const store = (v: number[]) => Buffer.from(new Float32Array(v).buffer);
+    const zip = encodeZip([{ name: 'archive/data.pkl', bytes: pkl }, { name: 'archive/byteorder', bytes: Buffer.from('little') }, { name: 'archive/data/0', bytes: store([0, 9, 1, 0, 3, 0, 0, 4]) }, { name: 'archive/data/1', bytes: store([7, 0, 0, 1, 0, 0, 8, 0]) }], false);
+    const r = moesim(['trace', 'convert', put('router_logits.pt', zip), '--top-k', '2', '-o', join(dir, 'pt.moesim')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/2 tokens, 1 sequence, 2 layers, 4 experts, top-2/);
   });
 });

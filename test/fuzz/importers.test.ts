@@ -10,7 +10,9 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrace, type TraceFormat } from '../../src/trace/load.js';
 import { readCanonical, writeCanonical } from '../../src/trace/canonical.js';
-import { writeNpy, writeNpz } from '../../src/trace/npy.js';
+import { encodeZip, writeNpy, writeNpz } from '../../src/trace/npy.js';
+import { encodeSafetensors } from '../../src/trace/safetensors.js';
+import { gzipSync } from 'node:zlib';
 import { loadScenarioFile } from '../../src/scenario/load.js';
 import type { Trace } from '../../src/trace/types.js';
 import { InputError } from '../../src/util/errors.js';
@@ -129,8 +131,31 @@ describe('fuzz: trace importers (seeded, bounded)', () => {
     await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => contract(mutate(npzSeed, ms), '.npz')), params(25));
   });
 
+  it('safetensors, torch.save .pt and gzip: mutations of valid files', async () => {
+    const t = await readTrace(MIXTRAL);
+    const T = 6;
+    const stride = t.numLayers * t.topK;
+    const ids = new Int32Array(Array.from(t.experts.subarray(0, T * stride)));
+    const st = encodeSafetensors([
+      { name: 'experts', dtype: 'I32', shape: [T, t.numLayers, t.topK], data: new Uint8Array(ids.buffer) },
+      { name: 'weights', dtype: 'F32', shape: [T, t.numLayers, t.topK], data: new Uint8Array((t.weights as Float32Array).slice(0, T * stride).buffer) },
+    ]);
+    const headerMutation = fc.oneof(mutation, mutation.map((m) => ({ ...m, at: m.at % 200 })));
+    await fc.assert(fc.asyncProperty(fc.array(headerMutation, { minLength: 1, maxLength: 3 }), (ms) => contract(mutate(st, ms), '.safetensors')), params(30));
+    // a torch.save archive of {"experts": tensor}: the pickle CPython writes, stored zip
+    // BININT1, or BININT2 for 256..65535 (as CPython picks)
+    const K = (v: number): string => (v < 256 ? `K${String.fromCharCode(v)}` : `M${String.fromCharCode(v & 0xff, v >> 8)}`);
+    const pkl = Buffer.from(`\x80\x02}q\x00X\x07\x00\x00\x00expertsq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02((X\x07\x00\x00\x00storageq\x03ctorch\nIntStorage\nq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06${K(T * stride)}tq\x07Q${K(0)}${K(T)}${K(t.numLayers)}${K(t.topK)}\x87q\x08${K(stride)}${K(t.topK)}${K(1)}\x87q\x09\x89ccollections\nOrderedDict\nq\x0a)Rq\x0btq\x0cRq\x0ds.`, 'latin1');
+    const pt = encodeZip([{ name: 'archive/data.pkl', bytes: pkl }, { name: 'archive/byteorder', bytes: Buffer.from('little') }, { name: 'archive/data/0', bytes: Buffer.from(ids.buffer) }], false);
+    writeFileSync(join(dir, 'seed.pt'), pt);
+    expect((await readTrace(join(dir, 'seed.pt'))).tokens).toBe(T);
+    await fc.assert(fc.asyncProperty(fc.array(headerMutation, { minLength: 1, maxLength: 3 }), (ms) => contract(mutate(pt, ms), '.pt')), params(30));
+    const gz = gzipSync(Buffer.from(jsonlSeed));
+    await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => contract(mutate(gz, ms), '.jsonl.gz')), params(30));
+  });
+
   it('random bytes in every format', async () => {
-    for (const [ext, format] of [['.jsonl', 'jsonl'], ['.csv', 'csv'], ['.moesim', 'moesim'], ['.npy', 'npy'], ['.bin', undefined]] as const) {
+    for (const [ext, format] of [['.jsonl', 'jsonl'], ['.csv', 'csv'], ['.moesim', 'moesim'], ['.npy', 'npy'], ['.safetensors', 'safetensors'], ['.pt', 'pt'], ['.bin', undefined]] as const) {
       await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), (b) => contract(Buffer.from(b), ext, format)), params(20));
     }
   });

@@ -82,7 +82,7 @@ describe('loadTrace', () => {
     await expect(readTrace(p)).rejects.toThrow('wrong.csv: the extension says csv but the content looks like jsonl; set format: jsonl (or csv) to say which');
     const q = join(dir, 'mystery.dat');
     writeFileSync(q, 'hello\n');
-    await expect(readTrace(q)).rejects.toThrow('mystery.dat: cannot tell the trace format (extension ".dat", unrecognised content); set format: jsonl, moesim, csv, npy, parquet, expert-json, sglang, moe-beyond');
+    await expect(readTrace(q)).rejects.toThrow('mystery.dat: cannot tell the trace format (extension ".dat", unrecognised content); set format: jsonl, moesim, csv, npy, parquet, expert-json, sglang, moe-beyond, safetensors, pt');
     // an explicit format wins
     await expect(readTrace(p, { format: 'jsonl' })).resolves.toMatchObject({ tokens: 338 });
   });

@@ -206,3 +206,18 @@ describe('NumPy importer', () => {
     await expect(importNpz(write('notzip.npz', Buffer.from('not a zip at all, definitely not')))).rejects.toThrow(/^notzip\.npz: not a zip\/\.npz file/);
   });
 });
+
+describe('zip directory bounds', () => {
+  it('a zip64 locator pointing outside the file is one line, not a RangeError', async () => {
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(1000000n, 8);
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(0xffff, 10);
+    eocd.writeUInt32LE(0xffffffff, 16);
+    const p = join(dir, 'z64.npz');
+    writeFileSync(p, Buffer.concat([Buffer.from('PK\x03\x04'), loc, eocd]));
+    await expect(importNpz(p)).rejects.toThrow(/^z64\.npz: corrupt zip: a directory record points outside the file$/);
+  });
+});
