@@ -56,7 +56,10 @@ export function fmtSize(bytes: number): string {
 
 /** One line: "hidden 256, intermediate 896 (1/16 of 4096 x 14336), 256 experts x 2.6 MiB = 672.0 MiB fp32". */
 export function describeScaled(s: ScaledModel, original: MoeModel): string {
-  const of = s.chosen === 'fits-unscaled' ? 'unscaled' : `1/${+s.factor.toFixed(2)} of ${original.hiddenSize} x ${original.expertIntermediateSize}`;
+  // The intermediate size's own factor where it does not follow the hidden size's (--hidden and --intermediate both given).
+  const fi = original.expertIntermediateSize / s.shape.intermediateSize;
+  const factors = Math.abs(fi / s.factor - 1) < 0.01 ? `1/${+s.factor.toFixed(2)}` : `1/${+s.factor.toFixed(2)} x 1/${+fi.toFixed(2)}`;
+  const of = s.chosen === 'fits-unscaled' ? 'unscaled' : `${factors} of ${original.hiddenSize} x ${original.expertIntermediateSize}`;
   return (
     `hidden ${s.shape.hiddenSize}, expert intermediate ${s.shape.intermediateSize} (${of}), ` +
     `${s.numExpertsTotal} experts x ${fmtSize(s.expertBytes)} = ${fmtSize(s.hostBytes)} ${s.dtype} on the host, ` +

@@ -42,8 +42,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('out', { type: 'string', describe: 'also write the RunResult JSON to this file' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report into reports/<scenario name>/run/ (--no-report: do not)' })
       .option('report-dir', { type: 'string', describe: 'write the report here instead of reports/<scenario name>/run/' })
-      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a field: path=value (e.g. hardware.link.bandwidthGBps=32 or policies[*].cache.perLayer=2); repeatable' })
-      .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list; repeatable or comma-separated" })
+      .option('set', { type: 'string', array: true, nargs: 1, describe: "override a field: path=value, a YAML scalar or flow mapping (e.g. hardware.link.bandwidthGBps=32, policies[*].cache.perLayer=2 or 'policies[0].cache={gib: 18}'); repeatable" })
+      .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list, or a kind only one policy has; repeatable or comma-separated" })
       .option('seed', { type: 'string', describe: 'override the scenario seed' })
       .option('jobs', {
         type: 'number',

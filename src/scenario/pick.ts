@@ -14,7 +14,7 @@ export function pickPolicyIndices(policies: ReadonlyArray<{ kind: string; label?
       const ofKind = policies.map((p, i) => (p.kind === name ? i : -1)).filter((i) => i >= 0);
       if (ofKind.length === 1) found = ofKind;
       else {
-        const known = policies.map((p, i) => `${i}: ${p.label ?? p.kind}`).join(', ');
+        const known = policies.map((p, i) => `${i}: "${printed[i] ?? p.label ?? p.kind}"`).join(', ');
         throw new InputError(`--policy ${name}: ${ofKind.length > 1 ? `${ofKind.length} policies are ${name}; name one by label or index` : 'no such policy'} in ${file}; it has ${known}`);
       }
     }

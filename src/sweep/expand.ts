@@ -363,8 +363,34 @@ export function parseShard(text: string): { index: number; count: number } {
 export { canonicalJson };
 
 /**
+ * Splits `v1,v2,...` at the commas outside YAML flow collections and quotes, so that one value may be
+ * a flow mapping or list (`{preset: rtx-4090, gpu: {memoryGiB: 20}}`, `[1, 2]`). One pass, no regex.
+ */
+function splitTopLevel(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== '') {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && depth > 0) depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
+/**
  * `--set path=v1,v2,...`: values are YAML scalars (16 -> number, true -> boolean, rtx-4090 -> string);
- * `path=[...]` is one YAML list, for values that hold commas (`policies[0].cache=[{perLayer: 2}, {gib: 4}]`).
+ * `path=[...]` is one YAML list, for values that hold commas (`policies[0].cache=[{perLayer: 2}, {gib: 4}]`);
+ * a comma inside a flow mapping or quotes does not separate values (`hardware={preset: rtx-4090, gpu: {memoryGiB: 20}}` is one).
  */
 export function parseSetOption(text: string, parseYaml: (s: string) => unknown): GridAxis {
   const eq = text.indexOf('=');
@@ -382,7 +408,7 @@ export function parseSetOption(text: string, parseYaml: (s: string) => unknown):
     if (!Array.isArray(parsed)) throw new InputError(`--set ${path}: expected a YAML list, got ${rhs}`);
     values = parsed;
   } else {
-    values = rhs === '' ? [] : rhs.split(',').map((v) => {
+    values = rhs === '' ? [] : splitTopLevel(rhs).map((v) => {
       try {
         return parseYaml(v.trim());
       } catch {

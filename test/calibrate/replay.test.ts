@@ -289,7 +289,7 @@ describe('bad input', () => {
   });
 
   it('an unknown --policy lists the scenario\'s policies', async () => {
-    expect(await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', policies: ['arc'], ...TINY }))).toMatch(/^--policy arc: no such policy in .*bad\.yaml; it has 0: lru, 1: lfu, 2: static, 3: belady, 4: lru-global, 5: none, 6: pregated, 7: expertflow$/);
+    expect(await err(setupReplay({ scenarioFile: scenario(), backend: 'cpu', policies: ['arc'], ...TINY }))).toMatch(/^--policy arc: no such policy in .*bad\.yaml; it has 0: "lru, 2\/layer", 1: "lfu, 2\/layer", 2: "static, 3\/layer", 3: "belady, 2\/layer", 4: "lru-global", 5: "none", 6: "pregated", 7: "expertflow"$/);
   });
 });
 

@@ -68,6 +68,6 @@ describe('CLI conveniences', () => {
     expect(many.code).toBe(2);
     expect(many.stderr).toMatch(/run takes one value \(moesim sweep runs several\)/);
     const bad = moesim(['run', 'scenarios/quickstart.yaml', '--no-report', '--policy', '9']);
-    expect(bad.stderr).toMatch(/--policy 9: no such policy .* it has 0: none, 1: static/);
+    expect(bad.stderr).toMatch(/--policy 9: no such policy .* it has 0: "none", 1: "static, 4\/layer", 2: "lru, 4\/layer"/);
   });
 });

@@ -97,6 +97,11 @@ describe('expandSweep', () => {
     expect(parseSetOption('hardware.preset=rtx-4090,h100-sxm', parse).values).toEqual(['rtx-4090', 'h100-sxm']);
     expect(parseSetOption('policies[1].cache=[{perLayer: 2}, {gib: 4}]', parse).values).toEqual([{ perLayer: 2 }, { gib: 4 }]);
     expect(() => parseSetOption('nothing', parse)).toThrow(/--set: expected path=v1,v2/);
+    // A comma inside a flow mapping, a nested list or quotes does not separate values.
+    expect(parseSetOption('hardware={preset: rtx-4090, gpu: {memoryGiB: 20}}', parse).values).toEqual([{ preset: 'rtx-4090', gpu: { memoryGiB: 20 } }]);
+    expect(parseSetOption('policies[1].cache={perLayer: 2},{gib: 4, hbm: false}', parse).values).toEqual([{ perLayer: 2 }, { gib: 4, hbm: false }]);
+    expect(parseSetOption('policies[0].profile={a: [1, 2]}', parse).values).toEqual([{ a: [1, 2] }]);
+    expect(parseSetOption('name="a,b",c', parse).values).toEqual(['a,b', 'c']);
     const s = expandSweep(grid({ 'workload.batchSize': [1, 2] }), { set: [{ path: 'workload.batchSize', values: [4] }, { path: 'hardware.link.bandwidthGBps', values: [8, 16] }] });
     expect(s.points.map((p) => p.assignments)).toEqual([
       { 'workload.batchSize': 4, 'hardware.link.bandwidthGBps': 8 },
