@@ -53,7 +53,11 @@ export async function main(argv: string[]): Promise<number> {
       .completion('completion', 'Print a bash/zsh completion script: moesim completion >> ~/.bashrc (or ~/.zshrc)')
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
+      // numeric options are parsed from what was typed (src/cli/options.ts), never turned into NaN
+      .parserConfiguration({ 'parse-numbers': false })
       .fail((msg, err) => {
+        // yargs wraps what an option's check (coerce) threw in a YError of the same message: bad input
+        if (err?.name === 'YError') throw new InputError(err.message);
         throw err ?? new InputError(msg.replace(/:?\s*\n\s*/g, ': '));
       })
       .parseAsync();

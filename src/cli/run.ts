@@ -1,3 +1,4 @@
+import { numberOption } from './options.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -45,19 +46,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a field: path=value (e.g. hardware.link.bandwidthGBps=32 or policies[*].cache.perLayer=2); repeatable' })
       .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list; repeatable or comma-separated" })
       .option('seed', { type: 'string', describe: 'override the scenario seed' })
-      .option('jobs', {
-        type: 'number',
+      .option('jobs', numberOption('jobs', {
+        integer: true,
+        min: 1,
         describe: `threads for the policies (default: the core count, ${availableParallelism()} here, when each policy has at least 4 M expert accesses; 1: one thread); the result is the same`,
-      })
+      }))
       .option('tier-bounds', {
         type: 'boolean',
         default: true,
         describe: 'three tiers (host DRAM in front of an SSD): compute per-tier Belady and the joint two-tier optimum (HiGHS) on the run\'s accesses (--no-tier-bounds: do not)',
       })
-      .option('tier-bounds-max-accesses', {
-        type: 'number',
+      .option('tier-bounds-max-accesses', numberOption('tier-bounds-max-accesses', {
+        integer: true,
+        min: 1,
         describe: `solve the joint optimum's LP relaxation up to this many expert accesses (default ${JOINT_LP_MAX_ACCESSES}; the MIP up to ${JOINT_MIP_MAX_ACCESSES}); HiGHS took 428 s on 22,272 here`,
-      })
+      }))
       .option('timings', {
         type: 'boolean',
         describe:
@@ -92,9 +95,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const { runParallelCli } = await import('./run-parallel.js');
       return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
     }
-    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) throw new InputError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
-    const tb = args.tierBoundsMaxAccesses;
-    if (tb !== undefined && (!Number.isInteger(tb) || tb < 1)) throw new InputError(`--tier-bounds-max-accesses: expected a whole number >= 1, got ${tb}`);
     const timings = args.timings ?? !args.json;
     // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
     const progress = stderrProgress('run', 'tokens');

@@ -1,3 +1,4 @@
+import { numberOption } from './options.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readDiskProfileSync } from '../hardware/storage.js';
@@ -28,11 +29,11 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
       .option('disk-profile', { type: 'string', describe: 'the measured disk a storage tier is simulated on and read with (default reports/calibration/disk.json where it exists; moesim calibrate --backend disk writes it)' })
-      .option('disk-bracket-bound', {
-        type: 'number',
+      .option('disk-bracket-bound', numberOption('disk-bracket-bound', {
+        above: 0,
         describe: "a storage tier's pass counts as bracketed when the disk samples immediately before and after it differ by at most this (max / min - 1; default 0.2, validate.ts DISK_BRACKET_BOUND: their geometric mean within 9.5% of a rate between them); a pass outside it is reported as not bracketed",
-      })
-      .option('disk-probe-reads', { type: 'number', describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' })
+      }))
+      .option('disk-probe-reads', numberOption('disk-probe-reads', { integer: true, min: 1, describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' }))
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',

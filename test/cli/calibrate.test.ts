@@ -19,7 +19,7 @@ describe('calibrate --backend disk flags', () => {
     for (const [flag, v] of [['--long', '-1'], ['--long-idle', 'abc']]) {
       const r = moesim(['calibrate', '--backend', 'disk', flag, v, '-o', '/nonexistent-moesim/x.json']);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr.trim()).toMatch(new RegExp(`^moesim: ${flag}: expected seconds >= 0, got (-1|NaN)$`));
+      expect(r.stderr.trim()).toMatch(new RegExp(`^moesim: ${flag}: expected seconds >= 0, got '(-1|abc)'$`));
     }
   });
 });
