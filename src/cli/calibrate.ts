@@ -1,4 +1,5 @@
 import { numberOption } from './options.js';
+import { checkOutputFile } from '../util/fs.js';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkBackend } from './replay.js';
@@ -88,6 +89,8 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         return a.backend === 'disk' || checkBackend(a.backend);
       }),
   handler: async (args) => {
+    // the profile's folder checked before minutes of measuring
+    checkOutputFile(args.output ?? defaultProfilePath(args.backend));
     if (args.backend === 'disk') {
       const { runDiskCalibration } = await import('../calibrate/disk-cli.js');
       await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads, longSec: args.long, longIdleSec: args.longIdle });

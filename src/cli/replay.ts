@@ -1,7 +1,7 @@
 import { numberOption } from './options.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, writeFileAtomic } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
 
 /** The backends replay, validate and calibrate run on; the message the README quotes for another. */
@@ -79,6 +79,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const { profileCosts } = await import('../calibrate/validate.js');
     const { describeScaled } = await import('../calibrate/scale.js');
     const { formatReplay } = await import('../report/validate.js');
+    if (a.out) checkOutputFile(path.resolve(a.out));
     const setup = await setupReplay(setupOptions(a));
     const description = describeScaled(setup.scaled, setup.prep.model);
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);

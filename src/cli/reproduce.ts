@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFolder, writeFilesAtomic } from '../util/fs.js';
 
 interface ReproduceArgs {
   suite?: string;
@@ -40,6 +40,8 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
         } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}" (systems: ${[...known].sort().join(', ')})`);
       }
     }
+    const dir = args.out ?? join('reports', 'reproduce');
+    checkOutputFolder(dir);
     const result = await reproduce(suite, {
       baseDir: suiteBaseDir(file),
       fit,
@@ -50,10 +52,12 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     if (process.stderr.isTTY) process.stderr.write('\n');
     const json = JSON.stringify(result, null, 2) + '\n';
     process.stdout.write(args.json ? json : formatReproduce(result) + '\n');
-    const dir = args.out ?? join('reports', 'reproduce');
     const { vegaLibraries } = await import('./trace.js');
-    writeFileAtomic(join(dir, 'result.json'), json);
-    writeFileAtomic(join(dir, 'index.html'), renderReproduceHtml(result, await vegaLibraries()));
+    // both or neither
+    writeFilesAtomic([
+      { path: join(dir, 'result.json'), data: json },
+      { path: join(dir, 'index.html'), data: renderReproduceHtml(result, await vegaLibraries()) },
+    ]);
     process.stderr.write(`wrote ${join(dir, 'index.html')}\n`);
   },
 };

@@ -15,7 +15,7 @@ import { runScenario } from '../sim/run.js';
 import { JOINT_LP_MAX_ACCESSES, JOINT_MIP_MAX_ACCESSES } from '../sim/tier-bounds.js';
 import { comparisonTable } from '../report/table.js';
 import { defaultRunDir } from '../sweep/out-dir.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, checkOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { checkRunResult, inScenarioFile } from './checks.js';
 
 interface RunArgs {
@@ -90,6 +90,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       raw = edited;
       scenario = parseScenario(edited, file);
     }
+    // where the results go, checked before the run (the writes at the end check again)
+    if (args.out) checkOutputFile(args.out);
+    if (args.report) checkOutputFolder(args.reportDir ?? defaultRunDir(scenario.name));
     if (scenario.parallel) {
       // Several GPUs (issue 17): a separate simulator and result (src/parallel/).
       const { runParallelCli } = await import('./run-parallel.js');
@@ -105,16 +108,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .finally(() => progress.stop());
     checkRunResult(result, scenario, file);
     const json = JSON.stringify(result, null, 2) + '\n';
-    if (args.out) writeFileAtomic(args.out, json);
-    process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
+    const out = args.out ? [{ path: args.out, data: json }] : [];
     if (args.report) {
       const dir = args.reportDir ?? defaultRunDir(scenario.name);
       if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
       // Loaded only when used: vega is heavy, and the other commands start faster without it.
       const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');
       const { writeReportAndSay } = await import('./report-out.js');
-      writeFileAtomic(join(dir, RUN_RESULT_JSON), json);
-      await writeReportAndSay(sourceFromRun(result, raw), dir);
-    }
+      // --out, result.json and the report: all written, or none (a report folder that cannot be made leaves no --out file)
+      await writeReportAndSay(sourceFromRun(result, raw), dir, { also: [...out, { path: join(dir, RUN_RESULT_JSON), data: json }] });
+    } else if (args.out) writeFileAtomic(args.out, json);
+    process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
   },
 };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readDiskProfileSync } from '../hardware/storage.js';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, checkOutputFolder, writeFileAtomic, writeFilesAtomic } from '../util/fs.js';
 import { defaultProfilePath } from './calibrate.js';
 import { replayOptions, setupOptions, type ReplayArgs } from './replay.js';
 import { defaultValidateDir } from '../sweep/out-dir.js';
@@ -48,13 +48,15 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     const { vegaLibraries } = await import('./trace.js');
     const profileFile = a.profile ?? defaultProfilePath(a.backend);
     const profile = await readProfile(profileFile).catch((e: unknown) => {
-      if (e instanceof InputError && a.profile === undefined && /ENOENT/.test(e.message)) {
+      if (e instanceof InputError && a.profile === undefined && /no such file/.test(e.message)) {
         throw new InputError(`${e.message}; run moesim calibrate --backend ${a.backend} first, or give --profile`);
       }
       throw e;
     });
     const diskProfile = a.diskProfile ?? (existsSync(defaultProfilePath('disk')) ? defaultProfilePath('disk') : undefined);
     const disk = diskProfile ? { profileFile: diskProfile, ssd: readDiskProfileSync(diskProfile) } : undefined;
+    if (a.out) checkOutputFile(path.resolve(a.out));
+    if (a.report && a.reportDir !== undefined) checkOutputFolder(a.reportDir);
     const setup = await setupReplay(setupOptions(a));
     const progress = (m: string) => process.stderr.write(`  ${m}\n`);
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
@@ -65,13 +67,13 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       await setup.backend.close();
     }
     const json = JSON.stringify(result, null, 2) + '\n';
-    if (a.out) writeFileAtomic(path.resolve(a.out), json);
-    process.stdout.write(a.json ? json : formatValidation(result) + '\n');
+    const out = a.out ? [{ path: path.resolve(a.out), data: json }] : [];
     if (a.report) {
       const dir = a.reportDir ?? defaultValidateDir(result.scenario.name, result.backend.name);
-      writeFileAtomic(path.join(dir, 'index.html'), renderValidationHtml(result, await vegaLibraries()));
-      writeFileAtomic(path.join(dir, 'validate.json'), json);
+      // --out and the report: all written, or none
+      writeFilesAtomic([...out, { path: path.join(dir, 'index.html'), data: renderValidationHtml(result, await vegaLibraries()) }, { path: path.join(dir, 'validate.json'), data: json }]);
       process.stderr.write(`wrote ${path.join(dir, 'index.html')}\n`);
-    }
+    } else if (a.out) writeFileAtomic(path.resolve(a.out), json);
+    process.stdout.write(a.json ? json : formatValidation(result) + '\n');
   },
 };
