@@ -119,5 +119,9 @@ function withSystem(raw: unknown, file?: string): unknown {
   const out = { ...obj };
   if (out.policies === undefined) out.policies = x.policies;
   if (out.precision === undefined && x.precision) out.precision = x.precision;
+  // a precision: without experts (dense or kvCache only) keeps the system's experts, not the bf16 default
+  else if (x.precision && out.precision !== null && typeof out.precision === 'object' && !Array.isArray(out.precision) && !('experts' in out.precision)) {
+    out.precision = { experts: x.precision.experts, ...out.precision };
+  }
   return out;
 }
