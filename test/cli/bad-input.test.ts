@@ -262,6 +262,13 @@ describe('found by bad inputs of session 28 (s28-badin)', () => {
     writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int8 }\ntrace: { path: ${JSON.stringify(MIXTRAL)} }\nsystem: { kind: mixtral-offloading, quantization: hqq-2bit }\n`);
     expectBadInput(moesim(['run', f, '--no-report']), /q\.yaml: precision\.experts: int8 \(8 bits per weight\) conflicts with system\.quantization: hqq-2bit \(experts hqq-2bit-g16, [\d.]+ bits per weight\); expected/);
   });
+  it('a timeline window beyond the run records nothing: refused', () => {
+    expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
+  });
+  it('union forms mixed or unknown: named as such, not as a missing field of one form', () => {
+    expectBadInput(moesim(['run', scenario('alt.yaml', '[{ kind: lru, cache: { perLayer: 2, gib: 3 } }]'), '--no-report']), /alt\.yaml: policies\[0\]\.cache: \{perLayer\} and \{gib\} are alternatives; expected one of them, got \{"perLayer":2,"gib":3\}$/);
+    expectBadInput(moesim(['run', scenario('unk.yaml', '[{ kind: lru, cache: { size: 2 } }]'), '--no-report']), /unk\.yaml: policies\[0\]\.cache: unknown field "size"; expected one of perLayer, experts, bytes, gib, hbm$/);
+  });
   it('a report folder that cannot be made leaves no --out file; a report that cannot be written whole leaves none of it', () => {
     const s = scenario('whole.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
     const afile = join(dir, 'afile2');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 
 const synthetic = { synthetic: { layers: 32, experts: 8, topK: 2, sequences: 1, tokensPerSequence: 4, popularity: { kind: 'zipf', exponent: 1.0 } } };
-const base = { name: 't', seed: 1, model: 'mixtral-8x7b', hardware: 'rtx-4090', trace: synthetic };
+const base = { name: 't', seed: 1, model: 'mixtral-8x7b', hardware: 'rtx-4090', trace: synthetic, policies: [{ kind: 'lru', cache: { perLayer: 2 } }] };
 
 describe('system.quantization against precision.experts', () => {
   it('a conflict is an error naming both fields, their sizes and the agreeing value', () => {
@@ -23,5 +23,15 @@ describe('system.quantization against precision.experts', () => {
     const refined = parseScenario({ ...base, system: { kind: 'mixtral-offloading', quantization: 'hqq-2bit' }, precision: { dense: 'fp16' } }).precision;
     expect(refined.dense).toBe('fp16');
     expect(refined.experts).toEqual({ format: 'hqq-2bit-g16' });
+  });
+});
+
+describe('union forms (src/scenario/errors.ts)', () => {
+  it('a precision tier mixing {format} and {dtype}: the alternatives named, not "Invalid option"', () => {
+    expect(() => parseScenario({ ...base, precision: { experts: { format: 'hqq-2bit-g16', dtype: 'int4' } } }, 's.yaml')).toThrow(
+      /^s\.yaml: precision\.experts: \{format\} and \{dtype\} are alternatives; expected one of them, got \{"format":"hqq-2bit-g16","dtype":"int4"\}$/,
+    );
+    // a typo keeps its suggestion
+    expect(() => parseScenario({ ...base, policies: [{ kind: 'lru', cache: { perLayr: 2 } }] }, 's.yaml')).toThrow(/^s\.yaml: policies\[0\]\.cache: unknown field "perLayr"; did you mean "perLayer"\?$/);
   });
 });
