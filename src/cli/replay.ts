@@ -36,7 +36,7 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
     .option('backend', { type: 'string', default: 'cpu', describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)' })
     .check((a) => checkBackend(a.backend as string))
     .option('policy', { type: 'string', array: true, describe: "policies to replay: label (as printed) or index in the scenario's list, or a kind only one policy has (default: all)" })
-    .option('scale', numberOption('scale', { above: 0, describe: 'divide the model\'s hidden and expert-intermediate sizes by this' }))
+    .option('scale', numberOption('scale', { min: 1, describe: 'divide the model\'s hidden and expert-intermediate sizes by this' }))
     .option('hidden', numberOption('hidden', { integer: true, min: 1, describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' }))
     .option('intermediate', numberOption('intermediate', { integer: true, min: 1, describe: 'expert intermediate size to replay' }))
     .option('host-budget-gib', numberOption('host-budget-gib', { above: 0, default: 1, describe: 'host memory for all experts\' fp32 weights; the default shape is the largest that fits' }))
