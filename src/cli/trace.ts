@@ -198,6 +198,10 @@ const headCommand: CommandModule<object, HeadArgs> = {
   handler: async (a) => {
     const trace = await readTrace(a.input, toReadOptions(a));
     printWarnings(trace);
+    if (a.sequence !== undefined && !trace.sequences.some((s) => s.id === a.sequence)) {
+      const ids = trace.sequences.slice(0, 5).map((s) => JSON.stringify(s.id)).join(', ');
+      throw new InputError(`--sequence: ${[a.input].flat().map((f) => displayName(f)).join(", ")} has no sequence ${JSON.stringify(a.sequence)}; expected one of ${ids}${trace.sequences.length > 5 ? `, ... (${trace.sequences.length} in all)` : ''}`);
+    }
     process.stdout.write(`${showTrace(trace, { tokens: a.n, sequence: a.sequence }).join('\n')}\n`);
   },
 };

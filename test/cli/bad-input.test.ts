@@ -262,6 +262,11 @@ describe('found by bad inputs of session 28 (s28-badin)', () => {
     writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int8 }\ntrace: { path: ${JSON.stringify(MIXTRAL)} }\nsystem: { kind: mixtral-offloading, quantization: hqq-2bit }\n`);
     expectBadInput(moesim(['run', f, '--no-report']), /q\.yaml: precision\.experts: int8 \(8 bits per weight\) conflicts with system\.quantization: hqq-2bit \(experts hqq-2bit-g16, [\d.]+ bits per weight\); expected/);
   });
+  it('trace head --sequence that the trace lacks; a command without its file', () => {
+    expectBadInput(moesim(['trace', 'head', small, '--sequence', 'nope']), /^moesim: --sequence: small\.jsonl has no sequence "nope"; expected one of "humaneval\/0"$/);
+    expectBadInput(moesim(['run']), /^moesim: run: expected 1 file argument, got 0; moesim run --help shows the usage$/);
+    expectBadInput(moesim(['trace', 'stats']), /^moesim: trace stats: expected 1 file argument, got 0; moesim trace stats --help shows the usage$/);
+  });
   it('a timeline window beyond the run records nothing: refused', () => {
     expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
   });
