@@ -122,6 +122,9 @@ export function makeFolder(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
+    // mkdir -p on a read-only file system (or a folder without write permission) may report ENOENT
+    // for the part it could not make: the nearest existing folder says why
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') checkOutputFolder(dir);
     throw fsInputError(e, 'create folder', dir);
   }
 }

@@ -146,6 +146,29 @@ describe('a full disk (200 KB tmpfs) through the CLI', () => {
   });
 });
 
+// ---- a read-only file system (s28-badin: mkdir -p said "no such file or folder" there) -------------
+
+const rofs = join(dir, 'rofs');
+let roMounted = false;
+beforeAll(() => {
+  roMounted = mountTmpfs(rofs, '64k', true).mounted;
+});
+afterAll(() => {
+  if (roMounted) unmountTmpfs(rofs);
+});
+
+describe('a read-only file system (tmpfs mounted ro) through the CLI', () => {
+  it('every output says read-only file system, before the work where it is long', (ctx) => {
+    if (!roMounted) return ctx.skip();
+    const s = scenario('ro.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', join(rofs, 'x.json')]), /rofs\/x\.json: cannot write: read-only file system$/);
+    expectBadInput(moesim(['sweep', join(ROOT, 'scenarios/sweep-cache-link.yaml'), '--out', join(rofs, 'sw'), '--no-report']), /rofs\/sw: cannot create folder: read-only file system$/);
+    expectBadInput(moesim(['reproduce', '--only', 'fiddler*', '--fit', 'none', '--out', join(rofs, 'rep')]), /rofs\/rep: cannot create folder: read-only file system$/);
+    expectBadInput(moesim(['calibrate', '--backend', 'disk', '--quick', '-o', join(rofs, 'd.json')]), /rofs\/d\.json: cannot write: read-only file system$/);
+    expect(readdirSync(rofs)).toEqual([]);
+  });
+});
+
 describe('an expert id beyond the scenario\'s model, named where it is in the file', () => {
   const withTrace = (name: string, trace: string): string => {
     const f = join(dir, `${name}.yaml`);
