@@ -290,6 +290,10 @@ describe('found by bad inputs of session 28 (s28-badin)', () => {
     expectBadInput(moesim(['run']), /^moesim: run: expected 1 file argument, got 0; moesim run --help shows the usage$/);
     expectBadInput(moesim(['trace', 'stats']), /^moesim: trace stats: expected 1 file argument, got 0; moesim trace stats --help shows the usage$/);
   });
+  it('sweep: a key typo in the block, and 1e400 in a point label', () => {
+    expectBadInput(moesim(['sweep', scenario('swk.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'sweep: { grd: { seed: [1, 2] } }\n'), '--dry-run']), /swk\.yaml: sweep: unknown field "grd"; did you mean "grid"\?$/);
+    expectBadInput(moesim(['sweep', scenario('swi.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', "sweep: { grid: { 'hardware.link.bandwidthGBps': [1e400] } }\n"), '--dry-run']), /swi\.yaml: sweep point 1 of 1 \(hardware\.link\.bandwidthGBps=Infinity\): hardware\.link\.bandwidthGBps: expected a positive number, got Infinity/);
+  });
   it('a timeline window beyond the run records nothing: refused', () => {
     expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
   });
