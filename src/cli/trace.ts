@@ -333,6 +333,9 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       ...(a.locality !== undefined ? { locality: a.locality } : {}),
       ...(a.affinity !== undefined ? { affinity: a.affinity } : {}),
     };
+    // each size named by its own flag; the product (tokens x layers x k) by --tokens
+    checkTraceDims('trace synth: --layers: ', { layers: raw.layers, topK: 1 });
+    checkTraceDims('trace synth: --top-k: ', { layers: 1, topK: raw.topK });
     checkTraceDims('trace synth: --tokens: ', { tokens, layers: raw.layers, topK: raw.topK });
     const parsed = syntheticSpecSchema.safeParse(raw);
     if (!parsed.success) {

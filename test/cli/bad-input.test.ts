@@ -294,6 +294,10 @@ describe('found by bad inputs of session 28 (s28-badin)', () => {
     expectBadInput(moesim(['sweep', scenario('swk.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'sweep: { grd: { seed: [1, 2] } }\n'), '--dry-run']), /swk\.yaml: sweep: unknown field "grd"; did you mean "grid"\?$/);
     expectBadInput(moesim(['sweep', scenario('swi.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', "sweep: { grid: { 'hardware.link.bandwidthGBps': [1e400] } }\n"), '--dry-run']), /swi\.yaml: sweep point 1 of 1 \(hardware\.link\.bandwidthGBps=Infinity\): hardware\.link\.bandwidthGBps: expected a positive number, got Infinity/);
   });
+  it('trace synth: a size beyond the limits named by its own flag', () => {
+    expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--layers', '1000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --layers: layers 1,000,000 is more than the limit of 65,535$/);
+    expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--tokens', '1000000000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --tokens: tokens 1,000,000,000,000 is more than the limit of 536,870,912$/);
+  });
   it('a timeline window beyond the run records nothing: refused', () => {
     expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
   });
