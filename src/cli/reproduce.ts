@@ -31,13 +31,14 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       suite.points = suite.points.filter((p) => pats.some((q) => (q.endsWith('*') ? p.id.startsWith(q.slice(0, -1)) : p.id === q)));
       if (suite.points.length === 0) throw new InputError(`--only ${args.only}: no point matches`);
     }
-    const fit = args.fit === 'loso' ? { kind: 'loso' as const } : args.fit === 'none' ? { kind: 'none' as const } : { kind: 'subset' as const, systems: args.fit.split(',').map((s) => s.trim()) };
+    const fit = args.fit === 'loso' ? { kind: 'loso' as const } : args.fit === 'none' ? { kind: 'none' as const } : { kind: 'subset' as const, systems: args.fit.split(',').map((s) => s.trim()).filter(Boolean) };
+    if (fit.kind === 'subset' && fit.systems.length === 0) throw new InputError(`--fit: expected loso, none, or a comma list of systems (or point-id prefixes ending in *), got '${args.fit}'`);
     if (fit.kind === 'subset') {
       const known = new Set(suite.points.map((p) => p.system));
       for (const s of fit.systems) {
         if (s.endsWith('*')) {
           if (!suite.points.some((p) => p.id.startsWith(s.slice(0, -1)))) throw new InputError(`--fit: no point id starts with "${s.slice(0, -1)}"`);
-        } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}" (systems: ${[...known].sort().join(', ')})`);
+        } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}"; expected loso, none, or systems among ${[...known].sort().join(', ')}`);
       }
     }
     const dir = args.out ?? join('reports', 'reproduce');

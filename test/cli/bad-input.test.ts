@@ -298,6 +298,11 @@ describe('found by bad inputs of session 28 (s28-badin)', () => {
     expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--layers', '1000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --layers: layers 1,000,000 is more than the limit of 65,535$/);
     expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--tokens', '1000000000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --tokens: tokens 1,000,000,000,000 is more than the limit of 536,870,912$/);
   });
+  it('reproduce --fit: an empty list or an unknown system, with what it takes', () => {
+    expectBadInput(moesim(['reproduce', '--fit', ',', '--out', join(dir, 'rep-fit')]), /^moesim: --fit: expected loso, none, or a comma list of systems \(or point-id prefixes ending in \*\), got ','$/);
+    expectBadInput(moesim(['reproduce', '--fit', 'bogus', '--out', join(dir, 'rep-fit')]), /^moesim: --fit: no point of system "bogus"; expected loso, none, or systems among deepspeed-zero-inference, fiddler, /);
+    expect(readdirSync(dir)).not.toContain('rep-fit');
+  });
   it('a timeline window beyond the run records nothing: refused', () => {
     expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
   });
