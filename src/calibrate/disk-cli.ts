@@ -12,6 +12,8 @@ export async function runDiskCalibration(a: { output: string; file?: string; mod
   const dtype = dtypeSchema.safeParse(a.experts);
   if (!dtype.success) throw new InputError(`--experts: unknown dtype "${a.experts}"`);
   const expertBytes = Math.round(expertParams(model) * bytesPerParam(dtype.data, 128));
+  // the scenario's own errors before minutes of measuring, and before the profile is written
+  if (a.scenario) (await import('../scenario/load.js')).loadScenarioFile(a.scenario);
   makeFolder(dirname(a.output));
   const file = a.file ?? join(dirname(a.output), 'disk-testfile.bin');
   const profile = await calibrateDisk({ ...defaultDiskOptions(file, expertBytes, a.quick), longSec: a.longSec ?? 0, longIdleSec: a.longIdleSec, progress: (m) => process.stderr.write(`  ${m}\n`) });

@@ -1,7 +1,8 @@
+import { numberOption } from './options.js';
+import { checkOutputFile } from '../util/fs.js';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkBackend } from './replay.js';
-import { InputError } from '../util/errors.js';
 import { createProgress } from '../sweep/progress.js';
 import type { MicrobenchPlan } from '../calibrate/microbench.js';
 
@@ -65,10 +66,10 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       .option('file', { type: 'string', describe: 'disk: the test file to create and read (on the disk to measure; default reports/calibration/disk-testfile.bin)' })
       .option('model', { type: 'string', default: 'mixtral-8x7b', describe: 'disk: the model preset whose expert size the validation reads' })
       .option('scenario', { type: 'string', describe: 'disk: then replay this scenario\'s SSD reads (with the measured profile as its SSD) from a file on the disk, simulated vs measured' })
-      .option('max-reads', { type: 'number', default: 64, describe: 'disk --scenario: replay at most this many SSD reads per policy' })
+      .option('max-reads', numberOption('max-reads', { integer: true, min: 1, default: 64, describe: 'disk --scenario: replay at most this many SSD reads per policy' }))
       .option('experts', { type: 'string', default: 'int4', describe: 'disk: the experts\' dtype (expert size)' })
-      .option('long', { type: 'number', default: 0, describe: 'disk: seconds of each of two long runs of back-to-back expert reads (a token bucket: burst, then the sustained rate); the first fits the bucket, the second is held out; 0: none' })
-      .option('long-idle', { type: 'number', default: 5, describe: 'disk --long: idle seconds before each long run (the bucket refills)' })
+      .option('long', numberOption('long', { unit: 'seconds', min: 0, default: 0, describe: 'disk: seconds of each of two long runs of back-to-back expert reads (a token bucket: burst, then the sustained rate); the first fits the bucket, the second is held out; 0: none' }))
+      .option('long-idle', numberOption('long-idle', { unit: 'seconds', min: 0, default: 5, describe: 'disk --long: idle seconds before each long run (the bucket refills)' }))
       .option('output', {
         alias: 'o',
         type: 'string',
@@ -85,10 +86,11 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
         describe: 'seed of the random weights and activations',
       })
       .check((a) => {
-        for (const k of ['long', 'long-idle'] as const) if (!(Number(a[k]) >= 0)) throw new InputError(`--${k}: expected seconds >= 0, got ${String(a[k])}`);
         return a.backend === 'disk' || checkBackend(a.backend);
       }),
   handler: async (args) => {
+    // the profile's folder checked before minutes of measuring
+    checkOutputFile(args.output ?? defaultProfilePath(args.backend));
     if (args.backend === 'disk') {
       const { runDiskCalibration } = await import('../calibrate/disk-cli.js');
       await runDiskCalibration({ output: args.output ?? defaultProfilePath('disk'), file: args.file, model: args.model ?? 'mixtral-8x7b', experts: args.experts ?? 'int4', quick: args.quick, scenario: args.scenario, maxReads: args.maxReads, longSec: args.long, longIdleSec: args.longIdle });

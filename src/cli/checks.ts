@@ -26,6 +26,12 @@ export function checkRunResult(result: RunResult, scenario: Scenario, file: stri
       );
     }
   }
+  const tl = scenario.timeline;
+  if (tl && result.results.length > 0 && result.results.every((p) => Array.isArray(p.timeline) && p.timeline.length === 0)) {
+    throw new InputError(
+      `${file}: timeline: steps ${tl.fromStep}..${tl.fromStep + tl.steps - 1} record nothing: the run has fewer steps (${plural(result.trace.tokens, 'token')} in ${plural(result.trace.sequences, 'sequence')}); expected a fromStep within the run`,
+    );
+  }
   if (result.results.length === scenario.policies.length) {
     scenario.policies.forEach((p, i) => {
       const cache = (p as { cache?: { hbm?: boolean; reserveGiB?: number } }).cache;

@@ -53,7 +53,17 @@ export async function main(argv: string[]): Promise<number> {
       .completion('completion', 'Print a bash/zsh completion script: moesim completion >> ~/.bashrc (or ~/.zshrc)')
       .demandCommand(1, 'name a command: moesim --help lists them')
       .strict()
+      // numeric options are parsed from what was typed (src/cli/options.ts), never turned into NaN
+      .parserConfiguration({ 'parse-numbers': false })
       .fail((msg, err) => {
+        // yargs wraps what an option's check (coerce) threw in a YError of the same message: bad input
+        if (err?.name === 'YError') throw new InputError(err.message);
+        // a command without its file argument: name the command and where its usage is
+        const missing = /^Not enough non-option arguments: got (\d+), need at least (\d+)/.exec(msg ?? '');
+        if (!err && missing && argv[0] && !argv[0].startsWith('-')) {
+          const command = argv.slice(0, argv[0] === 'trace' && argv[1] && !argv[1].startsWith('-') ? 2 : 1).join(' ');
+          throw new InputError(`${command}: expected ${missing[2]} file argument${missing[2] === '1' ? '' : 's'}, got ${missing[1]}; moesim ${command} --help shows the usage`);
+        }
         throw err ?? new InputError(msg.replace(/:?\s*\n\s*/g, ': '));
       })
       .parseAsync();

@@ -1,6 +1,7 @@
+import { numberOption } from './options.js';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, writeFileAtomic } from '../util/fs.js';
 import { InputError } from '../util/errors.js';
 
 /** The backends replay, validate and calibrate run on; the message the README quotes for another. */
@@ -35,14 +36,14 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
     .option('backend', { type: 'string', default: 'cpu', describe: 'execution backend: cpu (ORT CPU EP) or webgpu (ORT WebGPU EP)' })
     .check((a) => checkBackend(a.backend as string))
     .option('policy', { type: 'string', array: true, describe: "policies to replay: label (as printed) or index in the scenario's list, or a kind only one policy has (default: all)" })
-    .option('scale', { type: 'number', describe: 'divide the model\'s hidden and expert-intermediate sizes by this' })
-    .option('hidden', { type: 'number', describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' })
-    .option('intermediate', { type: 'number', describe: 'expert intermediate size to replay' })
-    .option('host-budget-gib', { type: 'number', default: 1, describe: 'host memory for all experts\' fp32 weights; the default shape is the largest that fits' })
-    .option('device-budget-gib', { type: 'number', default: 1, describe: 'device memory for the largest expert cache (and a step\'s staging copies)' })
-    .option('max-tokens', { type: 'number', describe: 'use only the first N tokens of the trace' })
-    .option('warmup-steps', { type: 'number', default: 8, describe: 'steps of the untimed warm-up pass' })
-    .option('repeats', { type: 'number', default: 3, describe: 'timed passes; a step\'s time is its median over them' })
+    .option('scale', numberOption('scale', { min: 1, describe: 'divide the model\'s hidden and expert-intermediate sizes by this' }))
+    .option('hidden', numberOption('hidden', { integer: true, min: 1, describe: 'hidden size to replay (the intermediate size follows the model\'s ratio unless given)' }))
+    .option('intermediate', numberOption('intermediate', { integer: true, min: 1, describe: 'expert intermediate size to replay' }))
+    .option('host-budget-gib', numberOption('host-budget-gib', { above: 0, default: 1, describe: 'host memory for all experts\' fp32 weights; the default shape is the largest that fits' }))
+    .option('device-budget-gib', numberOption('device-budget-gib', { above: 0, default: 1, describe: 'device memory for the largest expert cache (and a step\'s staging copies)' }))
+    .option('max-tokens', numberOption('max-tokens', { integer: true, min: 1, describe: 'use only the first N tokens of the trace' }))
+    .option('warmup-steps', numberOption('warmup-steps', { integer: true, min: 0, default: 8, describe: 'steps of the untimed warm-up pass' }))
+    .option('repeats', numberOption('repeats', { integer: true, min: 1, default: 3, describe: 'timed passes; a step\'s time is its median over them' }))
     .option('seed', { type: 'string', describe: 'seed of the random weights (default: the scenario seed)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
     .option('out', { type: 'string', describe: 'also write the JSON result to this file' })
@@ -78,6 +79,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const { profileCosts } = await import('../calibrate/validate.js');
     const { describeScaled } = await import('../calibrate/scale.js');
     const { formatReplay } = await import('../report/validate.js');
+    if (a.out) checkOutputFile(path.resolve(a.out));
     const setup = await setupReplay(setupOptions(a));
     const description = describeScaled(setup.scaled, setup.prep.model);
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);

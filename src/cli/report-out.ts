@@ -15,7 +15,7 @@ export function reportMessage(index: string, dir: string, charts: number, svgs: 
   return `report: ${shownPath(index, cwd)} (${charts} chart${charts === 1 ? '' : 's'}${svgs ? `, SVGs in ${shownPath(dir, cwd)}/charts/` : ''})\n`;
 }
 
-export async function writeReportAndSay(source: ReportSource, dir: string, opts: { svg?: boolean } = {}): Promise<string> {
+export async function writeReportAndSay(source: ReportSource, dir: string, opts: { svg?: boolean; also?: { path: string; data: string }[] } = {}): Promise<string> {
   const w = await writeReport(source, dir, opts);
   process.stderr.write(reportMessage(w.index, dir, w.charts.length, w.svgs.length));
   return w.index;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFolder, writeFilesAtomic } from '../util/fs.js';
 
 interface ReproduceArgs {
   suite?: string;
@@ -31,15 +31,18 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
       suite.points = suite.points.filter((p) => pats.some((q) => (q.endsWith('*') ? p.id.startsWith(q.slice(0, -1)) : p.id === q)));
       if (suite.points.length === 0) throw new InputError(`--only ${args.only}: no point matches`);
     }
-    const fit = args.fit === 'loso' ? { kind: 'loso' as const } : args.fit === 'none' ? { kind: 'none' as const } : { kind: 'subset' as const, systems: args.fit.split(',').map((s) => s.trim()) };
+    const fit = args.fit === 'loso' ? { kind: 'loso' as const } : args.fit === 'none' ? { kind: 'none' as const } : { kind: 'subset' as const, systems: args.fit.split(',').map((s) => s.trim()).filter(Boolean) };
+    if (fit.kind === 'subset' && fit.systems.length === 0) throw new InputError(`--fit: expected loso, none, or a comma list of systems (or point-id prefixes ending in *), got '${args.fit}'`);
     if (fit.kind === 'subset') {
       const known = new Set(suite.points.map((p) => p.system));
       for (const s of fit.systems) {
         if (s.endsWith('*')) {
           if (!suite.points.some((p) => p.id.startsWith(s.slice(0, -1)))) throw new InputError(`--fit: no point id starts with "${s.slice(0, -1)}"`);
-        } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}" (systems: ${[...known].sort().join(', ')})`);
+        } else if (!known.has(s)) throw new InputError(`--fit: no point of system "${s}"; expected loso, none, or systems among ${[...known].sort().join(', ')}`);
       }
     }
+    const dir = args.out ?? join('reports', 'reproduce');
+    checkOutputFolder(dir);
     const result = await reproduce(suite, {
       baseDir: suiteBaseDir(file),
       fit,
@@ -50,10 +53,12 @@ export const reproduceCommand: CommandModule<object, ReproduceArgs> = {
     if (process.stderr.isTTY) process.stderr.write('\n');
     const json = JSON.stringify(result, null, 2) + '\n';
     process.stdout.write(args.json ? json : formatReproduce(result) + '\n');
-    const dir = args.out ?? join('reports', 'reproduce');
     const { vegaLibraries } = await import('./trace.js');
-    writeFileAtomic(join(dir, 'result.json'), json);
-    writeFileAtomic(join(dir, 'index.html'), renderReproduceHtml(result, await vegaLibraries()));
+    // both or neither
+    writeFilesAtomic([
+      { path: join(dir, 'result.json'), data: json },
+      { path: join(dir, 'index.html'), data: renderReproduceHtml(result, await vegaLibraries()) },
+    ]);
     process.stderr.write(`wrote ${join(dir, 'index.html')}\n`);
   },
 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Scenario } from '../scenario/schema.js';
 import { runParallelScenario } from '../parallel/run.js';
 import { parallelTable } from '../parallel/table.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeFilesAtomic } from '../util/fs.js';
 import { defaultRunDir } from '../sweep/out-dir.js';
 import { inScenarioFile } from './checks.js';
 
@@ -12,14 +12,14 @@ export async function runParallelCli(scenario: Scenario, o: { file: string; base
     throw inScenarioFile(e, o.file);
   });
   const json = JSON.stringify(result, null, 2) + '\n';
-  if (o.out) writeFileAtomic(o.out, json);
-  process.stdout.write(o.json ? json : parallelTable(result) + '\n');
+  const out = o.out ? [{ path: o.out, data: json }] : [];
   if (o.report) {
     const dir = o.reportDir ?? defaultRunDir(scenario.name);
     const { renderParallelHtml } = await import('../report/parallel.js');
     const { libraries } = await import('../report/write.js');
-    writeFileAtomic(join(dir, 'result.json'), json);
-    writeFileAtomic(join(dir, 'index.html'), renderParallelHtml(result, libraries()));
+    // --out and the report: all written, or none
+    writeFilesAtomic([...out, { path: join(dir, 'result.json'), data: json }, { path: join(dir, 'index.html'), data: renderParallelHtml(result, libraries()) }]);
     process.stderr.write(`report: ${join(dir, 'index.html')}\n`);
-  }
+  } else if (o.out) writeFileAtomic(o.out, json);
+  process.stdout.write(o.json ? json : parallelTable(result) + '\n');
 }

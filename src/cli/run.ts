@@ -1,3 +1,4 @@
+import { numberOption } from './options.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +15,7 @@ import { runScenario } from '../sim/run.js';
 import { JOINT_LP_MAX_ACCESSES, JOINT_MIP_MAX_ACCESSES } from '../sim/tier-bounds.js';
 import { comparisonTable } from '../report/table.js';
 import { defaultRunDir } from '../sweep/out-dir.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, checkOutputFolder, writeFileAtomic } from '../util/fs.js';
 import { checkRunResult, inScenarioFile } from './checks.js';
 
 interface RunArgs {
@@ -45,19 +46,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('set', { type: 'string', array: true, nargs: 1, describe: "override a field: path=value, a YAML scalar or flow mapping (e.g. hardware.link.bandwidthGBps=32, policies[*].cache.perLayer=2 or 'policies[0].cache={gib: 18}'); repeatable" })
       .option('policy', { type: 'string', array: true, describe: "simulate only these policies: label (as printed) or index in the scenario's list, or a kind only one policy has; repeatable or comma-separated" })
       .option('seed', { type: 'string', describe: 'override the scenario seed' })
-      .option('jobs', {
-        type: 'number',
+      .option('jobs', numberOption('jobs', {
+        integer: true,
+        min: 1,
         describe: `threads for the policies (default: the core count, ${availableParallelism()} here, when each policy has at least 4 M expert accesses; 1: one thread); the result is the same`,
-      })
+      }))
       .option('tier-bounds', {
         type: 'boolean',
         default: true,
         describe: 'three tiers (host DRAM in front of an SSD): compute per-tier Belady and the joint two-tier optimum (HiGHS) on the run\'s accesses (--no-tier-bounds: do not)',
       })
-      .option('tier-bounds-max-accesses', {
-        type: 'number',
+      .option('tier-bounds-max-accesses', numberOption('tier-bounds-max-accesses', {
+        integer: true,
+        min: 1,
         describe: `solve the joint optimum's LP relaxation up to this many expert accesses (default ${JOINT_LP_MAX_ACCESSES}; the MIP up to ${JOINT_MIP_MAX_ACCESSES}); HiGHS took 428 s on 22,272 here`,
-      })
+      }))
       .option('timings', {
         type: 'boolean',
         describe:
@@ -87,14 +90,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
       raw = edited;
       scenario = parseScenario(edited, file);
     }
+    // where the results go, checked before the run (the writes at the end check again)
+    if (args.out) checkOutputFile(args.out);
+    if (args.report) checkOutputFolder(args.reportDir ?? defaultRunDir(scenario.name));
     if (scenario.parallel) {
       // Several GPUs (issue 17): a separate simulator and result (src/parallel/).
       const { runParallelCli } = await import('./run-parallel.js');
       return runParallelCli(scenario, { file, baseDir, json: args.json, out: args.out, report: args.report, reportDir: args.reportDir });
     }
-    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) throw new InputError(`--jobs: expected a whole number >= 1, got ${args.jobs}`);
-    const tb = args.tierBoundsMaxAccesses;
-    if (tb !== undefined && (!Number.isInteger(tb) || tb < 1)) throw new InputError(`--tier-bounds-max-accesses: expected a whole number >= 1, got ${tb}`);
     const timings = args.timings ?? !args.json;
     // Progress on stderr for a long run (nothing in the first seconds); it never touches stdout or the result.
     const progress = stderrProgress('run', 'tokens');
@@ -105,16 +108,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .finally(() => progress.stop());
     checkRunResult(result, scenario, file);
     const json = JSON.stringify(result, null, 2) + '\n';
-    if (args.out) writeFileAtomic(args.out, json);
-    process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
+    const out = args.out ? [{ path: args.out, data: json }] : [];
     if (args.report) {
       const dir = args.reportDir ?? defaultRunDir(scenario.name);
       if (scenario.sweep) process.stderr.write(`note: ${file} has a sweep: block; run simulates the scenario without it (moesim sweep runs the grid)\n`);
       // Loaded only when used: vega is heavy, and the other commands start faster without it.
       const { RUN_RESULT_JSON, sourceFromRun } = await import('../report/source.js');
       const { writeReportAndSay } = await import('./report-out.js');
-      writeFileAtomic(join(dir, RUN_RESULT_JSON), json);
-      await writeReportAndSay(sourceFromRun(result, raw), dir);
-    }
+      // --out, result.json and the report: all written, or none (a report folder that cannot be made leaves no --out file)
+      await writeReportAndSay(sourceFromRun(result, raw), dir, { also: [...out, { path: join(dir, RUN_RESULT_JSON), data: json }] });
+    } else if (args.out) writeFileAtomic(args.out, json);
+    process.stdout.write(args.json ? json : comparisonTable(result) + '\n');
   },
 };

@@ -1,3 +1,4 @@
+import { numberOption } from './options.js';
 import { availableParallelism } from 'node:os';
 import { plural } from '../report/style.js';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         describe: 'sweep a field: path=v1,v2,... (e.g. hardware.link.bandwidthGBps=16,32,64 or policies[*].cache.perLayer=2,4); repeatable',
       })
       .option('mode', { choices: ['cartesian', 'zip'] as const, describe: 'combine the paths: every combination, or the i-th values together' })
-      .option('workers', { type: 'number', describe: `worker threads (default: the core count, ${availableParallelism()} here)` })
+      .option('workers', numberOption('workers', { integer: true, min: 1, describe: `worker threads (default: the core count, ${availableParallelism()} here)` }))
       .option('shard', { type: 'string', describe: 'run shard i of n (i/n, 0-based): every n-th point from the i-th' })
       .option('out', { type: 'string', describe: 'output folder (default: reports/<scenario name>/sweep/, or .../sweep/shard-<i>-of-<n>/)' })
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when done (--no-report: do not)' })
@@ -42,9 +43,6 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     if (args.out === '') throw new InputError('--out: expected a folder, got an empty string');
     const set = (args.set ?? []).map((s) => parseSetOption(s, parseYaml));
     const shard = args.shard !== undefined ? parseShard(args.shard) : undefined;
-    if (args.workers !== undefined && (!Number.isInteger(args.workers) || args.workers < 1)) {
-      throw new InputError(`--workers: expected a whole number >= 1, got ${args.workers}`);
-    }
     const { planSweep, sweep } = await import('../sweep/sweep.js');
     if (args.dryRun) {
       const { plan } = planSweep({ scenarioFile: args.scenario, set, mode: args.mode });

@@ -2,6 +2,7 @@
  * `moesim trace <convert|stats|synth>`: convert routing traces between formats, print or chart
  * their statistics, and synthesize traces shaped like a catalog model or fitted to a real trace.
  */
+import { numberOption, numberArrayOption } from './options.js';
 import { plural } from '../report/style.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -49,10 +50,10 @@ interface ReadArgs {
 function readOptions<T>(y: Argv<T>): Argv<T & ReadArgs> {
   return y
     .option('from', { type: 'string', describe: `input format: ${TRACE_FORMATS.join(', ')} (npy covers .npz); default: by extension and content` })
-    .option('layer', { type: 'number', array: true, describe: 'CSV: layer number of each file (default: from the file name, e.g. encoder-layer3.csv)' })
-    .option('top-k', { type: 'number', describe: 'experts per token per layer (CSV: keep the k largest gate values)' })
-    .option('experts', { type: 'number', describe: 'routed experts per layer (validates the ids; default: max id + 1)' })
-    .option('tokens-per-sequence', { type: 'number', describe: 'CSV / NumPy: split tokens into sequences of this length' })
+    .option('layer', numberArrayOption('layer', { integer: true, min: 0, describe: 'CSV: layer number of each file (default: from the file name, e.g. encoder-layer3.csv)' }))
+    .option('top-k', numberOption('top-k', { integer: true, min: 1, describe: 'experts per token per layer (CSV: keep the k largest gate values)' }))
+    .option('experts', numberOption('experts', { integer: true, min: 1, describe: 'routed experts per layer (validates the ids; default: max id + 1)' }))
+    .option('tokens-per-sequence', numberOption('tokens-per-sequence', { integer: true, min: 1, describe: 'CSV / NumPy: split tokens into sequences of this length' }))
     .option('weights', { type: 'string', describe: 'NumPy: .npy file of gate weights for a .npy experts file' })
     .option('field', { type: 'string', array: true, describe: 'JSONL field mapping, e.g. --field sequence=req_id --field token=token_pos' })
     .option('model', { type: 'string', describe: 'model the trace was recorded on (kept as provenance)' })
@@ -72,9 +73,9 @@ function toReadOptions(a: ReadArgs): TraceReadOptions {
     if (a.layer.some((l) => !Number.isInteger(l) || l < 0)) throw new InputError('--layer: expected non-negative integers');
     o.layers = a.layer;
   }
-  if (a.topK !== undefined) o.topK = positive(a.topK, '--top-k');
-  if (a.experts !== undefined) o.numExperts = positive(a.experts, '--experts');
-  if (a.tokensPerSequence !== undefined) o.tokensPerSequence = positive(a.tokensPerSequence, '--tokens-per-sequence');
+  if (a.topK !== undefined) o.topK = a.topK;
+  if (a.experts !== undefined) o.numExperts = a.experts;
+  if (a.tokensPerSequence !== undefined) o.tokensPerSequence = a.tokensPerSequence;
   if (a.weights !== undefined) o.weightsPath = a.weights;
   if (a.model !== undefined) o.model = a.model;
   if (a.splitRestarts !== undefined) o.splitRestarts = a.splitRestarts;
@@ -98,11 +99,6 @@ function toReadOptions(a: ReadArgs): TraceReadOptions {
     o.fields = fields;
   }
   return o;
-}
-
-function positive(x: number, flag: string): number {
-  if (!Number.isInteger(x) || x <= 0) throw new InputError(`${flag}: expected a positive integer, got ${x}`);
-  return x;
 }
 
 const OUTPUT_FORMATS = [CANONICAL_EXTENSION, '.npz', '.npy'];
@@ -197,12 +193,13 @@ const headCommand: CommandModule<object, HeadArgs> = {
   builder: (y) =>
     readOptions(y)
       .positional('input', { type: 'string', array: true, demandOption: true, describe: 'trace file, several CSV or JSONL files, or a folder' })
-      .option('n', { type: 'number', default: 10, describe: 'tokens to print' })
+      .option('n', numberOption('n', { integer: true, min: 1, default: 10, describe: 'tokens to print' }))
       .option('sequence', { type: 'string', describe: 'only this sequence (by id)' }) as unknown as Argv<HeadArgs>,
   handler: async (a) => {
     const trace = await readTrace(a.input, toReadOptions(a));
     printWarnings(trace);
-    process.stdout.write(`${showTrace(trace, { tokens: positive(a.n, '-n'), sequence: a.sequence }).join('\n')}\n`);
+    // An unknown --sequence is refused by showTrace (one line naming the file and its ids).
+    process.stdout.write(`${showTrace(trace, { tokens: a.n, sequence: a.sequence }).join('\n')}\n`);
   },
 };
 
@@ -287,12 +284,12 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       .option('model-like', { type: 'string', describe: 'catalog model whose shape (MoE layers, experts, top-k) to use' })
       .option('fit', { type: 'string', array: true, describe: 'real trace (file, CSV files or folder) to fit and imitate' })
       .option('out', { alias: 'o', type: 'string', demandOption: true, describe: `output file (${OUTPUT_FORMATS.join(', ')})` })
-      .option('tokens', { type: 'number', describe: 'tokens to generate (default: --fit: 10x the real trace; --model-like: 4096)' })
+      .option('tokens', numberOption('tokens', { integer: true, min: 1, describe: 'tokens to generate (default: --fit: 10x the real trace; --model-like: 4096)' }))
       .option('seed', { type: 'string', default: '0', describe: 'random seed' })
-      .option('layers', { type: 'number', describe: '--model-like: override the number of MoE layers' })
-      .option('zipf', { type: 'number', describe: '--model-like: Zipf exponent of expert popularity (default: uniform)' })
-      .option('locality', { type: 'number', describe: "--model-like: probability of reusing the previous token's expert (default 0)" })
-      .option('affinity', { type: 'number', describe: "--model-like: probability of following the previous layer's expert (default 0)" })
+      .option('layers', numberOption('layers', { integer: true, min: 1, describe: '--model-like: override the number of MoE layers' }))
+      .option('zipf', numberOption('zipf', { min: 0, describe: '--model-like: Zipf exponent of expert popularity (default: uniform)' }))
+      .option('locality', numberOption('locality', { min: 0, max: 1, describe: "--model-like: probability of reusing the previous token's expert (default 0)" }))
+      .option('affinity', numberOption('affinity', { min: 0, max: 1, describe: "--model-like: probability of following the previous layer's expert (default 0)" }))
       .conflicts('model-like', 'fit')
       .check((a) => {
         if (a.modelLike === undefined && a.fit === undefined) throw new InputError('trace synth: give --model-like MODEL or --fit TRACE');
@@ -304,7 +301,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
     if (a.fit !== undefined) {
       const real = await readTrace(a.fit, toReadOptions(a));
       printWarnings(real);
-      const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : real.tokens * 10;
+      const tokens = a.tokens !== undefined ? a.tokens : real.tokens * 10;
       // what is written must be readable back: the same size limit as every trace read
       checkTraceDims('trace synth: --tokens: ', { tokens, layers: real.numLayers, topK: real.topK });
       const model = fitTrace(real, rng.fork('fit'));
@@ -321,7 +318,7 @@ const synthCommand: CommandModule<object, SynthArgs> = {
     const name = a.modelLike as string;
     const m = modelPresets[name];
     if (m === undefined) throw new InputError(unknownNameMessage('model', name, Object.keys(modelPresets)));
-    const tokens = a.tokens !== undefined ? positive(a.tokens, '--tokens') : 4096;
+    const tokens = a.tokens !== undefined ? a.tokens : 4096;
     const tps = a.tokensPerSequence ?? Math.min(tokens, 256);
     const raw = {
       layers: a.layers ?? numMoeLayers(m),
@@ -333,6 +330,9 @@ const synthCommand: CommandModule<object, SynthArgs> = {
       ...(a.locality !== undefined ? { locality: a.locality } : {}),
       ...(a.affinity !== undefined ? { affinity: a.affinity } : {}),
     };
+    // each size named by its own flag; the product (tokens x layers x k) by --tokens
+    checkTraceDims('trace synth: --layers: ', { layers: raw.layers, topK: 1 });
+    checkTraceDims('trace synth: --top-k: ', { layers: 1, topK: raw.topK });
     checkTraceDims('trace synth: --tokens: ', { tokens, layers: raw.layers, topK: raw.topK });
     const parsed = syntheticSpecSchema.safeParse(raw);
     if (!parsed.success) {

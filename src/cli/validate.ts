@@ -1,9 +1,10 @@
+import { numberOption } from './options.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readDiskProfileSync } from '../hardware/storage.js';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { checkOutputFile, checkOutputFolder, writeFileAtomic, writeFilesAtomic } from '../util/fs.js';
 import { defaultProfilePath } from './calibrate.js';
 import { replayOptions, setupOptions, type ReplayArgs } from './replay.js';
 import { defaultValidateDir } from '../sweep/out-dir.js';
@@ -28,11 +29,11 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       .option('profile', { type: 'string', describe: 'calibration profile (default reports/calibration/<backend>.json, written by moesim calibrate)' })
       .option('report-dir', { type: 'string', describe: 'folder of the HTML report (default reports/<scenario>/validate-<backend>/)' })
       .option('disk-profile', { type: 'string', describe: 'the measured disk a storage tier is simulated on and read with (default reports/calibration/disk.json where it exists; moesim calibrate --backend disk writes it)' })
-      .option('disk-bracket-bound', {
-        type: 'number',
+      .option('disk-bracket-bound', numberOption('disk-bracket-bound', {
+        above: 0,
         describe: "a storage tier's pass counts as bracketed when the disk samples immediately before and after it differ by at most this (max / min - 1; default 0.2, validate.ts DISK_BRACKET_BOUND: their geometric mean within 9.5% of a rate between them); a pass outside it is reported as not bracketed",
-      })
-      .option('disk-probe-reads', { type: 'number', describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' })
+      }))
+      .option('disk-probe-reads', numberOption('disk-probe-reads', { integer: true, min: 1, describe: 'expert reads of each disk sample before and after a pass of a storage tier (default 32)' }))
       .option('report', { type: 'boolean', default: true, describe: 'write the HTML report (--no-report: do not)' })
       .option('interleave', {
         type: 'boolean',
@@ -47,13 +48,15 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     const { vegaLibraries } = await import('./trace.js');
     const profileFile = a.profile ?? defaultProfilePath(a.backend);
     const profile = await readProfile(profileFile).catch((e: unknown) => {
-      if (e instanceof InputError && a.profile === undefined && /ENOENT/.test(e.message)) {
+      if (e instanceof InputError && a.profile === undefined && /no such file/.test(e.message)) {
         throw new InputError(`${e.message}; run moesim calibrate --backend ${a.backend} first, or give --profile`);
       }
       throw e;
     });
     const diskProfile = a.diskProfile ?? (existsSync(defaultProfilePath('disk')) ? defaultProfilePath('disk') : undefined);
     const disk = diskProfile ? { profileFile: diskProfile, ssd: readDiskProfileSync(diskProfile) } : undefined;
+    if (a.out) checkOutputFile(path.resolve(a.out));
+    if (a.report && a.reportDir !== undefined) checkOutputFolder(a.reportDir);
     const setup = await setupReplay(setupOptions(a));
     const progress = (m: string) => process.stderr.write(`  ${m}\n`);
     progress(`backend ${setup.backend.name}: ${setup.backend.device}`);
@@ -64,13 +67,13 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
       await setup.backend.close();
     }
     const json = JSON.stringify(result, null, 2) + '\n';
-    if (a.out) writeFileAtomic(path.resolve(a.out), json);
-    process.stdout.write(a.json ? json : formatValidation(result) + '\n');
+    const out = a.out ? [{ path: path.resolve(a.out), data: json }] : [];
     if (a.report) {
       const dir = a.reportDir ?? defaultValidateDir(result.scenario.name, result.backend.name);
-      writeFileAtomic(path.join(dir, 'index.html'), renderValidationHtml(result, await vegaLibraries()));
-      writeFileAtomic(path.join(dir, 'validate.json'), json);
+      // --out and the report: all written, or none
+      writeFilesAtomic([...out, { path: path.join(dir, 'index.html'), data: renderValidationHtml(result, await vegaLibraries()) }, { path: path.join(dir, 'validate.json'), data: json }]);
       process.stderr.write(`wrote ${path.join(dir, 'index.html')}\n`);
-    }
+    } else if (a.out) writeFileAtomic(path.resolve(a.out), json);
+    process.stdout.write(a.json ? json : formatValidation(result) + '\n');
   },
 };

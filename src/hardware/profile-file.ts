@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import { fsReason } from '../util/fs.js';
 import { hardwareSchema } from './schema.js';
 import type { Hardware } from './types.js';
 
@@ -31,8 +32,7 @@ export function profileInvalid(error: z.ZodError, where: string): InputError {
 }
 
 export function readError(file: string, e: unknown): InputError {
-  const code = (e as NodeJS.ErrnoException).code;
-  return new InputError(`${file}: cannot read calibration profile${code ? ` (${code})` : ''}`);
+  return new InputError(`${file}: cannot read calibration profile: ${fsReason(e)}`);
 }
 
 export function parseProfileJson(text: string, file: string): unknown {

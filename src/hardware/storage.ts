@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import { fsReason } from '../util/fs.js';
 import { unknownNameMessage } from '../util/suggest.js';
 import { describeValue, positiveNumber } from '../model/resolve.js';
 
@@ -214,7 +215,7 @@ export function readDiskProfileSync(file: string): Ssd {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`${file}: cannot read the disk profile (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new InputError(`${file}: cannot read the disk profile: ${fsReason(e)}`);
   }
   let json: unknown;
   try {

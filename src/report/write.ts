@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFilesAtomic } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { buildCharts } from './charts.js';
 import type { ReportSource } from './data.js';
@@ -50,13 +50,18 @@ export interface WrittenReport {
   charts: string[];
 }
 
-export async function writeReport(source: ReportSource, outDir: string, opts: { svg?: boolean } = {}): Promise<WrittenReport> {
+/**
+ * Writes index.html and charts/*.svg into `outDir`, with `also` (the command's result files), all
+ * or none (writeFilesAtomic): a report that cannot be written whole leaves nothing behind.
+ */
+export async function writeReport(source: ReportSource, outDir: string, opts: { svg?: boolean; also?: { path: string; data: string }[] } = {}): Promise<WrittenReport> {
   const charts = buildCharts(source);
   const svgs: string[] = [];
+  const files: { path: string; data: string }[] = [...(opts.also ?? [])];
   if (opts.svg !== false) {
     for (const c of charts) {
       const file = join(outDir, 'charts', `${c.id}.svg`);
-      writeFileAtomic(file, await renderSvg(c.spec));
+      files.push({ path: file, data: await renderSvg(c.spec) });
       svgs.push(file);
     }
   }
@@ -66,6 +71,7 @@ export async function writeReport(source: ReportSource, outDir: string, opts: { 
     svgHref: opts.svg !== false ? (c) => `charts/${c.id}.svg` : undefined,
   });
   const index = join(outDir, 'index.html');
-  writeFileAtomic(index, html);
+  files.push({ path: index, data: html });
+  writeFilesAtomic(files);
   return { index, svgs, charts: charts.map((c) => c.id) };
 }

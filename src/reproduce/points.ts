@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
+import { fsReason } from '../util/fs.js';
 import { dtypeSchema, tierPrecisionSchema } from '../scenario/schema.js';
 
 export const METRICS = ['tokensPerSec', 'secPerToken'] as const;
@@ -114,7 +115,8 @@ export function loadSuite(file: string): PublishedSuite {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new InputError(`${file}: ${(e as Error).message}`);
+    if (e instanceof SyntaxError) throw new InputError(`${file}: not JSON (${e.message}); expected a points file (scenarios/published/points.json)`);
+    throw new InputError(`${file}: cannot read the points file: ${fsReason(e)}`);
   }
   return parseSuite(raw, file);
 }

@@ -31,6 +31,30 @@ export function zodToInputError(err: z.ZodError, raw: unknown, file?: string): I
   let issue = err.issues[0];
   const unionErrors = (issue as { errors?: z.core.$ZodIssue[][] }).errors;
   if (issue.code === 'invalid_union' && unionErrors && unionErrors.length) {
+    // The object forms of a union (`cache:`, a precision tier) against the value's keys: each key
+    // belongs to some form, but none takes them all (`cache: {perLayer: 2, gib: 3}`): alternatives
+    // mixed; no form takes any (`cache: {size: 2}`): unknown fields, with the forms' own keys.
+    const given = valueAt(raw, issue.path);
+    const objectForms = unionErrors.filter((b) => !b.some((i) => i.path.length === 0 && i.code !== 'unrecognized_keys'));
+    if (given !== null && typeof given === 'object' && !Array.isArray(given) && objectForms.length >= 2) {
+      const keys = Object.keys(given);
+      const accepted = objectForms.map((b) => {
+        const r = b.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0) as (z.core.$ZodIssue & { keys: string[] }) | undefined;
+        return keys.filter((k) => !r?.keys.includes(k));
+      });
+      const where = `${file ? file + ': ' : ''}${formatPath(issue.path)}`;
+      if (keys.length > 0 && !accepted.some((a) => a.length === keys.length)) {
+        const groups = [...new Set(accepted.filter((a) => a.length > 0).map((a) => a.join(', ')))];
+        if (groups.length >= 2) return new InputError(`${where}: {${groups.join('} and {')}} are alternatives; expected one of them, got ${show(given)}`);
+        if (groups.length === 0) {
+          const forms = objectForms.map((b) => b.filter((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 1 && valueAt(given, i.path) === undefined).map((i) => String(i.path[0])));
+          const known = [...new Set(forms.flat())];
+          const near = keys.length === 1 ? known.find((k) => editDistance(k.toLowerCase(), keys[0].toLowerCase()) <= 2) : undefined;
+          if (near !== undefined) return new InputError(`${where}: unknown field "${keys[0]}"; did you mean "${near}"?`);
+          return new InputError(`${where}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${known.length ? `; expected one of ${known.join(', ')}` : ''}`);
+        }
+      }
+    }
     // An object branch that rejects the value's own keys is not the one it meant, when another
     // branch takes them (`{dtype: int5}` is a bad dtype, not a `{format}` missing its format).
     const keysFit = unionErrors.filter((b) => !b.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0));

@@ -5,7 +5,9 @@ import { parse, YAMLParseError } from 'yaml';
 import { InputError } from '../util/errors.js';
 import { zodToInputError } from './errors.js';
 import { scenarioSchema, type Scenario } from './schema.js';
-import { expandSystem, systemSchema } from '../systems/catalog.js';
+import { expandSystem, formatPrecision, systemSchema } from '../systems/catalog.js';
+import { precisionBytesPerParam, tierLabel, type TieredPrecision, type TierPrecision } from '../model/formats.js';
+import type { WeightFormatName } from '../timing/execution-semantics.js';
 import { resolveModel } from '../model/resolve.js';
 
 export interface LoadedScenario {
@@ -21,7 +23,31 @@ export interface LoadedScenario {
 export function parseScenario(raw: unknown, file?: string): Scenario {
   const r = scenarioSchema.safeParse(withSystem(raw, file));
   if (!r.success) throw zodToInputError(r.error, raw, file);
+  checkSystemPrecision(raw, r.data, file);
   return r.data;
+}
+
+/**
+ * `system.quantization` and `precision.experts` both say how the experts are stored; the sizes come
+ * from `precision:` and the system's dequantisation from its format, so given together they must
+ * agree on the experts' bytes per weight (fp16 and bf16 agree; `precision.dense`, `kvCache` refine).
+ */
+function checkSystemPrecision(raw: unknown, scenario: Scenario, file?: string): void {
+  const obj = raw as Record<string, unknown>;
+  const sys = obj.system as Record<string, unknown> | undefined;
+  const prec = obj.precision as Record<string, unknown> | undefined;
+  if (!sys || typeof sys !== 'object' || sys.quantization === undefined || !prec || typeof prec !== 'object' || prec.experts === undefined) return;
+  const quantization = (scenario.system as { quantization?: WeightFormatName } | undefined)?.quantization;
+  if (quantization === undefined) return;
+  const model = resolveModel(obj.model, 'model');
+  const theirs = formatPrecision(quantization) as unknown as TieredPrecision;
+  const want = precisionBytesPerParam(theirs, 'experts', model);
+  const got = precisionBytesPerParam(scenario.precision as TieredPrecision, 'experts', model);
+  if (Math.abs(got - want) <= 1e-9 * want) return;
+  const bits = (b: number) => `${(b * 8).toFixed(3).replace(/\.?0+$/, '')} bits per weight`;
+  throw new InputError(
+    `${file ? file + ': ' : ''}precision.experts: ${tierLabel(scenario.precision.experts as TierPrecision)} (${bits(got)}) conflicts with system.quantization: ${quantization} (experts ${tierLabel(theirs.experts)}, ${bits(want)}); expected precision.experts to agree with it (${tierLabel(theirs.experts)}), or only one of the two`,
+  );
 }
 
 /** Scenario files are hand-written: 1 MiB is far more than any real one (a 15 MB file is a mistake or an attack). */
@@ -83,9 +109,19 @@ function withSystem(raw: unknown, file?: string): unknown {
   } catch {
     return raw; // the scenario schema reports the model
   }
-  const x = expandSystem(sys.data, model);
+  let x;
+  try {
+    x = expandSystem(sys.data, model);
+  } catch (e) {
+    if (e instanceof InputError && file && !e.message.startsWith(`${file}:`)) throw new InputError(`${file}: ${e.message}`);
+    throw e;
+  }
   const out = { ...obj };
   if (out.policies === undefined) out.policies = x.policies;
   if (out.precision === undefined && x.precision) out.precision = x.precision;
+  // a precision: without experts (dense or kvCache only) keeps the system's experts, not the bf16 default
+  else if (x.precision && out.precision !== null && typeof out.precision === 'object' && !Array.isArray(out.precision) && !('experts' in out.precision)) {
+    out.precision = { experts: x.precision.experts, ...out.precision };
+  }
   return out;
 }

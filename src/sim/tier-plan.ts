@@ -91,7 +91,10 @@ export function planTiers(
     if (!hardware.storage) throw new InputError(`hostTier.gpuDirect: GPUDirect Storage reads experts from an SSD; expected hardware.storage`);
     if (keptExperts > 0) return { mode: 'ssd-direct', spec, availableBytes: 0, neededBytes, hostCapacityExperts: 0 };
   }
-  let available = Math.max(0, hardware.cpu.dramBytes - spec.reserveGiB * GiB);
+  if (spec.reserveGiB * GiB >= hardware.cpu.dramBytes) {
+    throw new InputError(`hostTier.reserveGiB: ${spec.reserveGiB} GiB leaves no host DRAM at all (${hardware.cpu.name}: ${gib(hardware.cpu.dramBytes)}); expected less than hardware.cpu.memoryGiB`);
+  }
+  let available = hardware.cpu.dramBytes - spec.reserveGiB * GiB;
   if (spec.capacityGiB !== undefined) available = Math.min(available, spec.capacityGiB * GiB);
   if (neededBytes <= available) {
     // Fits. A cold host tier in front of an SSD still reads each expert once from it.

@@ -56,7 +56,8 @@ export interface ExpandedSweep {
 
 /** "a=1, b=[2,3]" */
 export function describeAssignments(a: Assignments): string {
-  const parts = Object.entries(a).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  // JSON would show a YAML 1e400 as null
+  const parts = Object.entries(a).map(([k, v]) => `${k}=${typeof v === 'string' ? v : typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v)}`);
   return parts.length ? parts.join(', ') : '(base scenario)';
 }
 
@@ -120,7 +121,10 @@ export function sweepDefinitionOf(raw: Record<string, unknown>, opts: ExpandOpti
     const r = sweepSchema.safeParse(raw.sweep);
     if (!r.success) {
       const e = zodToInputError(r.error, raw.sweep);
-      throw new InputError(`${where}sweep.${e.message}`.replace('sweep.(top level): ', 'sweep: '));
+      // a field path continues `sweep.`; a message about the block itself (a key typo) follows `sweep: `
+      const top = e.message.startsWith('(top level): ');
+      const m = top ? e.message.slice('(top level): '.length) : e.message;
+      throw new InputError(`${where}sweep${top || /^unknown field/.test(m) ? ': ' : '.'}${m}`);
     }
     fromFile = { mode: r.data.mode, grid: Object.entries(r.data.grid).map(([path, values]) => ({ path, values })), timeline: r.data.timeline };
   }

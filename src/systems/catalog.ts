@@ -10,6 +10,7 @@
  * (the semantics stay the system's), so a scenario can compare designs under one runtime.
  */
 import { z } from 'zod';
+import { InputError } from '../util/errors.js';
 import type { MoeModel } from '../model/types.js';
 import type { TierPrecision } from '../model/formats.js';
 import { attentionParams, expertParams, numMoeLayers, routerParams, sharedExpertParams } from '../model/derived.js';
@@ -335,7 +336,7 @@ export interface SystemPreset<S extends SystemSpec = SystemSpec> {
 type Of<K extends SystemKind> = Extract<SystemSpec, { kind: K }>;
 
 /** The precision a system's weight format gives a scenario: the experts in its storage format (src/model/formats.ts) where it has one. */
-function formatPrecision(name: WeightFormatName, dense: TierPrecision = 'bf16'): Record<string, unknown> {
+export function formatPrecision(name: WeightFormatName, dense: TierPrecision = 'bf16'): Record<string, unknown> {
   const f = weightFormats[name] as WeightFormat;
   return { experts: f.storage ? { format: f.storage } : f.dtype, dense, kvCache: 'bf16', groupSize: f.groupSize };
 }
@@ -422,7 +423,9 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     ],
     sources: [MO, 'dvmazur/mixtral-offloading demo notebook: offload_per_layer = 4 (5 for 12 GB), buffer_size = 4; HQQ 2-bit experts, group 16, 4-bit attention'],
     expand: (s, model) => {
-      const perLayer = Math.max(0, model.numExperts - s.offloadPerLayer);
+      // OffloadConfig(main_size = layers x (experts - offload_per_layer)): more offloaded than the layer has is no configuration
+      if (s.offloadPerLayer > model.numExperts) throw new InputError(`system.offloadPerLayer: expected at most the model's ${model.numExperts} experts per layer (${model.name}), got ${s.offloadPerLayer}`);
+      const perLayer = model.numExperts - s.offloadPerLayer;
       const base = { kind: 'lru', cache: { perLayer } };
       const policies: Record<string, unknown>[] = [{ ...base, label: `mixtral-offloading lru ${perLayer}/layer, on demand` }];
       if (s.speculative) {

@@ -78,6 +78,10 @@ export function checkReadBack(trace: Trace, file: string): void {
   const K = trace.topK;
   const L = trace.numLayers;
   const ex = trace.experts;
+  // a trace whose every route is absent (-1) routes nothing: no cache, link or expert to simulate
+  let routed = false;
+  for (let i = 0; i < ex.length && !routed; i += K) routed = ex[i] !== NO_EXPERT;
+  if (!routed) throw new InputError(`${file}: every (token, layer) route of its ${trace.tokens} tokens is absent (-1): no expert is routed; expected a trace with at least one routed expert`);
   const where = (i: number): string => {
     const token = Math.floor(i / (L * K));
     const layer = Math.floor(i / K) % L;

@@ -4,9 +4,9 @@
  * file as it was and no temp file behind, and is reported as bad input (`fsInputError`):
  * `moesim: reports/x/result.json: cannot write: no space left on device`.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
 /** What an fs error code means, in the words of a one-line message. */
@@ -51,6 +51,12 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
  * (`write`, `read`, `create folder`); `path` what the user named (default: the error's own path).
  * Errors that are not fs errors, and InputErrors, pass through unchanged.
  */
+/** What a file-system error means, in words ("no such file or folder"); the code where it has none. */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code ? (REASONS[code] ?? code) : String((e as Error)?.message ?? e);
+}
+
 export function fsInputError(e: unknown, verb: 'write' | 'read' | 'create folder' | 'lock', path?: string): unknown {
   if (e instanceof InputError || !isFsError(e)) return e;
   const code = e.code as string;
@@ -69,6 +75,41 @@ function ensureFolder(path: string): void {
   makeFolder(dirname(path));
 }
 
+/**
+ * Before a long computation: refuses now an output folder that could not be made or written at the
+ * end (a file in the way, no permission, a read-only file system), so that no work is lost and
+ * nothing is created. The write itself still checks (a disk can fill meanwhile).
+ */
+export function checkOutputFolder(dir: string, file?: string): void {
+  const target = resolve(dir);
+  let d = target;
+  let st;
+  for (;;) {
+    try {
+      st = statSync(d);
+      break;
+    } catch {
+      const up = dirname(d);
+      if (up === d) return;
+      d = up;
+    }
+  }
+  if (!st.isDirectory()) {
+    throw new InputError(`${shownPath(dir)}: cannot create folder: ${d === target ? 'a file of that name already exists' : 'a part of the path is a file, not a folder'}`);
+  }
+  try {
+    accessSync(d, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw fsInputError(e, file !== undefined || d === target ? 'write' : 'create folder', file ?? dir);
+  }
+}
+
+/** As checkOutputFolder, for a file: not a folder, a pipe or a device, and its folder can be made and written. */
+export function checkOutputFile(path: string): void {
+  refuseFolder(path);
+  checkOutputFolder(dirname(path), path);
+}
+
 /** mkdir -p, its failure (a file in the way, no permission) reported as bad input. */
 export function makeFolder(dir: string): void {
   let isFile = false;
@@ -81,6 +122,9 @@ export function makeFolder(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
+    // mkdir -p on a read-only file system (or a folder without write permission) may report ENOENT
+    // for the part it could not make: the nearest existing folder says why
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') checkOutputFolder(dir);
     throw fsInputError(e, 'create folder', dir);
   }
 }
@@ -160,6 +204,90 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     }
     removeQuietly(tmp);
     throw fsInputError(e, 'write', path);
+  }
+}
+
+/** The folders `mkdir -p dir` would create, outermost first (none if it exists). */
+function missingFolders(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; ; ) {
+    try {
+      statSync(d);
+      break;
+    } catch {
+      out.unshift(d);
+    }
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return out;
+}
+
+/**
+ * Writes several files (a report's pages, charts and result) all or none: every one to a temp file
+ * beside its target first, fsynced; only when all are written are they renamed over their targets.
+ * A failure (a folder that cannot be made, a full disk, no permission) removes the temp files and
+ * the folders this call created, and leaves every previous file as it was.
+ */
+export function writeFilesAtomic(files: ReadonlyArray<{ path: string; data: string | Uint8Array }>): void {
+  const created: string[] = [];
+  const temps: { tmp: string; path: string }[] = [];
+  const undo = (): void => {
+    for (const t of temps) {
+      untrack(t.tmp);
+      removeQuietly(t.tmp);
+    }
+    for (const d of created.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty (another writer) or gone */
+      }
+    }
+  };
+  try {
+    for (const f of files) {
+      refuseFolder(f.path);
+      const dir = dirname(f.path);
+      const missing = missingFolders(dir);
+      makeFolder(dir);
+      created.push(...missing);
+      const tmp = tempName(f.path);
+      track(tmp);
+      temps.push({ tmp, path: f.path });
+      let fd: number | undefined;
+      try {
+        fd = openSync(tmp, 'wx');
+        const buf = typeof f.data === 'string' ? Buffer.from(f.data, 'utf8') : f.data;
+        let off = 0;
+        while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+        fsyncSync(fd);
+        closeSync(fd);
+        fd = undefined;
+      } catch (e) {
+        if (fd !== undefined) {
+          try {
+            closeSync(fd);
+          } catch {
+            /* closing a failed file */
+          }
+        }
+        throw fsInputError(e, 'write', f.path);
+      }
+    }
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  for (const t of temps) {
+    try {
+      renameSync(t.tmp, t.path);
+      untrack(t.tmp);
+    } catch (e) {
+      undo();
+      throw fsInputError(e, 'write', t.path);
+    }
   }
 }
 

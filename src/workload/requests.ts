@@ -11,6 +11,7 @@
 import type { Rng } from '../rng/rng.js';
 import type { Trace } from '../trace/types.js';
 import { InputError } from '../util/errors.js';
+import { MAX_TRACE_SLOTS } from '../trace/checks.js';
 import { describeLength, drawLength } from './lengths.js';
 import type { ServingWorkload } from './schema.js';
 
@@ -40,6 +41,14 @@ export function tokensNeeded(prompt: number, outputs: number): number {
 
 export function buildRequests(trace: Trace, w: ServingWorkload, rng: Rng, seedLabel: string): RequestTable {
   const N = w.requests;
+  // each request serves at least one token, each token routes layers x k experts: past the limit a
+  // trace may hold, refused before the request table (and the run) is allocated
+  const perToken = trace.numLayers * trace.topK;
+  if (N * perToken > MAX_TRACE_SLOTS) {
+    throw new InputError(
+      `workload.requests: ${N.toLocaleString('en-US')} requests of at least one token each route ${(N * perToken).toLocaleString('en-US')} experts (requests x ${trace.numLayers} layers x top-${trace.topK}), more than the limit of ${MAX_TRACE_SLOTS.toLocaleString('en-US')} a trace may hold; expected at most ${Math.floor(MAX_TRACE_SLOTS / perToken).toLocaleString('en-US')} requests`,
+    );
+  }
   const usable: number[] = [];
   trace.sequences.forEach((s, i) => {
     if (s.length > 0) usable.push(i);

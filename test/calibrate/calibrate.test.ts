@@ -140,7 +140,7 @@ describe('moesim calibrate --backend cpu --quick', () => {
   });
 
   it('rejects files that are missing, not JSON, or of another kind', async () => {
-    await expect(readProfile(path.join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read calibration profile \(ENOENT\)/);
+    await expect(readProfile(path.join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read calibration profile: no such file or folder/);
     const notJson = path.join(dir, 'not.json');
     await writeFile(notJson, '{ nope');
     await expect(readProfile(notJson)).rejects.toThrow(/not\.json: not JSON/);

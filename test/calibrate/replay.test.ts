@@ -315,7 +315,7 @@ describe('moesim validate (CLI)', () => {
 
     const missing = moesim(['validate', f, '--hidden', '32', '--no-report'], { cwd: dir });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read calibration profile \(ENOENT\); run moesim calibrate --backend cpu first, or give --profile/);
+    expect(missing.stderr).toMatch(/cannot read calibration profile: no such file or folder; run moesim calibrate --backend cpu first, or give --profile/);
   }, 60_000);
 
   it('moesim replay prints the measured table', () => {

@@ -146,6 +146,29 @@ describe('a full disk (200 KB tmpfs) through the CLI', () => {
   });
 });
 
+// ---- a read-only file system (s28-badin: mkdir -p said "no such file or folder" there) -------------
+
+const rofs = join(dir, 'rofs');
+let roMounted = false;
+beforeAll(() => {
+  roMounted = mountTmpfs(rofs, '64k', true).mounted;
+});
+afterAll(() => {
+  if (roMounted) unmountTmpfs(rofs);
+});
+
+describe('a read-only file system (tmpfs mounted ro) through the CLI', () => {
+  it('every output says read-only file system, before the work where it is long', (ctx) => {
+    if (!roMounted) return ctx.skip();
+    const s = scenario('ro.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    expectBadInput(moesim(['run', s, '--no-report', '--out', join(rofs, 'x.json')]), /rofs\/x\.json: cannot write: read-only file system$/);
+    expectBadInput(moesim(['sweep', join(ROOT, 'scenarios/sweep-cache-link.yaml'), '--out', join(rofs, 'sw'), '--no-report']), /rofs\/sw: cannot create folder: read-only file system$/);
+    expectBadInput(moesim(['reproduce', '--only', 'fiddler*', '--fit', 'none', '--out', join(rofs, 'rep')]), /rofs\/rep: cannot create folder: read-only file system$/);
+    expectBadInput(moesim(['calibrate', '--backend', 'disk', '--quick', '-o', join(rofs, 'd.json')]), /rofs\/d\.json: cannot write: read-only file system$/);
+    expect(readdirSync(rofs)).toEqual([]);
+  });
+});
+
 describe('an expert id beyond the scenario\'s model, named where it is in the file', () => {
   const withTrace = (name: string, trace: string): string => {
     const f = join(dir, `${name}.yaml`);
@@ -193,6 +216,9 @@ describe.skipIf(!asNobody.ok)('permission denied (as the unprivileged user nobod
   const locked = join(top, 'locked');
   mkdirSync(locked);
   chmodSync(locked, 0o555);
+  const free = join(top, 'free');
+  mkdirSync(free);
+  chmodSync(free, 0o777);
   const trace = join(top, 'small.jsonl');
   writeFileSync(trace, readFileSync(MIXTRAL));
   chmodSync(trace, 0o644);
@@ -211,10 +237,94 @@ describe.skipIf(!asNobody.ok)('permission denied (as the unprivileged user nobod
     ['trace stats --html', ['trace', 'stats', trace, '--html', join(locked, 's.html')], /locked\/s\.html: cannot write: permission denied$/],
     ['sweep --out', ['sweep', scen, '--no-report', '--workers', '1', '--out', join(locked, 'sw')], /locked\/sw: cannot create folder: permission denied$/],
     ['an unreadable trace', ['trace', 'stats', secret], /secret\.jsonl: (cannot read: )?permission denied$/],
+    // checked before the work (s28-badin): nothing measured or simulated for a folder that cannot take the result
+    ['run --out beside an unwritable --report-dir', ['run', scen, '--out', join(free, 'ok.json'), '--report-dir', join(locked, 'rep')], /locked\/rep: cannot create folder: permission denied$/],
+    ['reproduce --out', ['reproduce', '--only', 'fiddler*', '--fit', 'none', '--out', join(locked, 'rep')], /locked\/rep: cannot create folder: permission denied$/],
+    ['calibrate -o', ['calibrate', '--backend', 'disk', '--quick', '-o', join(locked, 'disk.json')], /locked\/disk\.json: cannot write: permission denied$/],
   ])('%s: one line, exit 2, nothing left behind', (_what, args, pattern) => {
     const r = nobody(args as string[]);
     expectBadInput(r, pattern as RegExp);
     expect(readdirSync(locked)).toEqual([]);
+    expect(readdirSync(free)).toEqual([]);
+  });
+});
+
+/** Every numeric flag of every command: parsed from what was typed (src/cli/options.ts), refused before anything is read. */
+describe('numeric flags: not a number, out of range, not whole, Infinity', () => {
+  const s = join(ROOT, 'scenarios/quickstart.yaml');
+  const sw = join(ROOT, 'scenarios/sweep-cache-link.yaml');
+  it.each([
+    [['run', s, '--tier-bounds-max-accesses', 'abc'], "--tier-bounds-max-accesses: expected a whole number >= 1, got 'abc'"],
+    [['run', s, '--jobs', '0'], "--jobs: expected a whole number >= 1, got '0'"],
+    [['run', s, '--jobs', '1.5'], "--jobs: expected a whole number >= 1, got '1.5'"],
+    [['run', s, '--jobs', 'Infinity'], "--jobs: expected a whole number >= 1, got 'Infinity'"],
+    [['run', s, '--jobs', '1e400'], "--jobs: expected a whole number >= 1, got '1e400' (a number beyond float64)"],
+    [['run', s, '--jobs'], '--jobs: expected a whole number >= 1, got no value'],
+    [['sweep', sw, '--workers', '-1', '--dry-run'], "--workers: expected a whole number >= 1, got '-1'"],
+    [['trace', 'head', MIXTRAL, '-n', 'ten'], "-n: expected a whole number >= 1, got 'ten'"],
+    [['trace', 'convert', MIXTRAL, '-o', join(dir, 'n.moesim'), '--top-k', '0'], "--top-k: expected a whole number >= 1, got '0'"],
+    [['trace', 'convert', MIXTRAL, '-o', join(dir, 'n.moesim'), '--layer', '0', '--layer', 'x'], "--layer: expected a whole number >= 0, got 'x'"],
+    [['trace', 'synth', '--model-like', 'mixtral-8x7b', '-o', join(dir, 'n.moesim'), '--locality', '1.5'], "--locality: expected a number from 0 to 1, got '1.5'"],
+    [['calibrate', '--backend', 'disk', '--max-reads', '2.5', '-o', join(dir, 'd.json')], "--max-reads: expected a whole number >= 1, got '2.5'"],
+    [['replay', s, '--host-budget-gib', '0'], "--host-budget-gib: expected a number > 0, got '0'"],
+    [['validate', s, '--repeats', 'NaN'], "--repeats: expected a whole number >= 1, got 'NaN'"],
+    [['validate', s, '--disk-bracket-bound', '-0.1'], "--disk-bracket-bound: expected a number > 0, got '-0.1'"],
+  ])('%j', (args, message) => {
+    const r = moesim(args as string[]);
+    expectBadInput(r, new RegExp(`^moesim: ${(message as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    expect(r.stdout).toBe('');
+  });
+  it('nothing written by a refused command', () => {
+    expect(readdirSync(dir).filter((n) => n === 'n.moesim' || n === 'd.json')).toEqual([]);
+  });
+});
+
+describe('found by bad inputs of session 28 (s28-badin)', () => {
+  it('system.quantization and precision.experts that disagree: one line naming both', () => {
+    const f = join(dir, 'q.yaml');
+    writeFileSync(f, `name: t\nmodel: mixtral-8x7b\nhardware: rtx-4090\nprecision: { experts: int8 }\ntrace: { path: ${JSON.stringify(MIXTRAL)} }\nsystem: { kind: mixtral-offloading, quantization: hqq-2bit }\n`);
+    expectBadInput(moesim(['run', f, '--no-report']), /q\.yaml: precision\.experts: int8 \(8 bits per weight\) conflicts with system\.quantization: hqq-2bit \(experts hqq-2bit-g16, [\d.]+ bits per weight\); expected/);
+  });
+  it('trace head --sequence that the trace lacks; a command without its file', () => {
+    expectBadInput(moesim(['trace', 'head', small, '--sequence', 'nope']), /^moesim: \S*small\.jsonl: --sequence nope: no such sequence; expected one of its 1 sequence ids: "humaneval\/0"$/);
+    expectBadInput(moesim(['run']), /^moesim: run: expected 1 file argument, got 0; moesim run --help shows the usage$/);
+    expectBadInput(moesim(['trace', 'stats']), /^moesim: trace stats: expected 1 file argument, got 0; moesim trace stats --help shows the usage$/);
+  });
+  it('sweep: a key typo in the block, and 1e400 in a point label', () => {
+    expectBadInput(moesim(['sweep', scenario('swk.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'sweep: { grd: { seed: [1, 2] } }\n'), '--dry-run']), /swk\.yaml: sweep: unknown field "grd"; did you mean "grid"\?$/);
+    expectBadInput(moesim(['sweep', scenario('swi.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', "sweep: { grid: { 'hardware.link.bandwidthGBps': [1e400] } }\n"), '--dry-run']), /swi\.yaml: sweep point 1 of 1 \(hardware\.link\.bandwidthGBps=Infinity\): hardware\.link\.bandwidthGBps: expected a positive number, got Infinity/);
+  });
+  it('trace synth: a size beyond the limits named by its own flag', () => {
+    expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--layers', '1000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --layers: layers 1,000,000 is more than the limit of 65,535$/);
+    expectBadInput(moesim(['trace', 'synth', '--model-like', 'mixtral-8x7b', '--tokens', '1000000000000', '-o', join(dir, 'syn.moesim')]), /^moesim: trace synth: --tokens: tokens 1,000,000,000,000 is more than the limit of 536,870,912$/);
+  });
+  it('reproduce --fit: an empty list or an unknown system, with what it takes', () => {
+    expectBadInput(moesim(['reproduce', '--fit', ',', '--out', join(dir, 'rep-fit')]), /^moesim: --fit: expected loso, none, or a comma list of systems \(or point-id prefixes ending in \*\), got ','$/);
+    expectBadInput(moesim(['reproduce', '--fit', 'bogus', '--out', join(dir, 'rep-fit')]), /^moesim: --fit: no point of system "bogus"; expected loso, none, or systems among deepspeed-zero-inference, fiddler, /);
+    expect(readdirSync(dir)).not.toContain('rep-fit');
+  });
+  it('a timeline window beyond the run records nothing: refused', () => {
+    expectBadInput(moesim(['run', scenario('tl.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]', 'timeline: { fromStep: 100000, steps: 2 }\n'), '--no-report']), /tl\.yaml: timeline: steps 100000\.\.100001 record nothing: the run has fewer steps \(338 tokens in 2 sequences\); expected a fromStep within the run$/);
+  });
+  it('union forms mixed or unknown: named as such, not as a missing field of one form', () => {
+    expectBadInput(moesim(['run', scenario('alt.yaml', '[{ kind: lru, cache: { perLayer: 2, gib: 3 } }]'), '--no-report']), /alt\.yaml: policies\[0\]\.cache: \{perLayer\} and \{gib\} are alternatives; expected one of them, got \{"perLayer":2,"gib":3\}$/);
+    expectBadInput(moesim(['run', scenario('unk.yaml', '[{ kind: lru, cache: { size: 2 } }]'), '--no-report']), /unk\.yaml: policies\[0\]\.cache: unknown field "size"; expected one of perLayer, experts, bytes, gib, hbm$/);
+  });
+  it('a report folder that cannot be made leaves no --out file; a report that cannot be written whole leaves none of it', () => {
+    const s = scenario('whole.yaml', '[{ kind: lru, cache: { perLayer: 2 } }]');
+    const afile = join(dir, 'afile2');
+    writeFileSync(afile, 'x');
+    const out = join(dir, 'whole-out.json');
+    expectBadInput(moesim(['run', s, '--out', out, '--report-dir', join(afile, 'rep')]), /afile2\/rep: cannot create folder: a part of the path is a file, not a folder$/);
+    expect(readdirSync(dir)).not.toContain('whole-out.json');
+    // charts/ is a file: index.html, result.json and --out must not appear either
+    const rep = join(dir, 'half-rep');
+    mkdirSync(rep);
+    writeFileSync(join(rep, 'charts'), 'in the way');
+    expectBadInput(moesim(['run', s, '--out', out, '--report-dir', rep]), /half-rep\/charts: cannot create folder: a file of that name already exists$/);
+    expect(readdirSync(rep)).toEqual(['charts']);
+    expect(readdirSync(dir)).not.toContain('whole-out.json');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });
 

@@ -19,7 +19,19 @@ describe('calibrate --backend disk flags', () => {
     for (const [flag, v] of [['--long', '-1'], ['--long-idle', 'abc']]) {
       const r = moesim(['calibrate', '--backend', 'disk', flag, v, '-o', '/nonexistent-moesim/x.json']);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr.trim()).toMatch(new RegExp(`^moesim: ${flag}: expected seconds >= 0, got (-1|NaN)$`));
+      expect(r.stderr.trim()).toMatch(new RegExp(`^moesim: ${flag}: expected seconds >= 0, got '(-1|abc)'$`));
     }
+  });
+  it('--scenario that cannot be read: refused before measuring, no profile written (s28-badin: wrote the profile first)', async () => {
+    const { moesim } = await import('../helpers/cli.js');
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'moesim-disk-scen-'));
+    const r = moesim(['calibrate', '--backend', 'disk', '--quick', '--scenario', join(dir, 'nothere.yaml'), '-o', join(dir, 'disk.json')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^moesim: \S*nothere\.yaml: cannot read: no such file or folder$/);
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(dir, { recursive: true });
   });
 });

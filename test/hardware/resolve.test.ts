@@ -158,7 +158,7 @@ describe('a calibration profile as the hardware', () => {
       }
       throw new Error('expected an InputError');
     };
-    expect(at({ profile: 'missing.json' })).toBe('hardware.profile: missing.json: cannot read calibration profile (ENOENT)');
+    expect(at({ profile: 'missing.json' })).toBe('hardware.profile: missing.json: cannot read calibration profile: no such file or folder');
     expect(at({ profile: 'bad.json' })).toMatch(/^hardware\.profile: bad\.json: not a valid moesim calibration profile: hardware\.gpu\.hbmBytesPerSec: /);
     expect(at({ profile: 'text.json' })).toMatch(/^hardware\.profile: text\.json: not JSON/);
     expect(at({ profile: 'bad.json', preset: 'h100-sxm' })).toBe('hardware: give a preset or a profile, not both');

@@ -2,10 +2,10 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
-export function mountTmpfs(path: string, size = '200k'): { mounted: boolean; why: string } {
+export function mountTmpfs(path: string, size = '200k', readOnly = false): { mounted: boolean; why: string } {
   mkdirSync(path, { recursive: true });
   try {
-    execSync(`mount -t tmpfs -o size=${size} tmpfs ${JSON.stringify(path)}`, { stdio: 'pipe' });
+    execSync(`mount -t tmpfs -o ${readOnly ? 'ro,' : ''}size=${size} tmpfs ${JSON.stringify(path)}`, { stdio: 'pipe' });
     return { mounted: true, why: '' };
   } catch (e) {
     return { mounted: false, why: String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n')[0] };

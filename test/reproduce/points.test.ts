@@ -113,3 +113,10 @@ test("Table 2's T4 rows run on their sourced cloud hosts where moesim can hold t
     expect(by[`mo-t2-2bit-t4-${v}`].notes, v).toContain('cannot run on it');
   }
 });
+
+describe('loadSuite: a points file that cannot be read or is not JSON (s28-badin: the raw ENOENT / SyntaxError text)', () => {
+  test('one line naming the file and what was expected', () => {
+    expect(() => loadSuite(join(ROOT, 'nothere-points.json'))).toThrow(/nothere-points\.json: cannot read the points file: no such file or folder$/);
+    expect(() => loadSuite(join(ROOT, 'scenarios', 'quickstart.yaml'))).toThrow(/quickstart\.yaml: not JSON \(.*\); expected a points file \(scenarios\/published\/points\.json\)$/);
+  });
+});

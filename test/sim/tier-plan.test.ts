@@ -15,6 +15,12 @@ describe('host memory is never silently oversubscribed', () => {
     expect(err.message).toMatch(/expected a storage tier \(hardware\.storage/);
   });
 
+  test('a reserveGiB of all host DRAM or more is refused, with or without an SSD (s28-badin: ran with an empty host tier)', async () => {
+    for (const hardware of [{ preset: 'rtx-4090', cpu: { memoryGiB: 16 } }, { preset: 'rtx-4090', cpu: { memoryGiB: 16 }, storage: 'samsung-990-pro' }]) {
+      await expect(run({ hardware, hostTier: { reserveGiB: 16 } })).rejects.toThrow(/^hostTier\.reserveGiB: 16 GiB leaves no host DRAM at all \(.*: 16\.00 GiB\); expected less than hardware\.cpu\.memoryGiB$/);
+    }
+  });
+
   test('reserveGiB counts against host DRAM', async () => {
     await expect(run({ hardware: { preset: 'rtx-4090', cpu: { memoryGiB: 16 } }, hostTier: { reserveGiB: 8 } })).rejects.toThrow(/less hostTier\.reserveGiB 8/);
   });

@@ -36,6 +36,11 @@ describe('systems catalog', () => {
     expect(own.precision.experts).toBe('int4');
   });
 
+  it('offloadPerLayer above the model\'s experts per layer is no configuration (s28-badin: was a cache of 0)', () => {
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: 9 } }, 's.yaml')).toThrow(/^s\.yaml: system\.offloadPerLayer: expected at most the model's 8 experts per layer \(mixtral-8x7b\), got 9$/);
+    expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: 8 } }).policies[0]).toMatchObject({ cache: { perLayer: 0 } });
+  });
+
   it('the system block is strict and its errors name system.<field>', () => {
     expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayr: 4 } })).toThrow(/system: unknown field "offloadPerLayr"/);
     expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading', offloadPerLayer: -1 } })).toThrow(/system\.offloadPerLayer: /);

@@ -52,6 +52,15 @@ describe('importers refuse what they cannot read back', () => {
     await refused(file('empty.npy', npy([0, 4, 2])), /^empty\.npy: .*empty trace/);
   });
 
+  it('a trace whose every route is absent (-1) routes nothing: refused (s28-badin: ran with 0 accesses)', async () => {
+    const ex = Buffer.alloc(3 * 2 * 2 * 2, 0xff); // int16 -1 everywhere
+    await refused(file('absent.npy', npy([3, 2, 2], '<i2', ex)), /^absent\.npy: every \(token, layer\) route of its 3 tokens is absent \(-1\): no expert is routed; expected a trace with at least one routed expert$/);
+    const one = Buffer.from(ex);
+    one.writeInt16LE(1, 0);
+    one.writeInt16LE(0, 2);
+    expect((await readTrace(file('one.npy', npy([3, 2, 2], '<i2', one)))).tokens).toBe(3);
+  });
+
   it('k = 0 and absurd dimensions, refused before allocating', async () => {
     await refused(file('k0.npy', npy([4, 2, 0])), /^k0\.npy: .*top-k must be a positive integer, got 0/);
     await refused(file('huge.npy', npy([1e9, 32, 8])), /^huge\.npy: .*more than the limit/);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AtomicFile, appendWhole, fsInputError, writeFileAtomic } from '../../src/util/fs.js';
+import { AtomicFile, appendWhole, checkOutputFile, checkOutputFolder, fsInputError, writeFileAtomic, writeFilesAtomic } from '../../src/util/fs.js';
 import { InputError, oneLine } from '../../src/util/errors.js';
 import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 
@@ -30,6 +30,30 @@ describe('writeFileAtomic and the fs error mapping', () => {
     const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: 'reports/x' });
     expect((fsInputError(e, 'write') as Error).message).toBe('reports/x: cannot write: no space left on device');
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writeFilesAtomic: all or none; a failure leaves the previous files, no temp file and no folder it made', () => {
+    const prev = join(dir, 'prev.json');
+    writeFileSync(prev, 'previous\n');
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    expect(message(() => writeFilesAtomic([{ path: prev, data: 'new\n' }, { path: join(dir, 'made', 'deeper', 'a.html'), data: 'a' }, { path: join(blocker, 'b.svg'), data: 'b' }]))).toMatch(/blocker: cannot create folder: a file of that name already exists$/);
+    expect(readFileSync(prev, 'utf8')).toBe('previous\n');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp') || n === 'made')).toEqual([]);
+    writeFilesAtomic([{ path: prev, data: 'new\n' }, { path: join(dir, 'made', 'a.html'), data: 'a' }]);
+    expect(readFileSync(prev, 'utf8')).toBe('new\n');
+    expect(readFileSync(join(dir, 'made', 'a.html'), 'utf8')).toBe('a');
+  });
+
+  it('checkOutputFolder / checkOutputFile: refused before the work, nothing created', () => {
+    const afile = join(dir, 'afile3');
+    writeFileSync(afile, 'x');
+    expect(message(() => checkOutputFolder(afile))).toMatch(/afile3: cannot create folder: a file of that name already exists$/);
+    expect(message(() => checkOutputFolder(join(afile, 'a', 'b')))).toMatch(/afile3\/a\/b: cannot create folder: a part of the path is a file, not a folder$/);
+    expect(message(() => checkOutputFile(dir))).toMatch(/cannot write: it is a folder, expected a file$/);
+    checkOutputFolder(join(dir, 'not', 'yet'));
+    checkOutputFile(join(dir, 'not', 'yet.json'));
+    expect(readdirSync(dir)).not.toContain('not');
   });
 
   it('oneLine escapes control bytes and keeps one line', () => {

@@ -19,6 +19,15 @@ describe('buildRequests', () => {
     expect(t.notes).toEqual([]);
   });
 
+  it('more requests than a trace may hold routes (2^29) is refused before anything is allocated (s28-badin: 1e9 was killed for memory)', () => {
+    // a wide trace (4096 layers x top-8) keeps the limit small, so a broken check allocates little
+    const trace = { ...lengthsTrace([5, 3, 4]), numLayers: 4096, topK: 8 };
+    const limit = Math.floor(2 ** 29 / (trace.numLayers * trace.topK));
+    expect(() => buildRequests(trace, serving({ requests: limit + 1, promptTokens: 2 }), createRng(1), '1')).toThrow(
+      new RegExp(`^workload\\.requests: ${(limit + 1).toLocaleString('en-US')} requests of at least one token each route .* more than the limit of 536,870,912 a trace may hold; expected at most ${limit.toLocaleString('en-US')} requests$`),
+    );
+  });
+
   it('reuses sequences by seeded sampling when requests outnumber them, and says so', () => {
     const trace = lengthsTrace([40, 60]);
     const w = serving({ requests: 50, promptTokens: 4, outputTokens: { kind: 'uniform', min: 2, max: 10 }, window: 'random' });

@@ -53,6 +53,8 @@ export function eplb(ctx: PlacementContext, spec: { redundantPerGpu: number }): 
   const { trace, gpus: G } = ctx;
   const { numLayers: L, numExperts: E } = trace;
   const physical = E + spec.redundantPerGpu * G;
+  // a GPU holds each expert of a layer at most once: more slots than experts would be replicas beside themselves
+  if (physical > E * G) throw new Error(`redundantPerGpu: ${spec.redundantPerGpu} gives each GPU ${physical / G} expert slots per layer, more than the model's ${E} experts; expected at most ${Math.floor((E * (G - 1)) / G)}`);
   if (physical % G !== 0) throw new Error(`eplb: ${E} experts + ${spec.redundantPerGpu} x ${G} replicas do not split evenly over ${G} GPUs`);
   const load = routeLoad(trace, ctx.train);
   const lists: number[][] = [];

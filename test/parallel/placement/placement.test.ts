@@ -60,6 +60,14 @@ const specs: PlacementSpec[] = [
   { kind: 'lina', intervalSteps: 4 },
 ];
 
+describe('eplb: replicas', () => {
+  test('more slots per GPU than the layer has experts is refused by field (s28-badin: ran with an expert beside itself)', async () => {
+    const trace = traceOf(8, 2, [[[0, 1]], [[2, 3]]]);
+    await expect(async () => createPlacement(ctxOf({ trace, G: 2 }), { kind: 'eplb', redundantPerGpu: 5 })).rejects.toThrow(/^redundantPerGpu: 5 gives each GPU 9 expert slots per layer, more than the model's 8 experts; expected at most 4$/);
+    await expect((async () => createPlacement(ctxOf({ trace, G: 2 }), { kind: 'eplb', redundantPerGpu: 4 }))()).resolves.toBeDefined();
+  });
+});
+
 describe('placement invariants', () => {
   test('the table covers every kind', () => {
     expect(Object.keys(placementPolicies).sort()).toEqual(['contiguous', 'eplb', 'exflow', 'lina', 'moetuner', 'round-robin']);
