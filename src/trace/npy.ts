@@ -98,8 +98,15 @@ function checkLayout(h: NpyHeader, file: string, what: string): void {
   if (h.fortranOrder && h.shape.filter((d) => d > 1).length > 1) throw inputErrorAt(file, undefined, `${what}: Fortran-ordered arrays are not supported (save np.ascontiguousarray(a))`);
 }
 
-/** Read element i of a raw little-endian array as a number. */
-export function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => number {
+/** The element type of a raw little-endian array: its kind ('bf': bfloat16, from safetensors) and width, and its name for messages. */
+export interface ElementType {
+  kind: Kind | 'bf';
+  itemBytes: number;
+  descr?: string;
+}
+
+/** Read element i of a raw little-endian array as a number (.npy, safetensors and torch storages). */
+export function makeReader(h: ElementType, data: Uint8Array): (i: number) => number {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const n = h.itemBytes;
   switch (`${h.kind}${n}`) {
@@ -121,12 +128,19 @@ export function makeReader(h: NpyHeader, data: Uint8Array): (i: number) => numbe
       return (i) => dv.getUint32(i * 8 + 4, true) * 4294967296 + dv.getUint32(i * 8, true);
     case 'f2':
       return (i) => halfToFloat(dv.getUint16(i * 2, true));
+    case 'bf2': {
+      const f = new DataView(new ArrayBuffer(4));
+      return (i) => {
+        f.setUint32(0, dv.getUint16(i * 2, true) << 16);
+        return f.getFloat32(0);
+      };
+    }
     case 'f4':
       return (i) => dv.getFloat32(i * 4, true);
     case 'f8':
       return (i) => dv.getFloat64(i * 8, true);
     default:
-      throw new Error(`unreachable dtype ${h.descr}`);
+      throw new Error(`unreachable dtype ${h.descr ?? `${h.kind}${n}`}`);
   }
 }
 

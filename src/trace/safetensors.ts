@@ -30,7 +30,7 @@ import { InputError, inputErrorAt } from '../util/errors.js';
 import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js';
 import { ByteReader } from './compressed.js';
 import { displayName, wrapFsError } from './lines.js';
-import { EXPERT_ENTRIES, ExpertConverter, finish, halfToFloat, LENGTH_ENTRIES, WEIGHT_ENTRIES, type NpyImportOptions, type Shape3 } from './npy.js';
+import { EXPERT_ENTRIES, ExpertConverter, finish, LENGTH_ENTRIES, makeReader, WEIGHT_ENTRIES, type NpyImportOptions, type Shape3 } from './npy.js';
 import { layerNumberIn } from './numbers.js';
 import { NO_EXPERT, type Trace } from './types.js';
 
@@ -130,44 +130,6 @@ export function layerOfTensorName(name: string): number | undefined {
 
 function isDenseProbName(name: string): boolean {
   return /prob|score|softmax/i.test(name);
-}
-
-/** Element i of a little-endian tensor chunk as a number. */
-function reader(t: SafeTensor, data: Uint8Array): (i: number) => number {
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  switch (`${t.kind}${t.itemBytes}`) {
-    case 'i1':
-      return (i) => dv.getInt8(i);
-    case 'u1':
-      return (i) => dv.getUint8(i);
-    case 'i2':
-      return (i) => dv.getInt16(i * 2, true);
-    case 'u2':
-      return (i) => dv.getUint16(i * 2, true);
-    case 'i4':
-      return (i) => dv.getInt32(i * 4, true);
-    case 'u4':
-      return (i) => dv.getUint32(i * 4, true);
-    case 'i8':
-      return (i) => dv.getInt32(i * 8 + 4, true) * 4294967296 + dv.getUint32(i * 8, true);
-    case 'u8':
-      return (i) => dv.getUint32(i * 8 + 4, true) * 4294967296 + dv.getUint32(i * 8, true);
-    case 'f2':
-      return (i) => halfToFloat(dv.getUint16(i * 2, true));
-    case 'bf2': {
-      const f = new DataView(new ArrayBuffer(4));
-      return (i) => {
-        f.setUint32(0, dv.getUint16(i * 2, true) << 16);
-        return f.getFloat32(0);
-      };
-    }
-    case 'f4':
-      return (i) => dv.getFloat32(i * 4, true);
-    case 'f8':
-      return (i) => dv.getFloat64(i * 8, true);
-    default:
-      throw new Error(`unreachable dtype ${t.dtype}`);
-  }
 }
 
 /** Where the rows of a tensor go: row r's k slots start at r * rowStride + rowOffset of the trace arrays. */
@@ -275,7 +237,7 @@ export async function routesFromTensors(tensors: SafeTensor[], r: SequentialByte
       const b = Buffer.alloc(t.end - t.begin);
       if ((await r.read(b, 0, b.length)) !== b.length) throw inputErrorAt(label, undefined, 'truncated data');
       dataAt = t.end;
-      const rd = reader(t, b);
+      const rd = makeReader({ ...t, descr: t.dtype }, b);
       lengths = Array.from({ length: t.shape[0] }, (_, i) => rd(i));
       continue;
     }
@@ -286,7 +248,7 @@ export async function routesFromTensors(tensors: SafeTensor[], r: SequentialByte
       const m = Math.min(chunkRows, rows - r0);
       const got = await r.read(chunk, 0, m * rowBytes);
       if (got !== m * rowBytes) throw inputErrorAt(label, undefined, `truncated data (${where(r0)})`);
-      const rd = reader(t, chunk);
+      const rd = makeReader({ ...t, descr: t.dtype }, chunk);
       for (let i = 0; i < m; i++) {
         const row = r0 + i;
         const dst = row * tg.rowStride + tg.rowOffset;
