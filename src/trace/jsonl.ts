@@ -123,6 +123,8 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
   /** (sequence key, layer) -> [last token, pass, rows, tokens of the current pass]. */
   const passOf = new Map<string, [number, number, number, Set<number>]>();
   let restarts = 0;
+  /** The first sequence a restart made (named in the warning). */
+  let firstSplit: string | undefined;
   const baseSeqs = new Set<string>();
   let fields: ResolvedFields | undefined;
   let topK = opts.topK ?? -1;
@@ -228,6 +230,7 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
       if (st[3].has(token as number)) {
         st[1]++;
         restarts++;
+        firstSplit ??= `${seqKey}#${st[1] + 1}`;
         st[3].clear();
       }
       st[3].add(token as number);
@@ -397,7 +400,7 @@ export async function importJsonl(pathOrPaths: string | string[], opts: JsonlImp
   }
   const warnings: string[] = [];
   if (restarts > 0) {
-    warnings.push(`${file}: the token index restarts ${restarts} times (over all layers); ${baseSeqs.size} recorded sequence id${baseSeqs.size === 1 ? '' : 's'} split into ${seqs} sequences ("id#2", ...); set splitRestarts: false to refuse restarts as duplicate rows`);
+    warnings.push(`${file}: the token index restarts ${restarts} times (over all layers); ${baseSeqs.size} recorded sequence id${baseSeqs.size === 1 ? '' : 's'} split into ${seqs} sequences (${JSON.stringify(firstSplit)}, ...); set splitRestarts: false to refuse restarts as duplicate rows`);
   }
   if (missing > 0) warnings.push(`${file}: ${missing} (token, layer) routes missing in ${seqsWithMissing} sequence${seqsWithMissing === 1 ? '' : 's'}; left absent`);
   if (gapTokens > 0) warnings.push(`${file}: ${gapTokens} token positions without any row in ${seqsWithGaps} sequence${seqsWithGaps === 1 ? '' : 's'}; skipped`);
