@@ -36,9 +36,12 @@ function checkSystemPrecision(raw: unknown, scenario: Scenario, file?: string): 
   const obj = raw as Record<string, unknown>;
   const sys = obj.system as Record<string, unknown> | undefined;
   const prec = obj.precision as Record<string, unknown> | undefined;
-  if (!sys || typeof sys !== 'object' || sys.quantization === undefined || !prec || typeof prec !== 'object' || prec.experts === undefined) return;
+  if (!sys || typeof sys !== 'object' || !prec || typeof prec !== 'object' || prec.experts === undefined) return;
   const quantization = (scenario.system as { quantization?: WeightFormatName } | undefined)?.quantization;
   if (quantization === undefined) return;
+  // A kind's default format counts as given: its dequantisation would be charged on experts
+  // that precision.experts sizes otherwise.
+  const given = sys.quantization !== undefined ? 'system.quantization' : `system.quantization (the default of system kind ${String(sys.kind)})`;
   const model = resolveModel(obj.model, 'model');
   const theirs = formatPrecision(quantization) as unknown as TieredPrecision;
   const want = precisionBytesPerParam(theirs, 'experts', model);
@@ -46,7 +49,7 @@ function checkSystemPrecision(raw: unknown, scenario: Scenario, file?: string): 
   if (Math.abs(got - want) <= 1e-9 * want) return;
   const bits = (b: number) => `${(b * 8).toFixed(3).replace(/\.?0+$/, '')} bits per weight`;
   throw new InputError(
-    `${file ? file + ': ' : ''}precision.experts: ${tierLabel(scenario.precision.experts as TierPrecision)} (${bits(got)}) conflicts with system.quantization: ${quantization} (experts ${tierLabel(theirs.experts)}, ${bits(want)}); expected precision.experts to agree with it (${tierLabel(theirs.experts)}), or only one of the two`,
+    `${file ? file + ': ' : ''}precision.experts: ${tierLabel(scenario.precision.experts as TierPrecision)} (${bits(got)}) conflicts with ${given}: ${quantization} (experts ${tierLabel(theirs.experts)}, ${bits(want)}); expected precision.experts to agree with it (${tierLabel(theirs.experts)}), or ${sys.quantization !== undefined ? 'only one of the two' : 'system.quantization set to the format of those experts'}`,
   );
 }
 

@@ -15,8 +15,12 @@ describe('system.quantization against precision.experts', () => {
   it('formats that agree, fp16 for a bf16 system, and either field alone are accepted', () => {
     expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading', quantization: 'hqq-3bit' }, precision: { experts: { format: 'hqq-3bit-g64' } } }).precision.experts).toEqual({ format: 'hqq-3bit-g64' });
     expect(parseScenario({ ...base, system: { kind: 'deepspeed-zero-inference', quantization: 'bf16' }, precision: { experts: 'fp16', dense: 'fp16' } }).precision.experts).toBe('fp16');
-    // only precision: (the system's default format): precision wins, as documented
-    expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, precision: { experts: 'int4' } }).precision.experts).toBe('int4');
+    // only precision: held to the system's default format, which agrees here ...
+    expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, precision: { experts: { format: 'hqq-2bit-g16' } } }).precision.experts).toEqual({ format: 'hqq-2bit-g16' });
+    // ... and is refused where it does not (the default's HQQ dequantisation on int4 experts)
+    expect(() => parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, precision: { experts: 'int4' } }, 's.yaml')).toThrow(
+      /^s\.yaml: precision\.experts: int4 \(4\.25 bits per weight\) conflicts with system\.quantization \(the default of system kind mixtral-offloading\): hqq-2bit \(experts hqq-2bit-g16, 3\.016 bits per weight\); expected precision\.experts to agree with it \(hqq-2bit-g16\), or system\.quantization set to the format of those experts$/,
+    );
     // only quantization: the system's precision
     expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading', quantization: 'hqq-3bit' } }).precision.experts).toEqual({ format: 'hqq-3bit-g64' });
     // precision without experts refines the rest; the experts stay the system's (they were bf16 before s28-badin)

@@ -31,9 +31,10 @@ describe('systems catalog', () => {
     expect(s.policies[1]).toMatchObject({ prefetch: { kind: 'speculative', lookahead: 1 }, predictor: { kind: 'oracle', precision: SPECULATIVE_RECALL, recall: SPECULATIVE_RECALL } });
     // HQQ as the demo configures it: 2-bit experts at group 16, 4-bit attention at group 64 (src/model/formats.ts).
     expect(s.precision).toEqual({ experts: { format: 'hqq-2bit-g16' }, dense: { format: 'hqq-4bit-g64' }, kvCache: 'bf16', groupSize: 16 });
-    const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { experts: 'int4' } });
+    const own = parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, policies: [{ kind: 'none' }], precision: { dense: 'fp16' } });
     expect(own.policies.map((p) => p.kind)).toEqual(['none']);
-    expect(own.precision.experts).toBe('int4');
+    expect(own.precision.dense).toBe('fp16');
+    expect(own.precision.experts).toEqual({ format: 'hqq-2bit-g16' });
   });
 
   it('offloadPerLayer above the model\'s experts per layer is no configuration (s28-badin: was a cache of 0)', () => {
