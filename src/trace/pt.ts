@@ -296,6 +296,8 @@ export function restrictedUnpickle(data: Uint8Array, file: string): unknown {
       case 0x8d: {
         // BINUNICODE8
         const n = long(bytes(8));
+        // a negative length would move the reader back (a crafted file looping forever)
+        if (n < 0) throw bad(`BINUNICODE8 of length ${n} at byte ${p - 9}`);
         stack.push(bytes(n).toString('utf8'));
         break;
       }

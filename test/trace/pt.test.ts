@@ -155,6 +155,15 @@ describe('the restricted unpickler refuses, in one line, and runs nothing', () =
     });
   }
 
+  it('a BINUNICODE8 of negative length is refused (it would move the reader back: -9 loops forever)', () => {
+    for (const n of [-1n, -9n]) {
+      const len = Buffer.alloc(8);
+      len.writeBigInt64LE(n);
+      const p = new Pickle().op(0x8d).raw(len).bytes();
+      expect(() => restrictedUnpickle(p, 'x.pt')).toThrow(new RegExp(`^x\\.pt: data\\.pkl: BINUNICODE8 of length ${n} at byte 2$`));
+    }
+  });
+
   it('a list that holds itself is walked once', () => {
     // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND: l = []; l.append(l)
     const p = new Pickle().op(0x5d).put().op(0x68, 0, 0x61).bytes();
