@@ -122,9 +122,11 @@ function withSystem(raw: unknown, file?: string): unknown {
   const out = { ...obj };
   if (out.policies === undefined) out.policies = x.policies;
   if (out.precision === undefined && x.precision) out.precision = x.precision;
-  // a precision: without experts (dense or kvCache only) keeps the system's experts, not the bf16 default
-  else if (x.precision && out.precision !== null && typeof out.precision === 'object' && !Array.isArray(out.precision) && !('experts' in out.precision)) {
-    out.precision = { experts: x.precision.experts, ...out.precision };
+  // a precision: without experts or dense keeps the system's for them, not the bf16 defaults
+  // (mixtral-offloading's HQQ 4-bit attention stays so under `precision: { kvCache: fp16 }`)
+  else if (x.precision && out.precision !== null && typeof out.precision === 'object' && !Array.isArray(out.precision)) {
+    const given = out.precision as Record<string, unknown>;
+    out.precision = { ...(!('experts' in given) ? { experts: x.precision.experts } : {}), ...(!('dense' in given) && x.precision.dense !== undefined ? { dense: x.precision.dense } : {}), ...given };
   }
   return out;
 }

@@ -375,17 +375,30 @@ function splitTopLevel(text: string): string[] {
   let depth = 0;
   let quote = '';
   let from = 0;
+  // the last character outside quotes that is not a space: a quote opens a quoted scalar only at a
+  // value's start (after nothing, or after [ { , :), as in YAML; "Belady's" is a plain scalar
+  let last = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quote !== '') {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
+      if (quote === '"' && c === '\\') i++;
+      else if (quote === "'" && c === "'" && text[i + 1] === "'") i++;
+      else if (c === quote) {
+        quote = '';
+        last = c;
+      }
+      continue;
+    }
+    if ((c === '"' || c === "'") && (last === '' || '[{,:'.includes(last))) quote = c;
     else if (c === '{' || c === '[') depth++;
     else if ((c === '}' || c === ']') && depth > 0) depth--;
     else if (c === ',' && depth === 0) {
       out.push(text.slice(from, i));
       from = i + 1;
+      last = '';
+      continue;
     }
+    if (c !== ' ' && c !== '\t') last = c;
   }
   out.push(text.slice(from));
   return out;

@@ -8,7 +8,8 @@
  *
  * A truncated or corrupt gzip stream is a one-line error naming the file.
  */
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
@@ -203,18 +204,31 @@ export async function readHead(path: string, n: number, file = basename(path)): 
   }
 }
 
-/** A whole file, decompressed (for formats that need it whole: a JSON document, an .npz's directory). */
-export async function readWhole(path: string, file = basename(path)): Promise<Buffer> {
+const WHOLE = 'the most moesim reads whole (a JSON document, an .npz or a .pt); expected a smaller file (a JSON Lines log is read line by line)';
+
+/**
+ * A whole file, decompressed (for formats that need it whole: a JSON document, an .npz's directory), at
+ * most `maxBytes` (Node's largest Buffer): past it, one line naming the file, not a RangeError.
+ */
+export async function readWhole(path: string, file = basename(path), maxBytes: number = bufferConstants.MAX_LENGTH): Promise<Buffer> {
   const c = compressionOf(path);
   requireReadable(c, file);
-  if (c === undefined) return readFile(path);
+  if (c === undefined) {
+    const size = statSync(path).size;
+    if (size > maxBytes) throw inputErrorAt(file, undefined, `${size} bytes, more than ${maxBytes}, ${WHOLE}`);
+    return readFile(path);
+  }
   const r = ByteReader.open(path, file);
   try {
     const parts: Buffer[] = [];
+    let total = 0;
     for (;;) {
       const b = Buffer.allocUnsafe(1 << 20);
       const got = await r.read(b, 0, b.length);
       if (got === 0) break;
+      total += got;
+      // a gzip bomb stops here, before it is held whole
+      if (total > maxBytes) throw inputErrorAt(file, undefined, `decompresses to more than ${maxBytes} bytes, ${WHOLE}`);
       parts.push(got === b.length ? b : b.subarray(0, got));
     }
     return Buffer.concat(parts);

@@ -99,10 +99,13 @@ export async function importMoeBeyond(paths: string[], opts: MoeBeyondImportOpti
       if (!/^\d+$/.test(f[0]) || layer > 0xfffe) throw inputErrorAt(file, line, `"Layer ID": expected a layer number, got "${f[0]}"`);
       if (!/^\d+$/.test(f[1])) throw inputErrorAt(file, line, `"Batch Number": expected a non-negative integer, got "${f[1]}"`);
       const batch = Number(f[1]);
-      // ids as numbers, or quoted ("['8', '26']": a Python list of strings)
-      const m = /^\s*\[((?:\s*(?:\d+|'\d+'|"\d+")\s*,?)*)\]\s*$/.exec(f[3]);
-      if (m === null) throw inputErrorAt(file, line, `"Activated Expert IDs": expected a list like "[8, 26, 56]", got "${f[3].slice(0, 40)}"`);
-      const ids = m[1].split(',').map((x) => x.trim().replace(/^['"](.*)['"]$/, '$1')).filter((x) => x !== '').map(Number);
+      // ids as numbers, or quoted ("['8', '26']": a Python list of strings); each item checked on its own
+      // (one pattern with an optional comma between digit runs backtracks exponentially on a bad list)
+      const m = /^\s*\[([\d\s,'"]*)\]\s*$/.exec(f[3]);
+      const items = m === null ? [] : m[1].split(',').map((x) => x.trim());
+      if (items.length > 0 && items[items.length - 1] === '') items.pop();
+      if (m === null || items.some((x) => !/^(\d+|'\d+'|"\d+")$/.test(x))) throw inputErrorAt(file, line, `"Activated Expert IDs": expected a list like "[8, 26, 56]", got "${f[3].slice(0, 40)}"`);
+      const ids = items.map((x) => Number(x.replace(/^['"](.*)['"]$/, '$1')));
       if (ids.length === 0) throw inputErrorAt(file, line, '"Activated Expert IDs": empty list');
       if (topK < 0) topK = ids.length;
       if (ids.length !== topK) throw inputErrorAt(file, line, `"Activated Expert IDs" has ${ids.length} experts, expected ${topK} (${opts.topK !== undefined ? 'topK option' : 'as the first row'})`);

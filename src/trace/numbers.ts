@@ -122,6 +122,8 @@ export function lowerBound(a: Float64Array, v: number): number {
 export function layerNumberIn(name: string): number | undefined {
   const s = name.trim();
   if (/^\d+$/.test(s)) return Number(s);
+  // a number that is not a non-negative integer ("-1", "3.5") names no layer (its digits are not one)
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
   const m = /(?:^|[._/\-\s])(?:layers?|blocks?|blk|h)[._/\-]?(\d+)(?=$|[._/\-\s])/i.exec(s) ?? /(?:^|[._/\-\s])(\d+)(?=$|[._/\-\s])/.exec(s);
   return m === null ? undefined : Number(m[1]);
 }

@@ -17,6 +17,7 @@
  * `experts` / `weights` / `lengths`, per-layer tensors by the layer number in the name, or dense router
  * logits reduced to the top-k. The archive is read whole (as an .npz).
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { inputErrorAt } from '../util/errors.js';
 import { readWhole } from './compressed.js';
 import { displayName, wrapFsError } from './lines.js';
@@ -26,6 +27,9 @@ import type { Trace } from './types.js';
 
 /** The largest tensor read (2 GiB, Node's largest Buffer on 32-bit-length platforms). */
 const MAX_TENSOR_BYTES = 2 ** 31 - 1;
+
+/** The most bytes of all tensors together (what one Buffer holds: they are concatenated). */
+const MAX_TOTAL_BYTES = bufferConstants.MAX_LENGTH;
 
 /** torch.<T>Storage -> the safetensors dtype name and bytes per element. */
 const STORAGES: Record<string, { dtype: string; bytes: number }> = {
@@ -296,6 +300,8 @@ export function restrictedUnpickle(data: Uint8Array, file: string): unknown {
       case 0x8d: {
         // BINUNICODE8
         const n = long(bytes(8));
+        // a negative length would move the reader back (a crafted file looping forever)
+        if (n < 0) throw bad(`BINUNICODE8 of length ${n} at byte ${p - 9}`);
         stack.push(bytes(n).toString('utf8'));
         break;
       }
@@ -480,6 +486,10 @@ export async function importPt(path: string, opts: SafetensorsImportOptions = {}
     // sgl-project/sglang@02295fe5:python/sglang/srt/eplb/expert_distribution.py, _DetailAccumulator.dump
     throw inputErrorAt(file, undefined, 'an SGLang expert-distribution recorder dump (records of forward passes, topk_ids_of_layer [layers, tokens, 8] of physical expert ids): its tokens are grouped by forward pass, not by request, and moesim does not read it yet; record with --enable-return-routed-experts instead (format sglang)');
   }
+  // the bytes to gather, bounded before any storage is read: views of one storage can ask for any total
+  let totalBytes = 0;
+  for (const [name, t] of named) totalBytes += tensorBytes(t, STORAGES[t.storage.type].bytes, name, file);
+  if (totalBytes > MAX_TOTAL_BYTES) throw inputErrorAt(file, undefined, `its ${named.length} tensors are ${totalBytes} bytes in all, more than moesim reads from a .pt (${MAX_TOTAL_BYTES})`);
   // each tensor made contiguous, one after another: the layout routesFromTensors reads
   const byKey = new Map<string, ZipEntry>();
   for (const e of entries) if (e.name.startsWith(`${prefix}data/`)) byKey.set(e.name.slice(prefix.length + 5), e);
@@ -513,12 +523,19 @@ export async function importPt(path: string, opts: SafetensorsImportOptions = {}
   return routesFromTensors(tensors, bytesOf(Buffer.concat(parts)), path, opts, 'pt', ids);
 }
 
+/** A tensor's size in bytes, refused beyond MAX_TENSOR_BYTES (a stride of 0 repeats elements: a small storage could ask for any size). */
+function tensorBytes(t: PtTensor, item: number, name: string, file: string): number {
+  const n = t.size.reduce((a, d) => a * d, 1);
+  if (!Number.isSafeInteger(n * item) || n * item > MAX_TENSOR_BYTES) throw inputErrorAt(file, undefined, `tensor "${name}": size (${t.size.join(', ')}) is ${n} elements, more than a routing tensor moesim reads (${MAX_TENSOR_BYTES} bytes)`);
+  return n * item;
+}
+
 /** A tensor's elements in C order, gathered from its storage by offset and strides (bounds-checked). */
 function contiguous(t: PtTensor, raw: Buffer, item: number, name: string, file: string): Buffer {
-  const n = t.size.reduce((a, d) => a * d, 1);
+  const n = tensorBytes(t, item, name, file) / item;
   if (n === 0) return Buffer.alloc(0);
-  // a stride of 0 repeats elements: a small storage could ask for any size
-  if (!Number.isSafeInteger(n * item) || n * item > MAX_TENSOR_BYTES) throw inputErrorAt(file, undefined, `tensor "${name}": size (${t.size.join(', ')}) is ${n} elements, more than a routing tensor moesim reads (${MAX_TENSOR_BYTES} bytes)`);
+  // more elements than the storage holds: a view that repeats them (stride 0, an expand), from a small storage
+  if (n > raw.length / item) throw inputErrorAt(file, undefined, `tensor "${name}": size (${t.size.join(', ')}) is ${n} elements, more than its storage's ${raw.length / item} (a view that repeats elements, stride (${t.stride.join(', ')})); save it with .contiguous()`);
   let last = t.offset;
   for (let d = 0; d < t.size.length; d++) last += (t.size[d] - 1) * t.stride[d];
   if ((last + 1) * item > raw.length) throw inputErrorAt(file, undefined, `tensor "${name}": offset ${t.offset}, size (${t.size.join(', ')}), stride (${t.stride.join(', ')}) reach past its storage of ${raw.length / item} elements`);

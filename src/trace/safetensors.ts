@@ -27,7 +27,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { InputError, inputErrorAt } from '../util/errors.js';
-import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js';
+import { badWeightMessage, checkTraceDims, isStorableWeight, MAX_TRACE_SLOTS } from './checks.js';
 import { ByteReader } from './compressed.js';
 import { displayName, wrapFsError } from './lines.js';
 import { EXPERT_ENTRIES, ExpertConverter, finish, LENGTH_ENTRIES, makeReader, WEIGHT_ENTRIES, type NpyImportOptions, type Shape3 } from './npy.js';
@@ -214,7 +214,8 @@ export async function routesFromTensors(tensors: SafeTensor[], r: SequentialByte
   const { s, targets, numExperts: denseExperts, seqLen } = plan;
   const total = s.tokens * s.layers * s.k;
   const experts = new Uint16Array(total);
-  const weights = targets.some((t) => t.role !== 'ids' && t.role !== 'lengths') ? new Float32Array(total) : undefined;
+  // NaN: not recorded, for the layers without a weight tensor when others have one
+  const weights = targets.some((t) => t.role !== 'ids' && t.role !== 'lengths') ? new Float32Array(total).fill(Number.NaN) : undefined;
   const limit = opts.numExperts ?? NO_EXPERT;
   const modelExperts = opts.modelExperts ?? Infinity;
   let maxExpert = -1;
@@ -354,6 +355,8 @@ function planTensors(all: SafeTensor[], opts: SafetensorsImportOptions, file: st
   const byName = (names: string[]): SafeTensor | undefined => known.find((t) => names.includes(t.name.toLowerCase()));
   const lengthT = byName(LENGTH_ENTRIES);
   if (lengthT !== undefined && (lengthT.kind === 'f' || lengthT.kind === 'bf' || lengthT.shape.length !== 1)) throw bad(`"${lengthT.name}": expected a 1-D integer tensor of sequence lengths, got ${lengthT.dtype} [${lengthT.shape.join(', ')}]`);
+  // a compressed file's sizes are not checked against its length before they are allocated
+  if (lengthT !== undefined && lengthT.shape[0] > MAX_TRACE_SLOTS) throw bad(`"${lengthT.name}": ${lengthT.shape[0]} sequence lengths, more than the limit of ${MAX_TRACE_SLOTS.toLocaleString('en-US')} (a trace's most tokens)`);
   const isInt = (t: SafeTensor): boolean => t.kind === 'i' || t.kind === 'u';
   const routeLike = known.filter((t) => t !== lengthT && t.shape.length >= 2 && !(isInt(t) && NOT_IDS.test(t.name.toLowerCase())));
   const layered = routeLike.filter((t) => layerOfTensorName(t.name) !== undefined);
@@ -438,7 +441,7 @@ function planTensors(all: SafeTensor[], opts: SafetensorsImportOptions, file: st
   if (mode === 'ids' && opts.topK !== undefined && opts.topK !== k) throw bad(`"${perLayer[0].ids?.name}" has ${k} expert slots per route, but topK is ${opts.topK}`);
   if (mode === 'dense' && k > lastDim) throw bad(`topK ${k} is more than the ${lastDim} experts of "${perLayer[0].scores?.name}"`);
   const s = { tokens: rows, layers: L, k };
-  checkTraceDims(`${file}: per-layer tensors: `, { tokens: rows, layers: L, topK: k });
+  checkTraceDims(`${file}: per-layer tensors: `, { tokens: rows, layers: L, topK: k, experts: mode === 'dense' ? lastDim : undefined });
   const targets: Target[] = lengthsTarget();
   perLayer.forEach((p, li) => {
     const at = { rowStride: L * k, rowOffset: li * k, layer: li };

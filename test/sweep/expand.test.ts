@@ -102,6 +102,10 @@ describe('expandSweep', () => {
     expect(parseSetOption('policies[1].cache={perLayer: 2},{gib: 4, hbm: false}', parse).values).toEqual([{ perLayer: 2 }, { gib: 4, hbm: false }]);
     expect(parseSetOption('policies[0].profile={a: [1, 2]}', parse).values).toEqual([{ a: [1, 2] }]);
     expect(parseSetOption('name="a,b",c', parse).values).toEqual(['a,b', 'c']);
+    // an apostrophe inside a plain value opens no quote (YAML quotes only at a value's start)
+    expect(parseSetOption("policies[0].label=Belady's,LRU's", parse).values).toEqual(["Belady's", "LRU's"]);
+    expect(parseSetOption("name='a,b', 'c'", parse).values).toEqual(['a,b', 'c']);
+    expect(parseSetOption("p={label: Bob's, k: 'x,y'},{k: 2}", parse).values).toEqual([{ label: "Bob's", k: 'x,y' }, { k: 2 }]);
     const s = expandSweep(grid({ 'workload.batchSize': [1, 2] }), { set: [{ path: 'workload.batchSize', values: [4] }, { path: 'hardware.link.bandwidthGBps', values: [8, 16] }] });
     expect(s.points.map((p) => p.assignments)).toEqual([
       { 'workload.batchSize': 4, 'hardware.link.bandwidthGBps': 8 },

@@ -174,6 +174,15 @@ describe('bad compressed input', () => {
     await expect(readTrace(p)).rejects.toThrow(/^cut\.npy\.gz: (truncated gzip data|truncated: shape)/);
   });
 
+  it('a file read whole (a .json, .npz or .pt) that decompresses past what one buffer holds: one line, not a RangeError', async () => {
+    // the limit is Node's largest Buffer (4 GiB); a smaller one here stands for it
+    const p = put('big.json.gz', gzipSync(Buffer.alloc(3 << 20, 0x20)));
+    await expect(readWhole(p, 'big.json.gz', 1 << 20)).rejects.toThrow(/^big\.json\.gz: decompresses to more than 1048576 bytes, the most moesim reads whole \(a JSON document, an \.npz or a \.pt\); expected a smaller file \(a JSON Lines log is read line by line\)$/);
+    expect((await readWhole(p, 'big.json.gz', 3 << 20)).length).toBe(3 << 20);
+    const plain = put('big.json', Buffer.alloc(3 << 20, 0x20));
+    await expect(readWhole(plain, 'big.json', 1 << 20)).rejects.toThrow(/^big\.json: 3145728 bytes, more than 1048576, the most moesim reads whole/);
+  });
+
   it('zstd, xz and bzip2 are refused with the command that decompresses them', async () => {
     await expect(readTrace(put('r.jsonl.zst', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0, 0, 0])))).rejects.toThrow(/^r\.jsonl\.zst: zstd-compressed: decompress with `zstd -d` first$/);
     await expect(readTrace(put('r.csv.xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 4])))).rejects.toThrow(/^r\.csv\.xz: xz-compressed: decompress with `xz -d` first$/);

@@ -155,6 +155,15 @@ describe('the restricted unpickler refuses, in one line, and runs nothing', () =
     });
   }
 
+  it('a BINUNICODE8 of negative length is refused (it would move the reader back: -9 loops forever)', () => {
+    for (const n of [-1n, -9n]) {
+      const len = Buffer.alloc(8);
+      len.writeBigInt64LE(n);
+      const p = new Pickle().op(0x8d).raw(len).bytes();
+      expect(() => restrictedUnpickle(p, 'x.pt')).toThrow(new RegExp(`^x\\.pt: data\\.pkl: BINUNICODE8 of length ${n} at byte 2$`));
+    }
+  });
+
   it('a list that holds itself is walked once', () => {
     // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND: l = []; l.append(l)
     const p = new Pickle().op(0x5d).put().op(0x68, 0, 0x61).bytes();
@@ -165,6 +174,13 @@ describe('the restricted unpickler refuses, in one line, and runs nothing', () =
   it('bad archives', async () => {
     const zero = new Pickle().tensor('IntStorage', '0', 1, 0, [1 << 20, 1 << 20], [0, 0]).bytes();
     await expect(importPt(ptFile('zero.pt', zero, { 0: le('i32', [1]) }))).rejects.toThrow(/^zero\.pt: tensor "experts": size \(1048576, 1048576\) is 1099511627776 elements, more than a routing tensor moesim reads/);
+    // a stride-0 view of one element as a million routes: more elements than its storage holds
+    const rep = new Pickle().tensor('IntStorage', '0', 1, 0, [1 << 20, 1], [0, 0]).bytes();
+    await expect(importPt(ptFile('repeat.pt', rep, { 0: le('i32', [1]) }))).rejects.toThrow(/^repeat\.pt: tensor "experts": size \(1048576, 1\) is 1048576 elements, more than its storage's 1 \(a view that repeats elements, stride \(0, 0\)\); save it with \.contiguous\(\)$/);
+    // 4097 views of one 1 MiB storage: 4 GiB and 1 MiB to gather, refused before any is read
+    const many = new Pickle().op(0x5d).put().op(0x28);
+    for (let i = 0; i < 4097; i++) many.tensor('IntStorage', '0', 1 << 18, 0, [1 << 18, 1], [1, 1]);
+    await expect(importPt(ptFile('many.pt', many.op(0x65).bytes(), { 0: Buffer.alloc(1 << 20) }))).rejects.toThrow(/^many\.pt: its 4097 tensors are 4296015872 bytes in all, more than moesim reads from a \.pt \(4294967296\)$/);
     const loop = new Pickle().op(0x5d).put().op(0x68, 0, 0x61).bytes();
     await expect(importPt(ptFile('loop.pt', loop, {}))).rejects.toThrow(/^loop\.pt: no tensors in the saved object$/);
     const good = new Pickle().tensor('IntStorage', '0', 2, 0, [2, 1], [1, 1]).bytes();

@@ -138,5 +138,11 @@ describe('MoE-Beyond CSV', () => {
     await expect(importMoeBeyond([short])).rejects.toThrow(/layer 2 has 2 tokens but layer 1 has 3/);
     const badList = put('moe-beyond/prompt_9_data.csv', csv.replace('"[8, 22, 38]"', '"[8, 22, x]"') + '\n');
     await expect(importMoeBeyond([badList])).rejects.toThrow(/prompt_9_data\.csv:3: "Activated Expert IDs": expected a list/);
+    // ids without commas between them: not a list (was read as the id NaN, "appears twice")
+    const noComma = put('moe-beyond/prompt_10_data.csv', csv.replace('"[8, 22, 38]"', '"[8 22 38]"') + '\n');
+    await expect(importMoeBeyond([noComma])).rejects.toThrow(/^prompt_10_data\.csv:3: "Activated Expert IDs": expected a list like "\[8, 26, 56\]", got "\[8 22 38\]"$/);
+    // a long run of digits before a bad character: refused at once (the list pattern split the digits every way it could, 4x per 2 digits)
+    const digits = put('moe-beyond/prompt_11_data.csv', csv.replace('"[8, 22, 38]"', `"[${'1'.repeat(64)}x]"`) + '\n');
+    await expect(importMoeBeyond([digits])).rejects.toThrow(/^prompt_11_data\.csv:3: "Activated Expert IDs": expected a list like/);
   });
 });

@@ -102,6 +102,13 @@ describe('values as loggers write them', () => {
   it('the layer number in a module name', () => {
     expect(['model.layers.3.mlp.gate', 'layers.12', 'layer_7', 'transformer.h.5.mlp', 'blk.9.ffn_gate_inp', 'router_logits.2', ' 4 ', 'moe-layer-11'].map(layerNumberIn)).toEqual([3, 12, 7, 5, 9, 2, 4, 11]);
     expect(['model.mlp.gate', 'gate', 'layer3x'].map(layerNumberIn)).toEqual([undefined, undefined, undefined]);
+    // a number that is not a non-negative integer is no name holding one: "-1" is not layer 1, "3.5" not layer 3
+    expect(['-1', '3.5', ' -2 ', '1e3', '+4'].map(layerNumberIn)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('a negative layer written as text is refused, not read as its digits', async () => {
+    await expect(readTrace(put('neg.jsonl', '{"layer":"-1","token_idx":0,"topk_ids":[1,2]}\n'))).rejects.toThrow(/^neg\.jsonl:1: "layer": expected an integer in 0\.\.\d+ \(or a layer name such as "model\.layers\.3\.mlp\.gate"\), got "-1"$/);
+    await expect(readTrace(put('neg.csv', 'layer_id,token_id,expert_0,expert_1\n-1,0,0.5,0.5\n'), { topK: 1 })).rejects.toThrow(/^neg\.csv:2: layer_id: expected a non-negative integer/);
   });
 });
 

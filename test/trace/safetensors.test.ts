@@ -147,6 +147,16 @@ describe('safetensors: per-layer tensors', () => {
     expect(t.layerIds).toBeUndefined();
   });
 
+  it('per-layer weights on some layers only: the others are not recorded (NaN), not weight 0', async () => {
+    const p = put('someweights.safetensors', encodeSafetensors([
+      { name: 'layers.0.ids', dtype: 'I32', shape: [1, 2], data: i32([1, 2]) },
+      { name: 'layers.0.weights', dtype: 'F32', shape: [1, 2], data: f32([0.75, 0.25]) },
+      { name: 'layers.1.ids', dtype: 'I32', shape: [1, 2], data: i32([3, 4]) },
+    ]));
+    const t = await readTrace(p);
+    expect(Array.from(t.weights ?? [])).toEqual([0.75, 0.25, NaN, NaN]);
+  });
+
   it('refuses layers that route different tokens, and mixed layouts', async () => {
     const p = put('uneven.safetensors', encodeSafetensors([
       { name: 'layers.0.ids', dtype: 'I32', shape: [2, 1], data: i32([1, 2]) },
@@ -185,6 +195,14 @@ describe('safetensors: bad files, one line naming the file', () => {
       await expect(importSafetensors(put('bad.safetensors', bytes()), { topK: 1 })).rejects.toThrow(msg);
     });
   }
+
+  it('a .safetensors.gz whose header asks for sizes its data cannot be checked against (the length is unknown before reading)', async () => {
+    const ids = '"experts":{"dtype":"I32","shape":[2,1],"data_offsets":[0,8]}';
+    const lengths = put('lengths.safetensors.gz', gzipSync(raw(`{${ids},"lengths":{"dtype":"I64","shape":[1000000000000],"data_offsets":[8,8000000000008]}}`, Buffer.from(i32([1, 2])))));
+    await expect(readTrace(lengths)).rejects.toThrow(/^lengths\.safetensors\.gz: "lengths": 1000000000000 sequence lengths, more than the limit of 536,870,912 \(a trace's most tokens\)$/);
+    const wide = put('wide.safetensors.gz', gzipSync(raw('{"layers.0.router_logits":{"dtype":"F32","shape":[1,1099511627776],"data_offsets":[0,4398046511104]}}')));
+    await expect(readTrace(wide, { topK: 2 })).rejects.toThrow(/^wide\.safetensors\.gz: per-layer tensors: experts 1,099,511,627,776 is more than the limit of 65,535$/);
+  });
 
   it('a truncated .safetensors.gz', async () => {
     const whole = gzipSync(encodeSafetensors([{ name: 'experts', dtype: 'I32', shape: [4096, 2], data: i32(Array.from({ length: 8192 }, (_, i) => i % 8)) }]));
