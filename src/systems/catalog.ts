@@ -225,7 +225,7 @@ export const systemSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('llama-cpp'),
-      /** --n-cpu-moe N: the experts of the first N MoE layers stay in host memory and run on the CPU. */
+      /** --n-cpu-moe N: the experts of the first N transformer blocks (dense blocks count) stay in host memory and run on the CPU. */
       nCpuMoe: count.default(0),
       /**
        * -ngl N: the last N transformer blocks on the GPU (and the output layer when N > n_layer),
@@ -515,7 +515,7 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     describe: 'llama.cpp (and Ollama on top): -ngl N keeps whole layers in host memory and computes them on the CPU; --n-cpu-moe N keeps the experts of the first N layers on the CPU',
     models: [
       `-ngl N: the last N blocks are on the GPU (the output layer too when N > n_layer), the first ones in host memory (${LLAMA_MODEL}: load_tensors, i_gpu_start = max(n_layer - n_gpu_layers, 0), act_gpu_layers = min(n_gpu_layers, n_layer + 1), a slot il < i_gpu_start or il - i_gpu_start >= act_gpu_layers -> the CPU device, the output layer is slot n_layer; a comment in make_cpu_buft_list: CPU weights sit in a host buffer because "the processing of large batches is offloaded to a GPU device"); a CPU layer's attention, router, dense weights and experts are all computed by the CPU from host DRAM (the CPU roofline at the preset CPU efficiency); the ggml scheduler runs the splits in turn and copies only the hidden states at each CPU/GPU boundary, never the CPU layers' weights for a decode step`,
-      `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N layers on the CPU buffer type (${LLAMA_ARG}); the rest of the model is on the GPU (-ngl all)`,
+      `--n-cpu-moe N / --cpu-moe keep the expert tensors of the first N transformer blocks on the CPU buffer type (${LLAMA_ARG}: one override blk.<i>.ffn_(up|down|gate)_exps per block i < N, so a leading dense block counts: DeepSeek-V2-Lite --n-cpu-moe 16 puts 15 MoE layers\' experts on the CPU); the rest of the model is on the GPU (-ngl all)`,
       'CPU-resident weights (a CPU layer\'s attention and experts, --n-cpu-moe experts) are computed by the CPU below a batch of 32 tokens; larger batches copy them to the GPU (ggml/src/ggml-cuda/ggml-cuda.cu ggml_backend_cuda_device_offload_op: get_op_batch_size(op) >= min_batch_size = 32; seen in code excerpts, not read at a commit this session)',
       'ggml graph overheads (C++, no Python), dequantisation fused into the quantised mat-vec kernels (gguf-q4_k)',
       `CPU work at llama.cpp's own ggml-cpu kernels (cpu preset ggml-cpu: k-quant vec_dot against a Q8_K copy of the activation, ${GGML_CPU}): ${cpuPresets['ggml-cpu'].bandwidthEfficiency} of the DIMMs' peak, the mean of three llama.cpp desktop decode measurements outside the suite (ggml-org/llama.cpp issue #4716: 0.84, 0.79, 0.79; mean 0.81); not kTransformers' kernel preset; a host's measured k-quant fraction (2x Xeon Gold 6454S: 0.57, of kTransformers' NUMA-local kernel) bounds it from above`,
@@ -534,11 +534,16 @@ export const systems: { [K in SystemKind]: SystemPreset<Of<K>> } = {
     expand: (s, model) => {
       const L = numMoeLayers(model);
       const E = model.numExperts;
-      const n = Math.min(L, s.nCpuMoe);
+      // --n-cpu-moe N counts transformer blocks, not MoE layers: one override per block i < N
+      // (LLAMA_ARG: for i in 0..N-1, llm_ffn_exps_block_regex(i) = blk.<i>.ffn_(up|down|gate)_exps
+      // on the CPU buffer type), so a model whose first blocks are dense (DeepSeek-V2/V3) keeps
+      // the experts of the MoE blocks below N, fewer than N MoE layers.
       const place = llamaCppPlacement(s.ngl, model);
-      const onGpu = (l: number) => l >= n && !place.cpuBlock(model.moeLayers[l]);
+      const expertsOnCpu = (l: number) => model.moeLayers[l] < s.nCpuMoe;
+      const onGpu = (l: number) => !expertsOnCpu(l) && !place.cpuBlock(model.moeLayers[l]);
       const profile = range(L).map((l) => range(E).map(() => (onGpu(l) ? 1 : 0)));
       const gpuLayers = range(L).filter(onGpu).length;
+      const n = Math.min(s.nCpuMoe, model.numLayers);
       const label = `llama.cpp${s.ngl === undefined ? '' : ` -ngl ${s.ngl}`}${n > 0 ? ` --n-cpu-moe ${n}` : ''}`;
       return {
         policies: [

@@ -57,6 +57,14 @@ describe('systems catalog', () => {
     expect(profile.slice(30).flat().every((x) => x === 1)).toBe(true);
   });
 
+  it('llama.cpp --n-cpu-moe N counts blocks (common/arg.cpp: blk.<i>.ffn_*_exps for i < N): DeepSeek-V2-Lite\'s dense block 0 is one of them', () => {
+    const m = modelPresets['deepseek-v2-lite'];
+    const pol = systems['llama-cpp'].expand({ kind: 'llama-cpp', nCpuMoe: 16, ngl: 99, quantization: 'gguf-q4_k_m' }, m).policies[0] as { profile: number[][]; cache: { experts: number } };
+    // MoE layers are blocks 1..26: blocks 1..15 keep their experts on the CPU, 16..26 on the GPU
+    expect(pol.profile.map((r) => r[0])).toEqual([...Array(15).fill(0), ...Array(11).fill(1)]);
+    expect(pol.cache.experts).toBe(11 * 64);
+  });
+
   it('every system runs end to end, with its semantics in the costs', async () => {
     for (const k of systemKinds) {
       const extra = k === 'vllm-cpu-offload' ? { cpuOffloadGiB: 20 } : k === 'accelerate' ? { gpuLayers: 4 } : k === 'llama-cpp' ? { nCpuMoe: 8 } : {};
