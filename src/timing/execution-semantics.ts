@@ -1105,20 +1105,21 @@ export class SemanticCostModel extends RooflineCosts {
       : task;
   }
 
-  /**
-   * Seconds of the split copies around MoE layer `j`'s CPU task over `tokens` tokens
-   * (semantics.cpuSplitHandoff): each tensor one copy at the link's latency plus its bytes; 0 in a
-   * CPU-resident layer, or without cpuSplitHandoff.
-   */
   /** The bytes cpuSplitHandoffSec moves (both ways); 0 where it charges nothing. */
   cpuSplitHandoffBytes(j: number, tokens: number): number {
     const h = this.semantics.cpuSplitHandoff;
     if (!h || this.cpuLayer[j] === 1) return 0;
     let bytes = 0;
-    for (const t of [...h.toHost, ...h.toDevice]) bytes += splitTensorBytes(t, this.model, tokens);
+    for (const t of h.toHost) bytes += splitTensorBytes(t, this.model, tokens);
+    for (const t of h.toDevice) bytes += splitTensorBytes(t, this.model, tokens);
     return bytes;
   }
 
+  /**
+   * Seconds of the split copies around MoE layer `j`'s CPU task over `tokens` tokens
+   * (semantics.cpuSplitHandoff): each tensor one copy at the link's latency plus its bytes; 0 in a
+   * CPU-resident layer, or without cpuSplitHandoff.
+   */
   cpuSplitHandoffSec(j: number, tokens: number): number {
     const h = this.semantics.cpuSplitHandoff;
     if (!h || this.cpuLayer[j] === 1) return 0;
