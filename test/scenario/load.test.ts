@@ -30,7 +30,7 @@ describe('system.quantization against precision.experts', () => {
     // and without dense the dense weights stay the system's (mixtral-offloading's HQQ 4-bit attention), not the bf16 default
     const kv = parseScenario({ ...base, system: { kind: 'mixtral-offloading', quantization: 'hqq-2bit' }, precision: { kvCache: 'fp16' } }).precision;
     expect([kv.experts, kv.dense, kv.kvCache]).toEqual([{ format: 'hqq-2bit-g16' }, { format: 'hqq-4bit-g64' }, 'fp16']);
-    expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, precision: { experts: 'int4' } }).precision.dense).toEqual({ format: 'hqq-4bit-g64' });
+    expect(parseScenario({ ...base, system: { kind: 'mixtral-offloading' }, precision: { experts: { format: 'hqq-2bit-g16' } } }).precision.dense).toEqual({ format: 'hqq-4bit-g64' });
   });
 });
 
