@@ -395,6 +395,11 @@ export const MOEINF_POINT_RUNS: Record<string, { dispatch: 'hooks' | 'dispatcher
   'mi-readme-2024-nllb-moe-54b-moe-infinity': MOEINF_2024,
   'mi-readme-2024-bs32-switch-large-128-moe-infinity': MOEINF_2024,
   'mi-readme-2024-bs32-nllb-moe-54b-moe-infinity': MOEINF_2024,
+  // s28-vllmpts: a user's run, not the README's: EfficientMoE/MoE-Infinity issue #57 (2025-03-25)
+  // states the GPU (RTX 4080 Super 16GB) and "The device_memory_ratio is 0.7"; its release is not
+  // stated, and any release that runs DeepSeek-V2 dispatches its experts through the C++ dispatcher
+  // (see the 2025-02-06 entry above), the rewrite @cca059c being the code of that month.
+  'mi-issue57-rtx4080s-deepseek-v2-lite-moe-infinity': { dispatch: 'dispatcher', deviceMemoryRatio: 0.7, source: 'EfficientMoE/MoE-Infinity issue #57 (2025-03-25): RTX 4080 Super, "The device_memory_ratio is 0.7"; release not stated, DeepSeek-V2 runs through the C++ expert dispatcher in every release that supports it (@d73d279 on)' },
 };
 
 export const systemTable: Record<string, SystemRow> = {

@@ -119,6 +119,9 @@ test('README rows run the release and the Hugging Face code of their time: MoE-I
   expect(sys('mi-readme-mixtral-8x7b-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
   expect(sys('mi-readme-qwen3-30b-a3b-moe-infinity')).toMatchObject({ dispatch: 'dispatcher' });
   expect(sys('mi-readme-deepseek-v2-lite-moe-infinity').reserveGiB as number).toBeCloseTo(0.15 * 24, 9);
+  // a user's run on another GPU (issue #57): its stated device_memory_ratio 0.7 of the 16 GB card, not the README script's 0.85
+  expect(sys('mi-issue57-rtx4080s-deepseek-v2-lite-moe-infinity')).toMatchObject({ kind: 'moe-infinity', dispatch: 'dispatcher' });
+  expect(sys('mi-issue57-rtx4080s-deepseek-v2-lite-moe-infinity').reserveGiB as number).toBeCloseTo(0.3 * 16, 9);
   expect(sys('mi-readme-qwen3-30b-a3b-deepspeed-zero-inference')).toMatchObject({ kind: 'deepspeed-zero-inference', pinMemory: false, callsEveryExpert: true });
   expect(sys('mi-readme-mixtral-8x7b-deepspeed-zero-inference')).toMatchObject({ callsEveryExpert: false, leafMoeBlock: false });
   // No config stated and a DeepSpeed before v0.18.0: no leaf MoE block for any README row.
