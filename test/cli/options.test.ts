@@ -1,17 +1,9 @@
 /** src/cli/options.ts: every numeric flag is parsed from what was typed, one message shape for all. */
 import { describe, expect, it } from 'vitest';
 import { expectedText, numberArrayOption, numberOption, parseNumberArg } from '../../src/cli/options.js';
-import { InputError } from '../../src/util/errors.js';
+import { inputErrorMessage } from '../helpers/errors.js';
 
-const err = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a throw');
-};
+const err = inputErrorMessage;
 
 describe('numeric options', () => {
   const count = { integer: true, min: 1 };

@@ -6,18 +6,11 @@ import { join } from 'node:path';
 import { AtomicFile, appendWhole, checkOutputFile, checkOutputFolder, fsInputError, writeFileAtomic, writeFilesAtomic } from '../../src/util/fs.js';
 import { InputError, oneLine } from '../../src/util/errors.js';
 import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
+import { inputErrorMessage } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moesim-fs-'));
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a throw');
-}
+const message = inputErrorMessage;
 
 describe('writeFileAtomic and the fs error mapping', () => {
   it('maps EEXIST/ENOTDIR/EISDIR/ENAMETOOLONG to one line naming the path', () => {
