@@ -25,12 +25,7 @@ const CHUNKS_PER_YIELD = 16;
  * is read (src/trace/compressed.ts); zstd, xz and bzip2 are refused.
  */
 export async function forEachLine(path: string, onLine: LineCallback, label = displayName(path)): Promise<number> {
-  let reader: ByteReader;
-  try {
-    reader = ByteReader.open(path, label);
-  } catch (err) {
-    throw wrapFsError(err, label);
-  }
+  const reader = openBytes(path, label);
   let buf = Buffer.allocUnsafe(CHUNK_BYTES);
   /** Bytes of an unfinished line at buf[0, have), with no newline among them. */
   let have = 0;
@@ -79,6 +74,15 @@ export function displayName(path: string): string {
 }
 
 /** Turn an fs error (ENOENT, EISDIR, ...) into a one-line InputError; pass other errors through. */
+/** A trace file opened for reading (decompressed as it is read), its open errors in words (wrapFsError). */
+export function openBytes(path: string, label: string): ByteReader {
+  try {
+    return ByteReader.open(path, label);
+  } catch (err) {
+    throw wrapFsError(err, label);
+  }
+}
+
 export function wrapFsError(err: unknown, label: string): unknown {
   if (err instanceof InputError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

@@ -14,12 +14,12 @@
  * chunks and converted as it goes; an .npz file is read whole (it is binary and compact).
  */
 import { stat } from 'node:fs/promises';
-import { ByteReader, readWhole } from './compressed.js';
+import { readWhole } from './compressed.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { badWeightMessage, checkTraceDims, isStorableWeight } from './checks.js';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TraceBuilder } from './builder.js';
-import { displayName, wrapFsError } from './lines.js';
+import { displayName, openBytes, wrapFsError } from './lines.js';
 import { NO_EXPERT, type Trace } from './types.js';
 import { InputError, inputErrorAt } from '../util/errors.js';
 
@@ -230,12 +230,7 @@ function checkFloatDtype(h: NpyHeader, file: string): void {
 /** Import a .npy experts array (read in chunks), with optional weights from another .npy. */
 export async function importNpy(path: string, opts: NpyImportOptions = {}): Promise<Trace> {
   const file = displayName(path);
-  let fh: ByteReader;
-  try {
-    fh = ByteReader.open(path, file);
-  } catch (e) {
-    throw wrapFsError(e, file);
-  }
+  const fh = openBytes(path, file);
   try {
     // read front to back (a .npy.gz is decompressed as it goes): the fixed part, then the header dict
     const head = Buffer.alloc(12);

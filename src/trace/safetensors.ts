@@ -28,8 +28,7 @@
 import { stat } from 'node:fs/promises';
 import { InputError, inputErrorAt } from '../util/errors.js';
 import { badWeightMessage, checkTraceDims, isStorableWeight, MAX_TRACE_SLOTS } from './checks.js';
-import { ByteReader } from './compressed.js';
-import { displayName, wrapFsError } from './lines.js';
+import { displayName, openBytes } from './lines.js';
 import { EXPERT_ENTRIES, ExpertConverter, finish, LENGTH_ENTRIES, makeReader, WEIGHT_ENTRIES, type NpyImportOptions, type Shape3 } from './npy.js';
 import { layerNumberIn } from './numbers.js';
 import { NO_EXPERT, type Trace } from './types.js';
@@ -145,12 +144,7 @@ interface Target {
 /** Import a .safetensors file of routing tensors (see the file comment). */
 export async function importSafetensors(path: string, opts: SafetensorsImportOptions = {}): Promise<Trace> {
   const file = displayName(path);
-  let r: ByteReader;
-  try {
-    r = ByteReader.open(path, file);
-  } catch (e) {
-    throw wrapFsError(e, file);
-  }
+  const r = openBytes(path, file);
   try {
     const head = Buffer.alloc(8);
     if ((await r.read(head, 0, 8)) !== 8) throw inputErrorAt(file, undefined, 'not a safetensors file (shorter than its 8-byte header length)');
