@@ -47,7 +47,8 @@ const PLAN: MicrobenchPlan = {
   maxTokens: 8,
   dtype: 'float32',
   maxRunSec: Number.POSITIVE_INFINITY,
-  transferBytes: [16 * 1024, 64 * 1024, 256 * 1024],
+  // A 64x span up to 4 MiB: on a loaded 2-core CI machine 16-256 KiB copies (a few us each) can fit no slope at all.
+  transferBytes: [64 * 1024, 512 * 1024, 4 * 1024 * 1024],
   coldBytes: 0,
   rounds: 1,
   measure: { warmupRuns: 1, warmupMs: 2, minSamples: 3, maxSamples: 6, timeBudgetMs: 10, minSampleUs: 0 },
